@@ -1,0 +1,83 @@
+"""The `lossdoc` command line: thin Typer commands over the library.
+
+``main()`` is the console-script entry point. It runs the Typer app in
+non-standalone mode so that every known error (LossdocError, a bad flag)
+becomes one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer.exceptions import Abort, Exit, TyperException
+
+from lossdoc import __version__
+from lossdoc.errors import LossdocError
+from lossdoc.i18n import detect_lang, resolve_lang, t
+
+app = typer.Typer(
+    name="lossdoc",
+    help="Is my loss curve OK? Loss floors, baselines and verdicts for language-model training runs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lossdoc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Is my loss curve OK? Loss floors, baselines and verdicts for language-model training runs."""
+
+
+from lossdoc.cli import train as _train  # noqa: E402  (registers the command)
+
+_train.register(app)
+
+
+def _lang_from_argv(argv: list[str]) -> str:
+    for i, a in enumerate(argv):
+        value = a.split("=", 1)[1] if a.startswith("--lang=") else argv[i + 1] if a == "--lang" and i + 1 < len(argv) else None
+        if value is not None:
+            try:
+                return resolve_lang(value)
+            except LossdocError:
+                return detect_lang()
+    return detect_lang()
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (what main() exits with)."""
+    from lossdoc.render.console import err
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    lang = _lang_from_argv(args)
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args=args, prog_name="lossdoc", standalone_mode=False)
+    except LossdocError as exc:
+        err.print(f"lossdoc: {t('error.prefix', lang)}: {exc.render(lang)}", markup=False)
+        return exc.exit_code
+    except TyperException as exc:  # bad flags and values, as Typer's parser reports them
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            return 0
+        err.print(f"lossdoc: {t('error.prefix', lang)}: {exc.format_message()}", markup=False)
+        return 2
+    except Exit as exc:
+        return exc.exit_code
+    except (Abort, KeyboardInterrupt):
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

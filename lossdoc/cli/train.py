@@ -1,0 +1,69 @@
+"""`lossdoc train`: parse flags, resolve the config, call lossdoc.train.loop.train.
+
+torch is imported only inside the command body, so `lossdoc --help` and the
+log-reading commands start without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lossdoc.cli.options import LangOption
+from lossdoc.i18n import resolve_lang
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train", help="Train a small causal Transformer LM and write metrics.jsonl and checkpoints.")(train_command)
+
+
+def train_command(
+    data: Optional[str] = typer.Option(None, "--data", help="Data source: dummy (uniform random tokens in [1, V), like the seed)."),
+    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V (default 10000)."),
+    seq_len: Optional[int] = typer.Option(None, "--seq-len", "--seq_len", help="Tokens per sequence (default 64)."),
+    num_samples: Optional[int] = typer.Option(None, "--num-samples", "--num_samples", help="Dummy sequences in all (default 2000)."),
+    val_fraction: Optional[float] = typer.Option(None, "--val-fraction", "--val_fraction", help="Share held out for validation (default 0.1)."),
+    d_model: Optional[int] = typer.Option(None, "--d-model", "--d_model", help="Model width (default 256)."),
+    num_layers: Optional[int] = typer.Option(None, "--num-layers", "--num_layers", help="Transformer blocks (default 2)."),
+    num_heads: Optional[int] = typer.Option(None, "--num-heads", "--num_heads", help="Attention heads (default 4)."),
+    d_ff: Optional[int] = typer.Option(None, "--d-ff", "--d_ff", help="MLP width (default 4 x d_model)."),
+    dropout: Optional[float] = typer.Option(None, "--dropout", help="Dropout (default 0.1)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "--batch_size", help="Sequences per step (default 16)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the training split (default 2)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="AdamW learning rate (default 5e-3)."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", "--weight_decay", help="AdamW weight decay (default 0.01)."),
+    grad_clip: Optional[float] = typer.Option(None, "--grad-clip", "--grad_clip", help="Clip the gradient norm; 0 disables (default 1.0)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default 42)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (default auto)."),
+    use_amp: Optional[bool] = typer.Option(None, "--use-amp", "--use_amp", is_flag=True, help="Mixed precision (bf16 on CPU, fp16 + scaler on CUDA)."),
+    out: Optional[str] = typer.Option(None, "--out", help="Output folder (default runs/<run id>)."),
+    inject: Optional[str] = typer.Option(None, "--inject", help="Break the run on purpose to see what explain says: no-causal-mask, unshifted-labels, zero-lr, exploding-lr, large-init-logits, val-leak."),
+    on_nonfinite: Optional[str] = typer.Option(None, "--on-nonfinite", help="On a NaN/Inf loss: stop (default) or skip the update."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML config; flags override it."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder from checkpoints/last.pt."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
+    lang: Optional[str] = LangOption,
+) -> None:
+    language = resolve_lang(lang)
+    flags = dict(
+        data=data, vocab_size=vocab_size, seq_len=seq_len, num_samples=num_samples, val_fraction=val_fraction,
+        d_model=d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff, dropout=dropout,
+        batch_size=batch_size, epochs=epochs, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip, seed=seed,
+        device=device, use_amp=use_amp, out=out, inject=inject, on_nonfinite=on_nonfinite,
+    )
+    from lossdoc.render.console import out as console
+    from lossdoc.render.train_console import RichReporter, print_summary
+    from lossdoc.train.config import resolve_config
+    from lossdoc.train.loop import train
+
+    reporter = RichReporter(console, language)
+    if resume is not None:
+        result = train(resume=resume, overrides={k: v for k, v in flags.items() if v is not None and k != "out"}, reporter=reporter)
+    else:
+        cfg = resolve_config(config, **flags)
+        result = train(cfg, overwrite=overwrite, reporter=reporter)
+    print_summary(console, result, language)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)

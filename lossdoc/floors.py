@@ -1,0 +1,201 @@
+"""The maths of loss floors and reference losses.
+
+Plain functions of numbers (numpy only, no torch): `baseline`, `train` (which
+writes these figures into the run-log header) and `analysis` all call these,
+so each figure has exactly one implementation. Every formula is derived in
+docs/floors.md. All losses are natural-log cross-entropies in nats per token.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+LN2 = math.log(2.0)
+
+
+def uniform_floor(vocab_size: int) -> float:
+    """ln V: the cross-entropy of a uniform prediction over V classes.
+
+    It is the best possible loss when every next token is drawn uniformly
+    from all V ids, and the loss of a model that has learned nothing.
+    """
+    _check_vocab(vocab_size)
+    return math.log(vocab_size)
+
+
+def dummy_floor(token_low: int, token_high: int) -> float:
+    """ln(high - low): the entropy of tokens drawn uniformly from [low, high).
+
+    The seed's data is ``torch.randint(1, V, ...)``: ids 1..V-1, so the floor is
+    ln(V - 1), a hair below ln V because a model can learn never to predict 0.
+    """
+    if token_high - token_low < 1:
+        raise ValueError(f"empty token range [{token_low}, {token_high})")
+    return math.log(token_high - token_low)
+
+
+def nats_to_bits(nats: float) -> float:
+    """Nats per token to bits per token (divide by ln 2)."""
+    return nats / LN2
+
+
+def perplexity(nats: float) -> float:
+    """e^loss: the number of equally likely tokens that would give this loss."""
+    return math.exp(nats) if nats < 709.0 else math.inf
+
+
+def default_init_logit_std(d_model: int) -> float:
+    """Std of lossdoc's LM-head logits at initialisation.
+
+    The head is a PyTorch-default ``nn.Linear(d_model, V)``: weights and bias
+    uniform on ±1/sqrt(d_model), variance 1/(3 d_model) each. Its input is the
+    final LayerNorm output, whose squared norm is d_model. So a logit has
+    variance d_model/(3 d_model) + 1/(3 d_model) = 1/3 + 1/(3 d_model).
+    """
+    if d_model < 1:
+        raise ValueError("d_model must be >= 1")
+    return math.sqrt(1.0 / 3.0 + 1.0 / (3.0 * d_model))
+
+
+def expected_init_loss(vocab_size: int, logit_std: float) -> float:
+    """Expected cross-entropy of V i.i.d. N(0, s^2) logits against a target
+    independent of them.
+
+    E[logsumexp(z)] - E[z_y] with E[z_y] = 0. The sum of exponentials has mean
+    V e^{s^2/2} and variance V e^{s^2}(e^{s^2} - 1); a second-order expansion of
+    its log gives ln V + s^2/2 - (e^{s^2} - 1)/(2V).
+    """
+    _check_vocab(vocab_size)
+    if logit_std < 0:
+        raise ValueError("logit_std must be >= 0")
+    s2 = logit_std * logit_std
+    return math.log(vocab_size) + s2 / 2.0 - math.expm1(s2) / (2.0 * vocab_size)
+
+
+def init_loss_band(vocab_size: int, logit_std: float, *, max_std: float = 1.0) -> tuple[float, float]:
+    """Healthy range for a loss measured at initialisation.
+
+    Low end: ln V minus a small allowance (a uniform predictor cannot do better
+    on data it has not seen). High end: the expected loss for logits of std
+    ``max(logit_std, max_std)``: more than that means logits far too large,
+    a summed loss, or log2 / ln confusion. See docs/verdicts.md.
+    """
+    low = math.log(vocab_size) - 0.05
+    high = expected_init_loss(vocab_size, max(logit_std, max_std)) + 0.05
+    return low, high
+
+
+def entropy(probs: Sequence[float] | np.ndarray) -> float:
+    """Shannon entropy in nats of a probability vector (zeros allowed)."""
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 1 or p.size == 0 or np.any(p < 0) or not math.isclose(p.sum(), 1.0, rel_tol=0, abs_tol=1e-9):
+        raise ValueError("probs must be a non-empty 1-d probability vector")
+    nz = p[p > 0]
+    return float(-(nz * np.log(nz)).sum())
+
+
+def zipf_probs(vocab_size: int, exponent: float) -> np.ndarray:
+    """p(k) ∝ 1 / k^exponent for ranks k = 1..V (normalised)."""
+    _check_vocab(vocab_size)
+    w = np.arange(1, vocab_size + 1, dtype=np.float64) ** (-float(exponent))
+    return w / w.sum()
+
+
+def zipf_entropy(vocab_size: int, exponent: float) -> float:
+    """Entropy (nats) of i.i.d. Zipf tokens: the floor for `zipf` data."""
+    return entropy(zipf_probs(vocab_size, exponent))
+
+
+def stationary_distribution(transition: np.ndarray) -> np.ndarray:
+    """The stationary distribution pi = pi P of a row-stochastic matrix.
+
+    Power iteration from the uniform vector on the lazy chain (P + I)/2, which
+    has the same stationary distribution and converges for periodic chains.
+    """
+    p = np.asarray(transition, dtype=np.float64)
+    n = p.shape[0]
+    if p.ndim != 2 or p.shape[1] != n or np.any(p < 0) or not np.allclose(p.sum(axis=1), 1.0):
+        raise ValueError("transition must be a square row-stochastic matrix")
+    pi = np.full(n, 1.0 / n)
+    for _ in range(100_000):
+        nxt = 0.5 * (pi + pi @ p)
+        if np.abs(nxt - pi).sum() < 1e-15:
+            pi = nxt
+            break
+        pi = nxt
+    return pi / pi.sum()
+
+
+def markov_entropy_rate(transition: np.ndarray) -> float:
+    """H = -sum_i pi_i sum_j P_ij ln P_ij: the floor for an order-1 Markov source."""
+    p = np.asarray(transition, dtype=np.float64)
+    pi = stationary_distribution(p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row_h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
+    return float(pi @ row_h)
+
+
+def unigram_counts(tokens: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Counts of each id 0..V-1 in a 1-d token array."""
+    t = np.asarray(tokens)
+    return np.bincount(t.astype(np.int64, copy=False), minlength=vocab_size)[:vocab_size]
+
+
+def unigram_entropy(counts: np.ndarray) -> float:
+    """Plug-in entropy (nats) of the empirical unigram distribution: the loss of
+    a model that knows only token frequencies, on the data it counted."""
+    c = np.asarray(counts, dtype=np.float64)
+    n = c.sum()
+    if n <= 0:
+        raise ValueError("no tokens counted")
+    return entropy(c / n)
+
+
+def unigram_cross_entropy(train_counts: np.ndarray, eval_tokens: np.ndarray, *, alpha: float = 1.0) -> float:
+    """Cross-entropy (nats) on ``eval_tokens`` of the add-alpha smoothed unigram
+    model fitted on ``train_counts``: p(v) = (c_v + alpha) / (N + alpha V)."""
+    c = np.asarray(train_counts, dtype=np.float64)
+    v = c.size
+    p = (c + alpha) / (c.sum() + alpha * v)
+    e = np.asarray(eval_tokens, dtype=np.int64)
+    if e.size == 0:
+        raise ValueError("no evaluation tokens")
+    return float(-np.log(p[e]).mean())
+
+
+def bigram_conditional_entropy(tokens: np.ndarray, vocab_size: int) -> tuple[float, float]:
+    """Plug-in estimate of H(X_t | X_{t-1}) in nats, and its first-order
+    (Miller-Madow) bias correction.
+
+    The plug-in estimate is biased low: on N pairs with K distinct observed
+    pairs and J distinct observed contexts it underestimates by about
+    (K - J) / (2N). Returns (plug_in, plug_in + (K - J) / (2N)).
+    """
+    t = np.asarray(tokens, dtype=np.int64)
+    if t.size < 2:
+        raise ValueError("need at least two tokens")
+    prev, nxt = t[:-1], t[1:]
+    pair = prev * np.int64(vocab_size) + nxt
+    _, pair_counts = np.unique(pair, return_counts=True)
+    ctx_counts = np.bincount(prev, minlength=vocab_size)
+    ctx_counts = ctx_counts[ctx_counts > 0]
+    n = float(prev.size)
+    h_joint = -(pair_counts / n * np.log(pair_counts / n)).sum()
+    h_ctx = -(ctx_counts / n * np.log(ctx_counts / n)).sum()
+    plug_in = float(h_joint - h_ctx)
+    correction = (pair_counts.size - ctx_counts.size) / (2.0 * n)
+    return plug_in, plug_in + correction
+
+
+def excess(loss: float, floor: float) -> tuple[float, float]:
+    """(loss - floor) in nats and as a percentage of the floor."""
+    d = loss - floor
+    return d, (100.0 * d / floor) if floor > 0 else math.nan
+
+
+def _check_vocab(vocab_size: int) -> None:
+    if not isinstance(vocab_size, (int, np.integer)) or vocab_size < 2:
+        raise ValueError(f"vocab_size must be an integer >= 2, got {vocab_size!r}")

@@ -1,0 +1,64 @@
+"""English and Simplified Chinese text, looked up by key.
+
+Catalogs live in lossdoc/messages/<area>.py as two dicts, EN and ZH, with the
+same keys and the same {placeholders}; a test checks that they stay in step.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from collections.abc import Mapping
+from functools import lru_cache
+
+LANGS = ("en", "zh")
+
+
+@lru_cache(maxsize=1)
+def catalogs() -> dict[str, dict[str, str]]:
+    """All messages, merged from every module in lossdoc.messages."""
+    import lossdoc.messages as pkg
+
+    merged: dict[str, dict[str, str]] = {"en": {}, "zh": {}}
+    for info in pkgutil.iter_modules(pkg.__path__):
+        mod = importlib.import_module(f"lossdoc.messages.{info.name}")
+        for lang, table in (("en", mod.EN), ("zh", mod.ZH)):
+            dup = merged[lang].keys() & table.keys()
+            if dup:
+                raise RuntimeError(f"duplicate message keys in {info.name}: {sorted(dup)}")
+            merged[lang].update(table)
+    return merged
+
+
+def t(key: str, lang: str = "en", /, **args: object) -> str:
+    """The message ``key`` in ``lang`` with ``args`` filled in."""
+    table = catalogs()[lang if lang in LANGS else "en"]
+    template = table.get(key) or catalogs()["en"].get(key)
+    if template is None:
+        raise KeyError(f"no message {key!r}")
+    return template.format(**args)
+
+
+def detect_lang(env: Mapping[str, str] | None = None) -> str:
+    """'zh' when the locale (LC_ALL, LC_MESSAGES, LANG, LANGUAGE) is Chinese, else 'en'."""
+    env = os.environ if env is None else env
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def resolve_lang(option: str | None) -> str:
+    """The --lang option if given (validated), else the locale's language."""
+    if option is None:
+        return detect_lang()
+    value = option.strip().lower()
+    if value in ("zh", "zh-cn", "zh_cn", "cn", "chinese"):
+        return "zh"
+    if value in ("en", "english"):
+        return "en"
+    from lossdoc.errors import LossdocError
+
+    raise LossdocError("error.bad_lang", value=option)

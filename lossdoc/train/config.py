@@ -1,0 +1,192 @@
+"""The training configuration: one typed, validated dataclass.
+
+Values come from three layers, later ones winning: the field defaults below,
+a YAML file (``--config``), and command-line flags. ``__post_init__`` checks
+every value and names the flag when one is wrong. No torch import here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lossdoc.errors import ConfigError, LossdocError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+ON_NONFINITE = ("stop", "skip")
+FAULTS = ("no-causal-mask", "unshifted-labels", "zero-lr", "exploding-lr", "large-init-logits", "val-leak")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. Field names are the YAML keys;
+    the flag is the name with '-' for '_' (``--d-model``)."""
+
+    data: str = "dummy"
+    """Data source. ``dummy``: uniformly random token ids in [1, vocab_size), as the seed's script makes them."""
+    vocab_size: int = 10000
+    """Vocabulary size V of the model (and of dummy data). At least 3, so that [1, V) holds two ids."""
+    seq_len: int = 64
+    """Tokens per sequence; the model sees seq_len - 1 inputs and predicts seq_len - 1 next tokens."""
+    num_samples: int = 2000
+    """Number of dummy sequences in all; the validation split takes val_fraction of them."""
+    val_fraction: float = 0.1
+    """Share of sequences held out for validation, strictly between 0 and 1."""
+    d_model: int = 256
+    """Width of the residual stream."""
+    num_layers: int = 2
+    """Number of Transformer blocks."""
+    num_heads: int = 4
+    """Attention heads per block; must divide d_model."""
+    d_ff: int | None = None
+    """Hidden width of each MLP; default 4 * d_model."""
+    dropout: float = 0.1
+    """Dropout on embeddings, attention and MLP outputs during training, in [0, 1)."""
+    batch_size: int = 16
+    """Sequences per optimizer step."""
+    epochs: int = 2
+    """Passes over the training split."""
+    lr: float = 5e-3
+    """AdamW learning rate (constant). High for a Transformer, on purpose: on random tokens the only thing to
+    learn is a flat output, and 5e-3 reaches the floor inside the default one-minute run (docs/floors.md)."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    grad_clip: float = 1.0
+    """Clip the total gradient L2 norm to this value; 0 disables clipping."""
+    seed: int = 42
+    """Seed for data, initialisation, shuffling and dropout."""
+    device: str = "auto"
+    """auto (CUDA, then MPS, then CPU), cpu, cuda or mps."""
+    use_amp: bool = False
+    """Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient scaler on CUDA."""
+    out: str | None = None
+    """Output folder; default runs/<run id>."""
+    inject: str | None = None
+    """Deliberately break the run to see what explain says (teaching aid); see docs/verdicts.md."""
+    on_nonfinite: str = "stop"
+    """What to do when a batch loss is NaN or infinite: stop the run, or skip that update."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            setattr(self, f.name, _coerce(f, getattr(self, f.name)))
+        if self.d_ff is None:
+            self.d_ff = 4 * self.d_model
+        _ge("vocab_size", self.vocab_size, 3)
+        _ge("seq_len", self.seq_len, 2)
+        _ge("num_samples", self.num_samples, 2)
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError("val_fraction", self.val_fraction, "open_interval", low=0, high=1)
+        n_val = self.num_val_samples
+        if n_val < 1 or self.num_samples - n_val < 1:
+            raise ConfigError("num_samples", self.num_samples, "ge", bound=math.ceil(1 / min(self.val_fraction, 1 - self.val_fraction)))
+        _ge("d_model", self.d_model, 1)
+        _ge("num_layers", self.num_layers, 1)
+        _ge("num_heads", self.num_heads, 1)
+        if self.d_model % self.num_heads:
+            raise ConfigError("d_model", self.d_model, "divisible", name="num_heads", other=self.num_heads)
+        _ge("d_ff", self.d_ff, 1)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError("dropout", self.dropout, "half_open", low=0, high=1)
+        _ge("batch_size", self.batch_size, 1)
+        _ge("epochs", self.epochs, 1)
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError("lr", self.lr, "gt", bound=0)
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise ConfigError("weight_decay", self.weight_decay, "ge", bound=0)
+        if not (self.grad_clip >= 0 and math.isfinite(self.grad_clip)):
+            raise ConfigError("grad_clip", self.grad_clip, "ge", bound=0)
+        _choice("device", self.device, DEVICES)
+        _choice("on_nonfinite", self.on_nonfinite, ON_NONFINITE)
+        if self.inject is not None:
+            _choice("inject", self.inject, FAULTS)
+        if self.data != "dummy":
+            _choice("data", self.data, ("dummy",))
+
+    @property
+    def num_val_samples(self) -> int:
+        return int(round(self.num_samples * self.val_fraction))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def field_names() -> list[str]:
+    return [f.name for f in fields(TrainConfig)]
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config with the safe loader; unknown keys are an error."""
+    p = Path(path)
+    if not p.is_file():
+        raise LossdocError("error.config_missing", path=str(p))
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LossdocError("error.config_parse", path=str(p), detail=detail) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise LossdocError("error.config_not_mapping", path=str(p))
+    allowed = field_names()
+    for key in data:
+        if key not in allowed:
+            raise LossdocError("error.config_unknown_key", key=str(key), path=str(p), allowed=", ".join(allowed))
+    return data
+
+
+def resolve_config(config_file: str | Path | None = None, **flags: Any) -> TrainConfig:
+    """Defaults, then the YAML file, then every flag that is not None."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values.update(load_yaml(config_file))
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return TrainConfig(**values)
+
+
+def dump_yaml(cfg: TrainConfig) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def _coerce(f: dataclasses.Field, value: Any) -> Any:
+    """Check a YAML/flag value against the field's type; ints pass as floats."""
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    optional = "None" in kind
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f.name, value, "number" if "float" in kind else "integer" if "int" in kind else "not_empty")
+    if kind.startswith("bool"):
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f.name, value, "boolean")
+    if kind.startswith("int"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f.name, value, "integer")
+        return value
+    if kind.startswith("float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f.name, value, "number")
+        return float(value)
+    if kind.startswith("str"):
+        if not isinstance(value, str):
+            return str(value)
+        return value
+    return value
+
+
+def _ge(name: str, value: int, bound: int) -> None:
+    if value < bound:
+        raise ConfigError(name, value, "ge", bound=bound)
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(name, value, "choice", choices=", ".join(choices))
