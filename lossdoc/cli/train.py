@@ -37,7 +37,7 @@ def train_command(
     grad_clip: Optional[float] = typer.Option(None, "--grad-clip", "--grad_clip", help="Clip the gradient norm; 0 disables (default 1.0)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default 42)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (default auto)."),
-    use_amp: Optional[bool] = typer.Option(None, "--use-amp", "--use_amp", is_flag=True, help="Mixed precision (bf16 on CPU, fp16 + scaler on CUDA)."),
+    use_amp: Optional[bool] = typer.Option(None, "--use-amp", "--use_amp", help="Mixed precision (bf16 on CPU, fp16 + scaler on CUDA)."),
     out: Optional[str] = typer.Option(None, "--out", help="Output folder (default runs/<run id>)."),
     inject: Optional[str] = typer.Option(None, "--inject", help="Break the run on purpose to see what explain says: no-causal-mask, unshifted-labels, zero-lr, exploding-lr, large-init-logits, val-leak."),
     on_nonfinite: Optional[str] = typer.Option(None, "--on-nonfinite", help="On a NaN/Inf loss: stop (default) or skip the update."),

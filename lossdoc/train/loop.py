@@ -432,7 +432,7 @@ def _run_header(cfg: TrainConfig, data: Dataset, model: TransformerLM, device: t
         "config": cfg.to_dict(),
         "env": {
             "lossdoc": lossdoc.__version__,
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),
             "python": platform.python_version(),
             "device": str(device),
             "amp": str(amp_dtype).replace("torch.", "") if amp_dtype is not None else None,

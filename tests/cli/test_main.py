@@ -1,0 +1,70 @@
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from lossdoc.cli import app, run
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def test_help_lists_commands():
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "train" in result.output
+
+
+def test_help_and_version_never_import_torch():
+    code = (
+        "import sys; from lossdoc.cli import run; "
+        "assert run(['--help']) == 0; assert run(['--version']) == 0; assert run(['train', '--help']) == 0; "
+        "bad = [m for m in ('torch', 'datasets') if m in sys.modules]; assert not bad, bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_python_dash_m_works():
+    proc = subprocess.run([sys.executable, "-m", "lossdoc", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("lossdoc ")
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["train", "--d-model", "30"], "d_model=30"),
+        (["train", "--d_model", "30"], "d_model=30"),
+        (["train", "--vocab-size", "2"], "vocab_size=2"),
+        (["train", "--seq-len", "1"], "seq_len=1"),
+        (["train", "--lr", "0"], "lr=0.0"),
+        (["train", "--val-fraction", "1.5"], "val_fraction=1.5"),
+        (["train", "--epochs", "abc"], "--epochs"),
+        (["train", "--no-such-flag"], "--no-such-flag"),
+        (["train", "--config", "/does/not/exist.yaml"], "/does/not/exist.yaml"),
+        (["train", "--lang", "fr"], "'fr'"),
+        (["train", "--device", "cuda" if not __import__("torch").cuda.is_available() else "tpu"], "device"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_with_exit_2(capsys, args, needle, tmp_path):
+    code = run(args + ["--out", str(tmp_path / "r")] if "--no-such-flag" not in args else args)
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("lossdoc: error: ") and needle in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_errors_follow_the_language(capsys, tmp_path):
+    assert run(["train", "--d_model", "30", "--lang", "zh", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lossdoc: 错误: ") and "num_heads" in err and "整除" in err
+
+
+def test_unknown_yaml_key_via_cli(capsys, tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("epochs: 1\nbogus: 2\n")
+    assert run(["train", "--config", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "bogus" in err and len(err.strip().splitlines()) == 1

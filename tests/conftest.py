@@ -1,0 +1,43 @@
+"""Shared fixtures: tiny seeded training runs, made once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "configs" / "tiny.yaml"
+
+
+def tiny_config(tmp: Path, **over):
+    from lossdoc.train.config import resolve_config
+
+    return resolve_config(TINY, out=str(tmp), **over)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A completed tiny dummy run (configs/tiny.yaml); returns its folder."""
+    from lossdoc.train.loop import train
+
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    train(tiny_config(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> Path:
+    """The shipped default dummy run (about a minute on 2 cores), made once."""
+    from lossdoc.train.config import TrainConfig
+    from lossdoc.train.loop import train
+
+    out = tmp_path_factory.mktemp("default") / "run"
+    train(TrainConfig(out=str(out), device="cpu"))
+    return out
+
+
+def read_records(run_dir: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]

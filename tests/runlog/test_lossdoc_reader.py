@@ -1,0 +1,77 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers import read_run
+from tests.conftest import read_records
+
+
+def test_reads_the_tiny_run(tiny_run):
+    run = read_run(tiny_run)
+    recs = read_records(tiny_run)
+    batches = [r for r in recs if r["type"] == "batch"]
+    assert run.format == "lossdoc" and run.status == "completed"
+    assert run.vocab_size == 64 and run.entropy_floor == pytest.approx(math.log(63))
+    assert run.random_data
+    np.testing.assert_array_equal(run.batches.loss, [b["loss"] for b in batches])
+    np.testing.assert_array_equal(run.batches.step, [b["step"] for b in batches])
+    assert list(run.epochs.epoch) == [0, 1, 2]
+    assert run.warnings == []
+
+
+def _write(tmp_path, lines, trailing_newline=True):
+    p = tmp_path / "metrics.jsonl"
+    p.write_text("\n".join(lines) + ("\n" if trailing_newline else ""))
+    return p
+
+
+def test_torn_last_line_is_tolerated_with_a_warning(tiny_run, tmp_path):
+    lines = (tiny_run / "metrics.jsonl").read_text().splitlines()
+    p = _write(tmp_path, lines[:-1] + [lines[-1][:17]], trailing_newline=False)
+    run = read_run(p)
+    assert [w.key for w in run.warnings] == ["warn.torn_last_line"]
+    assert run.status is None  # the end record was the torn one
+
+
+def test_corrupt_middle_lines_are_counted(tiny_run, tmp_path):
+    lines = (tiny_run / "metrics.jsonl").read_text().splitlines()
+    lines[3] = "{not json"
+    run = read_run(_write(tmp_path, lines))
+    assert run.warnings[0].key == "warn.corrupt_lines" and run.warnings[0].args == {"count": 1, "first": 4}
+
+
+def test_latest_record_per_step_wins_after_a_resume(tmp_path):
+    header = json.dumps({"type": "run", "schema": "lossdoc.run/1", "vocab_size": 10})
+    b = lambda step, loss: json.dumps({"type": "batch", "epoch": 1, "batch": step, "step": step, "loss": loss})
+    run = read_run(_write(tmp_path, [header, b(1, 3.0), b(2, 2.5), b(2, 2.4), b(3, "NaN")]))
+    assert list(run.batches.step) == [1, 2, 3]
+    assert run.batches.loss[1] == 2.4 and math.isnan(run.batches.loss[2])
+
+
+@pytest.mark.parametrize(
+    "content, key",
+    [
+        (b"", "error.log_empty"),
+        (b'{"type":"batch","step":1,"loss":2}\n', "error.log_not_lossdoc"),
+        (b'{"type":"run","schema":"lossdoc.run/1"}\n', "error.log_empty"),
+        (b"\x00\x01\x02binary", "error.log_binary"),
+    ],
+)
+def test_unusable_logs_raise_clear_errors(tmp_path, content, key):
+    p = tmp_path / "metrics.jsonl"
+    p.write_bytes(content)
+    with pytest.raises(LossdocError) as info:
+        read_run(p, fmt="lossdoc")
+    assert info.value.key == key
+
+
+def test_missing_path_and_folder_without_log(tmp_path):
+    with pytest.raises(LossdocError) as info:
+        read_run(tmp_path / "nope")
+    assert info.value.key == "error.log_missing"
+    with pytest.raises(LossdocError) as info:
+        read_run(tmp_path)
+    assert info.value.key == "error.log_no_metrics"
