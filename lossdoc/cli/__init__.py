@@ -39,9 +39,11 @@ def _root(
     """Is my loss curve OK? Loss floors, baselines and verdicts for language-model training runs."""
 
 
-from lossdoc.cli import train as _train  # noqa: E402  (registers the command)
+from lossdoc.cli import explain as _explain  # noqa: E402
+from lossdoc.cli import train as _train  # noqa: E402
 
 _train.register(app)
+_explain.register(app)
 
 
 def _lang_from_argv(argv: list[str]) -> str:

@@ -65,5 +65,12 @@ def train_command(
         cfg = resolve_config(config, **flags)
         result = train(cfg, overwrite=overwrite, reporter=reporter)
     print_summary(console, result, language)
+    if result.metrics_path.is_file():
+        from lossdoc.analysis import diagnose
+        from lossdoc.render.diagnosis import render_diagnosis
+        from lossdoc.runlog.readers import read_run
+
+        run = read_run(result.metrics_path)
+        render_diagnosis(console, diagnose(run), run, language, compact=True)
     if result.exit_code:
         raise typer.Exit(result.exit_code)

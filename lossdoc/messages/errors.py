@@ -29,6 +29,7 @@ EN = {
     "rule.integer": "must be an integer",
     "rule.half_open": "must be >= {low} and < {high}",
     "rule.not_empty": "must be given",
+    "rule.needs_vocab": "needs --vocab-size (or a log that carries the vocabulary size)",
     "rule.number": "must be a number",
     "rule.boolean": "must be true or false",
 }
@@ -62,6 +63,7 @@ ZH = {
     "rule.integer": "必须是整数",
     "rule.half_open": "必须大于或等于 {low} 且小于 {high}",
     "rule.not_empty": "不能为空",
+    "rule.needs_vocab": "需要 --vocab-size（或日志中带有词表大小）",
     "rule.number": "必须是数字",
     "rule.boolean": "必须是 true 或 false",
 }

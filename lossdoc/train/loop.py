@@ -426,7 +426,7 @@ def _run_header(cfg: TrainConfig, data: Dataset, model: TransformerLM, device: t
             "d_ff": cfg.d_ff,
             "dropout": cfg.dropout,
             "params": model.num_params(),
-            "init_logit_std": floors.default_init_logit_std(cfg.d_model) * (LARGE_INIT_SCALE if cfg.inject == "large-init-logits" else 1.0),
+            "init_logit_std": floors.default_init_logit_std(cfg.d_model),  # by design; an injected fault does not change the healthy reference
         },
         "batch_tokens": cfg.batch_size * (cfg.seq_len - 1),
         "config": cfg.to_dict(),

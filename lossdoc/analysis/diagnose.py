@@ -1,0 +1,94 @@
+"""Run -> Diagnosis: run every check, then pick one verdict by precedence.
+
+Precedence: broken > overfitting > expected-plateau | converged | still-learning > inconclusive.
+"""
+
+from __future__ import annotations
+
+import math
+
+from lossdoc.analysis import thresholds as th
+from lossdoc.analysis.checks import ALL_CHECKS, build_context
+from lossdoc.analysis.model import Diagnosis, Finding
+from lossdoc.runlog.run import Run
+
+BROKEN_CODES = ("nonfinite-loss", "init-loss", "below-floor", "uniform-lock", "no-learning", "divergence")
+
+
+def diagnose(run: Run) -> Diagnosis:
+    ctx = build_context(run)
+    findings = [check(ctx) for check in ALL_CHECKS]
+    by = {f.code: f for f in findings}
+    verdict = _verdict(ctx, by)
+    facts = {
+        "vocab_size": ctx.vocab_size,
+        "ln_v": ctx.ln_v,
+        "entropy_floor": ctx.floor,
+        "floor_source": run.floor_source,
+        "random_data": ctx.random_data,
+        "init_loss": ctx.init,
+        "init_source": ctx.init_source,
+        "best_val_loss": ctx.best_val,
+        "final_val_loss": ctx.final_val,
+        "batch_sd": ctx.sigma_b if math.isfinite(ctx.sigma_b) else None,
+        "val_se": ctx.sigma_val if math.isfinite(ctx.sigma_val) else None,
+        "val_band": ctx.band_val,
+        "tokens_per_batch": ctx.tokens_per_batch,
+        "batches": len(run.batches),
+        "evaluations": len(run.epochs),
+        "format": run.format,
+        "status": run.status,
+        "resumed": run.resumed,
+        "unigram_entropy": run.unigram_entropy,
+        "unigram_xent": run.unigram_xent,
+    }
+    return Diagnosis(verdict=verdict, findings=findings, facts=facts, next_steps=_next_steps(verdict, by, ctx))
+
+
+def _verdict(ctx, by: dict[str, Finding]) -> str:
+    if any(by[c].status == "fail" for c in BROKEN_CODES):
+        return "broken"
+    if by["overfitting"].status == "fail":
+        return "overfitting"
+    if len(ctx.run.batches) < th.MIN_BATCHES and ctx.val.size < 2:
+        return "inconclusive"
+    floor = by["floor"]
+    if floor.status == "ok":
+        return "expected-plateau"
+    progress = by["progress"]
+    if progress.status == "info":
+        return "still-learning"
+    if progress.status in ("ok", "warn"):
+        return "converged"
+    return "inconclusive"
+
+
+def _next_steps(verdict: str, by: dict[str, Finding], ctx) -> list[str]:
+    steps: list[str] = []
+    fail = lambda code: by[code].status == "fail"  # noqa: E731
+    if fail("nonfinite-loss") or fail("divergence") or by["spikes"].status == "warn":
+        steps.append("next.lower_lr")
+    if fail("init-loss"):
+        steps.append("next.check_init_high" if by["init-loss"].key in ("f.init.high", "f.init.log2") else "next.check_leak")
+    if fail("below-floor") or by["val-below-train"].status == "warn":
+        steps.append("next.check_leak")
+    if fail("uniform-lock") or fail("no-learning"):
+        steps.append("next.check_optimizer")
+    if by["overfitting"].status == "fail" or by["overfitting"].key == "f.overfit.val_up_train_flat":
+        steps.append("next.regularise")
+    if verdict == "expected-plateau":
+        steps.append("next.real_data" if ctx.random_data else "next.at_floor")
+    elif verdict == "still-learning":
+        steps.append("next.train_longer")
+    elif verdict == "converged":
+        steps.append("next.bigger_model")
+    elif verdict == "inconclusive":
+        steps.append("next.more_data_points")
+    skipped_flags = [f.flag for f in by.values() if f.status == "skipped" and f.flag]
+    if skipped_flags:
+        steps.append("next.give_facts")
+    seen: list[str] = []
+    for s in steps:
+        if s not in seen:
+            seen.append(s)
+    return seen

@@ -1,0 +1,88 @@
+"""Noise and trend statistics on loss series: numbers in, numbers out (numpy only).
+
+Every threshold in lossdoc is a multiple of a noise level measured on the run
+itself; these functions measure it. Derivations: docs/verdicts.md.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+
+MAD_TO_SD = 1.482602218505602  # 1 / Phi^-1(3/4): MAD of a normal sample times this is its sd
+
+
+def finite(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x[np.isfinite(x)]
+
+
+def mad_sd(x: np.ndarray) -> float:
+    """Robust sd: 1.4826 x the median absolute deviation (NaN for < 2 points)."""
+    x = finite(x)
+    if x.size < 2:
+        return math.nan
+    return float(MAD_TO_SD * np.median(np.abs(x - np.median(x))))
+
+
+def diff_noise_sd(x: np.ndarray) -> float:
+    """Sd of the noise around a slowly moving level, from successive differences.
+
+    For y_t = m_t + e_t with a smooth m and i.i.d. e of sd s, y_t - y_{t-1} has
+    sd s * sqrt(2) and is free of the trend; its robust sd over sqrt(2)
+    estimates s. NaN for fewer than 3 finite points.
+    """
+    x = finite(x)
+    if x.size < 3:
+        return math.nan
+    return mad_sd(np.diff(x)) / math.sqrt(2.0)
+
+
+def rolling_median(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median with a window of ``window`` points (shrinks at the ends)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    if n == 0:
+        return x.copy()
+    w = max(1, min(window, n))
+    half = w // 2
+    padded = np.pad(x, (half, w - 1 - half), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, w)
+    return np.nanmedian(windows, axis=1) if np.isnan(x).any() else np.median(windows, axis=1)
+
+
+def linear_trend(y: np.ndarray, x: np.ndarray | None = None) -> tuple[float, float]:
+    """Least-squares slope of y on x and its standard error (NaN if undefined).
+
+    SE = s / sqrt(sum (x - mean x)^2) with s the residual sd on n - 2 degrees
+    of freedom: the textbook OLS standard error, fine for batch losses whose
+    noise is close to independent from step to step.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    x = np.arange(y.size, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
+    ok = np.isfinite(y) & np.isfinite(x)
+    y, x = y[ok], x[ok]
+    if y.size < 3:
+        return math.nan, math.nan
+    xc = x - x.mean()
+    sxx = float((xc * xc).sum())
+    if sxx <= 0:
+        return math.nan, math.nan
+    slope = float((xc * (y - y.mean())).sum() / sxx)
+    resid = y - y.mean() - slope * xc
+    s = math.sqrt(float((resid * resid).sum()) / (y.size - 2))
+    return slope, s / math.sqrt(sxx)
+
+
+def expected_min_of_normals(mean: float, sd: float, n: int) -> float:
+    """Expected minimum of n i.i.d. N(mean, sd^2) draws, by Blom's approximation:
+    mean - sd * Phi^-1((n - 0.375) / (n + 0.25)); within 1% of the exact value for n >= 2."""
+    if n < 2:
+        return mean
+    return mean - sd * NormalDist().inv_cdf((n - 0.375) / (n + 0.25))
+
+
+def normal_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))

@@ -1,0 +1,34 @@
+"""Diagnosis -> one JSON document (schema lossdoc.diagnosis/1, docs/verdicts.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from lossdoc.analysis.model import Diagnosis
+from lossdoc.i18n import t
+from lossdoc.render.diagnosis import explanation, finding_sentence
+from lossdoc.runlog.run import Run
+from lossdoc.runlog.writer import encode_value
+
+
+def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
+    return {
+        "schema": "lossdoc.diagnosis/1",
+        "source": run.source,
+        "format": run.format,
+        "lang": lang,
+        "verdict": d.verdict,
+        "verdict_text": t(f"verdict.{d.verdict}", lang),
+        "headline": t(f"headline.{d.verdict}", lang),
+        "facts": d.facts,
+        "findings": [{**f.to_dict(), "message": finding_sentence(f, lang)} for f in d.findings],
+        "explanation": explanation(d, lang),
+        "next_steps": [{"key": k, "message": t(k, lang)} for k in d.next_steps],
+        "reader_warnings": [{"key": w.key, "args": w.args, "message": t(w.key, lang, **w.args)} for w in run.warnings],
+    }
+
+
+def to_json(d: Diagnosis, run: Run, lang: str) -> str:
+    return json.dumps(encode_value(diagnosis_dict(d, run, lang)), ensure_ascii=False, indent=2, allow_nan=False)

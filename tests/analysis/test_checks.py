@@ -1,0 +1,136 @@
+"""Checks on synthetic Runs whose right answer is known by construction."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lossdoc import floors
+from lossdoc.analysis import diagnose
+from lossdoc.runlog.run import BatchSeries, EpochSeries, Run
+
+V = 1000
+
+
+def make_run(losses, vals=None, *, v=V, floor=None, random_data=False, lr=1e-3, tokens=512, val_tokens=8192, init=None, init_std=None):
+    n = len(losses)
+    steps = np.arange(1, n + 1, dtype=float)
+    b = BatchSeries(steps, np.ones(n), np.asarray(losses, float), np.full(n, lr, float), np.ones(n), np.full(n, tokens, float))
+    vals = [] if vals is None else vals
+    ep = [0.0] if init is not None else []
+    vv = [init] if init is not None else []
+    for i, x in enumerate(vals, start=1):
+        ep.append(float(i))
+        vv.append(x)
+    k = len(ep)
+    e = EpochSeries(np.array(ep), np.linspace(0, n, k), np.full(k, np.nan), np.array(vv, float), np.full(k, val_tokens, float))
+    return Run(source="synthetic", format="lossdoc", vocab_size=v, entropy_floor=floor, random_data=random_data, batches=b, epochs=e,
+               init_logit_std=init_std, status="completed", records_read=n + k)
+
+
+def noisy(level, n, sd=0.02, seed=0):
+    return level + np.random.default_rng(seed).normal(0, sd, n)
+
+
+def test_plateau_at_the_random_floor_is_expected():
+    floor = math.log(V - 1)
+    losses = np.concatenate([np.linspace(7.1, floor + 0.01, 100), noisy(floor + 0.005, 300)])
+    d = diagnose(make_run(losses, [floor + 0.02, floor + 0.012, floor + 0.011], floor=floor, random_data=True, init=7.08, init_std=0.577))
+    assert d.verdict == "expected-plateau"
+    assert d.finding("floor").status == "ok"
+    assert d.finding("batch-noise").status == "info"  # single batches dip below the floor
+
+
+def test_nan_is_broken_and_reports_the_step_and_grad_norm():
+    losses = list(noisy(3.0, 50))
+    losses[30] = math.nan
+    run = make_run(losses, [3.0, 3.0])
+    run.batches.grad_norm[25:30] = [1, 2, 5, 50, 900]
+    d = diagnose(run)
+    f = d.finding("nonfinite-loss")
+    assert d.verdict == "broken" and f.status == "fail"
+    assert f.args["step"] == 31 and f.args["grad_max"] == 900
+
+
+def test_log2_confusion_at_init():
+    d = diagnose(make_run(noisy(5.0, 40), [4.9, 4.8], init=math.log2(V)))
+    assert d.finding("init-loss").key == "f.init.log2"
+
+
+def test_init_far_below_ln_v_is_a_leak_sign():
+    d = diagnose(make_run(noisy(3.0, 40), [3.0, 3.0], init=2.0))
+    assert d.finding("init-loss").key == "f.init.low" and d.verdict == "broken"
+
+
+def test_init_excess_is_explained_by_logit_std():
+    s = 1.0
+    init = floors.expected_init_loss(V, s)
+    d = diagnose(make_run(noisy(4.0, 40), [4.2, 4.1], init=init, init_std=s))
+    f = d.finding("init-loss")
+    assert f.status == "ok" and f.args["implied_std"] == pytest.approx(s, abs=0.01)
+
+
+def test_uniform_lock_on_structured_data_is_broken():
+    ln_v = math.log(V)
+    losses = np.full(200, ln_v) + np.random.default_rng(0).normal(0, 1e-5, 200)
+    d = diagnose(make_run(losses, [ln_v, ln_v], floor=2.0))
+    assert d.finding("uniform-lock").key == "f.uniform.locked" and d.verdict == "broken"
+
+
+def test_uniform_lock_at_a_padded_vocabulary():
+    padded = 1024  # V = 1000 padded to a multiple of 64
+    losses = np.full(200, math.log(padded))
+    d = diagnose(make_run(losses, [math.log(padded)] * 2, floor=2.0))
+    assert d.finding("uniform-lock").args["size"] == padded
+
+
+def test_still_learning_and_converged():
+    falling = np.linspace(6.9, 3.0, 400) + np.random.default_rng(0).normal(0, 0.02, 400)
+    assert diagnose(make_run(falling, [5.0, 4.0, 3.1])).verdict == "still-learning"
+    flat = np.concatenate([np.linspace(6.9, 3.0, 100), noisy(3.0, 300)])
+    assert diagnose(make_run(flat, [3.5, 3.01, 3.0])).verdict == "converged"
+
+
+def test_overfitting_val_rises_while_train_falls():
+    losses = np.linspace(6.9, 2.0, 400) + np.random.default_rng(0).normal(0, 0.02, 400)
+    run = make_run(losses, [4.0, 3.5, 3.7, 3.9])
+    run.epochs.train_loss[:] = [5.0, 4.0, 3.0, 2.5]
+    d = diagnose(run)
+    assert d.verdict == "overfitting" and d.finding("overfitting").key == "f.overfit.val_rising"
+
+
+def test_rise_within_noise_is_not_overfitting():
+    flat = np.concatenate([np.linspace(6.9, 3.0, 100), noisy(3.0, 300)])
+    run = make_run(flat, [3.2, 3.0, 3.0005])
+    run.epochs.train_loss[:] = [3.3, 3.0, 2.99]
+    assert diagnose(run).finding("overfitting").status == "ok"
+
+
+def test_thresholds_scale_with_noise():
+    # the same +0.05 rise of validation is overfitting with a big val set, noise with a tiny one
+    losses = np.linspace(6.9, 3.0, 400) + np.random.default_rng(0).normal(0, 0.05, 400)
+    big = make_run(losses, [3.2, 3.1, 3.15], val_tokens=10**6)
+    small = make_run(losses, [3.2, 3.1, 3.15], val_tokens=64)
+    for r in (big, small):
+        r.epochs.train_loss[:] = [3.5, 3.2, 3.0]
+    assert diagnose(big).finding("overfitting").status == "fail"
+    assert diagnose(small).finding("overfitting").status == "ok"
+
+
+def test_spikes_are_found():
+    losses = noisy(3.0, 300)
+    losses[150] = 6.0
+    d = diagnose(make_run(losses, [3.0, 3.0]))
+    f = d.finding("spikes")
+    assert f.status == "warn" and f.args["step"] == 151
+
+
+def test_unknown_vocab_skips_with_the_flag():
+    d = diagnose(make_run(noisy(3.0, 50), [3.1, 3.0], v=None))
+    f = d.finding("init-loss")
+    assert f.status == "skipped" and f.flag == "--vocab-size"
+    assert d.finding("floor").status == "skipped"
+
+
+def test_too_little_is_inconclusive():
+    assert diagnose(make_run([6.9, 6.8, 6.7])).verdict == "inconclusive"
