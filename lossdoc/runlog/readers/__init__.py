@@ -52,6 +52,8 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
                 return reader.read(target, **options)
         raise LossdocError("error.log_no_metrics", path=str(p))
     head = _head(p)
+    if not head.strip():
+        raise LossdocError("error.log_empty", path=str(p))
     for reader in candidates:
         if fmt is not None or reader.detect(p, head):
             return reader.read(p, **options)
