@@ -17,6 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _english_locale(monkeypatch):
+    """Tests without --lang expect English, whatever the machine's locale."""
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+
+
 def _flat(text: str) -> str:
     return " ".join(line.strip() for line in text.splitlines())
 
