@@ -45,6 +45,10 @@ from lossdoc.cli import train as _train  # noqa: E402
 _train.register(app)
 _explain.register(app)
 
+from lossdoc.cli import baseline as _baseline  # noqa: E402
+
+_baseline.register(app)
+
 
 def _lang_from_argv(argv: list[str]) -> str:
     for i, a in enumerate(argv):

@@ -1,0 +1,311 @@
+"""The figures of `lossdoc baseline`, as data (numpy only, no torch).
+
+Three entry points, each returning a plain dataclass or dict that the
+renderers (lossdoc.render.baseline) print as a table or JSON:
+
+- :func:`vocab_baseline` : the reference losses that depend only on the
+  vocabulary size V (uniform floor, the seed's dummy-data floor, the expected
+  loss at initialisation and its healthy band);
+- :func:`loss_reading` : one loss value read against those references;
+- :func:`corpus_baseline` : the floors of a real corpus given as token arrays
+  (unigram entropy, smoothed unigram cross-entropy, bigram conditional entropy,
+  unseen share). It is what ``lossdoc baseline --data`` calls once a loader
+  turns a data source into train/validation token ids.
+
+Every number comes from a function in lossdoc.floors, so ``train`` and
+``explain`` print the same figures. Formulas and worked numbers: docs/floors.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lossdoc import floors
+from lossdoc.errors import LossdocError
+
+DEFAULT_D_MODEL = 256
+"""d_model of lossdoc's default model (TrainConfig.d_model; a test keeps them equal)."""
+
+DUMMY_TOKEN_LOW = 1
+"""The seed's dummy data draws ids from [1, V) (lossdoc.train.data.TOKEN_LOW; a test keeps them equal)."""
+
+BITS_HINT_TOLERANCE = 0.01
+"""A loss within 1% of log2 V is flagged as possibly measured in bits."""
+
+CORPUS_CACHE_VERSION = 1
+"""Bump when corpus_baseline's figures change, so old cache files are ignored."""
+
+
+@dataclass(frozen=True)
+class VocabBaseline:
+    """Reference losses for a vocabulary of V tokens, all in nats per token unless named bits."""
+
+    vocab_size: int
+    uniform_nats: float  # ln V
+    uniform_bits: float  # log2 V
+    uniform_perplexity: float  # V
+    dummy_token_low: int  # 1: the seed's data is randint(1, V)
+    dummy_token_high: int  # V (exclusive)
+    dummy_nats: float  # ln(V - 1)
+    dummy_bits: float
+    dummy_perplexity: float  # V - 1
+    dummy_gap_nats: float  # ln V - ln(V - 1) = -ln(1 - 1/V) ~ 1/V
+    init_logit_std: float  # sigma of the logits at initialisation
+    init_logit_std_source: str  # "lossdoc_default" or "given"
+    init_d_model: int | None  # the d_model sigma was derived from (None when given)
+    init_expected_nats: float  # E[loss] at init, exact (quadrature)
+    init_expected_closed_form: float  # ln V + s^2/2 - (e^{s^2} - 1)/(2V)
+    init_expansion_ratio: float  # (e^{s^2} - 1)/V: the closed form needs it << 1
+    init_expected_bits: float
+    init_expected_perplexity: float
+    init_band_low: float
+    init_band_high: float
+    init_band_max_std: float  # the band's high end is the expected loss at max(sigma, this)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LossReading:
+    """One loss value read against the references of a vocabulary."""
+
+    loss: float  # nats per token
+    vocab_size: int
+    perplexity: float  # e^loss: as uncertain as a uniform choice among this many tokens
+    bits: float  # loss / ln 2
+    uniform_nats: float
+    excess_uniform_nats: float
+    excess_uniform_pct: float
+    dummy_nats: float
+    excess_dummy_nats: float  # on the seed's random data: KL(true || model) when >= 0
+    excess_dummy_pct: float
+    excess_dummy_bits: float
+    perplexity_ratio_uniform: float  # e^loss / V
+    init_band_low: float
+    init_band_high: float
+    position: str  # below_floor | near_floor | init_band | above_init_band (docs/floors.md)
+    bits_hint: bool  # loss ~ log2 V: maybe measured in bits
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_vocab_size(vocab_size: object) -> int:
+    """V as an int >= 2, or a LossdocError naming the value."""
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 2:
+        raise LossdocError("error.baseline_vocab", value=vocab_size)
+    return int(vocab_size)
+
+
+def vocab_baseline(vocab_size: int, init_logit_std: float | None = None) -> VocabBaseline:
+    """The reference losses for V tokens.
+
+    ``init_logit_std`` is the std of the model's logits at initialisation;
+    None means lossdoc's default model (d_model 256), whose PyTorch-default LM
+    head gives sqrt(1/3 + 1/(3 d_model)) ~ 0.5785.
+    """
+    v = check_vocab_size(vocab_size)
+    if init_logit_std is None:
+        std, source, d_model = floors.default_init_logit_std(DEFAULT_D_MODEL), "lossdoc_default", DEFAULT_D_MODEL
+    else:
+        if not math.isfinite(init_logit_std) or init_logit_std < 0:
+            raise LossdocError("error.baseline_std", value=init_logit_std)
+        std, source, d_model = float(init_logit_std), "given", None
+    uniform = floors.uniform_floor(v)
+    dummy = floors.dummy_floor(DUMMY_TOKEN_LOW, v)
+    expected = floors.expected_init_loss_exact(v, std)
+    low, high = floors.init_loss_band(v, std)
+    return VocabBaseline(
+        vocab_size=v,
+        uniform_nats=uniform,
+        uniform_bits=floors.nats_to_bits(uniform),
+        uniform_perplexity=floors.perplexity(uniform),
+        dummy_token_low=DUMMY_TOKEN_LOW,
+        dummy_token_high=v,
+        dummy_nats=dummy,
+        dummy_bits=floors.nats_to_bits(dummy),
+        dummy_perplexity=floors.perplexity(dummy),
+        dummy_gap_nats=uniform - dummy,
+        init_logit_std=std,
+        init_logit_std_source=source,
+        init_d_model=d_model,
+        init_expected_nats=expected,
+        init_expected_closed_form=floors.expected_init_loss(v, std),
+        init_expansion_ratio=math.expm1(std * std) / v if std * std < 700 else math.inf,
+        init_expected_bits=floors.nats_to_bits(expected),
+        init_expected_perplexity=floors.perplexity(expected),
+        init_band_low=low,
+        init_band_high=high,
+        init_band_max_std=1.0,
+    )
+
+
+def loss_reading(loss: float, vocab_size: int, init_logit_std: float | None = None) -> LossReading:
+    """Read one loss (nats per token) against the references of V tokens."""
+    if not isinstance(loss, (int, float)) or not math.isfinite(loss):
+        raise LossdocError("error.baseline_loss_number", value=loss)
+    if loss < 0:
+        raise LossdocError("error.baseline_loss_negative", value=loss)
+    ref = vocab_baseline(vocab_size, init_logit_std)
+    loss = float(loss)
+    ex_u, pct_u = floors.excess(loss, ref.uniform_nats)
+    ex_d, pct_d = floors.excess(loss, ref.dummy_nats)
+    allowance = floors.INIT_BAND_ALLOWANCE
+    if loss < ref.dummy_nats - allowance:
+        position = "below_floor"
+    elif loss <= ref.uniform_nats + allowance:
+        position = "near_floor"
+    elif loss <= ref.init_band_high:
+        position = "init_band"
+    else:
+        position = "above_init_band"
+    ppl = floors.perplexity(loss)
+    return LossReading(
+        loss=loss,
+        vocab_size=ref.vocab_size,
+        perplexity=ppl,
+        bits=floors.nats_to_bits(loss),
+        uniform_nats=ref.uniform_nats,
+        excess_uniform_nats=ex_u,
+        excess_uniform_pct=pct_u,
+        dummy_nats=ref.dummy_nats,
+        excess_dummy_nats=ex_d,
+        excess_dummy_pct=pct_d,
+        excess_dummy_bits=floors.nats_to_bits(ex_d),
+        perplexity_ratio_uniform=ppl / ref.vocab_size,
+        init_band_low=ref.init_band_low,
+        init_band_high=ref.init_band_high,
+        position=position,
+        bits_hint=abs(loss - ref.uniform_bits) <= BITS_HINT_TOLERANCE * ref.uniform_bits,
+    )
+
+
+def corpus_baseline(
+    train_tokens: np.ndarray,
+    val_tokens: np.ndarray,
+    vocab_size: int,
+    *,
+    alpha: float = 1.0,
+    exact_entropy_rate: float | None = None,
+) -> dict[str, Any]:
+    """The floors a model must beat on a corpus to have learned more than token frequencies.
+
+    ``train_tokens`` and ``val_tokens`` are integer token ids in [0, V) of any
+    shape; rows are read as one contiguous stream (as when a stream is cut into
+    sequences), so bigrams cross row boundaries. ``exact_entropy_rate`` is the
+    true entropy rate of a synthetic source (floors.zipf_entropy,
+    floors.markov_entropy_rate), passed through when known.
+
+    Returns a JSON-ready dict (all losses in nats per token):
+    ``train_tokens``, ``val_tokens``, ``total_tokens``, ``vocab_size``,
+    ``vocab_used_train`` and ``vocab_used`` (distinct ids in train / in both),
+    ``uniform_nats`` (ln V), ``unigram_entropy_train`` (plug-in entropy of the
+    train unigram distribution), ``unigram_cross_entropy_val`` (add-``alpha``
+    smoothed train unigram model scored on val; ``smoothing`` says which),
+    ``bigram_plug_in`` and ``bigram_miller_madow`` (H(X_t | X_{t-1}) on train,
+    plug-in and bias-corrected), ``bigram_pairs`` / ``bigram_distinct_pairs`` /
+    ``bigram_distinct_contexts`` (N, K, J of the correction (K - J)/(2N)),
+    ``unseen_val_share`` (share of val tokens whose id never occurs in train),
+    ``unseen_val_types`` (distinct such ids), ``exact_entropy_rate``.
+    """
+    v = check_vocab_size(vocab_size)
+    train = _token_stream(train_tokens, v, "train")
+    val = _token_stream(val_tokens, v, "val")
+    if train.size < 2:
+        raise LossdocError("error.baseline_train_empty", count=train.size, need=2)
+    if val.size < 1:
+        raise LossdocError("error.baseline_val_empty", count=val.size, need=1)
+    if not alpha > 0:
+        raise ValueError("alpha must be > 0")
+    counts = floors.unigram_counts(train, v)
+    seen_train = counts > 0
+    val_counts = floors.unigram_counts(val, v)
+    plug_in, mm = floors.bigram_conditional_entropy(train, v)
+    pairs = train[:-1] * np.int64(v) + train[1:]
+    distinct_pairs = int(np.unique(pairs).size)
+    distinct_contexts = int(np.count_nonzero(np.bincount(train[:-1], minlength=v)))
+    unseen = ~seen_train[val]
+    return {
+        "vocab_size": v,
+        "train_tokens": int(train.size),
+        "val_tokens": int(val.size),
+        "total_tokens": int(train.size + val.size),
+        "vocab_used_train": int(np.count_nonzero(seen_train)),
+        "vocab_used": int(np.count_nonzero(seen_train | (val_counts > 0))),
+        "uniform_nats": floors.uniform_floor(v),
+        "unigram_entropy_train": floors.unigram_entropy(counts),
+        "unigram_cross_entropy_val": floors.unigram_cross_entropy(counts, val, alpha=alpha),
+        "smoothing": {"kind": "add_alpha", "alpha": float(alpha)},
+        "bigram_plug_in": plug_in,
+        "bigram_miller_madow": mm,
+        "bigram_pairs": int(train.size - 1),
+        "bigram_distinct_pairs": distinct_pairs,
+        "bigram_distinct_contexts": distinct_contexts,
+        "unseen_val_share": float(unseen.mean()),
+        "unseen_val_types": int(np.count_nonzero((val_counts > 0) & ~seen_train)),
+        "exact_entropy_rate": None if exact_entropy_rate is None else float(exact_entropy_rate),
+    }
+
+
+def token_fingerprint(train_tokens: np.ndarray, val_tokens: np.ndarray, vocab_size: int) -> str:
+    """A sha256 of the token ids and V: the cache key of corpus_baseline_cached."""
+    h = hashlib.sha256(f"lossdoc.corpus_baseline/{CORPUS_CACHE_VERSION}/V={int(vocab_size)}".encode())
+    for name, arr in (("train", train_tokens), ("val", val_tokens)):
+        a = np.ascontiguousarray(np.asarray(arr).ravel(), dtype=np.int64)
+        h.update(f"/{name}/{a.size}/".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def corpus_baseline_cached(
+    train_tokens: np.ndarray,
+    val_tokens: np.ndarray,
+    vocab_size: int,
+    cache_dir: str | Path,
+    *,
+    key: str | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """corpus_baseline, remembered in ``cache_dir/corpus-baseline-<key>.json``.
+
+    ``key`` defaults to :func:`token_fingerprint`; a loader that already has a
+    stable key for (source, tokenizer, split) can pass it and skip the hash.
+    A cache file that cannot be read is recomputed and rewritten; one that
+    cannot be written is skipped (the figures are still returned).
+    """
+    key = key or token_fingerprint(train_tokens, val_tokens, vocab_size)
+    extra = json.dumps(kwargs, sort_keys=True, default=str)
+    path = Path(cache_dir) / f"corpus-baseline-{hashlib.sha256((key + extra).encode()).hexdigest()[:32]}.json"
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if cached.get("cache_version") == CORPUS_CACHE_VERSION:
+            return cached["figures"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    figures = corpus_baseline(train_tokens, val_tokens, vocab_size, **kwargs)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"cache_version": CORPUS_CACHE_VERSION, "key": key, "figures": figures}), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+    return figures
+
+
+def _token_stream(tokens: np.ndarray, vocab_size: int, split: str) -> np.ndarray:
+    a = np.asarray(tokens)
+    if a.size and not np.issubdtype(a.dtype, np.integer):
+        raise LossdocError(f"error.baseline_{split}_ids", detail=f"dtype {a.dtype}")
+    a = a.ravel().astype(np.int64, copy=False)
+    if a.size and (a.min() < 0 or a.max() >= vocab_size):
+        raise LossdocError(f"error.baseline_{split}_ids", detail=f"min {a.min()}, max {a.max()}, V = {vocab_size}")
+    return a
