@@ -43,6 +43,10 @@ from lossdoc.cli import train as _train  # noqa: E402  (registers the command)
 
 _train.register(app)
 
+from lossdoc.cli import generate as _generate  # noqa: E402
+
+_generate.register(app)
+
 
 def _lang_from_argv(argv: list[str]) -> str:
     for i, a in enumerate(argv):
