@@ -7,8 +7,9 @@ validation, memory-mapped from the cache) and the tokenizer that made them;
 ``synthetic`` draws zipf and markov tokens with their exact entropy floors.
 """
 
-from lossdoc.data.corpus import Corpus, prepare_corpus
+from lossdoc.data.corpus import Corpus, prepare_corpus, unigram_figures
 from lossdoc.data.sources import SYNTHETIC, parse_spec
+from lossdoc.data.synthetic import synthetic_rows
 from lossdoc.data.tokenizers import TOKENIZERS, Tokenizer, build_tokenizer, tokenizer_from_dict
 
 __all__ = [
@@ -19,5 +20,7 @@ __all__ = [
     "build_tokenizer",
     "parse_spec",
     "prepare_corpus",
+    "synthetic_rows",
+    "unigram_figures",
     "tokenizer_from_dict",
 ]

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from lossdoc import floors
 from lossdoc.data.sources import TextSource, default_tokenizer, open_source, parse_spec
 from lossdoc.data.tokenizers import TOKENIZERS, Tokenizer, build_tokenizer, token_dtype, tokenizer_from_dict
 from lossdoc.errors import LossdocError
@@ -201,3 +202,14 @@ def stderr_progress(description: str, min_chars: int = PROGRESS_MIN_CHARS, strea
         stream.flush()
 
     return report
+
+
+def unigram_figures(train_rows: np.ndarray, val_rows: np.ndarray, vocab_size: int, chunk: int = 1 << 22) -> tuple[float, float]:
+    """(unigram entropy of the training rows' tokens, add-one unigram cross-entropy on the validation rows'
+    predicted tokens, i.e. every position but the first): the loss of a model that knows only frequencies."""
+    flat = train_rows.reshape(-1)
+    counts = np.zeros(vocab_size, dtype=np.int64)
+    for i in range(0, flat.shape[0], chunk):
+        counts += floors.unigram_counts(np.asarray(flat[i : i + chunk]), vocab_size)
+    labels = np.asarray(val_rows[:, 1:]).reshape(-1).astype(np.int64)
+    return floors.unigram_entropy(counts), floors.unigram_cross_entropy(counts, labels, alpha=1.0)

@@ -91,3 +91,19 @@ def sample_markov(chain: MarkovChain, num_rows: int, seq_len: int, seed: int, st
         x = chain.successors[x, j]
         rows[:, t] = x
     return rows
+
+
+def synthetic_rows(kind: str, vocab_size: int, num_train: int, num_val: int, seq_len: int, seed: int, *,
+                   zipf_exponent: float = 1.0, markov_successors: int = 4) -> tuple[np.ndarray, np.ndarray, float, dict]:
+    """(train rows, validation rows, exact floor, source settings) of ``zipf`` or ``markov`` data: what
+    ``lossdoc train`` trains on and what ``lossdoc baseline --data`` can measure, from one place."""
+    if kind == "zipf":
+        train = sample_zipf(vocab_size, zipf_exponent, num_train, seq_len, seed, 1)
+        val = sample_zipf(vocab_size, zipf_exponent, num_val, seq_len, seed, 2)
+        return train, val, floors.zipf_entropy(vocab_size, zipf_exponent), {"zipf_exponent": zipf_exponent}
+    if kind == "markov":
+        chain = random_markov_chain(vocab_size, markov_successors, seed)
+        train = sample_markov(chain, num_train, seq_len, seed, 1)
+        val = sample_markov(chain, num_val, seq_len, seed, 2)
+        return train, val, chain.entropy_rate(), {"markov_successors": markov_successors, "chain_seed": seed}
+    raise ValueError(f"{kind!r} is not a synthetic source with a floor (zipf, markov)")

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from lossdoc import floors
+from lossdoc.data.corpus import unigram_figures
 from lossdoc.errors import LossdocError
 from lossdoc.train.config import TrainConfig
 
@@ -129,36 +130,16 @@ def prepare_source(cfg: TrainConfig) -> None:
         _corpus(cfg, None)
 
 
-def unigram_figures(train_rows: np.ndarray, val_rows: np.ndarray, vocab_size: int, chunk: int = 1 << 22) -> tuple[float, float]:
-    """(unigram entropy of the training rows' tokens, add-one unigram cross-entropy on the validation rows'
-    predicted tokens, i.e. every position but the first): the loss of a model that knows only frequencies."""
-    flat = train_rows.reshape(-1)
-    counts = np.zeros(vocab_size, dtype=np.int64)
-    for i in range(0, flat.shape[0], chunk):
-        counts += floors.unigram_counts(np.asarray(flat[i : i + chunk]), vocab_size)
-    labels = np.asarray(val_rows[:, 1:]).reshape(-1).astype(np.int64)
-    return floors.unigram_entropy(counts), floors.unigram_cross_entropy(counts, labels, alpha=1.0)
-
-
 def make_synthetic(cfg: TrainConfig) -> Dataset:
     from lossdoc.data import synthetic
 
     n_val = cfg.num_val_samples
     n_train = cfg.num_samples - n_val
     v = cfg.vocab_size
-    header: dict[str, Any] = {"kind": cfg.data}
-    if cfg.data == "zipf":
-        train = synthetic.sample_zipf(v, cfg.zipf_exponent, n_train, cfg.seq_len, cfg.seed, 1)
-        val = synthetic.sample_zipf(v, cfg.zipf_exponent, n_val, cfg.seq_len, cfg.seed, 2)
-        header["zipf_exponent"] = cfg.zipf_exponent
-        floor = floors.zipf_entropy(v, cfg.zipf_exponent)
-    else:
-        chain = synthetic.random_markov_chain(v, cfg.markov_successors, cfg.seed)
-        train = synthetic.sample_markov(chain, n_train, cfg.seq_len, cfg.seed, 1)
-        val = synthetic.sample_markov(chain, n_val, cfg.seq_len, cfg.seed, 2)
-        header["markov_successors"] = cfg.markov_successors
-        header["chain_seed"] = cfg.seed
-        floor = chain.entropy_rate()
+    train, val, floor, settings = synthetic.synthetic_rows(
+        cfg.data, v, n_train, n_val, cfg.seq_len, cfg.seed, zipf_exponent=cfg.zipf_exponent, markov_successors=cfg.markov_successors
+    )
+    header: dict[str, Any] = {"kind": cfg.data, **settings}
     uni_h, uni_x = unigram_figures(train, val, v)
     header.update({
         "vocab_size": v,
