@@ -100,10 +100,23 @@ def synthetic_rows(kind: str, vocab_size: int, num_train: int, num_val: int, seq
     if kind == "zipf":
         train = sample_zipf(vocab_size, zipf_exponent, num_train, seq_len, seed, 1)
         val = sample_zipf(vocab_size, zipf_exponent, num_val, seq_len, seed, 2)
-        return train, val, floors.zipf_entropy(vocab_size, zipf_exponent), {"zipf_exponent": zipf_exponent}
+        nll = -np.log(floors.zipf_probs(vocab_size, zipf_exponent)[val[:, 1:]])
+        return train, val, floors.zipf_entropy(vocab_size, zipf_exponent), {"zipf_exponent": zipf_exponent, **_sample_floor(nll)}
     if kind == "markov":
         chain = random_markov_chain(vocab_size, markov_successors, seed)
         train = sample_markov(chain, num_train, seq_len, seed, 1)
         val = sample_markov(chain, num_val, seq_len, seed, 2)
-        return train, val, chain.entropy_rate(), {"markov_successors": markov_successors, "chain_seed": seed}
+        nll = -np.log(chain.dense()[val[:, :-1], val[:, 1:]])
+        settings = {"markov_successors": markov_successors, "chain_seed": seed, **_sample_floor(nll)}
+        return train, val, chain.entropy_rate(), settings
     raise ValueError(f"{kind!r} is not a synthetic source with a floor (zipf, markov)")
+
+
+def _sample_floor(nll: np.ndarray) -> dict[str, float]:
+    """What the true source itself scores on these validation rows (``val_floor_sample``: the mean of
+    -ln p(label | previous token) over every predicted position) and its standard error
+    (``val_floor_se`` = std / sqrt(n)). The exact floor is an expectation; on a finite validation set a
+    loss can land a little below it by chance, by about this much, never systematically."""
+    x = np.asarray(nll, dtype=np.float64).ravel()
+    se = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
+    return {"val_floor_sample": float(x.mean()), "val_floor_se": se}

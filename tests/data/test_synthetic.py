@@ -79,3 +79,21 @@ def test_markov_chain_is_seeded():
     b = synthetic.random_markov_chain(20, 3, seed=1)
     c = synthetic.random_markov_chain(20, 3, seed=2)
     assert np.array_equal(a.dense(), b.dense()) and not np.array_equal(a.dense(), c.dense())
+
+
+def test_validation_sample_floor_is_the_true_models_loss_on_those_rows():
+    v, k = 24, 3
+    train, val, floor, settings = synthetic.synthetic_rows("markov", v, 50, 300, 32, seed=9, markov_successors=k)
+    p = synthetic.random_markov_chain(v, k, seed=9).dense()
+    # the true model's loss, position by position, computed with plain loops
+    losses = [-math.log(p[row[t - 1], row[t]]) for row in val.tolist() for t in range(1, 32)]
+    mean = sum(losses) / len(losses)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in losses) / (len(losses) - 1))
+    assert math.isclose(settings["val_floor_sample"], mean, rel_tol=1e-9)
+    assert math.isclose(settings["val_floor_se"], sd / math.sqrt(len(losses)), rel_tol=1e-9)
+    assert abs(mean - floor) < 5 * settings["val_floor_se"]  # the sample floor scatters around the exact one
+    _, zval, zfloor, z = synthetic.synthetic_rows("zipf", 100, 10, 400, 32, seed=1, zipf_exponent=1.0)
+    w = 1 / np.arange(1, 101)
+    zl = -np.log((w / w.sum())[zval[:, 1:]])
+    assert math.isclose(z["val_floor_sample"], float(zl.mean()), rel_tol=1e-9)
+    assert abs(z["val_floor_sample"] - zfloor) < 5 * z["val_floor_se"]
