@@ -49,6 +49,10 @@ from lossdoc.cli import baseline as _baseline  # noqa: E402
 
 _baseline.register(app)
 
+from lossdoc.cli import generate as _generate  # noqa: E402
+
+_generate.register(app)
+
 
 def _lang_from_argv(argv: list[str]) -> str:
     for i, a in enumerate(argv):

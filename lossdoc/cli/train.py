@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def train_command(
-    data: Optional[str] = typer.Option(None, "--data", help="Data source: dummy (uniform random tokens in [1, V), like the seed)."),
+    data: Optional[str] = typer.Option(None, "--data", help="Data source: dummy (uniform random tokens in [1, V), like the seed), zipf, markov, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], or a .txt file/folder."),
     vocab_size: Optional[int] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V (default 10000)."),
     seq_len: Optional[int] = typer.Option(None, "--seq-len", "--seq_len", help="Tokens per sequence (default 64)."),
     num_samples: Optional[int] = typer.Option(None, "--num-samples", "--num_samples", help="Dummy sequences in all (default 2000)."),
@@ -41,6 +41,13 @@ def train_command(
     out: Optional[str] = typer.Option(None, "--out", help="Output folder (default runs/<run id>)."),
     inject: Optional[str] = typer.Option(None, "--inject", help="Break the run on purpose to see what explain says: no-causal-mask, unshifted-labels, zero-lr, exploding-lr, large-init-logits, val-leak."),
     on_nonfinite: Optional[str] = typer.Option(None, "--on-nonfinite", help="On a NaN/Inf loss: stop (default) or skip the update."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Text data: char, byte or word (default word for wikitext, char otherwise)."),
+    min_freq: Optional[int] = typer.Option(None, "--min-freq", "--min_freq", help="Word tokenizer: rarer words become <unk> (default 3)."),
+    val_file: Optional[str] = typer.Option(None, "--val-file", "--val_file", help="Text data: validate on this .txt file instead of the last val-fraction of the text."),
+    text_column: Optional[str] = typer.Option(None, "--text-column", "--text_column", help="Datasets: the text column (default text)."),
+    zipf_exponent: Optional[float] = typer.Option(None, "--zipf-exponent", "--zipf_exponent", help="zipf data: exponent s of p(k) ~ 1/k^s (default 1.0)."),
+    markov_successors: Optional[int] = typer.Option(None, "--markov-successors", "--markov_successors", help="markov data: possible next tokens per token (default 4)."),
+    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", "--cache_dir", help="Tokenised-text cache (default $LOSSDOC_CACHE or ~/.cache/lossdoc)."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; flags override it."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder from checkpoints/last.pt."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
@@ -52,6 +59,8 @@ def train_command(
         d_model=d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff, dropout=dropout,
         batch_size=batch_size, epochs=epochs, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip, seed=seed,
         device=device, use_amp=use_amp, out=out, inject=inject, on_nonfinite=on_nonfinite,
+        tokenizer=tokenizer, min_freq=min_freq, val_file=val_file, text_column=text_column,
+        zipf_exponent=zipf_exponent, markov_successors=markov_successors, cache_dir=cache_dir,
     )
     from lossdoc.render.console import out as console
     from lossdoc.render.train_console import RichReporter, print_summary
@@ -63,8 +72,14 @@ def train_command(
         result = train(resume=resume, overrides={k: v for k, v in flags.items() if v is not None and k != "out"}, reporter=reporter)
     else:
         cfg = resolve_config(config, **flags)
+        from lossdoc.train.data import prepare_source
+
+        prepare_source(cfg)  # a missing file or an unreachable hub fails before the run folder is made
         result = train(cfg, overwrite=overwrite, reporter=reporter)
     print_summary(console, result, language)
+    from lossdoc.render.data_summary import print_data_summary
+
+    print_data_summary(console, result, language)
     if result.metrics_path.is_file():
         from lossdoc.analysis import diagnose
         from lossdoc.render.diagnosis import render_diagnosis

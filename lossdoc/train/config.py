@@ -28,7 +28,9 @@ class TrainConfig:
     the flag is the name with '-' for '_' (``--d-model``)."""
 
     data: str = "dummy"
-    """Data source. ``dummy``: uniformly random token ids in [1, vocab_size), as the seed's script makes them."""
+    """Data source. ``dummy``: uniformly random token ids in [1, vocab_size), as the seed's script makes them.
+    Also zipf, markov (synthetic, exact floors), pydoc (Python's docs, offline English), wikitext2, wikitext103,
+    hf:NAME[:CONFIG], or a .txt file or folder; see docs/data.md."""
     vocab_size: int = 10000
     """Vocabulary size V of the model (and of dummy data). At least 3, so that [1, V) holds two ids."""
     seq_len: int = 64
@@ -70,6 +72,21 @@ class TrainConfig:
     """Deliberately break the run to see what explain says (teaching aid); see docs/verdicts.md."""
     on_nonfinite: str = "stop"
     """What to do when a batch loss is NaN or infinite: stop the run, or skip that update."""
+    tokenizer: str | None = None
+    """Tokenizer for text data: char, byte (V = 256) or word (whitespace words, <eos> per line, <unk> below
+    min_freq). Default: word for wikitext2/wikitext103, char for other text. Unused for dummy, zipf, markov."""
+    min_freq: int = 3
+    """Word tokenizer: words seen fewer times in the training split become <unk> (3: the classic WikiText-2 setup)."""
+    val_file: str | None = None
+    """Text data: a .txt file to validate on instead of the last val_fraction of the text."""
+    text_column: str = "text"
+    """Dataset sources (hf:..., wikitext2/103): the column that holds the text."""
+    zipf_exponent: float = 1.0
+    """zipf data: tokens drawn with p(id k-1) proportional to 1/k^exponent; 0 gives uniform tokens."""
+    markov_successors: int = 4
+    """markov data: possible next tokens of each token (2..vocab_size)."""
+    cache_dir: str | None = None
+    """Folder of the tokenised-text cache; default $LOSSDOC_CACHE, else ~/.cache/lossdoc."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -104,8 +121,7 @@ class TrainConfig:
         _choice("on_nonfinite", self.on_nonfinite, ON_NONFINITE)
         if self.inject is not None:
             _choice("inject", self.inject, FAULTS)
-        if self.data != "dummy":
-            _choice("data", self.data, ("dummy",))
+        _check_data(self)
 
     @property
     def num_val_samples(self) -> int:
@@ -180,6 +196,32 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
             return str(value)
         return value
     return value
+
+
+def _check_data(cfg: TrainConfig) -> None:
+    """The data source and its settings (lossdoc.data.sources describes the specs)."""
+    from lossdoc.data.sources import parse_spec
+    from lossdoc.data.synthetic import MARKOV_MAX_VOCAB
+    from lossdoc.data.tokenizers import TOKENIZERS
+
+    if not cfg.data or (cfg.data.startswith("hf:") and len(cfg.data) == 3):
+        raise ConfigError("data", cfg.data, "data_source")
+    kind = parse_spec(cfg.data).kind
+    if cfg.tokenizer is not None:
+        _choice("tokenizer", cfg.tokenizer, TOKENIZERS)
+    _ge("min_freq", cfg.min_freq, 1)
+    if not cfg.text_column:
+        raise ConfigError("text_column", cfg.text_column, "not_empty")
+    if not (cfg.zipf_exponent >= 0 and math.isfinite(cfg.zipf_exponent)):
+        raise ConfigError("zipf_exponent", cfg.zipf_exponent, "ge", bound=0)
+    _ge("markov_successors", cfg.markov_successors, 2)
+    if kind == "markov":
+        if cfg.vocab_size > MARKOV_MAX_VOCAB:
+            raise ConfigError("vocab_size", cfg.vocab_size, "markov_vocab", bound=MARKOV_MAX_VOCAB)
+        if cfg.markov_successors > cfg.vocab_size:
+            raise ConfigError("markov_successors", cfg.markov_successors, "le_field", name="vocab_size", other=cfg.vocab_size)
+    if cfg.val_file is not None and kind not in ("text", "pydoc"):
+        raise ConfigError("val_file", cfg.val_file, "val_file_text")
 
 
 def _ge(name: str, value: int, bound: int) -> None:

@@ -30,7 +30,7 @@ from lossdoc.runlog import SCHEMA
 from lossdoc.runlog.writer import JsonlLogger, RunLogger
 from lossdoc.train.checkpoint import load_checkpoint, save_checkpoint
 from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
-from lossdoc.train.data import Dataset, load_data
+from lossdoc.train.data import Dataset, load_data, save_run_tokenizer
 from lossdoc.train.model import ModelConfig, TransformerLM, lm_loss
 
 INIT_TRAIN_BATCHES = 4  # training batches measured at initialisation (epoch 0)
@@ -201,6 +201,7 @@ def train(
         amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
     torch.manual_seed(cfg.seed)
     data = load_data(cfg)
+    save_run_tokenizer(out, data)
     if cfg.inject == "val-leak":
         data.val = data.train[: data.val.shape[0]].clone()
 
@@ -277,6 +278,7 @@ def train(
             "scaler": scaler.state_dict() if scaler.is_enabled() else {},
             "config": cfg.to_dict(),
             "header": header,
+            "tokenizer": data.tokenizer,
             "progress": {**state.__dict__, "elapsed_s": elapsed()},
             "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
         }
