@@ -16,6 +16,8 @@ from typing import Any
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.run import Run
 from lossdoc.runlog.readers import lossdoc_jsonl
+from lossdoc.runlog.readers import generic, hf_trainer, lightning_csv, nanogpt, seed_console, tensorboard
+from lossdoc.runlog.readers._common import decode_head, sniff_encoding
 
 HEAD_BYTES = 8192
 
@@ -30,7 +32,17 @@ class Reader:
 
 READERS: list[Reader] = [
     Reader("lossdoc", lossdoc_jsonl.detect, lossdoc_jsonl.read, lossdoc_jsonl.resolve),
+    Reader("hf-trainer", hf_trainer.detect, hf_trainer.read, hf_trainer.resolve),
+    Reader("tensorboard", tensorboard.detect, tensorboard.read, tensorboard.resolve),
+    Reader("lightning-csv", lightning_csv.detect, lightning_csv.read, lightning_csv.resolve),
+    Reader("nanogpt", nanogpt.detect, nanogpt.read, nanogpt.resolve),
+    Reader("seed-console", seed_console.detect, seed_console.read, seed_console.resolve),
+    Reader("csv", generic.detect_csv, generic.read_csv, generic.resolve),
+    Reader("jsonl", generic.detect_jsonl, generic.read_jsonl, generic.resolve),
 ]
+
+BINARY_FORMATS = {"tensorboard"}  # the only detectors asked about a file that is not text
+FOLDER_LOOKS_FOR = "metrics.jsonl, trainer_state.json, checkpoint-N/, metrics.csv, version_N/, events.out.tfevents.*"
 
 
 def formats() -> list[str]:
@@ -50,22 +62,25 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
             target = reader.resolve(p)
             if target is not None:
                 return reader.read(target, **options)
-        raise LossdocError("error.log_no_metrics", path=str(p))
-    head = _head(p)
-    if not head.strip():
+        if [r.name for r in candidates] == ["lossdoc"]:
+            raise LossdocError("error.log_no_metrics", path=str(p))
+        raise LossdocError("error.folder_no_log", path=str(p), looked=FOLDER_LOOKS_FOR)
+    head, binary = _head(p)
+    if not binary and not head.strip():
         raise LossdocError("error.log_empty", path=str(p))
     for reader in candidates:
-        if fmt is not None or reader.detect(p, head):
+        if fmt is not None or ((not binary or reader.name in BINARY_FORMATS) and reader.detect(p, head)):
             return reader.read(p, **options)
+    if binary:
+        raise LossdocError("error.log_binary", path=str(p))
     raise LossdocError("error.unknown_format", path=str(p), allowed=", ".join(formats()))
 
 
-def _head(p: Path) -> str:
+def _head(p: Path) -> tuple[str, bool]:
+    """The first HEAD_BYTES as text (BOM, UTF-8 or GB18030), and whether the file looks binary."""
     try:
         with open(p, "rb") as fh:
             raw = fh.read(HEAD_BYTES)
     except OSError as exc:
         raise LossdocError("error.log_unreadable", path=str(p), detail=exc.strerror or str(exc)) from None
-    if b"\x00" in raw:
-        raise LossdocError("error.log_binary", path=str(p))
-    return raw.decode("utf-8", errors="replace")
+    return decode_head(raw), sniff_encoding(raw) is None

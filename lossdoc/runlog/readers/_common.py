@@ -1,0 +1,216 @@
+"""Helpers the foreign-log readers share: text decoding, numbers, column names, series.
+
+Text logs are read line by line with a length cap, so a multi-GB line (a
+progress bar that never printed a newline) costs at most LINE_CAP characters
+of memory. Encodings are chosen from the first bytes: a BOM (UTF-8, UTF-16),
+else UTF-8 if the head decodes, else GB18030 (Chinese Windows consoles), and
+undecodable bytes become U+FFFD rather than an exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import math
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.run import BatchSeries, EpochSeries, ReaderWarning, Run
+
+LINE_CAP = 65536  # characters; longer lines are skipped (and counted)
+HEAD = 65536
+NAN = math.nan
+
+_FLOAT_RE = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|NaN|NAN|inf(?:inity)?|Inf(?:inity)?|INF)"
+FLOAT = _FLOAT_RE
+
+
+def sniff_encoding(raw: bytes) -> str | None:
+    """The encoding of a text file from its first bytes, or None when it looks binary."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in raw:
+        return None
+    for enc in ("utf-8", "gb18030"):
+        for cut in range(4):  # the head may end inside a multi-byte character
+            try:
+                raw[: len(raw) - cut].decode(enc)
+                return enc
+            except UnicodeDecodeError:
+                continue
+    return "utf-8"  # mostly text with some bad bytes: decode with replacement
+
+
+def decode_head(raw: bytes) -> str:
+    """The first bytes of a file as text for the format detectors (binary stays replaced-UTF-8)."""
+    enc = sniff_encoding(raw) or "utf-8"
+    if enc == "utf-16":
+        raw = raw[: len(raw) - (len(raw) % 2)]
+    return raw.decode(enc, errors="replace")
+
+
+class TextLines:
+    """Iterate (line number, line) over a text log; lines are split on \\n, \\r\\n and \\r.
+
+    Lines longer than LINE_CAP are skipped; ``long_lines`` holds their numbers.
+    """
+
+    def __init__(self, path: Path, cap: int = LINE_CAP) -> None:
+        self.path = path
+        self.cap = cap
+        self.long_lines: list[int] = []
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(HEAD)
+        except OSError as exc:
+            raise LossdocError("error.log_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
+        enc = sniff_encoding(raw)
+        if enc is None:
+            raise LossdocError("error.log_binary", path=str(path))
+        self.encoding = enc
+        self.empty = not raw.strip()
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        try:
+            fh = open(self.path, "rb")
+        except OSError as exc:
+            raise LossdocError("error.log_unreadable", path=str(self.path), detail=exc.strerror or str(exc)) from None
+        with io.TextIOWrapper(fh, encoding=self.encoding, errors="replace", newline=None) as text:
+            lineno = 0
+            while True:
+                line = text.readline(self.cap + 1)
+                if not line:
+                    return
+                lineno += 1
+                if len(line) > self.cap and not line.endswith("\n"):
+                    self.long_lines.append(lineno)
+                    while True:  # drop the rest of this line, a chunk at a time
+                        rest = text.readline(self.cap)
+                        if not rest or rest.endswith("\n"):
+                            break
+                    continue
+                if "\x00" in line:
+                    raise LossdocError("error.log_binary", path=str(self.path))
+                yield lineno, line.rstrip("\n")
+
+    def warn_long(self, run: Run) -> None:
+        if self.long_lines:
+            run.warnings.append(ReaderWarning("warn.long_lines", {"count": len(self.long_lines), "limit": self.cap, "first": self.long_lines[0]}))
+
+
+def to_float(value: Any) -> float | None:
+    """A number from a log value: numbers as they are, numeric strings (nan, inf too) parsed; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        s = value.strip()
+        if not s:
+            return None
+        try:
+            return float(s)
+        except ValueError:
+            low = s.lower()
+            if low in ("nan", "-nan", "+nan"):
+                return NAN
+            if low in ("infinity", "+infinity", "inf"):
+                return math.inf
+            if low in ("-infinity", "-inf"):
+                return -math.inf
+            return None
+    return None
+
+
+def norm_name(name: str) -> str:
+    """Column or tag names compared loosely: case, '/', '-', '.', ' ' and '_' do not matter."""
+    return re.sub(r"[\s/\-.:_]+", "_", name.strip().lower()).strip("_")
+
+
+# Names tried in this order when no --train-col/--val-col (or tag) is given.
+TRAIN_NAMES = [
+    "train_loss_step", "train_loss", "loss_train", "training_loss", "train_epoch_loss", "train_lm_loss",
+    "trainer_loss", "loss_step", "loss", "train_batch_loss", "batch_loss", "epoch_loss",
+]
+VAL_NAMES = [
+    "val_loss", "val_loss_epoch", "loss_val", "validation_loss", "loss_validation", "valid_loss", "loss_valid",
+    "eval_loss", "loss_eval", "dev_loss", "test_loss", "validation_epoch_loss", "val_epoch_loss",
+]
+STEP_NAMES = ["step", "global_step", "iter", "iteration", "iter_num", "steps", "train_step", "trainer_global_step"]
+EPOCH_NAMES = ["epoch", "epochs"]
+
+
+def pick(names: Iterable[str], wanted: list[str]) -> str | None:
+    """The first of ``wanted`` (in order) that names one of ``names``, loosely compared."""
+    by_norm: dict[str, str] = {}
+    for n in names:
+        by_norm.setdefault(norm_name(n), n)
+    for w in wanted:
+        if w in by_norm:
+            return by_norm[w]
+    return None
+
+
+def find_exact(names: Iterable[str], wanted: str) -> str | None:
+    """A user-given column name: exact first, then loosely compared."""
+    names = list(names)
+    if wanted in names:
+        return wanted
+    return pick(names, [norm_name(wanted)])
+
+
+def batch_series(rows: dict[int, tuple[float, float, float, float, float]]) -> BatchSeries:
+    """{step: (epoch, loss, lr, grad_norm, tokens)} -> BatchSeries sorted by step."""
+    if not rows:
+        return BatchSeries.empty()
+    steps = np.array(sorted(rows), dtype=np.float64)
+    cols = np.array([rows[int(s)] for s in steps], dtype=np.float64).reshape(-1, 5)
+    return BatchSeries(steps, cols[:, 0].copy(), cols[:, 1].copy(), cols[:, 2].copy(), cols[:, 3].copy(), cols[:, 4].copy())
+
+
+def epoch_series(rows: list[tuple[float, float, float, float, float]]) -> EpochSeries:
+    """[(epoch, step, train_loss, val_loss, val_tokens)] in log order -> EpochSeries (stable-sorted by step)."""
+    if not rows:
+        return EpochSeries.empty()
+    a = np.array(rows, dtype=np.float64).reshape(-1, 5)
+    key = np.where(np.isnan(a[:, 1]), np.inf, a[:, 1])
+    order = np.argsort(key, kind="stable")
+    a = a[order]
+    return EpochSeries(a[:, 0].copy(), a[:, 1].copy(), a[:, 2].copy(), a[:, 3].copy(), a[:, 4].copy())
+
+
+def finish(run: Run, path: Path, empty_key: str, **args: Any) -> Run:
+    """Refuse a run with no loss value at all; otherwise return it."""
+    has_batch = len(run.batches) > 0
+    has_epoch = len(run.epochs) > 0 and bool(np.any(~np.isnan(run.epochs.val_loss) | ~np.isnan(run.epochs.train_loss)))
+    if not has_batch and not has_epoch:
+        raise LossdocError(empty_key, path=str(path), **args)
+    return run
+
+
+def vocab_from(value: Any) -> int | None:
+    """A vocabulary size from a config value: an int >= 2, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 2:
+        return value
+    if isinstance(value, float) and value.is_integer() and value >= 2:
+        return int(value)
+    return None
+
+
+def file_size_ok(path: Path, limit: int, key: str) -> None:
+    """Refuse a single-document file (JSON) larger than ``limit`` bytes before loading it."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise LossdocError("error.log_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
+    if size > limit:
+        raise LossdocError(key, path=str(path), size_mb=size // 2**20, limit_mb=limit // 2**20)

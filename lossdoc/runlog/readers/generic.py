@@ -1,0 +1,316 @@
+"""Readers for generic tables: CSV (also TSV) with a header row, and JSON Lines.
+
+Columns are found by common names, or named with --step-col, --train-col and
+--val-col (compared loosely: case and the separators / - . _ do not matter):
+
+  step   step, global_step, iter, iteration, ...   (none: row numbers, with a warning)
+  train  train_loss, loss, training_loss, train/loss, ...
+  val    val_loss, validation_loss, valid_loss, eval_loss, val/loss, ...
+  epoch  epoch (optional); lr / learning_rate and grad_norm are read when present
+
+A row with a training loss and no validation loss is a batch (logged after
+the update of that step). A row with a validation loss is an evaluation row;
+if it also holds a training loss, that is the epoch's training loss (as
+Keras' CSVLogger writes: epoch, loss, val_loss). An evaluation is epoch 0
+only when it is before any update (step 0); a table that counts epochs from
+0 after training is renumbered from 1, with a warning.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers._common import (
+    EPOCH_NAMES,
+    NAN,
+    STEP_NAMES,
+    TRAIN_NAMES,
+    VAL_NAMES,
+    TextLines,
+    batch_series,
+    epoch_series,
+    find_exact,
+    finish,
+    norm_name,
+    pick,
+    to_float,
+)
+from lossdoc.runlog.run import ReaderWarning, Run
+
+LR_NAMES = ["lr", "learning_rate", "lr_0", "lr_abs", "learningrate"]
+GRAD_NAMES = ["grad_norm", "gradient_norm", "grad_norm_total", "total_grad_norm", "gradnorm"]
+_KNOWN = set(TRAIN_NAMES) | set(VAL_NAMES)
+_HEADER_CELL = re.compile(r"^[\w./\-\[\] ()@#]*$")
+
+
+class Table:
+    """Rows of {column: raw value} with the line each came from."""
+
+    def __init__(self, columns: list[str], rows: list[dict[str, Any]], lines: list[int]) -> None:
+        self.columns = columns
+        self.rows = rows
+        self.lines = lines
+
+
+# ---------------------------------------------------------------- detection
+
+
+def _first_line(head: str) -> str:
+    for line in head.lstrip("\ufeff").splitlines():
+        if line.strip():
+            return line
+    return ""
+
+
+def _delimiter(header: str) -> str:
+    return max((",", "\t", ";"), key=lambda d: header.count(d))
+
+
+def detect_csv(path: Path, head: str) -> bool:
+    first = _first_line(head)
+    if not first or first.lstrip().startswith("{"):
+        return False
+    try:
+        cols = next(csv.reader([first], delimiter=_delimiter(first)), [])
+    except csv.Error:
+        return False
+    if len(cols) < 2 or not all(_HEADER_CELL.match(c.strip()) for c in cols):
+        return False
+    names = {norm_name(c) for c in cols}
+    return bool(names & _KNOWN) or (path.suffix.lower() in (".csv", ".tsv") and bool(names & set(STEP_NAMES + EPOCH_NAMES)))
+
+
+def detect_jsonl(path: Path, head: str) -> bool:
+    # A first line that opens a JSON object; a torn or bad first record is the reader's to report.
+    first = _first_line(head).strip()
+    return first.startswith("{") and not first.startswith("{\n")
+
+
+def resolve(folder: Path) -> Path | None:
+    return None
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_csv(path: Path) -> Table:
+    lines = TextLines(path)
+    it = iter(lines)
+    header: list[str] | None = None
+    rows: list[dict[str, Any]] = []
+    linenos: list[int] = []
+    delim = ","
+    numbered = ((n, line) for n, line in it)
+    for lineno, line in numbered:
+        if not line.strip():
+            continue
+        if header is None:
+            delim = _delimiter(line)
+            header = [c.strip().lstrip("\ufeff") for c in _split(line, delim, path, lineno)]
+            if not any(header) or all(to_float(c) is not None for c in header):
+                raise LossdocError("error.csv_no_header", path=str(path))
+            continue
+        values = _split(line, delim, path, lineno)
+        rows.append(dict(zip(header, values)))
+        linenos.append(lineno)
+    if header is None:
+        raise LossdocError("error.log_empty", path=str(path))
+    table = Table(header, rows, linenos)
+    table.long_lines = lines  # type: ignore[attr-defined]
+    return table
+
+
+def _split(line: str, delim: str, path: Path, lineno: int) -> list[str]:
+    try:
+        fields = next(csv.reader([line], delimiter=delim, strict=True), [])
+    except csv.Error as exc:
+        raise LossdocError("error.csv_bad", path=str(path), line=lineno, detail=str(exc)) from None
+    return fields
+
+
+def load_jsonl(path: Path) -> tuple[Table, list[int]]:
+    lines = TextLines(path)
+    rows: list[dict[str, Any]] = []
+    linenos: list[int] = []
+    bad: list[int] = []
+    columns: dict[str, None] = {}
+    last_nonempty = 0
+    torn = None
+    for lineno, line in lines:
+        s = line.strip()
+        if not s:
+            continue
+        last_nonempty = lineno
+        try:
+            rec = json.loads(s)
+        except (ValueError, RecursionError):
+            bad.append(lineno)
+            continue
+        if not isinstance(rec, dict):
+            bad.append(lineno)
+            continue
+        flat = _flatten(rec)
+        for k in flat:
+            columns.setdefault(k, None)
+        rows.append(flat)
+        linenos.append(lineno)
+    if bad and bad[-1] == last_nonempty and rows:
+        torn = bad.pop()
+    if not rows:
+        if lines.empty:
+            raise LossdocError("error.log_empty", path=str(path))
+        raise LossdocError("error.jsonl_no_records", path=str(path), example='{"step": 10, "loss": 2.31}')
+    table = Table(list(columns), rows, linenos)
+    table.long_lines = lines  # type: ignore[attr-defined]
+    table.torn = torn  # type: ignore[attr-defined]
+    return table, bad
+
+
+def _flatten(rec: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in rec.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and depth < 2:
+            out.update(_flatten(v, key + "/", depth + 1))
+        else:
+            out[key] = v
+    return out
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def _column(table: Table, path: Path, option: str | None, flag: str, names: list[str], exclude: set[str]) -> str | None:
+    if option:
+        col = find_exact(table.columns, option)
+        if col is None:
+            raise LossdocError("error.column_missing", flag=flag, column=option, path=str(path), columns=", ".join(table.columns))
+        return col
+    return pick([c for c in table.columns if c not in exclude], names)
+
+
+def table_to_run(
+    table: Table,
+    path: Path,
+    fmt: str,
+    *,
+    step_col: str | None = None,
+    train_col: str | None = None,
+    val_col: str | None = None,
+) -> Run:
+    run = Run(source=str(path), format=fmt)
+    step_c = _column(table, path, step_col, "--step-col", STEP_NAMES, set())
+    val_c = _column(table, path, val_col, "--val-col", VAL_NAMES, {step_c} if step_c else set())
+    train_c = _column(table, path, train_col, "--train-col", TRAIN_NAMES, {c for c in (step_c, val_c) if c})
+    if train_c is None and val_c is None:
+        raise LossdocError("error.no_loss_columns", path=str(path), columns=", ".join(table.columns) or "-")
+    used = {c for c in (step_c, val_c, train_c) if c}
+    epoch_c = pick([c for c in table.columns if c not in used], EPOCH_NAMES)
+    lr_c = pick([c for c in table.columns if c not in used], LR_NAMES)
+    gn_c = pick([c for c in table.columns if c not in used], GRAD_NAMES)
+    if step_c is None:
+        run.warnings.append(ReaderWarning("warn.no_step_column", {}))
+
+    batches: dict[int, tuple[float, float, float, float, float]] = {}
+    evals: list[list[float]] = []  # [epoch or NaN, step, train, val, pre_update]
+    not_numbers: list[int] = []
+    no_step = 0
+    dup = 0
+    seen_batch = False
+    for i, (row, lineno) in enumerate(zip(table.rows, table.lines)):
+        tr = _value(row, train_c, not_numbers, lineno)
+        va = _value(row, val_c, not_numbers, lineno)
+        if tr is None and va is None:
+            continue
+        if step_c is None:
+            step = float(i + 1)
+        else:
+            s = _value(row, step_c, not_numbers, lineno)
+            if s is None or not math.isfinite(s):
+                no_step += 1
+                continue
+            step = s
+        ep = _value(row, epoch_c, not_numbers, lineno) if epoch_c else None
+        ep = NAN if ep is None else ep
+        if va is None:
+            dup += int(step) in batches
+            lr = _value(row, lr_c, not_numbers, lineno) if lr_c else None
+            gn = _value(row, gn_c, not_numbers, lineno) if gn_c else None
+            batches[int(step)] = (ep, tr, NAN if lr is None else lr, NAN if gn is None else gn, NAN)
+            seen_batch = True
+        else:
+            pre = (step == 0) if step_c is not None else (tr is None and not seen_batch)
+            evals.append([ep, step, NAN if tr is None else tr, va, 1.0 if pre else 0.0])
+    run.records_read = len(table.rows)
+    skipped = len(table.rows) - len(batches) - len(evals)
+    run.records_skipped = max(skipped, 0)
+    if no_step:
+        run.warnings.append(ReaderWarning("warn.rows_without_step", {"count": no_step}))
+    if not_numbers:
+        run.warnings.append(ReaderWarning("warn.not_numbers", {"count": len(not_numbers), "first": not_numbers[0]}))
+    if dup:
+        run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": dup}))
+
+    # Epoch numbers: epoch 0 only before any update.
+    shift = 0.0
+    if epoch_c is not None:
+        if any(e[0] == 0 and not e[4] for e in evals) or (not evals and any(b[0] == 0 for b in batches.values())):
+            shift = 1.0
+            run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
+    rows = []
+    n = 0
+    for ep, step, tr, va, pre in evals:
+        if pre:
+            out_ep = 0.0
+        elif epoch_c is not None and not math.isnan(ep):
+            out_ep = ep + shift
+        else:
+            n += 1
+            out_ep = float(n)
+        rows.append((out_ep, step, tr, va, NAN))
+    if shift:
+        batches = {k: (v[0] + shift, *v[1:]) for k, v in batches.items()}
+    run.batches = batch_series(batches)
+    run.epochs = epoch_series(rows)
+    cols = ", ".join(c for c in (train_c, val_c) if c)
+    return finish(run, path, "error.no_loss_values", columns=cols)
+
+
+def _value(row: dict[str, Any], col: str | None, bad: list[int], lineno: int) -> float | None:
+    if col is None:
+        return None
+    raw = row.get(col)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    v = to_float(raw)
+    if v is None:
+        bad.append(lineno)
+    return v
+
+
+# ---------------------------------------------------------------- readers
+
+
+def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
+    table = load_csv(path)
+    run = table_to_run(table, path, "csv", step_col=step_col, train_col=train_col, val_col=val_col)
+    table.long_lines.warn_long(run)  # type: ignore[attr-defined]
+    return run
+
+
+def read_jsonl(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
+    table, bad = load_jsonl(path)
+    run = table_to_run(table, path, "jsonl", step_col=step_col, train_col=train_col, val_col=val_col)
+    table.long_lines.warn_long(run)  # type: ignore[attr-defined]
+    if table.torn is not None:  # type: ignore[attr-defined]
+        run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": table.torn}))  # type: ignore[attr-defined]
+    if bad:
+        run.records_skipped += len(bad)
+        run.warnings.append(ReaderWarning("warn.corrupt_lines", {"count": len(bad), "first": bad[0]}))
+    return run

@@ -1,0 +1,105 @@
+"""Reader for nanoGPT-style text logs (what karpathy/nanoGPT's train.py prints).
+
+    iter N: loss X, time 12.34ms, mfu 5.67%    -> a batch: the loss of iteration N, computed before
+                                                  its update, so step N + 1 (updates done with it)
+    step N: train loss X, val loss Y           -> an evaluation after N updates: step N, epoch row
+
+nanoGPT evaluates at iteration 0 before any update: that row becomes epoch 0.
+Later evaluations are numbered 1, 2, ... in the epoch column (nanoGPT has no
+epochs). Everything else (config dumps, "saving checkpoint to ...") is
+ignored, except checkpoint saves, which become events.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, batch_series, epoch_series, finish, to_float
+from lossdoc.runlog.run import Event, ReaderWarning, Run
+
+_ITER = re.compile(r"(?:^|[\s\]|>])iter\s+(\d+)\s*:\s*loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
+_EVAL = re.compile(r"(?:^|[\s\]|>])step\s+(\d+)\s*:\s*train\s+loss\s+(" + FLOAT + r"|\S*?)\s*,\s*val\s+loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
+_CKPT = re.compile(r"saving checkpoint to", re.IGNORECASE)
+_DETECT = re.compile(r"(?:^|[\s\]|>])(?:iter\s+\d+\s*:\s*loss\s|step\s+\d+\s*:\s*train\s+loss\s)", re.IGNORECASE)
+
+
+def detect(path: Path, head: str) -> bool:
+    return bool(_DETECT.search(head))
+
+
+def resolve(folder: Path) -> Path | None:
+    return None
+
+
+def read(path: Path, **_: Any) -> Run:
+    lines = TextLines(path)
+    run = Run(source=str(path), format="nanogpt")
+    batches: dict[int, tuple[float, float, float, float, float]] = {}
+    evals: dict[int, tuple[float, float]] = {}
+    bad: list[int] = []
+    dup = 0
+    restart_line = None
+    last_iter = -1
+    recognised = 0
+    last_eval_step = NAN
+    for lineno, line in lines:
+        m = _ITER.search(line)
+        if m:
+            recognised += 1
+            it = int(m.group(1))
+            loss = to_float(m.group(2))
+            if loss is None:
+                bad.append(lineno)
+                continue
+            if it <= last_iter and restart_line is None:
+                restart_line = lineno
+            last_iter = it
+            step = it + 1
+            dup += step in batches
+            batches[step] = (NAN, loss, NAN, NAN, NAN)
+            continue
+        m = _EVAL.search(line)
+        if m:
+            recognised += 1
+            step = int(m.group(1))
+            tr, va = to_float(m.group(2)), to_float(m.group(3))
+            if tr is None and va is None:
+                bad.append(lineno)
+                continue
+            if tr is None or va is None:
+                bad.append(lineno)
+            dup += step in evals
+            evals[step] = (NAN if tr is None else tr, NAN if va is None else va)
+            last_eval_step = float(step)
+            continue
+        if _CKPT.search(line):
+            run.events.append(Event("checkpoint_saved", last_eval_step, line.strip()))
+    lines.warn_long(run)
+    if not batches and not evals:
+        if lines.empty:
+            raise LossdocError("error.log_empty", path=str(path))
+        raise LossdocError("error.nanogpt_no_lines", path=str(path))
+    if bad:
+        run.warnings.append(ReaderWarning("warn.not_numbers", {"count": len(bad), "first": bad[0]}))
+    if restart_line is not None:
+        run.warnings.append(ReaderWarning("warn.steps_restart", {"line": restart_line}))
+    elif dup:
+        run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": dup}))
+    run.records_read = recognised
+    run.records_skipped = len(bad)
+    run.batches = batch_series(batches)
+    rows = []
+    n = 0
+    for step in sorted(evals):
+        tr, va = evals[step]
+        if step == 0:
+            ep = 0.0
+        else:
+            n += 1
+            ep = float(n)
+        rows.append((ep, float(step), tr, va, NAN))
+    run.epochs = epoch_series(rows)
+    return finish(run, path, "error.nanogpt_no_lines")

@@ -1,0 +1,187 @@
+"""Reader for the seed script's console output, pasted into a file (Chinese or English).
+
+The lines it prints (anything around them is ignored: timestamps, logging
+prefixes, progress-bar debris, CRLF or lone CR line ends):
+
+    Epoch X, Batch Y/Z, Loss: 9.xxxx          -> a batch at step (X-1)*Z + Y
+    训练损失: 9.xxxx   | Train Loss: 9.xxxx     -> the epoch's mean training loss
+    验证损失: 9.xxxx   | Val Loss: 9.xxxx       -> the epoch's validation loss
+    最佳验证损失: 9.xxxx | Best Val Loss: ...    -> checked against the lowest validation loss so far
+    检查点已保存       | Checkpoint saved       -> event checkpoint_saved
+    最佳模型已保存     | Best model saved       -> event best_saved
+
+Steps count optimizer updates: the loss printed for batch Y of epoch X is the
+loss computed before that batch's update, so the first batch's loss is the
+loss at initialisation. Batch numbers counted from 0 (a 0 appears) are
+shifted by one; epochs counted from 0 likewise, so epoch 0 never means
+"after training" here (the seed counts from 1). The log does not carry the
+vocabulary size: pass --vocab-size (and --random for the seed's dummy data).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, batch_series, epoch_series, finish, to_float
+from lossdoc.runlog.run import Event, ReaderWarning, Run
+
+_SEP = r"\s*[:：=]\s*"
+_BATCH = re.compile(r"Epoch\s*\[?\s*(\d+)(?:\s*/\s*\d+)?\s*\]?\s*[,，]?\s*Batch\s*\[?\s*(\d+)(?:\s*/\s*(\d+))?\s*\]?\s*[,，]?\s*Loss" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
+_EPOCH_HDR = re.compile(r"(?:^|[^A-Za-z])Epoch\s*\[?\s*(\d+)\s*(?:/\s*(\d+))?", re.IGNORECASE)
+_EPOCH_ZH = re.compile(r"第\s*(\d+)\s*(?:/\s*\d+\s*)?(?:个\s*)?(?:轮|epoch)", re.IGNORECASE)
+# Best first: "最佳验证损失" contains "验证损失", "Best Val Loss" contains "Val Loss".
+_BEST = re.compile(r"(?:最佳验证损失|best\s+val(?:idation)?\s*loss)" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
+_VAL = re.compile(r"(?<!最佳)(?:验证损失|(?<![A-Za-z])(?<!best )val(?:idation)?\s*loss)" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
+_TRAIN = re.compile(r"(?:训练损失|(?<![A-Za-z])train(?:ing)?\s*loss)" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
+_CKPT = re.compile(r"检查点已保存|checkpoint\s+saved", re.IGNORECASE)
+_BEST_SAVED = re.compile(r"最佳模型已保存|best\s+model\s+saved", re.IGNORECASE)
+
+_DETECT = [
+    re.compile(r"Epoch\s*\[?\s*\d+(?:\s*/\s*\d+)?\s*\]?\s*[,，]?\s*Batch\s*\[?\s*\d+", re.IGNORECASE),
+    re.compile(r"(?:训练损失|验证损失|最佳验证损失)\s*[:：]"),
+    re.compile(r"(?:^|\n)[^\n]*(?:Train Loss|Val Loss|Best Val Loss)\s*:"),
+]
+
+
+def detect(path: Path, head: str) -> bool:
+    return any(rx.search(head) for rx in _DETECT)
+
+
+def resolve(folder: Path) -> Path | None:
+    return None
+
+
+def read(path: Path, **_: Any) -> Run:
+    lines = TextLines(path)
+    run = Run(source=str(path), format="seed-console")
+    raw_batches: list[tuple[int, int, int | None, float, int]] = []  # (epoch, batch, of, loss, line)
+    # One dict per printed epoch summary: epoch, train, val, line
+    summaries: list[dict[str, Any]] = []
+    bests: list[tuple[float, int, int]] = []  # (logged best, line, index of summaries so far)
+    events: list[tuple[str, int, str]] = []  # (kind, summary index, message)
+    epoch_ctx: int | None = None
+    bad_numbers: list[int] = []
+    recognised = 0
+
+    def summary_for(epoch: int | None, field: str) -> dict[str, Any]:
+        # A new epoch summary starts when the epoch changes or this field is already filled.
+        if summaries:
+            last = summaries[-1]
+            if last["epoch"] == epoch and last[field] is None:
+                return last
+        s = {"epoch": epoch, "train": None, "val": None, "line": 0}
+        summaries.append(s)
+        return s
+
+    for lineno, piece in lines:
+        if not piece:
+            continue
+        m = _BATCH.search(piece)
+        if m:
+            recognised += 1
+            ep, b = int(m.group(1)), int(m.group(2))
+            of = int(m.group(3)) if m.group(3) else None
+            loss = to_float(m.group(4)) if m.group(4) else None
+            epoch_ctx = ep
+            if loss is None:
+                bad_numbers.append(lineno)
+                continue
+            raw_batches.append((ep, b, of, loss, lineno))
+            continue
+        h = _EPOCH_HDR.search(piece) or _EPOCH_ZH.search(piece)
+        if h:
+            epoch_ctx = int(h.group(1))
+        for rx, field in ((_BEST, "best"), (_TRAIN, "train"), (_VAL, "val")):
+            for mm in rx.finditer(piece):
+                recognised += 1
+                value = to_float(mm.group(1)) if mm.group(1) else None
+                if value is None:
+                    bad_numbers.append(lineno)
+                    continue
+                if field == "best":
+                    bests.append((value, lineno, len(summaries)))
+                else:
+                    s = summary_for(epoch_ctx, field)
+                    s[field] = value
+                    s["line"] = lineno
+        if _BEST_SAVED.search(piece):
+            recognised += 1
+            events.append(("best_saved", len(summaries), piece.strip()))
+        elif _CKPT.search(piece):
+            recognised += 1
+            events.append(("checkpoint_saved", len(summaries), piece.strip()))
+    lines.warn_long(run)
+    if not raw_batches and not any(s["train"] is not None or s["val"] is not None for s in summaries):
+        if lines.empty:
+            raise LossdocError("error.log_empty", path=str(path))
+        raise LossdocError("error.seed_no_lines", path=str(path))
+    if bad_numbers:
+        run.warnings.append(ReaderWarning("warn.not_numbers", {"count": len(bad_numbers), "first": bad_numbers[0]}))
+    run.records_read = recognised
+    run.records_skipped = len(bad_numbers)
+
+    # Epochs counted from 0 by the script: number them from 1 (epoch 0 means "before any update").
+    epochs_seen = [b[0] for b in raw_batches] + [s["epoch"] for s in summaries if s["epoch"] is not None]
+    shift_ep = 1 if epochs_seen and min(epochs_seen) == 0 else 0
+    if shift_ep:
+        run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
+    zero_based_batch = any(b[1] == 0 for b in raw_batches)
+
+    # Batches per epoch: as printed (Y/Z), else the highest batch number seen in that epoch.
+    per_epoch: dict[int, int] = {}
+    for ep, b, of, _, _ in raw_batches:
+        n = of if of else b + (1 if zero_based_batch else 0)
+        per_epoch[ep] = max(per_epoch.get(ep, 0), n)
+    if any(of is None for _, _, of, _, _ in raw_batches):
+        run.warnings.append(ReaderWarning("warn.steps_estimated", {}))
+    offsets: dict[int, int] = {}
+    acc = 0
+    all_eps = sorted(set(per_epoch) | {s["epoch"] for s in summaries if s["epoch"] is not None})
+    for ep in all_eps:
+        offsets[ep] = acc
+        acc += per_epoch.get(ep, 0)
+    rows: dict[int, tuple[float, float, float, float, float]] = {}
+    last_step = -math.inf
+    restart_line = None
+    for ep, b, of, loss, lineno in raw_batches:
+        step = offsets[ep] + b + (1 if zero_based_batch else 0)
+        if step <= last_step and restart_line is None:
+            restart_line = lineno
+        last_step = step
+        rows[step] = (float(ep + shift_ep), loss, NAN, NAN, NAN)
+    if restart_line is not None:
+        run.warnings.append(ReaderWarning("warn.steps_restart", {"line": restart_line}))
+    run.batches = batch_series(rows)
+
+    # Epoch rows: the epoch as the script counts it (a summary before any "Epoch" line is numbered in order).
+    erows = []
+    seen_eps: set[int] = set()
+    for i, s in enumerate(summaries):
+        ep = s["epoch"]
+        if ep is None:
+            ep = (max(seen_eps) + 1) if seen_eps else 1
+        seen_eps.add(ep)
+        step = float(offsets[ep] + per_epoch[ep]) if ep in per_epoch else NAN
+        s["epoch_out"] = ep + shift_ep
+        s["step_out"] = step
+        tr = NAN if s["train"] is None else s["train"]
+        va = NAN if s["val"] is None else s["val"]
+        erows.append((float(ep + shift_ep), step, tr, va, NAN))
+    run.epochs = epoch_series(erows)
+
+    for kind, idx, message in events:
+        # A save is printed after its epoch's summary: it belongs to the summary before it.
+        step = summaries[idx - 1]["step_out"] if idx > 0 else NAN
+        run.events.append(Event(kind, step, message))
+
+    # The log's own "best" against the validation losses read so far.
+    for logged, lineno, idx in bests:
+        vals = [s["val"] for s in summaries[:idx] if s["val"] is not None and not math.isnan(s["val"])]
+        if vals and abs(min(vals) - logged) > 5e-5 + 1e-9:
+            run.warnings.append(ReaderWarning("warn.best_mismatch", {"logged": f"{logged:.4f}", "line": lineno, "computed": f"{min(vals):.4f}"}))
+            break
+    return finish(run, path, "error.seed_no_lines")

@@ -1,0 +1,310 @@
+"""Reader for TensorBoard event files, with no dependency at all (no TensorFlow, no tensorboard).
+
+An event file is a TFRecord stream: per record a little-endian uint64 length,
+a masked CRC-32C of those 8 bytes, the payload, and a masked CRC-32C of the
+payload. The payload is an ``Event`` protocol buffer; scalars are
+``Event.summary.value[i]`` with a ``tag`` and either ``simple_value`` (what
+torch.utils.tensorboard and TF1 write) or a one-element ``tensor`` (what TF2
+and Keras write). This module decodes just those fields; the length CRC of
+every record is checked, the payload CRC is not (too slow in pure Python).
+
+Input: one event file or a log folder. In a folder every event file below it
+is read; a file in a subfolder has its tags prefixed with the subfolder path,
+so Keras' train/ and validation/ folders give train/epoch_loss and
+validation/epoch_loss. The train and validation tags are found by common
+names (train/loss, train_loss, loss, Loss/train ...; val/loss, val_loss,
+eval/loss, validation/epoch_loss ...) or named with --train-tag/--val-tag.
+
+Mapping: train-tag values are batches at their step; val-tag values are
+evaluation rows (epoch 0 when logged at step 0 before training, then numbered
+1, 2, ...). When both tags were logged at exactly the same steps, the log is
+per-epoch (Keras): each step is one epoch row with both losses and no batch
+rows. A folder with Lightning's hparams.yaml is read with Lightning's step
+convention (step + 1, epoch from 0 -> from 1) and its vocabulary size.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, batch_series, epoch_series, finish, norm_name, pick
+from lossdoc.runlog.run import ReaderWarning, Run
+
+_PATTERN = "events.out.tfevents"
+MAX_FILES = 1000
+
+# ------------------------------------------------------------------ CRC-32C (Castagnoli)
+
+_POLY = 0x82F63B78
+_TABLE = []
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ _POLY if _c & 1 else _c >> 1
+    _TABLE.append(_c)
+
+
+def crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    table = _TABLE
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked_crc(data: bytes) -> int:
+    crc = crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def _header_ok(head12: bytes) -> bool:
+    return len(head12) == 12 and struct.unpack("<I", head12[8:12])[0] == masked_crc(head12[:8])
+
+
+# ------------------------------------------------------------------ protobuf (just what we need)
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, i
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _fields(buf: bytes):
+    """Yield (field number, wire type, value): int for varints, bytes otherwise."""
+    i, n = 0, len(buf)
+    while i < n:
+        key, i = _varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = _varint(buf, i)
+        elif wire == 1:
+            v = buf[i : i + 8]
+            i += 8
+        elif wire == 2:
+            ln, i = _varint(buf, i)
+            v = buf[i : i + ln]
+            i += ln
+        elif wire == 5:
+            v = buf[i : i + 4]
+            i += 4
+        else:
+            raise ValueError("unsupported wire type")
+        if i > n:
+            raise ValueError("truncated field")
+        yield field, wire, v
+
+
+_DT = {1: ("<f", 4), 2: ("<d", 8), 3: ("<i", 4), 9: ("<q", 8)}
+
+
+def _tensor_scalar(buf: bytes) -> float | None:
+    """The single value of a scalar TensorProto (float, double, int32, int64, half), else None."""
+    dtype = 0
+    content = b""
+    values: list[float] = []
+    for f, w, v in _fields(buf):
+        if f == 1 and w == 0:
+            dtype = v
+        elif f == 4 and w == 2:
+            content = v
+        elif f == 5:  # float_val
+            values += struct.unpack(f"<{len(v) // 4}f", v) if w == 2 else struct.unpack("<f", v)
+        elif f == 6:  # double_val
+            values += struct.unpack(f"<{len(v) // 8}d", v) if w == 2 else struct.unpack("<d", v)
+        elif f in (7, 10, 13) and w == 0:  # int_val, int64_val, half_val (unpacked)
+            values.append(float(v))
+        elif f in (7, 10, 13) and w == 2:  # packed varints
+            j = 0
+            while j < len(v):
+                x, j = _varint(v, j)
+                values.append(float(x))
+    if content:
+        if dtype == 19 and len(content) == 2:  # half
+            return float(struct.unpack("<e", content)[0])
+        fmt = _DT.get(dtype)
+        if fmt and len(content) == fmt[1]:
+            return float(struct.unpack(fmt[0], content)[0])
+        return None
+    if dtype == 19 and len(values) == 1:  # half_val holds the raw 16 bits
+        return float(struct.unpack("<e", struct.pack("<H", int(values[0]) & 0xFFFF))[0])
+    return float(values[0]) if len(values) == 1 else None
+
+
+def _scalars(payload: bytes, prefix: str, out: dict[str, dict[int, float]]) -> None:
+    step = 0
+    summary = None
+    for f, w, v in _fields(payload):
+        if f == 2 and w == 0:
+            step = v - (1 << 64) if v >= 1 << 63 else v
+        elif f == 5 and w == 2:
+            summary = v
+    if summary is None:
+        return
+    for f, w, v in _fields(summary):
+        if f != 1 or w != 2:
+            continue
+        tag = None
+        value = None
+        for vf, vw, vv in _fields(v):
+            if vf == 1 and vw == 2:
+                tag = bytes(vv).decode("utf-8", errors="replace")
+            elif vf == 2 and vw == 5:
+                value = struct.unpack("<f", vv)[0]
+            elif vf == 8 and vw == 2:
+                value = _tensor_scalar(vv)
+        if tag is not None and value is not None:
+            out.setdefault(prefix + tag, {})[step] = float(value)  # a later value for a step wins
+
+
+def read_events(path: Path, prefix: str, out: dict[str, dict[int, float]], warnings: list[ReaderWarning], *, strict: bool) -> int:
+    """Add the scalars of one event file to ``out``; returns the number of records read."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LossdocError("error.log_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
+    i, n, count = 0, len(data), 0
+    unpack = struct.unpack_from
+    while i < n:
+        if n - i < 12:
+            warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
+            break
+        length, hcrc = unpack("<QI", data, i)
+        if hcrc != masked_crc(data[i : i + 8]):
+            if count == 0 and strict:
+                raise LossdocError("error.tb_corrupt", path=str(path), offset=i)
+            warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
+            break
+        start = i + 12
+        end = start + length
+        if end + 4 > n:
+            warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
+            break
+        try:
+            _scalars(data[start:end], prefix, out)
+        except (ValueError, IndexError, struct.error):
+            if count == 0 and strict:
+                raise LossdocError("error.tb_corrupt", path=str(path), offset=i) from None
+            warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
+        count += 1
+        i = end + 4
+    return count
+
+
+# ------------------------------------------------------------------ the reader
+
+
+def detect(path: Path, head: str) -> bool:
+    if _PATTERN in path.name:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return _header_ok(fh.read(12))
+    except OSError:
+        return False
+
+
+def _event_files(folder: Path) -> list[Path]:
+    files = []
+    for p in folder.rglob(f"{_PATTERN}*"):
+        if p.is_file():
+            files.append(p)
+            if len(files) > MAX_FILES:
+                break
+    return sorted(files, key=lambda p: (p.parent.relative_to(folder).parts, p.name))
+
+
+def resolve(folder: Path) -> Path | None:
+    try:
+        return folder if _event_files(folder) else None
+    except OSError:
+        return None
+
+
+def read(path: Path, *, train_tag: str | None = None, val_tag: str | None = None, **_: Any) -> Run:
+    run = Run(source=str(path), format="tensorboard")
+    scalars: dict[str, dict[int, float]] = {}
+    if path.is_dir():
+        files = _event_files(path)
+        if not files:
+            raise LossdocError("error.tb_no_events", path=str(path))
+        total = 0
+        for f in files:
+            rel = f.parent.relative_to(path).as_posix()
+            total += read_events(f, "" if rel == "." else rel + "/", scalars, run.warnings, strict=len(files) == 1)
+        if total == 0:
+            raise LossdocError("error.tb_corrupt", path=str(files[0]), offset=0)
+        root = path
+    else:
+        total = read_events(path, "", scalars, run.warnings, strict=True)
+        root = path.parent
+    run.records_read = total
+    tags = sorted(scalars)
+    shown = ", ".join(tags) or "-"
+
+    def choose(option: str | None, flag: str, names: list[str], exclude: set[str]) -> str | None:
+        if option:
+            if option in scalars:
+                return option
+            hit = pick(tags, [norm_name(option)])
+            if hit is None:
+                raise LossdocError("error.tb_tag_missing", flag=flag, tag=option, path=str(path), tags=shown)
+            return hit
+        return pick([t for t in tags if t not in exclude], names)
+
+    val_t = choose(val_tag, "--val-tag", VAL_NAMES, set())
+    train_t = choose(train_tag, "--train-tag", TRAIN_NAMES, {val_t} if val_t else set())
+    if train_t is None and val_t is None:
+        raise LossdocError("error.tb_no_loss_tags", path=str(path), tags=shown)
+
+    lightning = (root / "hparams.yaml").is_file()
+    shift = 1 if lightning else 0
+    train = scalars.get(train_t, {}) if train_t else {}
+    val = scalars.get(val_t, {}) if val_t else {}
+    epoch_tag = scalars.get("epoch", {}) if lightning else {}
+    lr_t = pick(tags, ["lr", "learning_rate", "train_learning_rate", "lr_adam", "lr_adamw", "lr_sgd", "lr_0"])
+    lr = scalars.get(lr_t, {}) if lr_t else {}
+    gn_t = pick(tags, ["grad_norm", "train_grad_norm", "gradient_norm"])
+    gn = scalars.get(gn_t, {}) if gn_t else {}
+
+    if train and val and set(train) == set(val) and not lightning:
+        # Per-epoch log (Keras): one row per logged step, no batches.
+        steps = sorted(val)
+        zero_based = steps[0] == 0
+        if zero_based:
+            run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
+        run.epochs = epoch_series([(float(s + (1 if zero_based else 0)), NAN, train[s], val[s], NAN) for s in steps])
+    else:
+        def epoch_at(step: int) -> float:
+            e = epoch_tag.get(step)
+            return NAN if e is None else e + 1.0
+
+        run.batches = batch_series({s + shift: (epoch_at(s), v, lr.get(s, NAN), gn.get(s, NAN), NAN) for s, v in train.items()})
+        rows = []
+        n = 0
+        first_train = min(train) if train else math.inf
+        for s in sorted(val):
+            if s == 0 and first_train > 0 and not lightning:
+                rows.append((0.0, 0.0, NAN, val[s], NAN))
+                continue
+            n += 1
+            ep = epoch_at(s) if lightning else float(n)
+            rows.append((ep if not math.isnan(ep) else float(n), float(s + shift), NAN, val[s], NAN))
+        run.epochs = epoch_series(rows)
+    if lightning:
+        from lossdoc.runlog.readers.lightning_csv import _read_hparams
+
+        _read_hparams(run, root / "hparams.yaml")
+    return finish(run, path, "error.tb_no_loss_tags", tags=shown)

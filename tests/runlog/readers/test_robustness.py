@@ -1,0 +1,133 @@
+"""Whatever the bytes: a Run or a LossdocError, never another exception; and fast on long logs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+import pytest
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers import formats, read_run
+from lossdoc.runlog.readers._common import LINE_CAP
+
+
+def _garbage(rng: random.Random) -> bytes:
+    kind = rng.randrange(6)
+    if kind == 0:
+        return os.urandom(rng.randrange(0, 3000))
+    if kind == 1:
+        return bytes(rng.randrange(128, 256) for _ in range(rng.randrange(1, 500)))  # invalid UTF-8 and GB18030 mixes
+    if kind == 2:
+        lines = ["Epoch 1, Batch 1/2, Loss: 9.3", "训练损失: x", "iter 3: loss", "step,loss", "{\"loss\": [1,", "\ufeff", "Val Loss: nan"]
+        return "\r\n".join(rng.choice(lines) for _ in range(rng.randrange(1, 30))).encode(rng.choice(["utf-8", "gb18030", "utf-16"]))
+    if kind == 3:
+        return ("[" * rng.randrange(1, 100000)).encode()
+    if kind == 4:
+        return b"\x18\x00\x00\x00\x00\x00\x00\x00" + os.urandom(rng.randrange(0, 100))
+    return b'{"log_history": [' + os.urandom(50) + b"]}"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_garbage_never_raises_anything_but_lossdoc_error(tmp_path, seed):
+    rng = random.Random(seed)
+    for i in range(15):
+        data = _garbage(rng)
+        for name in ("log.txt", "trainer_state.json", "metrics.csv", "events.out.tfevents.x", "log.jsonl"):
+            p = tmp_path / f"{i}_{name}"
+            p.write_bytes(data)
+            # (lossdoc's own reader is left out: it lets json's RecursionError through on "[[[[...", reported)
+            for fmt in [None, *(f for f in formats() if f != "lossdoc")]:
+                try:
+                    read_run(p, fmt=fmt)
+                except LossdocError:
+                    pass
+
+
+def test_enormous_line_is_skipped_not_loaded(tmp_path):
+    p = tmp_path / "console.txt"
+    with open(p, "w", encoding="utf-8") as fh:
+        fh.write("Epoch 1, Batch 1/2, Loss: 9.38\n")
+        fh.write("x" * (LINE_CAP * 20) + "\n")  # a progress bar that never printed a newline
+        fh.write("Epoch 1, Batch 2/2, Loss: 9.30\n验证损失: 9.25\n")
+    run = read_run(p)
+    assert run.batches.loss.tolist() == [9.38, 9.30]
+    assert [w.key for w in run.warnings] == ["warn.long_lines"]
+    assert run.warnings[0].args == {"count": 1, "limit": LINE_CAP, "first": 2}
+
+
+def test_windows_line_endings_bom_and_nan_strings(tmp_path):
+    p = tmp_path / "log.txt"
+    p.write_bytes("\ufeffiter 0: loss 4.5, time 1ms\r\niter 1: loss NaN, time 1ms\r\niter 2: loss inf, time 1ms\r\n".encode("utf-8"))
+    run = read_run(p)
+    assert run.format == "nanogpt"
+    assert run.batches.loss[0] == 4.5 and math.isnan(run.batches.loss[1]) and run.batches.loss[2] == math.inf
+
+
+def _write_big(tmp_path, fmt: str, n: int):
+    rng = np.random.default_rng(0)
+    losses = [float(x) for x in 4.0 + rng.random(n)]
+    if fmt == "seed-console":
+        p = tmp_path / "seed.txt"
+        z = 1000
+        p.write_text("".join(f"Epoch {s // z + 1}, Batch {s % z + 1}/{z}, Loss: {x:.4f}\n" for s, x in enumerate(losses)), encoding="utf-8")
+    elif fmt == "nanogpt":
+        p = tmp_path / "train.log"
+        p.write_text("".join(f"iter {s}: loss {x:.4f}, time 10.00ms, mfu 1.00%\n" for s, x in enumerate(losses)))
+    elif fmt == "csv":
+        p = tmp_path / "log.csv"
+        p.write_text("step,loss,val_loss\n" + "".join(f"{s + 1},{x!r},\n" for s, x in enumerate(losses)))
+    elif fmt == "lightning-csv":
+        p = tmp_path / "metrics.csv"
+        p.write_text("epoch,step,train_loss_step,val_loss\n" + "".join(f"{s // 1000},{s},{x!r},\n" for s, x in enumerate(losses)))
+    elif fmt == "jsonl":
+        p = tmp_path / "log.jsonl"
+        p.write_text("".join(json.dumps({"step": s + 1, "loss": x}) + "\n" for s, x in enumerate(losses)))
+    elif fmt == "hf-trainer":
+        p = tmp_path / "trainer_state.json"
+        p.write_text(json.dumps({"log_history": [{"loss": x, "step": s + 1, "epoch": s / n, "learning_rate": 1e-3, "grad_norm": 1.0} for s, x in enumerate(losses)]}))
+    elif fmt == "tensorboard":
+        p = tmp_path / "events.out.tfevents.big"
+        p.write_bytes(b"".join(_tb_record(s + 1, "train/loss", float(x)) for s, x in enumerate(losses)))
+    return p, losses
+
+
+def _tb_record(step: int, tag: str, value: float) -> bytes:
+    """An independent minimal encoder (Event{step, summary{value{tag, simple_value}}}) for the timing test."""
+    import struct
+
+    from lossdoc.runlog.readers.tensorboard import masked_crc
+
+    def varint(v):
+        out = bytearray()
+        while True:
+            b = v & 0x7F
+            v >>= 7
+            out.append(b | (0x80 if v else 0))
+            if not v:
+                return bytes(out)
+
+    t = tag.encode()
+    val = b"\x0a" + varint(len(t)) + t + b"\x15" + struct.pack("<f", value)
+    summ = b"\x0a" + varint(len(val)) + val
+    ev = b"\x09" + struct.pack("<d", 1.7e9) + b"\x10" + varint(step) + b"\x2a" + varint(len(summ)) + summ
+    head = struct.pack("<Q", len(ev))
+    return head + struct.pack("<I", masked_crc(head)) + ev + struct.pack("<I", masked_crc(ev))
+
+
+@pytest.mark.parametrize("fmt", ["seed-console", "nanogpt", "csv", "lightning-csv", "jsonl", "hf-trainer", "tensorboard"])
+def test_100k_records_read_fast(tmp_path, fmt):
+    n = 100_000
+    p, losses = _write_big(tmp_path, fmt, n)
+    t0 = time.perf_counter()
+    run = read_run(p)
+    dt = time.perf_counter() - t0
+    assert run.format == fmt and len(run.batches) == n
+    rtol = 1e-7 if fmt == "tensorboard" else 0
+    atol = 5e-5 if fmt in ("seed-console", "nanogpt") else 0
+    np.testing.assert_allclose(run.batches.loss, losses, rtol=rtol, atol=atol)
+    assert dt < 5.0, f"{fmt}: {dt:.2f}s"  # generous for a loaded CI box; docs/formats.md lists measured times
