@@ -6,6 +6,16 @@ from pathlib import Path
 
 import pytest
 
+
+def pytest_configure(config):
+    # Two cores: one torch thread per test process keeps tiny models fast even on a busy machine.
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "tiny.yaml"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Optional
 
@@ -28,31 +27,26 @@ def explain_command(
     vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size, when the log does not carry it."),
     floor: Optional[float] = typer.Option(None, "--floor", help="The data's entropy floor in nats per token."),
     random: bool = typer.Option(False, "--random", help="The data is uniformly random token ids over the vocabulary."),
+    random_low: int = typer.Option(0, "--random-low", help="With --random: the lowest token id drawn (1 for the seed's randint(1, V))."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Force the log format instead of detecting it."),
+    step_col: Optional[str] = typer.Option(None, "--step-col", help="CSV/JSONL: the step column."),
+    train_col: Optional[str] = typer.Option(None, "--train-col", help="CSV/JSONL/Lightning: the training-loss column."),
+    val_col: Optional[str] = typer.Option(None, "--val-col", help="CSV/JSONL/Lightning: the validation-loss column."),
+    train_tag: Optional[str] = typer.Option(None, "--train-tag", help="TensorBoard: the training-loss tag."),
+    val_tag: Optional[str] = typer.Option(None, "--val-tag", help="TensorBoard: the validation-loss tag."),
     lang: Optional[str] = LangOption,
 ) -> None:
     language = resolve_lang(lang)
     if fail_on not in FAIL_ON:
         raise ConfigError("--fail-on", fail_on, "choice", choices=", ".join(FAIL_ON))
-    if vocab_size is not None and vocab_size < 2:
-        raise ConfigError("--vocab-size", vocab_size, "ge", bound=2)
-    if floor is not None and not (math.isfinite(floor) and floor > 0):
-        raise ConfigError("--floor", floor, "gt", bound=0)
     from lossdoc.analysis import diagnose
     from lossdoc.render.console import out
     from lossdoc.runlog.readers import read_run
 
-    run = read_run(run_path, fmt)
-    if vocab_size is not None:
-        run.vocab_size = vocab_size
-    if random:
-        if run.vocab_size is None:
-            raise ConfigError("--random", True, "needs_vocab")
-        run.random_data = True
-        if floor is None and run.entropy_floor is None:
-            run.entropy_floor, run.floor_source = math.log(run.vocab_size), "flag"
-    if floor is not None:
-        run.entropy_floor, run.floor_source = floor, "flag"
+    from lossdoc.runlog.overrides import apply_overrides
+
+    run = read_run(run_path, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
+    run = apply_overrides(run, vocab_size=vocab_size, floor=floor, random=random, random_low=random_low)
     diagnosis = diagnose(run)
     if as_json:
         from lossdoc.render.json_out import to_json

@@ -61,7 +61,7 @@ def test_fail_on_sets_the_exit_code(tmp_path):
         (lambda p: None, "no such file"),
         (lambda p: p.write_text(""), "holds no training records"),
         (lambda p: p.write_bytes(b"\x00\x01garbage"), "binary"),
-        (lambda p: p.write_text('{"type": "batch"}\n'), "cannot tell which kind of log"),
+        (lambda p: p.write_text("{\"type\": \"batch\"}\n"), "--train-col"),
     ],
 )
 def test_unreadable_logs_are_one_line_and_exit_2(tmp_path, capsys, setup, key):
