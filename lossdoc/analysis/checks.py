@@ -319,8 +319,8 @@ def check_divergence(c: Context) -> Finding:
             return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=c.final_val, reference=c.ln_v)
         return Finding("divergence", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     smooth = stats.rolling_median(c.loss, th.SPIKE_WINDOW)
-    w = th.SPIKE_WINDOW
-    best = float(smooth[: n - w].min()) if n > 2 * w else float(smooth.min())  # the best level before the final stretch
+    w = min(th.SPIKE_WINDOW, max(3, n // 4))  # short logs (HF logs every N steps) get a shorter final stretch
+    best = float(smooth[: n - w].min())  # the best level before the final stretch
     last = c.loss[-w:]  # the level where the run ends (a tail median would lag a falling curve)
     end = float(np.median(last))
     sd = c.sigma_b if math.isfinite(c.sigma_b) else 0.0
@@ -328,6 +328,9 @@ def check_divergence(c: Context) -> Finding:
     args = {"best": _r(best), "end": _r(end), "rise": _r(rise), "sd": _r(sd), "ln_v": _r(c.ln_v)}
     # the end level is a median of the tail: its standard error is ~1.2533 sd / sqrt(n)
     se_end = 1.2533 * sd / math.sqrt(last.size)
+    if c.ln_v is not None and end > floors.init_loss_band(c.vocab_size, c.init_logit_std or 0.0)[1] + th.Z * se_end:
+        # worse than any healthy initialisation, at the end of training: blown up, whatever the path
+        return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
     if rise > max(th.Z * se_end, th.DIVERGE_MIN_NATS):
         if c.ln_v is not None and end > c.ln_v + max(th.DIVERGE_MIN_NATS, th.Z * se_end):
             return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)

@@ -144,7 +144,7 @@ ZH = {
     "headline.converged": "损失已不再下降，也没有发现异常。",
     "headline.still-learning": "损失还在下降：训练是健康的，只是还没训完。",
     "headline.inconclusive": "日志里的信息太少，无法判断这条曲线。",
-    "ui.title": "lossdoc explain：{source}",
+    "ui.title": "lossdoc 诊断：{source}",
     "ui.verdict": "结论：{verdict}",
     "ui.col.check": "检查项",
     "ui.col.status": "状态",

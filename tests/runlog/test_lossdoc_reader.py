@@ -74,4 +74,7 @@ def test_missing_path_and_folder_without_log(tmp_path):
     assert info.value.key == "error.log_missing"
     with pytest.raises(LossdocError) as info:
         read_run(tmp_path)
+    assert info.value.key == "error.folder_no_log"
+    with pytest.raises(LossdocError) as info:
+        read_run(tmp_path, fmt="lossdoc")
     assert info.value.key == "error.log_no_metrics"

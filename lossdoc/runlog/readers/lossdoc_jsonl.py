@@ -63,7 +63,7 @@ def read(path: Path, **_: Any) -> Run:
             continue
         try:
             rec = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             if lineno == n_lines and torn:
                 run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
             else:
