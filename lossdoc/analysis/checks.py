@@ -35,6 +35,7 @@ class Context:
     vocab_size: int | None
     ln_v: float | None
     floor: float | None
+    val_floor: float | None  # the floor as the validation rows score it (the sample value when known, else the exact one)
     random_data: bool
     step: np.ndarray  # finite-loss batches only
     loss: np.ndarray
@@ -112,7 +113,8 @@ def build_context(run: Run) -> Context:
 
     v = run.vocab_size
     return Context(
-        run=run, vocab_size=v, ln_v=math.log(v) if v else None, floor=run.entropy_floor, random_data=run.random_data,
+        run=run, vocab_size=v, ln_v=math.log(v) if v else None, floor=run.entropy_floor,
+        val_floor=run.val_floor_sample if run.val_floor_sample is not None else run.entropy_floor, random_data=run.random_data,
         step=step, loss=loss, lr=b.lr[ok], grad_norm=b.grad_norm[ok], tail=tail, sigma_b=sigma_b, tokens_per_batch=tpb,
         val_epoch=val_epoch, val=val, val_tokens=val_tokens, train_epoch_mean=train_mean, sigma_val=sigma_val,
         band_val=band_val, init=init, init_source=init_source, first_step=first_step, init_logit_std=run.init_logit_std,
@@ -192,20 +194,23 @@ def check_floor(c: Context) -> Finding:
     if c.best_val is None:
         return Finding("floor", "skipped", "f.floor.no_val", {})
     best, final = c.best_val, c.final_val
-    d, pct = floors.excess(best, c.floor)
-    df, pctf = floors.excess(final, c.floor)
-    args = {"best": _r(best), "final": _r(final), "floor": _r(c.floor), "excess": _r(d), "pct": _r(pct, 2), "final_excess": _r(df),
+    # compared with the floor as these validation rows score it: removes the luck of which tokens were drawn
+    d, pct = floors.excess(best, c.val_floor)
+    df, pctf = floors.excess(final, c.val_floor)
+    args = {"best": _r(best), "final": _r(final), "floor": _r(c.val_floor), "excess": _r(d), "pct": _r(pct, 2), "final_excess": _r(df),
             "final_pct": _r(pctf, 2), "band": _r(c.band_val), "near": _r(c.near_floor), "epoch": int(c.val_epoch[int(np.argmin(c.val))])}
+    if c.val_floor != c.floor:
+        args.update(exact_floor=_r(c.floor), floor_sample=_r(c.val_floor))
     if c.ln_v is not None and c.ln_v - c.floor > c.near_floor:
         # structured data with an exact floor: share of the learnable information captured
         args["captured"] = _r(100.0 * (c.ln_v - best) / (c.ln_v - c.floor), 1)
     if d < -c.band_val:
-        return Finding("floor", "fail", "f.floor.below", args, measured=best, reference=c.floor)
+        return Finding("floor", "fail", "f.floor.below", args, measured=best, reference=c.val_floor)
     if abs(d) <= c.band_val:
-        return Finding("floor", "ok", "f.floor.within_noise", args, measured=best, reference=c.floor)
+        return Finding("floor", "ok", "f.floor.within_noise", args, measured=best, reference=c.val_floor)
     if d <= c.near_floor:
-        return Finding("floor", "ok", "f.floor.near", args, measured=best, reference=c.floor)
-    return Finding("floor", "info", "f.floor.above", args, measured=best, reference=c.floor)
+        return Finding("floor", "ok", "f.floor.near", args, measured=best, reference=c.val_floor)
+    return Finding("floor", "info", "f.floor.above", args, measured=best, reference=c.val_floor)
 
 
 def check_below_floor(c: Context) -> Finding:
@@ -213,10 +218,10 @@ def check_below_floor(c: Context) -> Finding:
         return Finding("below-floor", "skipped", "f.skip.floor", {}, flag="--floor or --random")
     vals = c.val
     tail = c.tail_level()
-    args = {"floor": _r(c.floor), "band": _r(c.band_val)}
-    if vals.size and vals.min() < c.floor - c.band_val:
-        args.update(best=_r(float(vals.min())), gap=_r(c.floor - float(vals.min())))
-        return Finding("below-floor", "fail", "f.below.val", args, measured=float(vals.min()), reference=c.floor)
+    args = {"floor": _r(c.val_floor), "band": _r(c.band_val)}
+    if vals.size and vals.min() < c.val_floor - c.band_val:
+        args.update(best=_r(float(vals.min())), gap=_r(c.val_floor - float(vals.min())))
+        return Finding("below-floor", "fail", "f.below.val", args, measured=float(vals.min()), reference=c.val_floor)
     if tail is not None and math.isfinite(c.sigma_b):
         # training batches far below the floor with nothing evaluated: the same impossibility
         n_tail = int(c.tail.sum())
@@ -224,7 +229,7 @@ def check_below_floor(c: Context) -> Finding:
         if not vals.size and tail < c.floor - max(band_t, th.MEMORISE_REL * c.floor):
             args.update(best=_r(tail), gap=_r(c.floor - tail))
             return Finding("below-floor", "fail", "f.below.train", args, measured=tail, reference=c.floor)
-    return Finding("below-floor", "ok", "f.below.ok", args, measured=c.best_val, reference=c.floor)
+    return Finding("below-floor", "ok", "f.below.ok", args, measured=c.best_val, reference=c.val_floor)
 
 
 def _padded_sizes(v: int) -> list[int]:
@@ -399,7 +404,7 @@ def _memorisation(c: Context) -> Finding | None:
     band_t = max(th.Z * c.sigma_b / math.sqrt(per_epoch), th.MIN_BAND)
     if t_final >= c.floor - band_t:
         return None
-    if c.val.size and c.val.min() < c.floor - c.band_val:
+    if c.val.size and c.val.min() < c.val_floor - c.band_val:
         return None  # validation is below the floor too: a leak, not memorisation (below-floor reports it)
     depth = c.floor - t_final
     args = {"train": _r(t_final), "floor": _r(c.floor), "depth": _r(depth), "val": _r(c.final_val), "limit": _r(th.MEMORISE_REL * c.floor),

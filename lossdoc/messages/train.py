@@ -11,7 +11,8 @@ EN = {
     "train.event.nonfinite_loss": "Non-finite loss: {message}",
     "train.event.nonfinite_grad": "Non-finite gradient: {message}",
     "train.saved": "Run saved in {path} (metrics.jsonl, config.yaml, checkpoints/)",
-    "train.summary_floor": "Best val loss {best} vs the data's floor {floor} (= ln({vocab} - 1) for dummy data): {excess} nats ({pct}%) above it",
+    "train.summary_floor_dummy": "Best val loss {best} vs the data's floor ln({vocab} - 1) = {floor}: {excess} nats ({pct}%) above it",
+    "train.summary_floor": "Best val loss {best} vs the exact entropy floor of the {kind} data, {floor}: {excess} nats ({pct}%) above it",
     "train.resume_hint": "Continue with: lossdoc train --resume {path}",
 }
 
@@ -26,6 +27,7 @@ ZH = {
     "train.event.nonfinite_loss": "损失出现非有限值：{message}",
     "train.event.nonfinite_grad": "梯度出现非有限值：{message}",
     "train.saved": "结果保存在 {path}（metrics.jsonl、config.yaml、checkpoints/）",
-    "train.summary_floor": "最佳验证损失 {best}，数据的理论下限为 {floor}（随机数据为 ln({vocab} - 1)）：高出 {excess} 奈特（{pct}%）",
+    "train.summary_floor_dummy": "最佳验证损失 {best}，数据的理论下限 ln({vocab} - 1) = {floor}：高出 {excess} 奈特（{pct}%）",
+    "train.summary_floor": "最佳验证损失 {best}，{kind} 数据的精确熵下限为 {floor}：高出 {excess} 奈特（{pct}%）",
     "train.resume_hint": "继续训练：lossdoc train --resume {path}",
 }

@@ -52,6 +52,8 @@ def _args(args: dict[str, Any]) -> dict[str, str]:
 
 def finding_sentence(f: Finding, lang: str) -> str:
     text = t(f.key, lang, **_args(f.args))
+    if f.code == "floor" and "floor_sample" in f.args:
+        text += " " + t("f.floor.sample", lang, floor_sample=fmt(f.args["floor_sample"]), exact_floor=fmt(f.args["exact_floor"]))
     if f.code == "floor" and "captured" in f.args and f.status != "fail":
         text += " " + t("f.floor.captured", lang, captured=fmt(f.args["captured"], 1))
     return text

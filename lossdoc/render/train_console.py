@@ -74,6 +74,8 @@ def print_summary(console: Console, result, lang: str) -> None:
     best = result.best_val_loss
     if floor is not None and math.isfinite(best):
         d, pct = floors.excess(best, floor)
-        console.print(t("train.summary_floor", lang, best=_f(best), floor=_f(floor), vocab=result.vocab_size, excess=_f(d), pct=f"{pct:.2f}"))
+        kind = result.header.get("data", {}).get("kind")
+        key = "train.summary_floor_dummy" if kind == "dummy" else "train.summary_floor"
+        console.print(t(key, lang, best=_f(best), floor=_f(floor), vocab=result.vocab_size, excess=_f(d), pct=f"{pct:.2f}", kind=kind))
     if result.status == "interrupted":
         console.print(t("train.resume_hint", lang, path=str(result.out_dir)))

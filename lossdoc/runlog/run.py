@@ -75,6 +75,7 @@ class Run:
     vocab_size: int | None = None
     entropy_floor: float | None = None  # the data's exact entropy (nats/token) when known
     floor_source: str | None = None  # dummy | zipf | markov | flag | ...
+    val_floor_sample: float | None = None  # what the true source scores on these validation rows (synthetic data)
     random_data: bool = False  # tokens are i.i.d. uniform: the floor is ln of the token range
     unigram_entropy: float | None = None  # of the training split
     unigram_xent: float | None = None  # of the training unigram model on validation

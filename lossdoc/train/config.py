@@ -55,7 +55,7 @@ class TrainConfig:
     """Passes over the training split."""
     lr: float = 5e-3
     """AdamW learning rate (constant). High for a Transformer, on purpose: on random tokens the only thing to
-    learn is a flat output, and 5e-3 reaches the floor inside the default one-minute run (docs/floors.md)."""
+    learn is a flat output, and 5e-3 reaches the floor inside the default one-minute run (docs/train.md)."""
     weight_decay: float = 0.01
     """AdamW weight decay."""
     grad_clip: float = 1.0

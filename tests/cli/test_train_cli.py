@@ -40,3 +40,11 @@ def test_use_amp_on_cpu_records_bf16(tmp_path):
     assert result.exit_code == 0, result.output
     header = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
     assert header["env"]["amp"] == "bfloat16"
+
+
+def test_summary_names_the_floor_of_the_data_kind(tmp_path):
+    args = ["train", "--data", "markov", "--vocab-size", "16", "--num-samples", "64", "--seq-len", "16", "--d-model", "16",
+            "--num-layers", "1", "--num-heads", "2", "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(app, args + ["--lang", "en"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "exact entropy floor of the markov data" in result.output and "ln(16 - 1)" not in result.output

@@ -133,6 +133,9 @@ def _apply_header(run: Run, header: dict[str, Any]) -> None:
         run.entropy_floor = floor
         run.floor_source = str(data.get("kind", "header"))
     run.random_data = data.get("kind") == "dummy"
+    sample = num(data.get("val_floor_sample"))
+    if run.entropy_floor is not None and math.isfinite(sample) and sample > 0:
+        run.val_floor_sample = sample
     for attr, value in (("unigram_entropy", data.get("unigram_entropy")), ("unigram_xent", data.get("unigram_xent"))):
         v = num(value)
         if math.isfinite(v) and v > 0:
