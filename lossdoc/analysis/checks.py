@@ -68,6 +68,13 @@ class Context:
     def near_floor(self) -> float:
         return max(self.band_val, th.NEAR_FLOOR_REL * self.floor) if self.floor else self.band_val
 
+    @property
+    def init_band(self) -> tuple[float, float]:
+        """Healthy range of a loss at initialisation (floors.init_loss_band), computed once."""
+        if "init_band" not in self.facts:
+            self.facts["init_band"] = floors.init_loss_band(self.vocab_size, self.init_logit_std or 0.0)
+        return self.facts["init_band"]
+
     def tail_level(self) -> float | None:
         return float(np.median(self.loss[self.tail])) if self.tail.any() else None
 
@@ -166,8 +173,8 @@ def check_init(c: Context) -> Finding:
     if c.init is None:
         return Finding("init-loss", "skipped", "f.init.not_logged", {"first_step": None if c.first_step is None else int(c.first_step)})
     sd = c.init_logit_std
-    expected = floors.expected_init_loss(c.vocab_size, sd) if sd is not None else c.ln_v
-    low, high = floors.init_loss_band(c.vocab_size, sd if sd is not None else 0.0)
+    expected = floors.expected_init_loss_exact(c.vocab_size, sd) if sd is not None else c.ln_v
+    low, high = c.init_band
     excess = c.init - c.ln_v
     implied = math.sqrt(2 * excess) if excess > 0 else 0.0
     args = {"init": _r(c.init), "ln_v": _r(c.ln_v), "vocab": c.vocab_size, "expected": _r(expected), "low": _r(low), "high": _r(high),
@@ -333,7 +340,7 @@ def check_divergence(c: Context) -> Finding:
     args = {"best": _r(best), "end": _r(end), "rise": _r(rise), "sd": _r(sd), "ln_v": _r(c.ln_v)}
     # the end level is a median of the tail: its standard error is ~1.2533 sd / sqrt(n)
     se_end = 1.2533 * sd / math.sqrt(last.size)
-    if c.ln_v is not None and end > floors.init_loss_band(c.vocab_size, c.init_logit_std or 0.0)[1] + th.Z * se_end:
+    if c.ln_v is not None and end > c.init_band[1] + th.Z * se_end:
         # worse than any healthy initialisation, at the end of training: blown up, whatever the path
         return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
     if rise > max(th.Z * se_end, th.DIVERGE_MIN_NATS):
