@@ -11,6 +11,7 @@ def test_train_tiny_prints_the_seed_lines_and_summary(tmp_path):
     result = CliRunner().invoke(app, ["train", "--config", str(TINY), "--out", str(out), "--lang", "en"])
     assert result.exit_code == 0, result.output
     text = result.output
+    assert "\x1b[" not in text  # not a terminal: plain text, no colour codes, no progress bar
     assert "Epoch 0 (before any update)" in text
     assert "Epoch 2/2: train loss" in text and "best val loss" in text and "last.pt" in text
     assert "ln(64 - 1)" in text
