@@ -39,7 +39,10 @@ DUMMY_TOKEN_LOW = 1
 BITS_HINT_TOLERANCE = 0.01
 """A loss within 1% of log2 V is flagged as possibly measured in bits."""
 
-CORPUS_CACHE_VERSION = 1
+UNK_ID = {"char": 0, "word": 0}
+"""The <unk> id of the tokenizers that have one (lossdoc.data.tokenizers; byte has none)."""
+
+CORPUS_CACHE_VERSION = 2
 """Bump when corpus_baseline's figures change, so old cache files are ignored."""
 
 
@@ -195,64 +198,114 @@ def corpus_baseline(
     *,
     alpha: float = 1.0,
     exact_entropy_rate: float | None = None,
+    seq_len: int | None = None,
+    unk_id: int | None = None,
 ) -> dict[str, Any]:
     """The floors a model must beat on a corpus to have learned more than token frequencies.
 
     ``train_tokens`` and ``val_tokens`` are integer token ids in [0, V) of any
-    shape; rows are read as one contiguous stream (as when a stream is cut into
-    sequences), so bigrams cross row boundaries. ``exact_entropy_rate`` is the
-    true entropy rate of a synthetic source (floors.zipf_entropy,
+    shape, read as one stream each (rows are joined). ``exact_entropy_rate`` is
+    the true entropy rate of a synthetic source (floors.zipf_entropy,
     floors.markov_entropy_rate), passed through when known.
 
+    With ``seq_len`` the figures are those of the rows ``lossdoc train`` makes
+    (lossdoc.data.load.rows_of: each stream cut into rows of seq_len tokens, the
+    shorter tail dropped): the unigram model is counted on the tokens of the train
+    rows and scored on the *predicted* positions of the validation rows (every
+    position but the first, which is what the validation loss averages over),
+    and bigram pairs are taken inside rows only. ``unigram_entropy_train`` and
+    ``unigram_cross_entropy_val`` then equal the run header's ``unigram_entropy``
+    and ``unigram_xent`` (lossdoc.data.corpus.unigram_figures: the same floors
+    functions on the same ids). Without ``seq_len``: the whole streams, pairs
+    across the whole train stream, every validation token scored.
+
     Returns a JSON-ready dict (all losses in nats per token):
-    ``train_tokens``, ``val_tokens``, ``total_tokens``, ``vocab_size``,
-    ``vocab_used_train`` and ``vocab_used`` (distinct ids in train / in both),
-    ``uniform_nats`` (ln V), ``unigram_entropy_train`` (plug-in entropy of the
-    train unigram distribution), ``unigram_cross_entropy_val`` (add-``alpha``
-    smoothed train unigram model scored on val; ``smoothing`` says which),
-    ``bigram_plug_in`` and ``bigram_miller_madow`` (H(X_t | X_{t-1}) on train,
-    plug-in and bias-corrected), ``bigram_pairs`` / ``bigram_distinct_pairs`` /
+    ``train_tokens``, ``val_tokens``, ``total_tokens`` (the streams),
+    ``seq_len``, ``train_rows``, ``val_rows`` (None without seq_len),
+    ``train_tokens_counted`` and ``val_tokens_scored`` (the tokens the figures use),
+    ``vocab_size``, ``vocab_used_train`` and ``vocab_used`` (distinct ids counted
+    in train / in train or scored in val), ``uniform_nats`` (ln V),
+    ``unigram_entropy_train`` (plug-in entropy of the train unigram distribution),
+    ``unigram_cross_entropy_val`` (add-``alpha`` smoothed train unigram model
+    scored on val; ``smoothing`` says which), ``bigram_plug_in`` and
+    ``bigram_miller_madow`` (H(X_t | X_{t-1}) on train, plug-in and
+    bias-corrected), ``bigram_pairs`` / ``bigram_distinct_pairs`` /
     ``bigram_distinct_contexts`` (N, K, J of the correction (K - J)/(2N)),
-    ``unseen_val_share`` (share of val tokens whose id never occurs in train),
-    ``unseen_val_types`` (distinct such ids), ``exact_entropy_rate``.
+    ``unseen_val_share`` (share of scored val tokens whose id never occurs in
+    the counted train tokens), ``unseen_val_types`` (distinct such ids),
+    ``exact_entropy_rate``; with ``unk_id`` (the tokenizer's id for text it does
+    not know, 0 for char and word), ``unk_id``, ``unk_train_share`` and
+    ``unk_val_share`` (shares of counted train / scored val tokens that are it:
+    for a tokenizer with <unk>, the unseen words or characters of validation
+    land there, so ``unseen_val_share`` alone does not show them).
     """
     v = check_vocab_size(vocab_size)
     train = _token_stream(train_tokens, v, "train")
     val = _token_stream(val_tokens, v, "val")
-    if train.size < 2:
-        raise LossdocError("error.baseline_train_empty", count=train.size, need=2)
-    if val.size < 1:
-        raise LossdocError("error.baseline_val_empty", count=val.size, need=1)
     if not alpha > 0:
         raise ValueError("alpha must be > 0")
-    counts = floors.unigram_counts(train, v)
+    if seq_len is None:
+        if train.size < 2:
+            raise LossdocError("error.baseline_train_empty", count=train.size, need=2)
+        if val.size < 1:
+            raise LossdocError("error.baseline_val_empty", count=val.size, need=1)
+        counted, scored, pairs_of = train, val, train
+        prev = train[:-1]
+        nxt = train[1:]
+        n_train_rows = n_val_rows = None
+    else:
+        from lossdoc.data.load import rows_of
+
+        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 2:
+            raise ValueError("seq_len must be an integer >= 2")
+        seq_len = int(seq_len)
+        train_rows, val_rows = rows_of(train, seq_len), rows_of(val, seq_len)
+        if train_rows.shape[0] < 1:
+            raise LossdocError("error.baseline_train_empty", count=train.size, need=seq_len)
+        if val_rows.shape[0] < 1:
+            raise LossdocError("error.baseline_val_empty", count=val.size, need=seq_len)
+        counted, scored, pairs_of = train_rows.ravel(), val_rows[:, 1:].ravel(), train_rows
+        prev, nxt = train_rows[:, :-1].ravel(), train_rows[:, 1:].ravel()
+        n_train_rows, n_val_rows = int(train_rows.shape[0]), int(val_rows.shape[0])
+    counts = floors.unigram_counts(counted, v)
     seen_train = counts > 0
-    val_counts = floors.unigram_counts(val, v)
-    plug_in, mm = floors.bigram_conditional_entropy(train, v)
-    pairs = train[:-1] * np.int64(v) + train[1:]
-    distinct_pairs = int(np.unique(pairs).size)
-    distinct_contexts = int(np.count_nonzero(np.bincount(train[:-1], minlength=v)))
-    unseen = ~seen_train[val]
-    return {
+    scored_counts = floors.unigram_counts(scored, v)
+    plug_in, mm = floors.bigram_conditional_entropy(pairs_of, v)
+    distinct_pairs = int(np.unique(prev * np.int64(v) + nxt).size)
+    distinct_contexts = int(np.count_nonzero(np.bincount(prev, minlength=v)))
+    unseen = ~seen_train[scored]
+    figures = {
         "vocab_size": v,
         "train_tokens": int(train.size),
         "val_tokens": int(val.size),
         "total_tokens": int(train.size + val.size),
+        "seq_len": seq_len,
+        "train_rows": n_train_rows,
+        "val_rows": n_val_rows,
+        "train_tokens_counted": int(counted.size),
+        "val_tokens_scored": int(scored.size),
         "vocab_used_train": int(np.count_nonzero(seen_train)),
-        "vocab_used": int(np.count_nonzero(seen_train | (val_counts > 0))),
+        "vocab_used": int(np.count_nonzero(seen_train | (scored_counts > 0))),
         "uniform_nats": floors.uniform_floor(v),
         "unigram_entropy_train": floors.unigram_entropy(counts),
-        "unigram_cross_entropy_val": floors.unigram_cross_entropy(counts, val, alpha=alpha),
+        "unigram_cross_entropy_val": floors.unigram_cross_entropy(counts, scored, alpha=alpha),
         "smoothing": {"kind": "add_alpha", "alpha": float(alpha)},
         "bigram_plug_in": plug_in,
         "bigram_miller_madow": mm,
-        "bigram_pairs": int(train.size - 1),
+        "bigram_pairs": int(prev.size),
         "bigram_distinct_pairs": distinct_pairs,
         "bigram_distinct_contexts": distinct_contexts,
         "unseen_val_share": float(unseen.mean()),
-        "unseen_val_types": int(np.count_nonzero((val_counts > 0) & ~seen_train)),
+        "unseen_val_types": int(np.count_nonzero((scored_counts > 0) & ~seen_train)),
         "exact_entropy_rate": None if exact_entropy_rate is None else float(exact_entropy_rate),
     }
+    if unk_id is not None:
+        figures.update({
+            "unk_id": int(unk_id),
+            "unk_train_share": float(counts[unk_id] / counted.size),
+            "unk_val_share": float(scored_counts[unk_id] / scored.size),
+        })
+    return figures
 
 
 def token_fingerprint(train_tokens: np.ndarray, val_tokens: np.ndarray, vocab_size: int) -> str:
@@ -263,6 +316,15 @@ def token_fingerprint(train_tokens: np.ndarray, val_tokens: np.ndarray, vocab_si
         h.update(f"/{name}/{a.size}/".encode())
         h.update(a.tobytes())
     return h.hexdigest()
+
+
+def corpus_cache_file(
+    train_tokens: np.ndarray, val_tokens: np.ndarray, vocab_size: int, cache_dir: str | Path, *, key: str | None = None, **kwargs: Any
+) -> Path:
+    """The file corpus_baseline_cached reads and writes for these arguments."""
+    key = key or token_fingerprint(train_tokens, val_tokens, vocab_size)
+    extra = json.dumps(kwargs, sort_keys=True, default=str)
+    return Path(cache_dir) / f"corpus-baseline-{hashlib.sha256((key + extra).encode()).hexdigest()[:32]}.json"
 
 
 def corpus_baseline_cached(
@@ -282,8 +344,7 @@ def corpus_baseline_cached(
     cannot be written is skipped (the figures are still returned).
     """
     key = key or token_fingerprint(train_tokens, val_tokens, vocab_size)
-    extra = json.dumps(kwargs, sort_keys=True, default=str)
-    path = Path(cache_dir) / f"corpus-baseline-{hashlib.sha256((key + extra).encode()).hexdigest()[:32]}.json"
+    path = corpus_cache_file(train_tokens, val_tokens, vocab_size, cache_dir, key=key, **kwargs)
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
         if cached.get("cache_version") == CORPUS_CACHE_VERSION:
@@ -299,6 +360,67 @@ def corpus_baseline_cached(
     except OSError:
         pass
     return figures
+
+
+@dataclass
+class DataMeasurement:
+    """What ``lossdoc baseline --data`` measured."""
+
+    vocab_size: int
+    figures: dict[str, Any]  # corpus_baseline's dict, with seq_len: the rows train makes
+    header: dict[str, Any]  # the run header's "data" object, exactly as ``train`` records it for these settings
+    cache_file: Path | None  # where the figures are remembered
+
+
+def measure_data(
+    data: str | None,
+    vocab_size: int | None = None,
+    config: str | Path | None = None,
+    **settings: Any,
+) -> DataMeasurement:
+    """The corpus figures of a ``train`` data source, loaded by the loader ``train`` uses.
+
+    ``data``, ``vocab_size`` and ``settings`` (tokenizer, min_freq, val_file,
+    text_column, cache_dir, seq_len, num_samples, val_fraction, seed,
+    zipf_exponent, markov_successors; None = the default) resolve into a
+    TrainConfig exactly as ``lossdoc train`` resolves its flags (defaults, then
+    ``config``, then flags), so the same values give the same rows: zipf, markov
+    and text through lossdoc.data.load (numpy only), dummy through
+    lossdoc.train.data.make_dummy (torch: the seed defines it as torch.randint).
+    The figures are corpus_baseline with seq_len, remembered by
+    corpus_baseline_cached in ``<cache dir>/baseline/``.
+    """
+    from lossdoc.data.corpus import default_cache_dir
+    from lossdoc.data.sources import parse_spec
+    from lossdoc.train.config import resolve_config
+
+    cfg = resolve_config(config, data=data, vocab_size=vocab_size, **settings)
+    kind = parse_spec(cfg.data).kind
+    if kind not in ("dummy", "zipf", "markov") and vocab_size is not None:
+        raise LossdocError("error.baseline_vocab_text", value=vocab_size, source=cfg.data)
+    root = (Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir()) / "baseline"
+    key = unk_id = None
+    if kind == "dummy":
+        from lossdoc.train.data import make_dummy
+
+        ds = make_dummy(cfg)
+        train, val, header, exact = ds.train.numpy(), ds.val.numpy(), dict(ds.header), ds.header["entropy_floor"]
+        v = cfg.vocab_size
+    else:
+        from lossdoc.data.load import load_rows
+
+        rows = load_rows(cfg)
+        header, v, exact = dict(rows.header), int(rows.header["vocab_size"]), rows.exact_floor
+        if rows.corpus is not None:  # the whole token streams; corpus_baseline cuts them into the same rows
+            train, val = rows.corpus.train, rows.corpus.val
+            unk_id = UNK_ID.get(rows.corpus.tokenizer.name)
+            key = f"corpus/{rows.corpus.cache_path.name}" if rows.corpus.cache_path is not None else None
+        else:
+            train, val = rows.train, rows.val
+    kwargs = {"exact_entropy_rate": exact, "seq_len": cfg.seq_len, "unk_id": unk_id}
+    key = key or token_fingerprint(train, val, v)
+    figures = corpus_baseline_cached(train, val, v, root, key=key, **kwargs)
+    return DataMeasurement(v, figures, header, corpus_cache_file(train, val, v, root, key=key, **kwargs))
 
 
 def _token_stream(tokens: np.ndarray, vocab_size: int, split: str) -> np.ndarray:

@@ -210,11 +210,17 @@ def bigram_conditional_entropy(tokens: np.ndarray, vocab_size: int) -> tuple[flo
     The plug-in estimate is biased low: on N pairs with K distinct observed
     pairs and J distinct observed contexts it underestimates by about
     (K - J) / (2N). Returns (plug_in, plug_in + (K - J) / (2N)).
+
+    ``tokens`` is a 1-d stream, or a 2-d array of rows (sequences as a model
+    sees them): then only pairs inside a row count, none across rows.
     """
     t = np.asarray(tokens, dtype=np.int64)
-    if t.size < 2:
+    if t.ndim == 2:
+        prev, nxt = t[:, :-1].ravel(), t[:, 1:].ravel()
+    else:
+        prev, nxt = t[:-1], t[1:]
+    if prev.size < 1:
         raise ValueError("need at least two tokens")
-    prev, nxt = t[:-1], t[1:]
     pair = prev * np.int64(vocab_size) + nxt
     _, pair_counts = np.unique(pair, return_counts=True)
     ctx_counts = np.bincount(prev, minlength=vocab_size)

@@ -212,6 +212,47 @@ def test_corpus_baseline_on_zipf_samples_approaches_the_exact_entropy():
     assert got["bigram_plug_in"] < got["bigram_miller_madow"]
 
 
+def test_corpus_baseline_with_seq_len_uses_the_rows_train_makes():
+    rng = np.random.default_rng(11)
+    train = rng.integers(0, 12, size=203)  # 12 rows of 16, a tail of 11 dropped
+    val = rng.integers(0, 14, size=50)  # ids 12 and 13 never occur in train; 3 rows of 16
+    got = bl.corpus_baseline(train, val, 14, seq_len=16, unk_id=0)
+    tr_rows = [train[i * 16 : (i + 1) * 16].tolist() for i in range(12)]
+    va_rows = [val[i * 16 : (i + 1) * 16].tolist() for i in range(3)]
+    counted = [x for r in tr_rows for x in r]
+    scored = [x for r in va_rows for x in r[1:]]  # the positions a validation loss averages over
+    c = Counter(counted)
+    n = len(counted)
+    pairs = Counter((r[i - 1], r[i]) for r in tr_rows for i in range(1, 16))  # inside rows only
+    ctx = Counter(r[i - 1] for r in tr_rows for i in range(1, 16))
+    m = sum(pairs.values())
+    bigram = -sum(k / m * math.log(k / ctx[a]) for (a, _), k in pairs.items())
+    assert (got["train_rows"], got["val_rows"], got["train_tokens_counted"], got["val_tokens_scored"]) == (12, 3, 192, 45)
+    assert (got["train_tokens"], got["val_tokens"], got["seq_len"], got["bigram_pairs"]) == (203, 50, 16, 12 * 15)
+    assert got["unigram_entropy_train"] == pytest.approx(-sum(k / n * math.log(k / n) for k in c.values()), rel=1e-12)
+    assert got["unigram_cross_entropy_val"] == pytest.approx(
+        -sum(math.log((c[x] + 1) / (n + 14)) for x in scored) / len(scored), rel=1e-12)
+    assert got["bigram_plug_in"] == pytest.approx(bigram, rel=1e-12)
+    assert got["bigram_miller_madow"] == pytest.approx(bigram + (len(pairs) - len(ctx)) / (2 * m), rel=1e-12)
+    assert got["unseen_val_share"] == pytest.approx(sum(x not in c for x in scored) / len(scored))
+    assert got["unseen_val_share"] > 0
+    assert got["unk_val_share"] == pytest.approx(scored.count(0) / len(scored))
+    assert got["unk_train_share"] == pytest.approx(c[0] / n)
+    # the same floors function on rows: pairs across rows are not counted
+    assert floors.bigram_conditional_entropy(np.array(tr_rows), 14)[0] == pytest.approx(bigram, rel=1e-12)
+    # equal to what train records in its header (lossdoc.data.corpus.unigram_figures on the same rows)
+    from lossdoc.data.corpus import unigram_figures
+    from lossdoc.data.load import rows_of
+
+    assert unigram_figures(rows_of(train, 16), rows_of(val, 16), 14) == (got["unigram_entropy_train"], got["unigram_cross_entropy_val"])
+    with pytest.raises(LossdocError) as exc:
+        bl.corpus_baseline(train[:15], val, 14, seq_len=16)
+    assert exc.value.key == "error.baseline_train_empty"
+    with pytest.raises(LossdocError) as exc:
+        bl.corpus_baseline(train, val[:15], 14, seq_len=16)
+    assert exc.value.key == "error.baseline_val_empty"
+
+
 @pytest.mark.parametrize(
     "train,val,key",
     [([], [1], "error.baseline_train_empty"), ([3], [1], "error.baseline_train_empty"), ([1, 2], [], "error.baseline_val_empty"),

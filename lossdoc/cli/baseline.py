@@ -1,17 +1,18 @@
 """`lossdoc baseline`: the losses to expect before training, and one loss read against them.
 
 Thin: parse the options, call lossdoc.baseline, print with lossdoc.render.baseline.
-numpy only: neither torch nor datasets is imported, so it answers at once.
+numpy only: neither torch nor datasets is imported (datasets only for dataset sources).
 
-Hook for real data: once a loader turns `--data`/`--tokenizer` into train and
-validation token ids, this command gains a `--data` option that calls
-lossdoc.baseline.corpus_baseline_cached(train_ids, val_ids, V, cache_dir, ...)
-and prints the result with lossdoc.render.baseline.render_corpus (see docs/floors.md).
+With `--data` it also measures a corpus: lossdoc.baseline.measure_data loads the
+rows with the loader `train` uses (lossdoc.data.load; numpy, no torch, except for
+`dummy`, which the seed defines as torch.randint) and computes the figures with
+corpus_baseline_cached; render_corpus prints them (see docs/floors.md).
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -53,24 +54,59 @@ def parse_number(text: str, key: str) -> float:
     return value
 
 
+DATA_FLAGS = {
+    "tokenizer": "--tokenizer", "min_freq": "--min-freq", "val_file": "--val-file", "text_column": "--text-column",
+    "cache_dir": "--cache-dir", "seq_len": "--seq-len", "num_samples": "--num-samples", "val_fraction": "--val-fraction",
+    "seed": "--seed", "zipf_exponent": "--zipf-exponent", "markov_successors": "--markov-successors", "config": "--config",
+}
+
+
 def baseline_command(
-    vocab_size: Optional[str] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V (an integer >= 2)."),
+    vocab_size: Optional[str] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V (an integer >= 2); with --data: V of dummy, zipf and markov data (default 10000 as for train); text data takes V from its tokenizer."),
     loss: Optional[str] = typer.Option(None, "--loss", help="A loss in nats per token to read against V: perplexity, bits, distance to the floors."),
     init_logit_std: Optional[str] = typer.Option(
         None, "--init-logit-std", "--init_logit_std",
         help="Std of the model's logits at initialisation (default: lossdoc's default model, sqrt(1/3 + 1/768) = 0.5785).",
     ),
+    data: Optional[str] = typer.Option(None, "--data", help="Measure the floors of a corpus, with the sources train accepts: a .txt file or folder, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], dummy, zipf, markov."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Text data: char, byte or word (default word for wikitext, char otherwise)."),
+    min_freq: Optional[int] = typer.Option(None, "--min-freq", "--min_freq", help="Word tokenizer: rarer words become <unk> (default 3)."),
+    val_file: Optional[str] = typer.Option(None, "--val-file", "--val_file", help="Text data: validate on this .txt file instead of the last val-fraction of the text."),
+    text_column: Optional[str] = typer.Option(None, "--text-column", "--text_column", help="Datasets: the text column (default text)."),
+    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", "--cache_dir", help="Tokenised-text and figures cache (default $LOSSDOC_CACHE or ~/.cache/lossdoc)."),
+    seq_len: Optional[int] = typer.Option(None, "--seq-len", "--seq_len", help="Tokens per sequence, as train cuts the data (default 64)."),
+    num_samples: Optional[int] = typer.Option(None, "--num-samples", "--num_samples", help="dummy, zipf, markov: sequences in all (default 2000)."),
+    val_fraction: Optional[float] = typer.Option(None, "--val-fraction", "--val_fraction", help="Share held out for validation (default 0.1)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="dummy, zipf, markov: random seed (default 42)."),
+    zipf_exponent: Optional[float] = typer.Option(None, "--zipf-exponent", "--zipf_exponent", help="zipf data: exponent s of p(k) ~ 1/k^s (default 1.0)."),
+    markov_successors: Optional[int] = typer.Option(None, "--markov-successors", "--markov_successors", help="markov data: possible next tokens per token (default 4)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="With --data: a train YAML config (a run's config.yaml); its data settings are used, flags override them."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON document."),
     lang: Optional[str] = LangOption,
 ) -> None:
     language = resolve_lang(lang)
-    if vocab_size is None:
-        raise LossdocError("error.baseline_needs_vocab")
-    v = parse_vocab_size(vocab_size)
     std = None if init_logit_std is None else parse_number(init_logit_std, "error.baseline_std")
     if std is not None and std < 0:
         raise LossdocError("error.baseline_std", value=init_logit_std)
     loss_value = None if loss is None else parse_number(loss, "error.baseline_loss_number")
+    data_flags = dict(
+        tokenizer=tokenizer, min_freq=min_freq, val_file=val_file, text_column=text_column, cache_dir=cache_dir,
+        seq_len=seq_len, num_samples=num_samples, val_fraction=val_fraction, seed=seed, zipf_exponent=zipf_exponent,
+        markov_successors=markov_successors,
+    )
+    if data is None and config is None:
+        given = [DATA_FLAGS[k] for k, v in data_flags.items() if v is not None]
+        if given:
+            raise LossdocError("error.baseline_needs_data", flag=given[0])
+        if vocab_size is None:
+            raise LossdocError("error.baseline_needs_vocab")
+        v = parse_vocab_size(vocab_size)
+        corpus = source = None
+    else:
+        from lossdoc.baseline import measure_data
+
+        m = measure_data(data, None if vocab_size is None else parse_vocab_size(vocab_size), config, **data_flags)
+        v, corpus, source = m.vocab_size, m.figures, m.header
 
     from lossdoc.baseline import loss_reading, vocab_baseline
     from lossdoc.render import baseline as render
@@ -78,10 +114,14 @@ def baseline_command(
     vb = vocab_baseline(v, std)
     reading = None if loss_value is None else loss_reading(loss_value, v, std)
     if as_json:
-        typer.echo(render.to_json(render.baseline_document(vb, reading)))
+        typer.echo(render.to_json(render.baseline_document(vb, reading, corpus=corpus, data=source)))
         return
     from lossdoc.render.console import out
 
+    if corpus is not None:
+        render.render_source(out, source, corpus, language)
+        render.render_corpus(out, corpus, language)
+        out.print()
     render.render_vocab(out, vb, language)
     if reading is not None:
         out.print()

@@ -199,6 +199,13 @@ def corpus_table(c: dict[str, Any], lang: str) -> Table:
     alpha = f"{c['smoothing']['alpha']:g}"
     rows = [
         (t("baseline.corpus.tokens", lang), f"{c['train_tokens']:,} / {c['val_tokens']:,} / {c['total_tokens']:,}"),
+    ]
+    if c.get("seq_len") is not None:
+        rows += [
+            (t("baseline.corpus.rows", lang, seq_len=c["seq_len"]), f"{c['train_rows']:,} / {c['val_rows']:,}"),
+            (t("baseline.corpus.used", lang), f"{c['train_tokens_counted']:,} / {c['val_tokens_scored']:,}"),
+        ]
+    rows += [
         (t("baseline.corpus.vocab", lang), f"{c['vocab_size']:,} / {c['vocab_used_train']:,} / {c['vocab_used']:,}"),
         (t("baseline.corpus.uniform", lang), _nats_cell(c["uniform_nats"], lang)),
         (t("baseline.corpus.unigram", lang), _nats_cell(c["unigram_entropy_train"], lang)),
@@ -206,6 +213,8 @@ def corpus_table(c: dict[str, Any], lang: str) -> Table:
         (t("baseline.corpus.bigram", lang), f"{fmt_nats(c['bigram_plug_in'])} / {fmt_nats(c['bigram_miller_madow'])}"),
         (t("baseline.corpus.unseen", lang), t("baseline.corpus.unseen_value", lang, pct=f"{100 * c['unseen_val_share']:.2f}", types=c["unseen_val_types"])),
     ]
+    if c.get("unk_id") is not None:
+        rows.append((t("baseline.corpus.unk", lang), f"{100 * c['unk_val_share']:.2f}% / {100 * c['unk_train_share']:.2f}%"))
     if c.get("exact_entropy_rate") is not None:
         rows.append((t("baseline.corpus.exact", lang), _nats_cell(c["exact_entropy_rate"], lang)))
     for row in rows:
@@ -224,9 +233,38 @@ def corpus_notes(c: dict[str, Any], lang: str) -> list[str]:
           contexts=f"{j:,}", n=f"{n:,}", ratio=f"{ratio:.1f}",
           reliability=t("baseline.corpus.note.bigram_ok" if ratio >= SPARSE_BIGRAM_RATIO else "baseline.corpus.note.bigram_sparse", lang)),
     ]
+    if c.get("seq_len") is not None:
+        notes.insert(0, t("baseline.corpus.note.rows", lang, seq_len=c["seq_len"]))
     if c.get("exact_entropy_rate") is not None:
         notes.append(t("baseline.corpus.note.exact", lang, exact=fmt_nats(c["exact_entropy_rate"])))
     return notes
+
+
+SOURCE_SETTINGS = ("zipf_exponent", "markov_successors", "chain_seed", "token_low", "token_high", "min_freq")
+
+
+def source_lines(header: dict[str, Any], c: dict[str, Any], lang: str) -> list[str]:
+    """Where the corpus came from (the run header's data object) and, for synthetic data, what the true
+    source itself scores on these validation rows."""
+    if header.get("kind") in ("text", "hf"):
+        lines = [t("baseline.data.text", lang, source=header.get("source"), tokenizer=header.get("tokenizer"),
+                   vocab=header.get("vocab_size"), split=header.get("val_split"))]
+        if header.get("cache"):
+            lines.append(t("baseline.data.cache", lang, cache=header["cache"]))
+    else:
+        settings = ", ".join(f"{k}={header[k]}" for k in SOURCE_SETTINGS if k in header)
+        lines = [t("baseline.data.synthetic", lang, kind=header.get("kind"), settings=settings or "-",
+                   train=header.get("num_train"), val=header.get("num_val"), seq_len=header.get("seq_len"))]
+        if header.get("val_floor_sample") is not None:
+            lines.append(t("baseline.data.sample_floor", lang, sample=fmt_nats(header["val_floor_sample"]),
+                           se=f"{header['val_floor_se']:.4f}", exact=fmt_nats(header["entropy_floor"])))
+    return lines
+
+
+def render_source(console: Console, header: dict[str, Any], c: dict[str, Any], lang: str) -> None:
+    for line in source_lines(header, c, lang):
+        _note(console, line)
+    console.print()
 
 
 def render_corpus(console: Console, c: dict[str, Any], lang: str) -> None:
@@ -235,8 +273,10 @@ def render_corpus(console: Console, c: dict[str, Any], lang: str) -> None:
         _note(console, note)
 
 
-def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = None, corpus: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The figures as one JSON-ready document (language-neutral; non-finite numbers become null)."""
+def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = None, corpus: dict[str, Any] | None = None,
+                      data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The figures as one JSON-ready document (language-neutral; non-finite numbers become null).
+    ``data`` is the run header's data object of the measured source (what ``train`` records)."""
     doc: dict[str, Any] = {"schema": SCHEMA}
     if vb is not None:
         d = vb.to_dict()
@@ -255,6 +295,8 @@ def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = No
         doc["loss"] = reading.to_dict()
     if corpus is not None:
         doc["corpus"] = corpus
+    if data is not None:
+        doc["data"] = data
     return _finite(doc)
 
 

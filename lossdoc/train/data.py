@@ -8,7 +8,7 @@ independently of the training rows.
 (lossdoc.data.synthetic). Text sources (a .txt file or folder, pydoc,
 wikitext2/103, hf:...) are tokenised once into the memory-mapped cache of
 lossdoc.data.corpus; their token stream is cut into non-overlapping rows of
-seq_len tokens (the tail shorter than a row is dropped), read from the cache
+seq_len tokens (lossdoc.data.load, the numpy loader shared with `lossdoc baseline --data`) (the tail shorter than a row is dropped), read from the cache
 batch by batch (TokenRows). The split is fixed by the source (docs/data.md), so
 a resumed run sees the same rows.
 """
@@ -26,8 +26,6 @@ import numpy as np
 import torch
 
 from lossdoc import floors
-from lossdoc.data.corpus import unigram_figures
-from lossdoc.errors import LossdocError
 from lossdoc.train.config import TrainConfig
 
 TOKEN_LOW = 1  # the seed draws ids from [1, vocab_size): id 0 never occurs
@@ -42,8 +40,9 @@ class TokenRows:
     """
 
     def __init__(self, tokens: np.ndarray, seq_len: int) -> None:
-        n = int(tokens.shape[0]) // seq_len
-        self.rows = tokens[: n * seq_len].reshape(n, seq_len)
+        from lossdoc.data.load import rows_of
+
+        self.rows = rows_of(tokens, seq_len)
 
     @property
     def shape(self) -> torch.Size:
@@ -131,72 +130,27 @@ def prepare_source(cfg: TrainConfig) -> None:
 
 
 def make_synthetic(cfg: TrainConfig) -> Dataset:
-    from lossdoc.data import synthetic
+    from lossdoc.data.load import synthetic_data
 
-    n_val = cfg.num_val_samples
-    n_train = cfg.num_samples - n_val
-    v = cfg.vocab_size
-    train, val, floor, settings = synthetic.synthetic_rows(
-        cfg.data, v, n_train, n_val, cfg.seq_len, cfg.seed, zipf_exponent=cfg.zipf_exponent, markov_successors=cfg.markov_successors
-    )
-    header: dict[str, Any] = {"kind": cfg.data, **settings}
-    uni_h, uni_x = unigram_figures(train, val, v)
-    header.update({
-        "vocab_size": v,
-        "num_samples": cfg.num_samples,
-        "num_train": n_train,
-        "num_val": n_val,
-        "seq_len": cfg.seq_len,
-        "train_tokens": int(train.size),
-        "val_tokens": int(val.size),
-        "entropy_floor": floor,
-        "floor_kind": "exact",
-        "unigram_entropy": uni_h,
-        "unigram_xent": uni_x,
-    })
-    return Dataset(train=torch.from_numpy(train), val=torch.from_numpy(val), header=header)
+    rows = synthetic_data(cfg)  # numpy, shared with `lossdoc baseline --data`
+    return Dataset(train=torch.from_numpy(rows.train), val=torch.from_numpy(rows.val), header=rows.header)
 
 
 def _corpus(cfg: TrainConfig, progress):
-    from lossdoc.data.corpus import prepare_corpus
+    from lossdoc.data.load import open_corpus
 
-    return prepare_corpus(
-        cfg.data, tokenizer=cfg.tokenizer, min_freq=cfg.min_freq, val_fraction=cfg.val_fraction,
-        val_file=cfg.val_file, text_column=cfg.text_column, cache_dir=cfg.cache_dir, progress=progress,
-    )
+    return open_corpus(cfg, progress)
 
 
 def make_text(cfg: TrainConfig, progress: Callable[[str, int, int], None] | None = None) -> Dataset:
-    corpus = _corpus(cfg, progress)
+    from lossdoc.data.load import text_data
+
+    rows = text_data(cfg, progress)  # numpy, shared with `lossdoc baseline --data`
+    corpus = rows.corpus
     cfg.vocab_size = corpus.vocab_size
     cfg.tokenizer = corpus.tokenizer.name
     train, val = TokenRows(corpus.train, cfg.seq_len), TokenRows(corpus.val, cfg.seq_len)
-    for split, rows, n in (("train", train, corpus.train.shape[0]), ("validation", val, corpus.val.shape[0])):
-        if len(rows) < 1:
-            raise LossdocError("error.data_too_short", split=split, source=corpus.info["source"], tokens=int(n), seq_len=cfg.seq_len)
-    uni_h, uni_x = unigram_figures(train.rows, val.rows, corpus.vocab_size)
-    info = corpus.info
-    header: dict[str, Any] = {
-        "kind": info["kind"],
-        "source": info["source"],
-        "tokenizer": info["tokenizer"],
-        "vocab_size": corpus.vocab_size,
-    }
-    if "min_freq" in info:
-        header["min_freq"] = info["min_freq"]
-    header.update({
-        "val_split": info["val_split"],
-        "train_tokens": info["train_tokens"],
-        "val_tokens": info["val_tokens"],
-        "num_train": len(train),
-        "num_val": len(val),
-        "seq_len": cfg.seq_len,
-        "unigram_entropy": uni_h,
-        "unigram_xent": uni_x,
-        "cache": info["cache"],
-        "cache_hit": corpus.cache_hit,
-    })
-    return Dataset(train=train, val=val, header=header, tokenizer=corpus.tokenizer.to_dict())
+    return Dataset(train=train, val=val, header=rows.header, tokenizer=corpus.tokenizer.to_dict())
 
 
 def save_run_tokenizer(out_dir: str | Path, data: Dataset) -> None:
