@@ -133,11 +133,11 @@ def test_loss_reading_rejects(bad, key):
     assert exc.value.key == key
 
 
-def test_huge_loss_has_infinite_perplexity_and_null_in_json():
+def test_huge_loss_has_infinite_perplexity_written_as_in_the_run_log():
     r = bl.loss_reading(1000.0, 10)
     assert r.perplexity == math.inf
     doc = render.baseline_document(bl.vocab_baseline(10), r)
-    assert doc["loss"]["perplexity"] is None
+    assert doc["loss"]["perplexity"] == "Infinity"
     json.loads(render.to_json(doc))
 
 

@@ -21,6 +21,7 @@ from rich.text import Text
 from lossdoc import floors
 from lossdoc.baseline import LossReading, VocabBaseline
 from lossdoc.i18n import t
+from lossdoc.runlog.writer import encode_value  # non-finite numbers: the same strings as the run log
 
 SCHEMA = "lossdoc.baseline/1"
 
@@ -297,18 +298,8 @@ def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = No
         doc["corpus"] = corpus
     if data is not None:
         doc["data"] = data
-    return _finite(doc)
+    return encode_value(doc)
 
 
 def to_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
