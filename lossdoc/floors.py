@@ -72,7 +72,12 @@ def expected_init_loss(vocab_size: int, logit_std: float) -> float:
     if logit_std < 0:
         raise ValueError("logit_std must be >= 0")
     s2 = logit_std * logit_std
+    if s2 > 50.0:  # far outside the expansion's range (and expm1 overflows past s^2 ~ 709)
+        return expected_init_loss_exact(vocab_size, logit_std)
     return math.log(vocab_size) + s2 / 2.0 - math.expm1(s2) / (2.0 * vocab_size)
+
+
+MAX_LOGIT_STD = 50.0  # beyond this, logits are so large that the integration grid gets expensive; no real init is there
 
 
 def expected_init_loss_exact(vocab_size: int, logit_std: float) -> float:
@@ -87,8 +92,8 @@ def expected_init_loss_exact(vocab_size: int, logit_std: float) -> float:
     valid ((e^{s^2} - 1)/V << 1), with the closed form. A few milliseconds.
     """
     _check_vocab(vocab_size)
-    if not logit_std >= 0 or not math.isfinite(logit_std):
-        raise ValueError("logit_std must be a finite number >= 0")
+    if not logit_std >= 0 or not math.isfinite(logit_std) or logit_std > MAX_LOGIT_STD:
+        raise ValueError(f"logit_std must be a finite number in [0, {MAX_LOGIT_STD:g}]")
     ln_v = math.log(vocab_size)
     if logit_std == 0:
         return ln_v
@@ -98,10 +103,33 @@ def expected_init_loss_exact(vocab_size: int, logit_std: float) -> float:
     w /= w.sum()
     sz = logit_std * z
     u = np.arange(-(ln_v + min(logit_std * logit_std / 2.0, zmax * logit_std) + 40.0), zmax * logit_std + 5.0 + du, du)
-    q = (-np.expm1(-np.exp(u[:, None] + sz[None, :]))) @ w  # 1 - phi(e^u), accurate when phi is near 1
-    with np.errstate(divide="ignore"):
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        q = (-np.expm1(-np.exp(u[:, None] + sz[None, :]))) @ w  # 1 - phi(e^u), accurate when phi is near 1
         phi_v = np.exp(vocab_size * np.log1p(-np.minimum(q, 1.0)))
-    return float((np.exp(-np.exp(u)) - phi_v).sum() * du)
+        return float((np.exp(-np.exp(u)) - phi_v).sum() * du)
+
+
+def implied_logit_std(vocab_size: int, init_loss: float) -> float:
+    """The logit std s for which expected_init_loss_exact(V, s) equals ``init_loss`` (bisection on ln s).
+
+    0 when the loss is at or below ln V; MAX_LOGIT_STD when it is beyond what that std gives.
+    For small s this is sqrt(2 (loss - ln V)); for large s that expansion badly underestimates.
+    """
+    ln_v = math.log(vocab_size)
+    if init_loss <= ln_v:
+        return 0.0
+    if init_loss - ln_v < 0.05:  # the expansion is exact to well under 1% here, and free
+        return math.sqrt(2.0 * (init_loss - ln_v))
+    lo, hi = math.log(1e-3), math.log(MAX_LOGIT_STD)
+    if expected_init_loss_exact(vocab_size, MAX_LOGIT_STD) <= init_loss:
+        return MAX_LOGIT_STD
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        if expected_init_loss_exact(vocab_size, math.exp(mid)) < init_loss:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(0.5 * (lo + hi))
 
 
 INIT_BAND_ALLOWANCE = 0.05  # nats either side of the init band: measurement noise of a first loss (docs/floors.md)

@@ -118,7 +118,7 @@ def test_exact_and_closed_form_agree_where_the_expansion_holds(v):
 
 
 def test_exact_init_loss_rejects_bad_std():
-    for bad in (-0.1, math.nan, math.inf):
+    for bad in (-0.1, math.nan, math.inf, floors.MAX_LOGIT_STD + 1):
         with pytest.raises(ValueError):
             floors.expected_init_loss_exact(10, bad)
 
@@ -132,7 +132,15 @@ def test_init_loss_band():
     # a larger sigma moves the top with it, and stays sensible where the closed form breaks down
     low2, high2 = floors.init_loss_band(10000, 0.5785 * 30)
     assert low2 == low and high2 > high > low
-    assert floors.expected_init_loss(10000, 0.5785 * 30) < 0  # the closed form alone would give nonsense
+    # the closed form alone would give nonsense here (about -3e126); beyond s^2 = 50 it hands over to the integral
+    assert floors.expected_init_loss(10000, 0.5785 * 30) == floors.expected_init_loss_exact(10000, 0.5785 * 30)
+    assert floors.expected_init_loss(10000, 40.0) > math.log(10000)  # expm1 overflowed here before
+
+
+def test_implied_logit_std_inverts_the_expected_init_loss():
+    for v, s in ((10000, 0.5785), (64, 3.0), (64, 17.35), (1000, 0.1)):
+        assert floors.implied_logit_std(v, floors.expected_init_loss_exact(v, s)) == pytest.approx(s, rel=0.01)
+    assert floors.implied_logit_std(10, 1.0) == 0.0  # below ln V
 
 
 def test_default_init_logit_std_and_init_loss_on_lossdoc_model():

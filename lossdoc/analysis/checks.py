@@ -18,6 +18,13 @@ from lossdoc.analysis.model import Finding
 from lossdoc.runlog.run import Run
 
 
+def _epoch(x: float) -> int | float | str:
+    """An epoch number as a log gives it: 2, 1.5 (HF logs fractional epochs), or '-' when unknown."""
+    if not math.isfinite(x):
+        return "-"
+    return int(x) if float(x).is_integer() else round(float(x), 2)
+
+
 def _r(x: float | None, nd: int = 4) -> float | None:
     """Round for display and JSON; None and non-finite pass through as None/str."""
     if x is None:
@@ -47,7 +54,8 @@ class Context:
     val_epoch: np.ndarray  # evaluations after training started (epoch >= 1), finite
     val: np.ndarray
     val_tokens: np.ndarray
-    train_epoch_mean: np.ndarray  # matching val rows; NaN when not logged
+    train_epoch_mean: np.ndarray  # matching val rows: the epoch mean, else the batch level before the evaluation
+    train_at_eval: np.ndarray  # median of the last batches before each evaluation (NaN when unknown)
     sigma_val: float  # standard error of one validation loss
     band_val: float  # Z * sigma_val, at least MIN_BAND
     init: float | None
@@ -93,9 +101,21 @@ def build_context(run: Run) -> Context:
     tpb = float(np.median(tok)) if tok.size else run.batch_tokens
 
     e = run.epochs
-    sel = (e.epoch >= 1) & np.isfinite(e.val_loss) if len(e) else np.zeros(0, dtype=bool)
-    val_epoch, val, val_tokens = e.epoch[sel], e.val_loss[sel], e.val_tokens[sel]
-    train_mean = e.train_loss[sel]
+    # evaluations after training started: everything but the measurement at epoch 0 / step 0 (HF logs
+    # fractional epochs like 0.5; Keras-style logs have no step at all)
+    is_init = (e.epoch == 0) | (e.step == 0)
+    sel = ~is_init & np.isfinite(e.val_loss) if len(e) else np.zeros(0, dtype=bool)
+    val_epoch, val, val_tokens, val_step = e.epoch[sel], e.val_loss[sel], e.val_tokens[sel], e.step[sel]
+    # the training level at each evaluation: the epoch's mean when logged, else the median of the batches
+    # just before the evaluation's step (logs from other tools rarely carry an epoch mean)
+    w = min(th.SPIKE_WINDOW, max(3, n // 4)) if n else 0
+    train_at_eval = np.full(val.size, np.nan)
+    for i, s_ in enumerate(val_step):
+        if n and math.isfinite(s_):
+            before = loss[step <= s_][-w:]
+            if before.size:
+                train_at_eval[i] = float(np.median(before))
+    train_mean = np.where(np.isfinite(e.train_loss[sel]), e.train_loss[sel], train_at_eval)
 
     # Standard error of one validation loss: per-token sd (from the batch noise) over sqrt(val tokens).
     sigma_val = math.nan
@@ -123,7 +143,7 @@ def build_context(run: Run) -> Context:
         run=run, vocab_size=v, ln_v=math.log(v) if v else None, floor=run.entropy_floor,
         val_floor=run.val_floor_sample if run.val_floor_sample is not None else run.entropy_floor, random_data=run.random_data,
         step=step, loss=loss, lr=b.lr[ok], grad_norm=b.grad_norm[ok], tail=tail, sigma_b=sigma_b, tokens_per_batch=tpb,
-        val_epoch=val_epoch, val=val, val_tokens=val_tokens, train_epoch_mean=train_mean, sigma_val=sigma_val,
+        val_epoch=val_epoch, val=val, val_tokens=val_tokens, train_epoch_mean=train_mean, train_at_eval=train_at_eval, sigma_val=sigma_val,
         band_val=band_val, init=init, init_source=init_source, first_step=first_step, init_logit_std=run.init_logit_std,
     )
 
@@ -141,7 +161,7 @@ def check_log(c: Context) -> Finding:
         return Finding("log", "info", "f.log.no_end", args, measured=run.records_read)
     if run.resumed:
         return Finding("log", "info", "f.log.resumed", args, measured=run.records_read)
-    return Finding("log", "ok", "f.log.ok", args, measured=run.records_read)
+    return Finding("log", "ok", "f.log.ok" if run.status else "f.log.ok_nostatus", args, measured=run.records_read)
 
 
 def check_nonfinite(c: Context) -> Finding:
@@ -149,7 +169,7 @@ def check_nonfinite(c: Context) -> Finding:
     bad_batch = ~np.isfinite(b.loss)
     e = c.run.epochs
     bad_val = (~np.isfinite(e.val_loss)) & ~np.isnan(e.val_loss) if len(e) else np.zeros(0, dtype=bool)
-    nan_events = [ev for ev in c.run.events if ev.kind == "nonfinite_loss"]
+    nan_events = [ev for ev in c.run.events if ev.kind in ("nonfinite_loss", "nonfinite_val")]
     if not bad_batch.any() and not bad_val.any() and not nan_events:
         return Finding("nonfinite-loss", "ok", "f.nonfinite.ok", {})
     if bad_batch.any():
@@ -158,7 +178,8 @@ def check_nonfinite(c: Context) -> Finding:
         before = slice(max(0, i - 10), i)
         gn = stats.finite(b.grad_norm[before])
         lr = stats.finite(b.lr[before])
-        args = {"step": int(step), "value": str(b.loss[i]), "count": int(bad_batch.sum()),
+        v = float(b.loss[i])
+        args = {"step": int(step), "value": "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity", "count": int(bad_batch.sum()),
                 "lr": _r(float(lr[-1]), 6) if lr.size else None, "grad_max": _r(float(gn.max()), 3) if gn.size else None,
                 "grad_median": _r(float(np.median(stats.finite(b.grad_norm[:i]))), 3) if stats.finite(b.grad_norm[:i]).size else None}
         key = "f.nonfinite.batch_grad" if args["grad_max"] is not None else "f.nonfinite.batch"
@@ -176,7 +197,7 @@ def check_init(c: Context) -> Finding:
     expected = floors.expected_init_loss_exact(c.vocab_size, sd) if sd is not None else c.ln_v
     low, high = c.init_band
     excess = c.init - c.ln_v
-    implied = math.sqrt(2 * excess) if excess > 0 else 0.0
+    implied = floors.implied_logit_std(c.vocab_size, c.init) if c.init > high or c.init < low else (math.sqrt(2 * excess) if excess > 0 else 0.0)
     args = {"init": _r(c.init), "ln_v": _r(c.ln_v), "vocab": c.vocab_size, "expected": _r(expected), "low": _r(low), "high": _r(high),
             "excess": _r(excess), "implied_std": _r(implied, 3), "std": _r(sd, 3) if sd is not None else None,
             "half_var": _r(sd * sd / 2, 4) if sd is not None else None}
@@ -190,7 +211,7 @@ def check_init(c: Context) -> Finding:
         return Finding("init-loss", "fail", key, args, measured=c.init, reference=expected)
     if c.init < low:
         return Finding("init-loss", "fail", "f.init.low", args, measured=c.init, reference=expected)
-    key = "f.init.ok_std" if sd is not None else "f.init.ok"
+    key = "f.init.ok_std" if sd is not None and excess > 0 else "f.init.ok"
     return Finding("init-loss", "ok", key, args, measured=c.init, reference=expected)
 
 
@@ -205,12 +226,12 @@ def check_floor(c: Context) -> Finding:
     d, pct = floors.excess(best, c.val_floor)
     df, pctf = floors.excess(final, c.val_floor)
     args = {"best": _r(best), "final": _r(final), "floor": _r(c.val_floor), "excess": _r(d), "pct": _r(pct, 2), "final_excess": _r(df),
-            "final_pct": _r(pctf, 2), "band": _r(c.band_val), "near": _r(c.near_floor), "epoch": int(c.val_epoch[int(np.argmin(c.val))])}
+            "final_pct": _r(pctf, 2), "band": _r(c.band_val), "near": _r(c.near_floor), "epoch": _epoch(c.val_epoch[int(np.argmin(c.val))]), "below": _r(-d)}
     if c.val_floor != c.floor:
         args.update(exact_floor=_r(c.floor), floor_sample=_r(c.val_floor))
     if c.ln_v is not None and c.ln_v - c.floor > c.near_floor:
         # structured data with an exact floor: share of the learnable information captured
-        args["captured"] = _r(100.0 * (c.ln_v - best) / (c.ln_v - c.floor), 1)
+        args["captured"] = _r(min(100.0, 100.0 * (c.ln_v - best) / (c.ln_v - c.floor)), 1)  # within noise below the floor: 100%
     if d < -c.band_val:
         return Finding("floor", "fail", "f.floor.below", args, measured=best, reference=c.val_floor)
     if abs(d) <= c.band_val:
@@ -264,6 +285,9 @@ def check_uniform_lock(c: Context) -> Finding:
             # on data with (almost) nothing to learn, a uniform output is the optimum, not a failure
             if c.floor is not None and c.floor >= ref - th.UNIFORM_LOCK_NATS - c.near_floor:
                 return Finding("uniform-lock", "ok", "f.uniform.optimal", args, measured=level, reference=ref)
+            if c.floor is None:
+                # random data (optimum) or a dead output layer (failure): only the floor tells them apart
+                return Finding("uniform-lock", "warn", "f.uniform.unknown_floor", args, measured=level, reference=ref, flag="--random or --floor")
             return Finding("uniform-lock", "fail", "f.uniform.locked", args, measured=level, reference=ref)
     return Finding("uniform-lock", "ok", "f.uniform.ok", {"level": _r(level)}, measured=level)
 
@@ -271,11 +295,9 @@ def check_uniform_lock(c: Context) -> Finding:
 def check_no_learning(c: Context) -> Finding:
     """Did the loss move beyond its noise? Validation is compared with validation (epoch 0 vs last),
     training batches with training batches (the first ones vs the end of the run)."""
-    if c.init is None or (not c.val.size and c.tail_level() is None):
-        return Finding("no-learning", "skipped", "f.nolearn.no_data", {})
     lrs = stats.finite(c.lr)
     moves: list[tuple[float, float, float, float]] = []  # (start, end, change, band)
-    if c.init_source == "epoch0" and c.val.size:
+    if c.init is not None and c.init_source == "epoch0" and c.val.size:
         sd = c.band_val / th.Z
         moves.append((c.init, c.final_val, c.init - c.final_val, max(th.Z * math.sqrt(2) * sd, th.MIN_BAND)))
     n = c.loss.size
@@ -289,12 +311,16 @@ def check_no_learning(c: Context) -> Finding:
     moved = next((m for m in moves if abs(m[2]) > m[3]), None)
     start, end, change, band = moved or moves[0]
     args = {"init": _r(start), "end": _r(end), "moved": _r(change), "band": _r(band), "lr_max": _r(float(lrs.max()), 8) if lrs.size else None}
-    reachable = c.init - c.floor if c.floor is not None else math.inf
-    if reachable <= 2 * band:
+    lr_zero = bool(lrs.size and lrs.max() == 0)
+    if c.floor is not None and start - c.val_floor <= 2 * band and not lr_zero:
         return Finding("no-learning", "ok", "f.nolearn.nothing_to_learn", args, measured=change)
     if moved is None:
-        key = "f.nolearn.lr_zero" if lrs.size and lrs.max() == 0 else "f.nolearn.stuck"
-        return Finding("no-learning", "fail", key, args, measured=change, reference=band)
+        if lr_zero:
+            return Finding("no-learning", "fail", "f.nolearn.lr_zero", args, measured=change, reference=band)
+        if c.floor is None:
+            # it did not move, but without a floor we cannot tell "nothing to learn" from "not learning"
+            return Finding("no-learning", "warn", "f.nolearn.unknown_floor", args, measured=change, reference=band, flag="--random or --floor")
+        return Finding("no-learning", "fail", "f.nolearn.stuck", args, measured=change, reference=band)
     return Finding("no-learning", "ok", "f.nolearn.ok", args, measured=change, reference=band)
 
 
@@ -314,13 +340,14 @@ def check_progress(c: Context) -> Finding:
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     change = slope * span
     z = slope / se if se > 0 else (0.0 if slope == 0 else math.copysign(math.inf, slope))
-    args = {"change": _r(change), "se": _r(se * span), "z": _r(z, 1), "span": int(span), "source": source,
+    args = {"change": _r(change), "drop": _r(-change), "se": _r(se * span), "z": _r(z, 1), "span": _epoch(span), "source": source,
             "per_1k": _r(slope * 1000, 4)}
+    suffix = "" if source == "batches" else "_evals"
     if z < -th.Z:
-        return Finding("progress", "info", "f.progress.improving", args, measured=change)
+        return Finding("progress", "info", "f.progress.improving" + suffix, args, measured=change)
     if z > th.Z:
-        return Finding("progress", "warn", "f.progress.rising", args, measured=change)
-    return Finding("progress", "ok", "f.progress.settled", args, measured=change)
+        return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
+    return Finding("progress", "ok", "f.progress.settled" + suffix, args, measured=change)
 
 
 def check_divergence(c: Context) -> Finding:
@@ -381,20 +408,26 @@ def check_overfitting(c: Context) -> Finding:
     band = max(th.Z * math.sqrt(2) * (c.band_val / th.Z), th.MIN_BAND)
     train = c.train_epoch_mean
     gaps = c.val - train
-    args = {"best": _r(vmin), "best_epoch": int(c.val_epoch[i_min]), "final": _r(vfinal), "rise": _r(rise), "band": _r(band),
+    args = {"best": _r(vmin), "best_epoch": _epoch(c.val_epoch[i_min]), "final": _r(vfinal), "rise": _r(rise), "band": _r(band),
             "gap": _r(float(gaps[-1])) if math.isfinite(gaps[-1]) else None}
     fin = np.isfinite(gaps)
     if fin.sum() >= 2:
         slope, _ = stats.linear_trend(gaps[fin], c.val_epoch[fin])
         args["gap_trend"] = _r(slope)
-    train_falling = bool(np.isfinite(train[-1]) and np.isfinite(train[i_min]) and train[-1] < train[i_min]) if i_min < c.val.size - 1 else False
-    if rise > band and train_falling:
+    train_known = bool(np.isfinite(train[-1]) and np.isfinite(train[i_min]))
+    train_falling = train_known and i_min < c.val.size - 1 and bool(train[-1] < train[i_min])
+    # without batch noise the validation noise is unknown: then only a rise of more than 1% is judged a failure
+    noise_known = math.isfinite(c.sigma_val)
+    fail_band = band if noise_known else max(band, th.NEAR_FLOOR_REL * vmin)
+    if rise > fail_band and train_falling:
         return Finding("overfitting", "fail", "f.overfit.val_rising", args, measured=vfinal, reference=vmin)
     memo = _memorisation(c)
     if memo is not None:
         return memo
     if rise > band:
-        return Finding("overfitting", "warn", "f.overfit.val_up_train_flat", args, measured=vfinal, reference=vmin)
+        key = ("f.overfit.val_up_noise_unknown" if train_falling else
+               "f.overfit.val_up_train_flat" if train_known else "f.overfit.val_up_no_train")
+        return Finding("overfitting", "warn", key, args, measured=vfinal, reference=vmin)
     return Finding("overfitting", "ok", "f.overfit.ok", args, measured=vfinal, reference=vmin)
 
 
@@ -424,11 +457,11 @@ def _memorisation(c: Context) -> Finding | None:
 def check_val_below_train(c: Context) -> Finding:
     if not c.val.size or c.loss.size < 3:
         return Finding("val-below-train", "skipped", "f.vbt.no_data", {})
-    # compare the last evaluation with the training loss at the end of the run (not the epoch mean,
-    # which lags behind a falling curve)
-    end_train = c.tail_level()
+    # compare the last evaluation with the training level just before it (not the epoch mean, which lags
+    # behind a falling curve)
+    end_train = float(c.train_at_eval[-1]) if math.isfinite(c.train_at_eval[-1]) else c.tail_level()
     val = c.final_val
-    n_tail = int(c.tail.sum())
+    n_tail = min(th.SPIKE_WINDOW, max(3, c.loss.size // 4)) if math.isfinite(c.train_at_eval[-1]) else int(c.tail.sum())
     sd = c.sigma_b if math.isfinite(c.sigma_b) else 0.0
     dropout = c.run.dropout or 0.0
     ref = c.floor if c.floor is not None else 0.0
@@ -455,6 +488,11 @@ def check_batch_noise(c: Context) -> Finding:
             "min": _r(float(tail.min())), "expected_min": _r(stats.expected_min_of_normals(mean, c.sigma_b, n))}
     if c.tokens_per_batch:
         args["per_token_sd"] = _r(c.sigma_b * math.sqrt(c.tokens_per_batch), 3)
+    se_mean = c.sigma_b / math.sqrt(n)
+    args["se_mean"] = _r(se_mean)
+    if mean < c.floor - max(th.Z * se_mean, th.MIN_BAND):
+        # the average itself is below the floor: not noise, the model does better on rows it has seen
+        return Finding("batch-noise", "info", "f.noise.mean_below", args, measured=mean, reference=c.floor)
     if below:
         return Finding("batch-noise", "info", "f.noise.dips", args, measured=float(tail.min()), reference=c.floor)
     return Finding("batch-noise", "ok", "f.noise.none", args, measured=float(tail.min()), reference=c.floor)

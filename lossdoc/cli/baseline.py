@@ -17,6 +17,7 @@ from typing import Optional
 
 import typer
 
+from lossdoc import floors
 from lossdoc.cli.options import LangOption
 from lossdoc.errors import LossdocError
 from lossdoc.i18n import resolve_lang
@@ -86,7 +87,7 @@ def baseline_command(
 ) -> None:
     language = resolve_lang(lang)
     std = None if init_logit_std is None else parse_number(init_logit_std, "error.baseline_std")
-    if std is not None and std < 0:
+    if std is not None and not 0 <= std <= floors.MAX_LOGIT_STD:
         raise LossdocError("error.baseline_std", value=init_logit_std)
     loss_value = None if loss is None else parse_number(loss, "error.baseline_loss_number")
     data_flags = dict(

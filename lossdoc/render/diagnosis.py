@@ -78,7 +78,7 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
         out.append(t("expl.floor_unknown", lang))
     fl = d.finding("floor")
     if fl is not None and fl.status != "skipped":
-        out.append(t("expl.best", lang, **_args(fl.args)))
+        out.append(t("expl.best_below" if fl.status == "fail" else "expl.best", lang, **_args(fl.args)))
     elif facts.get("best_val_loss") is not None:
         ov = d.finding("overfitting")
         epoch = ov.args.get("best_epoch", "-") if ov is not None else "-"
@@ -89,8 +89,10 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
         out.append(t("expl.unigram", lang, xent=fmt(xent), best=fmt(best), diff=fmt(abs(diff)),
                      direction=t("expl.unigram.below" if diff >= 0 else "expl.unigram.above", lang)))
     noise = d.finding("batch-noise")
-    if noise is not None and noise.status == "info" and noise.args.get("tokens"):
+    if noise is not None and noise.key == "f.noise.dips" and noise.args.get("tokens"):
         out.append(t("expl.noise", lang, **_args(noise.args)))
+    elif noise is not None and noise.key == "f.noise.mean_below":
+        out.append(t("expl.noise_memorise", lang, **_args(noise.args)))
     close_args = {"best": fmt(best)}
     out.append(t(f"expl.close.{d.verdict}", lang, **close_args))
     return out

@@ -52,9 +52,11 @@ def apply_overrides(
         out.random_data = True
         out.entropy_floor = floors.dummy_floor(random_low, out.vocab_size)
         out.floor_source = "random"
+        out.val_floor_sample = None  # a floor given on the command line replaces the logged one entirely
     if floor is not None:
         if run.entropy_floor is not None and not math.isclose(run.entropy_floor, float(floor), rel_tol=0, abs_tol=1e-9):
             out.warnings.append(ReaderWarning("warn.floor_overridden", {"flag": f"{float(floor):.4f}", "logged": f"{run.entropy_floor:.4f}"}))
         out.entropy_floor = float(floor)
         out.floor_source = "flag"
+        out.val_floor_sample = None
     return out

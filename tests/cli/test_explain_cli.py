@@ -18,7 +18,9 @@ def test_default_dummy_run_is_an_expected_plateau_in_english(default_run):
     assert "ln V = ln 10000 = 9.2103" in text  # init loss against ln V
     assert "ln 9999 = 9.2102" in text  # the floor ln(V - 1)
     assert "above the floor" in text and "nats (" in text  # best val excess in nats and %
-    assert "Single training batches dip" in text or "below the floor 9.2102, lowest" in text  # batch noise
+    # batch noise: either single batches dip below the floor by chance, or (here: rows seen twice) their
+    # average itself is below it, which is early memorisation; both are named, with the batch sd
+    assert ("Single training batches dip" in text) or ("Training batches end at" in text and "Single batches scatter with sd" in text)
 
 
 def test_default_dummy_run_in_chinese(default_run):

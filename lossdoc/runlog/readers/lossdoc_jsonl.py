@@ -82,7 +82,7 @@ def read(path: Path, **_: Any) -> Run:
         run.records_read += 1
         if kind == "batch":
             step, loss = num(rec.get("step")), num(rec.get("loss"))
-            if math.isnan(step) or ("loss" not in rec):
+            if math.isnan(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
                 missing += 1
                 continue
             batches[int(step)] = (num(rec.get("epoch")), loss, num(rec.get("lr")), num(rec.get("grad_norm")), num(rec.get("tokens")))
@@ -92,6 +92,10 @@ def read(path: Path, **_: Any) -> Run:
                 missing += 1
                 continue
             epochs[int(ep)] = (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens")))
+            raw_val = rec.get("val_loss")
+            if raw_val in _SPECIAL or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
+                # logged as NaN/Infinity (not absent): a non-finite validation loss is a finding, not a gap
+                run.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
         elif kind == "event":
             run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
         elif kind == "end":
