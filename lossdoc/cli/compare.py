@@ -39,8 +39,8 @@ def draw_charts(items, lang: str, *, plot: bool, report: Path | None, size: tupl
     from lossdoc.render.console import err, out
 
     compare = len(items) > 1
-    x_kind = "auto" if all(len(run.batches) for run, _ in items) else "epoch"
-    datas = [chart_data(run, d, x_kind=x_kind if compare else "auto") for run, d in items]
+    # runs of different lengths line up by epoch, not by step
+    datas = [chart_data(run, d, x_kind="epoch" if compare else "auto") for run, d in items]
     if plot:
         out.print()
         if compare:
@@ -110,14 +110,14 @@ def _print_table(console, rows: list[dict], lang: str) -> None:
 
     from lossdoc.render.diagnosis import VERDICT_STYLE
 
-    table = Table(title=t("compare.title", lang, count=len(rows)), pad_edge=False, box=box.SIMPLE_HEAD, expand=True)
+    table = Table(title=t("compare.title", lang, count=len(rows)), pad_edge=False, box=box.SIMPLE_HEAD, expand=True, collapse_padding=True)
     table.add_column(t("compare.col.run", lang) + " (" + t("compare.col.format", lang) + ")", overflow="fold", ratio=1)
-    table.add_column(t("compare.col.verdict", lang), overflow="fold", max_width=10)
-    for col in ("init", "best", "floor", "excess", "epochs"):
+    table.add_column(t("compare.col.verdict", lang), overflow="fold", max_width=12)
+    for col in ("init", "best", "floor", "excess", "epochs"):  # "+0.0390" and 4 Chinese characters fit in 8 cells
         table.add_column(t(f"compare.col.{col}", lang), justify="right", overflow="fold", max_width=8)
     for row in rows:
         x = row["text"]
-        excess = x["excess"].replace(" (", "\n(")  # nats over percent: keeps the column narrow
+        excess = x["excess"].replace(" (", "\n").rstrip(")")  # nats over percent: keeps the column narrow
         table.add_row(f'{x["run"]}\n({x["format"]})', Text(x["verdict"], style=VERDICT_STYLE[row["values"]["verdict"]]),
                       x["init"], x["best"], x["floor"], excess, x["epochs"])
     console.print(table)

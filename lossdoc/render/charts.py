@@ -188,15 +188,14 @@ def _epoch_steps(run: Run) -> np.ndarray:
 
 
 def _batch_epochs(run: Run) -> np.ndarray:
-    """The epoch of each batch: logged, or interpolated from the evaluations' steps."""
+    """The (fractional) epoch of each batch: its step placed between the steps of the evaluations around it
+    (many logs give every batch of epoch 2 the epoch 2); the logged epoch when there are not two evaluations."""
     b, e = run.batches, run.epochs
-    x = np.asarray(b.epoch, dtype=float).copy()
-    miss = ~np.isfinite(x)
-    if miss.any():
-        ok = np.isfinite(e.step) & np.isfinite(e.epoch)
-        if ok.sum() >= 2:
-            x[miss] = np.interp(b.step[miss], e.step[ok], e.epoch[ok])
-    return x
+    ok = np.isfinite(e.step) & np.isfinite(e.epoch)
+    if ok.sum() >= 2:
+        order = np.argsort(e.step[ok], kind="stable")
+        return np.interp(b.step, e.step[ok][order], e.epoch[ok][order], left=np.nan)
+    return np.asarray(b.epoch, dtype=float).copy()
 
 
 def _best_epoch(d: Diagnosis) -> Any:
@@ -408,14 +407,16 @@ def terminal_compare_chart(datas: list[ChartData], *, width: int = 80, height: i
     xr = (min(a for a, _ in xs), max(b for _, b in xs))
     yr = y_range(datas)
     plt = _term_canvas(width, height, xr, yr)
-    for i, d in enumerate(datas):
-        colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+    colours = [RUN_COLOURS[i % len(RUN_COLOURS)] for i in range(len(datas))]
+    for d, colour in zip(datas, colours):  # floors first, validation points last: points stay visible
         for line in d.lines:
             if line.kind in ("floor", "floor_random"):
                 _term_hline(plt, xr, line.y, "=", colour)
+    for i, (d, colour) in enumerate(zip(datas, colours)):
         train = d.smooth if len(d.smooth) else d.train_epoch
         if len(train):
             plt.plot(list(train.x), list(train.y), marker=run_digit(i), color=colour)
+    for i, (d, colour) in enumerate(zip(datas, colours)):
         if len(d.val):
             plt.scatter(list(d.val.x), list(d.val.y), marker=run_letter(i), color=colour)
     return _finish(plt, color)

@@ -123,7 +123,7 @@ def build_figure(data: ChartData, lang: str, size: tuple[int, int] = (1000, 560)
             ax.annotate(t("chart.best", lang, **m.args), (m.x, m.y), xytext=(0, 12), textcoords="offset points",
                         ha="right" if m.x > sum(data.x_range()) / 2 else "left", fontsize=8, color="#7a5500")
     ax.set_xlim(*data.x_range())
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.92)
+    ax.legend(loc="best", fontsize=8, framealpha=0.92)
     return fig
 
 
@@ -153,7 +153,7 @@ def build_compare_figure(datas: list[ChartData], lang: str, size: tuple[int, int
                            label=t("chart.compare_floor", lang, name=name, nats=f"{line.y:.4f}", bits=f"{line.y / LN2:.3f}"))
     xs = [d.x_range() for d in datas]
     ax.set_xlim(min(a for a, _ in xs), max(b for _, b in xs))
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.92)
+    ax.legend(loc="best", fontsize=8, framealpha=0.92)
     return fig
 
 
