@@ -22,7 +22,6 @@ EN = {
     "chart.nonfinite": "non-finite loss at step {steps}",
     "chart.overfit": "overfitting from epoch {epoch} (validation minimum)",
     "chart.empty": "No finite losses to plot.",
-    "chart.run": "{name}: {verdict}",
     "chart.compare_title": "{count} runs",
     "chart.compare_train": "{name}: training (smoothed)",
     "chart.compare_val": "{name}: validation",
@@ -54,7 +53,7 @@ EN = {
 }
 
 ZH = {
-    "chart.title": "{name}：{verdict}",
+    "chart.title": "{name}（结论：{verdict}）",
     "chart.x.step": "训练步数",
     "chart.x.epoch": "轮次",
     "chart.y.nats": "损失（nats/词元）",
@@ -74,7 +73,6 @@ ZH = {
     "chart.nonfinite": "第 {steps} 步出现非有限损失",
     "chart.overfit": "从第 {epoch} 轮（验证损失最低处）开始过拟合",
     "chart.empty": "没有可画的有限损失值。",
-    "chart.run": "{name}：{verdict}",
     "chart.compare_title": "{count} 次训练",
     "chart.compare_train": "{name}：训练损失（平滑）",
     "chart.compare_val": "{name}：验证损失",
