@@ -35,12 +35,13 @@ def check_chart_options(plot: bool, as_json: bool, report: Path | None, size: st
 
 def draw_charts(items, lang: str, *, plot: bool, report: Path | None, size: tuple[int, int], quiet: bool = False) -> None:
     """The terminal chart (--plot) and the report file (--report) of one run, or of several (compare)."""
-    from lossdoc.render.charts import chart_data, print_chart, print_compare_chart
+    from lossdoc.render.charts import chart_data, has_epoch_axis, print_chart, print_compare_chart
     from lossdoc.render.console import err, out
 
     compare = len(items) > 1
-    # runs of different lengths line up by epoch, not by step
-    datas = [chart_data(run, d, x_kind="epoch" if compare else "auto") for run, d in items]
+    # runs of different lengths line up by epoch, not by step (when every run can be placed on epochs)
+    by_epoch = compare and all(has_epoch_axis(run) for run, _ in items)
+    datas = [chart_data(run, d, x_kind="epoch" if by_epoch else "auto") for run, d in items]
     if plot:
         out.print()
         if compare:

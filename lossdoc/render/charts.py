@@ -198,6 +198,13 @@ def _batch_epochs(run: Run) -> np.ndarray:
     return np.asarray(b.epoch, dtype=float).copy()
 
 
+def has_epoch_axis(run: Run) -> bool:
+    """Can this run be drawn against epochs? (Batches need evaluations or logged epochs to be placed.)"""
+    if not len(run.batches):
+        return bool(len(run.epochs))
+    return bool(np.isfinite(_batch_epochs(run)).any())
+
+
 def _best_epoch(d: Diagnosis) -> Any:
     fl = d.finding("floor")
     if fl is not None and fl.args.get("epoch") is not None:
