@@ -53,6 +53,10 @@ from lossdoc.cli import generate as _generate  # noqa: E402
 
 _generate.register(app)
 
+from lossdoc.cli import compare as _compare  # noqa: E402
+
+_compare.register(app)
+
 
 def _lang_from_argv(argv: list[str]) -> str:
     for i, a in enumerate(argv):

@@ -35,10 +35,16 @@ def explain_command(
     train_tag: Optional[str] = typer.Option(None, "--train-tag", help="TensorBoard: the training-loss tag."),
     val_tag: Optional[str] = typer.Option(None, "--val-tag", help="TensorBoard: the validation-loss tag."),
     lang: Optional[str] = LangOption,
+    plot: bool = typer.Option(False, "--plot", help="Draw the run under the verdict: loss per batch and per epoch, floors, findings."),
+    report: Optional[Path] = typer.Option(None, "--report", metavar="FILE", help="Also write the chart (.png, needs lossdoc[report]) or the whole report (.html)."),
+    size: str = typer.Option("1000x560", "--size", metavar="WxH", help="With --report FILE.png: its size in pixels."),
 ) -> None:
     language = resolve_lang(lang)
     if fail_on not in FAIL_ON:
         raise ConfigError("--fail-on", fail_on, "choice", choices=", ".join(FAIL_ON))
+    from lossdoc.cli.compare import check_chart_options
+
+    size_px = check_chart_options(plot, as_json, report, size)
     from lossdoc.analysis import diagnose
     from lossdoc.render.console import out
     from lossdoc.runlog.readers import read_run
@@ -56,5 +62,9 @@ def explain_command(
         from lossdoc.render.diagnosis import render_diagnosis
 
         render_diagnosis(out, diagnosis, run, language)
+    if plot or report is not None:
+        from lossdoc.cli.compare import draw_charts
+
+        draw_charts([(run, diagnosis)], language, plot=plot, report=report, size=size_px, quiet=as_json)
     if fail_on != "never" and SEVERITY.get(diagnosis.verdict, 0) >= SEVERITY[fail_on]:
         raise typer.Exit(1)

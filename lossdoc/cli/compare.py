@@ -1,0 +1,124 @@
+"""`lossdoc compare RUN RUN...`: several runs in one table and one chart. Never imports torch.
+
+Also the chart options shared with `explain` (--plot, --report FILE, --size WxH).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lossdoc.cli.options import LangOption
+from lossdoc.errors import LossdocError
+from lossdoc.i18n import resolve_lang, t
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare", help="Compare runs side by side: verdict, init loss, best validation loss, excess over the floor, epochs.")(
+        compare_command
+    )
+
+
+def check_chart_options(plot: bool, as_json: bool, report: Path | None, size: str) -> tuple[int, int]:
+    """Validate the chart options before any log is read; returns the PNG size in pixels."""
+    from lossdoc.render.report import parse_size, report_kind
+
+    if plot and as_json:
+        raise LossdocError("error.plot_json")
+    size_px = parse_size(size)
+    if report is not None:
+        report_kind(report)
+    return size_px
+
+
+def draw_charts(items, lang: str, *, plot: bool, report: Path | None, size: tuple[int, int], quiet: bool = False) -> None:
+    """The terminal chart (--plot) and the report file (--report) of one run, or of several (compare)."""
+    from lossdoc.render.charts import chart_data, has_epoch_axis, print_chart, print_compare_chart
+    from lossdoc.render.console import err, out
+
+    compare = len(items) > 1
+    # runs of different lengths line up by epoch, not by step (when every run can be placed on epochs)
+    by_epoch = compare and all(has_epoch_axis(run) for run, _ in items)
+    datas = [chart_data(run, d, x_kind="epoch" if by_epoch else "auto") for run, d in items]
+    if plot:
+        out.print()
+        if compare:
+            print_compare_chart(out, datas, lang)
+        else:
+            print_chart(out, datas[0], lang)
+    if report is not None:
+        from lossdoc.render.report import write_report
+
+        warning = write_report(report, items, datas, lang, size, compare=compare)
+        if warning:
+            err.print(f"lossdoc: {t(warning, lang)}", markup=False)
+        if not quiet:
+            out.print(t("report.written", lang, path=str(report)), markup=False, soft_wrap=True)
+
+
+def compare_command(
+    runs: list[Path] = typer.Argument(..., metavar="RUN...", help="Run logs or folders, in any format explain reads."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as one JSON document."),
+    plot: bool = typer.Option(False, "--plot", help="Draw all runs in one terminal chart."),
+    report: Optional[Path] = typer.Option(None, "--report", metavar="FILE", help="Also write the chart (.png, needs lossdoc[report]) or a report (.html)."),
+    size: str = typer.Option("1000x560", "--size", metavar="WxH", help="With --report FILE.png: its size in pixels."),
+    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size, for every run whose log does not carry it."),
+    floor: Optional[float] = typer.Option(None, "--floor", help="The data's entropy floor in nats per token (applies to every run)."),
+    random: bool = typer.Option(False, "--random", help="Every run's data is uniformly random token ids over the vocabulary."),
+    random_low: int = typer.Option(0, "--random-low", help="With --random: the lowest token id drawn."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Force the log format of every run instead of detecting it."),
+    lang: Optional[str] = LangOption,
+) -> None:
+    language = resolve_lang(lang)
+    size_px = check_chart_options(plot, as_json, report, size)
+    from lossdoc.analysis import diagnose
+    from lossdoc.render.console import out
+    from lossdoc.runlog.overrides import apply_overrides
+    from lossdoc.runlog.readers import read_run
+
+    items = []
+    for path in runs:
+        run = apply_overrides(read_run(path, fmt), vocab_size=vocab_size, floor=floor, random=random, random_low=random_low)
+        items.append((run, diagnose(run)))
+
+    from lossdoc.render.report import compare_rows
+
+    rows = compare_rows(items, language)
+    if as_json:
+        import json
+
+        from lossdoc.runlog.writer import encode_value
+
+        doc = {
+            "schema": "lossdoc.compare/1",
+            "lang": language,
+            "runs": [{**row["values"], "verdict_text": row["text"]["verdict"], "headline": t(f"headline.{d.verdict}", language)}
+                     for row, (_, d) in zip(rows, items)],
+        }
+        out.print(json.dumps(encode_value(doc), ensure_ascii=False, indent=2, allow_nan=False), markup=False, highlight=False, soft_wrap=True)
+    else:
+        _print_table(out, rows, language)
+    if plot or report is not None:
+        draw_charts(items, language, plot=plot, report=report, size=size_px, quiet=as_json)
+
+
+def _print_table(console, rows: list[dict], lang: str) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from lossdoc.render.diagnosis import VERDICT_STYLE
+
+    table = Table(title=t("compare.title", lang, count=len(rows)), pad_edge=False, box=box.SIMPLE_HEAD, expand=True, collapse_padding=True)
+    table.add_column(t("compare.col.run", lang) + " (" + t("compare.col.format", lang) + ")", overflow="fold", ratio=1)
+    table.add_column(t("compare.col.verdict", lang), overflow="fold", max_width=12)
+    for col in ("init", "best", "floor", "excess", "epochs"):  # "+0.0390" and 4 Chinese characters fit in 8 cells
+        table.add_column(t(f"compare.col.{col}", lang), justify="right", overflow="fold", max_width=8)
+    for row in rows:
+        x = row["text"]
+        excess = x["excess"].replace(" (", "\n").rstrip(")")  # nats over percent: keeps the column narrow
+        table.add_row(f'{x["run"]}\n({x["format"]})', Text(x["verdict"], style=VERDICT_STYLE[row["values"]["verdict"]]),
+                      x["init"], x["best"], x["floor"], excess, x["epochs"])
+    console.print(table)
