@@ -37,6 +37,9 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """Is my loss curve OK? Loss floors, baselines and verdicts for language-model training runs."""
+    from lossdoc.render import console
+
+    console.refresh()
 
 
 from lossdoc.cli import explain as _explain  # noqa: E402
@@ -71,19 +74,21 @@ def _lang_from_argv(argv: list[str]) -> str:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (what main() exits with)."""
-    from lossdoc.render.console import err
-
     args = list(sys.argv[1:] if argv is None else argv)
     lang = _lang_from_argv(args)
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=args, prog_name="lossdoc", standalone_mode=False)
     except LossdocError as exc:
+        from lossdoc.render.console import err
+
         err.print(f"lossdoc: {t('error.prefix', lang)}: {exc.render(lang)}", markup=False)
         return exc.exit_code
     except TyperException as exc:  # bad flags and values, as Typer's parser reports them
         if type(exc).__name__ == "NoArgsIsHelpError":
             return 0
+        from lossdoc.render.console import err
+
         err.print(f"lossdoc: {t('error.prefix', lang)}: {exc.format_message()}", markup=False)
         return 2
     except Exit as exc:

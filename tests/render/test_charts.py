@@ -39,14 +39,6 @@ def seed_run():
     return run, diagnose(run)
 
 
-@pytest.fixture(autouse=True)
-def _console_width_from_env(monkeypatch):
-    """The shared `out` console fixes its width from COLUMNS when first created; let each CliRunner call set it."""
-    from lossdoc.render.console import out
-
-    monkeypatch.setattr(out, "_width", None)
-
-
 def records(run_dir: Path) -> list[dict]:
     return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
