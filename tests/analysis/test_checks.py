@@ -134,3 +134,23 @@ def test_unknown_vocab_skips_with_the_flag():
 
 def test_too_little_is_inconclusive():
     assert diagnose(make_run([6.9, 6.8, 6.7])).verdict == "inconclusive"
+
+
+def test_every_verdict_and_status_has_text_in_both_languages():
+    from lossdoc.analysis.model import STATUSES, VERDICTS
+    from lossdoc.i18n import catalogs
+
+    for lang in ("en", "zh"):
+        cat = catalogs()[lang]
+        assert all(f"verdict.{v}" in cat and f"headline.{v}" in cat and f"expl.close.{v}" in cat for v in VERDICTS)
+        assert all(f"status.{s}" in cat for s in STATUSES)
+
+
+def test_findings_use_known_statuses_and_existing_messages():
+    from lossdoc.analysis.model import STATUSES
+    from lossdoc.i18n import catalogs
+
+    runs = [make_run(noisy(3.0, 50), [3.1, 3.0]), make_run([6.9, 6.8, 6.7]), make_run(noisy(3.0, 50), [3.1, 3.0], v=None)]
+    for run in runs:
+        for f in diagnose(run).findings:
+            assert f.status in STATUSES and f.key in catalogs()["en"], (f.code, f.key)
