@@ -85,7 +85,7 @@ def build_context(run: Run) -> Context:
     tpb = float(np.median(tok)) if tok.size else run.batch_tokens
 
     e = run.epochs
-    sel = (e.epoch >= 1) & np.isfinite(e.val_loss) if len(e) else np.zeros(0, dtype=bool)
+    sel = np.isfinite(e.epoch) & (e.epoch >= 1) & np.isfinite(e.val_loss) if len(e) else np.zeros(0, dtype=bool)
     val_epoch, val, val_tokens = e.epoch[sel], e.val_loss[sel], e.val_tokens[sel]
     train_mean = e.train_loss[sel]
 
@@ -298,7 +298,7 @@ def check_progress(c: Context) -> Finding:
         source = "evals"
     else:
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
-    if not math.isfinite(slope) or not math.isfinite(se):
+    if not math.isfinite(slope) or not math.isfinite(se) or not math.isfinite(span):
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     change = slope * span
     z = slope / se if se > 0 else (0.0 if slope == 0 else math.copysign(math.inf, slope))
