@@ -100,9 +100,12 @@ def test_real_ctrl_c_stops_at_a_step_boundary_saves_and_resumes_exactly(tmp_path
     assert ev["type"] == "event" and ev["kind"] == "interrupted"
     ck = load_checkpoint(out / "checkpoints" / "last.pt")
     last_batch = [r for r in recs if r["type"] == "batch"][-1]
-    # stopped cleanly after a whole step: the checkpoint holds exactly the logged steps
+    # stopped cleanly after a whole step: the checkpoint holds exactly the logged steps, and the
+    # position to continue from is the one after the last logged batch (the next epoch's start
+    # when the Ctrl-C landed while an epoch ended)
+    position = (last_batch["epoch"] + 1, 0) if last_batch["batch"] == NB else (last_batch["epoch"], last_batch["batch"])
     assert ck["progress"]["step"] == last_batch["step"] == ev["step"]
-    assert ck["progress"]["batch"] == last_batch["batch"] == ev["batch"] and ev["epoch"] == last_batch["epoch"]
+    assert (ev["epoch"], ev["batch"]) == position == (ck["progress"]["epoch"] + 1, ck["progress"]["batch"])
     assert 0 < ck["progress"]["step"] < 12 * NB
 
     result = train(resume=out)
@@ -335,6 +338,17 @@ def test_a_yaml_config_cannot_run_code(tmp_path, capsys):
     line = one_error_line(capsys, run(["train", "--config", str(cfg), "--out", str(tmp_path / "r"), "--lang", "en"]))
     assert "not valid YAML" in line
     assert not marker.exists() and not (tmp_path / "r").exists()
+
+
+def test_lightning_hparams_with_python_tags_are_read_as_data_never_run(tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    version = tmp_path / "lightning_logs" / "version_0"
+    version.mkdir(parents=True)
+    (version / "metrics.csv").write_text("epoch,step,train_loss,val_loss\n0,0,4.6,\n0,1,4.5,\n0,1,,4.4\n")
+    (version / "hparams.yaml").write_text(f'vocab_size: 100\nevil: !!python/object/apply:os.system ["touch {marker}"]\n')
+    assert run(["explain", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["facts"]["vocab_size"] == 100
+    assert not marker.exists()
 
 
 def test_a_symlinked_log_cannot_redirect_writes(tmp_path, capsys):
