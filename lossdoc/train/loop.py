@@ -38,7 +38,7 @@ from lossdoc.train.model import ModelConfig, TransformerLM, lm_loss
 INIT_TRAIN_BATCHES = 4  # training batches measured at initialisation (epoch 0)
 EXPLODING_LR_FACTOR = 3e3  # --inject exploding-lr multiplies the lr by this
 LARGE_INIT_SCALE = 30.0  # --inject large-init-logits scales the LM head by this
-RUN_FILES = ("metrics.jsonl", "config.yaml", "tokenizer.json")  # what --overwrite removes, with checkpoints/*.pt
+RUN_FILES = ("metrics.jsonl", "config.yaml", ".config.yaml.tmp", "tokenizer.json")  # what --overwrite removes, with checkpoints/*.pt
 
 
 def nan_loss_step(epochs: int, num_batches: int) -> int:
