@@ -336,7 +336,7 @@ def check_progress(c: Context) -> Finding:
         source = "evals"
     else:
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
-    if not math.isfinite(slope) or not math.isfinite(se):
+    if not math.isfinite(slope) or not math.isfinite(se) or not math.isfinite(span):
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     change = slope * span
     z = slope / se if se > 0 else (0.0 if slope == 0 else math.copysign(math.inf, slope))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from lossdoc.analysis import thresholds as th
 from lossdoc.analysis.checks import ALL_CHECKS, build_context
 from lossdoc.analysis.model import Diagnosis, Finding
@@ -16,8 +18,11 @@ BROKEN_CODES = ("nonfinite-loss", "init-loss", "below-floor", "uniform-lock", "n
 
 
 def diagnose(run: Run) -> Diagnosis:
-    ctx = build_context(run)
-    findings = [check(ctx) for check in ALL_CHECKS]
+    # Logs can hold any float (1e308, -1e308): overflow gives inf/nan, which every check
+    # tests for, so numpy's warnings about it would only be noise on stderr.
+    with np.errstate(all="ignore"):
+        ctx = build_context(run)
+        findings = [check(ctx) for check in ALL_CHECKS]
     by = {f.code: f for f in findings}
     verdict = _verdict(ctx, by)
     facts = {

@@ -39,7 +39,7 @@ def train_command(
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (default auto)."),
     use_amp: Optional[bool] = typer.Option(None, "--use-amp", "--use_amp", help="Mixed precision (bf16 on CPU, fp16 + scaler on CUDA)."),
     out: Optional[str] = typer.Option(None, "--out", help="Output folder (default runs/<run id>)."),
-    inject: Optional[str] = typer.Option(None, "--inject", help="Break the run on purpose to see what explain says: no-causal-mask, unshifted-labels, zero-lr, exploding-lr, large-init-logits, val-leak."),
+    inject: Optional[str] = typer.Option(None, "--inject", help="Break the run on purpose to see what explain says: no-causal-mask, unshifted-labels, zero-lr, exploding-lr, large-init-logits, val-leak, nan-loss."),
     on_nonfinite: Optional[str] = typer.Option(None, "--on-nonfinite", help="On a NaN/Inf loss: stop (default) or skip the update."),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Text data: char, byte or word (default word for wikitext, char otherwise)."),
     min_freq: Optional[int] = typer.Option(None, "--min-freq", "--min_freq", help="Word tokenizer: rarer words become <unk> (default 3)."),

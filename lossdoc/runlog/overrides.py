@@ -23,6 +23,7 @@ import math
 
 from lossdoc import floors
 from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers._common import MAX_VOCAB
 from lossdoc.runlog.run import ReaderWarning, Run
 
 
@@ -38,6 +39,8 @@ def apply_overrides(
     if vocab_size is not None:
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 2:
             raise LossdocError("error.flag_vocab", value=vocab_size)
+        if vocab_size > MAX_VOCAB:
+            raise LossdocError("error.flag_vocab_huge", value=vocab_size, max=f"{MAX_VOCAB:,}")
         if out.vocab_size is not None and out.vocab_size != vocab_size:
             out.warnings.append(ReaderWarning("warn.vocab_overridden", {"flag": vocab_size, "logged": out.vocab_size}))
         out.vocab_size = vocab_size

@@ -4,7 +4,9 @@ A checkpoint is a dict of tensors and plain Python values. It is written to a
 temporary file in the same folder, fsynced, then moved over the old one with
 os.replace, so a kill at any moment leaves either the old or the new file.
 Loading uses ``torch.load(weights_only=True)``: a pickle that would run code
-is refused (LossdocError), never executed.
+is refused (LossdocError), never executed. Temporary files left by a save
+that was killed (``.last.pt.*.tmp``) never shadow a checkpoint (they have
+other names) and are removed by the next save of that checkpoint.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
             raise LossdocError("error.io", path=str(path), detail=exc.strerror or str(exc)) from None
         raise
     _fsync_dir(path.parent)
+    remove_stale_temps(path)
+
+
+def remove_stale_temps(path: str | Path) -> list[Path]:
+    """Delete the temporary files that killed saves of ``path`` left behind; returns them."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

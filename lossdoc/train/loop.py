@@ -4,16 +4,18 @@ Records go to a RunLogger (metrics.jsonl); progress goes to a Reporter (the
 CLI's rich console, or nothing). Everything needed to continue a run exactly
 (model, optimizer, scaler, RNG states, position inside the epoch, running
 epoch loss) is in checkpoints/last.pt, written after every epoch and when the
-run is interrupted.
+run is interrupted. docs/reliability.md lists what survives a Ctrl-C, a kill,
+a non-finite loss and a full disk, and the tests that show it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
+import os
 import platform
 import secrets
-import shutil
 import signal
 import time
 from contextlib import contextmanager, nullcontext
@@ -28,7 +30,7 @@ from lossdoc import floors
 from lossdoc.errors import LossdocError
 from lossdoc.runlog import SCHEMA
 from lossdoc.runlog.writer import JsonlLogger, RunLogger
-from lossdoc.train.checkpoint import load_checkpoint, save_checkpoint
+from lossdoc.train.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
 from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
 from lossdoc.train.data import Dataset, load_data, save_run_tokenizer
 from lossdoc.train.model import ModelConfig, TransformerLM, lm_loss
@@ -36,6 +38,13 @@ from lossdoc.train.model import ModelConfig, TransformerLM, lm_loss
 INIT_TRAIN_BATCHES = 4  # training batches measured at initialisation (epoch 0)
 EXPLODING_LR_FACTOR = 3e3  # --inject exploding-lr multiplies the lr by this
 LARGE_INIT_SCALE = 30.0  # --inject large-init-logits scales the LM head by this
+RUN_FILES = ("metrics.jsonl", "config.yaml", ".config.yaml.tmp", "tokenizer.json")  # what --overwrite removes, with checkpoints/*.pt
+
+
+def nan_loss_step(epochs: int, num_batches: int) -> int:
+    """--inject nan-loss: the step whose loss is NaN, the middle batch of the last epoch
+    (so that earlier epochs have left checkpoints that a stopped run keeps)."""
+    return (epochs - 1) * num_batches + num_batches // 2 + 1
 
 
 class Reporter(Protocol):
@@ -154,18 +163,56 @@ def _sigint(handler: _Interrupt) -> Iterator[None]:
 
 
 def prepare_out_dir(cfg: TrainConfig, *, overwrite: bool) -> Path:
+    """The run folder, made if needed. A folder that already holds a run is refused unless
+    ``overwrite``; then only the files lossdoc writes are removed (RUN_FILES and
+    checkpoints/*.pt with their temporary files), nothing else in the folder."""
     out = Path(cfg.out) if cfg.out else Path("runs") / make_run_id()
-    if (out / "metrics.jsonl").exists() or (out / "checkpoints").exists():
-        if not overwrite:
-            raise LossdocError("error.out_exists", path=str(out))
-        for name in ("metrics.jsonl", "config.yaml"):
-            (out / name).unlink(missing_ok=True)
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    ckdir = out / "checkpoints"
     try:
-        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+        if (out / "metrics.jsonl").exists() or ckdir.exists():
+            if not overwrite:
+                raise LossdocError("error.out_exists", path=str(out))
+            # checkpoints first: a kill in between leaves no last.pt, so nothing looks resumable
+            if ckdir.is_dir() and not ckdir.is_symlink():
+                for f in [*ckdir.glob("*.pt"), *ckdir.glob(".*.pt.*.tmp")]:
+                    f.unlink()
+                if not any(ckdir.iterdir()):
+                    ckdir.rmdir()
+            for name in RUN_FILES:
+                (out / name).unlink(missing_ok=True)
+        ckdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise LossdocError("error.io", path=str(out), detail=exc.strerror or str(exc)) from None
+        raise LossdocError("error.io", path=str(getattr(exc, "filename", None) or out), detail=exc.strerror or str(exc)) from None
     return out
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    """Write a small text file so that a kill leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise LossdocError("error.io", path=str(path), detail=exc.strerror or str(exc)) from None
+
+
+def _has_epoch_record(log: Path, epoch: int) -> bool:
+    """Whether the run log holds the epoch record of ``epoch`` (a scan of the lines that mention one)."""
+    try:
+        with open(log, "rb") as fh:
+            for line in fh:
+                if b'"type":"epoch"' not in line:
+                    continue
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict) and rec.get("type") == "epoch" and rec.get("epoch") == epoch:
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def train(
@@ -189,6 +236,8 @@ def train(
             raise LossdocError("error.resume_missing", path=str(out))
         cfg = resolve_config(out / "config.yaml", **{**(overrides or {}), "out": str(out)})
         ckpt = load_checkpoint(out / "checkpoints" / "last.pt")
+        for name in ("last.pt", "best.pt"):
+            remove_stale_temps(out / "checkpoints" / name)
     else:
         assert cfg is not None, "train() needs a config or a run folder to resume"
         out = prepare_out_dir(cfg, overwrite=overwrite)
@@ -201,7 +250,10 @@ def train(
         amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
     torch.manual_seed(cfg.seed)
     data = load_data(cfg)
-    save_run_tokenizer(out, data)
+    try:
+        save_run_tokenizer(out, data)
+    except OSError as exc:
+        raise LossdocError("error.io", path=str(out / "tokenizer.json"), detail=exc.strerror or str(exc)) from None
     if cfg.inject == "val-leak":
         data.val = data.train[: data.val.shape[0]].clone()
 
@@ -239,13 +291,15 @@ def train(
 
     num_train = data.train.shape[0]
     num_batches = math.ceil(num_train / cfg.batch_size)
+    nan_step = nan_loss_step(cfg.epochs, num_batches) if cfg.inject == "nan-loss" else None
     tokens_per_row = cfg.seq_len - 1
     header = _run_header(cfg, data, model, device, amp_dtype)
     if ckpt is not None:
         header = ckpt.get("header", header)
     else:
-        (out / "config.yaml").write_text(dump_yaml(cfg), encoding="utf-8")
+        _write_text_atomic(out / "config.yaml", dump_yaml(cfg))
 
+    log_was_empty = not (out / "metrics.jsonl").is_file() or (out / "metrics.jsonl").stat().st_size == 0
     logger: RunLogger = JsonlLogger(out / "metrics.jsonl")
     interrupt = _Interrupt()
     t0 = time.perf_counter()
@@ -270,8 +324,11 @@ def train(
         model.train()
         return total / count, count
 
+    last_epoch_record: dict[str, Any] | None = ckpt.get("epoch_record") if ckpt is not None else None
+
     def checkpoint_state() -> dict[str, Any]:
         return {
+            "epoch_record": last_epoch_record,
             "format": "lossdoc.checkpoint/1",
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -283,8 +340,8 @@ def train(
             "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
         }
 
-    def finish(status: str, exit_code: int) -> TrainResult:
-        end = {
+    def end_record(status: str) -> dict[str, Any]:
+        return {
             "type": "end",
             "status": status,
             "epochs_completed": state.epoch,
@@ -293,6 +350,9 @@ def train(
             "skipped_steps": state.skipped_steps,
             "elapsed_s": elapsed(),
         }
+
+    def finish(status: str, exit_code: int) -> TrainResult:
+        end = end_record(status)
         logger.log(end)
         logger.close()
         reporter.end(end)
@@ -314,6 +374,11 @@ def train(
                 reporter.start(header, cfg.epochs * num_batches, 0)
                 reporter.epoch(rec0)
             else:
+                if log_was_empty:  # the log was deleted: start it again from the checkpoint's header
+                    logger.log(header)
+                if last_epoch_record is not None and not _has_epoch_record(out / "metrics.jsonl", last_epoch_record["epoch"]):
+                    # killed after last.pt was saved and before its epoch record was logged
+                    logger.log(last_epoch_record)
                 event("resumed", f"resumed from checkpoints/last.pt at epoch {state.epoch}, batch {state.batch}, step {state.step}", epoch=state.epoch, batch=state.batch)
                 reporter.start(header, cfg.epochs * num_batches, state.epoch * num_batches + state.batch)
 
@@ -332,6 +397,8 @@ def train(
                     with amp_ctx():
                         logits = model(inputs)
                     loss = lm_loss(logits, labels)
+                    if nan_step is not None and state.step + 1 == nan_step:
+                        loss = loss * math.nan  # --inject nan-loss
                     loss_value = loss.item()
                     grad_norm = math.nan
                     skipped = False
@@ -379,17 +446,16 @@ def train(
 
                 val_loss, val_tokens = evaluate(data.val)
                 train_loss = state.epoch_loss_sum / state.epoch_loss_count if state.epoch_loss_count else math.nan
+                if not math.isfinite(val_loss) and cfg.on_nonfinite == "stop":
+                    # the weights are no longer finite: keep the last good checkpoints as they are
+                    event("nonfinite_loss", f"validation loss is {val_loss} after epoch {epoch}", epoch=epoch, batch=state.batch)
+                    return finish("failed", 1)
                 is_best = math.isfinite(val_loss) and val_loss < state.best_val_loss
                 if is_best:
                     state.best_val_loss = val_loss
                 state.epoch, state.batch = epoch, 0
                 state.epoch_loss_sum, state.epoch_loss_count = 0.0, 0
-                saved = ["last.pt"]
-                ck = checkpoint_state()
-                save_checkpoint(ck, out / "checkpoints" / "last.pt")
-                if is_best:
-                    save_checkpoint(ck, out / "checkpoints" / "best.pt")
-                    saved.append("best.pt")
+                saved = ["last.pt", "best.pt"] if is_best else ["last.pt"]
                 rec = {
                     "type": "epoch",
                     "epoch": epoch,
@@ -402,6 +468,13 @@ def train(
                     "checkpoints": saved,
                     "elapsed_s": elapsed(),
                 }
+                last_epoch_record = rec
+                # best.pt first: a kill between the two saves replays this epoch, which saves best.pt again.
+                # The epoch record travels in last.pt, so a kill before it is logged loses nothing.
+                ck = checkpoint_state()
+                if is_best:
+                    save_checkpoint(ck, out / "checkpoints" / "best.pt")
+                save_checkpoint(ck, out / "checkpoints" / "last.pt")
                 logger.log(rec)
                 reporter.epoch(rec)
             return finish("completed", 0)
@@ -409,6 +482,18 @@ def train(
         # Second Ctrl-C: stop now. Checkpoints are atomic, so last.pt is the previous complete one.
         event("interrupted", "aborted by a second Ctrl-C; the last complete checkpoint is kept")
         return finish("interrupted", 130)
+    except LossdocError as exc:
+        # A write failed (disk full, unwritable folder): checkpoints on disk are the complete
+        # ones saved before; end the log as failed if it can still be written, then report.
+        end = end_record("failed")
+        if exc.key == "error.io" and not getattr(logger, "failed", False):
+            try:
+                logger.log({"type": "event", "kind": "io_error", "step": state.step, "message": exc.render("en")})
+                logger.log(end)
+            except LossdocError:
+                pass
+        reporter.end(end)
+        raise
     finally:
         logger.close()
 

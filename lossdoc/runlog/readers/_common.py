@@ -105,12 +105,20 @@ class TextLines:
             run.warnings.append(ReaderWarning("warn.long_lines", {"count": len(self.long_lines), "limit": self.cap, "first": self.long_lines[0]}))
 
 
+def as_float(value: int | float) -> float:
+    """float(value), except that an int beyond the float range becomes +-inf instead of raising."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def to_float(value: Any) -> float | None:
     """A number from a log value: numbers as they are, numeric strings (nan, inf too) parsed; else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        return as_float(value)
     if isinstance(value, str):
         s = value.strip()
         if not s:
@@ -167,11 +175,15 @@ def find_exact(names: Iterable[str], wanted: str) -> str | None:
 
 
 def batch_series(rows: dict[int, tuple[float, float, float, float, float]]) -> BatchSeries:
-    """{step: (epoch, loss, lr, grad_norm, tokens)} -> BatchSeries sorted by step."""
-    if not rows:
+    """{step: (epoch, loss, lr, grad_norm, tokens)} -> BatchSeries sorted by step.
+
+    Steps that are not finite as floats (a hostile or corrupt log) are dropped: every step is a number."""
+    items = [(as_float(k), v) for k, v in sorted(rows.items(), key=lambda kv: kv[0])]
+    items = [(k, v) for k, v in items if math.isfinite(k)]
+    if not items:
         return BatchSeries.empty()
-    steps = np.array(sorted(rows), dtype=np.float64)
-    cols = np.array([rows[int(s)] for s in steps], dtype=np.float64).reshape(-1, 5)
+    steps = np.array([k for k, _ in items], dtype=np.float64)
+    cols = np.array([v for _, v in items], dtype=np.float64).reshape(-1, 5)
     return BatchSeries(steps, cols[:, 0].copy(), cols[:, 1].copy(), cols[:, 2].copy(), cols[:, 3].copy(), cols[:, 4].copy())
 
 
@@ -179,7 +191,8 @@ def epoch_series(rows: list[tuple[float, float, float, float, float]]) -> EpochS
     """[(epoch, step, train_loss, val_loss, val_tokens)] in log order -> EpochSeries (stable-sorted by step)."""
     if not rows:
         return EpochSeries.empty()
-    a = np.array(rows, dtype=np.float64).reshape(-1, 5)
+    a = np.array([[as_float(x) for x in r] for r in rows], dtype=np.float64).reshape(-1, 5)
+    a[:, :2] = np.where(np.isfinite(a[:, :2]), a[:, :2], NAN)  # an infinite epoch or step is no position
     key = np.where(np.isnan(a[:, 1]), np.inf, a[:, 1])
     order = np.argsort(key, kind="stable")
     a = a[order]
@@ -195,13 +208,16 @@ def finish(run: Run, path: Path, empty_key: str, **args: Any) -> Run:
     return run
 
 
+MAX_VOCAB = 10**9  # a larger "vocabulary size" in a log is corruption, not a vocabulary
+
+
 def vocab_from(value: Any) -> int | None:
-    """A vocabulary size from a config value: an int >= 2, else None."""
+    """A vocabulary size from a config value: an int in [2, MAX_VOCAB], else None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) and value >= 2:
+    if isinstance(value, int) and 2 <= value <= MAX_VOCAB:
         return value
-    if isinstance(value, float) and value.is_integer() and value >= 2:
+    if isinstance(value, float) and value.is_integer() and 2 <= value <= MAX_VOCAB:
         return int(value)
     return None
 

@@ -75,14 +75,14 @@ def read(path: Path, **_: Any) -> Run:
         epoch = NAN if epoch is None else epoch
         if "loss" in entry:
             loss = to_float(entry.get("loss"))
-            if step is None or math.isnan(step) or loss is None:
+            if step is None or not math.isfinite(step) or loss is None:
                 skipped += 1
                 continue
             dup += int(step) in batches
             batches[int(step)] = (epoch, loss, _num(entry.get("learning_rate")), _num(entry.get("grad_norm")), NAN)
         if "eval_loss" in entry:
             loss = to_float(entry.get("eval_loss"))
-            if step is None or math.isnan(step) or loss is None:
+            if step is None or not math.isfinite(step) or loss is None:
                 skipped += 1
                 continue
             ep = 0.0 if step == 0 else epoch

@@ -115,7 +115,7 @@ def read(path: Path, *, train_col: str | None = None, val_col: str | None = None
             if va is not None and step == 0 and not seen_train and tre is None:
                 key, out = (-1, 0), [0.0, 0.0, NAN, NAN]
             else:
-                key, out = (int(epoch) if epoch is not None else -2, int(step)), [ep, step + 1.0, NAN, NAN]
+                key, out = (int(epoch) if epoch is not None and math.isfinite(epoch) else -2, int(step)), [ep, step + 1.0, NAN, NAN]
             cur = evals.setdefault(key, out)
             if tre is not None:
                 cur[2] = tre

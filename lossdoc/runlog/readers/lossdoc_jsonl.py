@@ -16,6 +16,7 @@ import numpy as np
 
 from lossdoc.errors import LossdocError
 from lossdoc.runlog import SCHEMA
+from lossdoc.runlog.readers._common import MAX_VOCAB, as_float
 from lossdoc.runlog.run import BatchSeries, EpochSeries, Event, ReaderWarning, Run
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -35,7 +36,7 @@ def resolve(folder: Path) -> Path | None:
 def num(value: Any) -> float:
     """A logged number: floats and ints as they are, the non-finite strings decoded, anything else NaN."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return as_float(value)
     if isinstance(value, str):
         return _SPECIAL.get(value, _NAN)
     return _NAN
@@ -82,18 +83,18 @@ def read(path: Path, **_: Any) -> Run:
         run.records_read += 1
         if kind == "batch":
             step, loss = num(rec.get("step")), num(rec.get("loss"))
-            if math.isnan(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
+            if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
                 missing += 1
                 continue
             batches[int(step)] = (num(rec.get("epoch")), loss, num(rec.get("lr")), num(rec.get("grad_norm")), num(rec.get("tokens")))
         elif kind == "epoch":
             ep = num(rec.get("epoch"))
-            if math.isnan(ep):
+            if not math.isfinite(ep):
                 missing += 1
                 continue
             epochs[int(ep)] = (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens")))
             raw_val = rec.get("val_loss")
-            if raw_val in _SPECIAL or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
+            if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
                 # logged as NaN/Infinity (not absent): a non-finite validation loss is a finding, not a gap
                 run.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
         elif kind == "event":
@@ -129,7 +130,7 @@ def read(path: Path, **_: Any) -> Run:
 def _apply_header(run: Run, header: dict[str, Any]) -> None:
     run.schema = header.get("schema")
     vs = header.get("vocab_size")
-    run.vocab_size = vs if isinstance(vs, int) and not isinstance(vs, bool) and vs >= 2 else None
+    run.vocab_size = vs if isinstance(vs, int) and not isinstance(vs, bool) and 2 <= vs <= MAX_VOCAB else None
     data = header.get("data") if isinstance(header.get("data"), dict) else {}
     model = header.get("model") if isinstance(header.get("model"), dict) else {}
     floor = num(data.get("entropy_floor"))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, batch_series, epoch_series, finish, to_float
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _ITER = re.compile(r"(?:^|[\s\]|>])iter\s+(\d+)\s*:\s*loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
@@ -73,7 +73,7 @@ def read(path: Path, **_: Any) -> Run:
                 bad.append(lineno)
             dup += step in evals
             evals[step] = (NAN if tr is None else tr, NAN if va is None else va)
-            last_eval_step = float(step)
+            last_eval_step = as_float(step)
             continue
         if _CKPT.search(line):
             run.events.append(Event("checkpoint_saved", last_eval_step, line.strip()))
@@ -100,6 +100,6 @@ def read(path: Path, **_: Any) -> Run:
         else:
             n += 1
             ep = float(n)
-        rows.append((ep, float(step), tr, va, NAN))
+        rows.append((ep, as_float(step), tr, va, NAN))
     run.epochs = epoch_series(rows)
     return finish(run, path, "error.nanogpt_no_lines")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, batch_series, epoch_series, finish, to_float
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _SEP = r"\s*[:：=]\s*"
@@ -152,7 +152,7 @@ def read(path: Path, **_: Any) -> Run:
         if step <= last_step and restart_line is None:
             restart_line = lineno
         last_step = step
-        rows[step] = (float(ep + shift_ep), loss, NAN, NAN, NAN)
+        rows[step] = (as_float(ep + shift_ep), loss, NAN, NAN, NAN)
     if restart_line is not None:
         run.warnings.append(ReaderWarning("warn.steps_restart", {"line": restart_line}))
     run.batches = batch_series(rows)
@@ -165,12 +165,12 @@ def read(path: Path, **_: Any) -> Run:
         if ep is None:
             ep = (max(seen_eps) + 1) if seen_eps else 1
         seen_eps.add(ep)
-        step = float(offsets[ep] + per_epoch[ep]) if ep in per_epoch else NAN
+        step = as_float(offsets[ep] + per_epoch[ep]) if ep in per_epoch else NAN
         s["epoch_out"] = ep + shift_ep
         s["step_out"] = step
         tr = NAN if s["train"] is None else s["train"]
         va = NAN if s["val"] is None else s["val"]
-        erows.append((float(ep + shift_ep), step, tr, va, NAN))
+        erows.append((as_float(ep + shift_ep), step, tr, va, NAN))
     run.epochs = epoch_series(erows)
 
     for kind, idx, message in events:
