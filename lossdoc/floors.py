@@ -9,6 +9,7 @@ docs/floors.md. All losses are natural-log cross-entropies in nats per token.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Sequence
 
 import numpy as np
@@ -80,6 +81,7 @@ def expected_init_loss(vocab_size: int, logit_std: float) -> float:
 MAX_LOGIT_STD = 50.0  # beyond this, logits are so large that the integration grid gets expensive; no real init is there
 
 
+@lru_cache(maxsize=256)
 def expected_init_loss_exact(vocab_size: int, logit_std: float) -> float:
     """The expected loss of :func:`expected_init_loss` computed without the
     second-order expansion, so it holds for any V and any std.

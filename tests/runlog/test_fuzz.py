@@ -165,7 +165,7 @@ def explain_fast(path: Path, *, as_json=True, lang="en", vocab_size=None, floor=
         try:
             explain_command(run_path=path, as_json=as_json, fail_on="never", vocab_size=vocab_size, floor=floor, random=random,
                             random_low=random_low, fmt=None, step_col=None, train_col=None, val_col=None, train_tag=None,
-                            val_tag=None, lang=lang)
+                            val_tag=None, lang=lang, plot=False, report=None, size="1000x560")
             rc = 0
         except LossdocError as exc:
             print(f"lossdoc: error: {exc.render(lang)}", file=se)
