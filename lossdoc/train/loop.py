@@ -292,7 +292,6 @@ def train(
     num_train = data.train.shape[0]
     num_batches = math.ceil(num_train / cfg.batch_size)
     nan_step = nan_loss_step(cfg.epochs, num_batches) if cfg.inject == "nan-loss" else None
-    tokens_per_row = cfg.seq_len - 1
     header = _run_header(cfg, data, model, device, amp_dtype)
     if ckpt is not None:
         header = ckpt.get("header", header)
