@@ -18,7 +18,18 @@ from typing import Optional
 import typer
 
 from lossdoc import floors
-from lossdoc.cli.options import LangOption
+from lossdoc.cli.options import (
+    LangOption,
+    CacheDirOption,
+    MarkovSuccessorsOption,
+    MinFreqOption,
+    SeqLenOption,
+    TextColumnOption,
+    TokenizerOption,
+    ValFileOption,
+    ValFractionOption,
+    ZipfExponentOption,
+)
 from lossdoc.errors import LossdocError
 from lossdoc.i18n import resolve_lang
 
@@ -70,17 +81,17 @@ def baseline_command(
         help="Std of the model's logits at initialisation (default: lossdoc's default model, sqrt(1/3 + 1/768) = 0.5785).",
     ),
     data: Optional[str] = typer.Option(None, "--data", help="Measure the floors of a corpus, with the sources train accepts: a .txt file or folder, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], dummy, zipf, markov."),
-    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Text data: char, byte or word (default word for wikitext, char otherwise)."),
-    min_freq: Optional[int] = typer.Option(None, "--min-freq", "--min_freq", help="Word tokenizer: rarer words become <unk> (default 3)."),
-    val_file: Optional[str] = typer.Option(None, "--val-file", "--val_file", help="Text data: validate on this .txt file instead of the last val-fraction of the text."),
-    text_column: Optional[str] = typer.Option(None, "--text-column", "--text_column", help="Datasets: the text column (default text)."),
-    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", "--cache_dir", help="Tokenised-text and figures cache (default $LOSSDOC_CACHE or ~/.cache/lossdoc)."),
-    seq_len: Optional[int] = typer.Option(None, "--seq-len", "--seq_len", help="Tokens per sequence, as train cuts the data (default 64)."),
+    tokenizer: Optional[str] = TokenizerOption,
+    min_freq: Optional[int] = MinFreqOption,
+    val_file: Optional[str] = ValFileOption,
+    text_column: Optional[str] = TextColumnOption,
+    cache_dir: Optional[str] = CacheDirOption,
+    seq_len: Optional[int] = SeqLenOption,
     num_samples: Optional[int] = typer.Option(None, "--num-samples", "--num_samples", help="dummy, zipf, markov: sequences in all (default 2000)."),
-    val_fraction: Optional[float] = typer.Option(None, "--val-fraction", "--val_fraction", help="Share held out for validation (default 0.1)."),
+    val_fraction: Optional[float] = ValFractionOption,
     seed: Optional[int] = typer.Option(None, "--seed", help="dummy, zipf, markov: random seed (default 42)."),
-    zipf_exponent: Optional[float] = typer.Option(None, "--zipf-exponent", "--zipf_exponent", help="zipf data: exponent s of p(k) ~ 1/k^s (default 1.0)."),
-    markov_successors: Optional[int] = typer.Option(None, "--markov-successors", "--markov_successors", help="markov data: possible next tokens per token (default 4)."),
+    zipf_exponent: Optional[float] = ZipfExponentOption,
+    markov_successors: Optional[int] = MarkovSuccessorsOption,
     config: Optional[Path] = typer.Option(None, "--config", help="With --data: a train YAML config (a run's config.yaml); its data settings are used, flags override them."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON document."),
     lang: Optional[str] = LangOption,

@@ -11,7 +11,18 @@ from typing import Optional
 
 import typer
 
-from lossdoc.cli.options import LangOption
+from lossdoc.cli.options import (
+    LangOption,
+    CacheDirOption,
+    MarkovSuccessorsOption,
+    MinFreqOption,
+    SeqLenOption,
+    TextColumnOption,
+    TokenizerOption,
+    ValFileOption,
+    ValFractionOption,
+    ZipfExponentOption,
+)
 from lossdoc.i18n import resolve_lang
 
 
@@ -22,9 +33,9 @@ def register(app: typer.Typer) -> None:
 def train_command(
     data: Optional[str] = typer.Option(None, "--data", help="Data source: dummy (uniform random tokens in [1, V), like the seed), zipf, markov, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], or a .txt file/folder."),
     vocab_size: Optional[int] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V (default 10000)."),
-    seq_len: Optional[int] = typer.Option(None, "--seq-len", "--seq_len", help="Tokens per sequence (default 64)."),
+    seq_len: Optional[int] = SeqLenOption,
     num_samples: Optional[int] = typer.Option(None, "--num-samples", "--num_samples", help="Dummy sequences in all (default 2000)."),
-    val_fraction: Optional[float] = typer.Option(None, "--val-fraction", "--val_fraction", help="Share held out for validation (default 0.1)."),
+    val_fraction: Optional[float] = ValFractionOption,
     d_model: Optional[int] = typer.Option(None, "--d-model", "--d_model", help="Model width (default 256)."),
     num_layers: Optional[int] = typer.Option(None, "--num-layers", "--num_layers", help="Transformer blocks (default 2)."),
     num_heads: Optional[int] = typer.Option(None, "--num-heads", "--num_heads", help="Attention heads (default 4)."),
@@ -41,13 +52,13 @@ def train_command(
     out: Optional[str] = typer.Option(None, "--out", help="Output folder (default runs/<run id>)."),
     inject: Optional[str] = typer.Option(None, "--inject", help="Break the run on purpose to see what explain says: no-causal-mask, unshifted-labels, zero-lr, exploding-lr, large-init-logits, val-leak, nan-loss."),
     on_nonfinite: Optional[str] = typer.Option(None, "--on-nonfinite", help="On a NaN/Inf loss: stop (default) or skip the update."),
-    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Text data: char, byte or word (default word for wikitext, char otherwise)."),
-    min_freq: Optional[int] = typer.Option(None, "--min-freq", "--min_freq", help="Word tokenizer: rarer words become <unk> (default 3)."),
-    val_file: Optional[str] = typer.Option(None, "--val-file", "--val_file", help="Text data: validate on this .txt file instead of the last val-fraction of the text."),
-    text_column: Optional[str] = typer.Option(None, "--text-column", "--text_column", help="Datasets: the text column (default text)."),
-    zipf_exponent: Optional[float] = typer.Option(None, "--zipf-exponent", "--zipf_exponent", help="zipf data: exponent s of p(k) ~ 1/k^s (default 1.0)."),
-    markov_successors: Optional[int] = typer.Option(None, "--markov-successors", "--markov_successors", help="markov data: possible next tokens per token (default 4)."),
-    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", "--cache_dir", help="Tokenised-text cache (default $LOSSDOC_CACHE or ~/.cache/lossdoc)."),
+    tokenizer: Optional[str] = TokenizerOption,
+    min_freq: Optional[int] = MinFreqOption,
+    val_file: Optional[str] = ValFileOption,
+    text_column: Optional[str] = TextColumnOption,
+    zipf_exponent: Optional[float] = ZipfExponentOption,
+    markov_successors: Optional[int] = MarkovSuccessorsOption,
+    cache_dir: Optional[str] = CacheDirOption,
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; flags override it."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder from checkpoints/last.pt."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
