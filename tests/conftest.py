@@ -8,6 +8,16 @@ import pytest
 
 
 def pytest_configure(config):
+    # CI must be reproducible: under CI=true hypothesis draws the same cases every run (derandomize);
+    # on a developer's machine it explores new ones, and what it finds becomes a regression test.
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    settings.register_profile("dev", print_blob=True)
+    settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
     # Two cores: one torch thread per test process keeps tiny models fast even on a busy machine.
     try:
         import torch

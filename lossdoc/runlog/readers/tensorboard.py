@@ -120,10 +120,10 @@ def _tensor_scalar(buf: bytes) -> float | None:
             dtype = v
         elif f == 4 and w == 2:
             content = v
-        elif f == 5:  # float_val
-            values += struct.unpack(f"<{len(v) // 4}f", v) if w == 2 else struct.unpack("<f", v)
-        elif f == 6:  # double_val
-            values += struct.unpack(f"<{len(v) // 8}d", v) if w == 2 else struct.unpack("<d", v)
+        elif f == 5 and w in (2, 5):  # float_val: packed, or one fixed32 (any other wire type is corrupt)
+            values += struct.unpack(f"<{len(v) // 4}f", v[: len(v) // 4 * 4])
+        elif f == 6 and w in (1, 2):  # double_val: one fixed64, or packed
+            values += struct.unpack(f"<{len(v) // 8}d", v[: len(v) // 8 * 8])
         elif f in (7, 10, 13) and w == 0:  # int_val, int64_val, half_val (unpacked)
             values.append(float(v))
         elif f in (7, 10, 13) and w == 2:  # packed varints

@@ -118,3 +118,16 @@ def test_detects_tfrecord_without_the_usual_name(fix, tmp_path):
     p.write_bytes(f.read_bytes())
     assert read_run(p).format == "tensorboard"
     assert struct.unpack("<Q", p.read_bytes()[:8])[0] > 0
+
+
+def test_tensor_scalar_ignores_fields_with_the_wrong_wire_type():
+    """Found by fuzzing: a double_val (field 6) or float_val (field 5) carried as a varint is corrupt, not a crash."""
+    import struct
+
+    from lossdoc.runlog.readers.tensorboard import _tensor_scalar
+
+    assert _tensor_scalar(b"\x30\x05") is None  # field 6, wire 0
+    assert _tensor_scalar(b"\x28\x05") is None  # field 5, wire 0
+    assert _tensor_scalar(b"\x31" + struct.pack("<d", 2.5)) == 2.5  # field 6, fixed64
+    assert _tensor_scalar(b"\x2d" + struct.pack("<f", 1.5)) == 1.5  # field 5, fixed32
+    assert _tensor_scalar(b"\x32\x09" + struct.pack("<d", 4.0) + b"\x00") == 4.0  # packed with a stray byte
