@@ -89,8 +89,8 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
         out.append(t("expl.unigram", lang, xent=fmt(xent), best=fmt(best), diff=fmt(abs(diff)),
                      direction=t("expl.unigram.below" if diff >= 0 else "expl.unigram.above", lang)))
     noise = d.finding("batch-noise")
-    if noise is not None and noise.key == "f.noise.dips" and noise.args.get("tokens"):
-        out.append(t("expl.noise", lang, **_args(noise.args)))
+    if noise is not None and noise.key == "f.noise.dips":
+        out.append(t("expl.noise" if noise.args.get("tokens") else "expl.noise_plain", lang, **_args(noise.args)))
     elif noise is not None and noise.key == "f.noise.mean_below":
         out.append(t("expl.noise_memorise", lang, **_args(noise.args)))
     close_args = {"best": fmt(best)}

@@ -76,3 +76,16 @@ def test_memorising_run_is_overfitting(fix):
     d = _diagnose(read_run(fix / "lightning_csv" / "memorising_overfit"))
     assert d.verdict == "overfitting"
     assert "overfitting" in _codes(d)
+
+
+def test_seed_console_explanation_walks_through_the_seeds_own_numbers(fix):
+    """The seed's hand-written explanation, rebuilt: init 9.38 vs ln 10000, floor ln 9999, best 9.2290, and the
+    batches at 9.19 below the floor explained as noise."""
+    from lossdoc.render.diagnosis import explanation
+
+    run = apply_overrides(read_run(fix / "seed_console" / "seed_zh.txt"), vocab_size=10000, random=True, random_low=1)
+    d = _diagnose(run)
+    en, zh = " ".join(explanation(d, "en")), "".join(explanation(d, "zh"))
+    assert "ln V = ln 10000 = 9.2103" in en and "ln 9999 = 9.2102" in en and "9.2290" in en
+    assert "That is noise, not a model beating the floor" in en
+    assert "这是噪声，并不是模型突破了下限" in zh and "不是训练失败" in zh
