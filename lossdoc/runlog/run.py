@@ -68,6 +68,26 @@ class ReaderWarning:
     args: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FactSource:
+    """Where a fact about a run came from: shown beside it in the facts table and in --json.
+
+    kind: ``log`` (a line or record of the log itself), ``file`` (a file beside the log:
+    config.json, adapter_config.json, hparams.yaml), ``flag`` (the command line), ``default``
+    (the defaults of the script that wrote the log, e.g. the seed script's V = 10000) or
+    ``inferred`` (worked out from the losses; ``where`` says how).
+    """
+
+    kind: str
+    where: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "where": self.where}
+
+
+FACT_KINDS = ("log", "file", "flag", "default", "inferred")
+
+
 @dataclass
 class Run:
     source: str  # the path that was read
@@ -92,7 +112,27 @@ class Run:
     records_read: int = 0
     records_skipped: int = 0
     schema: str | None = None
+    pretrained: bool | None = None  # True: training started from pretrained weights (a fine-tune); None: unknown
+    random_low: int | None = None  # random data: the lowest token id drawn (the seed's randint(1, V): 1)
+    sources: dict[str, FactSource] = field(default_factory=dict)  # fact name -> where it came from
 
     @property
     def resumed(self) -> bool:
         return any(e.kind == "resumed" for e in self.events)
+
+    def set_fact(self, name: str, value: Any, kind: str, where: str = "") -> None:
+        """Set a header fact (vocab_size, dropout, pretrained, ...) and record where it came from."""
+        setattr(self, name, value)
+        self.sources[name] = FactSource(kind, where)
+
+    def mark_sources(self, kind: str, where: str = "") -> None:
+        """Record ``kind``/``where`` as the source of every header fact that is set and has none yet."""
+        for name in FACT_NAMES:
+            value = getattr(self, name)
+            if value is not None and value is not False and name not in self.sources:
+                self.sources[name] = FactSource(kind, where)
+
+
+# The header facts, in the order the facts table shows them.
+FACT_NAMES = ("vocab_size", "random_data", "random_low", "entropy_floor", "pretrained", "dropout", "batch_tokens", "init_logit_std",
+              "unigram_entropy", "unigram_xent")

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, batch_series, epoch_series, file_size_ok, finish, to_float, vocab_from
+from lossdoc.runlog.readers._common import NAN, batch_series, epoch_series, file_size_ok, finish, to_float
+from lossdoc.runlog.neighbours import apply_hf_config
 from lossdoc.runlog.run import ReaderWarning, Run
 
 MAX_BYTES = 512 * 2**20
@@ -96,7 +97,8 @@ def read(path: Path, **_: Any) -> Run:
     run.batches = batch_series(batches)
     run.epochs = epoch_series(evals)
     run.config = {k: state[k] for k in _STATE_KEYS if k in state}
-    _read_config(run, path)
+    apply_hf_config(run, path)
+    run.mark_sources("log", "trainer_state.json")
     return finish(run, path, "error.hf_no_losses")
 
 
@@ -122,30 +124,3 @@ def _load_json(path: Path) -> Any:
         raise LossdocError("error.json_invalid", path=str(path), line=exc.lineno, col=exc.colno) from None
     except RecursionError:
         raise LossdocError("error.json_invalid", path=str(path), line=1, col=1) from None
-
-
-def _read_config(run: Run, state_path: Path) -> None:
-    """Vocabulary size and model facts from config.json beside the state (or in the folder above a checkpoint)."""
-    candidates = [state_path.parent / "config.json"]
-    if _CKPT_DIR.match(state_path.parent.name):
-        candidates.append(state_path.parent.parent / "config.json")
-    for cfg_path in candidates:
-        if not cfg_path.is_file():
-            continue
-        try:
-            cfg = json.loads(cfg_path.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-            run.warnings.append(ReaderWarning("warn.config_unreadable", {"path": str(cfg_path), "detail": detail}))
-            return
-        if not isinstance(cfg, dict):
-            run.warnings.append(ReaderWarning("warn.config_unreadable", {"path": str(cfg_path), "detail": "not a JSON object"}))
-            return
-        vocab = vocab_from(cfg.get("vocab_size"))
-        if vocab is None and isinstance(cfg.get("text_config"), dict):  # multimodal configs nest it
-            vocab = vocab_from(cfg["text_config"].get("vocab_size"))
-        run.vocab_size = vocab
-        run.model = {k: cfg[k] for k in _MODEL_KEYS if k in cfg}
-        dropout = to_float(cfg.get("resid_pdrop", cfg.get("hidden_dropout_prob", cfg.get("dropout"))))
-        run.dropout = dropout if dropout is not None and math.isfinite(dropout) else None
-        return

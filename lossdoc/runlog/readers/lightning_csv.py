@@ -25,11 +25,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, batch_series, epoch_series, find_exact, finish, norm_name, pick, to_float, vocab_from
+from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, batch_series, epoch_series, find_exact, finish, norm_name, pick, to_float
 from lossdoc.runlog.readers.generic import GRAD_NAMES, LR_NAMES, _delimiter, _first_line, load_csv
+from lossdoc.runlog.neighbours import apply_hparams
 from lossdoc.runlog.run import ReaderWarning, Run
 
 _VERSION = re.compile(r"^version_(\d+)$")
@@ -129,7 +128,7 @@ def read(path: Path, *, train_col: str | None = None, val_col: str | None = None
     run.records_read = len(table.rows)
     run.batches = batch_series(batches)
     run.epochs = epoch_series([(e[0], e[1], e[2], e[3], NAN) for e in evals.values()])
-    _read_hparams(run, path.parent / "hparams.yaml")
+    apply_hparams(run, path.parent / "hparams.yaml")
     return finish(run, path, "error.no_loss_values", columns=", ".join(c for c in (train_c, train_epoch_c, val_c) if c))
 
 
@@ -143,38 +142,3 @@ def _get(row: dict[str, Any], col: str | None, bad: list[int], lineno: int) -> f
     if v is None:
         bad.append(lineno)
     return v
-
-
-class _LenientLoader(yaml.SafeLoader):
-    """SafeLoader that reads Lightning's python-object tags as plain data instead of failing."""
-
-
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)
-
-
-_LenientLoader.add_multi_constructor("", _any_tag)
-
-
-def _read_hparams(run: Run, hp: Path) -> None:
-    if not hp.is_file():
-        return
-    try:
-        data = yaml.load(hp.read_text(encoding="utf-8-sig"), Loader=_LenientLoader)  # noqa: S506 (a SafeLoader subclass)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        run.warnings.append(ReaderWarning("warn.config_unreadable", {"path": str(hp), "detail": detail}))
-        return
-    if not isinstance(data, dict):
-        return
-    run.config = {str(k): v for k, v in data.items() if isinstance(v, (int, float, str, bool)) or v is None}
-    for scope in [data] + [v for v in data.values() if isinstance(v, dict)]:
-        for key in _VOCAB_KEYS:
-            v = vocab_from(scope.get(key))
-            if v is not None:
-                run.vocab_size = v
-                return

@@ -153,3 +153,8 @@ def _apply_header(run: Run, header: dict[str, Any]) -> None:
     run.batch_tokens = bt if math.isfinite(bt) and bt > 0 else None
     run.model = model
     run.config = header.get("config") if isinstance(header.get("config"), dict) else {}
+    if run.random_data:
+        low = data.get("token_low")
+        run.random_low = low if isinstance(low, int) and not isinstance(low, bool) and low >= 0 else None
+    run.pretrained = False  # lossdoc train always starts from a fresh initialisation
+    run.mark_sources("log", "header")

@@ -17,17 +17,49 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, vocab_from
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _ITER = re.compile(r"(?:^|[\s\]|>])iter\s+(\d+)\s*:\s*loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
 _EVAL = re.compile(r"(?:^|[\s\]|>])step\s+(\d+)\s*:\s*train\s+loss\s+(" + FLOAT + r"|\S*?)\s*,\s*val\s+loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
 _CKPT = re.compile(r"saving checkpoint to", re.IGNORECASE)
+# Facts nanoGPT prints before training (train.py and its config dump).
+_VOCAB = re.compile(r"found vocab_size = (\d{1,10}) \(inside ([^)]{0,200})\)|defaulting to vocab_size of GPT-2 to (\d{1,10})")
+_SCRATCH = re.compile(r"Initializing a new model from scratch")
+_PRETRAINED = re.compile(r"Initializing from OpenAI GPT-2 weights: ?(\S{0,40})|^\s*init_from = '(gpt2[\w-]{0,20})'")
+_DROPOUT = re.compile(r"^\s*dropout = (" + FLOAT + r")\s*$")
+_TOKENS = re.compile(r"tokens per iteration will be: ([\d,]{1,20})")
+_PARAMS = re.compile(r"number of parameters: (" + FLOAT + r")M")
 _DETECT = re.compile(r"(?:^|[\s\]|>])(?:iter\s+\d+\s*:\s*loss\s|step\s+\d+\s*:\s*train\s+loss\s)", re.IGNORECASE)
 
 
 def detect(path: Path, head: str) -> bool:
     return bool(_DETECT.search(head))
+
+
+def _fact_line(run: Run, line: str, lineno: int) -> None:
+    """Vocabulary, start, dropout and tokens per step from the lines nanoGPT prints before training."""
+    where = f"line {lineno}"
+    if m := _VOCAB.search(line):
+        v = vocab_from(to_float(m.group(1) or m.group(3)))
+        if v is not None:
+            run.set_fact("vocab_size", v, "log", where)
+    elif _SCRATCH.search(line):
+        run.set_fact("pretrained", False, "log", where)
+    elif m := _PRETRAINED.search(line):
+        run.set_fact("pretrained", True, "log", where)
+    elif m := _DROPOUT.match(line):
+        d = to_float(m.group(1))
+        if d is not None and 0.0 <= d <= 1.0:
+            run.set_fact("dropout", d, "log", where)
+    elif m := _TOKENS.search(line):
+        t = to_float(m.group(1).replace(",", ""))
+        if t is not None and 0 < t < 1e12:
+            run.set_fact("batch_tokens", t, "log", where)
+    elif m := _PARAMS.search(line):
+        p = to_float(m.group(1))
+        if p is not None and 0 < p < 1e9:
+            run.model["params"] = p * 1e6
 
 
 def resolve(folder: Path) -> Path | None:
@@ -77,6 +109,8 @@ def read(path: Path, **_: Any) -> Run:
             continue
         if _CKPT.search(line):
             run.events.append(Event("checkpoint_saved", last_eval_step, line.strip()))
+        elif not batches and not evals:
+            _fact_line(run, line, lineno)
     lines.warn_long(run)
     if not batches and not evals:
         if lines.empty:

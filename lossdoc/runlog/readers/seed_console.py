@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float
+from lossdoc import floors
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, vocab_from
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _SEP = r"\s*[:：=]\s*"
@@ -37,6 +38,12 @@ _EPOCH_ZH = re.compile(r"第\s*(\d+)\s*(?:/\s*\d+\s*)?(?:个\s*)?(?:轮|epoch)",
 _BEST = re.compile(r"(?:最佳验证损失|best\s+val(?:idation)?\s*loss)" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
 _VAL = re.compile(r"(?<!最佳)(?:验证损失|(?<![A-Za-z])(?<!best )val(?:idation)?\s*loss)" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
 _TRAIN = re.compile(r"(?:训练损失|(?<![A-Za-z])train(?:ing)?\s*loss)" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
+# The seed script's dummy data: torch.randint(1, vocab_size, ...) with vocab_size 10000 unless changed.
+_DUMMY = re.compile(r"创建虚拟数据集|Creating dummy dataset|Creating a dummy dataset|Creating random dataset", re.IGNORECASE)
+_VOCAB = re.compile(r"(?:词汇表大小|词表大小|vocab(?:ulary)?[ _]?size)\s{0,3}[:：=]\s{0,3}([\d,]{1,12})", re.IGNORECASE)
+_PARAMS = re.compile(r"(?:模型参数量|参数量|(?:total |model )?parameters)\s{0,3}[:：]\s{0,3}([\d,]{1,15})", re.IGNORECASE)
+SEED_VOCAB = 10000  # the seed script's default vocab_size
+SEED_LOW = 1  # its dummy ids: torch.randint(1, vocab_size)
 _CKPT = re.compile(r"检查点已保存|checkpoint\s+saved", re.IGNORECASE)
 _BEST_SAVED = re.compile(r"最佳模型已保存|best\s+model\s+saved", re.IGNORECASE)
 
@@ -66,6 +73,7 @@ def read(path: Path, **_: Any) -> Run:
     epoch_ctx: int | None = None
     bad_numbers: list[int] = []
     recognised = 0
+    dummy_line: int | None = None
 
     def summary_for(epoch: int | None, field: str) -> dict[str, Any]:
         # A new epoch summary starts when the epoch changes or this field is already filled.
@@ -108,6 +116,15 @@ def read(path: Path, **_: Any) -> Run:
                     s = summary_for(epoch_ctx, field)
                     s[field] = value
                     s["line"] = lineno
+        if not raw_batches and not summaries:
+            if _DUMMY.search(piece):
+                dummy_line = lineno
+            elif (mv := _VOCAB.search(piece)) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))) is not None:
+                run.set_fact("vocab_size", v, "log", f"line {lineno}")
+            elif mp := _PARAMS.search(piece):
+                n_params = to_float(mp.group(1).replace(",", ""))
+                if n_params is not None and 0 < n_params < 1e13:
+                    run.model["params"] = n_params
         if _BEST_SAVED.search(piece):
             recognised += 1
             events.append(("best_saved", len(summaries), piece.strip()))
@@ -184,4 +201,18 @@ def read(path: Path, **_: Any) -> Run:
         if vals and abs(min(vals) - logged) > 5e-5 + 1e-9:
             run.warnings.append(ReaderWarning("warn.best_mismatch", {"logged": f"{logged:.4f}", "line": lineno, "computed": f"{min(vals):.4f}"}))
             break
+    if dummy_line is not None:
+        _dummy_facts(run, dummy_line)
     return finish(run, path, "error.seed_no_lines")
+
+
+def _dummy_facts(run: Run, line: int) -> None:
+    """The seed script's dummy data: uniformly random ids in [1, V), V = 10000 unless the log says otherwise."""
+    if run.vocab_size is None:
+        run.set_fact("vocab_size", SEED_VOCAB, "default", "the seed script's vocab_size")
+    run.set_fact("random_data", True, "log", f"line {line}")
+    run.set_fact("random_low", SEED_LOW, "default", "the seed script's torch.randint(1, V)")
+    if run.vocab_size - SEED_LOW >= 2:
+        run.set_fact("entropy_floor", floors.dummy_floor(SEED_LOW, run.vocab_size), "inferred", f"ln(V - {SEED_LOW}): random ids")
+        run.floor_source = "random"
+    run.set_fact("pretrained", False, "inferred", "random data")
