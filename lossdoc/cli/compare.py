@@ -67,7 +67,8 @@ def compare_command(
     vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size, for every run whose log does not carry it."),
     floor: Optional[float] = typer.Option(None, "--floor", help="The data's entropy floor in nats per token (applies to every run)."),
     random: bool = typer.Option(False, "--random", help="Every run's data is uniformly random token ids over the vocabulary."),
-    random_low: int = typer.Option(0, "--random-low", help="With --random: the lowest token id drawn."),
+    random_low: Optional[int] = typer.Option(None, "--random-low", help="With --random: the lowest token id drawn."),
+    pretrained: Optional[bool] = typer.Option(None, "--pretrained/--from-scratch", help="Training started from pretrained weights (a fine-tune), or from a fresh initialisation. Default: read from the log and the files beside it, else inferred from the first losses."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Force the log format of every run instead of detecting it."),
     lang: Optional[str] = LangOption,
 ) -> None:
@@ -80,7 +81,7 @@ def compare_command(
 
     items = []
     for path in runs:
-        run = apply_overrides(read_run(path, fmt), vocab_size=vocab_size, floor=floor, random=random, random_low=random_low)
+        run = apply_overrides(read_run(path, fmt), vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
         items.append((run, diagnose(run)))
 
     from lossdoc.render.report import compare_rows

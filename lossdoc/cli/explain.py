@@ -27,7 +27,8 @@ def explain_command(
     vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size, when the log does not carry it."),
     floor: Optional[float] = typer.Option(None, "--floor", help="The data's entropy floor in nats per token."),
     random: bool = typer.Option(False, "--random", help="The data is uniformly random token ids over the vocabulary."),
-    random_low: int = typer.Option(0, "--random-low", help="With --random: the lowest token id drawn (1 for the seed's randint(1, V))."),
+    random_low: Optional[int] = typer.Option(None, "--random-low", help="With --random: the lowest token id drawn (1 for the seed's randint(1, V))."),
+    pretrained: Optional[bool] = typer.Option(None, "--pretrained/--from-scratch", help="Training started from pretrained weights (a fine-tune), or from a fresh initialisation. Default: read from the log and the files beside it, else inferred from the first losses."),
     fmt: Optional[str] = typer.Option(None, "--format", help="Force the log format instead of detecting it."),
     step_col: Optional[str] = typer.Option(None, "--step-col", help="CSV/JSONL: the step column."),
     train_col: Optional[str] = typer.Option(None, "--train-col", help="CSV/JSONL/Lightning: the training-loss column."),
@@ -52,7 +53,7 @@ def explain_command(
     from lossdoc.runlog.overrides import apply_overrides
 
     run = read_run(run_path, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
-    run = apply_overrides(run, vocab_size=vocab_size, floor=floor, random=random, random_low=random_low)
+    run = apply_overrides(run, vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
     diagnosis = diagnose(run)
     if as_json:
         from lossdoc.render.json_out import to_json

@@ -39,6 +39,7 @@ EN = {
     "error.flag_floor": "--floor {value} is not valid: it must be a positive number of nats per token",
     "error.flag_random_low": "--random-low {value} is not valid: it must be an integer >= 0 and below the vocabulary size minus one ({high})",
     "error.flag_random_needs_vocab": "--random needs the vocabulary size, and this log does not carry it: add --vocab-size",
+    "error.flag_random_low_alone": "--random-low needs --random (or a log that says its data is random ids): add --random",
 }
 
 ZH = {
@@ -79,4 +80,5 @@ ZH = {
     "error.flag_floor": "--floor {value} 无效：必须是正数（单位：奈特/token）",
     "error.flag_random_low": "--random-low {value} 无效：必须是不小于 0 且小于词表大小减一（{high}）的整数",
     "error.flag_random_needs_vocab": "--random 需要知道词表大小，而这份日志中没有：请加上 --vocab-size",
+    "error.flag_random_low_alone": "--random-low 需要配合 --random 使用（或日志本身表明数据是随机 id）：请加上 --random",
 }
