@@ -15,7 +15,7 @@ from lossdoc import floors
 from lossdoc.analysis import stats
 from lossdoc.analysis import thresholds as th
 from lossdoc.analysis.model import Finding
-from lossdoc.runlog.run import Run
+from lossdoc.runlog.run import FactSource, Run
 
 
 def _epoch(x: float) -> int | float | str:
@@ -62,7 +62,27 @@ class Context:
     init_source: str | None  # "epoch0" | "step1" | None
     first_step: float | None
     init_logit_std: float | None
+    batch_loss: np.ndarray = field(default_factory=lambda: np.empty(0))  # every batch loss, filtered zeros as NaN
+    zero_filtered: list[float] = field(default_factory=list)  # steps whose logged 0.0 stands for a non-finite loss
+    scaled: dict | None = None  # the training loss is not a mean per-token loss (ratio to validation): batches unused
+    pretrained: bool | None = None
+    pretrained_source: object | None = None  # FactSource
+    unigram_est: float | None = None  # Zipf estimate of a unigram model's loss on natural text with V ids
+    val_step: np.ndarray = field(default_factory=lambda: np.empty(0))
+    val_noise_source: str | None = None  # tokens | series | None
+    first_loss: float | None = None  # the first logged loss (training, else validation after the start)
+    first_loss_step: float | None = None
+    last_step: float | None = None
     facts: dict = field(default_factory=dict)
+
+    @property
+    def val_led(self) -> bool:
+        return self.val.size >= th.MIN_EVALS_LEAD
+
+    @property
+    def real_data(self) -> bool:
+        """Not random ids and no exact floor: natural data, whose floor is unknown."""
+        return not self.random_data and self.floor is None
 
     @property
     def best_val(self) -> float | None:
@@ -87,10 +107,77 @@ class Context:
         return float(np.median(self.loss[self.tail])) if self.tail.any() else None
 
 
+def _filter_zeros(step: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """A logged 0.0 right after real losses is what the HF Trainer writes when every loss in the
+    logging window was NaN/inf (logging_nan_inf_filter): no mean cross-entropy on real data is
+    exactly 0. Those become NaN, so the non-finite check sees them."""
+    loss = loss.copy()
+    steps: list[float] = []
+    zeros = np.flatnonzero(loss == 0.0)
+    for i in zeros:
+        before = loss[max(0, i - 5) : i]
+        before = before[np.isfinite(before) & (before != 0.0)]
+        if before.size and float(np.median(before)) > th.ZERO_AFTER:
+            loss[i] = np.nan
+            steps.append(float(step[i]))
+    return loss, steps
+
+
+def _val_series_noise(val: np.ndarray) -> float:
+    """Sd of one validation loss from the series itself: robust sd of its second differences over
+    sqrt(6) (for y = m + e with a smooth m, y_t - 2 y_t-1 + y_t-2 has sd sqrt(6) sd(e)), on the
+    last half of the series (at least 4 evaluations), where the curve bends least. NaN for fewer
+    than 4 evaluations."""
+    v = stats.finite(val)
+    if v.size < 4:
+        return math.nan
+    d2 = np.diff(v[-max(4, v.size // 2) :], n=2)
+    return stats.mad_sd(d2) / math.sqrt(6.0)
+
+
 def build_context(run: Run) -> Context:
     b = run.batches
-    ok = np.isfinite(b.loss)
-    step, loss = b.step[ok], b.loss[ok]
+    batch_loss, zero_steps = _filter_zeros(b.step, b.loss)
+    ok = np.isfinite(batch_loss)
+    step, loss = b.step[ok], batch_loss[ok]
+    lr, grad_norm = b.lr[ok], b.grad_norm[ok]
+
+    e = run.epochs
+    # evaluations after training started: everything but the measurement at epoch 0 / step 0 (HF logs
+    # fractional epochs like 0.5; Keras-style logs have no step at all)
+    is_init = (e.epoch == 0) | (e.step == 0)
+    sel = ~is_init & np.isfinite(e.val_loss) if len(e) else np.zeros(0, dtype=bool)
+    val_epoch, val, val_tokens, val_step = e.epoch[sel], e.val_loss[sel], e.val_tokens[sel], e.step[sel]
+    if val.size and not np.isfinite(val_epoch).all():
+        val_epoch = np.where(np.isfinite(val_epoch), val_epoch, np.arange(1, val.size + 1, dtype=np.float64))
+
+    def level_before(step_: np.ndarray, loss_: np.ndarray) -> np.ndarray:
+        # the training level at each evaluation: the median of the batches just before its step
+        n_ = loss_.size
+        w_ = min(th.SPIKE_WINDOW, max(3, n_ // 4)) if n_ else 0
+        out = np.full(val.size, np.nan)
+        for i, s_ in enumerate(val_step):
+            if n_ and math.isfinite(s_):
+                before = loss_[step_ <= s_][-w_:]
+                if before.size:
+                    out[i] = float(np.median(before))
+        return out
+
+    # A training loss many times the validation loss at the same steps is not a mean per-token
+    # cross-entropy (summed over gradient accumulation, or not divided by the token count): it
+    # says nothing about the curve, so the batches are left out and validation leads.
+    scaled = None
+    train_at_eval = level_before(step, loss)
+    pair = np.isfinite(train_at_eval) & (val > 0)
+    if pair.sum() >= 2:
+        ratio = float(np.median(train_at_eval[pair] / val[pair]))
+        diff = float(np.median(train_at_eval[pair] - val[pair]))
+        if ratio > th.SCALE_RATIO and diff > th.SCALE_MIN_NATS:
+            scaled = {"ratio": ratio, "train": float(np.median(train_at_eval[pair][-3:])), "val": float(np.median(val[pair][-3:])),
+                      "pairs": int(pair.sum())}
+            step, loss, lr, grad_norm = step[:0], loss[:0], lr[:0], grad_norm[:0]
+            train_at_eval = np.full(val.size, np.nan)
+
     n = loss.size
     tail = np.zeros(n, dtype=bool)
     if n:
@@ -100,30 +187,19 @@ def build_context(run: Run) -> Context:
     tok = stats.finite(b.tokens)
     tpb = float(np.median(tok)) if tok.size else run.batch_tokens
 
-    e = run.epochs
-    # evaluations after training started: everything but the measurement at epoch 0 / step 0 (HF logs
-    # fractional epochs like 0.5; Keras-style logs have no step at all)
-    is_init = (e.epoch == 0) | (e.step == 0)
-    sel = ~is_init & np.isfinite(e.val_loss) if len(e) else np.zeros(0, dtype=bool)
-    val_epoch, val, val_tokens, val_step = e.epoch[sel], e.val_loss[sel], e.val_tokens[sel], e.step[sel]
-    # the training level at each evaluation: the epoch's mean when logged, else the median of the batches
-    # just before the evaluation's step (logs from other tools rarely carry an epoch mean)
-    w = min(th.SPIKE_WINDOW, max(3, n // 4)) if n else 0
-    train_at_eval = np.full(val.size, np.nan)
-    for i, s_ in enumerate(val_step):
-        if n and math.isfinite(s_):
-            before = loss[step <= s_][-w:]
-            if before.size:
-                train_at_eval[i] = float(np.median(before))
-    train_mean = np.where(np.isfinite(e.train_loss[sel]), e.train_loss[sel], train_at_eval)
+    train_epoch = e.train_loss[sel] if scaled is None else np.full(val.size, np.nan)
+    train_mean = np.where(np.isfinite(train_epoch), train_epoch, train_at_eval)
 
-    # Standard error of one validation loss: per-token sd (from the batch noise) over sqrt(val tokens).
-    sigma_val = math.nan
+    # Standard error of one validation loss: per-token sd (from the batch noise) over sqrt(val tokens);
+    # without token counts, from the validation series itself (never from one batch's noise).
+    sigma_val, noise_source = math.nan, None
     vt = stats.finite(val_tokens)
     if math.isfinite(sigma_b) and tpb and vt.size:
-        sigma_val = sigma_b * math.sqrt(tpb) / math.sqrt(float(np.median(vt)))
-    elif math.isfinite(sigma_b):
-        sigma_val = sigma_b  # no token counts: a conservative stand-in (a val set is at least a batch)
+        sigma_val, noise_source = sigma_b * math.sqrt(tpb) / math.sqrt(float(np.median(vt))), "tokens"
+    else:
+        sv = _val_series_noise(val)
+        if math.isfinite(sv):
+            sigma_val, noise_source = max(sv, th.MIN_BAND / th.Z), "series"
     band_val = max(th.Z * sigma_val, th.MIN_BAND) if math.isfinite(sigma_val) else th.MIN_BAND
 
     init, init_source, first_step = None, None, None
@@ -131,20 +207,43 @@ def build_context(run: Run) -> Context:
     if e0.any():
         v0 = e.val_loss[e0][0]
         t0 = e.train_loss[e0][0]
-        init = float(v0) if math.isfinite(v0) else float(t0) if math.isfinite(t0) else None
+        init = float(v0) if math.isfinite(v0) else float(t0) if math.isfinite(t0) and scaled is None else None
         init_source = "epoch0" if init is not None else None
     if len(b):
         first_step = float(b.step[0])
-        if init is None and b.step[0] <= th.INIT_FIRST_STEP_MAX and math.isfinite(b.loss[0]):
-            init, init_source = float(b.loss[0]), "step1"
+        if init is None and scaled is None and b.step[0] <= th.INIT_FIRST_STEP_MAX and math.isfinite(batch_loss[0]):
+            init, init_source = float(batch_loss[0]), "step1"
+
+    # the first logged loss and where; the last step of the run
+    first_loss, first_loss_step = None, None
+    if n:
+        first_loss, first_loss_step = float(loss[0]), float(step[0])
+    if val.size and (first_loss_step is None or (math.isfinite(val_step[0]) and val_step[0] < first_loss_step)):
+        first_loss, first_loss_step = float(val[0]), float(val_step[0]) if math.isfinite(val_step[0]) else None
+    if init is not None:
+        first_loss, first_loss_step = init, 0.0
+    steps_all = np.concatenate([step, val_step[np.isfinite(val_step)]])
+    last_step = float(steps_all.max()) if steps_all.size else None
 
     v = run.vocab_size
+    real = not run.random_data and run.entropy_floor is None
+    unigram_est = floors.zipf_entropy(v, 1.0) if v and real and v <= 10**7 else None
+    pretrained, p_source = run.pretrained, run.sources.get("pretrained")
+    if pretrained is None and real and first_loss is not None and first_loss_step is not None and init_source != "epoch0":
+        early = first_loss_step <= max(th.PRETRAINED_EARLY_STEPS, th.PRETRAINED_EARLY_FRACTION * (last_step or 0))
+        limit = th.PRETRAINED_UNIGRAM_REL * unigram_est if unigram_est is not None else th.PRETRAINED_ANY_V_LOSS
+        if early and first_loss < limit:
+            pretrained = True
+            p_source = FactSource("inferred", "where.first_loss", (("loss", round(first_loss, 4)), ("step", int(first_loss_step)), ("limit", round(limit, 2))))
     return Context(
         run=run, vocab_size=v, ln_v=math.log(v) if v else None, floor=run.entropy_floor,
         val_floor=run.val_floor_sample if run.val_floor_sample is not None else run.entropy_floor, random_data=run.random_data,
-        step=step, loss=loss, lr=b.lr[ok], grad_norm=b.grad_norm[ok], tail=tail, sigma_b=sigma_b, tokens_per_batch=tpb,
+        step=step, loss=loss, lr=lr, grad_norm=grad_norm, tail=tail, sigma_b=sigma_b, tokens_per_batch=tpb,
         val_epoch=val_epoch, val=val, val_tokens=val_tokens, train_epoch_mean=train_mean, train_at_eval=train_at_eval, sigma_val=sigma_val,
         band_val=band_val, init=init, init_source=init_source, first_step=first_step, init_logit_std=run.init_logit_std,
+        batch_loss=batch_loss, zero_filtered=zero_steps, scaled=scaled, pretrained=pretrained, pretrained_source=p_source,
+        unigram_est=unigram_est, val_step=val_step, val_noise_source=noise_source, first_loss=first_loss,
+        first_loss_step=first_loss_step, last_step=last_step,
     )
 
 
@@ -166,7 +265,7 @@ def check_log(c: Context) -> Finding:
 
 def check_nonfinite(c: Context) -> Finding:
     b = c.run.batches
-    bad_batch = ~np.isfinite(b.loss)
+    bad_batch = ~np.isfinite(c.batch_loss)
     e = c.run.epochs
     bad_val = (~np.isfinite(e.val_loss)) & ~np.isnan(e.val_loss) if len(e) else np.zeros(0, dtype=bool)
     nan_events = [ev for ev in c.run.events if ev.kind in ("nonfinite_loss", "nonfinite_val")]
@@ -179,6 +278,10 @@ def check_nonfinite(c: Context) -> Finding:
         gn = stats.finite(b.grad_norm[before])
         lr = stats.finite(b.lr[before])
         v = float(b.loss[i])
+        if c.zero_filtered and step == c.zero_filtered[0]:
+            before = stats.finite(c.batch_loss[max(0, i - 5) : i])
+            args = {"step": int(step), "count": len(c.zero_filtered), "before": _r(float(np.median(before))) if before.size else None}
+            return Finding("nonfinite-loss", "fail", "f.nonfinite.zero_filtered", args, measured=0.0, reference=args["before"])
         args = {"step": int(step), "value": "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity", "count": int(bad_batch.sum()),
                 "lr": _r(float(lr[-1]), 6) if lr.size else None, "grad_max": _r(float(gn.max()), 3) if gn.size else None,
                 "grad_median": _r(float(np.median(stats.finite(b.grad_norm[:i]))), 3) if stats.finite(b.grad_norm[:i]).size else None}
@@ -191,6 +294,12 @@ def check_nonfinite(c: Context) -> Finding:
 def check_init(c: Context) -> Finding:
     if c.vocab_size is None:
         return Finding("init-loss", "skipped", "f.skip.vocab", {}, flag="--vocab-size")
+    if c.pretrained and c.first_loss is not None:
+        src = c.pretrained_source
+        args = {"first": _r(c.first_loss), "step": _epoch(c.first_loss_step) if c.first_loss_step is not None else "-", "ln_v": _r(c.ln_v),
+                "source": _source_text(src)}
+        key = "f.init.pretrained_high" if c.first_loss > c.ln_v else "f.init.pretrained"
+        return Finding("init-loss", "info", key, args, measured=c.first_loss, reference=c.ln_v)
     if c.init is None:
         return Finding("init-loss", "skipped", "f.init.not_logged", {"first_step": None if c.first_step is None else int(c.first_step)})
     sd = c.init_logit_std
@@ -201,6 +310,11 @@ def check_init(c: Context) -> Finding:
     args = {"init": _r(c.init), "ln_v": _r(c.ln_v), "vocab": c.vocab_size, "expected": _r(expected), "low": _r(low), "high": _r(high),
             "excess": _r(excess), "implied_std": _r(implied, 3), "std": _r(sd, 3) if sd is not None else None,
             "half_var": _r(sd * sd / 2, 4) if sd is not None else None}
+    vsrc = c.run.sources.get("vocab_size")
+    if (c.init > high or c.init < low) and vsrc is not None and vsrc.kind == "default":
+        # V is only the script's default: the first loss says the run used another vocabulary
+        args["implied_v"] = int(round(math.exp(min(c.init, 40.0))))
+        return Finding("init-loss", "warn", "f.init.default_vocab", args, measured=c.init, reference=expected, flag="--vocab-size")
     if c.init > high:
         ratio = c.init / c.ln_v
         if abs(c.init - c.ln_v / math.log(2)) <= 0.05 * c.ln_v / math.log(2):
@@ -213,6 +327,29 @@ def check_init(c: Context) -> Finding:
         return Finding("init-loss", "fail", "f.init.low", args, measured=c.init, reference=expected)
     key = "f.init.ok_std" if sd is not None and excess > 0 else "f.init.ok"
     return Finding("init-loss", "ok", key, args, measured=c.init, reference=expected)
+
+
+def _source_text(src) -> dict | str:
+    """A fact's source for a sentence: rendered in the reader's language by the renderer."""
+    return "-" if src is None else {"kind": src.kind, "where": src.where, "args": dict(src.args)}
+
+
+def check_scale(c: Context) -> Finding:
+    """Numbers that cannot be a mean per-token cross-entropy: a training loss many times the validation
+    loss, or a loss implausibly low on unseen real data within the first epoch (padding in the loss)."""
+    if c.scaled is not None:
+        args = {k: _r(v, 2) if k == "ratio" else _r(v) for k, v in c.scaled.items()}
+        return Finding("scale", "warn", "f.scale.train_vs_val", args, measured=c.scaled["train"], reference=c.scaled["val"])
+    b = c.run.batches
+    if c.real_data and len(b) and np.isfinite(b.epoch).any():
+        first_epoch = (b.epoch <= 1.0) & np.isfinite(c.batch_loss)
+        if first_epoch.sum() >= 3:
+            low = c.batch_loss[first_epoch]
+            i = int(np.argmin(low))
+            if low[i] < th.FIRST_EPOCH_LOW_NATS:
+                args = {"value": _r(float(low[i])), "step": int(b.step[first_epoch][i]), "limit": th.FIRST_EPOCH_LOW_NATS}
+                return Finding("scale", "warn", "f.scale.first_epoch_low", args, measured=float(low[i]), reference=th.FIRST_EPOCH_LOW_NATS)
+    return Finding("scale", "ok", "f.scale.ok", {})
 
 
 def check_floor(c: Context) -> Finding:
@@ -267,7 +404,31 @@ def _padded_sizes(v: int) -> list[int]:
     return sorted(sizes)
 
 
+def _constant_end(loss: np.ndarray) -> tuple[float, int] | None:
+    """(level, length) of the run of identical losses that ends the log, if it is at least CONSTANT_RUN long."""
+    if loss.size < th.CONSTANT_RUN:
+        return None
+    last = float(loss[-1])
+    k = 0
+    for x in loss[::-1]:
+        if abs(float(x) - last) > th.CONSTANT_TOL:
+            break
+        k += 1
+    return (last, k) if k >= th.CONSTANT_RUN else None
+
+
 def check_uniform_lock(c: Context) -> Finding:
+    const = _constant_end(c.loss)
+    if const is not None and const[0] > 0.5 and not c.random_data:
+        # Different batches give the same loss to 1e-4: the output does not depend on the input. The
+        # one output that scores the same on every batch is the uniform distribution, at ln(e^L ids).
+        level, k = const
+        before = c.loss[: c.loss.size - k]
+        args = {"level": _r(level, 5), "count": k, "n_ids": int(round(math.exp(min(level, 40.0)))), "ln_v": _r(c.ln_v),
+                "best": _r(float(before.min())) if before.size else None, "step": int(c.step[c.loss.size - k])}
+        if c.floor is None or c.floor < level - th.UNIFORM_LOCK_NATS - c.near_floor:
+            key = "f.uniform.collapsed" if before.size and float(before.min()) < level - th.DIVERGE_MIN_NATS * 5 else "f.uniform.constant"
+            return Finding("uniform-lock", "fail", key, args, measured=level, reference=c.ln_v if c.ln_v else math.log(args["n_ids"]))
     if c.vocab_size is None:
         return Finding("uniform-lock", "skipped", "f.skip.vocab", {}, flag="--vocab-size")
     level = c.tail_level()
@@ -285,6 +446,9 @@ def check_uniform_lock(c: Context) -> Finding:
             # on data with (almost) nothing to learn, a uniform output is the optimum, not a failure
             if c.floor is not None and c.floor >= ref - th.UNIFORM_LOCK_NATS - c.near_floor:
                 return Finding("uniform-lock", "ok", "f.uniform.optimal", args, measured=level, reference=ref)
+            if c.floor is None and not c.pretrained and c.run.sources.get("random_data") is None and c.run.format != "lossdoc":
+                # a from-scratch run on data not known to be random: a dead output layer; random ids would say --random
+                return Finding("uniform-lock", "fail", "f.uniform.locked_unknown", args, measured=level, reference=ref, flag="--random")
             if c.floor is None:
                 # random data (optimum) or a dead output layer (failure): only the floor tells them apart
                 return Finding("uniform-lock", "warn", "f.uniform.unknown_floor", args, measured=level, reference=ref, flag="--random or --floor")
@@ -292,10 +456,50 @@ def check_uniform_lock(c: Context) -> Finding:
     return Finding("uniform-lock", "ok", "f.uniform.ok", {"level": _r(level)}, measured=level)
 
 
+def _identical_evals(val: np.ndarray) -> tuple[float, int] | None:
+    """The longest run of identical evaluation losses, if at least IDENTICAL_EVALS long."""
+    best: tuple[float, int] | None = None
+    i = 0
+    while i < val.size:
+        j = i
+        while j + 1 < val.size and val[j + 1] == val[i]:
+            j += 1
+        if j - i + 1 >= th.IDENTICAL_EVALS and (best is None or j - i + 1 > best[1]):
+            best = (float(val[i]), j - i + 1)
+        i = j + 1
+    return best
+
+
+def _stuck_at_unigram(c: Context) -> Finding | None:
+    """A from-scratch run on real text that fell fast to about the unigram level and then stayed flat
+    for thousands of steps: it learned token frequencies and nothing else."""
+    if c.unigram_est is None or c.pretrained or c.loss.size < th.MIN_BATCHES:
+        return None
+    span = float(c.step[-1] - c.step[0])
+    if span < th.STUCK_MIN_SPAN:
+        return None
+    k = max(3, c.loss.size // 10)
+    start, end = float(np.median(c.loss[:k])), float(np.median(c.loss[c.tail]))
+    drop = start - end
+    if drop > th.STUCK_MAX_DROP_REL * start or abs(end - c.unigram_est) > th.STUCK_UNIGRAM_REL * c.unigram_est:
+        return None
+    if c.val.size and float(c.val.min()) < c.unigram_est * (1 - th.STUCK_UNIGRAM_REL):
+        return None
+    args = {"start": _r(start), "end": _r(end), "first_step": _epoch(float(c.step[0])), "span": _epoch(span), "unigram": _r(c.unigram_est, 2),
+            "vocab": c.vocab_size, "drop": _r(drop)}
+    return Finding("no-learning", "fail", "f.nolearn.unigram", args, measured=end, reference=c.unigram_est)
+
+
 def check_no_learning(c: Context) -> Finding:
     """Did the loss move beyond its noise? Validation is compared with validation (epoch 0 vs last),
     training batches with training batches (the first ones vs the end of the run)."""
     lrs = stats.finite(c.lr)
+    same = _identical_evals(c.val)
+    if same is not None:
+        return Finding("no-learning", "fail", "f.nolearn.identical_evals", {"value": _r(same[0]), "count": same[1]}, measured=same[0])
+    stuck = _stuck_at_unigram(c)
+    if stuck is not None:
+        return stuck
     moves: list[tuple[float, float, float, float]] = []  # (start, end, change, band)
     if c.init is not None and c.init_source == "epoch0" and c.val.size:
         sd = c.band_val / th.Z
@@ -325,6 +529,8 @@ def check_no_learning(c: Context) -> Finding:
 
 
 def check_progress(c: Context) -> Finding:
+    if c.val_led:
+        return _progress_evals(c)
     n = c.loss.size
     if n >= th.MIN_BATCHES and c.tail.sum() >= 3:
         slope, se = stats.linear_trend(c.loss[c.tail], c.step[c.tail])
@@ -348,6 +554,35 @@ def check_progress(c: Context) -> Finding:
     if z > th.Z:
         return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
     return Finding("progress", "ok", "f.progress.settled" + suffix, args, measured=change)
+
+
+def _progress_evals(c: Context) -> Finding:
+    """The trend of the validation series at its end, judged against the series' own noise and its own
+    average slope: still improving, flattened, or rising."""
+    x = c.val_step if np.isfinite(c.val_step).all() and np.unique(c.val_step).size == c.val_step.size else c.val_epoch
+    unit = "steps" if x is c.val_step else "epochs"
+    m = max(3, int(math.ceil(th.END_EVALS_FRACTION * c.val.size)))
+    xe, ye = x[-m:], c.val[-m:]
+    slope, se = stats.linear_trend(ye, xe)
+    total_span = float(x[-1] - x[0])
+    avg_slope = (float(c.val[-1]) - float(c.val[0])) / total_span if total_span > 0 else math.nan  # over the whole series
+    span = float(xe[-1] - xe[0])
+    if not all(math.isfinite(v) for v in (slope, span)) or span <= 0:
+        return Finding("progress", "skipped", "f.progress.too_short", {"batches": int(c.loss.size), "evals": int(c.val.size)})
+    change = slope * span
+    # noise of the end's change: from the series noise when known, else the regression's own residuals
+    se_change = (c.sigma_val * math.sqrt(2.0)) if math.isfinite(c.sigma_val) else (se * span if math.isfinite(se) else math.nan)
+    se_change = max(se_change, th.MIN_BAND) if math.isfinite(se_change) else th.MIN_BAND
+    z = change / se_change
+    rel = slope / avg_slope if math.isfinite(avg_slope) and avg_slope < 0 else math.nan
+    args = {"change": _r(change), "drop": _r(-change), "se": _r(se_change), "z": _r(z, 1), "span": _epoch(span), "unit": unit, "evals": int(m),
+            "rel": _r(100 * rel, 1) if math.isfinite(rel) else None, "source": "evals", "per_1k": _r(slope * 1000, 4)}
+    if z < -th.Z and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
+        return Finding("progress", "info", "f.progress.val_improving", args, measured=change)
+    if z > th.Z:
+        return Finding("progress", "warn", "f.progress.val_rising", args, measured=change)
+    key = "f.progress.val_flattened" if z < -th.Z else "f.progress.val_settled"
+    return Finding("progress", "ok", key, args, measured=change)
 
 
 def check_divergence(c: Context) -> Finding:
@@ -398,7 +633,7 @@ def check_spikes(c: Context) -> Finding:
 
 def check_overfitting(c: Context) -> Finding:
     if c.val.size < 2:
-        memo = _memorisation(c)
+        memo = _memorisation(c) or _memorised_text(c)
         if memo is not None:
             return memo
         return Finding("overfitting", "skipped", "f.overfit.too_few", {"evals": int(c.val.size)})
@@ -429,6 +664,21 @@ def check_overfitting(c: Context) -> Finding:
                "f.overfit.val_up_train_flat" if train_known else "f.overfit.val_up_no_train")
         return Finding("overfitting", "warn", key, args, measured=vfinal, reference=vmin)
     return Finding("overfitting", "ok", "f.overfit.ok", args, measured=vfinal, reference=vmin)
+
+
+def _memorised_text(c: Context) -> Finding | None:
+    """No validation, real data: a training loss under MEMORISED_NATS per token after more than one
+    epoch is only reachable by memorising the training rows."""
+    if not c.real_data or not c.tail.any():
+        return None
+    ep = stats.finite(c.run.batches.epoch)
+    if not ep.size or float(ep.max()) <= 1.0:
+        return None
+    end = float(np.median(c.loss[c.tail]))
+    if end >= th.MEMORISED_NATS:
+        return None
+    args = {"train": _r(end), "epochs": _epoch(float(ep.max())), "limit": th.MEMORISED_NATS, "ppl": _r(math.exp(end), 3)}
+    return Finding("overfitting", "fail", "f.overfit.train_memorised", args, measured=end, reference=th.MEMORISED_NATS)
 
 
 def _memorisation(c: Context) -> Finding | None:
@@ -499,6 +749,6 @@ def check_batch_noise(c: Context) -> Finding:
 
 
 ALL_CHECKS = (
-    check_log, check_nonfinite, check_init, check_floor, check_below_floor, check_uniform_lock, check_no_learning,
+    check_log, check_nonfinite, check_init, check_scale, check_floor, check_below_floor, check_uniform_lock, check_no_learning,
     check_progress, check_divergence, check_spikes, check_overfitting, check_val_below_train, check_batch_noise,
 )

@@ -46,8 +46,34 @@ def diagnose(run: Run) -> Diagnosis:
         "resumed": run.resumed,
         "unigram_entropy": run.unigram_entropy,
         "unigram_xent": run.unigram_xent,
+        "pretrained": ctx.pretrained,
+        "unigram_estimate": ctx.unigram_est,
+        "val_noise_source": ctx.val_noise_source,
+        "validation_leads": ctx.val_led,
+        "header": {k: getattr(run, k) for k in ("random_low", "dropout", "batch_tokens", "init_logit_std", "unigram_entropy", "unigram_xent")
+                   if getattr(run, k) is not None},
+        "sources": {name: src.to_dict() for name, src in _sources(run, ctx).items()},
+        "missing": _missing(findings),
+        "unchecked": [f.code for f in findings if f.status == "skipped"],
     }
     return Diagnosis(verdict=verdict, findings=findings, facts=facts, next_steps=_next_steps(verdict, by, ctx))
+
+
+def _sources(run: Run, ctx) -> dict:
+    out = dict(run.sources)
+    if ctx.pretrained and ctx.pretrained_source is not None:
+        out["pretrained"] = ctx.pretrained_source
+    return out
+
+
+def _missing(findings: list[Finding]) -> list[dict[str, str]]:
+    """Facts the log lacks, each with the flag that supplies it (from the skipped checks)."""
+    seen: dict[str, str] = {}
+    for f in findings:
+        if f.status in ("skipped", "warn") and f.flag:
+            fact = "vocab_size" if "--vocab-size" in f.flag else "entropy_floor"
+            seen.setdefault(fact, f.flag)
+    return [{"fact": k, "flag": v} for k, v in seen.items()]
 
 
 def _verdict(ctx, by: dict[str, Finding]) -> str:
@@ -55,7 +81,10 @@ def _verdict(ctx, by: dict[str, Finding]) -> str:
         return "broken"
     if by["overfitting"].status == "fail":
         return "overfitting"
-    if len(ctx.run.batches) < th.MIN_BATCHES and ctx.val.size < 2:
+    if ctx.loss.size < th.MIN_BATCHES and ctx.val.size < 2:
+        return "inconclusive"
+    if ctx.val.size == 0 and ctx.vocab_size is None and ctx.floor is None and ctx.loss.size < th.FEW_BATCHES_NO_FACTS:
+        # a short run of single-batch losses with nothing to compare them with: no check could find much
         return "inconclusive"
     floor = by["floor"]
     if floor.status == "ok":

@@ -21,3 +21,24 @@ SPIKE_WINDOW = 21  # batches in the running median
 DIVERGE_MIN_NATS = 0.1  # the end of the run above its best level by this (and by Z standard errors) is divergence
 INIT_FIRST_STEP_MAX = 1  # the first logged batch must be at step <= this to count as "at initialisation"
 MIN_BATCHES = 10  # fewer batches (and fewer than 2 evaluations) is too little to judge
+
+# --- real logs (docs/verdicts.md, "Logs from other tools") ---
+MIN_EVALS_LEAD = 3  # with this many evaluations after training started, validation leads: trend, convergence, overfitting
+END_EVALS_FRACTION = 1 / 3  # the end of the validation series: its last third (at least 3 evaluations)
+FLAT_SLOPE_REL = 0.05  # the validation curve has flattened when its slope at the end is under 5% of its average slope
+PRETRAINED_UNIGRAM_REL = 0.8  # a first loss below 80% of the unigram level (Zipf estimate) means a pretrained start ...
+PRETRAINED_EARLY_STEPS = 100  # ... when it is logged within this many steps ...
+PRETRAINED_EARLY_FRACTION = 0.05  # ... or within the first 5% of the run
+PRETRAINED_ANY_V_LOSS = 2.5  # with no vocabulary size: below 0.8 x the unigram level of the smallest real vocabularies (~50 ids)
+STUCK_MIN_SPAN = 1000  # steps: a run flat for at least this long after its first logged loss ...
+STUCK_MAX_DROP_REL = 0.05  # ... that fell less than 5% over that span ...
+STUCK_UNIGRAM_REL = 0.2  # ... while within 20% of the unigram level has learned token frequencies and nothing else
+CONSTANT_RUN = 5  # this many identical logged losses in a row (to 1e-4 nats) is an input-independent output
+CONSTANT_TOL = 1e-4
+IDENTICAL_EVALS = 3  # this many identical evaluation losses in a row: the weights are not changing
+SCALE_RATIO = 3.0  # training loss more than 3x the validation loss at the same steps is not a mean per-token loss ...
+SCALE_MIN_NATS = 1.0  # ... when it is also more than 1 nat above it
+ZERO_AFTER = 0.1  # a loss of exactly 0.0 after losses above this is a filtered non-finite value, not a loss
+MEMORISED_NATS = 0.05  # training loss under 0.05 nats/token (perplexity 1.05) after more than one epoch on real data: memorised
+FIRST_EPOCH_LOW_NATS = 0.2  # batch loss under 0.2 nats/token within the first epoch, on unseen real data: padding counted?
+FEW_BATCHES_NO_FACTS = 100  # fewer batches than this, with no validation and no vocabulary size: inconclusive

@@ -51,7 +51,12 @@ def _args(args: dict[str, Any]) -> dict[str, str]:
 
 
 def finding_sentence(f: Finding, lang: str) -> str:
-    text = t(f.key, lang, **_args(f.args))
+    args = _args(f.args)
+    if isinstance(f.args.get("source"), dict):
+        args["source"] = source_text(f.args["source"], lang)
+    if isinstance(f.args.get("unit"), str):
+        args["unit"] = t(f"unit.{f.args['unit']}", lang)
+    text = t(f.key, lang, **args)
     if f.code == "floor" and "floor_sample" in f.args:
         text += " " + t("f.floor.sample", lang, floor_sample=fmt(f.args["floor_sample"]), exact_floor=fmt(f.args["exact_floor"]))
     if f.code == "floor" and "captured" in f.args and f.status != "fail":
@@ -64,7 +69,11 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
     facts = d.facts
     out: list[str] = []
     init = d.finding("init-loss")
-    if init is not None and init.status != "skipped":
+    if init is not None and init.key.startswith("f.init.pretrained"):
+        args = _args(init.args)
+        args["source"] = source_text(init.args.get("source") if isinstance(init.args.get("source"), dict) else None, lang)
+        out.append(t("expl.pretrained", lang, **args))
+    elif init is not None and init.status != "skipped":
         key = "expl.init_std" if init.args.get("std") is not None else "expl.init_plain"
         out.append(t(key, lang, **_args(init.args)))
     floor = facts.get("entropy_floor")
@@ -98,11 +107,71 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
     return out
 
 
+def headline_key(d: Diagnosis) -> str:
+    """The verdict's headline; a healthy verdict says so only as far as the checks that ran allow."""
+    key = f"headline.{d.verdict}"
+    if d.verdict in ("converged", "still-learning") and any(
+        f.status == "skipped" and f.code in ("init-loss", "floor", "overfitting") for f in d.findings
+    ):
+        key += ".unchecked"
+    return key
+
+
+def source_text(src: dict | None, lang: str) -> str:
+    """'file: config.json: vocab_size', 'log: line 3', 'inferred: ...' in the reader's language."""
+    if not src:
+        return "-"
+    where = src.get("where") or ""
+    if where.startswith("where."):
+        where = t(where, lang, **{k: fmt(v) if isinstance(v, float) else v for k, v in (src.get("args") or {}).items()})
+    return t(f"source.{src['kind']}", lang) + (f": {where}" if where else "")
+
+
+def fact_value(name: str, value: Any, lang: str) -> str:
+    if isinstance(value, bool):
+        return t("fact.yes" if value else "fact.no", lang)
+    if isinstance(value, float):
+        return fmt(value, 4) if not float(value).is_integer() or name in ("entropy_floor", "dropout") else f"{int(value):,}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return fmt(value)
+
+
+def facts_rows(d: Diagnosis, lang: str) -> list[tuple[str, str, str]]:
+    """(fact, value, source) for every fact that is known, then every missing one with its flag."""
+    from lossdoc.runlog.run import FACT_NAMES
+
+    rows = []
+    sources = d.facts.get("sources", {})
+    known = {**{k: d.facts.get(k) for k in ("vocab_size", "random_data", "entropy_floor", "pretrained")}, **d.facts.get("header", {})}
+    for name in FACT_NAMES:
+        value = known.get(name)
+        if value is None or (value is False and name not in sources):
+            continue
+        rows.append((t(f"fact.{name}", lang), fact_value(name, value, lang), source_text(sources.get(name), lang)))
+    for m in d.facts.get("missing", []):
+        rows.append((t(f"fact.{m['fact']}", lang), t("fact.missing", lang), m["flag"]))
+    return rows
+
+
+def render_facts(console: Console, d: Diagnosis, lang: str) -> None:
+    rows = facts_rows(d, lang)
+    if not rows:
+        return
+    table = Table(title=t("ui.facts", lang), title_justify="left", show_lines=False, expand=True, pad_edge=False)
+    table.add_column(t("ui.col.fact", lang), no_wrap=True)
+    table.add_column(t("ui.col.value", lang), justify="right", no_wrap=True)
+    table.add_column(t("ui.col.source", lang), ratio=1, overflow="fold")
+    for r in rows:
+        table.add_row(*r)
+    console.print(table)
+
+
 def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, compact: bool = False) -> None:
     verdict = t(f"verdict.{d.verdict}", lang)
     head = Text()
     head.append(t("ui.verdict", lang, verdict=verdict), style=VERDICT_STYLE[d.verdict])
-    head.append("\n" + t(f"headline.{d.verdict}", lang))
+    head.append("\n" + t(headline_key(d), lang))
     console.print(Panel(head, title=t("ui.title", lang, source=run.source), title_align="left", expand=True))
 
     table = Table(show_lines=False, expand=True, pad_edge=False)
@@ -122,6 +191,7 @@ def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, com
             finding_sentence(f, lang),
         )
     console.print(table)
+    render_facts(console, d, lang)
 
     if run.warnings:
         console.print(Text(t("ui.notes", lang), style="bold"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from lossdoc.analysis.model import Diagnosis
 from lossdoc.i18n import t
-from lossdoc.render.diagnosis import explanation, finding_sentence
+from lossdoc.render.diagnosis import explanation, finding_sentence, headline_key
 from lossdoc.runlog.run import Run
 from lossdoc.runlog.writer import encode_value
 
@@ -21,7 +21,7 @@ def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
         "lang": lang,
         "verdict": d.verdict,
         "verdict_text": t(f"verdict.{d.verdict}", lang),
-        "headline": t(f"headline.{d.verdict}", lang),
+        "headline": t(headline_key(d), lang),
         "facts": d.facts,
         "findings": [{**f.to_dict(), "message": finding_sentence(f, lang)} for f in d.findings],
         "explanation": explanation(d, lang),

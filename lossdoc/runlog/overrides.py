@@ -52,7 +52,7 @@ def apply_overrides(
             # a floor worked out from the old V (the seed's dummy data) follows the new V
             low = run.random_low or 0
             if vocab_size - low >= 2:
-                out.set_fact("entropy_floor", floors.dummy_floor(low, vocab_size), "inferred", f"ln(V - {low}): random ids")
+                out.set_fact("entropy_floor", floors.dummy_floor(low, vocab_size), "inferred", "where.random_floor", low=low)
     if floor is not None:
         if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not math.isfinite(floor) or floor <= 0:
             raise LossdocError("error.flag_floor", value=floor)
@@ -63,11 +63,14 @@ def apply_overrides(
         if isinstance(low, bool) or not isinstance(low, int) or low < 0 or low >= out.vocab_size - 1:
             raise LossdocError("error.flag_random_low", value=low, high=out.vocab_size - 1)
         out.set_fact("random_data", True, "flag", "--random")
-        out.set_fact("random_low", low, "flag" if random_low is not None else "default", "--random-low" if random_low is not None else "ids from 0")
-        out.set_fact("entropy_floor", floors.dummy_floor(low, out.vocab_size), "inferred", f"ln(V - {low}): --random")
+        if random_low is not None:
+            out.set_fact("random_low", low, "flag", "--random-low")
+        else:
+            out.set_fact("random_low", low, "default", "where.ids_from_zero")
+        out.set_fact("entropy_floor", floors.dummy_floor(low, out.vocab_size), "inferred", "where.random_floor", low=low)
         out.floor_source = "random"
         if pretrained is None:
-            out.set_fact("pretrained", False, "inferred", "random data")
+            out.set_fact("pretrained", False, "inferred", "where.random_data")
         out.val_floor_sample = None  # a floor given on the command line replaces the logged one entirely
     if floor is not None:
         if run.entropy_floor is not None and not math.isclose(run.entropy_floor, float(floor), rel_tol=0, abs_tol=1e-9):
@@ -82,7 +85,7 @@ def apply_overrides(
             raise LossdocError("error.flag_random_low", value=random_low, high=out.vocab_size - 1)
         out.set_fact("random_low", random_low, "flag", "--random-low")
         if floor is None:
-            out.set_fact("entropy_floor", floors.dummy_floor(random_low, out.vocab_size), "inferred", f"ln(V - {random_low}): random ids")
+            out.set_fact("entropy_floor", floors.dummy_floor(random_low, out.vocab_size), "inferred", "where.random_floor", low=random_low)
             out.val_floor_sample = None
     if pretrained is not None:
         out.set_fact("pretrained", pretrained, "flag", "--pretrained" if pretrained else "--from-scratch")

@@ -79,10 +79,11 @@ class FactSource:
     """
 
     kind: str
-    where: str = ""
+    where: str = ""  # language-neutral text (a file and key, a flag), or a message key "where.*" ...
+    args: tuple[tuple[str, Any], ...] = ()  # ... and its arguments
 
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "where": self.where}
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "where": self.where, "args": dict(self.args)}
 
 
 FACT_KINDS = ("log", "file", "flag", "default", "inferred")
@@ -120,10 +121,10 @@ class Run:
     def resumed(self) -> bool:
         return any(e.kind == "resumed" for e in self.events)
 
-    def set_fact(self, name: str, value: Any, kind: str, where: str = "") -> None:
+    def set_fact(self, name: str, value: Any, kind: str, where: str = "", **args: Any) -> None:
         """Set a header fact (vocab_size, dropout, pretrained, ...) and record where it came from."""
         setattr(self, name, value)
-        self.sources[name] = FactSource(kind, where)
+        self.sources[name] = FactSource(kind, where, tuple(args.items()))
 
     def mark_sources(self, kind: str, where: str = "") -> None:
         """Record ``kind``/``where`` as the source of every header fact that is set and has none yet."""

@@ -157,4 +157,4 @@ def _apply_header(run: Run, header: dict[str, Any]) -> None:
         low = data.get("token_low")
         run.random_low = low if isinstance(low, int) and not isinstance(low, bool) and low >= 0 else None
     run.pretrained = False  # lossdoc train always starts from a fresh initialisation
-    run.mark_sources("log", "header")
+    run.mark_sources("log", "where.header")

@@ -39,23 +39,23 @@ def detect(path: Path, head: str) -> bool:
 
 def _fact_line(run: Run, line: str, lineno: int) -> None:
     """Vocabulary, start, dropout and tokens per step from the lines nanoGPT prints before training."""
-    where = f"line {lineno}"
+    where = "where.line"
     if m := _VOCAB.search(line):
         v = vocab_from(to_float(m.group(1) or m.group(3)))
         if v is not None:
-            run.set_fact("vocab_size", v, "log", where)
+            run.set_fact("vocab_size", v, "log", where, line=lineno)
     elif _SCRATCH.search(line):
-        run.set_fact("pretrained", False, "log", where)
+        run.set_fact("pretrained", False, "log", where, line=lineno)
     elif m := _PRETRAINED.search(line):
-        run.set_fact("pretrained", True, "log", where)
+        run.set_fact("pretrained", True, "log", where, line=lineno)
     elif m := _DROPOUT.match(line):
         d = to_float(m.group(1))
         if d is not None and 0.0 <= d <= 1.0:
-            run.set_fact("dropout", d, "log", where)
+            run.set_fact("dropout", d, "log", where, line=lineno)
     elif m := _TOKENS.search(line):
         t = to_float(m.group(1).replace(",", ""))
         if t is not None and 0 < t < 1e12:
-            run.set_fact("batch_tokens", t, "log", where)
+            run.set_fact("batch_tokens", t, "log", where, line=lineno)
     elif m := _PARAMS.search(line):
         p = to_float(m.group(1))
         if p is not None and 0 < p < 1e9:

@@ -120,7 +120,7 @@ def read(path: Path, **_: Any) -> Run:
             if _DUMMY.search(piece):
                 dummy_line = lineno
             elif (mv := _VOCAB.search(piece)) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))) is not None:
-                run.set_fact("vocab_size", v, "log", f"line {lineno}")
+                run.set_fact("vocab_size", v, "log", "where.line", line=lineno)
             elif mp := _PARAMS.search(piece):
                 n_params = to_float(mp.group(1).replace(",", ""))
                 if n_params is not None and 0 < n_params < 1e13:
@@ -209,10 +209,10 @@ def read(path: Path, **_: Any) -> Run:
 def _dummy_facts(run: Run, line: int) -> None:
     """The seed script's dummy data: uniformly random ids in [1, V), V = 10000 unless the log says otherwise."""
     if run.vocab_size is None:
-        run.set_fact("vocab_size", SEED_VOCAB, "default", "the seed script's vocab_size")
-    run.set_fact("random_data", True, "log", f"line {line}")
-    run.set_fact("random_low", SEED_LOW, "default", "the seed script's torch.randint(1, V)")
+        run.set_fact("vocab_size", SEED_VOCAB, "default", "where.seed_vocab")
+    run.set_fact("random_data", True, "log", "where.line", line=line)
+    run.set_fact("random_low", SEED_LOW, "default", "where.seed_low")
     if run.vocab_size - SEED_LOW >= 2:
-        run.set_fact("entropy_floor", floors.dummy_floor(SEED_LOW, run.vocab_size), "inferred", f"ln(V - {SEED_LOW}): random ids")
+        run.set_fact("entropy_floor", floors.dummy_floor(SEED_LOW, run.vocab_size), "inferred", "where.random_floor", low=SEED_LOW)
         run.floor_source = "random"
-    run.set_fact("pretrained", False, "inferred", "random data")
+    run.set_fact("pretrained", False, "inferred", "where.random_data")
