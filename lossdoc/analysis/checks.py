@@ -338,7 +338,7 @@ def check_scale(c: Context) -> Finding:
     """Numbers that cannot be a mean per-token cross-entropy: a training loss many times the validation
     loss, or a loss implausibly low on unseen real data within the first epoch (padding in the loss)."""
     if c.scaled is not None:
-        args = {k: _r(v, 2) if k == "ratio" else _r(v) for k, v in c.scaled.items()}
+        args = {k: v if k == "pairs" else _r(v, 2) if k == "ratio" else _r(v) for k, v in c.scaled.items()}
         return Finding("scale", "warn", "f.scale.train_vs_val", args, measured=c.scaled["train"], reference=c.scaled["val"])
     b = c.run.batches
     if c.real_data and len(b) and np.isfinite(b.epoch).any():
@@ -426,8 +426,10 @@ def check_uniform_lock(c: Context) -> Finding:
         before = c.loss[: c.loss.size - k]
         args = {"level": _r(level, 5), "count": k, "n_ids": int(round(math.exp(min(level, 40.0)))), "ln_v": _r(c.ln_v),
                 "best": _r(float(before.min())) if before.size else None, "step": int(c.step[c.loss.size - k])}
-        if c.floor is None or c.floor < level - th.UNIFORM_LOCK_NATS - c.near_floor:
-            key = "f.uniform.collapsed" if before.size and float(before.min()) < level - th.DIVERGE_MIN_NATS * 5 else "f.uniform.constant"
+        collapsed = before.size and float(before.min()) < level - th.DIVERGE_MIN_NATS * 5
+        at_ln_v = c.vocab_size is not None and any(abs(level - math.log(sz)) <= th.UNIFORM_LOCK_NATS for sz in _padded_sizes(c.vocab_size))
+        if (c.floor is None or c.floor < level - th.UNIFORM_LOCK_NATS - c.near_floor) and (collapsed or not at_ln_v):
+            key = "f.uniform.collapsed" if collapsed else "f.uniform.constant"
             return Finding("uniform-lock", "fail", key, args, measured=level, reference=c.ln_v if c.ln_v else math.log(args["n_ids"]))
     if c.vocab_size is None:
         return Finding("uniform-lock", "skipped", "f.skip.vocab", {}, flag="--vocab-size")

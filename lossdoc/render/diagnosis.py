@@ -46,8 +46,20 @@ def _digits(key: str) -> int:
     return 3 if key.endswith("std") else 4
 
 
+# counts and positions: shown as logged (2, 1.5, 96.77), never padded with zeros
+_PLAIN_KEYS = ("epoch", "epochs", "best_epoch", "span", "first_step", "step", "limit", "count", "pairs", "evals", "n", "vocab", "n_ids")
+
+
 def _args(args: dict[str, Any]) -> dict[str, str]:
-    return {k: fmt(v, _digits(k)) if isinstance(v, float) else ("-" if v is None else v) for k, v in args.items()}
+    out: dict[str, str] = {}
+    for k, v in args.items():
+        if isinstance(v, float) and k in _PLAIN_KEYS and math.isfinite(v):
+            out[k] = f"{v:,.0f}" if v.is_integer() and k != "limit" else f"{v:g}"
+        elif isinstance(v, float):
+            out[k] = fmt(v, _digits(k))
+        else:
+            out[k] = "-" if v is None else v
+    return out
 
 
 def finding_sentence(f: Finding, lang: str) -> str:

@@ -72,6 +72,16 @@ def _scopes(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [data] + [v for v in data.values() if isinstance(v, dict)]
 
 
+def short_name(value: str) -> str:
+    """A model name or path as a reader knows it: 'org/name' from a hub cache path, else the last two parts."""
+    v = value.replace("\\", "/").rstrip("/")
+    for part in v.split("/"):
+        if part.startswith("models--"):
+            return part[len("models--") :].replace("--", "/")
+    parts = [p for p in v.split("/") if p]
+    return "/".join(parts[-2:])[-60:] if parts else v[-60:]
+
+
 def _is_pretrained_name(value: Any) -> bool:
     return isinstance(value, str) and value.strip() != ""
 
@@ -91,14 +101,14 @@ def apply_hf_config(run: Run, log_path: Path) -> None:
             elif isinstance(cfg, dict):
                 _apply_config_dict(run, cfg, cfg_path.name)
                 if _is_pretrained_name(cfg.get("_name_or_path")) and run.pretrained is None:
-                    run.set_fact("pretrained", True, "file", f"config.json: _name_or_path = {str(cfg['_name_or_path'])[-60:]}")
+                    run.set_fact("pretrained", True, "file", f"config.json: _name_or_path = {short_name(str(cfg['_name_or_path']))}")
         ad_path = folder / "adapter_config.json"
         if "pretrained" not in run.sources and ad_path.exists():
             ad = _load(ad_path, run, json.loads)
             if isinstance(ad, dict):
                 base = ad.get("base_model_name_or_path")
                 what = ad.get("peft_type") or "adapter"
-                where = f"adapter_config.json: {what}" + (f" on {str(base)[-60:]}" if _is_pretrained_name(base) else "")
+                where = f"adapter_config.json: {what}" + (f" on {short_name(str(base))}" if _is_pretrained_name(base) else "")
                 run.set_fact("pretrained", True, "file", where)
 
 

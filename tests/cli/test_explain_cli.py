@@ -44,7 +44,7 @@ def test_json_is_one_document_with_the_numbers(default_run):
     assert doc["facts"]["best_val_loss"] == best
     assert doc["facts"]["entropy_floor"] == pytest.approx(9.21024036697585)
     codes = [f["code"] for f in doc["findings"]]
-    assert codes[:4] == ["log", "nonfinite-loss", "init-loss", "floor"]
+    assert codes[:5] == ["log", "nonfinite-loss", "init-loss", "scale", "floor"]
     assert all(f["message"] for f in doc["findings"])
 
 

@@ -158,13 +158,13 @@ OPTIONS = [
 ]
 
 
-def explain_fast(path: Path, *, as_json=True, lang="en", vocab_size=None, floor=None, random=False, random_low=0) -> tuple[int, str, str]:
+def explain_fast(path: Path, *, as_json=True, lang="en", vocab_size=None, floor=None, random=False, random_low=None) -> tuple[int, str, str]:
     """What `lossdoc explain` does after parsing its flags, with run()'s handling of LossdocError."""
     so, se = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
         try:
             explain_command(run_path=path, as_json=as_json, fail_on="never", vocab_size=vocab_size, floor=floor, random=random,
-                            random_low=random_low, fmt=None, step_col=None, train_col=None, val_col=None, train_tag=None,
+                            random_low=random_low, pretrained=None, fmt=None, step_col=None, train_col=None, val_col=None, train_tag=None,
                             val_tag=None, lang=lang, plot=False, report=None, size="1000x560")
             rc = 0
         except LossdocError as exc:
@@ -173,7 +173,7 @@ def explain_fast(path: Path, *, as_json=True, lang="en", vocab_size=None, floor=
     return rc, so.getvalue(), se.getvalue()
 
 
-def explain_cli(path: Path, *, as_json=True, lang="en", vocab_size=None, floor=None, random=False, random_low=0) -> tuple[int, str, str]:
+def explain_cli(path: Path, *, as_json=True, lang="en", vocab_size=None, floor=None, random=False, random_low=None) -> tuple[int, str, str]:
     args = ["explain", str(path), "--lang", lang]
     args += ["--json"] if as_json else []
     args += ["--vocab-size", str(vocab_size)] if vocab_size is not None else []

@@ -32,7 +32,11 @@ def test_seed_copies_parse_to_the_seed_numbers(fix, name):
     path = fix / "seed_console" / name
     run = read_run(path)
     assert run.format == "seed-console"
-    assert run.vocab_size is None and run.entropy_floor is None and run.random_data is False
+    # the dummy-data line (line 2) says random ids in [1, V); V is the seed script's default 10000
+    assert run.random_data is True and run.sources["random_data"].kind == "log" and dict(run.sources["random_data"].args) == {"line": 2}
+    assert run.vocab_size == 10000 and run.sources["vocab_size"].kind == "default"
+    assert run.random_low == 1 and run.entropy_floor == pytest.approx(math.log(9999), abs=1e-12)
+    assert run.pretrained is False and run.model["params"] == 7812624
     text = (fix / "seed_console" / "seed_en.txt").read_text(encoding="utf-8")
     batches, trains, vals = _expected_from_text(text)
     assert run.batches.step.tolist() == sorted(batches)
