@@ -1,4 +1,4 @@
-"""Verdicts on logs made by the real tools (needs lossdoc.analysis; skipped until it is merged).
+"""Verdicts on logs made by the real tools.
 
 The seed's console output, in both languages, must be explained as
 expected-plateau with its own numbers: 9.38 at the first batch, best
@@ -13,9 +13,6 @@ import pytest
 
 from lossdoc.runlog.overrides import apply_overrides
 from lossdoc.runlog.readers import read_run
-
-analysis = pytest.importorskip("lossdoc.analysis.diagnose")
-
 
 def _diagnose(run):
     from lossdoc.analysis import diagnose
@@ -38,11 +35,34 @@ def test_seed_console_is_expected_plateau(fix, name):
     assert not _codes(d, "fail")
 
 
-def test_seed_console_without_vocab_skips_what_needs_it(fix):
-    d = _diagnose(read_run(fix / "seed_console" / "seed_zh.txt"))
-    statuses = {f.code: f.status for f in d.findings}
-    assert statuses.get("floor") == "skipped"
-    assert d.verdict != "expected-plateau"  # not without knowing V: nothing is guessed
+@pytest.mark.parametrize("name", ["seed_zh.txt", "seed_en.txt"])
+def test_seed_console_with_no_flags_is_expected_plateau(fix, name):
+    """The log is enough: its dummy-data line means random ids in [1, V), V = 10000 (the script's default)."""
+    d = _diagnose(read_run(fix / "seed_console" / name))
+    assert d.verdict == "expected-plateau"
+    floor = d.finding("floor")
+    assert floor.status == "ok" and floor.reference == pytest.approx(math.log(9999))
+    init = d.finding("init-loss")
+    assert init.status == "ok" and init.measured == pytest.approx(9.3812) and init.args["ln_v"] == pytest.approx(math.log(10000), abs=1e-4)
+    assert d.facts["sources"]["vocab_size"]["kind"] == "default" and d.facts["sources"]["random_data"]["kind"] == "log"
+
+
+def test_seed_console_without_the_dummy_line_guesses_nothing(fix, tmp_path):
+    text = (fix / "seed_console" / "seed_en.txt").read_text(encoding="utf-8").replace("Creating dummy dataset...\n", "")
+    (tmp_path / "console.txt").write_text(text, encoding="utf-8")
+    d = _diagnose(read_run(tmp_path / "console.txt"))
+    assert d.finding("floor").status == "skipped" and d.facts["vocab_size"] is None
+    assert d.verdict != "expected-plateau"
+    assert {"fact": "vocab_size", "flag": "--vocab-size"} in d.facts["missing"]
+
+
+def test_seed_console_default_vocab_that_disagrees_with_the_first_loss_is_named(fix, tmp_path):
+    """V = 10000 is only a default: a first loss of ln 500 says the run used another vocabulary."""
+    text = (fix / "seed_console" / "seed_en.txt").read_text(encoding="utf-8")
+    text = text.replace("Loss: 9.3812", f"Loss: {math.log(500):.4f}")
+    (tmp_path / "console.txt").write_text(text, encoding="utf-8")
+    init = _diagnose(read_run(tmp_path / "console.txt")).finding("init-loss")
+    assert init.status == "warn" and init.key == "f.init.default_vocab" and init.args["implied_v"] == 500 and init.flag == "--vocab-size"
 
 
 @pytest.mark.parametrize(
