@@ -344,7 +344,8 @@ def check_scale(c: Context) -> Finding:
     if c.real_data and len(b) and np.isfinite(b.epoch).any():
         first_epoch = (b.epoch <= 1.0) & np.isfinite(c.batch_loss)
         if first_epoch.sum() >= 3:
-            low = c.batch_loss[first_epoch]
+            # the running level (a median of up to 21 logged losses), not one lucky batch
+            low = stats.rolling_median(c.batch_loss[first_epoch], th.SPIKE_WINDOW)
             i = int(np.argmin(low))
             if low[i] < th.FIRST_EPOCH_LOW_NATS:
                 args = {"value": _r(float(low[i])), "step": int(b.step[first_epoch][i]), "limit": th.FIRST_EPOCH_LOW_NATS}

@@ -16,7 +16,7 @@ from typing import Any
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.run import Run
 from lossdoc.runlog.readers import lossdoc_jsonl
-from lossdoc.runlog.readers import generic, hf_trainer, lightning_csv, nanogpt, seed_console, tensorboard
+from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, nanogpt, seed_console, tensorboard
 from lossdoc.runlog.readers._common import decode_head, sniff_encoding
 
 HEAD_BYTES = 8192
@@ -39,6 +39,8 @@ READERS: list[Reader] = [
     Reader("seed-console", seed_console.detect, seed_console.read, seed_console.resolve),
     Reader("csv", generic.detect_csv, generic.read_csv, generic.resolve),
     Reader("jsonl", generic.detect_jsonl, generic.read_jsonl, generic.resolve),
+    Reader("json", generic.detect_json, generic.read_json, generic.resolve),
+    Reader("console", console.detect, console.read, console.resolve),
 ]
 
 BINARY_FORMATS = {"tensorboard"}  # the only detectors asked about a file that is not text
@@ -64,6 +66,9 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
                 return reader.read(target, **options)
         if [r.name for r in candidates] == ["lossdoc"]:
             raise LossdocError("error.log_no_metrics", path=str(p))
+        single = _single_log(p, candidates)
+        if single is not None:
+            return single[0].read(single[1], **options)
         raise LossdocError("error.folder_no_log", path=str(p), looked=FOLDER_LOOKS_FOR)
     head, binary = _head(p)
     if not binary and not head.strip():
@@ -74,6 +79,37 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
     if binary:
         raise LossdocError("error.log_binary", path=str(p))
     raise LossdocError("error.unknown_format", path=str(p), allowed=", ".join(formats()))
+
+
+FOLDER_SCAN_FILES = 200  # a folder with more files than this is not scanned for a single log
+
+
+def _single_log(folder: Path, candidates: list[Reader]) -> tuple[Reader, Path] | None:
+    """The folder's one readable log, when exactly one of its files (not in subfolders) is one."""
+    try:
+        entries = sorted(folder.iterdir())[: FOLDER_SCAN_FILES + 1]
+    except OSError:
+        return None
+    if len(entries) > FOLDER_SCAN_FILES:
+        return None
+    found: list[tuple[Reader, Path]] = []
+    for f in entries:
+        if f.is_symlink() or not f.is_file() or f.name.startswith("."):
+            continue
+        try:
+            head, binary = _head(f)
+        except LossdocError:
+            continue
+        if not binary and not head.strip():
+            continue
+        reader = next((r for r in candidates if (not binary or r.name in BINARY_FORMATS) and r.detect(f, head)), None)
+        if reader is not None:
+            found.append((reader, f))
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise LossdocError("error.folder_many_logs", path=str(folder), files=", ".join(f.name for _, f in found[:6]))
+    return None
 
 
 def _head(p: Path) -> tuple[str, bool]:

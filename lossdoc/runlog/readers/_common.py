@@ -138,7 +138,10 @@ def to_float(value: Any) -> float | None:
 
 
 def norm_name(name: str) -> str:
-    """Column or tag names compared loosely: case, '/', '-', '.', ' ' and '_' do not matter."""
+    """Column or tag names compared loosely: case, '/', '-', '.', ' ' and '_' do not matter. A W&B
+    export's "<run name> - train/loss" is read as "train/loss"."""
+    if " - " in name:
+        name = name.rsplit(" - ", 1)[1]
     return re.sub(r"[\s/\-.:_]+", "_", name.strip().lower()).strip("_")
 
 
@@ -151,7 +154,8 @@ VAL_NAMES = [
     "val_loss", "val_loss_epoch", "loss_val", "validation_loss", "loss_validation", "valid_loss", "loss_valid",
     "eval_loss", "loss_eval", "dev_loss", "test_loss", "validation_epoch_loss", "val_epoch_loss",
 ]
-STEP_NAMES = ["step", "global_step", "iter", "iteration", "iter_num", "steps", "train_step", "trainer_global_step"]
+STEP_NAMES = ["step", "global_step", "iter", "iteration", "iter_num", "steps", "train_step", "trainer_global_step", "current_steps", "_step",
+              "trainer/global_step"]
 EPOCH_NAMES = ["epoch", "epochs"]
 
 
@@ -159,6 +163,8 @@ def pick(names: Iterable[str], wanted: list[str]) -> str | None:
     """The first of ``wanted`` (in order) that names one of ``names``, loosely compared."""
     by_norm: dict[str, str] = {}
     for n in names:
+        if n.lower().endswith(("__min", "__max", "__step")):  # W&B export: the range of a smoothed column
+            continue
         by_norm.setdefault(norm_name(n), n)
     for w in wanted:
         if w in by_norm:

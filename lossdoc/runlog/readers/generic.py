@@ -68,28 +68,50 @@ def _first_line(head: str) -> str:
     return ""
 
 
+WHITESPACE = " "  # the delimiter of whitespace-separated columns: any run of spaces and tabs
+BARE_COLUMNS = ["step", "loss"]  # two bare numeric columns, no header: read as step and training loss
+
+
 def _delimiter(header: str) -> str:
-    return max((",", "\t", ";"), key=lambda d: header.count(d))
+    best = max((",", "\t", ";"), key=lambda d: header.count(d))
+    return best if header.count(best) else WHITESPACE
+
+
+def _cells(line: str, delim: str) -> list[str]:
+    if delim == WHITESPACE:
+        return line.split()
+    return next(csv.reader([line], delimiter=delim), [])
+
+
+def _bare_numeric(lines: list[str]) -> bool:
+    """Two numeric columns and no header, on every one of at least three lines."""
+    rows = [_cells(x, _delimiter(x)) for x in lines if x.strip()][:50]
+    return len(rows) >= 3 and all(len(r) == 2 and all(to_float(c) is not None for c in r) for r in rows)
 
 
 def detect_csv(path: Path, head: str) -> bool:
     first = _first_line(head)
-    if not first or first.lstrip().startswith("{"):
+    if not first or first.lstrip().startswith(("{", "[")):
         return False
+    delim = _delimiter(first)
     try:
-        cols = next(csv.reader([first], delimiter=_delimiter(first)), [])
+        cols = _cells(first, delim)
     except csv.Error:
         return False
+    if _bare_numeric(head.splitlines()[:-1] or head.splitlines()):
+        return True
     if len(cols) < 2 or not all(_HEADER_CELL.match(c.strip()) for c in cols):
         return False
+    if delim == WHITESPACE and any(to_float(c) is not None for c in cols):
+        return False  # "step 100 loss 3.2" is a console line, not a header
     names = {norm_name(c) for c in cols}
-    return bool(names & _KNOWN) or (path.suffix.lower() in (".csv", ".tsv") and bool(names & set(STEP_NAMES + EPOCH_NAMES)))
+    return bool(names & _KNOWN) or (path.suffix.lower() in (".csv", ".tsv", ".txt") and bool(names & set(STEP_NAMES + EPOCH_NAMES)))
 
 
 def detect_jsonl(path: Path, head: str) -> bool:
     # A first line that opens a JSON object; a torn or bad first record is the reader's to report.
     first = _first_line(head).strip()
-    return first.startswith("{") and not first.startswith("{\n")
+    return first.startswith("{") and first != "{"  # a lone "{" opens a pretty-printed JSON document
 
 
 def resolve(folder: Path) -> Path | None:
@@ -106,6 +128,7 @@ def load_csv(path: Path) -> Table:
     rows: list[dict[str, Any]] = []
     linenos: list[int] = []
     delim = ","
+    bare = False
     numbered = ((n, line) for n, line in it)
     for lineno, line in numbered:
         if not line.strip():
@@ -113,9 +136,12 @@ def load_csv(path: Path) -> Table:
         if header is None:
             delim = _delimiter(line)
             header = [c.strip().lstrip("\ufeff") for c in _split(line, delim, path, lineno)]
-            if not any(header) or all(to_float(c) is not None for c in header):
+            if len(header) == 2 and all(to_float(c) is not None for c in header):
+                header, bare = list(BARE_COLUMNS), True  # no header: this line is data
+            elif not any(header) or all(to_float(c) is not None for c in header):
                 raise LossdocError("error.csv_no_header", path=str(path))
-            continue
+            else:
+                continue
         values = _split(line, delim, path, lineno)
         rows.append(dict(zip(header, values)))
         linenos.append(lineno)
@@ -123,10 +149,13 @@ def load_csv(path: Path) -> Table:
         raise LossdocError("error.log_empty", path=str(path))
     table = Table(header, rows, linenos)
     table.long_lines = lines  # type: ignore[attr-defined]
+    table.bare = bare  # type: ignore[attr-defined]
     return table
 
 
 def _split(line: str, delim: str, path: Path, lineno: int) -> list[str]:
+    if delim == WHITESPACE:
+        return line.split()
     try:
         fields = next(csv.reader([line], delimiter=delim, strict=True), [])
     except csv.Error as exc:
@@ -210,7 +239,12 @@ def table_to_run(
     train_c = _column(table, path, train_col, "--train-col", TRAIN_NAMES, {c for c in (step_c, val_c) if c})
     if train_c is None and val_c is None:
         raise LossdocError("error.no_loss_columns", path=str(path), columns=", ".join(table.columns) or "-")
-    used = {c for c in (step_c, val_c, train_c) if c}
+    # Rows of different kinds (JSONL that mixes step rows {"step", "loss"} with epoch rows {"epoch",
+    # "train_loss", "val_loss"}): without --train-col, each row uses the first training-loss column it has.
+    train_cands = [train_c] if train_col or train_c is None else [train_c] + [
+        c for c in (pick([x], TRAIN_NAMES) for x in table.columns if x not in (step_c, val_c, train_c)) if c]
+    train_cands.sort(key=lambda c: TRAIN_NAMES.index(norm_name(c)) if norm_name(c) in TRAIN_NAMES else len(TRAIN_NAMES))
+    used = {c for c in (step_c, val_c, *train_cands) if c}
     epoch_c = pick([c for c in table.columns if c not in used], EPOCH_NAMES)
     lr_c = pick([c for c in table.columns if c not in used], LR_NAMES)
     gn_c = pick([c for c in table.columns if c not in used], GRAD_NAMES)
@@ -224,7 +258,8 @@ def table_to_run(
     dup = 0
     seen_batch = False
     for i, (row, lineno) in enumerate(zip(table.rows, table.lines)):
-        tr = _value(row, train_c, not_numbers, lineno)
+        row_train = next((c for c in train_cands if c is not None and row.get(c) not in (None, "")), train_c)
+        tr = _value(row, row_train, not_numbers, lineno)
         va = _value(row, val_c, not_numbers, lineno)
         if tr is None and va is None:
             continue
@@ -301,11 +336,16 @@ def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None =
     table = load_csv(path)
     run = table_to_run(table, path, "csv", step_col=step_col, train_col=train_col, val_col=val_col)
     table.long_lines.warn_long(run)  # type: ignore[attr-defined]
+    if getattr(table, "bare", False):
+        run.warnings.append(ReaderWarning("warn.bare_columns", {}))
     return run
 
 
 def read_jsonl(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
     table, bad = load_jsonl(path)
+    if len(table.rows) == 1 and any(isinstance(v, list) for v in table.rows[0].values()):
+        # one line holding arrays: a column-oriented JSON document on a single line
+        return read_json(path, step_col=step_col, train_col=train_col, val_col=val_col)
     run = table_to_run(table, path, "jsonl", step_col=step_col, train_col=train_col, val_col=val_col)
     table.long_lines.warn_long(run)  # type: ignore[attr-defined]
     if table.torn is not None:  # type: ignore[attr-defined]
@@ -314,3 +354,63 @@ def read_jsonl(path: Path, *, step_col: str | None = None, train_col: str | None
         run.records_skipped += len(bad)
         run.warnings.append(ReaderWarning("warn.corrupt_lines", {"count": len(bad), "first": bad[0]}))
     return run
+
+
+# ---------------------------------------------------------------- one JSON document
+
+JSON_MAX_BYTES = 256 * 2**20
+
+
+def detect_json(path: Path, head: str) -> bool:
+    """One JSON document (pretty-printed or not): a dict of equal-length arrays, or a list of records."""
+    first = head.lstrip("\ufeff \t\r\n")
+    if not first.startswith(("{", "[")) or '"log_history"' in head:
+        return False
+    second = first[1:].lstrip(" \t\r\n")[:1]
+    return second in ('"', "}") if first[0] == "{" else second in ("{", "]", "")
+
+
+def _columns_to_table(doc: Any) -> Table | None:
+    """{"step": [...], "loss": [...]} (equal lengths) or [{...}, {...}] (or {"history": [...]}) -> Table."""
+    if isinstance(doc, dict):
+        arrays = {str(k): v for k, v in doc.items() if isinstance(v, list)}
+        lists_of_records = [v for v in arrays.values() if v and all(isinstance(x, dict) for x in v)]
+        if lists_of_records and len(lists_of_records) == 1:
+            return _columns_to_table(lists_of_records[0])
+        lengths = {len(v) for v in arrays.values() if v}
+        if not arrays or len(lengths) != 1:
+            return None
+        n = lengths.pop()
+        cols = [k for k, v in arrays.items() if len(v) == n]
+        rows = [{k: arrays[k][i] for k in cols} for i in range(n)]
+        return Table(cols, rows, list(range(1, n + 1)))
+    if isinstance(doc, list) and doc and all(isinstance(x, dict) for x in doc):
+        columns: dict[str, None] = {}
+        rows = []
+        for rec in doc:
+            flat = _flatten(rec)
+            rows.append(flat)
+            for k in flat:
+                columns.setdefault(k, None)
+        return Table(list(columns), rows, list(range(1, len(rows) + 1)))
+    return None
+
+
+def read_json(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
+    from lossdoc.runlog.readers._common import file_size_ok
+
+    file_size_ok(path, JSON_MAX_BYTES, "error.json_too_big")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LossdocError("error.log_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
+    try:
+        doc = json.loads(raw.decode("utf-8-sig", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise LossdocError("error.json_invalid", path=str(path), line=exc.lineno, col=exc.colno) from None
+    except (ValueError, RecursionError):
+        raise LossdocError("error.json_invalid", path=str(path), line=1, col=1) from None
+    table = _columns_to_table(doc)
+    if table is None:
+        raise LossdocError("error.json_shape", path=str(path))
+    return table_to_run(table, path, "json", step_col=step_col, train_col=train_col, val_col=val_col)

@@ -50,7 +50,7 @@ _BEST_SAVED = re.compile(r"最佳模型已保存|best\s+model\s+saved", re.IGNOR
 _DETECT = [
     re.compile(r"Epoch\s*\[?\s*\d+(?:\s*/\s*\d+)?\s*\]?\s*[,，]?\s*Batch\s*\[?\s*\d+", re.IGNORECASE),
     re.compile(r"(?:训练损失|验证损失|最佳验证损失)\s*[:：]"),
-    re.compile(r"(?:^|\n)[^\n]*(?:Train Loss|Val Loss|Best Val Loss)\s*:"),
+    re.compile(r"(?:^|\n)[ \t]{0,8}(?:Train Loss|Val Loss|Best Val Loss)[ \t]{0,3}:"),
 ]
 
 

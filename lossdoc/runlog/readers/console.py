@@ -1,0 +1,212 @@
+"""Reader for home-made console logs: any text whose lines name a position and a loss.
+
+The lines people print differ in words and punctuation, not in what they say. Each line is
+cut into ``name value`` pairs (``Epoch 1``, ``Step: 5``, ``loss=3.21``, ``Batch 7/250``), and
+the names are read by meaning:
+
+    step, global_step, iter, iteration, it, update    -> the optimizer step
+    epoch, ep (with an optional /total)                -> the epoch
+    batch (with an optional /total)                    -> the batch within the epoch
+    ... loss with val / valid / validation / eval / dev / test in its name -> a validation loss
+    ... loss with avg / average / mean / epoch in its name (an epoch known) -> the epoch's training loss
+    any other ... loss (or loss alone)                 -> a training-batch loss
+    lr, learning_rate                                  -> the learning rate
+    grad_norm, gnorm                                   -> the gradient norm
+
+build-nanogpt's ``log.txt`` (``250 train 3.21``, ``250 val 3.30``, ``250 hella 0.29``) is read
+too: its number first, then the split, then the value.
+
+A batch line without a step is placed by its epoch and batch number (``Batch 7/250`` of
+epoch 2 is step 257), else counted in order (a warning says so). A line that names a loss
+whose value is not a number is skipped and counted. Lines are matched only up to
+MATCH_CAP characters, with patterns that run in linear time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers._common import NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float
+from lossdoc.runlog.run import ReaderWarning, Run
+
+MATCH_CAP = 4096  # characters of a line that are matched
+_NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
+_WORD = r"[A-Za-z][A-Za-z_/.\-]{0,30}"
+# name (one to four words), an optional ':' or '=', the value, an optional '/total'
+_PAIR = re.compile(r"(" + _WORD + r"(?: " + _WORD + r"){0,3})[ \t]{0,3}[:=]?[ \t]{0,3}(" + _NUM + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?")
+_BUILD_NANOGPT = re.compile(r"^[ \t]{0,8}(\d{1,12})[ \t]{1,8}(train|val|hella)[ \t]{1,8}(" + _NUM + r")[ \t]{0,8}$")
+_EPOCH_ONLY = re.compile(r"(?<![A-Za-z])epoch[ \t]{0,3}[:=#]?[ \t]{0,3}(\d{1,9})", re.IGNORECASE)
+
+_STEP = {"step", "global_step", "iter", "iteration", "it", "update", "updates", "steps", "global step", "train_step", "current_steps"}
+_EPOCH = {"epoch", "ep", "epochs"}
+_BATCH = {"batch", "batch_idx", "batch idx", "minibatch"}
+_VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "held-out", "heldout"}
+_MEAN_WORDS = {"avg", "average", "mean", "epoch"}
+_LR = {"lr", "learning_rate", "learning rate", "learningrate"}
+_GRAD = {"grad_norm", "gnorm", "grad norm", "gradient norm", "norm"}
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in re.split(r"[ _/.\-]+", name.lower()) if w]
+
+
+def classify(name: str) -> str | None:
+    """What a name in a console line means: step, epoch, batch, val, train_mean, train, lr, grad (or None)."""
+    low = name.lower().strip(" -_/.")
+    words = _words(low)
+    if not words:
+        return None
+    if low in _STEP or words[-1] in ("step", "iter", "iteration", "it") and len(words) <= 2 and "loss" not in words:
+        return "step"
+    if low in _EPOCH:
+        return "epoch"
+    if low in _BATCH:
+        return "batch"
+    if low in _LR or words[-1] == "lr":
+        return "lr"
+    if low in _GRAD:
+        return "grad"
+    if "loss" in words or "nll" in words or "xent" in words:
+        if any(w in _VAL_WORDS for w in words):
+            return "val"
+        if any(w in _MEAN_WORDS for w in words):
+            return "train_mean"
+        return "train"
+    return None
+
+
+def _line_facts(line: str) -> dict[str, Any] | None:
+    """The meaningful pairs of one line: {kind: (value, total)}; None when it holds no loss."""
+    line = line[:MATCH_CAP]
+    m = _BUILD_NANOGPT.match(line)
+    if m:
+        kind = {"train": "train", "val": "val", "hella": None}[m.group(2)]
+        if kind is None:
+            return {"_ignored": True}
+        return {"step": (to_float(m.group(1)), None), kind: (to_float(m.group(3)), None), "_build_nanogpt": True}
+    found: dict[str, Any] = {}
+    for pm in _PAIR.finditer(line):
+        kind = classify(pm.group(1))
+        if kind is None or kind in found:
+            continue
+        value = to_float(pm.group(2))
+        total = to_float(pm.group(3)) if pm.group(3) else None
+        if value is None:
+            if kind in ("train", "val", "train_mean"):
+                found.setdefault("_bad", True)
+            continue
+        found[kind] = (value, total)
+    return found
+
+
+def _has_loss(facts: dict[str, Any] | None) -> bool:
+    return bool(facts) and any(k in facts for k in ("train", "val", "train_mean"))
+
+
+def detect(path: Path, head: str) -> bool:
+    hits = 0
+    for line in head.splitlines()[:400]:
+        facts = _line_facts(line)
+        if _has_loss(facts) and (any(k in facts for k in ("step", "epoch", "batch")) or facts.get("_build_nanogpt")):
+            hits += 1
+            if hits >= 3:
+                return True
+    return False
+
+
+def resolve(folder: Path) -> Path | None:
+    return None
+
+
+def read(path: Path, **_: Any) -> Run:
+    lines = TextLines(path)
+    run = Run(source=str(path), format="console")
+    batches: dict[int, tuple[float, float, float, float, float]] = {}
+    evals: dict[tuple[float, float], list[float]] = {}  # (epoch, step) -> [epoch, step, train_mean, val]
+    bad: list[int] = []
+    epoch_ctx: float | None = None
+    counter = 0
+    estimated = False
+    per_epoch: dict[float, float] = {}
+    epoch_start: dict[float, int] = {}
+    recognised = 0
+    for lineno, line in lines:
+        facts = _line_facts(line)
+        if not _has_loss(facts):
+            em = _EPOCH_ONLY.search(line[:MATCH_CAP])
+            if em:
+                epoch_ctx = as_float(int(em.group(1)))
+            if facts and facts.get("_bad"):
+                bad.append(lineno)
+            continue
+        recognised += 1
+        ep = facts["epoch"][0] if "epoch" in facts else epoch_ctx
+        if "epoch" in facts:
+            epoch_ctx = ep
+        step = facts["step"][0] if "step" in facts else None
+        if step is not None and not math.isfinite(step):
+            bad.append(lineno)
+            continue
+        val = facts.get("val", (None,))[0]
+        mean = facts.get("train_mean", (None,))[0]
+        train = facts.get("train", (None,))[0]
+        if val is not None or (mean is not None and train is None):
+            key = (NAN if ep is None else ep, NAN if step is None else step)
+            row = evals.setdefault(key, [NAN if ep is None else ep, NAN if step is None else step, NAN, NAN])
+            if val is not None:
+                row[3] = val
+            if mean is not None:
+                row[2] = mean
+            elif train is not None and val is not None:
+                row[2] = train
+            continue
+        if train is None:
+            continue
+        counter += 1
+        if step is None and "batch" in facts and ep is not None:
+            b, of = facts["batch"]
+            if of:
+                per_epoch[ep] = of
+            step = None if b is None else (b, of)
+        if isinstance(step, tuple) or step is None:
+            # placed by epoch and batch (Batch b/of), else counted in order
+            if isinstance(step, tuple) and step[1]:
+                step = (ep - 1) * step[1] + step[0] if ep is not None and ep >= 1 else float(counter)
+            else:
+                epoch_start.setdefault(NAN if ep is None else ep, counter)
+                step = float(counter)
+                estimated = True
+        lr = facts.get("lr", (NAN,))[0]
+        gn = facts.get("grad", (NAN,))[0]
+        batches[int(step)] = (NAN if ep is None else ep, train, lr, gn, NAN)
+    lines.warn_long(run)
+    if not batches and not evals:
+        if lines.empty:
+            raise LossdocError("error.log_empty", path=str(path))
+        raise LossdocError("error.console_no_lines", path=str(path))
+    if bad:
+        run.warnings.append(ReaderWarning("warn.not_numbers", {"count": len(bad), "first": bad[0]}))
+    if estimated:
+        run.warnings.append(ReaderWarning("warn.steps_counted", {}))
+    run.records_read = recognised
+    run.records_skipped = len(bad)
+    eps = [v[0] for v in batches.values() if not math.isnan(v[0])] + [r[0] for r in evals.values() if not math.isnan(r[0])]
+    if eps and min(eps) == 0 and any(v[0] == 0 for v in batches.values()):
+        # epochs counted from 0 while training: epoch 0 means "before any update" here, so number them from 1
+        run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
+        batches = {k: (v[0] + 1, *v[1:]) for k, v in batches.items()}
+        evals = {(k[0] + 1, k[1]): [r[0] + 1, *r[1:]] for k, r in evals.items()}
+    run.batches = batch_series(batches)
+    # evaluation rows: placed at the last batch of their epoch when they name no step
+    rows = []
+    for (ep, st), (e_, s_, tr, va) in evals.items():
+        if math.isnan(s_) and not math.isnan(ep) and len(run.batches):
+            in_ep = run.batches.step[run.batches.epoch == ep]
+            s_ = float(in_ep.max()) if in_ep.size else NAN
+        rows.append((e_, s_, tr, va, NAN))
+    run.epochs = epoch_series(rows)
+    return finish(run, path, "error.console_no_lines")
