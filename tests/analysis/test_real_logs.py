@@ -1,0 +1,284 @@
+"""The rules that real logs need (issue 11): fine-tunes, validation leading, stuck and collapsed runs,
+numbers that cannot be a mean cross-entropy, honest uncertainty, facts with their sources.
+
+Each case is a log in a real format (the HF Trainer's trainer_state.json and config.json, Lightning's
+metrics.csv, JSONL), written here from a curve whose right answer is known by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lossdoc import floors
+from lossdoc.analysis import diagnose
+from lossdoc.runlog.overrides import apply_overrides
+from lossdoc.runlog.readers import read_run
+
+RNG = np.random.default_rng(11)
+
+
+def hf_run(tmp_path, losses, evals=(), *, every=10, config=None, adapter=None, epochs_per_step=None, lr=None):
+    """A trainer_state.json (and config.json / adapter_config.json beside it) from loss values."""
+    hist = []
+    for i, x in enumerate(losses):
+        step = every * (i + 1)
+        rec = {"step": step, "loss": float(x), "learning_rate": 1e-4 if lr is None else lr[i],
+               "epoch": round(step * (epochs_per_step or 1e-3), 4), "grad_norm": 1.0}
+        hist.append(rec)
+    for step, v in evals:
+        hist.append({"step": step, "eval_loss": float(v), "epoch": round(step * (epochs_per_step or 1e-3), 4)})
+    hist.sort(key=lambda r: (r["step"], "eval_loss" in r))
+    d = tmp_path / "out"
+    d.mkdir(exist_ok=True)
+    (d / "trainer_state.json").write_text(json.dumps({"global_step": every * len(losses), "log_history": hist}), encoding="utf-8")
+    if config is not None:
+        (d / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    if adapter is not None:
+        (d / "adapter_config.json").write_text(json.dumps(adapter), encoding="utf-8")
+    return d
+
+
+def noisy(curve, sd=0.01):
+    return np.asarray(curve, float) + RNG.normal(0, sd, len(curve))
+
+
+FALLING = noisy(2.2 - 0.6 * (1 - np.exp(-np.arange(200) / 60)))  # a fine-tune: 2.2 -> ~1.6
+
+
+# ------------------------------------------------------------------ fine-tunes
+
+
+def test_config_name_or_path_means_pretrained_and_a_low_first_loss_is_no_leak(tmp_path):
+    d = hf_run(tmp_path, FALLING, config={"vocab_size": 32000, "model_type": "llama", "_name_or_path": "org/base-7b", "dropout": 0.1})
+    diag = diagnose(read_run(d))
+    init = diag.finding("init-loss")
+    assert init.status == "info" and init.key == "f.init.pretrained"
+    assert diag.facts["sources"]["pretrained"] == {"kind": "file", "where": "config.json: _name_or_path = org/base-7b", "args": {}}
+    assert diag.facts["sources"]["vocab_size"]["where"] == "config.json: vocab_size"
+    assert diag.verdict in ("still-learning", "converged")
+    assert "next.check_leak" not in diag.next_steps
+
+
+def test_adapter_config_means_pretrained(tmp_path):
+    d = hf_run(tmp_path, FALLING, config={"vocab_size": 32000}, adapter={"peft_type": "LORA", "base_model_name_or_path": "/home/u/.cache/huggingface/hub/models--org--base/snapshots/abc"})
+    run = read_run(d)
+    assert run.pretrained is True and run.sources["pretrained"].where == "adapter_config.json: LORA on org/base"
+
+
+def test_checkpoint_folder_reads_config_one_folder_up(tmp_path):
+    d = hf_run(tmp_path, FALLING)
+    ck = d / "checkpoint-2000"
+    ck.mkdir()
+    (d / "trainer_state.json").rename(ck / "trainer_state.json")
+    (d / "config.json").write_text(json.dumps({"vocab_size": 50257, "resid_pdrop": 0.1, "_name_or_path": "gpt2"}), encoding="utf-8")
+    run = read_run(d)
+    assert run.vocab_size == 50257 and run.dropout == 0.1 and run.pretrained is True
+
+
+def test_a_first_loss_far_below_the_unigram_level_infers_a_pretrained_start(tmp_path):
+    d = hf_run(tmp_path, FALLING, config={"vocab_size": 32000})  # no _name_or_path: newer transformers drop it
+    diag = diagnose(read_run(d))
+    unigram = floors.zipf_entropy(32000, 1.0)
+    assert diag.facts["pretrained"] is True and diag.facts["sources"]["pretrained"]["kind"] == "inferred"
+    assert diag.facts["sources"]["pretrained"]["args"]["limit"] == pytest.approx(0.8 * unigram, abs=0.01)
+    assert diag.finding("init-loss").status == "info"
+
+
+def test_from_scratch_flag_makes_the_same_log_a_leak(tmp_path):
+    d = hf_run(tmp_path, FALLING, every=1, config={"vocab_size": 32000})  # first loss 2.2 at step 1, ln V = 10.37
+    assert diagnose(read_run(d)).finding("init-loss").key == "f.init.pretrained"  # read as a fine-tune ...
+    run = apply_overrides(read_run(d), pretrained=False)  # ... until the user says it started from scratch
+    assert run.sources["pretrained"].kind == "flag"
+    diag = diagnose(run)
+    assert diag.facts["pretrained"] is False
+    assert diag.finding("init-loss").key == "f.init.low" and diag.verdict == "broken" and "next.check_leak" in diag.next_steps
+
+
+# ------------------------------------------------------------------ validation leads
+
+
+def _lightning(tmp_path, batches, evals, hparams="vocab_size: 50257\n"):
+    """metrics.csv in Lightning's layout: sparse rows, step and epoch from 0."""
+    rows = ["epoch,step,train_loss_step,val_loss,train_loss_epoch"]
+    per_epoch = len(batches) // len(evals)
+    for i, x in enumerate(batches):
+        rows.append(f"{i // per_epoch},{i},{x:.5f},,")
+        if (i + 1) % per_epoch == 0:
+            k = (i + 1) // per_epoch - 1
+            rows.append(f"{k},{i},,{evals[k]:.5f},{float(np.mean(batches[i + 1 - per_epoch : i + 1])):.5f}")
+    d = tmp_path / "version_0"
+    d.mkdir()
+    (d / "metrics.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (d / "hparams.yaml").write_text(hparams, encoding="utf-8")
+    return d
+
+
+def test_validation_falling_at_every_evaluation_is_still_learning_whatever_the_batches(tmp_path):
+    batches = noisy(np.full(400, 4.0), 0.3)  # noisy, flat batches: the batch trend alone says "settled"
+    evals = [4.4 - 0.08 * k for k in range(8)]  # but validation falls steadily
+    diag = diagnose(read_run(_lightning(tmp_path, batches, evals)))
+    assert diag.facts["validation_leads"] is True
+    assert diag.finding("progress").key == "f.progress.val_improving" and diag.verdict == "still-learning"
+
+
+def test_validation_that_has_flattened_is_converged_although_batches_fall(tmp_path):
+    batches = noisy(np.linspace(4.0, 3.0, 400), 0.05)
+    evals = [3.30 + 0.5 * math.exp(-1.2 * k) for k in range(10)]  # drops shrink to nothing
+    diag = diagnose(read_run(_lightning(tmp_path, batches, evals)))
+    assert diag.finding("progress").key in ("f.progress.val_flattened", "f.progress.val_settled")
+    assert diag.verdict == "converged"
+
+
+def test_overfitting_from_validation_without_token_counts(tmp_path):
+    batches = noisy(np.linspace(4.0, 1.0, 400), 0.05)
+    evals = [3.6, 3.3, 3.2, 3.25, 3.35, 3.5, 3.7, 3.9]  # rises from its minimum while training falls
+    diag = diagnose(read_run(_lightning(tmp_path, batches, evals)))
+    assert diag.facts["val_noise_source"] == "series" and diag.facts["val_se"] is not None
+    ov = diag.finding("overfitting")
+    assert ov.status == "fail" and ov.args["best"] == 3.2 and diag.verdict == "overfitting"
+
+
+def test_validation_noise_is_from_the_series_not_from_one_batch(tmp_path):
+    batches = noisy(np.linspace(4.0, 3.0, 400), 0.5)  # batches scatter with sd 0.5 ...
+    evals = [3.60, 3.50, 3.45, 3.42, 3.41, 3.405, 3.41, 3.415]  # ... validation with ~0.003
+    diag = diagnose(read_run(_lightning(tmp_path, batches, evals)))
+    assert diag.facts["val_se"] < 0.05
+
+
+# ------------------------------------------------------------------ stuck and collapsed
+
+
+def test_from_scratch_run_flat_at_the_unigram_level_is_broken(tmp_path):
+    u = floors.zipf_entropy(50257, 1.0)
+    batches = noisy(np.full(200, u + 0.05), 0.06)
+    rows = ["epoch,step,train_loss_step"] + [f"0,{49 + 50 * i},{x:.4f}" for i, x in enumerate(batches)]
+    d = tmp_path / "version_1"
+    d.mkdir()
+    (d / "metrics.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (d / "hparams.yaml").write_text("vocab_size: 50257\nlr: 0.0003\n", encoding="utf-8")
+    diag = diagnose(read_run(d))
+    f = diag.finding("no-learning")
+    assert f.status == "fail" and f.key == "f.nolearn.unigram" and f.reference == pytest.approx(u)
+    assert diag.verdict == "broken"
+    assert "lossdoc baseline --data" in __import__("lossdoc.i18n", fromlist=["t"]).t(f.key, "en", **{k: str(v) for k, v in f.args.items()})
+
+
+def test_a_healthy_run_passing_the_unigram_level_is_not_stuck(tmp_path):
+    u = floors.zipf_entropy(50257, 1.0)
+    batches = noisy(u * np.exp(-np.arange(200) / 300), 0.05)
+    rows = ["epoch,step,train_loss_step"] + [f"0,{49 + 50 * i},{x:.4f}" for i, x in enumerate(batches)]
+    d = tmp_path / "version_1"
+    d.mkdir()
+    (d / "metrics.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (d / "hparams.yaml").write_text("vocab_size: 50257\n", encoding="utf-8")
+    diag = diagnose(read_run(d))
+    assert diag.finding("no-learning").key != "f.nolearn.unigram" and diag.verdict == "still-learning"
+
+
+def test_collapse_to_a_uniform_output_is_found_without_the_vocabulary(tmp_path):
+    ln_v = math.log(32000)
+    losses = [1.637, 11.8069, 11.6049, 10.383] + [round(ln_v, 4)] * 6
+    diag = diagnose(read_run(hf_run(tmp_path, losses, every=1)))
+    f = diag.finding("uniform-lock")
+    assert f.status == "fail" and f.key == "f.uniform.collapsed" and f.args["n_ids"] == 32000
+    assert diag.verdict == "broken"
+
+
+def test_a_from_scratch_run_pinned_at_ln_v_is_broken_when_v_is_known(tmp_path):
+    ln_v = math.log(5000)
+    losses = ln_v + RNG.normal(0, 1e-5, 100)
+    diag = diagnose(read_run(hf_run(tmp_path, losses, every=1, config={"vocab_size": 5000})))
+    assert diag.finding("uniform-lock").key == "f.uniform.locked_unknown" and diag.verdict == "broken"
+
+
+# ------------------------------------------------------------------ numbers that are not a mean cross-entropy
+
+
+def test_training_loss_many_times_validation_is_left_out(tmp_path):
+    vals = [15.4, 2.38, 0.347, 0.319, 0.308, 0.304]
+    train = [285.0, 161.0, 9.9, 5.39, 5.18, 5.02]
+    d = hf_run(tmp_path, train, evals=[(100 * (i + 1), v) for i, v in enumerate(vals)], every=100, config={"vocab_size": 151936})
+    diag = diagnose(read_run(d))
+    f = diag.finding("scale")
+    assert f.status == "warn" and f.key == "f.scale.train_vs_val" and f.args["ratio"] > 3
+    assert diag.finding("divergence").status != "fail"  # the mis-scaled batches are not read as a blow-up
+    assert diag.verdict == "converged"
+
+
+def test_zero_after_real_losses_is_a_filtered_nan(tmp_path):
+    losses = list(noisy(np.full(40, 2.0), 0.02))
+    losses[30:33] = [0.0, 0.0, 0.0]
+    diag = diagnose(read_run(hf_run(tmp_path, losses)))
+    f = diag.finding("nonfinite-loss")
+    assert f.status == "fail" and f.key == "f.nonfinite.zero_filtered" and f.args["step"] == 310 and f.args["count"] == 3
+    assert diag.verdict == "broken"
+
+
+def test_identical_evaluations_mean_weights_not_changing(tmp_path):
+    d = hf_run(tmp_path, noisy(np.full(50, 3.0), 0.05), evals=[(100, 3.1234), (200, 3.1234), (300, 3.1234), (400, 3.1234)])
+    diag = diagnose(read_run(d))
+    f = diag.finding("no-learning")
+    assert f.key == "f.nolearn.identical_evals" and f.args["count"] == 4 and diag.verdict == "broken"
+
+
+def test_training_loss_near_zero_after_epochs_without_validation_is_memorising(tmp_path):
+    losses = np.concatenate([np.linspace(0.5, 0.02, 20), np.full(20, 0.008)])
+    diag = diagnose(read_run(hf_run(tmp_path, losses, every=100, epochs_per_step=0.025)))
+    f = diag.finding("overfitting")
+    assert f.key == "f.overfit.train_memorised" and diag.verdict == "overfitting"
+
+
+def test_loss_implausibly_low_in_the_first_epoch_suggests_padding(tmp_path):
+    losses = np.concatenate([np.linspace(3.7, 0.1, 40), noisy(np.full(160, 0.08), 0.005)])
+    diag = diagnose(read_run(hf_run(tmp_path, losses, epochs_per_step=1 / 1000)))
+    f = diag.finding("scale")
+    assert f.key == "f.scale.first_epoch_low" and f.args["value"] < 0.2
+
+
+# ------------------------------------------------------------------ honest uncertainty
+
+
+def test_fifty_batches_with_no_validation_and_no_vocabulary_is_inconclusive(tmp_path):
+    diag = diagnose(read_run(hf_run(tmp_path, noisy(np.linspace(3.0, 2.5, 50), 0.05))))
+    assert diag.verdict == "inconclusive"
+    assert {"fact": "vocab_size", "flag": "--vocab-size"} in diag.facts["missing"]
+
+
+def test_a_healthy_verdict_says_which_checks_could_not_run(tmp_path):
+    from lossdoc.render.diagnosis import headline_key
+
+    diag = diagnose(read_run(hf_run(tmp_path, noisy(np.full(300, 2.5), 0.02))))
+    assert diag.verdict == "converged" and headline_key(diag) == "headline.converged.unchecked"
+
+
+# ------------------------------------------------------------------ neighbours never break explain
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"vocab_size": "many"}', "\x00\x01"])
+def test_a_malformed_config_json_is_ignored_with_a_warning(tmp_path, text):
+    d = hf_run(tmp_path, FALLING)
+    (d / "config.json").write_text(text, encoding="utf-8")
+    run = read_run(d)
+    assert run.vocab_size is None
+    assert diagnose(run).verdict in ("still-learning", "converged", "inconclusive")
+    if text != '{"vocab_size": "many"}':
+        assert [w.key for w in run.warnings] == ["warn.config_unreadable"]
+
+
+@pytest.mark.parametrize("text", ["vocab_size: !!int xyz\n", "when: !!timestamp 2001-13-45\n", "a: [1, 2\n", "- just\n- a list\n"])
+def test_a_hostile_hparams_yaml_is_ignored_with_a_warning(tmp_path, text):
+    d = _lightning(tmp_path, noisy(np.linspace(4.0, 3.0, 40), 0.05), [3.9, 3.5, 3.3, 3.2], hparams=text)
+    run = read_run(d)
+    assert run.vocab_size is None and [w.key for w in run.warnings] == ["warn.config_unreadable"]
+
+
+def test_flags_win_over_neighbours_and_say_so(tmp_path):
+    d = hf_run(tmp_path, FALLING, config={"vocab_size": 32000, "_name_or_path": "org/base"})
+    run = apply_overrides(read_run(d), vocab_size=32001, pretrained=False)
+    assert run.vocab_size == 32001 and run.sources["vocab_size"].kind == "flag"
+    assert run.pretrained is False and run.sources["pretrained"].where == "--from-scratch"
+    assert "warn.vocab_overridden" in [w.key for w in run.warnings]
