@@ -3,7 +3,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from pathlib import Path
+
 from lossdoc.cli import app, run
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def invoke(*args):
@@ -107,3 +111,23 @@ def test_overrides_supply_facts_for_a_log_without_them(tiny_run, tmp_path):
     doc = json.loads(invoke(p, "--json", "--vocab-size", "64", "--random").output)
     assert doc["facts"]["entropy_floor"] == pytest.approx(__import__("math").log(64))
     assert next(f for f in doc["findings"] if f["code"] == "init-loss")["status"] != "skipped"
+
+
+@pytest.mark.parametrize("lang,verdict,floor_words,init_words", [
+    ("en", "Verdict: expected plateau", "no model can do better than ln 9999 = 9.2102", "At initialisation the loss was 9.3812"),
+    ("zh", "结论：符合预期的平台期", "任何模型的平均损失都不可能低于 ln 9999 = 9.2102", "初始化时损失为 9.3812"),
+])
+def test_the_seeds_console_with_no_flags(lang, verdict, floor_words, init_words):
+    """The person in the seed passes no flags: the log's dummy-data line and the script's defaults are enough."""
+    result = invoke(FIX / "seed_console" / ("seed_zh.txt" if lang == "zh" else "seed_en.txt"), "--lang", lang)
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert verdict in text and floor_words in text and init_words in text
+    assert ("script default" in text) if lang == "en" else ("脚本默认值" in text)  # the facts table names V's source
+
+
+def test_pretrained_and_from_scratch_flags_are_one_option():
+    result = invoke(FIX / "seed_console" / "seed_en.txt", "--pretrained", "--json")
+    doc = json.loads(result.output)
+    assert doc["facts"]["pretrained"] is True and doc["facts"]["sources"]["pretrained"]["kind"] == "flag"
+    assert next(f for f in doc["findings"] if f["code"] == "init-loss")["message_key"].startswith("f.init.pretrained")
