@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     n = len(rows)
     exact = sum(r["exact"] for r in rows)
     crs = sum(r["coarse"] for r in rows)
-    print(f"\nexact: {exact}/{n}   coarse: {crs}/{n}   ({'no flags' if args.no_flags else 'with each case''s flags'})")
+    mode = "no flags" if args.no_flags else "with each case's flags"
+    print(f"\nexact: {exact}/{n}   coarse: {crs}/{n}   ({mode})")
     return 0
 
 

@@ -42,3 +42,5 @@ ZERO_AFTER = 0.1  # a loss of exactly 0.0 after losses above this is a filtered 
 MEMORISED_NATS = 0.05  # training loss under 0.05 nats/token (perplexity 1.05) after more than one epoch on real data: memorised
 FIRST_EPOCH_LOW_NATS = 0.2  # batch loss under 0.2 nats/token within the first epoch, on unseen real data: padding counted?
 FEW_BATCHES_NO_FACTS = 100  # fewer batches than this, with no validation and no vocabulary size: inconclusive
+DEFAULT_DROPOUT = 0.1  # real data, dropout not logged: the usual default
+REAL_DATA_DROPOUT_FACTOR = 2.0  # real data: validation may sit below training by 2 x dropout x (train level), from dropout and lag
