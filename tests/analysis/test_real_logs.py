@@ -282,3 +282,15 @@ def test_flags_win_over_neighbours_and_say_so(tmp_path):
     assert run.vocab_size == 32001 and run.sources["vocab_size"].kind == "flag"
     assert run.pretrained is False and run.sources["pretrained"].where == "--from-scratch"
     assert "warn.vocab_overridden" in [w.key for w in run.warnings]
+
+
+def test_stuck_uses_the_measured_unigram_level_when_the_header_has_it():
+    from lossdoc.runlog.run import BatchSeries, Run
+
+    n = 200
+    steps = np.arange(1, n + 1, dtype=float) * 10
+    loss = noisy(np.full(n, 3.26), 0.03)  # a char-level text run flat at its measured unigram cross-entropy
+    b = BatchSeries(steps, np.ones(n), loss, np.full(n, 1e-3), np.ones(n), np.full(n, 512.0))
+    run = Run(source="x", format="lossdoc", vocab_size=104, unigram_xent=3.2374, batches=b, pretrained=False)
+    f = diagnose(run).finding("no-learning")
+    assert f.key == "f.nolearn.unigram_measured" and f.reference == pytest.approx(3.2374)
