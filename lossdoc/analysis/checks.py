@@ -237,9 +237,16 @@ def build_context(run: Run) -> Context:
         if early and first_loss < limit:
             pretrained = True
             p_source = FactSource("inferred", "where.first_loss", (("loss", round(first_loss, 4)), ("step", int(first_loss_step)), ("limit", round(limit, 2))))
+    floor = run.entropy_floor
+    vsrc = run.sources.get("vocab_size")
+    if v and vsrc is not None and vsrc.kind == "default" and init is not None and floor is not None:
+        low, high = floors.init_loss_band(v, run.init_logit_std or 0.0)
+        if not low <= init <= high:
+            floor = None  # V is only a script's default and the first loss says otherwise: a floor from it would mislead
     return Context(
-        run=run, vocab_size=v, ln_v=math.log(v) if v else None, floor=run.entropy_floor,
-        val_floor=run.val_floor_sample if run.val_floor_sample is not None else run.entropy_floor, random_data=run.random_data,
+        run=run, vocab_size=v, ln_v=math.log(v) if v else None, floor=floor,
+        val_floor=(run.val_floor_sample if run.val_floor_sample is not None else floor) if floor is not None else None,
+        random_data=run.random_data,
         step=step, loss=loss, lr=lr, grad_norm=grad_norm, tail=tail, sigma_b=sigma_b, tokens_per_batch=tpb,
         val_epoch=val_epoch, val=val, val_tokens=val_tokens, train_epoch_mean=train_mean, train_at_eval=train_at_eval, sigma_val=sigma_val,
         band_val=band_val, init=init, init_source=init_source, first_step=first_step, init_logit_std=run.init_logit_std,

@@ -58,11 +58,18 @@ def test_seed_console_without_the_dummy_line_guesses_nothing(fix, tmp_path):
 
 def test_seed_console_default_vocab_that_disagrees_with_the_first_loss_is_named(fix, tmp_path):
     """V = 10000 is only a default: a first loss of ln 500 says the run used another vocabulary."""
+    import re
+
+    # the seed's run as it would look with V = 500: every loss moved down by ln 10000 - ln 500
+    shift = math.log(10000) - math.log(500)
     text = (fix / "seed_console" / "seed_en.txt").read_text(encoding="utf-8")
-    text = text.replace("Loss: 9.3812", f"Loss: {math.log(500):.4f}")
+    text = re.sub(r"(Loss: )(\d+\.\d+)", lambda m: f"{m.group(1)}{float(m.group(2)) - shift:.4f}", text)
     (tmp_path / "console.txt").write_text(text, encoding="utf-8")
-    init = _diagnose(read_run(tmp_path / "console.txt")).finding("init-loss")
-    assert init.status == "warn" and init.key == "f.init.default_vocab" and init.args["implied_v"] == 500 and init.flag == "--vocab-size"
+    d = _diagnose(read_run(tmp_path / "console.txt"))
+    init = d.finding("init-loss")
+    assert init.status == "warn" and init.key == "f.init.default_vocab" and abs(init.args["implied_v"] - 500 * math.exp(9.3812 - math.log(10000))) < 2 and init.flag == "--vocab-size"
+    # the floor ln 9999 that came from the default V is not used against this run's losses
+    assert d.finding("floor").status == "skipped" and d.verdict != "broken"
 
 
 @pytest.mark.parametrize(
