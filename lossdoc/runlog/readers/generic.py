@@ -147,6 +147,8 @@ def load_csv(path: Path) -> Table:
         linenos.append(lineno)
     if header is None:
         raise LossdocError("error.log_empty", path=str(path))
+    if bare and len(rows) < 3:
+        raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss
     table = Table(header, rows, linenos)
     table.long_lines = lines  # type: ignore[attr-defined]
     table.bare = bare  # type: ignore[attr-defined]
