@@ -245,6 +245,7 @@ def table_to_run(
     # "train_loss", "val_loss"}): without --train-col, each row uses the first training-loss column it has.
     train_cands = [train_c] if train_col or train_c is None else [train_c] + [
         c for c in (pick([x], TRAIN_NAMES) for x in table.columns if x not in (step_c, val_c, train_c)) if c]
+    train_cands = [c for c in train_cands if c is not None]
     train_cands.sort(key=lambda c: TRAIN_NAMES.index(norm_name(c)) if norm_name(c) in TRAIN_NAMES else len(TRAIN_NAMES))
     used = {c for c in (step_c, val_c, *train_cands) if c}
     epoch_c = pick([c for c in table.columns if c not in used], EPOCH_NAMES)
@@ -260,7 +261,7 @@ def table_to_run(
     dup = 0
     seen_batch = False
     for i, (row, lineno) in enumerate(zip(table.rows, table.lines)):
-        row_train = next((c for c in train_cands if c is not None and row.get(c) not in (None, "")), train_c)
+        row_train = next((c for c in train_cands if row.get(c) not in (None, "")), train_c)
         tr = _value(row, row_train, not_numbers, lineno)
         va = _value(row, val_c, not_numbers, lineno)
         if tr is None and va is None:
