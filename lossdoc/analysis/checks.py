@@ -231,6 +231,10 @@ def build_context(run: Run) -> Context:
     # (lossdoc's text runs), else the Zipf estimate for V ids of natural text
     unigram_est = run.unigram_xent or run.unigram_entropy or (floors.zipf_entropy(v, 1.0) if v and v <= 10**7 else None) if real else None
     pretrained, p_source = run.pretrained, run.sources.get("pretrained")
+    if pretrained is None and real and v and init is not None and init < math.log(v) - th.INIT_BAND_LOW_NATS:
+        # below ln V before any update: a freshly initialised model cannot do that, whatever its labels
+        pretrained = True
+        p_source = FactSource("inferred", "where.init_below_ln_v", (("loss", round(init, 4)), ("ln_v", round(math.log(v), 4))))
     if pretrained is None and real and first_loss is not None and first_loss_step is not None and init_source != "epoch0":
         early = first_loss_step <= max(th.PRETRAINED_EARLY_STEPS, th.PRETRAINED_EARLY_FRACTION * (last_step or 0))
         limit = th.PRETRAINED_UNIGRAM_REL * unigram_est if unigram_est is not None else th.PRETRAINED_ANY_V_LOSS

@@ -44,3 +44,4 @@ FIRST_EPOCH_LOW_NATS = 0.2  # batch loss under 0.2 nats/token within the first e
 FEW_BATCHES_NO_FACTS = 100  # fewer batches than this, with no validation and no vocabulary size: inconclusive
 DEFAULT_DROPOUT = 0.1  # real data, dropout not logged: the usual default
 REAL_DATA_DROPOUT_FACTOR = 2.0  # real data: validation may sit below training by 2 x dropout x (train level), from dropout and lag
+INIT_BAND_LOW_NATS = 0.05  # the healthy init band starts this far below ln V (floors.init_loss_band)

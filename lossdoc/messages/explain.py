@@ -194,6 +194,7 @@ EN = {
     "where.random_data": "random data",
     "where.ids_from_zero": "ids from 0",
     "where.first_loss": "first loss {loss} at step {step}, below {limit}",
+    "where.init_below_ln_v": "loss {loss} before any update, below ln V = {ln_v}",
     "unit.steps": "steps",
     "unit.epochs": "epochs",
 }
@@ -393,6 +394,7 @@ ZH = {
     "where.random_data": "随机数据",
     "where.ids_from_zero": "id 从 0 开始",
     "where.first_loss": "第 {step} 步的首个损失 {loss} 低于 {limit}",
+    "where.init_below_ln_v": "未做任何更新时损失为 {loss}，低于 ln V = {ln_v}",
     "unit.steps": "步",
     "unit.epochs": "轮",
 }
