@@ -152,15 +152,19 @@ def test_validation_noise_is_from_the_series_not_from_one_batch(tmp_path):
 # ------------------------------------------------------------------ stuck and collapsed
 
 
-def test_from_scratch_run_flat_at_the_unigram_level_is_broken(tmp_path):
-    u = floors.zipf_entropy(50257, 1.0)
-    batches = noisy(np.full(200, u + 0.05), 0.06)
+def _lightning_batches(tmp_path, batches, hparams="vocab_size: 50257\nlr: 0.0003\n"):
+    """A Lightning metrics.csv with a batch every 50 steps from step 49, and no validation."""
     rows = ["epoch,step,train_loss_step"] + [f"0,{49 + 50 * i},{x:.4f}" for i, x in enumerate(batches)]
     d = tmp_path / "version_1"
     d.mkdir()
     (d / "metrics.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (d / "hparams.yaml").write_text("vocab_size: 50257\nlr: 0.0003\n", encoding="utf-8")
-    diag = diagnose(read_run(d))
+    (d / "hparams.yaml").write_text(hparams, encoding="utf-8")
+    return d
+
+
+def test_from_scratch_run_flat_at_the_unigram_level_is_broken(tmp_path):
+    u = floors.zipf_entropy(50257, 1.0)
+    diag = diagnose(read_run(_lightning_batches(tmp_path, noisy(np.full(200, u + 0.05), 0.06))))
     f = diag.finding("no-learning")
     assert f.status == "fail" and f.key == "f.nolearn.unigram" and f.reference == pytest.approx(u)
     assert diag.verdict == "broken"
@@ -169,13 +173,7 @@ def test_from_scratch_run_flat_at_the_unigram_level_is_broken(tmp_path):
 
 def test_a_healthy_run_passing_the_unigram_level_is_not_stuck(tmp_path):
     u = floors.zipf_entropy(50257, 1.0)
-    batches = noisy(u * np.exp(-np.arange(200) / 300), 0.05)
-    rows = ["epoch,step,train_loss_step"] + [f"0,{49 + 50 * i},{x:.4f}" for i, x in enumerate(batches)]
-    d = tmp_path / "version_1"
-    d.mkdir()
-    (d / "metrics.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (d / "hparams.yaml").write_text("vocab_size: 50257\n", encoding="utf-8")
-    diag = diagnose(read_run(d))
+    diag = diagnose(read_run(_lightning_batches(tmp_path, noisy(u * np.exp(-np.arange(200) / 300), 0.05))))
     assert diag.finding("no-learning").key != "f.nolearn.unigram" and diag.verdict == "still-learning"
 
 
