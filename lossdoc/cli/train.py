@@ -27,7 +27,7 @@ from lossdoc.i18n import resolve_lang
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train", help="Train a small causal Transformer LM and write metrics.jsonl and checkpoints.")(train_command)
+    app.command("train", help="Train a small causal Transformer LM and write run.jsonl and checkpoints.")(train_command)
 
 
 def train_command(
@@ -98,5 +98,9 @@ def train_command(
 
         run = read_run(result.metrics_path)
         render_diagnosis(console, diagnose(run), run, language, compact=True)
+        from lossdoc.cli.runs import explain_command_for
+        from lossdoc.i18n import t
+
+        console.print(t("cli.explain_again", language, command=explain_command_for(result.metrics_path)), markup=False, soft_wrap=True)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
