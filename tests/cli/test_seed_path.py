@@ -41,10 +41,10 @@ def test_explain_without_a_run_takes_the_newest_under_runs_and_says_so(tiny_run,
     _copy_run(tiny_run, tmp_path / "runs" / "old", mtime=1_700_000_000)
     _copy_run(tiny_run, tmp_path / "runs" / "new", mtime=1_800_000_000)
     (tmp_path / "runs" / "not-a-run").mkdir()
-    for args in ([], ["runs/"], ["runs"]):
+    for args in ([], ["runs/"], ["runs"], ["run.jsonl"]):
         result = CliRunner().invoke(app, ["explain", *args, "--lang", "en"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
-        assert f"Explaining the newest run in runs: {Path('runs') / 'new'}" in result.stderr
+        assert f"Explaining the newest run in runs: {Path('runs') / 'new'}" in result.stderr, args
         assert "lossdoc explain: runs/new/run.jsonl" in result.stdout
     as_json = CliRunner().invoke(app, ["explain", "--json"])
     assert json.loads(as_json.stdout)["source"] == "runs/new/run.jsonl"  # the note went to stderr: stdout stays JSON
