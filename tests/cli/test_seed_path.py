@@ -79,3 +79,104 @@ def test_old_metrics_jsonl_folders_still_read_and_resume_into_the_same_file(tiny
 def test_readme_says_where_runs_go():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert "runs/<run id>/run.jsonl" in readme
+
+
+# ---- 2. the seed's command line, offline ------------------------------------------------------------------
+
+SEED_FLAGS = ["--d_model", "256", "--num_layers", "2", "--num_heads", "4", "--batch_size", "4", "--use_amp"]
+
+
+def _closed_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now: a connection is refused at once
+    return port
+
+
+def _no_hub_env(monkeypatch):
+    for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy",
+              "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(v, raising=False)
+
+
+def test_the_seeds_command_line_is_accepted_and_fails_offline_in_one_line_leaving_no_run(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "COLUMNS": "80"}
+    proc = subprocess.run([sys.executable, "-m", "lossdoc", "train", "--dataset", "wikitext2", *SEED_FLAGS],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "No such option" not in lines[0]
+    assert lines[0].startswith("lossdoc: error: cannot load dataset Salesforce/wikitext:wikitext-2-raw-v1: the Hugging Face hub is unreachable")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_unreachable_hub_is_found_by_one_short_probe(monkeypatch):
+    import socket
+
+    from lossdoc.data.sources import hub_offline
+
+    _no_hub_env(monkeypatch)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    assert hub_offline() is True
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert hub_offline() is False
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the variable wins without any connection
+        assert hub_offline() is True
+
+
+def test_hub_offline_mode_is_restored_after_loading(monkeypatch, tmp_path):
+    import datasets
+
+    from lossdoc.data.sources import Spec, load_hf
+    from lossdoc.errors import LossdocError
+
+    _no_hub_env(monkeypatch)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    before = datasets.config.HF_HUB_OFFLINE
+    try:
+        load_hf(Spec("hf", "lossdoc-test/surely-not-cached-anywhere", None))
+    except LossdocError as exc:
+        assert exc.key in ("error.hf_offline", "error.hf_not_found")
+    assert datasets.config.HF_HUB_OFFLINE == before and "HF_HUB_OFFLINE" not in os.environ
+
+
+def _dummy_train(tmp_path, *extra):
+    from tests.conftest import ROOT
+
+    # configs/faults.yaml: a small dummy run that reaches its floor (an expected plateau) in seconds
+    return CliRunner().invoke(app, ["train", "--config", str(ROOT / "configs" / "faults.yaml"), "--out", str(tmp_path / "r"), *extra],
+                              env={"COLUMNS": "80"})
+
+
+def test_after_a_dummy_run_the_next_step_names_pydoc_when_the_hub_is_out_of_reach(tmp_path, monkeypatch):
+    _no_hub_env(monkeypatch)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    result = _dummy_train(tmp_path, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "Verdict: expected plateau" in result.output
+    assert "lossdoc train --data pydoc" in result.output and "--data wikitext2 would not load" in result.output
+    zh = CliRunner().invoke(app, ["explain", str(tmp_path / "r"), "--lang", "zh"])
+    assert zh.exit_code == 0
+
+
+def test_after_a_dummy_run_the_next_step_keeps_wikitext2_when_the_hub_answers(tmp_path, monkeypatch):
+    import socket
+
+    _no_hub_env(monkeypatch)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        result = _dummy_train(tmp_path, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "lossdoc train --data wikitext2" in result.output and "--data pydoc" not in result.output
