@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
 def train_command(
     data: Optional[str] = typer.Option(None, "--data", "--dataset", help="Data source: dummy (uniform random tokens in [1, V), like the seed), zipf, markov, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], or a .txt file/folder."),
-    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V (default 10000)."),
+    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V: an integer >= 2, >= 3 for dummy data (default 10000; 64 for markov)."),
     seq_len: Optional[int] = SeqLenOption,
     num_samples: Optional[int] = typer.Option(None, "--num-samples", "--num_samples", help="Dummy sequences in all (default 2000)."),
     val_fraction: Optional[float] = ValFractionOption,

@@ -180,3 +180,38 @@ def test_after_a_dummy_run_the_next_step_keeps_wikitext2_when_the_hub_answers(tm
         result = _dummy_train(tmp_path, "--lang", "en")
     assert result.exit_code == 0, result.output
     assert "lossdoc train --data wikitext2" in result.output and "--data pydoc" not in result.output
+
+
+# ---- 3. markov with its defaults; 9. one rule for V ---------------------------------------------------------
+
+
+def test_markov_trains_with_its_own_default_vocabulary(tmp_path):
+    from lossdoc.train.config import MARKOV_DEFAULT_VOCAB, TrainConfig, resolve_config
+
+    assert resolve_config(data="markov").vocab_size == MARKOV_DEFAULT_VOCAB == 64
+    assert TrainConfig().vocab_size == 10000 and resolve_config(data="zipf").vocab_size == 10000
+    out = tmp_path / "m"
+    small = ["--num-samples", "64", "--seq-len", "16", "--d-model", "16", "--num-layers", "1", "--num-heads", "2", "--epochs", "1"]
+    result = CliRunner().invoke(app, ["train", "--data", "markov", *small, "--out", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "run.jsonl").read_text().splitlines()[0])["vocab_size"] == 64
+
+
+def test_vocab_size_follows_one_rule_in_train_and_baseline(capsys, tmp_path):
+    from lossdoc.i18n import t
+
+    for lang in ("en", "zh"):
+        rule = t("rule.vocab_size", lang, bound=2)
+        assert rule in t("error.baseline_vocab", lang, value="0")  # baseline states the very same rule
+        for args in (["train", "--vocab-size", "0", "--out", str(tmp_path / "r")], ["baseline", "--vocab-size", "0"],
+                     ["baseline", "--vocab-size", "1"], ["train", "--vocab-size", "1", "--data", "zipf", "--out", str(tmp_path / "r")]):
+            assert run([*args, "--lang", lang]) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert len(err) == 1 and rule in err[0], err
+    # V = 2 is a vocabulary (baseline reads it); dummy data explains why it needs one id more
+    assert run(["baseline", "--vocab-size", "2"]) == 0
+    capsys.readouterr()
+    assert run(["train", "--vocab-size", "2", "--out", str(tmp_path / "r"), "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "dummy data needs V >= 3" in err and "randint(1, V)" in err and ">= 2" not in err
+    assert not (tmp_path / "r").exists()
