@@ -409,8 +409,10 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
                 if last_epoch_record is not None and not _has_epoch_record(log_path, last_epoch_record["epoch"]):
                     # killed after last.pt was saved and before its epoch record was logged
                     logger.log(last_epoch_record)
+                # the reporter counts epochs against this run's --epochs, which --resume may have raised
+                reporter.start({**header, "config": {**header.get("config", {}), "epochs": cfg.epochs}}, cfg.epochs * num_batches,
+                               state.epoch * num_batches + state.batch)
                 event("resumed", f"resumed from checkpoints/last.pt at epoch {state.epoch}, batch {state.batch}, step {state.step}", epoch=state.epoch, batch=state.batch)
-                reporter.start(header, cfg.epochs * num_batches, state.epoch * num_batches + state.batch)
 
             model.train()
             while state.epoch < cfg.epochs:
@@ -419,7 +421,7 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
                 while state.batch < num_batches:
                     if interrupt.requested or (stop_at_step is not None and state.step >= stop_at_step):
                         save_checkpoint(checkpoint_state(), out / "checkpoints" / "last.pt")
-                        event("interrupted", f"interrupted at epoch {epoch}, batch {state.batch}; resume with: lossdoc train --resume {out}", epoch=epoch, batch=state.batch)
+                        event("interrupted", f"interrupted at epoch {epoch}, batch {state.batch}; resume with: lossdoc train --resume {out}", epoch=epoch, batch=state.batch, path=str(out))
                         return finish("interrupted", 130)
                     b = state.batch
                     rows = data.train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(device)
@@ -462,14 +464,14 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
                     logger.log(rec)
                     reporter.batch(rec)
                     if not math.isfinite(loss_value):
-                        event("nonfinite_loss", f"loss is {loss_value} at epoch {epoch}, batch {state.batch}", epoch=epoch, batch=state.batch)
+                        event("nonfinite_loss", f"loss is {loss_value} at epoch {epoch}, batch {state.batch}", epoch=epoch, batch=state.batch, value=loss_value)
                         if cfg.on_nonfinite == "stop":
                             return finish("failed", 1)
                         state.skipped_steps += 1
                         continue
                     if skipped:
                         state.skipped_steps += 1
-                        event("nonfinite_grad", f"gradient norm is {grad_norm} at step {state.step}; update skipped", epoch=epoch, batch=state.batch)
+                        event("nonfinite_grad", f"gradient norm is {grad_norm} at step {state.step}; update skipped", epoch=epoch, batch=state.batch, value=grad_norm)
                         continue
                     state.epoch_loss_sum += loss_value
                     state.epoch_loss_count += 1
@@ -478,7 +480,7 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
                 train_loss = state.epoch_loss_sum / state.epoch_loss_count if state.epoch_loss_count else math.nan
                 if not math.isfinite(val_loss) and cfg.on_nonfinite == "stop":
                     # the weights are no longer finite: keep the last good checkpoints as they are
-                    event("nonfinite_loss", f"validation loss is {val_loss} after epoch {epoch}", epoch=epoch, batch=state.batch)
+                    event("nonfinite_loss", f"validation loss is {val_loss} after epoch {epoch}", epoch=epoch, batch=state.batch, value=val_loss, split="val")
                     return finish("failed", 1)
                 is_best = math.isfinite(val_loss) and val_loss < state.best_val_loss
                 if is_best:
@@ -510,7 +512,7 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
             return finish("completed", 0)
     except KeyboardInterrupt:
         # Second Ctrl-C: stop now. Checkpoints are atomic, so last.pt is the previous complete one.
-        event("interrupted", "aborted by a second Ctrl-C; the last complete checkpoint is kept")
+        event("interrupted", "aborted by a second Ctrl-C; the last complete checkpoint is kept", aborted=True, path=str(out))
         return finish("interrupted", 130)
     except LossdocError as exc:
         # A write failed (disk full, unwritable folder): checkpoints on disk are the complete

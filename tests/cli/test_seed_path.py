@@ -215,3 +215,108 @@ def test_vocab_size_follows_one_rule_in_train_and_baseline(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "dummy data needs V >= 3" in err and "randint(1, V)" in err and ">= 2" not in err
     assert not (tmp_path / "r").exists()
+
+
+# ---- 5. train output ---------------------------------------------------------------------------------------
+
+
+def test_resume_counts_epochs_against_the_new_total_and_says_resumed_once(tmp_path):
+    out = tmp_path / "r"
+    assert CliRunner().invoke(app, ["train", "--config", str(TINY), "--out", str(out)]).exit_code == 0
+    result = CliRunner().invoke(app, ["train", "--resume", str(out), "--epochs", "4", "--lang", "en"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "Epoch 3/4:" in text and "Epoch 4/4:" in text and "/2:" not in text
+    assert "Resumed: resumed" not in text and "Resumed from checkpoints/last.pt after 2 epochs and 0 batches (step 18)" in text
+    zh = CliRunner().invoke(app, ["train", "--resume", str(out), "--epochs", "5", "--lang", "zh"], env={"COLUMNS": "200"})
+    assert zh.exit_code == 0 and "第 5/5 轮" in zh.output and "已从 checkpoints/last.pt 续训：此前已完成 4 轮又 0 批" in zh.output
+    assert "resumed from" not in zh.output and "已保存 last.pt" in zh.output
+
+
+def test_a_failed_start_leaves_no_folder_that_blocks_the_next_run(tmp_path, capsys):
+    import torch
+
+    from lossdoc.errors import LossdocError
+    from lossdoc.train.config import resolve_config
+    from lossdoc.train.loop import train
+
+    out = tmp_path / "r"
+    if not torch.cuda.is_available():
+        assert run(["train", "--config", str(TINY), "--device", "cuda", "--out", str(out)]) == 2
+        assert "device 'cuda' is not available" in capsys.readouterr().err
+        assert not out.exists()
+    # a failure after the folder was made (too little text for one sequence) removes what it made
+    (tmp_path / "t.txt").write_text("hello world\n" * 3)
+    try:
+        train(resolve_config(TINY, data=str(tmp_path / "t.txt"), seq_len=64, out=str(out), device="cpu"))
+    except LossdocError as exc:
+        assert "seq_len=64" in str(exc)
+    assert not out.exists()
+    out.mkdir()  # a folder the user made stays, emptied of what lossdoc wrote
+    try:
+        train(resolve_config(TINY, data=str(tmp_path / "t.txt"), seq_len=64, out=str(out), device="cpu"))
+    except LossdocError:
+        pass
+    assert out.is_dir() and not any(out.iterdir())
+    assert run(["train", "--config", str(TINY), "--out", str(out)]) == 0  # the same --out works next time
+
+
+def test_singular_counts_and_chinese_events():
+    from lossdoc.render.train_console import RichReporter
+    from rich.console import Console
+    import io
+
+    buf = io.StringIO()
+    rep = RichReporter(Console(file=buf, width=80, color_system=None), "en", progress_every_s=0)
+    header = {"model": {"params": 10, "d_model": 8, "num_layers": 1, "num_heads": 1}, "data": {"kind": "dummy"},
+              "vocab_size": 64, "env": {"device": "cpu"}, "config": {"epochs": 2}}
+    rep.start(header, 10, 0)
+    rep.end({})
+    assert "1 layer, 1 head)" in buf.getvalue()
+    events = [
+        {"kind": "resumed", "step": 18, "epoch": 2, "batch": 0},
+        {"kind": "interrupted", "step": 5, "epoch": 1, "batch": 5, "path": "runs/x"},
+        {"kind": "interrupted", "step": 5, "aborted": True},
+        {"kind": "nonfinite_loss", "step": 7, "epoch": 1, "batch": 7, "value": float("nan")},
+        {"kind": "nonfinite_loss", "step": 9, "epoch": 1, "batch": 9, "value": float("inf"), "split": "val"},
+        {"kind": "nonfinite_grad", "step": 3, "epoch": 1, "batch": 3, "value": float("inf")},
+    ]
+    zh = io.StringIO()
+    rep = RichReporter(Console(file=zh, width=80, color_system=None), "zh")
+    for e in events:
+        rep.event({"type": "event", "message": "english message", **e})
+    text = zh.getvalue()
+    assert "english message" not in text and "resumed" not in text and "Non-finite" not in text
+    assert text.count("\n") == len(events)
+    assert "续训" in text and "中断" in text and "Ctrl-C" in text and "梯度范数" in text and "验证损失" in text
+
+
+def test_piped_output_prints_a_plain_progress_line_every_n_seconds():
+    import io
+
+    from rich.console import Console
+
+    from lossdoc.render.train_console import PROGRESS_EVERY_S, RichReporter
+
+    ticks = iter(range(0, 10_000, 7))  # a clock that moves 7 s per reading
+    buf = io.StringIO()
+    rep = RichReporter(Console(file=buf, width=80, color_system=None), "en", progress_every_s=20, clock=lambda: next(ticks))
+    header = {"model": {"params": 10, "d_model": 8, "num_layers": 2, "num_heads": 2}, "data": {"kind": "dummy"},
+              "vocab_size": 64, "env": {"device": "cpu"}, "config": {"epochs": 1}}
+    rep.start(header, 9, 0)
+    for i in range(1, 10):
+        rep.batch({"epoch": 1, "loss": 4.0 + i / 100, "step": i})
+    rep.end({})
+    lines = [x for x in buf.getvalue().splitlines() if x.startswith("step ")]
+    # readings at 7, 14, 21, ...: a line once 20 s have passed since the last one
+    assert lines == ["step 3/9 (33%), epoch 1, loss 4.0300, 0:00:21 elapsed", "step 6/9 (67%), epoch 1, loss 4.0600, 0:00:42 elapsed",
+                     "step 9/9 (100%), epoch 1, loss 4.0900, 0:01:03 elapsed"]
+    assert "1 layer" not in buf.getvalue() and "2 layers, 2 heads" in buf.getvalue()
+    assert PROGRESS_EVERY_S > 0
+
+
+def test_progress_lines_reach_a_piped_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOSSDOC_PROGRESS_S", "0.000001")
+    result = CliRunner().invoke(app, ["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--lang", "zh"])
+    assert result.exit_code == 0
+    assert "第 18/18 步（100%），第 2 轮，损失" in result.output
