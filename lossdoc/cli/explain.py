@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
 def explain_command(
     run_path: Optional[Path] = typer.Argument(
-        None, metavar="[RUN]",
+        None, metavar="RUN",
         help="A run log or its folder: lossdoc's run.jsonl (or an older metrics.jsonl), the seed script's console "
         "output, Hugging Face trainer_state.json, Lightning metrics.csv, TensorBoard events, nanoGPT logs, or any "
         "CSV/JSONL of losses (docs/formats.md). A folder of run folders (runs/): its newest run. "

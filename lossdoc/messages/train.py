@@ -41,7 +41,7 @@ ZH = {
     "train.event.nonfinite_loss": "损失出现非有限值 {value}：第 {epoch} 轮第 {batch} 批（第 {step} 步）",
     "train.event.nonfinite_val": "验证损失出现非有限值 {value}：第 {epoch} 轮之后",
     "train.event.nonfinite_grad": "梯度范数出现非有限值 {value}：第 {step} 步，本次更新已跳过",
-    "train.event.other": "{kind}：{message}",
+    "train.event.other": "事件 {kind}：{message}",
     "train.saved": "结果保存在 {path}（run.jsonl、config.yaml、checkpoints/）",
     "train.summary_floor_dummy": "最佳验证损失 {best}，数据的理论下限 ln({vocab} - 1) = {floor}：高出 {excess} 奈特（{pct}%）",
     "train.summary_floor": "最佳验证损失 {best}，{kind} 数据的精确熵下限为 {floor}：高出 {excess} 奈特（{pct}%）",

@@ -155,7 +155,7 @@ def _dummy_train(tmp_path, *extra):
 
     # configs/faults.yaml: a small dummy run that reaches its floor (an expected plateau) in seconds
     return CliRunner().invoke(app, ["train", "--config", str(ROOT / "configs" / "faults.yaml"), "--out", str(tmp_path / "r"), *extra],
-                              env={"COLUMNS": "80"})
+                              env={"COLUMNS": None})  # piped, no width asked for: text is not hard-wrapped
 
 
 def test_after_a_dummy_run_the_next_step_names_pydoc_when_the_hub_is_out_of_reach(tmp_path, monkeypatch):
@@ -320,3 +320,95 @@ def test_progress_lines_reach_a_piped_train(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--lang", "zh"])
     assert result.exit_code == 0
     assert "第 18/18 步（100%），第 2 轮，损失" in result.output
+
+
+# ---- 6. help and layout ------------------------------------------------------------------------------------
+
+COMMANDS = ("train", "explain", "baseline", "generate", "compare")
+
+
+def test_shell_completion_is_on(capsys):
+    import subprocess
+    import sys
+
+    assert "--install-completion" in CliRunner().invoke(app, ["--help"]).output
+    assert run(["--show-completion", "bash"]) == 0
+    assert "_lossdoc_completion" in capsys.readouterr().out
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "_LOSSDOC_COMPLETE": "complete_bash", "COMP_WORDS": "lossdoc tr", "COMP_CWORD": "1"}
+    proc = subprocess.run([sys.executable, "-m", "lossdoc"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.split() == ["train"]
+
+
+def test_help_keeps_brackets_names_and_says_what_each_value_is():
+    for cmd in COMMANDS:
+        for width in ("60", "100"):
+            text = CliRunner().invoke(app, [cmd, "--help"], env={"COLUMNS": width}).output
+            for placeholder in ("<bool>", "<str>", "<int>", "<float>"):
+                assert placeholder not in text, (cmd, placeholder)
+            assert "…" not in text
+    train = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "60"}).output
+    assert "--markov-successors, --markov_successors N" in train and "--data, --dataset SOURCE" in train
+    explain = CliRunner().invoke(app, ["explain", "--help"], env={"COLUMNS": "100"}).output
+    assert "lossdoc[report]" in explain  # rich markup used to eat "[report]"
+    flat = " ".join(explain.split())
+    for fmt in ("run.jsonl", "metrics.jsonl", "trainer_state.json", "metrics.csv", "TensorBoard", "nanoGPT", "CSV/JSONL", "newest run under ./runs"):
+        assert fmt in flat, fmt
+    assert "A metrics.jsonl or a run folder" not in flat
+
+
+def test_findings_stack_instead_of_squeezing_at_60_columns(tiny_run):
+    import io
+
+    from rich.console import Console
+
+    from rich.cells import cell_len
+
+    from lossdoc.analysis import diagnose
+    from lossdoc.i18n import t
+    from lossdoc.render.diagnosis import render_diagnosis
+    from lossdoc.runlog.readers import read_run
+
+    r = read_run(tiny_run)
+    d = diagnose(r)
+    for lang in ("en", "zh"):
+        buf = io.StringIO()
+        render_diagnosis(Console(file=buf, width=60, color_system=None), d, r, lang)
+        text = buf.getvalue()
+        findings = text.split(t("ui.explanation", lang))[0]  # (Chinese prose after it is left to the terminal to wrap)
+        assert max(cell_len(x) for x in findings.splitlines()) <= 60
+        if lang == "en":
+            assert "Every logged loss is finite." in text  # one sentence, not 6-character slivers
+            assert "\nlog  ok  measured" in text
+        wide = io.StringIO()
+        render_diagnosis(Console(file=wide, width=100, color_system=None), d, r, lang)
+        assert "┃" in wide.getvalue()  # wide enough: still the table
+
+
+def test_piped_output_keeps_commands_whole(default_run):
+    result = CliRunner().invoke(app, ["explain", str(default_run), "--lang", "en"], env={"COLUMNS": None})
+    assert result.exit_code == 0
+    assert "(e.g. lossdoc train --data wikitext2)" in result.output
+    paragraph = next(x for x in result.output.splitlines() if x.startswith("At initialisation"))
+    assert "not a failed run." in paragraph  # the whole explanation on one line: nothing hard-wrapped at 80
+    wrapped = CliRunner().invoke(app, ["explain", str(default_run), "--lang", "en"], env={"COLUMNS": "80"})
+    assert max(len(x) for x in wrapped.output.splitlines()) <= 80  # a width that was asked for is kept
+
+
+def test_typer_parse_errors_follow_the_language(capsys):
+    cases = [
+        (["train", "--dataset2", "x"], "没有这个选项：--dataset2（可能是：--data, --dataset）"),
+        (["train", "--epochs", "abc"], "'--epochs' 的值无效：必须是整数"),
+        (["train", "--lr", "fast"], "'--lr' 的值无效：必须是数字"),
+        (["explain", "a", "b"], "多余的参数：b"),
+        (["nosuch"], "没有这个命令：'nosuch'。"),
+        (["generate"], "缺少参数 'checkpoint'。"),
+    ]
+    for args, expected in cases:
+        assert run([*args, "--lang", "zh"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"lossdoc: 错误: {expected}"], err
+    assert run(["train", "--epochs", "--lang", "zh"]) == 2  # "--lang" taken as the value of --epochs
+    assert "必须是整数" in capsys.readouterr().err
+    assert run(["train", "--epochs"]) == 2
+    assert capsys.readouterr().err.strip() == "lossdoc: error: Option '--epochs' requires an argument."
