@@ -412,3 +412,87 @@ def test_typer_parse_errors_follow_the_language(capsys):
     assert "必须是整数" in capsys.readouterr().err
     assert run(["train", "--epochs"]) == 2
     assert capsys.readouterr().err.strip() == "lossdoc: error: Option '--epochs' requires an argument."
+
+
+# ---- 4. Chinese PNG reports ---------------------------------------------------------------------------------
+
+
+def _last_resort() -> str:
+    import matplotlib
+
+    return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "LastResortHE-Regular.ttf")
+
+
+def test_a_placeholder_font_is_never_taken_for_chinese(tmp_path):
+    from lossdoc.render.png import CJK_PROBE, DIGITS, draws_chinese, pick_cjk_font
+    from tests.render.fake_cjk_font import FAMILY, build
+
+    assert Path(_last_resort()).is_file()
+    assert not draws_chinese(_last_resort())  # claims every code point, draws boxes
+    assert pick_cjk_font({"Last Resort High-Efficiency": _last_resort()}) is None
+    real = build(tmp_path / "cjk.ttf", CJK_PROBE + DIGITS + "abc")
+    assert draws_chinese(str(real))
+    assert pick_cjk_font({"Last Resort High-Efficiency": _last_resort(), FAMILY: str(real)}) == FAMILY
+    no_digits = build(tmp_path / "nodigits.ttf", CJK_PROBE)
+    assert not draws_chinese(str(no_digits))
+
+
+def _only_fonts(monkeypatch, entries):
+    from matplotlib import font_manager
+
+    from lossdoc.render import png
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", entries)
+    png.cjk_font.cache_clear()
+    monkeypatch.setattr(png, "cjk_font", png.cjk_font)  # (cleared again below, after the test)
+
+
+def test_chinese_png_without_a_cjk_font_uses_english_labels_and_says_so(tiny_run, tmp_path, monkeypatch):
+    from matplotlib import font_manager
+
+    from lossdoc.render import png
+
+    keep = [f for f in font_manager.fontManager.ttflist if f.name.startswith(("DejaVu", "Last Resort"))]
+    _only_fonts(monkeypatch, keep)
+    try:
+        target = tmp_path / "zh.png"
+        result = CliRunner().invoke(app, ["explain", str(tiny_run), "--report", str(target), "--lang", "zh"])
+        assert result.exit_code == 0, result.output
+        assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "未找到可用于 PNG 的中文字体" in result.stderr
+        assert png.label_lang("zh") == ("en", None)
+    finally:
+        png.cjk_font.cache_clear()
+
+
+def test_chinese_png_with_a_cjk_font_draws_chinese_with_it(tiny_run, tmp_path, monkeypatch):
+    from matplotlib import font_manager
+
+    from lossdoc.analysis import diagnose
+    from lossdoc.i18n import catalogs
+    from lossdoc.render import png
+    from lossdoc.render.charts import chart_data
+    from lossdoc.runlog.readers import read_run
+    from tests.render.fake_cjk_font import FAMILY, build
+
+    chars = "".join(sorted({c for v in catalogs()["zh"].values() for c in v if ord(c) > 0x2E80})) + png.CJK_PROBE + png.DIGITS
+    font = build(tmp_path / "cjk.ttf", chars)
+    entries = list(font_manager.fontManager.ttflist)
+    _only_fonts(monkeypatch, entries)
+    try:
+        font_manager.fontManager.addfont(str(font))
+        png.cjk_font.cache_clear()
+        assert png.cjk_font() == FAMILY and png.label_lang("zh") == ("zh", FAMILY)
+        target = tmp_path / "zh.png"
+        result = CliRunner().invoke(app, ["explain", str(tiny_run), "--report", str(target), "--lang", "zh"])
+        assert result.exit_code == 0 and "中文字体" not in result.stderr
+        run_ = read_run(tiny_run)
+        import matplotlib
+
+        with matplotlib.rc_context(png._rc(FAMILY)):
+            fig = png.build_figure(chart_data(run_, diagnose(run_)), "zh")
+            label = fig.axes[0].xaxis.label
+            assert label.get_text() == "训练步数"
+            assert font_manager.findfont(label.get_fontproperties()) == str(font)
+    finally:
+        png.cjk_font.cache_clear()
