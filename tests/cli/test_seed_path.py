@@ -327,11 +327,12 @@ def test_progress_lines_reach_a_piped_train(tmp_path, monkeypatch):
 COMMANDS = ("train", "explain", "baseline", "generate", "compare")
 
 
-def test_shell_completion_is_on(capsys):
+def test_shell_completion_is_on(capsys, monkeypatch):
     import subprocess
     import sys
 
     assert "--install-completion" in CliRunner().invoke(app, ["--help"]).output
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")  # name the shell instead of detecting it
     assert run(["--show-completion", "bash"]) == 0
     assert "_lossdoc_completion" in capsys.readouterr().out
     root = Path(__file__).resolve().parents[2]
