@@ -29,6 +29,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -249,11 +250,20 @@ def hub_offline(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
     if not host:
         return False
     port = url.port or (80 if url.scheme == "http" else 443)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return False
-    except OSError:
-        return True
+    reached: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                reached.append(True)
+        except (OSError, ValueError):
+            pass
+
+    # in a thread, so that a name lookup that hangs (it has no timeout of its own) is cut off too
+    worker = threading.Thread(target=probe, name="lossdoc-hub-probe", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return not reached
 
 
 @contextlib.contextmanager
