@@ -99,7 +99,7 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
     return out
 
 
-MIN_MEANING_WIDTH = 32  # narrower than this, the findings are stacked instead of squeezed into a table
+MIN_MEANING_WIDTH = 24  # narrower than this, the findings are stacked instead of squeezed into a table
 
 
 def _fixed_width(heads: list[str], rows: list[tuple]) -> int:
