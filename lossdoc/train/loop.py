@@ -83,7 +83,7 @@ class TrainResult:
 
     @property
     def metrics_path(self) -> Path:
-        """The run log (run.jsonl; run.jsonl in a resumed run made before the rename)."""
+        """The run log (run.jsonl; metrics.jsonl in a resumed run made before the rename)."""
         return log_in(self.out_dir)
 
 
