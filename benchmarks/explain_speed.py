@@ -1,7 +1,7 @@
 """How long `lossdoc explain` takes on a long lossdoc log (default: 100,000 batches).
 
 Not a test: a number for docs/verdicts.md. Usage: python benchmarks/explain_speed.py [--batches 100000]
-Writes a synthetic metrics.jsonl (a loss decaying to ln 9999 with batch noise), then times
+Writes a synthetic run.jsonl (a loss decaying to ln 9999 with batch noise), then times
 the whole command in a fresh interpreter (start-up included) and the read and diagnose steps in-process.
 """
 
@@ -42,7 +42,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=100_000)
     args = ap.parse_args()
-    path = Path(tempfile.mkdtemp()) / "metrics.jsonl"
+    path = Path(tempfile.mkdtemp()) / "run.jsonl"
     write_log(path, args.batches)
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", f"import sys; from lossdoc.cli import run; code = run(['explain', {str(path)!r}, '--json']); "

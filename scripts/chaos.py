@@ -171,7 +171,7 @@ def explain(out: Path, in_process: bool) -> tuple[int, str, str]:
 def check_explain(out: Path, report: Report, in_process: bool, when: str) -> dict | None:
     rc, stdout, stderr = explain(out, in_process)
     report.explains += 1
-    log = out / "metrics.jsonl"
+    log = out / "run.jsonl"
     if log.is_file() and log.stat().st_size and not log.read_bytes().endswith(b"\n"):
         report.torn_logs += 1
     has_data = any(r.get("type") in ("batch", "epoch") for r in records(log))
@@ -192,7 +192,7 @@ def check_explain(out: Path, report: Report, in_process: bool, when: str) -> dic
 
 def kill_plan(rng: random.Random, proc: subprocess.Popen, out: Path, startup_s: float, nb: int) -> str:
     """Wait for a random moment of the running process; returns what the moment was."""
-    log = out / "metrics.jsonl"
+    log = out / "run.jsonl"
     u = rng.random()
     if u < 0.2:
         delay = rng.uniform(0.0, startup_s)
@@ -228,7 +228,7 @@ def reference_run(ref: Path, epochs: int, workdir: Path) -> float:
     """The uninterrupted run; returns the seconds from launch to the first batch record."""
     t0 = time.monotonic()
     proc = launch(train_args(ref, epochs), workdir / "reference.out")
-    wait_until(proc, lambda: last_step(ref / "metrics.jsonl") >= 1, RUN_TIMEOUT_S)
+    wait_until(proc, lambda: last_step(ref / "run.jsonl") >= 1, RUN_TIMEOUT_S)
     startup = time.monotonic() - t0
     if proc.wait(RUN_TIMEOUT_S) != 0:
         raise SystemExit(f"the reference run failed; see {workdir / 'reference.out'}")
@@ -250,7 +250,7 @@ def chaos(kills: int, seed: int, epochs: int, workdir: Path, *, reference: Path 
         say(f"reference run: {epochs} epochs x {nb} batches, {startup_s:.1f}s to the first step")
     else:
         startup_s = 3.0
-    ref_recs = records(reference / "metrics.jsonl")
+    ref_recs = records(reference / "run.jsonl")
     out = workdir / "chaos"
     cycle = 0
     while True:
@@ -284,7 +284,7 @@ def chaos(kills: int, seed: int, epochs: int, workdir: Path, *, reference: Path 
         say(f"kill {report.kills:2d} at {plan:<28} last.pt at step {checkpoint_step(out) if (out / 'checkpoints' / 'last.pt').is_file() else '-'}")
 
     # the finished run against the reference
-    recs = records(out / "metrics.jsonl")
+    recs = records(out / "run.jsonl")
     ref_ep, got_ep = epoch_table(ref_recs), epoch_table(recs)
     if got_ep != ref_ep:
         diff = [(e, ref_ep.get(e), got_ep.get(e)) for e in sorted(set(ref_ep) | set(got_ep)) if ref_ep.get(e) != got_ep.get(e)]

@@ -60,4 +60,4 @@ def default_run(tmp_path_factory) -> Path:
 def read_records(run_dir: Path) -> list[dict]:
     import json
 
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (run_dir / "run.jsonl").read_text().splitlines()]

@@ -20,7 +20,10 @@ app = typer.Typer(
     name="lossdoc",
     help="Is my loss curve OK? Loss floors, baselines and verdicts for language-model training runs.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
+    # Plain (click) help: rich markup would eat "[report]" in help texts, put <bool>/<str> placeholders after
+    # flags and cut long option names at narrow widths. Plain help wraps at the terminal's width instead.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -60,6 +63,10 @@ from lossdoc.cli import compare as _compare  # noqa: E402
 
 _compare.register(app)
 
+from lossdoc.cli.help_names import name_placeholders  # noqa: E402
+
+name_placeholders(app)
+
 
 def _lang_from_argv(argv: list[str]) -> str:
     for i, a in enumerate(argv):
@@ -89,10 +96,14 @@ def run(argv: list[str] | None = None) -> int:
             return 0
         from lossdoc.render.console import err
 
-        err.print(f"lossdoc: {t('error.prefix', lang)}: {exc.format_message()}", markup=False)
+        from lossdoc.cli.usage_errors import usage_message
+
+        err.print(f"lossdoc: {t('error.prefix', lang)}: {usage_message(exc, lang)}", markup=False)
         return 2
     except Exit as exc:
         return exc.exit_code
+    except SystemExit as exc:  # Typer's --show-completion / --install-completion end with sys.exit
+        return exc.code if isinstance(exc.code, int) else 0
     except (Abort, KeyboardInterrupt):
         return 130
     return rv if isinstance(rv, int) else 0

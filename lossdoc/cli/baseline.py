@@ -80,7 +80,7 @@ def baseline_command(
         None, "--init-logit-std", "--init_logit_std",
         help="Std of the model's logits at initialisation (default: lossdoc's default model, sqrt(1/3 + 1/768) = 0.5785).",
     ),
-    data: Optional[str] = typer.Option(None, "--data", help="Measure the floors of a corpus, with the sources train accepts: a .txt file or folder, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], dummy, zipf, markov."),
+    data: Optional[str] = typer.Option(None, "--data", "--dataset", help="Measure the floors of a corpus, with the sources train accepts: a .txt file or folder, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], dummy, zipf, markov."),
     tokenizer: Optional[str] = TokenizerOption,
     min_freq: Optional[int] = MinFreqOption,
     val_file: Optional[str] = ValFileOption,

@@ -21,7 +21,14 @@ def register(app: typer.Typer) -> None:
 
 
 def explain_command(
-    run_path: Path = typer.Argument(..., metavar="RUN", help="A metrics.jsonl or a run folder."),
+    run_path: Optional[Path] = typer.Argument(
+        None, metavar="RUN",
+        help="A run log or its folder: lossdoc's run.jsonl (or an older metrics.jsonl), the seed script's console "
+        "output, Hugging Face trainer_state.json, Lightning metrics.csv, TensorBoard events, nanoGPT and build-nanogpt logs, "
+        "LLaMA-Factory's trainer_log.jsonl, any CSV/TSV/JSON/JSONL of losses, or a home-made console log (docs/formats.md). "
+        "A folder holding one log: that log. A folder of run folders (runs/): its newest run. "
+        "Default: the newest run under ./runs.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the whole diagnosis as one JSON document."),
     fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 when the verdict is at least this bad: broken, overfitting or never."),
     vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size, when the log does not carry it."),
@@ -52,6 +59,9 @@ def explain_command(
 
     from lossdoc.runlog.overrides import apply_overrides
 
+    from lossdoc.cli.runs import pick_run
+
+    run_path = pick_run(run_path, language)
     run = read_run(run_path, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
     run = apply_overrides(run, vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
     diagnosis = diagnose(run)

@@ -27,12 +27,12 @@ from lossdoc.i18n import resolve_lang
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train", help="Train a small causal Transformer LM and write metrics.jsonl and checkpoints.")(train_command)
+    app.command("train", help="Train a small causal Transformer LM and write run.jsonl and checkpoints.")(train_command)
 
 
 def train_command(
-    data: Optional[str] = typer.Option(None, "--data", help="Data source: dummy (uniform random tokens in [1, V), like the seed), zipf, markov, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], or a .txt file/folder."),
-    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V (default 10000)."),
+    data: Optional[str] = typer.Option(None, "--data", "--dataset", help="Data source: dummy (uniform random tokens in [1, V), like the seed), zipf, markov, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], or a .txt file/folder."),
+    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V: an integer >= 2, >= 3 for dummy data (default 10000; 64 for markov)."),
     seq_len: Optional[int] = SeqLenOption,
     num_samples: Optional[int] = typer.Option(None, "--num-samples", "--num_samples", help="Dummy sequences in all (default 2000)."),
     val_fraction: Optional[float] = ValFractionOption,
@@ -97,6 +97,16 @@ def train_command(
         from lossdoc.runlog.readers import read_run
 
         run = read_run(result.metrics_path)
-        render_diagnosis(console, diagnose(run), run, language, compact=True)
+        diagnosis = diagnose(run)
+        if "next.real_data" in diagnosis.next_steps:
+            from lossdoc.data.sources import hub_offline
+
+            if hub_offline():  # wikitext2 would not load from here: name the real text that needs no network
+                diagnosis.next_steps = ["next.real_data_offline" if k == "next.real_data" else k for k in diagnosis.next_steps]
+        render_diagnosis(console, diagnosis, run, language, compact=True)
+        from lossdoc.cli.runs import explain_command_for
+        from lossdoc.i18n import t
+
+        console.print(t("cli.explain_again", language, command=explain_command_for(result.metrics_path)), markup=False, soft_wrap=True)
     if result.exit_code:
         raise typer.Exit(result.exit_code)

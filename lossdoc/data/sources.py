@@ -26,7 +26,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
+import socket
 import sys
+import threading
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,6 +228,69 @@ def _quiet_hub() -> Iterator[None]:
             datasets.utils.logging.enable_progress_bar()
 
 
+HUB_PROBE_TIMEOUT_S = 3.0  # one short connection attempt; datasets' own retries take about 25 s offline
+_TRUE = ("1", "on", "yes", "true")
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+def hub_offline(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """Whether the Hugging Face hub is out of reach: HF_HUB_OFFLINE (or HF_DATASETS_OFFLINE,
+    TRANSFORMERS_OFFLINE) is set, or one TCP connection to the hub's host fails within ``timeout``.
+    Behind a proxy (HTTPS_PROXY etc.) the direct probe says nothing, so only the variables count."""
+    if any(os.environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")):
+        return True
+    if any(os.environ.get(v) for v in _PROXY_VARS):
+        return False
+    url = urllib.parse.urlsplit(hub_endpoint())
+    host = url.hostname
+    if not host:
+        return False
+    port = url.port or (80 if url.scheme == "http" else 443)
+    reached: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                reached.append(True)
+        except (OSError, ValueError):
+            pass
+
+    # in a thread, so that a name lookup that hangs (it has no timeout of its own) is cut off too
+    worker = threading.Thread(target=probe, name="lossdoc-hub-probe", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return not reached
+
+
+@contextlib.contextmanager
+def _hub_offline_mode() -> Iterator[None]:
+    """datasets and huggingface_hub in offline mode for one call: a cached dataset still loads, a missing
+    one fails at once instead of after the hub's retries."""
+    import datasets
+    import huggingface_hub.constants as hub_constants
+
+    saved = (datasets.config.HF_HUB_OFFLINE, getattr(datasets.config, "HF_DATASETS_OFFLINE", None),
+             hub_constants.HF_HUB_OFFLINE, os.environ.get("HF_HUB_OFFLINE"))
+    datasets.config.HF_HUB_OFFLINE = hub_constants.HF_HUB_OFFLINE = True
+    if saved[1] is not None:
+        datasets.config.HF_DATASETS_OFFLINE = True
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        yield
+    finally:
+        datasets.config.HF_HUB_OFFLINE, hub_constants.HF_HUB_OFFLINE = saved[0], saved[2]
+        if saved[1] is not None:
+            datasets.config.HF_DATASETS_OFFLINE = saved[1]
+        if saved[3] is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = saved[3]
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
@@ -248,6 +315,9 @@ def load_hf(spec: Spec):
                 return datasets.load_dataset(builder, data_files=str(path))
             if path.is_dir():
                 return datasets.load_dataset(str(path))
+            if hub_offline():
+                with _hub_offline_mode():
+                    return datasets.load_dataset(spec.name, spec.config)
             return datasets.load_dataset(spec.name, spec.config)
     except LossdocError:
         raise

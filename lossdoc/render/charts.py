@@ -40,7 +40,7 @@ SMOOTH_FRACTION = 0.05
 SMOOTH_MIN = 5
 MAX_NONFINITE_MARKS = 50  # non-finite steps drawn; the legend gives the count
 RAW_PERCENTILES = (0.5, 99.5)  # the y range covers this share of batch losses (spikes beyond are clipped)
-GENERIC_NAMES = {"metrics.jsonl", "metrics.csv", "trainer_state.json"}
+GENERIC_NAMES = {"run.jsonl", "metrics.jsonl", "metrics.csv", "trainer_state.json"}
 
 
 @dataclass
@@ -166,7 +166,7 @@ def smooth_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, i
 
 
 def short_name(source: str) -> str:
-    """The last part of a path, with its folder when the file name says nothing (metrics.jsonl)."""
+    """The last part of a path, with its folder when the file name says nothing (run.jsonl)."""
     p = Path(source)
     if p.name in GENERIC_NAMES and p.parent.name:
         return f"{p.parent.name}/{p.name}"

@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -179,6 +180,33 @@ def render_facts(console: Console, d: Diagnosis, lang: str) -> None:
     console.print(table)
 
 
+MIN_MEANING_WIDTH = 24  # narrower than this, the findings are stacked instead of squeezed into a table
+
+
+def _fixed_width(heads: list[str], rows: list[tuple]) -> int:
+    """Columns the table's first four columns take: their widest cell, padding and rules."""
+    from rich.cells import cell_len
+
+    widths = [max([cell_len(heads[i])] + [cell_len(str(r[i])) for r in rows]) for i in range(4)]
+    return sum(widths) + 2 * 4 + 6
+
+
+def _stacked_findings(heads: list[str], rows: list[tuple]) -> Table:
+    """One block per finding: the check, its status and numbers on one line, the meaning wrapped below it."""
+    table = Table(show_header=False, expand=True, pad_edge=False, box=None, padding=(0, 0))
+    table.add_column(overflow="fold", ratio=1)
+    for check, status, measured, reference, meaning in rows:
+        head = Text(check, style="bold")
+        head.append("  ")
+        head.append_text(status if isinstance(status, Text) else Text(str(status)))
+        numbers = [f"{h} {v}" for h, v in ((heads[2], measured), (heads[3], reference)) if v != "-"]
+        if numbers:
+            head.append("  " + " · ".join(numbers))
+        table.add_row(head)
+        table.add_row(Padding(Text(meaning), (0, 0, 1, 2)))
+    return table
+
+
 def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, compact: bool = False) -> None:
     verdict = t(f"verdict.{d.verdict}", lang)
     head = Text()
@@ -186,23 +214,25 @@ def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, com
     head.append("\n" + t(headline_key(d), lang))
     console.print(Panel(head, title=t("ui.title", lang, source=run.source), title_align="left", expand=True))
 
-    table = Table(show_lines=False, expand=True, pad_edge=False)
-    table.add_column(t("ui.col.check", lang), no_wrap=True)
-    table.add_column(t("ui.col.status", lang), no_wrap=True)
-    table.add_column(t("ui.col.measured", lang), justify="right", no_wrap=True)
-    table.add_column(t("ui.col.reference", lang), justify="right", no_wrap=True)
-    table.add_column(t("ui.col.meaning", lang), ratio=1, overflow="fold")
-    for f in d.findings:
-        if compact and f.status in ("ok", "skipped") and f.code not in ("init-loss", "floor"):
-            continue
-        table.add_row(
-            t(f"check.{f.code}", lang),
-            Text(t(f"status.{f.status}", lang), style=STATUS_STYLE[f.status]),
-            fmt(f.measured) if isinstance(f.measured, float) else fmt(f.measured),
-            fmt(f.reference),
-            finding_sentence(f, lang),
-        )
-    console.print(table)
+    rows = [
+        (t(f"check.{f.code}", lang), Text(t(f"status.{f.status}", lang), style=STATUS_STYLE[f.status]),
+         fmt(f.measured) if isinstance(f.measured, float) else fmt(f.measured), fmt(f.reference), finding_sentence(f, lang))
+        for f in d.findings
+        if not (compact and f.status in ("ok", "skipped") and f.code not in ("init-loss", "floor"))
+    ]
+    heads = [t(f"ui.col.{c}", lang) for c in ("check", "status", "measured", "reference", "meaning")]
+    if console.width - _fixed_width(heads, rows) < MIN_MEANING_WIDTH:
+        console.print(_stacked_findings(heads, rows))
+    else:
+        table = Table(show_lines=False, expand=True, pad_edge=False)
+        table.add_column(heads[0], no_wrap=True)
+        table.add_column(heads[1], no_wrap=True)
+        table.add_column(heads[2], justify="right", no_wrap=True)
+        table.add_column(heads[3], justify="right", no_wrap=True)
+        table.add_column(heads[4], ratio=1, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
     render_facts(console, d, lang)
 
     if run.warnings:

@@ -20,7 +20,11 @@ CJK_FAMILIES = (
     "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
     "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB", "Sarasa Gothic SC", "AR PL UMing CN",
 )
-CJK_PROBE = "损失轮"
+CJK_PROBE = "损失轮验证"
+DIGITS = "0123456789"
+# Fonts that claim every code point with placeholder boxes (matplotlib ships "Last Resort High-Efficiency"):
+# a chart drawn with one shows every character, digits included, as an empty box.
+PLACEHOLDER_FONTS = ("Last Resort",)
 
 STYLE = {  # kind -> matplotlib keyword arguments
     "raw": dict(color="#9e9e9e", lw=0.6, alpha=0.55, zorder=1),
@@ -47,21 +51,35 @@ def require_matplotlib(path: str | Path) -> None:
         raise LossdocError("error.report_needs_matplotlib", path=str(path)) from None
 
 
+def draws_chinese(path: str) -> bool:
+    """Whether the font file has real glyphs for Chinese and for digits: every probe character maps to a
+    glyph of its own. A placeholder font maps a whole Unicode block to one box glyph, so it fails."""
+    from matplotlib import ft2font
+
+    try:
+        face = ft2font.FT2Font(path)
+    except Exception:  # an unreadable font file is just not a candidate
+        return False
+    for chars in (CJK_PROBE, DIGITS):
+        ids = [face.get_char_index(ord(ch)) for ch in chars]
+        if not all(ids) or len(set(ids)) != len(ids):
+            return False
+    return True
+
+
+def pick_cjk_font(fonts: dict[str, str]) -> str | None:
+    """Among {family: file}, the preferred family that draws Chinese (CJK_FAMILIES first), or None."""
+    usable = {n: f for n, f in fonts.items() if not any(n.startswith(bad) for bad in PLACEHOLDER_FONTS)}
+    ordered = [n for n in CJK_FAMILIES if n in usable] + sorted(n for n in usable if n not in CJK_FAMILIES)
+    return next((n for n in ordered if draws_chinese(usable[n])), None)
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
     """The family name of a font with Chinese glyphs that matplotlib can use, or None."""
-    from matplotlib import font_manager, ft2font
+    from matplotlib import font_manager
 
-    fonts = {f.name: f.fname for f in font_manager.fontManager.ttflist}
-    ordered = [n for n in CJK_FAMILIES if n in fonts] + sorted(n for n in fonts if n not in CJK_FAMILIES)
-    for name in ordered:
-        try:
-            face = ft2font.FT2Font(fonts[name])
-        except Exception:  # an unreadable font file is just not a candidate
-            continue
-        if all(face.get_char_index(ord(ch)) for ch in CJK_PROBE):
-            return name
-    return None
+    return pick_cjk_font({f.name: f.fname for f in font_manager.fontManager.ttflist})
 
 
 def label_lang(lang: str) -> tuple[str, str | None]:
@@ -76,7 +94,7 @@ def _rc(font: str | None) -> dict:
     rc = {"axes.unicode_minus": False, "font.size": 10}
     if font:
         rc["font.sans-serif"] = [font, "DejaVu Sans"]
-        rc["font.family"] = "sans-serif"
+        rc["font.family"] = [font, "DejaVu Sans"]  # a list: glyphs the CJK font lacks come from DejaVu Sans
     return rc
 
 

@@ -4,7 +4,9 @@ the seed's per-epoch lines, and a closing summary against the floor."""
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+import time
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -19,22 +21,51 @@ def _f(x: float | None, nd: int = 4) -> str:
     return f"{x:.{nd}f}" if math.isfinite(x) else str(x)
 
 
+PROGRESS_EVERY_S = 30.0  # seconds between plain progress lines when the output is not a terminal
+
+
+def progress_line_interval() -> float:
+    """$LOSSDOC_PROGRESS_S (seconds; 0 turns the lines off), else PROGRESS_EVERY_S."""
+    raw = os.environ.get("LOSSDOC_PROGRESS_S", "").strip()
+    try:
+        value = float(raw) if raw else PROGRESS_EVERY_S
+    except ValueError:
+        return PROGRESS_EVERY_S
+    return value if math.isfinite(value) and value >= 0 else PROGRESS_EVERY_S
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _count(key: str, n: int, lang: str) -> str:
+    """'1 layer', '2 layers' (Chinese has one form)."""
+    return t(f"{key}.{'one' if n == 1 else 'many'}", lang, n=n)
+
+
 class RichReporter:
     """A lossdoc.train.loop.Reporter that writes to a rich Console."""
 
-    def __init__(self, console: Console, lang: str) -> None:
+    def __init__(self, console: Console, lang: str, *, progress_every_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.console = console
         self.lang = lang
         self.progress: Progress | None = None
         self.task = None
         self.header: dict[str, Any] = {}
+        # not a terminal (piped, a file, a CI log): no bar, so a plain line every so many seconds instead
+        self.every = progress_line_interval() if progress_every_s is None else progress_every_s
+        self.clock = clock
+        self.total = self.done = 0
+        self.t0 = self.last = 0.0
 
     def start(self, header: dict[str, Any], total_steps: int, done_steps: int) -> None:
         self.header = header
         m, d = header["model"], header["data"]
         self.console.print(
-            t("train.start", self.lang, params=f"{m['params']:,}", d_model=m["d_model"], layers=m["num_layers"],
-              heads=m["num_heads"], vocab=header["vocab_size"], kind=d["kind"], device=header["env"]["device"])
+            t("train.start", self.lang, params=f"{m['params']:,}", d_model=m["d_model"], layers=_count("train.layers", m["num_layers"], self.lang),
+              heads=_count("train.heads", m["num_heads"], self.lang), vocab=header["vocab_size"], kind=d["kind"], device=header["env"]["device"])
         )
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
@@ -43,24 +74,51 @@ class RichReporter:
         )
         self.progress.start()
         self.task = self.progress.add_task(t("train.progress", self.lang), total=total_steps, completed=done_steps, loss="")
+        self.total, self.done = total_steps, done_steps
+        self.t0 = self.last = self.clock()
 
     def batch(self, record: dict[str, Any]) -> None:
+        self.done += 1
         if self.progress is not None:
             self.progress.update(self.task, advance=1, loss=t("train.live_loss", self.lang, loss=_f(record["loss"])))
+        if not self.console.is_terminal and self.every > 0:
+            now = self.clock()
+            if now - self.last >= self.every:
+                self.last = now
+                pct = 100.0 * self.done / self.total if self.total else 0.0
+                self.console.print(
+                    t("train.progress_line", self.lang, step=self.done, total=self.total, pct=f"{pct:.0f}", epoch=record.get("epoch"),
+                      loss=_f(record.get("loss")), elapsed=_clock(now - self.t0)),
+                    markup=False,
+                )
 
     def epoch(self, record: dict[str, Any]) -> None:
         if record["epoch"] == 0:
             self.console.print(t("train.init", self.lang, val=_f(record["val_loss"]), train=_f(record["train_loss"])))
             return
-        saved = ", ".join(record.get("checkpoints", []))
+        saved = ("、" if self.lang == "zh" else ", ").join(record.get("checkpoints", []))
         self.console.print(
             t("train.epoch", self.lang, epoch=record["epoch"], epochs=self.header["config"]["epochs"],
               train=_f(record["train_loss"]), val=_f(record["val_loss"]), best=_f(record["best_val_loss"]), saved=saved)
         )
 
     def event(self, record: dict[str, Any]) -> None:
-        key = f"train.event.{record['kind']}"
-        self.console.print(t(key, self.lang, step=record.get("step"), message=record.get("message", "")))
+        """Each event in the output's language, from the record's fields (the log keeps the English message)."""
+        kind = record.get("kind")
+        args = {k: record.get(k) for k in ("step", "epoch", "batch", "path")}
+        if kind == "resumed":
+            key = "train.event.resumed"
+        elif kind == "interrupted":
+            key = "train.event.aborted" if record.get("aborted") else "train.event.interrupted"
+        elif kind == "nonfinite_loss":
+            key = "train.event.nonfinite_val" if record.get("split") == "val" else "train.event.nonfinite_loss"
+            args["value"] = _f(record.get("value"))
+        elif kind == "nonfinite_grad":
+            key = "train.event.nonfinite_grad"
+            args["value"] = _f(record.get("value"))
+        else:
+            key, args = "train.event.other", {"kind": kind, "message": record.get("message", "")}
+        self.console.print(t(key, self.lang, **args), markup=False)
 
     def end(self, record: dict[str, Any]) -> None:
         if self.progress is not None:

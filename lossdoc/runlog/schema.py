@@ -19,7 +19,7 @@ def load_schema() -> dict[str, Any]:
 
 
 def validate_file(path: str | Path) -> list[str]:
-    """Every problem in a metrics.jsonl: '<line>: <message>'. Empty when valid.
+    """Every problem in a run.jsonl: '<line>: <message>'. Empty when valid.
 
     Besides each record's schema: the first record is the run header, the
     last is the end record, and each line is one JSON object.

@@ -44,7 +44,7 @@ def dumps(record: dict[str, Any]) -> str:
 
 
 class JsonlLogger:
-    """Appends records to a metrics.jsonl file, flushing each one.
+    """Appends records to a run.jsonl file, flushing each one.
 
     A failed write (disk full, unwritable folder) raises LossdocError('error.io');
     the log is never followed through a symbolic link, so a run folder cannot

@@ -19,6 +19,9 @@ from lossdoc.errors import ConfigError, LossdocError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ON_NONFINITE = ("stop", "skip")
+DEFAULT_VOCAB = 10000  # the seed's V
+MARKOV_DEFAULT_VOCAB = 64  # markov data's own default (configs/markov.yaml); at most MARKOV_MAX_VOCAB
+MIN_VOCAB = 2  # the one rule for V, everywhere (baseline.check_vocab_size too): one token leaves nothing to predict
 FAULTS = ("no-causal-mask", "unshifted-labels", "zero-lr", "exploding-lr", "large-init-logits", "val-leak", "nan-loss")
 
 
@@ -31,8 +34,11 @@ class TrainConfig:
     """Data source. ``dummy``: uniformly random token ids in [1, vocab_size), as the seed's script makes them.
     Also zipf, markov (synthetic, exact floors), pydoc (Python's docs, offline English), wikitext2, wikitext103,
     hf:NAME[:CONFIG], or a .txt file or folder; see docs/data.md."""
-    vocab_size: int = 10000
-    """Vocabulary size V of the model (and of dummy data). At least 3, so that [1, V) holds two ids."""
+    vocab_size: int | None = None
+    """Vocabulary size V of the model (and of dummy, zipf and markov data). Default 10000 (the seed's), and
+    64 for markov data (its exact floor needs the dense V x V transition matrix, so markov allows at most 2048).
+    One rule for every command: V is an integer >= 2 (one token leaves nothing to predict); dummy data needs
+    V >= 3 because its ids come from [1, V), the seed's randint(1, V)."""
     seq_len: int = 64
     """Tokens per sequence; the model sees seq_len - 1 inputs and predicts seq_len - 1 next tokens."""
     num_samples: int = 2000
@@ -93,7 +99,10 @@ class TrainConfig:
             setattr(self, f.name, _coerce(f, getattr(self, f.name)))
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
-        _ge("vocab_size", self.vocab_size, 3)
+        if self.vocab_size is None:
+            self.vocab_size = MARKOV_DEFAULT_VOCAB if self.data == "markov" else DEFAULT_VOCAB
+        if self.vocab_size < MIN_VOCAB:
+            raise ConfigError("vocab_size", self.vocab_size, "vocab_size", bound=MIN_VOCAB)
         _ge("seq_len", self.seq_len, 2)
         _ge("num_samples", self.num_samples, 2)
         if not 0.0 < self.val_fraction < 1.0:
@@ -215,6 +224,8 @@ def _check_data(cfg: TrainConfig) -> None:
     if not (cfg.zipf_exponent >= 0 and math.isfinite(cfg.zipf_exponent)):
         raise ConfigError("zipf_exponent", cfg.zipf_exponent, "ge", bound=0)
     _ge("markov_successors", cfg.markov_successors, 2)
+    if kind == "dummy" and cfg.vocab_size < MIN_VOCAB + 1:
+        raise ConfigError("vocab_size", cfg.vocab_size, "dummy_vocab", bound=MIN_VOCAB + 1)
     if kind == "markov":
         if cfg.vocab_size > MARKOV_MAX_VOCAB:
             raise ConfigError("vocab_size", cfg.vocab_size, "markov_vocab", bound=MARKOV_MAX_VOCAB)

@@ -1,6 +1,6 @@
 """The training loop: data -> model -> loss -> AdamW, with a run log and checkpoints.
 
-Records go to a RunLogger (metrics.jsonl); progress goes to a Reporter (the
+Records go to a RunLogger (run.jsonl); progress goes to a Reporter (the
 CLI's rich console, or nothing). Everything needed to continue a run exactly
 (model, optimizer, scaler, RNG states, position inside the epoch, running
 epoch loss) is in checkpoints/last.pt, written after every epoch and when the
@@ -29,6 +29,7 @@ import lossdoc
 from lossdoc import floors
 from lossdoc.errors import LossdocError
 from lossdoc.runlog import SCHEMA
+from lossdoc.runlog.files import LEGACY_LOG, RUN_LOG, RUNS_DIR, log_in
 from lossdoc.runlog.writer import JsonlLogger, RunLogger
 from lossdoc.train.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
 from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
@@ -38,7 +39,7 @@ from lossdoc.train.model import ModelConfig, TransformerLM, lm_loss
 INIT_TRAIN_BATCHES = 4  # training batches measured at initialisation (epoch 0)
 EXPLODING_LR_FACTOR = 3e3  # --inject exploding-lr multiplies the lr by this
 LARGE_INIT_SCALE = 30.0  # --inject large-init-logits scales the LM head by this
-RUN_FILES = ("metrics.jsonl", "config.yaml", ".config.yaml.tmp", "tokenizer.json")  # what --overwrite removes, with checkpoints/*.pt
+RUN_FILES = (RUN_LOG, LEGACY_LOG, "config.yaml", ".config.yaml.tmp", "tokenizer.json")  # what --overwrite removes, with checkpoints/*.pt
 
 
 def nan_loss_step(epochs: int, num_batches: int) -> int:
@@ -82,7 +83,8 @@ class TrainResult:
 
     @property
     def metrics_path(self) -> Path:
-        return self.out_dir / "metrics.jsonl"
+        """The run log (run.jsonl; metrics.jsonl in a resumed run made before the rename)."""
+        return log_in(self.out_dir)
 
 
 def pick_device(name: str) -> torch.device:
@@ -166,10 +168,10 @@ def prepare_out_dir(cfg: TrainConfig, *, overwrite: bool) -> Path:
     """The run folder, made if needed. A folder that already holds a run is refused unless
     ``overwrite``; then only the files lossdoc writes are removed (RUN_FILES and
     checkpoints/*.pt with their temporary files), nothing else in the folder."""
-    out = Path(cfg.out) if cfg.out else Path("runs") / make_run_id()
+    out = Path(cfg.out) if cfg.out else Path(RUNS_DIR) / make_run_id()
     ckdir = out / "checkpoints"
     try:
-        if (out / "metrics.jsonl").exists() or ckdir.exists():
+        if (out / RUN_LOG).exists() or (out / LEGACY_LOG).exists() or ckdir.exists():
             if not overwrite:
                 raise LossdocError("error.out_exists", path=str(out))
             # checkpoints first: a kill in between leaves no last.pt, so nothing looks resumable
@@ -240,10 +242,38 @@ def train(
             remove_stale_temps(out / "checkpoints" / name)
     else:
         assert cfg is not None, "train() needs a config or a run folder to resume"
+        pick_device(cfg.device)  # an unavailable device fails before the run folder is made
+        out_existed = bool(cfg.out) and Path(cfg.out).exists()
         out = prepare_out_dir(cfg, overwrite=overwrite)
         cfg.out = str(out)
         ckpt = None
+    try:
+        return _train(cfg, out, ckpt, reporter, stop_at_step)
+    except BaseException:
+        if ckpt is None:
+            _undo_fresh_start(out, out_existed)
+        raise
 
+
+def _undo_fresh_start(out: Path, out_existed: bool) -> None:
+    """A new run that failed before it logged anything (no data, no device, a bad tokenizer) leaves
+    no folder behind: a checkpoints/ folder would block the next run with the same --out."""
+    log = out / RUN_LOG
+    if log.exists() and log.stat().st_size > 0:
+        return
+    try:
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+        ckdir = out / "checkpoints"
+        if ckdir.is_dir() and not any(ckdir.iterdir()):
+            ckdir.rmdir()
+        if not out_existed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+    except OSError:
+        pass
+
+
+def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter, stop_at_step: int | None) -> TrainResult:
     device = pick_device(cfg.device)
     amp_dtype = None
     if cfg.use_amp:
@@ -298,8 +328,9 @@ def train(
     else:
         _write_text_atomic(out / "config.yaml", dump_yaml(cfg))
 
-    log_was_empty = not (out / "metrics.jsonl").is_file() or (out / "metrics.jsonl").stat().st_size == 0
-    logger: RunLogger = JsonlLogger(out / "metrics.jsonl")
+    log_path = log_in(out)
+    log_was_empty = not log_path.is_file() or log_path.stat().st_size == 0
+    logger: RunLogger = JsonlLogger(log_path)
     interrupt = _Interrupt()
     t0 = time.perf_counter()
 
@@ -375,11 +406,13 @@ def train(
             else:
                 if log_was_empty:  # the log was deleted: start it again from the checkpoint's header
                     logger.log(header)
-                if last_epoch_record is not None and not _has_epoch_record(out / "metrics.jsonl", last_epoch_record["epoch"]):
+                if last_epoch_record is not None and not _has_epoch_record(log_path, last_epoch_record["epoch"]):
                     # killed after last.pt was saved and before its epoch record was logged
                     logger.log(last_epoch_record)
+                # the reporter counts epochs against this run's --epochs, which --resume may have raised
+                reporter.start({**header, "config": {**header.get("config", {}), "epochs": cfg.epochs}}, cfg.epochs * num_batches,
+                               state.epoch * num_batches + state.batch)
                 event("resumed", f"resumed from checkpoints/last.pt at epoch {state.epoch}, batch {state.batch}, step {state.step}", epoch=state.epoch, batch=state.batch)
-                reporter.start(header, cfg.epochs * num_batches, state.epoch * num_batches + state.batch)
 
             model.train()
             while state.epoch < cfg.epochs:
@@ -388,7 +421,7 @@ def train(
                 while state.batch < num_batches:
                     if interrupt.requested or (stop_at_step is not None and state.step >= stop_at_step):
                         save_checkpoint(checkpoint_state(), out / "checkpoints" / "last.pt")
-                        event("interrupted", f"interrupted at epoch {epoch}, batch {state.batch}; resume with: lossdoc train --resume {out}", epoch=epoch, batch=state.batch)
+                        event("interrupted", f"interrupted at epoch {epoch}, batch {state.batch}; resume with: lossdoc train --resume {out}", epoch=epoch, batch=state.batch, path=str(out))
                         return finish("interrupted", 130)
                     b = state.batch
                     rows = data.train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(device)
@@ -431,14 +464,14 @@ def train(
                     logger.log(rec)
                     reporter.batch(rec)
                     if not math.isfinite(loss_value):
-                        event("nonfinite_loss", f"loss is {loss_value} at epoch {epoch}, batch {state.batch}", epoch=epoch, batch=state.batch)
+                        event("nonfinite_loss", f"loss is {loss_value} at epoch {epoch}, batch {state.batch}", epoch=epoch, batch=state.batch, value=loss_value)
                         if cfg.on_nonfinite == "stop":
                             return finish("failed", 1)
                         state.skipped_steps += 1
                         continue
                     if skipped:
                         state.skipped_steps += 1
-                        event("nonfinite_grad", f"gradient norm is {grad_norm} at step {state.step}; update skipped", epoch=epoch, batch=state.batch)
+                        event("nonfinite_grad", f"gradient norm is {grad_norm} at step {state.step}; update skipped", epoch=epoch, batch=state.batch, value=grad_norm)
                         continue
                     state.epoch_loss_sum += loss_value
                     state.epoch_loss_count += 1
@@ -447,7 +480,7 @@ def train(
                 train_loss = state.epoch_loss_sum / state.epoch_loss_count if state.epoch_loss_count else math.nan
                 if not math.isfinite(val_loss) and cfg.on_nonfinite == "stop":
                     # the weights are no longer finite: keep the last good checkpoints as they are
-                    event("nonfinite_loss", f"validation loss is {val_loss} after epoch {epoch}", epoch=epoch, batch=state.batch)
+                    event("nonfinite_loss", f"validation loss is {val_loss} after epoch {epoch}", epoch=epoch, batch=state.batch, value=val_loss, split="val")
                     return finish("failed", 1)
                 is_best = math.isfinite(val_loss) and val_loss < state.best_val_loss
                 if is_best:
@@ -479,7 +512,7 @@ def train(
             return finish("completed", 0)
     except KeyboardInterrupt:
         # Second Ctrl-C: stop now. Checkpoints are atomic, so last.pt is the previous complete one.
-        event("interrupted", "aborted by a second Ctrl-C; the last complete checkpoint is kept")
+        event("interrupted", "aborted by a second Ctrl-C; the last complete checkpoint is kept", aborted=True, path=str(out))
         return finish("interrupted", 130)
     except LossdocError as exc:
         # A write failed (disk full, unwritable folder): checkpoints on disk are the complete

@@ -35,7 +35,7 @@ def invoke(*args, columns: int = 120):
 
 
 def records(run_dir: Path) -> list[dict]:
-    return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(x) for x in (run_dir / "run.jsonl").read_text().splitlines()]
 
 
 def expected_row(run_dir: Path) -> dict:

@@ -43,7 +43,7 @@ def test_json_is_one_document_with_the_numbers(default_run):
     assert result.exit_code == 0
     doc = json.loads(result.output)
     assert doc["schema"] == "lossdoc.diagnosis/1" and doc["verdict"] == "expected-plateau"
-    recs = [json.loads(x) for x in (default_run / "metrics.jsonl").read_text().splitlines()]
+    recs = [json.loads(x) for x in (default_run / "run.jsonl").read_text().splitlines()]
     best = min(r["val_loss"] for r in recs if r["type"] == "epoch" and r["epoch"] >= 1)
     assert doc["facts"]["best_val_loss"] == best
     assert doc["facts"]["entropy_floor"] == pytest.approx(9.21024036697585)
@@ -73,7 +73,7 @@ def test_fail_on_sets_the_exit_code(tmp_path):
     ],
 )
 def test_unreadable_logs_are_one_line_and_exit_2(tmp_path, capsys, setup, key):
-    p = tmp_path / "metrics.jsonl"
+    p = tmp_path / "run.jsonl"
     setup(p)
     assert run(["explain", str(p)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -100,11 +100,11 @@ def test_explain_never_imports_torch(tiny_run):
 
 
 def test_overrides_supply_facts_for_a_log_without_them(tiny_run, tmp_path):
-    lines = (tiny_run / "metrics.jsonl").read_text().splitlines()
+    lines = (tiny_run / "run.jsonl").read_text().splitlines()
     header = json.loads(lines[0])
     header["vocab_size"] = None
     header["data"] = {"kind": "unknown"}
-    p = tmp_path / "metrics.jsonl"
+    p = tmp_path / "run.jsonl"
     p.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
     doc = json.loads(invoke(p, "--json").output)
     assert next(f for f in doc["findings"] if f["code"] == "init-loss")["status"] == "skipped"

@@ -15,7 +15,7 @@ def test_train_tiny_prints_the_seed_lines_and_summary(tmp_path):
     assert "Epoch 0 (before any update)" in text
     assert "Epoch 2/2: train loss" in text and "best val loss" in text and "last.pt" in text
     assert "ln(64 - 1)" in text
-    recs = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    recs = [json.loads(x) for x in (out / "run.jsonl").read_text().splitlines()]
     best = recs[-1]["best_val_loss"]
     assert f"{best:.4f}" in text
 
@@ -30,7 +30,7 @@ def test_flags_override_the_config_and_aliases_work(tmp_path):
     out = tmp_path / "r"
     result = CliRunner().invoke(app, ["train", "--config", str(TINY), "--out", str(out), "--num_heads", "4", "--batch_size", "4", "--epochs", "1"])
     assert result.exit_code == 0, result.output
-    header = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    header = json.loads((out / "run.jsonl").read_text().splitlines()[0])
     assert header["config"]["num_heads"] == 4 and header["config"]["batch_size"] == 4 and header["config"]["epochs"] == 1
     assert "num_heads: 4" in (out / "config.yaml").read_text()
 
@@ -39,7 +39,7 @@ def test_use_amp_on_cpu_records_bf16(tmp_path):
     out = tmp_path / "r"
     result = CliRunner().invoke(app, ["train", "--config", str(TINY), "--out", str(out), "--use_amp", "--epochs", "1"])
     assert result.exit_code == 0, result.output
-    header = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    header = json.loads((out / "run.jsonl").read_text().splitlines()[0])
     assert header["env"]["amp"] == "bfloat16"
 
 

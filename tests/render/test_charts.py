@@ -40,7 +40,7 @@ def seed_run():
 
 
 def records(run_dir: Path) -> list[dict]:
-    return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(x) for x in (run_dir / "run.jsonl").read_text().splitlines()]
 
 
 def synthetic_run(n: int, *, nan_at=(), seed: int = 0) -> Run:
@@ -54,7 +54,7 @@ def synthetic_run(n: int, *, nan_at=(), seed: int = 0) -> Run:
     ep = np.arange(0, 5, dtype=float)
     e = EpochSeries(epoch=ep, step=ep * n / 4, train_loss=np.full(5, np.nan), val_loss=np.array([5.0, 3.0, 2.6, 2.3, 2.2]),
                     val_tokens=np.full(5, 4096.0))
-    return Run(source="synthetic/metrics.jsonl", format="lossdoc", vocab_size=100, batches=b, epochs=e, status="completed")
+    return Run(source="synthetic/run.jsonl", format="lossdoc", vocab_size=100, batches=b, epochs=e, status="completed")
 
 
 # --------------------------------------------------------------------------- the numbers

@@ -19,7 +19,7 @@ from lossdoc.runlog.readers import read_run
 
 
 def records(run_dir: Path) -> list[dict]:
-    return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(x) for x in (run_dir / "run.jsonl").read_text().splitlines()]
 
 
 def write_html(run_dir: Path, target: Path, lang: str) -> str:

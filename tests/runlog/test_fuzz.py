@@ -48,9 +48,9 @@ SEED_FILES = [
 
 
 def _lossdoc_log() -> bytes:
-    """A small lossdoc metrics.jsonl written by lossdoc's own logger (no training needed)."""
+    """A small lossdoc run.jsonl written by lossdoc's own logger (no training needed)."""
     folder = Path(tempfile.mkdtemp(prefix="lossdoc-fuzz-"))
-    log = JsonlLogger(folder / "metrics.jsonl")
+    log = JsonlLogger(folder / "run.jsonl")
     log.log({"type": "run", "schema": "lossdoc.run/1", "run_id": "fuzz", "vocab_size": 64, "batch_tokens": 120,
              "data": {"kind": "dummy", "token_low": 1, "token_high": 64, "num_samples": 96, "seq_len": 16, "entropy_floor": 4.143134726391533},
              "model": {"d_model": 32, "num_layers": 1, "num_heads": 2, "dropout": 0.0, "params": 17440, "init_logit_std": 0.5863019699779287},
@@ -66,17 +66,17 @@ def _lossdoc_log() -> bytes:
     log.log({"type": "epoch", "epoch": 2, "step": 18, "train_loss": 4.2067, "val_loss": 4.2868, "val_tokens": 360})
     log.log({"type": "end", "status": "completed", "epochs_completed": 2, "steps": 18, "skipped_steps": 0})
     log.close()
-    data = (folder / "metrics.jsonl").read_bytes()
+    data = (folder / "run.jsonl").read_bytes()
     shutil.rmtree(folder)
     return data
 
 
 SEEDS: dict[str, tuple[bytes, str, str]] = {name: ((FIX / src).read_bytes(), dest, target) for name, src, dest, target in SEED_FILES}
-SEEDS["lossdoc"] = (_lossdoc_log(), "metrics.jsonl", "folder")
+SEEDS["lossdoc"] = (_lossdoc_log(), "run.jsonl", "folder")
 SEEDS["jsonl"] = ("".join(json.dumps({"step": s, "epoch": 1 + s // 20, "loss": round(4.6 - 0.01 * s, 4), "lr": 1e-3}) + "\n"
                           + (json.dumps({"step": s, "epoch": 1 + s // 20, "val_loss": round(4.5 - 0.01 * s, 4)}) + "\n" if s % 20 == 19 else "")
                           for s in range(60)).encode(), "log.jsonl", "file")
-SEEDS["lossdoc_file"] = (SEEDS["lossdoc"][0], "metrics.jsonl", "file")
+SEEDS["lossdoc_file"] = (SEEDS["lossdoc"][0], "run.jsonl", "file")
 
 HOSTILE = [
     b"NaN", b"nan", b"-nan", b"Infinity", b"-Infinity", b"inf", b"-inf", b'"NaN"', b'"Infinity"', b'"-Infinity"',
@@ -224,7 +224,7 @@ def test_mutated_logs_through_the_whole_cli(workdir, name, ops, opt):
 
 _TOKENS = list("0123456789.-+eE:,;=| \t\n\r{}[]\"'abcdefghijklmnopqrstuvwxyz_/%") + ["loss", "step", "epoch", "val", "train", "iter", "Batch", "NaN", "inf", "损失", "验证"]
 _TEXTY = st.lists(st.sampled_from(_TOKENS), max_size=400).map("".join)
-_NAMES = ["log.txt", "train.log", "trainer_state.json", "metrics.csv", "log.csv", "log.jsonl", "metrics.jsonl", "events.out.tfevents.1.x.0", "noext"]
+_NAMES = ["log.txt", "train.log", "trainer_state.json", "metrics.csv", "log.csv", "log.jsonl", "run.jsonl", "metrics.jsonl", "events.out.tfevents.1.x.0", "noext"]
 
 
 @settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -288,7 +288,7 @@ REGRESSIONS = {
                                         '{"type":"batch","epoch":1,"step":1e400,"loss":4.3}', f'{{"type":"batch","epoch":1,"step":{HUGE},"loss":4.2}}',
                                         '{"type":"batch","epoch":1,"step":1,"loss":4.3}', '{"type":"batch","epoch":1,"step":2,"loss":4.2}',
                                         f'{{"type":"epoch","epoch":{HUGE},"step":2,"train_loss":4.2,"val_loss":4.1}}',
-                                        '{"type":"epoch","epoch":1,"step":2,"train_loss":4.2,"val_loss":4.1}']) + "\n", "metrics.jsonl", "file"),
+                                        '{"type":"epoch","epoch":1,"step":2,"train_loss":4.2,"val_loss":4.1}']) + "\n", "run.jsonl", "file"),
     # HF Trainer: steps of -1e400 (-inf in JSON) and beyond the float range; an infinite epoch on an evaluation
     "hf-nonfinite-step": (json.dumps({"log_history": [{"step": 1, "loss": 4.6, "epoch": 0.1}, {"step": 2, "loss": 4.5, "epoch": 0.2},
                                                       {"step": 3, "eval_loss": 4.4, "epoch": 1.0}, {"step": 4, "eval_loss": 4.3, "epoch": 2.0},

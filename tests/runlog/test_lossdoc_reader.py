@@ -23,13 +23,13 @@ def test_reads_the_tiny_run(tiny_run):
 
 
 def _write(tmp_path, lines, trailing_newline=True):
-    p = tmp_path / "metrics.jsonl"
+    p = tmp_path / "run.jsonl"
     p.write_text("\n".join(lines) + ("\n" if trailing_newline else ""))
     return p
 
 
 def test_torn_last_line_is_tolerated_with_a_warning(tiny_run, tmp_path):
-    lines = (tiny_run / "metrics.jsonl").read_text().splitlines()
+    lines = (tiny_run / "run.jsonl").read_text().splitlines()
     p = _write(tmp_path, lines[:-1] + [lines[-1][:17]], trailing_newline=False)
     run = read_run(p)
     assert [w.key for w in run.warnings] == ["warn.torn_last_line"]
@@ -37,7 +37,7 @@ def test_torn_last_line_is_tolerated_with_a_warning(tiny_run, tmp_path):
 
 
 def test_corrupt_middle_lines_are_counted(tiny_run, tmp_path):
-    lines = (tiny_run / "metrics.jsonl").read_text().splitlines()
+    lines = (tiny_run / "run.jsonl").read_text().splitlines()
     lines[3] = "{not json"
     run = read_run(_write(tmp_path, lines))
     assert run.warnings[0].key == "warn.corrupt_lines" and run.warnings[0].args == {"count": 1, "first": 4}
@@ -61,7 +61,7 @@ def test_latest_record_per_step_wins_after_a_resume(tmp_path):
     ],
 )
 def test_unusable_logs_raise_clear_errors(tmp_path, content, key):
-    p = tmp_path / "metrics.jsonl"
+    p = tmp_path / "run.jsonl"
     p.write_bytes(content)
     with pytest.raises(LossdocError) as info:
         read_run(p, fmt="lossdoc")

@@ -16,7 +16,7 @@ def epoch_losses(run_dir):
 
 
 def test_tiny_run_writes_log_config_and_checkpoints(tiny_run):
-    assert validate_file(tiny_run / "metrics.jsonl") == []
+    assert validate_file(tiny_run / "run.jsonl") == []
     recs = read_records(tiny_run)
     assert recs[0]["type"] == "run" and recs[0]["schema"] == "lossdoc.run/1"
     assert recs[0]["data"]["entropy_floor"] == pytest.approx(math.log(63), abs=1e-12)
@@ -82,11 +82,11 @@ def test_resume_can_extend_epochs(tmp_path):
 
 
 def test_existing_run_folder_is_not_overwritten(tmp_path, tiny_run):
-    before = (tiny_run / "metrics.jsonl").read_bytes()
+    before = (tiny_run / "run.jsonl").read_bytes()
     with pytest.raises(LossdocError) as info:
         train(tiny_config(tiny_run))
     assert info.value.key == "error.out_exists"
-    assert (tiny_run / "metrics.jsonl").read_bytes() == before
+    assert (tiny_run / "run.jsonl").read_bytes() == before
 
 
 def test_resume_without_checkpoint_is_an_error(tmp_path):
@@ -139,7 +139,7 @@ def test_default_run_ends_within_one_percent_of_the_floor(default_run):
     header = recs[0]
     floor = math.log(header["vocab_size"] - 1)
     assert header["data"]["entropy_floor"] == pytest.approx(floor, abs=1e-12)
-    assert validate_file(default_run / "metrics.jsonl") == []
+    assert validate_file(default_run / "run.jsonl") == []
     best = min(r["val_loss"] for r in recs if r["type"] == "epoch" and r["epoch"] >= 1)
     assert recs[-1]["best_val_loss"] == best
     assert abs(best - floor) / floor < 0.01

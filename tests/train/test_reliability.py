@@ -83,7 +83,7 @@ def test_real_ctrl_c_stops_at_a_step_boundary_saves_and_resumes_exactly(tmp_path
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "lossdoc", "train", "--config", str(TINY), "--out", str(out), "--epochs", "12", "--lang", "en"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log = out / "metrics.jsonl"
+    log = out / "run.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if log.is_file() and log.read_text().count('"type":"batch"') >= NB + 3:  # inside epoch 2
@@ -301,7 +301,7 @@ def test_disk_full_while_logging_is_one_line_and_keeps_the_checkpoints(tmp_path,
     before = ckpt_bytes(out)
     monkeypatch.setattr(writer, "_open_append", lambda path: open("/dev/full", "a", encoding="utf-8"))  # every write: ENOSPC
     line = one_error_line(capsys, run(["train", "--resume", str(out), "--epochs", "2", "--lang", "en"]))
-    assert "metrics.jsonl" in line and os.strerror(errno.ENOSPC) in line
+    assert "run.jsonl" in line and os.strerror(errno.ENOSPC) in line
     assert ckpt_bytes(out) == before
 
 
@@ -356,10 +356,10 @@ def test_a_symlinked_log_cannot_redirect_writes(tmp_path, capsys):
     train(tiny_config(out, epochs=1))
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
-    (out / "metrics.jsonl").unlink()
-    (out / "metrics.jsonl").symlink_to(victim)
+    (out / "run.jsonl").unlink()
+    (out / "run.jsonl").symlink_to(victim)
     line = one_error_line(capsys, run(["train", "--resume", str(out), "--epochs", "2", "--lang", "en"]))
-    assert "metrics.jsonl" in line
+    assert "run.jsonl" in line
     assert victim.read_text() == "precious\n"
 
 
@@ -373,7 +373,7 @@ def test_a_kill_between_saving_last_pt_and_logging_the_epoch_loses_nothing(tmp_p
     # what a kill right after last.pt was saved leaves: the batches, but no epoch-1 record and no end record
     keep = [r for r in recs if not (r["type"] in ("epoch", "end") and r.get("epoch", 1) == 1)]
     assert len(keep) == len(recs) - 2
-    (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
+    (out / "run.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
     train(resume=out, overrides={"epochs": 2})
     assert epoch_losses(out) == epoch_losses(tiny_run)
     assert [r["epoch"] for r in read_records(out) if r["type"] == "epoch"] == [0, 1, 2]
@@ -386,7 +386,7 @@ def test_temporary_files_of_a_killed_save_are_ignored_and_cleaned_up(tmp_path):
     for j in junk:
         j.write_bytes(b"PK\x03\x04 half a zip")
     # a torn last line, as a kill in the middle of a write leaves it
-    with open(out / "metrics.jsonl", "a") as fh:
+    with open(out / "run.jsonl", "a") as fh:
         fh.write('{"type":"batch","epoch":2,"st')
     result = train(resume=out, overrides={"epochs": 2})
     assert result.status == "completed"
@@ -399,7 +399,7 @@ def test_temporary_files_of_a_killed_save_are_ignored_and_cleaned_up(tmp_path):
 def test_resume_of_a_run_whose_log_was_deleted_starts_it_again_with_the_header(tmp_path):
     out = tmp_path / "r"
     train(tiny_config(out, epochs=1))
-    (out / "metrics.jsonl").unlink()
+    (out / "run.jsonl").unlink()
     train(resume=out, overrides={"epochs": 2})
     recs = read_records(out)
     assert recs[0]["type"] == "run" and [r["epoch"] for r in recs if r["type"] == "epoch"] == [1, 2]

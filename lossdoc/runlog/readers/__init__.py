@@ -44,7 +44,7 @@ READERS: list[Reader] = [
 ]
 
 BINARY_FORMATS = {"tensorboard"}  # the only detectors asked about a file that is not text
-FOLDER_LOOKS_FOR = "metrics.jsonl, trainer_state.json, checkpoint-N/, metrics.csv, version_N/, events.out.tfevents.*"
+FOLDER_LOOKS_FOR = "run.jsonl, metrics.jsonl, trainer_state.json, checkpoint-N/, metrics.csv, version_N/, events.out.tfevents.*"
 
 
 def formats() -> list[str]:

@@ -1,4 +1,4 @@
-"""Reader for lossdoc's own run log, metrics.jsonl (schema lossdoc.run/1).
+"""Reader for lossdoc's own run log, run.jsonl (schema lossdoc.run/1; older runs named it metrics.jsonl).
 
 Tolerant by design: runs get killed. A torn or corrupt last line is dropped
 with a warning; corrupt lines elsewhere are skipped and counted; after a
@@ -29,8 +29,9 @@ def detect(path: Path, head: str) -> bool:
 
 
 def resolve(folder: Path) -> Path | None:
-    p = folder / "metrics.jsonl"
-    return p if p.is_file() else None
+    from lossdoc.runlog.files import existing_log
+
+    return existing_log(folder)  # run.jsonl, else an older run's metrics.jsonl
 
 
 def num(value: Any) -> float:
