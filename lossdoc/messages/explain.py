@@ -131,7 +131,7 @@ EN = {
     "expl.close.broken": "These numbers are not what a working pipeline produces: fix the failed checks before reading anything else into the curve.",
     "expl.close.inconclusive": "Log more steps or evaluations to get a verdict.",
     # next steps
-    "next.real_data": "Nothing to fix. To see a model learn, train on real text (e.g. lossdoc train --data wikitext2): the loss will then fall well below ln V.",
+    "next.real_data": "Nothing to fix. To see a model learn, train on real text: lossdoc train --data pydoc (Python's own documentation, works offline) or --data wikitext2 (needs the Hugging Face hub). The loss will then fall well below ln V.",
     "next.at_floor": "Nothing to fix: the model is at the data's floor. Lower loss needs different data, not more training.",
     "next.train_longer": "Train longer (more epochs or steps): the loss is still falling.",
     "next.bigger_model": "To go lower, try a larger model, more data, or a tuned learning rate.",
@@ -331,7 +331,7 @@ ZH = {
     "expl.close.overfitting": "真正要看的是验证损失，而它在变差：请停在最佳的那一轮。",
     "expl.close.broken": "正常的训练流程不会产生这样的数字：先修好未通过的检查项，再去解读这条曲线。",
     "expl.close.inconclusive": "请多记录一些步数或评估结果，才能给出结论。",
-    "next.real_data": "不需要修改什么。想看到模型真正学到东西，请用真实文本训练（例如 lossdoc train --data wikitext2）：损失会明显降到 ln V 以下。",
+    "next.real_data": "不需要修改什么。想看到模型真正学到东西，请用真实文本训练：lossdoc train --data pydoc（Python 自带的文档，离线可用），或 --data wikitext2（需要能访问 Hugging Face hub）。损失会明显降到 ln V 以下。",
     "next.at_floor": "不需要修改什么：模型已经到达数据的下限。要更低的损失只能换数据，多训练也没用。",
     "next.train_longer": "多训练一些（更多轮数或步数）：损失还在下降。",
     "next.bigger_model": "想要更低，可以试试更大的模型、更多的数据，或调一调学习率。",

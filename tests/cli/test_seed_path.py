@@ -389,7 +389,7 @@ def test_findings_stack_instead_of_squeezing_at_60_columns(tiny_run):
 def test_piped_output_keeps_commands_whole(default_run):
     result = CliRunner().invoke(app, ["explain", str(default_run), "--lang", "en"], env={"COLUMNS": None})
     assert result.exit_code == 0
-    assert "(e.g. lossdoc train --data wikitext2)" in result.output
+    assert "lossdoc train --data pydoc (Python's own documentation, works offline)" in result.output
     paragraph = next(x for x in result.output.splitlines() if x.startswith("At initialisation"))
     assert "not a failed run." in paragraph  # the whole explanation on one line: nothing hard-wrapped at 80
     wrapped = CliRunner().invoke(app, ["explain", str(default_run), "--lang", "en"], env={"COLUMNS": "80"})
