@@ -179,7 +179,7 @@ def test_after_a_dummy_run_the_next_step_keeps_wikitext2_when_the_hub_answers(tm
         monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
         result = _dummy_train(tmp_path, "--lang", "en")
     assert result.exit_code == 0, result.output
-    assert "lossdoc train --data wikitext2" in result.output and "--data pydoc" not in result.output
+    assert "--data wikitext2 (needs the Hugging Face hub)" in result.output and "is not reachable from here" not in result.output
 
 
 # ---- 3. markov with its defaults; 9. one rule for V ---------------------------------------------------------
