@@ -50,7 +50,7 @@ class CheckReport:
 
 
 def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None = None, batch_size: int = 4,
-               device: str = "cpu", labels: str = "shifted", steps: int = 200, lr: float = 3e-3, seed: int = 0,
+               device: str = "cpu", labels: str = "shifted", steps: int = 200, lr: float = 3e-3, seed: int | None = None,
                time_limit: float = 60.0, trained: bool = False) -> CheckReport:
     import torch
 
@@ -75,12 +75,13 @@ def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None 
     elif target.max_positions and seq_len > target.max_positions:
         raise ConfigError("--seq-len", seq_len, "half_open", low=2, high=target.max_positions + 1)
     model = target.model.to(dev).float()
-    torch.manual_seed(seed)
+    seed_ = 0 if seed is None else seed
+    torch.manual_seed(seed_)
     fw = Forward(model, seq_len, vocab_size, dev)
     notes = list(target.notes)
     if fw.last_only:
         notes.append(("chk.note.last_only", {"kw": fw.target_kw or "-"}))
-    s = C.Settings(batch_size=batch_size, seq_len=seq_len, steps=steps, lr=lr, labels=labels, seed=seed, time_limit=time_limit)
+    s = C.Settings(batch_size=batch_size, seq_len=seq_len, steps=steps, lr=lr, labels=labels, seed=seed_, time_limit=time_limit)
     report = CheckReport(
         target=spec, kind=target.kind, vocab_size=fw.vocab_size, seq_len=seq_len, batch_size=batch_size, device=str(dev),
         params=sum(p.numel() for p in model.parameters()), trainable=sum(p.numel() for p in model.parameters() if p.requires_grad),

@@ -59,6 +59,7 @@ _generate.register(app)
 from lossdoc.cli import compare as _compare  # noqa: E402
 
 _compare.register(app)
+from lossdoc.cli import check as _check; _check.register(app)  # noqa: E402,E702
 
 
 def _lang_from_argv(argv: list[str]) -> str:
