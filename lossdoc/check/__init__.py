@@ -50,7 +50,7 @@ class CheckReport:
 
 
 def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None = None, batch_size: int = 4,
-               device: str = "cpu", labels: str = "shifted", steps: int = 200, lr: float = 3e-3, seed: int | None = None,
+               device: str = "cpu", labels: str | None = None, steps: int = 200, lr: float = 3e-3, seed: int | None = None,
                time_limit: float = 60.0, trained: bool = False) -> CheckReport:
     import torch
 
@@ -60,7 +60,7 @@ def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None 
     from lossdoc.errors import ConfigError
     from lossdoc.train.loop import pick_device
 
-    if labels not in LABELS:
+    if labels is not None and labels not in LABELS:
         raise ConfigError("--labels", labels, "choice", choices=", ".join(LABELS))
     for name, value, bound in (("--batch-size", batch_size, 1), ("--steps", steps, 1), ("--vocab-size", vocab_size, 2), ("--seq-len", seq_len, 2)):
         if value is not None and value < bound:
@@ -69,6 +69,7 @@ def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None 
         raise ConfigError("--lr", lr, "gt", bound=0)
     dev = pick_device(device)
     target = load_target(spec, trained=trained, seed=seed)
+    labels = labels or target.labels or "shifted"  # a lossdoc run made with --inject unshifted-labels trained that way
     if seq_len is None:
         seq_len = min(DEFAULT_SEQ_LEN, target.max_positions) if target.max_positions else DEFAULT_SEQ_LEN
         seq_len = max(seq_len, 2)

@@ -36,6 +36,7 @@ class Target:
     vocab_size: int | None = None  # from the model's config, when it carries one
     max_positions: int | None = None
     trained: bool = False  # weights are trained (a checkpoint's), not an initialisation
+    labels: str | None = None  # the label convention of the target's own training code, when known (a lossdoc run's)
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (message key, args)
 
 
@@ -166,8 +167,12 @@ def _load_lossdoc(spec: str, path_text: str, *, trained: bool, seed: int | None)
         target.notes.append(("chk.note.trained", {}))
     else:
         target.notes.append(("chk.note.fresh", {}))
-    if cfg.inject:
+    if cfg.inject == "unshifted-labels":  # the fault is in the run's training code: its labels are the inputs
+        target.labels = "unshifted"
+    if cfg.inject in ("no-causal-mask", "large-init-logits"):
         target.notes.append(("chk.note.inject", {"fault": cfg.inject}))
+    elif cfg.inject and cfg.inject != "unshifted-labels":  # that one: the labels note says it
+        target.notes.append(("chk.note.inject_training", {"fault": cfg.inject}))
     return target
 
 
@@ -184,11 +189,19 @@ def _load_hf(spec: str, path_text: str) -> Target:
     except ImportError:
         raise LossdocError("error.check_no_transformers") from None
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    verbosity, progress = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # no progress bars or config chatter around lossdoc's table
+    hf_logging.disable_progress_bar()
     try:
         model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - transformers raises many kinds
         raise user_error("error.check_hf_load", exc, path=str(path), detail=exc_line(exc)) from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if progress:
+            hf_logging.enable_progress_bar()
     model.float()
     cfg = model.config
     vocab = getattr(cfg, "vocab_size", None)

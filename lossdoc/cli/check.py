@@ -25,7 +25,7 @@ def check_command(
     seq_len: Optional[int] = typer.Option(None, "--seq-len", help="Tokens per sequence (default 32, or the model's context if shorter)."),
     batch_size: int = typer.Option(4, "--batch-size", help="Sequences per batch (default 4)."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, mps or auto (default cpu; the causality check is exact in fp32)."),
-    labels: str = typer.Option("shifted", "--labels", help="How your training code pairs logits with labels: shifted (labels = next tokens) or unshifted (labels = inputs); the labels check trains with it."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="How your training code pairs logits with labels: shifted (labels = next tokens) or unshifted (labels = inputs); the labels check trains with it. Default shifted, or the run's own for lossdoc: targets."),
     steps: int = typer.Option(200, "--steps", help="At most this many AdamW steps to overfit one batch (default 200)."),
     lr: float = typer.Option(3e-3, "--lr", help="Learning rate of the overfit check (default 3e-3; the labels probes use 10/3 of it)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the ids and of the initialisation (default 0; lossdoc: targets use the run's seed)."),
