@@ -247,3 +247,29 @@ def test_a_broken_import_is_one_line(tmp_path, capsys):
     assert run(["check", f"{bad}:make"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "RuntimeError: CUDA out of memory" in err
+
+
+def test_lossdoc_run_folder_and_checkpoint(tmp_path, capsys):
+    """A run folder as `train` leaves it (config.yaml, checkpoints/last.pt): fresh init by default, the weights with --trained."""
+    from lossdoc.train.checkpoint import save_checkpoint
+    from lossdoc.train.config import dump_yaml, resolve_config
+    from lossdoc.train.model import ModelConfig, TransformerLM
+
+    cfg = resolve_config(fault_config(tmp_path, "large-init-logits"))
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(dump_yaml(cfg))
+    torch.manual_seed(1)
+    trained = TransformerLM(ModelConfig(vocab_size=64, max_len=16, d_model=32, num_layers=1, num_heads=2, d_ff=128, dropout=0.0))
+    save_checkpoint({"model": trained.state_dict(), "config": cfg.to_dict()}, run_dir / "checkpoints" / "last.pt")
+
+    fresh = run_checks(f"lossdoc:{run_dir}")
+    assert failing(fresh) == {"init-loss"}  # the run's fault, rebuilt
+    loaded = run_checks(f"lossdoc:{run_dir}", trained=True)
+    assert loaded.finding("init-loss").key == "chk.skip.trained"
+    assert failing(loaded) == set()  # these weights were saved without the fault
+    also = run_checks(f"lossdoc:{run_dir / 'checkpoints' / 'last.pt'}", trained=True)
+    assert also.finding("causality").measured == loaded.finding("causality").measured
+
+    assert run(["check", f"lossdoc:{fault_config(tmp_path, None)}", "--trained"]) == 2
+    assert "--trained needs a checkpoint" in capsys.readouterr().err
