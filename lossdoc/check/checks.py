@@ -103,7 +103,9 @@ def check_init_loss(fw: Forward, s: Settings, *, trained: bool = False) -> Findi
         return Finding("init-loss", "fail", "chk.init.nonfinite", args, measured=loss, reference=ln_v)
     expected = floors.expected_init_loss_exact(v, min(sigma, floors.MAX_LOGIT_STD))
     low, high = floors.init_loss_band(v, 0.0)  # the healthy band for logit std up to 1, as in `baseline`
-    slack = max(0.0, 3.0 * se - floors.INIT_BAND_ALLOWANCE)  # a first loss over few tokens is noisier than the band allows
+    # the band's allowance assumes ~1200 tokens; over fewer, widen it to three standard errors of a healthy
+    # model's mean loss (per-token spread at most the logit std, 1), never by the measured spread of a broken one
+    slack = max(0.0, 3.0 / math.sqrt(per.numel()) - floors.INIT_BAND_ALLOWANCE)
     low, high = low - slack, high + slack
     args.update(expected=expected, low=low, high=high)
     if loss > high:
