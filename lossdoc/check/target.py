@@ -44,7 +44,11 @@ def user_error(key: str, exc: BaseException | None = None, **args: Any) -> Lossd
     """A LossdocError that keeps the user's traceback for --debug."""
     err = LossdocError(key, **args)
     if exc is not None:
-        err.user_traceback = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))  # type: ignore[attr-defined]
+        tb = exc.__traceback__
+        here = Path(__file__).resolve().parent
+        while tb is not None and tb.tb_next is not None and Path(tb.tb_frame.f_code.co_filename).resolve().parent == here:
+            tb = tb.tb_next  # start at the user's frames, not lossdoc's
+        err.user_traceback = "".join(traceback.format_exception(type(exc), exc, tb))  # type: ignore[attr-defined]
     return err
 
 
