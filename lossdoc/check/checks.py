@@ -29,10 +29,12 @@ INIT_MAX_LOGITS = 2**24  # ...of at most this many logits each, so that a large 
 CAUSAL_BASES = 2  # base sequences whose tails are changed at every cut
 CAUSAL_RTOL = 1e-5  # |delta logit| allowed, relative to the largest |logit| (fp32 rounding; a leak is 1e3x larger)
 LABEL_STEPS = 30  # AdamW steps of the labels probe on random data
+LABEL_VOCAB = 64  # the labels probes draw ids from this many of the V tokens (all of them when V is smaller)
 REPEAT_STEPS = 100  # at most this many steps of the repeated-token probe (it stops once below REPEAT_TARGET)
 PROBE_LR_FACTOR = 10 / 3  # the labels probes train at this multiple of --lr (1e-2 by default): they must show within a few steps
-LABEL_FLOOR_MARGIN = 0.1  # fail when random-data loss ends below (1 - this) * ln V
-REPEAT_TARGET = 0.5  # the repeated-token loss should fall below this share of ln V
+LABEL_FLOOR_MARGIN = 0.1  # fail when the random-data loss ends below (1 - this) * ln K
+REPEAT_VOCAB = 16  # the repeated-token probe repeats one of this many tokens per row
+REPEAT_TARGET = 0.5  # ...and its loss should fall below this share of ln 16: under the ln 16 a model that ignores its input reaches
 OVERFIT_PASS = 0.1  # overfit one batch: pass below this share of ln V ...
 OVERFIT_WARN = 0.5  # ... warn below this one, fail above
 INPUT_GAP = 0.25  # input dependence: zeroed-input loss must exceed the real-input loss by this share of ln V
@@ -204,23 +206,27 @@ def check_labels(fw: Forward, s: Settings, *, causal_failed: bool = False) -> Fi
     if not _trainable(fw):
         return Finding("labels", "skipped", "chk.skip.frozen")
     v, t, b, device = fw.vocab_size, s.seq_len, s.batch_size, fw.device
-    ln_v = math.log(v)
     loss_fn = LOSSES[s.labels]
     deadline = time.monotonic() + s.time_limit / 2
     probe = dataclasses.replace(s, lr=s.lr * PROBE_LR_FACTOR)
-
-    # random data: a fresh batch every step, so nothing can be memorised; the floor is ln V
     g = _gen(s.seed + 3)
+    k = min(v, LABEL_VOCAB)  # ids drawn from K of the V tokens: their floor is ln K, and copying shows within a few steps for any V
+    subset = torch.randperm(v, generator=g)[:k].to(device)
+    ln_k = math.log(k)
+
+    def random_batch(_: int, rows: int = b) -> torch.Tensor:  # a fresh batch every step: nothing to memorise
+        return subset[torch.randint(0, k, (rows, t), generator=g).to(device)]
+
+    k_rep = min(k, REPEAT_VOCAB)
+
+    def repeat_batch(_: int) -> torch.Tensor:  # one token repeated along each row: the next token is the current one
+        return subset[torch.randint(0, k_rep, (b, 1), generator=g).to(device)].repeat(1, t)
+
     torch.manual_seed(s.seed + 3)
     twin = _copy(fw)
-    steps_r, _, _ = _train(twin.model, twin, lambda _: random_ids(b, t, v, g, device), loss_fn, probe, LABEL_STEPS, deadline=deadline)
-    held = random_ids(4 * b, t, v, g, device)
-    random_loss = _eval_loss(twin, held, loss_fn)
+    steps_r, _, _ = _train(twin.model, twin, random_batch, loss_fn, probe, LABEL_STEPS, deadline=deadline)
+    random_loss = _eval_loss(twin, random_batch(0, 4 * b), loss_fn)
     del twin
-
-    # one token repeated along each row: the next token is the current one, learnable in a few steps
-    def repeat_batch(_: int) -> torch.Tensor:
-        return torch.randint(0, v, (b, 1), generator=g).to(device).repeat(1, t)
 
     torch.manual_seed(s.seed + 4)
     twin = _copy(fw)
@@ -240,21 +246,21 @@ def check_labels(fw: Forward, s: Settings, *, causal_failed: bool = False) -> Fi
         if steps_p % 10 == 0 or not math.isfinite(float(loss.detach())):
             repeat_loss = _eval_loss(twin, held_rep, loss_fn)
             twin.model.train()
-            if not repeat_loss > REPEAT_TARGET * ln_v:  # reached, or not finite
+            if not repeat_loss > REPEAT_TARGET * math.log(k_rep):  # reached, or not finite
                 break
     repeat_loss = _eval_loss(twin, held_rep, loss_fn)
     del twin
 
-    floor_limit = (1.0 - LABEL_FLOOR_MARGIN) * ln_v
-    args = {"random_loss": random_loss, "lnv": ln_v, "limit": floor_limit, "steps": steps_r, "repeat_start": repeat_start,
-            "repeat_loss": repeat_loss, "repeat_steps": steps_p, "labels": s.labels, "lr": probe.lr, "target": REPEAT_TARGET * ln_v}
+    floor_limit = (1.0 - LABEL_FLOOR_MARGIN) * ln_k
+    args = {"random_loss": random_loss, "k": k, "floor": ln_k, "limit": floor_limit, "steps": steps_r, "repeat_start": repeat_start,
+            "repeat_loss": repeat_loss, "repeat_steps": steps_p, "labels": s.labels, "lr": probe.lr, "k_rep": k_rep, "target": REPEAT_TARGET * math.log(k_rep)}
     if not math.isfinite(random_loss):
-        return Finding("labels", "fail", "chk.labels.nonfinite", args, measured=random_loss, reference=ln_v)
+        return Finding("labels", "fail", "chk.labels.nonfinite", args, measured=random_loss, reference=ln_k)
     if random_loss < floor_limit:
-        return Finding("labels", "fail", "chk.labels.copy", args, measured=random_loss, reference=ln_v)
-    if not repeat_loss < REPEAT_TARGET * ln_v:
-        return Finding("labels", "warn", "chk.labels.repeat_slow", args, measured=random_loss, reference=ln_v)
-    return Finding("labels", "pass", "chk.labels.ok", args, measured=random_loss, reference=ln_v)
+        return Finding("labels", "fail", "chk.labels.copy", args, measured=random_loss, reference=ln_k)
+    if not repeat_loss < REPEAT_TARGET * math.log(k_rep):
+        return Finding("labels", "warn", "chk.labels.repeat_slow", args, measured=random_loss, reference=ln_k)
+    return Finding("labels", "pass", "chk.labels.ok", args, measured=random_loss, reference=ln_k)
 
 
 # ---------------------------------------------------------------- 4. overfit one batch (and 6. input dependence)

@@ -61,6 +61,16 @@ def test_lossdoc_model_passes_every_check(good):
     assert good.finding("causality").measured == 0.0  # exact in fp32
 
 
+def test_lossdocs_default_model_passes_every_check():
+    """The shipped default (configs/default.yaml: V = 10000, d_model 256, two layers, dropout 0.1), as `train` builds it."""
+    report = run_checks(f"lossdoc:{ROOT / 'configs' / 'default.yaml'}")
+    assert statuses(report) == {code: "pass" for code in ORDER}, [(f.code, f.key, f.args) for f in report.findings]
+    init = report.finding("init-loss")
+    assert abs(init.args["sigma"] - 0.5785) < 0.02  # docs/floors.md: sqrt(257/768)
+    assert abs(init.measured - 9.3776) < 0.05  # the seed's first loss, ln 10000 + 1/6
+    assert report.finding("labels").args["k"] == 64  # the labels probes draw from 64 of the 10000 tokens
+
+
 def test_lossdoc_model_leaves_the_users_model_as_it_was():
     from tests.check import models
 
@@ -113,7 +123,7 @@ def test_unshifted_labels_on_a_model_file(good):
     report = run_checks(target("lossdoc_model"), labels="unshifted")
     assert failing(report) == {"labels"}
     f, ok = report.finding("labels"), good.finding("labels")
-    assert f.measured < 0.9 * f.reference  # collapses below the floor ln V on random data
+    assert f.measured < 0.9 * f.reference  # collapses below the floor ln K on random data
     assert ok.measured >= 0.9 * ok.reference  # the standard shift cannot
 
 
