@@ -283,3 +283,30 @@ def test_lossdoc_run_folder_and_checkpoint(tmp_path, capsys):
 
     assert run(["check", f"lossdoc:{fault_config(tmp_path, None)}", "--trained"]) == 2
     assert "--trained needs a checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("wrap, kind", [
+    (lambda z: {"logits": z, "loss": None}, "dict['logits']"),
+    (lambda z: [z, None], "list[0]"),
+    (lambda z: type("Out", (), {"logits": z})(), "Out.logits"),
+])
+def test_common_output_shapes_are_accepted(wrap, kind):
+    from lossdoc.check.adapt import Forward
+    from tests.check import models
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = models.lossdoc_model()
+
+        def forward(self, idx):
+            return wrap(self.inner(idx))
+
+    fw = Forward(Wrapped(), 8, None, torch.device("cpu"))
+    assert fw.output_kind == kind and fw.vocab_size == 64
+    assert fw(torch.zeros(3, 8, dtype=torch.long)).shape == (3, 8, 64)
+
+
+def test_vocab_size_must_match_the_logits(capsys):
+    assert run(["check", target("lossdoc_model"), "--vocab-size", "100"]) == 2
+    assert "64 classes but --vocab-size is 100" in capsys.readouterr().err
