@@ -75,6 +75,7 @@ EN = {
     "chk.mode.no_dropout": "The model has no dropout: train and eval mode give the same logits, and eval mode is deterministic.",
     "chk.mode.eval_random": "In eval mode two passes on the same ids differ by {eval_diff}: dropout (or other randomness) stays on in eval mode, e.g. F.dropout without training=self.training.",
     "chk.mode.train_off": "The model declares dropout ({names}) but two passes in train mode are identical: dropout is not active in train mode.",
+    "chk.timed_out": " Stopped at the time limit (--time-limit).",
     # skipped
     "chk.skip.trained": "Skipped: the weights are trained, so there is no initial loss to check.",
     "chk.skip.short": "Skipped: {t} position is too short to test causality.",
@@ -150,6 +151,7 @@ ZH = {
     "chk.mode.no_dropout": "模型没有 dropout：训练与评估模式给出相同的 logits，评估模式是确定性的。",
     "chk.mode.eval_random": "评估模式下对相同 id 的两次前向相差 {eval_diff}：dropout（或其他随机性）在评估模式下仍然开启，例如调用 F.dropout 时没有传 training=self.training。",
     "chk.mode.train_off": "模型声明了 dropout（{names}），但训练模式下两次前向完全相同：dropout 在训练模式下没有生效。",
+    "chk.timed_out": "已到时间上限而停止（--time-limit）。",
     "chk.skip.trained": "跳过：权重已经训练过，没有初始损失可查。",
     "chk.skip.short": "跳过：{t} 个位置太短，无法检查因果性。",
     "chk.skip.not_causal": "跳过：模型能看到后面的词元（因果性检查失败），此时损失低于下限说明不了标签的问题。",

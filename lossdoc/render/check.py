@@ -45,7 +45,10 @@ def fmt_value(key: str, v: Any) -> str:
 
 
 def finding_sentence(f: Finding, lang: str) -> str:
-    return t(f.key, lang, **{k: fmt_value(k, v) for k, v in f.args.items() if not k.endswith("_names")})
+    text = t(f.key, lang, **{k: fmt_value(k, v) for k, v in f.args.items() if not k.endswith("_names")})
+    if f.args.get("timed_out"):
+        text += t("chk.timed_out", lang)
+    return text
 
 
 def _measured(f: Finding, which: str) -> str:

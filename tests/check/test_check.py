@@ -310,3 +310,13 @@ def test_common_output_shapes_are_accepted(wrap, kind):
 def test_vocab_size_must_match_the_logits(capsys):
     assert run(["check", target("lossdoc_model"), "--vocab-size", "100"]) == 2
     assert "64 classes but --vocab-size is 100" in capsys.readouterr().err
+
+
+def test_training_checks_stop_at_the_time_limit_and_say_so():
+    report = run_checks(target("lossdoc_model"), time_limit=1e-9)
+    over = report.finding("overfit")
+    assert over.args["timed_out"] and over.args["steps"] == 0 and over.status == "warn"  # out of time is no evidence
+    assert report.finding("labels").args["timed_out"]
+    from lossdoc.render.check import finding_sentence
+
+    assert finding_sentence(over, "en").endswith("Stopped at the time limit (--time-limit).")
