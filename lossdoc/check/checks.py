@@ -307,8 +307,10 @@ def check_overfit(fw: Forward, s: Settings) -> tuple[Finding, Forward | None, to
         return Finding("overfit", "fail", "chk.overfit.nonfinite", args, measured=final, reference=target), None, None
     if final <= target:
         return Finding("overfit", "pass", "chk.overfit.ok", args, measured=final, reference=target), twin, batch
-    if final <= OVERFIT_WARN * ln_v or timed_out:  # out of time is not evidence of a broken model
+    if final <= OVERFIT_WARN * ln_v:
         return Finding("overfit", "warn", "chk.overfit.slow", args, measured=final, reference=target), twin, batch
+    if timed_out:  # out of time is no evidence of a broken model; too little learned to compare inputs with
+        return Finding("overfit", "warn", "chk.overfit.slow", args, measured=final, reference=target), None, None
     return Finding("overfit", "fail", "chk.overfit.stuck", args, measured=final, reference=target), None, None
 
 

@@ -317,6 +317,7 @@ def test_training_checks_stop_at_the_time_limit_and_say_so():
     over = report.finding("overfit")
     assert over.args["timed_out"] and over.args["steps"] == 0 and over.status == "warn"  # out of time is no evidence
     assert report.finding("labels").args["timed_out"]
+    assert report.finding("input-dependence").key == "chk.skip.no_overfit"  # nothing learned: no comparison, no false failure
     from lossdoc.render.check import finding_sentence
 
     assert finding_sentence(over, "en").endswith("Stopped at the time limit (--time-limit).")
