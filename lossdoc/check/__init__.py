@@ -42,6 +42,10 @@ class CheckReport:
         return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
 
     @property
+    def skipped(self) -> int:
+        return sum(f.status == "skipped" for f in self.findings)
+
+    @property
     def exit_code(self) -> int:
         return 1 if self.verdict == "fail" else 0
 
@@ -57,7 +61,7 @@ def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None 
     from lossdoc.check.adapt import Forward
     from lossdoc.check import checks as C
     from lossdoc.check.target import load_target
-    from lossdoc.errors import ConfigError
+    from lossdoc.errors import ConfigError, LossdocError
     from lossdoc.train.loop import pick_device
 
     if labels is not None and labels not in LABELS:
@@ -97,8 +101,9 @@ def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None 
             from lossdoc.check.target import exc_line
 
             report.tracebacks[code] = getattr(exc, "user_traceback", None) or "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            detail = exc.render("en") if hasattr(exc, "render") else exc_line(exc)
-            return Finding(code, "skipped", "chk.skip.raised", {"detail": detail})
+            if isinstance(exc, LossdocError):  # rendered in the reader's language later
+                return Finding(code, "skipped", "chk.skip.raised", {"detail": exc.render("en"), "error_key": exc.key, "error_args": exc.args_})
+            return Finding(code, "skipped", "chk.skip.raised", {"detail": exc_line(exc)})
 
     results["init-loss"] = guarded("init-loss", C.check_init_loss, fw, s, trained=target.trained)
     results["causality"] = guarded("causality", C.check_causality, fw, s)

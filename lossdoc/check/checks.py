@@ -315,8 +315,8 @@ def check_overfit(fw: Forward, s: Settings) -> tuple[Finding, Forward | None, to
 
 
 def check_input_dependence(trained: Forward | None, batch: torch.Tensor | None, overfit: Finding) -> Finding:
-    if overfit.status == "skipped" and overfit.key == "chk.skip.frozen":
-        return Finding("input-dependence", "skipped", "chk.skip.frozen")
+    if overfit.status == "skipped":
+        return Finding("input-dependence", "skipped", "chk.skip.frozen" if overfit.key == "chk.skip.frozen" else "chk.skip.after_overfit")
     if trained is None or batch is None:
         return Finding("input-dependence", "skipped", "chk.skip.no_overfit")
     ln_v = math.log(trained.vocab_size)

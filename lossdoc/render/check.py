@@ -45,7 +45,10 @@ def fmt_value(key: str, v: Any) -> str:
 
 
 def finding_sentence(f: Finding, lang: str) -> str:
-    text = t(f.key, lang, **{k: fmt_value(k, v) for k, v in f.args.items() if not k.endswith("_names")})
+    args = {k: fmt_value(k, v) for k, v in f.args.items() if not k.endswith("_names") and not k.startswith("error_")}
+    if "error_key" in f.args:  # a LossdocError that skipped the check, in the reader's language
+        args["detail"] = t(f.args["error_key"], lang, **f.args.get("error_args", {}))
+    text = t(f.key, lang, **args)
     if f.args.get("timed_out"):
         text += t("chk.timed_out", lang)
     return text
@@ -68,6 +71,13 @@ def notes(report, lang: str) -> list[str]:
     return [t(k, lang, **a) for k, a in items]
 
 
+def verdict_text(report, lang: str) -> str:
+    text = t(f"chk.verdict.{report.verdict}", lang)
+    if report.skipped:
+        text += t("chk.verdict.skipped", lang, n=report.skipped)
+    return text
+
+
 def model_line(report, lang: str) -> str:
     return t("chk.ui.model", lang, kind=t(f"chk.kind.{report.kind}", lang), params=f"{report.params:,}", trainable=f"{report.trainable:,}",
              v=report.vocab_size, b=report.batch_size, t=report.seq_len, device=report.device, output=report.output)
@@ -75,7 +85,7 @@ def model_line(report, lang: str) -> str:
 
 def render_check(console: Console, report, lang: str) -> None:
     head = Text()
-    head.append(t(f"chk.verdict.{report.verdict}", lang), style=VERDICT_STYLE[report.verdict])
+    head.append(verdict_text(report, lang), style=VERDICT_STYLE[report.verdict])
     head.append("\n" + model_line(report, lang))
     console.print(Panel(head, title=t("chk.ui.title", lang, target=report.target), title_align="left", expand=True))
     table = Table(show_lines=False, expand=True, pad_edge=False)
@@ -107,7 +117,7 @@ def check_dict(report, lang: str) -> dict[str, Any]:
         "kind": report.kind,
         "lang": lang,
         "verdict": report.verdict,
-        "verdict_text": t(f"chk.verdict.{report.verdict}", lang),
+        "verdict_text": verdict_text(report, lang),
         "exit_code": report.exit_code,
         "model": {
             "params": report.params, "trainable": report.trainable, "vocab_size": report.vocab_size, "seq_len": report.seq_len,

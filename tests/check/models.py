@@ -179,3 +179,35 @@ class WrongShape(nn.Module):
 
 def wrong_shape() -> nn.Module:
     return WrongShape()
+
+
+class NeedsMask(nn.Module):
+    """forward needs a second input that check cannot invent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = TransformerLM(_cfg(dropout=0.0))
+
+    def forward(self, idx, mask):
+        return self.inner(idx) * mask[..., None]
+
+
+def needs_mask() -> nn.Module:
+    return NeedsMask()
+
+
+class TrainNeedsLabels(nn.Module):
+    """Runs on ids alone in eval mode, but insists on labels in train mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = TransformerLM(_cfg(dropout=0.0))
+
+    def forward(self, idx, labels=None):
+        if self.training and labels is None:
+            raise ValueError("labels are required in training mode")
+        return self.inner(idx)
+
+
+def train_needs_labels() -> nn.Module:
+    return TrainNeedsLabels()

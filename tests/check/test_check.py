@@ -157,6 +157,23 @@ def test_nanogpt_style_model_is_called_with_targets():
     assert report.verdict == "pass", [(f.code, f.status, f.key, f.args) for f in report.findings]
 
 
+def test_checks_that_cannot_run_in_train_mode_are_skipped_with_the_reason(capsys):
+    report = run_checks(target("train_needs_labels"))
+    st = statuses(report)
+    assert st["init-loss"] == st["causality"] == "pass"  # eval mode works
+    for code in ("labels", "overfit", "gradient-flow", "train-eval"):
+        f = report.finding(code)
+        assert f.status == "skipped" and f.key == "chk.skip.raised" and "labels are required in training mode" in f.args["detail"], code
+    assert report.finding("input-dependence").key == "chk.skip.after_overfit"
+    assert report.verdict == "pass" and report.exit_code == 0  # nothing failed; the table says what did not run
+    doc = check_dict(report, "zh")
+    assert doc["verdict_text"] == "通过：所有运行的检查均通过（7 项中有 5 项无法运行，见下表）"
+    assert "调用模型时出错" in doc["findings"][4]["message"]  # the reason in the reader's language
+    assert run(["check", target("train_needs_labels"), "--debug", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "[gradient-flow]" in err and 'raise ValueError("labels are required in training mode")' in err
+
+
 def test_a_check_that_cannot_run_is_skipped_with_the_reason():
     from lossdoc.check.adapt import Forward
     from lossdoc.check import checks as C
@@ -230,6 +247,7 @@ def test_check_help_does_not_import_torch():
     (f"{MODELS}:not_a_module", "not a torch.nn.Module"),
     (f"{MODELS}:no_such_factory", "no_such_factory"),
     (f"{MODELS}:last_only", "last position only"),
+    (f"{MODELS}:needs_mask", "missing 1 required positional argument: 'mask'"),
     ("model.pt", "file.py:factory"),
     ("hf:/does/not/exist", "/does/not/exist"),
     ("lossdoc:/does/not/exist", "/does/not/exist"),
