@@ -167,7 +167,7 @@ def test_checks_that_cannot_run_in_train_mode_are_skipped_with_the_reason(capsys
     assert report.finding("input-dependence").key == "chk.skip.after_overfit"
     assert report.verdict == "pass" and report.exit_code == 0  # nothing failed; the table says what did not run
     doc = check_dict(report, "zh")
-    assert doc["verdict_text"] == "通过：所有运行的检查均通过（7 项中有 5 项无法运行，见下表）"
+    assert doc["verdict_text"] == "通过：所有运行的检查均通过（7 项中有 5 项无法运行）"
     assert "调用模型时出错" in doc["findings"][4]["message"]  # the reason in the reader's language
     assert run(["check", target("train_needs_labels"), "--debug", "--json"]) == 0
     err = capsys.readouterr().err
