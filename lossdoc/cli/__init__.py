@@ -62,6 +62,7 @@ _generate.register(app)
 from lossdoc.cli import compare as _compare  # noqa: E402
 
 _compare.register(app)
+from lossdoc.cli import check as _check; _check.register(app)  # noqa: E402,E702
 
 from lossdoc.cli.help_names import name_placeholders  # noqa: E402
 
