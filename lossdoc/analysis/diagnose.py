@@ -106,7 +106,9 @@ def _next_steps(verdict: str, by: dict[str, Finding], ctx) -> list[str]:
         steps.append("next.check_init_high" if by["init-loss"].key in ("f.init.high", "f.init.log2") else "next.check_leak")
     if fail("below-floor") or by["val-below-train"].status == "warn":
         steps.append("next.check_leak")
-    if fail("uniform-lock") or fail("no-learning"):
+    if fail("no-learning") and by["no-learning"].key.startswith("f.nolearn.unigram"):
+        steps.append("next.stuck_unigram")
+    elif fail("uniform-lock") or fail("no-learning"):
         steps.append("next.check_optimizer")
     if by["overfitting"].status == "fail" or by["overfitting"].key == "f.overfit.val_up_train_flat":
         steps.append("next.regularise")
