@@ -6,6 +6,7 @@ Renderers only look things up and format; every decision is in lossdoc.analysis.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from rich.console import Console
@@ -118,7 +119,10 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
     elif noise is not None and noise.key == "f.noise.mean_below":
         out.append(t("expl.noise_memorise", lang, **_args(noise.args)))
     close_args = {"best": fmt(best)}
-    out.append(t(f"expl.close.{d.verdict}", lang, **close_args))
+    close = f"expl.close.{d.verdict}"
+    if d.verdict in ("converged", "still-learning") and any(f.status == "warn" for f in d.findings):
+        close += ".warn"  # healthy on the whole, but a warning above deserves a look: no "without any sign of trouble"
+    out.append(t(close, lang, **close_args))
     return out
 
 
@@ -165,7 +169,7 @@ def facts_rows(d: Diagnosis, lang: str) -> list[tuple[str, str, str]]:
             continue
         rows.append((t(f"fact.{name}", lang), fact_value(name, value, lang), source_text(sources.get(name), lang)))
     for m in d.facts.get("missing", []):
-        rows.append((t(f"fact.{m['fact']}", lang), t("fact.missing", lang), m["flag"]))
+        rows.append((t(f"fact.{m['fact']}", lang), t("fact.missing", lang), " / ".join(re.findall(r"--[\w-]+", m["flag"])) or m["flag"]))
     return rows
 
 
