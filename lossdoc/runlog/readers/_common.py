@@ -23,6 +23,7 @@ from lossdoc.errors import LossdocError
 from lossdoc.runlog.run import BatchSeries, EpochSeries, ReaderWarning, Run
 
 LINE_CAP = 65536  # characters; longer lines are skipped (and counted)
+MAX_LOG_BYTES = 2**30  # a log file larger than this (1 GiB) is refused in one line (docs/reliability.md)
 HEAD = 65536
 NAN = math.nan
 
@@ -111,6 +112,20 @@ def as_float(value: int | float) -> float:
         return float(value)
     except OverflowError:
         return math.inf if value > 0 else -math.inf
+
+
+HUGE_INT = 10**400  # stands for any integer with more digits: far beyond the float range either way
+
+
+def to_int(text: str) -> int:
+    """int(text) for the digits a regex matched, safe for any length: Python refuses to convert more than
+    4,300 digits (ValueError), and such a number is beyond the float range anyway, so it becomes HUGE_INT."""
+    s = text.strip()
+    sign = -1 if s.startswith("-") else 1
+    digits = s.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > 400:
+        return sign * HUGE_INT
+    return int(s)
 
 
 def to_float(value: Any) -> float | None:

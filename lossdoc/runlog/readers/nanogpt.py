@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, to_int
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _ITER = re.compile(r"(?:^|[\s\]|>])iter\s+(\d+)\s*:\s*loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
@@ -49,7 +49,7 @@ def read(path: Path, **_: Any) -> Run:
         m = _ITER.search(line)
         if m:
             recognised += 1
-            it = int(m.group(1))
+            it = to_int(m.group(1))
             loss = to_float(m.group(2))
             if loss is None:
                 bad.append(lineno)
@@ -64,7 +64,7 @@ def read(path: Path, **_: Any) -> Run:
         m = _EVAL.search(line)
         if m:
             recognised += 1
-            step = int(m.group(1))
+            step = to_int(m.group(1))
             tr, va = to_float(m.group(2)), to_float(m.group(3))
             if tr is None and va is None:
                 bad.append(lineno)

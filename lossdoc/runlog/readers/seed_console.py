@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, to_int
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _SEP = r"\s*[:：=]\s*"
@@ -83,8 +83,8 @@ def read(path: Path, **_: Any) -> Run:
         m = _BATCH.search(piece)
         if m:
             recognised += 1
-            ep, b = int(m.group(1)), int(m.group(2))
-            of = int(m.group(3)) if m.group(3) else None
+            ep, b = to_int(m.group(1)), to_int(m.group(2))
+            of = to_int(m.group(3)) if m.group(3) else None
             loss = to_float(m.group(4)) if m.group(4) else None
             epoch_ctx = ep
             if loss is None:
@@ -94,7 +94,7 @@ def read(path: Path, **_: Any) -> Run:
             continue
         h = _EPOCH_HDR.search(piece) or _EPOCH_ZH.search(piece)
         if h:
-            epoch_ctx = int(h.group(1))
+            epoch_ctx = to_int(h.group(1))
         for rx, field in ((_BEST, "best"), (_TRAIN, "train"), (_VAL, "val")):
             for mm in rx.finditer(piece):
                 recognised += 1
