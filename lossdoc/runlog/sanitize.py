@@ -27,7 +27,7 @@ from lossdoc.runlog.run import BatchSeries, EpochSeries, ReaderWarning, Run
 
 MAX_VOCAB = 10**9  # as readers._common.MAX_VOCAB: a larger "vocabulary" is corruption
 MAX_NATS = 100.0  # an entropy or a loss figure in a header beyond e^100 tokens is no figure
-MAX_LOGIT_STD = 50.0  # floors.MAX_LOGIT_STD: no real initialisation has logits this large
+MAX_LOGIT_STD = 20.0  # no real initialisation has logits this large (floors accepts up to 50, at up to a second per figure)
 MAX_TOKENS = 1e13  # tokens in one batch or one evaluation: more is corruption
 MAX_ABS = 1e300  # finite values beyond this overflow the simplest arithmetic (x * 10, x**2)
 

@@ -21,7 +21,7 @@ from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batc
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _ITER = re.compile(r"(?:^|[\s\]|>])iter\s+(\d+)\s*:\s*loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
-_EVAL = re.compile(r"(?:^|[\s\]|>])step\s+(\d+)\s*:\s*train\s+loss\s+(" + FLOAT + r"|\S*?)\s*,\s*val\s+loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
+_EVAL = re.compile(r"(?:^|[\s\]|>])step\s+(\d+)\s*:\s*train\s+loss\s+(?:(" + FLOAT + r"|\S+?)\s*)?,\s*val\s+loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
 _CKPT = re.compile(r"saving checkpoint to", re.IGNORECASE)
 _DETECT = re.compile(r"(?:^|[\s\]|>])(?:iter\s+\d+\s*:\s*loss\s|step\s+\d+\s*:\s*train\s+loss\s)", re.IGNORECASE)
 
