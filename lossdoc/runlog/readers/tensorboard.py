@@ -26,6 +26,9 @@ convention (step + 1, epoch from 0 -> from 1) and its vocabulary size.
 from __future__ import annotations
 
 import math
+import os
+import re
+import stat
 import struct
 from pathlib import Path
 from typing import Any
@@ -138,7 +141,7 @@ def _tensor_scalar(buf: bytes) -> float | None:
         if fmt and len(content) == fmt[1]:
             return float(struct.unpack(fmt[0], content)[0])
         return None
-    if dtype == 19 and len(values) == 1:  # half_val holds the raw 16 bits
+    if dtype == 19 and len(values) == 1 and math.isfinite(values[0]):  # half_val holds the raw 16 bits
         return float(struct.unpack("<e", struct.pack("<H", int(values[0]) & 0xFFFF))[0])
     return float(values[0]) if len(values) == 1 else None
 
@@ -169,37 +172,100 @@ def _scalars(payload: bytes, prefix: str, out: dict[str, dict[int, float]]) -> N
             out.setdefault(prefix + tag, {})[step] = float(value)  # a later value for a step wins
 
 
+_HEAD_CRC: dict[bytes, int] = {}  # record lengths repeat: their CRC is computed once
+# The event torch.utils.tensorboard and TF1 write for one scalar: wall_time, step, one summary value with a
+# tag and a simple_value. Matched directly (lengths checked below); anything else goes through _scalars.
+_FAST = re.compile(rb"\x09.{8}\x10([\x80-\xff]{0,9}[\x00-\x7f])\x2a([\x00-\x7f])\x0a([\x00-\x7f])\x0a([\x00-\x7f])", re.S)
+_TAGS: dict[bytes, str] = {}
+
+
+CHUNK = 4 * 2**20
+
+
 def read_events(path: Path, prefix: str, out: dict[str, dict[int, float]], warnings: list[ReaderWarning], *, strict: bool) -> int:
-    """Add the scalars of one event file to ``out``; returns the number of records read."""
+    """Add the scalars of one event file to ``out``; returns the number of records read.
+
+    The file is read in chunks (memory: a chunk, or one record when longer); a record longer than
+    MAX_RECORD is skipped without reading it, and a length beyond the end of the file is a torn record.
+    The common scalar event is decoded by one regular-expression match; anything else by _scalars."""
     try:
-        data = path.read_bytes()
+        fh = open(path, "rb")
     except OSError as exc:
         raise LossdocError("error.log_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
-    i, n, count = 0, len(data), 0
-    unpack = struct.unpack_from
-    while i < n:
-        if n - i < 12:
-            warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
-            break
-        length, hcrc = unpack("<QI", data, i)
-        if hcrc != masked_crc(data[i : i + 8]):
-            if count == 0 and strict:
-                raise LossdocError("error.tb_corrupt", path=str(path), offset=i)
-            warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
-            break
-        start = i + 12
-        end = start + length
-        if end + 4 > n:
-            warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
-            break
-        try:
-            _scalars(data[start:end], prefix, out)
-        except (ValueError, IndexError, struct.error):
-            if count == 0 and strict:
-                raise LossdocError("error.tb_corrupt", path=str(path), offset=i) from None
-            warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
-        count += 1
-        i = end + 4
+    with fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise LossdocError("error.log_binary", path=str(path))
+        n = st.st_size
+        count, huge = 0, 0
+        buf, base, pos = b"", 0, 0  # buf[pos] is byte base + pos of the file
+        unpack_from = struct.unpack_from
+        fast = _FAST.match
+        tags = _TAGS
+        head_crc = _HEAD_CRC
+        while base + pos < n:
+            if len(buf) - pos < 12:
+                buf, base, pos = buf[pos:] + fh.read(CHUNK), base + pos, 0
+                if len(buf) < 12:
+                    warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
+                    break
+            length, hcrc = unpack_from("<QI", buf, pos)
+            key = buf[pos : pos + 8]
+            want = head_crc.get(key)
+            if want is None:
+                if len(head_crc) > 100_000:
+                    head_crc.clear()
+                want = head_crc[key] = masked_crc(key)
+            if hcrc != want:
+                if count == 0 and strict:
+                    raise LossdocError("error.tb_corrupt", path=str(path), offset=base + pos)
+                warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
+                break
+            total = 16 + length
+            if base + pos + total > n:
+                warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
+                break
+            if length > MAX_RECORD:
+                huge += 1
+                count += 1
+                base, pos = base + pos + total, 0
+                fh.seek(base)
+                buf = b""
+                continue
+            if len(buf) - pos < total:
+                buf, base, pos = buf[pos:] + fh.read(max(CHUNK, total)), base + pos, 0
+                if len(buf) < total:
+                    warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
+                    break
+            ps, pe = pos + 12, pos + 12 + length
+            m = fast(buf, ps, pe)
+            done = False
+            if m is not None:
+                n_sum, n_val, n_tag = m.group(2)[0], m.group(3)[0], m.group(4)[0]
+                j = m.end()
+                if n_val == n_tag + 7 and n_sum == n_val + 2 and pe == j + n_tag + 5 and buf[j + n_tag] == 0x15:
+                    raw = buf[j : j + n_tag]
+                    tag = tags.get(raw)
+                    if tag is None:
+                        if len(tags) > 10_000:
+                            tags.clear()
+                        tag = tags[raw] = raw.decode("utf-8", errors="replace")
+                    step, _ = _varint(m.group(1), 0)
+                    if step >= 1 << 63:
+                        step -= 1 << 64
+                    out.setdefault(prefix + tag, {})[step] = unpack_from("<f", buf, j + n_tag + 1)[0]
+                    done = True
+            if not done:
+                try:
+                    _scalars(buf[ps:pe], prefix, out)
+                except (ValueError, IndexError, struct.error, OverflowError):
+                    if count == 0 and strict:
+                        raise LossdocError("error.tb_corrupt", path=str(path), offset=base + pos) from None
+                    warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
+            count += 1
+            pos += total
+    if huge:
+        warnings.append(ReaderWarning("warn.tb_huge_records", {"count": huge, "limit_mb": MAX_RECORD // 2**20, "file": path.name}))
     return count
 
 
@@ -216,13 +282,49 @@ def detect(path: Path, head: str) -> bool:
         return False
 
 
-def _event_files(folder: Path) -> list[Path]:
-    files = []
-    for p in folder.rglob(f"{_PATTERN}*"):
-        if p.is_file():
-            files.append(p)
-            if len(files) > MAX_FILES:
-                break
+MAX_DEPTH = 32  # folder levels searched below the log folder
+MAX_ENTRIES = 100_000  # folder entries looked at, in all
+MAX_RECORD = 2**20  # a longer record (an image, an audio clip, a histogram dump) is skipped unread: scalars are small
+
+
+def _event_files(folder: Path, warnings: list[ReaderWarning] | None = None) -> list[Path]:
+    """Event files below ``folder``: an iterative walk, at most MAX_DEPTH levels deep and MAX_ENTRIES entries,
+    that never follows a symbolic link to a folder (a link to a regular file is read)."""
+    files: list[Path] = []
+    stack: list[tuple[str, int]] = [(str(folder), 0)]
+    seen = 0
+    too_deep = too_many = False
+    while stack and not too_many:
+        top, depth = stack.pop()
+        try:
+            with os.scandir(top) as it:
+                for entry in it:
+                    seen += 1
+                    if seen > MAX_ENTRIES:
+                        too_many = True
+                        break
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            if depth + 1 > MAX_DEPTH:
+                                too_deep = True
+                            else:
+                                stack.append((entry.path, depth + 1))
+                        elif _PATTERN in entry.name and entry.is_file():
+                            files.append(Path(entry.path))
+                    except OSError:
+                        continue
+        except OSError:
+            if depth == 0:
+                raise
+            continue
+        if len(files) > MAX_FILES:
+            break
+    if warnings is not None:
+        if too_deep:
+            warnings.append(ReaderWarning("warn.folder_too_deep", {"limit": MAX_DEPTH, "path": str(folder)}))
+        if too_many:
+            warnings.append(ReaderWarning("warn.folder_too_many", {"limit": f"{MAX_ENTRIES:,}", "path": str(folder)}))
+    files = files[: MAX_FILES + 1]
     return sorted(files, key=lambda p: (p.parent.relative_to(folder).parts, p.name))
 
 
@@ -237,7 +339,7 @@ def read(path: Path, *, train_tag: str | None = None, val_tag: str | None = None
     run = Run(source=str(path), format="tensorboard")
     scalars: dict[str, dict[int, float]] = {}
     if path.is_dir():
-        files = _event_files(path)
+        files = _event_files(path, run.warnings)
         if not files:
             raise LossdocError("error.tb_no_events", path=str(path))
         total = 0
