@@ -86,7 +86,7 @@ HOSTILE_TOKENS = [
     b"[1,2]", b'{"a":1}', b'""', b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"\n", b"\r\n", b"\r", b",", b'"', b"{", b"}", b"[",
     b"]", b":", b"\\u0000", b"\\ud800", "损失".encode(), "验证".encode("gb18030"), b"\xe6\x8d", b"\t", b" " * 3000,
     b"[" * 3000, b"{" * 3000, b"Epoch", b"Loss:", b"iter", b"step", b"loss", b"val_loss", b"epoch", b"\xc0\x80",
-    b"\x1b[31m", b"\u2028", b"Epoch 1" + b" " * 2000, b"Epoch [1" + b" \t" * 1500, b"step 1: train loss" + b" " * 3000,
+    b"\x1b[31m", "\u2028".encode(), b"Epoch 1" + b" " * 2000, b"Epoch [1" + b" \t" * 1500, b"step 1: train loss" + b" " * 3000,
     b"\x85", b"\x0c", b"\x0b",
 ]
 ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "gb18030", "latin-1", "utf-8-sig", "cp1252", "utf-32"]

@@ -125,7 +125,7 @@ def to_int(text: str) -> int:
     digits = s.lstrip("+-").lstrip("0") or "0"
     if len(digits) > 400:
         return sign * HUGE_INT
-    return int(s)
+    return sign * int(digits)
 
 
 def to_float(value: Any) -> float | None:
