@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -116,15 +117,19 @@ def read(path: Path, **_: Any) -> Run:
         """The lines that may hold a record; the others (no "type" key) are only counted, once per distinct line
         (a log of millions of "{}" lines costs a count each, not a parse each)."""
         nonlocal n_bad
-        keep = [i for i, ln in enumerate(parts) if _ANY_KEY[0] in ln or _ANY_KEY[1] in ln]
+        joined = b"\n".join(parts)
+        if _ANY_KEY[0] in joined or _ANY_KEY[1] in joined:
+            keep = [i for i, ln in enumerate(parts) if _ANY_KEY[0] in ln or _ANY_KEY[1] in ln]
+        else:
+            keep = []
         if len(keep) == len(parts):
             return [(first + i, ln) for i, ln in enumerate(parts)]
-        kept = set(keep)
-        counts: dict[bytes, int] = {}
-        for i, ln in enumerate(parts):
-            if i not in kept:
-                counts[ln] = counts.get(ln, 0) + 1
+        counts = Counter(parts)
+        for i in keep:
+            counts[parts[i]] -= 1
         for ln, cnt in counts.items():
+            if cnt <= 0:
+                continue
             k = junk_kind(ln)
             if k == 1:
                 run.records_skipped += cnt
