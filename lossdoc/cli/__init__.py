@@ -110,6 +110,8 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _unexpected(exc: BaseException, lang: str) -> str:
+    if isinstance(exc, UnicodeEncodeError):  # a terminal that cannot show the report (PYTHONIOENCODING=ascii, LANG=C)
+        return t("error.output_encoding", lang, encoding=exc.encoding)
     path = last_input()
     if isinstance(exc, MemoryError) and path is not None:
         return t("error.out_of_memory", lang, path=one_line(path))

@@ -126,3 +126,18 @@ def test_plot_with_numbers_near_the_float_limit_and_non_finite_ones(tmp_path):
     for lang in ("en", "zh"):
         rc, out, err = explain(str(p), "--plot", "--lang", lang)
         assert rc == 0 and err == "", err
+
+
+def test_a_terminal_that_cannot_encode_the_report_gets_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    p = tmp_path / "log.csv"
+    p.write_text(GOOD_CSV)
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONIOENCODING="ascii", PYTHONPATH=str(root))
+    env.pop("LOSSDOC_DEBUG", None)
+    proc = subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(p), "--lang", "zh"], capture_output=True, env=env, timeout=120)
+    err = proc.stderr.decode("ascii")
+    assert proc.returncode == 2 and len(err.rstrip("\n").split("\n")) == 1 and "PYTHONIOENCODING" in err, err
+    assert "Traceback" not in err
