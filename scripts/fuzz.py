@@ -470,7 +470,7 @@ def _cleanup(folder: Path) -> None:
 
 
 def run_cases(cases: int, seed: int, *, cli_share: float = 0.02, timeout: float = 20.0, keep: Path | None = None,
-              verbose: bool = False) -> dict:
+              verbose: bool = False, only: set[int] | None = None) -> dict:
     """Generate and run ``cases`` cases; returns a summary dict (failures listed with their cases)."""
     rng = random.Random(seed)
     seed_logs = seeds()
@@ -485,6 +485,9 @@ def run_cases(cases: int, seed: int, *, cli_share: float = 0.02, timeout: float 
     try:
         for i in range(cases):
             case = make_case(rng, seed_logs)
+            through_cli = rng.random() < cli_share
+            if only is not None and i not in only:
+                continue
             folder = base / f"c{i}"
             folder.mkdir()
             try:
@@ -497,7 +500,6 @@ def run_cases(cases: int, seed: int, *, cli_share: float = 0.02, timeout: float 
                 continue
             args = [str(target), *case.args]
             size = sum(len(v) for v in case.files.values())
-            through_cli = rng.random() < cli_share
             os.chdir(folder)
             try:
                 if through_cli:
@@ -538,9 +540,12 @@ def main() -> int:
     ap.add_argument("--cli-share", type=float, default=0.02, help="share of cases run through `python -m lossdoc` in a subprocess")
     ap.add_argument("--timeout", type=float, default=20.0, help="seconds per case before it counts as a hang")
     ap.add_argument("--keep", type=Path, default=None, help="copy failing cases here")
+    ap.add_argument("--only", type=lambda s: {int(x) for x in s.split(",")}, default=None,
+                    help="run only these case numbers (comma-separated) of the same --seed: to reproduce a failure")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    summary = run_cases(args.cases, args.seed, cli_share=args.cli_share, timeout=args.timeout, keep=args.keep, verbose=args.verbose)
+    summary = run_cases(args.cases, args.seed, cli_share=args.cli_share, timeout=args.timeout, keep=args.keep, verbose=args.verbose,
+                        only=args.only)
     problems = Counter(f["problem"] for f in summary["failures"])
     print(f"{summary['cases']} cases (seed {summary['seed']}, {summary['through_cli']} through the CLI in a subprocess) "
           f"in {summary['seconds']} s: {len(summary['failures'])} failures {dict(problems)}")
