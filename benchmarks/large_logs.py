@@ -212,10 +212,15 @@ FORMATS = {
 }
 
 
+# Peak RSS in kB of the process itself: VmHWM starts again at exec, while getrusage's ru_maxrss keeps the
+# peak of the forked parent (this script, which has just generated the log) on Linux.
+_HWM = "int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
+
+
 def measure(target: Path) -> tuple[int, float, float, str]:
     """(exit code, wall seconds, peak RSS in MB, first stderr line) of `explain TARGET --json` in a fresh process."""
-    code = ("import resource, sys; from lossdoc.cli import run; rc = run(['explain', sys.argv[1], '--json']); "
-            "sys.stderr.write('\\nMAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+    code = ("import sys; from lossdoc.cli import run; rc = run(['explain', sys.argv[1], '--json']); "
+            "sys.stderr.write('\\nMAXRSS %s\\n' % " + _HWM + "); sys.exit(rc)")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, env=env)
@@ -230,11 +235,23 @@ def measure(target: Path) -> tuple[int, float, float, str]:
     return proc.returncode, wall, rss, (lines[0][:160] if lines else "")
 
 
+def phases(target: Path) -> str:
+    """Reading and diagnosing timed apart, in a fresh process: 'read X s / Y MB, diagnose Z s / W MB' (peak RSS so far)."""
+    code = ("import sys, time; from lossdoc.runlog.readers import read_run; from lossdoc.analysis import diagnose; "
+            "rss = lambda: " + _HWM + " // 1024; t = time.perf_counter(); r = read_run(sys.argv[1]); "
+            "t1 = time.perf_counter(); a = rss(); diagnose(r); t2 = time.perf_counter(); "
+            "print(f'read {t1 - t:.1f} s / {a} MB, diagnose {t2 - t1:.1f} s / {rss()} MB ({len(r.batches):,} batches, {len(r.epochs):,} evaluations)')")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, env=env)
+    return proc.stdout.strip() or proc.stderr.strip().splitlines()[-1][:160]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=float, default=100.0)
     ap.add_argument("--formats", default=",".join(FORMATS))
     ap.add_argument("--keep", type=Path, default=None, help="write the logs here (default: a temporary folder, removed)")
+    ap.add_argument("--phases", action="store_true", help="also time reading and diagnosing apart (in another fresh process)")
     args = ap.parse_args()
     size = int(args.mb * 1e6)
     base = Path(args.keep or tempfile.mkdtemp(prefix="lossdoc-large-"))
@@ -247,6 +264,8 @@ def main() -> None:
             target = FORMATS[name](folder, size)
             mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
             rc, wall, rss, note = measure(target)
+            if args.phases:
+                note = (note + " " if note else "") + phases(target)
             print(f"{name:24} {mb:6.0f} {rc:3d} {wall:7.1f} {rss:8.0f}  {note}", flush=True)
             if args.keep is None:
                 for p in sorted(folder.rglob("*"), reverse=True):
