@@ -2,6 +2,40 @@
 
 from __future__ import annotations
 
+import re
+
+# Control characters (C0, DEL, C1), line and paragraph separators, lone surrogates (undecodable bytes of a
+# file name): what one_line() escapes.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode's surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def one_line(text: object) -> str:
+    """``text`` printable on one line: control characters, line separators and undecodable bytes escaped.
+
+    Every message the CLI prints on stderr goes through here, so a file name with a newline or with bytes
+    that are not UTF-8 still makes exactly one line."""
+    return _UNSAFE.sub(_escape, str(text))
+
+
+_reading: list[str] = []  # the input being read, for the last-resort message of cli.run()
+
+
+def reading(path: object) -> None:
+    """Remember the input being read now (cli.run names it when something unexpected breaks)."""
+    _reading[:] = [str(path)]
+
+
+def last_input() -> str | None:
+    return _reading[-1] if _reading else None
+
 
 class LossdocError(Exception):
     """An error the user can fix: bad input, a missing file, an unreadable log.
@@ -20,7 +54,7 @@ class LossdocError(Exception):
     def render(self, lang: str) -> str:
         from lossdoc.i18n import t
 
-        return t(self.key, lang, **self.args_)
+        return one_line(t(self.key, lang, **{k: _safe(v) for k, v in self.args_.items()}))
 
 
 class ConfigError(LossdocError):
@@ -37,4 +71,8 @@ class ConfigError(LossdocError):
         from lossdoc.i18n import t
 
         allowed = t(f"rule.{self.rule}", lang, **self.rule_args)
-        return t("error.config_value", lang, field=self.field, value=repr(self.value), allowed=allowed)
+        return one_line(t("error.config_value", lang, field=self.field, value=repr(self.value), allowed=allowed))
+
+
+def _safe(value: object) -> object:
+    return one_line(value) if isinstance(value, str) else value

@@ -96,11 +96,19 @@ def expected_init_loss_exact(vocab_size: int, logit_std: float) -> float:
     _check_vocab(vocab_size)
     if not logit_std >= 0 or not math.isfinite(logit_std) or logit_std > MAX_LOGIT_STD:
         raise ValueError(f"logit_std must be a finite number in [0, {MAX_LOGIT_STD:g}]")
+    return _init_loss_on_grid(vocab_size, float(logit_std), 1601, 0.1)
+
+
+def _init_loss_on_grid(vocab_size: int, logit_std: float, nz: int, du: float) -> float:
+    """The integral of :func:`expected_init_loss_exact` on a grid of ``nz`` points in Z and steps of ``du`` in u.
+
+    (1601, 0.1) is the exact figure; (401, 0.4) is within 1e-5 nats of it for every V <= 1e9 and std <= 50
+    at a tenth of the cost; (201, 0.8) within 3e-3 nats (at std 50; 1e-5 below std 20) in about 2 ms."""
     ln_v = math.log(vocab_size)
     if logit_std == 0:
         return ln_v
-    zmax, du = 8.0, 0.1
-    z = np.linspace(-zmax, zmax, 1601)
+    zmax = 8.0
+    z = np.linspace(-zmax, zmax, nz)
     w = np.exp(-0.5 * z * z)
     w /= w.sum()
     sz = logit_std * z
@@ -122,16 +130,30 @@ def implied_logit_std(vocab_size: int, init_loss: float) -> float:
         return 0.0
     if init_loss - ln_v < 0.05:  # the expansion is exact to well under 1% here, and free
         return math.sqrt(2.0 * (init_loss - ln_v))
+    if math.isnan(init_loss):
+        raise ValueError("init_loss must be a number")
+    # The exact integral costs up to a second at large stds, and bisection needs ~30 of them. Instead:
+    # bisect on a coarse grid (2 ms each, within 3e-3 nats), then polish with secant steps on a finer one
+    # (within 1e-5 nats of the exact integral): a few tenths of a second at worst, whatever the loss.
     lo, hi = math.log(1e-3), math.log(MAX_LOGIT_STD)
-    if expected_init_loss_exact(vocab_size, MAX_LOGIT_STD) <= init_loss:
+    if _init_loss_on_grid(vocab_size, MAX_LOGIT_STD, 401, 0.4) <= init_loss:
         return MAX_LOGIT_STD
-    for _ in range(30):
+    for _ in range(24):
         mid = 0.5 * (lo + hi)
-        if expected_init_loss_exact(vocab_size, math.exp(mid)) < init_loss:
+        if _init_loss_on_grid(vocab_size, math.exp(mid), 201, 0.8) < init_loss:
             lo = mid
         else:
             hi = mid
-    return math.exp(0.5 * (lo + hi))
+    x0, x1 = 0.5 * (lo + hi) - 0.01, 0.5 * (lo + hi) + 0.01
+    f0 = _init_loss_on_grid(vocab_size, math.exp(x0), 401, 0.4) - init_loss
+    f1 = _init_loss_on_grid(vocab_size, math.exp(x1), 401, 0.4) - init_loss
+    for _ in range(3):
+        if f1 == f0 or abs(f1) < 1e-12:
+            break
+        x0, f0, x1 = x1, f1, x1 - f1 * (x1 - x0) / (f1 - f0)
+        x1 = min(max(x1, math.log(1e-3)), math.log(MAX_LOGIT_STD))
+        f1 = _init_loss_on_grid(vocab_size, math.exp(x1), 401, 0.4) - init_loss
+    return math.exp(x1)
 
 
 INIT_BAND_ALLOWANCE = 0.05  # nats either side of the init band: measurement noise of a first loss (docs/floors.md)

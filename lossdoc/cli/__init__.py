@@ -7,13 +7,15 @@ becomes one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from lossdoc import __version__
-from lossdoc.errors import LossdocError
+from lossdoc.errors import LossdocError, last_input, one_line
 from lossdoc.i18n import detect_lang, resolve_lang, t
 
 app = typer.Typer(
@@ -81,25 +83,29 @@ def _lang_from_argv(argv: list[str]) -> str:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (what main() exits with)."""
+    """Run the CLI and return its exit code (what main() exits with).
+
+    The contract (docs/reliability.md): exit 0 with the command's output, 1 for --fail-on, 130 for Ctrl-C,
+    or exit 2 with exactly one line on stderr, never a traceback. Anything unexpected is caught here, the
+    one place, and named in one line with the input being read; LOSSDOC_DEBUG=1 lets it raise instead."""
     args = list(sys.argv[1:] if argv is None else argv)
     lang = _lang_from_argv(args)
+    debug = bool(os.environ.get("LOSSDOC_DEBUG"))
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=args, prog_name="lossdoc", standalone_mode=False)
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.simplefilter("ignore")  # numpy and library warnings are not the user's business
+            rv = command.main(args=args, prog_name="lossdoc", standalone_mode=False)
     except LossdocError as exc:
-        from lossdoc.render.console import err
-
-        err.print(f"lossdoc: {t('error.prefix', lang)}: {exc.render(lang)}", markup=False)
+        _error_line(f"lossdoc: {t('error.prefix', lang)}: {exc.render(lang)}")
         return exc.exit_code
     except TyperException as exc:  # bad flags and values, as Typer's parser reports them
         if type(exc).__name__ == "NoArgsIsHelpError":
             return 0
-        from lossdoc.render.console import err
-
         from lossdoc.cli.usage_errors import usage_message
 
-        err.print(f"lossdoc: {t('error.prefix', lang)}: {usage_message(exc, lang)}", markup=False)
+        _error_line(f"lossdoc: {t('error.prefix', lang)}: {usage_message(exc, lang)}")
         return 2
     except Exit as exc:
         return exc.exit_code
@@ -107,7 +113,41 @@ def run(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except (Abort, KeyboardInterrupt):
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort of the contract
+        if debug:
+            raise
+        _error_line(f"lossdoc: {t('error.prefix', lang)}: {_unexpected(exc, lang)}")
+        return 2
     return rv if isinstance(rv, int) else 0
+
+
+def _unexpected(exc: BaseException, lang: str) -> str:
+    if isinstance(exc, UnicodeEncodeError):  # a terminal that cannot show the report (PYTHONIOENCODING=ascii, LANG=C)
+        return t("error.output_encoding", lang, encoding=exc.encoding)
+    path = last_input()
+    if isinstance(exc, MemoryError) and path is not None:
+        return t("error.out_of_memory", lang, path=one_line(path))
+    detail = str(exc)
+    detail = detail if len(detail) <= 200 else detail[:200] + "…"
+    kind = type(exc).__name__
+    if path is None:
+        return t("error.internal_nopath", lang, kind=kind, detail=one_line(detail))
+    return t("error.internal", lang, kind=kind, path=one_line(path), detail=one_line(detail))
+
+
+def _error_line(line: str) -> None:
+    """Print one line on stderr, whatever stderr's encoding (characters it cannot show are escaped)."""
+    line = one_line(line)
+    try:
+        from lossdoc.render.console import err
+
+        err.print(line, markup=False)
+    except Exception:  # noqa: BLE001 - an ASCII-only stderr, a closed one: write what can be written
+        try:
+            enc = getattr(sys.stderr, "encoding", None) or "ascii"
+            sys.stderr.write(line.encode(enc, errors="backslashreplace").decode(enc, errors="replace") + "\n")
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ def explain_command(
     size: str = typer.Option("1000x560", "--size", metavar="WxH", help="With --report FILE.png: its size in pixels."),
 ) -> None:
     language = resolve_lang(lang)
+    from lossdoc.runlog.sanitize import check_flags; check_flags(floor=floor, random_low=random_low)  # noqa: E702 (issue #18)
     if fail_on not in FAIL_ON:
         raise ConfigError("--fail-on", fail_on, "choice", choices=", ".join(FAIL_ON))
     from lossdoc.cli.compare import check_chart_options

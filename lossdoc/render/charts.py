@@ -41,6 +41,23 @@ SMOOTH_MIN = 5
 MAX_NONFINITE_MARKS = 50  # non-finite steps drawn; the legend gives the count
 RAW_PERCENTILES = (0.5, 99.5)  # the y range covers this share of batch losses (spikes beyond are clipped)
 GENERIC_NAMES = {"run.jsonl", "metrics.jsonl", "metrics.csv", "trainer_state.json"}
+CHART_LIMIT = 1e12  # points with a larger |x| or |y| are not drawn: no loss, step or epoch is that large, and
+# plotext's tick and range arithmetic overflows on numbers near the float limit
+
+
+def _drawable(*arrays: np.ndarray) -> np.ndarray:
+    """Where every array is finite and within CHART_LIMIT."""
+    ok = np.ones(np.shape(arrays[0]), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for a in arrays:
+            a = np.asarray(a, dtype=float)
+            ok &= np.isfinite(a) & (np.abs(a) <= CHART_LIMIT)
+    return ok
+
+
+def tokens_of_floor(floor: float) -> int | str:
+    """round(e^floor): how many equally likely tokens a random-data floor stands for ("∞" past the float range)."""
+    return round(math.exp(floor)) if floor < 700 else "∞"
 
 
 @dataclass
@@ -220,34 +237,34 @@ def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_ki
     b, e = run.batches, run.epochs
     kind = "step" if len(b) and x_kind == "auto" else "epoch"
     bx = np.asarray(b.step, dtype=float) if kind == "step" else _batch_epochs(run)
-    ok = np.isfinite(b.loss) & np.isfinite(bx)
+    ok = _drawable(b.loss, bx)
     x_b, y_b = bx[ok], np.asarray(b.loss, dtype=float)[ok]
     raw_x, raw_y, groups = minmax_downsample(x_b, y_b, max_points)
     sx, sy, window, bucket = smooth_loss(x_b, y_b)
     raw_span = (float(np.percentile(y_b, RAW_PERCENTILES[0])), float(np.percentile(y_b, RAW_PERCENTILES[1]))) if y_b.size else None
 
     ex = _epoch_steps(run) if kind == "step" else np.asarray(e.epoch, dtype=float)
-    vok = np.isfinite(e.val_loss) & np.isfinite(ex)
+    vok = _drawable(e.val_loss, ex)
     val = Series(ex[vok], np.asarray(e.val_loss, dtype=float)[vok])
     val_epoch = np.asarray(e.epoch, dtype=float)[vok]
     train_epoch = Series.empty()
     if not y_b.size:
-        tok = np.isfinite(e.train_loss) & np.isfinite(ex)
+        tok = _drawable(e.train_loss, ex)
         train_epoch = Series(ex[tok], np.asarray(e.train_loss, dtype=float)[tok])
 
     facts = d.facts
     lines: list[RefLine] = []
-    if facts.get("ln_v") is not None:
+    if facts.get("ln_v") is not None and _drawable(np.array([float(facts["ln_v"])]))[0]:
         lines.append(RefLine("ln_v", float(facts["ln_v"]), {"vocab": facts.get("vocab_size")}))
-    if facts.get("entropy_floor") is not None:
+    if facts.get("entropy_floor") is not None and _drawable(np.array([float(facts["entropy_floor"])]))[0]:
         floor = float(facts["entropy_floor"])
         if facts.get("random_data"):
-            lines.append(RefLine("floor_random", floor, {"n": round(math.exp(floor))}))
+            lines.append(RefLine("floor_random", floor, {"n": tokens_of_floor(floor)}))
         else:
             lines.append(RefLine("floor", floor, {}))
     uni = facts.get("unigram_xent") if facts.get("unigram_xent") is not None else facts.get("unigram_entropy")
     floor_known = facts.get("entropy_floor")
-    if uni is not None and math.isfinite(uni) and not (floor_known is not None and abs(uni - floor_known) < 1e-9):
+    if uni is not None and _drawable(np.array([float(uni)]))[0] and not (floor_known is not None and abs(uni - floor_known) < 1e-9):
         lines.append(RefLine("unigram", float(uni), {}))
     lines.sort(key=lambda ln: ln.kind.startswith("floor"))  # the floor is drawn last, on top
 
@@ -270,10 +287,10 @@ def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_ki
 
     nonfinite: list[float] = []
     if len(b):
-        bad = ~np.isfinite(b.loss) & np.isfinite(bx)
+        bad = ~np.isfinite(b.loss) & _drawable(bx)
         nonfinite = [float(s) for s in bx[bad]]
         if kind == "step":
-            nonfinite += [float(ev.step) for ev in run.events if ev.kind == "nonfinite_loss" and math.isfinite(ev.step)]
+            nonfinite += [float(ev.step) for ev in run.events if ev.kind == "nonfinite_loss" and math.isfinite(ev.step) and abs(ev.step) <= CHART_LIMIT]
         nonfinite = sorted(set(nonfinite))
     steps_text = ", ".join(_fmt_epoch(s) for s in nonfinite[:5]) + (f" … (+{len(nonfinite) - 5})" if len(nonfinite) > 5 else "")
     for s in nonfinite[:MAX_NONFINITE_MARKS]:

@@ -95,7 +95,7 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
     floor = facts.get("entropy_floor")
     if floor is not None:
         if facts.get("random_data"):
-            n = round(math.exp(floor))
+            n = round(math.exp(floor)) if floor < 700 else "∞"  # e^floor overflows past 709
             out.append(t("expl.floor_random", lang, n=n, floor=fmt(floor)))
         else:
             out.append(t("expl.floor_exact", lang, floor=fmt(floor)))

@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lossdoc.errors import LossdocError
+import os
+import stat
+
+from lossdoc.errors import LossdocError, reading
 from lossdoc.runlog.run import Run
 from lossdoc.runlog.readers import lossdoc_jsonl
 from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, nanogpt, seed_console, tensorboard
-from lossdoc.runlog.readers._common import decode_head, sniff_encoding
+from lossdoc.runlog.readers._common import MAX_LOG_BYTES, decode_head, sniff_encoding
+from lossdoc.runlog.sanitize import sanitize
 
 HEAD_BYTES = 8192
 
@@ -52,8 +56,12 @@ def formats() -> list[str]:
 
 
 def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
-    """Read any supported log into a Run. Raises LossdocError for unreadable input."""
+    """Read any supported log into a Run. Raises LossdocError for unreadable input.
+
+    Only regular files (and folders) are read: a FIFO, a device or a socket, or a link to one, is refused
+    in one line before anything is opened. Every Run returned has been through ``sanitize``."""
     p = Path(path)
+    reading(p)
     if not p.exists():
         raise LossdocError("error.log_missing", path=str(p))
     candidates = [r for r in READERS if fmt is None or r.name == fmt]
@@ -63,19 +71,25 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
         for reader in candidates:
             target = reader.resolve(p)
             if target is not None:
-                return reader.read(target, **options)
+                if not target.is_dir():
+                    check_regular(target)
+                reading(target)
+                return sanitize(reader.read(target, **options))
         if [r.name for r in candidates] == ["lossdoc"]:
             raise LossdocError("error.log_no_metrics", path=str(p))
         single = _single_log(p, candidates)
         if single is not None:
-            return single[0].read(single[1], **options)
+            check_regular(single[1])
+            reading(single[1])
+            return sanitize(single[0].read(single[1], **options))
         raise LossdocError("error.folder_no_log", path=str(p), looked=FOLDER_LOOKS_FOR)
+    check_regular(p)
     head, binary = _head(p)
     if not binary and not head.strip():
         raise LossdocError("error.log_empty", path=str(p))
     for reader in candidates:
         if fmt is not None or ((not binary or reader.name in BINARY_FORMATS) and reader.detect(p, head)):
-            return reader.read(p, **options)
+            return sanitize(reader.read(p, **options))
     if binary:
         raise LossdocError("error.log_binary", path=str(p))
     raise LossdocError("error.unknown_format", path=str(p), allowed=", ".join(formats()))
@@ -110,6 +124,35 @@ def _single_log(folder: Path, candidates: list[Reader]) -> tuple[Reader, Path] |
     if len(found) > 1:
         raise LossdocError("error.folder_many_logs", path=str(folder), files=", ".join(f.name for _, f in found[:6]))
     return None
+
+
+def check_regular(p: Path) -> int:
+    """Refuse anything but a regular file (after following links), and files beyond MAX_LOG_BYTES; returns the size."""
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        raise LossdocError("error.log_unreadable", path=str(p), detail=exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("fifo" if stat.S_ISFIFO(st.st_mode) else "char" if stat.S_ISCHR(st.st_mode) else
+                "block" if stat.S_ISBLK(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "other")
+        raise _NotRegular(p, kind)
+    if st.st_size > MAX_LOG_BYTES:
+        raise LossdocError("error.log_too_big", path=str(p), size_mb=st.st_size // 2**20, limit_mb=MAX_LOG_BYTES // 2**20)
+    return st.st_size
+
+
+class _NotRegular(LossdocError):
+    """error.not_regular, with the kind of file named in the user's language."""
+
+    def __init__(self, p: Path, kind: str) -> None:
+        self.kind = kind
+        super().__init__("error.not_regular", path=str(p), kind=kind)
+
+    def render(self, lang: str) -> str:
+        from lossdoc.errors import one_line
+        from lossdoc.i18n import t
+
+        return one_line(t("error.not_regular", lang, path=one_line(self.args_["path"]), kind=t(f"kind.{self.kind}", lang)))
 
 
 def _head(p: Path) -> tuple[str, bool]:

@@ -129,24 +129,54 @@ def load_csv(path: Path) -> Table:
     linenos: list[int] = []
     delim = ","
     bare = False
-    numbered = ((n, line) for n, line in it)
-    for lineno, line in numbered:
+    for lineno, line in it:
         if not line.strip():
             continue
-        if header is None:
-            delim = _delimiter(line)
-            header = [c.strip().lstrip("\ufeff") for c in _split(line, delim, path, lineno)]
-            if len(header) == 2 and all(to_float(c) is not None for c in header):
-                header, bare = list(BARE_COLUMNS), True  # no header: this line is data
-            elif not any(header) or all(to_float(c) is not None for c in header):
-                raise LossdocError("error.csv_no_header", path=str(path))
-            else:
-                continue
-        values = _split(line, delim, path, lineno)
-        rows.append(dict(zip(header, values)))
-        linenos.append(lineno)
+        delim = _delimiter(line)
+        header = [c.strip().lstrip("\ufeff") for c in _split(line, delim, path, lineno)]
+        if len(header) == 2 and all(to_float(c) is not None for c in header):
+            values, header, bare = header, list(BARE_COLUMNS), True  # no header: this line is data
+            rows.append(dict(zip(header, values)))
+            linenos.append(lineno)
+        elif not any(header) or all(to_float(c) is not None for c in header):
+            raise LossdocError("error.csv_no_header", path=str(path))
+        break
     if header is None:
         raise LossdocError("error.log_empty", path=str(path))
+    if delim == WHITESPACE:  # columns separated by runs of spaces: no quoting to honour
+        for n, text in it:
+            if text.strip():
+                rows.append(dict(zip(header, text.split())))
+                linenos.append(n)
+    else:
+        # One csv reader over the remaining lines (a reader per line costs several times more on big tables).
+        # Each record must come from one line, as when every line was parsed on its own.
+        fed = [0, 0, 0]  # the number of the last line fed, lines fed since the last record, the first of them
+
+        def feed():
+            for n, text in it:
+                if text.strip():
+                    if not fed[1]:
+                        fed[2] = n
+                    fed[0] = n
+                    fed[1] += 1
+                    yield text
+
+        reader = csv.reader(feed(), delimiter=delim, strict=True)
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if fed[1] > 1:  # the record's first line ended inside a quoted field
+                    raise LossdocError("error.csv_bad", path=str(path), line=fed[2], detail="unexpected end of data") from None
+                raise LossdocError("error.csv_bad", path=str(path), line=fed[0], detail=str(exc)) from None
+            if fed[1] > 1:
+                raise LossdocError("error.csv_bad", path=str(path), line=fed[2], detail="unexpected end of data")
+            fed[1] = 0
+            rows.append(dict(zip(header, values)))
+            linenos.append(fed[0])
     if bare and len(rows) < 3:
         raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss
     table = Table(header, rows, linenos)

@@ -122,5 +122,5 @@ def _load_json(path: Path) -> Any:
         return json.loads(text)  # accepts NaN and Infinity, which Python's json (and so HF) writes
     except json.JSONDecodeError as exc:
         raise LossdocError("error.json_invalid", path=str(path), line=exc.lineno, col=exc.colno) from None
-    except RecursionError:
+    except (ValueError, RecursionError):  # ValueError: an integer beyond Python's 4,300-digit conversion limit
         raise LossdocError("error.json_invalid", path=str(path), line=1, col=1) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -43,74 +44,164 @@ def num(value: Any) -> float:
     return _NAN
 
 
-def read(path: Path, **_: Any) -> Run:
+CHUNK = 2 * 2**20  # bytes read at a time: memory stays a chunk plus the records, whatever the file's size
+LINE_CAP = 64 * 2**20  # a longer line is corrupt (skipped and counted) without being held in memory
+_ANY_KEY = (b'"type"', b"\\u")  # a line without either cannot be a record of a known type (its "type" is absent)
+
+
+def _chunks(path: Path):
+    """Yield (number of the first line, complete lines) from ``path``, a chunk at a time; the last item is the
+    final line without a newline (a torn record candidate) as (its number, [line]) with ``final`` True."""
     try:
-        raw = path.read_bytes()
+        fh = open(path, "rb")
     except OSError as exc:
         raise LossdocError("error.log_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
-    if b"\x00" in raw:
-        raise LossdocError("error.log_binary", path=str(path))
-    text = raw.decode("utf-8", errors="replace")
-    lines = text.split("\n")
-    torn = bool(lines) and lines[-1].strip() != ""  # no newline after the last record
+    with fh:
+        lineno = 1
+        rest = b""
+        skipping = False  # inside a line longer than LINE_CAP
+        while True:
+            chunk = fh.read(CHUNK)
+            if not chunk:
+                break
+            if b"\x00" in chunk:
+                raise LossdocError("error.log_binary", path=str(path))
+            if skipping:
+                cut = chunk.find(b"\n")
+                if cut < 0:
+                    continue
+                chunk = chunk[cut + 1 :]
+                skipping = False
+                yield lineno, [b"\x00too long"], False  # counted as one corrupt line
+                lineno += 1
+            parts = (rest + chunk).split(b"\n")
+            rest = parts.pop()
+            if len(rest) > LINE_CAP:
+                rest = b""
+                skipping = True
+            if parts:
+                yield lineno, parts, False
+                lineno += len(parts)
+        if skipping:
+            yield lineno, [b"\x00too long"], True
+        elif rest:
+            yield lineno, [rest], True
+
+
+def read(path: Path, **_: Any) -> Run:
     run = Run(source=str(path), format="lossdoc")
     header: dict[str, Any] | None = None
     batches: dict[int, tuple] = {}
     epochs: dict[int, tuple] = {}
-    bad_lines: list[int] = []
+    bad_lines: list[int] = []  # the first few line numbers (the count is n_bad)
+    n_bad = 0
     missing = 0
-    n_lines = len(lines)
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except (ValueError, RecursionError):
-            if lineno == n_lines and torn:
-                run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
+    junk_kinds: dict[bytes, int] = {}  # lines without a "type" key: 0 empty, 1 a JSON object (skipped), 2 corrupt
+
+    def junk_kind(line: bytes) -> int:
+        k = junk_kinds.get(line)
+        if k is None:
+            if not line.strip():
+                k = 0
             else:
-                bad_lines.append(lineno)
-            continue
-        if not isinstance(rec, dict):
-            bad_lines.append(lineno)
-            continue
-        kind = rec.get("type")
-        if header is None:
-            if kind != "run" or rec.get("schema") != SCHEMA:
-                raise LossdocError("error.log_not_lossdoc", path=str(path))
-            header = rec
-            run.records_read += 1
-            continue
-        run.records_read += 1
-        if kind == "batch":
-            step, loss = num(rec.get("step")), num(rec.get("loss"))
-            if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
-                missing += 1
-                continue
-            batches[int(step)] = (num(rec.get("epoch")), loss, num(rec.get("lr")), num(rec.get("grad_norm")), num(rec.get("tokens")))
-        elif kind == "epoch":
-            ep = num(rec.get("epoch"))
-            if not math.isfinite(ep):
-                missing += 1
-                continue
-            epochs[int(ep)] = (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens")))
-            raw_val = rec.get("val_loss")
-            if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
-                # logged as NaN/Infinity (not absent): a non-finite validation loss is a finding, not a gap
-                run.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
-        elif kind == "event":
-            run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
-        elif kind == "end":
-            status = rec.get("status")
-            run.status = status if status in ("completed", "interrupted", "failed") else None
+                try:
+                    k = 1 if isinstance(json.loads(line.decode("utf-8", errors="replace")), dict) else 2
+                except (ValueError, RecursionError):
+                    k = 2
+            if len(line) <= 256:
+                if len(junk_kinds) > 10_000:
+                    junk_kinds.clear()
+                junk_kinds[line] = k
+        return k
+
+    def bulk(first: int, parts: list[bytes]) -> list[tuple[int, bytes]]:
+        """The lines that may hold a record; the others (no "type" key) are only counted, once per distinct line
+        (a log of millions of "{}" lines costs a count each, not a parse each)."""
+        nonlocal n_bad
+        joined = b"\n".join(parts)
+        if _ANY_KEY[0] in joined or _ANY_KEY[1] in joined:
+            keep = [i for i, ln in enumerate(parts) if _ANY_KEY[0] in ln or _ANY_KEY[1] in ln]
         else:
-            run.records_read -= 1
-            run.records_skipped += 1
+            keep = []
+        if len(keep) == len(parts):
+            return [(first + i, ln) for i, ln in enumerate(parts)]
+        counts = Counter(parts)
+        for i in keep:
+            counts[parts[i]] -= 1
+        for ln, cnt in counts.items():
+            if cnt <= 0:
+                continue
+            k = junk_kind(ln)
+            if k == 1:
+                run.records_skipped += cnt
+            elif k == 2:
+                n_bad += cnt
+                bad_lines.append(first + parts.index(ln))
+                bad_lines[:] = [min(bad_lines)]  # the first is what the warning names: keep the list short
+        return [(first + i, parts[i]) for i in keep]
+
+    for first, parts, final in _chunks(path):
+        if header is None or final:
+            # until the header, line by line (anything before it decides whether this is a lossdoc log)
+            items = [(first + i, ln) for i, ln in enumerate(parts)]
+        else:
+            items = bulk(first, parts)
+        for lineno, raw in items:
+            line = raw.decode("utf-8", errors="replace")
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except (ValueError, RecursionError):
+                if final:
+                    run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
+                else:
+                    n_bad += 1
+                    bad_lines.append(lineno)
+                continue
+            if not isinstance(rec, dict):
+                n_bad += 1
+                bad_lines.append(lineno)
+                continue
+            kind = rec.get("type")
+            if header is None:
+                if kind != "run" or rec.get("schema") != SCHEMA:
+                    raise LossdocError("error.log_not_lossdoc", path=str(path))
+                header = rec
+                run.records_read += 1
+                if not final and lineno - first + 1 < len(parts):  # the rest of this chunk in bulk
+                    items[:] = items[: lineno - first + 1] + bulk(lineno + 1, parts[lineno - first + 1 :])
+                continue
+            run.records_read += 1
+            if kind == "batch":
+                step, loss = num(rec.get("step")), num(rec.get("loss"))
+                if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
+                    missing += 1
+                    continue
+                batches[int(step)] = (num(rec.get("epoch")), loss, num(rec.get("lr")), num(rec.get("grad_norm")), num(rec.get("tokens")))
+            elif kind == "epoch":
+                ep = num(rec.get("epoch"))
+                if not math.isfinite(ep):
+                    missing += 1
+                    continue
+                epochs[int(ep)] = (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens")))
+                raw_val = rec.get("val_loss")
+                if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
+                    # logged as NaN/Infinity (not absent): a non-finite validation loss is a finding, not a gap
+                    run.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
+            elif kind == "event":
+                run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
+            elif kind == "end":
+                status = rec.get("status")
+                run.status = status if status in ("completed", "interrupted", "failed") else None
+            else:
+                run.records_read -= 1
+                run.records_skipped += 1
     if header is None:
         raise LossdocError("error.log_empty", path=str(path))
-    if bad_lines:
-        run.records_skipped += len(bad_lines)
-        run.warnings.append(ReaderWarning("warn.corrupt_lines", {"count": len(bad_lines), "first": bad_lines[0]}))
+    if n_bad:
+        run.records_skipped += n_bad
+        run.warnings.append(ReaderWarning("warn.corrupt_lines", {"count": n_bad, "first": min(bad_lines)}))
     if missing:
         run.records_skipped += missing
         run.warnings.append(ReaderWarning("warn.missing_fields", {"count": missing}))

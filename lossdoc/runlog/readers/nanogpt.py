@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, vocab_from
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, to_int, vocab_from
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _ITER = re.compile(r"(?:^|[\s\]|>])iter\s+(\d+)\s*:\s*loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
-_EVAL = re.compile(r"(?:^|[\s\]|>])step\s+(\d+)\s*:\s*train\s+loss\s+(" + FLOAT + r"|\S*?)\s*,\s*val\s+loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
+_EVAL = re.compile(r"(?:^|[\s\]|>])step\s+(\d+)\s*:\s*train\s+loss\s+(?:(" + FLOAT + r"|\S+?)\s*)?,\s*val\s+loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
 _CKPT = re.compile(r"saving checkpoint to", re.IGNORECASE)
 # Facts nanoGPT prints before training (train.py and its config dump).
 _VOCAB = re.compile(r"found vocab_size = (\d{1,10}) \(inside ([^)]{0,200})\)|defaulting to vocab_size of GPT-2 to (\d{1,10})")
@@ -81,7 +81,7 @@ def read(path: Path, **_: Any) -> Run:
         m = _ITER.search(line)
         if m:
             recognised += 1
-            it = int(m.group(1))
+            it = to_int(m.group(1))
             loss = to_float(m.group(2))
             if loss is None:
                 bad.append(lineno)
@@ -96,7 +96,7 @@ def read(path: Path, **_: Any) -> Run:
         m = _EVAL.search(line)
         if m:
             recognised += 1
-            step = int(m.group(1))
+            step = to_int(m.group(1))
             tr, va = to_float(m.group(2)), to_float(m.group(3))
             if tr is None and va is None:
                 bad.append(lineno)

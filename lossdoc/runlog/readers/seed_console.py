@@ -27,12 +27,16 @@ from typing import Any
 
 from lossdoc.errors import LossdocError
 from lossdoc import floors
-from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, vocab_from
+from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, to_int, vocab_from
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _SEP = r"\s*[:：=]\s*"
-_BATCH = re.compile(r"Epoch\s*\[?\s*(\d+)(?:\s*/\s*\d+)?\s*\]?\s*[,，]?\s*Batch\s*\[?\s*(\d+)(?:\s*/\s*(\d+))?\s*\]?\s*[,，]?\s*Loss" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
-_EPOCH_HDR = re.compile(r"(?:^|[^A-Za-z])Epoch\s*\[?\s*(\d+)\s*(?:/\s*(\d+))?", re.IGNORECASE)
+# Each optional piece carries its own trailing spaces, so no two quantifiers can split the same run of
+# spaces between them: every pattern is linear on any line (tests/runlog/readers/test_hostile.py).
+_SP_BRACKET_OPEN = r"\s*(?:\[\s*)?"  # spaces, then "[" and spaces, optionally
+_SP_CLOSE_COMMA = r"\s*(?:\]\s*)?(?:[,，]\s*)?"  # spaces, then "]" and spaces, then "," and spaces, each optional
+_BATCH = re.compile(r"Epoch" + _SP_BRACKET_OPEN + r"(\d+)(?:\s*/\s*\d+)?" + _SP_CLOSE_COMMA + r"Batch" + _SP_BRACKET_OPEN + r"(\d+)(?:\s*/\s*(\d+))?" + _SP_CLOSE_COMMA + r"Loss" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
+_EPOCH_HDR = re.compile(r"(?:^|[^A-Za-z])Epoch" + _SP_BRACKET_OPEN + r"(\d+)\s*(?:/\s*(\d+))?", re.IGNORECASE)
 _EPOCH_ZH = re.compile(r"第\s*(\d+)\s*(?:/\s*\d+\s*)?(?:个\s*)?(?:轮|epoch)", re.IGNORECASE)
 # Best first: "最佳验证损失" contains "验证损失", "Best Val Loss" contains "Val Loss".
 _BEST = re.compile(r"(?:最佳验证损失|best\s+val(?:idation)?\s*loss)" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
@@ -48,7 +52,7 @@ _CKPT = re.compile(r"检查点已保存|checkpoint\s+saved", re.IGNORECASE)
 _BEST_SAVED = re.compile(r"最佳模型已保存|best\s+model\s+saved", re.IGNORECASE)
 
 _DETECT = [
-    re.compile(r"Epoch\s*\[?\s*\d+(?:\s*/\s*\d+)?\s*\]?\s*[,，]?\s*Batch\s*\[?\s*\d+", re.IGNORECASE),
+    re.compile(r"Epoch" + _SP_BRACKET_OPEN + r"\d+(?:\s*/\s*\d+)?" + _SP_CLOSE_COMMA + r"Batch" + _SP_BRACKET_OPEN + r"\d", re.IGNORECASE),
     re.compile(r"(?:训练损失|验证损失|最佳验证损失)\s*[:：]"),
     re.compile(r"(?:^|\n)[ \t]{0,8}(?:Train Loss|Val Loss|Best Val Loss)[ \t]{0,3}:"),
 ]
@@ -91,8 +95,8 @@ def read(path: Path, **_: Any) -> Run:
         m = _BATCH.search(piece)
         if m:
             recognised += 1
-            ep, b = int(m.group(1)), int(m.group(2))
-            of = int(m.group(3)) if m.group(3) else None
+            ep, b = to_int(m.group(1)), to_int(m.group(2))
+            of = to_int(m.group(3)) if m.group(3) else None
             loss = to_float(m.group(4)) if m.group(4) else None
             epoch_ctx = ep
             if loss is None:
@@ -102,7 +106,7 @@ def read(path: Path, **_: Any) -> Run:
             continue
         h = _EPOCH_HDR.search(piece) or _EPOCH_ZH.search(piece)
         if h:
-            epoch_ctx = int(h.group(1))
+            epoch_ctx = to_int(h.group(1))
         for rx, field in ((_BEST, "best"), (_TRAIN, "train"), (_VAL, "val")):
             for mm in rx.finditer(piece):
                 recognised += 1

@@ -26,13 +26,20 @@ convention (step + 1, epoch from 0 -> from 1) and its vocabulary size.
 from __future__ import annotations
 
 import math
+import os
+import re
+import stat
 import struct
+from array import array
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, batch_series, epoch_series, finish, norm_name, pick
-from lossdoc.runlog.run import ReaderWarning, Run
+from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, finish, norm_name, pick
+from lossdoc.runlog.run import BatchSeries, EpochSeries, ReaderWarning, Run
 
 _PATTERN = "events.out.tfevents"
 MAX_FILES = 1000
@@ -63,6 +70,53 @@ def masked_crc(data: bytes) -> int:
 
 def _header_ok(head12: bytes) -> bool:
     return len(head12) == 12 and struct.unpack("<I", head12[8:12])[0] == masked_crc(head12[:8])
+
+
+# ------------------------------------------------------------------ scalars as they are read
+
+
+class Points(Mapping):
+    """The (step, value) points of one tag, in two flat arrays (16 bytes a point: a 100 MB event file holds
+    millions). As a mapping it is {step: value} with the last value logged for a step winning."""
+
+    def __init__(self) -> None:
+        self._steps = array("q")
+        self._values = array("d")
+        self._done: tuple[np.ndarray, np.ndarray] | None = None
+
+    def add(self, step: int, value: float) -> None:
+        self._steps.append(step)
+        self._values.append(value)
+        self._done = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps sorted and unique as int64, their values): a later value for a step wins."""
+        if self._done is None:
+            steps = np.frombuffer(self._steps, dtype=np.int64) if len(self._steps) else np.empty(0, dtype=np.int64)
+            values = np.frombuffer(self._values, dtype=np.float64) if len(self._values) else np.empty(0)
+            u, idx = np.unique(steps[::-1], return_index=True)
+            self._done = (u, values[::-1][idx].copy())
+        return self._done
+
+    def __getitem__(self, step: int) -> float:
+        u, v = self.arrays()
+        i = int(np.searchsorted(u, step))
+        if i < u.size and u[i] == step:
+            return float(v[i])
+        raise KeyError(step)
+
+    def __iter__(self):
+        return iter(int(s) for s in self.arrays()[0])
+
+    def __len__(self) -> int:
+        return int(self.arrays()[0].size)
+
+
+def _points(out: dict[str, Points], tag: str) -> Points:
+    p = out.get(tag)
+    if p is None:
+        p = out[tag] = Points()
+    return p
 
 
 # ------------------------------------------------------------------ protobuf (just what we need)
@@ -138,12 +192,12 @@ def _tensor_scalar(buf: bytes) -> float | None:
         if fmt and len(content) == fmt[1]:
             return float(struct.unpack(fmt[0], content)[0])
         return None
-    if dtype == 19 and len(values) == 1:  # half_val holds the raw 16 bits
+    if dtype == 19 and len(values) == 1 and math.isfinite(values[0]):  # half_val holds the raw 16 bits
         return float(struct.unpack("<e", struct.pack("<H", int(values[0]) & 0xFFFF))[0])
     return float(values[0]) if len(values) == 1 else None
 
 
-def _scalars(payload: bytes, prefix: str, out: dict[str, dict[int, float]]) -> None:
+def _scalars(payload: bytes, prefix: str, out: dict[str, Points]) -> None:
     step = 0
     summary = None
     for f, w, v in _fields(payload):
@@ -166,40 +220,103 @@ def _scalars(payload: bytes, prefix: str, out: dict[str, dict[int, float]]) -> N
             elif vf == 8 and vw == 2:
                 value = _tensor_scalar(vv)
         if tag is not None and value is not None:
-            out.setdefault(prefix + tag, {})[step] = float(value)  # a later value for a step wins
+            _points(out, prefix + tag).add(step, float(value))  # a later value for a step wins
 
 
-def read_events(path: Path, prefix: str, out: dict[str, dict[int, float]], warnings: list[ReaderWarning], *, strict: bool) -> int:
-    """Add the scalars of one event file to ``out``; returns the number of records read."""
+_HEAD_CRC: dict[bytes, int] = {}  # record lengths repeat: their CRC is computed once
+# The event torch.utils.tensorboard and TF1 write for one scalar: wall_time, step, one summary value with a
+# tag and a simple_value. Matched directly (lengths checked below); anything else goes through _scalars.
+_FAST = re.compile(rb"\x09.{8}\x10([\x80-\xff]{0,9}[\x00-\x7f])\x2a([\x00-\x7f])\x0a([\x00-\x7f])\x0a([\x00-\x7f])", re.S)
+_TAGS: dict[bytes, str] = {}
+
+
+CHUNK = 4 * 2**20
+
+
+def read_events(path: Path, prefix: str, out: dict[str, Points], warnings: list[ReaderWarning], *, strict: bool) -> int:
+    """Add the scalars of one event file to ``out``; returns the number of records read.
+
+    The file is read in chunks (memory: a chunk, or one record when longer); a record longer than
+    MAX_RECORD is skipped without reading it, and a length beyond the end of the file is a torn record.
+    The common scalar event is decoded by one regular-expression match; anything else by _scalars."""
     try:
-        data = path.read_bytes()
+        fh = open(path, "rb")
     except OSError as exc:
         raise LossdocError("error.log_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
-    i, n, count = 0, len(data), 0
-    unpack = struct.unpack_from
-    while i < n:
-        if n - i < 12:
-            warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
-            break
-        length, hcrc = unpack("<QI", data, i)
-        if hcrc != masked_crc(data[i : i + 8]):
-            if count == 0 and strict:
-                raise LossdocError("error.tb_corrupt", path=str(path), offset=i)
-            warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
-            break
-        start = i + 12
-        end = start + length
-        if end + 4 > n:
-            warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
-            break
-        try:
-            _scalars(data[start:end], prefix, out)
-        except (ValueError, IndexError, struct.error):
-            if count == 0 and strict:
-                raise LossdocError("error.tb_corrupt", path=str(path), offset=i) from None
-            warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
-        count += 1
-        i = end + 4
+    with fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise LossdocError("error.log_binary", path=str(path))
+        n = st.st_size
+        count, huge = 0, 0
+        buf, base, pos = b"", 0, 0  # buf[pos] is byte base + pos of the file
+        unpack_from = struct.unpack_from
+        fast = _FAST.match
+        tags = _TAGS
+        head_crc = _HEAD_CRC
+        while base + pos < n:
+            if len(buf) - pos < 12:
+                buf, base, pos = buf[pos:] + fh.read(CHUNK), base + pos, 0
+                if len(buf) < 12:
+                    warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
+                    break
+            length, hcrc = unpack_from("<QI", buf, pos)
+            key = buf[pos : pos + 8]
+            want = head_crc.get(key)
+            if want is None:
+                if len(head_crc) > 100_000:
+                    head_crc.clear()
+                want = head_crc[key] = masked_crc(key)
+            if hcrc != want:
+                if count == 0 and strict:
+                    raise LossdocError("error.tb_corrupt", path=str(path), offset=base + pos)
+                warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
+                break
+            total = 16 + length
+            if base + pos + total > n:
+                warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
+                break
+            if length > MAX_RECORD:
+                huge += 1
+                count += 1
+                base, pos = base + pos + total, 0
+                fh.seek(base)
+                buf = b""
+                continue
+            if len(buf) - pos < total:
+                buf, base, pos = buf[pos:] + fh.read(max(CHUNK, total)), base + pos, 0
+                if len(buf) < total:
+                    warnings.append(ReaderWarning("warn.tb_torn", {"file": path.name}))
+                    break
+            ps, pe = pos + 12, pos + 12 + length
+            m = fast(buf, ps, pe)
+            done = False
+            if m is not None:
+                n_sum, n_val, n_tag = m.group(2)[0], m.group(3)[0], m.group(4)[0]
+                j = m.end()
+                if n_val == n_tag + 7 and n_sum == n_val + 2 and pe == j + n_tag + 5 and buf[j + n_tag] == 0x15:
+                    raw = buf[j : j + n_tag]
+                    tag = tags.get(raw)
+                    if tag is None:
+                        if len(tags) > 10_000:
+                            tags.clear()
+                        tag = tags[raw] = raw.decode("utf-8", errors="replace")
+                    step, _ = _varint(m.group(1), 0)
+                    if step >= 1 << 63:
+                        step -= 1 << 64
+                    _points(out, prefix + tag).add(step, unpack_from("<f", buf, j + n_tag + 1)[0])
+                    done = True
+            if not done:
+                try:
+                    _scalars(buf[ps:pe], prefix, out)
+                except (ValueError, IndexError, struct.error, OverflowError):
+                    if count == 0 and strict:
+                        raise LossdocError("error.tb_corrupt", path=str(path), offset=base + pos) from None
+                    warnings.append(ReaderWarning("warn.tb_bad_records", {"count": 1, "file": path.name}))
+            count += 1
+            pos += total
+    if huge:
+        warnings.append(ReaderWarning("warn.tb_huge_records", {"count": huge, "limit_mb": MAX_RECORD // 2**20, "file": path.name}))
     return count
 
 
@@ -216,13 +333,49 @@ def detect(path: Path, head: str) -> bool:
         return False
 
 
-def _event_files(folder: Path) -> list[Path]:
-    files = []
-    for p in folder.rglob(f"{_PATTERN}*"):
-        if p.is_file():
-            files.append(p)
-            if len(files) > MAX_FILES:
-                break
+MAX_DEPTH = 32  # folder levels searched below the log folder
+MAX_ENTRIES = 100_000  # folder entries looked at, in all
+MAX_RECORD = 2**20  # a longer record (an image, an audio clip, a histogram dump) is skipped unread: scalars are small
+
+
+def _event_files(folder: Path, warnings: list[ReaderWarning] | None = None) -> list[Path]:
+    """Event files below ``folder``: an iterative walk, at most MAX_DEPTH levels deep and MAX_ENTRIES entries,
+    that never follows a symbolic link to a folder (a link to a regular file is read)."""
+    files: list[Path] = []
+    stack: list[tuple[str, int]] = [(str(folder), 0)]
+    seen = 0
+    too_deep = too_many = False
+    while stack and not too_many:
+        top, depth = stack.pop()
+        try:
+            with os.scandir(top) as it:
+                for entry in it:
+                    seen += 1
+                    if seen > MAX_ENTRIES:
+                        too_many = True
+                        break
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            if depth + 1 > MAX_DEPTH:
+                                too_deep = True
+                            else:
+                                stack.append((entry.path, depth + 1))
+                        elif _PATTERN in entry.name and entry.is_file():
+                            files.append(Path(entry.path))
+                    except OSError:
+                        continue
+        except OSError:
+            if depth == 0:
+                raise
+            continue
+        if len(files) > MAX_FILES:
+            break
+    if warnings is not None:
+        if too_deep:
+            warnings.append(ReaderWarning("warn.folder_too_deep", {"limit": MAX_DEPTH, "path": str(folder)}))
+        if too_many:
+            warnings.append(ReaderWarning("warn.folder_too_many", {"limit": f"{MAX_ENTRIES:,}", "path": str(folder)}))
+    files = files[: MAX_FILES + 1]
     return sorted(files, key=lambda p: (p.parent.relative_to(folder).parts, p.name))
 
 
@@ -235,9 +388,9 @@ def resolve(folder: Path) -> Path | None:
 
 def read(path: Path, *, train_tag: str | None = None, val_tag: str | None = None, **_: Any) -> Run:
     run = Run(source=str(path), format="tensorboard")
-    scalars: dict[str, dict[int, float]] = {}
+    scalars: dict[str, Points] = {}
     if path.is_dir():
-        files = _event_files(path)
+        files = _event_files(path, run.warnings)
         if not files:
             raise LossdocError("error.tb_no_events", path=str(path))
         total = 0
@@ -271,40 +424,42 @@ def read(path: Path, *, train_tag: str | None = None, val_tag: str | None = None
 
     lightning = (root / "hparams.yaml").is_file()
     shift = 1 if lightning else 0
-    train = scalars.get(train_t, {}) if train_t else {}
-    val = scalars.get(val_t, {}) if val_t else {}
-    epoch_tag = scalars.get("epoch", {}) if lightning else {}
+    empty = (np.empty(0, dtype=np.int64), np.empty(0))
+    tr_s, tr_v = scalars[train_t].arrays() if train_t else empty
+    va_s, va_v = scalars[val_t].arrays() if val_t else empty
+    ep_s, ep_v = scalars["epoch"].arrays() if lightning and "epoch" in scalars else empty
     lr_t = pick(tags, ["lr", "learning_rate", "train_learning_rate", "lr_adam", "lr_adamw", "lr_sgd", "lr_0"])
-    lr = scalars.get(lr_t, {}) if lr_t else {}
     gn_t = pick(tags, ["grad_norm", "train_grad_norm", "gradient_norm"])
-    gn = scalars.get(gn_t, {}) if gn_t else {}
 
-    if train and val and set(train) == set(val) and not lightning:
+    def at(series: tuple[np.ndarray, np.ndarray], steps: np.ndarray) -> np.ndarray:
+        """The values of ``series`` at ``steps`` (NaN where it has none)."""
+        s_, v_ = series
+        if not s_.size or not steps.size:
+            return np.full(steps.size, NAN)
+        i = np.minimum(np.searchsorted(s_, steps), s_.size - 1)
+        return np.where(s_[i] == steps, v_[i], NAN)
+
+    if tr_s.size and va_s.size and np.array_equal(tr_s, va_s) and not lightning:
         # Per-epoch log (Keras): one row per logged step, no batches.
-        steps = sorted(val)
-        zero_based = steps[0] == 0
+        zero_based = va_s[0] == 0
         if zero_based:
             run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
-        run.epochs = epoch_series([(float(s + (1 if zero_based else 0)), NAN, train[s], val[s], NAN) for s in steps])
+        run.epochs = EpochSeries(va_s.astype(np.float64) + (1.0 if zero_based else 0.0), np.full(va_s.size, NAN), tr_v.copy(), va_v.copy(), np.full(va_s.size, NAN))
     else:
-        def epoch_at(step: int) -> float:
-            e = epoch_tag.get(step)
-            return NAN if e is None else e + 1.0
-
-        run.batches = batch_series({s + shift: (epoch_at(s), v, lr.get(s, NAN), gn.get(s, NAN), NAN) for s, v in train.items()})
-        rows = []
-        n = 0
-        first_train = min(train) if train else math.inf
-        for s in sorted(val):
-            if s == 0 and first_train > 0 and not lightning:
-                rows.append((0.0, 0.0, NAN, val[s], NAN))
-                continue
-            n += 1
-            ep = epoch_at(s) if lightning else float(n)
-            rows.append((ep if not math.isnan(ep) else float(n), float(s + shift), NAN, val[s], NAN))
-        run.epochs = epoch_series(rows)
+        run.batches = BatchSeries(tr_s.astype(np.float64) + shift, at((ep_s, ep_v), tr_s) + 1.0, tr_v.copy(),
+                                  at(scalars[lr_t].arrays(), tr_s) if lr_t else np.full(tr_s.size, NAN),
+                                  at(scalars[gn_t].arrays(), tr_s) if gn_t else np.full(tr_s.size, NAN), np.full(tr_s.size, NAN))
+        first_train = tr_s.min() if tr_s.size else None
+        init = (va_s == 0) & (first_train is None or first_train > 0) & (not lightning)  # measured before any update
+        n = np.cumsum(~init).astype(np.float64)  # evaluations numbered 1, 2, ... after it
+        ep = at((ep_s, ep_v), va_s) + 1.0 if lightning else n.copy()
+        ep = np.where(np.isnan(ep), n, ep)
+        ep[init] = 0.0
+        step = va_s.astype(np.float64) + shift
+        step[init] = 0.0
+        run.epochs = EpochSeries(ep, step, np.full(va_s.size, NAN), va_v.copy(), np.full(va_s.size, NAN))
     if lightning:
-        from lossdoc.runlog.readers.lightning_csv import _read_hparams
+        from lossdoc.runlog.neighbours import apply_hparams
 
-        _read_hparams(run, root / "hparams.yaml")
+        apply_hparams(run, root / "hparams.yaml")
     return finish(run, path, "error.tb_no_loss_tags", tags=shown)
