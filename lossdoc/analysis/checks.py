@@ -158,7 +158,8 @@ def build_context(run: Run) -> Context:
         out = np.full(val.size, np.nan)
         for i, s_ in enumerate(val_step):
             if n_ and math.isfinite(s_):
-                before = loss_[step_ <= s_][-w_:]
+                k_ = int(np.searchsorted(step_, s_, side="right"))  # steps are sorted: O(log n) per evaluation
+                before = loss_[max(0, k_ - w_) : k_]
                 if before.size:
                     out[i] = float(np.median(before))
         return out
