@@ -36,6 +36,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import random
 import re
@@ -55,7 +56,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 FIX = ROOT / "tests" / "fixtures"
-FORMATS = ["lossdoc", "hf-trainer", "tensorboard", "lightning-csv", "nanogpt", "seed-console", "csv", "jsonl"]
+FORMATS = ["lossdoc", "hf-trainer", "tensorboard", "lightning-csv", "nanogpt", "seed-console", "csv", "jsonl", "json", "console"]
 VERDICTS = {"broken", "overfitting", "expected-plateau", "converged", "still-learning", "inconclusive"}
 HUGE = "9" * 5000  # beyond Python's 4,300-digit int conversion limit
 
@@ -149,6 +150,23 @@ def seeds() -> dict[str, tuple[bytes, str, str]]:
     out["jsonl"] = ("".join(json.dumps({"step": s, "loss": round(4.6 - 0.01 * s, 4)}) + "\n"
                             + (json.dumps({"step": s, "val_loss": round(4.5 - 0.01 * s, 4)}) + "\n" if s % 20 == 19 else "")
                             for s in range(60)).encode(), "log.jsonl", "file")
+    # the formats people's own scripts write (docs/formats.md: json, console, whitespace and bare tables, mixed JSONL)
+    losses = [round(4.6 * math.exp(-s / 40) + 1.2, 4) for s in range(60)]
+    out["console"] = ("".join(f"2025-03-02 05:16:{s % 60:02d},348 - INFO - Epoch {1 + s // 20} - Batch loss: {x}\n"
+                              + (f"Epoch {1 + s // 20} - Average Train Loss: {x}\n" if s % 20 == 19 else "")
+                              for s, x in enumerate(losses)).encode(), "train.log", "file")
+    out["console_steps"] = ("".join(f"step {10 * s} | loss {x} | lr 3e-4\n" + (f"step {10 * s} | val_loss {x + 0.1}\n" if s % 15 == 14 else "")
+                                    for s, x in enumerate(losses)).encode(), "out.log", "file")
+    out["build_nanogpt"] = ("".join(f"{s} train {x:.6f}\n" + (f"{s} val {x + 0.05:.4f}\n{s} hella 0.25\n" if s % 20 == 0 else "")
+                                    for s, x in enumerate(losses)).encode(), "log/log.txt", "folder")
+    out["json_columns"] = (json.dumps({"step": list(range(60)), "train_loss": losses}, indent=1).encode(), "history.json", "file")
+    out["json_records"] = (json.dumps([{"iter": s, "loss": x} for s, x in enumerate(losses)]).encode(), "log.json", "file")
+    out["whitespace"] = (("step  loss  val_loss\n" + "".join(f"{s}  {x}  {x + 0.1 if s % 20 == 19 else ''}\n" for s, x in enumerate(losses))).encode(),
+                         "loss.txt", "file")
+    out["bare"] = ("".join(f"{s} {x}\n" for s, x in enumerate(losses)).encode(), "losses.txt", "file")
+    out["jsonl_mixed"] = ("".join(json.dumps({"step": s, "loss": x}) + "\n"
+                                  + (json.dumps({"epoch": s // 20 + 1, "step": s, "train_loss": x, "val_loss": x + 0.1}) + "\n" if s % 20 == 19 else "")
+                                  for s, x in enumerate(losses)).encode(), "train_log.jsonl", "file")
     return out
 
 
