@@ -204,10 +204,28 @@ def tensorboard_one_record(path: Path, size: int) -> Path:
     return folder
 
 
+def console(path: Path, size: int) -> Path:
+    def line(s: int, loss: float) -> str:
+        out = f"2025-03-02 05:16:20,348 - INFO - step {s} | loss {loss:.4f} | lr 0.0003\n"
+        return out + (f"2025-03-02 05:16:20,348 - INFO - step {s} | val_loss {loss + 0.02:.4f}\n" if s % EVAL_EVERY == 0 else "")
+
+    _fill(path / "train.log", size, "", line)
+    return path / "train.log"
+
+
+def json_columns(path: Path, size: int) -> Path:
+    rng = random.Random(0)
+    n = size // 22  # about 22 bytes a step: "123456, " in step and "2.123456, " in loss
+    steps = list(range(1, n + 1))
+    losses = [round(2.0 + 4.0 * math.exp(-s / 20000) + rng.gauss(0, 0.05), 6) for s in steps]
+    (path / "history.json").write_text(json.dumps({"step": steps, "train_loss": losses}), encoding="utf-8")
+    return path / "history.json"
+
+
 FORMATS = {
     "lossdoc": lossdoc_log, "lossdoc-empty-records": lossdoc_empty_records, "hf-trainer": hf_state, "lightning-csv": lightning,
     "csv": generic_csv, "jsonl": generic_jsonl, "nanogpt": nanogpt, "seed-console": seed_console, "tensorboard": tensorboard,
-    "tensorboard-one-record": tensorboard_one_record,
+    "tensorboard-one-record": tensorboard_one_record, "console": console, "json": json_columns,
 }
 
 

@@ -375,7 +375,16 @@ def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None =
 
 
 def read_jsonl(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
-    table, bad = load_jsonl(path)
+    try:
+        table, bad = load_jsonl(path)
+    except LossdocError as exc:
+        if exc.key != "error.jsonl_no_records":
+            raise
+        # no line was a record: one JSON document on a line longer than LINE_CAP (a column-oriented history)?
+        try:
+            return read_json(path, step_col=step_col, train_col=train_col, val_col=val_col)
+        except LossdocError:
+            raise exc from None
     if len(table.rows) == 1 and any(isinstance(v, list) for v in table.rows[0].values()):
         # one line holding arrays: a column-oriented JSON document on a single line
         return read_json(path, step_col=step_col, train_col=train_col, val_col=val_col)
@@ -403,6 +412,24 @@ def detect_json(path: Path, head: str) -> bool:
     return second in ('"', "}") if first[0] == "{" else second in ("{", "]", "")
 
 
+class _ColumnRows:
+    """The rows of equal-length column arrays, each made when it is read (no list of millions of dicts)."""
+
+    def __init__(self, columns: dict[str, list], n: int) -> None:
+        self.columns, self.n = columns, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {k: v[i] for k, v in self.columns.items()}
+
+    def __iter__(self):
+        names = list(self.columns)
+        for values in zip(*self.columns.values()):
+            yield dict(zip(names, values))
+
+
 def _columns_to_table(doc: Any) -> Table | None:
     """{"step": [...], "loss": [...]} (equal lengths) or [{...}, {...}] (or {"history": [...]}) -> Table."""
     if isinstance(doc, dict):
@@ -415,8 +442,7 @@ def _columns_to_table(doc: Any) -> Table | None:
             return None
         n = lengths.pop()
         cols = [k for k, v in arrays.items() if len(v) == n]
-        rows = [{k: arrays[k][i] for k in cols} for i in range(n)]
-        return Table(cols, rows, list(range(1, n + 1)))
+        return Table(cols, _ColumnRows({k: arrays[k] for k in cols}, n), range(1, n + 1))  # type: ignore[arg-type]
     if isinstance(doc, list) and doc and all(isinstance(x, dict) for x in doc):
         columns: dict[str, None] = {}
         rows = []
