@@ -48,7 +48,8 @@ def _load(path: Path, run: Run, parse) -> Any:
             raw = fh.read(MAX_NEIGHBOUR_BYTES + 1)
         return parse(raw.decode("utf-8-sig", errors="replace"))
     except Exception as exc:  # noqa: BLE001 -- a neighbour never makes explain fail, whatever it holds
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) if isinstance(exc, OSError) else type(exc).__name__)
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) if isinstance(exc, OSError) else
+                                                                                   f"{type(exc).__name__}: {exc}")
         run.warnings.append(ReaderWarning("warn.config_unreadable", {"path": _safe(path), "detail": detail[:80]}))
         return None
 
@@ -95,7 +96,7 @@ def apply_hf_config(run: Run, log_path: Path) -> None:
     for folder in folders:
         cfg_path = folder / "config.json"
         if "vocab_size" not in run.sources and cfg_path.exists():
-            cfg = _load(cfg_path, run, json.loads)
+            cfg = _load(cfg_path, run, _json)
             if cfg is not None and not isinstance(cfg, dict):
                 run.warnings.append(ReaderWarning("warn.config_unreadable", {"path": _safe(cfg_path), "detail": "not a JSON object"}))
             elif isinstance(cfg, dict):
@@ -104,7 +105,7 @@ def apply_hf_config(run: Run, log_path: Path) -> None:
                     run.set_fact("pretrained", True, "file", f"config.json: _name_or_path = {short_name(str(cfg['_name_or_path']))}")
         ad_path = folder / "adapter_config.json"
         if "pretrained" not in run.sources and ad_path.exists():
-            ad = _load(ad_path, run, json.loads)
+            ad = _load(ad_path, run, _json)
             if isinstance(ad, dict):
                 base = ad.get("base_model_name_or_path")
                 what = ad.get("peft_type") or "adapter"
@@ -145,8 +146,32 @@ def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 _LenientLoader.add_multi_constructor("", _any_tag)
 
 
+MAX_NESTING = 64  # a config nested deeper than this is not a config (and costs PyYAML seconds to parse)
+
+
+def _nesting(text: str) -> int:
+    """The deepest run of open flow brackets ([ and {) and of indentation levels, cheaply, before parsing."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    indent = max((len(line) - len(line.lstrip(" -")) for line in text.splitlines()), default=0) // 2
+    return max(deepest, indent)
+
+
 def _yaml(text: str) -> Any:
+    if _nesting(text) > MAX_NESTING:
+        raise ValueError(f"nested more than {MAX_NESTING} levels")
     return yaml.load(text, Loader=_LenientLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def _json(text: str) -> Any:
+    if _nesting(text) > MAX_NESTING:
+        raise ValueError(f"nested more than {MAX_NESTING} levels")
+    return json.loads(text)
 
 
 def apply_hparams(run: Run, hp: Path) -> None:

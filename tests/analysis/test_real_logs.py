@@ -267,7 +267,8 @@ def test_a_malformed_config_json_is_ignored_with_a_warning(tmp_path, text):
         assert [w.key for w in run.warnings] == ["warn.config_unreadable"]
 
 
-@pytest.mark.parametrize("text", ["vocab_size: !!int xyz\n", "when: !!timestamp 2001-13-45\n", "a: [1, 2\n", "- just\n- a list\n"])
+@pytest.mark.parametrize("text", ["vocab_size: !!int xyz\n", "when: !!timestamp 2001-13-45\n", "a: [1, 2\n", "- just\n- a list\n",
+                                  "k: [" + "[" * 3000 + "\n", "vocab_size: 1\n" + "  " * 200 + "x: 1\n"])
 def test_a_hostile_hparams_yaml_is_ignored_with_a_warning(tmp_path, text):
     d = _lightning(tmp_path, noisy(np.linspace(4.0, 3.0, 40), 0.05), [3.9, 3.5, 3.3, 3.2], hparams=text)
     run = read_run(d)

@@ -27,7 +27,6 @@ from typing import Any
 
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers._common import NAN, batch_series, epoch_series, file_size_ok, finish, to_float
-from lossdoc.runlog.neighbours import apply_hf_config
 from lossdoc.runlog.run import ReaderWarning, Run
 
 MAX_BYTES = 512 * 2**20
@@ -97,6 +96,8 @@ def read(path: Path, **_: Any) -> Run:
     run.batches = batch_series(batches)
     run.epochs = epoch_series(evals)
     run.config = {k: state[k] for k in _STATE_KEYS if k in state}
+    from lossdoc.runlog.neighbours import apply_hf_config  # (neighbours imports the readers' helpers)
+
     apply_hf_config(run, path)
     run.mark_sources("log", "trainer_state.json")
     return finish(run, path, "error.hf_no_losses")

@@ -28,7 +28,6 @@ from typing import Any
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, batch_series, epoch_series, find_exact, finish, norm_name, pick, to_float
 from lossdoc.runlog.readers.generic import GRAD_NAMES, LR_NAMES, _delimiter, _first_line, load_csv
-from lossdoc.runlog.neighbours import apply_hparams
 from lossdoc.runlog.run import ReaderWarning, Run
 
 _VERSION = re.compile(r"^version_(\d+)$")
@@ -128,6 +127,8 @@ def read(path: Path, *, train_col: str | None = None, val_col: str | None = None
     run.records_read = len(table.rows)
     run.batches = batch_series(batches)
     run.epochs = epoch_series([(e[0], e[1], e[2], e[3], NAN) for e in evals.values()])
+    from lossdoc.runlog.neighbours import apply_hparams  # (neighbours imports the readers' helpers)
+
     apply_hparams(run, path.parent / "hparams.yaml")
     return finish(run, path, "error.no_loss_values", columns=", ".join(c for c in (train_c, train_epoch_c, val_c) if c))
 
