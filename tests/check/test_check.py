@@ -191,7 +191,6 @@ def test_a_check_that_cannot_run_is_skipped_with_the_reason():
 # ---------------------------------------------------------------- Hugging Face
 
 def test_tiny_hf_gpt2_passes_through_hf(tmp_path):
-    pytest.importorskip("transformers")
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
