@@ -11,18 +11,21 @@ import dataclasses
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from lossdoc.errors import ConfigError, LossdocError
+from lossdoc.train.faults import FAULTS, FaultPlan
+
+if TYPE_CHECKING:
+    from lossdoc.train.model import ModelConfig
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ON_NONFINITE = ("stop", "skip")
 DEFAULT_VOCAB = 10000  # the seed's V
 MARKOV_DEFAULT_VOCAB = 64  # markov data's own default (configs/markov.yaml); at most MARKOV_MAX_VOCAB
 MIN_VOCAB = 2  # the one rule for V, everywhere (baseline.check_vocab_size too): one token leaves nothing to predict
-FAULTS = ("no-causal-mask", "unshifted-labels", "zero-lr", "exploding-lr", "large-init-logits", "val-leak", "nan-loss")
 
 
 @dataclass
@@ -138,6 +141,23 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def model_config(self) -> ModelConfig:
+        """The model this run trains: its sizes, with the model change of an ``--inject`` fault."""
+        from lossdoc.train.model import ModelConfig  # torch: only when a model is built
+
+        faults = FaultPlan(self.inject)
+        return ModelConfig(
+            vocab_size=self.vocab_size,
+            max_len=self.seq_len,
+            d_model=self.d_model,
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            d_ff=self.d_ff,
+            dropout=self.dropout,
+            causal=faults.causal,
+            init_logit_scale=faults.init_logit_scale,
+        )
 
 
 def field_names() -> list[str]:
