@@ -7,7 +7,9 @@ every value and names the flag when one is wrong. No torch import here.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -30,10 +32,14 @@ MIN_VOCAB = 2  # the one rule for V, everywhere (baseline.check_vocab_size too):
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run. Field names are the YAML keys;
-    the flag is the name with '-' for '_' (``--d-model``)."""
+    """Everything that defines a training run, and the one place each setting is written.
 
-    data: str = "dummy"
+    Field names are the YAML keys. Each field is also a ``lossdoc train`` flag (lossdoc.cli.train
+    makes them): ``--d-model`` and the seed's ``--d_model``, plus any ``aliases`` in the field's
+    metadata; the field's type, default and docstring are the flag's type, default and help.
+    docs/train.md's flag table is made from them too (``python scripts/flag_table.py --write``)."""
+
+    data: str = field(default="dummy", metadata={"aliases": ("--dataset",)})  # --dataset: the seed's spelling
     """Data source. ``dummy``: uniformly random token ids in [1, vocab_size), as the seed's script makes them.
     Also zipf, markov (synthetic, exact floors), pydoc (Python's docs, offline English), wikitext2, wikitext103,
     hf:NAME[:CONFIG], or a .txt file or folder; see docs/data.md."""
@@ -78,7 +84,8 @@ class TrainConfig:
     out: str | None = None
     """Output folder; default runs/<run id>."""
     inject: str | None = None
-    """Deliberately break the run to see what explain says (teaching aid); see docs/verdicts.md."""
+    """Deliberately break the run to see what explain says (teaching aid): no-causal-mask, unshifted-labels,
+    zero-lr, exploding-lr, large-init-logits, val-leak or nan-loss; see docs/verdicts.md."""
     on_nonfinite: str = "stop"
     """What to do when a batch loss is NaN or infinite: stop the run, or skip that update."""
     tokenizer: str | None = None
@@ -162,6 +169,32 @@ class TrainConfig:
 
 def field_names() -> list[str]:
     return [f.name for f in fields(TrainConfig)]
+
+
+def field_docs() -> dict[str, str]:
+    """Each field's docstring (the string literal after it in TrainConfig's source), on one line."""
+    tree = ast.parse(inspect.getsource(TrainConfig))
+    body = tree.body[0].body
+    docs = {}
+    for stmt, nxt in zip(body, body[1:]):
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(nxt, ast.Expr) \
+                and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
+            docs[stmt.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def flag_names(f: dataclasses.Field) -> list[str]:
+    """A field's flags: ``--d-model``, the underscore spelling ``--d_model`` (the seed's), then its aliases."""
+    names = [f"--{f.name.replace('_', '-')}"]
+    if "_" in f.name:
+        names.append(f"--{f.name}")
+    return names + list(f.metadata.get("aliases", ()))
+
+
+def value_type(f: dataclasses.Field) -> type:
+    """The field's value type without ``| None``: int, float, str or bool."""
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    return {"int": int, "float": float, "str": str, "bool": bool}[kind.split("|")[0].strip()]
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
