@@ -1,5 +1,11 @@
 """The training loop: data -> model -> loss -> AdamW, with a run log and checkpoints.
 
+Read ``_train`` first: it is the whole algorithm in one screen. ``_setup`` builds the run
+(data, model, optimizer, restored from last.pt when resuming), ``train_step`` is one optimizer
+step and returns a StepResult, ``_after_step`` logs it, ``_end_epoch`` validates and saves.
+Every ``--inject`` fault goes through a FaultPlan (lossdoc.train.faults); the comments marked
+"device sync" are where the host waits for the accelerator.
+
 Records go to a RunLogger (run.jsonl); progress goes to a Reporter (the
 CLI's rich console, or nothing). Everything needed to continue a run exactly
 (model, optimizer, scaler, RNG states, position inside the epoch, running
