@@ -101,11 +101,12 @@ def train_command(
         raise typer.Exit(result.exit_code)
 
 
-# Typer reads the command's options from its signature: the TrainConfig flags first (in field order),
-# then the command's own options.
+# Typer reads the command's options from its signature and type hints: ctx, then the TrainConfig flags
+# (in field order, so --help lists them as TrainConfig does), then the command's own options.
 _own = [p for p in inspect.signature(train_command).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-train_command.__signature__ = inspect.Signature([_own[0], *train_flags(), *_own[1:]])  # type: ignore[attr-defined]
-train_command.__annotations__ = {**typing.get_type_hints(train_command), **{p.name: p.annotation for p in train_flags()}}
+_flags = train_flags()
+train_command.__signature__ = inspect.Signature([_own[0], *_flags, *_own[1:]])  # type: ignore[attr-defined]
+train_command.__annotations__ = {**typing.get_type_hints(train_command), **{p.name: p.annotation for p in _flags}}
 
 
 def markdown_flag_table() -> str:
