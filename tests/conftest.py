@@ -26,6 +26,14 @@ def pytest_configure(config):
     except ImportError:  # pragma: no cover
         pass
 
+
+def pytest_collection_modifyitems(config, items):
+    # Every user of the default_run fixture waits for the default-size run (about a minute on 2 cores): slow.
+    for item in items:
+        if "default_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "tiny.yaml"
 

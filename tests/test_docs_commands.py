@@ -91,6 +91,7 @@ def _check_train_without_running(args: list[str]) -> None:
     import typer
 
     from lossdoc.cli import app
+    from lossdoc.cli.train import given_flags
     from lossdoc.train.config import resolve_config
 
     group = typer.main.get_command(app)
@@ -100,7 +101,7 @@ def _check_train_without_running(args: list[str]) -> None:
     if params.get("resume") is not None:
         assert Path(params["resume"]).is_dir(), args
         return
-    flags = {k: v for k, v in params.items() if k not in ("config", "resume", "overwrite", "lang")}
+    flags = given_flags(ctx, {k: v for k, v in params.items() if k not in ("config", "resume", "overwrite", "lang")})
     resolve_config(params.get("config"), **flags)
 
 

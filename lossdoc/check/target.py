@@ -132,8 +132,7 @@ def _load_lossdoc(spec: str, path_text: str, *, trained: bool, seed: int | None)
     from lossdoc.train.checkpoint import load_checkpoint
     from lossdoc.train.config import TrainConfig, resolve_config
     from lossdoc.train.generate import resolve_checkpoint
-    from lossdoc.train.loop import LARGE_INIT_SCALE
-    from lossdoc.train.model import ModelConfig, TransformerLM
+    from lossdoc.train.model import TransformerLM
 
     path = Path(path_text)
     if not path_text or not path.exists():
@@ -154,12 +153,7 @@ def _load_lossdoc(spec: str, path_text: str, *, trained: bool, seed: int | None)
             raise LossdocError("error.checkpoint_bad", path=str(path), detail=exc_line(exc)) from None
     if trained and ckpt is None:
         raise LossdocError("error.check_no_weights", path=str(path))
-    mcfg = ModelConfig(
-        vocab_size=cfg.vocab_size, max_len=cfg.seq_len, d_model=cfg.d_model, num_layers=cfg.num_layers,
-        num_heads=cfg.num_heads, d_ff=cfg.d_ff or 4 * cfg.d_model, dropout=cfg.dropout,
-        causal=cfg.inject != "no-causal-mask",
-        init_logit_scale=LARGE_INIT_SCALE if cfg.inject == "large-init-logits" else 1.0,
-    )
+    mcfg = cfg.model_config()  # the run's model, with its --inject fault
     torch.manual_seed(cfg.seed if seed is None else seed)
     model = TransformerLM(mcfg)
     target = Target(spec, "lossdoc", model, vocab_size=cfg.vocab_size, max_positions=cfg.seq_len, trained=trained)

@@ -1,78 +1,67 @@
 """`lossdoc train`: parse flags, resolve the config, call lossdoc.train.loop.train.
 
+The training flags are not written here: each field of TrainConfig is one flag, with the
+field's type, default and docstring as the flag's type, default and help (``train_flags``).
 torch is imported only inside the command body, so `lossdoc --help` and the
 log-reading commands start without it.
 """
 
 from __future__ import annotations
 
+import inspect
+import typing
+from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
-from lossdoc.cli.options import (
-    LangOption,
-    CacheDirOption,
-    MarkovSuccessorsOption,
-    MinFreqOption,
-    SeqLenOption,
-    TextColumnOption,
-    TokenizerOption,
-    ValFileOption,
-    ValFractionOption,
-    ZipfExponentOption,
-)
+from lossdoc.cli.options import LangOption
 from lossdoc.i18n import resolve_lang
+from lossdoc.train.config import TrainConfig, field_docs, flag_names, value_type
 
 
 def register(app: typer.Typer) -> None:
     app.command("train", help="Train a small causal Transformer LM and write run.jsonl and checkpoints.")(train_command)
 
 
+def shown_default(default: Any) -> str | None:
+    """The default as ``--help`` and docs/train.md show it; None for a field whose default is worked out (d_ff, vocab_size)."""
+    if default is None or default is MISSING or isinstance(default, bool):
+        return None
+    return str(default)
+
+
+def train_flags() -> list[inspect.Parameter]:
+    """One keyword parameter per TrainConfig field, holding its typer.Option: the field's flag names, type,
+    default and docstring. Only the flags given on the command line are used (``given_flags``), so that a
+    YAML --config still applies under them and --help shows the real defaults."""
+    docs = field_docs()
+    params = []
+    for f in fields(TrainConfig):
+        option = typer.Option(f.default, *flag_names(f), help=docs[f.name].replace("``", ""), show_default=shown_default(f.default) is not None)
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[value_type(f)]))
+    return params
+
+
+def given_flags(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
+    """The TrainConfig flags set on the command line (a flag left at its default must not hide the YAML's value).
+    Sources are compared by name: Typer carries its own copy of click's ParameterSource."""
+    return {k: v for k, v in values.items() if getattr(ctx.get_parameter_source(k), "name", "DEFAULT") == "COMMANDLINE"}
+
+
 def train_command(
-    data: Optional[str] = typer.Option(None, "--data", "--dataset", help="Data source: dummy (uniform random tokens in [1, V), like the seed), zipf, markov, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], or a .txt file/folder."),
-    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V: an integer >= 2, >= 3 for dummy data (default 10000; 64 for markov)."),
-    seq_len: Optional[int] = SeqLenOption,
-    num_samples: Optional[int] = typer.Option(None, "--num-samples", "--num_samples", help="Dummy sequences in all (default 2000)."),
-    val_fraction: Optional[float] = ValFractionOption,
-    d_model: Optional[int] = typer.Option(None, "--d-model", "--d_model", help="Model width (default 256)."),
-    num_layers: Optional[int] = typer.Option(None, "--num-layers", "--num_layers", help="Transformer blocks (default 2)."),
-    num_heads: Optional[int] = typer.Option(None, "--num-heads", "--num_heads", help="Attention heads (default 4)."),
-    d_ff: Optional[int] = typer.Option(None, "--d-ff", "--d_ff", help="MLP width (default 4 x d_model)."),
-    dropout: Optional[float] = typer.Option(None, "--dropout", help="Dropout (default 0.1)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "--batch_size", help="Sequences per step (default 16)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the training split (default 2)."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="AdamW learning rate (default 5e-3)."),
-    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", "--weight_decay", help="AdamW weight decay (default 0.01)."),
-    grad_clip: Optional[float] = typer.Option(None, "--grad-clip", "--grad_clip", help="Clip the gradient norm; 0 disables (default 1.0)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default 42)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (default auto)."),
-    use_amp: Optional[bool] = typer.Option(None, "--use-amp", "--use_amp", help="Mixed precision (bf16 on CPU, fp16 + scaler on CUDA)."),
-    out: Optional[str] = typer.Option(None, "--out", help="Output folder (default runs/<run id>)."),
-    inject: Optional[str] = typer.Option(None, "--inject", help="Break the run on purpose to see what explain says: no-causal-mask, unshifted-labels, zero-lr, exploding-lr, large-init-logits, val-leak, nan-loss."),
-    on_nonfinite: Optional[str] = typer.Option(None, "--on-nonfinite", help="On a NaN/Inf loss: stop (default) or skip the update."),
-    tokenizer: Optional[str] = TokenizerOption,
-    min_freq: Optional[int] = MinFreqOption,
-    val_file: Optional[str] = ValFileOption,
-    text_column: Optional[str] = TextColumnOption,
-    zipf_exponent: Optional[float] = ZipfExponentOption,
-    markov_successors: Optional[int] = MarkovSuccessorsOption,
-    cache_dir: Optional[str] = CacheDirOption,
+    ctx: typer.Context,
+    *,
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; flags override it."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder from checkpoints/last.pt."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
     lang: Optional[str] = LangOption,
+    **flags: Any,
 ) -> None:
+    """The command body; ``flags`` holds one value per TrainConfig field."""
+    flags = given_flags(ctx, flags)
     language = resolve_lang(lang)
-    flags = dict(
-        data=data, vocab_size=vocab_size, seq_len=seq_len, num_samples=num_samples, val_fraction=val_fraction,
-        d_model=d_model, num_layers=num_layers, num_heads=num_heads, d_ff=d_ff, dropout=dropout,
-        batch_size=batch_size, epochs=epochs, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip, seed=seed,
-        device=device, use_amp=use_amp, out=out, inject=inject, on_nonfinite=on_nonfinite,
-        tokenizer=tokenizer, min_freq=min_freq, val_file=val_file, text_column=text_column,
-        zipf_exponent=zipf_exponent, markov_successors=markov_successors, cache_dir=cache_dir,
-    )
     from lossdoc.render.console import out as console
     from lossdoc.render.train_console import RichReporter, print_summary
     from lossdoc.train.config import resolve_config
@@ -110,3 +99,28 @@ def train_command(
         console.print(t("cli.explain_again", language, command=explain_command_for(result.metrics_path)), markup=False, soft_wrap=True)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+# Typer reads the command's options from its signature and type hints: ctx, then the TrainConfig flags
+# (in field order, so --help lists them as TrainConfig does), then the command's own options.
+_own = [p for p in inspect.signature(train_command).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+_flags = train_flags()
+train_command.__signature__ = inspect.Signature([_own[0], *_flags, *_own[1:]])  # type: ignore[attr-defined]
+train_command.__annotations__ = {**typing.get_type_hints(train_command), **{p.name: p.annotation for p in _flags}}
+
+
+def markdown_flag_table() -> str:
+    """docs/train.md's flag table, made from TrainConfig (tests/cli/test_train_flags.py keeps the doc in step)."""
+    docs = field_docs()
+    lines = ["| flag | default | what it sets |", "|---|---|---|"]
+    for f in fields(TrainConfig):
+        shown = shown_default(f.default)
+        default = f"`{shown}`" if shown is not None else ("off" if isinstance(f.default, bool) else "(see text)")
+        names = ", ".join(f"`{n}`" for n in flag_names(f))
+        lines.append(f"| {names} | {default} | {_markdown(docs[f.name])} |")
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(text: str) -> str:
+    """A docstring as a table cell: ``x`` as code, and no '|' or '<...>' that markdown would take for markup."""
+    return text.replace("``", "`").replace("|", "\\|").replace("<", "&lt;")

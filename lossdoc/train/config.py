@@ -7,30 +7,40 @@ every value and names the flag when one is wrong. No torch import here.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import itertools
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from lossdoc.errors import ConfigError, LossdocError
+from lossdoc.train.faults import FAULTS, FaultPlan
+
+if TYPE_CHECKING:
+    from lossdoc.train.model import ModelConfig
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ON_NONFINITE = ("stop", "skip")
 DEFAULT_VOCAB = 10000  # the seed's V
 MARKOV_DEFAULT_VOCAB = 64  # markov data's own default (configs/markov.yaml); at most MARKOV_MAX_VOCAB
 MIN_VOCAB = 2  # the one rule for V, everywhere (baseline.check_vocab_size too): one token leaves nothing to predict
-FAULTS = ("no-causal-mask", "unshifted-labels", "zero-lr", "exploding-lr", "large-init-logits", "val-leak", "nan-loss")
 
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run. Field names are the YAML keys;
-    the flag is the name with '-' for '_' (``--d-model``)."""
+    """Everything that defines a training run, and the one place each setting is written.
 
-    data: str = "dummy"
+    Field names are the YAML keys. Each field is also a ``lossdoc train`` flag (lossdoc.cli.train
+    makes them): ``--d-model`` and the seed's ``--d_model``, plus any ``aliases`` in the field's
+    metadata; the field's type, default and docstring are the flag's type, default and help.
+    docs/train.md's flag table is made from them too (``python scripts/flag_table.py --write``)."""
+
+    data: str = field(default="dummy", metadata={"aliases": ("--dataset",)})  # --dataset: the seed's spelling
     """Data source. ``dummy``: uniformly random token ids in [1, vocab_size), as the seed's script makes them.
     Also zipf, markov (synthetic, exact floors), pydoc (Python's docs, offline English), wikitext2, wikitext103,
     hf:NAME[:CONFIG], or a .txt file or folder; see docs/data.md."""
@@ -75,7 +85,8 @@ class TrainConfig:
     out: str | None = None
     """Output folder; default runs/<run id>."""
     inject: str | None = None
-    """Deliberately break the run to see what explain says (teaching aid); see docs/verdicts.md."""
+    """Deliberately break the run to see what explain says (teaching aid): no-causal-mask, unshifted-labels,
+    zero-lr, exploding-lr, large-init-logits, val-leak or nan-loss; see docs/verdicts.md."""
     on_nonfinite: str = "stop"
     """What to do when a batch loss is NaN or infinite: stop the run, or skip that update."""
     tokenizer: str | None = None
@@ -139,9 +150,52 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def model_config(self) -> ModelConfig:
+        """The model this run trains: its sizes, with the model change of an ``--inject`` fault."""
+        from lossdoc.train.model import ModelConfig  # torch: only when a model is built
+
+        faults = FaultPlan(self.inject)
+        return ModelConfig(
+            vocab_size=self.vocab_size,
+            max_len=self.seq_len,
+            d_model=self.d_model,
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            d_ff=self.d_ff,
+            dropout=self.dropout,
+            causal=faults.causal,
+            init_logit_scale=faults.init_logit_scale,
+        )
+
 
 def field_names() -> list[str]:
     return [f.name for f in fields(TrainConfig)]
+
+
+def field_docs() -> dict[str, str]:
+    """Each field's docstring (the string literal after it in TrainConfig's source), on one line."""
+    tree = ast.parse(inspect.getsource(TrainConfig))
+    body = tree.body[0].body
+    docs = {}
+    for stmt, nxt in itertools.pairwise(body):
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(nxt, ast.Expr) \
+                and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
+            docs[stmt.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def flag_names(f: dataclasses.Field) -> list[str]:
+    """A field's flags: ``--d-model``, the underscore spelling ``--d_model`` (the seed's), then its aliases."""
+    names = [f"--{f.name.replace('_', '-')}"]
+    if "_" in f.name:
+        names.append(f"--{f.name}")
+    return names + list(f.metadata.get("aliases", ()))
+
+
+def value_type(f: dataclasses.Field) -> type:
+    """The field's value type without ``| None``: int, float, str or bool."""
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    return {"int": int, "float": float, "str": str, "bool": bool}[kind.split("|")[0].strip()]
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

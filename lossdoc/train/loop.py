@@ -1,5 +1,11 @@
 """The training loop: data -> model -> loss -> AdamW, with a run log and checkpoints.
 
+Read ``_train`` first: it is the whole algorithm in one screen. ``_setup`` builds the run
+(data, model, optimizer, restored from last.pt when resuming), ``train_step`` is one optimizer
+step and returns a StepResult, ``_after_step`` logs it, ``_end_epoch`` validates and saves.
+Every ``--inject`` fault goes through a FaultPlan (lossdoc.train.faults); the comments marked
+"device sync" are where the host waits for the accelerator.
+
 Records go to a RunLogger (run.jsonl); progress goes to a Reporter (the
 CLI's rich console, or nothing). Everything needed to continue a run exactly
 (model, optimizer, scaler, RNG states, position inside the epoch, running
@@ -34,18 +40,11 @@ from lossdoc.runlog.writer import JsonlLogger, RunLogger
 from lossdoc.train.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
 from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
 from lossdoc.train.data import Dataset, load_data, save_run_tokenizer
-from lossdoc.train.model import ModelConfig, TransformerLM, lm_loss
+from lossdoc.train.faults import EXPLODING_LR_FACTOR, LARGE_INIT_SCALE, FaultPlan, nan_loss_step  # noqa: F401 (re-exported)
+from lossdoc.train.model import TransformerLM, lm_loss
 
 INIT_TRAIN_BATCHES = 4  # training batches measured at initialisation (epoch 0)
-EXPLODING_LR_FACTOR = 3e3  # --inject exploding-lr multiplies the lr by this
-LARGE_INIT_SCALE = 30.0  # --inject large-init-logits scales the LM head by this
 RUN_FILES = (RUN_LOG, LEGACY_LOG, "config.yaml", ".config.yaml.tmp", "tokenizer.json")  # what --overwrite removes, with checkpoints/*.pt
-
-
-def nan_loss_step(epochs: int, num_batches: int) -> int:
-    """--inject nan-loss: the step whose loss is NaN, the middle batch of the last epoch
-    (so that earlier epochs have left checkpoints that a stopped run keeps)."""
-    return (epochs - 1) * num_batches + num_batches // 2 + 1
 
 
 class Reporter(Protocol):
@@ -274,6 +273,184 @@ def _undo_fresh_start(out: Path, out_existed: bool) -> None:
 
 
 def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter, stop_at_step: int | None) -> TrainResult:
+    """The algorithm: epoch 0 (or the resumed position), then for each epoch one optimizer step
+    per batch in the epoch's order, then validation and checkpoints. Every way a run ends
+    (completed, interrupted, failed) goes through ``_Run.finish``."""
+    run = _setup(cfg, out, ckpt, reporter)
+    state = run.state
+    try:
+        with _sigint(run.interrupt):
+            _begin(run, resumed=ckpt is not None)
+            run.model.train()
+            while state.epoch < cfg.epochs:
+                epoch = state.epoch + 1
+                order = epoch_order(run.num_train, cfg.seed, epoch)
+                while state.batch < run.num_batches:
+                    if run.interrupt.requested or (stop_at_step is not None and state.step >= stop_at_step):
+                        return _stop_at_boundary(run, epoch)
+                    b = state.batch
+                    rows = run.data.train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(run.device)  # host -> device copy
+                    step = train_step(run.model, run.optimizer, run.scaler, rows, step=state.step + 1, faults=run.faults,
+                                      autocast=run.autocast, grad_clip=cfg.grad_clip)
+                    if (ended := _after_step(run, epoch, step)) is not None:
+                        return ended
+                if (ended := _end_epoch(run, epoch)) is not None:
+                    return ended
+            return run.finish("completed", 0)
+    except KeyboardInterrupt:
+        # Second Ctrl-C: stop now. Checkpoints are atomic, so last.pt is the previous complete one.
+        run.event("interrupted", "aborted by a second Ctrl-C; the last complete checkpoint is kept", aborted=True, path=str(out))
+        return run.finish("interrupted", 130)
+    except LossdocError as exc:
+        # A write failed (disk full, unwritable folder): checkpoints on disk are the complete
+        # ones saved before; end the log as failed if it can still be written, then report.
+        end = run.end_record("failed")
+        if exc.key == "error.io" and not getattr(run.logger, "failed", False):
+            try:
+                run.logger.log({"type": "event", "kind": "io_error", "step": state.step, "message": exc.render("en")})
+                run.logger.log(end)
+            except LossdocError:
+                pass
+        reporter.end(end)
+        raise
+    finally:
+        run.logger.close()
+
+
+@dataclass
+class StepResult:
+    """What one optimizer step did, for the log and for the loop's bookkeeping."""
+
+    loss: float  # the batch's mean loss per token (NaN or inf when non-finite)
+    grad_norm: float  # total gradient norm before clipping; NaN when no backward pass ran
+    tokens: int  # labels in the batch
+    skipped: bool  # the update was not applied: a non-finite loss or gradient norm
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.loss)
+
+
+def train_step(model: TransformerLM, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, rows: torch.Tensor, *,
+               step: int, faults: FaultPlan, autocast, grad_clip: float) -> StepResult:
+    """One optimizer step on one batch of sequences (already on the device); ``step`` is its 1-based number."""
+    inputs, labels = split_batch(rows, shifted=faults.shifted_labels)
+    with autocast():
+        logits = model(inputs)
+    loss = faults.loss(lm_loss(logits, labels), step)
+    loss_value = loss.item()  # device sync: the host decides on the loss whether to update
+    if not math.isfinite(loss_value):
+        return StepResult(loss_value, math.nan, labels.numel(), skipped=True)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    max_norm = grad_clip if grad_clip > 0 else math.inf
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))  # device sync: the norm is logged and checked
+    if math.isfinite(grad_norm) or scaler.is_enabled():
+        scaler.step(optimizer)  # the scaler skips non-finite steps itself
+        scaler.update()
+        return StepResult(loss_value, grad_norm, labels.numel(), skipped=False)
+    return StepResult(loss_value, grad_norm, labels.numel(), skipped=True)
+
+
+@dataclass
+class _Run:
+    """A run in progress: what setup built, and what every phase shares (time, log, checkpoints, the end)."""
+
+    cfg: TrainConfig
+    out: Path
+    reporter: Reporter
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    data: Dataset
+    faults: FaultPlan
+    model: TransformerLM
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    state: _State
+    header: dict[str, Any]
+    log_path: Path
+    logger: RunLogger
+    log_was_empty: bool
+    last_epoch_record: dict[str, Any] | None
+    interrupt: _Interrupt = field(default_factory=_Interrupt)
+    t0: float = field(default_factory=time.perf_counter)
+
+    @property
+    def num_train(self) -> int:
+        return self.data.train.shape[0]
+
+    @property
+    def num_batches(self) -> int:
+        return math.ceil(self.num_train / self.cfg.batch_size)
+
+    def elapsed(self) -> float:
+        """Training time of the whole run, this process and the ones before it."""
+        return round(self.state.elapsed_s + time.perf_counter() - self.t0, 3)
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def evaluate(self, rows: torch.Tensor) -> tuple[float, int]:
+        """Mean loss per token over ``rows`` without gradients (dropout off), and the token count."""
+        self.model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for i in range(0, rows.shape[0], self.cfg.batch_size):
+                inputs, labels = split_batch(rows[i : i + self.cfg.batch_size].to(self.device), shifted=self.faults.shifted_labels)
+                with self.autocast():
+                    logits = self.model(inputs)
+                loss = lm_loss(logits, labels)
+                total += loss.item() * labels.numel()  # device sync per batch
+                count += labels.numel()
+        self.model.train()
+        return total / count, count
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything a resume needs (state_dict() and the RNG states are copied to the host: a device sync)."""
+        return {
+            "epoch_record": self.last_epoch_record,
+            "format": "lossdoc.checkpoint/1",
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            "config": self.cfg.to_dict(),
+            "header": self.header,
+            "tokenizer": self.data.tokenizer,
+            "progress": {**self.state.__dict__, "elapsed_s": self.elapsed()},
+            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []},
+        }
+
+    def event(self, kind: str, message: str, **extra: Any) -> None:
+        rec = {"type": "event", "kind": kind, "step": self.state.step, "message": message, **extra}
+        self.logger.log(rec)
+        self.reporter.event(rec)
+
+    def end_record(self, status: str) -> dict[str, Any]:
+        state = self.state
+        return {
+            "type": "end",
+            "status": status,
+            "epochs_completed": state.epoch,
+            "steps": state.step,
+            "best_val_loss": state.best_val_loss if math.isfinite(state.best_val_loss) else None,
+            "skipped_steps": state.skipped_steps,
+            "elapsed_s": self.elapsed(),
+        }
+
+    def finish(self, status: str, exit_code: int) -> TrainResult:
+        end = self.end_record(status)
+        self.logger.log(end)
+        self.logger.close()
+        self.reporter.end(end)
+        return TrainResult(self.out, status, self.state.epoch, self.state.best_val_loss, self.header["data"].get("entropy_floor"),
+                           self.cfg.vocab_size, exit_code, self.header)
+
+
+def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter) -> _Run:
+    """Data, model, optimizer (restored from ``ckpt`` when resuming), the header and the open log."""
     device = pick_device(cfg.device)
     amp_dtype = None
     if cfg.use_amp:
@@ -284,250 +461,148 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
         save_run_tokenizer(out, data)
     except OSError as exc:
         raise LossdocError("error.io", path=str(out / "tokenizer.json"), detail=exc.strerror or str(exc)) from None
-    if cfg.inject == "val-leak":
-        data.val = data.train[: data.val.shape[0]].clone()
+    faults = FaultPlan.for_run(cfg.inject, epochs=cfg.epochs, num_batches=math.ceil(data.train.shape[0] / cfg.batch_size))
+    faults.leak_validation(data)
 
-    model_cfg = ModelConfig(
-        vocab_size=cfg.vocab_size,
-        max_len=cfg.seq_len,
-        d_model=cfg.d_model,
-        num_layers=cfg.num_layers,
-        num_heads=cfg.num_heads,
-        d_ff=cfg.d_ff,
-        dropout=cfg.dropout,
-        causal=cfg.inject != "no-causal-mask",
-        init_logit_scale=LARGE_INIT_SCALE if cfg.inject == "large-init-logits" else 1.0,
-    )
-    model = TransformerLM(model_cfg).to(device)
-    lr = 0.0 if cfg.inject == "zero-lr" else cfg.lr * (EXPLODING_LR_FACTOR if cfg.inject == "exploding-lr" else 1.0)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
+    model = TransformerLM(cfg.model_config()).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=faults.lr(cfg.lr), weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is torch.float16)
-    shifted = cfg.inject != "unshifted-labels"
-
     state = _State()
     if ckpt is not None:
-        try:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            if ckpt.get("scaler"):
-                scaler.load_state_dict(ckpt["scaler"])
-        except (RuntimeError, KeyError, ValueError) as exc:
-            raise LossdocError("error.checkpoint_bad", path=str(out / "checkpoints" / "last.pt"), detail=str(exc).splitlines()[0][:200]) from None
-        for k, v in ckpt["progress"].items():
-            setattr(state, k, v)
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        if device.type == "cuda" and ckpt["rng"].get("cuda"):
-            torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+        _restore(ckpt, out, device, model, optimizer, scaler, state)
 
-    num_train = data.train.shape[0]
-    num_batches = math.ceil(num_train / cfg.batch_size)
-    nan_step = nan_loss_step(cfg.epochs, num_batches) if cfg.inject == "nan-loss" else None
     header = _run_header(cfg, data, model, device, amp_dtype)
     if ckpt is not None:
         header = ckpt.get("header", header)
     else:
         _write_text_atomic(out / "config.yaml", dump_yaml(cfg))
-
     log_path = log_in(out)
     log_was_empty = not log_path.is_file() or log_path.stat().st_size == 0
-    logger: RunLogger = JsonlLogger(log_path)
-    interrupt = _Interrupt()
-    t0 = time.perf_counter()
+    return _Run(cfg, out, reporter, device, amp_dtype, data, faults, model, optimizer, scaler, state, header,
+                log_path=log_path, logger=JsonlLogger(log_path), log_was_empty=log_was_empty,
+                last_epoch_record=ckpt.get("epoch_record") if ckpt is not None else None)
 
-    def elapsed() -> float:
-        return round(state.elapsed_s + time.perf_counter() - t0, 3)
 
-    def amp_ctx():
-        return torch.autocast(device_type=device.type, dtype=amp_dtype) if amp_dtype is not None else nullcontext()
-
-    def evaluate(rows: torch.Tensor) -> tuple[float, int]:
-        model.eval()
-        total, count = 0.0, 0
-        with torch.no_grad():
-            for i in range(0, rows.shape[0], cfg.batch_size):
-                inputs, labels = split_batch(rows[i : i + cfg.batch_size].to(device), shifted=shifted)
-                with amp_ctx():
-                    logits = model(inputs)
-                loss = lm_loss(logits, labels)
-                total += loss.item() * labels.numel()
-                count += labels.numel()
-        model.train()
-        return total / count, count
-
-    last_epoch_record: dict[str, Any] | None = ckpt.get("epoch_record") if ckpt is not None else None
-
-    def checkpoint_state() -> dict[str, Any]:
-        return {
-            "epoch_record": last_epoch_record,
-            "format": "lossdoc.checkpoint/1",
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict() if scaler.is_enabled() else {},
-            "config": cfg.to_dict(),
-            "header": header,
-            "tokenizer": data.tokenizer,
-            "progress": {**state.__dict__, "elapsed_s": elapsed()},
-            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
-        }
-
-    def end_record(status: str) -> dict[str, Any]:
-        return {
-            "type": "end",
-            "status": status,
-            "epochs_completed": state.epoch,
-            "steps": state.step,
-            "best_val_loss": state.best_val_loss if math.isfinite(state.best_val_loss) else None,
-            "skipped_steps": state.skipped_steps,
-            "elapsed_s": elapsed(),
-        }
-
-    def finish(status: str, exit_code: int) -> TrainResult:
-        end = end_record(status)
-        logger.log(end)
-        logger.close()
-        reporter.end(end)
-        return TrainResult(out, status, state.epoch, state.best_val_loss, header["data"].get("entropy_floor"), cfg.vocab_size, exit_code, header)
-
-    def event(kind: str, message: str, **extra: Any) -> None:
-        rec = {"type": "event", "kind": kind, "step": state.step, "message": message, **extra}
-        logger.log(rec)
-        reporter.event(rec)
-
+def _restore(ckpt: dict[str, Any], out: Path, device: torch.device, model: TransformerLM, optimizer: torch.optim.Optimizer,
+             scaler: torch.amp.GradScaler, state: _State) -> None:
+    """Weights, optimizer, scaler, progress and RNG states from last.pt, so the run continues exactly."""
     try:
-        with _sigint(interrupt):
-            if ckpt is None:
-                logger.log(header)
-                val_loss, val_tokens = evaluate(data.val)
-                train_loss, _ = evaluate(data.train[: INIT_TRAIN_BATCHES * cfg.batch_size])
-                rec0 = {"type": "epoch", "epoch": 0, "step": 0, "train_loss": train_loss, "val_loss": val_loss, "val_tokens": val_tokens, "elapsed_s": elapsed()}
-                logger.log(rec0)
-                reporter.start(header, cfg.epochs * num_batches, 0)
-                reporter.epoch(rec0)
-            else:
-                if log_was_empty:  # the log was deleted: start it again from the checkpoint's header
-                    logger.log(header)
-                if last_epoch_record is not None and not _has_epoch_record(log_path, last_epoch_record["epoch"]):
-                    # killed after last.pt was saved and before its epoch record was logged
-                    logger.log(last_epoch_record)
-                # the reporter counts epochs against this run's --epochs, which --resume may have raised
-                reporter.start({**header, "config": {**header.get("config", {}), "epochs": cfg.epochs}}, cfg.epochs * num_batches,
-                               state.epoch * num_batches + state.batch)
-                event("resumed", f"resumed from checkpoints/last.pt at epoch {state.epoch}, batch {state.batch}, step {state.step}", epoch=state.epoch, batch=state.batch)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise LossdocError("error.checkpoint_bad", path=str(out / "checkpoints" / "last.pt"), detail=str(exc).splitlines()[0][:200]) from None
+    for k, v in ckpt["progress"].items():
+        setattr(state, k, v)
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    if device.type == "cuda" and ckpt["rng"].get("cuda"):
+        torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
 
-            model.train()
-            while state.epoch < cfg.epochs:
-                epoch = state.epoch + 1
-                order = epoch_order(num_train, cfg.seed, epoch)
-                while state.batch < num_batches:
-                    if interrupt.requested or (stop_at_step is not None and state.step >= stop_at_step):
-                        save_checkpoint(checkpoint_state(), out / "checkpoints" / "last.pt")
-                        event("interrupted", f"interrupted at epoch {epoch}, batch {state.batch}; resume with: lossdoc train --resume {out}", epoch=epoch, batch=state.batch, path=str(out))
-                        return finish("interrupted", 130)
-                    b = state.batch
-                    rows = data.train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(device)
-                    inputs, labels = split_batch(rows, shifted=shifted)
-                    with amp_ctx():
-                        logits = model(inputs)
-                    loss = lm_loss(logits, labels)
-                    if nan_step is not None and state.step + 1 == nan_step:
-                        loss = loss * math.nan  # --inject nan-loss
-                    loss_value = loss.item()
-                    grad_norm = math.nan
-                    skipped = False
-                    if math.isfinite(loss_value):
-                        optimizer.zero_grad(set_to_none=True)
-                        scaler.scale(loss).backward()
-                        scaler.unscale_(optimizer)
-                        max_norm = cfg.grad_clip if cfg.grad_clip > 0 else math.inf
-                        grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))
-                        if math.isfinite(grad_norm) or scaler.is_enabled():
-                            scaler.step(optimizer)  # the scaler skips non-finite steps itself
-                            scaler.update()
-                        else:
-                            skipped = True
-                    state.batch += 1
-                    state.step += 1
-                    rec = {
-                        "type": "batch",
-                        "epoch": epoch,
-                        "batch": state.batch,
-                        "num_batches": num_batches,
-                        "step": state.step,
-                        "loss": loss_value,
-                        "lr": optimizer.param_groups[0]["lr"],
-                        "grad_norm": grad_norm,
-                        "tokens": labels.numel(),
-                        "elapsed_s": elapsed(),
-                    }
-                    if not math.isfinite(loss_value) or skipped:
-                        rec["skipped"] = True
-                    logger.log(rec)
-                    reporter.batch(rec)
-                    if not math.isfinite(loss_value):
-                        event("nonfinite_loss", f"loss is {loss_value} at epoch {epoch}, batch {state.batch}", epoch=epoch, batch=state.batch, value=loss_value)
-                        if cfg.on_nonfinite == "stop":
-                            return finish("failed", 1)
-                        state.skipped_steps += 1
-                        continue
-                    if skipped:
-                        state.skipped_steps += 1
-                        event("nonfinite_grad", f"gradient norm is {grad_norm} at step {state.step}; update skipped", epoch=epoch, batch=state.batch, value=grad_norm)
-                        continue
-                    state.epoch_loss_sum += loss_value
-                    state.epoch_loss_count += 1
 
-                val_loss, val_tokens = evaluate(data.val)
-                train_loss = state.epoch_loss_sum / state.epoch_loss_count if state.epoch_loss_count else math.nan
-                if not math.isfinite(val_loss) and cfg.on_nonfinite == "stop":
-                    # the weights are no longer finite: keep the last good checkpoints as they are
-                    event("nonfinite_loss", f"validation loss is {val_loss} after epoch {epoch}", epoch=epoch, batch=state.batch, value=val_loss, split="val")
-                    return finish("failed", 1)
-                is_best = math.isfinite(val_loss) and val_loss < state.best_val_loss
-                if is_best:
-                    state.best_val_loss = val_loss
-                state.epoch, state.batch = epoch, 0
-                state.epoch_loss_sum, state.epoch_loss_count = 0.0, 0
-                saved = ["last.pt", "best.pt"] if is_best else ["last.pt"]
-                rec = {
-                    "type": "epoch",
-                    "epoch": epoch,
-                    "step": state.step,
-                    "train_loss": train_loss,
-                    "val_loss": val_loss,
-                    "val_tokens": val_tokens,
-                    "best_val_loss": state.best_val_loss,
-                    "is_best": is_best,
-                    "checkpoints": saved,
-                    "elapsed_s": elapsed(),
-                }
-                last_epoch_record = rec
-                # best.pt first: a kill between the two saves replays this epoch, which saves best.pt again.
-                # The epoch record travels in last.pt, so a kill before it is logged loses nothing.
-                ck = checkpoint_state()
-                if is_best:
-                    save_checkpoint(ck, out / "checkpoints" / "best.pt")
-                save_checkpoint(ck, out / "checkpoints" / "last.pt")
-                logger.log(rec)
-                reporter.epoch(rec)
-            return finish("completed", 0)
-    except KeyboardInterrupt:
-        # Second Ctrl-C: stop now. Checkpoints are atomic, so last.pt is the previous complete one.
-        event("interrupted", "aborted by a second Ctrl-C; the last complete checkpoint is kept", aborted=True, path=str(out))
-        return finish("interrupted", 130)
-    except LossdocError as exc:
-        # A write failed (disk full, unwritable folder): checkpoints on disk are the complete
-        # ones saved before; end the log as failed if it can still be written, then report.
-        end = end_record("failed")
-        if exc.key == "error.io" and not getattr(logger, "failed", False):
-            try:
-                logger.log({"type": "event", "kind": "io_error", "step": state.step, "message": exc.render("en")})
-                logger.log(end)
-            except LossdocError:
-                pass
-        reporter.end(end)
-        raise
-    finally:
-        logger.close()
+def _begin(run: _Run, *, resumed: bool) -> None:
+    """A new run logs its header and epoch 0 (losses before any update); a resumed one repairs its log and says where it resumed."""
+    cfg, state, header = run.cfg, run.state, run.header
+    if not resumed:
+        run.logger.log(header)
+        val_loss, val_tokens = run.evaluate(run.data.val)
+        train_loss, _ = run.evaluate(run.data.train[: INIT_TRAIN_BATCHES * cfg.batch_size])
+        rec0 = {"type": "epoch", "epoch": 0, "step": 0, "train_loss": train_loss, "val_loss": val_loss, "val_tokens": val_tokens, "elapsed_s": run.elapsed()}
+        run.logger.log(rec0)
+        run.reporter.start(header, cfg.epochs * run.num_batches, 0)
+        run.reporter.epoch(rec0)
+        return
+    if run.log_was_empty:  # the log was deleted: start it again from the checkpoint's header
+        run.logger.log(header)
+    last = run.last_epoch_record
+    if last is not None and not _has_epoch_record(run.log_path, last["epoch"]):
+        # killed after last.pt was saved and before its epoch record was logged
+        run.logger.log(last)
+    # the reporter counts epochs against this run's --epochs, which --resume may have raised
+    run.reporter.start({**header, "config": {**header.get("config", {}), "epochs": cfg.epochs}}, cfg.epochs * run.num_batches,
+                       state.epoch * run.num_batches + state.batch)
+    run.event("resumed", f"resumed from checkpoints/last.pt at epoch {state.epoch}, batch {state.batch}, step {state.step}", epoch=state.epoch, batch=state.batch)
+
+
+def _stop_at_boundary(run: _Run, epoch: int) -> TrainResult:
+    """Ctrl-C (or ``stop_at_step``) between two steps: save the exact position in last.pt and end as interrupted."""
+    save_checkpoint(run.checkpoint_state(), run.out / "checkpoints" / "last.pt")
+    batch, out = run.state.batch, run.out
+    run.event("interrupted", f"interrupted at epoch {epoch}, batch {batch}; resume with: lossdoc train --resume {out}", epoch=epoch, batch=batch, path=str(out))
+    return run.finish("interrupted", 130)
+
+
+def _after_step(run: _Run, epoch: int, step: StepResult) -> TrainResult | None:
+    """Count the step, log its batch record, and handle a non-finite loss or gradient; a TrainResult when the run stops."""
+    state = run.state
+    state.batch += 1
+    state.step += 1
+    rec = {
+        "type": "batch",
+        "epoch": epoch,
+        "batch": state.batch,
+        "num_batches": run.num_batches,
+        "step": state.step,
+        "loss": step.loss,
+        "lr": run.optimizer.param_groups[0]["lr"],
+        "grad_norm": step.grad_norm,
+        "tokens": step.tokens,
+        "elapsed_s": run.elapsed(),
+    }
+    if step.skipped:
+        rec["skipped"] = True
+    run.logger.log(rec)
+    run.reporter.batch(rec)
+    if not step.finite:
+        run.event("nonfinite_loss", f"loss is {step.loss} at epoch {epoch}, batch {state.batch}", epoch=epoch, batch=state.batch, value=step.loss)
+        if run.cfg.on_nonfinite == "stop":
+            return run.finish("failed", 1)
+        state.skipped_steps += 1
+    elif step.skipped:
+        state.skipped_steps += 1
+        run.event("nonfinite_grad", f"gradient norm is {step.grad_norm} at step {state.step}; update skipped", epoch=epoch, batch=state.batch, value=step.grad_norm)
+    else:
+        state.epoch_loss_sum += step.loss
+        state.epoch_loss_count += 1
+    return None
+
+
+def _end_epoch(run: _Run, epoch: int) -> TrainResult | None:
+    """Validate, keep the best, save last.pt (and best.pt), log the epoch record; a TrainResult when the run stops."""
+    state = run.state
+    val_loss, val_tokens = run.evaluate(run.data.val)
+    train_loss = state.epoch_loss_sum / state.epoch_loss_count if state.epoch_loss_count else math.nan
+    if not math.isfinite(val_loss) and run.cfg.on_nonfinite == "stop":
+        # the weights are no longer finite: keep the last good checkpoints as they are
+        run.event("nonfinite_loss", f"validation loss is {val_loss} after epoch {epoch}", epoch=epoch, batch=state.batch, value=val_loss, split="val")
+        return run.finish("failed", 1)
+    is_best = math.isfinite(val_loss) and val_loss < state.best_val_loss
+    if is_best:
+        state.best_val_loss = val_loss
+    state.epoch, state.batch = epoch, 0
+    state.epoch_loss_sum, state.epoch_loss_count = 0.0, 0
+    rec = {
+        "type": "epoch",
+        "epoch": epoch,
+        "step": state.step,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "val_tokens": val_tokens,
+        "best_val_loss": state.best_val_loss,
+        "is_best": is_best,
+        "checkpoints": ["last.pt", "best.pt"] if is_best else ["last.pt"],
+        "elapsed_s": run.elapsed(),
+    }
+    run.last_epoch_record = rec
+    # best.pt first: a kill between the two saves replays this epoch, which saves best.pt again.
+    # The epoch record travels in last.pt, so a kill before it is logged loses nothing.
+    ck = run.checkpoint_state()
+    if is_best:
+        save_checkpoint(ck, run.out / "checkpoints" / "best.pt")
+    save_checkpoint(ck, run.out / "checkpoints" / "last.pt")
+    run.logger.log(rec)
+    run.reporter.epoch(rec)
+    return None
 
 
 def _run_header(cfg: TrainConfig, data: Dataset, model: TransformerLM, device: torch.device, amp_dtype) -> dict[str, Any]:

@@ -130,15 +130,14 @@ def test_bad_input_in_chinese(capsys):
     assert cap.err.strip().splitlines() == ["lossdoc: 错误: --vocab-size '1' 无效：词表大小必须是不小于 2 的整数（只有一个词元时没有什么可预测，损失恒为 0）"]
 
 
-def test_no_torch_and_fast():
+def test_no_torch():
+    # how fast it is: python benchmarks/baseline_speed.py (a number, not a test)
     code = (
-        "import sys, time; from lossdoc.cli import run; t = time.perf_counter(); "
-        "rc = run(['baseline', '--vocab-size', '10000']); dt = time.perf_counter() - t; "
+        "import sys; from lossdoc.cli import run; "
+        "rc = run(['baseline', '--vocab-size', '10000']); "
         "assert rc == 0; assert 'torch' not in sys.modules, 'torch imported'; "
-        "assert 'datasets' not in sys.modules, 'datasets imported'; print(f'ELAPSED {dt:.3f}')"
+        "assert 'datasets' not in sys.modules, 'datasets imported'"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    elapsed = float(proc.stdout.rsplit("ELAPSED", 1)[1])
-    assert elapsed < 1.0, elapsed
     assert "9.2103" in proc.stdout

@@ -203,6 +203,7 @@ def check(result: tuple[int, str, str], as_json: bool) -> None:
             assert "Verdict" in stdout or "结论" in stdout
 
 
+@pytest.mark.slow  # a large fuzz run
 @settings(max_examples=2200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(name=st.sampled_from(sorted(SEEDS)), ops=st.lists(_op, min_size=1, max_size=4), opt=st.integers(0, 7),
        human=st.integers(0, 9), lang=st.sampled_from(["en", "zh"]))
@@ -214,6 +215,7 @@ def test_mutated_logs_give_a_diagnosis_or_one_line(workdir, name, ops, opt, huma
     check(explain_fast(path, as_json=as_json, lang=lang, **options), as_json)
 
 
+@pytest.mark.slow  # a large fuzz run
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(SEEDS)), ops=st.lists(_op, min_size=1, max_size=3), opt=st.integers(0, 3))
 def test_mutated_logs_through_the_whole_cli(workdir, name, ops, opt):
@@ -227,6 +229,7 @@ _TEXTY = st.lists(st.sampled_from(_TOKENS), max_size=400).map("".join)
 _NAMES = ["log.txt", "train.log", "trainer_state.json", "metrics.csv", "log.csv", "log.jsonl", "run.jsonl", "metrics.jsonl", "events.out.tfevents.1.x.0", "noext"]
 
 
+@pytest.mark.slow  # a large fuzz run
 @settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.one_of(st.binary(max_size=3000), _TEXTY.map(lambda s: s.encode("utf-8"))), filename=st.sampled_from(_NAMES),
        folder=st.booleans(), opt=st.integers(0, 5))

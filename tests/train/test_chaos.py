@@ -4,6 +4,8 @@
 import importlib.util
 import sys
 
+import pytest
+
 from lossdoc.train.loop import train
 from tests.conftest import ROOT, tiny_config
 
@@ -11,6 +13,8 @@ spec = importlib.util.spec_from_file_location("lossdoc_chaos", ROOT / "scripts" 
 chaos = importlib.util.module_from_spec(spec)
 sys.modules["lossdoc_chaos"] = chaos  # dataclasses look their module up
 spec.loader.exec_module(chaos)
+
+pytestmark = pytest.mark.slow  # subprocesses killed and restarted, each importing torch
 
 EPOCHS = 10  # 90 steps: three kills (at most 2 epochs of progress each) never reach the end
 

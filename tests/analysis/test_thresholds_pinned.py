@@ -1,0 +1,396 @@
+"""Every threshold in lossdoc/analysis/thresholds.py, pinned by a pair of synthetic runs: one just past
+the threshold (the finding that uses it says so) and one just short of it (it does not).
+
+The runs are built from the module's own values (th.X), so the pairs follow the documented rule if it
+is changed on purpose; an analyzer that stops using the rule (a threshold 10x too large or 100x too
+small where a check reads it) fails one of the two. scripts/mutate_thresholds.py runs this file
+against such mutants.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lossdoc import floors
+from lossdoc.analysis import checks, diagnose, stats
+from lossdoc.analysis import thresholds as th
+from tests.analysis.test_checks import make_run
+
+V = 1000
+LN_V = math.log(V)
+FLOOR = math.log(V - 1)  # random ids in [1, V)
+U = floors.zipf_entropy(V, 1.0)  # what a unigram model scores on natural text with V ids (checks.py's estimate)
+
+PAIRS = {}  # threshold name -> case(past: bool) -> bool: does the finding say the threshold is passed?
+
+
+def pins(*names):
+    def register(case):
+        for name in names:
+            PAIRS[name] = case
+        return case
+
+    return register
+
+
+def wiggle(level, n, amp=2e-4):
+    """n losses around ``level`` with a fixed, tiny noise of scale ``amp``: symmetric pairs (+x, -x), so
+    the median is exactly ``level``; seeded, so every run of the suite sees the same numbers."""
+    r = np.abs(np.random.default_rng(0).normal(0.0, 1.0, (n + 1) // 2)) + 0.5  # |x| >= amp / 2: no run of equal losses
+    z = np.stack([r, -r], axis=1).ravel()[:n]
+    if n % 2:
+        z[-1] = 0.0
+    return level + amp * z
+
+
+def context(run):
+    return checks.build_context(run)
+
+
+# --------------------------------------------------------------------------- noise bands and the floor
+
+
+@pins("Z")
+def case_z(past):
+    # floor check: |best - floor| <= Z * sigma_val is "within noise"; sigma_val from batch noise and token counts
+    run = make_run(wiggle(FLOOR + 0.3, 200, amp=0.02), [FLOOR + 1.0], floor=FLOOR, random_data=True, init=7.0)
+    band = th.Z * context(run).sigma_val
+    assert band > 5 * th.MIN_BAND  # Z sets the band here, not the floor under it
+    run.epochs.val_loss[-1] = FLOOR + band * (1.1 if past else 0.9)
+    return checks.check_floor(context(run)).key != "f.floor.within_noise"
+
+
+@pins("MIN_BAND")
+def case_min_band(past):
+    # no batch noise at all: the band is MIN_BAND
+    run = make_run(np.full(200, FLOOR + 0.3), [FLOOR + 1.0], floor=FLOOR, random_data=True, init=7.0)
+    run.epochs.val_loss[-1] = FLOOR + th.MIN_BAND * (1.1 if past else 0.9)
+    return checks.check_floor(context(run)).key != "f.floor.within_noise"
+
+
+@pins("NEAR_FLOOR_REL")
+def case_near_floor(past):
+    run = make_run(np.full(200, FLOOR + 0.3), [FLOOR + 1.0], floor=FLOOR, random_data=True, init=7.0)
+    run.epochs.val_loss[-1] = FLOOR + th.NEAR_FLOOR_REL * FLOOR * (1.05 if past else 0.95)
+    return checks.check_floor(context(run)).key == "f.floor.above"
+
+
+@pins("MEMORISE_REL")
+def case_memorise(past):
+    # one evaluation, at the floor; training below it by a share of the floor
+    train = FLOOR * (1 - th.MEMORISE_REL * (1.1 if past else 0.9))
+    run = make_run(np.full(200, train), [FLOOR + 0.01], floor=FLOOR, random_data=True, init=7.0)
+    key = checks.check_overfitting(context(run)).key
+    assert key in ("f.overfit.memorising", "f.overfit.memorising_slight")
+    return key == "f.overfit.memorising"
+
+
+@pins("TAIL_FRACTION", "MIN_TAIL")
+def case_tail(past):
+    # the end of the run is max(MIN_TAIL, TAIL_FRACTION * n) batches: just past the crossover the fraction rules
+    n_cross = th.MIN_TAIL / th.TAIL_FRACTION
+    n = int(n_cross * (1.1 if past else 0.9))
+    run = make_run(wiggle(FLOOR + 0.01, n, amp=0.01), floor=FLOOR, random_data=True)
+    tail = checks.check_batch_noise(context(run)).args["n"]
+    expected = math.ceil(th.TAIL_FRACTION * n) if past else th.MIN_TAIL
+    assert tail == expected, (n, tail, expected)
+    return tail > th.MIN_TAIL
+
+
+# --------------------------------------------------------------------------- uniform output
+
+
+def _uniform(level, amp):
+    run = make_run(wiggle(level, 200, amp=amp), v=V + 1)  # V' = 1001: padded sizes 1008 (8) and 1024 (64, 128, 256)
+    return checks.check_uniform_lock(context(run))
+
+
+@pins("UNIFORM_LOCK_NATS")
+def case_uniform_nats(past):
+    f = _uniform(math.log(V + 1) + th.UNIFORM_LOCK_NATS * (1.2 if past else 0.8), amp=2e-4)
+    return f.key == "f.uniform.ok"
+
+
+@pins("UNIFORM_LOCK_SD")
+def case_uniform_sd(past):
+    probe = make_run(wiggle(3.0, 200, amp=1e-3))
+    amp = 1e-3 * th.UNIFORM_LOCK_SD / context(probe).sigma_b * (1.1 if past else 0.9)
+    return _uniform(math.log(V + 1), amp).key == "f.uniform.ok"
+
+
+@pins("PADDED_MULTIPLES")
+def case_padded(past):
+    # V = 1001 padded to a multiple of 64 is 1024; 1040 is no padded size (a multiple of 80 and 16 only)
+    return _uniform(math.log(1040 if past else 1024), amp=2e-4).key == "f.uniform.ok"
+
+
+@pins("CONSTANT_RUN")
+def case_constant_run(past):
+    losses = wiggle(3.0, 100, amp=0.02)
+    k = th.CONSTANT_RUN - 1 if past else th.CONSTANT_RUN  # past: one identical loss too few
+    losses[-k:] = 3.0
+    f = checks.check_uniform_lock(context(make_run(losses, v=None)))
+    return f.status != "fail"
+
+
+@pins("CONSTANT_TOL")
+def case_constant_tol(past):
+    losses = wiggle(3.0, 100, amp=0.02)
+    d = th.CONSTANT_TOL * (1.2 if past else 0.8)
+    losses[-6:] = [3.05, 3.0, 3.0 + d, 3.0, 3.0 + d, 3.0]
+    f = checks.check_uniform_lock(context(make_run(losses, v=None)))
+    return f.status != "fail"
+
+
+# --------------------------------------------------------------------------- spikes and divergence
+
+
+def _spiky(excess_of_threshold, amp):
+    losses = wiggle(3.0, 200, amp=amp)
+    losses[150] = 100.0  # placeholder: the noise estimate and the running median are robust to it
+    ctx = context(make_run(losses))
+    sd = max(ctx.sigma_b, stats.diff_noise_sd(ctx.loss))
+    med = stats.rolling_median(ctx.loss, th.SPIKE_WINDOW)[150]
+    thresh = max(th.SPIKE_Z * sd, th.SPIKE_MIN_NATS)
+    losses[150] = med + thresh * excess_of_threshold
+    return checks.check_spikes(context(make_run(losses))), sd
+
+
+@pins("SPIKE_Z")
+def case_spike_z(past):
+    f, sd = _spiky(1.1 if past else 0.9, amp=0.02)
+    assert th.SPIKE_Z * sd > 2 * th.SPIKE_MIN_NATS
+    return f.key == "f.spikes.found"
+
+
+@pins("SPIKE_MIN_NATS")
+def case_spike_min(past):
+    f, sd = _spiky(1.1 if past else 0.9, amp=1e-4)
+    assert th.SPIKE_Z * sd < th.SPIKE_MIN_NATS / 2
+    return f.key == "f.spikes.found"
+
+
+@pins("SPIKE_WINDOW")
+def case_spike_window(past):
+    # a block of high losses is a level (no spike) once it fills half the running-median window
+    losses = wiggle(3.0, 200, amp=1e-3)
+    block = th.SPIKE_WINDOW // 2 + (1 if past else 0)
+    losses[100 : 100 + block] = 4.0
+    return checks.check_spikes(context(make_run(losses))).key == "f.spikes.none"
+
+
+@pins("DIVERGE_MIN_NATS")
+def case_diverge(past):
+    losses = wiggle(3.0, 200, amp=1e-4)
+    losses[-th.SPIKE_WINDOW :] += th.DIVERGE_MIN_NATS * (1.1 if past else 0.9)
+    return checks.check_divergence(context(make_run(losses))).key == "f.diverge.rise"
+
+
+@pins("MIN_BATCHES")
+def case_min_batches(past):
+    n = th.MIN_BATCHES if past else th.MIN_BATCHES - 1
+    return checks.check_spikes(context(make_run(wiggle(3.0, n, amp=0.01)))).status != "skipped"
+
+
+# --------------------------------------------------------------------------- initialisation and pretrained starts
+
+
+@pins("INIT_FIRST_STEP_MAX")
+def case_init_first_step(past):
+    run = make_run(wiggle(7.0, 50, amp=0.01))
+    run.batches.step = run.batches.step + th.INIT_FIRST_STEP_MAX - (0 if past else 1)
+    # past: the first batch comes after INIT_FIRST_STEP_MAX, so it is not the loss at initialisation
+    return checks.check_init(context(run)).key == "f.init.not_logged"
+
+
+@pins("INIT_BAND_LOW_NATS")
+def case_init_band_low(past):
+    init = LN_V - th.INIT_BAND_LOW_NATS * (1.2 if past else 0.8)
+    run = make_run(wiggle(5.0, 50, amp=0.01), [5.0, 5.0], init=init)
+    return checks.check_init(context(run)).key == "f.init.pretrained"
+
+
+def _first_loss_run(first_loss, first_step, last_step, v=V):
+    run = make_run(wiggle(first_loss, 50, amp=0.01), v=v)
+    run.batches.step = np.linspace(first_step, last_step, 50)  # no loss at step <= INIT_FIRST_STEP_MAX: judged by the first loss
+    return run
+
+
+def _pretrained(run):
+    return diagnose(run).facts["sources"].get("pretrained") is not None
+
+
+@pins("PRETRAINED_UNIGRAM_REL")
+def case_pretrained_unigram(past):
+    return _pretrained(_first_loss_run(th.PRETRAINED_UNIGRAM_REL * U * (0.9 if past else 1.1), 2, 500))
+
+
+@pins("PRETRAINED_ANY_V_LOSS")
+def case_pretrained_any_v(past):
+    return _pretrained(_first_loss_run(th.PRETRAINED_ANY_V_LOSS * (0.9 if past else 1.1), 2, 500, v=None))
+
+
+@pins("PRETRAINED_EARLY_STEPS")
+def case_pretrained_early_steps(past):
+    # past: the first loss comes one step after the early window, so a low loss there says nothing about the start
+    last = th.PRETRAINED_EARLY_STEPS / th.PRETRAINED_EARLY_FRACTION / 2  # the fixed window is the larger one
+    first = th.PRETRAINED_EARLY_STEPS + (1 if past else 0)
+    return not _pretrained(_first_loss_run(0.5 * U, first, last))
+
+
+@pins("PRETRAINED_EARLY_FRACTION")
+def case_pretrained_early_fraction(past):
+    last = th.PRETRAINED_EARLY_STEPS / th.PRETRAINED_EARLY_FRACTION * 20  # the fraction is the larger window
+    first = th.PRETRAINED_EARLY_FRACTION * last * (1.05 if past else 0.95)
+    return not _pretrained(_first_loss_run(0.5 * U, first, last))
+
+
+# --------------------------------------------------------------------------- not learning
+
+
+def _stuck(losses, span):
+    run = make_run(losses)
+    run.batches.step = np.linspace(2, 2 + span, losses.size)
+    return checks.check_no_learning(context(run)).key.startswith("f.nolearn.unigram")
+
+
+@pins("STUCK_MIN_SPAN")
+def case_stuck_span(past):
+    # past the threshold is "stuck"; just short of the span, too short to tell
+    return _stuck(wiggle(U, 200, amp=0.01), th.STUCK_MIN_SPAN * (1.01 if past else 0.99))
+
+
+@pins("STUCK_MAX_DROP_REL")
+def case_stuck_drop(past):
+    start = U / (1 - th.STUCK_MAX_DROP_REL * (1.2 if past else 0.8))
+    losses = np.concatenate([np.full(40, start), np.linspace(start, U, 60), np.full(100, U)])
+    return not _stuck(losses, 2 * th.STUCK_MIN_SPAN)
+
+
+@pins("STUCK_UNIGRAM_REL")
+def case_stuck_unigram(past):
+    level = U * (1 + th.STUCK_UNIGRAM_REL * (1.1 if past else 0.9))
+    return not _stuck(wiggle(level, 200, amp=0.01), 2 * th.STUCK_MIN_SPAN)
+
+
+@pins("IDENTICAL_EVALS")
+def case_identical_evals(past):
+    k = th.IDENTICAL_EVALS if past else th.IDENTICAL_EVALS - 1
+    vals = [5.0, 4.5] + [4.0] * k
+    run = make_run(np.linspace(6.0, 4.0, 100) + wiggle(0.0, 100, amp=0.02), vals)
+    return checks.check_no_learning(context(run)).key == "f.nolearn.identical_evals"
+
+
+# --------------------------------------------------------------------------- trends of the validation series
+
+
+@pins("MIN_EVALS_LEAD")
+def case_evals_lead(past):
+    k = th.MIN_EVALS_LEAD if past else th.MIN_EVALS_LEAD - 1
+    run = make_run(np.linspace(6.0, 4.0, 100) + wiggle(0.0, 100, amp=0.02), list(np.linspace(5.0, 4.0, k)), init=6.9)
+    # past: validation leads the trend; short of it, the batches do
+    return checks.check_progress(context(run)).args.get("source") != "batches"
+
+
+@pins("END_EVALS_FRACTION")
+def case_end_evals(past):
+    # the end of the series is max(3, ceil(fraction * evaluations)): just past 3 / fraction evaluations it is 4
+    k = math.floor(3 / th.END_EVALS_FRACTION) + (1 if past else 0)
+    run = make_run(wiggle(4.0, 100, amp=0.02), list(np.linspace(5.0, 4.0, k)), init=6.9)
+    m = checks.check_progress(context(run)).args["evals"]
+    assert m == max(3, math.ceil(th.END_EVALS_FRACTION * k))
+    return m > 3
+
+
+@pins("FLAT_SLOPE_REL")
+def case_flat_slope(past):
+    # nine evaluations: a steep fall, then the last three on a slope that is a share r of the average slope
+    r = th.FLAT_SLOPE_REL * (0.8 if past else 1.2)  # past: slower than the threshold share, so flattened
+    s1 = -0.05
+    s_end = 6 * r * s1 / (8 - 2 * r)  # so that s_end / ((6 s1 + 2 s_end) / 8) == r
+    x = np.arange(9) * 10.0
+    vals = np.where(np.arange(9) <= 6, 6.0 + s1 * x, 6.0 + s1 * 60 + s_end * (x - 60))
+    run = make_run(wiggle(4.0, 90, amp=1e-4), list(vals), init=6.9)
+    key = checks.check_progress(context(run)).key
+    assert key in ("f.progress.val_improving", "f.progress.val_flattened"), key
+    return key == "f.progress.val_flattened"
+
+
+# --------------------------------------------------------------------------- numbers that are not a mean loss
+
+
+@pins("SCALE_RATIO")
+def case_scale_ratio(past):
+    train = 1.0 * th.SCALE_RATIO * (1.1 if past else 0.9)
+    assert train - 1.0 > 1.5 * th.SCALE_MIN_NATS  # the ratio decides, not the difference
+    run = make_run(np.full(100, train), [1.0, 1.0], init=7.0)
+    return checks.check_scale(context(run)).key == "f.scale.train_vs_val"
+
+
+@pins("SCALE_MIN_NATS")
+def case_scale_nats(past):
+    val = 0.2 * th.SCALE_MIN_NATS
+    train = val + th.SCALE_MIN_NATS * (1.1 if past else 0.9)
+    assert train / val > 1.5 * th.SCALE_RATIO  # the difference decides, not the ratio
+    run = make_run(np.full(100, train), [val, val], init=7.0)
+    return checks.check_scale(context(run)).key == "f.scale.train_vs_val"
+
+
+@pins("ZERO_AFTER")
+def case_zero_after(past):
+    losses = np.full(30, th.ZERO_AFTER * (1.1 if past else 0.9))
+    losses[20] = 0.0
+    return checks.check_nonfinite(context(make_run(losses))).key == "f.nonfinite.zero_filtered"
+
+
+@pins("MEMORISED_NATS")
+def case_memorised(past):
+    run = make_run(np.full(100, th.MEMORISED_NATS * (0.9 if past else 1.1)))
+    run.batches.epoch = np.linspace(1.0, 3.0, 100)
+    return checks.check_overfitting(context(run)).key == "f.overfit.train_memorised"
+
+
+@pins("FIRST_EPOCH_LOW_NATS")
+def case_first_epoch_low(past):
+    run = make_run(np.full(100, th.FIRST_EPOCH_LOW_NATS * (0.9 if past else 1.1)))
+    return checks.check_scale(context(run)).key == "f.scale.first_epoch_low"
+
+
+@pins("REAL_DATA_DROPOUT_FACTOR", "DEFAULT_DROPOUT")
+def case_val_below_train(past):
+    # real data, dropout not logged: validation may sit below training by FACTOR x DEFAULT_DROPOUT x the level
+    train = 3.0
+    probe = context(make_run(np.full(100, train), [train, train], init=7.0))
+    allowance = probe.band_val + th.REAL_DATA_DROPOUT_FACTOR * th.DEFAULT_DROPOUT * train
+    val = train - allowance * (1.05 if past else 0.95)
+    run = make_run(np.full(100, train), [train, val], init=7.0)
+    return checks.check_val_below_train(context(run)).key == "f.vbt.found"
+
+
+@pins("FEW_BATCHES_NO_FACTS")
+def case_few_batches(past):
+    # no evaluations, no V, no floor: fewer than FEW_BATCHES_NO_FACTS batches is inconclusive
+    n = th.FEW_BATCHES_NO_FACTS if past else th.FEW_BATCHES_NO_FACTS - 1
+    run = make_run(np.linspace(6.0, 3.0, n) + wiggle(0.0, n, amp=0.02), v=None)
+    return diagnose(run).verdict != "inconclusive"
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def test_every_threshold_has_a_pair():
+    names = {n for n, v in vars(th).items() if n.isupper() and isinstance(v, (int, float, tuple))}
+    assert names == set(PAIRS), {"without a pair": sorted(names - set(PAIRS)), "not a threshold": sorted(set(PAIRS) - names)}
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_just_past_the_threshold_the_finding_says_so(name):
+    assert PAIRS[name](True), f"{name} = {getattr(th, name)!r}: just past it, the finding does not report it"
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_just_short_of_the_threshold_the_finding_does_not(name):
+    assert not PAIRS[name](False), f"{name} = {getattr(th, name)!r}: just short of it, the finding already reports it"
