@@ -1,6 +1,7 @@
 """`lossdoc compare RUN RUN...`: several runs in one table and one chart. Never imports torch.
 
-Also the chart options shared with `explain` (--plot, --report FILE, --size WxH).
+The chart options it shares with `explain` (--plot, --report FILE, --size WxH) are checked and drawn by
+lossdoc/render/draw.py.
 """
 
 from __future__ import annotations
@@ -11,51 +12,14 @@ from typing import Optional
 import typer
 
 from lossdoc.cli.options import LangOption
-from lossdoc.errors import LossdocError
 from lossdoc.i18n import resolve_lang, t
+from lossdoc.render.draw import check_chart_options, draw_charts
 
 
 def register(app: typer.Typer) -> None:
     app.command("compare", help="Compare runs side by side: verdict, init loss, best validation loss, excess over the floor, epochs.")(
         compare_command
     )
-
-
-def check_chart_options(plot: bool, as_json: bool, report: Path | None, size: str) -> tuple[int, int]:
-    """Validate the chart options before any log is read; returns the PNG size in pixels."""
-    from lossdoc.render.report import parse_size, report_kind
-
-    if plot and as_json:
-        raise LossdocError("error.plot_json")
-    size_px = parse_size(size)
-    if report is not None:
-        report_kind(report)
-    return size_px
-
-
-def draw_charts(items, lang: str, *, plot: bool, report: Path | None, size: tuple[int, int], quiet: bool = False) -> None:
-    """The terminal chart (--plot) and the report file (--report) of one run, or of several (compare)."""
-    from lossdoc.render.charts import chart_data, has_epoch_axis, print_chart, print_compare_chart
-    from lossdoc.render.console import err, out
-
-    compare = len(items) > 1
-    # runs of different lengths line up by epoch, not by step (when every run can be placed on epochs)
-    by_epoch = compare and all(has_epoch_axis(run) for run, _ in items)
-    datas = [chart_data(run, d, x_kind="epoch" if by_epoch else "auto") for run, d in items]
-    if plot:
-        out.print()
-        if compare:
-            print_compare_chart(out, datas, lang)
-        else:
-            print_chart(out, datas[0], lang)
-    if report is not None:
-        from lossdoc.render.report import write_report
-
-        warning = write_report(report, items, datas, lang, size, compare=compare)
-        if warning:
-            err.print(f"lossdoc: {t(warning, lang)}", markup=False)
-        if not quiet:
-            out.print(t("report.written", lang, path=str(report)), markup=False, soft_wrap=True)
 
 
 def compare_command(

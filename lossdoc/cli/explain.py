@@ -51,7 +51,7 @@ def explain_command(
     from lossdoc.runlog.sanitize import check_flags; check_flags(floor=floor, random_low=random_low)  # noqa: E702 (issue #18)
     if fail_on not in FAIL_ON:
         raise ConfigError("--fail-on", fail_on, "choice", choices=", ".join(FAIL_ON))
-    from lossdoc.cli.compare import check_chart_options
+    from lossdoc.render.draw import check_chart_options
 
     size_px = check_chart_options(plot, as_json, report, size)
     from lossdoc.analysis import diagnose
@@ -75,7 +75,7 @@ def explain_command(
 
         render_diagnosis(out, diagnosis, run, language)
     if plot or report is not None:
-        from lossdoc.cli.compare import draw_charts
+        from lossdoc.render.draw import draw_charts
 
         draw_charts([(run, diagnosis)], language, plot=plot, report=report, size=size_px, quiet=as_json)
     if fail_on != "never" and SEVERITY.get(diagnosis.verdict, 0) >= SEVERITY[fail_on]:

@@ -77,9 +77,14 @@ def train_command(
         prepare_source(cfg)  # a missing file or an unreachable hub fails before the run folder is made
         result = train(cfg, overwrite=overwrite, reporter=reporter)
     print_summary(console, result, language)
-    from lossdoc.render.data_summary import print_data_summary
+    from lossdoc.render.data_summary import SAMPLE_TEMPERATURE, print_data_summary, print_sample
 
-    print_data_summary(console, result, language)
+    sample_tokens = print_data_summary(console, result, language)
+    if sample_tokens:  # text data: show what the trained model writes
+        from lossdoc.train.generate import DEFAULT_PROMPT, generate
+
+        g = generate(result.out_dir, DEFAULT_PROMPT, max_new_tokens=sample_tokens, temperature=SAMPLE_TEMPERATURE, seed=0)
+        print_sample(console, g.prompt, g.text, sample_tokens, language)
     if result.metrics_path.is_file():
         from lossdoc.analysis import diagnose
         from lossdoc.render.diagnosis import render_diagnosis

@@ -49,3 +49,18 @@ def test_summary_names_the_floor_of_the_data_kind(tmp_path):
     result = CliRunner().invoke(app, args + ["--lang", "en"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert "exact entropy floor of the markov data" in result.output and "ln(16 - 1)" not in result.output
+
+
+def test_a_text_run_ends_with_the_unigram_line_and_a_sample_drawn_by_the_command(tmp_path):
+    """The sample after a text run is drawn by the train command (train.generate) and printed by the renderer."""
+    from pydoc_data.topics import topics
+
+    text = tmp_path / "docs.txt"
+    text.write_text("\n".join(list(topics.values())[:40]), encoding="utf-8")
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, ["train", "--config", str(TINY), "--data", str(text), "--tokenizer", "char", "--out", str(out),
+                                      "--epochs", "1", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    header = json.loads((out / "run.jsonl").read_text().splitlines()[0])
+    assert f"vs {header['data']['unigram_xent']:.4f} for a model that knows only token frequencies" in result.output
+    assert "A sample from the trained model (prompt" in result.output and "200 new tokens" in result.output
