@@ -71,7 +71,6 @@ ZH = {
     "error.csv_bad": "{path} 不是可读取的 CSV 文件（第 {line} 行）：{detail}",
     "error.csv_no_header": "{path} 没有表头；第一行必须是各列的名称",
     "error.no_loss_columns": "{path} 中没有 lossdoc 认识的损失列；现有的列：{columns}；请用 --train-col 和 --val-col 指定",
-    "error.lightning_columns": "{path} is not a Lightning CSVLogger metrics.csv: it has no epoch and step columns (its columns are: {columns})",
     "error.lightning_columns": "{path} 不是 Lightning CSVLogger 的 metrics.csv：其中没有 epoch 和 step 列（现有的列：{columns}）",
     "error.column_missing": "{flag} {column!r} 不是 {path} 中的列；现有的列：{columns}",
     "error.no_loss_values": "{path} 的 {columns} 列中没有任何损失值",
