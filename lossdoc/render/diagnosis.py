@@ -239,7 +239,8 @@ def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, com
         for row in rows:
             table.add_row(*row)
         console.print(table)
-    render_facts(console, d, lang)
+    if not compact:  # the closing verdict of `train` stays short; `explain` shows where each fact came from
+        render_facts(console, d, lang)
 
     if run.warnings:
         console.print(Text(t("ui.notes", lang), style="bold"))
