@@ -61,7 +61,7 @@ class RunLogger:
 
     ``data="random"``: uniformly random token ids in [token_low, vocab_size) (the floor ln(V - token_low) is exact);
     ``data="text"``: real text. ``pretrained``: training started from pretrained weights. ``batch_tokens``: tokens
-    per optimizer step (default batch_size * seq_len when both are given). ``model``/``config``: dicts kept in the header.
+    per optimizer step (default batch_size * (seq_len - 1) when both are given, as lossdoc train). ``model``/``config``: dicts kept in the header.
     """
 
     def __init__(self, run_dir: str | Path, *, vocab_size: int, data: str = "text", seq_len: int | None = None,
@@ -87,7 +87,7 @@ class RunLogger:
         self._steps = 0
         self._closed = False
         if batch_tokens is None and batch_size is not None and seq_len is not None:
-            batch_tokens = int(batch_size) * int(seq_len)
+            batch_tokens = int(batch_size) * (int(seq_len) - 1)  # rows of seq_len ids predict seq_len - 1 tokens, as lossdoc train
         data_rec: dict[str, Any] = {"kind": "dummy" if data == "random" else "text"}
         if seq_len is not None:
             data_rec["seq_len"] = int(seq_len)

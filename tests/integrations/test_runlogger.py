@@ -78,7 +78,10 @@ def test_random_tokens_plateau_at_ln_v_without_flags(tmp_path):
     out = _explain(tmp_path / "rand" / "run.jsonl")
     assert out["verdict"] == "expected-plateau", out
     assert math.isclose(out["facts"]["entropy_floor"], math.log(V), rel_tol=1e-9)
-    assert out.get("flags", []) == [] and out["facts"].get("pretrained") in (False, None)
+    facts = out["facts"]
+    assert facts["missing"] == [] and facts["unchecked"] == [], facts  # no fact left for a flag to supply
+    assert [f["code"] for f in out["findings"] if f["status"] in ("warn", "fail")] == []
+    assert facts["pretrained"] is False and facts["header"]["dropout"] == 0.0 and facts["header"]["batch_tokens"] == 16 * (T - 1)
 
 
 def test_counting_text_is_healthy(tmp_path):
@@ -97,7 +100,7 @@ def test_log_validates_against_the_schema(tmp_path):
     for ln in lines:
         jsonschema.validate(json.loads(ln), schema)
     head = json.loads(lines[0])
-    assert head["data"]["kind"] == "dummy" and head["data"]["token_low"] == 0 and head["batch_tokens"] == 16 * T
+    assert head["data"]["kind"] == "dummy" and head["data"]["token_low"] == 0 and head["batch_tokens"] == 16 * (T - 1)
     assert head["pretrained"] is False and head["model"]["dropout"] == 0.0
 
 
