@@ -36,6 +36,16 @@ def _dropout(cfg: Any) -> float | None:
     return None
 
 
+def _first_length(loader: Any) -> int | None:
+    """The length of the first training example's input_ids (the sequence length of fixed-length rows), else None."""
+    try:
+        first = loader.dataset[0]
+        ids = first["input_ids"] if isinstance(first, dict) else None
+        return int(len(ids)) if ids is not None else None
+    except Exception:  # noqa: BLE001 - an iterable dataset, another layout: unknown
+        return None
+
+
 class LossdocCallback(TrainerCallback):
     def __init__(self, run_dir: str | Path, data: str | None = None, stop_on: str | None = None) -> None:
         if data not in (None, "random", "text"):
@@ -50,6 +60,7 @@ class LossdocCallback(TrainerCallback):
         self.stopped = False
         self._warned = False
         self._tokens_seen = 0
+        self._last_step = 0
 
     # never crash the user's training
     def _guard(self, fn, *args, **kwargs) -> None:
@@ -62,8 +73,8 @@ class LossdocCallback(TrainerCallback):
 
                 warnings.warn(t("warn.hf_callback_failed", detect_lang(), detail=f"{type(exc).__name__}: {exc}"), RunLoggerWarning, stacklevel=2)
 
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
-        self._guard(self._begin, args, state, model)
+    def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kwargs):
+        self._guard(self._begin, args, state, model, train_dataloader)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         self._guard(self._log, args, state, control, logs or {})
@@ -76,7 +87,7 @@ class LossdocCallback(TrainerCallback):
 
     # -- bodies ---------------------------------------------------------------------------------------------------
 
-    def _begin(self, args, state, model) -> None:
+    def _begin(self, args, state, model, loader=None) -> None:
         cfg = getattr(model, "config", None)
         vocab = int(getattr(cfg, "vocab_size"))
         positions = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None)
@@ -108,17 +119,25 @@ class LossdocCallback(TrainerCallback):
             "max_steps": int(state.max_steps or 0),
             "logging_steps": float(args.logging_steps),
             "logging_nan_inf_filter": bool(getattr(args, "logging_nan_inf_filter", False)),
-            "include_num_input_tokens_seen": bool(getattr(args, "include_num_input_tokens_seen", False)),
+            "include_num_input_tokens_seen": str(getattr(args, "include_num_input_tokens_seen", "no")),
         }
-        self.logger = RunLogger(self.run_dir, vocab_size=vocab, data=self.data, pretrained=_is_pretrained(model), dropout=_dropout(cfg),
+        seq_len = _first_length(loader)
+        batch_tokens = per_step * (seq_len - 1) if seq_len and seq_len >= 2 else None
+        if batch_tokens:
+            config["batch_tokens_source"] = "first training example"  # exact for fixed-length rows
+        self._last_step = int(state.global_step or 0)
+        self.logger = RunLogger(self.run_dir, vocab_size=vocab, data=self.data, seq_len=seq_len, batch_tokens=batch_tokens, pretrained=_is_pretrained(model), dropout=_dropout(cfg),
                                 model=model_rec, config=config, device=str(getattr(args, "device", "unknown")),
                                 writer="lossdoc.integrations.hf")
 
     def _tokens(self, state) -> int | None:
+        """Input tokens per optimizer step since the last log, from state.num_input_tokens_seen (include_num_input_tokens_seen)."""
         seen = getattr(state, "num_input_tokens_seen", None)
-        if isinstance(seen, int) and seen > 0:
-            n, self._tokens_seen = seen - self._tokens_seen, seen
-            return n if n > 0 else None
+        steps = int(state.global_step) - self._last_step
+        self._last_step = int(state.global_step)
+        if isinstance(seen, (int, float)) and not isinstance(seen, bool) and seen > self._tokens_seen and steps > 0:
+            n, self._tokens_seen = int(seen) - self._tokens_seen, int(seen)
+            return n // steps
         return None
 
     def _log(self, args, state, control, logs: dict) -> None:

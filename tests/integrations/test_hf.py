@@ -59,6 +59,7 @@ def test_from_scratch_on_random_tokens_is_an_expected_plateau(tmp_path):
     head = lines[0]
     assert head["writer"] == "lossdoc.integrations.hf" and head["pretrained"] is False and head["vocab_size"] == V
     assert head["config"]["logging_nan_inf_filter"] is True and head["config"]["sequences_per_step"] == 16
+    assert head["batch_tokens"] == 16 * (T - 1) and head["config"]["include_num_input_tokens_seen"] == "no"
     assert head["model"]["max_positions"] == 32 and head["model"]["dropout"] == 0.0
     assert sum(r["type"] == "batch" for r in lines) == 60 and sum(r["type"] == "epoch" for r in lines) == 4 and lines[-1]["type"] == "end"
     out = _explain(tmp_path / "run" / "run.jsonl")
