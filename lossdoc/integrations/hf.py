@@ -10,7 +10,6 @@ when the verdict is broken. The callback never stops the user's training by fail
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 from typing import Any

@@ -113,25 +113,34 @@ def test_non_finite_losses_are_encoded(tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-def test_a_failed_write_warns_once_and_the_loop_goes_on(tmp_path):
-    (tmp_path / "full").mkdir()
-    os.symlink("/dev/full", tmp_path / "full" / "run.jsonl")  # the writer refuses links: opening fails
+def test_a_run_dir_under_dev_full_warns_once_and_the_loop_goes_on():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        log = _train(tmp_path / "full", _random, data="random", steps=5, eval_every=2)
-    assert log.failed
+        log = _train("/dev/full/run", _random, data="random", steps=5, eval_every=2)  # not a folder: mkdir fails
+    assert log.failed and log._steps == 5  # every step ran
     assert len([w for w in caught if "run log" in str(w.message)]) == 1
 
 
+def test_a_symlinked_log_is_refused_with_one_warning(tmp_path):
+    (tmp_path / "run").mkdir()
+    os.symlink("/dev/null", tmp_path / "run" / "run.jsonl")  # the writer never follows a link (O_NOFOLLOW)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        log = _train(tmp_path / "run", _random, data="random", steps=5, eval_every=2)
+    assert log.failed and len([w for w in caught if "run log" in str(w.message)]) == 1
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_a_disk_full_write_warns_once(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         log = lossdoc.RunLogger(tmp_path, vocab_size=V, data="random")
-        log._log._fh = open("/dev/full", "a", encoding="utf-8")  # the next flush fails with ENOSPC
+        log._log._fh.close()
+        log._log._fh = open("/dev/full", "a", encoding="utf-8")  # disk full mid-run: the next flush fails with ENOSPC
         for step in range(1, 6):
             log.batch(step, 4.0, tokens=10)
         log.close()
-    assert log.failed
+    assert log.failed and "No space left" in str(next(w.message for w in caught if "run log" in str(w.message)))
     assert len([w for w in caught if "run log" in str(w.message)]) == 1
 
 
