@@ -168,7 +168,13 @@ class RunLogger:
         self._write(rec)
 
     def event(self, kind: str, step: int, message: str = "") -> None:
-        self._write({"type": "event", "kind": str(kind) or "event", "step": max(0, int(step)), "message": str(message)})
+        """A note in the log (kind, e.g. "resumed"; step; message)."""
+        try:
+            rec = {"type": "event", "kind": str(kind) or "event", "step": max(0, int(step)), "message": str(message)}
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc)
+            return
+        self._write(rec)
 
     def close(self, status: str = "completed") -> None:
         """Writes the end record (status completed, interrupted or failed) and closes the log. Called once; later calls do nothing."""

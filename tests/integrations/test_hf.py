@@ -107,3 +107,32 @@ def test_without_stop_on_the_nan_run_goes_to_the_end(tmp_path):
     cb = LossdocCallback(tmp_path / "run", data="random")
     trainer = _train(tmp_path, model, cb, steps=10, nan_filter=False)
     assert trainer.state.global_step == 10 and not cb.stopped
+
+
+def test_the_log_validates_against_the_schema(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from tests.conftest import ROOT
+
+    torch.manual_seed(0)
+    _train(tmp_path, GPT2LMHeadModel(_config()), LossdocCallback(tmp_path / "run", data="random"), steps=15)
+    schema = json.loads((ROOT / "lossdoc" / "runlog" / "run.schema.json").read_text())
+    for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines():
+        jsonschema.validate(json.loads(ln), schema)
+
+
+def test_tokens_seen_give_the_tokens_per_step(tmp_path):
+    torch.manual_seed(0)
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=6, per_device_train_batch_size=8, logging_steps=2, report_to=[],
+                             use_cpu=True, save_strategy="no", include_num_input_tokens_seen=True, disable_tqdm=True)
+    Trainer(model=GPT2LMHeadModel(_config()), args=args, train_dataset=Rows(64, 1), callbacks=[LossdocCallback(tmp_path / "run")]).train()
+    recs = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
+    assert recs[0]["data"]["kind"] == "text" and recs[0]["config"]["include_num_input_tokens_seen"] == "all"
+    assert [r["tokens"] for r in recs if r["type"] == "batch"] == [8 * T] * 3  # input tokens per step, over logs 2 steps apart
+
+
+def test_an_unwritable_run_dir_warns_once_and_training_finishes(tmp_path):
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="run log") as caught:
+        trainer = _train(tmp_path, GPT2LMHeadModel(_config()), LossdocCallback("/dev/full/run", data="random", stop_on="broken"), steps=8)
+    assert trainer.state.global_step == 8
+    assert len([w for w in caught if "run log" in str(w.message)]) == 1
