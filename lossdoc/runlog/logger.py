@@ -56,6 +56,30 @@ def _float(value: Any) -> float:
         return math.nan
 
 
+def _previous_run(path: Path) -> tuple[int, int] | None:
+    """(last evaluation number, last step) of a lossdoc log already at ``path``, or None when there is none to continue."""
+    import json
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    epoch = step = 0
+    header = False
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(rec, dict):
+                continue
+            header = header or (rec.get("type") == "run" and rec.get("schema") == SCHEMA)
+            if rec.get("type") == "epoch" and isinstance(rec.get("epoch"), int):
+                epoch = max(epoch, rec["epoch"])
+            if isinstance(rec.get("step"), int):
+                step = max(step, rec["step"])
+    return (epoch, step) if header else None
+
+
 class RunLogger:
     """Writes RUN_DIR/run.jsonl: a header, one batch record per training step, one epoch record per evaluation, an end record.
 
@@ -117,11 +141,17 @@ class RunLogger:
             self.header["batch_tokens"] = _int(batch_tokens)
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            previous = _previous_run(self.path)
             self._log = JsonlLogger(self.path)
         except Exception as exc:  # noqa: BLE001 - never stop the user's training
             self._fail(exc)
             return
-        self._write(self.header)
+        if previous is None:
+            self._write(self.header)
+        else:  # a resumed run: one header per log; evaluations go on numbering after the last one
+            last_epoch, last_step = previous
+            self._epoch = last_epoch + 1
+            self.event("resumed", last_step, f"{self.header['writer']} resumed the log after step {last_step}")
 
     # -- records ----------------------------------------------------------------------------------------------
 

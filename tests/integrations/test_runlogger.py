@@ -13,6 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 import lossdoc
+import lossdoc.runlog.readers
 from lossdoc.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,3 +164,17 @@ def test_import_lossdoc_runlogger_does_not_import_torch():
     code = "import sys, lossdoc; lossdoc.RunLogger; bad = [m for m in ('torch', 'rich', 'typer') if m in sys.modules]; print(bad)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
     assert res.stdout.strip() == "[]", res.stdout + res.stderr
+
+
+def test_a_second_logger_on_the_same_folder_continues_the_log(tmp_path):
+    for first, last in ((1, 4), (3, 6)):  # the second run resumes from step 2 (steps 3-4 again)
+        with lossdoc.RunLogger(tmp_path, vocab_size=V, data="random", seq_len=T, batch_size=2) as log:
+            for step in range(first, last + 1):
+                log.batch(step, 4.0 + step / 100)
+            log.eval(last, 4.1)
+    recs = [json.loads(ln) for ln in (tmp_path / "run.jsonl").read_text().splitlines()]
+    assert [r["type"] for r in recs].count("run") == 1
+    assert [r["kind"] for r in recs if r["type"] == "event"] == ["resumed"]
+    assert [r["epoch"] for r in recs if r["type"] == "epoch"] == [1, 2]
+    run = lossdoc.runlog.readers.read_run(tmp_path / "run.jsonl")
+    assert list(run.batches.step) == [1, 2, 3, 4, 5, 6] and len(run.epochs) == 2
