@@ -87,6 +87,8 @@ class LossdocCallback(TrainerCallback):
     # -- bodies ---------------------------------------------------------------------------------------------------
 
     def _begin(self, args, state, model, loader=None) -> None:
+        if not getattr(state, "is_world_process_zero", True):
+            return  # one log per run: only the main process writes (and only it can stop on a broken verdict)
         cfg = getattr(model, "config", None)
         vocab = int(getattr(cfg, "vocab_size"))
         positions = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None)
@@ -121,13 +123,16 @@ class LossdocCallback(TrainerCallback):
             "include_num_input_tokens_seen": str(getattr(args, "include_num_input_tokens_seen", "no")),
         }
         seq_len = _first_length(loader)
-        batch_tokens = per_step * (seq_len - 1) if seq_len and seq_len >= 2 else None
+        seq_len = seq_len if seq_len and seq_len >= 2 else None
+        batch_tokens = per_step * (seq_len - 1) if seq_len else None
         if batch_tokens:
             config["batch_tokens_source"] = "first training example"  # exact for fixed-length rows
-        self._last_step = int(state.global_step or 0)
-        self.logger = RunLogger(self.run_dir, vocab_size=vocab, data=self.data, seq_len=seq_len, batch_tokens=batch_tokens, pretrained=_is_pretrained(model), dropout=_dropout(cfg),
-                                model=model_rec, config=config, device=str(getattr(args, "device", "unknown")),
-                                writer="lossdoc.integrations.hf")
+        self._last_step = int(state.global_step or 0)  # a resumed Trainer starts past 0
+        seen = getattr(state, "num_input_tokens_seen", 0)
+        self._tokens_seen = int(seen) if isinstance(seen, (int, float)) and not isinstance(seen, bool) and seen > 0 else 0
+        self.logger = RunLogger(self.run_dir, vocab_size=vocab, data=self.data, seq_len=seq_len, batch_tokens=batch_tokens,
+                                pretrained=_is_pretrained(model), dropout=_dropout(cfg), model=model_rec, config=config,
+                                device=str(getattr(args, "device", "unknown")), writer="lossdoc.integrations.hf")
 
     def _tokens(self, state) -> int | None:
         """Input tokens per optimizer step since the last log, from state.num_input_tokens_seen (include_num_input_tokens_seen)."""
