@@ -136,3 +136,14 @@ def test_an_unwritable_run_dir_warns_once_and_training_finishes(tmp_path):
         trainer = _train(tmp_path, GPT2LMHeadModel(_config()), LossdocCallback("/dev/full/run", data="random", stop_on="broken"), steps=8)
     assert trainer.state.global_step == 8
     assert len([w for w in caught if "run log" in str(w.message)]) == 1
+
+
+def test_a_failing_callback_warns_once_and_training_finishes(tmp_path):
+    torch.manual_seed(0)
+    cb = LossdocCallback(tmp_path / "run", data="random", stop_on="broken")
+    cb.data = "bogus"  # a state the header cannot be built from: RunLogger raises inside on_train_begin
+    with pytest.warns(UserWarning, match="callback failed") as caught:
+        trainer = _train(tmp_path, GPT2LMHeadModel(_config()), cb, steps=6)
+    assert trainer.state.global_step == 6
+    assert len([w for w in caught if "callback failed" in str(w.message)]) == 1
+    assert not (tmp_path / "run" / "run.jsonl").exists()
