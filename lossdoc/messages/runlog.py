@@ -7,6 +7,8 @@ EN = {
     "error.bad_format": "unknown log format {value!r}; allowed: {allowed}",
     "error.unknown_format": "cannot tell which kind of log {path} is; pass --format with one of: {allowed}",
     "error.log_unreadable": "cannot read {path}: {detail}",
+    "warn.runlog_write_failed": "lossdoc: cannot write the run log {path} ({detail}); logging stops, training goes on",
+    "warn.hf_callback_failed": "lossdoc: the Trainer callback failed ({detail}); training goes on",
 }
 
 ZH = {
@@ -16,4 +18,6 @@ ZH = {
     "error.bad_format": "未知的日志格式 {value!r}；可选：{allowed}",
     "error.unknown_format": "无法判断 {path} 是哪种日志；请用 --format 指定以下之一：{allowed}",
     "error.log_unreadable": "无法读取 {path}：{detail}",
+    "warn.runlog_write_failed": "lossdoc：无法写入运行日志 {path}（{detail}）；日志记录已停止，训练继续进行",
+    "warn.hf_callback_failed": "lossdoc：Trainer 回调出错（{detail}）；训练继续进行",
 }

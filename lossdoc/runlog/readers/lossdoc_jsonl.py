@@ -248,5 +248,7 @@ def _apply_header(run: Run, header: dict[str, Any]) -> None:
     if run.random_data:
         low = data.get("token_low")
         run.random_low = low if isinstance(low, int) and not isinstance(low, bool) and low >= 0 else None
-    run.pretrained = False  # lossdoc train always starts from a fresh initialisation
+    # lossdoc train always starts from a fresh initialisation; RunLogger and the HF callback say so in the header
+    pre = header.get("pretrained")
+    run.pretrained = pre if isinstance(pre, bool) else False
     run.mark_sources("log", "where.header")

@@ -1,0 +1,1 @@
+"""Callbacks that write lossdoc's run log from other training frameworks (lossdoc.integrations.hf: transformers' Trainer)."""

@@ -1,0 +1,177 @@
+"""LossdocCallback: a transformers TrainerCallback that writes lossdoc's run log (run.jsonl) while the Trainer runs.
+
+    trainer = Trainer(..., callbacks=[LossdocCallback("runs/x", data="random", stop_on="broken")])
+
+The header comes from the model and the TrainingArguments at on_train_begin; each on_log with a training
+``loss`` becomes a batch record, each on_evaluate with ``eval_loss`` an evaluation (epoch) record, on_train_end
+the end record. ``stop_on="broken"`` re-diagnoses the log after each log and evaluation and stops training
+when the verdict is broken. The callback never stops the user's training by failing: an error warns once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from lossdoc.runlog.logger import RunLogger, RunLoggerWarning
+
+STOP_ON = (None, "broken")
+
+
+def _is_pretrained(model: Any) -> bool:
+    cfg = getattr(model, "config", None)
+    name = getattr(cfg, "_name_or_path", "") or getattr(model, "name_or_path", "")
+    return bool(str(name or "").strip())
+
+
+def _dropout(cfg: Any) -> float | None:
+    for key in ("resid_pdrop", "hidden_dropout_prob", "dropout", "hidden_dropout", "attention_dropout", "attn_pdrop"):
+        v = getattr(cfg, key, None)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+    return None
+
+
+def _first_length(loader: Any) -> int | None:
+    """The length of the first training example's input_ids (the sequence length of fixed-length rows), else None."""
+    try:
+        first = loader.dataset[0]
+        ids = first["input_ids"] if isinstance(first, dict) else None
+        return int(len(ids)) if ids is not None else None
+    except Exception:  # noqa: BLE001 - an iterable dataset, another layout: unknown
+        return None
+
+
+class LossdocCallback(TrainerCallback):
+    def __init__(self, run_dir: str | Path, data: str | None = None, stop_on: str | None = None) -> None:
+        if data not in (None, "random", "text"):
+            raise ValueError(f"data must be None, 'random' or 'text', not {data!r}")
+        if stop_on not in STOP_ON:
+            raise ValueError(f"stop_on must be one of {STOP_ON}, not {stop_on!r}")
+        self.run_dir = Path(run_dir)
+        self.data = data or "text"
+        self.stop_on = stop_on
+        self.logger: RunLogger | None = None
+        self.verdict: str | None = None  # the last verdict stop_on computed
+        self.stopped = False
+        self._warned = False
+        self._tokens_seen = 0
+        self._last_step = 0
+
+    # never crash the user's training
+    def _guard(self, fn, *args, **kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            if not self._warned:
+                self._warned = True
+                from lossdoc.i18n import detect_lang, t
+
+                warnings.warn(t("warn.hf_callback_failed", detect_lang(), detail=f"{type(exc).__name__}: {exc}"), RunLoggerWarning, stacklevel=2)
+
+    def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kwargs):
+        self._guard(self._begin, args, state, model, train_dataloader)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        self._guard(self._log, args, state, control, logs or {})
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self._guard(self._evaluate, args, state, control, metrics or {})
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._guard(self._end, state)
+
+    # -- bodies ---------------------------------------------------------------------------------------------------
+
+    def _begin(self, args, state, model, loader=None) -> None:
+        if not getattr(state, "is_world_process_zero", True):
+            return  # one log per run: only the main process writes (and only it can stop on a broken verdict)
+        cfg = getattr(model, "config", None)
+        vocab = int(getattr(cfg, "vocab_size"))
+        positions = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None)
+        world = int(getattr(args, "world_size", 1) or 1)
+        per_step = int(args.per_device_train_batch_size) * int(args.gradient_accumulation_steps) * world
+        model_rec: dict[str, Any] = {"type": str(getattr(cfg, "model_type", "") or "")}
+        try:
+            model_rec["params"] = int(sum(p.numel() for p in model.parameters()))
+        except Exception:  # noqa: BLE001
+            pass
+        for key, names in (("d_model", ("n_embd", "hidden_size", "d_model")), ("num_layers", ("n_layer", "num_hidden_layers")),
+                           ("num_heads", ("n_head", "num_attention_heads"))):
+            for n in names:
+                v = getattr(cfg, n, None)
+                if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+                    model_rec[key] = v
+                    break
+        if positions:
+            model_rec["max_positions"] = int(positions)
+        name = getattr(cfg, "_name_or_path", "") or getattr(model, "name_or_path", "")
+        if name:
+            model_rec["name_or_path"] = str(name)[-200:]
+        config = {
+            "per_device_train_batch_size": int(args.per_device_train_batch_size),
+            "gradient_accumulation_steps": int(args.gradient_accumulation_steps),
+            "world_size": world,
+            "sequences_per_step": per_step,
+            "learning_rate": float(args.learning_rate),
+            "max_steps": int(state.max_steps or 0),
+            "logging_steps": float(args.logging_steps),
+            "logging_nan_inf_filter": bool(getattr(args, "logging_nan_inf_filter", False)),
+            "include_num_input_tokens_seen": str(getattr(args, "include_num_input_tokens_seen", "no")),
+        }
+        seq_len = _first_length(loader)
+        seq_len = seq_len if seq_len and seq_len >= 2 else None
+        batch_tokens = per_step * (seq_len - 1) if seq_len else None
+        if batch_tokens:
+            config["batch_tokens_source"] = "first training example"  # exact for fixed-length rows
+        self._last_step = int(state.global_step or 0)  # a resumed Trainer starts past 0
+        seen = getattr(state, "num_input_tokens_seen", 0)
+        self._tokens_seen = int(seen) if isinstance(seen, (int, float)) and not isinstance(seen, bool) and seen > 0 else 0
+        self.logger = RunLogger(self.run_dir, vocab_size=vocab, data=self.data, seq_len=seq_len, batch_tokens=batch_tokens,
+                                pretrained=_is_pretrained(model), dropout=_dropout(cfg), model=model_rec, config=config,
+                                device=str(getattr(args, "device", "unknown")), writer="lossdoc.integrations.hf")
+
+    def _tokens(self, state) -> int | None:
+        """Input tokens per optimizer step since the last log, from state.num_input_tokens_seen (include_num_input_tokens_seen)."""
+        seen = getattr(state, "num_input_tokens_seen", None)
+        steps = int(state.global_step) - self._last_step
+        self._last_step = int(state.global_step)
+        if isinstance(seen, (int, float)) and not isinstance(seen, bool) and seen > self._tokens_seen and steps > 0:
+            n, self._tokens_seen = int(seen) - self._tokens_seen, int(seen)
+            return n // steps
+        return None
+
+    def _log(self, args, state, control, logs: dict) -> None:
+        if self.logger is None or "loss" not in logs:
+            return
+        self.logger.batch(max(1, state.global_step), logs["loss"], tokens=self._tokens(state), lr=logs.get("learning_rate"),
+                          grad_norm=logs.get("grad_norm"))
+        self._maybe_stop(control)
+
+    def _evaluate(self, args, state, control, metrics: dict) -> None:
+        if self.logger is None or "eval_loss" not in metrics:
+            return
+        self.logger.eval(state.global_step, metrics["eval_loss"])
+        self._maybe_stop(control)
+
+    def _maybe_stop(self, control) -> None:
+        if self.stop_on != "broken" or self.logger is None or self.logger.failed:
+            return
+        from lossdoc.analysis import diagnose
+        from lossdoc.runlog.readers import read_run
+
+        try:
+            diag = diagnose(read_run(self.logger.path))
+        except Exception:  # noqa: BLE001 - too early to diagnose (e.g. no record yet)
+            return
+        self.verdict = str(getattr(diag, "verdict", ""))
+        if self.verdict.endswith("broken") or self.verdict == "broken":
+            self.stopped = True
+            control.should_training_stop = True
+
+    def _end(self, state) -> None:
+        if self.logger is not None:
+            self.logger.close("completed" if not self.stopped else "interrupted")

@@ -1,0 +1,149 @@
+"""LossdocCallback with the real transformers Trainer on a tiny GPT-2 (built from a config, never downloaded)."""
+
+import json
+import math
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+transformers = pytest.importorskip("transformers")
+from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments  # noqa: E402
+
+from lossdoc.cli import app  # noqa: E402
+from lossdoc.integrations.hf import LossdocCallback  # noqa: E402
+
+V, T = 64, 16
+
+
+class Rows(torch.utils.data.Dataset):
+    def __init__(self, n, seed):
+        self.x = torch.randint(0, V, (n, T), generator=torch.Generator().manual_seed(seed))
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        # position 0 is never a target of a causal LM; -100 there makes the Trainer's token count (num_items_in_batch)
+        # right whether or not it counts labels after the shift (with transformers 5.24 and GPT-2 it counts before it,
+        # and the logged loss comes out (T-1)/T of the true mean: 3.90 instead of ln 64 = 4.16 on random tokens)
+        labels = self.x[i].clone()
+        labels[0] = -100
+        return {"input_ids": self.x[i], "labels": labels}
+
+
+def _config():
+    return GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=V, n_positions=32, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+
+
+def _train(tmp_path, model, cb, *, lr=3e-3, steps=60, nan_filter=True):
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=steps, per_device_train_batch_size=16, learning_rate=lr,
+                             logging_steps=1, eval_strategy="steps", eval_steps=15, report_to=[], use_cpu=True, save_strategy="no",
+                             logging_nan_inf_filter=nan_filter, seed=0, disable_tqdm=True, lr_scheduler_type="constant")
+    trainer = Trainer(model=model, args=args, train_dataset=Rows(960, 1), eval_dataset=Rows(64, 2), callbacks=[cb])
+    trainer.train()
+    return trainer
+
+
+def _explain(path):
+    res = CliRunner().invoke(app, ["explain", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def test_from_scratch_on_random_tokens_is_an_expected_plateau(tmp_path):
+    torch.manual_seed(0)
+    cb = LossdocCallback(tmp_path / "run", data="random")
+    _train(tmp_path, GPT2LMHeadModel(_config()), cb)
+    lines = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
+    head = lines[0]
+    assert head["writer"] == "lossdoc.integrations.hf" and head["pretrained"] is False and head["vocab_size"] == V
+    assert head["config"]["logging_nan_inf_filter"] is True and head["config"]["sequences_per_step"] == 16
+    assert head["batch_tokens"] == 16 * (T - 1) and head["config"]["include_num_input_tokens_seen"] == "no"
+    assert head["model"]["max_positions"] == 32 and head["model"]["dropout"] == 0.0
+    assert sum(r["type"] == "batch" for r in lines) == 60 and sum(r["type"] == "epoch" for r in lines) == 4 and lines[-1]["type"] == "end"
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    assert out["verdict"] == "expected-plateau", out
+    assert math.isclose(out["facts"]["entropy_floor"], math.log(V))
+    assert out["facts"]["missing"] == [] and [f["code"] for f in out["findings"] if f["status"] in ("warn", "fail")] == []
+
+
+def test_a_pretrained_start_is_recorded(tmp_path):
+    torch.manual_seed(0)
+    GPT2LMHeadModel(_config()).save_pretrained(tmp_path / "tiny")
+    model = GPT2LMHeadModel.from_pretrained(tmp_path / "tiny")
+    cb = LossdocCallback(tmp_path / "run", data="random")
+    _train(tmp_path, model, cb, steps=15)
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    assert out["facts"]["pretrained"] is True
+    assert out["facts"]["sources"]["pretrained"]["kind"] == "log"
+
+
+def test_stop_on_broken_stops_the_trainer_on_nan(tmp_path):
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(_config())
+
+    def nan_after_5(module, inputs, output):  # the loss turns NaN from the 6th forward pass on
+        nan_after_5.calls += 1
+        if nan_after_5.calls > 5 and module.training:
+            output.loss = output.loss * float("nan")
+        return output
+
+    nan_after_5.calls = 0
+    model.register_forward_hook(nan_after_5)
+    cb = LossdocCallback(tmp_path / "run", data="random", stop_on="broken")
+    trainer = _train(tmp_path, model, cb, steps=60, nan_filter=False)
+    assert cb.stopped and cb.verdict == "broken"
+    assert trainer.state.global_step < 60
+    lines = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
+    assert lines[-1]["type"] == "end" and lines[-1]["status"] == "interrupted"
+    assert _explain(tmp_path / "run" / "run.jsonl")["verdict"] == "broken"
+
+
+def test_without_stop_on_the_nan_run_goes_to_the_end(tmp_path):
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(_config())
+    model.register_forward_hook(lambda m, i, o: setattr(o, "loss", o.loss * float("nan")) or o if m.training else o)
+    cb = LossdocCallback(tmp_path / "run", data="random")
+    trainer = _train(tmp_path, model, cb, steps=10, nan_filter=False)
+    assert trainer.state.global_step == 10 and not cb.stopped
+
+
+def test_the_log_validates_against_the_schema(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from tests.conftest import ROOT
+
+    torch.manual_seed(0)
+    _train(tmp_path, GPT2LMHeadModel(_config()), LossdocCallback(tmp_path / "run", data="random"), steps=15)
+    schema = json.loads((ROOT / "lossdoc" / "runlog" / "run.schema.json").read_text())
+    for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines():
+        jsonschema.validate(json.loads(ln), schema)
+
+
+def test_tokens_seen_give_the_tokens_per_step(tmp_path):
+    torch.manual_seed(0)
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=6, per_device_train_batch_size=8, logging_steps=2, report_to=[],
+                             use_cpu=True, save_strategy="no", include_num_input_tokens_seen=True, disable_tqdm=True)
+    Trainer(model=GPT2LMHeadModel(_config()), args=args, train_dataset=Rows(64, 1), callbacks=[LossdocCallback(tmp_path / "run")]).train()
+    recs = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
+    assert recs[0]["data"]["kind"] == "text" and recs[0]["config"]["include_num_input_tokens_seen"] == "all"
+    assert [r["tokens"] for r in recs if r["type"] == "batch"] == [8 * T] * 3  # input tokens per step, over logs 2 steps apart
+
+
+def test_an_unwritable_run_dir_warns_once_and_training_finishes(tmp_path):
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="run log") as caught:
+        trainer = _train(tmp_path, GPT2LMHeadModel(_config()), LossdocCallback("/dev/full/run", data="random", stop_on="broken"), steps=8)
+    assert trainer.state.global_step == 8
+    assert len([w for w in caught if "run log" in str(w.message)]) == 1
+
+
+def test_a_failing_callback_warns_once_and_training_finishes(tmp_path):
+    torch.manual_seed(0)
+    cb = LossdocCallback(tmp_path / "run", data="random", stop_on="broken")
+    cb.data = "bogus"  # a state the header cannot be built from: RunLogger raises inside on_train_begin
+    with pytest.warns(UserWarning, match="callback failed") as caught:
+        trainer = _train(tmp_path, GPT2LMHeadModel(_config()), cb, steps=6)
+    assert trainer.state.global_step == 6
+    assert len([w for w in caught if "callback failed" in str(w.message)]) == 1
+    assert not (tmp_path / "run" / "run.jsonl").exists()
