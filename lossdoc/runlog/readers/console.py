@@ -131,8 +131,6 @@ def read(path: Path, **_: Any) -> Run:
     epoch_ctx: float | None = None
     counter = 0
     estimated = False
-    per_epoch: dict[float, float] = {}
-    epoch_start: dict[float, int] = {}
     recognised = 0
     for lineno, line in lines:
         facts = _line_facts(line)
@@ -167,17 +165,12 @@ def read(path: Path, **_: Any) -> Run:
         if train is None:
             continue
         counter += 1
-        if step is None and "batch" in facts and ep is not None:
-            b, of = facts["batch"]
-            if of:
-                per_epoch[ep] = of
-            step = None if b is None else (b, of)
-        if isinstance(step, tuple) or step is None:
-            # placed by epoch and batch (Batch b/of), else counted in order
-            if isinstance(step, tuple) and step[1]:
-                step = (ep - 1) * step[1] + step[0] if ep is not None and ep >= 1 else float(counter)
+        if step is None:
+            # placed by epoch and batch (epoch 2, Batch 7/250 is step 257), else counted in order
+            b, of = facts.get("batch", (None, None))
+            if b is not None and of and ep is not None and ep >= 1:
+                step = (ep - 1) * of + b
             else:
-                epoch_start.setdefault(NAN if ep is None else ep, counter)
                 step = float(counter)
                 estimated = True
         lr = facts.get("lr", (NAN,))[0]

@@ -194,3 +194,11 @@ def test_console_numbers_are_parsed_in_linear_time_on_hostile_lines(tmp_path):
     p = _write(tmp_path, "hostile.log", "\n".join(f"step {i} | loss {x}" for i, x in enumerate(LOSSES)) + "\n" + hostile)
     run = read_run(p)
     assert len(run.batches) == 40 and math.isclose(run.batches.loss[0], LOSSES[0])
+
+
+def test_console_batch_of_total_places_steps_by_epoch(tmp_path):
+    """'epoch 2 | batch 7/20' is step 27: placed, not counted, so no warning."""
+    lines = [f"epoch {1 + i // 20} | batch {1 + i % 20}/20 | train loss {x}" for i, x in enumerate(LOSSES)]
+    run = read_run(_write(tmp_path, "log.txt", "\n".join(lines[:15] + lines[20:])))  # batches 16-20 of epoch 1 missing
+    assert run.batches.step.tolist() == list(range(1, 16)) + list(range(21, 41))
+    assert run.batches.loss.tolist() == LOSSES[:15] + LOSSES[20:] and not run.warnings
