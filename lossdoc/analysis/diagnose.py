@@ -11,7 +11,7 @@ import numpy as np
 
 from lossdoc.analysis import thresholds as th
 from lossdoc.analysis.checks import ALL_CHECKS, build_context
-from lossdoc.analysis.model import Diagnosis, Finding
+from lossdoc.analysis.model import Code, Diagnosis, Facts, Finding, Verdict
 from lossdoc.runlog.run import Run
 
 BROKEN_CODES = ("nonfinite-loss", "init-loss", "below-floor", "uniform-lock", "no-learning", "divergence")
@@ -25,37 +25,37 @@ def diagnose(run: Run) -> Diagnosis:
         findings = [check(ctx) for check in ALL_CHECKS]
     by = {f.code: f for f in findings}
     verdict = _verdict(ctx, by)
-    facts = {
-        "vocab_size": ctx.vocab_size,
-        "ln_v": ctx.ln_v,
-        "entropy_floor": ctx.floor,
-        "floor_source": run.floor_source,
-        "random_data": ctx.random_data,
-        "init_loss": ctx.init,
-        "init_source": ctx.init_source,
-        "best_val_loss": ctx.best_val,
-        "final_val_loss": ctx.final_val,
-        "batch_sd": ctx.sigma_b if math.isfinite(ctx.sigma_b) else None,
-        "val_se": ctx.sigma_val if math.isfinite(ctx.sigma_val) else None,
-        "val_band": ctx.band_val,
-        "tokens_per_batch": ctx.tokens_per_batch,
-        "batches": len(run.batches),
-        "evaluations": len(run.epochs),
-        "format": run.format,
-        "status": run.status,
-        "resumed": run.resumed,
-        "unigram_entropy": run.unigram_entropy,
-        "unigram_xent": run.unigram_xent,
-        "pretrained": ctx.pretrained,
-        "unigram_estimate": ctx.unigram_est,
-        "val_noise_source": ctx.val_noise_source,
-        "validation_leads": ctx.val_led,
-        "header": {k: getattr(run, k) for k in ("random_low", "dropout", "batch_tokens", "init_logit_std", "unigram_entropy", "unigram_xent")
+    facts = Facts(
+        vocab_size=ctx.vocab_size,
+        ln_v=ctx.ln_v,
+        entropy_floor=ctx.floor,
+        floor_source=run.floor_source,
+        random_data=ctx.random_data,
+        init_loss=ctx.init,
+        init_source=ctx.init_source,
+        best_val_loss=ctx.best_val,
+        final_val_loss=ctx.final_val,
+        batch_sd=ctx.sigma_b if math.isfinite(ctx.sigma_b) else None,
+        val_se=ctx.sigma_val if math.isfinite(ctx.sigma_val) else None,
+        val_band=ctx.band_val,
+        tokens_per_batch=ctx.tokens_per_batch,
+        batches=len(run.batches),
+        evaluations=len(run.epochs),
+        format=run.format,
+        status=run.status,
+        resumed=run.resumed,
+        unigram_entropy=run.unigram_entropy,
+        unigram_xent=run.unigram_xent,
+        pretrained=ctx.pretrained,
+        unigram_estimate=ctx.unigram_est,
+        val_noise_source=ctx.val_noise_source,
+        validation_leads=ctx.val_led,
+        header={k: getattr(run, k) for k in ("random_low", "dropout", "batch_tokens", "init_logit_std", "unigram_entropy", "unigram_xent")
                    if getattr(run, k) is not None},
-        "sources": {name: src.to_dict() for name, src in _sources(run, ctx).items()},
-        "missing": _missing(findings),
-        "unchecked": [f.code for f in findings if f.status == "skipped"],
-    }
+        sources={name: src.to_dict() for name, src in _sources(run, ctx).items()},
+        missing=_missing(findings),
+        unchecked=[f.code for f in findings if f.status == "skipped"],
+    )
     return Diagnosis(verdict=verdict, findings=findings, facts=facts, next_steps=_next_steps(verdict, by, ctx))
 
 
@@ -76,7 +76,7 @@ def _missing(findings: list[Finding]) -> list[dict[str, str]]:
     return [{"fact": k, "flag": v} for k, v in seen.items()]
 
 
-def _verdict(ctx, by: dict[str, Finding]) -> str:
+def _verdict(ctx, by: dict[Code, Finding]) -> Verdict:
     if any(by[c].status == "fail" for c in BROKEN_CODES):
         return "broken"
     if by["overfitting"].status == "fail":
@@ -97,7 +97,7 @@ def _verdict(ctx, by: dict[str, Finding]) -> str:
     return "inconclusive"
 
 
-def _next_steps(verdict: str, by: dict[str, Finding], ctx) -> list[str]:
+def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
     steps: list[str] = []
     fail = lambda code: by[code].status == "fail"  # noqa: E731
     if fail("nonfinite-loss") or fail("divergence") or by["spikes"].status == "warn":

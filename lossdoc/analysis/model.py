@@ -1,18 +1,32 @@
-"""What the analyzer returns: findings and a verdict, as plain data (no rendering)."""
+"""What the analyzer returns: findings, facts and a verdict, as plain data (no rendering).
+
+The words a diagnosis can hold are closed sets, written once here as ``Literal`` types
+(mypy checks every assignment) and as tuples derived from them (what the code and tests
+iterate over): ``Verdict``/``VERDICTS``, ``Status``/``STATUSES``, ``Code``/``CODES``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-STATUSES = ("ok", "info", "warn", "fail", "skipped")
-VERDICTS = ("broken", "overfitting", "expected-plateau", "converged", "still-learning", "inconclusive")
+Status = Literal["ok", "info", "warn", "fail", "skipped"]
+Verdict = Literal["broken", "overfitting", "expected-plateau", "converged", "still-learning", "inconclusive"]
+Code = Literal[
+    "log", "nonfinite-loss", "init-loss", "scale", "floor", "below-floor", "uniform-lock", "no-learning",
+    "progress", "divergence", "spikes", "overfitting", "val-below-train", "batch-noise", "eval-scaled",
+]
+
+STATUSES: tuple[Status, ...] = get_args(Status)
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+CODES: tuple[Code, ...] = get_args(Code)
 
 
 @dataclass
 class Finding:
-    code: str  # e.g. "init-loss"
-    status: str  # ok | info | warn | fail | skipped
+    code: Code  # e.g. "init-loss"
+    status: Status
     key: str  # message key of the sentence (lossdoc.messages.explain)
     args: dict[str, Any] = field(default_factory=dict)  # numbers and words the sentence uses
     measured: float | None = None  # the run's number this finding is about
@@ -32,11 +46,48 @@ class Finding:
 
 
 @dataclass
+class Facts:
+    """The numbers the explanation is built from (``facts`` in ``explain --json``; docs/verdicts.md)."""
+
+    vocab_size: int | None = None
+    ln_v: float | None = None  # ln V: the loss of a uniform guess over V ids
+    entropy_floor: float | None = None  # the lowest loss any model can reach on this data, when known
+    floor_source: str | None = None
+    random_data: bool = False
+    init_loss: float | None = None  # the loss before (or at) the first update
+    init_source: str | None = None  # "epoch0" | "step1" | None
+    best_val_loss: float | None = None
+    final_val_loss: float | None = None
+    batch_sd: float | None = None  # sd of one batch loss around its trend at the end of the run
+    val_se: float | None = None  # standard error of one validation loss
+    val_band: float | None = None  # the band within which two validation losses count as equal
+    tokens_per_batch: float | None = None
+    batches: int = 0
+    evaluations: int = 0
+    format: str | None = None  # the reader that read the log
+    status: str | None = None  # the run's own end status (completed, interrupted, ...)
+    resumed: bool = False
+    unigram_entropy: float | None = None
+    unigram_xent: float | None = None
+    pretrained: bool | None = None
+    unigram_estimate: float | None = None  # Zipf estimate of a unigram model's loss with V ids
+    val_noise_source: str | None = None  # "tokens" | "series" | None
+    validation_leads: bool = False  # 3+ evaluations: the verdict reads validation first
+    header: dict[str, Any] = field(default_factory=dict)  # facts the log's header gave
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # fact -> FactSource.to_dict()
+    missing: list[dict[str, str]] = field(default_factory=list)  # facts the log lacks, each with its flag
+    unchecked: list[str] = field(default_factory=list)  # codes of the checks that were skipped
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
 class Diagnosis:
-    verdict: str
+    verdict: Verdict
     findings: list[Finding]
-    facts: dict[str, Any]  # the numbers the explanation is built from (floors, noise, init, best, ...)
+    facts: Facts
     next_steps: list[str]  # message keys
 
-    def finding(self, code: str) -> Finding | None:
+    def finding(self, code: Code) -> Finding | None:
         return next((f for f in self.findings if f.code == code), None)

@@ -254,16 +254,16 @@ def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_ki
 
     facts = d.facts
     lines: list[RefLine] = []
-    if facts.get("ln_v") is not None and _drawable(np.array([float(facts["ln_v"])]))[0]:
-        lines.append(RefLine("ln_v", float(facts["ln_v"]), {"vocab": facts.get("vocab_size")}))
-    if facts.get("entropy_floor") is not None and _drawable(np.array([float(facts["entropy_floor"])]))[0]:
-        floor = float(facts["entropy_floor"])
-        if facts.get("random_data"):
+    if facts.ln_v is not None and _drawable(np.array([float(facts.ln_v)]))[0]:
+        lines.append(RefLine("ln_v", float(facts.ln_v), {"vocab": facts.vocab_size}))
+    if facts.entropy_floor is not None and _drawable(np.array([float(facts.entropy_floor)]))[0]:
+        floor = float(facts.entropy_floor)
+        if facts.random_data:
             lines.append(RefLine("floor_random", floor, {"n": tokens_of_floor(floor)}))
         else:
             lines.append(RefLine("floor", floor, {}))
-    uni = facts.get("unigram_xent") if facts.get("unigram_xent") is not None else facts.get("unigram_entropy")
-    floor_known = facts.get("entropy_floor")
+    uni = facts.unigram_xent if facts.unigram_xent is not None else facts.unigram_entropy
+    floor_known = facts.entropy_floor
     if uni is not None and _drawable(np.array([float(uni)]))[0] and not (floor_known is not None and abs(uni - floor_known) < 1e-9):
         lines.append(RefLine("unigram", float(uni), {}))
     lines.sort(key=lambda ln: ln.kind.startswith("floor"))  # the floor is drawn last, on top

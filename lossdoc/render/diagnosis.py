@@ -92,24 +92,24 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
     elif init is not None and init.status != "skipped":
         key = "expl.init_std" if init.args.get("std") is not None else "expl.init_plain"
         out.append(t(key, lang, **_args(init.args)))
-    floor = facts.get("entropy_floor")
+    floor = facts.entropy_floor
     if floor is not None:
-        if facts.get("random_data"):
+        if facts.random_data:
             n = round(math.exp(floor)) if floor < 700 else "∞"  # e^floor overflows past 709
             out.append(t("expl.floor_random", lang, n=n, floor=fmt(floor)))
         else:
             out.append(t("expl.floor_exact", lang, floor=fmt(floor)))
-    elif facts.get("best_val_loss") is not None:
+    elif facts.best_val_loss is not None:
         out.append(t("expl.floor_unknown", lang))
     fl = d.finding("floor")
     if fl is not None and fl.status != "skipped":
         out.append(t("expl.best_below" if fl.status == "fail" else "expl.best", lang, **_args(fl.args)))
-    elif facts.get("best_val_loss") is not None:
+    elif facts.best_val_loss is not None:
         ov = d.finding("overfitting")
         epoch = ov.args.get("best_epoch", "-") if ov is not None else "-"
-        out.append(t("expl.best_plain", lang, best=fmt(facts["best_val_loss"]), epoch=epoch))
-    xent, best = facts.get("unigram_xent"), facts.get("best_val_loss")
-    if xent is not None and best is not None and not facts.get("random_data"):
+        out.append(t("expl.best_plain", lang, best=fmt(facts.best_val_loss), epoch=epoch))
+    xent, best = facts.unigram_xent, facts.best_val_loss
+    if xent is not None and best is not None and not facts.random_data:
         diff = xent - best
         out.append(t("expl.unigram", lang, xent=fmt(xent), best=fmt(best), diff=fmt(abs(diff)),
                      direction=t("expl.unigram.below" if diff >= 0 else "expl.unigram.above", lang)))
@@ -161,14 +161,14 @@ def facts_rows(d: Diagnosis, lang: str) -> list[tuple[str, str, str]]:
     from lossdoc.runlog.run import FACT_NAMES
 
     rows = []
-    sources = d.facts.get("sources", {})
-    known = {**{k: d.facts.get(k) for k in ("vocab_size", "random_data", "entropy_floor", "pretrained")}, **d.facts.get("header", {})}
+    sources = d.facts.sources
+    known = {**{k: getattr(d.facts, k) for k in ("vocab_size", "random_data", "entropy_floor", "pretrained")}, **d.facts.header}
     for name in FACT_NAMES:
         value = known.get(name)
         if value is None or (value is False and name not in sources):
             continue
         rows.append((t(f"fact.{name}", lang), fact_value(name, value, lang), source_text(sources.get(name), lang)))
-    for m in d.facts.get("missing", []):
+    for m in d.facts.missing:
         rows.append((t(f"fact.{m['fact']}", lang), t("fact.missing", lang), " / ".join(re.findall(r"--[\w-]+", m["flag"])) or m["flag"]))
     return rows
 

@@ -21,7 +21,7 @@ def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
         "verdict": d.verdict,
         "verdict_text": t(f"verdict.{d.verdict}", lang),
         "headline": t(headline_key(d), lang),
-        "facts": d.facts,
+        "facts": d.facts.to_dict(),
         "findings": [{**f.to_dict(), "message": finding_sentence(f, lang)} for f in d.findings],
         "explanation": explanation(d, lang),
         "next_steps": [{"key": k, "message": t(k, lang)} for k in d.next_steps],

@@ -93,8 +93,8 @@ def compare_rows(items: list[tuple[Run, Diagnosis]], lang: str) -> list[dict[str
         pct = fl.args.get("pct") if has_excess else None
         epochs = _epochs(run)
         values = {
-            "source": run.source, "format": run.format, "verdict": d.verdict, "init_loss": facts.get("init_loss"),
-            "best_val_loss": facts.get("best_val_loss"), "entropy_floor": facts.get("entropy_floor"),
+            "source": run.source, "format": run.format, "verdict": d.verdict, "init_loss": facts.init_loss,
+            "best_val_loss": facts.best_val_loss, "entropy_floor": facts.entropy_floor,
             "excess_over_floor": excess, "excess_pct": pct, "epochs": epochs,
         }
         text = {

@@ -68,7 +68,7 @@ def test_a_foreign_log_below_ln_v_before_any_update_is_a_pretrained_start():
     run = make_run(noisy(3.0, 40), [3.0, 3.0], init=2.0)
     run.format = "hf-trainer"  # nothing says how it started: a fresh model cannot be below ln V before any update
     d = diagnose(run)
-    assert d.finding("init-loss").key == "f.init.pretrained" and d.facts["sources"]["pretrained"]["where"] == "where.init_below_ln_v"
+    assert d.finding("init-loss").key == "f.init.pretrained" and d.facts.sources["pretrained"]["where"] == "where.init_below_ln_v"
     assert d.verdict != "broken"
 
 

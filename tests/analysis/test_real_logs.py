@@ -57,8 +57,8 @@ def test_config_name_or_path_means_pretrained_and_a_low_first_loss_is_no_leak(tm
     diag = diagnose(read_run(d))
     init = diag.finding("init-loss")
     assert init.status == "info" and init.key == "f.init.pretrained"
-    assert diag.facts["sources"]["pretrained"] == {"kind": "file", "where": "config.json: _name_or_path = org/base-7b", "args": {}}
-    assert diag.facts["sources"]["vocab_size"]["where"] == "config.json: vocab_size"
+    assert diag.facts.sources["pretrained"] == {"kind": "file", "where": "config.json: _name_or_path = org/base-7b", "args": {}}
+    assert diag.facts.sources["vocab_size"]["where"] == "config.json: vocab_size"
     assert diag.verdict in ("still-learning", "converged")
     assert "next.check_leak" not in diag.next_steps
 
@@ -83,8 +83,8 @@ def test_a_first_loss_far_below_the_unigram_level_infers_a_pretrained_start(tmp_
     d = hf_run(tmp_path, FALLING, config={"vocab_size": 32000})  # no _name_or_path: newer transformers drop it
     diag = diagnose(read_run(d))
     unigram = floors.zipf_entropy(32000, 1.0)
-    assert diag.facts["pretrained"] is True and diag.facts["sources"]["pretrained"]["kind"] == "inferred"
-    assert diag.facts["sources"]["pretrained"]["args"]["limit"] == pytest.approx(0.8 * unigram, abs=0.01)
+    assert diag.facts.pretrained is True and diag.facts.sources["pretrained"]["kind"] == "inferred"
+    assert diag.facts.sources["pretrained"]["args"]["limit"] == pytest.approx(0.8 * unigram, abs=0.01)
     assert diag.finding("init-loss").status == "info"
 
 
@@ -94,7 +94,7 @@ def test_from_scratch_flag_makes_the_same_log_a_leak(tmp_path):
     run = apply_overrides(read_run(d), pretrained=False)  # ... until the user says it started from scratch
     assert run.sources["pretrained"].kind == "flag"
     diag = diagnose(run)
-    assert diag.facts["pretrained"] is False
+    assert diag.facts.pretrained is False
     assert diag.finding("init-loss").key == "f.init.low" and diag.verdict == "broken" and "next.check_leak" in diag.next_steps
 
 
@@ -121,7 +121,7 @@ def test_validation_falling_at_every_evaluation_is_still_learning_whatever_the_b
     batches = noisy(np.full(400, 4.0), 0.3)  # noisy, flat batches: the batch trend alone says "settled"
     evals = [4.4 - 0.08 * k for k in range(8)]  # but validation falls steadily
     diag = diagnose(read_run(_lightning(tmp_path, batches, evals)))
-    assert diag.facts["validation_leads"] is True
+    assert diag.facts.validation_leads is True
     assert diag.finding("progress").key == "f.progress.val_improving" and diag.verdict == "still-learning"
 
 
@@ -137,7 +137,7 @@ def test_overfitting_from_validation_without_token_counts(tmp_path):
     batches = noisy(np.linspace(4.0, 1.0, 400), 0.05)
     evals = [3.6, 3.3, 3.2, 3.25, 3.35, 3.5, 3.7, 3.9]  # rises from its minimum while training falls
     diag = diagnose(read_run(_lightning(tmp_path, batches, evals)))
-    assert diag.facts["val_noise_source"] == "series" and diag.facts["val_se"] is not None
+    assert diag.facts.val_noise_source == "series" and diag.facts.val_se is not None
     ov = diag.finding("overfitting")
     assert ov.status == "fail" and ov.args["best"] == 3.2 and diag.verdict == "overfitting"
 
@@ -146,7 +146,7 @@ def test_validation_noise_is_from_the_series_not_from_one_batch(tmp_path):
     batches = noisy(np.linspace(4.0, 3.0, 400), 0.5)  # batches scatter with sd 0.5 ...
     evals = [3.60, 3.50, 3.45, 3.42, 3.41, 3.405, 3.41, 3.415]  # ... validation with ~0.003
     diag = diagnose(read_run(_lightning(tmp_path, batches, evals)))
-    assert diag.facts["val_se"] < 0.05
+    assert diag.facts.val_se < 0.05
 
 
 # ------------------------------------------------------------------ stuck and collapsed
@@ -243,7 +243,7 @@ def test_loss_implausibly_low_in_the_first_epoch_suggests_padding(tmp_path):
 def test_fifty_batches_with_no_validation_and_no_vocabulary_is_inconclusive(tmp_path):
     diag = diagnose(read_run(hf_run(tmp_path, noisy(np.linspace(3.0, 2.5, 50), 0.05))))
     assert diag.verdict == "inconclusive"
-    assert {"fact": "vocab_size", "flag": "--vocab-size"} in diag.facts["missing"]
+    assert {"fact": "vocab_size", "flag": "--vocab-size"} in diag.facts.missing
 
 
 def test_a_healthy_verdict_says_which_checks_could_not_run(tmp_path):

@@ -220,7 +220,7 @@ def _first_loss_run(first_loss, first_step, last_step, v=V):
 
 
 def _pretrained(run):
-    return diagnose(run).facts["sources"].get("pretrained") is not None
+    return diagnose(run).facts.sources.get("pretrained") is not None
 
 
 @pins("PRETRAINED_UNIGRAM_REL")

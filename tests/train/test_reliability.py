@@ -113,7 +113,7 @@ def test_real_ctrl_c_stops_at_a_step_boundary_saves_and_resumes_exactly(tmp_path
     reference = tmp_path / "ref"
     train(tiny_config(reference, epochs=12))
     assert epoch_losses(out) == epoch_losses(reference)
-    assert diagnose(read_run(out)).facts["resumed"] is True
+    assert diagnose(read_run(out)).facts.resumed is True
 
 
 def test_a_second_ctrl_c_aborts_at_once_and_keeps_the_last_complete_checkpoint(tmp_path):

@@ -44,16 +44,16 @@ def test_seed_console_with_no_flags_is_expected_plateau(fix, name):
     assert floor.status == "ok" and floor.reference == pytest.approx(math.log(9999))
     init = d.finding("init-loss")
     assert init.status == "ok" and init.measured == pytest.approx(9.3812) and init.args["ln_v"] == pytest.approx(math.log(10000), abs=1e-4)
-    assert d.facts["sources"]["vocab_size"]["kind"] == "default" and d.facts["sources"]["random_data"]["kind"] == "log"
+    assert d.facts.sources["vocab_size"]["kind"] == "default" and d.facts.sources["random_data"]["kind"] == "log"
 
 
 def test_seed_console_without_the_dummy_line_guesses_nothing(fix, tmp_path):
     text = (fix / "seed_console" / "seed_en.txt").read_text(encoding="utf-8").replace("Creating dummy dataset...\n", "")
     (tmp_path / "console.txt").write_text(text, encoding="utf-8")
     d = _diagnose(read_run(tmp_path / "console.txt"))
-    assert d.finding("floor").status == "skipped" and d.facts["vocab_size"] is None
+    assert d.finding("floor").status == "skipped" and d.facts.vocab_size is None
     assert d.verdict != "expected-plateau"
-    assert {"fact": "vocab_size", "flag": "--vocab-size"} in d.facts["missing"]
+    assert {"fact": "vocab_size", "flag": "--vocab-size"} in d.facts.missing
 
 
 def test_seed_console_default_vocab_that_disagrees_with_the_first_loss_is_named(fix, tmp_path):
