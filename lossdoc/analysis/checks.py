@@ -65,6 +65,7 @@ class Context:
     batch_loss: np.ndarray = field(default_factory=lambda: np.empty(0))  # every batch loss, filtered zeros as NaN
     zero_filtered: list[float] = field(default_factory=list)  # steps whose logged 0.0 stands for a non-finite loss
     scaled: dict | None = None  # the training loss is not a mean per-token loss (ratio to validation): batches unused
+    eval_multiple: dict | None = None  # the evaluation loss is k x the training level (summed over k processes): read / k
     pretrained: bool | None = None
     pretrained_source: object | None = None  # FactSource
     unigram_est: float | None = None  # Zipf estimate of a unigram model's loss on natural text with V ids
@@ -178,6 +179,17 @@ def build_context(run: Run) -> Context:
                       "pairs": int(pair.sum())}
             step, loss, lr, grad_norm = step[:0], loss[:0], lr[:0], grad_norm[:0]
             train_at_eval = np.full(val.size, np.nan)
+    # The other way round: an evaluation loss that is the same integer multiple k >= 2 of the training
+    # level at every evaluation is a sum over k processes (or shards) where a mean was meant (an
+    # all-reduce SUM not divided by the world size). It is read divided by k.
+    eval_multiple = None
+    if scaled is None and pair.sum() >= th.EVAL_MULTIPLE_MIN_EVALS:
+        r = val[pair] / train_at_eval[pair]
+        k = int(round(float(np.median(r))))
+        if k >= 2 and bool(np.all(np.abs(r / k - 1.0) <= th.EVAL_MULTIPLE_TOL)):
+            eval_multiple = {"k": k, "ratio": float(np.median(r)), "val": float(np.median(val[pair][-3:])),
+                             "train": float(np.median(train_at_eval[pair][-3:])), "pairs": int(pair.sum())}
+            val = val / k
 
     n = loss.size
     tail = np.zeros(n, dtype=bool)
@@ -206,7 +218,7 @@ def build_context(run: Run) -> Context:
     init, init_source, first_step = None, None, None
     e0 = (e.epoch == 0) if len(e) else np.zeros(0, dtype=bool)
     if e0.any():
-        v0 = e.val_loss[e0][0]
+        v0 = e.val_loss[e0][0] / (eval_multiple["k"] if eval_multiple else 1)
         t0 = e.train_loss[e0][0]
         init = float(v0) if math.isfinite(v0) else float(t0) if math.isfinite(t0) and scaled is None else None
         init_source = "epoch0" if init is not None else None
@@ -255,7 +267,7 @@ def build_context(run: Run) -> Context:
         step=step, loss=loss, lr=lr, grad_norm=grad_norm, tail=tail, sigma_b=sigma_b, tokens_per_batch=tpb,
         val_epoch=val_epoch, val=val, val_tokens=val_tokens, train_epoch_mean=train_mean, train_at_eval=train_at_eval, sigma_val=sigma_val,
         band_val=band_val, init=init, init_source=init_source, first_step=first_step, init_logit_std=run.init_logit_std,
-        batch_loss=batch_loss, zero_filtered=zero_steps, scaled=scaled, pretrained=pretrained, pretrained_source=p_source,
+        batch_loss=batch_loss, zero_filtered=zero_steps, scaled=scaled, eval_multiple=eval_multiple, pretrained=pretrained, pretrained_source=p_source,
         unigram_est=unigram_est, val_step=val_step, val_noise_source=noise_source, first_loss=first_loss,
         first_loss_step=first_loss_step, last_step=last_step,
     )
@@ -354,6 +366,9 @@ def check_scale(c: Context) -> Finding:
     if c.scaled is not None:
         args = {k: v if k == "pairs" else _r(v, 2) if k == "ratio" else _r(v) for k, v in c.scaled.items()}
         return Finding("scale", "warn", "f.scale.train_vs_val", args, measured=c.scaled["train"], reference=c.scaled["val"])
+    if c.eval_multiple is not None:
+        args = {k: v if k in ("k", "pairs") else _r(v, 2) if k == "ratio" else _r(v) for k, v in c.eval_multiple.items()}
+        return Finding("scale", "warn", "f.scale.eval_multiple", args, measured=c.eval_multiple["val"], reference=c.eval_multiple["train"])
     b = c.run.batches
     if c.real_data and len(b) and np.isfinite(b.epoch).any():
         first_epoch = (b.epoch <= 1.0) & np.isfinite(c.batch_loss)

@@ -14,7 +14,7 @@ from lossdoc.analysis.checks import ALL_CHECKS, build_context
 from lossdoc.analysis.model import Code, Diagnosis, Facts, Finding, Verdict
 from lossdoc.runlog.run import Run
 
-BROKEN_CODES = ("nonfinite-loss", "init-loss", "below-floor", "uniform-lock", "no-learning", "divergence")
+BROKEN_CODES: tuple[Code, ...] = ("nonfinite-loss", "init-loss", "below-floor", "uniform-lock", "no-learning", "divergence")
 
 
 def diagnose(run: Run) -> Diagnosis:
@@ -99,11 +99,15 @@ def _verdict(ctx, by: dict[Code, Finding]) -> Verdict:
 
 def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
     steps: list[str] = []
-    fail = lambda code: by[code].status == "fail"  # noqa: E731
+    def fail(code: Code) -> bool:
+        return by[code].status == "fail"
+
     if fail("nonfinite-loss") or fail("divergence") or by["spikes"].status == "warn":
         steps.append("next.lower_lr")
     if fail("init-loss"):
         steps.append("next.check_init_high" if by["init-loss"].key in ("f.init.high", "f.init.log2") else "next.check_leak")
+    if by["scale"].key == "f.scale.eval_multiple":
+        steps.append("next.eval_average")
     if fail("below-floor") or by["val-below-train"].status == "warn":
         steps.append("next.check_leak")
     if fail("no-learning") and by["no-learning"].key.startswith("f.nolearn.unigram"):

@@ -15,7 +15,7 @@ Status = Literal["ok", "info", "warn", "fail", "skipped"]
 Verdict = Literal["broken", "overfitting", "expected-plateau", "converged", "still-learning", "inconclusive"]
 Code = Literal[
     "log", "nonfinite-loss", "init-loss", "scale", "floor", "below-floor", "uniform-lock", "no-learning",
-    "progress", "divergence", "spikes", "overfitting", "val-below-train", "batch-noise", "eval-scaled",
+    "progress", "divergence", "spikes", "overfitting", "val-below-train", "batch-noise",
 ]
 
 STATUSES: tuple[Status, ...] = get_args(Status)

@@ -38,6 +38,8 @@ CONSTANT_TOL = 1e-4
 IDENTICAL_EVALS = 3  # this many identical evaluation losses in a row: the weights are not changing
 SCALE_RATIO = 3.0  # training loss more than 3x the validation loss at the same steps is not a mean per-token loss ...
 SCALE_MIN_NATS = 1.0  # ... when it is also more than 1 nat above it
+EVAL_MULTIPLE_TOL = 0.05  # evaluation loss within 5% of the same integer multiple k >= 2 of the training level ...
+EVAL_MULTIPLE_MIN_EVALS = 3  # ... at every one of at least 3 evaluations: summed over k processes, read divided by k
 ZERO_AFTER = 0.1  # a loss of exactly 0.0 after losses above this is a filtered non-finite value, not a loss
 MEMORISED_NATS = 0.05  # training loss under 0.05 nats/token (perplexity 1.05) after more than one epoch on real data: memorised
 FIRST_EPOCH_LOW_NATS = 0.2  # batch loss under 0.2 nats/token within the first epoch, on unseen real data: padding counted?

@@ -339,6 +339,21 @@ def case_scale_nats(past):
     return checks.check_scale(context(run)).key == "f.scale.train_vs_val"
 
 
+@pins("EVAL_MULTIPLE_TOL")
+def case_eval_multiple_tol(past):
+    # three evaluations at 2x the training level; the last one off by just more (or less) than the tolerance
+    off = th.EVAL_MULTIPLE_TOL * (1.2 if past else 0.8)
+    run = make_run(np.full(300, 3.0), [6.0, 6.0, 6.0 * (1 + off)], init=7.0)
+    return checks.check_scale(context(run)).key != "f.scale.eval_multiple"
+
+
+@pins("EVAL_MULTIPLE_MIN_EVALS")
+def case_eval_multiple_min_evals(past):
+    n = th.EVAL_MULTIPLE_MIN_EVALS + (0 if past else -1)
+    run = make_run(np.full(300, 3.0), [6.0] * n, init=7.0)
+    return checks.check_scale(context(run)).key == "f.scale.eval_multiple"
+
+
 @pins("ZERO_AFTER")
 def case_zero_after(past):
     losses = np.full(30, th.ZERO_AFTER * (1.1 if past else 0.9))
