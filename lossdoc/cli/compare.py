@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from lossdoc.cli.options import LangOption
-from lossdoc.i18n import resolve_lang, t
+from lossdoc.i18n import resolve_lang
 from lossdoc.render.draw import check_chart_options, draw_charts
 
 
@@ -48,42 +48,13 @@ def compare_command(
         run = apply_overrides(read_run(path, fmt), vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
         items.append((run, diagnose(run)))
 
+    from lossdoc.render.compare import compare_json, render_compare_table
     from lossdoc.render.report import compare_rows
 
     rows = compare_rows(items, language)
     if as_json:
-        import json
-
-        from lossdoc.runlog.writer import encode_value
-
-        doc = {
-            "schema": "lossdoc.compare/1",
-            "lang": language,
-            "runs": [{**row["values"], "verdict_text": row["text"]["verdict"], "headline": t(f"headline.{d.verdict}", language)}
-                     for row, (_, d) in zip(rows, items)],
-        }
-        out.print(json.dumps(encode_value(doc), ensure_ascii=False, indent=2, allow_nan=False), markup=False, highlight=False, soft_wrap=True)
+        out.print(compare_json(items, rows, language), markup=False, highlight=False, soft_wrap=True)
     else:
-        _print_table(out, rows, language)
+        render_compare_table(out, rows, language)
     if plot or report is not None:
         draw_charts(items, language, plot=plot, report=report, size=size_px, quiet=as_json)
-
-
-def _print_table(console, rows: list[dict], lang: str) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    from lossdoc.render.diagnosis import VERDICT_STYLE
-
-    table = Table(title=t("compare.title", lang, count=len(rows)), pad_edge=False, box=box.SIMPLE_HEAD, expand=True, collapse_padding=True)
-    table.add_column(t("compare.col.run", lang) + " (" + t("compare.col.format", lang) + ")", overflow="fold", ratio=1)
-    table.add_column(t("compare.col.verdict", lang), overflow="fold", max_width=12)
-    for col in ("init", "best", "floor", "excess", "epochs"):  # "+0.0390" and 4 Chinese characters fit in 8 cells
-        table.add_column(t(f"compare.col.{col}", lang), justify="right", overflow="fold", max_width=8)
-    for row in rows:
-        x = row["text"]
-        excess = x["excess"].replace(" (", "\n").rstrip(")")  # nats over percent: keeps the column narrow
-        table.add_row(f'{x["run"]}\n({x["format"]})', Text(x["verdict"], style=VERDICT_STYLE[row["values"]["verdict"]]),
-                      x["init"], x["best"], x["floor"], excess, x["epochs"])
-    console.print(table)

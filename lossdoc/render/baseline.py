@@ -7,7 +7,6 @@ printed as written.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
@@ -21,7 +20,7 @@ from rich.text import Text
 from lossdoc import floors
 from lossdoc.baseline import LossReading, VocabBaseline
 from lossdoc.i18n import t
-from lossdoc.runlog.writer import encode_value  # non-finite numbers: the same strings as the run log
+from lossdoc.jsonfmt import document, encode_value  # non-finite numbers: the same strings as the run log
 
 SCHEMA = "lossdoc.baseline/1"
 
@@ -302,4 +301,4 @@ def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = No
 
 
 def to_json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+    return document(doc)

@@ -5,7 +5,6 @@ Renderers only look things up and format; every decision is in lossdoc.check.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -129,6 +128,6 @@ def check_dict(report, lang: str) -> dict[str, Any]:
 
 
 def to_json(report, lang: str) -> str:
-    from lossdoc.runlog.writer import encode_value
+    from lossdoc.jsonfmt import document
 
-    return json.dumps(encode_value(check_dict(report, lang)), ensure_ascii=False, indent=2, allow_nan=False)
+    return document(check_dict(report, lang))

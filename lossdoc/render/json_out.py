@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from lossdoc.analysis.model import Diagnosis
 from lossdoc.i18n import t
+from lossdoc.jsonfmt import document
 from lossdoc.render.diagnosis import explanation, finding_sentence, headline_key
 from lossdoc.runlog.run import Run
-from lossdoc.runlog.writer import encode_value
 
 
 def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
@@ -30,4 +29,4 @@ def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
 
 
 def to_json(d: Diagnosis, run: Run, lang: str) -> str:
-    return json.dumps(encode_value(diagnosis_dict(d, run, lang)), ensure_ascii=False, indent=2, allow_nan=False)
+    return document(diagnosis_dict(d, run, lang))

@@ -7,13 +7,14 @@ Non-finite floats are written as the strings "NaN", "Infinity", "-Infinity".
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from pathlib import Path
 from typing import Any, Protocol
 
 from lossdoc.errors import LossdocError
+from lossdoc.jsonfmt import encode_value, record_line
+
+__all__ = ["JsonlLogger", "RunLogger", "dumps", "encode_value"]
 
 
 class RunLogger(Protocol):
@@ -24,23 +25,7 @@ class RunLogger(Protocol):
     def close(self) -> None: ...
 
 
-def encode_value(value: Any) -> Any:
-    """Replace non-finite floats (anywhere in nested dicts/lists) by their JSON-safe strings."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, dict):
-        return {k: encode_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode_value(v) for v in value]
-    return value
-
-
-def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(encode_value(record), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+dumps = record_line  # the name tests and older callers use
 
 
 class JsonlLogger:
