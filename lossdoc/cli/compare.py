@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from lossdoc.cli.options import LangOption
+from lossdoc.cli.options import AsJson, Floor, Format, LangOption, Plot, Pretrained, Random, RandomLow, Report, Size, VocabSize
 from lossdoc.i18n import resolve_lang
 from lossdoc.render.draw import check_chart_options, draw_charts
 
@@ -24,16 +24,16 @@ def register(app: typer.Typer) -> None:
 
 def compare_command(
     runs: list[Path] = typer.Argument(..., metavar="RUN...", help="Run logs or folders, in any format explain reads."),
-    as_json: bool = typer.Option(False, "--json", help="Print the comparison as one JSON document."),
-    plot: bool = typer.Option(False, "--plot", help="Draw all runs in one terminal chart."),
-    report: Optional[Path] = typer.Option(None, "--report", metavar="FILE", help="Also write the chart (.png, needs lossdoc[report]) or a report (.html)."),
-    size: str = typer.Option("1000x560", "--size", metavar="WxH", help="With --report FILE.png: its size in pixels."),
-    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size, for every run whose log does not carry it."),
-    floor: Optional[float] = typer.Option(None, "--floor", help="The data's entropy floor in nats per token (applies to every run)."),
-    random: bool = typer.Option(False, "--random", help="Every run's data is uniformly random token ids over the vocabulary."),
-    random_low: Optional[int] = typer.Option(None, "--random-low", help="With --random: the lowest token id drawn."),
-    pretrained: Optional[bool] = typer.Option(None, "--pretrained/--from-scratch", help="Training started from pretrained weights (a fine-tune), or from a fresh initialisation. Default: read from the log and the files beside it, else inferred from the first losses."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Force the log format of every run instead of detecting it."),
+    as_json: AsJson = False,
+    plot: Plot = False,
+    report: Report = None,
+    size: Size = "1000x560",
+    vocab_size: VocabSize = None,
+    floor: Floor = None,
+    random: Random = False,
+    random_low: RandomLow = None,
+    pretrained: Pretrained = None,
+    fmt: Format = None,
     lang: Optional[str] = LangOption,
 ) -> None:
     language = resolve_lang(lang)

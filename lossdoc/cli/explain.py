@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from lossdoc.cli.options import LangOption
+from lossdoc.cli.options import AsJson, Floor, Format, LangOption, Plot, Pretrained, Random, RandomLow, Report, Size, VocabSize
 from lossdoc.errors import ConfigError
 from lossdoc.i18n import resolve_lang
 
@@ -29,23 +29,23 @@ def explain_command(
         "A folder holding one log: that log. A folder of run folders (runs/): its newest run. "
         "Default: the newest run under ./runs.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the whole diagnosis as one JSON document."),
+    as_json: AsJson = False,
     fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 when the verdict is at least this bad: broken, overfitting or never."),
-    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size, when the log does not carry it."),
-    floor: Optional[float] = typer.Option(None, "--floor", help="The data's entropy floor in nats per token."),
-    random: bool = typer.Option(False, "--random", help="The data is uniformly random token ids over the vocabulary."),
-    random_low: Optional[int] = typer.Option(None, "--random-low", help="With --random: the lowest token id drawn (1 for the seed's randint(1, V))."),
-    pretrained: Optional[bool] = typer.Option(None, "--pretrained/--from-scratch", help="Training started from pretrained weights (a fine-tune), or from a fresh initialisation. Default: read from the log and the files beside it, else inferred from the first losses."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Force the log format instead of detecting it."),
+    vocab_size: VocabSize = None,
+    floor: Floor = None,
+    random: Random = False,
+    random_low: RandomLow = None,
+    pretrained: Pretrained = None,
+    fmt: Format = None,
     step_col: Optional[str] = typer.Option(None, "--step-col", help="CSV/JSONL: the step column."),
     train_col: Optional[str] = typer.Option(None, "--train-col", help="CSV/JSONL/Lightning: the training-loss column."),
     val_col: Optional[str] = typer.Option(None, "--val-col", help="CSV/JSONL/Lightning: the validation-loss column."),
     train_tag: Optional[str] = typer.Option(None, "--train-tag", help="TensorBoard: the training-loss tag."),
     val_tag: Optional[str] = typer.Option(None, "--val-tag", help="TensorBoard: the validation-loss tag."),
     lang: Optional[str] = LangOption,
-    plot: bool = typer.Option(False, "--plot", help="Draw the run under the verdict: loss per batch and per epoch, floors, findings."),
-    report: Optional[Path] = typer.Option(None, "--report", metavar="FILE", help="Also write the chart (.png, needs lossdoc[report]) or the whole report (.html)."),
-    size: str = typer.Option("1000x560", "--size", metavar="WxH", help="With --report FILE.png: its size in pixels."),
+    plot: Plot = False,
+    report: Report = None,
+    size: Size = "1000x560",
 ) -> None:
     language = resolve_lang(lang)
     from lossdoc.runlog.sanitize import check_flags; check_flags(floor=floor, random_low=random_low)  # noqa: E702 (issue #18)

@@ -1,6 +1,13 @@
-"""Options shared by several commands."""
+"""Options shared by several commands, each written once.
+
+The options ``explain`` and ``compare`` share (the facts a log may lack, the log format, the charts) are
+``Annotated`` types: a command declares ``vocab_size: VocabSize = None`` and gets the same flag, type and help.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -16,3 +23,19 @@ ZipfExponentOption = typer.Option(None, "--zipf-exponent", "--zipf_exponent", he
 MarkovSuccessorsOption = typer.Option(None, "--markov-successors", "--markov_successors", help="markov data: possible next tokens per token (default 4).")
 SeqLenOption = typer.Option(None, "--seq-len", "--seq_len", help="Tokens per sequence (default 64).")
 ValFractionOption = typer.Option(None, "--val-fraction", "--val_fraction", help="Share held out for validation (default 0.1).")
+
+# --- explain and compare: facts a log may lack (applied to every run that lacks them), its format, charts
+VocabSize = Annotated[Optional[int], typer.Option("--vocab-size", help="Vocabulary size, for a log that does not carry it.")]
+Floor = Annotated[Optional[float], typer.Option("--floor", help="The data's entropy floor in nats per token.")]
+Random = Annotated[bool, typer.Option("--random", help="The data is uniformly random token ids over the vocabulary.")]
+RandomLow = Annotated[Optional[int], typer.Option("--random-low", help="With --random: the lowest token id drawn (1 for the seed's randint(1, V)).")]
+Pretrained = Annotated[Optional[bool], typer.Option(
+    "--pretrained/--from-scratch",
+    help="Training started from pretrained weights (a fine-tune), or from a fresh initialisation. "
+    "Default: read from the log and the files beside it, else inferred from the first losses.",
+)]
+Format = Annotated[Optional[str], typer.Option("--format", help="Force the log format instead of detecting it (docs/formats.md).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
+Plot = Annotated[bool, typer.Option("--plot", help="Draw the runs in the terminal: loss per batch and per epoch, floors, findings.")]
+Report = Annotated[Optional[Path], typer.Option("--report", metavar="FILE", help="Also write the chart (.png, needs lossdoc[report]) or a report (.html).")]
+Size = Annotated[str, typer.Option("--size", metavar="WxH", help="With --report FILE.png: its size in pixels.")]
