@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from lossdoc.i18n import t
+
 # Control characters (C0, DEL, C1), line and paragraph separators, lone surrogates (undecodable bytes of a
 # file name): what one_line() escapes.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
@@ -52,8 +54,6 @@ class LossdocError(Exception):
         super().__init__(self.render("en"))
 
     def render(self, lang: str) -> str:
-        from lossdoc.i18n import t
-
         return one_line(t(self.key, lang, **{k: _safe(v) for k, v in self.args_.items()}))
 
 
@@ -68,8 +68,6 @@ class ConfigError(LossdocError):
         super().__init__("error.config_value", field=field, value=value, rule=rule, **rule_args)
 
     def render(self, lang: str) -> str:
-        from lossdoc.i18n import t
-
         allowed = t(f"rule.{self.rule}", lang, **self.rule_args)
         return one_line(t("error.config_value", lang, field=self.field, value=repr(self.value), allowed=allowed))
 

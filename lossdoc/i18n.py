@@ -40,6 +40,9 @@ def t(key: str, lang: str = "en", /, **args: object) -> str:
     return template.format(**args)
 
 
+LANG_NAMES = {"zh": "zh", "zh-cn": "zh", "zh_cn": "zh", "cn": "zh", "chinese": "zh", "en": "en", "english": "en"}  # what --lang accepts
+
+
 def detect_lang(env: Mapping[str, str] | None = None) -> str:
     """'zh' when the locale (LC_ALL, LC_MESSAGES, LANG, LANGUAGE) is Chinese, else 'en'."""
     env = os.environ if env is None else env
@@ -48,17 +51,3 @@ def detect_lang(env: Mapping[str, str] | None = None) -> str:
         if value:
             return "zh" if value.lower().startswith("zh") else "en"
     return "en"
-
-
-def resolve_lang(option: str | None) -> str:
-    """The --lang option if given (validated), else the locale's language."""
-    if option is None:
-        return detect_lang()
-    value = option.strip().lower()
-    if value in ("zh", "zh-cn", "zh_cn", "cn", "chinese"):
-        return "zh"
-    if value in ("en", "english"):
-        return "en"
-    from lossdoc.errors import LossdocError
-
-    raise LossdocError("error.bad_lang", value=option)

@@ -1,7 +1,8 @@
 import re
 import string
 
-from lossdoc.i18n import catalogs, detect_lang, resolve_lang, t
+from lossdoc.cli.options import resolve_lang
+from lossdoc.i18n import catalogs, detect_lang, t
 
 
 def _fields(template: str) -> set[str]:

@@ -4,7 +4,9 @@
 * `lossdoc.render` never imports `lossdoc.train` (sampling after training is the command's job);
 * command modules in `lossdoc.cli` never import each other (shared pieces live in cli/options.py,
   cli/runs.py, cli/help_names.py, cli/usage_errors.py, or below the cli);
-* nothing outside `lossdoc.cli` imports it (except `lossdoc/__main__.py`, the entry point).
+* nothing outside `lossdoc.cli` imports it (except `lossdoc/__main__.py`, the entry point);
+* the bottom layer imports nothing above it: `lossdoc.i18n` only the message catalogs, `lossdoc.errors`
+  only `lossdoc.i18n`, `lossdoc.jsonfmt` nothing of lossdoc.
 """
 
 from __future__ import annotations
@@ -59,8 +61,16 @@ def _below_cli(m: str, n: str) -> bool:
     return not m.startswith("lossdoc.cli") and m != "lossdoc.__main__" and n.startswith("lossdoc.cli")
 
 
+BOTTOM = {"lossdoc.i18n": ("lossdoc.messages",), "lossdoc.errors": ("lossdoc.i18n",), "lossdoc.jsonfmt": ()}
+
+
+def _bottom(m: str, n: str) -> bool:
+    return m in BOTTOM and n.startswith("lossdoc") and not n.startswith(BOTTOM[m])
+
+
 RULES = {"analysis/runlog: no torch, rich, render": _no_torch_rich_render, "render: no train": _render_train,
-         "cli: commands do not import commands": _command_command, "nothing below the cli imports it": _below_cli}
+         "cli: commands do not import commands": _command_command, "nothing below the cli imports it": _below_cli,
+         "bottom layer: i18n, errors, jsonfmt import nothing above them": _bottom}
 
 
 @pytest.mark.parametrize("name", list(RULES))
@@ -79,3 +89,8 @@ def test_each_rule_rejects_the_import_it_forbids(name, module, imported):
     """Not vacuous: each rule says no to a made-up import of the kind it forbids, and yes to an allowed one."""
     assert RULES[name](module, imported)
     assert not RULES[name](module, "lossdoc.errors")
+
+
+def test_the_bottom_layer_rule_rejects_an_import_upwards():
+    assert _bottom("lossdoc.i18n", "lossdoc.errors") and _bottom("lossdoc.jsonfmt", "lossdoc.runlog.writer")
+    assert not _bottom("lossdoc.errors", "lossdoc.i18n.t") and not _bottom("lossdoc.i18n", "lossdoc.messages.explain")

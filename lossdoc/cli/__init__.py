@@ -16,7 +16,8 @@ from typer.exceptions import Abort, Exit, TyperException
 
 from lossdoc import __version__
 from lossdoc.errors import LossdocError, last_input, one_line
-from lossdoc.i18n import detect_lang, resolve_lang, t
+from lossdoc.cli.options import resolve_lang
+from lossdoc.i18n import detect_lang, t
 
 app = typer.Typer(
     name="lossdoc",

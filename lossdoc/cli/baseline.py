@@ -20,6 +20,7 @@ import typer
 from lossdoc import floors
 from lossdoc.cli.options import (
     LangOption,
+    resolve_lang,
     CacheDirOption,
     MarkovSuccessorsOption,
     MinFreqOption,
@@ -31,7 +32,6 @@ from lossdoc.cli.options import (
     ZipfExponentOption,
 )
 from lossdoc.errors import LossdocError
-from lossdoc.i18n import resolve_lang
 
 
 def register(app: typer.Typer) -> None:

@@ -11,8 +11,7 @@ from typing import Optional
 
 import typer
 
-from lossdoc.cli.options import LangOption
-from lossdoc.i18n import resolve_lang
+from lossdoc.cli.options import LangOption, resolve_lang
 
 
 def register(app: typer.Typer) -> None:

@@ -11,8 +11,7 @@ from typing import Optional
 
 import typer
 
-from lossdoc.cli.options import AsJson, Floor, Format, LangOption, Plot, Pretrained, Random, RandomLow, Report, Size, VocabSize
-from lossdoc.i18n import resolve_lang
+from lossdoc.cli.options import AsJson, Floor, Format, LangOption, Plot, Pretrained, Random, RandomLow, Report, Size, VocabSize, resolve_lang
 from lossdoc.render.draw import check_chart_options, draw_charts
 
 

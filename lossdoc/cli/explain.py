@@ -7,9 +7,8 @@ from typing import Optional
 
 import typer
 
-from lossdoc.cli.options import AsJson, Floor, Format, LangOption, Plot, Pretrained, Random, RandomLow, Report, Size, VocabSize
+from lossdoc.cli.options import AsJson, Floor, Format, LangOption, Plot, Pretrained, Random, RandomLow, Report, Size, VocabSize, resolve_lang
 from lossdoc.errors import ConfigError
-from lossdoc.i18n import resolve_lang
 
 FAIL_ON = ("broken", "overfitting", "never")
 # how bad each verdict is, for --fail-on

@@ -11,6 +11,21 @@ from typing import Annotated, Optional
 
 import typer
 
+from lossdoc.errors import LossdocError
+from lossdoc.i18n import LANG_NAMES, detect_lang
+
+
+
+def resolve_lang(option: str | None) -> str:
+    """The --lang option if given (validated: en or zh, in a few spellings), else the locale's language."""
+    if option is None:
+        return detect_lang()
+    lang = LANG_NAMES.get(option.strip().lower())
+    if lang is None:
+        raise LossdocError("error.bad_lang", value=option)
+    return lang
+
+
 LangOption = typer.Option(None, "--lang", help="Language of the output: en or zh (default: from LANG/LC_ALL).")
 
 # Data options shared by `train` and `baseline --data` (the same loader reads them).

@@ -16,8 +16,7 @@ from typing import Any, Optional
 
 import typer
 
-from lossdoc.cli.options import LangOption
-from lossdoc.i18n import resolve_lang
+from lossdoc.cli.options import LangOption, resolve_lang
 from lossdoc.train.config import TrainConfig, field_docs, flag_names, value_type
 
 
