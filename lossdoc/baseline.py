@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -191,6 +192,50 @@ def loss_reading(loss: float, vocab_size: int, init_logit_std: float | None = No
     )
 
 
+@dataclass(frozen=True)
+class CorpusFigures:
+    """The floors of a corpus (:func:`corpus_baseline`); all losses in nats per token. ``to_dict()`` is the
+    ``corpus`` object of ``baseline --json`` and of the cache files, in this order."""
+
+    vocab_size: int
+    train_tokens: int  # the streams as given
+    val_tokens: int
+    total_tokens: int
+    seq_len: int | None  # with seq_len: the rows train makes (else None, as are the row counts)
+    train_rows: int | None
+    val_rows: int | None
+    train_tokens_counted: int  # the tokens the figures use
+    val_tokens_scored: int
+    vocab_used_train: int  # distinct ids counted in train
+    vocab_used: int  # distinct ids in train or scored in val
+    uniform_nats: float  # ln V
+    unigram_entropy_train: float  # plug-in entropy of the train unigram distribution
+    unigram_cross_entropy_val: float  # add-alpha smoothed train unigram model scored on val
+    smoothing: dict[str, Any]  # {"kind": "add_alpha", "alpha": alpha}
+    bigram_plug_in: float  # H(X_t | X_t-1) on train, plug-in ...
+    bigram_miller_madow: float  # ... and bias-corrected by (K - J) / (2N)
+    bigram_pairs: int  # N
+    bigram_distinct_pairs: int  # K
+    bigram_distinct_contexts: int  # J
+    unseen_val_share: float  # share of scored val tokens whose id never occurs in the counted train tokens
+    unseen_val_types: int  # distinct such ids
+    exact_entropy_rate: float | None  # the true entropy rate of a synthetic source, when known
+    unk_id: int | None = None  # with a tokenizer that has <unk>: its id, ...
+    unk_train_share: float | None = None  # ... and the shares of counted train / scored val tokens that are it
+    unk_val_share: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if self.unk_id is None:  # the document has the three unk_ keys only when there is an <unk>
+            for k in ("unk_id", "unk_train_share", "unk_val_share"):
+                del d[k]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CorpusFigures:
+        return cls(**d)
+
+
 def corpus_baseline(
     train_tokens: np.ndarray,
     val_tokens: np.ndarray,
@@ -200,7 +245,7 @@ def corpus_baseline(
     exact_entropy_rate: float | None = None,
     seq_len: int | None = None,
     unk_id: int | None = None,
-) -> dict[str, Any]:
+) -> CorpusFigures:
     """The floors a model must beat on a corpus to have learned more than token frequencies.
 
     ``train_tokens`` and ``val_tokens`` are integer token ids in [0, V) of any
@@ -219,7 +264,7 @@ def corpus_baseline(
     functions on the same ids). Without ``seq_len``: the whole streams, pairs
     across the whole train stream, every validation token scored.
 
-    Returns a JSON-ready dict (all losses in nats per token):
+    Returns a :class:`CorpusFigures` (all losses in nats per token):
     ``train_tokens``, ``val_tokens``, ``total_tokens`` (the streams),
     ``seq_len``, ``train_rows``, ``val_rows`` (None without seq_len),
     ``train_tokens_counted`` and ``val_tokens_scored`` (the tokens the figures use),
@@ -274,38 +319,34 @@ def corpus_baseline(
     distinct_pairs = int(np.unique(prev * np.int64(v) + nxt).size)
     distinct_contexts = int(np.count_nonzero(np.bincount(prev, minlength=v)))
     unseen = ~seen_train[scored]
-    figures = {
-        "vocab_size": v,
-        "train_tokens": int(train.size),
-        "val_tokens": int(val.size),
-        "total_tokens": int(train.size + val.size),
-        "seq_len": seq_len,
-        "train_rows": n_train_rows,
-        "val_rows": n_val_rows,
-        "train_tokens_counted": int(counted.size),
-        "val_tokens_scored": int(scored.size),
-        "vocab_used_train": int(np.count_nonzero(seen_train)),
-        "vocab_used": int(np.count_nonzero(seen_train | (scored_counts > 0))),
-        "uniform_nats": floors.uniform_floor(v),
-        "unigram_entropy_train": floors.unigram_entropy(counts),
-        "unigram_cross_entropy_val": floors.unigram_cross_entropy(counts, scored, alpha=alpha),
-        "smoothing": {"kind": "add_alpha", "alpha": float(alpha)},
-        "bigram_plug_in": plug_in,
-        "bigram_miller_madow": mm,
-        "bigram_pairs": int(prev.size),
-        "bigram_distinct_pairs": distinct_pairs,
-        "bigram_distinct_contexts": distinct_contexts,
-        "unseen_val_share": float(unseen.mean()),
-        "unseen_val_types": int(np.count_nonzero((scored_counts > 0) & ~seen_train)),
-        "exact_entropy_rate": None if exact_entropy_rate is None else float(exact_entropy_rate),
-    }
-    if unk_id is not None:
-        figures.update({
-            "unk_id": int(unk_id),
-            "unk_train_share": float(counts[unk_id] / counted.size),
-            "unk_val_share": float(scored_counts[unk_id] / scored.size),
-        })
-    return figures
+    return CorpusFigures(
+        vocab_size=v,
+        train_tokens=int(train.size),
+        val_tokens=int(val.size),
+        total_tokens=int(train.size + val.size),
+        seq_len=seq_len,
+        train_rows=n_train_rows,
+        val_rows=n_val_rows,
+        train_tokens_counted=int(counted.size),
+        val_tokens_scored=int(scored.size),
+        vocab_used_train=int(np.count_nonzero(seen_train)),
+        vocab_used=int(np.count_nonzero(seen_train | (scored_counts > 0))),
+        uniform_nats=floors.uniform_floor(v),
+        unigram_entropy_train=floors.unigram_entropy(counts),
+        unigram_cross_entropy_val=floors.unigram_cross_entropy(counts, scored, alpha=alpha),
+        smoothing={"kind": "add_alpha", "alpha": float(alpha)},
+        bigram_plug_in=plug_in,
+        bigram_miller_madow=mm,
+        bigram_pairs=int(prev.size),
+        bigram_distinct_pairs=distinct_pairs,
+        bigram_distinct_contexts=distinct_contexts,
+        unseen_val_share=float(unseen.mean()),
+        unseen_val_types=int(np.count_nonzero((scored_counts > 0) & ~seen_train)),
+        exact_entropy_rate=None if exact_entropy_rate is None else float(exact_entropy_rate),
+        unk_id=None if unk_id is None else int(unk_id),
+        unk_train_share=None if unk_id is None else float(counts[unk_id] / counted.size),
+        unk_val_share=None if unk_id is None else float(scored_counts[unk_id] / scored.size),
+    )
 
 
 def token_fingerprint(train_tokens: np.ndarray, val_tokens: np.ndarray, vocab_size: int) -> str:
@@ -335,7 +376,7 @@ def corpus_baseline_cached(
     *,
     key: str | None = None,
     **kwargs: Any,
-) -> dict[str, Any]:
+) -> CorpusFigures:
     """corpus_baseline, remembered in ``cache_dir/corpus-baseline-<key>.json``.
 
     ``key`` defaults to :func:`token_fingerprint`; a loader that already has a
@@ -348,14 +389,14 @@ def corpus_baseline_cached(
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
         if cached.get("cache_version") == CORPUS_CACHE_VERSION:
-            return cached["figures"]
-    except (OSError, ValueError, KeyError, AttributeError):
+            return CorpusFigures.from_dict(cached["figures"])
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
         pass
     figures = corpus_baseline(train_tokens, val_tokens, vocab_size, **kwargs)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"cache_version": CORPUS_CACHE_VERSION, "key": key, "figures": figures}), encoding="utf-8")
+        tmp.write_text(json.dumps({"cache_version": CORPUS_CACHE_VERSION, "key": key, "figures": figures.to_dict()}), encoding="utf-8")
         tmp.replace(path)
     except OSError:
         pass
@@ -367,7 +408,7 @@ class DataMeasurement:
     """What ``lossdoc baseline --data`` measured."""
 
     vocab_size: int
-    figures: dict[str, Any]  # corpus_baseline's dict, with seq_len: the rows train makes
+    figures: CorpusFigures  # with seq_len: the rows train makes
     header: dict[str, Any]  # the run header's "data" object, exactly as ``train`` records it for these settings
     cache_file: Path | None  # where the figures are remembered
 

@@ -178,15 +178,15 @@ def test_corpus_baseline_against_dict_counting():
     got = bl.corpus_baseline(train, val, len(vocab))
     want = _independent_corpus_figures(WORDS, VAL, vocab)
     for key, value in want.items():
-        assert got[key] == pytest.approx(value, rel=1e-12), key
-    assert got["train_tokens"] == len(WORDS) and got["val_tokens"] == len(VAL)
-    assert got["total_tokens"] == len(WORDS) + len(VAL)
-    assert got["bigram_pairs"] == len(WORDS) - 1
-    assert got["uniform_nats"] == pytest.approx(math.log(len(vocab)))
-    assert got["smoothing"] == {"kind": "add_alpha", "alpha": 1.0}
-    assert got["exact_entropy_rate"] is None
-    assert 0 < got["unseen_val_share"] < 1  # "bird" and "worm" are new
-    json.dumps(got)  # JSON-ready
+        assert getattr(got, key) == pytest.approx(value, rel=1e-12), key
+    assert got.train_tokens == len(WORDS) and got.val_tokens == len(VAL)
+    assert got.total_tokens == len(WORDS) + len(VAL)
+    assert got.bigram_pairs == len(WORDS) - 1
+    assert got.uniform_nats == pytest.approx(math.log(len(vocab)))
+    assert got.smoothing == {"kind": "add_alpha", "alpha": 1.0}
+    assert got.exact_entropy_rate is None
+    assert 0 < got.unseen_val_share < 1  # "bird" and "worm" are new
+    json.dumps(got.to_dict())  # JSON-ready
 
 
 def test_corpus_baseline_rows_are_one_stream_and_ids_may_be_any_int_dtype():
@@ -204,12 +204,12 @@ def test_corpus_baseline_on_zipf_samples_approaches_the_exact_entropy():
     val = rng.choice(v, size=20_000, p=p)
     h = floors.zipf_entropy(v, a)
     got = bl.corpus_baseline(train, val, v, exact_entropy_rate=h)
-    assert got["exact_entropy_rate"] == h
+    assert got.exact_entropy_rate == h
     # i.i.d. tokens: unigram entropy, unigram cross-entropy and bigram estimate all estimate the same H
-    assert got["unigram_entropy_train"] == pytest.approx(h, abs=0.01)
-    assert got["unigram_cross_entropy_val"] == pytest.approx(h, abs=0.03)
-    assert got["bigram_miller_madow"] == pytest.approx(h, abs=0.01)
-    assert got["bigram_plug_in"] < got["bigram_miller_madow"]
+    assert got.unigram_entropy_train == pytest.approx(h, abs=0.01)
+    assert got.unigram_cross_entropy_val == pytest.approx(h, abs=0.03)
+    assert got.bigram_miller_madow == pytest.approx(h, abs=0.01)
+    assert got.bigram_plug_in < got.bigram_miller_madow
 
 
 def test_corpus_baseline_with_seq_len_uses_the_rows_train_makes():
@@ -227,24 +227,24 @@ def test_corpus_baseline_with_seq_len_uses_the_rows_train_makes():
     ctx = Counter(r[i - 1] for r in tr_rows for i in range(1, 16))
     m = sum(pairs.values())
     bigram = -sum(k / m * math.log(k / ctx[a]) for (a, _), k in pairs.items())
-    assert (got["train_rows"], got["val_rows"], got["train_tokens_counted"], got["val_tokens_scored"]) == (12, 3, 192, 45)
-    assert (got["train_tokens"], got["val_tokens"], got["seq_len"], got["bigram_pairs"]) == (203, 50, 16, 12 * 15)
-    assert got["unigram_entropy_train"] == pytest.approx(-sum(k / n * math.log(k / n) for k in c.values()), rel=1e-12)
-    assert got["unigram_cross_entropy_val"] == pytest.approx(
+    assert (got.train_rows, got.val_rows, got.train_tokens_counted, got.val_tokens_scored) == (12, 3, 192, 45)
+    assert (got.train_tokens, got.val_tokens, got.seq_len, got.bigram_pairs) == (203, 50, 16, 12 * 15)
+    assert got.unigram_entropy_train == pytest.approx(-sum(k / n * math.log(k / n) for k in c.values()), rel=1e-12)
+    assert got.unigram_cross_entropy_val == pytest.approx(
         -sum(math.log((c[x] + 1) / (n + 14)) for x in scored) / len(scored), rel=1e-12)
-    assert got["bigram_plug_in"] == pytest.approx(bigram, rel=1e-12)
-    assert got["bigram_miller_madow"] == pytest.approx(bigram + (len(pairs) - len(ctx)) / (2 * m), rel=1e-12)
-    assert got["unseen_val_share"] == pytest.approx(sum(x not in c for x in scored) / len(scored))
-    assert got["unseen_val_share"] > 0
-    assert got["unk_val_share"] == pytest.approx(scored.count(0) / len(scored))
-    assert got["unk_train_share"] == pytest.approx(c[0] / n)
+    assert got.bigram_plug_in == pytest.approx(bigram, rel=1e-12)
+    assert got.bigram_miller_madow == pytest.approx(bigram + (len(pairs) - len(ctx)) / (2 * m), rel=1e-12)
+    assert got.unseen_val_share == pytest.approx(sum(x not in c for x in scored) / len(scored))
+    assert got.unseen_val_share > 0
+    assert got.unk_val_share == pytest.approx(scored.count(0) / len(scored))
+    assert got.unk_train_share == pytest.approx(c[0] / n)
     # the same floors function on rows: pairs across rows are not counted
     assert floors.bigram_conditional_entropy(np.array(tr_rows), 14)[0] == pytest.approx(bigram, rel=1e-12)
     # equal to what train records in its header (lossdoc.data.corpus.unigram_figures on the same rows)
     from lossdoc.data.corpus import unigram_figures
     from lossdoc.data.load import rows_of
 
-    assert unigram_figures(rows_of(train, 16), rows_of(val, 16), 14) == (got["unigram_entropy_train"], got["unigram_cross_entropy_val"])
+    assert unigram_figures(rows_of(train, 16), rows_of(val, 16), 14) == (got.unigram_entropy_train, got.unigram_cross_entropy_val)
     with pytest.raises(LossdocError) as exc:
         bl.corpus_baseline(train[:15], val, 14, seq_len=16)
     assert exc.value.key == "error.baseline_train_empty"
@@ -284,7 +284,7 @@ def test_corpus_baseline_cached(tmp_path, monkeypatch):
     monkeypatch.undo()
     files[0].write_text("{not json", encoding="utf-8")
     assert bl.corpus_baseline_cached(train, val, 20, tmp_path) == first  # a broken file is recomputed
-    assert json.loads(files[0].read_text(encoding="utf-8"))["figures"] == first
+    assert json.loads(files[0].read_text(encoding="utf-8"))["figures"] == first.to_dict()
     assert bl.token_fingerprint(train, val, 20) != bl.token_fingerprint(val, train, 20)
 
 
@@ -348,11 +348,11 @@ def test_render_corpus(lang):
     render.render_corpus(console, c, lang)
     text = buf.getvalue()
     for key in ("unigram_entropy_train", "unigram_cross_entropy_val", "bigram_plug_in", "bigram_miller_madow", "exact_entropy_rate"):
-        assert f"{c[key]:.4f}" in text, key
-    assert f"{100 * c['unseen_val_share']:.2f}%" in text
+        assert f"{getattr(c, key):.4f}" in text, key
+    assert f"{100 * c.unseen_val_share:.2f}%" in text
     assert "3,000 / 300 / 3,300" in text
-    assert f"{c['bigram_miller_madow'] - c['bigram_plug_in']:.4f}" in text
-    sparse = c["bigram_pairs"] / c["bigram_distinct_pairs"] < render.SPARSE_BIGRAM_RATIO
+    assert f"{c.bigram_miller_madow - c.bigram_plug_in:.4f}" in text
+    sparse = c.bigram_pairs / c.bigram_distinct_pairs < render.SPARSE_BIGRAM_RATIO
     marker = {("en", True): "loose lower reference", ("en", False): "well sampled", ("zh", True): "宽松", ("zh", False): "样本充足"}
     assert marker[(lang, sparse)] in text
 

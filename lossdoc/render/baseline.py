@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lossdoc import floors
-from lossdoc.baseline import LossReading, VocabBaseline
+from lossdoc.baseline import CorpusFigures, LossReading, VocabBaseline
 from lossdoc.i18n import t
 from lossdoc.jsonfmt import document, encode_value  # non-finite numbers: the same strings as the run log
 
@@ -192,58 +192,58 @@ def _nats_cell(x: float, lang: str) -> str:
     return t("baseline.corpus.value_nats", lang, nats=fmt_nats(x), bits=fmt_bits(floors.nats_to_bits(x)), ppl=fmt_ppl(floors.perplexity(x)))
 
 
-def corpus_table(c: dict[str, Any], lang: str) -> Table:
-    """The floors of a corpus, from lossdoc.baseline.corpus_baseline's dict."""
-    table = _table(t("baseline.corpus.title", lang, vocab=c["vocab_size"]),
+def corpus_table(c: CorpusFigures, lang: str) -> Table:
+    """The floors of a corpus (lossdoc.baseline.corpus_baseline)."""
+    table = _table(t("baseline.corpus.title", lang, vocab=c.vocab_size),
                    [(t("baseline.loss.col.what", lang), "left"), (t("baseline.loss.col.value", lang), "left")])
-    alpha = f"{c['smoothing']['alpha']:g}"
+    alpha = f"{c.smoothing['alpha']:g}"
     rows = [
-        (t("baseline.corpus.tokens", lang), f"{c['train_tokens']:,} / {c['val_tokens']:,} / {c['total_tokens']:,}"),
+        (t("baseline.corpus.tokens", lang), f"{c.train_tokens:,} / {c.val_tokens:,} / {c.total_tokens:,}"),
     ]
-    if c.get("seq_len") is not None:
+    if c.seq_len is not None:
         rows += [
-            (t("baseline.corpus.rows", lang, seq_len=c["seq_len"]), f"{c['train_rows']:,} / {c['val_rows']:,}"),
-            (t("baseline.corpus.used", lang), f"{c['train_tokens_counted']:,} / {c['val_tokens_scored']:,}"),
+            (t("baseline.corpus.rows", lang, seq_len=c.seq_len), f"{c.train_rows:,} / {c.val_rows:,}"),
+            (t("baseline.corpus.used", lang), f"{c.train_tokens_counted:,} / {c.val_tokens_scored:,}"),
         ]
     rows += [
-        (t("baseline.corpus.vocab", lang), f"{c['vocab_size']:,} / {c['vocab_used_train']:,} / {c['vocab_used']:,}"),
-        (t("baseline.corpus.uniform", lang), _nats_cell(c["uniform_nats"], lang)),
-        (t("baseline.corpus.unigram", lang), _nats_cell(c["unigram_entropy_train"], lang)),
-        (t("baseline.corpus.unigram_ce", lang, alpha=alpha), _nats_cell(c["unigram_cross_entropy_val"], lang)),
-        (t("baseline.corpus.bigram", lang), f"{fmt_nats(c['bigram_plug_in'])} / {fmt_nats(c['bigram_miller_madow'])}"),
-        (t("baseline.corpus.unseen", lang), t("baseline.corpus.unseen_value", lang, pct=f"{100 * c['unseen_val_share']:.2f}", types=c["unseen_val_types"])),
+        (t("baseline.corpus.vocab", lang), f"{c.vocab_size:,} / {c.vocab_used_train:,} / {c.vocab_used:,}"),
+        (t("baseline.corpus.uniform", lang), _nats_cell(c.uniform_nats, lang)),
+        (t("baseline.corpus.unigram", lang), _nats_cell(c.unigram_entropy_train, lang)),
+        (t("baseline.corpus.unigram_ce", lang, alpha=alpha), _nats_cell(c.unigram_cross_entropy_val, lang)),
+        (t("baseline.corpus.bigram", lang), f"{fmt_nats(c.bigram_plug_in)} / {fmt_nats(c.bigram_miller_madow)}"),
+        (t("baseline.corpus.unseen", lang), t("baseline.corpus.unseen_value", lang, pct=f"{100 * c.unseen_val_share:.2f}", types=c.unseen_val_types)),
     ]
-    if c.get("unk_id") is not None:
-        rows.append((t("baseline.corpus.unk", lang), f"{100 * c['unk_val_share']:.2f}% / {100 * c['unk_train_share']:.2f}%"))
-    if c.get("exact_entropy_rate") is not None:
-        rows.append((t("baseline.corpus.exact", lang), _nats_cell(c["exact_entropy_rate"], lang)))
+    if c.unk_id is not None:
+        rows.append((t("baseline.corpus.unk", lang), f"{100 * c.unk_val_share:.2f}% / {100 * c.unk_train_share:.2f}%"))
+    if c.exact_entropy_rate is not None:
+        rows.append((t("baseline.corpus.exact", lang), _nats_cell(c.exact_entropy_rate, lang)))
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     return table
 
 
-def corpus_notes(c: dict[str, Any], lang: str) -> list[str]:
-    alpha = f"{c['smoothing']['alpha']:g}"
-    n, k, j = c["bigram_pairs"], c["bigram_distinct_pairs"], c["bigram_distinct_contexts"]
+def corpus_notes(c: CorpusFigures, lang: str) -> list[str]:
+    alpha = f"{c.smoothing['alpha']:g}"
+    n, k, j = c.bigram_pairs, c.bigram_distinct_pairs, c.bigram_distinct_contexts
     ratio = n / k
     notes = [
-        t("baseline.corpus.note.unigram", lang, ce=fmt_nats(c["unigram_cross_entropy_val"])),
+        t("baseline.corpus.note.unigram", lang, ce=fmt_nats(c.unigram_cross_entropy_val)),
         t("baseline.corpus.note.smoothing", lang, alpha=alpha),
-        t("baseline.corpus.note.bigram", lang, corr=fmt_nats(c["bigram_miller_madow"] - c["bigram_plug_in"]), pairs=f"{k:,}",
+        t("baseline.corpus.note.bigram", lang, corr=fmt_nats(c.bigram_miller_madow - c.bigram_plug_in), pairs=f"{k:,}",
           contexts=f"{j:,}", n=f"{n:,}", ratio=f"{ratio:.1f}",
           reliability=t("baseline.corpus.note.bigram_ok" if ratio >= SPARSE_BIGRAM_RATIO else "baseline.corpus.note.bigram_sparse", lang)),
     ]
-    if c.get("seq_len") is not None:
-        notes.insert(0, t("baseline.corpus.note.rows", lang, seq_len=c["seq_len"]))
-    if c.get("exact_entropy_rate") is not None:
-        notes.append(t("baseline.corpus.note.exact", lang, exact=fmt_nats(c["exact_entropy_rate"])))
+    if c.seq_len is not None:
+        notes.insert(0, t("baseline.corpus.note.rows", lang, seq_len=c.seq_len))
+    if c.exact_entropy_rate is not None:
+        notes.append(t("baseline.corpus.note.exact", lang, exact=fmt_nats(c.exact_entropy_rate)))
     return notes
 
 
 SOURCE_SETTINGS = ("zipf_exponent", "markov_successors", "chain_seed", "token_low", "token_high", "min_freq")
 
 
-def source_lines(header: dict[str, Any], c: dict[str, Any], lang: str) -> list[str]:
+def source_lines(header: dict[str, Any], c: CorpusFigures, lang: str) -> list[str]:
     """Where the corpus came from (the run header's data object) and, for synthetic data, what the true
     source itself scores on these validation rows."""
     if header.get("kind") in ("text", "hf"):
@@ -261,19 +261,19 @@ def source_lines(header: dict[str, Any], c: dict[str, Any], lang: str) -> list[s
     return lines
 
 
-def render_source(console: Console, header: dict[str, Any], c: dict[str, Any], lang: str) -> None:
+def render_source(console: Console, header: dict[str, Any], c: CorpusFigures, lang: str) -> None:
     for line in source_lines(header, c, lang):
         _note(console, line)
     console.print()
 
 
-def render_corpus(console: Console, c: dict[str, Any], lang: str) -> None:
+def render_corpus(console: Console, c: CorpusFigures, lang: str) -> None:
     console.print(corpus_table(c, lang))
     for note in corpus_notes(c, lang):
         _note(console, note)
 
 
-def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = None, corpus: dict[str, Any] | None = None,
+def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = None, corpus: CorpusFigures | None = None,
                       data: dict[str, Any] | None = None) -> dict[str, Any]:
     """The figures as one JSON-ready document (language-neutral; non-finite numbers become null).
     ``data`` is the run header's data object of the measured source (what ``train`` records)."""
@@ -294,7 +294,7 @@ def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = No
     if reading is not None:
         doc["loss"] = reading.to_dict()
     if corpus is not None:
-        doc["corpus"] = corpus
+        doc["corpus"] = corpus.to_dict()
     if data is not None:
         doc["data"] = data
     return encode_value(doc)
