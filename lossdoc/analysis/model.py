@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 Status = Literal["ok", "info", "warn", "fail", "skipped"]
 Verdict = Literal["broken", "overfitting", "expected-plateau", "converged", "still-learning", "inconclusive"]
@@ -23,10 +23,17 @@ VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 CODES: tuple[Code, ...] = get_args(Code)
 
 
+C = TypeVar("C", bound=str)
+S = TypeVar("S", bound=str)
+
+
 @dataclass
-class Finding:
-    code: Code  # e.g. "init-loss"
-    status: Status
+class Finding(Generic[C, S]):
+    """One check's result. Generic in its code and status words: explain's checks make ``RunFinding``s,
+    ``lossdoc check`` makes ``CheckFinding``s (lossdoc.check), and renderers read either."""
+
+    code: C  # e.g. "init-loss"
+    status: S
     key: str  # message key of the sentence (lossdoc.messages.explain)
     args: dict[str, Any] = field(default_factory=dict)  # numbers and words the sentence uses
     measured: float | None = None  # the run's number this finding is about
@@ -43,6 +50,9 @@ class Finding:
             "args": self.args,
             "flag": self.flag,
         }
+
+
+RunFinding = Finding[Code, Status]  # what explain's checks return
 
 
 @dataclass
@@ -85,9 +95,9 @@ class Facts:
 @dataclass
 class Diagnosis:
     verdict: Verdict
-    findings: list[Finding]
+    findings: list[RunFinding]
     facts: Facts
     next_steps: list[str]  # message keys
 
-    def finding(self, code: Code) -> Finding | None:
+    def finding(self, code: Code) -> RunFinding | None:
         return next((f for f in self.findings if f.code == code), None)

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lossdoc.analysis.model import Finding
+from lossdoc.check.model import ORDER, CheckCode, CheckFinding, CheckStatus
 
-ORDER = ("init-loss", "causality", "labels", "overfit", "gradient-flow", "input-dependence", "train-eval")
+__all__ = ["ORDER", "CheckCode", "CheckFinding", "CheckReport", "CheckStatus", "run_checks"]
 LABELS = ("shifted", "unshifted")
 DEFAULT_SEQ_LEN = 32
 
@@ -32,12 +33,12 @@ class CheckReport:
     trainable: int
     output: str  # how the logits were found in the output
     labels: str
-    findings: list[Finding]
+    findings: list[CheckFinding]
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     tracebacks: dict[str, str] = field(default_factory=dict)  # check code -> traceback, for --debug
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> CheckStatus:
         statuses = {f.status for f in self.findings}
         return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
 
@@ -49,7 +50,7 @@ class CheckReport:
     def exit_code(self) -> int:
         return 1 if self.verdict == "fail" else 0
 
-    def finding(self, code: str) -> Finding | None:
+    def finding(self, code: CheckCode) -> CheckFinding | None:
         return next((f for f in self.findings if f.code == code), None)
 
 
@@ -92,9 +93,9 @@ def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None 
         params=sum(p.numel() for p in model.parameters()), trainable=sum(p.numel() for p in model.parameters() if p.requires_grad),
         output=fw.output_kind, labels=labels, findings=[], notes=notes,
     )
-    results: dict[str, Finding] = {}
+    results: dict[CheckCode, CheckFinding] = {}
 
-    def guarded(code: str, fn, *args, **kwargs):
+    def guarded(code: CheckCode, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the user's model can raise anything; the check is skipped with the reason

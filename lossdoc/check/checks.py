@@ -22,6 +22,7 @@ from torch import nn
 
 from lossdoc import floors
 from lossdoc.analysis.model import Finding
+from lossdoc.check.model import CheckFinding
 from lossdoc.check.adapt import Forward
 
 INIT_CHUNKS = 16  # the init loss is averaged over 16 batches of random ids (B x T tokens each)
@@ -79,7 +80,7 @@ def _names(names: list[str]) -> str:
 
 # ---------------------------------------------------------------- 1. loss at initialisation
 
-def check_init_loss(fw: Forward, s: Settings, *, trained: bool = False) -> Finding:
+def check_init_loss(fw: Forward, s: Settings, *, trained: bool = False) -> CheckFinding:
     if trained:
         return Finding("init-loss", "skipped", "chk.skip.trained")
     v, device = fw.vocab_size, fw.device
@@ -119,7 +120,7 @@ def check_init_loss(fw: Forward, s: Settings, *, trained: bool = False) -> Findi
 
 # ---------------------------------------------------------------- 2. causality
 
-def check_causality(fw: Forward, s: Settings) -> Finding:
+def check_causality(fw: Forward, s: Settings) -> CheckFinding:
     v, t, device = fw.vocab_size, s.seq_len, fw.device
     if t < 2:
         return Finding("causality", "skipped", "chk.skip.short", {"t": t})
@@ -200,7 +201,7 @@ def _trainable(fw: Forward) -> bool:
 
 # ---------------------------------------------------------------- 3. labels
 
-def check_labels(fw: Forward, s: Settings, *, causal_failed: bool = False) -> Finding:
+def check_labels(fw: Forward, s: Settings, *, causal_failed: bool = False) -> CheckFinding:
     if causal_failed:
         return Finding("labels", "skipped", "chk.skip.not_causal")
     if not _trainable(fw):
@@ -268,7 +269,7 @@ def check_labels(fw: Forward, s: Settings, *, causal_failed: bool = False) -> Fi
 
 # ---------------------------------------------------------------- 4. overfit one batch (and 6. input dependence)
 
-def check_overfit(fw: Forward, s: Settings) -> tuple[Finding, Forward | None, torch.Tensor | None]:
+def check_overfit(fw: Forward, s: Settings) -> tuple[CheckFinding, Forward | None, torch.Tensor | None]:
     """Returns the finding and the trained copy with its batch, for the input-dependence check."""
     if not _trainable(fw):
         return Finding("overfit", "skipped", "chk.skip.frozen"), None, None
@@ -314,7 +315,7 @@ def check_overfit(fw: Forward, s: Settings) -> tuple[Finding, Forward | None, to
     return Finding("overfit", "fail", "chk.overfit.stuck", args, measured=final, reference=target), None, None
 
 
-def check_input_dependence(trained: Forward | None, batch: torch.Tensor | None, overfit: Finding) -> Finding:
+def check_input_dependence(trained: Forward | None, batch: torch.Tensor | None, overfit: CheckFinding) -> CheckFinding:
     if overfit.status == "skipped":
         return Finding("input-dependence", "skipped", "chk.skip.frozen" if overfit.key == "chk.skip.frozen" else "chk.skip.after_overfit")
     if trained is None or batch is None:
@@ -331,7 +332,7 @@ def check_input_dependence(trained: Forward | None, batch: torch.Tensor | None, 
 
 # ---------------------------------------------------------------- 5. gradient flow
 
-def check_gradient_flow(fw: Forward, s: Settings) -> Finding:
+def check_gradient_flow(fw: Forward, s: Settings) -> CheckFinding:
     model = fw.model
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not named:
@@ -371,7 +372,7 @@ def _dropouts(model: nn.Module) -> list[str]:
     return [n or "(model)" for n, m in model.named_modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
 
 
-def check_train_eval(fw: Forward, s: Settings) -> Finding:
+def check_train_eval(fw: Forward, s: Settings) -> CheckFinding:
     model = fw.model
     g = _gen(s.seed + 7)
     ids = random_ids(s.batch_size, s.seq_len, fw.vocab_size, g, fw.device)

@@ -158,6 +158,7 @@ def _load_lossdoc(spec: str, path_text: str, *, trained: bool, seed: int | None)
     model = TransformerLM(mcfg)
     target = Target(spec, "lossdoc", model, vocab_size=cfg.vocab_size, max_positions=cfg.seq_len, trained=trained)
     if trained:
+        assert ckpt is not None  # a trained target without a checkpoint was refused above
         try:
             model.load_state_dict(ckpt["model"])
         except (KeyError, RuntimeError) as exc:
