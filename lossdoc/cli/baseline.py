@@ -130,7 +130,7 @@ def baseline_command(
         return
     from lossdoc.render.console import out
 
-    if corpus is not None:
+    if corpus is not None and source is not None:
         render.render_source(out, source, corpus, language)
         render.render_corpus(out, corpus, language)
         out.print()

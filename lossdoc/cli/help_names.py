@@ -37,6 +37,8 @@ def name_placeholders(app: typer.Typer) -> None:
             hints = typing.get_type_hints(info.callback)
         except Exception:  # pragma: no cover - a callback whose hints cannot be resolved keeps Typer's names
             continue
+        if info.callback is None:
+            continue
         for name, param in inspect.signature(info.callback).parameters.items():
             opt = param.default
             if not isinstance(opt, OptionInfo) or opt.metavar is not None:
@@ -47,5 +49,5 @@ def name_placeholders(app: typer.Typer) -> None:
             decls = [d for d in (opt.param_decls or ()) if d.startswith("--")]
             label = next((BY_NAME[d] for d in decls if d in BY_NAME), None)
             if label is None:
-                label = "PATH" if base is not None and base.__name__.endswith("Path") else BY_TYPE.get(base, "VALUE")
+                label = "PATH" if base is not None and base.__name__.endswith("Path") else (BY_TYPE.get(base, "VALUE") if base is not None else "VALUE")
             opt.metavar = label

@@ -61,7 +61,7 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(identity: dict[str, Any], tokenizer: str, min_freq: int) -> str:
-    settings = {"format": CACHE_FORMAT, "source": identity, "tokenizer": tokenizer}
+    settings: dict[str, Any] = {"format": CACHE_FORMAT, "source": identity, "tokenizer": tokenizer}
     if tokenizer == "word":
         settings["min_freq"] = min_freq
     blob = json.dumps(settings, sort_keys=True, ensure_ascii=True, default=str)

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -54,7 +54,7 @@ def fmt_signed(x: float, nd: int = 4) -> str:
     return f"{x:+.{nd}f}" if math.isfinite(x) else str(x)
 
 
-def _table(title: str, columns: list[tuple[str, str]]) -> Table:
+def _table(title: str, columns: list[tuple[str, JustifyMethod]]) -> Table:
     table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for i, (name, justify) in enumerate(columns):
         numeric = justify == "right"
@@ -213,7 +213,7 @@ def corpus_table(c: CorpusFigures, lang: str) -> Table:
         (t("baseline.corpus.bigram", lang), f"{fmt_nats(c.bigram_plug_in)} / {fmt_nats(c.bigram_miller_madow)}"),
         (t("baseline.corpus.unseen", lang), t("baseline.corpus.unseen_value", lang, pct=f"{100 * c.unseen_val_share:.2f}", types=c.unseen_val_types)),
     ]
-    if c.unk_id is not None:
+    if c.unk_id is not None and c.unk_val_share is not None and c.unk_train_share is not None:
         rows.append((t("baseline.corpus.unk", lang), f"{100 * c.unk_val_share:.2f}% / {100 * c.unk_train_share:.2f}%"))
     if c.exact_entropy_rate is not None:
         rows.append((t("baseline.corpus.exact", lang), _nats_cell(c.exact_entropy_rate, lang)))

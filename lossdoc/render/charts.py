@@ -282,7 +282,7 @@ def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_ki
         if start is None and late.size:  # memorisation: the validation minimum is in the Run
             start = float(val_epoch[late[int(np.argmin(val.y[late]))]])
         rows = np.flatnonzero(val_epoch == float(start)) if start is not None else np.empty(0, dtype=int)
-        if rows.size:
+        if rows.size and start is not None:
             marks.append(Mark("overfit", float(val.x[int(rows[0])]), None, {"epoch": _fmt_epoch(float(start))}))
 
     nonfinite: list[float] = []

@@ -147,7 +147,7 @@ def svg_chart(data: ChartData, lang: str, *, width: int = 960, height: int = 460
             g.append(f'<circle class="val" data-epoch="{e:g}" data-loss="{y:.6f}" cx="{f.px(x):.2f}" cy="{f.py(y):.2f}" r="4" '
                      f'fill="{COLOURS["val"]}"><title>{escape(labels["val"])}: {e:g} → {y:.4f}</title></circle>')
     for m in data.marks:
-        if m.kind == "best":
+        if m.kind == "best" and m.y is not None:
             g.append(f'<circle class="mark best" data-epoch="{escape(str(m.args["epoch"]))}" cx="{f.px(m.x):.2f}" cy="{f.py(m.y):.2f}" r="8" '
                      f'fill="none" stroke="{COLOURS["best"]}" stroke-width="3"><title>{escape(labels["best"])}</title></circle>')
         elif m.kind == "nonfinite":

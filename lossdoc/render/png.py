@@ -8,6 +8,8 @@ one the labels fall back to English and the caller says so.
 
 from __future__ import annotations
 
+from typing import Any
+
 from functools import lru_cache
 from pathlib import Path
 
@@ -90,8 +92,8 @@ def label_lang(lang: str) -> tuple[str, str | None]:
     return ("zh", font) if font else ("en", None)
 
 
-def _rc(font: str | None) -> dict:
-    rc = {"axes.unicode_minus": False, "font.size": 10}
+def _rc(font: str | None) -> Any:  # a dict of rc settings (Any: matplotlib types its keys as a Literal of every rc name)
+    rc: dict[str, Any] = {"axes.unicode_minus": False, "font.size": 10}
     if font:
         rc["font.sans-serif"] = [font, "DejaVu Sans"]
         rc["font.family"] = [font, "DejaVu Sans"]  # a list: glyphs the CJK font lacks come from DejaVu Sans

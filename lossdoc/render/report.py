@@ -89,8 +89,8 @@ def compare_rows(items: list[tuple[Run, Diagnosis]], lang: str) -> list[dict[str
         facts = d.facts
         fl = d.finding("floor")
         has_excess = fl is not None and fl.status != "skipped" and fl.args.get("excess") is not None
-        excess = fl.args["excess"] if has_excess else None
-        pct = fl.args.get("pct") if has_excess else None
+        excess = fl.args["excess"] if fl is not None and has_excess else None
+        pct = fl.args.get("pct") if fl is not None and has_excess else None
         epochs = _epochs(run)
         values = {
             "source": run.source, "format": run.format, "verdict": d.verdict, "init_loss": facts.init_loss,

@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from lossdoc import floors
 from lossdoc.i18n import t
@@ -52,7 +52,7 @@ class RichReporter:
         self.console = console
         self.lang = lang
         self.progress: Progress | None = None
-        self.task = None
+        self.task: TaskID | None = None
         self.header: dict[str, Any] = {}
         # not a terminal (piped, a file, a CI log): no bar, so a plain line every so many seconds instead
         self.every = progress_line_interval() if progress_every_s is None else progress_every_s
@@ -79,7 +79,7 @@ class RichReporter:
 
     def batch(self, record: dict[str, Any]) -> None:
         self.done += 1
-        if self.progress is not None:
+        if self.progress is not None and self.task is not None:
             self.progress.update(self.task, advance=1, loss=t("train.live_loss", self.lang, loss=_f(record["loss"])))
         if not self.console.is_terminal and self.every > 0:
             now = self.clock()
