@@ -15,6 +15,7 @@ wraps at that width, as on a terminal.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -22,7 +23,19 @@ from rich.text import Text
 
 
 class OutConsole(Console):
-    """A Console that never breaks plain text lines when it does not write to a terminal."""
+    """A Console that never breaks plain text lines when it does not write to a terminal, and that goes
+    quiet when its reader goes away (``lossdoc explain run.jsonl | head -1``): the command still finishes and
+    exits with its own code (``--fail-on``'s 1 means the verdict, not a closed pipe). Rich's default exits 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail on the closed pipe either
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.close(devnull)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
