@@ -666,7 +666,7 @@ def check_spikes(c: Context) -> Finding:
 
 def check_overfitting(c: Context) -> Finding:
     if c.val.size < 2:
-        memo = _memorisation(c) or _memorised_text(c)
+        memo = _memorisation(c) or _memorised_text(c) or _epoch_staircase(c)
         if memo is not None:
             return memo
         return Finding("overfitting", "skipped", "f.overfit.too_few", {"evals": int(c.val.size)})
@@ -712,6 +712,47 @@ def _memorised_text(c: Context) -> Finding | None:
         return None
     args = {"train": _r(end), "epochs": _epoch(float(ep.max())), "limit": th.MEMORISED_NATS, "ppl": _r(math.exp(end), 3)}
     return Finding("overfitting", "fail", "f.overfit.train_memorised", args, measured=end, reference=th.MEMORISED_NATS)
+
+
+def _epoch_staircase(c: Context) -> Finding | None:
+    """No validation, several epochs: a training loss that drops at the epoch boundaries and is (nearly) flat
+    within each epoch is recognising the examples it saw on the previous pass: memorising, which only a
+    validation set can tell from learning. The level at an epoch's start and end is the median of its first
+    and last STAIRCASE_WINDOW of batches; a drop across a boundary counts when it exceeds Z standard errors
+    of those medians and STAIRCASE_RATIO times the fall within the following epoch."""
+    if c.scaled is not None:
+        return None
+    ep, loss = c.run.batches.epoch, c.batch_loss
+    ok = np.isfinite(ep) & np.isfinite(loss)
+    if ok.sum() < 2 * th.MIN_TAIL:
+        return None
+    # epoch k holds the batches with k < epoch <= k + 1 (HF logs fractions 0.01 .. 1.0; lossdoc logs the epoch number 1, 2, ...)
+    index = np.floor(ep[ok] - 1e-9).astype(np.int64)
+    loss = loss[ok]
+    epochs = []
+    for k in np.unique(index):
+        lk = loss[index == k]
+        w = max(3, int(th.STAIRCASE_WINDOW * lk.size))
+        if lk.size < 2 * w:
+            return None  # too few batches in an epoch to tell its start from its end
+        sd = stats.diff_noise_sd(lk)
+        se = 1.2533 * sd / math.sqrt(w) if math.isfinite(sd) else math.nan  # standard error of a median of w values
+        epochs.append((float(np.median(lk[:w])), float(np.median(lk[-w:])), se))
+    boundaries = len(epochs) - 1
+    if boundaries < th.STAIRCASE_MIN_BOUNDARIES:
+        return None
+    drops, falls, steps = [], [], 0
+    for (_, end, se1), (start, end_next, se2) in zip(epochs, epochs[1:]):
+        drop, fall = end - start, max(start - end_next, 0.0)
+        band = max(th.Z * math.hypot(se1, se2), th.MIN_BAND) if math.isfinite(se1 + se2) else math.inf
+        drops.append(drop)
+        falls.append(fall)
+        steps += drop > band and drop > th.STAIRCASE_RATIO * fall
+    if steps < th.STAIRCASE_MIN_BOUNDARIES or steps < th.STAIRCASE_SHARE * boundaries:
+        return None
+    args = {"epochs": len(epochs), "steps": int(steps), "boundaries": boundaries, "drops": ", ".join(f"{d:.3f}" for d in drops),
+            "falls": ", ".join(f"{f:.3f}" for f in falls), "ratio": _epoch(th.STAIRCASE_RATIO)}
+    return Finding("overfitting", "warn", "f.overfit.epoch_steps", args, measured=float(np.median(drops)), reference=float(np.median(falls)))
 
 
 def _memorisation(c: Context) -> Finding | None:

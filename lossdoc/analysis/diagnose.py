@@ -114,6 +114,8 @@ def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
         steps.append("next.stuck_unigram")
     elif fail("uniform-lock") or fail("no-learning"):
         steps.append("next.check_optimizer")
+    if by["overfitting"].key == "f.overfit.epoch_steps":
+        steps.append("next.hold_out")
     if by["overfitting"].status == "fail" or by["overfitting"].key == "f.overfit.val_up_train_flat":
         steps.append("next.regularise")
     if verdict == "expected-plateau":

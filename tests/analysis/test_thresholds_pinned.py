@@ -354,6 +354,66 @@ def case_eval_multiple_min_evals(past):
     return checks.check_scale(context(run)).key == "f.scale.eval_multiple"
 
 
+def _stairs(drops_fall, n_epochs=4, per_epoch=100, window_break=None):
+    """Noiseless-ish epochs (tiny symmetric wiggle) that fall by ``fall`` within each epoch and drop by
+    ``drop`` at each boundary; ``drops_fall`` = (drop, fall); epochs logged as fractions (HF)."""
+    drop, fall = drops_fall
+    parts, level = [], 1.0
+    for _ in range(n_epochs):
+        parts.append(level - fall * np.linspace(0, 1, per_epoch) + wiggle(0.0, per_epoch, amp=1e-5))
+        level = level - fall - drop
+    run = make_run(np.concatenate(parts), v=V)
+    run.batches.epoch = np.arange(1, n_epochs * per_epoch + 1) / per_epoch
+    return checks.check_overfitting(context(run)).key == "f.overfit.epoch_steps"
+
+
+@pins("STAIRCASE_RATIO")
+def case_staircase_ratio(past):
+    fall = 0.02
+    measured_fall = fall * (1 - th.STAIRCASE_WINDOW)  # medians of the first and last windows sit half a window in
+    return _stairs((th.STAIRCASE_RATIO * measured_fall * (1.15 if past else 0.85), fall))
+
+
+@pins("STAIRCASE_MIN_BOUNDARIES")
+def case_staircase_min_boundaries(past):
+    # as many epochs as the rule needs boundaries (past), or one fewer (short)
+    n = th.STAIRCASE_MIN_BOUNDARIES + 1 if past else th.STAIRCASE_MIN_BOUNDARIES
+    return _stairs((0.1, 0.0), n_epochs=n)
+
+
+@pins("STAIRCASE_SHARE")
+def case_staircase_share(past):
+    # 5 boundaries; the first k drop (a staircase), the rest are continuous; k just above / below the share
+    k = int(np.ceil(th.STAIRCASE_SHARE * 5)) if past else int(np.ceil(th.STAIRCASE_SHARE * 5)) - 1
+    k = max(k, th.STAIRCASE_MIN_BOUNDARIES)
+    parts, level, per = [], 1.0, 100
+    for e in range(6):
+        parts.append(level + wiggle(0.0, per, amp=1e-5))
+        level -= 0.1 if e < k else 0.0
+    run = make_run(np.concatenate(parts), v=V)
+    run.batches.epoch = np.arange(1, 6 * per + 1) / per
+    return checks.check_overfitting(context(run)).key == "f.overfit.epoch_steps"
+
+
+@pins("STAIRCASE_WINDOW")
+def case_staircase_window(past):
+    # each epoch ends with a dip lasting just over (past) / under (short) half a window: with a window the
+    # median of the end sees it (no drop at the boundary); past: the window is wider than twice the dip, the
+    # median ignores it and the boundary drop shows
+    per = 200
+    w = max(3, int(th.STAIRCASE_WINDOW * per))
+    dip = int(w * (0.4 if past else 0.6))
+    parts, level = [], 1.0
+    for _ in range(4):
+        e = np.full(per, level) + wiggle(0.0, per, amp=1e-5)
+        e[per - dip:] -= 0.1  # the end of the epoch already at the next level
+        parts.append(e)
+        level -= 0.1
+    run = make_run(np.concatenate(parts), v=V)
+    run.batches.epoch = np.arange(1, 4 * per + 1) / per
+    return checks.check_overfitting(context(run)).key == "f.overfit.epoch_steps"
+
+
 @pins("ZERO_AFTER")
 def case_zero_after(past):
     losses = np.full(30, th.ZERO_AFTER * (1.1 if past else 0.9))
