@@ -264,54 +264,17 @@ def corpus_baseline(
     functions on the same ids). Without ``seq_len``: the whole streams, pairs
     across the whole train stream, every validation token scored.
 
-    Returns a :class:`CorpusFigures` (all losses in nats per token):
-    ``train_tokens``, ``val_tokens``, ``total_tokens`` (the streams),
-    ``seq_len``, ``train_rows``, ``val_rows`` (None without seq_len),
-    ``train_tokens_counted`` and ``val_tokens_scored`` (the tokens the figures use),
-    ``vocab_size``, ``vocab_used_train`` and ``vocab_used`` (distinct ids counted
-    in train / in train or scored in val), ``uniform_nats`` (ln V),
-    ``unigram_entropy_train`` (plug-in entropy of the train unigram distribution),
-    ``unigram_cross_entropy_val`` (add-``alpha`` smoothed train unigram model
-    scored on val; ``smoothing`` says which), ``bigram_plug_in`` and
-    ``bigram_miller_madow`` (H(X_t | X_{t-1}) on train, plug-in and
-    bias-corrected), ``bigram_pairs`` / ``bigram_distinct_pairs`` /
-    ``bigram_distinct_contexts`` (N, K, J of the correction (K - J)/(2N)),
-    ``unseen_val_share`` (share of scored val tokens whose id never occurs in
-    the counted train tokens), ``unseen_val_types`` (distinct such ids),
-    ``exact_entropy_rate``; with ``unk_id`` (the tokenizer's id for text it does
-    not know, 0 for char and word), ``unk_id``, ``unk_train_share`` and
-    ``unk_val_share`` (shares of counted train / scored val tokens that are it:
-    for a tokenizer with <unk>, the unseen words or characters of validation
-    land there, so ``unseen_val_share`` alone does not show them).
+    Returns a :class:`CorpusFigures` (all losses in nats per token; its fields say what each figure is).
+    With ``unk_id`` (the tokenizer's id for text it does not know, 0 for char and word) it also gives the
+    shares of counted train / scored val tokens that are it: for a tokenizer with <unk>, the unseen words
+    or characters of validation land there, so ``unseen_val_share`` alone does not show them.
     """
     v = check_vocab_size(vocab_size)
     train = _token_stream(train_tokens, v, "train")
     val = _token_stream(val_tokens, v, "val")
     if not alpha > 0:
         raise ValueError("alpha must be > 0")
-    if seq_len is None:
-        if train.size < 2:
-            raise LossdocError("error.baseline_train_empty", count=train.size, need=2)
-        if val.size < 1:
-            raise LossdocError("error.baseline_val_empty", count=val.size, need=1)
-        counted, scored, pairs_of = train, val, train
-        prev = train[:-1]
-        nxt = train[1:]
-        n_train_rows = n_val_rows = None
-    else:
-        from lossdoc.data.load import rows_of
-
-        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 2:
-            raise ValueError("seq_len must be an integer >= 2")
-        seq_len = int(seq_len)
-        train_rows, val_rows = rows_of(train, seq_len), rows_of(val, seq_len)
-        if train_rows.shape[0] < 1:
-            raise LossdocError("error.baseline_train_empty", count=train.size, need=seq_len)
-        if val_rows.shape[0] < 1:
-            raise LossdocError("error.baseline_val_empty", count=val.size, need=seq_len)
-        counted, scored, pairs_of = train_rows.ravel(), val_rows[:, 1:].ravel(), train_rows
-        prev, nxt = train_rows[:, :-1].ravel(), train_rows[:, 1:].ravel()
-        n_train_rows, n_val_rows = int(train_rows.shape[0]), int(val_rows.shape[0])
+    counted, scored, pairs_of, prev, nxt, n_train_rows, n_val_rows = _what_is_counted(train, val, seq_len)
     counts = floors.unigram_counts(counted, v)
     seen_train = counts > 0
     scored_counts = floors.unigram_counts(scored, v)
@@ -462,6 +425,30 @@ def measure_data(
     key = key or token_fingerprint(train, val, v)
     figures = corpus_baseline_cached(train, val, v, root, key=key, **kwargs)
     return DataMeasurement(v, figures, header, corpus_cache_file(train, val, v, root, key=key, **kwargs))
+
+
+def _what_is_counted(train: np.ndarray, val: np.ndarray, seq_len: int | None) -> tuple:
+    """(counted train ids, scored val ids, what bigrams are taken from, bigram contexts, next ids, train rows,
+    val rows) for corpus_baseline: the whole streams, or with seq_len the rows ``lossdoc train`` makes."""
+    if seq_len is None:
+        if train.size < 2:
+            raise LossdocError("error.baseline_train_empty", count=train.size, need=2)
+        if val.size < 1:
+            raise LossdocError("error.baseline_val_empty", count=val.size, need=1)
+        return train, val, train, train[:-1], train[1:], None, None
+    from lossdoc.data.load import rows_of
+
+    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 2:
+        raise ValueError("seq_len must be an integer >= 2")
+    seq_len = int(seq_len)
+    train_rows, val_rows = rows_of(train, seq_len), rows_of(val, seq_len)
+    if train_rows.shape[0] < 1:
+        raise LossdocError("error.baseline_train_empty", count=train.size, need=seq_len)
+    if val_rows.shape[0] < 1:
+        raise LossdocError("error.baseline_val_empty", count=val.size, need=seq_len)
+    # every row position is counted; validation scores every position but the first (what the loss averages over)
+    return (train_rows.ravel(), val_rows[:, 1:].ravel(), train_rows, train_rows[:, :-1].ravel(), train_rows[:, 1:].ravel(),
+            int(train_rows.shape[0]), int(val_rows.shape[0]))
 
 
 def _token_stream(tokens: np.ndarray, vocab_size: int, split: str) -> np.ndarray:
