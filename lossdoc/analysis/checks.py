@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -100,6 +101,8 @@ class Context:
     @property
     def init_band(self) -> tuple[float, float]:
         """Healthy range of a loss at initialisation (floors.init_loss_band), computed once."""
+        if self.vocab_size is None:
+            raise ValueError("the init band needs the vocabulary size")
         if "init_band" not in self.facts:
             self.facts["init_band"] = floors.init_loss_band(self.vocab_size, self.init_logit_std or 0.0)
         return self.facts["init_band"]
@@ -305,8 +308,8 @@ def check_nonfinite(c: Context) -> Finding:
         lr = stats.finite(b.lr[before])
         v = float(b.loss[i])
         if c.zero_filtered and step == c.zero_filtered[0]:
-            before = stats.finite(c.batch_loss[max(0, i - 5) : i])
-            args = {"step": int(step), "count": len(c.zero_filtered), "before": _r(float(np.median(before))) if before.size else None}
+            recent = stats.finite(c.batch_loss[max(0, i - 5) : i])
+            args: dict[str, Any] = {"step": int(step), "count": len(c.zero_filtered), "before": _r(float(np.median(recent))) if recent.size else None}
             return Finding("nonfinite-loss", "fail", "f.nonfinite.zero_filtered", args, measured=0.0, reference=args["before"])
         args = {"step": int(step), "value": "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity", "count": int(bad_batch.sum()),
                 "lr": _r(float(lr[-1]), 6) if lr.size else None, "grad_max": _r(float(gn.max()), 3) if gn.size else None,
@@ -320,20 +323,21 @@ def check_nonfinite(c: Context) -> Finding:
 def check_init(c: Context) -> Finding:
     if c.vocab_size is None:
         return Finding("init-loss", "skipped", "f.skip.vocab", {}, flag="--vocab-size")
+    ln_v = math.log(c.vocab_size)
     if c.pretrained and c.first_loss is not None:
         src = c.pretrained_source
-        args = {"first": _r(c.first_loss), "step": _epoch(c.first_loss_step) if c.first_loss_step is not None else "-", "ln_v": _r(c.ln_v),
+        args = {"first": _r(c.first_loss), "step": _epoch(c.first_loss_step) if c.first_loss_step is not None else "-", "ln_v": _r(ln_v),
                 "source": _source_text(src)}
-        key = "f.init.pretrained_high" if c.first_loss > c.ln_v else "f.init.pretrained"
-        return Finding("init-loss", "info", key, args, measured=c.first_loss, reference=c.ln_v)
+        key = "f.init.pretrained_high" if c.first_loss > ln_v else "f.init.pretrained"
+        return Finding("init-loss", "info", key, args, measured=c.first_loss, reference=ln_v)
     if c.init is None:
         return Finding("init-loss", "skipped", "f.init.not_logged", {"first_step": None if c.first_step is None else int(c.first_step)})
     sd = c.init_logit_std
-    expected = floors.expected_init_loss_exact(c.vocab_size, sd) if sd is not None else c.ln_v
+    expected = floors.expected_init_loss_exact(c.vocab_size, sd) if sd is not None else ln_v
     low, high = c.init_band
-    excess = c.init - c.ln_v
+    excess = c.init - ln_v
     implied = floors.implied_logit_std(c.vocab_size, c.init) if c.init > high or c.init < low else (math.sqrt(2 * excess) if excess > 0 else 0.0)
-    args = {"init": _r(c.init), "ln_v": _r(c.ln_v), "vocab": c.vocab_size, "expected": _r(expected), "low": _r(low), "high": _r(high),
+    args = {"init": _r(c.init), "ln_v": _r(ln_v), "vocab": c.vocab_size, "expected": _r(expected), "low": _r(low), "high": _r(high),
             "excess": _r(excess), "implied_std": _r(implied, 3), "std": _r(sd, 3) if sd is not None else None,
             "half_var": _r(sd * sd / 2, 4) if sd is not None else None}
     vsrc = c.run.sources.get("vocab_size")
@@ -342,8 +346,8 @@ def check_init(c: Context) -> Finding:
         args["implied_v"] = int(round(math.exp(min(c.init, 40.0))))
         return Finding("init-loss", "warn", "f.init.default_vocab", args, measured=c.init, reference=expected, flag="--vocab-size")
     if c.init > high:
-        ratio = c.init / c.ln_v
-        if abs(c.init - c.ln_v / math.log(2)) <= 0.05 * c.ln_v / math.log(2):
+        ratio = c.init / ln_v
+        if abs(c.init - ln_v / math.log(2)) <= 0.05 * ln_v / math.log(2):
             key = "f.init.log2"
         else:
             key = "f.init.high"
@@ -388,35 +392,37 @@ def check_floor(c: Context) -> Finding:
         return Finding("floor", "skipped", "f.skip.floor", {}, flag=flag)
     if c.best_val is None:
         return Finding("floor", "skipped", "f.floor.no_val", {})
-    best, final = c.best_val, c.final_val
+    best, final = c.best_val, float(c.val[-1])
+    val_floor = c.val_floor if c.val_floor is not None else c.floor
     # compared with the floor as these validation rows score it: removes the luck of which tokens were drawn
-    d, pct = floors.excess(best, c.val_floor)
-    df, pctf = floors.excess(final, c.val_floor)
-    args = {"best": _r(best), "final": _r(final), "floor": _r(c.val_floor), "excess": _r(d), "pct": _r(pct, 2), "final_excess": _r(df),
+    d, pct = floors.excess(best, val_floor)
+    df, pctf = floors.excess(final, val_floor)
+    args = {"best": _r(best), "final": _r(final), "floor": _r(val_floor), "excess": _r(d), "pct": _r(pct, 2), "final_excess": _r(df),
             "final_pct": _r(pctf, 2), "band": _r(c.band_val), "near": _r(c.near_floor), "epoch": _epoch(c.val_epoch[int(np.argmin(c.val))]), "below": _r(-d)}
-    if c.val_floor != c.floor:
-        args.update(exact_floor=_r(c.floor), floor_sample=_r(c.val_floor))
+    if val_floor != c.floor:
+        args.update(exact_floor=_r(c.floor), floor_sample=_r(val_floor))
     if c.ln_v is not None and c.ln_v - c.floor > c.near_floor:
         # structured data with an exact floor: share of the learnable information captured
         args["captured"] = _r(min(100.0, 100.0 * (c.ln_v - best) / (c.ln_v - c.floor)), 1)  # within noise below the floor: 100%
     if d < -c.band_val:
-        return Finding("floor", "fail", "f.floor.below", args, measured=best, reference=c.val_floor)
+        return Finding("floor", "fail", "f.floor.below", args, measured=best, reference=val_floor)
     if abs(d) <= c.band_val:
-        return Finding("floor", "ok", "f.floor.within_noise", args, measured=best, reference=c.val_floor)
+        return Finding("floor", "ok", "f.floor.within_noise", args, measured=best, reference=val_floor)
     if d <= c.near_floor:
-        return Finding("floor", "ok", "f.floor.near", args, measured=best, reference=c.val_floor)
-    return Finding("floor", "info", "f.floor.above", args, measured=best, reference=c.val_floor)
+        return Finding("floor", "ok", "f.floor.near", args, measured=best, reference=val_floor)
+    return Finding("floor", "info", "f.floor.above", args, measured=best, reference=val_floor)
 
 
 def check_below_floor(c: Context) -> Finding:
     if c.floor is None:
         return Finding("below-floor", "skipped", "f.skip.floor", {}, flag="--floor or --random")
+    val_floor = c.val_floor if c.val_floor is not None else c.floor
     vals = c.val
     tail = c.tail_level()
-    args = {"floor": _r(c.val_floor), "band": _r(c.band_val)}
-    if vals.size and vals.min() < c.val_floor - c.band_val:
-        args.update(best=_r(float(vals.min())), gap=_r(c.val_floor - float(vals.min())))
-        return Finding("below-floor", "fail", "f.below.val", args, measured=float(vals.min()), reference=c.val_floor)
+    args = {"floor": _r(val_floor), "band": _r(c.band_val)}
+    if vals.size and vals.min() < val_floor - c.band_val:
+        args.update(best=_r(float(vals.min())), gap=_r(val_floor - float(vals.min())))
+        return Finding("below-floor", "fail", "f.below.val", args, measured=float(vals.min()), reference=val_floor)
     if tail is not None and math.isfinite(c.sigma_b):
         # training batches far below the floor with nothing evaluated: the same impossibility
         n_tail = int(c.tail.sum())
@@ -424,7 +430,7 @@ def check_below_floor(c: Context) -> Finding:
         if not vals.size and tail < c.floor - max(band_t, th.MEMORISE_REL * c.floor):
             args.update(best=_r(tail), gap=_r(c.floor - tail))
             return Finding("below-floor", "fail", "f.below.train", args, measured=tail, reference=c.floor)
-    return Finding("below-floor", "ok", "f.below.ok", args, measured=c.best_val, reference=c.val_floor)
+    return Finding("below-floor", "ok", "f.below.ok", args, measured=c.best_val, reference=val_floor)
 
 
 def _padded_sizes(v: int) -> list[int]:
@@ -454,23 +460,25 @@ def check_uniform_lock(c: Context) -> Finding:
         # one output that scores the same on every batch is the uniform distribution, at ln(e^L ids).
         level, k = const
         before = c.loss[: c.loss.size - k]
-        args = {"level": _r(level, 5), "count": k, "n_ids": int(round(math.exp(min(level, 40.0)))), "ln_v": _r(c.ln_v),
+        n_ids = int(round(math.exp(min(level, 40.0))))
+        args = {"level": _r(level, 5), "count": k, "n_ids": n_ids, "ln_v": _r(c.ln_v),
                 "best": _r(float(before.min())) if before.size else None, "step": int(c.step[c.loss.size - k])}
         collapsed = before.size and float(before.min()) < level - th.DIVERGE_MIN_NATS * 5
         at_ln_v = c.vocab_size is not None and any(abs(level - math.log(sz)) <= th.UNIFORM_LOCK_NATS for sz in _padded_sizes(c.vocab_size))
         if (c.floor is None or c.floor < level - th.UNIFORM_LOCK_NATS - c.near_floor) and (collapsed or not at_ln_v):
             key = "f.uniform.collapsed" if collapsed else "f.uniform.constant"
-            return Finding("uniform-lock", "fail", key, args, measured=level, reference=c.ln_v if c.ln_v else math.log(args["n_ids"]))
+            return Finding("uniform-lock", "fail", key, args, measured=level, reference=c.ln_v if c.ln_v else math.log(n_ids))
     if c.vocab_size is None:
         return Finding("uniform-lock", "skipped", "f.skip.vocab", {}, flag="--vocab-size")
-    level = c.tail_level()
-    if level is None or not math.isfinite(c.sigma_b):
-        level = c.final_val
+    end_level = c.tail_level()
+    if end_level is None or not math.isfinite(c.sigma_b):
+        end_level = c.final_val
         sd = c.band_val / th.Z
     else:
         sd = c.sigma_b
-    if level is None:
+    if end_level is None:
         return Finding("uniform-lock", "skipped", "f.uniform.no_data", {})
+    level = end_level
     for size in _padded_sizes(c.vocab_size):
         ref = math.log(size)
         if abs(level - ref) <= th.UNIFORM_LOCK_NATS and sd < th.UNIFORM_LOCK_SD:
@@ -536,7 +544,7 @@ def check_no_learning(c: Context) -> Finding:
     moves: list[tuple[float, float, float, float]] = []  # (start, end, change, band)
     if c.init is not None and c.init_source == "epoch0" and c.val.size:
         sd = c.band_val / th.Z
-        moves.append((c.init, c.final_val, c.init - c.final_val, max(th.Z * math.sqrt(2) * sd, th.MIN_BAND)))
+        moves.append((c.init, float(c.val[-1]), c.init - float(c.val[-1]), max(th.Z * math.sqrt(2) * sd, th.MIN_BAND)))
     n = c.loss.size
     if n >= th.MIN_BATCHES and math.isfinite(c.sigma_b):
         k = max(3, min(10, n // 4))
@@ -549,7 +557,7 @@ def check_no_learning(c: Context) -> Finding:
     start, end, change, band = moved or moves[0]
     args = {"init": _r(start), "end": _r(end), "moved": _r(change), "band": _r(band), "lr_max": _r(float(lrs.max()), 8) if lrs.size else None}
     lr_zero = bool(lrs.size and lrs.max() == 0)
-    if c.floor is not None and start - c.val_floor <= 2 * band and not lr_zero:
+    if c.floor is not None and start - (c.val_floor if c.val_floor is not None else c.floor) <= 2 * band and not lr_zero:
         return Finding("no-learning", "ok", "f.nolearn.nothing_to_learn", args, measured=change)
     if moved is None:
         if lr_zero:
@@ -621,9 +629,10 @@ def _progress_evals(c: Context) -> Finding:
 def check_divergence(c: Context) -> Finding:
     n = c.loss.size
     if n < th.MIN_BATCHES:
-        if c.val.size >= 2 and c.ln_v is not None and c.final_val > c.ln_v + max(c.near_floor, th.DIVERGE_MIN_NATS):
-            args = {"final": _r(c.final_val), "ln_v": _r(c.ln_v)}
-            return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=c.final_val, reference=c.ln_v)
+        final = float(c.val[-1]) if c.val.size else math.nan
+        if c.val.size >= 2 and c.ln_v is not None and final > c.ln_v + max(c.near_floor, th.DIVERGE_MIN_NATS):
+            args = {"final": _r(final), "ln_v": _r(c.ln_v)}
+            return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=final, reference=c.ln_v)
         return Finding("divergence", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     smooth = stats.rolling_median(c.loss, th.SPIKE_WINDOW)
     w = min(th.SPIKE_WINDOW, max(3, n // 4))  # short logs (HF logs every N steps) get a shorter final stretch
@@ -768,7 +777,7 @@ def _memorisation(c: Context) -> Finding | None:
     band_t = max(th.Z * c.sigma_b / math.sqrt(per_epoch), th.MIN_BAND)
     if t_final >= c.floor - band_t:
         return None
-    if c.val.size and c.val.min() < c.val_floor - c.band_val:
+    if c.val.size and c.val.min() < (c.val_floor if c.val_floor is not None else c.floor) - c.band_val:
         return None  # validation is below the floor too: a leak, not memorisation (below-floor reports it)
     depth = c.floor - t_final
     args = {"train": _r(t_final), "floor": _r(c.floor), "depth": _r(depth), "val": _r(c.final_val), "limit": _r(th.MEMORISE_REL * c.floor),
@@ -784,7 +793,9 @@ def check_val_below_train(c: Context) -> Finding:
     # compare the last evaluation with the training level just before it (not the epoch mean, which lags
     # behind a falling curve)
     end_train = float(c.train_at_eval[-1]) if math.isfinite(c.train_at_eval[-1]) else c.tail_level()
-    val = c.final_val
+    if end_train is None:
+        return Finding("val-below-train", "skipped", "f.vbt.no_data", {})
+    val = float(c.val[-1])
     n_tail = min(th.SPIKE_WINDOW, max(3, c.loss.size // 4)) if math.isfinite(c.train_at_eval[-1]) else int(c.tail.sum())
     sd = c.sigma_b if math.isfinite(c.sigma_b) else 0.0
     dropout = c.run.dropout or 0.0
