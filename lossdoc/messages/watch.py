@@ -1,0 +1,43 @@
+"""lossdoc watch: the live panel, the piped lines, its errors."""
+
+EN = {
+    "watch.title": "lossdoc watch: {path}",
+    "watch.waiting": "waiting for {path} ...",
+    "watch.waiting_records": "waiting for the first records of {path} ...",
+    "watch.verdict": "verdict",
+    "watch.train_loss": "training loss",
+    "watch.val_loss": "validation loss",
+    "watch.floor": "floor",
+    "watch.records": "records",
+    "watch.changed": "last change",
+    "watch.at_step": "{loss} at step {step}",
+    "watch.at_epoch": "{loss} at evaluation {epoch}",
+    "watch.none": "-",
+    "watch.ended": "the run ended ({status})",
+    "watch.line": "step {step}: {verdict} (training loss {loss}, validation loss {val}, floor {floor})",
+    "watch.line_done": "the run ended ({status}); verdict: {verdict}",
+    "watch.fail": "verdict {verdict} (--fail-on {fail_on}): exit 1",
+    "error.watch_missing": "no such file or folder: {path}; add --wait to wait until it appears",
+    "rule.closed_interval": "must be from {low} to {high}",
+}
+
+ZH = {
+    "watch.title": "lossdoc watch：{path}",
+    "watch.waiting": "正在等待 {path} 出现……",
+    "watch.waiting_records": "正在等待 {path} 的第一批记录……",
+    "watch.verdict": "结论",
+    "watch.train_loss": "训练损失",
+    "watch.val_loss": "验证损失",
+    "watch.floor": "下限",
+    "watch.records": "记录数",
+    "watch.changed": "最近的变化",
+    "watch.at_step": "{loss}（第 {step} 步）",
+    "watch.at_epoch": "{loss}（第 {epoch} 次评估）",
+    "watch.none": "-",
+    "watch.ended": "运行已结束（{status}）",
+    "watch.line": "第 {step} 步：{verdict}（训练损失 {loss}，验证损失 {val}，下限 {floor}）",
+    "watch.line_done": "运行已结束（{status}）；结论：{verdict}",
+    "watch.fail": "结论为{verdict}（--fail-on {fail_on}）：退出码 1",
+    "error.watch_missing": "文件或目录不存在：{path}；加上 --wait 可等待它出现",
+    "rule.closed_interval": "必须在 {low} 到 {high} 之间（含两端）",
+}
