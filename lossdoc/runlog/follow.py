@@ -149,7 +149,7 @@ class JsonlTail:
             self.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
         elif kind == "end":
             status = rec.get("status")
-            self.status = status if status in ("completed", "interrupted", "failed") else None
+            self.status = status if status in ("completed", "interrupted", "failed", "stopped") else None
             self.ended = True
         else:
             self.records -= 1

@@ -109,7 +109,7 @@ class Run:
     epochs: EpochSeries = field(default_factory=EpochSeries.empty)
     events: list[Event] = field(default_factory=list)
     warnings: list[ReaderWarning] = field(default_factory=list)
-    status: str | None = None  # completed | interrupted | failed | None (no end record)
+    status: str | None = None  # completed | interrupted | failed | stopped (train --stop-on) | None (no end record)
     records_read: int = 0
     records_skipped: int = 0
     schema: str | None = None

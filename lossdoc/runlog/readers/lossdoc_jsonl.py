@@ -194,7 +194,7 @@ def read(path: Path, **_: Any) -> Run:
                 run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
             elif kind == "end":
                 status = rec.get("status")
-                run.status = status if status in ("completed", "interrupted", "failed") else None
+                run.status = status if status in ("completed", "interrupted", "failed", "stopped") else None
             else:
                 run.records_read -= 1
                 run.records_skipped += 1
