@@ -48,6 +48,10 @@ def watch_command(
         raise ConfigError("--idle", idle, "gt", bound=0)
     if not wait and not run_path.exists():
         raise LossdocError("error.watch_missing", path=str(run_path))
+    if run_path.exists():  # a folder of run folders (runs/): its newest run, as explain takes it
+        from lossdoc.cli.runs import pick_run
+
+        run_path = pick_run(run_path, language)
     from lossdoc.analysis import diagnose
     from lossdoc.render.console import out
     from lossdoc.render.watch import WatchView

@@ -252,23 +252,26 @@ class Follower:
         if self.mode is None:
             if not self.path.exists():
                 raise LossdocError("error.log_missing", path=str(self.path))
+            if not self.path.is_dir() and not self._first_line(self.path):
+                raise LossdocError("error.log_empty", path=str(self.path))  # not even one whole line yet: decide later
             target = _tailable(self.path) if self.fmt in (None, "lossdoc") else None
             if target is not None:
                 self.mode, self.tail = "tail", JsonlTail(target)
-            elif self.path.is_dir() or self.fmt is not None or self._has_text(self.path):
-                self.mode = "reread"
             else:
-                raise LossdocError("error.log_empty", path=str(self.path))
+                self.mode = "reread"
         if self.mode == "tail":
             return self._poll_tail()
         return self._poll_reread(now)
 
     @staticmethod
-    def _has_text(path: Path) -> bool:
+    def _first_line(path: Path) -> bool:
+        """The file holds a complete first line (or is binary, or 8 KB without a newline), so its format can be told."""
         try:
-            return path.stat().st_size > 0
+            with open(path, "rb") as fh:
+                head = fh.read(8192)
         except OSError:
             return False
+        return b"\n" in head or b"\x00" in head or len(head) >= 8192  # binary (TensorBoard): at once
 
     def _poll_tail(self) -> Run | None:
         assert self.tail is not None

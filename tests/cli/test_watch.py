@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -262,3 +263,27 @@ def test_one_second_of_growth_costs_only_its_own_bytes(tmp_path, monkeypatch):
     tail.read_new()
     assert sum(reads) == len(extra) and tail.offset == before + len(extra)
     assert len(tail.run().batches) == 4000
+
+
+def test_a_half_written_first_line_waits_instead_of_choosing_a_format(tmp_path):
+    from lossdoc.errors import LossdocError
+
+    _write_log(tmp_path / "full", 30)
+    data = (tmp_path / "full" / "run.jsonl").read_bytes()
+    log = tmp_path / "run.jsonl"
+    log.write_bytes(data[:40])  # part of the header
+    f = Follower(log, min_interval=0.0)
+    with pytest.raises(LossdocError) as exc:
+        f.poll()
+    assert exc.value.key == "error.log_empty" and f.mode is None
+    log.write_bytes(data)
+    assert len(f.poll().batches) == 30 and f.mode == "tail"
+
+
+def test_a_folder_of_runs_is_watched_through_its_newest_run(tmp_path):
+    _write_log(tmp_path / "runs" / "old", 20)
+    time.sleep(0.05)
+    _write_log(tmp_path / "runs" / "new", 40)
+    os.utime(tmp_path / "runs" / "old", (1, 1))
+    rc, out, err = _cli(str(tmp_path / "runs"), "--until-done")
+    assert rc == 0 and "new" in err and out.splitlines()[0].startswith("step 40: ")
