@@ -185,3 +185,10 @@ def test_no_vocabulary_warns_and_writes_nothing(tmp_path):
     with pytest.warns(UserWarning, match="vocab_size"):
         _fit(tmp_path, NoVocab(), LossdocCallback(tmp_path / "run"), epochs=1, n=64)
     assert not (tmp_path / "run" / "run.jsonl").exists()
+
+
+def test_a_learning_rate_far_too_high_is_broken(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, TinyLM(lr=300.0), LossdocCallback(tmp_path / "run", data="random"), epochs=2, n=320)
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    assert out["verdict"] == "broken", [(f["code"], f["status"]) for f in out["findings"]]
