@@ -76,6 +76,6 @@ def watch_command(
                     view.failed(fail_on)
                     raise typer.Exit(1)
             if until_done and follower.done:
-                view.ended(follower.status)
+                view.ended(follower.status, idle)
                 return
             time.sleep(TICK_S)

@@ -86,15 +86,19 @@ class WatchView:
                 self.console.print(self.line(run, diag), markup=False, highlight=False)
         self._refresh()
 
-    def ended(self, status: str | None) -> None:
-        """The run ended: a last line (piped) or the panel's note (terminal)."""
-        shown = status or "-"
+    def ended(self, status: str | None, idle: float | None = None) -> None:
+        """The run ended (its end status, or ``idle`` seconds without change): a last line (piped) or the panel's note."""
+        idle_s = f"{idle:g}" if idle is not None else None
         if self.live:
-            self._note = t("watch.ended", self.lang, status=shown)
+            self._note = t("watch.idle", self.lang, idle=idle_s) if status is None and idle_s else t("watch.ended", self.lang, status=status or "-")
             self._refresh()
         elif self.verdict is not None:
-            self.console.print(t("watch.line_done", self.lang, status=shown, verdict=t(f"verdict.{self.verdict}", self.lang)),
-                               markup=False, highlight=False)
+            verdict = t(f"verdict.{self.verdict}", self.lang)
+            if status is None and idle_s:
+                line = t("watch.line_idle", self.lang, idle=idle_s, verdict=verdict)
+            else:
+                line = t("watch.line_done", self.lang, status=status or "-", verdict=verdict)
+            self.console.print(line, markup=False, highlight=False)
 
     def failed(self, fail_on: str) -> None:
         text = t("watch.fail", self.lang, verdict=t(f"verdict.{self.verdict}", self.lang), fail_on=fail_on)

@@ -265,6 +265,14 @@ def test_one_second_of_growth_costs_only_its_own_bytes(tmp_path, monkeypatch):
     assert len(tail.run().batches) == 4000
 
 
+def test_a_log_without_an_end_record_ends_after_idle_seconds(tmp_path):
+    csv = tmp_path / "metrics.csv"
+    csv.write_text("step,loss,val_loss\n" + "".join(f"{s},{5 - s / 100},{5 - s / 100 if s % 10 == 0 else ''}\n" for s in range(1, 41)))
+    rc, out, err = _cli(str(csv), "--until-done", "--idle", "1")
+    assert rc == 0, err
+    assert out.splitlines()[-1].startswith("no change for 1 s, taken as the end of the run; verdict: ")
+
+
 def test_a_half_written_first_line_waits_instead_of_choosing_a_format(tmp_path):
     from lossdoc.errors import LossdocError
 
