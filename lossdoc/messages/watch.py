@@ -24,7 +24,7 @@ EN = {
 }
 
 ZH = {
-    "watch.title": "lossdoc watch：{path}",
+    "watch.title": "lossdoc watch 实时跟踪：{path}",
     "watch.waiting": "正在等待 {path} 出现……",
     "watch.waiting_records": "正在等待 {path} 的第一批记录……",
     "watch.verdict": "结论",
