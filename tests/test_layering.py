@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "lossdoc"
-COMMANDS = {"train", "explain", "baseline", "compare", "generate", "check"}
+COMMANDS = {"train", "explain", "baseline", "compare", "generate", "check", "watch"}
 
 
 def _imports() -> list[tuple[str, str, int]]:

@@ -66,6 +66,7 @@ from lossdoc.cli import compare as _compare  # noqa: E402
 
 _compare.register(app)
 from lossdoc.cli import check as _check; _check.register(app)  # noqa: E402,E702
+from lossdoc.cli import watch as _watch; _watch.register(app)  # noqa: E402,E702
 
 from lossdoc.cli.help_names import name_placeholders  # noqa: E402
 

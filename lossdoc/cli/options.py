@@ -1,6 +1,6 @@
 """Options shared by several commands, each written once.
 
-The options ``explain`` and ``compare`` share (the facts a log may lack, the log format, the charts) are
+The options ``explain``, ``compare`` and ``watch`` share (the facts a log may lack, the log format, the charts) are
 ``Annotated`` types: a command declares ``vocab_size: VocabSize = None`` and gets the same flag, type and help.
 """
 
@@ -39,7 +39,7 @@ MarkovSuccessorsOption = typer.Option(None, "--markov-successors", "--markov_suc
 SeqLenOption = typer.Option(None, "--seq-len", "--seq_len", help="Tokens per sequence (default 64).")
 ValFractionOption = typer.Option(None, "--val-fraction", "--val_fraction", help="Share held out for validation (default 0.1).")
 
-# --- explain and compare: facts a log may lack (applied to every run that lacks them), its format, charts
+# --- explain, compare and watch: facts a log may lack (applied to every run that lacks them), its format, charts
 VocabSize = Annotated[Optional[int], typer.Option("--vocab-size", help="Vocabulary size, for a log that does not carry it.")]
 Floor = Annotated[Optional[float], typer.Option("--floor", help="The data's entropy floor in nats per token.")]
 Random = Annotated[bool, typer.Option("--random", help="The data is uniformly random token ids over the vocabulary.")]

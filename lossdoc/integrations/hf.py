@@ -45,6 +45,67 @@ def _first_length(loader: Any) -> int | None:
         return None
 
 
+def _accepts_loss_kwargs(model: Any) -> bool:
+    """What the Trainer reads as model_accepts_loss_kwargs: the model's own attribute, else a **kwargs in forward."""
+    if hasattr(model, "accepts_loss_kwargs"):
+        return bool(model.accepts_loss_kwargs)
+    import inspect
+
+    try:
+        return any(p.kind == inspect.Parameter.VAR_KEYWORD for p in inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return False
+
+
+def loss_scale(model: Any, first: Any) -> dict[str, Any] | None:
+    """The Trainer's token-count mismatch, measured on the first training example, or None where it does not apply.
+
+    The Trainer divides a batch's summed loss by ``num_items_in_batch``, the label tokens it counts. It counts
+    ``labels[..., 1:]`` only when LOSS_MAPPING maps ``model.loss_type`` to ForCausalLMLoss (``_loss_shifts_labels``);
+    a model whose class name matches no LOSS_MAPPING key (GPT2LMHeadModel: ``loss_type`` None) still shifts in its
+    loss (``loss_function`` falls back to ForCausalLMLoss), so the Trainer counts position 0 too and every logged
+    loss is (label tokens after the shift) / (label tokens) of the true mean: (T - 1)/T for rows of T labels.
+    """
+    try:
+        from transformers.loss.loss_utils import LOSS_MAPPING, ForCausalLMLoss
+    except ImportError:  # another transformers: nothing known to correct
+        return None
+    cfg = getattr(model, "config", None)
+    if getattr(cfg, "is_encoder_decoder", False) or not _accepts_loss_kwargs(model):
+        return None
+    if LOSS_MAPPING.get(getattr(model, "loss_type", None)) is ForCausalLMLoss:
+        return None  # the Trainer counts after the shift: right
+    if getattr(model, "_loss_function", None) is not None or getattr(model, "loss_type", None) in LOSS_MAPPING:
+        return None  # a loss of the user's or a non-causal one: not this mismatch
+    if not isinstance(first, dict):
+        return None
+    labels = first.get("labels", first.get("input_ids"))
+    try:
+        flat = [int(v) for v in (labels.tolist() if hasattr(labels, "tolist") else labels)]
+    except (TypeError, ValueError):
+        return None
+    full = sum(v != -100 for v in flat)
+    shifted = sum(v != -100 for v in flat[1:])
+    if full < 2 or shifted == full:
+        return None
+    return {"logged_over_true": shifted / full, "label_tokens": full, "targets": shifted,
+            "cause": "transformers Trainer: num_items_in_batch counts labels before the causal shift (model.loss_type is None)",
+            "transformers": _transformers_version()}
+
+
+def _transformers_version() -> str:
+    import transformers
+
+    return str(getattr(transformers, "__version__", "unknown"))
+
+
+def _first(loader: Any) -> Any:
+    try:
+        return loader.dataset[0]
+    except Exception:  # noqa: BLE001 - an iterable dataset, another layout: unknown
+        return None
+
+
 class LossdocCallback(TrainerCallback):
     def __init__(self, run_dir: str | Path, data: str | None = None, stop_on: str | None = None) -> None:
         if data not in (None, "random", "text"):
@@ -132,6 +193,7 @@ class LossdocCallback(TrainerCallback):
         self._tokens_seen = int(seen) if isinstance(seen, (int, float)) and not isinstance(seen, bool) and seen > 0 else 0
         self.logger = RunLogger(self.run_dir, vocab_size=vocab, data=self.data, seq_len=seq_len, batch_tokens=batch_tokens,
                                 pretrained=_is_pretrained(model), dropout=_dropout(cfg), model=model_rec, config=config,
+                                loss_scale=loss_scale(model, _first(loader)),
                                 device=str(getattr(args, "device", "unknown")), writer="lossdoc.integrations.hf")
 
     def _tokens(self, state) -> int | None:

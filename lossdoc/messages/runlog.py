@@ -9,6 +9,7 @@ EN = {
     "error.log_unreadable": "cannot read {path}: {detail}",
     "warn.runlog_write_failed": "lossdoc: cannot write the run log {path} ({detail}); logging stops, training goes on",
     "warn.hf_callback_failed": "lossdoc: the Trainer callback failed ({detail}); training goes on",
+    "warn.lightning_callback_failed": "lossdoc: the Lightning callback failed ({detail}); training goes on",
 }
 
 ZH = {
@@ -20,4 +21,5 @@ ZH = {
     "error.log_unreadable": "无法读取 {path}：{detail}",
     "warn.runlog_write_failed": "lossdoc：无法写入运行日志 {path}（{detail}）；日志记录已停止，训练继续进行",
     "warn.hf_callback_failed": "lossdoc：Trainer 回调出错（{detail}）；训练继续进行",
+    "warn.lightning_callback_failed": "lossdoc：Lightning 回调出错（{detail}）；训练继续进行",
 }

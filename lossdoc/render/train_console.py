@@ -116,6 +116,10 @@ class RichReporter:
         elif kind == "nonfinite_grad":
             key = "train.event.nonfinite_grad"
             args["value"] = _f(record.get("value"))
+        elif kind == "stopped":  # train --stop-on
+            key = "train.event.stopped"
+            args.update(stop_on=record.get("stop_on"), verdict=t(f"verdict.{record.get('verdict')}", self.lang),
+                        findings=", ".join(record.get("findings") or []) or "-")
         else:
             key, args = "train.event.other", {"kind": kind, "message": record.get("message", "")}
         self.console.print(t(key, self.lang, **args), markup=False)

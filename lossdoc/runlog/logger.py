@@ -86,12 +86,14 @@ class RunLogger:
     ``data="random"``: uniformly random token ids in [token_low, vocab_size) (the floor ln(V - token_low) is exact);
     ``data="text"``: real text. ``pretrained``: training started from pretrained weights. ``batch_tokens``: tokens
     per optimizer step (default batch_size * (seq_len - 1) when both are given, as lossdoc train). ``model``/``config``: dicts kept in the header.
+    ``loss_scale``: ``{"logged_over_true": r, "cause": ...}`` when the losses given are r times the true mean (explain divides by r).
     """
 
     def __init__(self, run_dir: str | Path, *, vocab_size: int, data: str = "text", seq_len: int | None = None,
                  pretrained: bool = False, dropout: float | None = None, token_low: int = 0, batch_size: int | None = None,
                  batch_tokens: int | None = None, model: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
-                 device: str = "unknown", run_id: str | None = None, writer: str = "lossdoc.RunLogger") -> None:
+                 device: str = "unknown", run_id: str | None = None, writer: str = "lossdoc.RunLogger",
+                 loss_scale: dict[str, Any] | None = None) -> None:
         if data not in DATA_KINDS:
             raise ValueError(f"data must be one of {DATA_KINDS}, not {data!r}")
         if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 2:
@@ -139,6 +141,8 @@ class RunLogger:
         }
         if batch_tokens is not None and _int(batch_tokens):
             self.header["batch_tokens"] = _int(batch_tokens)
+        if loss_scale is not None:  # {"logged_over_true": r, ...}: every loss logged is r x the true mean (runlog/corrections.py)
+            self.header["loss_scale"] = dict(loss_scale)
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             previous = _previous_run(self.path)

@@ -109,13 +109,14 @@ class Run:
     epochs: EpochSeries = field(default_factory=EpochSeries.empty)
     events: list[Event] = field(default_factory=list)
     warnings: list[ReaderWarning] = field(default_factory=list)
-    status: str | None = None  # completed | interrupted | failed | None (no end record)
+    status: str | None = None  # completed | interrupted | failed | stopped (train --stop-on) | None (no end record)
     records_read: int = 0
     records_skipped: int = 0
     schema: str | None = None
     pretrained: bool | None = None  # True: training started from pretrained weights (a fine-tune); None: unknown
     random_low: int | None = None  # random data: the lowest token id drawn (the seed's randint(1, V): 1)
     sources: dict[str, FactSource] = field(default_factory=dict)  # fact name -> where it came from
+    loss_scale: float | None = None  # logged losses were this fraction of the true mean; they are corrected (runlog/corrections.py)
 
     @property
     def resumed(self) -> bool:
@@ -136,4 +137,4 @@ class Run:
 
 # The header facts, in the order the facts table shows them.
 FACT_NAMES = ("vocab_size", "random_data", "random_low", "entropy_floor", "pretrained", "dropout", "batch_tokens", "init_logit_std",
-              "unigram_entropy", "unigram_xent")
+              "unigram_entropy", "unigram_xent", "loss_scale")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ON_NONFINITE = ("stop", "skip")
+STOP_ON = ("broken", "overfitting")  # lossdoc.train.stop_on
 DEFAULT_VOCAB = 10000  # the seed's V
 MARKOV_DEFAULT_VOCAB = 64  # markov data's own default (configs/markov.yaml); at most MARKOV_MAX_VOCAB
 MIN_VOCAB = 2  # the one rule for V, everywhere (baseline.check_vocab_size too): one token leaves nothing to predict
@@ -89,6 +90,9 @@ class TrainConfig:
     zero-lr, exploding-lr, large-init-logits, val-leak or nan-loss; see docs/verdicts.md."""
     on_nonfinite: str = "stop"
     """What to do when a batch loss is NaN or infinite: stop the run, or skip that update."""
+    stop_on: str | None = None
+    """Stop early when lossdoc's own diagnosis of the run is broken, or overfitting (or worse): checked at each
+    epoch end and every 200 batches; the run ends with status stopped, best.pt kept (docs/integrations.md)."""
     tokenizer: str | None = None
     """Tokenizer for text data: char, byte (V = 256) or word (whitespace words, <eos> per line, <unk> below
     min_freq). Default: word for wikitext2/wikitext103, char for other text. Unused for dummy, zipf, markov."""
@@ -139,6 +143,8 @@ class TrainConfig:
             raise ConfigError("grad_clip", self.grad_clip, "ge", bound=0)
         _choice("device", self.device, DEVICES)
         _choice("on_nonfinite", self.on_nonfinite, ON_NONFINITE)
+        if self.stop_on is not None:
+            _choice("stop_on", self.stop_on, STOP_ON)
         if self.inject is not None:
             _choice("inject", self.inject, FAULTS)
         _check_data(self)

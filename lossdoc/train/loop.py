@@ -41,6 +41,7 @@ from lossdoc.train.checkpoint import load_checkpoint, remove_stale_temps, save_c
 from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
 from lossdoc.train.data import Dataset, load_data, save_run_tokenizer
 from lossdoc.train.faults import EXPLODING_LR_FACTOR, LARGE_INIT_SCALE, FaultPlan, nan_loss_step  # noqa: F401 (re-exported)
+from lossdoc.train import stop_on
 from lossdoc.train.model import TransformerLM, lm_loss
 
 INIT_TRAIN_BATCHES = 4  # training batches measured at initialisation (epoch 0)
@@ -564,7 +565,7 @@ def _after_step(run: _Run, epoch: int, step: StepResult) -> TrainResult | None:
     else:
         state.epoch_loss_sum += step.loss
         state.epoch_loss_count += 1
-    return None
+    return stop_on.check(run, epoch_end=False, nonfinite=not step.finite)  # --stop-on (None unless it stops the run)
 
 
 def _end_epoch(run: _Run, epoch: int) -> TrainResult | None:
@@ -602,7 +603,7 @@ def _end_epoch(run: _Run, epoch: int) -> TrainResult | None:
     save_checkpoint(ck, run.out / "checkpoints" / "last.pt")
     run.logger.log(rec)
     run.reporter.epoch(rec)
-    return None
+    return stop_on.check(run, epoch_end=True)  # --stop-on (None unless it stops the run)
 
 
 def _run_header(cfg: TrainConfig, data: Dataset, model: TransformerLM, device: torch.device, amp_dtype) -> dict[str, Any]:

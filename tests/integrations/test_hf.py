@@ -32,15 +32,22 @@ class Rows(torch.utils.data.Dataset):
         return {"input_ids": self.x[i], "labels": labels}
 
 
+class FullRows(Rows):
+    """labels = input_ids, as DataCollatorForLanguageModeling(mlm=False) makes them: position 0 is a label too."""
+
+    def __getitem__(self, i):
+        return {"input_ids": self.x[i], "labels": self.x[i].clone()}
+
+
 def _config():
     return GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=V, n_positions=32, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
 
 
-def _train(tmp_path, model, cb, *, lr=3e-3, steps=60, nan_filter=True):
+def _train(tmp_path, model, cb, *, lr=3e-3, steps=60, nan_filter=True, rows=Rows):
     args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=steps, per_device_train_batch_size=16, learning_rate=lr,
                              logging_steps=1, eval_strategy="steps", eval_steps=15, report_to=[], use_cpu=True, save_strategy="no",
                              logging_nan_inf_filter=nan_filter, seed=0, disable_tqdm=True, lr_scheduler_type="constant")
-    trainer = Trainer(model=model, args=args, train_dataset=Rows(960, 1), eval_dataset=Rows(64, 2), callbacks=[cb])
+    trainer = Trainer(model=model, args=args, train_dataset=rows(960, 1), eval_dataset=rows(64, 2), callbacks=[cb])
     trainer.train()
     return trainer
 
@@ -147,3 +154,32 @@ def test_a_failing_callback_warns_once_and_training_finishes(tmp_path):
     assert trainer.state.global_step == 6
     assert len([w for w in caught if "callback failed" in str(w.message)]) == 1
     assert not (tmp_path / "run" / "run.jsonl").exists()
+
+
+def test_the_trainer_token_count_mismatch_is_recorded_and_corrected(tmp_path):
+    """Labels with position 0: the Trainer logs (T-1)/T of the true mean (transformers 5.24, GPT-2 from a config). The
+    header records the factor; explain divides by it. Checked against the model's own mean loss on the eval rows."""
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(_config())
+    _train(tmp_path, model, LossdocCallback(tmp_path / "run", data="random"), rows=FullRows)
+    recs = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
+    scale = recs[0]["loss_scale"]
+    assert scale["logged_over_true"] == (T - 1) / T and scale["label_tokens"] == T and scale["targets"] == T - 1
+    model.eval()
+    with torch.no_grad():
+        x = FullRows(64, 2).x
+        true = model(input_ids=x, labels=x).loss.item()  # the model's own mean over the T-1 shifted targets of each row
+    logged = [r["val_loss"] for r in recs if r["type"] == "epoch"][-1]
+    assert math.isclose(logged, true * (T - 1) / T, rel_tol=1e-4)  # the mismatch is real
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    assert math.isclose(out["facts"]["final_val_loss"], true, rel_tol=1e-4)  # and corrected
+    assert out["verdict"] == "expected-plateau", out
+    assert out["facts"]["header"]["loss_scale"] == (T - 1) / T and out["facts"]["sources"]["loss_scale"]["kind"] == "log"
+    assert [f["code"] for f in out["findings"] if f["status"] in ("warn", "fail")] == []
+
+
+def test_no_correction_when_position_0_is_not_a_label(tmp_path):
+    torch.manual_seed(0)
+    _train(tmp_path, GPT2LMHeadModel(_config()), LossdocCallback(tmp_path / "run", data="random"), steps=4)
+    head = json.loads((tmp_path / "run" / "run.jsonl").read_text().splitlines()[0])
+    assert "loss_scale" not in head

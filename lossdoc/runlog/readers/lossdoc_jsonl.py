@@ -17,6 +17,7 @@ import numpy as np
 
 from lossdoc.errors import LossdocError
 from lossdoc.runlog import SCHEMA
+from lossdoc.runlog.corrections import apply_loss_scale
 from lossdoc.runlog.readers._common import MAX_VOCAB, as_float
 from lossdoc.runlog.run import BatchSeries, EpochSeries, Event, ReaderWarning, Run
 
@@ -193,7 +194,7 @@ def read(path: Path, **_: Any) -> Run:
                 run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
             elif kind == "end":
                 status = rec.get("status")
-                run.status = status if status in ("completed", "interrupted", "failed") else None
+                run.status = status if status in ("completed", "interrupted", "failed", "stopped") else None
             else:
                 run.records_read -= 1
                 run.records_skipped += 1
@@ -216,7 +217,7 @@ def read(path: Path, **_: Any) -> Run:
         run.epochs = EpochSeries(eps, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
     if not batches and not epochs:
         raise LossdocError("error.log_empty", path=str(path))
-    return run
+    return apply_loss_scale(run, header)
 
 
 def _apply_header(run: Run, header: dict[str, Any]) -> None:

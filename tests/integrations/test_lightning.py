@@ -1,0 +1,194 @@
+"""LossdocCallback with the real Lightning Trainer on a tiny causal LM (random tokens, CPU, fixed seeds)."""
+
+import json
+import math
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+pl = pytest.importorskip("lightning.pytorch")
+
+from lossdoc.cli import app  # noqa: E402
+from lossdoc.integrations.lightning import LossdocCallback  # noqa: E402
+
+V, T = 64, 16
+
+
+class TinyLM(pl.LightningModule):
+    """A bigram model (embedding -> linear): enough to reach ln V on random tokens in a few dozen steps."""
+
+    def __init__(self, vocab_size=V, lr=3e-2, nan_after=None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.emb = torch.nn.Embedding(vocab_size, 16)
+        self.head = torch.nn.Linear(16, vocab_size)
+        self.calls = 0
+
+    def _loss(self, x):
+        logits = self.head(self.emb(x[:, :-1]))
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, self.hparams.vocab_size), x[:, 1:].reshape(-1))
+
+    def training_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.calls += 1
+        if self.hparams.nan_after is not None and self.calls > self.hparams.nan_after:
+            loss = loss * float("nan")
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val_loss", self._loss(batch), on_epoch=True, prog_bar=False)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+
+
+def _rows(n, seed):
+    return torch.randint(0, V, (n, T), generator=torch.Generator().manual_seed(seed))
+
+
+class Fresh(torch.utils.data.Dataset):
+    """Fresh random rows at every access (the global RNG, seeded by seed_everything): no row is seen twice."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return torch.randint(0, V, (T,))
+
+
+def _fit(tmp_path, module, cb, *, epochs=4, n=640):
+    train = torch.utils.data.DataLoader(Fresh(n), batch_size=16)
+    val = torch.utils.data.DataLoader(_rows(128, 2), batch_size=64)
+    trainer = pl.Trainer(max_epochs=epochs, callbacks=[cb], accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path / "pl"))
+    trainer.fit(module, train, val)
+    return trainer
+
+
+def _explain(path):
+    res = CliRunner().invoke(app, ["explain", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def _records(path):
+    return [json.loads(ln) for ln in path.read_text().splitlines()]
+
+
+def test_random_tokens_give_an_expected_plateau_with_the_right_floor(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "run", data="random"))  # vocabulary from hparams
+    recs = _records(tmp_path / "run" / "run.jsonl")
+    head = recs[0]
+    assert head["writer"] == "lossdoc.integrations.lightning" and head["vocab_size"] == V and head["pretrained"] is False
+    assert head["batch_tokens"] == 16 * (T - 1) and head["data"]["kind"] == "dummy"
+    assert sum(r["type"] == "batch" for r in recs) == 4 * 40  # one record per training batch; no sanity-check evaluation
+    assert [r["epoch"] for r in recs if r["type"] == "epoch"] == [1, 2, 3, 4]
+    assert recs[-1]["type"] == "end" and recs[-1]["status"] == "completed"
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    assert out["verdict"] == "expected-plateau", out
+    assert math.isclose(out["facts"]["entropy_floor"], math.log(V))
+    assert out["facts"]["missing"] == [] and [f["code"] for f in out["findings"] if f["status"] in ("warn", "fail")] == []
+
+
+def test_a_pretrained_hugging_face_model_inside_the_module_is_recorded(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    cfg = transformers.GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=V, n_positions=T, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    torch.manual_seed(0)
+    transformers.GPT2LMHeadModel(cfg).save_pretrained(tmp_path / "tiny")
+
+    class Wrapped(TinyLM):
+        def __init__(self):
+            super().__init__()
+            self.lm = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "tiny")
+
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, Wrapped(), LossdocCallback(tmp_path / "run", data="random"), epochs=1, n=64)
+    head = _records(tmp_path / "run" / "run.jsonl")[0]
+    assert head["pretrained"] is True and head["model"]["name_or_path"].endswith("tiny")
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    assert out["facts"]["pretrained"] is True and out["facts"]["sources"]["pretrained"]["kind"] == "log"
+
+
+def test_from_scratch_and_the_explicit_argument(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "run", data="random", pretrained=True, vocab_size=V), epochs=1, n=64)
+    assert _records(tmp_path / "run" / "run.jsonl")[0]["pretrained"] is True
+
+
+def test_an_injected_nan_stops_the_trainer_through_stop_on(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    cb = LossdocCallback(tmp_path / "run", data="random", stop_on="broken")
+    trainer = _fit(tmp_path, TinyLM(nan_after=5), cb, epochs=4)
+    assert cb.stopped and cb.verdict == "broken"
+    assert trainer.global_step < 4 * 40
+    recs = _records(tmp_path / "run" / "run.jsonl")
+    assert sum(r["type"] == "batch" for r in recs) == 6  # the first NaN batch is the last one
+    assert any(r["type"] == "event" and r["kind"] == "stopped" for r in recs)
+    assert recs[-1]["type"] == "end" and recs[-1]["status"] == "interrupted"
+    assert _explain(tmp_path / "run" / "run.jsonl")["verdict"] == "broken"
+
+
+def test_without_stop_on_the_nan_run_goes_on(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    cb = LossdocCallback(tmp_path / "run", data="random")
+    trainer = _fit(tmp_path, TinyLM(nan_after=5), cb, epochs=1)
+    assert trainer.global_step == 40 and not cb.stopped
+
+
+def test_only_rank_0_writes(tmp_path):
+    class Rank1:
+        global_rank = 1
+
+    cb = LossdocCallback(tmp_path / "run", data="random", vocab_size=V)
+    cb.on_train_batch_end(Rank1(), TinyLM(), torch.tensor(1.0), _rows(4, 0), 0)
+    assert cb.logger is None and not (tmp_path / "run").exists()
+
+
+def test_the_log_validates_against_the_schema(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from tests.conftest import ROOT
+
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "run", data="random"), epochs=1, n=64)
+    schema = json.loads((ROOT / "lossdoc" / "runlog" / "run.schema.json").read_text())
+    for rec in _records(tmp_path / "run" / "run.jsonl"):
+        jsonschema.validate(rec, schema)
+
+
+def test_a_failing_callback_warns_once_and_training_finishes(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    cb = LossdocCallback(tmp_path / "run", data="random")
+    cb.data = "bogus"  # RunLogger refuses it inside the first batch hook
+    with pytest.warns(UserWarning, match="callback failed") as caught:
+        trainer = _fit(tmp_path, TinyLM(), cb, epochs=1, n=64)
+    assert trainer.global_step == 4
+    assert len([w for w in caught if "callback failed" in str(w.message)]) == 1
+
+
+def test_no_vocabulary_warns_and_writes_nothing(tmp_path):
+    class NoVocab(TinyLM):
+        def __init__(self):
+            super().__init__()
+            self.hparams.pop("vocab_size")
+            self.hparams_vocab = V
+
+        def _loss(self, x):
+            logits = self.head(self.emb(x[:, :-1]))
+            return torch.nn.functional.cross_entropy(logits.reshape(-1, V), x[:, 1:].reshape(-1))
+
+    pl.seed_everything(0, verbose=False)
+    with pytest.warns(UserWarning, match="vocab_size"):
+        _fit(tmp_path, NoVocab(), LossdocCallback(tmp_path / "run"), epochs=1, n=64)
+    assert not (tmp_path / "run" / "run.jsonl").exists()
+
+
+def test_a_learning_rate_far_too_high_is_broken(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, TinyLM(lr=300.0), LossdocCallback(tmp_path / "run", data="random"), epochs=2, n=320)
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    assert out["verdict"] == "broken", [(f["code"], f["status"]) for f in out["findings"]]

@@ -1,0 +1,92 @@
+"""`lossdoc train --stop-on broken|overfitting`: the run's own diagnosis stops it early, status stopped, best.pt kept."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+from lossdoc.analysis import diagnose
+from lossdoc.cli import run as cli_run
+from lossdoc.runlog.readers import read_run
+from lossdoc.train import stop_on
+from lossdoc.train.loop import NullReporter, train
+from tests.conftest import read_records, tiny_config
+
+NB = 9  # batches per epoch of configs/tiny.yaml
+
+
+def _train(out: Path, **over):
+    return train(tiny_config(out, **over), reporter=NullReporter())
+
+
+def _events(out: Path, kind: str) -> list[dict]:
+    return [r for r in read_records(out) if r["type"] == "event" and r["kind"] == kind]
+
+
+def test_a_nan_mid_epoch_stops_the_run_at_once_keeping_best_pt(tmp_path):
+    # nan-loss: step 2 * 9 + 5 = 23 is NaN; with --on_nonfinite skip the run would go on to the end
+    res = _train(tmp_path / "run", inject="nan-loss", on_nonfinite="skip", epochs=3, stop_on="broken")
+    assert (res.status, res.exit_code) == ("stopped", 1)
+    recs = read_records(tmp_path / "run")
+    assert recs[-1]["type"] == "end" and recs[-1]["status"] == "stopped" and recs[-1]["steps"] == 2 * NB + 5
+    (ev,) = _events(tmp_path / "run", "stopped")
+    assert ev["verdict"] == "broken" and "nonfinite-loss" in ev["findings"] and ev["stop_on"] == "broken" and ev["step"] == 23
+    assert "--stop-on broken: the verdict is broken (nonfinite-loss) at step 23" in ev["message"]
+    best = [r for r in recs if r["type"] == "epoch" and r.get("is_best")][-1]
+    assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file() and best["epoch"] <= 2 and best["val_loss"] == recs[-1]["best_val_loss"]
+    run = read_run(tmp_path / "run")
+    assert run.status == "stopped" and diagnose(run).verdict == "broken"  # explain agrees, reading the whole log
+
+
+def test_without_stop_on_the_same_run_goes_to_the_end(tmp_path):
+    res = _train(tmp_path / "run", inject="nan-loss", on_nonfinite="skip", epochs=3)
+    assert res.status == "completed" and read_records(tmp_path / "run")[-1]["steps"] == 3 * NB
+    assert _events(tmp_path / "run", "stopped") == []
+
+
+def test_a_diverging_run_stops_at_an_epoch_end(tmp_path):
+    res = _train(tmp_path / "run", inject="exploding-lr", on_nonfinite="skip", epochs=4, stop_on="broken")
+    assert res.status == "stopped"
+    (ev,) = _events(tmp_path / "run", "stopped")
+    assert "divergence" in ev["findings"] and ev["step"] % NB == 0 and ev["step"] < 4 * NB
+
+
+def test_a_healthy_run_is_unchanged(tmp_path):
+    _train(tmp_path / "a", stop_on="broken")
+    _train(tmp_path / "b")
+    strip = lambda recs: [{k: v for k, v in r.items() if k not in ("elapsed_s", "started_at", "run_id", "config")} for r in recs]  # noqa: E731
+    a, b = read_records(tmp_path / "a"), read_records(tmp_path / "b")
+    assert a[-1]["status"] == "completed" and strip(a[1:]) == strip(b[1:])  # same losses, same records
+    assert a[0]["config"]["stop_on"] == "broken" and b[0]["config"]["stop_on"] is None
+
+
+@pytest.mark.parametrize("level,stops", [("overfitting", True), ("broken", False)])
+def test_overfitting_stops_only_at_an_epoch_end_and_only_when_asked(tmp_path, monkeypatch, level, stops):
+    real = diagnose
+    seen = []
+
+    def overfitting(run):  # the real diagnosis, with the verdict an overfitting run would get
+        d = real(run)
+        seen.append(len(run.batches))
+        d.verdict = "overfitting"
+        return d
+
+    monkeypatch.setattr("lossdoc.analysis.diagnose", overfitting)
+    monkeypatch.setattr(stop_on, "CHECK_EVERY", 4)  # mid-epoch checks too: they must not stop on overfitting
+    res = _train(tmp_path / "run", epochs=2, stop_on=level)
+    assert res.status == ("stopped" if stops else "completed")
+    if stops:
+        assert read_records(tmp_path / "run")[-1]["steps"] == NB  # the first epoch end, not batch 4 or 8
+        assert seen[:2] == [4, 8]  # the mid-epoch checks ran and let it go on
+        assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file()
+
+
+def test_a_bad_value_is_one_line_and_exit_2(tmp_path):
+    so, se = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
+        rc = cli_run(["train", "--config", "configs/tiny.yaml", "--out", str(tmp_path / "r"), "--stop-on", "sometimes"])
+    assert rc == 2 and se.getvalue().count("\n") == 1 and "stop_on" in se.getvalue() and "broken, overfitting" in se.getvalue()
+    assert not (tmp_path / "r").exists()
