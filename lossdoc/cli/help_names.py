@@ -35,18 +35,23 @@ def name_placeholders(app: typer.Typer) -> None:
     for info in app.registered_commands:
         try:
             hints = typing.get_type_hints(info.callback)
+            annotated = typing.get_type_hints(info.callback, include_extras=True)
         except Exception:  # pragma: no cover - a callback whose hints cannot be resolved keeps Typer's names
             continue
         if info.callback is None:
             continue
         for name, param in inspect.signature(info.callback).parameters.items():
             opt = param.default
+            if not isinstance(opt, OptionInfo):  # an Annotated[type, typer.Option(...)] (cli/options.py) holds it in its metadata
+                opt = next((m for m in getattr(annotated.get(name), "__metadata__", ()) if isinstance(m, OptionInfo)), None)
             if not isinstance(opt, OptionInfo) or opt.metavar is not None:
                 continue
             base = _base(hints.get(name))
             if base is bool:
                 continue
-            decls = [d for d in (opt.param_decls or ()) if d.startswith("--")]
+            # in Annotated form Typer reads the first flag name from the default's place
+            first = (opt.default,) if isinstance(opt.default, str) and opt is not param.default else ()
+            decls = [d for d in (*first, *(opt.param_decls or ())) if d.startswith("--")]
             label = next((BY_NAME[d] for d in decls if d in BY_NAME), None)
             if label is None:
                 label = "PATH" if base is not None and base.__name__.endswith("Path") else (BY_TYPE.get(base, "VALUE") if base is not None else "VALUE")

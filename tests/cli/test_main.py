@@ -89,3 +89,12 @@ def test_a_reader_that_goes_away_does_not_change_the_exit_code(fixture, fail_on,
         os.close(w)
     assert proc.returncode == code
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("cmd", ["explain", "compare", "watch"])
+def test_shared_options_keep_their_named_placeholders(cmd):
+    """The options explain, compare and watch share are Annotated types (cli/options.py): --help still names
+    their values as the other options do."""
+    text = " ".join(CliRunner().invoke(app, [cmd, "--help"], env={"COLUMNS": "200"}).output.split())
+    for shown in ("--vocab-size V", "--floor NATS", "--random-low ID", "--format FORMAT"):
+        assert shown in text, (cmd, shown)
