@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,109 +67,134 @@ def resolve(folder: Path) -> Path | None:
     return None
 
 
+@dataclass
+class _Scan:
+    """What one pass over the lines found, in the order printed."""
+
+    batches: list[tuple[int, int, int | None, float, int]] = field(default_factory=list)  # (epoch, batch, of, loss, line)
+    summaries: list[dict[str, Any]] = field(default_factory=list)  # one per printed epoch summary: epoch, train, val, line
+    bests: list[tuple[float, int, int]] = field(default_factory=list)  # (logged best, line, index of summaries so far)
+    events: list[tuple[str, int, str]] = field(default_factory=list)  # (kind, summary index, message)
+    bad_numbers: list[int] = field(default_factory=list)  # lines whose number could not be read
+    recognised: int = 0
+    dummy_line: int | None = None
+    epoch_ctx: int | None = None  # the epoch of the last "Epoch" line
+
+    def summary_for(self, epoch: int | None, field_name: str) -> dict[str, Any]:
+        """A new epoch summary starts when the epoch changes or this field is already filled."""
+        if self.summaries:
+            last = self.summaries[-1]
+            if last["epoch"] == epoch and last[field_name] is None:
+                return last
+        s = {"epoch": epoch, "train": None, "val": None, "line": 0}
+        self.summaries.append(s)
+        return s
+
+
 def read(path: Path, **_: Any) -> Run:
     lines = TextLines(path)
     run = Run(source=str(path), format="seed-console")
-    raw_batches: list[tuple[int, int, int | None, float, int]] = []  # (epoch, batch, of, loss, line)
-    # One dict per printed epoch summary: epoch, train, val, line
-    summaries: list[dict[str, Any]] = []
-    bests: list[tuple[float, int, int]] = []  # (logged best, line, index of summaries so far)
-    events: list[tuple[str, int, str]] = []  # (kind, summary index, message)
-    epoch_ctx: int | None = None
-    bad_numbers: list[int] = []
-    recognised = 0
-    dummy_line: int | None = None
-
-    def summary_for(epoch: int | None, field: str) -> dict[str, Any]:
-        # A new epoch summary starts when the epoch changes or this field is already filled.
-        if summaries:
-            last = summaries[-1]
-            if last["epoch"] == epoch and last[field] is None:
-                return last
-        s = {"epoch": epoch, "train": None, "val": None, "line": 0}
-        summaries.append(s)
-        return s
-
+    scan = _Scan()
     for lineno, piece in lines:
-        if not piece:
-            continue
-        m = _BATCH.search(piece)
-        if m:
-            recognised += 1
-            ep, b = to_int(m.group(1)), to_int(m.group(2))
-            of = to_int(m.group(3)) if m.group(3) else None
-            loss = to_float(m.group(4)) if m.group(4) else None
-            epoch_ctx = ep
-            if loss is None:
-                bad_numbers.append(lineno)
-                continue
-            raw_batches.append((ep, b, of, loss, lineno))
-            continue
-        h = _EPOCH_HDR.search(piece) or _EPOCH_ZH.search(piece)
-        if h:
-            epoch_ctx = to_int(h.group(1))
-        for rx, field in ((_BEST, "best"), (_TRAIN, "train"), (_VAL, "val")):
-            for mm in rx.finditer(piece):
-                recognised += 1
-                value = to_float(mm.group(1)) if mm.group(1) else None
-                if value is None:
-                    bad_numbers.append(lineno)
-                    continue
-                if field == "best":
-                    bests.append((value, lineno, len(summaries)))
-                else:
-                    s = summary_for(epoch_ctx, field)
-                    s[field] = value
-                    s["line"] = lineno
-        if not raw_batches and not summaries:
-            if _DUMMY.search(piece):
-                dummy_line = lineno
-            elif (mv := _VOCAB.search(piece)) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))) is not None:
-                run.set_fact("vocab_size", v, "log", "where.line", line=lineno)
-            elif mp := _PARAMS.search(piece):
-                n_params = to_float(mp.group(1).replace(",", ""))
-                if n_params is not None and 0 < n_params < 1e13:
-                    run.model["params"] = n_params
-        if _BEST_SAVED.search(piece):
-            recognised += 1
-            events.append(("best_saved", len(summaries), piece.strip()))
-        elif _CKPT.search(piece):
-            recognised += 1
-            events.append(("checkpoint_saved", len(summaries), piece.strip()))
+        if piece:
+            _scan_line(scan, run, lineno, piece)
     lines.warn_long(run)
-    if not raw_batches and not any(s["train"] is not None or s["val"] is not None for s in summaries):
+    if not scan.batches and not any(s["train"] is not None or s["val"] is not None for s in scan.summaries):
         if lines.empty:
             raise LossdocError("error.log_empty", path=str(path))
         raise LossdocError("error.seed_no_lines", path=str(path))
-    if bad_numbers:
-        run.warnings.append(ReaderWarning("warn.not_numbers", {"count": len(bad_numbers), "first": bad_numbers[0]}))
-    run.records_read = recognised
-    run.records_skipped = len(bad_numbers)
+    if scan.bad_numbers:
+        run.warnings.append(ReaderWarning("warn.not_numbers", {"count": len(scan.bad_numbers), "first": scan.bad_numbers[0]}))
+    run.records_read = scan.recognised
+    run.records_skipped = len(scan.bad_numbers)
 
     # Epochs counted from 0 by the script: number them from 1 (epoch 0 means "before any update").
-    epochs_seen = [b[0] for b in raw_batches] + [s["epoch"] for s in summaries if s["epoch"] is not None]
+    epochs_seen = [b[0] for b in scan.batches] + [s["epoch"] for s in scan.summaries if s["epoch"] is not None]
     shift_ep = 1 if epochs_seen and min(epochs_seen) == 0 else 0
     if shift_ep:
         run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
-    zero_based_batch = any(b[1] == 0 for b in raw_batches)
+    offsets, per_epoch = _place_batches(run, scan, shift_ep)
+    _epoch_rows(run, scan, offsets, per_epoch, shift_ep)
+    for kind, idx, message in scan.events:
+        # A save is printed after its epoch's summary: it belongs to the summary before it.
+        step = scan.summaries[idx - 1]["step_out"] if idx > 0 else NAN
+        run.events.append(Event(kind, step, message))
+    # The log's own "best" against the validation losses read so far.
+    for logged, lineno, idx in scan.bests:
+        vals = [s["val"] for s in scan.summaries[:idx] if s["val"] is not None and not math.isnan(s["val"])]
+        if vals and abs(min(vals) - logged) > 5e-5 + 1e-9:
+            run.warnings.append(ReaderWarning("warn.best_mismatch", {"logged": f"{logged:.4f}", "line": lineno, "computed": f"{min(vals):.4f}"}))
+            break
+    if scan.dummy_line is not None:
+        _dummy_facts(run, scan.dummy_line)
+    return finish(run, path, "error.seed_no_lines")
 
-    # Batches per epoch: as printed (Y/Z), else the highest batch number seen in that epoch.
+
+def _scan_line(scan: _Scan, run: Run, lineno: int, piece: str) -> None:
+    """One line: a batch, or epoch summaries, the facts printed before training, a save."""
+    m = _BATCH.search(piece)
+    if m:
+        scan.recognised += 1
+        ep, b = to_int(m.group(1)), to_int(m.group(2))
+        of = to_int(m.group(3)) if m.group(3) else None
+        loss = to_float(m.group(4)) if m.group(4) else None
+        scan.epoch_ctx = ep
+        if loss is None:
+            scan.bad_numbers.append(lineno)
+        else:
+            scan.batches.append((ep, b, of, loss, lineno))
+        return
+    h = _EPOCH_HDR.search(piece) or _EPOCH_ZH.search(piece)
+    if h:
+        scan.epoch_ctx = to_int(h.group(1))
+    for rx, name in ((_BEST, "best"), (_TRAIN, "train"), (_VAL, "val")):
+        for mm in rx.finditer(piece):
+            scan.recognised += 1
+            value = to_float(mm.group(1)) if mm.group(1) else None
+            if value is None:
+                scan.bad_numbers.append(lineno)
+            elif name == "best":
+                scan.bests.append((value, lineno, len(scan.summaries)))
+            else:
+                s = scan.summary_for(scan.epoch_ctx, name)
+                s[name] = value
+                s["line"] = lineno
+    if not scan.batches and not scan.summaries:
+        if _DUMMY.search(piece):
+            scan.dummy_line = lineno
+        elif (mv := _VOCAB.search(piece)) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))) is not None:
+            run.set_fact("vocab_size", v, "log", "where.line", line=lineno)
+        elif mp := _PARAMS.search(piece):
+            n_params = to_float(mp.group(1).replace(",", ""))
+            if n_params is not None and 0 < n_params < 1e13:
+                run.model["params"] = n_params
+    if _BEST_SAVED.search(piece):
+        scan.recognised += 1
+        scan.events.append(("best_saved", len(scan.summaries), piece.strip()))
+    elif _CKPT.search(piece):
+        scan.recognised += 1
+        scan.events.append(("checkpoint_saved", len(scan.summaries), piece.strip()))
+
+
+def _place_batches(run: Run, scan: _Scan, shift_ep: int) -> tuple[dict[int, int], dict[int, int]]:
+    """Steps for the batches: (X-1)*Z + Y, with Z as printed (Y/Z), else the highest batch number seen in
+    that epoch. Returns (steps before each epoch, batches per epoch)."""
+    zero_based_batch = any(b[1] == 0 for b in scan.batches)
     per_epoch: dict[int, int] = {}
-    for ep, b, of, _, _ in raw_batches:
+    for ep, b, of, _, _ in scan.batches:
         n = of if of else b + (1 if zero_based_batch else 0)
         per_epoch[ep] = max(per_epoch.get(ep, 0), n)
-    if any(of is None for _, _, of, _, _ in raw_batches):
+    if any(of is None for _, _, of, _, _ in scan.batches):
         run.warnings.append(ReaderWarning("warn.steps_estimated", {}))
     offsets: dict[int, int] = {}
     acc = 0
-    all_eps = sorted(set(per_epoch) | {s["epoch"] for s in summaries if s["epoch"] is not None})
-    for ep in all_eps:
+    for ep in sorted(set(per_epoch) | {s["epoch"] for s in scan.summaries if s["epoch"] is not None}):
         offsets[ep] = acc
         acc += per_epoch.get(ep, 0)
     rows: dict[int, tuple[float, float, float, float, float]] = {}
-    last_step = -math.inf
+    last_step: float = -math.inf
     restart_line = None
-    for ep, b, of, loss, lineno in raw_batches:
+    for ep, b, of, loss, lineno in scan.batches:
         step = offsets[ep] + b + (1 if zero_based_batch else 0)
         if step <= last_step and restart_line is None:
             restart_line = lineno
@@ -177,11 +203,14 @@ def read(path: Path, **_: Any) -> Run:
     if restart_line is not None:
         run.warnings.append(ReaderWarning("warn.steps_restart", {"line": restart_line}))
     run.batches = batch_series(rows)
+    return offsets, per_epoch
 
-    # Epoch rows: the epoch as the script counts it (a summary before any "Epoch" line is numbered in order).
+
+def _epoch_rows(run: Run, scan: _Scan, offsets: dict[int, int], per_epoch: dict[int, int], shift_ep: int) -> None:
+    """Epoch rows: the epoch as the script counts it (a summary before any "Epoch" line is numbered in order)."""
     erows = []
     seen_eps: set[int] = set()
-    for i, s in enumerate(summaries):
+    for s in scan.summaries:
         ep = s["epoch"]
         if ep is None:
             ep = (max(seen_eps) + 1) if seen_eps else 1
@@ -193,21 +222,6 @@ def read(path: Path, **_: Any) -> Run:
         va = NAN if s["val"] is None else s["val"]
         erows.append((as_float(ep + shift_ep), step, tr, va, NAN))
     run.epochs = epoch_series(erows)
-
-    for kind, idx, message in events:
-        # A save is printed after its epoch's summary: it belongs to the summary before it.
-        step = summaries[idx - 1]["step_out"] if idx > 0 else NAN
-        run.events.append(Event(kind, step, message))
-
-    # The log's own "best" against the validation losses read so far.
-    for logged, lineno, idx in bests:
-        vals = [s["val"] for s in summaries[:idx] if s["val"] is not None and not math.isnan(s["val"])]
-        if vals and abs(min(vals) - logged) > 5e-5 + 1e-9:
-            run.warnings.append(ReaderWarning("warn.best_mismatch", {"logged": f"{logged:.4f}", "line": lineno, "computed": f"{min(vals):.4f}"}))
-            break
-    if dummy_line is not None:
-        _dummy_facts(run, dummy_line)
-    return finish(run, path, "error.seed_no_lines")
 
 
 def _dummy_facts(run: Run, line: int) -> None:
