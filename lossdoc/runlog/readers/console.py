@@ -187,6 +187,13 @@ def read(path: Path, **_: Any) -> Run:
         run.warnings.append(ReaderWarning("warn.steps_counted", {}))
     run.records_read = recognised
     run.records_skipped = len(bad)
+    _assemble(run, batches, evals)
+    return finish(run, path, "error.console_no_lines")
+
+
+def _assemble(run: Run, batches: dict[int, tuple[float, float, float, float, float]], evals: dict[tuple[float, float], list[float]]) -> None:
+    """The Run's series from the rows read: epochs counted from 0 while training are numbered from 1, and
+    an evaluation that names no step is placed at the last batch of its epoch."""
     eps = [v[0] for v in batches.values() if not math.isnan(v[0])] + [r[0] for r in evals.values() if not math.isnan(r[0])]
     if eps and min(eps) == 0 and any(v[0] == 0 for v in batches.values()):
         # epochs counted from 0 while training: epoch 0 means "before any update" here, so number them from 1
@@ -202,4 +209,3 @@ def read(path: Path, **_: Any) -> Run:
             s_ = float(in_ep.max()) if in_ep.size else NAN
         rows.append((e_, s_, tr, va, NAN))
     run.epochs = epoch_series(rows)
-    return finish(run, path, "error.console_no_lines")
