@@ -1,7 +1,9 @@
 """Distributed training (torchrun, `lossdoc train --nproc`): its errors and console lines."""
 
 EN = {
-    "error.backend_unavailable": "backend {backend} cannot run here: {reason}; use --backend auto (nccl on CUDA, gloo on the CPU) or gloo",
+    "error.nccl_unavailable": "backend nccl cannot run here: no CUDA device (or no NCCL in this torch build); use --backend auto (nccl on CUDA, gloo on the CPU) or gloo",
+    "error.nccl_needs_cuda": "backend nccl needs CUDA tensors and the device is {device}; use --backend auto or gloo, or --device cuda",
+    "error.gloo_unavailable": "backend gloo is not in this torch build; use --backend auto or nccl (on CUDA)",
     "error.world_not_dividing": "world size {world} does not divide the {rows} training sequences: every rank must take the same "
                                 "number of rows at each step; use a world size that divides {rows} ({allowed}, ...) or change --num-samples",
     "error.dist_env": "torchrun's environment is incomplete or wrong ({detail}); start the run with torchrun --nproc-per-node N -m lossdoc train or lossdoc train --nproc N",
@@ -15,7 +17,9 @@ EN = {
 }
 
 ZH = {
-    "error.backend_unavailable": "后端 {backend} 无法在本机运行：{reason}；请用 --backend auto（CUDA 上用 nccl，CPU 上用 gloo）或 gloo",
+    "error.nccl_unavailable": "后端 nccl 无法在本机运行：没有 CUDA 设备（或当前 torch 不含 NCCL）；请用 --backend auto（CUDA 上用 nccl，CPU 上用 gloo）或 gloo",
+    "error.nccl_needs_cuda": "后端 nccl 需要 CUDA 张量，而当前设备是 {device}；请用 --backend auto 或 gloo，或 --device cuda",
+    "error.gloo_unavailable": "当前 torch 不含 gloo 后端；请用 --backend auto 或 nccl（在 CUDA 上）",
     "error.world_not_dividing": "进程数 {world} 不能整除 {rows} 条训练序列：每一步每个进程必须分到同样多的序列；"
                                 "请用能整除 {rows} 的进程数（{allowed} 等），或修改 --num-samples",
     "error.dist_env": "torchrun 的环境变量不完整或有误（{detail}）；请用 torchrun --nproc-per-node N -m lossdoc train 或 lossdoc train --nproc N 启动",

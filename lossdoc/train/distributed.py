@@ -48,11 +48,11 @@ def choose_backend(requested: str, device_type: str) -> str:
     if requested == "auto":
         return "nccl" if device_type == "cuda" and dist.is_nccl_available() else "gloo"
     if requested == "nccl" and not (torch.cuda.is_available() and dist.is_nccl_available()):
-        raise LossdocError("error.backend_unavailable", backend="nccl", reason="no CUDA device or no NCCL in this torch build")
+        raise LossdocError("error.nccl_unavailable")
     if requested == "nccl" and device_type != "cuda":
-        raise LossdocError("error.backend_unavailable", backend="nccl", reason=f"NCCL needs CUDA tensors and the device is {device_type}")
+        raise LossdocError("error.nccl_needs_cuda", device=device_type)
     if requested == "gloo" and not dist.is_gloo_available():
-        raise LossdocError("error.backend_unavailable", backend="gloo", reason="this torch build has no gloo")
+        raise LossdocError("error.gloo_unavailable")
     return requested
 
 
@@ -248,3 +248,77 @@ class QuietLogger:
     def log(self, record: dict[str, Any]) -> None: ...
 
     def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------- lossdoc train --nproc N
+
+def precheck(cfg, nproc: int) -> None:
+    """What `lossdoc train --nproc N` can refuse before it starts N processes: the backend, the GPUs it needs,
+    and (for dummy, zipf and markov data, whose sizes the config fixes) a world size that does not divide
+    the training rows. The workers check the same again (text data, a resumed run's world size)."""
+    from lossdoc.data.sources import parse_spec
+    from lossdoc.train.loop import pick_device
+
+    device = pick_device(cfg.device)
+    backend = choose_backend(cfg.backend, device.type)
+    if backend == "nccl" and torch.cuda.device_count() < nproc:
+        raise LossdocError("error.nproc_devices", nproc=nproc, gpus=torch.cuda.device_count())
+    if parse_spec(cfg.data).kind in ("dummy", "zipf", "markov"):
+        check_divides(cfg.num_samples - cfg.num_val_samples, nproc)
+
+
+def launch(nproc: int, argv: list[str], *, port: int | None = None, addr: str = "127.0.0.1") -> tuple[int, str | None]:
+    """Run ``torchrun --nproc-per-node nproc -m lossdoc train *argv`` on this machine and wait for it.
+
+    Returns (exit code, the workers' one-line error or None). The workers' stdout (rank 0's console) goes
+    straight through; their stderr is held until torchrun ends: on success it is passed on, on failure the
+    workers' ``lossdoc: error:`` line (every rank prints the same one) replaces torchrun's report. A Ctrl-C
+    reaches every worker (they stop at the next step boundary and save) and the launcher waits for them.
+    """
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    if in_launched_process():
+        raise LossdocError("error.nproc_inside_torchrun")
+    if port is None:
+        port = free_port()
+    elif not port_is_free(port, addr):
+        raise LossdocError("error.port_busy", port=port, addr=addr)
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))  # torchrun's own default, without its warning
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(nproc),
+           "--master-addr", addr, "--master-port", str(port), "-m", "lossdoc", "train", *argv]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stderr.read(65536), b"")), daemon=True)
+    reader.start()
+    interrupted = False
+    while True:
+        try:
+            rc = proc.wait()
+            break
+        except KeyboardInterrupt:  # the workers got the same Ctrl-C: wait for them to save and stop
+            interrupted = True
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C is theirs to handle
+            except ValueError:
+                pass
+    reader.join(timeout=10)
+    text = b"".join(chunks).decode("utf-8", errors="replace")
+    if rc == 0:
+        sys.stderr.write(text)
+        return 0, None
+    errors = list(dict.fromkeys(ln.strip() for ln in text.splitlines() if ln.startswith("lossdoc: ")))
+    if errors:
+        return 2, errors[0]
+    import re
+
+    codes = {int(c) for c in re.findall(r"exitcode\s*:\s*(-?\d+)", text)}
+    if interrupted or codes == {130}:
+        return 130, None
+    if codes == {1}:  # the run failed (a non-finite loss under --on-nonfinite stop): rank 0 has said so on stdout
+        return 1, None
+    last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "no output")
+    raise LossdocError("error.torchrun_failed", code=rc, detail=last[:200])
