@@ -36,13 +36,13 @@ def _worker(rank: int, world: int, port: int, job: dict) -> None:
 
     import lossdoc.train.loop as loop
 
-    if job.get("sigterm_rank") == rank:  # SIGTERM to this rank alone, after optimizer step sigterm_step
+    if job.get("signal_rank") == rank:  # a signal to this rank alone, after optimizer step signal_step
         after = loop._after_step
 
         def after_step(run, epoch, step):
             ended = after(run, epoch, step)
-            if run.state.step == job["sigterm_step"]:
-                os.kill(os.getpid(), signal.SIGTERM)
+            if run.state.step == job["signal_step"]:
+                os.kill(os.getpid(), job["signal"])
             return ended
 
         loop._after_step = after_step
@@ -54,17 +54,24 @@ def _worker(rank: int, world: int, port: int, job: dict) -> None:
     Path(job["out"], f".rank{rank}.json").write_text(json.dumps(report))
 
 
-def spawn(world: int, job: dict) -> list[dict]:
-    """Run ``_worker`` on ``world`` ranks and return each rank's report; fails after DEADLINE_S."""
+def spawn(world: int, job: dict, *, killed: bool = False) -> list[dict] | None:
+    """Run ``_worker`` on ``world`` ranks and return each rank's report; fails after DEADLINE_S.
+    ``killed``: a rank is expected to die (the others are then ended by torch.multiprocessing, as torchrun ends them)."""
     import torch.multiprocessing as mp
 
     ctx = mp.start_processes(_worker, args=(world, free_port(), job), nprocs=world, join=False, start_method="spawn")
     deadline = time.monotonic() + DEADLINE_S
-    while not ctx.join(timeout=5):
-        if time.monotonic() > deadline:
-            for p in ctx.processes:
-                p.kill()
-            pytest.fail(f"distributed run hung (> {DEADLINE_S} s)")
+    try:
+        while not ctx.join(timeout=5):
+            if time.monotonic() > deadline:
+                for p in ctx.processes:
+                    p.kill()
+                pytest.fail(f"distributed run hung (> {DEADLINE_S} s)")
+    except mp.ProcessExitedException:
+        if killed:
+            return None
+        raise
+    assert not killed, "no rank died"
     assert [p.exitcode for p in ctx.processes] == [0] * world
     return [json.loads(Path(job["out"], f".rank{r}.json").read_text()) for r in range(world)]
 
@@ -239,19 +246,42 @@ def test_resuming_with_another_world_size_is_one_line(pair, capsys, monkeypatch)
 # --------------------------------------------------------------------------- exact resume
 
 
+@pytest.fixture(scope="module")
+def dropout_full(tmp_path_factory):
+    """The uninterrupted 2-process run with dropout 0.1 (each rank's RNG state matters)."""
+    full = tmp_path_factory.mktemp("ddp_full") / "full"
+    spawn(2, {"out": str(full), "over": DROPOUT})
+    return full
+
+
+DROPOUT = {"batch_size": 4, "dropout": 0.1}
+
+
 @pytest.mark.slow
-def test_a_two_process_run_stopped_by_sigterm_on_one_rank_resumes_exactly(tmp_path):
-    """Dropout 0.1, so each rank's RNG state matters: SIGTERM on rank 1 alone after step 12 stops both ranks at the
-    same boundary (last.pt holds the position and both RNG states); the resumed run (new processes) continues the
-    uninterrupted run's per-step losses exactly."""
-    over = {"batch_size": 4, "dropout": 0.1}
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    spawn(2, {"out": str(full), "over": over})
-    reports = spawn(2, {"out": str(cut), "over": over, "sigterm_rank": 1, "sigterm_step": 12})
+def test_a_two_process_run_stopped_by_sigterm_on_one_rank_resumes_exactly(dropout_full, tmp_path):
+    """SIGTERM on rank 1 alone after step 12 stops both ranks at the same boundary (last.pt holds the position and
+    both RNG states); the resumed run (new processes) continues the uninterrupted run's per-step losses exactly."""
+    cut = tmp_path / "cut"
+    reports = spawn(2, {"out": str(cut), "over": DROPOUT, "signal_rank": 1, "signal_step": 12, "signal": signal.SIGTERM})
     assert [(r["status"], r["exit_code"]) for r in reports] == [("interrupted", 130)] * 2
     assert max(batches(cut)) == 12  # rank 1's signal reaches rank 0 through the all-reduce before step 13
     spawn(2, {"out": str(cut), "resume": True})
+    _same_run(cut, dropout_full)
+
+
+@pytest.mark.slow
+def test_a_two_process_run_killed_on_one_rank_resumes_exactly_from_the_last_epoch(dropout_full, tmp_path):
+    """SIGKILL on rank 1 after step 12 (epoch 2): the other rank is ended too, last.pt of epoch 1 stays usable,
+    and the resumed run replays epoch 2 with the uninterrupted run's losses."""
+    cut = tmp_path / "cut"
+    assert spawn(2, {"out": str(cut), "over": DROPOUT, "signal_rank": 1, "signal_step": 12, "signal": signal.SIGKILL}, killed=True) is None
+    assert torch.load(cut / "checkpoints" / "last.pt", weights_only=True)["progress"]["step"] == 9
+    spawn(2, {"out": str(cut), "resume": True})
+    _same_run(cut, dropout_full)
+
+
+def _same_run(cut: Path, full: Path) -> None:
     bf, bc = batches(full), batches(cut)
     assert sorted(bc) == sorted(bf) == list(range(1, 19))
-    assert [bc[s]["loss"] for s in bc] == [bf[s]["loss"] for s in bf]
+    assert [bc[s]["loss"] for s in sorted(bc)] == [bf[s]["loss"] for s in sorted(bf)]
     assert [e["val_loss"] for e in epochs(cut).values()] == [e["val_loss"] for e in epochs(full).values()]
