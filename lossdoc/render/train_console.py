@@ -67,6 +67,9 @@ class RichReporter:
             t("train.start", self.lang, params=f"{m['params']:,}", d_model=m["d_model"], layers=_count("train.layers", m["num_layers"], self.lang),
               heads=_count("train.heads", m["num_heads"], self.lang), vocab=header["vocab_size"], kind=d["kind"], device=header["env"]["device"])
         )
+        if dist := header.get("distributed"):  # a torchrun / --nproc run (docs/distributed.md)
+            self.console.print(t("train.distributed", self.lang, world=dist["world_size"], backend=dist["backend"],
+                                 per_rank=dist["per_rank_batch"], global_batch=dist["global_batch"]))
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
             TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=True,
