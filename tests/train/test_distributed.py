@@ -130,6 +130,9 @@ def test_the_header_records_world_size_backend_and_global_batch(pair):
     assert (d["world_size"], d["backend"], d["per_rank_batch"], d["global_batch"]) == (2, "gloo", 4, 8)
     assert header["batch_tokens"] == 8 * 15
     assert "distributed" not in read_records(pair[0])[0]  # a single process writes the header it always wrote
+    from lossdoc.runlog.schema import validate_file
+
+    assert validate_file(two / "run.jsonl") == []
 
 
 def test_rank_0_alone_writes_and_the_process_group_shuts_down_cleanly(pair):
@@ -285,3 +288,29 @@ def _same_run(cut: Path, full: Path) -> None:
     assert sorted(bc) == sorted(bf) == list(range(1, 19))
     assert [bc[s]["loss"] for s in sorted(bc)] == [bf[s]["loss"] for s in sorted(bf)]
     assert [e["val_loss"] for e in epochs(cut).values()] == [e["val_loss"] for e in epochs(full).values()]
+
+
+# --------------------------------------------------------------------------- docs/distributed.md
+
+
+def test_the_scaling_table_in_the_docs_is_the_scripts_and_its_cells_check_by_hand():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("ddp_scaling", ROOT / "scripts" / "ddp_scaling.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    doc = (ROOT / "docs" / "distributed.md").read_text(encoding="utf-8")
+    assert mod.START + mod.table() + mod.END in doc
+    from lossdoc.train.config import TrainConfig
+    from lossdoc.train.model import TransformerLM
+
+    assert mod.PARAMS == TransformerLM(TrainConfig(device="cpu").model_config()).num_params()
+    grad = 6_726_416 * 4
+    assert mod.allreduce_bytes(8) == pytest.approx(2 * 7 / 8 * grad)  # 47.1 MB
+    # 8 GPUs on NVLink: 47.09 MB / 360 GB/s + 14 hops x 10 us = 0.131 + 0.140 ms
+    assert mod.comm_seconds(8, 360e9) == pytest.approx(2 * 7 / 8 * grad / 360e9 + 14 * 10e-6)
+    assert "| 8 | 47.1 | 0.271 |" in doc
+    assert mod.compute_seconds() == pytest.approx(6 * 6_726_416 * 16 * 63 / 1e14)  # 0.407 ms
+    assert "| 64 | 53.0 |" in doc and "0.41 ms" in doc
