@@ -314,3 +314,21 @@ def test_the_scaling_table_in_the_docs_is_the_scripts_and_its_cells_check_by_han
     assert "| 8 | 47.1 | 0.271 |" in doc
     assert mod.compute_seconds() == pytest.approx(6 * 6_726_416 * 16 * 63 / 1e14)  # 0.407 ms
     assert "| 64 | 53.0 |" in doc and "0.41 ms" in doc
+
+
+# --------------------------------------------------------------------------- the default dummy run, 2 processes
+
+
+@pytest.mark.slow
+def test_lossdoc_train_nproc_2_of_the_default_run_gives_expected_plateau_with_the_same_floor(tmp_path, default_run, capsys):
+    """`lossdoc train --nproc 2 --batch-size 8` (torchrun, gloo; global batch 16 = the default batch) against the default
+    single-process run: explain reads the log, says expected plateau, with the same floor ln(V - 1)."""
+    from lossdoc.analysis import diagnose
+    from lossdoc.runlog.readers import read_run
+
+    out = tmp_path / "ddp"
+    assert run(["train", "--nproc", "2", "--batch-size", "8", "--device", "cpu", "--out", str(out)]) == 0
+    two, one = read_run(out / "run.jsonl"), read_run(default_run / "run.jsonl")
+    assert diagnose(two).verdict == diagnose(one).verdict == "expected-plateau"
+    assert two.entropy_floor == one.entropy_floor == pytest.approx(math.log(10000 - 1), abs=1e-12)
+    assert read_records(out)[0]["distributed"]["global_batch"] == 16 and len(batches(out)) == len(batches(default_run))
