@@ -13,6 +13,7 @@ EN = {
     "error.nproc_inside_torchrun": "--nproc launches torchrun, and this process is already one of torchrun's workers; leave --nproc out under torchrun",
     "error.nproc_devices": "--nproc {nproc} needs {nproc} GPUs with the nccl backend and this machine has {gpus}; use --nproc {gpus} or --backend gloo",
     "error.torchrun_failed": "torchrun exited with code {code}: {detail}",
+    "train.resume_hint_nproc": "Continue with: lossdoc train --nproc {world} --resume {path}",
     "train.distributed": "Distributed: {world} processes ({backend}), {per_rank} sequences per rank, global batch {global_batch}",
 }
 
@@ -29,5 +30,6 @@ ZH = {
     "error.nproc_inside_torchrun": "--nproc 会启动 torchrun，而本进程已经是 torchrun 的工作进程；在 torchrun 下请去掉 --nproc",
     "error.nproc_devices": "--nproc {nproc} 配合 nccl 后端需要 {nproc} 块 GPU，本机只有 {gpus} 块；请用 --nproc {gpus} 或 --backend gloo",
     "error.torchrun_failed": "torchrun 以退出码 {code} 结束：{detail}",
+    "train.resume_hint_nproc": "继续训练：lossdoc train --nproc {world} --resume {path}",
     "train.distributed": "分布式训练：{world} 个进程（{backend}），每个进程 {per_rank} 条序列，全局批量 {global_batch}",
 }

@@ -139,4 +139,8 @@ def print_summary(console: Console, result, lang: str) -> None:
         key = "train.summary_floor_dummy" if kind == "dummy" else "train.summary_floor"
         console.print(t(key, lang, best=_f(best), floor=_f(floor), vocab=result.vocab_size, excess=_f(d), pct=f"{pct:.2f}", kind=kind))
     if result.status == "interrupted":
-        console.print(t("train.resume_hint", lang, path=str(result.out_dir)))
+        world = (result.header.get("distributed") or {}).get("world_size", 1)
+        if world > 1:  # a distributed run resumes with as many processes
+            console.print(t("train.resume_hint_nproc", lang, path=str(result.out_dir), world=world))
+        else:
+            console.print(t("train.resume_hint", lang, path=str(result.out_dir)))

@@ -596,7 +596,8 @@ def _stop_at_boundary(run: _Run, epoch: int) -> TrainResult:
     if run.dist.is_main:
         save_checkpoint(ck, run.out / "checkpoints" / "last.pt")
     batch, out = run.state.batch, run.out
-    run.event("interrupted", f"interrupted at epoch {epoch}, batch {batch}; resume with: lossdoc train --resume {out}", epoch=epoch, batch=batch, path=str(out))
+    nproc = f"--nproc {run.dist.world_size} " if run.dist.world_size > 1 else ""
+    run.event("interrupted", f"interrupted at epoch {epoch}, batch {batch}; resume with: lossdoc train {nproc}--resume {out}", epoch=epoch, batch=batch, path=str(out))
     return run.finish("interrupted", 130)
 
 

@@ -268,6 +268,8 @@ def test_a_two_process_run_stopped_by_sigterm_on_one_rank_resumes_exactly(dropou
     reports = spawn(2, {"out": str(cut), "over": DROPOUT, "signal_rank": 1, "signal_step": 12, "signal": signal.SIGTERM})
     assert [(r["status"], r["exit_code"]) for r in reports] == [("interrupted", 130)] * 2
     assert max(batches(cut)) == 12  # rank 1's signal reaches rank 0 through the all-reduce before step 13
+    event = [r for r in read_records(cut) if r["type"] == "event"][-1]
+    assert event["kind"] == "interrupted" and f"lossdoc train --nproc 2 --resume {cut}" in event["message"]
     spawn(2, {"out": str(cut), "resume": True})
     _same_run(cut, dropout_full)
 
@@ -332,3 +334,31 @@ def test_lossdoc_train_nproc_2_of_the_default_run_gives_expected_plateau_with_th
     assert diagnose(two).verdict == diagnose(one).verdict == "expected-plateau"
     assert two.entropy_floor == one.entropy_floor == pytest.approx(math.log(10000 - 1), abs=1e-12)
     assert read_records(out)[0]["distributed"]["global_batch"] == 16 and len(batches(out)) == len(batches(default_run))
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_the_terminal_stops_every_rank_of_lossdoc_train_nproc_and_exits_130(tmp_path):
+    """A terminal's Ctrl-C reaches the foreground process group: the launcher and torchrun, which passes one SIGINT
+    to each worker (they run in sessions of their own). Every rank stops at the same boundary; rank 0 saves."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "lossdoc", "train", "--nproc", "2", "--config", str(TINY), "--epochs", "500",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True,
+                            env={**os.environ, "COLUMNS": "400"})
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while not (out / "run.jsonl").is_file() or '"type":"batch"' not in (out / "run.jsonl").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    end = read_records(out)[-1]
+    assert end["type"] == "end" and end["status"] == "interrupted"
+    assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["progress"]["step"] == end["steps"]
+    assert f"lossdoc train --nproc 2 --resume {out}" in stdout and "Traceback" not in stderr
