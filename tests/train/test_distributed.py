@@ -362,3 +362,13 @@ def test_ctrl_c_in_the_terminal_stops_every_rank_of_lossdoc_train_nproc_and_exit
     assert end["type"] == "end" and end["status"] == "interrupted"
     assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["progress"]["step"] == end["steps"]
     assert f"lossdoc train --nproc 2 --resume {out}" in stdout and "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_a_workers_error_under_nproc_is_one_line_once(pair, capfd):
+    """An error only the workers can see (here: a resume with another world size) is printed by every rank;
+    `--nproc` shows it once, instead of torchrun's report, and exits 2."""
+    code = run(["train", "--nproc", "3", "--resume", str(pair[1]), "--epochs", "3"])
+    err = capfd.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "it was trained with 2; resume it with --nproc 2" in err[0] and "Traceback" not in err[0]
