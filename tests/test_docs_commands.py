@@ -101,7 +101,7 @@ def _check_train_without_running(args: list[str]) -> None:
     if params.get("resume") is not None:
         assert Path(params["resume"]).is_dir(), args
         return
-    flags = given_flags(ctx, {k: v for k, v in params.items() if k not in ("config", "resume", "overwrite", "lang")})
+    flags = given_flags(ctx, {k: v for k, v in params.items() if k not in ("config", "resume", "overwrite", "lang", "nproc", "master_port")})
     resolve_config(params.get("config"), **flags)
 
 

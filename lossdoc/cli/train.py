@@ -9,6 +9,7 @@ log-reading commands start without it.
 from __future__ import annotations
 
 import inspect
+import os
 import typing
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -55,12 +56,21 @@ def train_command(
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; flags override it."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder from checkpoints/last.pt."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
+    nproc: Optional[int] = typer.Option(None, "--nproc", min=1, help=(
+        "Train with N processes on this machine (DDP): lossdoc launches torchrun --nproc-per-node N -m lossdoc train "
+        "with the other flags, for convenience. --batch-size is per process; the global batch is N times it. "
+        "gloo on the CPU, nccl on CUDA (--backend). See docs/distributed.md.")),
+    master_port: Optional[int] = typer.Option(None, "--master-port", min=1, max=65535,
+                                              help="With --nproc: the TCP port of torchrun's rendezvous; default a free port."),
     lang: Optional[str] = LangOption,
     **flags: Any,
 ) -> None:
     """The command body; ``flags`` holds one value per TrainConfig field."""
     flags = given_flags(ctx, flags)
     language = resolve_lang(lang)
+    if nproc is not None:
+        _launch(nproc, master_port, flags, config=config, resume=resume, overwrite=overwrite, lang=lang)
+        return
     from lossdoc.render.console import out as console
     from lossdoc.render.train_console import RichReporter, print_summary
     from lossdoc.train.config import resolve_config
@@ -73,8 +83,11 @@ def train_command(
         cfg = resolve_config(config, **flags)
         from lossdoc.train.data import prepare_source
 
-        prepare_source(cfg)  # a missing file or an unreachable hub fails before the run folder is made
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 tokenises; the others wait for it in the process group
+            prepare_source(cfg)  # a missing file or an unreachable hub fails before the run folder is made
         result = train(cfg, overwrite=overwrite, reporter=reporter)
+    if result.rank != 0:  # a distributed run: rank 0 alone prints
+        raise typer.Exit(result.exit_code)
     print_summary(console, result, language)
     from lossdoc.render.data_summary import SAMPLE_TEMPERATURE, print_data_summary, print_sample
 
@@ -103,6 +116,28 @@ def train_command(
         console.print(t("cli.explain_again", language, command=explain_command_for(result.metrics_path)), markup=False, soft_wrap=True)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _launch(nproc: int, master_port: int | None, flags: dict[str, Any], *, config: Path | None, resume: Path | None,
+            overwrite: bool, lang: str | None) -> None:
+    """``--nproc N``: check what can be checked here, then run torchrun with the same flags (less --nproc)."""
+    from lossdoc.train.config import resolve_config
+    from lossdoc.train.distributed import launch, precheck
+
+    if resume is None:
+        precheck(resolve_config(config, **flags), nproc)  # a bad value, backend or world size: one line before any process starts
+    argv = [f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')}={v}" for k, v in flags.items() if v is not None and v is not False]
+    argv += [f"--config={config}"] if config is not None else []
+    argv += [f"--resume={resume}"] if resume is not None else []
+    argv += ["--overwrite"] if overwrite else []
+    argv += [f"--lang={lang}"] if lang is not None else []
+    code, error_line = launch(nproc, argv, port=master_port)
+    if error_line is not None:
+        from lossdoc.render.console import err
+
+        err.print(error_line, markup=False, soft_wrap=True)
+    if code:
+        raise typer.Exit(code)
 
 
 # Typer reads the command's options from its signature and type hints: ctx, then the TrainConfig flags

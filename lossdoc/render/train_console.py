@@ -67,6 +67,9 @@ class RichReporter:
             t("train.start", self.lang, params=f"{m['params']:,}", d_model=m["d_model"], layers=_count("train.layers", m["num_layers"], self.lang),
               heads=_count("train.heads", m["num_heads"], self.lang), vocab=header["vocab_size"], kind=d["kind"], device=header["env"]["device"])
         )
+        if dist := header.get("distributed"):  # a torchrun / --nproc run (docs/distributed.md)
+            self.console.print(t("train.distributed", self.lang, world=dist["world_size"], backend=dist["backend"],
+                                 per_rank=dist["per_rank_batch"], global_batch=dist["global_batch"]))
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
             TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=True,
@@ -140,4 +143,8 @@ def print_summary(console: Console, result, lang: str) -> None:
         key = "train.summary_floor_dummy" if kind == "dummy" else "train.summary_floor"
         console.print(t(key, lang, best=_f(best), floor=_f(floor), vocab=result.vocab_size, excess=_f(d), pct=f"{pct:.2f}", kind=kind))
     if result.status == "interrupted":
-        console.print(t("train.resume_hint", lang, path=str(result.out_dir)))
+        world = (result.header.get("distributed") or {}).get("world_size", 1)
+        if world > 1:  # a distributed run resumes with as many processes
+            console.print(t("train.resume_hint_nproc", lang, path=str(result.out_dir), world=world))
+        else:
+            console.print(t("train.resume_hint", lang, path=str(result.out_dir)))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ON_NONFINITE = ("stop", "skip")
 STOP_ON = ("broken", "overfitting")  # lossdoc.train.stop_on
+BACKENDS = ("auto", "gloo", "nccl")  # lossdoc.train.distributed.BACKENDS
 DEFAULT_VOCAB = 10000  # the seed's V
 MARKOV_DEFAULT_VOCAB = 64  # markov data's own default (configs/markov.yaml); at most MARKOV_MAX_VOCAB
 MIN_VOCAB = 2  # the one rule for V, everywhere (baseline.check_vocab_size too): one token leaves nothing to predict
@@ -81,6 +82,9 @@ class TrainConfig:
     """Seed for data, initialisation, shuffling and dropout."""
     device: str = "auto"
     """auto (CUDA, then MPS, then CPU), cpu, cuda or mps."""
+    backend: str = "auto"
+    """torch.distributed backend of a multi-process run (torchrun, or --nproc): auto (nccl on CUDA, gloo on the CPU),
+    gloo or nccl. Unused in a single process; see docs/distributed.md."""
     use_amp: bool = False
     """Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient scaler on CUDA."""
     out: str | None = None
@@ -145,6 +149,7 @@ class TrainConfig:
         _choice("on_nonfinite", self.on_nonfinite, ON_NONFINITE)
         if self.stop_on is not None:
             _choice("stop_on", self.stop_on, STOP_ON)
+        _choice("backend", self.backend, BACKENDS)
         if self.inject is not None:
             _choice("inject", self.inject, FAULTS)
         _check_data(self)

@@ -40,6 +40,7 @@ from lossdoc.runlog.writer import JsonlLogger, RunLogger
 from lossdoc.train.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
 from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
 from lossdoc.train.data import Dataset, load_data, save_run_tokenizer
+from lossdoc.train.distributed import Dist, QuietLogger, check_divides, choose_backend, in_launched_process
 from lossdoc.train.faults import EXPLODING_LR_FACTOR, LARGE_INIT_SCALE, FaultPlan, nan_loss_step  # noqa: F401 (re-exported)
 from lossdoc.train import stop_on
 from lossdoc.train.model import TransformerLM, lm_loss
@@ -80,6 +81,7 @@ class TrainResult:
     vocab_size: int
     exit_code: int = 0
     header: dict[str, Any] = field(default_factory=dict)
+    rank: int = 0  # this process's rank in a distributed run: only rank 0 prints the summary
 
     @property
     def metrics_path(self) -> Path:
@@ -146,22 +148,25 @@ class _Interrupt:
         self.requested = False
 
     def __call__(self, signum, frame) -> None:
-        if self.requested:
+        if self.requested and signum != signal.SIGTERM:  # SIGTERM (torchrun forwards one after a Ctrl-C) never aborts
             raise KeyboardInterrupt
         self.requested = True
 
 
 @contextmanager
-def _sigint(handler: _Interrupt) -> Iterator[None]:
+def _sigint(handler: _Interrupt, *, sigterm: bool = False) -> Iterator[None]:
+    """Ctrl-C goes to ``handler``; so does SIGTERM in a distributed run (torchrun stops its workers with it)."""
+    signums = [signal.SIGINT, signal.SIGTERM] if sigterm else [signal.SIGINT]
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {s: signal.signal(s, handler) for s in signums}
     except ValueError:  # not the main thread: no signal handling
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def prepare_out_dir(cfg: TrainConfig, *, overwrite: bool) -> Path:
@@ -230,29 +235,46 @@ def train(
 
     ``stop_at_step`` behaves exactly like a Ctrl-C after that optimizer step
     (used by tests to interrupt a run deterministically).
+
+    Started by torchrun (RANK and WORLD_SIZE set), every process calls this: it joins the process group
+    and leaves it before returning (lossdoc.train.distributed, docs/distributed.md).
     """
     reporter = reporter or NullReporter()
+    dist = Dist.from_env()
     if resume is not None:
         out = Path(resume)
         if not (out / "checkpoints" / "last.pt").is_file():
             raise LossdocError("error.resume_missing", path=str(out))
         cfg = resolve_config(out / "config.yaml", **{**(overrides or {}), "out": str(out)})
         ckpt = load_checkpoint(out / "checkpoints" / "last.pt")
-        for name in ("last.pt", "best.pt"):
-            remove_stale_temps(out / "checkpoints" / name)
+        if dist.is_main:
+            for name in ("last.pt", "best.pt"):
+                remove_stale_temps(out / "checkpoints" / name)
     else:
         assert cfg is not None, "train() needs a config or a run folder to resume"
         pick_device(cfg.device)  # an unavailable device fails before the run folder is made
-        out_existed = bool(cfg.out) and Path(cfg.out).exists()
-        out = prepare_out_dir(cfg, overwrite=overwrite)
-        cfg.out = str(out)
         ckpt = None
+    _start_process_group(dist, cfg)
     try:
-        return _train(cfg, out, ckpt, reporter, stop_at_step)
-    except BaseException:
         if ckpt is None:
-            _undo_fresh_start(out, out_existed)
-        raise
+            out_existed = bool(cfg.out) and Path(cfg.out).exists()
+            out = dist.from_main(lambda: prepare_out_dir(cfg, overwrite=overwrite))  # rank 0 makes it, every rank gets its name
+            cfg.out = str(out)
+        try:
+            return _train(cfg, out, ckpt, reporter, stop_at_step, dist)
+        except BaseException:
+            if ckpt is None and dist.is_main:
+                _undo_fresh_start(out, out_existed)
+            raise
+    finally:
+        dist.stop()
+
+
+def _start_process_group(dist: Dist, cfg: TrainConfig) -> None:
+    """Join torchrun's process group: gloo on the CPU, NCCL on CUDA (``--backend auto``). Nothing in a single process."""
+    if in_launched_process():
+        device = pick_device(cfg.device)
+        dist.start(choose_backend(cfg.backend, device.type), dist.device(device))
 
 
 def _undo_fresh_start(out: Path, out_existed: bool) -> None:
@@ -273,26 +295,27 @@ def _undo_fresh_start(out: Path, out_existed: bool) -> None:
         pass
 
 
-def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter, stop_at_step: int | None) -> TrainResult:
+def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter, stop_at_step: int | None,
+           dist: Dist | None = None) -> TrainResult:
     """The algorithm: epoch 0 (or the resumed position), then for each epoch one optimizer step
     per batch in the epoch's order, then validation and checkpoints. Every way a run ends
     (completed, interrupted, failed) goes through ``_Run.finish``."""
-    run = _setup(cfg, out, ckpt, reporter)
+    run = _setup(cfg, out, ckpt, reporter, dist or Dist())
     state = run.state
     try:
-        with _sigint(run.interrupt):
+        with _sigint(run.interrupt, sigterm=run.dist.enabled):
             _begin(run, resumed=ckpt is not None)
             run.model.train()
             while state.epoch < cfg.epochs:
                 epoch = state.epoch + 1
-                order = epoch_order(run.num_train, cfg.seed, epoch)
+                order = run.dist.shard(epoch_order(run.num_train, cfg.seed, epoch))  # this rank's rows (all of them in one process)
                 while state.batch < run.num_batches:
-                    if run.interrupt.requested or (stop_at_step is not None and state.step >= stop_at_step):
+                    if run.stop_requested(stop_at_step):
                         return _stop_at_boundary(run, epoch)
                     b = state.batch
                     rows = run.data.train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(run.device)  # host -> device copy
                     step = train_step(run.model, run.optimizer, run.scaler, rows, step=state.step + 1, faults=run.faults,
-                                      autocast=run.autocast, grad_clip=cfg.grad_clip)
+                                      autocast=run.autocast, grad_clip=cfg.grad_clip, reduce=run.dist.mean_loss)
                     if (ended := _after_step(run, epoch, step)) is not None:
                         return ended
                 if (ended := _end_epoch(run, epoch)) is not None:
@@ -333,15 +356,17 @@ class StepResult:
 
 
 def train_step(model: TransformerLM, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, rows: torch.Tensor, *,
-               step: int, faults: FaultPlan, autocast, grad_clip: float) -> StepResult:
-    """One optimizer step on one batch of sequences (already on the device); ``step`` is its 1-based number."""
+               step: int, faults: FaultPlan, autocast, grad_clip: float, reduce=None) -> StepResult:
+    """One optimizer step on one batch of sequences (already on the device); ``step`` is its 1-based number.
+    ``reduce(loss, tokens)``: the global batch's loss and tokens in a distributed run (Dist.mean_loss)."""
     inputs, labels = split_batch(rows, shifted=faults.shifted_labels)
     with autocast():
         logits = model(inputs)
     loss = faults.loss(lm_loss(logits, labels), step)
-    loss_value = loss.item()  # device sync: the host decides on the loss whether to update
+    # device sync: the host decides on the loss whether to update (every rank on the same, all-reduced loss)
+    loss_value, tokens = reduce(loss, labels.numel()) if reduce is not None else (loss.item(), labels.numel())
     if not math.isfinite(loss_value):
-        return StepResult(loss_value, math.nan, labels.numel(), skipped=True)
+        return StepResult(loss_value, math.nan, tokens, skipped=True)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.unscale_(optimizer)
@@ -350,8 +375,8 @@ def train_step(model: TransformerLM, optimizer: torch.optim.Optimizer, scaler: t
     if math.isfinite(grad_norm) or scaler.is_enabled():
         scaler.step(optimizer)  # the scaler skips non-finite steps itself
         scaler.update()
-        return StepResult(loss_value, grad_norm, labels.numel(), skipped=False)
-    return StepResult(loss_value, grad_norm, labels.numel(), skipped=True)
+        return StepResult(loss_value, grad_norm, tokens, skipped=False)
+    return StepResult(loss_value, grad_norm, tokens, skipped=True)
 
 
 @dataclass
@@ -376,14 +401,30 @@ class _Run:
     last_epoch_record: dict[str, Any] | None
     interrupt: _Interrupt = field(default_factory=_Interrupt)
     t0: float = field(default_factory=time.perf_counter)
+    dist: Dist = field(default_factory=Dist)
 
     @property
     def num_train(self) -> int:
         return self.data.train.shape[0]
 
     @property
+    def global_batch(self) -> int:
+        """Sequences per optimizer step over all ranks: the per-rank batch_size x world size."""
+        return self.cfg.batch_size * self.dist.world_size
+
+    @property
     def num_batches(self) -> int:
-        return math.ceil(self.num_train / self.cfg.batch_size)
+        return math.ceil(self.num_train / self.global_batch)
+
+    @property
+    def module(self) -> TransformerLM:
+        """The model itself (inside DistributedDataParallel in a distributed run)."""
+        return getattr(self.model, "module", self.model)
+
+    def stop_requested(self, stop_at_step: int | None) -> bool:
+        """Ctrl-C (or SIGTERM, or ``stop_at_step``) on any rank: every rank stops at this step boundary."""
+        flag = self.interrupt.requested or (stop_at_step is not None and self.state.step >= stop_at_step)
+        return self.dist.any_rank(flag, self.device)
 
     def elapsed(self) -> float:
         """Training time of the whole run, this process and the ones before it."""
@@ -395,33 +436,41 @@ class _Run:
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
     def evaluate(self, rows: torch.Tensor) -> tuple[float, int]:
-        """Mean loss per token over ``rows`` without gradients (dropout off), and the token count."""
+        """Mean loss per token over ``rows`` without gradients (dropout off), and the token count.
+        Distributed: each rank evaluates rows[rank::world] and (loss sum, tokens) are all-reduced."""
         self.model.eval()
         total, count = 0.0, 0
+        rows = self.dist.shard(rows)
         with torch.no_grad():
             for i in range(0, rows.shape[0], self.cfg.batch_size):
                 inputs, labels = split_batch(rows[i : i + self.cfg.batch_size].to(self.device), shifted=self.faults.shifted_labels)
                 with self.autocast():
-                    logits = self.model(inputs)
+                    logits = self.module(inputs)  # not the DDP wrapper: ranks may evaluate different numbers of batches
                 loss = lm_loss(logits, labels)
                 total += loss.item() * labels.numel()  # device sync per batch
                 count += labels.numel()
+        total, count = self.dist.sum_pair(total, count, self.device)
         self.model.train()
         return total / count, count
 
     def checkpoint_state(self) -> dict[str, Any]:
-        """Everything a resume needs (state_dict() and the RNG states are copied to the host: a device sync)."""
+        """Everything a resume needs (state_dict() and the RNG states are copied to the host: a device sync).
+        Distributed: every rank calls it (the RNG states of all ranks are gathered); rank 0 saves it."""
+        rng = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []}
+        ranks = self.dist.gather(rng)
+        extra = {"distributed": {"world_size": self.dist.world_size, "rng_ranks": ranks}} if self.dist.enabled else {}
         return {
             "epoch_record": self.last_epoch_record,
             "format": "lossdoc.checkpoint/1",
-            "model": self.model.state_dict(),
+            "model": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
             "config": self.cfg.to_dict(),
             "header": self.header,
             "tokenizer": self.data.tokenizer,
             "progress": {**self.state.__dict__, "elapsed_s": self.elapsed()},
-            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []},
+            "rng": rng,
+            **extra,
         }
 
     def event(self, kind: str, message: str, **extra: Any) -> None:
@@ -447,46 +496,62 @@ class _Run:
         self.logger.close()
         self.reporter.end(end)
         return TrainResult(self.out, status, self.state.epoch, self.state.best_val_loss, self.header["data"].get("entropy_floor"),
-                           self.cfg.vocab_size, exit_code, self.header)
+                           self.cfg.vocab_size, exit_code, self.header, self.dist.rank)
 
 
-def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter) -> _Run:
-    """Data, model, optimizer (restored from ``ckpt`` when resuming), the header and the open log."""
-    device = pick_device(cfg.device)
+def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter, dist: Dist | None = None) -> _Run:
+    """Data, model, optimizer (restored from ``ckpt`` when resuming), the header and the open log.
+    Distributed: the model is wrapped in DistributedDataParallel, and rank 0 alone writes files and reports."""
+    dist = dist or Dist()
+    device = dist.device(pick_device(cfg.device))
     amp_dtype = None
     if cfg.use_amp:
         amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
     torch.manual_seed(cfg.seed)
-    data = load_data(cfg)
-    try:
-        save_run_tokenizer(out, data)
-    except OSError as exc:
-        raise LossdocError("error.io", path=str(out / "tokenizer.json"), detail=exc.strerror or str(exc)) from None
-    faults = FaultPlan.for_run(cfg.inject, epochs=cfg.epochs, num_batches=math.ceil(data.train.shape[0] / cfg.batch_size))
+    with dist.main_first():  # rank 0 fills the tokenised-text cache, then the others read it
+        data = load_data(cfg)
+    check_divides(data.train.shape[0], dist.world_size)
+    if dist.is_main:
+        try:
+            save_run_tokenizer(out, data)
+        except OSError as exc:
+            raise LossdocError("error.io", path=str(out / "tokenizer.json"), detail=exc.strerror or str(exc)) from None
+    faults = FaultPlan.for_run(cfg.inject, epochs=cfg.epochs, num_batches=math.ceil(data.train.shape[0] / (cfg.batch_size * dist.world_size)))
     faults.leak_validation(data)
 
     model = TransformerLM(cfg.model_config()).to(device)
+    if dist.rank:  # dropout masks of their own on ranks 1..N-1 (rank 0 draws what a single process draws)
+        torch.manual_seed(cfg.seed + 1_000_003 * dist.rank)
     optimizer = torch.optim.AdamW(model.parameters(), lr=faults.lr(cfg.lr), weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is torch.float16)
     state = _State()
     if ckpt is not None:
-        _restore(ckpt, out, device, model, optimizer, scaler, state)
+        _restore(ckpt, out, device, model, optimizer, scaler, state, dist)
 
     header = _run_header(cfg, data, model, device, amp_dtype)
+    if dist.enabled:
+        header["batch_tokens"] = cfg.batch_size * dist.world_size * (cfg.seq_len - 1)  # the global batch
+        header["distributed"] = dist.header(cfg.batch_size)
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if ckpt is not None:
         header = ckpt.get("header", header)
-    else:
+    elif dist.is_main:
         _write_text_atomic(out / "config.yaml", dump_yaml(cfg))
     log_path = log_in(out)
     log_was_empty = not log_path.is_file() or log_path.stat().st_size == 0
-    return _Run(cfg, out, reporter, device, amp_dtype, data, faults, model, optimizer, scaler, state, header,
-                log_path=log_path, logger=JsonlLogger(log_path), log_was_empty=log_was_empty,
-                last_epoch_record=ckpt.get("epoch_record") if ckpt is not None else None)
+    return _Run(cfg, out, reporter if dist.is_main else NullReporter(), device, amp_dtype, data, faults, model, optimizer, scaler, state,
+                header, log_path=log_path, logger=JsonlLogger(log_path) if dist.is_main else QuietLogger(), log_was_empty=log_was_empty,
+                last_epoch_record=ckpt.get("epoch_record") if ckpt is not None else None, dist=dist)
 
 
 def _restore(ckpt: dict[str, Any], out: Path, device: torch.device, model: TransformerLM, optimizer: torch.optim.Optimizer,
-             scaler: torch.amp.GradScaler, state: _State) -> None:
-    """Weights, optimizer, scaler, progress and RNG states from last.pt, so the run continues exactly."""
+             scaler: torch.amp.GradScaler, state: _State, dist: Dist | None = None) -> None:
+    """Weights, optimizer, scaler, progress and RNG states from last.pt, so the run continues exactly.
+    Distributed: the same world size, and each rank its own RNG state."""
+    dist = dist or Dist()
+    saved_world = (ckpt.get("distributed") or {}).get("world_size", 1)
+    if saved_world != dist.world_size:
+        raise LossdocError("error.resume_world_size", path=str(out), saved=saved_world, world=dist.world_size)
     try:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -496,9 +561,10 @@ def _restore(ckpt: dict[str, Any], out: Path, device: torch.device, model: Trans
         raise LossdocError("error.checkpoint_bad", path=str(out / "checkpoints" / "last.pt"), detail=str(exc).splitlines()[0][:200]) from None
     for k, v in ckpt["progress"].items():
         setattr(state, k, v)
-    torch.set_rng_state(ckpt["rng"]["torch"])
-    if device.type == "cuda" and ckpt["rng"].get("cuda"):
-        torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+    rng = ckpt["distributed"]["rng_ranks"][dist.rank] if dist.world_size > 1 else ckpt["rng"]
+    torch.set_rng_state(rng["torch"])
+    if device.type == "cuda" and rng.get("cuda"):
+        torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 def _begin(run: _Run, *, resumed: bool) -> None:
@@ -507,7 +573,7 @@ def _begin(run: _Run, *, resumed: bool) -> None:
     if not resumed:
         run.logger.log(header)
         val_loss, val_tokens = run.evaluate(run.data.val)
-        train_loss, _ = run.evaluate(run.data.train[: INIT_TRAIN_BATCHES * cfg.batch_size])
+        train_loss, _ = run.evaluate(run.data.train[: INIT_TRAIN_BATCHES * run.global_batch])
         rec0 = {"type": "epoch", "epoch": 0, "step": 0, "train_loss": train_loss, "val_loss": val_loss, "val_tokens": val_tokens, "elapsed_s": run.elapsed()}
         run.logger.log(rec0)
         run.reporter.start(header, cfg.epochs * run.num_batches, 0)
@@ -527,9 +593,12 @@ def _begin(run: _Run, *, resumed: bool) -> None:
 
 def _stop_at_boundary(run: _Run, epoch: int) -> TrainResult:
     """Ctrl-C (or ``stop_at_step``) between two steps: save the exact position in last.pt and end as interrupted."""
-    save_checkpoint(run.checkpoint_state(), run.out / "checkpoints" / "last.pt")
+    ck = run.checkpoint_state()  # every rank: the RNG states are gathered
+    if run.dist.is_main:
+        save_checkpoint(ck, run.out / "checkpoints" / "last.pt")
     batch, out = run.state.batch, run.out
-    run.event("interrupted", f"interrupted at epoch {epoch}, batch {batch}; resume with: lossdoc train --resume {out}", epoch=epoch, batch=batch, path=str(out))
+    nproc = f"--nproc {run.dist.world_size} " if run.dist.world_size > 1 else ""
+    run.event("interrupted", f"interrupted at epoch {epoch}, batch {batch}; resume with: lossdoc train {nproc}--resume {out}", epoch=epoch, batch=batch, path=str(out))
     return run.finish("interrupted", 130)
 
 
@@ -597,10 +666,11 @@ def _end_epoch(run: _Run, epoch: int) -> TrainResult | None:
     run.last_epoch_record = rec
     # best.pt first: a kill between the two saves replays this epoch, which saves best.pt again.
     # The epoch record travels in last.pt, so a kill before it is logged loses nothing.
-    ck = run.checkpoint_state()
-    if is_best:
+    ck = run.checkpoint_state()  # every rank: the RNG states are gathered; rank 0 saves
+    if is_best and run.dist.is_main:
         save_checkpoint(ck, run.out / "checkpoints" / "best.pt")
-    save_checkpoint(ck, run.out / "checkpoints" / "last.pt")
+    if run.dist.is_main:
+        save_checkpoint(ck, run.out / "checkpoints" / "last.pt")
     run.logger.log(rec)
     run.reporter.epoch(rec)
     return stop_on.check(run, epoch_end=True)  # --stop-on (None unless it stops the run)

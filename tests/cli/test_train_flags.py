@@ -32,7 +32,7 @@ def test_every_field_is_a_flag_with_the_fields_default_type_and_help(f):
 
 
 def test_the_train_command_has_no_flag_that_is_not_a_field_or_its_own():
-    own = {"config", "resume", "overwrite", "lang", "help"}
+    own = {"config", "resume", "overwrite", "nproc", "master_port", "lang", "help"}
     assert set(train_params()) - own == {f.name for f in FIELDS}
 
 

@@ -1,0 +1,374 @@
+"""Distributed training (docs/distributed.md): DDP on the CPU with gloo, 2 processes.
+
+Workers are started with torch.multiprocessing (spawn) and the environment torchrun would give them
+(RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT from a port free at run time); every launch has a
+deadline, so a hung collective fails the test instead of hanging CI. Models are configs/tiny.yaml's
+(d_model 32, 1 layer, 9 steps an epoch).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from lossdoc.cli import run
+from lossdoc.train.distributed import Dist, check_divides, free_port, port_is_free
+from lossdoc.train.loop import epoch_order, train
+from tests.conftest import TINY, read_records, tiny_config
+
+DEADLINE_S = 180  # a launch that takes longer has hung
+
+
+def _worker(rank: int, world: int, port: int, job: dict) -> None:
+    """One rank: train (or resume) as torchrun's worker would, then say whether the process group is gone."""
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                      LOSSDOC_DIST_TIMEOUT_S="120")
+    torch.set_num_threads(1)
+    import torch.distributed as dist
+
+    import lossdoc.train.loop as loop
+
+    if job.get("signal_rank") == rank:  # a signal to this rank alone, after optimizer step signal_step
+        after = loop._after_step
+
+        def after_step(run, epoch, step):
+            ended = after(run, epoch, step)
+            if run.state.step == job["signal_step"]:
+                os.kill(os.getpid(), job["signal"])
+            return ended
+
+        loop._after_step = after_step
+    if job.get("resume"):
+        result = train(resume=job["out"])
+    else:
+        result = train(tiny_config(Path(job["out"]), **job.get("over", {})), stop_at_step=job.get("stop_at_step"))
+    report = {"rank": result.rank, "status": result.status, "exit_code": result.exit_code, "group_after": dist.is_initialized()}
+    Path(job["out"], f".rank{rank}.json").write_text(json.dumps(report))
+
+
+def spawn(world: int, job: dict, *, killed: bool = False) -> list[dict] | None:
+    """Run ``_worker`` on ``world`` ranks and return each rank's report; fails after DEADLINE_S.
+    ``killed``: a rank is expected to die (the others are then ended by torch.multiprocessing, as torchrun ends them)."""
+    import torch.multiprocessing as mp
+
+    ctx = mp.start_processes(_worker, args=(world, free_port(), job), nprocs=world, join=False, start_method="spawn")
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        while not ctx.join(timeout=5):
+            if time.monotonic() > deadline:
+                for p in ctx.processes:
+                    p.kill()
+                pytest.fail(f"distributed run hung (> {DEADLINE_S} s)")
+    except mp.ProcessExitedException:
+        if killed:
+            return None
+        raise
+    assert not killed, "no rank died"
+    assert [p.exitcode for p in ctx.processes] == [0] * world
+    return [json.loads(Path(job["out"], f".rank{r}.json").read_text()) for r in range(world)]
+
+
+def batches(out: Path) -> dict[int, dict]:
+    """step -> the batch record (the latest one of each step, as a resumed log repeats none)."""
+    return {r["step"]: r for r in read_records(out) if r["type"] == "batch"}
+
+
+def epochs(out: Path) -> dict[int, dict]:
+    return {r["epoch"]: r for r in read_records(out) if r["type"] == "epoch"}
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """A 1-process run with batch 8 and a 2-process run with batch 4 per rank (dropout 0, tiny)."""
+    base = tmp_path_factory.mktemp("ddp")
+    one = base / "one"
+    train(tiny_config(one, batch_size=8))
+    two = base / "two"
+    reports = spawn(2, {"out": str(two), "over": {"batch_size": 4}})
+    return one, two, reports
+
+
+# --------------------------------------------------------------------------- equivalence
+
+
+def test_two_processes_with_batch_b_reproduce_one_process_with_batch_2b(pair):
+    one, two, _ = pair
+    b1, b2 = batches(one), batches(two)
+    assert sorted(b1) == sorted(b2) == list(range(1, 19))  # 72 rows / global batch 8 = 9 steps, 2 epochs
+    worst = max(abs(b1[s]["loss"] - b2[s]["loss"]) for s in b1)
+    assert worst < 1e-5, worst
+    assert all(b1[s]["tokens"] == b2[s]["tokens"] == 8 * 15 for s in b1)  # the global batch's tokens
+    assert max(abs(b1[s]["grad_norm"] - b2[s]["grad_norm"]) for s in b1) < 1e-4
+    e1, e2 = epochs(one), epochs(two)
+    for e in (0, 1, 2):  # sharded validation, all-reduced by tokens: the single-process number
+        assert abs(e1[e]["val_loss"] - e2[e]["val_loss"]) < 1e-5
+        assert e1[e]["val_tokens"] == e2[e]["val_tokens"] == 24 * 15
+        assert abs(e1[e]["train_loss"] - e2[e]["train_loss"]) < 1e-5
+
+
+def test_the_two_process_losses_are_not_the_one_process_batch_b_losses(pair, tmp_path):
+    """Not vacuous: a single process with the per-rank batch (4) gives other losses than the 2-process run."""
+    _, two, _ = pair
+    small = tmp_path / "small"
+    train(tiny_config(small, batch_size=4))
+    bs, b2 = batches(small), batches(two)
+    assert max(abs(bs[s]["loss"] - b2[s]["loss"]) for s in b2) > 1e-3
+
+
+def test_the_header_records_world_size_backend_and_global_batch(pair):
+    _, two, _ = pair
+    header = read_records(two)[0]
+    d = header["distributed"]
+    assert (d["world_size"], d["backend"], d["per_rank_batch"], d["global_batch"]) == (2, "gloo", 4, 8)
+    assert header["batch_tokens"] == 8 * 15
+    assert "distributed" not in read_records(pair[0])[0]  # a single process writes the header it always wrote
+    from lossdoc.runlog.schema import validate_file
+
+    assert validate_file(two / "run.jsonl") == []
+
+
+def test_rank_0_alone_writes_and_the_process_group_shuts_down_cleanly(pair):
+    _, two, reports = pair
+    assert [r["rank"] for r in reports] == [0, 1]
+    assert all(r["status"] == "completed" and r["exit_code"] == 0 and r["group_after"] is False for r in reports)
+    recs = read_records(two)
+    assert [r["type"] for r in recs].count("run") == 1 and recs[-1]["type"] == "end"
+    assert sorted(p.name for p in two.iterdir()) == [".rank0.json", ".rank1.json", "checkpoints", "config.yaml", "run.jsonl"]
+    ck = torch.load(two / "checkpoints" / "last.pt", weights_only=True)
+    assert ck["distributed"]["world_size"] == 2 and len(ck["distributed"]["rng_ranks"]) == 2
+    assert not any(k.startswith("module.") for k in ck["model"])  # the plain model: generate and check read it as any other
+
+
+def test_explain_reads_the_distributed_log_and_gives_the_same_verdict_and_floor(pair):
+    from lossdoc.analysis import diagnose
+    from lossdoc.runlog.readers import read_run
+
+    one, two = (diagnose(read_run(p / "run.jsonl")) for p in pair[:2])
+    assert two.verdict == one.verdict
+    floor = math.log(64 - 1)
+    assert read_run(pair[1] / "run.jsonl").entropy_floor == pytest.approx(floor, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- sampler
+
+
+def test_the_ranks_split_each_epoch_order_into_the_global_batches():
+    """Rank r takes order[r::2]; per-rank batch 4 of both ranks together is the 1-process batch 8, every step."""
+    order = epoch_order(72, 7, 1)
+    shards = [Dist(rank=r, world_size=2).shard(order) for r in (0, 1)]
+    assert all(len(s) == 36 for s in shards)
+    for b in range(9):
+        together = set(shards[0][b * 4 : (b + 1) * 4].tolist()) | set(shards[1][b * 4 : (b + 1) * 4].tolist())
+        assert together == set(order[b * 8 : (b + 1) * 8].tolist())
+    assert not torch.equal(epoch_order(72, 7, 1), epoch_order(72, 7, 2))  # seeded per epoch
+
+
+def test_a_world_size_must_divide_the_training_rows():
+    check_divides(72, 3)
+    with pytest.raises(Exception) as info:
+        check_divides(72, 5)
+    assert info.value.key == "error.world_not_dividing" and "1, 2, 3, 4, 6, 8, 9, 12" in str(info.value)
+
+
+# --------------------------------------------------------------------------- bad set-ups: one line, exit 2
+
+
+def one_line(capsys, code: int) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "Traceback" not in err[0]
+    return err[0]
+
+
+def test_a_world_size_that_does_not_divide_the_data_is_one_line(tmp_path, capsys):
+    line = one_line(capsys, run(["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--nproc", "5"]))
+    assert "world size 5 does not divide the 72 training sequences" in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_missing_backend_is_one_line(tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    line = one_line(capsys, run(["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--nproc", "2", "--backend", "nccl"]))
+    assert "backend nccl cannot run here" in line and "gloo" in line
+    line = one_line(capsys, run(["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--nproc", "2", "--backend", "nccl", "--lang", "zh"]))
+    assert "后端 nccl 无法在本机运行" in line
+
+
+def test_a_taken_port_is_one_line(tmp_path, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert not port_is_free(port)
+        line = one_line(capsys, run(["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--nproc", "2", "--master-port", str(port)]))
+    assert f"port {port} on 127.0.0.1 is already in use" in line
+
+
+def test_a_worker_whose_rendezvous_port_is_taken_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    """torchrun's environment with a port someone else holds: rank 0 cannot host the store."""
+    import torch.distributed as dist
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        for k, v in dict(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                         LOSSDOC_DIST_TIMEOUT_S="10").items():
+            monkeypatch.setenv(k, v)
+        line = one_line(capsys, run(["train", "--config", str(TINY), "--out", str(tmp_path / "r")]))
+    assert f"cannot join the gloo process group at 127.0.0.1:{port}" in line
+    assert not dist.is_initialized() and not (tmp_path / "r").exists()
+
+
+def test_nproc_inside_a_torchrun_worker_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    line = one_line(capsys, run(["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--nproc", "2"]))
+    assert "already one of torchrun's workers" in line
+
+
+def test_resuming_with_another_world_size_is_one_line(pair, capsys, monkeypatch):
+    import torch.distributed as dist
+
+    for k, v in dict(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port())).items():
+        monkeypatch.setenv(k, v)
+    line = one_line(capsys, run(["train", "--resume", str(pair[1]), "--epochs", "3"]))
+    assert "it was trained with 2; resume it with --nproc 2" in line
+    assert not dist.is_initialized()
+
+
+# --------------------------------------------------------------------------- exact resume
+
+
+@pytest.fixture(scope="module")
+def dropout_full(tmp_path_factory):
+    """The uninterrupted 2-process run with dropout 0.1 (each rank's RNG state matters)."""
+    full = tmp_path_factory.mktemp("ddp_full") / "full"
+    spawn(2, {"out": str(full), "over": DROPOUT})
+    return full
+
+
+DROPOUT = {"batch_size": 4, "dropout": 0.1}
+
+
+@pytest.mark.slow
+def test_a_two_process_run_stopped_by_sigterm_on_one_rank_resumes_exactly(dropout_full, tmp_path):
+    """SIGTERM on rank 1 alone after step 12 stops both ranks at the same boundary (last.pt holds the position and
+    both RNG states); the resumed run (new processes) continues the uninterrupted run's per-step losses exactly."""
+    cut = tmp_path / "cut"
+    reports = spawn(2, {"out": str(cut), "over": DROPOUT, "signal_rank": 1, "signal_step": 12, "signal": signal.SIGTERM})
+    assert [(r["status"], r["exit_code"]) for r in reports] == [("interrupted", 130)] * 2
+    assert max(batches(cut)) == 12  # rank 1's signal reaches rank 0 through the all-reduce before step 13
+    event = [r for r in read_records(cut) if r["type"] == "event"][-1]
+    assert event["kind"] == "interrupted" and f"lossdoc train --nproc 2 --resume {cut}" in event["message"]
+    spawn(2, {"out": str(cut), "resume": True})
+    _same_run(cut, dropout_full)
+
+
+@pytest.mark.slow
+def test_a_two_process_run_killed_on_one_rank_resumes_exactly_from_the_last_epoch(dropout_full, tmp_path):
+    """SIGKILL on rank 1 after step 12 (epoch 2): the other rank is ended too, last.pt of epoch 1 stays usable,
+    and the resumed run replays epoch 2 with the uninterrupted run's losses."""
+    cut = tmp_path / "cut"
+    assert spawn(2, {"out": str(cut), "over": DROPOUT, "signal_rank": 1, "signal_step": 12, "signal": signal.SIGKILL}, killed=True) is None
+    assert torch.load(cut / "checkpoints" / "last.pt", weights_only=True)["progress"]["step"] == 9
+    spawn(2, {"out": str(cut), "resume": True})
+    _same_run(cut, dropout_full)
+
+
+def _same_run(cut: Path, full: Path) -> None:
+    bf, bc = batches(full), batches(cut)
+    assert sorted(bc) == sorted(bf) == list(range(1, 19))
+    assert [bc[s]["loss"] for s in sorted(bc)] == [bf[s]["loss"] for s in sorted(bf)]
+    assert [e["val_loss"] for e in epochs(cut).values()] == [e["val_loss"] for e in epochs(full).values()]
+
+
+# --------------------------------------------------------------------------- docs/distributed.md
+
+
+def test_the_scaling_table_in_the_docs_is_the_scripts_and_its_cells_check_by_hand():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("ddp_scaling", ROOT / "scripts" / "ddp_scaling.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    doc = (ROOT / "docs" / "distributed.md").read_text(encoding="utf-8")
+    assert mod.START + mod.table() + mod.END in doc
+    from lossdoc.train.config import TrainConfig
+    from lossdoc.train.model import TransformerLM
+
+    assert mod.PARAMS == TransformerLM(TrainConfig(device="cpu").model_config()).num_params()
+    grad = 6_726_416 * 4
+    assert mod.allreduce_bytes(8) == pytest.approx(2 * 7 / 8 * grad)  # 47.1 MB
+    # 8 GPUs on NVLink: 47.09 MB / 360 GB/s + 14 hops x 10 us = 0.131 + 0.140 ms
+    assert mod.comm_seconds(8, 360e9) == pytest.approx(2 * 7 / 8 * grad / 360e9 + 14 * 10e-6)
+    assert "| 8 | 47.1 | 0.271 |" in doc
+    assert mod.compute_seconds() == pytest.approx(6 * 6_726_416 * 16 * 63 / 1e14)  # 0.407 ms
+    assert "| 64 | 53.0 |" in doc and "0.41 ms" in doc
+
+
+# --------------------------------------------------------------------------- the default dummy run, 2 processes
+
+
+@pytest.mark.slow
+def test_lossdoc_train_nproc_2_of_the_default_run_gives_expected_plateau_with_the_same_floor(tmp_path, default_run, capsys):
+    """`lossdoc train --nproc 2 --batch-size 8` (torchrun, gloo; global batch 16 = the default batch) against the default
+    single-process run: explain reads the log, says expected plateau, with the same floor ln(V - 1)."""
+    from lossdoc.analysis import diagnose
+    from lossdoc.runlog.readers import read_run
+
+    out = tmp_path / "ddp"
+    assert run(["train", "--nproc", "2", "--batch-size", "8", "--device", "cpu", "--out", str(out)]) == 0
+    two, one = read_run(out / "run.jsonl"), read_run(default_run / "run.jsonl")
+    assert diagnose(two).verdict == diagnose(one).verdict == "expected-plateau"
+    assert two.entropy_floor == one.entropy_floor == pytest.approx(math.log(10000 - 1), abs=1e-12)
+    assert read_records(out)[0]["distributed"]["global_batch"] == 16 and len(batches(out)) == len(batches(default_run))
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_the_terminal_stops_every_rank_of_lossdoc_train_nproc_and_exits_130(tmp_path):
+    """A terminal's Ctrl-C reaches the foreground process group: the launcher and torchrun, which passes one SIGINT
+    to each worker (they run in sessions of their own). Every rank stops at the same boundary; rank 0 saves."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "lossdoc", "train", "--nproc", "2", "--config", str(TINY), "--epochs", "500",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True,
+                            env={**os.environ, "COLUMNS": "400"})
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while not (out / "run.jsonl").is_file() or '"type":"batch"' not in (out / "run.jsonl").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    end = read_records(out)[-1]
+    assert end["type"] == "end" and end["status"] == "interrupted"
+    assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["progress"]["step"] == end["steps"]
+    assert f"lossdoc train --nproc 2 --resume {out}" in stdout and "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_a_workers_error_under_nproc_is_one_line_once(pair, capfd):
+    """An error only the workers can see (here: a resume with another world size) is printed by every rank;
+    `--nproc` shows it once, instead of torchrun's report, and exits 2."""
+    code = run(["train", "--nproc", "3", "--resume", str(pair[1]), "--epochs", "3"])
+    err = capfd.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "it was trained with 2; resume it with --nproc 2" in err[0] and "Traceback" not in err[0]
