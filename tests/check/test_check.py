@@ -61,6 +61,7 @@ def test_lossdoc_model_passes_every_check(good):
     assert good.finding("causality").measured == 0.0  # exact in fp32
 
 
+@pytest.mark.slow  # the default-size model through all seven checks (~14 s); the tiny model's test is fast
 def test_lossdocs_default_model_passes_every_check():
     """The shipped default (configs/default.yaml: V = 10000, d_model 256, two layers, dropout 0.1), as `train` builds it."""
     report = run_checks(f"lossdoc:{ROOT / 'configs' / 'default.yaml'}")

@@ -11,6 +11,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -22,6 +24,7 @@ def _harness():
     return mod
 
 
+@pytest.mark.slow  # a few hundred subprocesses (~17 s); scripts/fuzz.py runs thousands
 def test_a_few_hundred_generated_inputs_keep_the_contract():
     fuzz = _harness()
     summary = fuzz.run_cases(300, seed=0, cli_share=0.02, timeout=60.0)
