@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from array import array
+from itertools import compress
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from lossdoc.errors import LossdocError
 from lossdoc.runlog import SCHEMA
@@ -22,6 +26,9 @@ from lossdoc.runlog.run import BatchSeries, EpochSeries, Event, ReaderWarning, R
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _NAN = math.nan
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+_get_type = methodcaller("get", "type")
 
 
 def detect(path: Path, head: str) -> bool:
@@ -88,10 +95,17 @@ def _chunks(path: Path):
             yield lineno, [rest], True
 
 
-def read(path: Path, **_: Any) -> Run:
+HOT = ("step", "epoch", "loss", "lr", "grad_norm", "tokens")  # the batch fields a Run keeps, in BatchSeries order
+
+
+def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
+    """Read a run log. The fast path parses a chunk's lines with orjson and takes the batch fields column by column
+    (``_batch_columns``); any line orjson refuses, and any chunk with a value a column cannot take as it is, goes
+    through the plain path (``json.loads`` and ``num`` per line), so both give the same Run. ``fast=False``: the
+    plain path only (what the tests compare the fast path with)."""
     run = Run(source=str(path), format="lossdoc")
     header: dict[str, Any] | None = None
-    batches: dict[int, tuple] = {}
+    batches = _BatchColumns()
     epochs: dict[int, tuple] = {}
     bad_lines: list[int] = []  # the first few line numbers (the count is n_bad)
     n_bad = 0
@@ -140,12 +154,88 @@ def read(path: Path, **_: Any) -> Run:
                 bad_lines[:] = [min(bad_lines)]  # the first is what the warning names: keep the list short
         return [(first + i, parts[i]) for i in keep]
 
+    def record(lineno: int, rec: Any, slow: list[tuple[float, ...]]) -> None:
+        """One parsed line after the header (the plain path's rules; batch rows go to ``slow``)."""
+        nonlocal n_bad, missing
+        if not isinstance(rec, dict):
+            n_bad += 1
+            bad_lines.append(lineno)
+            return
+        kind = rec.get("type")
+        run.records_read += 1
+        if kind == "batch":
+            step, loss = num(rec.get("step")), num(rec.get("loss"))
+            if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
+                missing += 1
+                return
+            slow.append((lineno, float(int(step)), num(rec.get("epoch")), loss, num(rec.get("lr")), num(rec.get("grad_norm")),
+                         num(rec.get("tokens"))))
+        elif kind == "epoch":
+            ep = num(rec.get("epoch"))
+            if not math.isfinite(ep):
+                missing += 1
+                return
+            epochs[int(ep)] = (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens")))
+            raw_val = rec.get("val_loss")
+            if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
+                # logged as NaN/Infinity (not absent): a non-finite validation loss is a finding, not a gap
+                run.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
+        elif kind == "event":
+            run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
+        elif kind == "end":
+            status = rec.get("status")
+            run.status = status if status in ("completed", "interrupted", "failed") else None
+        else:
+            run.records_read -= 1
+            run.records_skipped += 1
+
+    def fast_chunk(first: int, parts: list[bytes], joined: bytes, numbers: list[int] | None = None) -> bool:
+        """Read ``parts`` (lines after the header, numbered from ``first`` or by ``numbers``) on the fast path;
+        False (nothing done) when orjson refuses a line or a line is not an object: then the plain path reads them."""
+        nonlocal missing
+        try:
+            recs = list(map(_loads, parts))
+            kinds = list(map(_get_type, recs))
+        except (_JSONDecodeError, RecursionError, AttributeError):  # AttributeError: a line that is no object
+            return False
+        slow: list[tuple[float, ...]] = []
+        n = len(parts)
+        lines = np.arange(first, first + n, dtype=np.float64) if numbers is None else np.array(numbers, dtype=np.float64)
+        if kinds.count("batch") == n:
+            batch = recs
+        else:
+            is_batch = [k == "batch" for k in kinds]
+            batch = list(compress(recs, is_batch))
+            lines = lines[np.array(is_batch, dtype=bool)]
+            for lineno, rec, b in zip(range(first, first + n) if numbers is None else numbers, recs, is_batch):
+                if not b:
+                    record(lineno, rec, slow)
+        cols, keep = _batch_columns(batch, b"true" in joined or b"false" in joined)
+        run.records_read += len(batch)
+        ok = np.isfinite(cols[0])
+        if keep is not None:
+            ok &= keep
+        if not ok.all():
+            missing += int(np.count_nonzero(~ok))
+            cols, lines = cols[:, ok], lines[ok]
+        cols[0] = np.trunc(cols[0]) + 0.0  # int(step), as the plain path keys it
+        batches.add((lines, cols), slow)
+        return True
+
     for first, parts, final in _chunks(path):
         if header is None or final:
             # until the header, line by line (anything before it decides whether this is a lossdoc log)
             items = [(first + i, ln) for i, ln in enumerate(parts)]
         else:
+            joined = b"\n".join(parts)
+            # a chunk of records (a "type" key per line) goes to the fast path whole; one with lines that cannot be
+            # records (a flood of {} lines) is sorted by bulk() first, which counts those once per distinct line
+            if fast and parts and joined.count(_ANY_KEY[0]) >= len(parts) and fast_chunk(first, parts, joined):
+                continue
             items = bulk(first, parts)
+            if fast and items and fast_chunk(items[0][0], [ln for _, ln in items], joined, [n for n, _ in items]):
+                continue
+        slow: list[tuple[float, ...]] = []  # batch rows of the plain path: (line number, step, epoch, loss, lr, grad_norm, tokens)
         for lineno, raw in items:
             line = raw.decode("utf-8", errors="replace")
             if not line.strip():
@@ -159,44 +249,20 @@ def read(path: Path, **_: Any) -> Run:
                     n_bad += 1
                     bad_lines.append(lineno)
                 continue
-            if not isinstance(rec, dict):
-                n_bad += 1
-                bad_lines.append(lineno)
-                continue
-            kind = rec.get("type")
             if header is None:
-                if kind != "run" or rec.get("schema") != SCHEMA:
+                if not isinstance(rec, dict):
+                    n_bad += 1
+                    bad_lines.append(lineno)
+                    continue
+                if rec.get("type") != "run" or rec.get("schema") != SCHEMA:
                     raise LossdocError("error.log_not_lossdoc", path=str(path))
                 header = rec
                 run.records_read += 1
                 if not final and lineno - first + 1 < len(parts):  # the rest of this chunk in bulk
                     items[:] = items[: lineno - first + 1] + bulk(lineno + 1, parts[lineno - first + 1 :])
                 continue
-            run.records_read += 1
-            if kind == "batch":
-                step, loss = num(rec.get("step")), num(rec.get("loss"))
-                if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
-                    missing += 1
-                    continue
-                batches[int(step)] = (num(rec.get("epoch")), loss, num(rec.get("lr")), num(rec.get("grad_norm")), num(rec.get("tokens")))
-            elif kind == "epoch":
-                ep = num(rec.get("epoch"))
-                if not math.isfinite(ep):
-                    missing += 1
-                    continue
-                epochs[int(ep)] = (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens")))
-                raw_val = rec.get("val_loss")
-                if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
-                    # logged as NaN/Infinity (not absent): a non-finite validation loss is a finding, not a gap
-                    run.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
-            elif kind == "event":
-                run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
-            elif kind == "end":
-                status = rec.get("status")
-                run.status = status if status in ("completed", "interrupted", "failed") else None
-            else:
-                run.records_read -= 1
-                run.records_skipped += 1
+            record(lineno, rec, slow)
+        batches.add(None, slow)
     if header is None:
         raise LossdocError("error.log_empty", path=str(path))
     if n_bad:
@@ -206,17 +272,75 @@ def read(path: Path, **_: Any) -> Run:
         run.records_skipped += missing
         run.warnings.append(ReaderWarning("warn.missing_fields", {"count": missing}))
     _apply_header(run, header)
-    if batches:
-        steps = np.array(sorted(batches), dtype=np.float64)
-        cols = np.array([batches[int(s)] for s in steps], dtype=np.float64).reshape(-1, 5)
-        run.batches = BatchSeries(steps, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], cols[:, 4])
+    run.batches = batches.series()
     if epochs:
         eps = np.array(sorted(epochs), dtype=np.float64)
         cols = np.array([epochs[int(e)] for e in eps], dtype=np.float64).reshape(-1, 4)
         run.epochs = EpochSeries(eps, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
-    if not batches and not epochs:
+    if not len(run.batches) and not epochs:
         raise LossdocError("error.log_empty", path=str(path))
     return run
+
+
+def _batch_columns(batch: list[dict[str, Any]], has_bool: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The HOT fields of ``batch`` (dicts from orjson) as a (6, n) float64 array with ``num``'s values, and which
+    rows have a loss (None: all; the plain path counts a row without one as missing).
+
+    A column of plain JSON numbers is one C loop (``array('d', ...)`` refuses None, strings and integers beyond
+    the float range); a column with anything else (absent, null, "NaN", a bool) is read value by value with ``num``."""
+    n = len(batch)
+    out = np.empty((len(HOT), n))
+    keep = None
+    for i, key in enumerate(HOT):
+        if not has_bool:  # array('d') would read true as 1.0: a chunk with a bool anywhere goes value by value
+            try:
+                out[i] = np.frombuffer(array("d", map(itemgetter(key), batch)))
+                continue
+            except (KeyError, TypeError, OverflowError):
+                pass
+        values = [r.get(key) for r in batch]
+        out[i] = [num(v) for v in values]
+        if key == "loss":
+            keep = np.fromiter((v is not None for v in values), dtype=bool, count=n)
+    return out, keep
+
+
+class _BatchColumns:
+    """Batch rows in log order as float64 column blocks, one block per chunk (no Python object per row kept).
+
+    ``series()`` keeps, for every step (as ``int(step)``), the row logged last, sorted by step: what a dict keyed
+    by step gives, for a log resumed over steps it had already logged."""
+
+    def __init__(self) -> None:
+        self.blocks: list[np.ndarray] = []  # each (6, rows): step, epoch, loss, lr, grad_norm, tokens
+
+    def add(self, fast: tuple[np.ndarray, np.ndarray] | None, slow: list[tuple[float, ...]]) -> None:
+        """``fast``: (line numbers, (6, n) columns); ``slow``: rows (line number, step, epoch, loss, lr, grad_norm, tokens)."""
+        parts = []
+        if fast is not None and fast[0].size:
+            parts.append(np.vstack([fast[0][None, :], fast[1]]))
+        if slow:
+            parts.append(np.array(slow, dtype=np.float64).reshape(-1, 7).T)
+        if not parts:
+            return
+        block = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        if len(parts) > 1:
+            block = block[:, np.argsort(block[0], kind="stable")]  # log order within the chunk
+        self.blocks.append(np.ascontiguousarray(block[1:]))
+
+    def series(self) -> BatchSeries:
+        if not self.blocks:
+            return BatchSeries.empty()
+        cols = np.concatenate(self.blocks, axis=1) if len(self.blocks) > 1 else self.blocks[0]
+        self.blocks = []
+        step = cols[0]
+        if step.size > 1 and not np.all(step[1:] > step[:-1]):
+            order = np.argsort(step, kind="stable")
+            cols = cols[:, order]
+            step = cols[0]
+            last = np.r_[step[1:] != step[:-1], True]  # the row logged last for each step wins
+            cols = cols[:, last]
+        return BatchSeries(*(np.ascontiguousarray(c) for c in cols))
 
 
 def _apply_header(run: Run, header: dict[str, Any]) -> None:
