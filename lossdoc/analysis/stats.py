@@ -46,7 +46,9 @@ _last_rolling: tuple = (None, 0, None, None)  # (weak reference to the series, w
 
 
 def _fingerprint(x: np.ndarray) -> bytes:
-    return np.array([x.size, np.nansum(x), np.nansum(x * np.arange(x.size))], dtype=np.float64).tobytes()
+    """Cheap evidence that a series still holds the same values: its size, sum and every 1009th value (bytes
+    compare NaN with NaN as equal)."""
+    return np.asarray(x.size, dtype=np.float64).tobytes() + np.add.reduce(x).tobytes() + x[::1009].tobytes()
 
 
 def rolling_median(x: np.ndarray, window: int) -> np.ndarray:

@@ -17,6 +17,9 @@ from typer.exceptions import Abort, Exit, TyperException
 from lossdoc import __version__
 from lossdoc.errors import LossdocError, last_input, one_line
 from lossdoc.i18n import detect_lang, resolve_lang, t
+from lossdoc.cli.coercion import install as _plain_values
+
+_plain_values()  # plain flag values without pydantic (lossdoc/cli/coercion.py)
 
 app = typer.Typer(
     name="lossdoc",
