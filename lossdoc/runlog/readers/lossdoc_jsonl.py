@@ -11,7 +11,7 @@ import json
 import math
 from collections import Counter
 from array import array
-from itertools import compress
+from itertools import chain, compress
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -108,18 +108,37 @@ class _BatchLine(msgspec.Struct, gc=False):
     tokens: Any = None
 
 
+_NO_LOSS = -math.inf  # no JSON number decodes to -inf (msgspec refuses 1e999): it marks a batch line without a loss
+
+
+class _PlainBatchLine(msgspec.Struct, gc=False):
+    """The common case, tried first: every HOT field present is a plain JSON number (msgspec refuses null, strings,
+    bools and integers beyond 64 bits for a float field), so the columns need no check of their own."""
+
+    type: Any = None
+    step: float = math.nan
+    epoch: float = math.nan
+    loss: float = _NO_LOSS
+    lr: float = math.nan
+    grad_norm: float = math.nan
+    tokens: float = math.nan
+
+
 _decode = msgspec.json.Decoder(_BatchLine).decode
+_decode_plain = msgspec.json.Decoder(_PlainBatchLine).decode
 _get_type = attrgetter("type")
+_get_hot = attrgetter(*HOT)
 
 
 def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
     """Read a run log.
 
-    The fast path decodes a chunk's lines with msgspec into ``_BatchLine`` (only the type and the HOT fields become
-    Python objects) and takes the batch fields column by column (``_batch_columns``): about three times faster
-    than a dict per line. A chunk with a line msgspec refuses goes through the plain path (``json.loads`` and
-    ``num`` per line), and so do the few lines that are not batch records, so both paths give the same Run
-    (tests/runlog/test_fast_reader.py). ``fast=False``: the plain path only."""
+    The fast path decodes a chunk's lines with msgspec, first into ``_PlainBatchLine`` (float fields: when every
+    line decodes, the six batch fields of all lines become columns in one C loop), else into ``_BatchLine`` (any
+    values, taken column by column by ``_batch_columns``); only the type and those fields become Python objects.
+    A chunk with a line msgspec refuses goes through the plain path (``json.loads`` and ``num`` per line), and so
+    do the lines that are not batch records, so both paths give the same Run (tests/runlog/test_fast_reader.py).
+    ``fast=False``: the plain path only."""
     run = Run(source=str(path), format="lossdoc")
     header: dict[str, Any] | None = None
     batches = _BatchColumns()
@@ -223,19 +242,28 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
             return
         record(lineno, rec, slow)
 
-    def fast_chunk(first: int, parts: list[bytes], joined: bytes, numbers: list[int] | None = None) -> bool:
+    def fast_chunk(first: int, parts: list[bytes], numbers: list[int] | None = None) -> bool:
         """Read ``parts`` (lines after the header, numbered from ``first`` or by ``numbers``) on the fast path;
-        False (nothing done) when msgspec refuses a line: then the plain path reads them all."""
+        False (nothing done) when msgspec refuses a line, or when most lines of a whole chunk (``numbers`` None)
+        are not batch records: then bulk() and the plain path read them."""
         nonlocal missing
+        plain_numbers = True
         try:
-            recs = list(map(_decode, parts))
-        except (msgspec.DecodeError, RecursionError):  # not JSON, not an object, a number beyond the float range ...
-            return False
+            recs = list(map(_decode_plain, parts))
+        except (msgspec.DecodeError, RecursionError):
+            plain_numbers = False
+            try:
+                recs = list(map(_decode, parts))
+            except (msgspec.DecodeError, RecursionError):  # not JSON, not an object, a number beyond the float range ...
+                return False
         kinds = list(map(_get_type, recs))
-        slow: list[tuple[float, ...]] = []
         n = len(parts)
+        n_batch = kinds.count("batch")
+        if numbers is None and 2 * n_batch < n:
+            return False
+        slow: list[tuple[float, ...]] = []
         lines = np.arange(first, first + n, dtype=np.float64) if numbers is None else np.array(numbers, dtype=np.float64)
-        if kinds.count("batch") == n:
+        if n_batch == n:
             batch = recs
         else:  # epochs, events, the end record: few, each read whole by the plain path
             is_batch = [k == "batch" for k in kinds]
@@ -244,7 +272,14 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
             for lineno, raw, b in zip(range(first, first + n) if numbers is None else numbers, parts, is_batch):
                 if not b:
                     plain_line(lineno, raw, slow, False)
-        cols, keep = _batch_columns(batch, b"true" in joined or b"false" in joined)
+        if plain_numbers:  # floats all: one C loop over the six fields of every line
+            cols = np.fromiter(chain.from_iterable(map(_get_hot, batch)), dtype=np.float64, count=len(HOT) * len(batch))
+            cols = cols.reshape(-1, len(HOT)).T.copy()
+            keep = cols[2] != _NO_LOSS
+            cols[2][~keep] = math.nan
+        else:
+            joined = b"\n".join(parts)
+            cols, keep = _batch_columns(batch, b"true" in joined or b"false" in joined)
         run.records_read += len(batch)
         ok = np.isfinite(cols[0])
         if keep is not None:
@@ -261,13 +296,12 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
             # until the header, line by line (anything before it decides whether this is a lossdoc log)
             items = [(first + i, ln) for i, ln in enumerate(parts)]
         else:
-            joined = b"\n".join(parts)
-            # a chunk of records (a "type" key per line) goes to the fast path whole; one with lines that cannot be
-            # records (a flood of {} lines) is sorted by bulk() first, which counts those once per distinct line
-            if fast and parts and joined.count(_ANY_KEY[0]) >= len(parts) and fast_chunk(first, parts, joined):
+            # a chunk of batch records goes to the fast path whole; one where most lines are something else (a flood
+            # of {} lines) is sorted by bulk() first, which counts lines without a "type" once per distinct line
+            if fast and parts and fast_chunk(first, parts):
                 continue
             items = bulk(first, parts)
-            if fast and items and fast_chunk(items[0][0], [ln for _, ln in items], joined, [n for n, _ in items]):
+            if fast and items and fast_chunk(items[0][0], [ln for _, ln in items], [n for n, _ in items]):
                 continue
         slow: list[tuple[float, ...]] = []  # batch rows of the plain path: (line number, step, epoch, loss, lr, grad_norm, tokens)
         for lineno, raw in items:
@@ -297,8 +331,7 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
             cut = lineno - first + 1
             if not final and cut < len(parts):  # the rest of this chunk as any other chunk
                 rest = parts[cut:]
-                joined = b"\n".join(rest)
-                if fast and joined.count(_ANY_KEY[0]) >= len(rest) and fast_chunk(lineno + 1, rest, joined):
+                if fast and fast_chunk(lineno + 1, rest):
                     del items[cut:]
                 else:
                     items[:] = items[:cut] + bulk(lineno + 1, rest)
