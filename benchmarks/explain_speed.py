@@ -1,8 +1,20 @@
-"""How long `lossdoc explain` takes on a long lossdoc log (default: 100,000 batches).
+"""`lossdoc explain` on a long lossdoc.run/1 log against `pandas.read_json(lines=True)` on the same file.
 
-Not a test: a number for docs/verdicts.md. Usage: python benchmarks/explain_speed.py [--batches 100000]
-Writes a synthetic run.jsonl (a loss decaying to ln 9999 with batch noise), then times
-the whole command in a fresh interpreter (start-up included) and the read and diagnose steps in-process.
+Not a test: the numbers for docs/performance.md (issue 15, goal 3). Usage:
+
+    python benchmarks/explain_speed.py [--batches 1000000] [--repeats 3] [--log PATH]
+
+Writes a synthetic run.jsonl (a loss decaying to ln 9999 with batch noise, ten evaluations; json.dumps'
+default separators, about 184 bytes a batch line, so 1,000,000 batches are 184 MB), or reuses --log. Then,
+``--repeats`` times and alternating the two (the cores may be shared: both see the same load), it runs in a
+fresh interpreter each
+
+* ``lossdoc explain LOG --json``: the whole command, start-up included, wall time;
+* ``pandas.read_json(LOG, lines=True)``: the parse alone (timed inside the child, after ``import pandas``);
+
+and reads each child's peak resident memory from ``os.wait4``. It prints every run, the medians and the
+ratio lossdoc / pandas (goal: at most 1/3, with lossdoc's peak at most 300 MB). The lossdoc child also
+checks that torch was never imported. pandas is not a lossdoc dependency: install it to run this.
 """
 
 from __future__ import annotations
@@ -10,12 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_log(path: Path, n: int) -> None:
@@ -38,27 +53,56 @@ def write_log(path: Path, n: int) -> None:
         f.write(json.dumps({"type": "end", "status": "completed"}) + "\n")
 
 
+LOSSDOC = ("import sys; from lossdoc.cli import run; code = run(['explain', sys.argv[1], '--json']); "
+           "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)")
+PANDAS = ("import sys, time, pandas as pd; t = time.perf_counter(); df = pd.read_json(sys.argv[1], lines=True); "
+          "print(time.perf_counter() - t, len(df))")
+
+
+def child(code: str, path: Path) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB, stdout) of ``python -c code path``: the child's wall time, and its own peak
+    resident memory (os.wait4 on its pid)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        pid = os.posix_spawn(sys.executable, [sys.executable, "-c", code, str(path)], env,
+                             file_actions=[(os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2)])
+        _, status, usage = os.wait4(pid, 0)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"child failed: {err.read().decode(errors='replace')[-2000:]}")
+        return wall, usage.ru_maxrss / 1024, out.read().decode()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--batches", type=int, default=100_000)
+    ap.add_argument("--batches", type=int, default=1_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--log", type=Path, help="an existing lossdoc.run/1 log to use instead of writing one")
     args = ap.parse_args()
-    path = Path(tempfile.mkdtemp()) / "run.jsonl"
-    write_log(path, args.batches)
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", f"import sys; from lossdoc.cli import run; code = run(['explain', {str(path)!r}, '--json']); "
-                           "assert 'torch' not in sys.modules; sys.exit(code)"], capture_output=True, text=True)
-    wall = time.perf_counter() - t
-    assert proc.returncode == 0, proc.stderr
-    from lossdoc.analysis import diagnose
-    from lossdoc.runlog.readers import read_run
-
-    t0 = time.perf_counter()
-    run = read_run(path)
-    t1 = time.perf_counter()
-    d = diagnose(run)
-    t2 = time.perf_counter()
-    print(f"{args.batches:,} batches ({path.stat().st_size / 1e6:.1f} MB): explain --json {wall:.2f} s wall "
-          f"(read {t1 - t0:.2f} s, diagnose {t2 - t1:.2f} s), verdict {d.verdict}, torch not imported")
+    if args.log is not None:
+        path = args.log
+    else:
+        path = Path(tempfile.mkdtemp()) / "run.jsonl"
+        write_log(path, args.batches)
+    print(f"log: {path} ({path.stat().st_size / 1e6:.1f} MB); load average before: {os.getloadavg()[0]:.2f}")
+    rows = {"lossdoc": [], "pandas": []}
+    for i in range(args.repeats):
+        for name in (("lossdoc", "pandas") if i % 2 == 0 else ("pandas", "lossdoc")):
+            wall, rss, out = child(LOSSDOC if name == "lossdoc" else PANDAS, path)
+            seconds = wall if name == "lossdoc" else float(out.split()[0])
+            rows[name].append((seconds, rss))
+            extra = f"verdict {json.loads(out)['verdict']}" if name == "lossdoc" else f"parse only, {out.split()[1]} rows"
+            print(f"  run {i + 1} {name:8s} {seconds:6.2f} s  peak {rss:7.0f} MB  ({extra})")
+    med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
+    peak = {k: max(r for _, r in v) for k, v in rows.items()}
+    ratios = [lo[0] / pa[0] for lo, pa in zip(rows["lossdoc"], rows["pandas"])]
+    print(f"median: lossdoc explain {med['lossdoc']:.2f} s (whole command, peak {peak['lossdoc']:.0f} MB); "
+          f"pandas.read_json {med['pandas']:.2f} s (parse only, peak {peak['pandas']:.0f} MB)")
+    print(f"ratio lossdoc / pandas: {med['lossdoc'] / med['pandas']:.2f} (runs: {', '.join(f'{r:.2f}' for r in ratios)}); "
+          f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

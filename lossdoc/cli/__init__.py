@@ -18,6 +18,9 @@ from lossdoc import __version__
 from lossdoc.errors import LossdocError, last_input, one_line
 from lossdoc.cli.options import resolve_lang
 from lossdoc.i18n import detect_lang, t
+from lossdoc.cli.coercion import install as _plain_values
+
+_plain_values()  # plain flag values without pydantic (lossdoc/cli/coercion.py)
 
 app = typer.Typer(
     name="lossdoc",

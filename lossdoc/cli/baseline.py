@@ -17,7 +17,6 @@ from typing import Optional
 
 import typer
 
-from lossdoc import floors
 from lossdoc.cli.options import (
     LangOption,
     resolve_lang,
@@ -98,6 +97,8 @@ def baseline_command(
 ) -> None:
     language = resolve_lang(lang)
     std = None if init_logit_std is None else parse_number(init_logit_std, "error.baseline_std")
+    from lossdoc import floors  # numpy: imported when the command runs, not for `lossdoc --help`
+
     if std is not None and not 0 <= std <= floors.MAX_LOGIT_STD:
         raise LossdocError("error.baseline_std", value=init_logit_std)
     loss_value = None if loss is None else parse_number(loss, "error.baseline_loss_number")

@@ -46,3 +46,35 @@ def test_expected_min_of_normals_against_simulation():
 def test_normal_cdf():
     assert stats.normal_cdf(0) == 0.5
     assert stats.normal_cdf(1.96) == pytest.approx(0.975, abs=1e-4)
+
+
+def _rolling_reference(x, window):
+    """The running median as np.median over every centred window at once (the definition, in one call)."""
+    x = np.asarray(x, dtype=np.float64)
+    if not x.size:
+        return x.copy()
+    w = max(1, min(window, x.size))
+    padded = np.pad(x, (w // 2, w - 1 - w // 2), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, w)
+    return np.nanmedian(windows, axis=1) if np.isnan(x).any() else np.median(windows, axis=1)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 21, 22, 150])
+@pytest.mark.parametrize("window", [1, 2, 3, 4, 21, 50])
+def test_rolling_median_in_blocks_equals_the_median_of_every_window(monkeypatch, n, window):
+    monkeypatch.setattr(stats, "_ROLLING_ROWS", 7)  # many blocks, and windows that straddle them
+    x = np.random.default_rng(n * 100 + window).normal(9.2, 0.1, size=n)
+    np.testing.assert_array_equal(stats.rolling_median(x, window), _rolling_reference(x, window))
+    if n > 3:
+        x[2] = np.nan
+        np.testing.assert_array_equal(stats.rolling_median(x, window), _rolling_reference(x, window))
+
+
+def test_rolling_median_kept_for_a_series_is_recomputed_when_it_changes(monkeypatch):
+    monkeypatch.setattr(stats, "_ROLLING_ROWS", 8)  # series of 4 blocks or more are kept
+    x = np.random.default_rng(1).normal(size=200)
+    first = stats.rolling_median(x, 21)
+    first[:] = 0.0  # the caller owns what it gets
+    np.testing.assert_array_equal(stats.rolling_median(x, 21), _rolling_reference(x, 21))
+    x[50:100] = 5.0
+    np.testing.assert_array_equal(stats.rolling_median(x, 21), _rolling_reference(x, 21))

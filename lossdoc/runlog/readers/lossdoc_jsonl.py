@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from array import array
+from itertools import chain, compress
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from lossdoc.errors import LossdocError
@@ -89,10 +93,56 @@ def _chunks(path: Path):
             yield lineno, [rest], True
 
 
-def read(path: Path, **_: Any) -> Run:
+HOT = ("step", "epoch", "loss", "lr", "grad_norm", "tokens")  # the batch fields a Run keeps, in BatchSeries order
+
+
+class _BatchLine(msgspec.Struct, gc=False):
+    """What the fast path takes from a line: its type and the HOT fields, each as json.loads reads it (None when
+    absent or null). The line's other keys are parsed (it must be valid JSON) and dropped without objects."""
+
+    type: Any = None
+    step: Any = None
+    epoch: Any = None
+    loss: Any = None
+    lr: Any = None
+    grad_norm: Any = None
+    tokens: Any = None
+
+
+_NO_LOSS = -math.inf  # no JSON number decodes to -inf (msgspec refuses 1e999): it marks a batch line without a loss
+
+
+class _PlainBatchLine(msgspec.Struct, gc=False):
+    """The common case, tried first: every HOT field present is a plain JSON number (msgspec refuses null, strings,
+    bools and integers beyond 64 bits for a float field), so the columns need no check of their own."""
+
+    type: Any = None
+    step: float = math.nan
+    epoch: float = math.nan
+    loss: float = _NO_LOSS
+    lr: float = math.nan
+    grad_norm: float = math.nan
+    tokens: float = math.nan
+
+
+_decode = msgspec.json.Decoder(_BatchLine).decode
+_decode_plain = msgspec.json.Decoder(_PlainBatchLine).decode
+_get_type = attrgetter("type")
+_get_hot = attrgetter(*HOT)
+
+
+def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
+    """Read a run log.
+
+    The fast path decodes a chunk's lines with msgspec, first into ``_PlainBatchLine`` (float fields: when every
+    line decodes, the six batch fields of all lines become columns in one C loop), else into ``_BatchLine`` (any
+    values, taken column by column by ``_batch_columns``); only the type and those fields become Python objects.
+    A chunk with a line msgspec refuses goes through the plain path (``json.loads`` and ``num`` per line), and so
+    do the lines that are not batch records, so both paths give the same Run (tests/runlog/test_fast_reader.py).
+    ``fast=False``: the plain path only."""
     run = Run(source=str(path), format="lossdoc")
     header: dict[str, Any] | None = None
-    batches: dict[int, tuple] = {}
+    batches = _BatchColumns()
     epochs: dict[int, tuple] = {}
     bad_lines: list[int] = []  # the first few line numbers (the count is n_bad)
     n_bad = 0
@@ -141,13 +191,124 @@ def read(path: Path, **_: Any) -> Run:
                 bad_lines[:] = [min(bad_lines)]  # the first is what the warning names: keep the list short
         return [(first + i, parts[i]) for i in keep]
 
+    def record(lineno: int, rec: Any, slow: list[tuple[float, ...]]) -> None:
+        """One parsed line after the header (the plain path's rules; batch rows go to ``slow``)."""
+        nonlocal n_bad, missing
+        if not isinstance(rec, dict):
+            n_bad += 1
+            bad_lines.append(lineno)
+            return
+        kind = rec.get("type")
+        run.records_read += 1
+        if kind == "batch":
+            step, loss = num(rec.get("step")), num(rec.get("loss"))
+            if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
+                missing += 1
+                return
+            slow.append((lineno, float(int(step)), num(rec.get("epoch")), loss, num(rec.get("lr")), num(rec.get("grad_norm")),
+                         num(rec.get("tokens"))))
+        elif kind == "epoch":
+            ep = num(rec.get("epoch"))
+            if not math.isfinite(ep):
+                missing += 1
+                return
+            epochs[int(ep)] = (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens")))
+            raw_val = rec.get("val_loss")
+            if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
+                # logged as NaN/Infinity (not absent): a non-finite validation loss is a finding, not a gap
+                run.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
+        elif kind == "event":
+            run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
+        elif kind == "end":
+            status = rec.get("status")
+            run.status = status if status in ("completed", "interrupted", "failed", "stopped") else None
+        else:
+            run.records_read -= 1
+            run.records_skipped += 1
+
+    def plain_line(lineno: int, raw: bytes, slow: list[tuple[float, ...]], final: bool) -> None:
+        """One line after the header on the plain path: json.loads, then ``record``."""
+        nonlocal n_bad
+        line = raw.decode("utf-8", errors="replace")
+        if not line.strip():
+            return
+        try:
+            rec = json.loads(line)
+        except (ValueError, RecursionError):
+            if final:
+                run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
+            else:
+                n_bad += 1
+                bad_lines.append(lineno)
+            return
+        record(lineno, rec, slow)
+
+    def fast_chunk(first: int, parts: list[bytes], numbers: list[int] | None = None) -> bool:
+        """Read ``parts`` (lines after the header, numbered from ``first`` or by ``numbers``) on the fast path;
+        False (nothing done) when msgspec refuses a line, or when most lines of a whole chunk (``numbers`` None)
+        are not batch records: then bulk() and the plain path read them."""
+        nonlocal missing
+        plain_numbers = True
+        try:
+            recs = list(map(_decode_plain, parts))
+        except (msgspec.DecodeError, RecursionError):
+            plain_numbers = False
+            try:
+                recs = list(map(_decode, parts))
+            except (msgspec.DecodeError, RecursionError):  # not JSON, not an object, a number beyond the float range ...
+                return False
+        kinds = list(map(_get_type, recs))
+        n = len(parts)
+        n_batch = kinds.count("batch")
+        if numbers is None and 2 * n_batch < n:
+            return False
+        slow: list[tuple[float, ...]] = []
+        lines = np.arange(first, first + n, dtype=np.float64) if numbers is None else np.array(numbers, dtype=np.float64)
+        if n_batch == n:
+            batch = recs
+        else:  # epochs, events, the end record: few, each read whole by the plain path
+            is_batch = [k == "batch" for k in kinds]
+            batch = list(compress(recs, is_batch))
+            lines = lines[np.array(is_batch, dtype=bool)]
+            for lineno, raw, b in zip(range(first, first + n) if numbers is None else numbers, parts, is_batch):
+                if not b:
+                    plain_line(lineno, raw, slow, False)
+        if plain_numbers:  # floats all: one C loop over the six fields of every line
+            cols = np.fromiter(chain.from_iterable(map(_get_hot, batch)), dtype=np.float64, count=len(HOT) * len(batch))
+            cols = cols.reshape(-1, len(HOT)).T.copy()
+            keep = cols[2] != _NO_LOSS
+            cols[2][~keep] = math.nan
+        else:
+            joined = b"\n".join(parts)
+            cols, keep = _batch_columns(batch, b"true" in joined or b"false" in joined)
+        run.records_read += len(batch)
+        ok = np.isfinite(cols[0])
+        if keep is not None:
+            ok &= keep
+        if not ok.all():
+            missing += int(np.count_nonzero(~ok))
+            cols, lines = cols[:, ok], lines[ok]
+        cols[0] = np.trunc(cols[0]) + 0.0  # int(step), as the plain path keys it
+        batches.add((lines, cols), slow)
+        return True
+
     for first, parts, final in _chunks(path):
         if header is None or final:
             # until the header, line by line (anything before it decides whether this is a lossdoc log)
             items = [(first + i, ln) for i, ln in enumerate(parts)]
         else:
+            # a chunk of batch records goes to the fast path whole; one where most lines are something else (a flood
+            # of {} lines) is sorted by bulk() first, which counts lines without a "type" once per distinct line
+            if fast and parts and fast_chunk(first, parts):
+                continue
             items = bulk(first, parts)
+            if fast and items and fast_chunk(items[0][0], [ln for _, ln in items], [n for n, _ in items]):
+                continue
+        slow: list[tuple[float, ...]] = []  # batch rows of the plain path: (line number, step, epoch, loss, lr, grad_norm, tokens)
         for lineno, raw in items:
+            if header is not None:
+                plain_line(lineno, raw, slow, final)
+                continue
             line = raw.decode("utf-8", errors="replace")
             if not line.strip():
                 continue
@@ -164,40 +325,18 @@ def read(path: Path, **_: Any) -> Run:
                 n_bad += 1
                 bad_lines.append(lineno)
                 continue
-            kind = rec.get("type")
-            if header is None:
-                if kind != "run" or rec.get("schema") != SCHEMA:
-                    raise LossdocError("error.log_not_lossdoc", path=str(path))
-                header = rec
-                run.records_read += 1
-                if not final and lineno - first + 1 < len(parts):  # the rest of this chunk in bulk
-                    items[:] = items[: lineno - first + 1] + bulk(lineno + 1, parts[lineno - first + 1 :])
-                continue
+            if rec.get("type") != "run" or rec.get("schema") != SCHEMA:
+                raise LossdocError("error.log_not_lossdoc", path=str(path))
+            header = rec
             run.records_read += 1
-            if kind == "batch":
-                step, loss = num(rec.get("step")), num(rec.get("loss"))
-                if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
-                    missing += 1
-                    continue
-                batches[int(step)] = (num(rec.get("epoch")), loss, num(rec.get("lr")), num(rec.get("grad_norm")), num(rec.get("tokens")))
-            elif kind == "epoch":
-                ep = num(rec.get("epoch"))
-                if not math.isfinite(ep):
-                    missing += 1
-                    continue
-                epochs[int(ep)] = (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens")))
-                raw_val = rec.get("val_loss")
-                if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
-                    # logged as NaN/Infinity (not absent): a non-finite validation loss is a finding, not a gap
-                    run.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
-            elif kind == "event":
-                run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
-            elif kind == "end":
-                status = rec.get("status")
-                run.status = status if status in ("completed", "interrupted", "failed", "stopped") else None
-            else:
-                run.records_read -= 1
-                run.records_skipped += 1
+            cut = lineno - first + 1
+            if not final and cut < len(parts):  # the rest of this chunk as any other chunk
+                rest = parts[cut:]
+                if fast and fast_chunk(lineno + 1, rest):
+                    del items[cut:]
+                else:
+                    items[:] = items[:cut] + bulk(lineno + 1, rest)
+        batches.add(None, slow)
     if header is None:
         raise LossdocError("error.log_empty", path=str(path))
     if n_bad:
@@ -207,17 +346,76 @@ def read(path: Path, **_: Any) -> Run:
         run.records_skipped += missing
         run.warnings.append(ReaderWarning("warn.missing_fields", {"count": missing}))
     _apply_header(run, header)
-    if batches:
-        steps = np.array(sorted(batches), dtype=np.float64)
-        cols = np.array([batches[int(s)] for s in steps], dtype=np.float64).reshape(-1, 5)
-        run.batches = BatchSeries(steps, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], cols[:, 4])
+    run.batches = batches.series()
     if epochs:
         eps = np.array(sorted(epochs), dtype=np.float64)
         cols = np.array([epochs[int(e)] for e in eps], dtype=np.float64).reshape(-1, 4)
         run.epochs = EpochSeries(eps, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
-    if not batches and not epochs:
+    if not len(run.batches) and not epochs:
         raise LossdocError("error.log_empty", path=str(path))
     return apply_loss_scale(run, header)
+
+
+def _batch_columns(batch: list[_BatchLine], has_bool: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The HOT fields of ``batch`` as a (6, n) float64 array with ``num``'s values, and which rows have a loss
+    (None: all do; the plain path counts a batch record without one as missing).
+
+    A column of plain JSON numbers is one C loop (``array('d', ...)`` refuses None, strings and integers beyond
+    the float range); a column with anything else (absent, null, "NaN", a bool) is read value by value with ``num``."""
+    n = len(batch)
+    out = np.empty((len(HOT), n))
+    keep = None
+    for i, key in enumerate(HOT):
+        get = attrgetter(key)
+        if not has_bool:  # array('d') would read true as 1.0: a chunk with a bool anywhere goes value by value
+            try:
+                out[i] = np.frombuffer(array("d", map(get, batch)))
+                continue
+            except (TypeError, OverflowError):
+                pass
+        values = list(map(get, batch))
+        out[i] = [num(v) for v in values]
+        if key == "loss":
+            keep = np.fromiter((v is not None for v in values), dtype=bool, count=n)
+    return out, keep
+
+
+class _BatchColumns:
+    """Batch rows in log order as float64 column blocks, one block per chunk (no Python object per row kept).
+
+    ``series()`` keeps, for every step (as ``int(step)``), the row logged last, sorted by step: what a dict keyed
+    by step gives, for a log resumed over steps it had already logged."""
+
+    def __init__(self) -> None:
+        self.blocks: list[np.ndarray] = []  # each (6, rows): step, epoch, loss, lr, grad_norm, tokens
+
+    def add(self, fast: tuple[np.ndarray, np.ndarray] | None, slow: list[tuple[float, ...]]) -> None:
+        """``fast``: (line numbers, (6, n) columns); ``slow``: rows (line number, step, epoch, loss, lr, grad_norm, tokens)."""
+        parts = []
+        if fast is not None and fast[0].size:
+            parts.append(np.vstack([fast[0][None, :], fast[1]]))
+        if slow:
+            parts.append(np.array(slow, dtype=np.float64).reshape(-1, 7).T)
+        if not parts:
+            return
+        block = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        if len(parts) > 1:
+            block = block[:, np.argsort(block[0], kind="stable")]  # log order within the chunk
+        self.blocks.append(np.ascontiguousarray(block[1:]))
+
+    def series(self) -> BatchSeries:
+        if not self.blocks:
+            return BatchSeries.empty()
+        cols = np.concatenate(self.blocks, axis=1) if len(self.blocks) > 1 else self.blocks[0]
+        self.blocks = []
+        step = cols[0]
+        if step.size > 1 and not np.all(step[1:] > step[:-1]):
+            order = np.argsort(step, kind="stable")
+            cols = cols[:, order]
+            step = cols[0]
+            last = np.r_[step[1:] != step[:-1], True]  # the row logged last for each step wins
+            cols = cols[:, last]
+        return BatchSeries(*(np.ascontiguousarray(c) for c in cols))
 
 
 def _apply_header(run: Run, header: dict[str, Any]) -> None:
