@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from lossdoc import floors
 from lossdoc.i18n import t
+from lossdoc.runlog.events import event_text
 
 
 def _f(x: float | None, nd: int = 4) -> str:
@@ -106,26 +107,8 @@ class RichReporter:
         )
 
     def event(self, record: dict[str, Any]) -> None:
-        """Each event in the output's language, from the record's fields (the log keeps the English message)."""
-        kind = record.get("kind")
-        args = {k: record.get(k) for k in ("step", "epoch", "batch", "path")}
-        if kind == "resumed":
-            key = "train.event.resumed"
-        elif kind == "interrupted":
-            key = "train.event.aborted" if record.get("aborted") else "train.event.interrupted"
-        elif kind == "nonfinite_loss":
-            key = "train.event.nonfinite_val" if record.get("split") == "val" else "train.event.nonfinite_loss"
-            args["value"] = _f(record.get("value"))
-        elif kind == "nonfinite_grad":
-            key = "train.event.nonfinite_grad"
-            args["value"] = _f(record.get("value"))
-        elif kind == "stopped":  # train --stop-on
-            key = "train.event.stopped"
-            args.update(stop_on=record.get("stop_on"), verdict=t(f"verdict.{record.get('verdict')}", self.lang),
-                        findings=", ".join(record.get("findings") or []) or "-")
-        else:
-            key, args = "train.event.other", {"kind": kind, "message": record.get("message", "")}
-        self.console.print(t(key, self.lang, **args), markup=False)
+        """Each event in the output's language, from its message key and arguments (the log also keeps the English sentence)."""
+        self.console.print(event_text(record, self.lang), markup=False)
 
     def end(self, record: dict[str, Any]) -> None:
         if self.progress is not None:

@@ -35,6 +35,7 @@ import lossdoc
 from lossdoc import floors
 from lossdoc.errors import LossdocError
 from lossdoc.runlog import SCHEMA
+from lossdoc.runlog.events import event_record
 from lossdoc.runlog.files import LEGACY_LOG, RUN_LOG, RUNS_DIR, log_in
 from lossdoc.runlog.writer import JsonlLogger, RunLogger
 from lossdoc.train.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
@@ -323,7 +324,7 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
             return run.finish("completed", 0)
     except KeyboardInterrupt:
         # Second Ctrl-C: stop now. Checkpoints are atomic, so last.pt is the previous complete one.
-        run.event("interrupted", "aborted by a second Ctrl-C; the last complete checkpoint is kept", aborted=True, path=str(out))
+        run.event("interrupted", "train.event.aborted", {}, aborted=True, path=str(out))
         return run.finish("interrupted", 130)
     except LossdocError as exc:
         # A write failed (disk full, unwritable folder): checkpoints on disk are the complete
@@ -331,7 +332,7 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
         end = run.end_record("failed")
         if exc.key == "error.io" and not getattr(run.logger, "failed", False):
             try:
-                run.logger.log({"type": "event", "kind": "io_error", "step": state.step, "message": exc.render("en")})
+                run.logger.log(event_record("io_error", state.step, exc.key, {k: str(v) for k, v in exc.args_.items()}))
                 run.logger.log(end)
             except LossdocError:
                 pass
@@ -473,8 +474,9 @@ class _Run:
             **extra,
         }
 
-    def event(self, kind: str, message: str, **extra: Any) -> None:
-        rec = {"type": "event", "kind": kind, "step": self.state.step, "message": message, **extra}
+    def event(self, kind: str, key: str, args: dict[str, Any], **fields: Any) -> None:
+        """Log and show an event: its message key and arguments (lossdoc.runlog.events), and its own fields."""
+        rec = event_record(kind, self.state.step, key, {"step": self.state.step, **args}, **fields)
         self.logger.log(rec)
         self.reporter.event(rec)
 
@@ -588,7 +590,7 @@ def _begin(run: _Run, *, resumed: bool) -> None:
     # the reporter counts epochs against this run's --epochs, which --resume may have raised
     run.reporter.start({**header, "config": {**header.get("config", {}), "epochs": cfg.epochs}}, cfg.epochs * run.num_batches,
                        state.epoch * run.num_batches + state.batch)
-    run.event("resumed", f"resumed from checkpoints/last.pt at epoch {state.epoch}, batch {state.batch}, step {state.step}", epoch=state.epoch, batch=state.batch)
+    run.event("resumed", "train.event.resumed", {"epoch": state.epoch, "batch": state.batch}, epoch=state.epoch, batch=state.batch)
 
 
 def _stop_at_boundary(run: _Run, epoch: int) -> TrainResult:
@@ -598,7 +600,8 @@ def _stop_at_boundary(run: _Run, epoch: int) -> TrainResult:
         save_checkpoint(ck, run.out / "checkpoints" / "last.pt")
     batch, out = run.state.batch, run.out
     nproc = f"--nproc {run.dist.world_size} " if run.dist.world_size > 1 else ""
-    run.event("interrupted", f"interrupted at epoch {epoch}, batch {batch}; resume with: lossdoc train {nproc}--resume {out}", epoch=epoch, batch=batch, path=str(out))
+    run.event("interrupted", "train.event.interrupted", {"epoch": epoch, "batch": batch, "resume": f"lossdoc train {nproc}--resume {out}"},
+              epoch=epoch, batch=batch, path=str(out))
     return run.finish("interrupted", 130)
 
 
@@ -624,13 +627,14 @@ def _after_step(run: _Run, epoch: int, step: StepResult) -> TrainResult | None:
     run.logger.log(rec)
     run.reporter.batch(rec)
     if not step.finite:
-        run.event("nonfinite_loss", f"loss is {step.loss} at epoch {epoch}, batch {state.batch}", epoch=epoch, batch=state.batch, value=step.loss)
+        run.event("nonfinite_loss", "train.event.nonfinite_loss", {"value": step.loss, "epoch": epoch, "batch": state.batch},
+                  epoch=epoch, batch=state.batch, value=step.loss)
         if run.cfg.on_nonfinite == "stop":
             return run.finish("failed", 1)
         state.skipped_steps += 1
     elif step.skipped:
         state.skipped_steps += 1
-        run.event("nonfinite_grad", f"gradient norm is {step.grad_norm} at step {state.step}; update skipped", epoch=epoch, batch=state.batch, value=step.grad_norm)
+        run.event("nonfinite_grad", "train.event.nonfinite_grad", {"value": step.grad_norm}, epoch=epoch, batch=state.batch, value=step.grad_norm)
     else:
         state.epoch_loss_sum += step.loss
         state.epoch_loss_count += 1
@@ -644,7 +648,7 @@ def _end_epoch(run: _Run, epoch: int) -> TrainResult | None:
     train_loss = state.epoch_loss_sum / state.epoch_loss_count if state.epoch_loss_count else math.nan
     if not math.isfinite(val_loss) and run.cfg.on_nonfinite == "stop":
         # the weights are no longer finite: keep the last good checkpoints as they are
-        run.event("nonfinite_loss", f"validation loss is {val_loss} after epoch {epoch}", epoch=epoch, batch=state.batch, value=val_loss, split="val")
+        run.event("nonfinite_loss", "train.event.nonfinite_val", {"value": val_loss, "epoch": epoch}, epoch=epoch, batch=state.batch, value=val_loss, split="val")
         return run.finish("failed", 1)
     is_best = math.isfinite(val_loss) and val_loss < state.best_val_loss
     if is_best:

@@ -55,7 +55,6 @@ def check(run: Any, *, epoch_end: bool, nonfinite: bool = False):
     if SEVERITY.get(diagnosis.verdict, 0) < need:
         return None
     failing = [f.code for f in diagnosis.findings if f.status == "fail"]
-    state = run.state
-    run.event("stopped", f"--stop-on {level}: the verdict is {diagnosis.verdict} ({', '.join(failing) or '-'}) at step {state.step}; "
-              "checkpoints/best.pt is kept", stop_on=level, verdict=diagnosis.verdict, findings=failing)
+    run.event("stopped", "train.event.stopped", {"stop_on": level, "verdict": diagnosis.verdict, "findings": failing},
+              stop_on=level, verdict=diagnosis.verdict, findings=failing)
     return run.finish("stopped", 1)

@@ -235,7 +235,7 @@ def test_best_checkpoint_is_never_replaced_by_a_non_finite_model(tmp_path, monke
     if mode == "stop":
         assert result.status == "failed" and result.exit_code == 1
         assert after == kept  # last.pt too: the non-finite model is not saved
-        assert recs[-2]["kind"] == "nonfinite_loss" and "validation loss is nan" in recs[-2]["message"]
+        assert recs[-2]["kind"] == "nonfinite_loss" and "validation loss nan" in recs[-2]["message"] and recs[-2]["key"] == "train.event.nonfinite_val"
     else:
         assert result.status == "completed"
         assert load_checkpoint(tmp_path / "r" / "checkpoints" / "last.pt")["progress"]["epoch"] == 2

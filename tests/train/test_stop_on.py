@@ -34,7 +34,8 @@ def test_a_nan_mid_epoch_stops_the_run_at_once_keeping_best_pt(tmp_path):
     assert recs[-1]["type"] == "end" and recs[-1]["status"] == "stopped" and recs[-1]["steps"] == 2 * NB + 5
     (ev,) = _events(tmp_path / "run", "stopped")
     assert ev["verdict"] == "broken" and "nonfinite-loss" in ev["findings"] and ev["stop_on"] == "broken" and ev["step"] == 23
-    assert "--stop-on broken: the verdict is broken (nonfinite-loss) at step 23" in ev["message"]
+    assert (ev["key"], ev["step"], ev["args"]["verdict"], ev["args"]["findings"]) == ("train.event.stopped", 23, "broken", ["nonfinite-loss"])
+    assert "--stop-on broken at step 23" in ev["message"] and "(failing checks: nonfinite-loss)" in ev["message"]
     best = [r for r in recs if r["type"] == "epoch" and r.get("is_best")][-1]
     assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file() and best["epoch"] <= 2 and best["val_loss"] == recs[-1]["best_val_loss"]
     run = read_run(tmp_path / "run")
