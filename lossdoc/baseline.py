@@ -405,11 +405,14 @@ def measure_data(
     root = (Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir()) / "baseline"
     key = unk_id = None
     if kind == "dummy":
+        import torch
+
         from lossdoc.train.data import make_dummy
 
         ds = make_dummy(cfg)
-        train, val, header, exact = ds.train.numpy(), ds.val.numpy(), dict(ds.header), ds.header["entropy_floor"]
-        v = cfg.vocab_size
+        train, val = (x.numpy() if isinstance(x, torch.Tensor) else np.asarray(x) for x in (ds.train, ds.val))
+        header, exact = dict(ds.header), ds.header["entropy_floor"]
+        v = int(ds.header["token_high"])  # ids in [token_low, V)
     else:
         from lossdoc.data.load import load_rows
 

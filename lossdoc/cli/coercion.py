@@ -82,5 +82,5 @@ def install() -> bool:
         return original(self)
 
     get_runtime_param._lossdoc = True  # type: ignore[attr-defined]
-    cls.get_runtime_param = get_runtime_param
+    cls.get_runtime_param = get_runtime_param  # type: ignore[union-attr]  # cls is known to exist: original was found on it
     return True

@@ -73,13 +73,16 @@ def loss_scale(model: Any, first: Any) -> dict[str, Any] | None:
     cfg = getattr(model, "config", None)
     if getattr(cfg, "is_encoder_decoder", False) or not _accepts_loss_kwargs(model):
         return None
-    if LOSS_MAPPING.get(getattr(model, "loss_type", None)) is ForCausalLMLoss:
+    loss_type = getattr(model, "loss_type", None)
+    if isinstance(loss_type, str) and LOSS_MAPPING.get(loss_type) is ForCausalLMLoss:
         return None  # the Trainer counts after the shift: right
     if getattr(model, "_loss_function", None) is not None or getattr(model, "loss_type", None) in LOSS_MAPPING:
         return None  # a loss of the user's or a non-causal one: not this mismatch
     if not isinstance(first, dict):
         return None
     labels = first.get("labels", first.get("input_ids"))
+    if labels is None:
+        return None
     try:
         flat = [int(v) for v in (labels.tolist() if hasattr(labels, "tolist") else labels)]
     except (TypeError, ValueError):

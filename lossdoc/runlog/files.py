@@ -48,6 +48,8 @@ def newest_run(parent: str | Path) -> Path | None:
     found = []
     for folder in run_folders(parent):
         log = existing_log(folder)
+        if log is None:
+            continue
         try:
             found.append((log.stat().st_mtime, folder.name, folder))
         except OSError:

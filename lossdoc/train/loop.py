@@ -599,8 +599,7 @@ def _stop_at_boundary(run: _Run, epoch: int) -> TrainResult:
     if run.dist.is_main:
         save_checkpoint(ck, run.out / "checkpoints" / "last.pt")
     batch, out = run.state.batch, run.out
-    nproc = f"--nproc {run.dist.world_size} " if run.dist.world_size > 1 else ""
-    run.event("interrupted", "train.event.interrupted", {"epoch": epoch, "batch": batch, "resume": f"lossdoc train {nproc}--resume {out}"},
+    run.event("interrupted", "train.event.interrupted", {"epoch": epoch, "batch": batch},
               epoch=epoch, batch=batch, path=str(out))
     return run.finish("interrupted", 130)
 

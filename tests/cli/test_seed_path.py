@@ -273,18 +273,21 @@ def test_singular_counts_and_chinese_events():
     rep.start(header, 10, 0)
     rep.end({})
     assert "1 layer, 1 head)" in buf.getvalue()
+    from lossdoc.runlog.events import event_record
+
+    # the records the training loop writes: a message key with its arguments (the English sentence is the log's)
     events = [
-        {"kind": "resumed", "step": 18, "epoch": 2, "batch": 0},
-        {"kind": "interrupted", "step": 5, "epoch": 1, "batch": 5, "path": "runs/x"},
-        {"kind": "interrupted", "step": 5, "aborted": True},
-        {"kind": "nonfinite_loss", "step": 7, "epoch": 1, "batch": 7, "value": float("nan")},
-        {"kind": "nonfinite_loss", "step": 9, "epoch": 1, "batch": 9, "value": float("inf"), "split": "val"},
-        {"kind": "nonfinite_grad", "step": 3, "epoch": 1, "batch": 3, "value": float("inf")},
+        event_record("resumed", 18, "train.event.resumed", {"epoch": 2, "batch": 0, "step": 18}, epoch=2, batch=0),
+        event_record("interrupted", 5, "train.event.interrupted", {"epoch": 1, "batch": 5, "step": 5}, path="runs/x"),
+        event_record("interrupted", 5, "train.event.aborted", {"step": 5}, aborted=True),
+        event_record("nonfinite_loss", 7, "train.event.nonfinite_loss", {"value": float("nan"), "epoch": 1, "batch": 7, "step": 7}),
+        event_record("nonfinite_loss", 9, "train.event.nonfinite_val", {"value": float("inf"), "epoch": 1}, split="val"),
+        event_record("nonfinite_grad", 3, "train.event.nonfinite_grad", {"value": float("inf"), "step": 3}),
     ]
     zh = io.StringIO()
     rep = RichReporter(Console(file=zh, width=80, color_system=None), "zh")
     for e in events:
-        rep.event({"type": "event", "message": "english message", **e})
+        rep.event({**e, "message": "english message"})
     text = zh.getvalue()
     assert "english message" not in text and "resumed" not in text and "Non-finite" not in text
     assert text.count("\n") == len(events)

@@ -269,7 +269,7 @@ def test_a_two_process_run_stopped_by_sigterm_on_one_rank_resumes_exactly(dropou
     assert [(r["status"], r["exit_code"]) for r in reports] == [("interrupted", 130)] * 2
     assert max(batches(cut)) == 12  # rank 1's signal reaches rank 0 through the all-reduce before step 13
     event = [r for r in read_records(cut) if r["type"] == "event"][-1]
-    assert event["kind"] == "interrupted" and f"lossdoc train --nproc 2 --resume {cut}" in event["message"]
+    assert (event["kind"], event["key"], event["path"], event["args"]["step"]) == ("interrupted", "train.event.interrupted", str(cut), 12)
     spawn(2, {"out": str(cut), "resume": True})
     _same_run(cut, dropout_full)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers._common import NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float
@@ -103,8 +103,8 @@ def _line_facts(line: str) -> dict[str, Any] | None:
     return found
 
 
-def _has_loss(facts: dict[str, Any] | None) -> bool:
-    return bool(facts) and any(k in facts for k in ("train", "val", "train_mean"))
+def _has_loss(facts: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    return facts is not None and any(k in facts for k in ("train", "val", "train_mean"))
 
 
 def detect(path: Path, head: str) -> bool:

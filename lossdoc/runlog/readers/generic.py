@@ -310,7 +310,7 @@ def table_to_run(
             dup += int(step) in batches
             lr = _value(row, lr_c, not_numbers, lineno) if lr_c else None
             gn = _value(row, gn_c, not_numbers, lineno) if gn_c else None
-            batches[int(step)] = (ep, tr, NAN if lr is None else lr, NAN if gn is None else gn, NAN)
+            batches[int(step)] = (ep, NAN if tr is None else tr, NAN if lr is None else lr, NAN if gn is None else gn, NAN)
             seen_batch = True
         else:
             pre = (step == 0) if step_c is not None else (tr is None and not seen_batch)
@@ -333,8 +333,8 @@ def table_to_run(
             run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
     rows = []
     n = 0
-    for ep, step, tr, va, pre in evals:
-        if pre:
+    for ep, step, tr, va, before_update in evals:
+        if before_update:
             out_ep = 0.0
         elif epoch_c is not None and not math.isnan(ep):
             out_ep = ep + shift

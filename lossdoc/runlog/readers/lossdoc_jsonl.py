@@ -249,6 +249,7 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
         are not batch records: then bulk() and the plain path read them."""
         nonlocal missing
         plain_numbers = True
+        recs: list[Any]  # _PlainBatchLine (floats only), else _BatchLine
         try:
             recs = list(map(_decode_plain, parts))
         except (msgspec.DecodeError, RecursionError):
@@ -422,8 +423,8 @@ def _apply_header(run: Run, header: dict[str, Any]) -> None:
     run.schema = header.get("schema")
     vs = header.get("vocab_size")
     run.vocab_size = vs if isinstance(vs, int) and not isinstance(vs, bool) and 2 <= vs <= MAX_VOCAB else None
-    data = header.get("data") if isinstance(header.get("data"), dict) else {}
-    model = header.get("model") if isinstance(header.get("model"), dict) else {}
+    data: dict[str, Any] = header["data"] if isinstance(header.get("data"), dict) else {}
+    model: dict[str, Any] = header["model"] if isinstance(header.get("model"), dict) else {}
     floor = num(data.get("entropy_floor"))
     if math.isfinite(floor) and floor > 0:
         run.entropy_floor = floor
@@ -443,7 +444,7 @@ def _apply_header(run: Run, header: dict[str, Any]) -> None:
     bt = num(header.get("batch_tokens"))
     run.batch_tokens = bt if math.isfinite(bt) and bt > 0 else None
     run.model = model
-    run.config = header.get("config") if isinstance(header.get("config"), dict) else {}
+    run.config = header["config"] if isinstance(header.get("config"), dict) else {}
     if run.random_data:
         low = data.get("token_low")
         run.random_low = low if isinstance(low, int) and not isinstance(low, bool) and low >= 0 else None

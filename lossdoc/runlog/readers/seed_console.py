@@ -228,9 +228,10 @@ def _dummy_facts(run: Run, line: int) -> None:
     """The seed script's dummy data: uniformly random ids in [1, V), V = 10000 unless the log says otherwise."""
     if run.vocab_size is None:
         run.set_fact("vocab_size", SEED_VOCAB, "default", "where.seed_vocab")
+    v = run.vocab_size if run.vocab_size is not None else SEED_VOCAB
     run.set_fact("random_data", True, "log", "where.line", line=line)
     run.set_fact("random_low", SEED_LOW, "default", "where.seed_low")
-    if run.vocab_size - SEED_LOW >= 2:
-        run.set_fact("entropy_floor", floors.dummy_floor(SEED_LOW, run.vocab_size), "inferred", "where.random_floor", low=SEED_LOW)
+    if v - SEED_LOW >= 2:
+        run.set_fact("entropy_floor", floors.dummy_floor(SEED_LOW, v), "inferred", "where.random_floor", low=SEED_LOW)
         run.floor_source = "random"
     run.set_fact("pretrained", False, "inferred", "where.random_data")

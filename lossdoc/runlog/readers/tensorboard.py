@@ -139,6 +139,7 @@ def _varint(buf: bytes, i: int) -> tuple[int, int]:
 def _fields(buf: bytes):
     """Yield (field number, wire type, value): int for varints, bytes otherwise."""
     i, n = 0, len(buf)
+    v: int | bytes
     while i < n:
         key, i = _varint(buf, i)
         field, wire = key >> 3, key & 7
