@@ -87,22 +87,25 @@ def dummy_split_seeds(seed: int) -> tuple[int, int]:
 
 
 def make_dummy(cfg: TrainConfig) -> Dataset:
+    v = cfg.vocab_size
+    if v is None:  # resolve_config gives every data source its V
+        raise ValueError("make_dummy needs a resolved config (vocab_size set)")
     n_val = cfg.num_val_samples
     n_train = cfg.num_samples - n_val
     s_train, s_val = dummy_split_seeds(cfg.seed)
-    train = torch.randint(TOKEN_LOW, cfg.vocab_size, (n_train, cfg.seq_len), generator=torch.Generator().manual_seed(s_train))
-    val = torch.randint(TOKEN_LOW, cfg.vocab_size, (n_val, cfg.seq_len), generator=torch.Generator().manual_seed(s_val))
+    train = torch.randint(TOKEN_LOW, v, (n_train, cfg.seq_len), generator=torch.Generator().manual_seed(s_train))
+    val = torch.randint(TOKEN_LOW, v, (n_val, cfg.seq_len), generator=torch.Generator().manual_seed(s_val))
     header = {
         "kind": "dummy",
         "token_low": TOKEN_LOW,
-        "token_high": cfg.vocab_size,
+        "token_high": v,
         "num_samples": cfg.num_samples,
         "num_train": n_train,
         "num_val": n_val,
         "seq_len": cfg.seq_len,
-        "entropy_floor": floors.dummy_floor(TOKEN_LOW, cfg.vocab_size),
+        "entropy_floor": floors.dummy_floor(TOKEN_LOW, v),
         "floor_kind": "exact",
-        "unigram_entropy": math.log(cfg.vocab_size - TOKEN_LOW),
+        "unigram_entropy": math.log(v - TOKEN_LOW),
     }
     return Dataset(train=train, val=val, header=header)
 
@@ -147,6 +150,8 @@ def make_text(cfg: TrainConfig, progress: Callable[[str, int, int], None] | None
 
     rows = text_data(cfg, progress)  # numpy, shared with `lossdoc baseline --data`
     corpus = rows.corpus
+    if corpus is None:  # text_data always reads a corpus (only synthetic rows have none)
+        raise ValueError(f"no corpus for text data {cfg.data!r}")
     cfg.vocab_size = corpus.vocab_size
     cfg.tokenizer = corpus.tokenizer.name
     train, val = TokenRows(corpus.train, cfg.seq_len), TokenRows(corpus.val, cfg.seq_len)

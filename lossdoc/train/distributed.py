@@ -291,8 +291,10 @@ def launch(nproc: int, argv: list[str], *, port: int | None = None, addr: str = 
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(nproc),
            "--master-addr", addr, "--master-port", str(port), "-m", "lossdoc", "train", *argv]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+    stderr = proc.stderr
+    assert stderr is not None  # stderr=PIPE
     chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stderr.read(65536), b"")), daemon=True)
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: stderr.read(65536), b"")), daemon=True)
     reader.start()
     interrupted = False
     while True:
