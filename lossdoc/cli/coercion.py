@@ -35,7 +35,7 @@ def install() -> bool:
         return original is not None
 
     @dataclass(frozen=True)
-    class PlainRuntimeParam(RuntimeParam):  # type: ignore[misc,valid-type]
+    class PlainRuntimeParam(RuntimeParam):
         descriptor: Any = None
         path_type: Any = None
 
