@@ -17,7 +17,6 @@ logs without one, no change for ``idle_s`` seconds.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from lossdoc.errors import LossdocError
 from lossdoc.runlog import SCHEMA
 from lossdoc.runlog.corrections import apply_loss_scale
 from lossdoc.runlog.readers import read_run
-from lossdoc.runlog.readers.lossdoc_jsonl import _SPECIAL, _apply_header, num
+from lossdoc.runlog.readers.lossdoc_jsonl import _apply_header, interpret, nonfinite_val_event
 from lossdoc.runlog.run import BatchSeries, EpochSeries, Event, ReaderWarning, Run
 from lossdoc.runlog.sanitize import sanitize
 
@@ -129,28 +128,20 @@ class JsonlTail:
             self.records += 1
             return
         self.records += 1
-        if kind == "batch":
-            step = num(rec.get("step"))
-            if not math.isfinite(step) or rec.get("loss") is None:
-                self.missing += 1
-                return
-            self.batches.put(int(step), (num(rec.get("epoch")), num(rec.get("loss")), num(rec.get("lr")), num(rec.get("grad_norm")),
-                                         num(rec.get("tokens"))))
-        elif kind == "epoch":
-            ep = num(rec.get("epoch"))
-            if not math.isfinite(ep):
-                self.missing += 1
-                return
-            self.epochs.put(int(ep), (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens"))))
-            raw_val = rec.get("val_loss")
-            if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
-                self.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
-        elif kind == "event":
-            self.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
-        elif kind == "end":
-            status = rec.get("status")
-            self.status = status if status in ("completed", "interrupted", "failed", "stopped") else None
+        what, value = interpret(rec)
+        if what == "batch":
+            self.batches.put(*value)
+        elif what == "epoch":
+            self.epochs.put(*value)
+            if (ev := nonfinite_val_event(rec)) is not None:
+                self.events.append(ev)
+        elif what == "event":
+            self.events.append(value)
+        elif what == "end":
+            self.status = value
             self.ended = True
+        elif what == "missing":
+            self.missing += 1
         else:
             self.records -= 1
 

@@ -131,6 +131,42 @@ _get_type = attrgetter("type")
 _get_hot = attrgetter(*HOT)
 
 
+STATUSES = ("completed", "interrupted", "failed", "stopped")  # an end record's status (run.schema.json)
+
+
+def interpret(rec: dict[str, Any]) -> tuple[str, Any]:
+    """What one record after the header says, for the reader and for ``watch``'s follower alike:
+    ("batch", (step, (epoch, loss, lr, grad_norm, tokens))), ("epoch", (epoch, (step, train, val, val_tokens))),
+    ("event", Event), ("end", status or None), ("missing", None) for a batch or epoch without its step or epoch,
+    ("unknown", None) for any other type. A non-finite validation loss is also an event: nonfinite_val_event."""
+    kind = rec.get("type")
+    if kind == "batch":
+        step = num(rec.get("step"))
+        if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
+            return "missing", None
+        return "batch", (int(step), (num(rec.get("epoch")), num(rec.get("loss")), num(rec.get("lr")), num(rec.get("grad_norm")),
+                                     num(rec.get("tokens"))))
+    if kind == "epoch":
+        ep = num(rec.get("epoch"))
+        if not math.isfinite(ep):
+            return "missing", None
+        return "epoch", (int(ep), (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens"))))
+    if kind == "event":
+        return "event", Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", "")))
+    if kind == "end":
+        status = rec.get("status")
+        return "end", status if status in STATUSES else None
+    return "unknown", None
+
+
+def nonfinite_val_event(rec: dict[str, Any]) -> Event | None:
+    """An epoch record whose validation loss is logged as NaN/Infinity (not absent): a finding, not a gap."""
+    raw_val = rec.get("val_loss")
+    if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
+        return Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(num(rec.get('epoch')))}")
+    return None
+
+
 def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
     """Read a run log.
 
@@ -198,30 +234,22 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
             n_bad += 1
             bad_lines.append(lineno)
             return
-        kind = rec.get("type")
         run.records_read += 1
-        if kind == "batch":
-            step, loss = num(rec.get("step")), num(rec.get("loss"))
-            if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
-                missing += 1
-                return
-            slow.append((lineno, float(int(step)), num(rec.get("epoch")), loss, num(rec.get("lr")), num(rec.get("grad_norm")),
-                         num(rec.get("tokens"))))
-        elif kind == "epoch":
-            ep = num(rec.get("epoch"))
-            if not math.isfinite(ep):
-                missing += 1
-                return
-            epochs[int(ep)] = (num(rec.get("step")), num(rec.get("train_loss")), num(rec.get("val_loss")), num(rec.get("val_tokens")))
-            raw_val = rec.get("val_loss")
-            if (isinstance(raw_val, str) and raw_val in _SPECIAL) or (isinstance(raw_val, float) and not math.isfinite(raw_val)):
-                # logged as NaN/Infinity (not absent): a non-finite validation loss is a finding, not a gap
-                run.events.append(Event("nonfinite_val", num(rec.get("step")), f"validation loss {raw_val} at epoch {int(ep)}"))
-        elif kind == "event":
-            run.events.append(Event(str(rec.get("kind", "unknown")), num(rec.get("step")), str(rec.get("message", ""))))
-        elif kind == "end":
-            status = rec.get("status")
-            run.status = status if status in ("completed", "interrupted", "failed", "stopped") else None
+        what, value = interpret(rec)
+        if what == "batch":
+            step, row = value
+            slow.append((lineno, float(step), *row))
+        elif what == "epoch":
+            ep, row = value
+            epochs[ep] = row
+            if (ev := nonfinite_val_event(rec)) is not None:
+                run.events.append(ev)
+        elif what == "event":
+            run.events.append(value)
+        elif what == "end":
+            run.status = value
+        elif what == "missing":
+            missing += 1
         else:
             run.records_read -= 1
             run.records_skipped += 1
