@@ -137,6 +137,13 @@ def _get(row: dict[str, Any], col: str | None, bad: list[int], lineno: int) -> f
     if col is None:
         return None
     raw = row.get(col)
+    if raw.__class__ is str:  # the common case, a CSV cell: float() reads what to_float reads (spaces, nan, inf)
+        if not raw:
+            return None
+        try:
+            return float(raw)
+        except ValueError:
+            pass
     if raw is None or not str(raw).strip():
         return None
     v = to_float(raw)
