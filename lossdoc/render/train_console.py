@@ -116,6 +116,8 @@ class RichReporter:
         elif kind == "nonfinite_grad":
             key = "train.event.nonfinite_grad"
             args["value"] = _f(record.get("value"))
+        elif kind == "compile_unavailable" and record.get("reason") in ("no-torch-compile", "no-cxx", "no-triton"):
+            key, args = f"train.event.compile_unavailable.{record['reason']}", {}
         else:
             key, args = "train.event.other", {"kind": kind, "message": record.get("message", "")}
         self.console.print(t(key, self.lang, **args), markup=False)
