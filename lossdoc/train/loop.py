@@ -294,7 +294,7 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
                         return _stop_at_boundary(run, epoch)
                     b = state.batch
                     rows = run.data.train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(run.device)  # host -> device copy
-                    step = train_step(run.step_model or run.model, run.optimizer, run.scaler, rows, step=state.step + 1, faults=run.faults,
+                    step = train_step(run.model if run.step_model is None else run.step_model, run.optimizer, run.scaler, rows, step=state.step + 1, faults=run.faults,
                                       autocast=run.autocast, grad_clip=cfg.grad_clip)
                     if (ended := _after_step(run, epoch, step)) is not None:
                         return ended
