@@ -10,7 +10,9 @@ Usage:
    the row gathering, logging, progress, and the previous epoch's checkpoint writes, and no validation.
    The bare step is the loop's own ``train_step`` (same model, optimizer, precision and batches, rows
    gathered beforehand) for the same number of steps. The two alternate, ``--rounds`` times each, in this
-   process; the medians give tokens/s and the overhead, 1 - loop / bare.
+   process; the medians give tokens/s and the overhead, 1 - loop / bare. Because a busy machine makes runs
+   minutes apart differ by more than the overhead, the loop's run also times its own train_step calls:
+   the share of its training phase spent outside them is the overhead measured within one run.
 2. Quick start (--baseline-src DIR). ``python -m lossdoc train --data dummy`` (with --num-samples and
    --epochs as given) runs in a fresh process with PYTHONPATH=DIR (the older code) and with this checkout,
    alternating, ``--rounds`` times each; prints the median wall times, their ratio, and each run's verdict
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import torch
 
+from lossdoc.train import loop as loop_module
 from lossdoc.train.config import TrainConfig
 from lossdoc.train.data import load_data
 from lossdoc.train.faults import FaultPlan
@@ -56,11 +59,25 @@ def training_phase(run_dir: Path) -> tuple[int, float]:
     return tokens, sum(t - epoch_at[e - 1] for e, t in last_batch.items())
 
 
-def loop_run(cfg: TrainConfig) -> tuple[int, float]:
+def loop_run(cfg: TrainConfig) -> tuple[int, float, float]:
+    """Training tokens, the training phase's seconds, and the seconds of that phase spent inside train_step."""
+    inside = [0.0]
+
+    def timed_step(*a, **kw):
+        t = time.perf_counter()
+        try:
+            return train_step(*a, **kw)
+        finally:
+            inside[0] += time.perf_counter() - t
+
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(**{**cfg.to_dict(), "out": str(Path(tmp) / "run")})
-        train(cfg)
-        return training_phase(Path(cfg.out))
+        loop_module.train_step = timed_step
+        try:
+            train(cfg)
+        finally:
+            loop_module.train_step = train_step
+        return (*training_phase(Path(cfg.out)), inside[0])
 
 
 def bare_run(cfg: TrainConfig) -> tuple[int, float]:
@@ -114,16 +131,19 @@ def main() -> None:
     if not args.skip_overhead:
         cfg = TrainConfig(data="dummy", device="cpu", num_samples=args.num_samples, epochs=args.epochs,
                           use_amp=args.use_amp, compile=args.compile)
-        loop_rates, bare_rates = [], []
+        loop_rates, bare_rates, outside = [], [], []
         for _ in range(args.rounds):
-            tok, s = loop_run(cfg)
+            tok, s, inside = loop_run(cfg)
             loop_rates.append(tok / s)
+            outside.append(1 - inside / s)
             tok, s = bare_run(cfg)
             bare_rates.append(tok / s)
         lr_, br = statistics.median(loop_rates), statistics.median(bare_rates)
         print(f"loop (training phase) {lr_:,.0f} tokens/s   bare train_step {br:,.0f} tokens/s   "
               f"overhead {100 * (1 - lr_ / br):.1f}%   (medians of {args.rounds}; "
               f"loop {[round(r) for r in loop_rates]}, bare {[round(r) for r in bare_rates]})")
+        print(f"share of the loop's training phase spent outside train_step, in the same run: "
+              f"{100 * statistics.median(outside):.2f}% (each round: {[round(100 * o, 2) for o in outside]})")
     if args.baseline_src:
         walls: dict[str, list[float]] = {"baseline": [], "this": []}
         seen = set()
