@@ -338,7 +338,7 @@ class StepResult:
 def build_optimizer(model: torch.nn.Module, *, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     """AdamW, with PyTorch's fused kernel (one pass over every parameter) where this torch has one for the
     parameters' device, else its default multi-tensor (foreach) kernel. Same update to rounding: the loss curve
-    of a seeded run stays within 1e-4 of the default kernel's (tests/train/test_speed.py); speed in docs/performance.md."""
+    of a seeded run stays within 1e-4 of the single-tensor kernel's (tests/train/test_speed.py); speed in docs/performance.md."""
     try:
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):  # no fused AdamW for this device or torch
@@ -374,7 +374,7 @@ def compile_model(model: torch.nn.Module, device: torch.device) -> tuple[torch.n
 
     The compiled model shares the eager model's parameters; evaluation and checkpoints keep using the eager
     one. Dropout draws from torch's own generator as in eager mode (``fallback_random``), so a compiled run
-    uses the same masks and resumes exactly; a graph that fails to compile runs eagerly (``suppress_errors``)."""
+    uses the eager run's masks and its loss curve stays within 1e-4 of it (a slow test); a graph that fails to compile runs eagerly (``suppress_errors``)."""
     reason = compile_unavailable(device)
     if reason is not None:
         return model, reason
