@@ -15,7 +15,7 @@ Usage:
    the share of its training phase spent outside them is the overhead measured within one run.
 2. Quick start (--baseline-src DIR). ``python -m lossdoc train --data dummy`` (with --num-samples and
    --epochs as given) runs in a fresh process with PYTHONPATH=DIR (the older code) and with this checkout,
-   alternating, ``--rounds`` times each; prints the median wall times, their ratio, and each run's verdict
+   alternating (older first in odd rounds, this checkout first in even ones), ``--rounds`` times each; prints the median wall times, their ratio, and each run's verdict
    (``lossdoc explain --json``) and best validation loss, which must agree.
 Not a test: numbers for docs/performance.md.
 """
@@ -150,7 +150,8 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp())
         try:
             for i in range(args.rounds):
-                for name, src in (("baseline", Path(args.baseline_src)), ("this", REPO)):
+                pair = [("baseline", Path(args.baseline_src)), ("this", REPO)]
+                for name, src in pair if i % 2 == 0 else pair[::-1]:  # ABBA: neither side always goes first
                     wall, verdict, best = quick_start(src, args, tmp / f"{name}{i}")
                     walls[name].append(wall)
                     seen.add((name, verdict, round(best, 6)))
