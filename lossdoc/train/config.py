@@ -87,6 +87,10 @@ class TrainConfig:
     gloo or nccl. Unused in a single process; see docs/distributed.md."""
     use_amp: bool = False
     """Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient scaler on CUDA."""
+    compile: bool = False
+    """torch.compile the model for the training step (needs a C++ compiler on CPU, Triton on CUDA; without one
+    the run trains as usual and logs one compile_unavailable warning). Off by default: compiling costs more than
+    it saves in the default run on a small CPU (docs/performance.md). Same loss curve to 1e-4."""
     out: str | None = None
     """Output folder; default runs/<run id>."""
     inject: str | None = None

@@ -22,6 +22,7 @@ import math
 import os
 import platform
 import secrets
+import shutil
 import signal
 import time
 from contextlib import contextmanager, nullcontext
@@ -306,6 +307,9 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
     try:
         with _sigint(run.interrupt, sigterm=run.dist.enabled):
             _begin(run, resumed=ckpt is not None)
+            if run.compile_unavailable is not None:  # the one warning of a --compile that falls back
+                reason = run.compile_unavailable
+                run.event("compile_unavailable", f"train.event.compile_unavailable.{reason}", {}, reason=reason)
             run.model.train()
             while state.epoch < cfg.epochs:
                 epoch = state.epoch + 1
@@ -315,8 +319,9 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
                         return _stop_at_boundary(run, epoch)
                     b = state.batch
                     rows = run.data.train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(run.device)  # host -> device copy
-                    step = train_step(run.model, run.optimizer, run.scaler, rows, step=state.step + 1, faults=run.faults,
-                                      autocast=run.autocast, grad_clip=cfg.grad_clip, reduce=run.dist.mean_loss)
+                    step = train_step(run.model if run.step_model is None else run.step_model, run.optimizer, run.scaler, rows,
+                                      step=state.step + 1, faults=run.faults, autocast=run.autocast, grad_clip=cfg.grad_clip,
+                                      reduce=run.dist.mean_loss)
                     if (ended := _after_step(run, epoch, step)) is not None:
                         return ended
                 if (ended := _end_epoch(run, epoch)) is not None:
@@ -354,6 +359,53 @@ class StepResult:
     @property
     def finite(self) -> bool:
         return math.isfinite(self.loss)
+
+
+def build_optimizer(model: torch.nn.Module, *, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW, with PyTorch's fused kernel (one pass over every parameter) where this torch has one for the
+    parameters' device, else its default multi-tensor (foreach) kernel. Same update to rounding: the loss curve
+    of a seeded run stays within 1e-4 of the single-tensor kernel's (tests/train/test_speed.py); speed in docs/performance.md."""
+    try:
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # no fused AdamW for this device or torch
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+COMPILE_UNAVAILABLE = ("no-torch-compile", "no-cxx", "no-triton")  # why --compile falls back (train.event.compile_unavailable.*)
+
+
+def compile_unavailable(device: torch.device) -> str | None:
+    """Why torch.compile cannot work here, as a COMPILE_UNAVAILABLE code (no C++ compiler for the CPU,
+    no Triton for CUDA), or None."""
+    if not hasattr(torch, "compile"):
+        return "no-torch-compile"
+    if device.type == "cpu":
+        names = [os.environ.get("CXX"), "g++", "c++", "clang++"]
+        if not any(shutil.which(n) for n in names if n):
+            return "no-cxx"
+    if device.type == "cuda":
+        import importlib.util
+
+        if importlib.util.find_spec("triton") is None:
+            return "no-triton"
+    return None
+
+
+def compile_model(model: torch.nn.Module, device: torch.device) -> tuple[torch.nn.Module, str | None]:
+    """``torch.compile(model)`` for the training step, or ``(model, reason code)`` where no compiler exists.
+
+    The compiled model shares the eager model's parameters; evaluation and checkpoints keep using the eager
+    one. Dropout draws from torch's own generator as in eager mode (``fallback_random``), so a compiled run
+    uses the eager run's masks and its loss curve stays within 1e-4 of it (a slow test); a graph that fails to compile runs eagerly (``suppress_errors``)."""
+    reason = compile_unavailable(device)
+    if reason is not None:
+        return model, reason
+    import torch._dynamo
+    import torch._inductor.config
+
+    torch._inductor.config.fallback_random = True
+    torch._dynamo.config.suppress_errors = True
+    return torch.compile(model), None
 
 
 def train_step(model: TransformerLM, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, rows: torch.Tensor, *,
@@ -403,6 +455,8 @@ class _Run:
     interrupt: _Interrupt = field(default_factory=_Interrupt)
     t0: float = field(default_factory=time.perf_counter)
     dist: Dist = field(default_factory=Dist)
+    step_model: torch.nn.Module | None = None  # what train_step calls: the torch.compile'd model with --compile
+    compile_unavailable: str | None = None  # why --compile fell back to eager mode (logged as an event by _train)
 
     @property
     def num_train(self) -> int:
@@ -524,7 +578,7 @@ def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
     model = TransformerLM(cfg.model_config()).to(device)
     if dist.rank:  # dropout masks of their own on ranks 1..N-1 (rank 0 draws what a single process draws)
         torch.manual_seed(cfg.seed + 1_000_003 * dist.rank)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=faults.lr(cfg.lr), weight_decay=cfg.weight_decay)
+    optimizer = build_optimizer(model, lr=faults.lr(cfg.lr), weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is torch.float16)
     state = _State()
     if ckpt is not None:
@@ -541,9 +595,12 @@ def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
         _write_text_atomic(out / "config.yaml", dump_yaml(cfg))
     log_path = log_in(out)
     log_was_empty = not log_path.is_file() or log_path.stat().st_size == 0
-    return _Run(cfg, out, reporter if dist.is_main else NullReporter(), device, amp_dtype, data, faults, model, optimizer, scaler, state,
-                header, log_path=log_path, logger=JsonlLogger(log_path) if dist.is_main else QuietLogger(), log_was_empty=log_was_empty,
-                last_epoch_record=ckpt.get("epoch_record") if ckpt is not None else None, dist=dist)
+    run = _Run(cfg, out, reporter if dist.is_main else NullReporter(), device, amp_dtype, data, faults, model, optimizer, scaler, state,
+               header, log_path=log_path, logger=JsonlLogger(log_path) if dist.is_main else QuietLogger(), log_was_empty=log_was_empty,
+               last_epoch_record=ckpt.get("epoch_record") if ckpt is not None else None, dist=dist)
+    if cfg.compile:  # the step calls the compiled model (the DDP wrapper in a distributed run); evaluation the eager one
+        run.step_model, run.compile_unavailable = compile_model(model, device)
+    return run
 
 
 def _restore(ckpt: dict[str, Any], out: Path, device: torch.device, model: TransformerLM, optimizer: torch.optim.Optimizer,
