@@ -170,6 +170,8 @@ class TrainConfig:
         from lossdoc.train.model import ModelConfig  # torch: only when a model is built
 
         faults = FaultPlan(self.inject)
+        if self.vocab_size is None or self.d_ff is None:  # resolve_config sets both
+            raise ValueError("model_config() needs a resolved TrainConfig (vocab_size and d_ff set)")
         return ModelConfig(
             vocab_size=self.vocab_size,
             max_len=self.seq_len,
@@ -190,7 +192,9 @@ def field_names() -> list[str]:
 def field_docs() -> dict[str, str]:
     """Each field's docstring (the string literal after it in TrainConfig's source), on one line."""
     tree = ast.parse(inspect.getsource(TrainConfig))
-    body = tree.body[0].body
+    cls = tree.body[0]
+    assert isinstance(cls, ast.ClassDef)
+    body = cls.body
     docs = {}
     for stmt, nxt in itertools.pairwise(body):
         if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(nxt, ast.Expr) \
@@ -293,13 +297,14 @@ def _check_data(cfg: TrainConfig) -> None:
     if not (cfg.zipf_exponent >= 0 and math.isfinite(cfg.zipf_exponent)):
         raise ConfigError("zipf_exponent", cfg.zipf_exponent, "ge", bound=0)
     _ge("markov_successors", cfg.markov_successors, 2)
-    if kind == "dummy" and cfg.vocab_size < MIN_VOCAB + 1:
-        raise ConfigError("vocab_size", cfg.vocab_size, "dummy_vocab", bound=MIN_VOCAB + 1)
-    if kind == "markov":
-        if cfg.vocab_size > MARKOV_MAX_VOCAB:
-            raise ConfigError("vocab_size", cfg.vocab_size, "markov_vocab", bound=MARKOV_MAX_VOCAB)
-        if cfg.markov_successors > cfg.vocab_size:
-            raise ConfigError("markov_successors", cfg.markov_successors, "le_field", name="vocab_size", other=cfg.vocab_size)
+    v = cfg.vocab_size  # None for text data until the tokenizer gives V
+    if kind == "dummy" and v is not None and v < MIN_VOCAB + 1:
+        raise ConfigError("vocab_size", v, "dummy_vocab", bound=MIN_VOCAB + 1)
+    if kind == "markov" and v is not None:
+        if v > MARKOV_MAX_VOCAB:
+            raise ConfigError("vocab_size", v, "markov_vocab", bound=MARKOV_MAX_VOCAB)
+        if cfg.markov_successors > v:
+            raise ConfigError("markov_successors", cfg.markov_successors, "le_field", name="vocab_size", other=v)
     if cfg.val_file is not None and kind not in ("text", "pydoc"):
         raise ConfigError("val_file", cfg.val_file, "val_file_text")
 

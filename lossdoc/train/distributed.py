@@ -25,12 +25,15 @@ import os
 import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import torch
 
 from lossdoc.errors import LossdocError
 from lossdoc.train.config import BACKENDS  # noqa: F401 (the choices live in the config)
+
+if TYPE_CHECKING:
+    from lossdoc.train.data import TokenRows
 
 ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 TIMEOUT_S = 600  # a collective that waits longer than this fails instead of hanging (LOSSDOC_DIST_TIMEOUT_S)
@@ -224,8 +227,9 @@ class Dist:
             if self.is_main:
                 dist.barrier()
 
-    def shard(self, order: torch.Tensor) -> torch.Tensor:
-        """This rank's rows of an epoch order: ``order[rank::world]`` (torch's DistributedSampler split)."""
+    def shard(self, order: torch.Tensor | TokenRows) -> torch.Tensor | TokenRows:
+        """This rank's rows of an epoch order (or of the rows themselves): ``order[rank::world]`` (torch's
+        DistributedSampler split)."""
         return order[self.rank :: self.world_size] if self.world_size > 1 else order
 
     def header(self, per_rank_batch: int) -> dict[str, Any]:

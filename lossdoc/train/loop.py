@@ -41,7 +41,7 @@ from lossdoc.runlog.files import LEGACY_LOG, RUN_LOG, RUNS_DIR, log_in
 from lossdoc.runlog.writer import JsonlLogger, RunLogger
 from lossdoc.train.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
 from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
-from lossdoc.train.data import Dataset, load_data, save_run_tokenizer
+from lossdoc.train.data import Dataset, TokenRows, load_data, save_run_tokenizer
 from lossdoc.train.distributed import Dist, QuietLogger, check_divides, choose_backend, in_launched_process
 from lossdoc.train.faults import EXPLODING_LR_FACTOR, LARGE_INIT_SCALE, FaultPlan, nan_loss_step  # noqa: F401 (re-exported)
 from lossdoc.train import stop_on
@@ -259,7 +259,7 @@ def train(
     _start_process_group(dist, cfg)
     try:
         if ckpt is None:
-            out_existed = bool(cfg.out) and Path(cfg.out).exists()
+            out_existed = cfg.out is not None and bool(cfg.out) and Path(cfg.out).exists()
             out = dist.from_main(lambda: prepare_out_dir(cfg, overwrite=overwrite))  # rank 0 makes it, every rank gets its name
             cfg.out = str(out)
         try:
@@ -405,10 +405,11 @@ def compile_model(model: torch.nn.Module, device: torch.device) -> tuple[torch.n
 
     torch._inductor.config.fallback_random = True
     torch._dynamo.config.suppress_errors = True
-    return torch.compile(model), None
+    compiled: torch.nn.Module = torch.compile(model)  # type: ignore[assignment]  # an OptimizedModule around model
+    return compiled, None
 
 
-def train_step(model: TransformerLM, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, rows: torch.Tensor, *,
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, rows: torch.Tensor, *,
                step: int, faults: FaultPlan, autocast, grad_clip: float, reduce=None) -> StepResult:
     """One optimizer step on one batch of sequences (already on the device); ``step`` is its 1-based number.
     ``reduce(loss, tokens)``: the global batch's loss and tokens in a distributed run (Dist.mean_loss)."""
@@ -443,7 +444,7 @@ class _Run:
     amp_dtype: torch.dtype | None
     data: Dataset
     faults: FaultPlan
-    model: TransformerLM
+    model: torch.nn.Module  # the TransformerLM, or the DistributedDataParallel around it
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     state: _State
@@ -474,7 +475,9 @@ class _Run:
     @property
     def module(self) -> TransformerLM:
         """The model itself (inside DistributedDataParallel in a distributed run)."""
-        return getattr(self.model, "module", self.model)
+        inner = getattr(self.model, "module", self.model)
+        assert isinstance(inner, TransformerLM)
+        return inner
 
     def stop_requested(self, stop_at_step: int | None) -> bool:
         """Ctrl-C (or SIGTERM, or ``stop_at_step``) on any rank: every rank stops at this step boundary."""
@@ -490,7 +493,7 @@ class _Run:
             return nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
-    def evaluate(self, rows: torch.Tensor) -> tuple[float, int]:
+    def evaluate(self, rows: torch.Tensor | TokenRows) -> tuple[float, int]:
         """Mean loss per token over ``rows`` without gradients (dropout off), and the token count.
         Distributed: each rank evaluates rows[rank::world] and (loss sum, tokens) are all-reduced."""
         self.model.eval()
@@ -552,7 +555,7 @@ class _Run:
         self.logger.close()
         self.reporter.end(end)
         return TrainResult(self.out, status, self.state.epoch, self.state.best_val_loss, self.header["data"].get("entropy_floor"),
-                           self.cfg.vocab_size, exit_code, self.header, self.dist.rank)
+                           int(self.header["vocab_size"]), exit_code, self.header, self.dist.rank)
 
 
 def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter, dist: Dist | None = None) -> _Run:
@@ -575,16 +578,17 @@ def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
     faults = FaultPlan.for_run(cfg.inject, epochs=cfg.epochs, num_batches=math.ceil(data.train.shape[0] / (cfg.batch_size * dist.world_size)))
     faults.leak_validation(data)
 
-    model = TransformerLM(cfg.model_config()).to(device)
+    lm = TransformerLM(cfg.model_config()).to(device)
     if dist.rank:  # dropout masks of their own on ranks 1..N-1 (rank 0 draws what a single process draws)
         torch.manual_seed(cfg.seed + 1_000_003 * dist.rank)
-    optimizer = build_optimizer(model, lr=faults.lr(cfg.lr), weight_decay=cfg.weight_decay)
+    optimizer = build_optimizer(lm, lr=faults.lr(cfg.lr), weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is torch.float16)
     state = _State()
     if ckpt is not None:
-        _restore(ckpt, out, device, model, optimizer, scaler, state, dist)
+        _restore(ckpt, out, device, lm, optimizer, scaler, state, dist)
 
-    header = _run_header(cfg, data, model, device, amp_dtype)
+    header = _run_header(cfg, data, lm, device, amp_dtype)
+    model: torch.nn.Module = lm  # inside DistributedDataParallel in a distributed run
     if dist.enabled:
         header["batch_tokens"] = cfg.batch_size * dist.world_size * (cfg.seq_len - 1)  # the global batch
         header["distributed"] = dist.header(cfg.batch_size)
