@@ -50,7 +50,7 @@ def run_case(log: Path, flags: list[str], timeout: float) -> tuple[str, str, flo
     if p.returncode == 2 and p.stderr.strip() and len(p.stderr.strip().splitlines()) == 1:
         return "error", p.stderr.strip(), dt
     if p.returncode not in (0, 1):
-        return "crash", (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1], dt
+        return "crash", (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1], dt
     try:
         doc = json.loads(p.stdout)
     except ValueError:

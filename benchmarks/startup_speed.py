@@ -48,7 +48,7 @@ def main() -> None:
     args = ap.parse_args()
     roots = {"this": ROOT} | ({"against": args.against.resolve()} if args.against else {})
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    for name, argv in COMMANDS.items():
+    for argv in COMMANDS.values():
         times: dict[str, list[float]] = {k: [] for k in roots}
         for i in range(args.repeat):
             for k in (list(roots) if i % 2 == 0 else list(roots)[::-1]):

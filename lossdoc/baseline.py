@@ -18,9 +18,9 @@ Every number comes from a function in lossdoc.floors, so ``train`` and
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path

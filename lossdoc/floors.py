@@ -9,8 +9,8 @@ docs/floors.md. All losses are natural-log cross-entropies in nats per token.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 

@@ -376,15 +376,16 @@ def test_wrap_breaks_chinese_and_respects_width():
     lines = render.wrap("- " + text, 30)
     assert all(cell_len(line) <= 30 for line in lines)
     assert "".join(line.strip() for line in lines).replace(" ", "") == ("- " + text).replace(" ", "")
-    assert all(not line.strip()[0] in "，。：）" for line in lines[1:])
+    assert all(line.strip()[0] not in "，。：）" for line in lines[1:])
     assert all(line.startswith("  ") for line in lines[1:])
     en = render.wrap("- " + "word " * 40, 30)
     assert all(cell_len(line) <= 30 for line in en) and all(line.split()[-1] == "word" for line in en)
 
 
 def test_messages_en_zh_in_step():
-    from lossdoc.messages import baseline as msgs
     import string
+
+    from lossdoc.messages import baseline as msgs
 
     assert msgs.EN.keys() == msgs.ZH.keys()
     fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731

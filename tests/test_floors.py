@@ -12,7 +12,6 @@ import pytest
 
 from lossdoc import floors
 
-
 # ---------------------------------------------------------------- the seed's numbers
 
 def test_uniform_floor_is_ln_v_and_the_seeds_9_21():

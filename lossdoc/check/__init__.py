@@ -59,8 +59,8 @@ def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None 
                time_limit: float = 60.0, trained: bool = False) -> CheckReport:
     import torch
 
-    from lossdoc.check.adapt import Forward
     from lossdoc.check import checks as C
+    from lossdoc.check.adapt import Forward
     from lossdoc.check.target import load_target
     from lossdoc.errors import ConfigError, LossdocError
     from lossdoc.train.loop import pick_device

@@ -13,8 +13,8 @@ import copy
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -22,8 +22,8 @@ from torch import nn
 
 from lossdoc import floors
 from lossdoc.analysis.model import Finding
-from lossdoc.check.model import CheckFinding
 from lossdoc.check.adapt import Forward
+from lossdoc.check.model import CheckFinding
 
 INIT_CHUNKS = 16  # the init loss is averaged over 16 batches of random ids (B x T tokens each)
 INIT_MAX_LOGITS = 2**24  # ...of at most this many logits each, so that a large vocabulary stays bounded in memory

@@ -15,10 +15,10 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 
 from lossdoc import __version__
-from lossdoc.errors import LossdocError, last_input, one_line
-from lossdoc.cli.options import resolve_lang
-from lossdoc.i18n import detect_lang, t
 from lossdoc.cli.coercion import install as _plain_values
+from lossdoc.cli.options import resolve_lang
+from lossdoc.errors import LossdocError, last_input, one_line
+from lossdoc.i18n import detect_lang, t
 
 _plain_values()  # plain flag values without pydantic (lossdoc/cli/coercion.py)
 
@@ -51,28 +51,18 @@ def _root(
     console.refresh()
 
 
-from lossdoc.cli import explain as _explain  # noqa: E402
-from lossdoc.cli import train as _train  # noqa: E402
-
-_train.register(app)
-_explain.register(app)
-
+# The commands, in the order --help lists them (imported after ``app`` exists; each registers itself).
 from lossdoc.cli import baseline as _baseline  # noqa: E402
-
-_baseline.register(app)
-
-from lossdoc.cli import generate as _generate  # noqa: E402
-
-_generate.register(app)
-
+from lossdoc.cli import check as _check  # noqa: E402
 from lossdoc.cli import compare as _compare  # noqa: E402
-
-_compare.register(app)
-from lossdoc.cli import check as _check; _check.register(app)  # noqa: E402,E702
-from lossdoc.cli import watch as _watch; _watch.register(app)  # noqa: E402,E702
-
+from lossdoc.cli import explain as _explain  # noqa: E402
+from lossdoc.cli import generate as _generate  # noqa: E402
+from lossdoc.cli import train as _train  # noqa: E402
+from lossdoc.cli import watch as _watch  # noqa: E402
 from lossdoc.cli.help_names import name_placeholders  # noqa: E402
 
+for _command in (_train, _explain, _baseline, _generate, _compare, _check, _watch):
+    _command.register(app)
 name_placeholders(app)
 
 

@@ -18,9 +18,8 @@ from typing import Optional
 import typer
 
 from lossdoc.cli.options import (
-    LangOption,
-    resolve_lang,
     CacheDirOption,
+    LangOption,
     MarkovSuccessorsOption,
     MinFreqOption,
     SeqLenOption,
@@ -29,6 +28,7 @@ from lossdoc.cli.options import (
     ValFileOption,
     ValFractionOption,
     ZipfExponentOption,
+    resolve_lang,
 )
 from lossdoc.errors import LossdocError
 

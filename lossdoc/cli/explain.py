@@ -47,19 +47,19 @@ def explain_command(
     size: Size = "1000x560",
 ) -> None:
     language = resolve_lang(lang)
-    from lossdoc.runlog.sanitize import check_flags; check_flags(floor=floor, random_low=random_low)  # noqa: E702 (issue #18)
+    from lossdoc.runlog.sanitize import check_flags
+
+    check_flags(floor=floor, random_low=random_low)  # one line for a flag that is not a usable number (issue #18)
     if fail_on not in FAIL_ON:
         raise ConfigError("--fail-on", fail_on, "choice", choices=", ".join(FAIL_ON))
     from lossdoc.render.draw import check_chart_options
 
     size_px = check_chart_options(plot, as_json, report, size)
     from lossdoc.analysis import diagnose
-    from lossdoc.render.console import out
-    from lossdoc.runlog.readers import read_run
-
-    from lossdoc.runlog.overrides import apply_overrides
-
     from lossdoc.cli.runs import pick_run
+    from lossdoc.render.console import out
+    from lossdoc.runlog.overrides import apply_overrides
+    from lossdoc.runlog.readers import read_run
 
     run_path = pick_run(run_path, language)
     run = read_run(run_path, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)

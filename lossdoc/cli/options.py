@@ -15,7 +15,6 @@ from lossdoc.errors import LossdocError
 from lossdoc.i18n import LANG_NAMES, detect_lang
 
 
-
 def resolve_lang(option: str | None) -> str:
     """The --lang option if given (validated: en or zh, in a few spellings), else the locale's language."""
     if option is None:

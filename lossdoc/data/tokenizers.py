@@ -76,7 +76,7 @@ class CharTokenizer(Tokenizer):
         self._codes = np.array([ord(c) for c in self.chars], dtype=np.int64)
 
     @classmethod
-    def fit(cls, pieces: Iterable[str]) -> "CharTokenizer":
+    def fit(cls, pieces: Iterable[str]) -> CharTokenizer:
         seen: set[str] = set()
         for piece in pieces:
             seen.update(piece)
@@ -114,7 +114,7 @@ class WordTokenizer(Tokenizer):
         self.min_freq = min_freq
 
     @classmethod
-    def fit(cls, pieces: Iterable[str], min_freq: int = 1) -> "WordTokenizer":
+    def fit(cls, pieces: Iterable[str], min_freq: int = 1) -> WordTokenizer:
         """Words seen at least ``min_freq`` times, most frequent first (ties by the word)."""
         counts: Counter[str] = Counter()
         for piece in pieces:

@@ -154,7 +154,7 @@ class LossdocCallback(TrainerCallback):
         if not getattr(state, "is_world_process_zero", True):
             return  # one log per run: only the main process writes (and only it can stop on a broken verdict)
         cfg = getattr(model, "config", None)
-        vocab = int(getattr(cfg, "vocab_size"))
+        vocab = int(cfg.vocab_size)
         positions = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None)
         world = int(getattr(args, "world_size", 1) or 1)
         per_step = int(args.per_device_train_batch_size) * int(args.gradient_accumulation_steps) * world

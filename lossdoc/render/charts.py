@@ -66,7 +66,7 @@ class Series:
     y: np.ndarray
 
     @classmethod
-    def empty(cls) -> "Series":
+    def empty(cls) -> Series:
         return cls(np.empty(0), np.empty(0))
 
     def __len__(self) -> int:

@@ -16,7 +16,15 @@ from lossdoc import __version__
 from lossdoc.analysis.model import Diagnosis
 from lossdoc.i18n import t
 from lossdoc.render.charts import (
-    LN2, ChartData, axes_labels, compare_legend, legend, minmax_downsample, run_letter, title, y_range,
+    LN2,
+    ChartData,
+    axes_labels,
+    compare_legend,
+    legend,
+    minmax_downsample,
+    run_letter,
+    title,
+    y_range,
 )
 from lossdoc.render.diagnosis import explanation, finding_sentence, fmt
 from lossdoc.runlog.run import Run
@@ -271,7 +279,7 @@ def compare_html(items: list[tuple[Run, Diagnosis]], datas: list[ChartData], row
     body.append(svg_compare_chart(datas, lang))
     body.append(_legend_html([(RUN_COLOURS[i % len(RUN_COLOURS)], f"{sym} · {text}") for i, sym, text in compare_legend(datas, lang)]))
     body.append("</figure>")
-    for (run, d), data in zip(items, datas):
+    for (_run, d), data in zip(items, datas):
         body.append(_verdict_block(d, lang, data.name))
         sep = " " if lang == "en" else ""
         body.append(f"<p class=\"explanation\">{escape(sep.join(explanation(d, lang)))}</p>")

@@ -8,14 +8,13 @@ one the labels fall back to English and the caller says so.
 
 from __future__ import annotations
 
-from typing import Any
-
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.render.charts import LN2, ChartData, axes_labels, legend, run_digit, title, y_range
 from lossdoc.i18n import t
+from lossdoc.render.charts import LN2, ChartData, axes_labels, legend, run_digit, title, y_range
 
 # families tried first, in order; after them any font that has the glyphs for Chinese
 CJK_FAMILIES = (

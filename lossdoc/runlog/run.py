@@ -26,7 +26,7 @@ class BatchSeries:
     tokens: np.ndarray
 
     @classmethod
-    def empty(cls) -> "BatchSeries":
+    def empty(cls) -> BatchSeries:
         e = np.empty(0, dtype=np.float64)
         return cls(e, e, e, e, e, e)
 
@@ -45,7 +45,7 @@ class EpochSeries:
     val_tokens: np.ndarray
 
     @classmethod
-    def empty(cls) -> "EpochSeries":
+    def empty(cls) -> EpochSeries:
         e = np.empty(0, dtype=np.float64)
         return cls(e, e, e, e, e)
 

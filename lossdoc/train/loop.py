@@ -25,10 +25,11 @@ import secrets
 import shutil
 import signal
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -39,12 +40,12 @@ from lossdoc.runlog import SCHEMA
 from lossdoc.runlog.events import event_record
 from lossdoc.runlog.files import LEGACY_LOG, RUN_LOG, RUNS_DIR, log_in
 from lossdoc.runlog.writer import JsonlLogger, RunLogger
+from lossdoc.train import stop_on
 from lossdoc.train.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
 from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
 from lossdoc.train.data import Dataset, TokenRows, load_data, save_run_tokenizer
 from lossdoc.train.distributed import Dist, QuietLogger, check_divides, choose_backend, in_launched_process
 from lossdoc.train.faults import EXPLODING_LR_FACTOR, LARGE_INIT_SCALE, FaultPlan, nan_loss_step  # noqa: F401 (re-exported)
-from lossdoc.train import stop_on
 from lossdoc.train.model import TransformerLM, lm_loss
 
 INIT_TRAIN_BATCHES = 4  # training batches measured at initialisation (epoch 0)

@@ -78,8 +78,8 @@ def test_lossdoc_model_leaves_the_users_model_as_it_was():
     torch.manual_seed(0)
     m = models.lossdoc_model()
     before = {k: v.clone() for k, v in m.state_dict().items()}
-    from lossdoc.check.adapt import Forward
     from lossdoc.check import checks as C
+    from lossdoc.check.adapt import Forward
 
     fw = Forward(m, 16, None, torch.device("cpu"))
     s = C.Settings(seq_len=16, steps=20)
@@ -176,8 +176,8 @@ def test_checks_that_cannot_run_in_train_mode_are_skipped_with_the_reason(capsys
 
 
 def test_a_check_that_cannot_run_is_skipped_with_the_reason():
-    from lossdoc.check.adapt import Forward
     from lossdoc.check import checks as C
+    from lossdoc.check.adapt import Forward
     from tests.check import models
 
     m = models.lossdoc_model()

@@ -12,7 +12,8 @@ import pytest
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
-from lossdoc.cli import app, run as cli_run
+from lossdoc.cli import app
+from lossdoc.cli import run as cli_run
 from lossdoc.i18n import t
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"

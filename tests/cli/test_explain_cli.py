@@ -1,9 +1,8 @@
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-
-from pathlib import Path
 
 from lossdoc.cli import app, run
 

@@ -262,9 +262,11 @@ def test_a_failed_start_leaves_no_folder_that_blocks_the_next_run(tmp_path, caps
 
 
 def test_singular_counts_and_chinese_events():
-    from lossdoc.render.train_console import RichReporter
-    from rich.console import Console
     import io
+
+    from rich.console import Console
+
+    from lossdoc.render.train_console import RichReporter
 
     buf = io.StringIO()
     rep = RichReporter(Console(file=buf, width=80, color_system=None), "en", progress_every_s=0)
@@ -364,9 +366,8 @@ def test_help_keeps_brackets_names_and_says_what_each_value_is():
 def test_findings_stack_instead_of_squeezing_at_60_columns(tiny_run):
     import io
 
-    from rich.console import Console
-
     from rich.cells import cell_len
+    from rich.console import Console
 
     from lossdoc.analysis import diagnose
     from lossdoc.i18n import t

@@ -21,7 +21,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from lossdoc.analysis import diagnose
-from lossdoc.cli import app, run as cli_run
+from lossdoc.cli import app
+from lossdoc.cli import run as cli_run
 from lossdoc.render import charts
 from lossdoc.render.charts import chart_data, minmax_downsample, print_chart, smooth_loss, terminal_chart
 from lossdoc.runlog.overrides import apply_overrides

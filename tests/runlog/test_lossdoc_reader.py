@@ -45,7 +45,9 @@ def test_corrupt_middle_lines_are_counted(tiny_run, tmp_path):
 
 def test_latest_record_per_step_wins_after_a_resume(tmp_path):
     header = json.dumps({"type": "run", "schema": "lossdoc.run/1", "vocab_size": 10})
-    b = lambda step, loss: json.dumps({"type": "batch", "epoch": 1, "batch": step, "step": step, "loss": loss})
+    def b(step, loss):
+        return json.dumps({"type": "batch", "epoch": 1, "batch": step, "step": step, "loss": loss})
+
     run = read_run(_write(tmp_path, [header, b(1, 3.0), b(2, 2.5), b(2, 2.4), b(3, "NaN")]))
     assert list(run.batches.step) == [1, 2, 3]
     assert run.batches.loss[1] == 2.4 and math.isnan(run.batches.loss[2])

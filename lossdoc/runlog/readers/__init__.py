@@ -8,19 +8,17 @@ order of READERS.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import os
-import stat
-
 from lossdoc.errors import LossdocError, reading
-from lossdoc.runlog.run import Run
-from lossdoc.runlog.readers import lossdoc_jsonl
-from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, nanogpt, seed_console, tensorboard
+from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, nanogpt, seed_console, tensorboard
 from lossdoc.runlog.readers._common import MAX_LOG_BYTES, decode_head, sniff_encoding
+from lossdoc.runlog.run import Run
 from lossdoc.runlog.sanitize import sanitize
 
 HEAD_BYTES = 8192

@@ -203,7 +203,7 @@ def _assemble(run: Run, batches: dict[int, tuple[float, float, float, float, flo
     run.batches = batch_series(batches)
     # evaluation rows: placed at the last batch of their epoch when they name no step
     rows = []
-    for (ep, st), (e_, s_, tr, va) in evals.items():
+    for (ep, _st), (e_, s_, tr, va) in evals.items():
         if math.isnan(s_) and not math.isnan(ep) and len(run.batches):
             in_ep = run.batches.step[run.batches.epoch == ep]
             s_ = float(in_ep.max()) if in_ep.size else NAN

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from array import array
+from collections import Counter
 from itertools import chain, compress
 from operator import attrgetter
 from pathlib import Path

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lossdoc.errors import LossdocError
 from lossdoc import floors
+from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, to_int, vocab_from
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
@@ -194,7 +194,7 @@ def _place_batches(run: Run, scan: _Scan, shift_ep: int) -> tuple[dict[int, int]
     rows: dict[int, tuple[float, float, float, float, float]] = {}
     last_step: float = -math.inf
     restart_line = None
-    for ep, b, of, loss, lineno in scan.batches:
+    for ep, b, _of, loss, lineno in scan.batches:
         step = offsets[ep] + b + (1 if zero_based_batch else 0)
         if step <= last_step and restart_line is None:
             restart_line = lineno

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 
 try:  # Python 3.11+
-    import re._parser as sre_parse  # type: ignore[import-not-found]
     import re._constants as c  # type: ignore[import-not-found]
+    import re._parser as sre_parse  # type: ignore[import-not-found]
 except ImportError:  # Python 3.10
-    import sre_parse  # type: ignore[no-redef]
     import sre_constants as c  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
 
 PROBES = " \t\n\r\u3000aZe0119.,;:：[]()/\\-+_=x#%中，|>"
 _CATS = {

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from lossdoc.cli import run
-from lossdoc.runlog.readers import read_run, seed_console, nanogpt, generic, tensorboard
-from lossdoc.runlog.readers import _common
+from lossdoc.runlog.readers import _common, generic, nanogpt, read_run, seed_console, tensorboard
 
 sys.path.insert(0, str(Path(__file__).parent))
 from regex_lint import ambiguities  # noqa: E402
@@ -80,7 +79,7 @@ def test_seed_console_epochs_batches_and_sizes_beyond_the_conversion_limit(tmp_p
 
 def test_hf_state_with_an_integer_beyond_the_conversion_limit_is_one_line(tmp_path):
     p = tmp_path / "trainer_state.json"
-    p.write_text('{"log_history": [{"step": %s, "loss": 4.0}, {"step": 1, "loss": 3.9}]}' % HUGE)
+    p.write_text(f'{{"log_history": [{{"step": {HUGE}, "loss": 4.0}}, {{"step": 1, "loss": 3.9}}]}}')
     assert kept_contract(p) == 2  # json refuses the document (ValueError, not JSONDecodeError)
 
 

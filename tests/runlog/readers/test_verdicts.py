@@ -14,6 +14,7 @@ import pytest
 from lossdoc.runlog.overrides import apply_overrides
 from lossdoc.runlog.readers import read_run
 
+
 def _diagnose(run):
     from lossdoc.analysis import diagnose
 
