@@ -73,16 +73,28 @@ def main(argv: list[str] | None = None) -> int:
         want = case["verdict"].split("|")
         flags = [] if args.no_flags else shlex.split(case.get("flags", ""))
         got, detail, dt = run_case(root / case["path"], flags, args.timeout)
-        rows.append({"case": name, "got": got, "want": want, "exact": got in want,
-                     "coarse": coarse(got) == coarse(want[0]) or got in want, "flags": " ".join(flags), "detail": detail, "seconds": round(dt, 2)})
+        rows.append(
+            {
+                "case": name,
+                "got": got,
+                "want": want,
+                "exact": got in want,
+                "coarse": coarse(got) == coarse(want[0]) or got in want,
+                "flags": " ".join(flags),
+                "detail": detail,
+                "seconds": round(dt, 2),
+            }
+        )
     if args.as_json:
         print(json.dumps(rows, indent=1))
     else:
         w = max(len(r["case"]) for r in rows)
         print(f"{'case':<{w}}  {'verdict':<16} {'expected':<36} ok")
         for r in rows:
-            print(f"{r['case']:<{w}}  {r['got']:<16} {'|'.join(r['want']):<36} {'yes' if r['exact'] else 'NO'}"
-                  + ("" if r["exact"] else f"   ({r['detail'][:90]})"))
+            print(
+                f"{r['case']:<{w}}  {r['got']:<16} {'|'.join(r['want']):<36} {'yes' if r['exact'] else 'NO'}"
+                + ("" if r["exact"] else f"   ({r['detail'][:90]})")
+            )
     n = len(rows)
     exact = sum(r["exact"] for r in rows)
     crs = sum(r["coarse"] for r in rows)

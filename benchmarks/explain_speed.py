@@ -37,26 +37,56 @@ def write_log(path: Path, n: int) -> None:
     rng = random.Random(0)
     floor = math.log(9999)
     with open(path, "w") as f:
-        f.write(json.dumps({"type": "run", "schema": "lossdoc.run/1", "run_id": "bench", "vocab_size": 10000,
-                            "data": {"kind": "dummy", "entropy_floor": floor}, "model": {"init_logit_std": 0.5785},
-                            "batch_tokens": 1008}) + "\n")
+        f.write(
+            json.dumps(
+                {
+                    "type": "run",
+                    "schema": "lossdoc.run/1",
+                    "run_id": "bench",
+                    "vocab_size": 10000,
+                    "data": {"kind": "dummy", "entropy_floor": floor},
+                    "model": {"init_logit_std": 0.5785},
+                    "batch_tokens": 1008,
+                }
+            )
+            + "\n"
+        )
         f.write(json.dumps({"type": "epoch", "epoch": 0, "val_loss": 9.38, "train_loss": 9.38, "val_tokens": 12600}) + "\n")
         per_epoch = max(1, n // 10)
         for s in range(1, n + 1):
             loss = floor + 0.17 * math.exp(-s / (n / 50)) + rng.gauss(0, 0.012)
-            f.write(json.dumps({"type": "batch", "epoch": (s - 1) // per_epoch + 1, "batch": (s - 1) % per_epoch + 1,
-                                "num_batches": per_epoch, "step": s, "loss": loss, "lr": 5e-3, "grad_norm": 0.5,
-                                "tokens": 1008, "elapsed_s": s * 0.1}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "type": "batch",
+                        "epoch": (s - 1) // per_epoch + 1,
+                        "batch": (s - 1) % per_epoch + 1,
+                        "num_batches": per_epoch,
+                        "step": s,
+                        "loss": loss,
+                        "lr": 5e-3,
+                        "grad_norm": 0.5,
+                        "tokens": 1008,
+                        "elapsed_s": s * 0.1,
+                    }
+                )
+                + "\n"
+            )
             if s % per_epoch == 0:
-                f.write(json.dumps({"type": "epoch", "epoch": s // per_epoch, "train_loss": floor + 0.01,
-                                    "val_loss": floor + 0.005, "val_tokens": 12600}) + "\n")
+                f.write(
+                    json.dumps({"type": "epoch", "epoch": s // per_epoch, "train_loss": floor + 0.01, "val_loss": floor + 0.005, "val_tokens": 12600})
+                    + "\n"
+                )
         f.write(json.dumps({"type": "end", "status": "completed"}) + "\n")
 
 
-LOSSDOC = ("import sys; from lossdoc.cli import run; code = run(['explain', sys.argv[1], '--json']); "
-           "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)")
-PANDAS = ("import sys, time, pandas as pd; t = time.perf_counter(); df = pd.read_json(sys.argv[1], lines=True); "
-          "print(time.perf_counter() - t, len(df))")
+LOSSDOC = (
+    "import sys; from lossdoc.cli import run; code = run(['explain', sys.argv[1], '--json']); "
+    "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)"
+)
+PANDAS = (
+    "import sys, time, pandas as pd; t = time.perf_counter(); df = pd.read_json(sys.argv[1], lines=True); print(time.perf_counter() - t, len(df))"
+)
 
 
 def child(code: str, path: Path) -> tuple[float, float, str]:
@@ -65,8 +95,12 @@ def child(code: str, path: Path) -> tuple[float, float, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
-        pid = os.posix_spawn(sys.executable, [sys.executable, "-c", code, str(path)], env,
-                             file_actions=[(os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2)])
+        pid = os.posix_spawn(
+            sys.executable,
+            [sys.executable, "-c", code, str(path)],
+            env,
+            file_actions=[(os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2)],
+        )
         _, status, usage = os.wait4(pid, 0)
         wall = time.perf_counter() - t
         out.seek(0)
@@ -90,7 +124,7 @@ def main() -> None:
     print(f"log: {path} ({path.stat().st_size / 1e6:.1f} MB); load average before: {os.getloadavg()[0]:.2f}")
     rows = {"lossdoc": [], "pandas": []}
     for i in range(args.repeats):
-        for name in (("lossdoc", "pandas") if i % 2 == 0 else ("pandas", "lossdoc")):
+        for name in ("lossdoc", "pandas") if i % 2 == 0 else ("pandas", "lossdoc"):
             wall, rss, out = child(LOSSDOC if name == "lossdoc" else PANDAS, path)
             seconds = wall if name == "lossdoc" else float(out.split()[0])
             rows[name].append((seconds, rss))
@@ -99,10 +133,14 @@ def main() -> None:
     med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
     peak = {k: max(r for _, r in v) for k, v in rows.items()}
     ratios = [lo[0] / pa[0] for lo, pa in zip(rows["lossdoc"], rows["pandas"])]
-    print(f"median: lossdoc explain {med['lossdoc']:.2f} s (whole command, peak {peak['lossdoc']:.0f} MB); "
-          f"pandas.read_json {med['pandas']:.2f} s (parse only, peak {peak['pandas']:.0f} MB)")
-    print(f"ratio lossdoc / pandas: {med['lossdoc'] / med['pandas']:.2f} (runs: {', '.join(f'{r:.2f}' for r in ratios)}); "
-          f"load average after: {os.getloadavg()[0]:.2f}")
+    print(
+        f"median: lossdoc explain {med['lossdoc']:.2f} s (whole command, peak {peak['lossdoc']:.0f} MB); "
+        f"pandas.read_json {med['pandas']:.2f} s (parse only, peak {peak['pandas']:.0f} MB)"
+    )
+    print(
+        f"ratio lossdoc / pandas: {med['lossdoc'] / med['pandas']:.2f} (runs: {', '.join(f'{r:.2f}' for r in ratios)}); "
+        f"load average after: {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":

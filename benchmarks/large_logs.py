@@ -57,14 +57,53 @@ def _fill(path: Path, size: int, head: str, line, tail: str = "") -> None:
 
 
 def lossdoc_log(path: Path, size: int) -> Path:
-    head = json.dumps({"type": "run", "schema": "lossdoc.run/1", "run_id": "big", "vocab_size": 10000, "batch_tokens": 1024,
-                       "data": {"kind": "zipf", "entropy_floor": 2.0}, "model": {"init_logit_std": 0.58}}) + "\n"
+    head = (
+        json.dumps(
+            {
+                "type": "run",
+                "schema": "lossdoc.run/1",
+                "run_id": "big",
+                "vocab_size": 10000,
+                "batch_tokens": 1024,
+                "data": {"kind": "zipf", "entropy_floor": 2.0},
+                "model": {"init_logit_std": 0.58},
+            }
+        )
+        + "\n"
+    )
 
     def line(s: int, loss: float) -> str:
-        out = json.dumps({"type": "batch", "epoch": s // 10000 + 1, "batch": s % 10000 + 1, "num_batches": 10000, "step": s, "loss": round(loss, 6),
-                          "lr": 3e-4, "grad_norm": 0.5, "tokens": 1024, "elapsed_s": round(s * 0.1, 2)}) + "\n"
+        out = (
+            json.dumps(
+                {
+                    "type": "batch",
+                    "epoch": s // 10000 + 1,
+                    "batch": s % 10000 + 1,
+                    "num_batches": 10000,
+                    "step": s,
+                    "loss": round(loss, 6),
+                    "lr": 3e-4,
+                    "grad_norm": 0.5,
+                    "tokens": 1024,
+                    "elapsed_s": round(s * 0.1, 2),
+                }
+            )
+            + "\n"
+        )
         if s % EVAL_EVERY == 0:
-            out += json.dumps({"type": "epoch", "epoch": s // EVAL_EVERY, "step": s, "train_loss": round(loss, 6), "val_loss": round(loss + 0.02, 6), "val_tokens": 100000}) + "\n"
+            out += (
+                json.dumps(
+                    {
+                        "type": "epoch",
+                        "epoch": s // EVAL_EVERY,
+                        "step": s,
+                        "train_loss": round(loss, 6),
+                        "val_loss": round(loss + 0.02, 6),
+                        "val_tokens": 100000,
+                    }
+                )
+                + "\n"
+            )
         return out
 
     _fill(path / "metrics.jsonl", size, head, line, json.dumps({"type": "end", "status": "completed"}) + "\n")
@@ -223,9 +262,18 @@ def json_columns(path: Path, size: int) -> Path:
 
 
 FORMATS = {
-    "lossdoc": lossdoc_log, "lossdoc-empty-records": lossdoc_empty_records, "hf-trainer": hf_state, "lightning-csv": lightning,
-    "csv": generic_csv, "jsonl": generic_jsonl, "nanogpt": nanogpt, "seed-console": seed_console, "tensorboard": tensorboard,
-    "tensorboard-one-record": tensorboard_one_record, "console": console, "json": json_columns,
+    "lossdoc": lossdoc_log,
+    "lossdoc-empty-records": lossdoc_empty_records,
+    "hf-trainer": hf_state,
+    "lightning-csv": lightning,
+    "csv": generic_csv,
+    "jsonl": generic_jsonl,
+    "nanogpt": nanogpt,
+    "seed-console": seed_console,
+    "tensorboard": tensorboard,
+    "tensorboard-one-record": tensorboard_one_record,
+    "console": console,
+    "json": json_columns,
 }
 
 
@@ -236,8 +284,10 @@ _HWM = "int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].s
 
 def measure(target: Path) -> tuple[int, float, float, str]:
     """(exit code, wall seconds, peak RSS in MB, first stderr line) of `explain TARGET --json` in a fresh process."""
-    code = ("import sys; from lossdoc.cli import run; rc = run(['explain', sys.argv[1], '--json']); "
-            "sys.stderr.write('\\nMAXRSS %s\\n' % " + _HWM + "); sys.exit(rc)")
+    code = (
+        "import sys; from lossdoc.cli import run; rc = run(['explain', sys.argv[1], '--json']); "
+        "sys.stderr.write('\\nMAXRSS %s\\n' % " + _HWM + "); sys.exit(rc)"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, env=env)
@@ -254,10 +304,12 @@ def measure(target: Path) -> tuple[int, float, float, str]:
 
 def phases(target: Path) -> str:
     """Reading and diagnosing timed apart, in a fresh process: 'read X s / Y MB, diagnose Z s / W MB' (peak RSS so far)."""
-    code = ("import sys, time; from lossdoc.runlog.readers import read_run; from lossdoc.analysis import diagnose; "
-            "rss = lambda: " + _HWM + " // 1024; t = time.perf_counter(); r = read_run(sys.argv[1]); "
-            "t1 = time.perf_counter(); a = rss(); diagnose(r); t2 = time.perf_counter(); "
-            "print(f'read {t1 - t:.1f} s / {a} MB, diagnose {t2 - t1:.1f} s / {rss()} MB ({len(r.batches):,} batches, {len(r.epochs):,} evaluations)')")
+    code = (
+        "import sys, time; from lossdoc.runlog.readers import read_run; from lossdoc.analysis import diagnose; "
+        "rss = lambda: " + _HWM + " // 1024; t = time.perf_counter(); r = read_run(sys.argv[1]); "
+        "t1 = time.perf_counter(); a = rss(); diagnose(r); t2 = time.perf_counter(); "
+        "print(f'read {t1 - t:.1f} s / {a} MB, diagnose {t2 - t1:.1f} s / {rss()} MB ({len(r.batches):,} batches, {len(r.epochs):,} evaluations)')"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, env=env)
     return proc.stdout.strip() or proc.stderr.strip().splitlines()[-1][:160]

@@ -23,9 +23,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {"--help": ["--help"], "baseline": ["baseline", "--vocab-size", "10000"]}
-PROBE = ("import runpy, sys; sys.argv = ['lossdoc', *sys.argv[1:]]\n"
-         "try:\n    runpy.run_module('lossdoc', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-         "print('IMPORTED', *[m for m in ('torch', 'pydantic', 'numpy') if m in sys.modules], file=sys.stderr)")
+PROBE = (
+    "import runpy, sys; sys.argv = ['lossdoc', *sys.argv[1:]]\n"
+    "try:\n    runpy.run_module('lossdoc', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+    "print('IMPORTED', *[m for m in ('torch', 'pydantic', 'numpy') if m in sys.modules], file=sys.stderr)"
+)
 
 
 def timed(root: Path, argv: list[str]) -> float:
@@ -51,11 +53,13 @@ def main() -> None:
     for argv in COMMANDS.values():
         times: dict[str, list[float]] = {k: [] for k in roots}
         for i in range(args.repeat):
-            for k in (list(roots) if i % 2 == 0 else list(roots)[::-1]):
+            for k in list(roots) if i % 2 == 0 else list(roots)[::-1]:
                 times[k].append(timed(roots[k], argv))
         for k, ts in times.items():
-            print(f"lossdoc {' '.join(argv):32s} [{k:7s}] best {min(ts):.3f} s, median {statistics.median(ts):.3f} s "
-                  f"(of {args.repeat}); imports: {imported(roots[k], argv)}")
+            print(
+                f"lossdoc {' '.join(argv):32s} [{k:7s}] best {min(ts):.3f} s, median {statistics.median(ts):.3f} s "
+                f"(of {args.repeat}); imports: {imported(roots[k], argv)}"
+            )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -49,8 +49,10 @@ def main() -> None:
     tok_s = args.steps * args.batch_size * (args.seq_len - 1) / (time.perf_counter() - t)
     peak = matmul_peak(device)
     params = model.num_params()
-    print(f"params {params:,}  tokens/s {tok_s:,.0f}  model TFLOP/s {6 * params * tok_s / 1e12:.4f}  "
-          f"matmul peak TFLOP/s {peak / 1e12:.4f}  MFU {100 * 6 * params * tok_s / peak:.1f}%  threads {torch.get_num_threads()}")
+    print(
+        f"params {params:,}  tokens/s {tok_s:,.0f}  model TFLOP/s {6 * params * tok_s / 1e12:.4f}  "
+        f"matmul peak TFLOP/s {peak / 1e12:.4f}  MFU {100 * 6 * params * tok_s / peak:.1f}%  threads {torch.get_num_threads()}"
+    )
 
 
 if __name__ == "__main__":

@@ -106,13 +106,28 @@ def bare_run(cfg: TrainConfig) -> tuple[int, float]:
 def quick_start(src: Path, args, out: Path) -> tuple[float, str, float]:
     """Wall time of ``lossdoc train --data dummy`` from the code in ``src``, its verdict and best validation loss."""
     env = {**os.environ, "PYTHONPATH": str(src), "LOSSDOC_PROGRESS_S": "0"}
-    cmd = [sys.executable, "-m", "lossdoc", "train", "--data", "dummy", "--device", "cpu", "--out", str(out),
-           "--num-samples", str(args.num_samples), "--epochs", str(args.epochs)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lossdoc",
+        "train",
+        "--data",
+        "dummy",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--num-samples",
+        str(args.num_samples),
+        "--epochs",
+        str(args.epochs),
+    ]
     t = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
-    diag = json.loads(subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(out), "--json"], env=env,
-                                     check=True, capture_output=True, text=True).stdout)
+    diag = json.loads(
+        subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(out), "--json"], env=env, check=True, capture_output=True, text=True).stdout
+    )
     end = [json.loads(line) for line in (out / "run.jsonl").read_text().splitlines()][-1]
     return wall, diag["verdict"], end["best_val_loss"]
 
@@ -129,8 +144,7 @@ def main() -> None:
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}")
     if not args.skip_overhead:
-        cfg = TrainConfig(data="dummy", device="cpu", num_samples=args.num_samples, epochs=args.epochs,
-                          use_amp=args.use_amp, compile=args.compile)
+        cfg = TrainConfig(data="dummy", device="cpu", num_samples=args.num_samples, epochs=args.epochs, use_amp=args.use_amp, compile=args.compile)
         loop_rates, bare_rates, outside = [], [], []
         for _ in range(args.rounds):
             tok, s, inside = loop_run(cfg)
@@ -139,11 +153,15 @@ def main() -> None:
             tok, s = bare_run(cfg)
             bare_rates.append(tok / s)
         lr_, br = statistics.median(loop_rates), statistics.median(bare_rates)
-        print(f"loop (training phase) {lr_:,.0f} tokens/s   bare train_step {br:,.0f} tokens/s   "
-              f"overhead {100 * (1 - lr_ / br):.1f}%   (medians of {args.rounds}; "
-              f"loop {[round(r) for r in loop_rates]}, bare {[round(r) for r in bare_rates]})")
-        print(f"share of the loop's training phase spent outside train_step, in the same run: "
-              f"{100 * statistics.median(outside):.2f}% (each round: {[round(100 * o, 2) for o in outside]})")
+        print(
+            f"loop (training phase) {lr_:,.0f} tokens/s   bare train_step {br:,.0f} tokens/s   "
+            f"overhead {100 * (1 - lr_ / br):.1f}%   (medians of {args.rounds}; "
+            f"loop {[round(r) for r in loop_rates]}, bare {[round(r) for r in bare_rates]})"
+        )
+        print(
+            f"share of the loop's training phase spent outside train_step, in the same run: "
+            f"{100 * statistics.median(outside):.2f}% (each round: {[round(100 * o, 2) for o in outside]})"
+        )
     if args.baseline_src:
         walls: dict[str, list[float]] = {"baseline": [], "this": []}
         seen = set()
@@ -159,8 +177,7 @@ def main() -> None:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         b, m = statistics.median(walls["baseline"]), statistics.median(walls["this"])
-        print(f"quick start: baseline {b:.1f} s, this checkout {m:.1f} s, ratio {m / b:.2f} (goal <= 0.60); "
-              f"verdicts and best losses: {sorted(seen)}")
+        print(f"quick start: baseline {b:.1f} s, this checkout {m:.1f} s, ratio {m / b:.2f} (goal <= 0.60); verdicts and best losses: {sorted(seen)}")
 
 
 if __name__ == "__main__":

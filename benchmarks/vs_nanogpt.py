@@ -73,8 +73,12 @@ def main() -> None:
     ap.add_argument("--use-amp", action="store_true", help="bf16 autocast on CPU, fp16 autocast + gradient scaler on CUDA")
     ap.add_argument("--steps", type=int, default=40, help="measured steps of each model (after 3 warm-up steps)")
     ap.add_argument("--compile", action="store_true", help="lossdoc's --compile (nanoGPT stays a bare eager step)")
-    ap.add_argument("--optimizer", choices=("loop", "foreach"), default="loop",
-                    help="lossdoc's optimizer: the loop's (fused AdamW) or PyTorch's default foreach AdamW, to measure the lever")
+    ap.add_argument(
+        "--optimizer",
+        choices=("loop", "foreach"),
+        default="loop",
+        help="lossdoc's optimizer: the loop's (fused AdamW) or PyTorch's default foreach AdamW, to measure the lever",
+    )
     args = ap.parse_args()
     nanogpt = import_nanogpt(args.nanogpt_dir)
     device = torch.device(args.device)
@@ -138,13 +142,17 @@ def main() -> None:
     peak = matmul_peak(device, amp_dtype or torch.float32)
     fpt = flops_per_token(ours)
     precision = str(amp_dtype).replace("torch.", "") if amp_dtype else "fp32"
-    print(f"device {device} ({torch.get_num_threads()} threads), precision {precision}, torch {torch.__version__}, "
-          f"lossdoc optimizer {type(our_opt).__name__}(fused={our_opt.defaults.get('fused')}), compile {bool(args.compile and not why_not)}")
+    print(
+        f"device {device} ({torch.get_num_threads()} threads), precision {precision}, torch {torch.__version__}, "
+        f"lossdoc optimizer {type(our_opt).__name__}(fused={our_opt.defaults.get('fused')}), compile {bool(args.compile and not why_not)}"
+    )
     print(f"first step (s): lossdoc {t_first['lossdoc']:.2f}, nanoGPT {t_first['nanoGPT']:.2f}")
     for k in steps:
         print(f"{k:8s} {rate[k]:10,.0f} tokens/s   MFU {100 * fpt * rate[k] / peak:5.1f}%   (median of {len(times[k])} steps)")
-    print(f"ratio lossdoc / nanoGPT: {rate['lossdoc'] / rate['nanoGPT']:.3f} (medians), {paired:.3f} (paired steps); "
-          f"matmul peak {peak / 1e12:.3f} TFLOP/s, {fpt / 1e6:.1f} MFLOP per token")
+    print(
+        f"ratio lossdoc / nanoGPT: {rate['lossdoc'] / rate['nanoGPT']:.3f} (medians), {paired:.3f} (paired steps); "
+        f"matmul peak {peak / 1e12:.3f} TFLOP/s, {fpt / 1e6:.1f} MFLOP per token"
+    )
 
 
 if __name__ == "__main__":

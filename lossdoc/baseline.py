@@ -450,8 +450,15 @@ def _what_is_counted(train: np.ndarray, val: np.ndarray, seq_len: int | None) ->
     if val_rows.shape[0] < 1:
         raise LossdocError("error.baseline_val_empty", count=val.size, need=seq_len)
     # every row position is counted; validation scores every position but the first (what the loss averages over)
-    return (train_rows.ravel(), val_rows[:, 1:].ravel(), train_rows, train_rows[:, :-1].ravel(), train_rows[:, 1:].ravel(),
-            int(train_rows.shape[0]), int(val_rows.shape[0]))
+    return (
+        train_rows.ravel(),
+        val_rows[:, 1:].ravel(),
+        train_rows,
+        train_rows[:, :-1].ravel(),
+        train_rows[:, 1:].ravel(),
+        int(train_rows.shape[0]),
+        int(val_rows.shape[0]),
+    )
 
 
 def _token_stream(tokens: np.ndarray, vocab_size: int, split: str) -> np.ndarray:

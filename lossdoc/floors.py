@@ -176,7 +176,6 @@ def init_loss_band(vocab_size: int, logit_std: float, *, max_std: float = 1.0) -
     return low, high
 
 
-
 def entropy(probs: Sequence[float] | np.ndarray) -> float:
     """Shannon entropy in nats of a probability vector (zeros allowed)."""
     p = np.asarray(probs, dtype=np.float64)

@@ -163,8 +163,9 @@ def explain(out: Path, in_process: bool) -> tuple[int, str, str]:
         with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
             rc = run(["explain", str(out), "--json"])
         return rc, so.getvalue(), se.getvalue()
-    p = subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(out), "--json"], cwd=ROOT, env=_env(),
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "lossdoc", "explain", str(out), "--json"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120
+    )
     return p.returncode, p.stdout, p.stderr
 
 
@@ -235,8 +236,7 @@ def reference_run(ref: Path, epochs: int, workdir: Path) -> float:
     return startup
 
 
-def chaos(kills: int, seed: int, epochs: int, workdir: Path, *, reference: Path | None = None,
-          in_process_explain: bool = False, say=print) -> Report:
+def chaos(kills: int, seed: int, epochs: int, workdir: Path, *, reference: Path | None = None, in_process_explain: bool = False, say=print) -> Report:
     """Run the chaos test in workdir; returns the report (report.ok tells whether it passed)."""
     from lossdoc.runlog.readers import read_run
     from lossdoc.train.config import resolve_config

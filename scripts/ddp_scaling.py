@@ -48,7 +48,11 @@ def compute_seconds() -> float:
 
 def table() -> str:
     names = list(LINKS)
-    head = "| GPUs | all-reduce MB per GPU per step | " + " | ".join(f"ms on {k}" for k in names) + " | efficiency, NVLink (N ≤ 8) or InfiniBand (N > 8) |"
+    head = (
+        "| GPUs | all-reduce MB per GPU per step | "
+        + " | ".join(f"ms on {k}" for k in names)
+        + " | efficiency, NVLink (N ≤ 8) or InfiniBand (N > 8) |"
+    )
     lines = [head, "|" + "---|" * (len(names) + 3)]
     t_comp = compute_seconds()
     for n in GPUS:
@@ -61,7 +65,7 @@ def table() -> str:
 
 def replace_table(doc: str, text: str) -> str:
     head, rest = doc.split(START, 1)
-    return head + START + text + rest[rest.index(END):]
+    return head + START + text + rest[rest.index(END) :]
 
 
 if __name__ == "__main__":

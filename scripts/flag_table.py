@@ -20,7 +20,7 @@ START, END = "<!-- flag table: made by scripts/flag_table.py -->\n", "<!-- end o
 
 def replace_table(doc: str, table: str) -> str:
     head, rest = doc.split(START, 1)
-    return head + START + table + rest[rest.index(END):]
+    return head + START + table + rest[rest.index(END) :]
 
 
 if __name__ == "__main__":

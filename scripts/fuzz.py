@@ -81,31 +81,127 @@ SEEDS = [
 ]
 
 HOSTILE_TOKENS = [
-    b"NaN", b"nan", b"-nan", b"Infinity", b"-Infinity", b"inf", b"-inf", b'"NaN"', b'"Infinity"', b"1e308", b"-1e308",
-    b"1.8e308", b"1e400", b"-1e400", b"1e-400", b"4.9e-324", b"9" * 400, HUGE.encode(), b"-" + HUGE.encode(), b"0" * 5000 + b"1",
-    b"-1", b"-0", b"0", b"-99999", b"1e20", b"-1e20", b"65504", b'"x"', b'"9.2"', b"null", b"true", b"false", b"[]", b"{}",
-    b"[1,2]", b'{"a":1}', b'""', b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"\n", b"\r\n", b"\r", b",", b'"', b"{", b"}", b"[",
-    b"]", b":", b"\\u0000", b"\\ud800", "损失".encode(), "验证".encode("gb18030"), b"\xe6\x8d", b"\t", b" " * 3000,
-    b"[" * 3000, b"{" * 3000, b"Epoch", b"Loss:", b"iter", b"step", b"loss", b"val_loss", b"epoch", b"\xc0\x80",
-    b"\x1b[31m", "\u2028".encode(), b"Epoch 1" + b" " * 2000, b"Epoch [1" + b" \t" * 1500, b"step 1: train loss" + b" " * 3000,
-    b"\x85", b"\x0c", b"\x0b",
+    b"NaN",
+    b"nan",
+    b"-nan",
+    b"Infinity",
+    b"-Infinity",
+    b"inf",
+    b"-inf",
+    b'"NaN"',
+    b'"Infinity"',
+    b"1e308",
+    b"-1e308",
+    b"1.8e308",
+    b"1e400",
+    b"-1e400",
+    b"1e-400",
+    b"4.9e-324",
+    b"9" * 400,
+    HUGE.encode(),
+    b"-" + HUGE.encode(),
+    b"0" * 5000 + b"1",
+    b"-1",
+    b"-0",
+    b"0",
+    b"-99999",
+    b"1e20",
+    b"-1e20",
+    b"65504",
+    b'"x"',
+    b'"9.2"',
+    b"null",
+    b"true",
+    b"false",
+    b"[]",
+    b"{}",
+    b"[1,2]",
+    b'{"a":1}',
+    b'""',
+    b"\x00",
+    b"\xff\xfe",
+    b"\xef\xbb\xbf",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b",",
+    b'"',
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b":",
+    b"\\u0000",
+    b"\\ud800",
+    "损失".encode(),
+    "验证".encode("gb18030"),
+    b"\xe6\x8d",
+    b"\t",
+    b" " * 3000,
+    b"[" * 3000,
+    b"{" * 3000,
+    b"Epoch",
+    b"Loss:",
+    b"iter",
+    b"step",
+    b"loss",
+    b"val_loss",
+    b"epoch",
+    b"\xc0\x80",
+    b"\x1b[31m",
+    "\u2028".encode(),
+    b"Epoch 1" + b" " * 2000,
+    b"Epoch [1" + b" \t" * 1500,
+    b"step 1: train loss" + b" " * 3000,
+    b"\x85",
+    b"\x0c",
+    b"\x0b",
 ]
 ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "gb18030", "latin-1", "utf-8-sig", "cp1252", "utf-32"]
 _NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 # neighbour files: name -> contents that have broken readers
 CONFIG_JSON = [
-    b'{"vocab_size": 50257, "model_type": "gpt2", "n_layer": 2}', b'{"vocab_size": ' + HUGE.encode() + b"}",
-    b'{"vocab_size": 1e400}', b'{"vocab_size": -5}', b'{"vocab_size": "big"}', b'{"vocab_size": true}', b"[1, 2]",
-    b'{"text_config": {"vocab_size": 1e308}}', b'{"resid_pdrop": 1e400}', b'{"dropout": "x"}', b"[" * 100000, b"\x00\x01\x02",
-    b'{"vocab_size": 100', b"\xff\xfe{\x00}\x00", b"", b'{"vocab_size": NaN, "hidden_dropout_prob": Infinity}',
+    b'{"vocab_size": 50257, "model_type": "gpt2", "n_layer": 2}',
+    b'{"vocab_size": ' + HUGE.encode() + b"}",
+    b'{"vocab_size": 1e400}',
+    b'{"vocab_size": -5}',
+    b'{"vocab_size": "big"}',
+    b'{"vocab_size": true}',
+    b"[1, 2]",
+    b'{"text_config": {"vocab_size": 1e308}}',
+    b'{"resid_pdrop": 1e400}',
+    b'{"dropout": "x"}',
+    b"[" * 100000,
+    b"\x00\x01\x02",
+    b'{"vocab_size": 100',
+    b"\xff\xfe{\x00}\x00",
+    b"",
+    b'{"vocab_size": NaN, "hidden_dropout_prob": Infinity}',
 ]
 HPARAMS_YAML = [
-    b"vocab_size: 100\n", b"vocab_size: !!int xyz\n", b"t: !!timestamp 2001-13-45\n", b"x: !!float abc\n", b"b: !!binary '!!!'\n",
-    b"v: !!python/object/apply:os.system ['echo hacked']\n", b"a: &a [*a]\n", b"vocab_size: " + HUGE.encode() + b"\n",
-    b"vocab_size: 1e400\n", b"vocab_size: -3\n", b"- [" * 5000 + b"\n", b"k: [" + b"[" * 3000 + b"\n", b"\x00\x01", b"{{{\n",
-    b"model:\n  vocab_size: .inf\n", b"vocab: 0x10\n", b"a: !!set {1, 2}\n", b"d: !!omap [1, 2]\n", b"u: !!str\n",
-    b"c: 2001-02-30\n", b"x: !<tag:yaml.org,2002:int> '1_000'\n", b"x: !!bool maybe\n",
+    b"vocab_size: 100\n",
+    b"vocab_size: !!int xyz\n",
+    b"t: !!timestamp 2001-13-45\n",
+    b"x: !!float abc\n",
+    b"b: !!binary '!!!'\n",
+    b"v: !!python/object/apply:os.system ['echo hacked']\n",
+    b"a: &a [*a]\n",
+    b"vocab_size: " + HUGE.encode() + b"\n",
+    b"vocab_size: 1e400\n",
+    b"vocab_size: -3\n",
+    b"- [" * 5000 + b"\n",
+    b"k: [" + b"[" * 3000 + b"\n",
+    b"\x00\x01",
+    b"{{{\n",
+    b"model:\n  vocab_size: .inf\n",
+    b"vocab: 0x10\n",
+    b"a: !!set {1, 2}\n",
+    b"d: !!omap [1, 2]\n",
+    b"u: !!str\n",
+    b"c: 2001-02-30\n",
+    b"x: !<tag:yaml.org,2002:int> '1_000'\n",
+    b"x: !!bool maybe\n",
 ]
 FLAG_VALUES = {
     "--vocab-size": ["100", "2", "1", "0", "-1", "50257", "1000000000", "1000000001", "9" * 30, HUGE, "1e3", "x", ""],
@@ -127,11 +223,27 @@ FLAG_VALUES = {
 
 
 def lossdoc_log() -> bytes:
-    recs = [{"type": "run", "schema": "lossdoc.run/1", "run_id": "fuzz", "vocab_size": 64, "batch_tokens": 120,
-             "data": {"kind": "dummy", "token_low": 1, "token_high": 64, "entropy_floor": 4.143134726391533, "val_floor_sample": 4.15,
-                      "unigram_entropy": 4.1, "unigram_xent": 4.2},
-             "model": {"d_model": 32, "dropout": 0.0, "init_logit_std": 0.5863019699779287}, "config": {"epochs": 2}},
-            {"type": "epoch", "epoch": 0, "step": 0, "train_loss": 4.3169, "val_loss": 4.3518, "val_tokens": 360}]
+    recs = [
+        {
+            "type": "run",
+            "schema": "lossdoc.run/1",
+            "run_id": "fuzz",
+            "vocab_size": 64,
+            "batch_tokens": 120,
+            "data": {
+                "kind": "dummy",
+                "token_low": 1,
+                "token_high": 64,
+                "entropy_floor": 4.143134726391533,
+                "val_floor_sample": 4.15,
+                "unigram_entropy": 4.1,
+                "unigram_xent": 4.2,
+            },
+            "model": {"d_model": 32, "dropout": 0.0, "init_logit_std": 0.5863019699779287},
+            "config": {"epochs": 2},
+        },
+        {"type": "epoch", "epoch": 0, "step": 0, "train_loss": 4.3169, "val_loss": 4.3518, "val_tokens": 360},
+    ]
     losses = [4.33, 4.31, 4.29, 4.30, 4.27, 4.26, 4.28, 4.25, 4.24, 4.22, 4.23, 4.21, 4.20, 4.22, 4.19, 4.18, 4.2, 4.17]
     for i, loss in enumerate(losses, start=1):
         recs.append({"type": "batch", "epoch": 1 + (i > 9), "step": i, "loss": loss, "lr": 0.003, "grad_norm": 0.5 + i / 100, "tokens": 120})
@@ -147,26 +259,57 @@ def seeds() -> dict[str, tuple[bytes, str, str]]:
     out = {name: ((FIX / src).read_bytes(), dest, target) for name, src, dest, target in SEEDS if (FIX / src).is_file()}
     out["lossdoc"] = (lossdoc_log(), "run/metrics.jsonl", "folder")
     out["lossdoc_file"] = (lossdoc_log(), "metrics.jsonl", "file")
-    out["jsonl"] = ("".join(json.dumps({"step": s, "loss": round(4.6 - 0.01 * s, 4)}) + "\n"
-                            + (json.dumps({"step": s, "val_loss": round(4.5 - 0.01 * s, 4)}) + "\n" if s % 20 == 19 else "")
-                            for s in range(60)).encode(), "log.jsonl", "file")
+    out["jsonl"] = (
+        "".join(
+            json.dumps({"step": s, "loss": round(4.6 - 0.01 * s, 4)})
+            + "\n"
+            + (json.dumps({"step": s, "val_loss": round(4.5 - 0.01 * s, 4)}) + "\n" if s % 20 == 19 else "")
+            for s in range(60)
+        ).encode(),
+        "log.jsonl",
+        "file",
+    )
     # the formats people's own scripts write (docs/formats.md: json, console, whitespace and bare tables, mixed JSONL)
     losses = [round(4.6 * math.exp(-s / 40) + 1.2, 4) for s in range(60)]
-    out["console"] = ("".join(f"2025-03-02 05:16:{s % 60:02d},348 - INFO - Epoch {1 + s // 20} - Batch loss: {x}\n"
-                              + (f"Epoch {1 + s // 20} - Average Train Loss: {x}\n" if s % 20 == 19 else "")
-                              for s, x in enumerate(losses)).encode(), "train.log", "file")
-    out["console_steps"] = ("".join(f"step {10 * s} | loss {x} | lr 3e-4\n" + (f"step {10 * s} | val_loss {x + 0.1}\n" if s % 15 == 14 else "")
-                                    for s, x in enumerate(losses)).encode(), "out.log", "file")
-    out["build_nanogpt"] = ("".join(f"{s} train {x:.6f}\n" + (f"{s} val {x + 0.05:.4f}\n{s} hella 0.25\n" if s % 20 == 0 else "")
-                                    for s, x in enumerate(losses)).encode(), "log/log.txt", "folder")
+    out["console"] = (
+        "".join(
+            f"2025-03-02 05:16:{s % 60:02d},348 - INFO - Epoch {1 + s // 20} - Batch loss: {x}\n"
+            + (f"Epoch {1 + s // 20} - Average Train Loss: {x}\n" if s % 20 == 19 else "")
+            for s, x in enumerate(losses)
+        ).encode(),
+        "train.log",
+        "file",
+    )
+    out["console_steps"] = (
+        "".join(
+            f"step {10 * s} | loss {x} | lr 3e-4\n" + (f"step {10 * s} | val_loss {x + 0.1}\n" if s % 15 == 14 else "") for s, x in enumerate(losses)
+        ).encode(),
+        "out.log",
+        "file",
+    )
+    out["build_nanogpt"] = (
+        "".join(f"{s} train {x:.6f}\n" + (f"{s} val {x + 0.05:.4f}\n{s} hella 0.25\n" if s % 20 == 0 else "") for s, x in enumerate(losses)).encode(),
+        "log/log.txt",
+        "folder",
+    )
     out["json_columns"] = (json.dumps({"step": list(range(60)), "train_loss": losses}, indent=1).encode(), "history.json", "file")
     out["json_records"] = (json.dumps([{"iter": s, "loss": x} for s, x in enumerate(losses)]).encode(), "log.json", "file")
-    out["whitespace"] = (("step  loss  val_loss\n" + "".join(f"{s}  {x}  {x + 0.1 if s % 20 == 19 else ''}\n" for s, x in enumerate(losses))).encode(),
-                         "loss.txt", "file")
+    out["whitespace"] = (
+        ("step  loss  val_loss\n" + "".join(f"{s}  {x}  {x + 0.1 if s % 20 == 19 else ''}\n" for s, x in enumerate(losses))).encode(),
+        "loss.txt",
+        "file",
+    )
     out["bare"] = ("".join(f"{s} {x}\n" for s, x in enumerate(losses)).encode(), "losses.txt", "file")
-    out["jsonl_mixed"] = ("".join(json.dumps({"step": s, "loss": x}) + "\n"
-                                  + (json.dumps({"epoch": s // 20 + 1, "step": s, "train_loss": x, "val_loss": x + 0.1}) + "\n" if s % 20 == 19 else "")
-                                  for s, x in enumerate(losses)).encode(), "train_log.jsonl", "file")
+    out["jsonl_mixed"] = (
+        "".join(
+            json.dumps({"step": s, "loss": x})
+            + "\n"
+            + (json.dumps({"epoch": s // 20 + 1, "step": s, "train_loss": x, "val_loss": x + 0.1}) + "\n" if s % 20 == 19 else "")
+            for s, x in enumerate(losses)
+        ).encode(),
+        "train_log.jsonl",
+        "file",
+    )
     return out
 
 
@@ -199,7 +342,9 @@ def _tfrecord_lie(data: bytes, rng: random.Random) -> bytes:
 def mutate(data: bytes, rng: random.Random, binary: bool) -> tuple[bytes, list[str]]:
     ops = []
     for _ in range(rng.randint(1, 4)):
-        kind = rng.choice(["truncate", "flip", "insert", "number", "delete", "duplicate", "swap_lines", "encode", "crlf", "nul", "tfrecord", "hostile_line"])
+        kind = rng.choice(
+            ["truncate", "flip", "insert", "number", "delete", "duplicate", "swap_lines", "encode", "crlf", "nul", "tfrecord", "hostile_line"]
+        )
         ops.append(kind)
         at = rng.randrange(len(data) + 1) if data else 0
         if kind == "truncate":
@@ -233,9 +378,20 @@ def mutate(data: bytes, rng: random.Random, binary: bool) -> tuple[bytes, list[s
         elif kind == "tfrecord" and binary:
             data = _tfrecord_lie(data, rng)
         elif kind == "hostile_line" and not binary:
-            line = rng.choice([b"Epoch 1" + b" " * rng.randint(500, 4000), b"Epoch [" + b" " * 3000, b"Epoch 1 ]" + b" ," * 1500,
-                               b"step 1: train loss" + b" " * 3000 + b"x", b"iter 1: loss " + b"9" * 6000, b"Epoch " + HUGE.encode() + b", Batch 1/2, Loss: 1",
-                               b"Val Loss:" + b" " * 3000, "第".encode() + b" " * 3000, b"x" * 70000, b"9" * 6000 + b"," + b"1" * 6000])
+            line = rng.choice(
+                [
+                    b"Epoch 1" + b" " * rng.randint(500, 4000),
+                    b"Epoch [" + b" " * 3000,
+                    b"Epoch 1 ]" + b" ," * 1500,
+                    b"step 1: train loss" + b" " * 3000 + b"x",
+                    b"iter 1: loss " + b"9" * 6000,
+                    b"Epoch " + HUGE.encode() + b", Batch 1/2, Loss: 1",
+                    b"Val Loss:" + b" " * 3000,
+                    "第".encode() + b" " * 3000,
+                    b"x" * 70000,
+                    b"9" * 6000 + b"," + b"1" * 6000,
+                ]
+            )
             data = data[:at] + b"\n" + line + b"\n" + data[at:]
     return data, ops
 
@@ -316,12 +472,23 @@ def make_case(rng: random.Random, seed_logs: dict[str, tuple[bytes, str, str]]) 
             return Case("special", "fifo", "log.txt", _flags(rng, as_json), special=[("fifo", "log.txt")])
         if choice == 1:
             fmt = rng.choice(FORMATS + [None])
-            return Case("special", f"devzero --format {fmt}", "zero.log", (["--format", fmt] if fmt else []) + _flags(rng, as_json), special=[("devzero", "zero.log")])
+            return Case(
+                "special",
+                f"devzero --format {fmt}",
+                "zero.log",
+                (["--format", fmt] if fmt else []) + _flags(rng, as_json),
+                special=[("devzero", "zero.log")],
+            )
         if choice == 2:
             fmt = rng.choice(FORMATS + [None])
             name = rng.choice(["metrics.jsonl", "trainer_state.json", "metrics.csv", "events.out.tfevents.1.x.0"])
-            return Case("special", f"devzero in a folder as {name} --format {fmt}", "d", (["--format", fmt] if fmt else []) + _flags(rng, as_json),
-                        special=[("devzero", f"d/{name}")])
+            return Case(
+                "special",
+                f"devzero in a folder as {name} --format {fmt}",
+                "d",
+                (["--format", fmt] if fmt else []) + _flags(rng, as_json),
+                special=[("devzero", f"d/{name}")],
+            )
         if choice == 3:
             depth = rng.choice([40, 300, 1000, 1500])
             data, _, _ = seed_logs["tensorboard"]
@@ -334,12 +501,28 @@ def make_case(rng: random.Random, seed_logs: dict[str, tuple[bytes, str, str]]) 
             return Case("special", "symlink loop", "loop", _flags(rng, as_json), special=[("loop", "loop")])
         if choice == 6:
             fmt = rng.choice(FORMATS)
-            return Case("special", f"a folder forced as --format {fmt}", "empty", ["--format", fmt] + _flags(rng, as_json), special=[("dir", "empty")])
+            return Case(
+                "special", f"a folder forced as --format {fmt}", "empty", ["--format", fmt] + _flags(rng, as_json), special=[("dir", "empty")]
+            )
         data, dest, target = seed_logs["lossdoc"]
         return Case("special", "metrics.jsonl is a fifo in a folder", "run", _flags(rng, as_json), special=[("fifo", "run/metrics.jsonl")])
     if roll < 0.9:  # hostile file names
-        name = rng.choice(["a\nb.txt", "a\rb.log", "\x1b[31mred.log", "tab\tname.csv", "line\u2028sep.log", "-dash.log", " space.log",
-                           "a" * 240 + ".log", "bad\udcff\udcfe.log", "nul.log", "中文.log", "x\x7f.log"])
+        name = rng.choice(
+            [
+                "a\nb.txt",
+                "a\rb.log",
+                "\x1b[31mred.log",
+                "tab\tname.csv",
+                "line\u2028sep.log",
+                "-dash.log",
+                " space.log",
+                "a" * 240 + ".log",
+                "bad\udcff\udcfe.log",
+                "nul.log",
+                "中文.log",
+                "x\x7f.log",
+            ]
+        )
         key = rng.choice(["seed_en", "nanogpt", "csv", "lossdoc_file", "hf_state", "jsonl"])
         data, _, _ = seed_logs[key]
         if rng.random() < 0.5:
@@ -347,13 +530,57 @@ def make_case(rng: random.Random, seed_logs: dict[str, tuple[bytes, str, str]]) 
         target = name if not name.startswith("-") else "./" + name
         return Case("filename", f"{name!r} ({key})", target, _flags(rng, as_json), {name: data})
     if roll < 0.96:  # random bytes or log-like text under a name a reader looks for
-        name = rng.choice(["log.txt", "train.log", "trainer_state.json", "metrics.csv", "log.csv", "log.jsonl", "metrics.jsonl",
-                           "events.out.tfevents.1.x.0", "noext"])
+        name = rng.choice(
+            [
+                "log.txt",
+                "train.log",
+                "trainer_state.json",
+                "metrics.csv",
+                "log.csv",
+                "log.jsonl",
+                "metrics.jsonl",
+                "events.out.tfevents.1.x.0",
+                "noext",
+            ]
+        )
         if rng.random() < 0.5:
             data = bytes(rng.randrange(256) for _ in range(rng.randint(0, 3000)))
         else:
-            toks = ["0", "1", "9", ".", "-", "+", "e", ":", ",", " ", "\t", "\n", "{", "}", "[", "]", '"', "loss", "step", "epoch",
-                    "val", "train", "iter", "Batch", "Epoch", "NaN", "inf", "损失", "验证", "Loss:", "val_loss", "=", "/"]
+            toks = [
+                "0",
+                "1",
+                "9",
+                ".",
+                "-",
+                "+",
+                "e",
+                ":",
+                ",",
+                " ",
+                "\t",
+                "\n",
+                "{",
+                "}",
+                "[",
+                "]",
+                '"',
+                "loss",
+                "step",
+                "epoch",
+                "val",
+                "train",
+                "iter",
+                "Batch",
+                "Epoch",
+                "NaN",
+                "inf",
+                "损失",
+                "验证",
+                "Loss:",
+                "val_loss",
+                "=",
+                "/",
+            ]
             data = "".join(rng.choice(toks) for _ in range(rng.randint(0, 600))).encode()
         return Case("random", f"{len(data)} bytes as {name}", name, _flags(rng, as_json), {name: data})
     # hostile flags on a good log
@@ -487,8 +714,16 @@ def _cleanup(folder: Path) -> None:
     subprocess.run(["rm", "-rf", "--", str(folder)], check=False)
 
 
-def run_cases(cases: int, seed: int, *, cli_share: float = 0.02, timeout: float = 20.0, keep: Path | None = None,
-              verbose: bool = False, only: set[int] | None = None) -> dict:
+def run_cases(
+    cases: int,
+    seed: int,
+    *,
+    cli_share: float = 0.02,
+    timeout: float = 20.0,
+    keep: Path | None = None,
+    verbose: bool = False,
+    only: set[int] | None = None,
+) -> dict:
     """Generate and run ``cases`` cases; returns a summary dict (failures listed with their cases)."""
     rng = random.Random(seed)
     seed_logs = seeds()
@@ -533,8 +768,19 @@ def run_cases(cases: int, seed: int, *, cli_share: float = 0.02, timeout: float 
                 slow.append((dt, f"{case.kind}: {case.detail}", i))
             problem = judge(rc, out, err, args)
             if problem:
-                failures.append({"case": i, "kind": case.kind, "detail": case.detail, "args": case.args, "target": case.target,
-                                 "problem": problem, "rc": rc, "stderr": err[-2000:], "cli": through_cli})
+                failures.append(
+                    {
+                        "case": i,
+                        "kind": case.kind,
+                        "detail": case.detail,
+                        "args": case.args,
+                        "target": case.target,
+                        "problem": problem,
+                        "rc": rc,
+                        "stderr": err[-2000:],
+                        "cli": through_cli,
+                    }
+                )
                 if keep is not None:
                     dest = keep / f"case{i}"
                     _cleanup(dest)
@@ -546,9 +792,16 @@ def run_cases(cases: int, seed: int, *, cli_share: float = 0.02, timeout: float 
     finally:
         _cleanup(base)
     slow.sort(reverse=True)
-    return {"cases": sum(kinds.values()), "seed": seed, "through_cli": n_cli, "failures": failures, "kinds": dict(kinds),
-            "exit_codes": dict(codes), "seconds": round(time.perf_counter() - t0, 1),
-            "slowest_small": [(round(d, 2), what, i) for d, what, i in slow[:5]]}
+    return {
+        "cases": sum(kinds.values()),
+        "seed": seed,
+        "through_cli": n_cli,
+        "failures": failures,
+        "kinds": dict(kinds),
+        "exit_codes": dict(codes),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "slowest_small": [(round(d, 2), what, i) for d, what, i in slow[:5]],
+    }
 
 
 def main() -> int:
@@ -558,15 +811,20 @@ def main() -> int:
     ap.add_argument("--cli-share", type=float, default=0.02, help="share of cases run through `python -m lossdoc` in a subprocess")
     ap.add_argument("--timeout", type=float, default=20.0, help="seconds per case before it counts as a hang")
     ap.add_argument("--keep", type=Path, default=None, help="copy failing cases here")
-    ap.add_argument("--only", type=lambda s: {int(x) for x in s.split(",")}, default=None,
-                    help="run only these case numbers (comma-separated) of the same --seed: to reproduce a failure")
+    ap.add_argument(
+        "--only",
+        type=lambda s: {int(x) for x in s.split(",")},
+        default=None,
+        help="run only these case numbers (comma-separated) of the same --seed: to reproduce a failure",
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    summary = run_cases(args.cases, args.seed, cli_share=args.cli_share, timeout=args.timeout, keep=args.keep, verbose=args.verbose,
-                        only=args.only)
+    summary = run_cases(args.cases, args.seed, cli_share=args.cli_share, timeout=args.timeout, keep=args.keep, verbose=args.verbose, only=args.only)
     problems = Counter(f["problem"] for f in summary["failures"])
-    print(f"{summary['cases']} cases (seed {summary['seed']}, {summary['through_cli']} through the CLI in a subprocess) "
-          f"in {summary['seconds']} s: {len(summary['failures'])} failures {dict(problems)}")
+    print(
+        f"{summary['cases']} cases (seed {summary['seed']}, {summary['through_cli']} through the CLI in a subprocess) "
+        f"in {summary['seconds']} s: {len(summary['failures'])} failures {dict(problems)}"
+    )
     print(f"  kinds: {summary['kinds']}")
     print(f"  exit codes: {summary['exit_codes']}")
     print(f"  slowest inputs of at most 10 KB: {summary['slowest_small']}")

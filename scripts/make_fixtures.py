@@ -79,10 +79,33 @@ def make_hf() -> None:
         def __getitem__(self, i):
             return {"input_ids": self.rows[i], "labels": self.rows[i]}
 
-    def run(name: str, data_fn, *, vocab: int, lr: float, epochs: int, seed: int, save_steps: int, eval_steps: int | None = None, grad_clip: float = 1.0, n_train: int = 256) -> None:
+    def run(
+        name: str,
+        data_fn,
+        *,
+        vocab: int,
+        lr: float,
+        epochs: int,
+        seed: int,
+        save_steps: int,
+        eval_steps: int | None = None,
+        grad_clip: float = 1.0,
+        n_train: int = 256,
+    ) -> None:
         out = _fresh(FIX / "hf_trainer" / name)
         torch.manual_seed(seed)
-        cfg = GPT2Config(vocab_size=vocab, bos_token_id=0, eos_token_id=0, n_positions=32, n_embd=32, n_layer=1, n_head=2, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+        cfg = GPT2Config(
+            vocab_size=vocab,
+            bos_token_id=0,
+            eos_token_id=0,
+            n_positions=32,
+            n_embd=32,
+            n_layer=1,
+            n_head=2,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+        )
         model = GPT2LMHeadModel(cfg)
         # transformers 5.24 leaves GPT-2's loss_type None, and the Trainer then divides the summed
         # loss by all T labels of a row instead of the T - 1 it predicts: every logged loss comes
@@ -394,7 +417,9 @@ def make_seed() -> None:
                 lines += [f"训练损失: {train[e]:.4f}", f"验证损失: {val[e]:.4f}"]
             else:
                 lines += [f"Train Loss: {train[e]:.4f}", f"Val Loss: {val[e]:.4f}"]
-            lines.append(f"检查点已保存: checkpoints/checkpoint_epoch_{e}.pt" if lang == "zh" else f"Checkpoint saved: checkpoints/checkpoint_epoch_{e}.pt")
+            lines.append(
+                f"检查点已保存: checkpoints/checkpoint_epoch_{e}.pt" if lang == "zh" else f"Checkpoint saved: checkpoints/checkpoint_epoch_{e}.pt"
+            )
             if val[e] < best:
                 best = val[e]
                 lines.append("最佳模型已保存" if lang == "zh" else "Best model saved")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST = "tests/analysis/test_thresholds_pinned.py"
 MUTANTS = (("x10", 10.0), ("/100", 0.01))
 
-PLUGIN = '''
+PLUGIN = """
 import importlib, os, types
 from lossdoc.analysis import thresholds as th
 checks = importlib.import_module("lossdoc.analysis.checks")
@@ -39,14 +39,23 @@ mutant = types.SimpleNamespace(**{k: v for k, v in vars(th).items() if not k.sta
 setattr(mutant, name, _scale(getattr(th, name), float(factor)))
 checks.th = mutant
 diagnose.th = mutant
-'''
+"""
 
 
 def caught(name: str, factor: float, plugin_dir: Path) -> bool:
-    env = {**os.environ, "LOSSDOC_MUTANT": f"{name}:{factor}",
-           "PYTHONPATH": os.pathsep.join([str(plugin_dir), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "lossdoc_mutant", TEST],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    env = {
+        **os.environ,
+        "LOSSDOC_MUTANT": f"{name}:{factor}",
+        "PYTHONPATH": os.pathsep.join([str(plugin_dir), str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "lossdoc_mutant", TEST],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode not in (0, 1):
         raise SystemExit(f"pytest could not run for {name} {factor}:\n{proc.stdout}\n{proc.stderr}")
     return proc.returncode == 1

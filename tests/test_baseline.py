@@ -26,6 +26,7 @@ def _console() -> tuple[Console, io.StringIO]:
 
 # ---------------------------------------------------------------- vocab_baseline
 
+
 def test_vocab_baseline_seed_numbers():
     vb = bl.vocab_baseline(10000)
     assert vb.uniform_nats == pytest.approx(4 * math.log(10))
@@ -85,6 +86,7 @@ def test_vocab_baseline_rejects_bad_std(bad):
 
 # ---------------------------------------------------------------- loss_reading
 
+
 def test_loss_reading_of_the_seeds_best_val_loss():
     r = bl.loss_reading(9.229, 10000)
     assert r.perplexity == pytest.approx(math.e**9.229)
@@ -110,8 +112,18 @@ def test_excess_over_dummy_floor_is_the_kl_divergence_on_random_data():
 
 @pytest.mark.parametrize(
     "loss,position",
-    [(1.0, "below_floor"), (9.15, "below_floor"), (9.17, "near_floor"), (9.2103, "near_floor"), (9.26, "near_floor"),
-     (9.38, "init_band"), (9.76, "init_band"), (9.77, "above_init_band"), (13.29, "above_init_band"), (0.0, "below_floor")],
+    [
+        (1.0, "below_floor"),
+        (9.15, "below_floor"),
+        (9.17, "near_floor"),
+        (9.2103, "near_floor"),
+        (9.26, "near_floor"),
+        (9.38, "init_band"),
+        (9.76, "init_band"),
+        (9.77, "above_init_band"),
+        (13.29, "above_init_band"),
+        (0.0, "below_floor"),
+    ],
 )
 def test_loss_positions(loss, position):
     # floor ln 9999 = 9.2102, allowance 0.05, ln V = 9.2103, band top 9.7603
@@ -125,8 +137,15 @@ def test_bits_hint_only_near_log2_v():
     assert not bl.loss_reading(9.21, 10000).bits_hint
 
 
-@pytest.mark.parametrize("bad,key", [(math.nan, "error.baseline_loss_number"), (math.inf, "error.baseline_loss_number"),
-                                     ("9", "error.baseline_loss_number"), (-0.5, "error.baseline_loss_negative")])
+@pytest.mark.parametrize(
+    "bad,key",
+    [
+        (math.nan, "error.baseline_loss_number"),
+        (math.inf, "error.baseline_loss_number"),
+        ("9", "error.baseline_loss_number"),
+        (-0.5, "error.baseline_loss_negative"),
+    ],
+)
 def test_loss_reading_rejects(bad, key):
     with pytest.raises(LossdocError) as exc:
         bl.loss_reading(bad, 100)
@@ -143,8 +162,9 @@ def test_huge_loss_has_infinite_perplexity_written_as_in_the_run_log():
 
 # ---------------------------------------------------------------- corpus_baseline
 
-WORDS = ("the cat sat on the mat . the dog sat on the log . a cat and a dog ate the fish . "
-         "the fish sat in the bowl and the cat sat on the dog").split()
+WORDS = (
+    "the cat sat on the mat . the dog sat on the log . a cat and a dog ate the fish . the fish sat in the bowl and the cat sat on the dog"
+).split()
 VAL = "the bird sat on the cat . a fish ate the worm".split()
 
 
@@ -230,8 +250,7 @@ def test_corpus_baseline_with_seq_len_uses_the_rows_train_makes():
     assert (got.train_rows, got.val_rows, got.train_tokens_counted, got.val_tokens_scored) == (12, 3, 192, 45)
     assert (got.train_tokens, got.val_tokens, got.seq_len, got.bigram_pairs) == (203, 50, 16, 12 * 15)
     assert got.unigram_entropy_train == pytest.approx(-sum(k / n * math.log(k / n) for k in c.values()), rel=1e-12)
-    assert got.unigram_cross_entropy_val == pytest.approx(
-        -sum(math.log((c[x] + 1) / (n + 14)) for x in scored) / len(scored), rel=1e-12)
+    assert got.unigram_cross_entropy_val == pytest.approx(-sum(math.log((c[x] + 1) / (n + 14)) for x in scored) / len(scored), rel=1e-12)
     assert got.bigram_plug_in == pytest.approx(bigram, rel=1e-12)
     assert got.bigram_miller_madow == pytest.approx(bigram + (len(pairs) - len(ctx)) / (2 * m), rel=1e-12)
     assert got.unseen_val_share == pytest.approx(sum(x not in c for x in scored) / len(scored))
@@ -255,9 +274,14 @@ def test_corpus_baseline_with_seq_len_uses_the_rows_train_makes():
 
 @pytest.mark.parametrize(
     "train,val,key",
-    [([], [1], "error.baseline_train_empty"), ([3], [1], "error.baseline_train_empty"), ([1, 2], [], "error.baseline_val_empty"),
-     ([1, 2, 10], [1], "error.baseline_train_ids"), ([1, 2], [-1], "error.baseline_val_ids"),
-     (np.array([1.0, 2.0]), [1], "error.baseline_train_ids")],
+    [
+        ([], [1], "error.baseline_train_empty"),
+        ([3], [1], "error.baseline_train_empty"),
+        ([1, 2], [], "error.baseline_val_empty"),
+        ([1, 2, 10], [1], "error.baseline_train_ids"),
+        ([1, 2], [-1], "error.baseline_val_ids"),
+        (np.array([1.0, 2.0]), [1], "error.baseline_train_ids"),
+    ],
 )
 def test_corpus_baseline_rejects(train, val, key):
     with pytest.raises(LossdocError) as exc:
@@ -290,6 +314,7 @@ def test_corpus_baseline_cached(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- rendering
 
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_render_vocab_prints_the_seed_numbers(lang):
     console, buf = _console()
@@ -317,9 +342,16 @@ def test_render_vocab_shows_the_closed_form_only_when_it_is_off():
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("loss,marker_en,marker_zh", [
-    (9.229, "At the floor", "已在下限处"), (9.2, "under it", "比它低"), (9.38, "untrained model starts", "未训练模型的起点"),
-    (13.29, "log2 V = 13.288", "log2 V = 13.288"), (4.0, "Below the floor", "比均匀随机数据的下限低")])
+@pytest.mark.parametrize(
+    "loss,marker_en,marker_zh",
+    [
+        (9.229, "At the floor", "已在下限处"),
+        (9.2, "under it", "比它低"),
+        (9.38, "untrained model starts", "未训练模型的起点"),
+        (13.29, "log2 V = 13.288", "log2 V = 13.288"),
+        (4.0, "Below the floor", "比均匀随机数据的下限低"),
+    ],
+)
 def test_render_loss(lang, loss, marker_en, marker_zh):
     console, buf = _console()
     vb = bl.vocab_baseline(10000)

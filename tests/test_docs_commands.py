@@ -55,8 +55,13 @@ def documented_commands() -> list[tuple[str, str]]:
 
 def test_the_pages_show_the_commands_this_check_runs():
     cmds = {c for _, c in documented_commands()}
-    for expected in ("lossdoc train --data dummy", "lossdoc baseline --vocab-size 10000", "lossdoc explain run.jsonl",
-                     "lossdoc explain runs/dummy --plot", "lossdoc compare runs/dummy runs/text-small"):
+    for expected in (
+        "lossdoc train --data dummy",
+        "lossdoc baseline --vocab-size 10000",
+        "lossdoc explain run.jsonl",
+        "lossdoc explain runs/dummy --plot",
+        "lossdoc compare runs/dummy runs/text-small",
+    ):
         assert expected in cmds, expected
 
 

@@ -14,6 +14,7 @@ from lossdoc import floors
 
 # ---------------------------------------------------------------- the seed's numbers
 
+
 def test_uniform_floor_is_ln_v_and_the_seeds_9_21():
     assert floors.uniform_floor(10000) == pytest.approx(4 * math.log(10), rel=1e-15)
     assert f"{floors.uniform_floor(10000):.4f}" == "9.2103"
@@ -51,6 +52,7 @@ def test_vocab_checks(bad):
 
 
 # ---------------------------------------------------------------- initialisation
+
 
 def test_default_init_logit_std_formula():
     # 1/3 + 1/(3*256) = 257/768
@@ -167,6 +169,7 @@ def test_default_init_logit_std_and_init_loss_on_lossdoc_model():
 
 
 # ---------------------------------------------------------------- entropies
+
 
 def test_entropy_by_hand():
     assert floors.entropy([0.5, 0.25, 0.25]) == pytest.approx(1.5 * math.log(2), rel=1e-15)

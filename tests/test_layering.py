@@ -53,8 +53,9 @@ def _render_train(m: str, n: str) -> bool:
 
 def _command_command(m: str, n: str) -> bool:
     parts = n.split(".")
-    return (m.startswith("lossdoc.cli.") and len(parts) >= 3 and parts[:2] == ["lossdoc", "cli"] and parts[2] in COMMANDS
-            and m.split(".")[2] != parts[2])
+    return (
+        m.startswith("lossdoc.cli.") and len(parts) >= 3 and parts[:2] == ["lossdoc", "cli"] and parts[2] in COMMANDS and m.split(".")[2] != parts[2]
+    )
 
 
 def _below_cli(m: str, n: str) -> bool:
@@ -68,9 +69,13 @@ def _bottom(m: str, n: str) -> bool:
     return m in BOTTOM and n.startswith("lossdoc") and not n.startswith(BOTTOM[m])
 
 
-RULES = {"analysis/runlog: no torch, rich, render": _no_torch_rich_render, "render: no train": _render_train,
-         "cli: commands do not import commands": _command_command, "nothing below the cli imports it": _below_cli,
-         "bottom layer: i18n, errors, jsonfmt import nothing above them": _bottom}
+RULES = {
+    "analysis/runlog: no torch, rich, render": _no_torch_rich_render,
+    "render: no train": _render_train,
+    "cli: commands do not import commands": _command_command,
+    "nothing below the cli imports it": _below_cli,
+    "bottom layer: i18n, errors, jsonfmt import nothing above them": _bottom,
+}
 
 
 @pytest.mark.parametrize("name", list(RULES))
@@ -78,13 +83,16 @@ def test_the_layering_holds(name):
     assert _violations(RULES[name]) == []
 
 
-@pytest.mark.parametrize("name,module,imported", [
-    ("analysis/runlog: no torch, rich, render", "lossdoc.analysis.checks", "torch"),
-    ("analysis/runlog: no torch, rich, render", "lossdoc.runlog.readers.generic", "lossdoc.render.console"),
-    ("render: no train", "lossdoc.render.data_summary", "lossdoc.train.generate"),
-    ("cli: commands do not import commands", "lossdoc.cli.explain", "lossdoc.cli.compare"),
-    ("nothing below the cli imports it", "lossdoc.check.target", "lossdoc.cli.options"),
-])
+@pytest.mark.parametrize(
+    "name,module,imported",
+    [
+        ("analysis/runlog: no torch, rich, render", "lossdoc.analysis.checks", "torch"),
+        ("analysis/runlog: no torch, rich, render", "lossdoc.runlog.readers.generic", "lossdoc.render.console"),
+        ("render: no train", "lossdoc.render.data_summary", "lossdoc.train.generate"),
+        ("cli: commands do not import commands", "lossdoc.cli.explain", "lossdoc.cli.compare"),
+        ("nothing below the cli imports it", "lossdoc.check.target", "lossdoc.cli.options"),
+    ],
+)
 def test_each_rule_rejects_the_import_it_forbids(name, module, imported):
     """Not vacuous: each rule says no to a made-up import of the kind it forbids, and yes to an allowed one."""
     assert RULES[name](module, imported)

@@ -192,15 +192,42 @@ def build_context(run: Run) -> Context:
         if not low <= init <= high:
             floor = None  # V is only a script's default and the first loss says otherwise: a floor from it would mislead
     return Context(
-        run=run, vocab_size=v, ln_v=math.log(v) if v else None, floor=floor,
+        run=run,
+        vocab_size=v,
+        ln_v=math.log(v) if v else None,
+        floor=floor,
         val_floor=(run.val_floor_sample if run.val_floor_sample is not None else floor) if floor is not None else None,
         random_data=run.random_data,
-        step=step, loss=loss, lr=lr, grad_norm=grad_norm, tail=tail, sigma_b=sigma_b, tokens_per_batch=tpb,
-        val_epoch=val_epoch, val=val, val_tokens=val_tokens, train_epoch_mean=train_mean, train_at_eval=train_at_eval, sigma_val=sigma_val,
-        band_val=band_val, init=init, init_source=init_source, first_step=first_step, init_logit_std=run.init_logit_std,
-        batch_loss=batch_loss, zero_filtered=zero_steps, scaled=scaled, eval_multiple=eval_multiple, pretrained=pretrained,
-        pretrained_source=p_source, unigram_est=unigram_est, val_step=val_step, val_noise_source=noise_source, first_loss=first_loss,
-        first_loss_step=first_loss_step, last_step=last_step,
+        step=step,
+        loss=loss,
+        lr=lr,
+        grad_norm=grad_norm,
+        tail=tail,
+        sigma_b=sigma_b,
+        tokens_per_batch=tpb,
+        val_epoch=val_epoch,
+        val=val,
+        val_tokens=val_tokens,
+        train_epoch_mean=train_mean,
+        train_at_eval=train_at_eval,
+        sigma_val=sigma_val,
+        band_val=band_val,
+        init=init,
+        init_source=init_source,
+        first_step=first_step,
+        init_logit_std=run.init_logit_std,
+        batch_loss=batch_loss,
+        zero_filtered=zero_steps,
+        scaled=scaled,
+        eval_multiple=eval_multiple,
+        pretrained=pretrained,
+        pretrained_source=p_source,
+        unigram_est=unigram_est,
+        val_step=val_step,
+        val_noise_source=noise_source,
+        first_loss=first_loss,
+        first_loss_step=first_loss_step,
+        last_step=last_step,
     )
 
 
@@ -250,14 +277,23 @@ def _not_mean_losses(train_at_eval: np.ndarray, val: np.ndarray) -> tuple[dict |
         ratio = float(np.median(train_at_eval[pair] / val[pair]))
         diff = float(np.median(train_at_eval[pair] - val[pair]))
         if ratio > th.SCALE_RATIO and diff > th.SCALE_MIN_NATS:
-            return {"ratio": ratio, "train": float(np.median(train_at_eval[pair][-3:])), "val": float(np.median(val[pair][-3:])),
-                    "pairs": int(pair.sum())}, None
+            return {
+                "ratio": ratio,
+                "train": float(np.median(train_at_eval[pair][-3:])),
+                "val": float(np.median(val[pair][-3:])),
+                "pairs": int(pair.sum()),
+            }, None
     if pair.sum() >= th.EVAL_MULTIPLE_MIN_EVALS:
         r = val[pair] / train_at_eval[pair]
         k = int(round(float(np.median(r))))
         if k >= 2 and bool(np.all(np.abs(r / k - 1.0) <= th.EVAL_MULTIPLE_TOL)):
-            return None, {"k": k, "ratio": float(np.median(r)), "val": float(np.median(val[pair][-3:])),
-                          "train": float(np.median(train_at_eval[pair][-3:])), "pairs": int(pair.sum())}
+            return None, {
+                "k": k,
+                "ratio": float(np.median(r)),
+                "val": float(np.median(val[pair][-3:])),
+                "train": float(np.median(train_at_eval[pair][-3:])),
+                "pairs": int(pair.sum()),
+            }
     return None, None
 
 
@@ -296,8 +332,16 @@ def _init_loss(run: Run, batch_loss: np.ndarray, scaled: dict | None, eval_multi
     return init, init_source, first_step
 
 
-def _pretrained_start(run: Run, real: bool, init: float | None, init_source: str | None, first_loss: float | None,
-                      first_loss_step: float | None, last_step: float | None, unigram_est: float | None) -> tuple[bool | None, object | None]:
+def _pretrained_start(
+    run: Run,
+    real: bool,
+    init: float | None,
+    init_source: str | None,
+    first_loss: float | None,
+    first_loss_step: float | None,
+    last_step: float | None,
+    unigram_est: float | None,
+) -> tuple[bool | None, object | None]:
     """(pretrained, its FactSource): read from the log, else inferred on real data from a loss below ln V
     before any update, or from a first loss below the unigram level early in the run."""
     pretrained, p_source = run.pretrained, run.sources.get("pretrained")
@@ -311,7 +355,9 @@ def _pretrained_start(run: Run, real: bool, init: float | None, init_source: str
         limit = th.PRETRAINED_UNIGRAM_REL * unigram_est if unigram_est is not None else th.PRETRAINED_ANY_V_LOSS
         if early and first_loss < limit:
             pretrained = True
-            p_source = FactSource("inferred", "where.first_loss", (("loss", round(first_loss, 4)), ("step", int(first_loss_step)), ("limit", round(limit, 2))))
+            p_source = FactSource(
+                "inferred", "where.first_loss", (("loss", round(first_loss, 4)), ("step", int(first_loss_step)), ("limit", round(limit, 2)))
+            )
     return pretrained, p_source
 
 
@@ -320,8 +366,14 @@ def _pretrained_start(run: Run, real: bool, init: float | None, init_source: str
 
 def check_log(c: Context) -> Finding:
     run = c.run
-    args = {"records": run.records_read, "skipped": run.records_skipped, "format": run.format, "batches": len(run.batches),
-            "evals": len(run.epochs), "status": run.status or "-"}
+    args = {
+        "records": run.records_read,
+        "skipped": run.records_skipped,
+        "format": run.format,
+        "batches": len(run.batches),
+        "evals": len(run.epochs),
+        "status": run.status or "-",
+    }
     if any(w.key in ("warn.torn_last_line", "warn.corrupt_lines", "warn.missing_fields") for w in run.warnings):
         return Finding("log", "warn", "f.log.tolerated", args, measured=run.records_read)
     if run.status is None and run.format == "lossdoc":
@@ -350,9 +402,14 @@ def check_nonfinite(c: Context) -> Finding:
             recent = stats.finite(c.batch_loss[max(0, i - 5) : i])
             args: dict[str, Any] = {"step": int(step), "count": len(c.zero_filtered), "before": _r(float(np.median(recent))) if recent.size else None}
             return Finding("nonfinite-loss", "fail", "f.nonfinite.zero_filtered", args, measured=0.0, reference=args["before"])
-        args = {"step": int(step), "value": "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity", "count": int(bad_batch.sum()),
-                "lr": _r(float(lr[-1]), 6) if lr.size else None, "grad_max": _r(float(gn.max()), 3) if gn.size else None,
-                "grad_median": _r(float(np.median(stats.finite(b.grad_norm[:i]))), 3) if stats.finite(b.grad_norm[:i]).size else None}
+        args = {
+            "step": int(step),
+            "value": "NaN" if math.isnan(v) else "Infinity" if v > 0 else "-Infinity",
+            "count": int(bad_batch.sum()),
+            "lr": _r(float(lr[-1]), 6) if lr.size else None,
+            "grad_max": _r(float(gn.max()), 3) if gn.size else None,
+            "grad_median": _r(float(np.median(stats.finite(b.grad_norm[:i]))), 3) if stats.finite(b.grad_norm[:i]).size else None,
+        }
         key = "f.nonfinite.batch_grad" if args["grad_max"] is not None else "f.nonfinite.batch"
         return Finding("nonfinite-loss", "fail", key, args, measured=step)
     step = nan_events[0].step if nan_events else math.nan
@@ -365,8 +422,12 @@ def check_init(c: Context) -> Finding:
     ln_v = math.log(c.vocab_size)
     if c.pretrained and c.first_loss is not None:
         src = c.pretrained_source
-        args = {"first": _r(c.first_loss), "step": _epoch(c.first_loss_step) if c.first_loss_step is not None else "-", "ln_v": _r(ln_v),
-                "source": _source_text(src)}
+        args = {
+            "first": _r(c.first_loss),
+            "step": _epoch(c.first_loss_step) if c.first_loss_step is not None else "-",
+            "ln_v": _r(ln_v),
+            "source": _source_text(src),
+        }
         key = "f.init.pretrained_high" if c.first_loss > ln_v else "f.init.pretrained"
         return Finding("init-loss", "info", key, args, measured=c.first_loss, reference=ln_v)
     if c.init is None:
@@ -376,9 +437,18 @@ def check_init(c: Context) -> Finding:
     low, high = c.init_band
     excess = c.init - ln_v
     implied = floors.implied_logit_std(c.vocab_size, c.init) if c.init > high or c.init < low else (math.sqrt(2 * excess) if excess > 0 else 0.0)
-    args = {"init": _r(c.init), "ln_v": _r(ln_v), "vocab": c.vocab_size, "expected": _r(expected), "low": _r(low), "high": _r(high),
-            "excess": _r(excess), "implied_std": _r(implied, 3), "std": _r(sd, 3) if sd is not None else None,
-            "half_var": _r(sd * sd / 2, 4) if sd is not None else None}
+    args = {
+        "init": _r(c.init),
+        "ln_v": _r(ln_v),
+        "vocab": c.vocab_size,
+        "expected": _r(expected),
+        "low": _r(low),
+        "high": _r(high),
+        "excess": _r(excess),
+        "implied_std": _r(implied, 3),
+        "std": _r(sd, 3) if sd is not None else None,
+        "half_var": _r(sd * sd / 2, 4) if sd is not None else None,
+    }
     vsrc = c.run.sources.get("vocab_size")
     if (c.init > high or c.init < low) and vsrc is not None and vsrc.kind == "default":
         # V is only the script's default: the first loss says the run used another vocabulary
@@ -436,8 +506,19 @@ def check_floor(c: Context) -> Finding:
     # compared with the floor as these validation rows score it: removes the luck of which tokens were drawn
     d, pct = floors.excess(best, val_floor)
     df, pctf = floors.excess(final, val_floor)
-    args = {"best": _r(best), "final": _r(final), "floor": _r(val_floor), "excess": _r(d), "pct": _r(pct, 2), "final_excess": _r(df),
-            "final_pct": _r(pctf, 2), "band": _r(c.band_val), "near": _r(c.near_floor), "epoch": _epoch(c.val_epoch[int(np.argmin(c.val))]), "below": _r(-d)}
+    args = {
+        "best": _r(best),
+        "final": _r(final),
+        "floor": _r(val_floor),
+        "excess": _r(d),
+        "pct": _r(pct, 2),
+        "final_excess": _r(df),
+        "final_pct": _r(pctf, 2),
+        "band": _r(c.band_val),
+        "near": _r(c.near_floor),
+        "epoch": _epoch(c.val_epoch[int(np.argmin(c.val))]),
+        "below": _r(-d),
+    }
     if val_floor != c.floor:
         args.update(exact_floor=_r(c.floor), floor_sample=_r(val_floor))
     if c.ln_v is not None and c.ln_v - c.floor > c.near_floor:
@@ -500,8 +581,14 @@ def check_uniform_lock(c: Context) -> Finding:
         level, k = const
         before = c.loss[: c.loss.size - k]
         n_ids = int(round(math.exp(min(level, 40.0))))
-        args = {"level": _r(level, 5), "count": k, "n_ids": n_ids, "ln_v": _r(c.ln_v),
-                "best": _r(float(before.min())) if before.size else None, "step": int(c.step[c.loss.size - k])}
+        args = {
+            "level": _r(level, 5),
+            "count": k,
+            "n_ids": n_ids,
+            "ln_v": _r(c.ln_v),
+            "best": _r(float(before.min())) if before.size else None,
+            "step": int(c.step[c.loss.size - k]),
+        }
         collapsed = before.size and float(before.min()) < level - th.DIVERGE_MIN_NATS * 5
         at_ln_v = c.vocab_size is not None and any(abs(level - math.log(sz)) <= th.UNIFORM_LOCK_NATS for sz in _padded_sizes(c.vocab_size))
         if (c.floor is None or c.floor < level - th.UNIFORM_LOCK_NATS - c.near_floor) and (collapsed or not at_ln_v):
@@ -564,8 +651,15 @@ def _stuck_at_unigram(c: Context) -> Finding | None:
         return None
     if c.val.size and float(c.val.min()) < c.unigram_est * (1 - th.STUCK_UNIGRAM_REL):
         return None
-    args = {"start": _r(start), "end": _r(end), "first_step": _epoch(float(c.step[0])), "span": _epoch(span), "unigram": _r(c.unigram_est, 2),
-            "vocab": c.vocab_size, "drop": _r(drop)}
+    args = {
+        "start": _r(start),
+        "end": _r(end),
+        "first_step": _epoch(float(c.step[0])),
+        "span": _epoch(span),
+        "unigram": _r(c.unigram_est, 2),
+        "vocab": c.vocab_size,
+        "drop": _r(drop),
+    }
     key = "f.nolearn.unigram" if c.run.unigram_xent is None and c.run.unigram_entropy is None else "f.nolearn.unigram_measured"
     return Finding("no-learning", "fail", key, args, measured=end, reference=c.unigram_est)
 
@@ -626,8 +720,15 @@ def check_progress(c: Context) -> Finding:
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     change = slope * span
     z = slope / se if se > 0 else (0.0 if slope == 0 else math.copysign(math.inf, slope))
-    args = {"change": _r(change), "drop": _r(-change), "se": _r(se * span), "z": _r(z, 1), "span": _epoch(span), "source": source,
-            "per_1k": _r(slope * 1000, 4)}
+    args = {
+        "change": _r(change),
+        "drop": _r(-change),
+        "se": _r(se * span),
+        "z": _r(z, 1),
+        "span": _epoch(span),
+        "source": source,
+        "per_1k": _r(slope * 1000, 4),
+    }
     suffix = "" if source == "batches" else "_evals"
     if z < -th.Z:
         return Finding("progress", "info", "f.progress.improving" + suffix, args, measured=change)
@@ -655,8 +756,18 @@ def _progress_evals(c: Context) -> Finding:
     se_change = max(se_change, th.MIN_BAND) if math.isfinite(se_change) else th.MIN_BAND
     z = change / se_change
     rel = slope / avg_slope if math.isfinite(avg_slope) and avg_slope < 0 else math.nan
-    args = {"change": _r(change), "drop": _r(-change), "se": _r(se_change), "z": _r(z, 1), "span": _epoch(span), "unit": unit, "evals": int(m),
-            "rel": _r(100 * rel, 1) if math.isfinite(rel) else None, "source": "evals", "per_1k": _r(slope * 1000, 4)}
+    args = {
+        "change": _r(change),
+        "drop": _r(-change),
+        "se": _r(se_change),
+        "z": _r(z, 1),
+        "span": _epoch(span),
+        "unit": unit,
+        "evals": int(m),
+        "rel": _r(100 * rel, 1) if math.isfinite(rel) else None,
+        "source": "evals",
+        "per_1k": _r(slope * 1000, 4),
+    }
     if z < -th.Z and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
         return Finding("progress", "info", "f.progress.val_improving", args, measured=change)
     if z > th.Z:
@@ -724,8 +835,14 @@ def check_overfitting(c: Context) -> Finding:
     band = max(th.Z * math.sqrt(2) * (c.band_val / th.Z), th.MIN_BAND)
     train = c.train_epoch_mean
     gaps = c.val - train
-    args = {"best": _r(vmin), "best_epoch": _epoch(c.val_epoch[i_min]), "final": _r(vfinal), "rise": _r(rise), "band": _r(band),
-            "gap": _r(float(gaps[-1])) if math.isfinite(gaps[-1]) else None}
+    args = {
+        "best": _r(vmin),
+        "best_epoch": _epoch(c.val_epoch[i_min]),
+        "final": _r(vfinal),
+        "rise": _r(rise),
+        "band": _r(band),
+        "gap": _r(float(gaps[-1])) if math.isfinite(gaps[-1]) else None,
+    }
     fin = np.isfinite(gaps)
     if fin.sum() >= 2:
         slope, _ = stats.linear_trend(gaps[fin], c.val_epoch[fin])
@@ -741,8 +858,7 @@ def check_overfitting(c: Context) -> Finding:
     if memo is not None:
         return memo
     if rise > band:
-        key = ("f.overfit.val_up_noise_unknown" if train_falling else
-               "f.overfit.val_up_train_flat" if train_known else "f.overfit.val_up_no_train")
+        key = "f.overfit.val_up_noise_unknown" if train_falling else "f.overfit.val_up_train_flat" if train_known else "f.overfit.val_up_no_train"
         return Finding("overfitting", "warn", key, args, measured=vfinal, reference=vmin)
     return Finding("overfitting", "ok", "f.overfit.ok", args, measured=vfinal, reference=vmin)
 
@@ -798,8 +914,14 @@ def _epoch_staircase(c: Context) -> Finding | None:
         steps += drop > band and drop > th.STAIRCASE_RATIO * fall
     if steps < th.STAIRCASE_MIN_BOUNDARIES or steps < th.STAIRCASE_SHARE * boundaries:
         return None
-    args = {"epochs": len(epochs), "steps": int(steps), "boundaries": boundaries, "drops": ", ".join(f"{d:.3f}" for d in drops),
-            "falls": ", ".join(f"{f:.3f}" for f in falls), "ratio": _epoch(th.STAIRCASE_RATIO)}
+    args = {
+        "epochs": len(epochs),
+        "steps": int(steps),
+        "boundaries": boundaries,
+        "drops": ", ".join(f"{d:.3f}" for d in drops),
+        "falls": ", ".join(f"{f:.3f}" for f in falls),
+        "ratio": _epoch(th.STAIRCASE_RATIO),
+    }
     return Finding("overfitting", "warn", "f.overfit.epoch_steps", args, measured=float(np.median(drops)), reference=float(np.median(falls)))
 
 
@@ -819,8 +941,14 @@ def _memorisation(c: Context) -> Finding | None:
     if c.val.size and c.val.min() < (c.val_floor if c.val_floor is not None else c.floor) - c.band_val:
         return None  # validation is below the floor too: a leak, not memorisation (below-floor reports it)
     depth = c.floor - t_final
-    args = {"train": _r(t_final), "floor": _r(c.floor), "depth": _r(depth), "val": _r(c.final_val), "limit": _r(th.MEMORISE_REL * c.floor),
-            "pct": _r(100 * depth / c.floor, 2)}
+    args = {
+        "train": _r(t_final),
+        "floor": _r(c.floor),
+        "depth": _r(depth),
+        "val": _r(c.final_val),
+        "limit": _r(th.MEMORISE_REL * c.floor),
+        "pct": _r(100 * depth / c.floor, 2),
+    }
     if depth > th.MEMORISE_REL * c.floor:
         return Finding("overfitting", "fail", "f.overfit.memorising", args, measured=t_final, reference=c.floor)
     return Finding("overfitting", "warn", "f.overfit.memorising_slight", args, measured=t_final, reference=c.floor)
@@ -860,9 +988,18 @@ def check_batch_noise(c: Context) -> Finding:
     below = int((tail < c.floor).sum())
     n = int(tail.size)
     expected_share = stats.normal_cdf((c.floor - mean) / c.sigma_b) if c.sigma_b > 0 else float(mean < c.floor)
-    args = {"sd": _r(c.sigma_b), "tokens": int(c.tokens_per_batch) if c.tokens_per_batch else None, "n": n, "below": below,
-            "share": _r(100 * below / n, 1), "expected_share": _r(100 * expected_share, 1), "mean": _r(mean), "floor": _r(c.floor),
-            "min": _r(float(tail.min())), "expected_min": _r(stats.expected_min_of_normals(mean, c.sigma_b, n))}
+    args = {
+        "sd": _r(c.sigma_b),
+        "tokens": int(c.tokens_per_batch) if c.tokens_per_batch else None,
+        "n": n,
+        "below": below,
+        "share": _r(100 * below / n, 1),
+        "expected_share": _r(100 * expected_share, 1),
+        "mean": _r(mean),
+        "floor": _r(c.floor),
+        "min": _r(float(tail.min())),
+        "expected_min": _r(stats.expected_min_of_normals(mean, c.sigma_b, n)),
+    }
     if c.tokens_per_batch:
         args["per_token_sd"] = _r(c.sigma_b * math.sqrt(c.tokens_per_batch), 3)
     se_mean = c.sigma_b / math.sqrt(n)
@@ -876,6 +1013,18 @@ def check_batch_noise(c: Context) -> Finding:
 
 
 ALL_CHECKS = (
-    check_log, check_nonfinite, check_init, check_scale, check_floor, check_below_floor, check_uniform_lock, check_no_learning,
-    check_progress, check_divergence, check_spikes, check_overfitting, check_val_below_train, check_batch_noise,
+    check_log,
+    check_nonfinite,
+    check_init,
+    check_scale,
+    check_floor,
+    check_below_floor,
+    check_uniform_lock,
+    check_no_learning,
+    check_progress,
+    check_divergence,
+    check_spikes,
+    check_overfitting,
+    check_val_below_train,
+    check_batch_noise,
 )

@@ -50,8 +50,11 @@ def diagnose(run: Run) -> Diagnosis:
         unigram_estimate=ctx.unigram_est,
         val_noise_source=ctx.val_noise_source,
         validation_leads=ctx.val_led,
-        header={k: getattr(run, k) for k in ("random_low", "dropout", "batch_tokens", "init_logit_std", "unigram_entropy", "unigram_xent", "loss_scale")
-                   if getattr(run, k) is not None},
+        header={
+            k: getattr(run, k)
+            for k in ("random_low", "dropout", "batch_tokens", "init_logit_std", "unigram_entropy", "unigram_xent", "loss_scale")
+            if getattr(run, k) is not None
+        },
         sources={name: src.to_dict() for name, src in _sources(run, ctx).items()},
         missing=_missing(findings),
         unchecked=[f.code for f in findings if f.status == "skipped"],
@@ -99,6 +102,7 @@ def _verdict(ctx, by: dict[Code, Finding]) -> Verdict:
 
 def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
     steps: list[str] = []
+
     def fail(code: Code) -> bool:
         return by[code].status == "fail"
 

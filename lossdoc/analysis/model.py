@@ -14,8 +14,20 @@ from typing import Any, Generic, Literal, TypeVar, get_args
 Status = Literal["ok", "info", "warn", "fail", "skipped"]
 Verdict = Literal["broken", "overfitting", "expected-plateau", "converged", "still-learning", "inconclusive"]
 Code = Literal[
-    "log", "nonfinite-loss", "init-loss", "scale", "floor", "below-floor", "uniform-lock", "no-learning",
-    "progress", "divergence", "spikes", "overfitting", "val-below-train", "batch-noise",
+    "log",
+    "nonfinite-loss",
+    "init-loss",
+    "scale",
+    "floor",
+    "below-floor",
+    "uniform-lock",
+    "no-learning",
+    "progress",
+    "divergence",
+    "spikes",
+    "overfitting",
+    "val-below-train",
+    "batch-noise",
 ]
 
 STATUSES: tuple[Status, ...] = get_args(Status)

@@ -54,9 +54,20 @@ class CheckReport:
         return next((f for f in self.findings if f.code == code), None)
 
 
-def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None = None, batch_size: int = 4,
-               device: str = "cpu", labels: str | None = None, steps: int = 200, lr: float = 3e-3, seed: int | None = None,
-               time_limit: float = 60.0, trained: bool = False) -> CheckReport:
+def run_checks(
+    spec: str,
+    *,
+    vocab_size: int | None = None,
+    seq_len: int | None = None,
+    batch_size: int = 4,
+    device: str = "cpu",
+    labels: str | None = None,
+    steps: int = 200,
+    lr: float = 3e-3,
+    seed: int | None = None,
+    time_limit: float = 60.0,
+    trained: bool = False,
+) -> CheckReport:
     import torch
 
     from lossdoc.check import checks as C
@@ -89,9 +100,18 @@ def run_checks(spec: str, *, vocab_size: int | None = None, seq_len: int | None 
         notes.append(("chk.note.last_only", {"kw": fw.target_kw or "-"}))
     s = C.Settings(batch_size=batch_size, seq_len=seq_len, steps=steps, lr=lr, labels=labels, seed=seed_, time_limit=time_limit)
     report = CheckReport(
-        target=spec, kind=target.kind, vocab_size=fw.vocab_size, seq_len=seq_len, batch_size=batch_size, device=str(dev),
-        params=sum(p.numel() for p in model.parameters()), trainable=sum(p.numel() for p in model.parameters() if p.requires_grad),
-        output=fw.output_kind, labels=labels, findings=[], notes=notes,
+        target=spec,
+        kind=target.kind,
+        vocab_size=fw.vocab_size,
+        seq_len=seq_len,
+        batch_size=batch_size,
+        device=str(dev),
+        params=sum(p.numel() for p in model.parameters()),
+        trainable=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        output=fw.output_kind,
+        labels=labels,
+        findings=[],
+        notes=notes,
     )
     results: dict[CheckCode, CheckFinding] = {}
 

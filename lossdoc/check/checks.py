@@ -80,6 +80,7 @@ def _names(names: list[str]) -> str:
 
 # ---------------------------------------------------------------- 1. loss at initialisation
 
+
 def check_init_loss(fw: Forward, s: Settings, *, trained: bool = False) -> CheckFinding:
     if trained:
         return Finding("init-loss", "skipped", "chk.skip.trained")
@@ -119,6 +120,7 @@ def check_init_loss(fw: Forward, s: Settings, *, trained: bool = False) -> Check
 
 
 # ---------------------------------------------------------------- 2. causality
+
 
 def check_causality(fw: Forward, s: Settings) -> CheckFinding:
     v, t, device = fw.vocab_size, s.seq_len, fw.device
@@ -160,8 +162,10 @@ def check_causality(fw: Forward, s: Settings) -> CheckFinding:
 
 # ---------------------------------------------------------------- training helpers
 
-def _train(model: nn.Module, fw: Forward, batches: Callable[[int], torch.Tensor], loss_fn, s: Settings, max_steps: int,
-           deadline: float | None = None) -> tuple[int, list[float], bool]:
+
+def _train(
+    model: nn.Module, fw: Forward, batches: Callable[[int], torch.Tensor], loss_fn, s: Settings, max_steps: int, deadline: float | None = None
+) -> tuple[int, list[float], bool]:
     """AdamW steps on ``batches(step)``; returns (steps done, losses, stopped by the time limit)."""
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -200,6 +204,7 @@ def _trainable(fw: Forward) -> bool:
 
 
 # ---------------------------------------------------------------- 3. labels
+
 
 def check_labels(fw: Forward, s: Settings, *, causal_failed: bool = False) -> CheckFinding:
     if causal_failed:
@@ -256,8 +261,21 @@ def check_labels(fw: Forward, s: Settings, *, causal_failed: bool = False) -> Ch
     del twin
 
     floor_limit = (1.0 - LABEL_FLOOR_MARGIN) * ln_k
-    args = {"random_loss": random_loss, "k": k, "floor": ln_k, "limit": floor_limit, "steps": steps_r, "repeat_start": repeat_start,
-            "repeat_loss": repeat_loss, "repeat_steps": steps_p, "labels": s.labels, "lr": probe.lr, "k_rep": k_rep, "target": REPEAT_TARGET * math.log(k_rep), "timed_out": timed_out}
+    args = {
+        "random_loss": random_loss,
+        "k": k,
+        "floor": ln_k,
+        "limit": floor_limit,
+        "steps": steps_r,
+        "repeat_start": repeat_start,
+        "repeat_loss": repeat_loss,
+        "repeat_steps": steps_p,
+        "labels": s.labels,
+        "lr": probe.lr,
+        "k_rep": k_rep,
+        "target": REPEAT_TARGET * math.log(k_rep),
+        "timed_out": timed_out,
+    }
     if not math.isfinite(random_loss):
         return Finding("labels", "fail", "chk.labels.nonfinite", args, measured=random_loss, reference=ln_k)
     if random_loss < floor_limit:
@@ -268,6 +286,7 @@ def check_labels(fw: Forward, s: Settings, *, causal_failed: bool = False) -> Ch
 
 
 # ---------------------------------------------------------------- 4. overfit one batch (and 6. input dependence)
+
 
 def check_overfit(fw: Forward, s: Settings) -> tuple[CheckFinding, Forward | None, torch.Tensor | None]:
     """Returns the finding and the trained copy with its batch, for the input-dependence check."""
@@ -302,8 +321,17 @@ def check_overfit(fw: Forward, s: Settings) -> tuple[CheckFinding, Forward | Non
             if final <= target:
                 break
     final = _eval_loss(twin, batch)
-    args = {"start": start, "final": final, "steps": done, "lr": s.lr, "lnv": ln_v, "target": target,
-            "warn_at": OVERFIT_WARN * ln_v, "tokens": batch.shape[0] * (batch.shape[1] - 1), "timed_out": timed_out}
+    args = {
+        "start": start,
+        "final": final,
+        "steps": done,
+        "lr": s.lr,
+        "lnv": ln_v,
+        "target": target,
+        "warn_at": OVERFIT_WARN * ln_v,
+        "tokens": batch.shape[0] * (batch.shape[1] - 1),
+        "timed_out": timed_out,
+    }
     if not math.isfinite(final):
         return Finding("overfit", "fail", "chk.overfit.nonfinite", args, measured=final, reference=target), None, None
     if final <= target:
@@ -332,6 +360,7 @@ def check_input_dependence(trained: Forward | None, batch: torch.Tensor | None, 
 
 # ---------------------------------------------------------------- 5. gradient flow
 
+
 def check_gradient_flow(fw: Forward, s: Settings) -> CheckFinding:
     model = fw.model
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -353,9 +382,18 @@ def check_gradient_flow(fw: Forward, s: Settings) -> CheckFinding:
         for (_, p), old in zip(named, saved):
             p.grad = old
         model.eval()
-    args = {"total": len(named), "none_count": len(none), "zero_count": len(zero), "nonfinite_count": len(nonfinite),
-            "none": _names(none), "zero": _names(zero), "nonfinite": _names(nonfinite),
-            "none_names": none, "zero_names": zero, "nonfinite_names": nonfinite}
+    args = {
+        "total": len(named),
+        "none_count": len(none),
+        "zero_count": len(zero),
+        "nonfinite_count": len(nonfinite),
+        "none": _names(none),
+        "zero": _names(zero),
+        "nonfinite": _names(nonfinite),
+        "none_names": none,
+        "zero_names": zero,
+        "nonfinite_names": nonfinite,
+    }
     bad = len(none) + len(zero) + len(nonfinite)
     if nonfinite:
         return Finding("gradient-flow", "fail", "chk.grad.nonfinite", args, measured=float(bad), reference=0.0)
@@ -367,6 +405,7 @@ def check_gradient_flow(fw: Forward, s: Settings) -> CheckFinding:
 
 
 # ---------------------------------------------------------------- 7. train/eval mode
+
 
 def _dropouts(model: nn.Module) -> list[str]:
     return [n or "(model)" for n, m in model.named_modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]

@@ -62,11 +62,12 @@ def load_target(spec: str, *, trained: bool = False, seed: int | None = None) ->
     if spec.startswith("hf:"):
         return _load_hf(spec, spec[3:])
     if spec.startswith("lossdoc:"):
-        return _load_lossdoc(spec, spec[len("lossdoc:"):], trained=trained, seed=seed)
+        return _load_lossdoc(spec, spec[len("lossdoc:") :], trained=trained, seed=seed)
     return _load_file(spec, seed=seed)
 
 
 # ---------------------------------------------------------------- file.py:factory
+
 
 def _load_file(spec: str, *, seed: int | None) -> Target:
     path_text, sep, name = spec.rpartition(":")
@@ -128,6 +129,7 @@ def _attr_int(model: nn.Module, names: tuple[str, ...]) -> int | None:
 
 # ---------------------------------------------------------------- lossdoc:RUN_OR_CHECKPOINT
 
+
 def _load_lossdoc(spec: str, path_text: str, *, trained: bool, seed: int | None) -> Target:
     from lossdoc.train.checkpoint import load_checkpoint
     from lossdoc.train.config import TrainConfig, resolve_config
@@ -176,6 +178,7 @@ def _load_lossdoc(spec: str, path_text: str, *, trained: bool, seed: int | None)
 
 
 # ---------------------------------------------------------------- hf:PATH
+
 
 def _load_hf(spec: str, path_text: str) -> Target:
     path = Path(path_text)

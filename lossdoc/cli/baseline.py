@@ -34,7 +34,9 @@ from lossdoc.errors import LossdocError
 
 
 def register(app: typer.Typer) -> None:
-    app.command("baseline", help="Loss floors and reference losses: what loss to expect for a vocabulary, and what a given loss means.")(baseline_command)
+    app.command("baseline", help="Loss floors and reference losses: what loss to expect for a vocabulary, and what a given loss means.")(
+        baseline_command
+    )
 
 
 def parse_vocab_size(text: str) -> int:
@@ -66,20 +68,41 @@ def parse_number(text: str, key: str) -> float:
 
 
 DATA_FLAGS = {
-    "tokenizer": "--tokenizer", "min_freq": "--min-freq", "val_file": "--val-file", "text_column": "--text-column",
-    "cache_dir": "--cache-dir", "seq_len": "--seq-len", "num_samples": "--num-samples", "val_fraction": "--val-fraction",
-    "seed": "--seed", "zipf_exponent": "--zipf-exponent", "markov_successors": "--markov-successors", "config": "--config",
+    "tokenizer": "--tokenizer",
+    "min_freq": "--min-freq",
+    "val_file": "--val-file",
+    "text_column": "--text-column",
+    "cache_dir": "--cache-dir",
+    "seq_len": "--seq-len",
+    "num_samples": "--num-samples",
+    "val_fraction": "--val-fraction",
+    "seed": "--seed",
+    "zipf_exponent": "--zipf-exponent",
+    "markov_successors": "--markov-successors",
+    "config": "--config",
 }
 
 
 def baseline_command(
-    vocab_size: Optional[str] = typer.Option(None, "--vocab-size", "--vocab_size", help="Vocabulary size V (an integer >= 2); with --data: V of dummy, zipf and markov data (default 10000 as for train); text data takes V from its tokenizer."),
+    vocab_size: Optional[str] = typer.Option(
+        None,
+        "--vocab-size",
+        "--vocab_size",
+        help="Vocabulary size V (an integer >= 2); with --data: V of dummy, zipf and markov data (default 10000 as for train); text data takes V from its tokenizer.",
+    ),
     loss: Optional[str] = typer.Option(None, "--loss", help="A loss in nats per token to read against V: perplexity, bits, distance to the floors."),
     init_logit_std: Optional[str] = typer.Option(
-        None, "--init-logit-std", "--init_logit_std",
+        None,
+        "--init-logit-std",
+        "--init_logit_std",
         help="Std of the model's logits at initialisation (default: lossdoc's default model, sqrt(1/3 + 1/768) = 0.5785).",
     ),
-    data: Optional[str] = typer.Option(None, "--data", "--dataset", help="Measure the floors of a corpus, with the sources train accepts: a .txt file or folder, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], dummy, zipf, markov."),
+    data: Optional[str] = typer.Option(
+        None,
+        "--data",
+        "--dataset",
+        help="Measure the floors of a corpus, with the sources train accepts: a .txt file or folder, pydoc, wikitext2, wikitext103, hf:NAME[:CONFIG], dummy, zipf, markov.",
+    ),
     tokenizer: Optional[str] = TokenizerOption,
     min_freq: Optional[int] = MinFreqOption,
     val_file: Optional[str] = ValFileOption,
@@ -91,7 +114,9 @@ def baseline_command(
     seed: Optional[int] = typer.Option(None, "--seed", help="dummy, zipf, markov: random seed (default 42)."),
     zipf_exponent: Optional[float] = ZipfExponentOption,
     markov_successors: Optional[int] = MarkovSuccessorsOption,
-    config: Optional[Path] = typer.Option(None, "--config", help="With --data: a train YAML config (a run's config.yaml); its data settings are used, flags override them."),
+    config: Optional[Path] = typer.Option(
+        None, "--config", help="With --data: a train YAML config (a run's config.yaml); its data settings are used, flags override them."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON document."),
     lang: Optional[str] = LangOption,
 ) -> None:
@@ -103,8 +128,16 @@ def baseline_command(
         raise LossdocError("error.baseline_std", value=init_logit_std)
     loss_value = None if loss is None else parse_number(loss, "error.baseline_loss_number")
     data_flags = dict(
-        tokenizer=tokenizer, min_freq=min_freq, val_file=val_file, text_column=text_column, cache_dir=cache_dir,
-        seq_len=seq_len, num_samples=num_samples, val_fraction=val_fraction, seed=seed, zipf_exponent=zipf_exponent,
+        tokenizer=tokenizer,
+        min_freq=min_freq,
+        val_file=val_file,
+        text_column=text_column,
+        cache_dir=cache_dir,
+        seq_len=seq_len,
+        num_samples=num_samples,
+        val_fraction=val_fraction,
+        seed=seed,
+        zipf_exponent=zipf_exponent,
         markov_successors=markov_successors,
     )
     if data is None and config is None:

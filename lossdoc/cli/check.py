@@ -15,21 +15,38 @@ from lossdoc.cli.options import LangOption, resolve_lang
 
 
 def register(app: typer.Typer) -> None:
-    app.command("check", help="Check a model before training: init loss, causality, labels, overfit one batch, gradient flow, input dependence, train/eval mode.")(check_command)
+    app.command(
+        "check",
+        help="Check a model before training: init loss, causality, labels, overfit one batch, gradient flow, input dependence, train/eval mode.",
+    )(check_command)
 
 
 def check_command(
-    target: str = typer.Argument(..., metavar="TARGET", help="path/to/file.py:factory (imported and run in this process), lossdoc:RUN_OR_CHECKPOINT, or hf:PATH (a local Hugging Face causal LM folder)."),
+    target: str = typer.Argument(
+        ...,
+        metavar="TARGET",
+        help="path/to/file.py:factory (imported and run in this process), lossdoc:RUN_OR_CHECKPOINT, or hf:PATH (a local Hugging Face causal LM folder).",
+    ),
     vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size V (default: the last dimension of the model's logits)."),
     seq_len: Optional[int] = typer.Option(None, "--seq-len", help="Tokens per sequence (default 32, or the model's context if shorter)."),
     batch_size: int = typer.Option(4, "--batch-size", help="Sequences per batch (default 4)."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, mps or auto (default cpu; the causality check is exact in fp32)."),
-    labels: Optional[str] = typer.Option(None, "--labels", help="How your training code pairs logits with labels: shifted (labels = next tokens) or unshifted (labels = inputs); the labels check trains with it. Default shifted, or the run's own for lossdoc: targets."),
+    labels: Optional[str] = typer.Option(
+        None,
+        "--labels",
+        help="How your training code pairs logits with labels: shifted (labels = next tokens) or unshifted (labels = inputs); the labels check trains with it. Default shifted, or the run's own for lossdoc: targets.",
+    ),
     steps: int = typer.Option(200, "--steps", help="At most this many AdamW steps to overfit one batch (default 200)."),
     lr: float = typer.Option(3e-3, "--lr", help="Learning rate of the overfit check (default 3e-3; the labels probes use 10/3 of it)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the ids and of the initialisation (default 0; lossdoc: targets use the run's seed)."),
-    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds each training check may run before it stops and reports what it reached (default 60)."),
-    trained: bool = typer.Option(False, "--trained", help="lossdoc: targets: load the checkpoint's trained weights instead of a fresh initialisation."),
+    seed: Optional[int] = typer.Option(
+        None, "--seed", help="Seed of the ids and of the initialisation (default 0; lossdoc: targets use the run's seed)."
+    ),
+    time_limit: float = typer.Option(
+        60.0, "--time-limit", help="Seconds each training check may run before it stops and reports what it reached (default 60)."
+    ),
+    trained: bool = typer.Option(
+        False, "--trained", help="lossdoc: targets: load the checkpoint's trained weights instead of a fresh initialisation."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON document (schema lossdoc.check/1)."),
     debug: bool = typer.Option(False, "--debug", help="Show the traceback of the user's code when loading or a check fails."),
     lang: Optional[str] = LangOption,
@@ -43,8 +60,19 @@ def check_command(
     from lossdoc.check import run_checks
 
     try:
-        report = run_checks(target, vocab_size=vocab_size, seq_len=seq_len, batch_size=batch_size, device=device, labels=labels,
-                            steps=steps, lr=lr, seed=seed, time_limit=time_limit, trained=trained)
+        report = run_checks(
+            target,
+            vocab_size=vocab_size,
+            seq_len=seq_len,
+            batch_size=batch_size,
+            device=device,
+            labels=labels,
+            steps=steps,
+            lr=lr,
+            seed=seed,
+            time_limit=time_limit,
+            trained=trained,
+        )
     except LossdocError as exc:
         tb = getattr(exc, "user_traceback", None)
         if debug and tb:

@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
 
 def explain_command(
     run_path: Optional[Path] = typer.Argument(
-        None, metavar="RUN",
+        None,
+        metavar="RUN",
         help="A run log or its folder: lossdoc's run.jsonl (or an older metrics.jsonl), the seed script's console "
         "output, Hugging Face trainer_state.json, Lightning metrics.csv, TensorBoard events, nanoGPT and build-nanogpt logs, "
         "LLaMA-Factory's trainer_log.jsonl, any CSV/TSV/JSON/JSONL of losses, or a home-made console log (docs/formats.md). "

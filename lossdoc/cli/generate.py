@@ -11,12 +11,16 @@ from lossdoc.cli.options import LangOption, resolve_lang
 
 
 def register(app: typer.Typer) -> None:
-    app.command("generate", help="Sample text from a trained checkpoint (a .pt file or a run folder), to see what a loss reads like.")(generate_command)
+    app.command("generate", help="Sample text from a trained checkpoint (a .pt file or a run folder), to see what a loss reads like.")(
+        generate_command
+    )
 
 
 def generate_command(
     checkpoint: Path = typer.Argument(..., help="A checkpoint .pt file, or a run folder (its checkpoints/best.pt, else last.pt)."),
-    prompt: Optional[str] = typer.Option(None, "--prompt", help="Text to continue (default 'The'); token ids separated by spaces for synthetic data."),
+    prompt: Optional[str] = typer.Option(
+        None, "--prompt", help="Text to continue (default 'The'); token ids separated by spaces for synthetic data."
+    ),
     max_new_tokens: int = typer.Option(200, "--max-new-tokens", "--max_new_tokens", help="Tokens to generate (default 200)."),
     temperature: float = typer.Option(1.0, "--temperature", help="Softmax temperature; 0 takes the most likely token (default 1.0)."),
     top_k: int = typer.Option(0, "--top-k", "--top_k", help="Sample among the k most likely tokens only; 0 = all (default 0)."),

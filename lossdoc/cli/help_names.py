@@ -14,13 +14,37 @@ import typer
 from typer.models import OptionInfo
 
 BY_NAME = {
-    "--data": "SOURCE", "--vocab-size": "V", "--out": "DIR", "--resume": "DIR", "--config": "FILE.yaml",
-    "--device": "auto|cpu|cuda|mps", "--inject": "FAULT", "--on-nonfinite": "stop|skip",
-    "--tokenizer": "char|byte|word", "--lang": "en|zh", "--fail-on": "broken|overfitting|never", "--format": "FORMAT",
-    "--step-col": "COLUMN", "--train-col": "COLUMN", "--val-col": "COLUMN", "--text-column": "COLUMN",
-    "--train-tag": "TAG", "--val-tag": "TAG", "--floor": "NATS", "--loss": "NATS", "--cache-dir": "DIR",
-    "--val-file": "FILE.txt", "--lr": "LR", "--init-logit-std": "STD", "--dropout": "P", "--val-fraction": "FRACTION",
-    "--zipf-exponent": "S", "--prompt": "TEXT", "--temperature": "T", "--top-k": "K", "--checkpoint": "FILE.pt",
+    "--data": "SOURCE",
+    "--vocab-size": "V",
+    "--out": "DIR",
+    "--resume": "DIR",
+    "--config": "FILE.yaml",
+    "--device": "auto|cpu|cuda|mps",
+    "--inject": "FAULT",
+    "--on-nonfinite": "stop|skip",
+    "--tokenizer": "char|byte|word",
+    "--lang": "en|zh",
+    "--fail-on": "broken|overfitting|never",
+    "--format": "FORMAT",
+    "--step-col": "COLUMN",
+    "--train-col": "COLUMN",
+    "--val-col": "COLUMN",
+    "--text-column": "COLUMN",
+    "--train-tag": "TAG",
+    "--val-tag": "TAG",
+    "--floor": "NATS",
+    "--loss": "NATS",
+    "--cache-dir": "DIR",
+    "--val-file": "FILE.txt",
+    "--lr": "LR",
+    "--init-logit-std": "STD",
+    "--dropout": "P",
+    "--val-fraction": "FRACTION",
+    "--zipf-exponent": "S",
+    "--prompt": "TEXT",
+    "--temperature": "T",
+    "--top-k": "K",
+    "--checkpoint": "FILE.pt",
     "--random-low": "ID",
 }
 BY_TYPE = {int: "N", float: "X", str: "TEXT"}
@@ -54,5 +78,7 @@ def name_placeholders(app: typer.Typer) -> None:
             decls = [d for d in (*first, *(opt.param_decls or ())) if d.startswith("--")]
             label = next((BY_NAME[d] for d in decls if d in BY_NAME), None)
             if label is None:
-                label = "PATH" if base is not None and base.__name__.endswith("Path") else (BY_TYPE.get(base, "VALUE") if base is not None else "VALUE")
+                label = (
+                    "PATH" if base is not None and base.__name__.endswith("Path") else (BY_TYPE.get(base, "VALUE") if base is not None else "VALUE")
+                )
             opt.metavar = label

@@ -56,12 +56,19 @@ def train_command(
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; flags override it."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder from checkpoints/last.pt."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
-    nproc: Optional[int] = typer.Option(None, "--nproc", min=1, help=(
-        "Train with N processes on this machine (DDP): lossdoc launches torchrun --nproc-per-node N -m lossdoc train "
-        "with the other flags, for convenience. --batch-size is per process; the global batch is N times it. "
-        "gloo on the CPU, nccl on CUDA (--backend). See docs/distributed.md.")),
-    master_port: Optional[int] = typer.Option(None, "--master-port", min=1, max=65535,
-                                              help="With --nproc: the TCP port of torchrun's rendezvous; default a free port."),
+    nproc: Optional[int] = typer.Option(
+        None,
+        "--nproc",
+        min=1,
+        help=(
+            "Train with N processes on this machine (DDP): lossdoc launches torchrun --nproc-per-node N -m lossdoc train "
+            "with the other flags, for convenience. --batch-size is per process; the global batch is N times it. "
+            "gloo on the CPU, nccl on CUDA (--backend). See docs/distributed.md."
+        ),
+    ),
+    master_port: Optional[int] = typer.Option(
+        None, "--master-port", min=1, max=65535, help="With --nproc: the TCP port of torchrun's rendezvous; default a free port."
+    ),
     lang: Optional[str] = LangOption,
     **flags: Any,
 ) -> None:
@@ -118,8 +125,9 @@ def train_command(
         raise typer.Exit(result.exit_code)
 
 
-def _launch(nproc: int, master_port: int | None, flags: dict[str, Any], *, config: Path | None, resume: Path | None,
-            overwrite: bool, lang: str | None) -> None:
+def _launch(
+    nproc: int, master_port: int | None, flags: dict[str, Any], *, config: Path | None, resume: Path | None, overwrite: bool, lang: str | None
+) -> None:
     """``--nproc N``: check what can be checked here, then run torchrun with the same flags (less --nproc)."""
     from lossdoc.train.config import resolve_config
     from lossdoc.train.distributed import launch, precheck

@@ -21,12 +21,20 @@ def register(app: typer.Typer) -> None:
 
 
 def watch_command(
-    run_path: Path = typer.Argument(..., metavar="RUN", help="A run log or its folder, in any format explain reads; lossdoc's run.jsonl is tailed (only new bytes are read), other formats are read again when they change."),
+    run_path: Path = typer.Argument(
+        ...,
+        metavar="RUN",
+        help="A run log or its folder, in any format explain reads; lossdoc's run.jsonl is tailed (only new bytes are read), other formats are read again when they change.",
+    ),
     fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 as soon as the verdict is at least this bad: broken, overfitting or never."),
-    until_done: bool = typer.Option(False, "--until-done", help="Return when the run ends: its end record, or (formats without one) no change for --idle seconds."),
+    until_done: bool = typer.Option(
+        False, "--until-done", help="Return when the run ends: its end record, or (formats without one) no change for --idle seconds."
+    ),
     wait: bool = typer.Option(False, "--wait", help="Wait for RUN to appear instead of failing when it does not exist yet."),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between two diagnoses, at least 1."),
-    idle: float = typer.Option(120.0, "--idle", help="With --until-done, for formats without an end record: seconds without change that end the watch."),
+    idle: float = typer.Option(
+        120.0, "--idle", help="With --until-done, for formats without an end record: seconds without change that end the watch."
+    ),
     vocab_size: VocabSize = None,
     floor: Floor = None,
     random: Random = False,

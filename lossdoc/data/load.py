@@ -62,27 +62,35 @@ def synthetic_data(cfg: Any) -> Rows:
     )
     header: dict[str, Any] = {"kind": cfg.data, **settings}
     uni_h, uni_x = unigram_figures(train, val, v)
-    header.update({
-        "vocab_size": v,
-        "num_samples": cfg.num_samples,
-        "num_train": n_train,
-        "num_val": n_val,
-        "seq_len": cfg.seq_len,
-        "train_tokens": int(train.size),
-        "val_tokens": int(val.size),
-        "entropy_floor": floor,
-        "floor_kind": "exact",
-        "unigram_entropy": uni_h,
-        "unigram_xent": uni_x,
-    })
+    header.update(
+        {
+            "vocab_size": v,
+            "num_samples": cfg.num_samples,
+            "num_train": n_train,
+            "num_val": n_val,
+            "seq_len": cfg.seq_len,
+            "train_tokens": int(train.size),
+            "val_tokens": int(val.size),
+            "entropy_floor": floor,
+            "floor_kind": "exact",
+            "unigram_entropy": uni_h,
+            "unigram_xent": uni_x,
+        }
+    )
     return Rows(train, val, header, exact_floor=floor, settings=settings)
 
 
 def open_corpus(cfg: Any, progress: Callable[[str, int, int], None] | None = None) -> Corpus:
     """Tokenise ``cfg.data`` into the cache, or reuse the cache entry."""
     return prepare_corpus(
-        cfg.data, tokenizer=cfg.tokenizer, min_freq=cfg.min_freq, val_fraction=cfg.val_fraction,
-        val_file=cfg.val_file, text_column=cfg.text_column, cache_dir=cfg.cache_dir, progress=progress,
+        cfg.data,
+        tokenizer=cfg.tokenizer,
+        min_freq=cfg.min_freq,
+        val_fraction=cfg.val_fraction,
+        val_file=cfg.val_file,
+        text_column=cfg.text_column,
+        cache_dir=cfg.cache_dir,
+        progress=progress,
     )
 
 
@@ -102,16 +110,18 @@ def text_data(cfg: Any, progress: Callable[[str, int, int], None] | None = None)
     }
     if "min_freq" in info:
         header["min_freq"] = info["min_freq"]
-    header.update({
-        "val_split": info["val_split"],
-        "train_tokens": info["train_tokens"],
-        "val_tokens": info["val_tokens"],
-        "num_train": int(train.shape[0]),
-        "num_val": int(val.shape[0]),
-        "seq_len": cfg.seq_len,
-        "unigram_entropy": uni_h,
-        "unigram_xent": uni_x,
-        "cache": info["cache"],
-        "cache_hit": corpus.cache_hit,
-    })
+    header.update(
+        {
+            "val_split": info["val_split"],
+            "train_tokens": info["train_tokens"],
+            "val_tokens": info["val_tokens"],
+            "num_train": int(train.shape[0]),
+            "num_val": int(val.shape[0]),
+            "seq_len": cfg.seq_len,
+            "unigram_entropy": uni_h,
+            "unigram_xent": uni_x,
+            "cache": info["cache"],
+            "cache_hit": corpus.cache_hit,
+        }
+    )
     return Rows(train, val, header, corpus=corpus)

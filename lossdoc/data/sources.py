@@ -273,8 +273,12 @@ def _hub_offline_mode() -> Iterator[None]:
     import datasets
     import huggingface_hub.constants as hub_constants
 
-    saved = (datasets.config.HF_HUB_OFFLINE, getattr(datasets.config, "HF_DATASETS_OFFLINE", None),
-             hub_constants.HF_HUB_OFFLINE, os.environ.get("HF_HUB_OFFLINE"))
+    saved = (
+        datasets.config.HF_HUB_OFFLINE,
+        getattr(datasets.config, "HF_DATASETS_OFFLINE", None),
+        hub_constants.HF_HUB_OFFLINE,
+        os.environ.get("HF_HUB_OFFLINE"),
+    )
     datasets.config.HF_HUB_OFFLINE = hub_constants.HF_HUB_OFFLINE = True
     if saved[1] is not None:
         datasets.config.HF_DATASETS_OFFLINE = True
@@ -369,7 +373,12 @@ def _hf_source(spec: Spec, val_fraction: float, text_column: str) -> TextSource:
         "rule": rule,
     }
     return TextSource(
-        "hf", label, ident, _rows_pieces(train, text_column), _rows_pieces(val, text_column), rule,
+        "hf",
+        label,
+        ident,
+        _rows_pieces(train, text_column),
+        _rows_pieces(val, text_column),
+        rule,
         {"train": _approx_chars(train), "validation": _approx_chars(val)},
     )
 

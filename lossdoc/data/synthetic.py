@@ -93,8 +93,9 @@ def sample_markov(chain: MarkovChain, num_rows: int, seq_len: int, seed: int, st
     return rows
 
 
-def synthetic_rows(kind: str, vocab_size: int, num_train: int, num_val: int, seq_len: int, seed: int, *,
-                   zipf_exponent: float = 1.0, markov_successors: int = 4) -> tuple[np.ndarray, np.ndarray, float, dict]:
+def synthetic_rows(
+    kind: str, vocab_size: int, num_train: int, num_val: int, seq_len: int, seed: int, *, zipf_exponent: float = 1.0, markov_successors: int = 4
+) -> tuple[np.ndarray, np.ndarray, float, dict]:
     """(train rows, validation rows, exact floor, source settings) of ``zipf`` or ``markov`` data: what
     ``lossdoc train`` trains on and what ``lossdoc baseline --data`` can measure, from one place."""
     if kind == "zipf":

@@ -91,9 +91,13 @@ def loss_scale(model: Any, first: Any) -> dict[str, Any] | None:
     shifted = sum(v != -100 for v in flat[1:])
     if full < 2 or shifted == full:
         return None
-    return {"logged_over_true": shifted / full, "label_tokens": full, "targets": shifted,
-            "cause": "transformers Trainer: num_items_in_batch counts labels before the causal shift (model.loss_type is None)",
-            "transformers": _transformers_version()}
+    return {
+        "logged_over_true": shifted / full,
+        "label_tokens": full,
+        "targets": shifted,
+        "cause": "transformers Trainer: num_items_in_batch counts labels before the causal shift (model.loss_type is None)",
+        "transformers": _transformers_version(),
+    }
 
 
 def _transformers_version() -> str:
@@ -154,6 +158,8 @@ class LossdocCallback(TrainerCallback):
         if not getattr(state, "is_world_process_zero", True):
             return  # one log per run: only the main process writes (and only it can stop on a broken verdict)
         cfg = getattr(model, "config", None)
+        if cfg is None:  # _guard turns this into the one warning; training goes on
+            raise AttributeError("the model has no config to read vocab_size from")
         vocab = int(cfg.vocab_size)
         positions = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None)
         world = int(getattr(args, "world_size", 1) or 1)
@@ -163,8 +169,11 @@ class LossdocCallback(TrainerCallback):
             model_rec["params"] = int(sum(p.numel() for p in model.parameters()))
         except Exception:  # noqa: BLE001
             pass
-        for key, names in (("d_model", ("n_embd", "hidden_size", "d_model")), ("num_layers", ("n_layer", "num_hidden_layers")),
-                           ("num_heads", ("n_head", "num_attention_heads"))):
+        for key, names in (
+            ("d_model", ("n_embd", "hidden_size", "d_model")),
+            ("num_layers", ("n_layer", "num_hidden_layers")),
+            ("num_heads", ("n_head", "num_attention_heads")),
+        ):
             for n in names:
                 v = getattr(cfg, n, None)
                 if isinstance(v, int) and not isinstance(v, bool) and v > 0:
@@ -194,10 +203,20 @@ class LossdocCallback(TrainerCallback):
         self._last_step = int(state.global_step or 0)  # a resumed Trainer starts past 0
         seen = getattr(state, "num_input_tokens_seen", 0)
         self._tokens_seen = int(seen) if isinstance(seen, (int, float)) and not isinstance(seen, bool) and seen > 0 else 0
-        self.logger = RunLogger(self.run_dir, vocab_size=vocab, data=self.data, seq_len=seq_len, batch_tokens=batch_tokens,
-                                pretrained=_is_pretrained(model), dropout=_dropout(cfg), model=model_rec, config=config,
-                                loss_scale=loss_scale(model, _first(loader)),
-                                device=str(getattr(args, "device", "unknown")), writer="lossdoc.integrations.hf")
+        self.logger = RunLogger(
+            self.run_dir,
+            vocab_size=vocab,
+            data=self.data,
+            seq_len=seq_len,
+            batch_tokens=batch_tokens,
+            pretrained=_is_pretrained(model),
+            dropout=_dropout(cfg),
+            model=model_rec,
+            config=config,
+            loss_scale=loss_scale(model, _first(loader)),
+            device=str(getattr(args, "device", "unknown")),
+            writer="lossdoc.integrations.hf",
+        )
 
     def _tokens(self, state) -> int | None:
         """Input tokens per optimizer step since the last log, from state.num_input_tokens_seen (include_num_input_tokens_seen)."""
@@ -212,8 +231,9 @@ class LossdocCallback(TrainerCallback):
     def _log(self, args, state, control, logs: dict) -> None:
         if self.logger is None or "loss" not in logs:
             return
-        self.logger.batch(max(1, state.global_step), logs["loss"], tokens=self._tokens(state), lr=logs.get("learning_rate"),
-                          grad_norm=logs.get("grad_norm"))
+        self.logger.batch(
+            max(1, state.global_step), logs["loss"], tokens=self._tokens(state), lr=logs.get("learning_rate"), grad_norm=logs.get("grad_norm")
+        )
         self._maybe_stop(control)
 
     def _evaluate(self, args, state, control, metrics: dict) -> None:

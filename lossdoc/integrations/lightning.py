@@ -81,8 +81,17 @@ def _loss(outputs: Any) -> Any:
 
 
 class LossdocCallback(Callback):
-    def __init__(self, run_dir: str | Path, data: str | None = None, stop_on: str | None = None, vocab_size: int | None = None,
-                 *, pretrained: bool | None = None, val_key: str | None = None, check_every: int = 200) -> None:
+    def __init__(
+        self,
+        run_dir: str | Path,
+        data: str | None = None,
+        stop_on: str | None = None,
+        vocab_size: int | None = None,
+        *,
+        pretrained: bool | None = None,
+        val_key: str | None = None,
+        check_every: int = 200,
+    ) -> None:
         if data not in (None, "random", "text"):
             raise ValueError(f"data must be None, 'random' or 'text', not {data!r}")
         if stop_on not in STOP_ON:
@@ -157,13 +166,27 @@ class LossdocCallback(Callback):
         model = {"type": type(module).__name__, "params": int(sum(p.numel() for p in module.parameters()))}
         if name:
             model["name_or_path"] = name[-200:]
-        config = {"accumulate_grad_batches": accumulate, "world_size": world, "max_steps": int(getattr(trainer, "max_steps", -1) or -1),
-                  "max_epochs": getattr(trainer, "max_epochs", None)}
+        config = {
+            "accumulate_grad_batches": accumulate,
+            "world_size": world,
+            "max_steps": int(getattr(trainer, "max_steps", -1) or -1),
+            "max_epochs": getattr(trainer, "max_epochs", None),
+        }
         if batch_tokens:
             config["batch_tokens_source"] = "first training batch"
-        self.logger = RunLogger(self.run_dir, vocab_size=int(vocab), data=self.data, seq_len=seq_len, batch_tokens=batch_tokens,
-                                pretrained=pretrained, dropout=_dropout(module, hp), model=model, config=config,
-                                device=str(getattr(module, "device", "unknown")), writer="lossdoc.integrations.lightning")
+        self.logger = RunLogger(
+            self.run_dir,
+            vocab_size=int(vocab),
+            data=self.data,
+            seq_len=seq_len,
+            batch_tokens=batch_tokens,
+            pretrained=pretrained,
+            dropout=_dropout(module, hp),
+            model=model,
+            config=config,
+            device=str(getattr(module, "device", "unknown")),
+            writer="lossdoc.integrations.lightning",
+        )
 
     def _batch(self, trainer, module, outputs, batch) -> None:
         if self._off:

@@ -5,7 +5,7 @@ EN = {
     "error.nccl_needs_cuda": "backend nccl needs CUDA tensors and the device is {device}; use --backend auto or gloo, or --device cuda",
     "error.gloo_unavailable": "backend gloo is not in this torch build; use --backend auto or nccl (on CUDA)",
     "error.world_not_dividing": "world size {world} does not divide the {rows} training sequences: every rank must take the same "
-                                "number of rows at each step; use a world size that divides {rows} ({allowed}, ...) or change --num-samples",
+    "number of rows at each step; use a world size that divides {rows} ({allowed}, ...) or change --num-samples",
     "error.dist_env": "torchrun's environment is incomplete or wrong ({detail}); start the run with torchrun --nproc-per-node N -m lossdoc train or lossdoc train --nproc N",
     "error.dist_init": "cannot join the {backend} process group at {addr}:{port}: {detail}; use a free port (torchrun --master-port, or let lossdoc train --nproc pick one)",
     "error.resume_world_size": "cannot resume {path} with {world} process(es): it was trained with {saved}; resume it with --nproc {saved} (or torchrun --nproc-per-node {saved})",
@@ -22,7 +22,7 @@ ZH = {
     "error.nccl_needs_cuda": "后端 nccl 需要 CUDA 张量，而当前设备是 {device}；请用 --backend auto 或 gloo，或 --device cuda",
     "error.gloo_unavailable": "当前 torch 不含 gloo 后端；请用 --backend auto 或 nccl（在 CUDA 上）",
     "error.world_not_dividing": "进程数 {world} 不能整除 {rows} 条训练序列：每一步每个进程必须分到同样多的序列；"
-                                "请用能整除 {rows} 的进程数（{allowed} 等），或修改 --num-samples",
+    "请用能整除 {rows} 的进程数（{allowed} 等），或修改 --num-samples",
     "error.dist_env": "torchrun 的环境变量不完整或有误（{detail}）；请用 torchrun --nproc-per-node N -m lossdoc train 或 lossdoc train --nproc N 启动",
     "error.dist_init": "无法加入 {backend} 进程组（{addr}:{port}）：{detail}；请使用空闲端口（torchrun --master-port，或让 lossdoc train --nproc 自动选择）",
     "error.resume_world_size": "无法用 {world} 个进程续训 {path}：它是用 {saved} 个进程训练的；请用 --nproc {saved}（或 torchrun --nproc-per-node {saved}）续训",

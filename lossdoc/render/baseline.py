@@ -100,22 +100,50 @@ def vocab_table(vb: VocabBaseline, lang: str) -> Table:
     """The reference-loss table: uniform floor, dummy floor, expected init loss, healthy band."""
     table = _table(
         t("baseline.vocab.title", lang, vocab=vb.vocab_size),
-        [(t("baseline.col.figure", lang), "left"), (t("baseline.col.nats", lang), "right"),
-         (t("baseline.col.bits", lang), "right"), (t("baseline.col.ppl", lang), "right"),
-         (t("baseline.col.formula", lang), "left")],
+        [
+            (t("baseline.col.figure", lang), "left"),
+            (t("baseline.col.nats", lang), "right"),
+            (t("baseline.col.bits", lang), "right"),
+            (t("baseline.col.ppl", lang), "right"),
+            (t("baseline.col.formula", lang), "left"),
+        ],
     )
     rows = [
-        (t("baseline.row.uniform", lang), fmt_nats(vb.uniform_nats), fmt_bits(vb.uniform_bits), fmt_ppl(vb.uniform_perplexity),
-         t("baseline.formula.uniform", lang)),
-        (t("baseline.row.dummy", lang), fmt_nats(vb.dummy_nats), fmt_bits(vb.dummy_bits), fmt_ppl(vb.dummy_perplexity),
-         t("baseline.formula.dummy", lang)),
-        (t("baseline.row.init", lang, std=f"{vb.init_logit_std:.4f}"), fmt_nats(vb.init_expected_nats),
-         fmt_bits(vb.init_expected_bits), fmt_ppl(vb.init_expected_perplexity), t("baseline.formula.init", lang)),
-        (t("baseline.row.band_low", lang), fmt_nats(vb.init_band_low), fmt_bits(floors.nats_to_bits(vb.init_band_low)),
-         fmt_ppl(floors.perplexity(vb.init_band_low)), t("baseline.formula.band_low", lang, allow=floors.INIT_BAND_ALLOWANCE)),
-        (t("baseline.row.band_high", lang), fmt_nats(vb.init_band_high), fmt_bits(floors.nats_to_bits(vb.init_band_high)),
-         fmt_ppl(floors.perplexity(vb.init_band_high)),
-         t("baseline.formula.band_high", lang, allow=floors.INIT_BAND_ALLOWANCE, max_std=f"{vb.init_band_max_std:g}")),
+        (
+            t("baseline.row.uniform", lang),
+            fmt_nats(vb.uniform_nats),
+            fmt_bits(vb.uniform_bits),
+            fmt_ppl(vb.uniform_perplexity),
+            t("baseline.formula.uniform", lang),
+        ),
+        (
+            t("baseline.row.dummy", lang),
+            fmt_nats(vb.dummy_nats),
+            fmt_bits(vb.dummy_bits),
+            fmt_ppl(vb.dummy_perplexity),
+            t("baseline.formula.dummy", lang),
+        ),
+        (
+            t("baseline.row.init", lang, std=f"{vb.init_logit_std:.4f}"),
+            fmt_nats(vb.init_expected_nats),
+            fmt_bits(vb.init_expected_bits),
+            fmt_ppl(vb.init_expected_perplexity),
+            t("baseline.formula.init", lang),
+        ),
+        (
+            t("baseline.row.band_low", lang),
+            fmt_nats(vb.init_band_low),
+            fmt_bits(floors.nats_to_bits(vb.init_band_low)),
+            fmt_ppl(floors.perplexity(vb.init_band_low)),
+            t("baseline.formula.band_low", lang, allow=floors.INIT_BAND_ALLOWANCE),
+        ),
+        (
+            t("baseline.row.band_high", lang),
+            fmt_nats(vb.init_band_high),
+            fmt_bits(floors.nats_to_bits(vb.init_band_high)),
+            fmt_ppl(floors.perplexity(vb.init_band_high)),
+            t("baseline.formula.band_high", lang, allow=floors.INIT_BAND_ALLOWANCE, max_std=f"{vb.init_band_max_std:g}"),
+        ),
     ]
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
@@ -132,11 +160,17 @@ def vocab_notes(vb: VocabBaseline, lang: str) -> list[str]:
         notes.append(t("baseline.note.std_given", lang, std=std))
     notes.append(t("baseline.note.init", lang, delta=fmt_nats(vb.init_expected_nats - vb.uniform_nats)))
     if vb.init_expansion_ratio > EXPANSION_NOTE_RATIO:
-        notes.append(t("baseline.note.expansion", lang, ratio=f"{vb.init_expansion_ratio:.3g}",
-                       closed=fmt_nats(vb.init_expected_closed_form), exact=fmt_nats(vb.init_expected_nats)))
+        notes.append(
+            t(
+                "baseline.note.expansion",
+                lang,
+                ratio=f"{vb.init_expansion_ratio:.3g}",
+                closed=fmt_nats(vb.init_expected_closed_form),
+                exact=fmt_nats(vb.init_expected_nats),
+            )
+        )
     notes.append(t("baseline.note.band", lang, allow=floors.INIT_BAND_ALLOWANCE, max_std=f"{vb.init_band_max_std:g}"))
-    notes.append(t("baseline.note.read", lang, uniform=fmt_nats(vb.uniform_nats), bits=fmt_bits(vb.uniform_bits),
-                   ppl=fmt_ppl(vb.uniform_perplexity)))
+    notes.append(t("baseline.note.read", lang, uniform=fmt_nats(vb.uniform_nats), bits=fmt_bits(vb.uniform_bits), ppl=fmt_ppl(vb.uniform_perplexity)))
     return notes
 
 
@@ -147,15 +181,21 @@ def render_vocab(console: Console, vb: VocabBaseline, lang: str) -> None:
 
 
 def loss_table(r: LossReading, lang: str) -> Table:
-    table = _table(t("baseline.loss.title", lang, loss=fmt_nats(r.loss), vocab=r.vocab_size),
-                   [(t("baseline.loss.col.what", lang), "left"), (t("baseline.loss.col.value", lang), "left")])
+    table = _table(
+        t("baseline.loss.title", lang, loss=fmt_nats(r.loss), vocab=r.vocab_size),
+        [(t("baseline.loss.col.what", lang), "left"), (t("baseline.loss.col.value", lang), "left")],
+    )
     rows = [
         (t("baseline.loss.ppl", lang), t("baseline.loss.ppl_value", lang, ppl=fmt_ppl(r.perplexity), ratio=f"{r.perplexity_ratio_uniform:.4g}")),
         (t("baseline.loss.bits", lang), fmt_bits(r.bits)),
-        (t("baseline.loss.vs_uniform", lang, floor=fmt_nats(r.uniform_nats)),
-         t("baseline.loss.excess_value", lang, nats=fmt_signed(r.excess_uniform_nats), pct=fmt_signed(r.excess_uniform_pct, 2))),
-        (t("baseline.loss.vs_dummy", lang, floor=fmt_nats(r.dummy_nats)),
-         t("baseline.loss.excess_value", lang, nats=fmt_signed(r.excess_dummy_nats), pct=fmt_signed(r.excess_dummy_pct, 2))),
+        (
+            t("baseline.loss.vs_uniform", lang, floor=fmt_nats(r.uniform_nats)),
+            t("baseline.loss.excess_value", lang, nats=fmt_signed(r.excess_uniform_nats), pct=fmt_signed(r.excess_uniform_pct, 2)),
+        ),
+        (
+            t("baseline.loss.vs_dummy", lang, floor=fmt_nats(r.dummy_nats)),
+            t("baseline.loss.excess_value", lang, nats=fmt_signed(r.excess_dummy_nats), pct=fmt_signed(r.excess_dummy_pct, 2)),
+        ),
     ]
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
@@ -173,8 +213,17 @@ def loss_notes(r: LossReading, vb: VocabBaseline, lang: str) -> list[str]:
         else:
             notes = [t("baseline.loss.near_floor.below", lang, nats=fmt_nats(-r.excess_dummy_nats))]
     elif r.position == "init_band":
-        notes = [t("baseline.loss.init_band", lang, high=fmt_nats(r.init_band_high), init=fmt_nats(vb.init_expected_nats),
-                   std=f"{vb.init_logit_std:.4f}", nats=nats, bits=bits)]
+        notes = [
+            t(
+                "baseline.loss.init_band",
+                lang,
+                high=fmt_nats(r.init_band_high),
+                init=fmt_nats(vb.init_expected_nats),
+                std=f"{vb.init_logit_std:.4f}",
+                nats=nats,
+                bits=bits,
+            )
+        ]
     else:
         notes = [t("baseline.loss.above_band", lang, high=fmt_nats(r.init_band_high))]
     if r.bits_hint:
@@ -194,8 +243,10 @@ def _nats_cell(x: float, lang: str) -> str:
 
 def corpus_table(c: CorpusFigures, lang: str) -> Table:
     """The floors of a corpus (lossdoc.baseline.corpus_baseline)."""
-    table = _table(t("baseline.corpus.title", lang, vocab=c.vocab_size),
-                   [(t("baseline.loss.col.what", lang), "left"), (t("baseline.loss.col.value", lang), "left")])
+    table = _table(
+        t("baseline.corpus.title", lang, vocab=c.vocab_size),
+        [(t("baseline.loss.col.what", lang), "left"), (t("baseline.loss.col.value", lang), "left")],
+    )
     alpha = f"{c.smoothing['alpha']:g}"
     rows = [
         (t("baseline.corpus.tokens", lang), f"{c.train_tokens:,} / {c.val_tokens:,} / {c.total_tokens:,}"),
@@ -229,9 +280,16 @@ def corpus_notes(c: CorpusFigures, lang: str) -> list[str]:
     notes = [
         t("baseline.corpus.note.unigram", lang, ce=fmt_nats(c.unigram_cross_entropy_val)),
         t("baseline.corpus.note.smoothing", lang, alpha=alpha),
-        t("baseline.corpus.note.bigram", lang, corr=fmt_nats(c.bigram_miller_madow - c.bigram_plug_in), pairs=f"{k:,}",
-          contexts=f"{j:,}", n=f"{n:,}", ratio=f"{ratio:.1f}",
-          reliability=t("baseline.corpus.note.bigram_ok" if ratio >= SPARSE_BIGRAM_RATIO else "baseline.corpus.note.bigram_sparse", lang)),
+        t(
+            "baseline.corpus.note.bigram",
+            lang,
+            corr=fmt_nats(c.bigram_miller_madow - c.bigram_plug_in),
+            pairs=f"{k:,}",
+            contexts=f"{j:,}",
+            n=f"{n:,}",
+            ratio=f"{ratio:.1f}",
+            reliability=t("baseline.corpus.note.bigram_ok" if ratio >= SPARSE_BIGRAM_RATIO else "baseline.corpus.note.bigram_sparse", lang),
+        ),
     ]
     if c.seq_len is not None:
         notes.insert(0, t("baseline.corpus.note.rows", lang, seq_len=c.seq_len))
@@ -247,17 +305,41 @@ def source_lines(header: dict[str, Any], c: CorpusFigures, lang: str) -> list[st
     """Where the corpus came from (the run header's data object) and, for synthetic data, what the true
     source itself scores on these validation rows."""
     if header.get("kind") in ("text", "hf"):
-        lines = [t("baseline.data.text", lang, source=header.get("source"), tokenizer=header.get("tokenizer"),
-                   vocab=header.get("vocab_size"), split=header.get("val_split"))]
+        lines = [
+            t(
+                "baseline.data.text",
+                lang,
+                source=header.get("source"),
+                tokenizer=header.get("tokenizer"),
+                vocab=header.get("vocab_size"),
+                split=header.get("val_split"),
+            )
+        ]
         if header.get("cache"):
             lines.append(t("baseline.data.cache", lang, cache=header["cache"]))
     else:
         settings = ", ".join(f"{k}={header[k]}" for k in SOURCE_SETTINGS if k in header)
-        lines = [t("baseline.data.synthetic", lang, kind=header.get("kind"), settings=settings or "-",
-                   train=header.get("num_train"), val=header.get("num_val"), seq_len=header.get("seq_len"))]
+        lines = [
+            t(
+                "baseline.data.synthetic",
+                lang,
+                kind=header.get("kind"),
+                settings=settings or "-",
+                train=header.get("num_train"),
+                val=header.get("num_val"),
+                seq_len=header.get("seq_len"),
+            )
+        ]
         if header.get("val_floor_sample") is not None:
-            lines.append(t("baseline.data.sample_floor", lang, sample=fmt_nats(header["val_floor_sample"]),
-                           se=f"{header['val_floor_se']:.4f}", exact=fmt_nats(header["entropy_floor"])))
+            lines.append(
+                t(
+                    "baseline.data.sample_floor",
+                    lang,
+                    sample=fmt_nats(header["val_floor_sample"]),
+                    se=f"{header['val_floor_se']:.4f}",
+                    exact=fmt_nats(header["entropy_floor"]),
+                )
+            )
     return lines
 
 
@@ -273,8 +355,9 @@ def render_corpus(console: Console, c: CorpusFigures, lang: str) -> None:
         _note(console, note)
 
 
-def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = None, corpus: CorpusFigures | None = None,
-                      data: dict[str, Any] | None = None) -> dict[str, Any]:
+def baseline_document(
+    vb: VocabBaseline | None, reading: LossReading | None = None, corpus: CorpusFigures | None = None, data: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The figures as one JSON-ready document (language-neutral; non-finite numbers become null).
     ``data`` is the run header's data object of the measured source (what ``train`` records)."""
     doc: dict[str, Any] = {"schema": SCHEMA}
@@ -282,15 +365,31 @@ def baseline_document(vb: VocabBaseline | None, reading: LossReading | None = No
         d = vb.to_dict()
         doc["vocab_size"] = vb.vocab_size
         doc["uniform"] = {"nats": d["uniform_nats"], "bits": d["uniform_bits"], "perplexity": d["uniform_perplexity"], "formula": "ln V"}
-        doc["dummy"] = {"nats": d["dummy_nats"], "bits": d["dummy_bits"], "perplexity": d["dummy_perplexity"],
-                        "token_low": d["dummy_token_low"], "token_high": d["dummy_token_high"],
-                        "gap_to_uniform_nats": d["dummy_gap_nats"], "formula": "ln(V - 1)"}
-        doc["init"] = {"logit_std": d["init_logit_std"], "logit_std_source": d["init_logit_std_source"], "d_model": d["init_d_model"],
-                       "expected_nats": d["init_expected_nats"], "expected_bits": d["init_expected_bits"],
-                       "expected_perplexity": d["init_expected_perplexity"], "closed_form_nats": d["init_expected_closed_form"],
-                       "expansion_ratio": d["init_expansion_ratio"],
-                       "band": {"low": d["init_band_low"], "high": d["init_band_high"], "max_std": d["init_band_max_std"],
-                                "allowance": floors.INIT_BAND_ALLOWANCE}}
+        doc["dummy"] = {
+            "nats": d["dummy_nats"],
+            "bits": d["dummy_bits"],
+            "perplexity": d["dummy_perplexity"],
+            "token_low": d["dummy_token_low"],
+            "token_high": d["dummy_token_high"],
+            "gap_to_uniform_nats": d["dummy_gap_nats"],
+            "formula": "ln(V - 1)",
+        }
+        doc["init"] = {
+            "logit_std": d["init_logit_std"],
+            "logit_std_source": d["init_logit_std_source"],
+            "d_model": d["init_d_model"],
+            "expected_nats": d["init_expected_nats"],
+            "expected_bits": d["init_expected_bits"],
+            "expected_perplexity": d["init_expected_perplexity"],
+            "closed_form_nats": d["init_expected_closed_form"],
+            "expansion_ratio": d["init_expansion_ratio"],
+            "band": {
+                "low": d["init_band_low"],
+                "high": d["init_band_high"],
+                "max_std": d["init_band_max_std"],
+                "allowance": floors.INIT_BAND_ALLOWANCE,
+            },
+        }
     if reading is not None:
         doc["loss"] = reading.to_dict()
     if corpus is not None:

@@ -131,8 +131,13 @@ class ChartData:
 def y_range(datas: list[ChartData]) -> tuple[float, float]:
     parts: list[np.ndarray] = []
     for d in datas:
-        parts += [d.smooth.y, d.val.y, d.train_epoch.y, np.array([ln.y for ln in d.lines], dtype=float),
-                  np.array([m.y for m in d.marks if m.y is not None], dtype=float)]
+        parts += [
+            d.smooth.y,
+            d.val.y,
+            d.train_epoch.y,
+            np.array([ln.y for ln in d.lines], dtype=float),
+            np.array([m.y for m in d.marks if m.y is not None], dtype=float),
+        ]
         if d.raw_span is not None:
             parts.append(np.array(d.raw_span))
     vals = np.concatenate(parts) if parts else np.empty(0)
@@ -290,16 +295,31 @@ def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_ki
         bad = ~np.isfinite(b.loss) & _drawable(bx)
         nonfinite = [float(s) for s in bx[bad]]
         if kind == "step":
-            nonfinite += [float(ev.step) for ev in run.events if ev.kind == "nonfinite_loss" and math.isfinite(ev.step) and abs(ev.step) <= CHART_LIMIT]
+            nonfinite += [
+                float(ev.step) for ev in run.events if ev.kind == "nonfinite_loss" and math.isfinite(ev.step) and abs(ev.step) <= CHART_LIMIT
+            ]
         nonfinite = sorted(set(nonfinite))
     steps_text = ", ".join(_fmt_epoch(s) for s in nonfinite[:5]) + (f" … (+{len(nonfinite) - 5})" if len(nonfinite) > 5 else "")
     for s in nonfinite[:MAX_NONFINITE_MARKS]:
         marks.append(Mark("nonfinite", s, None, {"steps": steps_text}))
 
     return ChartData(
-        name=short_name(run.source), verdict=d.verdict, x_kind=kind, n_batches=int(y_b.size), raw=Series(raw_x, raw_y),
-        raw_groups=groups, raw_span=raw_span, smooth=Series(sx, sy), smooth_window=window, smooth_bucket=bucket,
-        train_epoch=train_epoch, val=val, val_epoch=val_epoch, lines=lines, marks=marks, nonfinite_steps=nonfinite,
+        name=short_name(run.source),
+        verdict=d.verdict,
+        x_kind=kind,
+        n_batches=int(y_b.size),
+        raw=Series(raw_x, raw_y),
+        raw_groups=groups,
+        raw_span=raw_span,
+        smooth=Series(sx, sy),
+        smooth_window=window,
+        smooth_bucket=bucket,
+        train_epoch=train_epoch,
+        val=val,
+        val_epoch=val_epoch,
+        lines=lines,
+        marks=marks,
+        nonfinite_steps=nonfinite,
     )
 
 

@@ -78,8 +78,18 @@ def verdict_text(report, lang: str) -> str:
 
 
 def model_line(report, lang: str) -> str:
-    return t("chk.ui.model", lang, kind=t(f"chk.kind.{report.kind}", lang), params=f"{report.params:,}", trainable=f"{report.trainable:,}",
-             v=report.vocab_size, b=report.batch_size, t=report.seq_len, device=report.device, output=report.output)
+    return t(
+        "chk.ui.model",
+        lang,
+        kind=t(f"chk.kind.{report.kind}", lang),
+        params=f"{report.params:,}",
+        trainable=f"{report.trainable:,}",
+        v=report.vocab_size,
+        b=report.batch_size,
+        t=report.seq_len,
+        device=report.device,
+        output=report.output,
+    )
 
 
 def render_check(console: Console, report, lang: str) -> None:
@@ -119,8 +129,14 @@ def check_dict(report, lang: str) -> dict[str, Any]:
         "verdict_text": verdict_text(report, lang),
         "exit_code": report.exit_code,
         "model": {
-            "params": report.params, "trainable": report.trainable, "vocab_size": report.vocab_size, "seq_len": report.seq_len,
-            "batch_size": report.batch_size, "device": report.device, "output": report.output, "labels": report.labels,
+            "params": report.params,
+            "trainable": report.trainable,
+            "vocab_size": report.vocab_size,
+            "seq_len": report.seq_len,
+            "batch_size": report.batch_size,
+            "device": report.device,
+            "output": report.output,
+            "labels": report.labels,
         },
         "findings": [{**f.to_dict(), "name": t(f"chk.name.{f.code}", lang), "message": finding_sentence(f, lang)} for f in report.findings],
         "notes": notes(report, lang),

@@ -25,8 +25,10 @@ def compare_json(items: list[tuple[Run, Diagnosis]], rows: list[dict[str, Any]],
     doc = {
         "schema": "lossdoc.compare/1",
         "lang": lang,
-        "runs": [{**row["values"], "verdict_text": row["text"]["verdict"], "headline": t(f"headline.{d.verdict}", lang)}
-                 for row, (_, d) in zip(rows, items)],
+        "runs": [
+            {**row["values"], "verdict_text": row["text"]["verdict"], "headline": t(f"headline.{d.verdict}", lang)}
+            for row, (_, d) in zip(rows, items)
+        ],
     }
     return document(doc)
 
@@ -40,6 +42,13 @@ def render_compare_table(console: Console, rows: list[dict[str, Any]], lang: str
     for row in rows:
         x = row["text"]
         excess = x["excess"].replace(" (", "\n").rstrip(")")  # nats over percent: keeps the column narrow
-        table.add_row(f'{x["run"]}\n({x["format"]})', Text(x["verdict"], style=VERDICT_STYLE[row["values"]["verdict"]]),
-                      x["init"], x["best"], x["floor"], excess, x["epochs"])
+        table.add_row(
+            f"{x['run']}\n({x['format']})",
+            Text(x["verdict"], style=VERDICT_STYLE[row["values"]["verdict"]]),
+            x["init"],
+            x["best"],
+            x["floor"],
+            excess,
+            x["epochs"],
+        )
     console.print(table)

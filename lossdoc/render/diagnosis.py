@@ -111,8 +111,16 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
     xent, best = facts.unigram_xent, facts.best_val_loss
     if xent is not None and best is not None and not facts.random_data:
         diff = xent - best
-        out.append(t("expl.unigram", lang, xent=fmt(xent), best=fmt(best), diff=fmt(abs(diff)),
-                     direction=t("expl.unigram.below" if diff >= 0 else "expl.unigram.above", lang)))
+        out.append(
+            t(
+                "expl.unigram",
+                lang,
+                xent=fmt(xent),
+                best=fmt(best),
+                diff=fmt(abs(diff)),
+                direction=t("expl.unigram.below" if diff >= 0 else "expl.unigram.above", lang),
+            )
+        )
     noise = d.finding("batch-noise")
     if noise is not None and noise.key == "f.noise.dips":
         out.append(t("expl.noise" if noise.args.get("tokens") else "expl.noise_plain", lang, **_args(noise.args)))
@@ -221,8 +229,13 @@ def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, com
     console.print(Panel(head, title=t("ui.title", lang, source=run.source), title_align="left", expand=True))
 
     rows = [
-        (t(f"check.{f.code}", lang), Text(t(f"status.{f.status}", lang), style=STATUS_STYLE[f.status]),
-         fmt(f.measured) if isinstance(f.measured, float) else fmt(f.measured), fmt(f.reference), finding_sentence(f, lang))
+        (
+            t(f"check.{f.code}", lang),
+            Text(t(f"status.{f.status}", lang), style=STATUS_STYLE[f.status]),
+            fmt(f.measured) if isinstance(f.measured, float) else fmt(f.measured),
+            fmt(f.reference),
+            finding_sentence(f, lang),
+        )
         for f in d.findings
         if not (compact and f.status in ("ok", "skipped") and f.code not in ("init-loss", "floor"))
     ]

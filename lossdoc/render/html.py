@@ -30,8 +30,17 @@ from lossdoc.render.diagnosis import explanation, finding_sentence, fmt
 from lossdoc.runlog.run import Run
 
 COLOURS = {
-    "raw": "#b0b0b0", "smooth": "#1f6fd1", "train_epoch": "#1f6fd1", "val": "#e8710a", "ln_v": "#555555", "floor": "#188038",
-    "floor_random": "#188038", "unigram": "#8e44ad", "best": "#f9ab00", "nonfinite": "#d93025", "overfit": "#c5221f",
+    "raw": "#b0b0b0",
+    "smooth": "#1f6fd1",
+    "train_epoch": "#1f6fd1",
+    "val": "#e8710a",
+    "ln_v": "#555555",
+    "floor": "#188038",
+    "floor_random": "#188038",
+    "unigram": "#8e44ad",
+    "best": "#f9ab00",
+    "nonfinite": "#d93025",
+    "overfit": "#c5221f",
 }
 DASH = {"ln_v": "7 4", "unigram": "2 3", "overfit": "8 3 2 3"}
 RUN_COLOURS = ("#1f6fd1", "#e8710a", "#188038", "#8e44ad", "#d93025", "#00838f", "#9e6a03", "#555555")
@@ -97,9 +106,11 @@ def _pts(f: _Frame, x: np.ndarray, y: np.ndarray) -> str:
 
 def _axes_svg(f: _Frame, x_kind: str, lang: str, heading: str, clip: str) -> list[str]:
     xl, yl, bl = axes_labels(x_kind, lang)
-    out = [f'<rect x="{f.l}" y="{f.t}" width="{f.r - f.l}" height="{f.b - f.t}" fill="#fff" stroke="#999"/>',
-           f'<clipPath id="{clip}"><rect x="{f.l}" y="{f.t}" width="{f.r - f.l}" height="{f.b - f.t}"/></clipPath>',
-           f'<text class="title" x="{(f.l + f.r) / 2:.0f}" y="20" text-anchor="middle">{escape(heading)}</text>']
+    out = [
+        f'<rect x="{f.l}" y="{f.t}" width="{f.r - f.l}" height="{f.b - f.t}" fill="#fff" stroke="#999"/>',
+        f'<clipPath id="{clip}"><rect x="{f.l}" y="{f.t}" width="{f.r - f.l}" height="{f.b - f.t}"/></clipPath>',
+        f'<text class="title" x="{(f.l + f.r) / 2:.0f}" y="20" text-anchor="middle">{escape(heading)}</text>',
+    ]
     yt, yd = nice_ticks(*f.yr)
     for v in yt:
         y = f.py(v)
@@ -137,31 +148,45 @@ def svg_chart(data: ChartData, lang: str, *, width: int = 960, height: int = 460
     for line in data.lines:
         y = f.py(line.y)
         dash = f' stroke-dasharray="{DASH[line.kind]}"' if line.kind in DASH else ""
-        g.append(f'<line class="ref {line.kind}" data-loss="{line.y:.6f}" x1="{f.l}" x2="{f.r}" y1="{y:.2f}" y2="{y:.2f}" '
-                 f'stroke="{COLOURS[line.kind]}" stroke-width="1.6"{dash}><title>{escape(labels[line.kind])}</title></line>')
+        g.append(
+            f'<line class="ref {line.kind}" data-loss="{line.y:.6f}" x1="{f.l}" x2="{f.r}" y1="{y:.2f}" y2="{y:.2f}" '
+            f'stroke="{COLOURS[line.kind]}" stroke-width="1.6"{dash}><title>{escape(labels[line.kind])}</title></line>'
+        )
     for m in data.marks:
         if m.kind == "overfit":
             x = f.px(m.x)
-            g.append(f'<line class="mark overfit" x1="{x:.1f}" x2="{x:.1f}" y1="{f.t}" y2="{f.b}" stroke="{COLOURS["overfit"]}" '
-                     f'stroke-width="1.4" stroke-dasharray="{DASH["overfit"]}"><title>{escape(labels["overfit"])}</title></line>')
+            g.append(
+                f'<line class="mark overfit" x1="{x:.1f}" x2="{x:.1f}" y1="{f.t}" y2="{f.b}" stroke="{COLOURS["overfit"]}" '
+                f'stroke-width="1.4" stroke-dasharray="{DASH["overfit"]}"><title>{escape(labels["overfit"])}</title></line>'
+            )
     if len(data.smooth):
-        g.append(f'<polyline class="smooth" fill="none" stroke="{COLOURS["smooth"]}" stroke-width="2" points="{_pts(f, data.smooth.x, data.smooth.y)}"/>')
+        g.append(
+            f'<polyline class="smooth" fill="none" stroke="{COLOURS["smooth"]}" stroke-width="2" points="{_pts(f, data.smooth.x, data.smooth.y)}"/>'
+        )
     if len(data.train_epoch):
-        g.append(f'<polyline class="train-epoch" fill="none" stroke="{COLOURS["train_epoch"]}" stroke-width="2" '
-                 f'points="{_pts(f, data.train_epoch.x, data.train_epoch.y)}"/>')
+        g.append(
+            f'<polyline class="train-epoch" fill="none" stroke="{COLOURS["train_epoch"]}" stroke-width="2" '
+            f'points="{_pts(f, data.train_epoch.x, data.train_epoch.y)}"/>'
+        )
     if len(data.val):
         g.append(f'<polyline class="val" fill="none" stroke="{COLOURS["val"]}" stroke-width="1.5" points="{_pts(f, data.val.x, data.val.y)}"/>')
         for x, y, e in zip(data.val.x, data.val.y, data.val_epoch):
-            g.append(f'<circle class="val" data-epoch="{e:g}" data-loss="{y:.6f}" cx="{f.px(x):.2f}" cy="{f.py(y):.2f}" r="4" '
-                     f'fill="{COLOURS["val"]}"><title>{escape(labels["val"])}: {e:g} → {y:.4f}</title></circle>')
+            g.append(
+                f'<circle class="val" data-epoch="{e:g}" data-loss="{y:.6f}" cx="{f.px(x):.2f}" cy="{f.py(y):.2f}" r="4" '
+                f'fill="{COLOURS["val"]}"><title>{escape(labels["val"])}: {e:g} → {y:.4f}</title></circle>'
+            )
     for m in data.marks:
         if m.kind == "best" and m.y is not None:
-            g.append(f'<circle class="mark best" data-epoch="{escape(str(m.args["epoch"]))}" cx="{f.px(m.x):.2f}" cy="{f.py(m.y):.2f}" r="8" '
-                     f'fill="none" stroke="{COLOURS["best"]}" stroke-width="3"><title>{escape(labels["best"])}</title></circle>')
+            g.append(
+                f'<circle class="mark best" data-epoch="{escape(str(m.args["epoch"]))}" cx="{f.px(m.x):.2f}" cy="{f.py(m.y):.2f}" r="8" '
+                f'fill="none" stroke="{COLOURS["best"]}" stroke-width="3"><title>{escape(labels["best"])}</title></circle>'
+            )
         elif m.kind == "nonfinite":
             x = f.px(m.x)
-            g.append(f'<path class="mark nonfinite" d="M{x - 5:.1f},{f.t + 3} l10,10 m0,-10 l-10,10" stroke="{COLOURS["nonfinite"]}" '
-                     f'stroke-width="2.5"><title>{escape(labels["nonfinite"])}</title></path>')
+            g.append(
+                f'<path class="mark nonfinite" d="M{x - 5:.1f},{f.t + 3} l10,10 m0,-10 l-10,10" stroke="{COLOURS["nonfinite"]}" '
+                f'stroke-width="2.5"><title>{escape(labels["nonfinite"])}</title></path>'
+            )
     g.append("</g>")
     parts += g
     parts.append("</svg>")
@@ -182,17 +207,23 @@ def svg_compare_chart(datas: list[ChartData], lang: str, *, width: int = 960, he
         for line in d.lines:
             if line.kind in ("floor", "floor_random"):
                 y = f.py(line.y)
-                parts.append(f'<line class="ref floor run-{i}" data-loss="{line.y:.6f}" x1="{f.l}" x2="{f.r}" y1="{y:.2f}" y2="{y:.2f}" '
-                             f'stroke="{c}" stroke-width="1.4" stroke-dasharray="3 3"/>')
+                parts.append(
+                    f'<line class="ref floor run-{i}" data-loss="{line.y:.6f}" x1="{f.l}" x2="{f.r}" y1="{y:.2f}" y2="{y:.2f}" '
+                    f'stroke="{c}" stroke-width="1.4" stroke-dasharray="3 3"/>'
+                )
         train = d.smooth if len(d.smooth) else d.train_epoch
         if len(train):
             parts.append(f'<polyline class="train run-{i}" fill="none" stroke="{c}" stroke-width="2" points="{_pts(f, train.x, train.y)}"/>')
         if len(d.val):
-            parts.append(f'<polyline class="val run-{i}" fill="none" stroke="{c}" stroke-width="1" stroke-dasharray="5 3" '
-                         f'points="{_pts(f, d.val.x, d.val.y)}"/>')
+            parts.append(
+                f'<polyline class="val run-{i}" fill="none" stroke="{c}" stroke-width="1" stroke-dasharray="5 3" '
+                f'points="{_pts(f, d.val.x, d.val.y)}"/>'
+            )
             for x, y, e in zip(d.val.x, d.val.y, d.val_epoch):
-                parts.append(f'<circle class="val run-{i}" data-epoch="{e:g}" data-loss="{y:.6f}" cx="{f.px(x):.2f}" cy="{f.py(y):.2f}" '
-                             f'r="4" fill="{c}"><title>{escape(run_letter(i))} {escape(d.name)}: {e:g} → {y:.4f}</title></circle>')
+                parts.append(
+                    f'<circle class="val run-{i}" data-epoch="{e:g}" data-loss="{y:.6f}" cx="{f.px(x):.2f}" cy="{f.py(y):.2f}" '
+                    f'r="4" fill="{c}"><title>{escape(run_letter(i))} {escape(d.name)}: {e:g} → {y:.4f}</title></circle>'
+                )
     parts.append("</g></svg>")
     return "\n".join(parts)
 
@@ -208,24 +239,28 @@ def _legend_html(items: list[tuple[str, str]]) -> str:
 
 
 def _page(lang: str, heading: str, body: list[str]) -> str:
-    return "\n".join([
-        "<!DOCTYPE html>",
-        f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
-        '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(heading)}</title><style>{CSS}</style></head>",
-        "<body><main>",
-        f"<h1>{escape(heading)}</h1>",
-        *body,
-        "</main></body></html>",
-        "",
-    ])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
+            '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(heading)}</title><style>{CSS}</style></head>",
+            "<body><main>",
+            f"<h1>{escape(heading)}</h1>",
+            *body,
+            "</main></body></html>",
+            "",
+        ]
+    )
 
 
 def _verdict_block(d: Diagnosis, lang: str, name: str | None = None) -> str:
     head = t("ui.verdict", lang, verdict=t(f"verdict.{d.verdict}", lang))
     who = f"<p><strong>{escape(name)}</strong></p>" if name else ""
-    return (f'<section class="verdict v-{escape(d.verdict)}">{who}<p class="v">{escape(head)}</p>'
-            f"<p>{escape(t(f'headline.{d.verdict}', lang))}</p></section>")
+    return (
+        f'<section class="verdict v-{escape(d.verdict)}">{who}<p class="v">{escape(head)}</p>'
+        f"<p>{escape(t(f'headline.{d.verdict}', lang))}</p></section>"
+    )
 
 
 def html_report(run: Run, d: Diagnosis, data: ChartData, lang: str) -> str:
@@ -255,7 +290,7 @@ def html_report(run: Run, d: Diagnosis, data: ChartData, lang: str) -> str:
         body += [f"<li>{escape(t(w.key, lang, **w.args))}</li>" for w in run.warnings]
         body.append("</ul>")
     sep = " " if lang == "en" else ""
-    body.append(f"<h2>{escape(t('ui.explanation', lang))}</h2><p class=\"explanation\">{escape(sep.join(explanation(d, lang)))}</p>")
+    body.append(f'<h2>{escape(t("ui.explanation", lang))}</h2><p class="explanation">{escape(sep.join(explanation(d, lang)))}</p>')
     if d.next_steps:
         body.append(f"<h2>{escape(t('ui.next', lang))}</h2><ul>")
         body += [f"<li>{escape(t(k, lang))}</li>" for k in d.next_steps]
@@ -271,9 +306,11 @@ def compare_html(items: list[tuple[Run, Diagnosis]], datas: list[ChartData], row
     body += [f"<th>{escape(t(f'compare.col.{c}', lang))}</th>" for c in cols]
     body.append("</tr></thead><tbody>")
     for row in rows:
-        body.append("<tr>" + "".join(
-            f'<td class="{"num" if c in ("init", "best", "floor", "excess", "epochs") else c}">{escape(row["text"][c])}</td>' for c in cols
-        ) + "</tr>")
+        body.append(
+            "<tr>"
+            + "".join(f'<td class="{"num" if c in ("init", "best", "floor", "excess", "epochs") else c}">{escape(row["text"][c])}</td>' for c in cols)
+            + "</tr>"
+        )
     body.append("</tbody></table>")
     body.append(f"<h2>{escape(t('report.chart', lang))}</h2><figure>")
     body.append(svg_compare_chart(datas, lang))
@@ -282,6 +319,6 @@ def compare_html(items: list[tuple[Run, Diagnosis]], datas: list[ChartData], row
     for (_run, d), data in zip(items, datas):
         body.append(_verdict_block(d, lang, data.name))
         sep = " " if lang == "en" else ""
-        body.append(f"<p class=\"explanation\">{escape(sep.join(explanation(d, lang)))}</p>")
+        body.append(f'<p class="explanation">{escape(sep.join(explanation(d, lang)))}</p>')
     body.append(f"<footer>{escape(t('report.footer', lang, version=__version__, source=', '.join(r.source for r, _ in items)))}</footer>")
     return _page(lang, t("report.compare_title", lang, count=len(items)), body)

@@ -18,8 +18,19 @@ from lossdoc.render.charts import LN2, ChartData, axes_labels, legend, run_digit
 
 # families tried first, in order; after them any font that has the glyphs for Chinese
 CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
-    "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB", "Sarasa Gothic SC", "AR PL UMing CN",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Hiragino Sans GB",
+    "Sarasa Gothic SC",
+    "AR PL UMing CN",
 )
 CJK_PROBE = "损失轮验证"
 DIGITS = "0123456789"
@@ -139,8 +150,15 @@ def build_figure(data: ChartData, lang: str, size: tuple[int, int] = (1000, 560)
             ax.plot([m.x], [yr[1]], label=label, **STYLE["nonfinite"])
         else:
             ax.plot([m.x], [m.y], label=label, **STYLE[m.kind])
-            ax.annotate(t("chart.best", lang, **m.args), (m.x, m.y), xytext=(0, 12), textcoords="offset points",
-                        ha="right" if m.x > sum(data.x_range()) / 2 else "left", fontsize=8, color="#7a5500")
+            ax.annotate(
+                t("chart.best", lang, **m.args),
+                (m.x, m.y),
+                xytext=(0, 12),
+                textcoords="offset points",
+                ha="right" if m.x > sum(data.x_range()) / 2 else "left",
+                fontsize=8,
+                color="#7a5500",
+            )
     ax.set_xlim(*data.x_range())
     ax.legend(loc="best", fontsize=8, framealpha=0.92)
     return fig
@@ -161,15 +179,19 @@ def build_compare_figure(datas: list[ChartData], lang: str, size: tuple[int, int
             ax.plot(d.raw.x, d.raw.y, color=colour, lw=0.5, alpha=0.18, zorder=1)
         train = d.smooth if len(d.smooth) else d.train_epoch
         if len(train):
-            ax.plot(train.x, train.y, color=colour, lw=1.8, zorder=4,
-                    label=t("chart.compare_train", lang, name=name) + f" ({verdict})")
+            ax.plot(train.x, train.y, color=colour, lw=1.8, zorder=4, label=t("chart.compare_train", lang, name=name) + f" ({verdict})")
         if len(d.val):
-            ax.plot(d.val.x, d.val.y, color=colour, lw=1.0, ls="--", marker="o", ms=4, zorder=5,
-                    label=t("chart.compare_val", lang, name=name))
+            ax.plot(d.val.x, d.val.y, color=colour, lw=1.0, ls="--", marker="o", ms=4, zorder=5, label=t("chart.compare_val", lang, name=name))
         for line in d.lines:
             if line.kind in ("floor", "floor_random"):
-                ax.axhline(line.y, color=colour, lw=1.2, ls=(0, (2, 2)), zorder=2,
-                           label=t("chart.compare_floor", lang, name=name, nats=f"{line.y:.4f}", bits=f"{line.y / LN2:.3f}"))
+                ax.axhline(
+                    line.y,
+                    color=colour,
+                    lw=1.2,
+                    ls=(0, (2, 2)),
+                    zorder=2,
+                    label=t("chart.compare_floor", lang, name=name, nats=f"{line.y:.4f}", bits=f"{line.y / LN2:.3f}"),
+                )
     xs = [d.x_range() for d in datas]
     ax.set_xlim(min(a for a, _ in xs), max(b for _, b in xs))
     ax.legend(loc="best", fontsize=8, framealpha=0.92)

@@ -43,8 +43,9 @@ def report_kind(path: Path) -> str:
     return kind
 
 
-def write_report(path: Path, items: list[tuple[Run, Diagnosis]], datas: list[ChartData], lang: str,
-                 size: tuple[int, int], *, compare: bool = False) -> str | None:
+def write_report(
+    path: Path, items: list[tuple[Run, Diagnosis]], datas: list[ChartData], lang: str, size: tuple[int, int], *, compare: bool = False
+) -> str | None:
     """Write the report; returns a warning message key when the PNG could not use ``lang`` (no CJK font)."""
     kind = report_kind(path)
     warning = None
@@ -93,9 +94,15 @@ def compare_rows(items: list[tuple[Run, Diagnosis]], lang: str) -> list[dict[str
         pct = fl.args.get("pct") if fl is not None and has_excess else None
         epochs = _epochs(run)
         values = {
-            "source": run.source, "format": run.format, "verdict": d.verdict, "init_loss": facts.init_loss,
-            "best_val_loss": facts.best_val_loss, "entropy_floor": facts.entropy_floor,
-            "excess_over_floor": excess, "excess_pct": pct, "epochs": epochs,
+            "source": run.source,
+            "format": run.format,
+            "verdict": d.verdict,
+            "init_loss": facts.init_loss,
+            "best_val_loss": facts.best_val_loss,
+            "entropy_floor": facts.entropy_floor,
+            "excess_over_floor": excess,
+            "excess_pct": pct,
+            "epochs": epochs,
         }
         text = {
             "run": f"{run_digit(i)} {short_name(run.source)}",

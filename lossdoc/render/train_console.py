@@ -49,8 +49,7 @@ def _count(key: str, n: int, lang: str) -> str:
 class RichReporter:
     """A lossdoc.train.loop.Reporter that writes to a rich Console."""
 
-    def __init__(self, console: Console, lang: str, *, progress_every_s: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, console: Console, lang: str, *, progress_every_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.console = console
         self.lang = lang
         self.progress: Progress | None = None
@@ -66,15 +65,38 @@ class RichReporter:
         self.header = header
         m, d = header["model"], header["data"]
         self.console.print(
-            t("train.start", self.lang, params=f"{m['params']:,}", d_model=m["d_model"], layers=_count("train.layers", m["num_layers"], self.lang),
-              heads=_count("train.heads", m["num_heads"], self.lang), vocab=header["vocab_size"], kind=d["kind"], device=header["env"]["device"])
+            t(
+                "train.start",
+                self.lang,
+                params=f"{m['params']:,}",
+                d_model=m["d_model"],
+                layers=_count("train.layers", m["num_layers"], self.lang),
+                heads=_count("train.heads", m["num_heads"], self.lang),
+                vocab=header["vocab_size"],
+                kind=d["kind"],
+                device=header["env"]["device"],
+            )
         )
         if dist := header.get("distributed"):  # a torchrun / --nproc run (docs/distributed.md)
-            self.console.print(t("train.distributed", self.lang, world=dist["world_size"], backend=dist["backend"],
-                                 per_rank=dist["per_rank_batch"], global_batch=dist["global_batch"]))
+            self.console.print(
+                t(
+                    "train.distributed",
+                    self.lang,
+                    world=dist["world_size"],
+                    backend=dist["backend"],
+                    per_rank=dist["per_rank_batch"],
+                    global_batch=dist["global_batch"],
+                )
+            )
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[loss]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
             disable=not self.console.is_terminal,
         )
         self.progress.start()
@@ -92,8 +114,16 @@ class RichReporter:
                 self.last = now
                 pct = 100.0 * self.done / self.total if self.total else 0.0
                 self.console.print(
-                    t("train.progress_line", self.lang, step=self.done, total=self.total, pct=f"{pct:.0f}", epoch=record.get("epoch"),
-                      loss=_f(record.get("loss")), elapsed=_clock(now - self.t0)),
+                    t(
+                        "train.progress_line",
+                        self.lang,
+                        step=self.done,
+                        total=self.total,
+                        pct=f"{pct:.0f}",
+                        epoch=record.get("epoch"),
+                        loss=_f(record.get("loss")),
+                        elapsed=_clock(now - self.t0),
+                    ),
                     markup=False,
                 )
 
@@ -103,8 +133,16 @@ class RichReporter:
             return
         saved = ("、" if self.lang == "zh" else ", ").join(record.get("checkpoints", []))
         self.console.print(
-            t("train.epoch", self.lang, epoch=record["epoch"], epochs=self.header["config"]["epochs"],
-              train=_f(record["train_loss"]), val=_f(record["val_loss"]), best=_f(record["best_val_loss"]), saved=saved)
+            t(
+                "train.epoch",
+                self.lang,
+                epoch=record["epoch"],
+                epochs=self.header["config"]["epochs"],
+                train=_f(record["train_loss"]),
+                val=_f(record["val_loss"]),
+                best=_f(record["best_val_loss"]),
+                saved=saved,
+            )
         )
 
     def event(self, record: dict[str, Any]) -> None:

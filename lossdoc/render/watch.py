@@ -112,8 +112,15 @@ class WatchView:
 
     def line(self, run: Run, diag: Diagnosis) -> str:
         now = latest(run)
-        return t("watch.line", self.lang, step=now["step"] if now["step"] is not None else "-", verdict=t(f"verdict.{diag.verdict}", self.lang),
-                 loss=_num(now["loss"]), val=_num(now["val"]), floor=_num(diag.facts.entropy_floor))
+        return t(
+            "watch.line",
+            self.lang,
+            step=now["step"] if now["step"] is not None else "-",
+            verdict=t(f"verdict.{diag.verdict}", self.lang),
+            loss=_num(now["loss"]),
+            val=_num(now["val"]),
+            floor=_num(diag.facts.entropy_floor),
+        )
 
     def _refresh(self) -> None:
         if self._live is not None:
@@ -127,16 +134,20 @@ class WatchView:
         if self._diag is not None and self._run is not None:
             d, now = self._diag, latest(self._run)
             table.add_row(t("watch.verdict", lang), Text(t(f"verdict.{d.verdict}", lang), style=VERDICT_STYLE.get(d.verdict, "bold")))
-            table.add_row(t("watch.train_loss", lang),
-                          t("watch.at_step", lang, loss=_num(now["loss"]), step=now["step"]) if now["loss"] is not None else "-")
-            table.add_row(t("watch.val_loss", lang),
-                          t("watch.at_epoch", lang, loss=_num(now["val"]), epoch=now["epoch"]) if now["val"] is not None else "-")
+            table.add_row(
+                t("watch.train_loss", lang), t("watch.at_step", lang, loss=_num(now["loss"]), step=now["step"]) if now["loss"] is not None else "-"
+            )
+            table.add_row(
+                t("watch.val_loss", lang), t("watch.at_epoch", lang, loss=_num(now["val"]), epoch=now["epoch"]) if now["val"] is not None else "-"
+            )
             table.add_row(t("watch.floor", lang), _num(d.facts.entropy_floor))
             table.add_row(t("watch.records", lang), f"{self._run.records_read:,}")
             if self.changed is not None:
                 check, status, sentence = self.changed
-                table.add_row(t("watch.changed", lang), Text.assemble((f"{check}: ", "bold"), (t(f"status.{status}", lang), STATUS_STYLE[status]),
-                                                                      f"  {sentence}"))
+                table.add_row(
+                    t("watch.changed", lang),
+                    Text.assemble((f"{check}: ", "bold"), (t(f"status.{status}", lang), STATUS_STYLE[status]), f"  {sentence}"),
+                )
         if self._note:
             table.add_row("", Text(self._note, style="dim"))
         return Panel(table, title=t("watch.title", lang, path=self.path), title_align="left")

@@ -16,8 +16,7 @@ from lossdoc.i18n import t
 def event_record(kind: str, step: int, key: str, args: dict[str, Any], **fields: Any) -> dict[str, Any]:
     """The run-log record of one event. ``fields`` are the record's own columns (epoch, batch, value, ...),
     documented in docs/run-log.md; ``args`` fill the message ``key``."""
-    return {"type": "event", "kind": kind, "step": step, "message": event_text({"key": key, "args": args}, "en"),
-            "key": key, "args": args, **fields}
+    return {"type": "event", "kind": kind, "step": step, "message": event_text({"key": key, "args": args}, "en"), "key": key, "args": args, **fields}
 
 
 def event_text(record: dict[str, Any], lang: str) -> str:

@@ -207,8 +207,9 @@ def _stamp(path: Path, limit: int = 500) -> tuple:
 class Follower:
     """Polls one log; ``poll()`` -> a new Run when the log changed, else None. See the module docstring."""
 
-    def __init__(self, path: str | Path, *, fmt: str | None = None, min_interval: float = 1.0, idle_s: float = 120.0,
-                 clock=time.monotonic, **read_options: Any) -> None:
+    def __init__(
+        self, path: str | Path, *, fmt: str | None = None, min_interval: float = 1.0, idle_s: float = 120.0, clock=time.monotonic, **read_options: Any
+    ) -> None:
         self.path = Path(path)
         self.fmt = fmt
         self.min_interval = min_interval

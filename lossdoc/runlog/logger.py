@@ -89,11 +89,25 @@ class RunLogger:
     ``loss_scale``: ``{"logged_over_true": r, "cause": ...}`` when the losses given are r times the true mean (explain divides by r).
     """
 
-    def __init__(self, run_dir: str | Path, *, vocab_size: int, data: str = "text", seq_len: int | None = None,
-                 pretrained: bool = False, dropout: float | None = None, token_low: int = 0, batch_size: int | None = None,
-                 batch_tokens: int | None = None, model: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
-                 device: str = "unknown", run_id: str | None = None, writer: str = "lossdoc.RunLogger",
-                 loss_scale: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: str | Path,
+        *,
+        vocab_size: int,
+        data: str = "text",
+        seq_len: int | None = None,
+        pretrained: bool = False,
+        dropout: float | None = None,
+        token_low: int = 0,
+        batch_size: int | None = None,
+        batch_tokens: int | None = None,
+        model: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
+        device: str = "unknown",
+        run_id: str | None = None,
+        writer: str = "lossdoc.RunLogger",
+        loss_scale: dict[str, Any] | None = None,
+    ) -> None:
         if data not in DATA_KINDS:
             raise ValueError(f"data must be one of {DATA_KINDS}, not {data!r}")
         if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 2:
@@ -118,8 +132,15 @@ class RunLogger:
         if seq_len is not None:
             data_rec["seq_len"] = int(seq_len)
         if data == "random":
-            data_rec.update({"token_low": token_low, "token_high": vocab_size, "entropy_floor": math.log(vocab_size - token_low),
-                             "floor_kind": "exact", "unigram_entropy": math.log(vocab_size - token_low)})
+            data_rec.update(
+                {
+                    "token_low": token_low,
+                    "token_high": vocab_size,
+                    "entropy_floor": math.log(vocab_size - token_low),
+                    "floor_kind": "exact",
+                    "unigram_entropy": math.log(vocab_size - token_low),
+                }
+            )
         model_rec = dict(model or {})
         if dropout is not None:
             model_rec["dropout"] = float(dropout)
@@ -136,8 +157,13 @@ class RunLogger:
             "data": data_rec,
             "model": model_rec,
             "config": dict(config or {}),
-            "env": {"lossdoc": lossdoc.__version__, "torch": _version("torch"), "python": platform.python_version(),
-                    "device": str(device), "amp": None},
+            "env": {
+                "lossdoc": lossdoc.__version__,
+                "torch": _version("torch"),
+                "python": platform.python_version(),
+                "device": str(device),
+                "amp": None,
+            },
         }
         if batch_tokens is not None and _int(batch_tokens):
             self.header["batch_tokens"] = _int(batch_tokens)
@@ -159,8 +185,7 @@ class RunLogger:
 
     # -- records ----------------------------------------------------------------------------------------------
 
-    def batch(self, step: int, loss: Any, *, tokens: int | None = None, lr: Any = None, grad_norm: Any = None,
-              skipped: bool = False) -> None:
+    def batch(self, step: int, loss: Any, *, tokens: int | None = None, lr: Any = None, grad_norm: Any = None, skipped: bool = False) -> None:
         """One optimizer step: its training loss (a float or 0-d tensor), learning rate, gradient norm, tokens."""
         try:
             loss_f = _float(loss)
@@ -170,9 +195,16 @@ class RunLogger:
             if math.isfinite(loss_f):
                 self._losses.append(loss_f)
             rec: dict[str, Any] = {
-                "type": "batch", "epoch": self._epoch, "batch": self._batch_in_epoch, "num_batches": self._batch_in_epoch,
-                "step": self._last_step, "loss": loss_f, "lr": _float(lr), "grad_norm": _float(grad_norm),
-                "tokens": _int(tokens) if _int(tokens) is not None else self.header.get("batch_tokens", 0), "elapsed_s": self._elapsed(),
+                "type": "batch",
+                "epoch": self._epoch,
+                "batch": self._batch_in_epoch,
+                "num_batches": self._batch_in_epoch,
+                "step": self._last_step,
+                "loss": loss_f,
+                "lr": _float(lr),
+                "grad_norm": _float(grad_norm),
+                "tokens": _int(tokens) if _int(tokens) is not None else self.header.get("batch_tokens", 0),
+                "elapsed_s": self._elapsed(),
             }
             if skipped:
                 rec["skipped"] = True
@@ -215,8 +247,16 @@ class RunLogger:
         if self._closed:
             return
         self._closed = True
-        self._write({"type": "end", "status": status, "epochs_completed": self._epoch - 1, "steps": self._steps,
-                     "best_val_loss": self._best if math.isfinite(self._best) else None, "elapsed_s": self._elapsed()})
+        self._write(
+            {
+                "type": "end",
+                "status": status,
+                "epochs_completed": self._epoch - 1,
+                "steps": self._steps,
+                "best_val_loss": self._best if math.isfinite(self._best) else None,
+                "elapsed_s": self._elapsed(),
+            }
+        )
         if self._log is not None and not self.failed:
             try:
                 self._log.close()

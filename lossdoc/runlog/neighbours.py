@@ -29,11 +29,38 @@ from lossdoc.runlog.run import ReaderWarning, Run
 MAX_NEIGHBOUR_BYTES = 4 * 2**20  # a config file larger than this is not a config file
 VOCAB_KEYS = ("vocab_size", "n_vocab", "vocab", "num_tokens", "ntokens", "n_tokens", "num_embeddings")
 # Dropout names, most specific first: the residual/hidden dropout is the one that separates train from val.
-DROPOUT_KEYS = ("resid_pdrop", "hidden_dropout_prob", "hidden_dropout", "dropout_rate", "dropout", "dropout_prob", "residual_dropout",
-                "embd_pdrop", "attention_probs_dropout_prob", "attention_dropout", "attn_pdrop", "p_dropout", "drop_rate")
+DROPOUT_KEYS = (
+    "resid_pdrop",
+    "hidden_dropout_prob",
+    "hidden_dropout",
+    "dropout_rate",
+    "dropout",
+    "dropout_prob",
+    "residual_dropout",
+    "embd_pdrop",
+    "attention_probs_dropout_prob",
+    "attention_dropout",
+    "attn_pdrop",
+    "p_dropout",
+    "drop_rate",
+)
 LR_KEYS = ("lr", "learning_rate", "max_lr", "learningrate")
-MODEL_KEYS = ("model_type", "architectures", "n_layer", "num_hidden_layers", "num_layers", "n_embd", "hidden_size", "d_model", "n_head",
-              "num_attention_heads", "n_positions", "max_position_embeddings", "initializer_range", "tie_word_embeddings")
+MODEL_KEYS = (
+    "model_type",
+    "architectures",
+    "n_layer",
+    "num_hidden_layers",
+    "num_layers",
+    "n_embd",
+    "hidden_size",
+    "d_model",
+    "n_head",
+    "num_attention_heads",
+    "n_positions",
+    "max_position_embeddings",
+    "initializer_range",
+    "tie_word_embeddings",
+)
 
 
 def _load(path: Path, run: Run, parse) -> Any:
@@ -48,8 +75,9 @@ def _load(path: Path, run: Run, parse) -> Any:
             raw = fh.read(MAX_NEIGHBOUR_BYTES + 1)
         return parse(raw.decode("utf-8-sig", errors="replace"))
     except Exception as exc:  # noqa: BLE001 -- a neighbour never makes explain fail, whatever it holds
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) if isinstance(exc, OSError) else
-                                                                                   f"{type(exc).__name__}: {exc}")
+        detail = (
+            exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}")
+        )
         run.warnings.append(ReaderWarning("warn.config_unreadable", {"path": _safe(path), "detail": detail[:80]}))
         return None
 

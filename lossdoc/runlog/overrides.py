@@ -47,8 +47,14 @@ def apply_overrides(
         if out.vocab_size is not None and out.vocab_size != vocab_size:
             out.warnings.append(ReaderWarning("warn.vocab_overridden", {"flag": vocab_size, "logged": out.vocab_size}))
         out.set_fact("vocab_size", vocab_size, "flag", "--vocab-size")
-        if run.random_data and run.entropy_floor is not None and run.sources.get("entropy_floor", None) is not None \
-                and run.sources["entropy_floor"].kind == "inferred" and floor is None and not random:
+        if (
+            run.random_data
+            and run.entropy_floor is not None
+            and run.sources.get("entropy_floor", None) is not None
+            and run.sources["entropy_floor"].kind == "inferred"
+            and floor is None
+            and not random
+        ):
             # a floor worked out from the old V (the seed's dummy data) follows the new V
             low = run.random_low or 0
             if vocab_size - low >= 2:

@@ -136,5 +136,16 @@ class Run:
 
 
 # The header facts, in the order the facts table shows them.
-FACT_NAMES = ("vocab_size", "random_data", "random_low", "entropy_floor", "pretrained", "dropout", "batch_tokens", "init_logit_std",
-              "unigram_entropy", "unigram_xent", "loss_scale")
+FACT_NAMES = (
+    "vocab_size",
+    "random_data",
+    "random_low",
+    "entropy_floor",
+    "pretrained",
+    "dropout",
+    "batch_tokens",
+    "init_logit_std",
+    "unigram_entropy",
+    "unigram_xent",
+    "loss_scale",
+)

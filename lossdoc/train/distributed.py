@@ -139,8 +139,9 @@ class Dist:
             dist.init_process_group(**kwargs)
         except (RuntimeError, ValueError, OSError) as exc:  # DistNetworkError (a taken port, no master) is a RuntimeError
             detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            raise LossdocError("error.dist_init", backend=backend, addr=os.environ["MASTER_ADDR"], port=os.environ["MASTER_PORT"],
-                               detail=detail) from None
+            raise LossdocError(
+                "error.dist_init", backend=backend, addr=os.environ["MASTER_ADDR"], port=os.environ["MASTER_PORT"], detail=detail
+            ) from None
         self.backend, self.started = backend, True
 
     def stop(self) -> None:
@@ -257,6 +258,7 @@ class QuietLogger:
 
 # ---------------------------------------------------------------------------- lossdoc train --nproc N
 
+
 def precheck(cfg, nproc: int) -> None:
     """What `lossdoc train --nproc N` can refuse before it starts N processes: the backend, the GPUs it needs,
     and (for dummy, zipf and markov data, whose sizes the config fixes) a world size that does not divide
@@ -293,8 +295,23 @@ def launch(nproc: int, argv: list[str], *, port: int | None = None, addr: str = 
         raise LossdocError("error.port_busy", port=port, addr=addr)
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))  # torchrun's own default, without its warning
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(nproc),
-           "--master-addr", addr, "--master-port", str(port), "-m", "lossdoc", "train", *argv]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "1",
+        "--nproc-per-node",
+        str(nproc),
+        "--master-addr",
+        addr,
+        "--master-port",
+        str(port),
+        "-m",
+        "lossdoc",
+        "train",
+        *argv,
+    ]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
     stderr = proc.stderr
     assert stderr is not None  # stderr=PIPE

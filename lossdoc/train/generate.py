@@ -51,9 +51,14 @@ def load_model(ckpt: dict) -> TransformerLM:
     cfg = ckpt.get("config") or {}
     try:
         mcfg = ModelConfig(
-            vocab_size=int(cfg["vocab_size"]), max_len=int(cfg["seq_len"]), d_model=int(cfg["d_model"]),
-            num_layers=int(cfg["num_layers"]), num_heads=int(cfg["num_heads"]), d_ff=int(cfg["d_ff"]),
-            dropout=0.0, causal=cfg.get("inject") != "no-causal-mask",
+            vocab_size=int(cfg["vocab_size"]),
+            max_len=int(cfg["seq_len"]),
+            d_model=int(cfg["d_model"]),
+            num_layers=int(cfg["num_layers"]),
+            num_heads=int(cfg["num_heads"]),
+            d_ff=int(cfg["d_ff"]),
+            dropout=0.0,
+            causal=cfg.get("inject") != "no-causal-mask",
         )
         model = TransformerLM(mcfg)
         model.load_state_dict(ckpt["model"])
@@ -70,8 +75,9 @@ def start_ids(tok: Tokenizer) -> list[int]:
 
 
 @torch.no_grad()
-def sample_ids(model: TransformerLM, prompt_ids: list[int], max_new_tokens: int, *, temperature: float = 1.0,
-               top_k: int | None = None, seed: int = 0) -> list[int]:
+def sample_ids(
+    model: TransformerLM, prompt_ids: list[int], max_new_tokens: int, *, temperature: float = 1.0, top_k: int | None = None, seed: int = 0
+) -> list[int]:
     g = torch.Generator().manual_seed(seed)
     ids = list(prompt_ids)
     window = model.cfg.max_len
@@ -92,8 +98,9 @@ def sample_ids(model: TransformerLM, prompt_ids: list[int], max_new_tokens: int,
     return new
 
 
-def generate(checkpoint: str | Path, prompt: str | None = None, *, max_new_tokens: int = 200, temperature: float = 1.0,
-             top_k: int | None = None, seed: int = 0) -> Generation:
+def generate(
+    checkpoint: str | Path, prompt: str | None = None, *, max_new_tokens: int = 200, temperature: float = 1.0, top_k: int | None = None, seed: int = 0
+) -> Generation:
     path = resolve_checkpoint(checkpoint)
     ckpt = load_checkpoint(path)
     model = load_model(ckpt)

@@ -298,8 +298,9 @@ def _undo_fresh_start(out: Path, out_existed: bool) -> None:
         pass
 
 
-def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter, stop_at_step: int | None,
-           dist: Dist | None = None) -> TrainResult:
+def _train(
+    cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter, stop_at_step: int | None, dist: Dist | None = None
+) -> TrainResult:
     """The algorithm: epoch 0 (or the resumed position), then for each epoch one optimizer step
     per batch in the epoch's order, then validation and checkpoints. Every way a run ends
     (completed, interrupted, failed) goes through ``_Run.finish``."""
@@ -320,9 +321,17 @@ def _train(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
                         return _stop_at_boundary(run, epoch)
                     b = state.batch
                     rows = run.data.train[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]].to(run.device)  # host -> device copy
-                    step = train_step(run.model if run.step_model is None else run.step_model, run.optimizer, run.scaler, rows,
-                                      step=state.step + 1, faults=run.faults, autocast=run.autocast, grad_clip=cfg.grad_clip,
-                                      reduce=run.dist.mean_loss)
+                    step = train_step(
+                        run.model if run.step_model is None else run.step_model,
+                        run.optimizer,
+                        run.scaler,
+                        rows,
+                        step=state.step + 1,
+                        faults=run.faults,
+                        autocast=run.autocast,
+                        grad_clip=cfg.grad_clip,
+                        reduce=run.dist.mean_loss,
+                    )
                     if (ended := _after_step(run, epoch, step)) is not None:
                         return ended
                 if (ended := _end_epoch(run, epoch)) is not None:
@@ -410,8 +419,18 @@ def compile_model(model: torch.nn.Module, device: torch.device) -> tuple[torch.n
     return compiled, None
 
 
-def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, rows: torch.Tensor, *,
-               step: int, faults: FaultPlan, autocast, grad_clip: float, reduce=None) -> StepResult:
+def train_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    rows: torch.Tensor,
+    *,
+    step: int,
+    faults: FaultPlan,
+    autocast,
+    grad_clip: float,
+    reduce=None,
+) -> StepResult:
     """One optimizer step on one batch of sequences (already on the device); ``step`` is its 1-based number.
     ``reduce(loss, tokens)``: the global batch's loss and tokens in a distributed run (Dist.mean_loss)."""
     inputs, labels = split_batch(rows, shifted=faults.shifted_labels)
@@ -555,8 +574,17 @@ class _Run:
         self.logger.log(end)
         self.logger.close()
         self.reporter.end(end)
-        return TrainResult(self.out, status, self.state.epoch, self.state.best_val_loss, self.header["data"].get("entropy_floor"),
-                           int(self.header["vocab_size"]), exit_code, self.header, self.dist.rank)
+        return TrainResult(
+            self.out,
+            status,
+            self.state.epoch,
+            self.state.best_val_loss,
+            self.header["data"].get("entropy_floor"),
+            int(self.header["vocab_size"]),
+            exit_code,
+            self.header,
+            self.dist.rank,
+        )
 
 
 def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: Reporter, dist: Dist | None = None) -> _Run:
@@ -600,16 +628,40 @@ def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
         _write_text_atomic(out / "config.yaml", dump_yaml(cfg))
     log_path = log_in(out)
     log_was_empty = not log_path.is_file() or log_path.stat().st_size == 0
-    run = _Run(cfg, out, reporter if dist.is_main else NullReporter(), device, amp_dtype, data, faults, model, optimizer, scaler, state,
-               header, log_path=log_path, logger=JsonlLogger(log_path) if dist.is_main else QuietLogger(), log_was_empty=log_was_empty,
-               last_epoch_record=ckpt.get("epoch_record") if ckpt is not None else None, dist=dist)
+    run = _Run(
+        cfg,
+        out,
+        reporter if dist.is_main else NullReporter(),
+        device,
+        amp_dtype,
+        data,
+        faults,
+        model,
+        optimizer,
+        scaler,
+        state,
+        header,
+        log_path=log_path,
+        logger=JsonlLogger(log_path) if dist.is_main else QuietLogger(),
+        log_was_empty=log_was_empty,
+        last_epoch_record=ckpt.get("epoch_record") if ckpt is not None else None,
+        dist=dist,
+    )
     if cfg.compile:  # the step calls the compiled model (the DDP wrapper in a distributed run); evaluation the eager one
         run.step_model, run.compile_unavailable = compile_model(model, device)
     return run
 
 
-def _restore(ckpt: dict[str, Any], out: Path, device: torch.device, model: TransformerLM, optimizer: torch.optim.Optimizer,
-             scaler: torch.amp.GradScaler, state: _State, dist: Dist | None = None) -> None:
+def _restore(
+    ckpt: dict[str, Any],
+    out: Path,
+    device: torch.device,
+    model: TransformerLM,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    state: _State,
+    dist: Dist | None = None,
+) -> None:
     """Weights, optimizer, scaler, progress and RNG states from last.pt, so the run continues exactly.
     Distributed: the same world size, and each rank its own RNG state."""
     dist = dist or Dist()
@@ -638,7 +690,15 @@ def _begin(run: _Run, *, resumed: bool) -> None:
         run.logger.log(header)
         val_loss, val_tokens = run.evaluate(run.data.val)
         train_loss, _ = run.evaluate(run.data.train[: INIT_TRAIN_BATCHES * run.global_batch])
-        rec0 = {"type": "epoch", "epoch": 0, "step": 0, "train_loss": train_loss, "val_loss": val_loss, "val_tokens": val_tokens, "elapsed_s": run.elapsed()}
+        rec0 = {
+            "type": "epoch",
+            "epoch": 0,
+            "step": 0,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_tokens": val_tokens,
+            "elapsed_s": run.elapsed(),
+        }
         run.logger.log(rec0)
         run.reporter.start(header, cfg.epochs * run.num_batches, 0)
         run.reporter.epoch(rec0)
@@ -650,8 +710,11 @@ def _begin(run: _Run, *, resumed: bool) -> None:
         # killed after last.pt was saved and before its epoch record was logged
         run.logger.log(last)
     # the reporter counts epochs against this run's --epochs, which --resume may have raised
-    run.reporter.start({**header, "config": {**header.get("config", {}), "epochs": cfg.epochs}}, cfg.epochs * run.num_batches,
-                       state.epoch * run.num_batches + state.batch)
+    run.reporter.start(
+        {**header, "config": {**header.get("config", {}), "epochs": cfg.epochs}},
+        cfg.epochs * run.num_batches,
+        state.epoch * run.num_batches + state.batch,
+    )
     run.event("resumed", "train.event.resumed", {"epoch": state.epoch, "batch": state.batch}, epoch=state.epoch, batch=state.batch)
 
 
@@ -661,8 +724,7 @@ def _stop_at_boundary(run: _Run, epoch: int) -> TrainResult:
     if run.dist.is_main:
         save_checkpoint(ck, run.out / "checkpoints" / "last.pt")
     batch, out = run.state.batch, run.out
-    run.event("interrupted", "train.event.interrupted", {"epoch": epoch, "batch": batch},
-              epoch=epoch, batch=batch, path=str(out))
+    run.event("interrupted", "train.event.interrupted", {"epoch": epoch, "batch": batch}, epoch=epoch, batch=batch, path=str(out))
     return run.finish("interrupted", 130)
 
 
@@ -688,8 +750,14 @@ def _after_step(run: _Run, epoch: int, step: StepResult) -> TrainResult | None:
     run.logger.log(rec)
     run.reporter.batch(rec)
     if not step.finite:
-        run.event("nonfinite_loss", "train.event.nonfinite_loss", {"value": step.loss, "epoch": epoch, "batch": state.batch},
-                  epoch=epoch, batch=state.batch, value=step.loss)
+        run.event(
+            "nonfinite_loss",
+            "train.event.nonfinite_loss",
+            {"value": step.loss, "epoch": epoch, "batch": state.batch},
+            epoch=epoch,
+            batch=state.batch,
+            value=step.loss,
+        )
         if run.cfg.on_nonfinite == "stop":
             return run.finish("failed", 1)
         state.skipped_steps += 1
@@ -709,7 +777,15 @@ def _end_epoch(run: _Run, epoch: int) -> TrainResult | None:
     train_loss = state.epoch_loss_sum / state.epoch_loss_count if state.epoch_loss_count else math.nan
     if not math.isfinite(val_loss) and run.cfg.on_nonfinite == "stop":
         # the weights are no longer finite: keep the last good checkpoints as they are
-        run.event("nonfinite_loss", "train.event.nonfinite_val", {"value": val_loss, "epoch": epoch}, epoch=epoch, batch=state.batch, value=val_loss, split="val")
+        run.event(
+            "nonfinite_loss",
+            "train.event.nonfinite_val",
+            {"value": val_loss, "epoch": epoch},
+            epoch=epoch,
+            batch=state.batch,
+            value=val_loss,
+            split="val",
+        )
         return run.finish("failed", 1)
     is_best = math.isfinite(val_loss) and val_loss < state.best_val_loss
     if is_best:

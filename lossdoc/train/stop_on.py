@@ -55,6 +55,12 @@ def check(run: Any, *, epoch_end: bool, nonfinite: bool = False):
     if SEVERITY.get(diagnosis.verdict, 0) < need:
         return None
     failing = [f.code for f in diagnosis.findings if f.status == "fail"]
-    run.event("stopped", "train.event.stopped", {"stop_on": level, "verdict": diagnosis.verdict, "findings": failing},
-              stop_on=level, verdict=diagnosis.verdict, findings=failing)
+    run.event(
+        "stopped",
+        "train.event.stopped",
+        {"stop_on": level, "verdict": diagnosis.verdict, "findings": failing},
+        stop_on=level,
+        verdict=diagnosis.verdict,
+        findings=failing,
+    )
     return run.finish("stopped", 1)

@@ -24,8 +24,18 @@ def make_run(losses, vals=None, *, v=V, floor=None, random_data=False, lr=1e-3, 
         vv.append(x)
     k = len(ep)
     e = EpochSeries(np.array(ep), np.linspace(0, n, k), np.full(k, np.nan), np.array(vv, float), np.full(k, val_tokens, float))
-    return Run(source="synthetic", format="lossdoc", vocab_size=v, entropy_floor=floor, random_data=random_data, batches=b, epochs=e,
-               init_logit_std=init_std, status="completed", records_read=n + k)
+    return Run(
+        source="synthetic",
+        format="lossdoc",
+        vocab_size=v,
+        entropy_floor=floor,
+        random_data=random_data,
+        batches=b,
+        epochs=e,
+        init_logit_std=init_std,
+        status="completed",
+        records_read=n + k,
+    )
 
 
 def noisy(level, n, sd=0.02, seed=0):

@@ -11,8 +11,9 @@ from lossdoc.train.config import TrainConfig
 from lossdoc.train.loop import train
 from tests.analysis.test_checks import make_run, noisy
 
-SMALL = dict(seq_len=32, num_samples=600, val_fraction=0.2, d_model=32, num_layers=1, num_heads=2, dropout=0.0,
-             batch_size=16, lr=0.01, seed=3, device="cpu")
+SMALL = dict(
+    seq_len=32, num_samples=600, val_fraction=0.2, d_model=32, num_layers=1, num_heads=2, dropout=0.0, batch_size=16, lr=0.01, seed=3, device="cpu"
+)
 
 
 def test_markov_run_learns_the_structure_and_reaches_its_floor(tmp_path):

@@ -26,8 +26,13 @@ def hf_run(tmp_path, losses, evals=(), *, every=10, config=None, adapter=None, e
     hist = []
     for i, x in enumerate(losses):
         step = every * (i + 1)
-        rec = {"step": step, "loss": float(x), "learning_rate": 1e-4 if lr is None else lr[i],
-               "epoch": round(step * (epochs_per_step or 1e-3), 4), "grad_norm": 1.0}
+        rec = {
+            "step": step,
+            "loss": float(x),
+            "learning_rate": 1e-4 if lr is None else lr[i],
+            "epoch": round(step * (epochs_per_step or 1e-3), 4),
+            "grad_norm": 1.0,
+        }
         hist.append(rec)
     for step, v in evals:
         hist.append({"step": step, "eval_loss": float(v), "epoch": round(step * (epochs_per_step or 1e-3), 4)})
@@ -64,7 +69,12 @@ def test_config_name_or_path_means_pretrained_and_a_low_first_loss_is_no_leak(tm
 
 
 def test_adapter_config_means_pretrained(tmp_path):
-    d = hf_run(tmp_path, FALLING, config={"vocab_size": 32000}, adapter={"peft_type": "LORA", "base_model_name_or_path": "/home/u/.cache/huggingface/hub/models--org--base/snapshots/abc"})
+    d = hf_run(
+        tmp_path,
+        FALLING,
+        config={"vocab_size": 32000},
+        adapter={"peft_type": "LORA", "base_model_name_or_path": "/home/u/.cache/huggingface/hub/models--org--base/snapshots/abc"},
+    )
     run = read_run(d)
     assert run.pretrained is True and run.sources["pretrained"].where == "adapter_config.json: LORA on org/base"
 
@@ -267,8 +277,17 @@ def test_a_malformed_config_json_is_ignored_with_a_warning(tmp_path, text):
         assert [w.key for w in run.warnings] == ["warn.config_unreadable"]
 
 
-@pytest.mark.parametrize("text", ["vocab_size: !!int xyz\n", "when: !!timestamp 2001-13-45\n", "a: [1, 2\n", "- just\n- a list\n",
-                                  "k: [" + "[" * 3000 + "\n", "vocab_size: 1\n" + "  " * 200 + "x: 1\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vocab_size: !!int xyz\n",
+        "when: !!timestamp 2001-13-45\n",
+        "a: [1, 2\n",
+        "- just\n- a list\n",
+        "k: [" + "[" * 3000 + "\n",
+        "vocab_size: 1\n" + "  " * 200 + "x: 1\n",
+    ],
+)
 def test_a_hostile_hparams_yaml_is_ignored_with_a_warning(tmp_path, text):
     d = _lightning(tmp_path, noisy(np.linspace(4.0, 3.0, 40), 0.05), [3.9, 3.5, 3.3, 3.2], hparams=text)
     run = read_run(d)

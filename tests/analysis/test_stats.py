@@ -26,7 +26,7 @@ def test_linear_trend_matches_numpy_polyfit_and_its_standard_error():
     p1, _ = np.polyfit(x, y, 1)
     assert slope == pytest.approx(float(p1), rel=1e-10)
     resid = y - np.polyval(np.polyfit(x, y, 1), x)
-    s2 = (resid ** 2).sum() / (200 - 2)
+    s2 = (resid**2).sum() / (200 - 2)
     assert se == pytest.approx(math.sqrt(s2 / ((x - x.mean()) ** 2).sum()), rel=1e-10)
 
 

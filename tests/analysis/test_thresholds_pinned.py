@@ -406,7 +406,7 @@ def case_staircase_window(past):
     parts, level = [], 1.0
     for _ in range(4):
         e = np.full(per, level) + wiggle(0.0, per, amp=1e-5)
-        e[per - dip:] -= 0.1  # the end of the epoch already at the next level
+        e[per - dip :] -= 0.1  # the end of the epoch already at the next level
         parts.append(e)
         level -= 0.1
     run = make_run(np.concatenate(parts), v=V)

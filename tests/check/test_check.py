@@ -48,6 +48,7 @@ def fault_config(tmp_path: Path, fault: str | None) -> Path:
 
 # ---------------------------------------------------------------- lossdoc's own model
 
+
 def test_lossdoc_model_passes_every_check(good):
     assert [f.code for f in good.findings] == list(ORDER)
     assert statuses(good) == {code: "pass" for code in ORDER}, [(f.code, f.key, f.args) for f in good.findings]
@@ -89,11 +90,14 @@ def test_lossdoc_model_leaves_the_users_model_as_it_was():
     assert all(p.grad is None for p in m.parameters())
 
 
-@pytest.mark.parametrize("fault, check", [
-    ("no-causal-mask", "causality"),
-    ("large-init-logits", "init-loss"),
-    ("unshifted-labels", "labels"),
-])
+@pytest.mark.parametrize(
+    "fault, check",
+    [
+        ("no-causal-mask", "causality"),
+        ("large-init-logits", "init-loss"),
+        ("unshifted-labels", "labels"),
+    ],
+)
 def test_each_model_fault_fails_exactly_the_check_that_names_it(tmp_path, fault, check):
     report = run_checks(f"lossdoc:{fault_config(tmp_path, fault)}")
     assert failing(report) == {check}, [(f.code, f.status, f.key) for f in report.findings]
@@ -129,6 +133,7 @@ def test_unshifted_labels_on_a_model_file(good):
 
 
 # ---------------------------------------------------------------- other broken models
+
 
 def test_a_detached_layer_fails_gradient_flow():
     report = run_checks(target("detached"))
@@ -191,6 +196,7 @@ def test_a_check_that_cannot_run_is_skipped_with_the_reason():
 
 # ---------------------------------------------------------------- Hugging Face
 
+
 def test_tiny_hf_gpt2_passes_through_hf(tmp_path):
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -206,6 +212,7 @@ def test_tiny_hf_gpt2_passes_through_hf(tmp_path):
 
 
 # ---------------------------------------------------------------- output: table, JSON, exit codes
+
 
 def test_table_in_english_and_chinese(good):
     from rich.console import Console
@@ -240,18 +247,22 @@ def test_check_help_does_not_import_torch():
 
 # ---------------------------------------------------------------- bad input: one line, exit 2
 
-@pytest.mark.parametrize("spec, needle", [
-    ("/does/not/exist.py:make", "/does/not/exist.py"),
-    (f"{MODELS}:raises", "ValueError: no such layer size: 7"),
-    (f"{MODELS}:wrong_shape", "(2, 64, 32)"),
-    (f"{MODELS}:not_a_module", "not a torch.nn.Module"),
-    (f"{MODELS}:no_such_factory", "no_such_factory"),
-    (f"{MODELS}:last_only", "last position only"),
-    (f"{MODELS}:needs_mask", "missing 1 required positional argument: 'mask'"),
-    ("model.pt", "file.py:factory"),
-    ("hf:/does/not/exist", "/does/not/exist"),
-    ("lossdoc:/does/not/exist", "/does/not/exist"),
-])
+
+@pytest.mark.parametrize(
+    "spec, needle",
+    [
+        ("/does/not/exist.py:make", "/does/not/exist.py"),
+        (f"{MODELS}:raises", "ValueError: no such layer size: 7"),
+        (f"{MODELS}:wrong_shape", "(2, 64, 32)"),
+        (f"{MODELS}:not_a_module", "not a torch.nn.Module"),
+        (f"{MODELS}:no_such_factory", "no_such_factory"),
+        (f"{MODELS}:last_only", "last position only"),
+        (f"{MODELS}:needs_mask", "missing 1 required positional argument: 'mask'"),
+        ("model.pt", "file.py:factory"),
+        ("hf:/does/not/exist", "/does/not/exist"),
+        ("lossdoc:/does/not/exist", "/does/not/exist"),
+    ],
+)
 def test_bad_input_is_one_line_with_exit_2(capsys, spec, needle):
     code = run(["check", spec])
     err = capsys.readouterr().err
@@ -303,11 +314,14 @@ def test_lossdoc_run_folder_and_checkpoint(tmp_path, capsys):
     assert "--trained needs a checkpoint" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("wrap, kind", [
-    (lambda z: {"logits": z, "loss": None}, "dict['logits']"),
-    (lambda z: [z, None], "list[0]"),
-    (lambda z: type("Out", (), {"logits": z})(), "Out.logits"),
-])
+@pytest.mark.parametrize(
+    "wrap, kind",
+    [
+        (lambda z: {"logits": z, "loss": None}, "dict['logits']"),
+        (lambda z: [z, None], "list[0]"),
+        (lambda z: type("Out", (), {"logits": z})(), "Out.logits"),
+    ],
+)
 def test_common_output_shapes_are_accepted(wrap, kind):
     from lossdoc.check.adapt import Forward
     from tests.check import models

@@ -127,7 +127,9 @@ def test_bad_input_in_chinese(capsys):
     rc = run(["baseline", "--vocab-size", "1", "--lang", "zh"])
     cap = capsys.readouterr()
     assert rc == 2
-    assert cap.err.strip().splitlines() == ["lossdoc: 错误: --vocab-size '1' 无效：词表大小必须是不小于 2 的整数（只有一个词元时没有什么可预测，损失恒为 0）"]
+    assert cap.err.strip().splitlines() == [
+        "lossdoc: 错误: --vocab-size '1' 无效：词表大小必须是不小于 2 的整数（只有一个词元时没有什么可预测，损失恒为 0）"
+    ]
 
 
 def test_no_torch():

@@ -73,13 +73,23 @@ def independent_figures(train: list[int], val: list[int], v: int, seq_len: int) 
     npairs = sum(pairs.values())
     h2 = -sum(k / npairs * math.log(k / ctx[a]) for (a, _b), k in pairs.items())
     return {
-        "train_tokens": len(train), "val_tokens": len(val), "train_rows": n_tr, "val_rows": n_va,
-        "train_tokens_counted": n, "val_tokens_scored": len(scored), "vocab_used_train": len(c),
-        "unigram_entropy_train": h1, "unigram_cross_entropy_val": xent,
-        "bigram_plug_in": h2, "bigram_miller_madow": h2 + (len(pairs) - len(ctx)) / (2 * npairs),
-        "bigram_pairs": npairs, "bigram_distinct_pairs": len(pairs), "bigram_distinct_contexts": len(ctx),
+        "train_tokens": len(train),
+        "val_tokens": len(val),
+        "train_rows": n_tr,
+        "val_rows": n_va,
+        "train_tokens_counted": n,
+        "val_tokens_scored": len(scored),
+        "vocab_used_train": len(c),
+        "unigram_entropy_train": h1,
+        "unigram_cross_entropy_val": xent,
+        "bigram_plug_in": h2,
+        "bigram_miller_madow": h2 + (len(pairs) - len(ctx)) / (2 * npairs),
+        "bigram_pairs": npairs,
+        "bigram_distinct_pairs": len(pairs),
+        "bigram_distinct_contexts": len(ctx),
         "unseen_val_share": sum(1 for x in scored if x not in c) / len(scored),
-        "unk_val_share": scored.count(0) / len(scored), "unk_train_share": c.get(0, 0) / n,
+        "unk_val_share": scored.count(0) / len(scored),
+        "unk_train_share": c.get(0, 0) / n,
     }
 
 
@@ -102,8 +112,7 @@ def check(doc: dict, expected: dict) -> None:
 def test_char_figures_equal_an_independent_count(tmp_path, seq_len):
     text = write_slice(tmp_path / "doc.txt")
     train_text, val_text = split_90(text)
-    doc = baseline_json("--data", str(tmp_path / "doc.txt"), "--tokenizer", "char", "--seq-len", str(seq_len),
-                        "--cache-dir", str(tmp_path / "c"))
+    doc = baseline_json("--data", str(tmp_path / "doc.txt"), "--tokenizer", "char", "--seq-len", str(seq_len), "--cache-dir", str(tmp_path / "c"))
     v = len(set(train_text)) + 1
     assert doc["vocab_size"] == v and doc["corpus"]["vocab_size"] == v and doc["corpus"]["seq_len"] == seq_len
     check(doc, independent_figures(char_ids(train_text, train_text), char_ids(train_text, val_text), v, seq_len))
@@ -116,8 +125,9 @@ def test_char_figures_equal_an_independent_count(tmp_path, seq_len):
 def test_word_figures_equal_an_independent_count(tmp_path):
     text = write_slice(tmp_path / "doc.txt")
     train_text, val_text = split_90(text)
-    doc = baseline_json("--data", str(tmp_path / "doc.txt"), "--tokenizer", "word", "--min-freq", "2", "--seq-len", "16",
-                        "--cache-dir", str(tmp_path / "c"))
+    doc = baseline_json(
+        "--data", str(tmp_path / "doc.txt"), "--tokenizer", "word", "--min-freq", "2", "--seq-len", "16", "--cache-dir", str(tmp_path / "c")
+    )
     tr, v = word_ids(train_text, train_text, 2)
     va, _ = word_ids(train_text, val_text, 2)
     assert doc["vocab_size"] == v
@@ -131,8 +141,10 @@ def test_text_output_shows_the_figures_in_both_languages(tmp_path):
     write_slice(tmp_path / "doc.txt")
     args = ["baseline", "--data", str(tmp_path / "doc.txt"), "--tokenizer", "char", "--cache-dir", str(tmp_path / "c")]
     c = baseline_json(*args[1:])["corpus"]
-    for lang, words in (("en", ("Floors of the corpus", "Unigram entropy", "Miller–Madow", "Reference losses")),
-                        ("zh", ("语料的损失下限", "一元熵", "Miller–Madow", "参考损失"))):
+    for lang, words in (
+        ("en", ("Floors of the corpus", "Unigram entropy", "Miller–Madow", "Reference losses")),
+        ("zh", ("语料的损失下限", "一元熵", "Miller–Madow", "参考损失")),
+    ):
         res = runner.invoke(app, [*args, "--lang", lang])
         assert res.exit_code == 0, res.output
         for w in words:
@@ -160,8 +172,20 @@ def test_figures_equal_what_train_writes_in_its_header(tmp_path, source):
         flags = ["--data", data["data"], "--tokenizer", source, "--min-freq", "2"]
     else:
         data = dict(data=source, vocab_size=16, num_samples=64, val_fraction=0.25, markov_successors=3, zipf_exponent=1.3)
-        flags = ["--data", source, "--vocab-size", "16", "--num-samples", "64", "--val-fraction", "0.25",
-                 "--markov-successors", "3", "--zipf-exponent", "1.3"]
+        flags = [
+            "--data",
+            source,
+            "--vocab-size",
+            "16",
+            "--num-samples",
+            "64",
+            "--val-fraction",
+            "0.25",
+            "--markov-successors",
+            "3",
+            "--zipf-exponent",
+            "1.3",
+        ]
     result = train(TrainConfig(out=str(tmp_path / "run"), cache_dir=str(tmp_path / "c"), **{**TINY, **data}))
     header = records(result.metrics_path)[0]["data"]
     doc = baseline_json(*flags, "--seq-len", "16", "--seed", "7", "--cache-dir", str(tmp_path / "c"))
@@ -182,8 +206,9 @@ def _stats(x: np.ndarray) -> float:
 
 def test_zipf_exact_entropy_next_to_the_estimates(tmp_path):
     v, s = 64, 1.1
-    doc = baseline_json("--data", "zipf", "--vocab-size", str(v), "--zipf-exponent", str(s), "--num-samples", "2000",
-                        "--seq-len", "64", "--cache-dir", str(tmp_path))
+    doc = baseline_json(
+        "--data", "zipf", "--vocab-size", str(v), "--zipf-exponent", str(s), "--num-samples", "2000", "--seq-len", "64", "--cache-dir", str(tmp_path)
+    )
     c = doc["corpus"]
     p = np.arange(1, v + 1, dtype=float) ** -s
     p /= p.sum()
@@ -208,8 +233,22 @@ def test_zipf_exact_entropy_next_to_the_estimates(tmp_path):
 
 def test_markov_exact_entropy_rate_next_to_the_bigram_estimate(tmp_path):
     v, k = 32, 4
-    doc = baseline_json("--data", "markov", "--vocab-size", str(v), "--markov-successors", str(k), "--num-samples", "2000",
-                        "--seq-len", "64", "--seed", "3", "--cache-dir", str(tmp_path))
+    doc = baseline_json(
+        "--data",
+        "markov",
+        "--vocab-size",
+        str(v),
+        "--markov-successors",
+        str(k),
+        "--num-samples",
+        "2000",
+        "--seq-len",
+        "64",
+        "--seed",
+        "3",
+        "--cache-dir",
+        str(tmp_path),
+    )
     c = doc["corpus"]
     from lossdoc.data.synthetic import random_markov_chain, sample_markov
 
@@ -233,8 +272,7 @@ def test_markov_exact_entropy_rate_next_to_the_bigram_estimate(tmp_path):
 
 
 def test_dummy_data_uses_the_seed_rows(tmp_path):
-    doc = baseline_json("--data", "dummy", "--vocab-size", "50", "--num-samples", "100", "--seq-len", "16",
-                        "--cache-dir", str(tmp_path))
+    doc = baseline_json("--data", "dummy", "--vocab-size", "50", "--num-samples", "100", "--seq-len", "16", "--cache-dir", str(tmp_path))
     c = doc["corpus"]
     assert c["exact_entropy_rate"] == pytest.approx(math.log(49), rel=1e-15)
     import torch
@@ -349,8 +387,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, lang, case, needle_e
 def test_help_lists_the_data_options():
     res = runner.invoke(app, ["baseline", "--help"])
     assert res.exit_code == 0
-    for opt in ("--data", "--tokenizer", "--min-freq", "--val-file", "--text-column", "--cache-dir", "--zipf-exponent",
-                "--markov-successors", "--seed", "--num-samples", "--seq-len", "--config"):
+    for opt in (
+        "--data",
+        "--tokenizer",
+        "--min-freq",
+        "--val-file",
+        "--text-column",
+        "--cache-dir",
+        "--zipf-exponent",
+        "--markov-successors",
+        "--seed",
+        "--num-samples",
+        "--seq-len",
+        "--config",
+    ):
         assert opt in res.output, opt
 
 

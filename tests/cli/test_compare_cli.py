@@ -26,8 +26,25 @@ def text_run(tmp_path_factory) -> Path:
     from lossdoc.train.loop import train
 
     out = tmp_path_factory.mktemp("text") / "run"
-    train(TrainConfig(data="pydoc", tokenizer="char", num_samples=300, val_fraction=0.25, epochs=2, seq_len=16, d_model=32,
-                      num_layers=1, num_heads=2, dropout=0.0, batch_size=16, lr=3e-3, seed=7, device="cpu", out=str(out)))
+    train(
+        TrainConfig(
+            data="pydoc",
+            tokenizer="char",
+            num_samples=300,
+            val_fraction=0.25,
+            epochs=2,
+            seq_len=16,
+            d_model=32,
+            num_layers=1,
+            num_heads=2,
+            dropout=0.0,
+            batch_size=16,
+            lr=3e-3,
+            seed=7,
+            device="cpu",
+            out=str(out),
+        )
+    )
     return out
 
 

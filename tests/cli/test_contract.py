@@ -103,8 +103,15 @@ def test_a_log_beyond_the_size_cap_is_refused_in_one_line(tmp_path, monkeypatch)
     assert "MB" in one_error_line(explain(str(p)))
 
 
-@pytest.mark.parametrize("flags", [["--floor", "1e308", "--vocab-size", "100", "--random"], ["--floor", "1e308"],
-                                   ["--random-low", "9" * 30, "--vocab-size", "10", "--random"], ["--vocab-size", "9" * 5000]])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--floor", "1e308", "--vocab-size", "100", "--random"],
+        ["--floor", "1e308"],
+        ["--random-low", "9" * 30, "--vocab-size", "10", "--random"],
+        ["--vocab-size", "9" * 5000],
+    ],
+)
 def test_flags_out_of_range_are_one_line(tmp_path, flags):
     p = tmp_path / "log.csv"
     p.write_text(GOOD_CSV)

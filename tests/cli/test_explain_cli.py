@@ -68,7 +68,7 @@ def test_fail_on_sets_the_exit_code(tmp_path):
         (lambda p: None, "no such file"),
         (lambda p: p.write_text(""), "holds no training records"),
         (lambda p: p.write_bytes(b"\x00\x01garbage"), "binary"),
-        (lambda p: p.write_text("{\"type\": \"batch\"}\n"), "--train-col"),
+        (lambda p: p.write_text('{"type": "batch"}\n'), "--train-col"),
     ],
 )
 def test_unreadable_logs_are_one_line_and_exit_2(tmp_path, capsys, setup, key):
@@ -112,10 +112,13 @@ def test_overrides_supply_facts_for_a_log_without_them(tiny_run, tmp_path):
     assert next(f for f in doc["findings"] if f["code"] == "init-loss")["status"] != "skipped"
 
 
-@pytest.mark.parametrize("lang,verdict,floor_words,init_words", [
-    ("en", "Verdict: expected plateau", "no model can do better than ln 9999 = 9.2102", "At initialisation the loss was 9.3812"),
-    ("zh", "结论：符合预期的平台期", "任何模型的平均损失都不可能低于 ln 9999 = 9.2102", "初始化时损失为 9.3812"),
-])
+@pytest.mark.parametrize(
+    "lang,verdict,floor_words,init_words",
+    [
+        ("en", "Verdict: expected plateau", "no model can do better than ln 9999 = 9.2102", "At initialisation the loss was 9.3812"),
+        ("zh", "结论：符合预期的平台期", "任何模型的平均损失都不可能低于 ln 9999 = 9.2102", "初始化时损失为 9.3812"),
+    ],
+)
 def test_the_seeds_console_with_no_flags(lang, verdict, floor_words, init_words):
     """The person in the seed passes no flags: the log's dummy-data line and the script's defaults are enough."""
     result = invoke(FIX / "seed_console" / ("seed_zh.txt" if lang == "zh" else "seed_en.txt"), "--lang", lang)

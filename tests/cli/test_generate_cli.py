@@ -36,7 +36,9 @@ def test_generate_char_cli(tmp_path):
     assert r.exit_code == 0, r.output
     text = r.output.rstrip("\n")
     assert text.startswith("The return") and len(text) == len("The return") + 40
-    again = runner.invoke(app, ["generate", str(run_dir / "checkpoints" / "last.pt"), "--prompt", "The return", "--max-new-tokens", "40", "--seed", "3"])
+    again = runner.invoke(
+        app, ["generate", str(run_dir / "checkpoints" / "last.pt"), "--prompt", "The return", "--max-new-tokens", "40", "--seed", "3"]
+    )
     assert again.output == r.output  # seeded
     other = runner.invoke(app, ["generate", str(run_dir), "--prompt", "The return", "--max-new-tokens", "40", "--seed", "4"])
     assert other.output != r.output
@@ -99,11 +101,34 @@ def test_generate_errors_are_one_line(tmp_path, capsys):
 
 def test_train_cli_on_text_prints_unigram_line_and_sample(tmp_path):
     write_slice(tmp_path / "doc.txt")
-    r = CliRunner().invoke(app, [
-        "train", "--data", str(tmp_path / "doc.txt"), "--out", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c"),
-        "--seq-len", "16", "--d-model", "32", "--num-layers", "1", "--num-heads", "2", "--batch-size", "16",
-        "--epochs", "1", "--device", "cpu", "--lang", "en",
-    ])
+    r = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(tmp_path / "doc.txt"),
+            "--out",
+            str(tmp_path / "r"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--seq-len",
+            "16",
+            "--d-model",
+            "32",
+            "--num-layers",
+            "1",
+            "--num-heads",
+            "2",
+            "--batch-size",
+            "16",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--lang",
+            "en",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "for a model that knows only token frequencies" in r.output
     assert "A sample from the trained model (prompt 'The', 200 new tokens" in r.output

@@ -71,10 +71,13 @@ def test_unknown_yaml_key_via_cli(capsys, tmp_path):
     assert "bogus" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("fixture,fail_on,code", [
-    ("tensorboard/exploding_lr", "broken", 1),  # the verdict's exit code survives a closed pipe
-    ("tensorboard/random_plateau", "broken", 0),  # and a closed pipe alone is not a failure
-])
+@pytest.mark.parametrize(
+    "fixture,fail_on,code",
+    [
+        ("tensorboard/exploding_lr", "broken", 1),  # the verdict's exit code survives a closed pipe
+        ("tensorboard/random_plateau", "broken", 0),  # and a closed pipe alone is not a failure
+    ],
+)
 def test_a_reader_that_goes_away_does_not_change_the_exit_code(fixture, fail_on, code):
     """`lossdoc explain RUN --fail-on broken | head -1`: the reader closes the pipe; explain finishes quietly
     and exits with the verdict's code, not rich's 1 for a broken pipe (which --fail-on could not be told from)."""
@@ -83,8 +86,14 @@ def test_a_reader_that_goes_away_does_not_change_the_exit_code(fixture, fail_on,
     r, w = os.pipe()
     os.close(r)  # the reader is gone before the first byte: every write fails with EPIPE
     try:
-        proc = subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(ROOT / "tests" / "fixtures" / fixture), "--fail-on", fail_on],
-                              stdout=w, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "lossdoc", "explain", str(ROOT / "tests" / "fixtures" / fixture), "--fail-on", fail_on],
+            stdout=w,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         os.close(w)
     assert proc.returncode == code

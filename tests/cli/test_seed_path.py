@@ -97,8 +97,17 @@ def _closed_port() -> int:
 
 
 def _no_hub_env(monkeypatch):
-    for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy",
-              "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+    for v in (
+        "HF_HUB_OFFLINE",
+        "HF_DATASETS_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
         monkeypatch.delenv(v, raising=False)
 
 
@@ -108,8 +117,14 @@ def test_the_seeds_command_line_is_accepted_and_fails_offline_in_one_line_leavin
 
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "COLUMNS": "80"}
-    proc = subprocess.run([sys.executable, "-m", "lossdoc", "train", "--dataset", "wikitext2", *SEED_FLAGS],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lossdoc", "train", "--dataset", "wikitext2", *SEED_FLAGS],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "No such option" not in lines[0]
@@ -154,8 +169,9 @@ def _dummy_train(tmp_path, *extra):
     from tests.conftest import ROOT
 
     # configs/faults.yaml: a small dummy run that reaches its floor (an expected plateau) in seconds
-    return CliRunner().invoke(app, ["train", "--config", str(ROOT / "configs" / "faults.yaml"), "--out", str(tmp_path / "r"), *extra],
-                              env={"COLUMNS": None})  # piped, no width asked for: text is not hard-wrapped
+    return CliRunner().invoke(
+        app, ["train", "--config", str(ROOT / "configs" / "faults.yaml"), "--out", str(tmp_path / "r"), *extra], env={"COLUMNS": None}
+    )  # piped, no width asked for: text is not hard-wrapped
 
 
 def test_after_a_dummy_run_the_next_step_names_pydoc_when_the_hub_is_out_of_reach(tmp_path, monkeypatch):
@@ -203,8 +219,12 @@ def test_vocab_size_follows_one_rule_in_train_and_baseline(capsys, tmp_path):
     for lang in ("en", "zh"):
         rule = t("rule.vocab_size", lang, bound=2)
         assert rule in t("error.baseline_vocab", lang, value="0")  # baseline states the very same rule
-        for args in (["train", "--vocab-size", "0", "--out", str(tmp_path / "r")], ["baseline", "--vocab-size", "0"],
-                     ["baseline", "--vocab-size", "1"], ["train", "--vocab-size", "1", "--data", "zipf", "--out", str(tmp_path / "r")]):
+        for args in (
+            ["train", "--vocab-size", "0", "--out", str(tmp_path / "r")],
+            ["baseline", "--vocab-size", "0"],
+            ["baseline", "--vocab-size", "1"],
+            ["train", "--vocab-size", "1", "--data", "zipf", "--out", str(tmp_path / "r")],
+        ):
             assert run([*args, "--lang", lang]) == 2
             err = capsys.readouterr().err.strip().splitlines()
             assert len(err) == 1 and rule in err[0], err
@@ -270,8 +290,13 @@ def test_singular_counts_and_chinese_events():
 
     buf = io.StringIO()
     rep = RichReporter(Console(file=buf, width=80, color_system=None), "en", progress_every_s=0)
-    header = {"model": {"params": 10, "d_model": 8, "num_layers": 1, "num_heads": 1}, "data": {"kind": "dummy"},
-              "vocab_size": 64, "env": {"device": "cpu"}, "config": {"epochs": 2}}
+    header = {
+        "model": {"params": 10, "d_model": 8, "num_layers": 1, "num_heads": 1},
+        "data": {"kind": "dummy"},
+        "vocab_size": 64,
+        "env": {"device": "cpu"},
+        "config": {"epochs": 2},
+    }
     rep.start(header, 10, 0)
     rep.end({})
     assert "1 layer, 1 head)" in buf.getvalue()
@@ -306,16 +331,24 @@ def test_piped_output_prints_a_plain_progress_line_every_n_seconds():
     ticks = iter(range(0, 10_000, 7))  # a clock that moves 7 s per reading
     buf = io.StringIO()
     rep = RichReporter(Console(file=buf, width=80, color_system=None), "en", progress_every_s=20, clock=lambda: next(ticks))
-    header = {"model": {"params": 10, "d_model": 8, "num_layers": 2, "num_heads": 2}, "data": {"kind": "dummy"},
-              "vocab_size": 64, "env": {"device": "cpu"}, "config": {"epochs": 1}}
+    header = {
+        "model": {"params": 10, "d_model": 8, "num_layers": 2, "num_heads": 2},
+        "data": {"kind": "dummy"},
+        "vocab_size": 64,
+        "env": {"device": "cpu"},
+        "config": {"epochs": 1},
+    }
     rep.start(header, 9, 0)
     for i in range(1, 10):
         rep.batch({"epoch": 1, "loss": 4.0 + i / 100, "step": i})
     rep.end({})
     lines = [x for x in buf.getvalue().splitlines() if x.startswith("step ")]
     # readings at 7, 14, 21, ...: a line once 20 s have passed since the last one
-    assert lines == ["step 3/9 (33%), epoch 1, loss 4.0300, 0:00:21 elapsed", "step 6/9 (67%), epoch 1, loss 4.0600, 0:00:42 elapsed",
-                     "step 9/9 (100%), epoch 1, loss 4.0900, 0:01:03 elapsed"]
+    assert lines == [
+        "step 3/9 (33%), epoch 1, loss 4.0300, 0:00:21 elapsed",
+        "step 6/9 (67%), epoch 1, loss 4.0600, 0:00:42 elapsed",
+        "step 9/9 (100%), epoch 1, loss 4.0900, 0:01:03 elapsed",
+    ]
     assert "1 layer" not in buf.getvalue() and "2 layers, 2 heads" in buf.getvalue()
     assert PROGRESS_EVERY_S > 0
 

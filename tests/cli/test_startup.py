@@ -1,7 +1,6 @@
 """Start-up (issue 15, goal 4): `lossdoc --help` and `lossdoc baseline --vocab-size` import neither torch nor
 pydantic, and the plain-value converter (lossdoc/cli/coercion.py) gives Typer's own values and messages."""
 
-
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +21,14 @@ PROBE = (
 )
 
 
-@pytest.mark.parametrize("argv, absent", [(["--help"], {"torch", "pydantic", "numpy"}), (["baseline", "--vocab-size", "10000"], {"torch", "pydantic"}),
-                                          (["baseline", "--vocab-size", "64", "--loss", "3.5", "--init-logit-std", "0.5"], {"torch", "pydantic"})])
+@pytest.mark.parametrize(
+    "argv, absent",
+    [
+        (["--help"], {"torch", "pydantic", "numpy"}),
+        (["baseline", "--vocab-size", "10000"], {"torch", "pydantic"}),
+        (["baseline", "--vocab-size", "64", "--loss", "3.5", "--init-logit-std", "0.5"], {"torch", "pydantic"}),
+    ],
+)
 def test_startup_imports(argv, absent):
     out = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, cwd=ROOT, check=True).stdout.split()
     assert out[0] == "0"
@@ -40,9 +45,28 @@ def _param(annotation, default, *decls):
     return next(p for p in command.params if p.name == "x")
 
 
-@pytest.mark.parametrize("annotation, value", [(int, "12"), (int, "-3"), (int, "0"), (int, "007"), (int, " 5"), (int, "1_000"), (int, "abc"),
-                                               (int, "1.5"), (float, "0.5"), (float, "-2"), (float, "1e-3"), (float, "nan"), (float, "x"),
-                                               (str, "text"), (str, ""), (Path, "some/dir"), (Path, "")])
+@pytest.mark.parametrize(
+    "annotation, value",
+    [
+        (int, "12"),
+        (int, "-3"),
+        (int, "0"),
+        (int, "007"),
+        (int, " 5"),
+        (int, "1_000"),
+        (int, "abc"),
+        (int, "1.5"),
+        (float, "0.5"),
+        (float, "-2"),
+        (float, "1e-3"),
+        (float, "nan"),
+        (float, "x"),
+        (str, "text"),
+        (str, ""),
+        (Path, "some/dir"),
+        (Path, ""),
+    ],
+)
 def test_plain_values_are_typers_values(annotation, value):
     param = _param(annotation, None, "--x")
     assert param._runtime_param is None

@@ -44,8 +44,31 @@ def test_use_amp_on_cpu_records_bf16(tmp_path):
 
 
 def test_summary_names_the_floor_of_the_data_kind(tmp_path):
-    args = ["train", "--data", "markov", "--vocab-size", "16", "--num-samples", "64", "--seq-len", "16", "--d-model", "16",
-            "--num-layers", "1", "--num-heads", "2", "--epochs", "1", "--batch-size", "8", "--device", "cpu", "--out", str(tmp_path / "r")]
+    args = [
+        "train",
+        "--data",
+        "markov",
+        "--vocab-size",
+        "16",
+        "--num-samples",
+        "64",
+        "--seq-len",
+        "16",
+        "--d-model",
+        "16",
+        "--num-layers",
+        "1",
+        "--num-heads",
+        "2",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "r"),
+    ]
     result = CliRunner().invoke(app, args + ["--lang", "en"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert "exact entropy floor of the markov data" in result.output and "ln(16 - 1)" not in result.output
@@ -58,8 +81,9 @@ def test_a_text_run_ends_with_the_unigram_line_and_a_sample_drawn_by_the_command
     text = tmp_path / "docs.txt"
     text.write_text("\n".join(list(topics.values())[:40]), encoding="utf-8")
     out = tmp_path / "r"
-    result = CliRunner().invoke(app, ["train", "--config", str(TINY), "--data", str(text), "--tokenizer", "char", "--out", str(out),
-                                      "--epochs", "1", "--lang", "en"])
+    result = CliRunner().invoke(
+        app, ["train", "--config", str(TINY), "--data", str(text), "--tokenizer", "char", "--out", str(out), "--epochs", "1", "--lang", "en"]
+    )
     assert result.exit_code == 0, result.output
     header = json.loads((out / "run.jsonl").read_text().splitlines()[0])
     assert f"vs {header['data']['unigram_xent']:.4f} for a model that knows only token frequencies" in result.output

@@ -57,8 +57,7 @@ def _writer(path: Path, n: int, rate: float, nan_at: int = 0, delay: float = 0.5
 
 
 def _watch(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "lossdoc", "watch", *args], env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-m", "lossdoc", "watch", *args], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
@@ -135,8 +134,13 @@ def _same(a, b) -> None:
         assert np.array_equal(getattr(a.batches, name), getattr(b.batches, name), equal_nan=True), name
     for name in ("epoch", "step", "train_loss", "val_loss", "val_tokens"):
         assert np.array_equal(getattr(a.epochs, name), getattr(b.epochs, name), equal_nan=True), name
-    assert (a.vocab_size, a.entropy_floor, a.random_data, a.batch_tokens, a.status) == (b.vocab_size, b.entropy_floor, b.random_data,
-                                                                                          b.batch_tokens, b.status)
+    assert (a.vocab_size, a.entropy_floor, a.random_data, a.batch_tokens, a.status) == (
+        b.vocab_size,
+        b.entropy_floor,
+        b.random_data,
+        b.batch_tokens,
+        b.status,
+    )
     assert diagnose(a).verdict == diagnose(b).verdict
 
 
@@ -162,8 +166,23 @@ def test_a_repeated_step_and_a_truncated_log(tmp_path):
     tail = JsonlTail(log)
     tail.read_new()
     with open(log, "a") as fh:  # a resumed run writes step 5 again: the latest record wins, as in the reader
-        fh.write(json.dumps({"type": "batch", "epoch": 1, "batch": 5, "num_batches": 5, "step": 5, "loss": 9.0, "lr": 1e-3,
-                             "grad_norm": 0.5, "tokens": 60, "elapsed_s": 1.0}) + "\n")
+        fh.write(
+            json.dumps(
+                {
+                    "type": "batch",
+                    "epoch": 1,
+                    "batch": 5,
+                    "num_batches": 5,
+                    "step": 5,
+                    "loss": 9.0,
+                    "lr": 1e-3,
+                    "grad_norm": 0.5,
+                    "tokens": 60,
+                    "elapsed_s": 1.0,
+                }
+            )
+            + "\n"
+        )
     tail.read_new()
     _same(tail.run(), read_run(log))
     assert tail.run().batches.loss[4] == 9.0
@@ -235,8 +254,24 @@ def test_one_second_of_growth_costs_only_its_own_bytes(tmp_path, monkeypatch):
     tail = JsonlTail(log)
     tail.read_new()
     before = tail.offset
-    extra = "".join(json.dumps({"type": "batch", "epoch": 400, "batch": i, "num_batches": i, "step": 3000 + i, "loss": 4.16, "lr": 1e-3,
-                                "grad_norm": 0.5, "tokens": 60, "elapsed_s": 1.0}) + "\n" for i in range(1, 1001)).encode()
+    extra = "".join(
+        json.dumps(
+            {
+                "type": "batch",
+                "epoch": 400,
+                "batch": i,
+                "num_batches": i,
+                "step": 3000 + i,
+                "loss": 4.16,
+                "lr": 1e-3,
+                "grad_norm": 0.5,
+                "tokens": 60,
+                "elapsed_s": 1.0,
+            }
+        )
+        + "\n"
+        for i in range(1, 1001)
+    ).encode()
     with open(log, "ab") as fh:
         fh.write(extra)
     reads = []

@@ -41,7 +41,7 @@ def test_text_file_split_and_tokens(tmp_path):
     assert np.array_equal(np.asarray(c.val), tok.encode(val))
     assert c.train.dtype == np.uint16 and isinstance(c.train, np.memmap)
     assert c.info["kind"] == "text" and c.info["train_tokens"] == len(train) and c.info["val_tokens"] == len(val)
-    assert c.tokenizer.decode(c.val) .startswith(val[:50])
+    assert c.tokenizer.decode(c.val).startswith(val[:50])
 
 
 def test_second_load_reuses_cache_without_tokenising(tmp_path):

@@ -36,11 +36,13 @@ def hf_cache(tmp_path, monkeypatch):
 
 def test_save_to_disk_datasetdict(tmp_path):
     train, val = real_lines(0, 400), real_lines(400, 60)
-    dd = datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict({"text": train, "id": list(range(len(train)))}),
-        "validation": datasets.Dataset.from_dict({"text": val, "id": list(range(len(val)))}),
-        "test": datasets.Dataset.from_dict({"text": ["unused\n"], "id": [0]}),
-    })
+    dd = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"text": train, "id": list(range(len(train)))}),
+            "validation": datasets.Dataset.from_dict({"text": val, "id": list(range(len(val)))}),
+            "test": datasets.Dataset.from_dict({"text": ["unused\n"], "id": [0]}),
+        }
+    )
     dd.save_to_disk(tmp_path / "dd")
     n = corpus_mod.tokenize_count
     c = prepare_corpus(f"hf:{tmp_path / 'dd'}", tokenizer="word", min_freq=2, cache_dir=tmp_path / "c")
@@ -102,7 +104,11 @@ def test_offline_error_is_one_line_exit_2(tmp_path):
     code = "import sys; from lossdoc.cli import run; sys.exit(run(sys.argv[1:]))"
     p = subprocess.run(
         [sys.executable, "-c", code, "train", "--data", "wikitext2", "--out", str(out), "--cache-dir", str(tmp_path / "c")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert p.returncode == 2, p.stderr
     lines = p.stderr.strip().splitlines()

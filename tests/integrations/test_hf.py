@@ -44,9 +44,22 @@ def _config():
 
 
 def _train(tmp_path, model, cb, *, lr=3e-3, steps=60, nan_filter=True, rows=Rows):
-    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=steps, per_device_train_batch_size=16, learning_rate=lr,
-                             logging_steps=1, eval_strategy="steps", eval_steps=15, report_to=[], use_cpu=True, save_strategy="no",
-                             logging_nan_inf_filter=nan_filter, seed=0, disable_tqdm=True, lr_scheduler_type="constant")
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=steps,
+        per_device_train_batch_size=16,
+        learning_rate=lr,
+        logging_steps=1,
+        eval_strategy="steps",
+        eval_steps=15,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        logging_nan_inf_filter=nan_filter,
+        seed=0,
+        disable_tqdm=True,
+        lr_scheduler_type="constant",
+    )
     trainer = Trainer(model=model, args=args, train_dataset=rows(960, 1), eval_dataset=rows(64, 2), callbacks=[cb])
     trainer.train()
     return trainer
@@ -129,8 +142,17 @@ def test_the_log_validates_against_the_schema(tmp_path):
 
 def test_tokens_seen_give_the_tokens_per_step(tmp_path):
     torch.manual_seed(0)
-    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=6, per_device_train_batch_size=8, logging_steps=2, report_to=[],
-                             use_cpu=True, save_strategy="no", include_num_input_tokens_seen=True, disable_tqdm=True)
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=6,
+        per_device_train_batch_size=8,
+        logging_steps=2,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        include_num_input_tokens_seen=True,
+        disable_tqdm=True,
+    )
     Trainer(model=GPT2LMHeadModel(_config()), args=args, train_dataset=Rows(64, 1), callbacks=[LossdocCallback(tmp_path / "run")]).train()
     recs = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
     assert recs[0]["data"]["kind"] == "text" and recs[0]["config"]["include_num_input_tokens_seen"] == "all"

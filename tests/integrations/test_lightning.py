@@ -63,8 +63,17 @@ class Fresh(torch.utils.data.Dataset):
 def _fit(tmp_path, module, cb, *, epochs=4, n=640):
     train = torch.utils.data.DataLoader(Fresh(n), batch_size=16)
     val = torch.utils.data.DataLoader(_rows(128, 2), batch_size=64)
-    trainer = pl.Trainer(max_epochs=epochs, callbacks=[cb], accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(tmp_path / "pl"))
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        callbacks=[cb],
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path / "pl"),
+    )
     trainer.fit(module, train, val)
     return trainer
 

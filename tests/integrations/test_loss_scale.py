@@ -24,7 +24,9 @@ def test_losses_are_divided_by_the_scale(tmp_path):
     run = read_run(_log(tmp_path, {"logged_over_true": 0.75, "cause": "test"}))
     assert run.loss_scale == 0.75 and run.sources["loss_scale"].kind == "log"
     assert run.epochs.val_loss.tolist() == [4.0] * 4
-    assert math.isclose(run.batches.loss[0], 3.01 / 0.75) and math.isclose(run.epochs.train_loss[0], sum(3.0 + 0.01 * (s % 3) for s in range(1, 11)) / 10 / 0.75)
+    assert math.isclose(run.batches.loss[0], 3.01 / 0.75) and math.isclose(
+        run.epochs.train_loss[0], sum(3.0 + 0.01 * (s % 3) for s in range(1, 11)) / 10 / 0.75
+    )
     assert diagnose(run).facts.header["loss_scale"] == 0.75
 
 

@@ -53,8 +53,9 @@ def synthetic_run(n: int, *, nan_at=(), seed: int = 0) -> Run:
     nan = np.full(n, np.nan)
     b = BatchSeries(step=step, epoch=np.ceil(step / (n / 4)), loss=loss, lr=np.full(n, 1e-3), grad_norm=nan, tokens=np.full(n, 512.0))
     ep = np.arange(0, 5, dtype=float)
-    e = EpochSeries(epoch=ep, step=ep * n / 4, train_loss=np.full(5, np.nan), val_loss=np.array([5.0, 3.0, 2.6, 2.3, 2.2]),
-                    val_tokens=np.full(5, 4096.0))
+    e = EpochSeries(
+        epoch=ep, step=ep * n / 4, train_loss=np.full(5, np.nan), val_loss=np.array([5.0, 3.0, 2.6, 2.3, 2.2]), val_tokens=np.full(5, 4096.0)
+    )
     return Run(source="synthetic/run.jsonl", format="lossdoc", vocab_size=100, batches=b, epochs=e, status="completed")
 
 
@@ -232,8 +233,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 def test_png_report_has_the_requested_size_and_is_not_blank(tiny_run, tmp_path):
     target = tmp_path / "run.png"
-    result = CliRunner().invoke(app, ["explain", str(tiny_run), "--report", str(target), "--size", "640x400", "--lang", "en"],
-                                env={"COLUMNS": "100"})
+    result = CliRunner().invoke(app, ["explain", str(tiny_run), "--report", str(target), "--size", "640x400", "--lang", "en"], env={"COLUMNS": "100"})
     assert result.exit_code == 0, result.output
     assert f"Report written: {target}" in result.output
     data = target.read_bytes()
@@ -305,11 +305,14 @@ def test_png_without_matplotlib_is_a_one_line_install_hint(tiny_run, tmp_path, m
     assert cap.out == "" and not target.exists()  # checked before anything was read or printed
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--report", "x.pdf"], ".png or .html"),
-    (["--report", "x.png", "--size", "10x10"], "WIDTHxHEIGHT"),
-    (["--report", "x.png", "--size", "big"], "WIDTHxHEIGHT"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--report", "x.pdf"], ".png or .html"),
+        (["--report", "x.png", "--size", "10x10"], "WIDTHxHEIGHT"),
+        (["--report", "x.png", "--size", "big"], "WIDTHxHEIGHT"),
+    ],
+)
 def test_bad_report_options_are_one_line(tiny_run, tmp_path, capsys, args, needle):
     args = [a if not a.startswith("x.") else str(tmp_path / a) for a in args]
     assert cli_run(["explain", str(tiny_run), *args]) == 2

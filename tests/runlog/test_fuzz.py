@@ -51,15 +51,35 @@ def _lossdoc_log() -> bytes:
     """A small lossdoc run.jsonl written by lossdoc's own logger (no training needed)."""
     folder = Path(tempfile.mkdtemp(prefix="lossdoc-fuzz-"))
     log = JsonlLogger(folder / "run.jsonl")
-    log.log({"type": "run", "schema": "lossdoc.run/1", "run_id": "fuzz", "vocab_size": 64, "batch_tokens": 120,
-             "data": {"kind": "dummy", "token_low": 1, "token_high": 64, "num_samples": 96, "seq_len": 16, "entropy_floor": 4.143134726391533},
-             "model": {"d_model": 32, "num_layers": 1, "num_heads": 2, "dropout": 0.0, "params": 17440, "init_logit_std": 0.5863019699779287},
-             "config": {"epochs": 2, "lr": 0.003}})
+    log.log(
+        {
+            "type": "run",
+            "schema": "lossdoc.run/1",
+            "run_id": "fuzz",
+            "vocab_size": 64,
+            "batch_tokens": 120,
+            "data": {"kind": "dummy", "token_low": 1, "token_high": 64, "num_samples": 96, "seq_len": 16, "entropy_floor": 4.143134726391533},
+            "model": {"d_model": 32, "num_layers": 1, "num_heads": 2, "dropout": 0.0, "params": 17440, "init_logit_std": 0.5863019699779287},
+            "config": {"epochs": 2, "lr": 0.003},
+        }
+    )
     log.log({"type": "epoch", "epoch": 0, "step": 0, "train_loss": 4.3169, "val_loss": 4.3518, "val_tokens": 360})
     losses = [4.33, 4.31, 4.29, 4.30, 4.27, 4.26, 4.28, 4.25, 4.24, 4.22, 4.23, 4.21, 4.20, 4.22, 4.19, 4.18, 4.2, 4.17]
     for i, loss in enumerate(losses, start=1):
-        log.log({"type": "batch", "epoch": 1 + (i > 9), "batch": (i - 1) % 9 + 1, "num_batches": 9, "step": i, "loss": loss,
-                 "lr": 0.003, "grad_norm": 0.5 + i / 100, "tokens": 120, "elapsed_s": i / 50})
+        log.log(
+            {
+                "type": "batch",
+                "epoch": 1 + (i > 9),
+                "batch": (i - 1) % 9 + 1,
+                "num_batches": 9,
+                "step": i,
+                "loss": loss,
+                "lr": 0.003,
+                "grad_norm": 0.5 + i / 100,
+                "tokens": 120,
+                "elapsed_s": i / 50,
+            }
+        )
         if i == 9:
             log.log({"type": "epoch", "epoch": 1, "step": 9, "train_loss": 4.2878, "val_loss": 4.3111, "val_tokens": 360, "is_best": True})
             log.log({"type": "event", "kind": "resumed", "step": 9, "message": "resumed"})
@@ -73,18 +93,81 @@ def _lossdoc_log() -> bytes:
 
 SEEDS: dict[str, tuple[bytes, str, str]] = {name: ((FIX / src).read_bytes(), dest, target) for name, src, dest, target in SEED_FILES}
 SEEDS["lossdoc"] = (_lossdoc_log(), "run.jsonl", "folder")
-SEEDS["jsonl"] = ("".join(json.dumps({"step": s, "epoch": 1 + s // 20, "loss": round(4.6 - 0.01 * s, 4), "lr": 1e-3}) + "\n"
-                          + (json.dumps({"step": s, "epoch": 1 + s // 20, "val_loss": round(4.5 - 0.01 * s, 4)}) + "\n" if s % 20 == 19 else "")
-                          for s in range(60)).encode(), "log.jsonl", "file")
+SEEDS["jsonl"] = (
+    "".join(
+        json.dumps({"step": s, "epoch": 1 + s // 20, "loss": round(4.6 - 0.01 * s, 4), "lr": 1e-3})
+        + "\n"
+        + (json.dumps({"step": s, "epoch": 1 + s // 20, "val_loss": round(4.5 - 0.01 * s, 4)}) + "\n" if s % 20 == 19 else "")
+        for s in range(60)
+    ).encode(),
+    "log.jsonl",
+    "file",
+)
 SEEDS["lossdoc_file"] = (SEEDS["lossdoc"][0], "run.jsonl", "file")
 
 HOSTILE = [
-    b"NaN", b"nan", b"-nan", b"Infinity", b"-Infinity", b"inf", b"-inf", b'"NaN"', b'"Infinity"', b'"-Infinity"',
-    b"1e308", b"-1e308", b"1.8e308", b"1e400", b"-1e400", b"1e-400", b"9" * 400, b"-" + b"9" * 40, b"-0", b"0", b"-1",
-    b"1e-300", b"4.9e-324", b'"x"', b'"9.2"', b"null", b"true", b"false", b"[]", b"{}", b"[1,2]", b'{"a":1}', b'""',
-    b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"\n", b"\r\n", b"\r", b",", b'"', b"{", b"}", b"[", b"]", b":", b"\\u0000",
-    b"\\ud800", "损失".encode(), "验证".encode("gb18030"), b"\xe6\x8d", b"\t", b"   ", b"[" * 3000, b"Epoch", b"Loss:",
-    b"iter", b"step", b"loss", b"val_loss", b"epoch", b"\xc0\x80",
+    b"NaN",
+    b"nan",
+    b"-nan",
+    b"Infinity",
+    b"-Infinity",
+    b"inf",
+    b"-inf",
+    b'"NaN"',
+    b'"Infinity"',
+    b'"-Infinity"',
+    b"1e308",
+    b"-1e308",
+    b"1.8e308",
+    b"1e400",
+    b"-1e400",
+    b"1e-400",
+    b"9" * 400,
+    b"-" + b"9" * 40,
+    b"-0",
+    b"0",
+    b"-1",
+    b"1e-300",
+    b"4.9e-324",
+    b'"x"',
+    b'"9.2"',
+    b"null",
+    b"true",
+    b"false",
+    b"[]",
+    b"{}",
+    b"[1,2]",
+    b'{"a":1}',
+    b'""',
+    b"\x00",
+    b"\xff\xfe",
+    b"\xef\xbb\xbf",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b",",
+    b'"',
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b":",
+    b"\\u0000",
+    b"\\ud800",
+    "损失".encode(),
+    "验证".encode("gb18030"),
+    b"\xe6\x8d",
+    b"\t",
+    b"   ",
+    b"[" * 3000,
+    b"Epoch",
+    b"Loss:",
+    b"iter",
+    b"step",
+    b"loss",
+    b"val_loss",
+    b"epoch",
+    b"\xc0\x80",
 ]
 ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "gb18030", "latin-1", "utf-8-sig", "cp1252", "utf-32"]
 _NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -163,9 +246,26 @@ def explain_fast(path: Path, *, as_json=True, lang="en", vocab_size=None, floor=
     so, se = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
         try:
-            explain_command(run_path=path, as_json=as_json, fail_on="never", vocab_size=vocab_size, floor=floor, random=random,
-                            random_low=random_low, pretrained=None, fmt=None, step_col=None, train_col=None, val_col=None, train_tag=None,
-                            val_tag=None, lang=lang, plot=False, report=None, size="1000x560")
+            explain_command(
+                run_path=path,
+                as_json=as_json,
+                fail_on="never",
+                vocab_size=vocab_size,
+                floor=floor,
+                random=random,
+                random_low=random_low,
+                pretrained=None,
+                fmt=None,
+                step_col=None,
+                train_col=None,
+                val_col=None,
+                train_tag=None,
+                val_tag=None,
+                lang=lang,
+                plot=False,
+                report=None,
+                size="1000x560",
+            )
             rc = 0
         except LossdocError as exc:
             print(f"lossdoc: error: {exc.render(lang)}", file=se)
@@ -205,8 +305,13 @@ def check(result: tuple[int, str, str], as_json: bool) -> None:
 
 @pytest.mark.slow  # a large fuzz run
 @settings(max_examples=2200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(name=st.sampled_from(sorted(SEEDS)), ops=st.lists(_op, min_size=1, max_size=4), opt=st.integers(0, 7),
-       human=st.integers(0, 9), lang=st.sampled_from(["en", "zh"]))
+@given(
+    name=st.sampled_from(sorted(SEEDS)),
+    ops=st.lists(_op, min_size=1, max_size=4),
+    opt=st.integers(0, 7),
+    human=st.integers(0, 9),
+    lang=st.sampled_from(["en", "zh"]),
+)
 def test_mutated_logs_give_a_diagnosis_or_one_line(workdir, name, ops, opt, human, lang):
     data, dest, target = SEEDS[name]
     path = place(workdir, mutate(data, ops), dest, target)
@@ -224,15 +329,42 @@ def test_mutated_logs_through_the_whole_cli(workdir, name, ops, opt):
     check(explain_cli(path, **OPTIONS[opt]), True)
 
 
-_TOKENS = list("0123456789.-+eE:,;=| \t\n\r{}[]\"'abcdefghijklmnopqrstuvwxyz_/%") + ["loss", "step", "epoch", "val", "train", "iter", "Batch", "NaN", "inf", "损失", "验证"]
+_TOKENS = list("0123456789.-+eE:,;=| \t\n\r{}[]\"'abcdefghijklmnopqrstuvwxyz_/%") + [
+    "loss",
+    "step",
+    "epoch",
+    "val",
+    "train",
+    "iter",
+    "Batch",
+    "NaN",
+    "inf",
+    "损失",
+    "验证",
+]
 _TEXTY = st.lists(st.sampled_from(_TOKENS), max_size=400).map("".join)
-_NAMES = ["log.txt", "train.log", "trainer_state.json", "metrics.csv", "log.csv", "log.jsonl", "run.jsonl", "metrics.jsonl", "events.out.tfevents.1.x.0", "noext"]
+_NAMES = [
+    "log.txt",
+    "train.log",
+    "trainer_state.json",
+    "metrics.csv",
+    "log.csv",
+    "log.jsonl",
+    "run.jsonl",
+    "metrics.jsonl",
+    "events.out.tfevents.1.x.0",
+    "noext",
+]
 
 
 @pytest.mark.slow  # a large fuzz run
 @settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.one_of(st.binary(max_size=3000), _TEXTY.map(lambda s: s.encode("utf-8"))), filename=st.sampled_from(_NAMES),
-       folder=st.booleans(), opt=st.integers(0, 5))
+@given(
+    data=st.one_of(st.binary(max_size=3000), _TEXTY.map(lambda s: s.encode("utf-8"))),
+    filename=st.sampled_from(_NAMES),
+    folder=st.booleans(),
+    opt=st.integers(0, 5),
+)
 def test_random_inputs_give_a_diagnosis_or_one_line(workdir, data, filename, folder, opt):
     path = place(workdir, data, filename, "folder" if folder else "file")
     check(explain_fast(path, **(OPTIONS[opt] if opt < len(OPTIONS) else {})), True)
@@ -284,23 +416,58 @@ HUGE = "9" * 400  # an integer far beyond the float range
 _LOSSDOC_HEADER = SEEDS["lossdoc"][0].split(b"\n")[0].decode()
 REGRESSIONS = {
     # lightning: a NaN / infinite epoch on an evaluation row; a step of 1e308 (int(1e308) + 1 is not a float key)
-    "lightning-nonfinite-epoch": ("epoch,step,train_loss,val_loss\n0,0,4.6,\n0,1,4.5,\nNaN,2,,4.4\ninf,3,,4.3\n0,1e308,4.2,\n1,5,4.1,\n1,6,,4.0\n",
-                                  "lightning_logs/version_0/metrics.csv", "folder"),
+    "lightning-nonfinite-epoch": (
+        "epoch,step,train_loss,val_loss\n0,0,4.6,\n0,1,4.5,\nNaN,2,,4.4\ninf,3,,4.3\n0,1e308,4.2,\n1,5,4.1,\n1,6,,4.0\n",
+        "lightning_logs/version_0/metrics.csv",
+        "folder",
+    ),
     # lossdoc: an infinite step, a step and an epoch beyond the float range, an absurd vocabulary size
-    "lossdoc-huge-numbers": ("\n".join([_LOSSDOC_HEADER.replace('"vocab_size":64', f'"vocab_size":{HUGE}'),
-                                        '{"type":"batch","epoch":1,"step":1e400,"loss":4.3}', f'{{"type":"batch","epoch":1,"step":{HUGE},"loss":4.2}}',
-                                        '{"type":"batch","epoch":1,"step":1,"loss":4.3}', '{"type":"batch","epoch":1,"step":2,"loss":4.2}',
-                                        f'{{"type":"epoch","epoch":{HUGE},"step":2,"train_loss":4.2,"val_loss":4.1}}',
-                                        '{"type":"epoch","epoch":1,"step":2,"train_loss":4.2,"val_loss":4.1}']) + "\n", "run.jsonl", "file"),
+    "lossdoc-huge-numbers": (
+        "\n".join(
+            [
+                _LOSSDOC_HEADER.replace('"vocab_size":64', f'"vocab_size":{HUGE}'),
+                '{"type":"batch","epoch":1,"step":1e400,"loss":4.3}',
+                f'{{"type":"batch","epoch":1,"step":{HUGE},"loss":4.2}}',
+                '{"type":"batch","epoch":1,"step":1,"loss":4.3}',
+                '{"type":"batch","epoch":1,"step":2,"loss":4.2}',
+                f'{{"type":"epoch","epoch":{HUGE},"step":2,"train_loss":4.2,"val_loss":4.1}}',
+                '{"type":"epoch","epoch":1,"step":2,"train_loss":4.2,"val_loss":4.1}',
+            ]
+        )
+        + "\n",
+        "run.jsonl",
+        "file",
+    ),
     # HF Trainer: steps of -1e400 (-inf in JSON) and beyond the float range; an infinite epoch on an evaluation
-    "hf-nonfinite-step": (json.dumps({"log_history": [{"step": 1, "loss": 4.6, "epoch": 0.1}, {"step": 2, "loss": 4.5, "epoch": 0.2},
-                                                      {"step": 3, "eval_loss": 4.4, "epoch": 1.0}, {"step": 4, "eval_loss": 4.3, "epoch": 2.0},
-                                                      {"step": 5, "eval_loss": 4.2, "epoch": 3.0}]})
-                          .replace('"epoch": 3.0', '"epoch": Infinity').replace('"step": 1,', '"step": -1e400,').replace('"step": 2,', f'"step": {HUGE},'),
-                          "trainer_state.json", "file"),
+    "hf-nonfinite-step": (
+        json.dumps(
+            {
+                "log_history": [
+                    {"step": 1, "loss": 4.6, "epoch": 0.1},
+                    {"step": 2, "loss": 4.5, "epoch": 0.2},
+                    {"step": 3, "eval_loss": 4.4, "epoch": 1.0},
+                    {"step": 4, "eval_loss": 4.3, "epoch": 2.0},
+                    {"step": 5, "eval_loss": 4.2, "epoch": 3.0},
+                ]
+            }
+        )
+        .replace('"epoch": 3.0', '"epoch": Infinity')
+        .replace('"step": 1,', '"step": -1e400,')
+        .replace('"step": 2,', f'"step": {HUGE},'),
+        "trainer_state.json",
+        "file",
+    ),
     # the seed's console and nanoGPT: epoch and iteration numbers beyond the float range
-    "seed-huge-epoch": (f"Epoch 1, Batch 1/2, Loss: 9.3\nEpoch {HUGE}, Batch 1/2, Loss: 9.2\nEpoch {HUGE}, Batch 2/2, Loss: 9.1\n验证损失: 9.0\n", "console.txt", "file"),
-    "nanogpt-huge-iter": (f"iter 0: loss 4.5, time 1ms\niter {HUGE}: loss 4.4, time 1ms\nstep {HUGE}: train loss 4.3, val loss 4.2\n", "train.log", "file"),
+    "seed-huge-epoch": (
+        f"Epoch 1, Batch 1/2, Loss: 9.3\nEpoch {HUGE}, Batch 1/2, Loss: 9.2\nEpoch {HUGE}, Batch 2/2, Loss: 9.1\n验证损失: 9.0\n",
+        "console.txt",
+        "file",
+    ),
+    "nanogpt-huge-iter": (
+        f"iter 0: loss 4.5, time 1ms\niter {HUGE}: loss 4.4, time 1ms\nstep {HUGE}: train loss 4.3, val loss 4.2\n",
+        "train.log",
+        "file",
+    ),
     # evaluations at epochs +-1.7e308: the trend's span overflows to inf
     "csv-huge-epochs": ("epoch,loss,val_loss\n1,4.6,4.5\n2,4.5,4.4\n1.7e308,4.4,4.3\n-1.7e308,4.3,4.2\n", "history.csv", "file"),
 }

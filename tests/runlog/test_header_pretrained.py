@@ -6,8 +6,17 @@ import pytest
 
 from lossdoc.runlog.readers.lossdoc_jsonl import read
 
-HEADER = {"type": "run", "schema": "lossdoc.run/1", "run_id": "x", "started_at": "2026-01-01T00:00:00Z", "vocab_size": 64,
-          "data": {"kind": "text"}, "model": {}, "config": {}, "env": {}}
+HEADER = {
+    "type": "run",
+    "schema": "lossdoc.run/1",
+    "run_id": "x",
+    "started_at": "2026-01-01T00:00:00Z",
+    "vocab_size": 64,
+    "data": {"kind": "text"},
+    "model": {},
+    "config": {},
+    "env": {},
+}
 
 
 @pytest.mark.parametrize("value, expected", [(True, True), (False, False), (None, False), ("yes", False), (1, False)])

@@ -45,6 +45,7 @@ def test_corrupt_middle_lines_are_counted(tiny_run, tmp_path):
 
 def test_latest_record_per_step_wins_after_a_resume(tmp_path):
     header = json.dumps({"type": "run", "schema": "lossdoc.run/1", "vocab_size": 10})
+
     def b(step, loss):
         return json.dumps({"type": "batch", "epoch": 1, "batch": step, "step": step, "loss": loss})
 

@@ -26,8 +26,14 @@ def test_token_counts_negative_infinite_or_absurd_become_missing_with_a_warning(
 
 
 def test_steps_that_are_not_finite_are_dropped_and_rows_sorted_one_per_step():
-    b = BatchSeries(np.array([3.0, INF, 1, NAN, 3, -INF]), np.array([1.0, 1, INF, 1, NAN, 1]), np.array([4.0, 9, 4.2, 9, 4.1, 9]),
-                    np.array([INF, 0, 0, 0, 0, 0.0]), np.array([-INF, 0, 0, 0, 0, 0.0]), np.zeros(6))
+    b = BatchSeries(
+        np.array([3.0, INF, 1, NAN, 3, -INF]),
+        np.array([1.0, 1, INF, 1, NAN, 1]),
+        np.array([4.0, 9, 4.2, 9, 4.1, 9]),
+        np.array([INF, 0, 0, 0, 0, 0.0]),
+        np.array([-INF, 0, 0, 0, 0, 0.0]),
+        np.zeros(6),
+    )
     run = sanitize(_run(batches=b))
     assert run.batches.step.tolist() == [1.0, 3.0]
     assert run.batches.loss.tolist() == [4.2, 4.1]  # the last row of step 3 wins
@@ -48,8 +54,18 @@ def test_evaluation_positions_and_event_steps_that_are_not_finite_become_unknown
 
 
 def test_header_facts_out_of_range_become_unknown_with_a_warning():
-    run = sanitize(_run(vocab_size=10**400, entropy_floor=1e20, init_logit_std=1e20, dropout=-3.0, batch_tokens=INF, unigram_xent=NAN,
-                        val_floor_sample=4.0, unigram_entropy=3.0))
+    run = sanitize(
+        _run(
+            vocab_size=10**400,
+            entropy_floor=1e20,
+            init_logit_std=1e20,
+            dropout=-3.0,
+            batch_tokens=INF,
+            unigram_xent=NAN,
+            val_floor_sample=4.0,
+            unigram_entropy=3.0,
+        )
+    )
     assert run.vocab_size is None and run.entropy_floor is None and run.init_logit_std is None and run.dropout is None
     assert run.batch_tokens is None and run.unigram_xent is None
     assert run.val_floor_sample is None  # a sample of an unknown floor means nothing

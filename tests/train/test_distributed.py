@@ -29,8 +29,9 @@ DEADLINE_S = 180  # a launch that takes longer has hung
 
 def _worker(rank: int, world: int, port: int, job: dict) -> None:
     """One rank: train (or resume) as torchrun's worker would, then say whether the process group is gone."""
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
-                      LOSSDOC_DIST_TIMEOUT_S="120")
+    os.environ.update(
+        RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), LOSSDOC_DIST_TIMEOUT_S="120"
+    )
     torch.set_num_threads(1)
     import torch.distributed as dist
 
@@ -221,8 +222,9 @@ def test_a_worker_whose_rendezvous_port_is_taken_is_one_line_and_leaves_nothing(
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        for k, v in dict(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
-                         LOSSDOC_DIST_TIMEOUT_S="10").items():
+        for k, v in dict(
+            RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), LOSSDOC_DIST_TIMEOUT_S="10"
+        ).items():
             monkeypatch.setenv(k, v)
         line = one_line(capsys, run(["train", "--config", str(TINY), "--out", str(tmp_path / "r")]))
     assert f"cannot join the gloo process group at 127.0.0.1:{port}" in line
@@ -344,9 +346,14 @@ def test_ctrl_c_in_the_terminal_stops_every_rank_of_lossdoc_train_nproc_and_exit
     import sys
 
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "lossdoc", "train", "--nproc", "2", "--config", str(TINY), "--epochs", "500",
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True,
-                            env={**os.environ, "COLUMNS": "400"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lossdoc", "train", "--nproc", "2", "--config", str(TINY), "--epochs", "500", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "400"},
+    )
     try:
         deadline = time.monotonic() + DEADLINE_S
         while not (out / "run.jsonl").is_file() or '"type":"batch"' not in (out / "run.jsonl").read_text():

@@ -81,8 +81,14 @@ def tensors_equal(a, b) -> bool:
 def test_real_ctrl_c_stops_at_a_step_boundary_saves_and_resumes_exactly(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "lossdoc", "train", "--config", str(TINY), "--out", str(out), "--epochs", "12", "--lang", "en"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lossdoc", "train", "--config", str(TINY), "--out", str(out), "--epochs", "12", "--lang", "en"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log = out / "run.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -184,8 +190,9 @@ def test_nan_loss_stop_through_the_cli_prints_the_verdict_and_exits_1(tmp_path):
 
     from lossdoc.cli import app
 
-    res = CliRunner().invoke(app, ["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--inject", "nan-loss", "--lang", "en"],
-                             env={"COLUMNS": "200"})
+    res = CliRunner().invoke(
+        app, ["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "--inject", "nan-loss", "--lang", "en"], env={"COLUMNS": "200"}
+    )
     assert res.exit_code == 1, res.output
     assert "Non-finite loss" in res.output and "Verdict: broken" in res.output
 
@@ -235,7 +242,9 @@ def test_best_checkpoint_is_never_replaced_by_a_non_finite_model(tmp_path, monke
     if mode == "stop":
         assert result.status == "failed" and result.exit_code == 1
         assert after == kept  # last.pt too: the non-finite model is not saved
-        assert recs[-2]["kind"] == "nonfinite_loss" and "validation loss nan" in recs[-2]["message"] and recs[-2]["key"] == "train.event.nonfinite_val"
+        assert (
+            recs[-2]["kind"] == "nonfinite_loss" and "validation loss nan" in recs[-2]["message"] and recs[-2]["key"] == "train.event.nonfinite_val"
+        )
     else:
         assert result.status == "completed"
         assert load_checkpoint(tmp_path / "r" / "checkpoints" / "last.pt")["progress"]["epoch"] == 2

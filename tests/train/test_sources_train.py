@@ -34,8 +34,9 @@ def records(path):
 
 
 def test_markov_run_header_carries_the_exact_floor(tmp_path):
-    cfg = TrainConfig(data="markov", vocab_size=16, markov_successors=3, num_samples=160, val_fraction=0.25, epochs=2,
-                      out=str(tmp_path / "m"), **TINY)
+    cfg = TrainConfig(
+        data="markov", vocab_size=16, markov_successors=3, num_samples=160, val_fraction=0.25, epochs=2, out=str(tmp_path / "m"), **TINY
+    )
     result = train(cfg)
     head = records(result.metrics_path)[0]
     d = head["data"]
@@ -64,8 +65,7 @@ def test_markov_run_header_carries_the_exact_floor(tmp_path):
 
 
 def test_zipf_run_header(tmp_path):
-    cfg = TrainConfig(data="zipf", vocab_size=32, zipf_exponent=1.2, num_samples=64, val_fraction=0.25, epochs=1,
-                      out=str(tmp_path / "z"), **TINY)
+    cfg = TrainConfig(data="zipf", vocab_size=32, zipf_exponent=1.2, num_samples=64, val_fraction=0.25, epochs=1, out=str(tmp_path / "z"), **TINY)
     d = records(train(cfg).metrics_path)[0]["data"]
     w = np.arange(1, 33) ** -1.2
     p = w / w.sum()
@@ -76,8 +76,9 @@ def test_zipf_run_header(tmp_path):
 @pytest.mark.parametrize("tokenizer", ["char", "byte", "word"])
 def test_text_run_resolves_vocab_and_saves_tokenizer(tmp_path, tokenizer):
     text = write_slice(tmp_path / "doc.txt")
-    cfg = TrainConfig(data=str(tmp_path / "doc.txt"), tokenizer=tokenizer, min_freq=2, epochs=1,
-                      cache_dir=str(tmp_path / "cache"), out=str(tmp_path / "r"), **TINY)
+    cfg = TrainConfig(
+        data=str(tmp_path / "doc.txt"), tokenizer=tokenizer, min_freq=2, epochs=1, cache_dir=str(tmp_path / "cache"), out=str(tmp_path / "r"), **TINY
+    )
     result = train(cfg)
     head = records(result.metrics_path)[0]
     d = head["data"]
@@ -107,8 +108,7 @@ def test_text_run_resolves_vocab_and_saves_tokenizer(tmp_path, tokenizer):
 
 def test_text_unigram_figures_match_an_independent_count(tmp_path):
     text = write_slice(tmp_path / "doc.txt")
-    cfg = TrainConfig(data=str(tmp_path / "doc.txt"), tokenizer="byte", epochs=1, cache_dir=str(tmp_path / "c"),
-                      out=str(tmp_path / "r"), **TINY)
+    cfg = TrainConfig(data=str(tmp_path / "doc.txt"), tokenizer="byte", epochs=1, cache_dir=str(tmp_path / "c"), out=str(tmp_path / "r"), **TINY)
     d = records(train(cfg).metrics_path)[0]["data"]
     cut = text.index("\n", int(len(text) * 0.9)) + 1
     tr = np.frombuffer(text[:cut].encode(), dtype=np.uint8).astype(int)

@@ -131,8 +131,17 @@ def check_regular(p: Path) -> int:
     except OSError as exc:
         raise LossdocError("error.log_unreadable", path=str(p), detail=exc.strerror or str(exc)) from None
     if not stat.S_ISREG(st.st_mode):
-        kind = ("fifo" if stat.S_ISFIFO(st.st_mode) else "char" if stat.S_ISCHR(st.st_mode) else
-                "block" if stat.S_ISBLK(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "other")
+        kind = (
+            "fifo"
+            if stat.S_ISFIFO(st.st_mode)
+            else "char"
+            if stat.S_ISCHR(st.st_mode)
+            else "block"
+            if stat.S_ISBLK(st.st_mode)
+            else "socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "other"
+        )
         raise _NotRegular(p, kind)
     if st.st_size > MAX_LOG_BYTES:
         raise LossdocError("error.log_too_big", path=str(p), size_mb=st.st_size // 2**20, limit_mb=MAX_LOG_BYTES // 2**20)

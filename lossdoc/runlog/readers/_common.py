@@ -163,15 +163,47 @@ def norm_name(name: str) -> str:
 
 # Names tried in this order when no --train-col/--val-col (or tag) is given.
 TRAIN_NAMES = [
-    "train_loss_step", "train_loss", "loss_train", "training_loss", "train_epoch_loss", "train_lm_loss",
-    "trainer_loss", "loss_step", "loss", "train_batch_loss", "batch_loss", "epoch_loss",
+    "train_loss_step",
+    "train_loss",
+    "loss_train",
+    "training_loss",
+    "train_epoch_loss",
+    "train_lm_loss",
+    "trainer_loss",
+    "loss_step",
+    "loss",
+    "train_batch_loss",
+    "batch_loss",
+    "epoch_loss",
 ]
 VAL_NAMES = [
-    "val_loss", "val_loss_epoch", "loss_val", "validation_loss", "loss_validation", "valid_loss", "loss_valid",
-    "eval_loss", "loss_eval", "dev_loss", "test_loss", "validation_epoch_loss", "val_epoch_loss",
+    "val_loss",
+    "val_loss_epoch",
+    "loss_val",
+    "validation_loss",
+    "loss_validation",
+    "valid_loss",
+    "loss_valid",
+    "eval_loss",
+    "loss_eval",
+    "dev_loss",
+    "test_loss",
+    "validation_epoch_loss",
+    "val_epoch_loss",
 ]
-STEP_NAMES = ["step", "global_step", "iter", "iteration", "iter_num", "steps", "train_step", "trainer_global_step", "current_steps", "_step",
-              "trainer/global_step"]
+STEP_NAMES = [
+    "step",
+    "global_step",
+    "iter",
+    "iteration",
+    "iter_num",
+    "steps",
+    "train_step",
+    "trainer_global_step",
+    "current_steps",
+    "_step",
+    "trainer/global_step",
+]
 EPOCH_NAMES = ["epoch", "epochs"]
 
 

@@ -273,8 +273,11 @@ def table_to_run(
         raise LossdocError("error.no_loss_columns", path=str(path), columns=", ".join(table.columns) or "-")
     # Rows of different kinds (JSONL that mixes step rows {"step", "loss"} with epoch rows {"epoch",
     # "train_loss", "val_loss"}): without --train-col, each row uses the first training-loss column it has.
-    train_cands = [train_c] if train_col or train_c is None else [train_c] + [
-        c for c in (pick([x], TRAIN_NAMES) for x in table.columns if x not in (step_c, val_c, train_c)) if c]
+    train_cands = (
+        [train_c]
+        if train_col or train_c is None
+        else [train_c] + [c for c in (pick([x], TRAIN_NAMES) for x in table.columns if x not in (step_c, val_c, train_c)) if c]
+    )
     train_cands = [c for c in train_cands if c is not None]
     train_cands.sort(key=lambda c: TRAIN_NAMES.index(norm_name(c)) if norm_name(c) in TRAIN_NAMES else len(TRAIN_NAMES))
     used = {c for c in (step_c, val_c, *train_cands) if c}

@@ -31,8 +31,31 @@ from lossdoc.runlog.run import ReaderWarning, Run
 
 MAX_BYTES = 512 * 2**20
 _CKPT_DIR = re.compile(r"^checkpoint-(\d+)$")
-_MODEL_KEYS = ("model_type", "architectures", "n_layer", "num_hidden_layers", "n_embd", "hidden_size", "n_head", "num_attention_heads", "n_positions", "max_position_embeddings", "initializer_range", "tie_word_embeddings")
-_STATE_KEYS = ("global_step", "max_steps", "num_train_epochs", "logging_steps", "eval_steps", "save_steps", "train_batch_size", "best_metric", "best_model_checkpoint")
+_MODEL_KEYS = (
+    "model_type",
+    "architectures",
+    "n_layer",
+    "num_hidden_layers",
+    "n_embd",
+    "hidden_size",
+    "n_head",
+    "num_attention_heads",
+    "n_positions",
+    "max_position_embeddings",
+    "initializer_range",
+    "tie_word_embeddings",
+)
+_STATE_KEYS = (
+    "global_step",
+    "max_steps",
+    "num_train_epochs",
+    "logging_steps",
+    "eval_steps",
+    "save_steps",
+    "train_batch_size",
+    "best_metric",
+    "best_model_checkpoint",
+)
 
 
 def detect(path: Path, head: str) -> bool:

@@ -144,8 +144,10 @@ def interpret(rec: dict[str, Any]) -> tuple[str, Any]:
         step = num(rec.get("step"))
         if not math.isfinite(step) or rec.get("loss") is None:  # a null loss is a missing one, not a NaN
             return "missing", None
-        return "batch", (int(step), (num(rec.get("epoch")), num(rec.get("loss")), num(rec.get("lr")), num(rec.get("grad_norm")),
-                                     num(rec.get("tokens"))))
+        return "batch", (
+            int(step),
+            (num(rec.get("epoch")), num(rec.get("loss")), num(rec.get("lr")), num(rec.get("grad_norm")), num(rec.get("tokens"))),
+        )
     if kind == "epoch":
         ep = num(rec.get("epoch"))
         if not math.isfinite(ep):

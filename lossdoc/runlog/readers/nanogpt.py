@@ -21,7 +21,9 @@ from lossdoc.runlog.readers._common import FLOAT, NAN, TextLines, as_float, batc
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _ITER = re.compile(r"(?:^|[\s\]|>])iter\s+(\d+)\s*:\s*loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
-_EVAL = re.compile(r"(?:^|[\s\]|>])step\s+(\d+)\s*:\s*train\s+loss\s+(?:(" + FLOAT + r"|\S+?)\s*)?,\s*val\s+loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE)
+_EVAL = re.compile(
+    r"(?:^|[\s\]|>])step\s+(\d+)\s*:\s*train\s+loss\s+(?:(" + FLOAT + r"|\S+?)\s*)?,\s*val\s+loss\s+(" + FLOAT + r"|\S*)", re.IGNORECASE
+)
 _CKPT = re.compile(r"saving checkpoint to", re.IGNORECASE)
 # Facts nanoGPT prints before training (train.py and its config dump).
 _VOCAB = re.compile(r"found vocab_size = (\d{1,10}) \(inside ([^)]{0,200})\)|defaulting to vocab_size of GPT-2 to (\d{1,10})")

@@ -36,7 +36,22 @@ _SEP = r"\s*[:：=]\s*"
 # spaces between them: every pattern is linear on any line (tests/runlog/readers/test_hostile.py).
 _SP_BRACKET_OPEN = r"\s*(?:\[\s*)?"  # spaces, then "[" and spaces, optionally
 _SP_CLOSE_COMMA = r"\s*(?:\]\s*)?(?:[,，]\s*)?"  # spaces, then "]" and spaces, then "," and spaces, each optional
-_BATCH = re.compile(r"Epoch" + _SP_BRACKET_OPEN + r"(\d+)(?:\s*/\s*\d+)?" + _SP_CLOSE_COMMA + r"Batch" + _SP_BRACKET_OPEN + r"(\d+)(?:\s*/\s*(\d+))?" + _SP_CLOSE_COMMA + r"Loss" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
+_BATCH = re.compile(
+    r"Epoch"
+    + _SP_BRACKET_OPEN
+    + r"(\d+)(?:\s*/\s*\d+)?"
+    + _SP_CLOSE_COMMA
+    + r"Batch"
+    + _SP_BRACKET_OPEN
+    + r"(\d+)(?:\s*/\s*(\d+))?"
+    + _SP_CLOSE_COMMA
+    + r"Loss"
+    + _SEP
+    + "("
+    + FLOAT
+    + ")?",
+    re.IGNORECASE,
+)
 _EPOCH_HDR = re.compile(r"(?:^|[^A-Za-z])Epoch" + _SP_BRACKET_OPEN + r"(\d+)\s*(?:/\s*(\d+))?", re.IGNORECASE)
 _EPOCH_ZH = re.compile(r"第\s*(\d+)\s*(?:/\s*\d+\s*)?(?:个\s*)?(?:轮|epoch)", re.IGNORECASE)
 # Best first: "最佳验证损失" contains "验证损失", "Best Val Loss" contains "Val Loss".

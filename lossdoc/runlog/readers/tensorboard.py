@@ -445,11 +445,18 @@ def read(path: Path, *, train_tag: str | None = None, val_tag: str | None = None
         zero_based = va_s[0] == 0
         if zero_based:
             run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
-        run.epochs = EpochSeries(va_s.astype(np.float64) + (1.0 if zero_based else 0.0), np.full(va_s.size, NAN), tr_v.copy(), va_v.copy(), np.full(va_s.size, NAN))
+        run.epochs = EpochSeries(
+            va_s.astype(np.float64) + (1.0 if zero_based else 0.0), np.full(va_s.size, NAN), tr_v.copy(), va_v.copy(), np.full(va_s.size, NAN)
+        )
     else:
-        run.batches = BatchSeries(tr_s.astype(np.float64) + shift, at((ep_s, ep_v), tr_s) + 1.0, tr_v.copy(),
-                                  at(scalars[lr_t].arrays(), tr_s) if lr_t else np.full(tr_s.size, NAN),
-                                  at(scalars[gn_t].arrays(), tr_s) if gn_t else np.full(tr_s.size, NAN), np.full(tr_s.size, NAN))
+        run.batches = BatchSeries(
+            tr_s.astype(np.float64) + shift,
+            at((ep_s, ep_v), tr_s) + 1.0,
+            tr_v.copy(),
+            at(scalars[lr_t].arrays(), tr_s) if lr_t else np.full(tr_s.size, NAN),
+            at(scalars[gn_t].arrays(), tr_s) if gn_t else np.full(tr_s.size, NAN),
+            np.full(tr_s.size, NAN),
+        )
         first_train = tr_s.min() if tr_s.size else None
         init = (va_s == 0) & (first_train is None or first_train > 0) & (not lightning)  # measured before any update
         n = np.cumsum(~init).astype(np.float64)  # evaluations numbered 1, 2, ... after it

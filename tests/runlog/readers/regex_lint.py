@@ -20,9 +20,12 @@ except ImportError:  # Python 3.10
 
 PROBES = " \t\n\r\u3000aZe0119.,;:：[]()/\\-+_=x#%中，|>"
 _CATS = {
-    c.CATEGORY_SPACE: str.isspace, c.CATEGORY_NOT_SPACE: lambda ch: not ch.isspace(),
-    c.CATEGORY_DIGIT: str.isdigit, c.CATEGORY_NOT_DIGIT: lambda ch: not ch.isdigit(),
-    c.CATEGORY_WORD: lambda ch: ch.isalnum() or ch == "_", c.CATEGORY_NOT_WORD: lambda ch: not (ch.isalnum() or ch == "_"),
+    c.CATEGORY_SPACE: str.isspace,
+    c.CATEGORY_NOT_SPACE: lambda ch: not ch.isspace(),
+    c.CATEGORY_DIGIT: str.isdigit,
+    c.CATEGORY_NOT_DIGIT: lambda ch: not ch.isdigit(),
+    c.CATEGORY_WORD: lambda ch: ch.isalnum() or ch == "_",
+    c.CATEGORY_NOT_WORD: lambda ch: not (ch.isalnum() or ch == "_"),
 }
 _REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT) + ((c.POSSESSIVE_REPEAT,) if hasattr(c, "POSSESSIVE_REPEAT") else ())
 
@@ -96,7 +99,7 @@ def _edge_repeats(item, leading: bool) -> list[frozenset[str]]:
 
 def _edge_seq(seq, leading: bool) -> list[frozenset[str]]:
     out: list[frozenset[str]] = []
-    for item in (seq if leading else list(reversed(seq))):
+    for item in seq if leading else list(reversed(seq)):
         out += _edge_repeats(item, leading)
         if not _can_be_empty(item):
             break

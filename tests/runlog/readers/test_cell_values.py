@@ -10,8 +10,27 @@ from lossdoc.runlog.readers._common import to_float
 from lossdoc.runlog.readers.generic import _value
 from lossdoc.runlog.readers.lightning_csv import _get
 
-CELLS = ["", " ", "1.5", " 2 ", "-3e-2", "nan", "-NaN", "+nan", "inf", "Infinity", "-inf", "-Infinity", "1_0", "abc", "1e400",
-         "0x10", "１２", "1.5.2", None]
+CELLS = [
+    "",
+    " ",
+    "1.5",
+    " 2 ",
+    "-3e-2",
+    "nan",
+    "-NaN",
+    "+nan",
+    "inf",
+    "Infinity",
+    "-inf",
+    "-Infinity",
+    "1_0",
+    "abc",
+    "1e400",
+    "0x10",
+    "１２",
+    "1.5.2",
+    None,
+]
 
 
 @pytest.mark.parametrize("read", [_value, _get])

@@ -122,7 +122,19 @@ def _explain_registered() -> bool:
     return any((c.name or (c.callback.__name__ if c.callback else "")) == "explain" for c in app.registered_commands)
 
 
-@pytest.mark.parametrize("name", ["empty.txt", "binary.bin", "trainer_state.json", "metrics.csv", "events.out.tfevents.1700000000.bad.0", "nanogpt.log", "generic.jsonl", "seed_no_numbers.txt"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "empty.txt",
+        "binary.bin",
+        "trainer_state.json",
+        "metrics.csv",
+        "events.out.tfevents.1700000000.bad.0",
+        "nanogpt.log",
+        "generic.jsonl",
+        "seed_no_numbers.txt",
+    ],
+)
 def test_explain_malformed_exits_2_with_one_line(fix, capsys, name):
     if not _explain_registered():
         pytest.skip("lossdoc explain is not registered yet")

@@ -64,7 +64,9 @@ def test_tsv_nested_jsonl_nan_strings_and_bad_values(tmp_path):
     assert np.isnan(run.batches.loss[1])
     assert [w.key for w in run.warnings] == ["warn.not_numbers"] and run.warnings[0].args["first"] == 4
     q = tmp_path / "log.jsonl"
-    q.write_text('{"step": 1, "train": {"loss": 3.0}}\n{"step": 2, "val": {"loss": 2.9}}\n{"step": 3, "train": {"loss": "Infinity"}}\n{"step": 4, "tr')
+    q.write_text(
+        '{"step": 1, "train": {"loss": 3.0}}\n{"step": 2, "val": {"loss": 2.9}}\n{"step": 3, "train": {"loss": "Infinity"}}\n{"step": 4, "tr'
+    )
     run = read_run(q)
     assert run.batches.step.tolist() == [1, 3] and run.batches.loss[1] == np.inf
     assert run.epochs.val_loss.tolist() == [2.9] and run.epochs.epoch.tolist() == [1]
@@ -74,7 +76,7 @@ def test_tsv_nested_jsonl_nan_strings_and_bad_values(tmp_path):
 @pytest.mark.parametrize(
     "name,text,key",
     [
-        ("a.csv", "step,loss\n\"1,2.0\n", "error.csv_bad"),
+        ("a.csv", 'step,loss\n"1,2.0\n', "error.csv_bad"),
         ("a.csv", "step,accuracy\n1,0.5\n", "error.no_loss_columns"),
         ("a.csv", "1,2\n3,4\n", "error.csv_no_header"),
         ("a.jsonl", '{"step": 1, "loss": 2.0\nnot json\n', "error.jsonl_no_records"),

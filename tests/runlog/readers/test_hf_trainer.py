@@ -63,8 +63,10 @@ def test_folder_with_only_checkpoints_reads_the_latest(fix, tmp_path):
 
 def test_nan_losses_and_missing_config(tmp_path):
     p = tmp_path / "trainer_state.json"
-    p.write_text('{"log_history": [{"loss": 2.5, "step": 1, "epoch": 0.1}, {"loss": NaN, "step": 2, "epoch": 0.2},'
-                 ' {"eval_loss": 2.4, "step": 0, "epoch": 0}, {"train_loss": 2.0, "step": 2}]}')
+    p.write_text(
+        '{"log_history": [{"loss": 2.5, "step": 1, "epoch": 0.1}, {"loss": NaN, "step": 2, "epoch": 0.2},'
+        ' {"eval_loss": 2.4, "step": 0, "epoch": 0}, {"train_loss": 2.0, "step": 2}]}'
+    )
     run = read_run(p)
     assert run.vocab_size is None
     assert run.batches.step.tolist() == [1, 2]

@@ -23,8 +23,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from regex_lint import ambiguities  # noqa: E402
 
 HUGE = "9" * 5000  # more digits than Python converts (4,300)
-HEADER = {"type": "run", "schema": "lossdoc.run/1", "run_id": "t", "vocab_size": 64, "batch_tokens": 120,
-          "data": {"kind": "dummy", "entropy_floor": 4.143}, "model": {"init_logit_std": 0.58}}
+HEADER = {
+    "type": "run",
+    "schema": "lossdoc.run/1",
+    "run_id": "t",
+    "vocab_size": 64,
+    "batch_tokens": 120,
+    "data": {"kind": "dummy", "entropy_floor": 4.143},
+    "model": {"init_logit_std": 0.58},
+}
 
 
 def explain(path: Path, *flags: str) -> tuple[int, str, str]:
@@ -66,14 +73,17 @@ def test_to_int_reads_any_number_of_digits():
 
 def test_nanogpt_iterations_and_steps_beyond_the_conversion_limit(tmp_path):
     p = tmp_path / "train.log"
-    p.write_text(f"iter 0: loss 4.5, time 1ms\niter 1: loss 4.4, time 1ms\niter {HUGE}: loss 4.4, time 1ms\nstep {HUGE}: train loss 4.3, val loss 4.2\n")
+    p.write_text(
+        f"iter 0: loss 4.5, time 1ms\niter 1: loss 4.4, time 1ms\niter {HUGE}: loss 4.4, time 1ms\nstep {HUGE}: train loss 4.3, val loss 4.2\n"
+    )
     verdict(p)
 
 
 def test_seed_console_epochs_batches_and_sizes_beyond_the_conversion_limit(tmp_path):
     p = tmp_path / "console.txt"
-    p.write_text(f"Epoch 1, Batch 1/2, Loss: 9.3\nEpoch 1, Batch 2/{HUGE}, Loss: 9.2\nEpoch {HUGE}, Batch {HUGE}/2, Loss: 9.1\n"
-                 f"Epoch {HUGE}/3\nVal Loss: 9.0\n")
+    p.write_text(
+        f"Epoch 1, Batch 1/2, Loss: 9.3\nEpoch 1, Batch 2/{HUGE}, Loss: 9.2\nEpoch {HUGE}, Batch {HUGE}/2, Loss: 9.1\nEpoch {HUGE}/3\nVal Loss: 9.0\n"
+    )
     verdict(p, "--vocab-size", "10000")
 
 
@@ -87,8 +97,10 @@ def test_hf_state_with_an_integer_beyond_the_conversion_limit_is_one_line(tmp_pa
 
 
 def test_negative_and_infinite_token_counts(tmp_path):
-    recs = [json.dumps({"type": "batch", "epoch": 1, "step": s, "loss": 4.3 - s / 100, "tokens": t})
-            for s, t in zip(range(1, 9), [-120, -1e300, 1e400, 120, "NaN", "Infinity", -5, 120])]
+    recs = [
+        json.dumps({"type": "batch", "epoch": 1, "step": s, "loss": 4.3 - s / 100, "tokens": t})
+        for s, t in zip(range(1, 9), [-120, -1e300, 1e400, 120, "NaN", "Infinity", -5, 120])
+    ]
     recs.append(json.dumps({"type": "epoch", "epoch": 1, "step": 8, "train_loss": 4.2, "val_loss": 4.25, "val_tokens": -360}))
     d = verdict(lossdoc_log(tmp_path, recs))
     assert d["verdict"]
@@ -96,8 +108,12 @@ def test_negative_and_infinite_token_counts(tmp_path):
 
 def test_infinite_steps_and_event_steps(tmp_path):
     recs = [json.dumps({"type": "batch", "epoch": 1, "step": s, "loss": 4.3}) for s in (1, 2, 3)]
-    recs += ['{"type": "batch", "epoch": 1, "step": 1e400, "loss": 4.2}', '{"type": "event", "kind": "nonfinite_loss", "step": "Infinity"}',
-             '{"type": "event", "kind": "nonfinite_loss", "step": 1e400}', '{"type": "epoch", "epoch": 1, "step": "Infinity", "val_loss": "NaN"}']
+    recs += [
+        '{"type": "batch", "epoch": 1, "step": 1e400, "loss": 4.2}',
+        '{"type": "event", "kind": "nonfinite_loss", "step": "Infinity"}',
+        '{"type": "event", "kind": "nonfinite_loss", "step": 1e400}',
+        '{"type": "epoch", "epoch": 1, "step": "Infinity", "val_loss": "NaN"}',
+    ]
     verdict(lossdoc_log(tmp_path, recs))
 
 
@@ -158,9 +174,19 @@ def test_the_lint_finds_the_shapes_that_made_the_seed_console_hang():
     assert not ambiguities(r"Epoch\s*(?:\[\s*)?(\d+)") and not ambiguities(r"a\s*\d+\s*b")
 
 
-@pytest.mark.parametrize("line", ["Epoch 1" + " " * 60000, "Epoch [" + " \t" * 30000, "Epoch 1 ]" + " ," * 30000,
-                                  "Epoch 1, Batch" + " " * 60000, "第" + " " * 60000 + "1", "Val Loss:" + " " * 60000,
-                                  "step 1: train loss" + " " * 60000, ("Epoch 1 " + " " * 50 + "\n") * 1000])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Epoch 1" + " " * 60000,
+        "Epoch [" + " \t" * 30000,
+        "Epoch 1 ]" + " ," * 30000,
+        "Epoch 1, Batch" + " " * 60000,
+        "第" + " " * 60000 + "1",
+        "Val Loss:" + " " * 60000,
+        "step 1: train loss" + " " * 60000,
+        ("Epoch 1 " + " " * 50 + "\n") * 1000,
+    ],
+)
 def test_hostile_lines_are_read(tmp_path, line):
     # before issue #18 a line of "Epoch 1" and 2,000 spaces took 34 s (cubic); these have 30 times as many
     p = tmp_path / "console.txt"
@@ -171,8 +197,12 @@ def test_hostile_lines_are_read(tmp_path, line):
 
 
 def test_the_linear_patterns_read_what_the_old_ones_read():
-    for line, want in [("Epoch 1, Batch 2/10, Loss: 9.21", ("1", "2", "10", "9.21")), ("Epoch [3/5] Batch [7] , Loss=1.5", ("3", "7", None, "1.5")),
-                       ("epoch 2 ， batch 3 / 4 ，loss：nan", ("2", "3", "4", "nan")), ("Epoch[1] ,Batch 1 ] , Loss: 2", ("1", "1", None, "2"))]:
+    for line, want in [
+        ("Epoch 1, Batch 2/10, Loss: 9.21", ("1", "2", "10", "9.21")),
+        ("Epoch [3/5] Batch [7] , Loss=1.5", ("3", "7", None, "1.5")),
+        ("epoch 2 ， batch 3 / 4 ，loss：nan", ("2", "3", "4", "nan")),
+        ("Epoch[1] ,Batch 1 ] , Loss: 2", ("1", "1", None, "2")),
+    ]:
         m = seed_console._BATCH.search(line)
         assert m is not None and m.groups() == want, line
     assert seed_console._EPOCH_HDR.search("== Epoch [ 4 / 9 ]").groups() == ("4", "9")
@@ -277,8 +307,11 @@ def test_records_longer_than_the_cap_are_skipped_unread(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- neighbour files
 
 
-@pytest.mark.parametrize("yaml_text", ["vocab_size: !!int xyz\n", "t: !!timestamp 2001-13-45\n", "x: !!float abc\n",
-                                       "vocab_size: " + HUGE + "\n", "x: !!bool maybe\n"], ids=["int", "timestamp", "float", "huge", "bool"])
+@pytest.mark.parametrize(
+    "yaml_text",
+    ["vocab_size: !!int xyz\n", "t: !!timestamp 2001-13-45\n", "x: !!float abc\n", "vocab_size: " + HUGE + "\n", "x: !!bool maybe\n"],
+    ids=["int", "timestamp", "float", "huge", "bool"],
+)
 def test_a_hparams_yaml_that_does_not_parse_is_ignored_with_a_warning(tmp_path, yaml_text):
     d = tmp_path / "version_0"
     d.mkdir()
@@ -295,7 +328,9 @@ def test_a_neighbour_that_is_not_a_regular_file_is_not_read(tmp_path, special, n
     import os
 
     if name == "config.json":
-        (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": [{"step": s, "loss": 4 - s / 10, "epoch": s / 10} for s in range(1, 9)]}))
+        (tmp_path / "trainer_state.json").write_text(
+            json.dumps({"log_history": [{"step": s, "loss": 4 - s / 10, "epoch": s / 10} for s in range(1, 9)]})
+        )
         target = tmp_path / "trainer_state.json"
     else:
         (tmp_path / "metrics.csv").write_text("epoch,step,train_loss,val_loss\n0,0,4.6,\n0,1,4.5,\n0,2,,4.4\n")

@@ -95,8 +95,19 @@ def test_build_nanogpt_log_txt(tmp_path):
 
 
 def test_llama_factory_trainer_log_jsonl(tmp_path):
-    rows = [{"current_steps": 5 * (i + 1), "total_steps": 200, "loss": x, "learning_rate": 1e-4, "epoch": round(0.025 * (i + 1), 3),
-             "percentage": 2.5 * (i + 1), "elapsed_time": "0:00:10", "remaining_time": "0:10:00"} for i, x in enumerate(LOSSES)]
+    rows = [
+        {
+            "current_steps": 5 * (i + 1),
+            "total_steps": 200,
+            "loss": x,
+            "learning_rate": 1e-4,
+            "epoch": round(0.025 * (i + 1), 3),
+            "percentage": 2.5 * (i + 1),
+            "elapsed_time": "0:00:10",
+            "remaining_time": "0:10:00",
+        }
+        for i, x in enumerate(LOSSES)
+    ]
     rows.insert(20, {"current_steps": 100, "total_steps": 200, "eval_loss": VALS[0], "epoch": 0.5})
     run = read_run(_write(tmp_path, "trainer_log.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n"))
     assert run.batches.step.tolist() == [5.0 * (i + 1) for i in range(40)] and run.batches.loss.tolist() == LOSSES
@@ -166,7 +177,7 @@ def test_keras_csvlogger(tmp_path):
 def test_wandb_history_export(tmp_path):
     """W&B's CSV export: "Step", then "<run> - train/loss" and its __MIN/__MAX companions."""
     head = '"Step","brisk-sun-3 - train/loss","brisk-sun-3 - train/loss__MIN","brisk-sun-3 - train/loss__MAX","brisk-sun-3 - eval/loss"'
-    body = [f'{10 * (i + 1)},{x},{x - 0.1},{x + 0.1},' for i, x in enumerate(LOSSES)]
+    body = [f"{10 * (i + 1)},{x},{x - 0.1},{x + 0.1}," for i, x in enumerate(LOSSES)]
     body[9] = body[9] + str(VALS[0])
     run = read_run(_write(tmp_path, "wandb_export.csv", head + "\n" + "\n".join(body) + "\n"))
     assert run.epochs.val_loss.tolist() == [VALS[0]]

@@ -30,8 +30,10 @@ def test_iters_and_evals(fix, name):
 
 def test_restart_and_checkpoint_lines(tmp_path):
     p = tmp_path / "train.log"
-    p.write_text("step 0: train loss 4.0, val loss 4.1\niter 0: loss 4.0, time 1ms\niter 1: loss 3.9, time 1ms\n"
-                 "saving checkpoint to out\niter 1: loss 3.8, time 1ms\niter 2: loss nan, time 1ms\n")
+    p.write_text(
+        "step 0: train loss 4.0, val loss 4.1\niter 0: loss 4.0, time 1ms\niter 1: loss 3.9, time 1ms\n"
+        "saving checkpoint to out\niter 1: loss 3.8, time 1ms\niter 2: loss nan, time 1ms\n"
+    )
     run = nanogpt.read(p)
     assert run.batches.step.tolist() == [1, 2, 3]
     assert run.batches.loss[1] == 3.8 and np.isnan(run.batches.loss[2])

@@ -23,7 +23,7 @@ def _garbage(rng: random.Random) -> bytes:
     if kind == 1:
         return bytes(rng.randrange(128, 256) for _ in range(rng.randrange(1, 500)))  # invalid UTF-8 and GB18030 mixes
     if kind == 2:
-        lines = ["Epoch 1, Batch 1/2, Loss: 9.3", "训练损失: x", "iter 3: loss", "step,loss", "{\"loss\": [1,", "\ufeff", "Val Loss: nan"]
+        lines = ["Epoch 1, Batch 1/2, Loss: 9.3", "训练损失: x", "iter 3: loss", "step,loss", '{"loss": [1,', "\ufeff", "Val Loss: nan"]
         return "\r\n".join(rng.choice(lines) for _ in range(rng.randrange(1, 30))).encode(rng.choice(["utf-8", "gb18030", "utf-16"]))
     if kind == 3:
         return ("[" * rng.randrange(1, 100000)).encode()
@@ -89,7 +89,11 @@ def _write_big(tmp_path, fmt: str, n: int):
         p.write_text("".join(json.dumps({"step": s + 1, "loss": x}) + "\n" for s, x in enumerate(losses)))
     elif fmt == "hf-trainer":
         p = tmp_path / "trainer_state.json"
-        p.write_text(json.dumps({"log_history": [{"loss": x, "step": s + 1, "epoch": s / n, "learning_rate": 1e-3, "grad_norm": 1.0} for s, x in enumerate(losses)]}))
+        p.write_text(
+            json.dumps(
+                {"log_history": [{"loss": x, "step": s + 1, "epoch": s / n, "learning_rate": 1e-3, "grad_norm": 1.0} for s, x in enumerate(losses)]}
+            )
+        )
     elif fmt == "tensorboard":
         p = tmp_path / "events.out.tfevents.big"
         p.write_bytes(b"".join(_tb_record(s + 1, "train/loss", float(x)) for s, x in enumerate(losses)))

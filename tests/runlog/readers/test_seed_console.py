@@ -79,8 +79,11 @@ def test_messy_paste_timestamps_tqdm_fullwidth_colons_nan(fix):
 
 def test_zero_based_batches_and_epochs_are_shifted(tmp_path):
     p = tmp_path / "log.txt"
-    p.write_text("Epoch 0, Batch 0/4, Loss: 5.0\nEpoch 0, Batch 3/4, Loss: 4.0\nTrain Loss: 4.5\nVal Loss: 4.4\n"
-                 "Epoch 1, Batch 0/4, Loss: 3.9\nVal Loss: 4.1\n", encoding="utf-8")
+    p.write_text(
+        "Epoch 0, Batch 0/4, Loss: 5.0\nEpoch 0, Batch 3/4, Loss: 4.0\nTrain Loss: 4.5\nVal Loss: 4.4\n"
+        "Epoch 1, Batch 0/4, Loss: 3.9\nVal Loss: 4.1\n",
+        encoding="utf-8",
+    )
     run = seed_console.read(p)
     assert run.batches.step.tolist() == [1, 4, 5]
     assert run.batches.epoch.tolist() == [1, 1, 2]

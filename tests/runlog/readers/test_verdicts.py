@@ -68,7 +68,12 @@ def test_seed_console_default_vocab_that_disagrees_with_the_first_loss_is_named(
     (tmp_path / "console.txt").write_text(text, encoding="utf-8")
     d = _diagnose(read_run(tmp_path / "console.txt"))
     init = d.finding("init-loss")
-    assert init.status == "warn" and init.key == "f.init.default_vocab" and abs(init.args["implied_v"] - 500 * math.exp(9.3812 - math.log(10000))) < 2 and init.flag == "--vocab-size"
+    assert (
+        init.status == "warn"
+        and init.key == "f.init.default_vocab"
+        and abs(init.args["implied_v"] - 500 * math.exp(9.3812 - math.log(10000))) < 2
+        and init.flag == "--vocab-size"
+    )
     # the floor ln 9999 that came from the default V is not used against this run's losses
     assert d.finding("floor").status == "skipped" and d.verdict != "broken"
 
@@ -85,7 +90,13 @@ def test_random_token_runs_are_expected_plateau_with_random_flag(fix, rel):
 
 @pytest.mark.parametrize(
     "rel",
-    ["hf_trainer/counting_healthy", "lightning_csv/counting_healthy", "tensorboard/counting_healthy", "nanogpt/counting_healthy.log", "generic/counting_healthy.csv"],
+    [
+        "hf_trainer/counting_healthy",
+        "lightning_csv/counting_healthy",
+        "tensorboard/counting_healthy",
+        "nanogpt/counting_healthy.log",
+        "generic/counting_healthy.csv",
+    ],
 )
 def test_learnable_runs_are_healthy(fix, rel):
     d = _diagnose(apply_overrides(read_run(fix / rel), vocab_size=64))
