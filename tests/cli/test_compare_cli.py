@@ -21,14 +21,20 @@ FIX = Path(__file__).resolve().parents[1] / "fixtures"
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory) -> Path:
-    """A tiny character-level run on real English text (Python's docs, offline)."""
+    """A tiny character-level run on real English text: 24 KB of Python's docs (pydoc_data, offline), so that the
+    run takes a hundred steps, not the whole corpus's thousands."""
+    from pydoc_data.topics import topics
+
     from lossdoc.train.config import TrainConfig
     from lossdoc.train.loop import train
 
-    out = tmp_path_factory.mktemp("text") / "run"
+    folder = tmp_path_factory.mktemp("text")
+    text = folder / "docs.txt"
+    text.write_text("\n".join(topics[k] for k in sorted(topics))[:24_000], encoding="utf-8")
+    out = folder / "run"
     train(
         TrainConfig(
-            data="pydoc",
+            data=str(text),
             tokenizer="char",
             num_samples=300,
             val_fraction=0.25,
