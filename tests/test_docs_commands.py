@@ -110,6 +110,7 @@ def _check_train_without_running(args: list[str]) -> None:
     resolve_config(params.get("config"), **flags)
 
 
+@pytest.mark.slow  # runs every command the docs show, a torchrun launch included (~8 s)
 def test_every_documented_command_runs_as_written(tiny_run, text_run, tmp_path, monkeypatch, capsys):
     from lossdoc.cli import run
 

@@ -78,6 +78,7 @@ def tensors_equal(a, b) -> bool:
 # --------------------------------------------------------------------------- Ctrl-C
 
 
+@pytest.mark.slow  # a real SIGINT to a child process and a resume (~5 s)
 def test_real_ctrl_c_stops_at_a_step_boundary_saves_and_resumes_exactly(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "PYTHONPATH": str(ROOT)}
