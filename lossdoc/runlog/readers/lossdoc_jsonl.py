@@ -178,17 +178,77 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
     A chunk with a line msgspec refuses goes through the plain path (``json.loads`` and ``num`` per line), and so
     do the lines that are not batch records, so both paths give the same Run (tests/runlog/test_fast_reader.py).
     ``fast=False``: the plain path only."""
-    run = Run(source=str(path), format="lossdoc")
-    header: dict[str, Any] | None = None
-    batches = _BatchColumns()
-    epochs: dict[int, tuple] = {}
-    bad_lines: list[int] = []  # the first few line numbers (the count is n_bad)
-    n_bad = 0
-    missing = 0
-    junk_kinds: dict[bytes, int] = {}  # lines without a "type" key: 0 empty, 1 a JSON object (skipped), 2 corrupt
+    reader = _Reader(path, fast)
+    for first, parts, final in _chunks(path):
+        reader.chunk(first, parts, final)
+    return reader.finish()
 
-    def junk_kind(line: bytes) -> int:
-        k = junk_kinds.get(line)
+
+class _Reader:
+    """One read of a log: what the fast and the plain path share, and one method for each step."""
+
+    def __init__(self, path: Path, fast: bool) -> None:
+        self.path, self.fast = path, fast
+        self.run = Run(source=str(path), format="lossdoc")
+        self.header: dict[str, Any] | None = None
+        self.batches = _BatchColumns()
+        self.epochs: dict[int, tuple] = {}
+        self.bad_lines: list[int] = []  # the first few line numbers (the count is n_bad)
+        self.n_bad = 0
+        self.missing = 0
+        self.junk_kinds: dict[bytes, int] = {}  # lines without a "type" key: 0 empty, 1 a JSON object (skipped), 2 corrupt
+
+    def bad(self, lineno: int) -> None:
+        self.n_bad += 1
+        self.bad_lines.append(lineno)
+
+    def chunk(self, first: int, parts: list[bytes], final: bool) -> None:
+        """The lines of one chunk, numbered from ``first``; ``final``: the file's last chunk."""
+        if self.header is None or final:
+            # until the header, line by line (anything before it decides whether this is a lossdoc log)
+            items = [(first + i, ln) for i, ln in enumerate(parts)]
+        else:
+            # a chunk of batch records goes to the fast path whole; one where most lines are something else (a flood
+            # of {} lines) is sorted by bulk() first, which counts lines without a "type" once per distinct line
+            if self.fast and parts and self.fast_chunk(first, parts):
+                return
+            items = self.bulk(first, parts)
+            if self.fast and items and self.fast_chunk(items[0][0], [ln for _, ln in items], [n for n, _ in items]):
+                return
+        slow: list[tuple[float, ...]] = []  # batch rows of the plain path: (line number, step, epoch, loss, lr, grad_norm, tokens)
+        for lineno, raw in items:  # (items is cut short or extended below, once the header is found)
+            if self.header is not None:
+                self.plain_line(lineno, raw, slow, final)
+                continue
+            line = raw.decode("utf-8", errors="replace")
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except (ValueError, RecursionError):
+                if final:
+                    self.run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
+                else:
+                    self.bad(lineno)
+                continue
+            if not isinstance(rec, dict):
+                self.bad(lineno)
+                continue
+            if rec.get("type") != "run" or rec.get("schema") != SCHEMA:
+                raise LossdocError("error.log_not_lossdoc", path=str(self.path))
+            self.header = rec
+            self.run.records_read += 1
+            cut = lineno - first + 1
+            if not final and cut < len(parts):  # the rest of this chunk as any other chunk
+                rest = parts[cut:]
+                if self.fast and self.fast_chunk(lineno + 1, rest):
+                    del items[cut:]
+                else:
+                    items[:] = items[:cut] + self.bulk(lineno + 1, rest)
+        self.batches.add(None, slow)
+
+    def junk_kind(self, line: bytes) -> int:
+        k = self.junk_kinds.get(line)
         if k is None:
             if not line.strip():
                 k = 0
@@ -198,15 +258,14 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
                 except (ValueError, RecursionError):
                     k = 2
             if len(line) <= 256:
-                if len(junk_kinds) > 10_000:
-                    junk_kinds.clear()
-                junk_kinds[line] = k
+                if len(self.junk_kinds) > 10_000:
+                    self.junk_kinds.clear()
+                self.junk_kinds[line] = k
         return k
 
-    def bulk(first: int, parts: list[bytes]) -> list[tuple[int, bytes]]:
+    def bulk(self, first: int, parts: list[bytes]) -> list[tuple[int, bytes]]:
         """The lines that may hold a record; the others (no "type" key) are only counted, once per distinct line
         (a log of millions of "{}" lines costs a count each, not a parse each)."""
-        nonlocal n_bad
         joined = b"\n".join(parts)
         if _ANY_KEY[0] in joined or _ANY_KEY[1] in joined:
             keep = [i for i, ln in enumerate(parts) if _ANY_KEY[0] in ln or _ANY_KEY[1] in ln]
@@ -220,22 +279,21 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
         for ln, cnt in counts.items():
             if cnt <= 0:
                 continue
-            k = junk_kind(ln)
+            k = self.junk_kind(ln)
             if k == 1:
-                run.records_skipped += cnt
+                self.run.records_skipped += cnt
             elif k == 2:
-                n_bad += cnt
-                bad_lines.append(first + parts.index(ln))
-                bad_lines[:] = [min(bad_lines)]  # the first is what the warning names: keep the list short
+                self.n_bad += cnt
+                self.bad_lines.append(first + parts.index(ln))
+                self.bad_lines[:] = [min(self.bad_lines)]  # the first is what the warning names: keep the list short
         return [(first + i, parts[i]) for i in keep]
 
-    def record(lineno: int, rec: Any, slow: list[tuple[float, ...]]) -> None:
+    def record(self, lineno: int, rec: Any, slow: list[tuple[float, ...]]) -> None:
         """One parsed line after the header (the plain path's rules; batch rows go to ``slow``)."""
-        nonlocal n_bad, missing
         if not isinstance(rec, dict):
-            n_bad += 1
-            bad_lines.append(lineno)
+            self.bad(lineno)
             return
+        run = self.run
         run.records_read += 1
         what, value = interpret(rec)
         if what == "batch":
@@ -243,7 +301,7 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
             slow.append((lineno, float(step), *row))
         elif what == "epoch":
             ep, row = value
-            epochs[ep] = row
+            self.epochs[ep] = row
             if (ev := nonfinite_val_event(rec)) is not None:
                 run.events.append(ev)
         elif what == "event":
@@ -251,14 +309,13 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
         elif what == "end":
             run.status = value
         elif what == "missing":
-            missing += 1
+            self.missing += 1
         else:
             run.records_read -= 1
             run.records_skipped += 1
 
-    def plain_line(lineno: int, raw: bytes, slow: list[tuple[float, ...]], final: bool) -> None:
+    def plain_line(self, lineno: int, raw: bytes, slow: list[tuple[float, ...]], final: bool) -> None:
         """One line after the header on the plain path: json.loads, then ``record``."""
-        nonlocal n_bad
         line = raw.decode("utf-8", errors="replace")
         if not line.strip():
             return
@@ -266,18 +323,16 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
             rec = json.loads(line)
         except (ValueError, RecursionError):
             if final:
-                run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
+                self.run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
             else:
-                n_bad += 1
-                bad_lines.append(lineno)
+                self.bad(lineno)
             return
-        record(lineno, rec, slow)
+        self.record(lineno, rec, slow)
 
-    def fast_chunk(first: int, parts: list[bytes], numbers: list[int] | None = None) -> bool:
+    def fast_chunk(self, first: int, parts: list[bytes], numbers: list[int] | None = None) -> bool:
         """Read ``parts`` (lines after the header, numbered from ``first`` or by ``numbers``) on the fast path;
         False (nothing done) when msgspec refuses a line, or when most lines of a whole chunk (``numbers`` None)
         are not batch records: then bulk() and the plain path read them."""
-        nonlocal missing
         plain_numbers = True
         recs: list[Any]  # _PlainBatchLine (floats only), else _BatchLine
         try:
@@ -303,7 +358,7 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
             lines = lines[np.array(is_batch, dtype=bool)]
             for lineno, raw, b in zip(range(first, first + n) if numbers is None else numbers, parts, is_batch):
                 if not b:
-                    plain_line(lineno, raw, slow, False)
+                    self.plain_line(lineno, raw, slow, False)
         if plain_numbers:  # floats all: one C loop over the six fields of every line
             cols = np.fromiter(chain.from_iterable(map(_get_hot, batch)), dtype=np.float64, count=len(HOT) * len(batch))
             cols = cols.reshape(-1, len(HOT)).T.copy()
@@ -312,79 +367,37 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
         else:
             joined = b"\n".join(parts)
             cols, keep = _batch_columns(batch, b"true" in joined or b"false" in joined)
-        run.records_read += len(batch)
+        self.run.records_read += len(batch)
         ok = np.isfinite(cols[0])
         if keep is not None:
             ok &= keep
         if not ok.all():
-            missing += int(np.count_nonzero(~ok))
+            self.missing += int(np.count_nonzero(~ok))
             cols, lines = cols[:, ok], lines[ok]
         cols[0] = np.trunc(cols[0]) + 0.0  # int(step), as the plain path keys it
-        batches.add((lines, cols), slow)
+        self.batches.add((lines, cols), slow)
         return True
 
-    for first, parts, final in _chunks(path):
-        if header is None or final:
-            # until the header, line by line (anything before it decides whether this is a lossdoc log)
-            items = [(first + i, ln) for i, ln in enumerate(parts)]
-        else:
-            # a chunk of batch records goes to the fast path whole; one where most lines are something else (a flood
-            # of {} lines) is sorted by bulk() first, which counts lines without a "type" once per distinct line
-            if fast and parts and fast_chunk(first, parts):
-                continue
-            items = bulk(first, parts)
-            if fast and items and fast_chunk(items[0][0], [ln for _, ln in items], [n for n, _ in items]):
-                continue
-        slow: list[tuple[float, ...]] = []  # batch rows of the plain path: (line number, step, epoch, loss, lr, grad_norm, tokens)
-        for lineno, raw in items:
-            if header is not None:
-                plain_line(lineno, raw, slow, final)
-                continue
-            line = raw.decode("utf-8", errors="replace")
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except (ValueError, RecursionError):
-                if final:
-                    run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
-                else:
-                    n_bad += 1
-                    bad_lines.append(lineno)
-                continue
-            if not isinstance(rec, dict):
-                n_bad += 1
-                bad_lines.append(lineno)
-                continue
-            if rec.get("type") != "run" or rec.get("schema") != SCHEMA:
-                raise LossdocError("error.log_not_lossdoc", path=str(path))
-            header = rec
-            run.records_read += 1
-            cut = lineno - first + 1
-            if not final and cut < len(parts):  # the rest of this chunk as any other chunk
-                rest = parts[cut:]
-                if fast and fast_chunk(lineno + 1, rest):
-                    del items[cut:]
-                else:
-                    items[:] = items[:cut] + bulk(lineno + 1, rest)
-        batches.add(None, slow)
-    if header is None:
-        raise LossdocError("error.log_empty", path=str(path))
-    if n_bad:
-        run.records_skipped += n_bad
-        run.warnings.append(ReaderWarning("warn.corrupt_lines", {"count": n_bad, "first": min(bad_lines)}))
-    if missing:
-        run.records_skipped += missing
-        run.warnings.append(ReaderWarning("warn.missing_fields", {"count": missing}))
-    _apply_header(run, header)
-    run.batches = batches.series()
-    if epochs:
-        eps = np.array(sorted(epochs), dtype=np.float64)
-        cols = np.array([epochs[int(e)] for e in eps], dtype=np.float64).reshape(-1, 4)
-        run.epochs = EpochSeries(eps, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
-    if not len(run.batches) and not epochs:
-        raise LossdocError("error.log_empty", path=str(path))
-    return apply_loss_scale(run, header)
+    def finish(self) -> Run:
+        """The Run, once every chunk is read: warnings, the header's facts, the columns."""
+        run, header, epochs = self.run, self.header, self.epochs
+        if header is None:
+            raise LossdocError("error.log_empty", path=str(self.path))
+        if self.n_bad:
+            run.records_skipped += self.n_bad
+            run.warnings.append(ReaderWarning("warn.corrupt_lines", {"count": self.n_bad, "first": min(self.bad_lines)}))
+        if self.missing:
+            run.records_skipped += self.missing
+            run.warnings.append(ReaderWarning("warn.missing_fields", {"count": self.missing}))
+        _apply_header(run, header)
+        run.batches = self.batches.series()
+        if epochs:
+            eps = np.array(sorted(epochs), dtype=np.float64)
+            cols = np.array([epochs[int(e)] for e in eps], dtype=np.float64).reshape(-1, 4)
+            run.epochs = EpochSeries(eps, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
+        if not len(run.batches) and not epochs:
+            raise LossdocError("error.log_empty", path=str(self.path))
+        return apply_loss_scale(run, header)
 
 
 def _batch_columns(batch: list[_BatchLine], has_bool: bool) -> tuple[np.ndarray, np.ndarray | None]:
