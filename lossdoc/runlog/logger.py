@@ -128,47 +128,22 @@ class RunLogger:
         self._closed = False
         if batch_tokens is None and batch_size is not None and seq_len is not None:
             batch_tokens = int(batch_size) * (int(seq_len) - 1)  # rows of seq_len ids predict seq_len - 1 tokens, as lossdoc train
-        data_rec: dict[str, Any] = {"kind": "dummy" if data == "random" else "text"}
-        if seq_len is not None:
-            data_rec["seq_len"] = int(seq_len)
-        if data == "random":
-            data_rec.update(
-                {
-                    "token_low": token_low,
-                    "token_high": vocab_size,
-                    "entropy_floor": math.log(vocab_size - token_low),
-                    "floor_kind": "exact",
-                    "unigram_entropy": math.log(vocab_size - token_low),
-                }
-            )
-        model_rec = dict(model or {})
-        if dropout is not None:
-            model_rec["dropout"] = float(dropout)
-        import lossdoc
-
-        self.header: dict[str, Any] = {
-            "type": "run",
-            "schema": SCHEMA,
-            "writer": writer,
-            "run_id": run_id or self.run_dir.name or "run",
-            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "vocab_size": vocab_size,
-            "pretrained": bool(pretrained),
-            "data": data_rec,
-            "model": model_rec,
-            "config": dict(config or {}),
-            "env": {
-                "lossdoc": lossdoc.__version__,
-                "torch": _version("torch"),
-                "python": platform.python_version(),
-                "device": str(device),
-                "amp": None,
-            },
-        }
-        if batch_tokens is not None and _int(batch_tokens):
-            self.header["batch_tokens"] = _int(batch_tokens)
-        if loss_scale is not None:  # {"logged_over_true": r, ...}: every loss logged is r x the true mean (runlog/corrections.py)
-            self.header["loss_scale"] = dict(loss_scale)
+        self.header: dict[str, Any] = _header(
+            self.run_dir,
+            vocab_size=vocab_size,
+            data=data,
+            seq_len=seq_len,
+            pretrained=pretrained,
+            dropout=dropout,
+            token_low=token_low,
+            batch_tokens=batch_tokens,
+            model=model,
+            config=config,
+            device=device,
+            run_id=run_id,
+            writer=writer,
+            loss_scale=loss_scale,
+        )
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             previous = _previous_run(self.path)
@@ -291,3 +266,65 @@ class RunLogger:
 
         detail = str(exc) or type(exc).__name__
         warnings.warn(t("warn.runlog_write_failed", detect_lang(), path=str(self.path), detail=detail), RunLoggerWarning, stacklevel=3)
+
+
+def _header(
+    run_dir: Path,
+    *,
+    vocab_size: int,
+    data: str,
+    seq_len: int | None,
+    pretrained: bool,
+    dropout: float | None,
+    token_low: int,
+    batch_tokens: int | None,
+    model: dict[str, Any] | None,
+    config: dict[str, Any] | None,
+    device: str,
+    run_id: str | None,
+    writer: str,
+    loss_scale: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The run header: the facts explain reads, in the schema lossdoc train writes (docs/run-log.md)."""
+    data_rec: dict[str, Any] = {"kind": "dummy" if data == "random" else "text"}
+    if seq_len is not None:
+        data_rec["seq_len"] = int(seq_len)
+    if data == "random":
+        data_rec.update(
+            {
+                "token_low": token_low,
+                "token_high": vocab_size,
+                "entropy_floor": math.log(vocab_size - token_low),
+                "floor_kind": "exact",
+                "unigram_entropy": math.log(vocab_size - token_low),
+            }
+        )
+    model_rec = dict(model or {})
+    if dropout is not None:
+        model_rec["dropout"] = float(dropout)
+    import lossdoc
+
+    header: dict[str, Any] = {
+        "type": "run",
+        "schema": SCHEMA,
+        "writer": writer,
+        "run_id": run_id or run_dir.name or "run",
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "vocab_size": vocab_size,
+        "pretrained": bool(pretrained),
+        "data": data_rec,
+        "model": model_rec,
+        "config": dict(config or {}),
+        "env": {
+            "lossdoc": lossdoc.__version__,
+            "torch": _version("torch"),
+            "python": platform.python_version(),
+            "device": str(device),
+            "amp": None,
+        },
+    }
+    if batch_tokens is not None and _int(batch_tokens):
+        header["batch_tokens"] = _int(batch_tokens)
+    if loss_scale is not None:  # {"logged_over_true": r, ...}: every loss logged is r x the true mean (runlog/corrections.py)
+        header["loss_scale"] = dict(loss_scale)
+    return header
