@@ -387,23 +387,27 @@ def resolve(folder: Path) -> Path | None:
         return None
 
 
+def _all_scalars(path: Path, run: Run) -> tuple[dict[str, Points], int, Path]:
+    """(every scalar series by tag, the records read, the folder the tags are relative to) of an event file or
+    of every event file under a folder (a sub-folder's tags are prefixed with its path)."""
+    scalars: dict[str, Points] = {}
+    if not path.is_dir():
+        return scalars, read_events(path, "", scalars, run.warnings, strict=True), path.parent
+    files = _event_files(path, run.warnings)
+    if not files:
+        raise LossdocError("error.tb_no_events", path=str(path))
+    total = 0
+    for f in files:
+        rel = f.parent.relative_to(path).as_posix()
+        total += read_events(f, "" if rel == "." else rel + "/", scalars, run.warnings, strict=len(files) == 1)
+    if total == 0:
+        raise LossdocError("error.tb_corrupt", path=str(files[0]), offset=0)
+    return scalars, total, path
+
+
 def read(path: Path, *, train_tag: str | None = None, val_tag: str | None = None, **_: Any) -> Run:
     run = Run(source=str(path), format="tensorboard")
-    scalars: dict[str, Points] = {}
-    if path.is_dir():
-        files = _event_files(path, run.warnings)
-        if not files:
-            raise LossdocError("error.tb_no_events", path=str(path))
-        total = 0
-        for f in files:
-            rel = f.parent.relative_to(path).as_posix()
-            total += read_events(f, "" if rel == "." else rel + "/", scalars, run.warnings, strict=len(files) == 1)
-        if total == 0:
-            raise LossdocError("error.tb_corrupt", path=str(files[0]), offset=0)
-        root = path
-    else:
-        total = read_events(path, "", scalars, run.warnings, strict=True)
-        root = path.parent
+    scalars, total, root = _all_scalars(path, run)
     run.records_read = total
     tags = sorted(scalars)
     shown = ", ".join(tags) or "-"
