@@ -54,6 +54,19 @@ class CheckReport:
         return next((f for f in self.findings if f.code == code), None)
 
 
+def _check_settings(*, labels: str | None, batch_size: int, steps: int, vocab_size: int | None, seq_len: int | None, lr: float) -> None:
+    """One line and exit 2 (ConfigError) for a setting out of range, before anything is loaded."""
+    from lossdoc.errors import ConfigError
+
+    if labels is not None and labels not in LABELS:
+        raise ConfigError("--labels", labels, "choice", choices=", ".join(LABELS))
+    for name, value, bound in (("--batch-size", batch_size, 1), ("--steps", steps, 1), ("--vocab-size", vocab_size, 2), ("--seq-len", seq_len, 2)):
+        if value is not None and value < bound:
+            raise ConfigError(name, value, "ge", bound=bound)
+    if not lr > 0:
+        raise ConfigError("--lr", lr, "gt", bound=0)
+
+
 def run_checks(
     spec: str,
     *,
@@ -76,13 +89,7 @@ def run_checks(
     from lossdoc.errors import ConfigError, LossdocError
     from lossdoc.train.loop import pick_device
 
-    if labels is not None and labels not in LABELS:
-        raise ConfigError("--labels", labels, "choice", choices=", ".join(LABELS))
-    for name, value, bound in (("--batch-size", batch_size, 1), ("--steps", steps, 1), ("--vocab-size", vocab_size, 2), ("--seq-len", seq_len, 2)):
-        if value is not None and value < bound:
-            raise ConfigError(name, value, "ge", bound=bound)
-    if not lr > 0:
-        raise ConfigError("--lr", lr, "gt", bound=0)
+    _check_settings(labels=labels, batch_size=batch_size, steps=steps, vocab_size=vocab_size, seq_len=seq_len, lr=lr)
     dev = pick_device(device)
     target = load_target(spec, trained=trained, seed=seed)
     labels = labels or target.labels or "shifted"  # a lossdoc run made with --inject unshifted-labels trained that way
