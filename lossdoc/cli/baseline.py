@@ -120,6 +120,8 @@ def baseline_command(
     as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON document."),
     lang: Optional[str] = LangOption,
 ) -> None:
+    """The command: its 20 options are most of its lines (one Typer option each); the body parses and calls
+    lossdoc.baseline's functions and a renderer."""
     language = resolve_lang(lang)
     std = None if init_logit_std is None else parse_number(init_logit_std, "error.baseline_std")
     from lossdoc import floors  # numpy: imported when the command runs, not for `lossdoc --help`

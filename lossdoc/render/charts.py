@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from lossdoc.analysis import stats
-from lossdoc.analysis.model import Diagnosis
+from lossdoc.analysis.model import Diagnosis, Facts
 from lossdoc.i18n import t
 from lossdoc.runlog.run import Run
 
@@ -237,6 +237,26 @@ def _best_epoch(d: Diagnosis) -> Any:
     return None
 
 
+def _ref_lines(facts: Facts) -> list[RefLine]:
+    """Reference lines from Diagnosis.facts, when known and drawable: ln V, the entropy floor (drawn last, on
+    top) and the unigram level."""
+    lines: list[RefLine] = []
+    if facts.ln_v is not None and _drawable(np.array([float(facts.ln_v)]))[0]:
+        lines.append(RefLine("ln_v", float(facts.ln_v), {"vocab": facts.vocab_size}))
+    if facts.entropy_floor is not None and _drawable(np.array([float(facts.entropy_floor)]))[0]:
+        floor = float(facts.entropy_floor)
+        if facts.random_data:
+            lines.append(RefLine("floor_random", floor, {"n": tokens_of_floor(floor)}))
+        else:
+            lines.append(RefLine("floor", floor, {}))
+    uni = facts.unigram_xent if facts.unigram_xent is not None else facts.unigram_entropy
+    floor_known = facts.entropy_floor
+    if uni is not None and _drawable(np.array([float(uni)]))[0] and not (floor_known is not None and abs(uni - floor_known) < 1e-9):
+        lines.append(RefLine("unigram", float(uni), {}))
+    lines.sort(key=lambda ln: ln.kind.startswith("floor"))  # the floor is drawn last, on top
+    return lines
+
+
 def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_kind: str = "auto") -> ChartData:
     """What to draw for ``run``. ``x_kind``: "auto" (steps when the log has batch losses, else epochs) or "epoch"."""
     b, e = run.batches, run.epochs
@@ -257,21 +277,7 @@ def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_ki
         tok = _drawable(e.train_loss, ex)
         train_epoch = Series(ex[tok], np.asarray(e.train_loss, dtype=float)[tok])
 
-    facts = d.facts
-    lines: list[RefLine] = []
-    if facts.ln_v is not None and _drawable(np.array([float(facts.ln_v)]))[0]:
-        lines.append(RefLine("ln_v", float(facts.ln_v), {"vocab": facts.vocab_size}))
-    if facts.entropy_floor is not None and _drawable(np.array([float(facts.entropy_floor)]))[0]:
-        floor = float(facts.entropy_floor)
-        if facts.random_data:
-            lines.append(RefLine("floor_random", floor, {"n": tokens_of_floor(floor)}))
-        else:
-            lines.append(RefLine("floor", floor, {}))
-    uni = facts.unigram_xent if facts.unigram_xent is not None else facts.unigram_entropy
-    floor_known = facts.entropy_floor
-    if uni is not None and _drawable(np.array([float(uni)]))[0] and not (floor_known is not None and abs(uni - floor_known) < 1e-9):
-        lines.append(RefLine("unigram", float(uni), {}))
-    lines.sort(key=lambda ln: ln.kind.startswith("floor"))  # the floor is drawn last, on top
+    lines = _ref_lines(d.facts)
 
     marks: list[Mark] = []
     best = _best_epoch(d)

@@ -256,6 +256,31 @@ def _column(table: Table, path: Path, option: str | None, flag: str, names: list
     return pick([c for c in table.columns if c not in exclude], names)
 
 
+def _epoch_numbers(run: Run, batches: dict[int, tuple[float, float, float, float, float]], evals: list[list[float]], *, has_epochs: bool) -> None:
+    """The Run's series, with epoch 0 only before any update: epochs counted from 0 while training are numbered
+    from 1, and evaluations without an epoch are numbered in order."""
+    shift = 0.0
+    if has_epochs:
+        if any(e[0] == 0 and not e[4] for e in evals) or (not evals and any(b[0] == 0 for b in batches.values())):
+            shift = 1.0
+            run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
+    rows = []
+    n = 0
+    for ep, step, tr, va, before_update in evals:
+        if before_update:
+            out_ep = 0.0
+        elif has_epochs and not math.isnan(ep):
+            out_ep = ep + shift
+        else:
+            n += 1
+            out_ep = float(n)
+        rows.append((out_ep, step, tr, va, NAN))
+    if shift:
+        batches = {k: (v[0] + shift, *v[1:]) for k, v in batches.items()}
+    run.batches = batch_series(batches)
+    run.epochs = epoch_series(rows)
+
+
 def table_to_run(
     table: Table,
     path: Path,
@@ -328,27 +353,7 @@ def table_to_run(
     if dup:
         run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": dup}))
 
-    # Epoch numbers: epoch 0 only before any update.
-    shift = 0.0
-    if epoch_c is not None:
-        if any(e[0] == 0 and not e[4] for e in evals) or (not evals and any(b[0] == 0 for b in batches.values())):
-            shift = 1.0
-            run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
-    rows = []
-    n = 0
-    for ep, step, tr, va, before_update in evals:
-        if before_update:
-            out_ep = 0.0
-        elif epoch_c is not None and not math.isnan(ep):
-            out_ep = ep + shift
-        else:
-            n += 1
-            out_ep = float(n)
-        rows.append((out_ep, step, tr, va, NAN))
-    if shift:
-        batches = {k: (v[0] + shift, *v[1:]) for k, v in batches.items()}
-    run.batches = batch_series(batches)
-    run.epochs = epoch_series(rows)
+    _epoch_numbers(run, batches, evals, has_epochs=epoch_c is not None)
     cols = ", ".join(c for c in (train_c, val_c) if c)
     return finish(run, path, "error.no_loss_values", columns=cols)
 

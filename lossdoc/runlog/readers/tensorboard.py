@@ -237,6 +237,9 @@ CHUNK = 4 * 2**20
 def read_events(path: Path, prefix: str, out: dict[str, Points], warnings: list[ReaderWarning], *, strict: bool) -> int:
     """Add the scalars of one event file to ``out``; returns the number of records read.
 
+    (Over 80 lines: one loop over the TFRecord framing in which each length, CRC and size check is a line on
+    shared state, the position in the file and the chunk; pieces of it would pass that state back and forth.)
+
     The file is read in chunks (memory: a chunk, or one record when longer); a record longer than
     MAX_RECORD is skipped without reading it, and a length beyond the end of the file is a torn record.
     The common scalar event is decoded by one regular-expression match; anything else by _scalars."""
