@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, batch_series, epoch_series, find_exact, finish, norm_name, pick, to_float
-from lossdoc.runlog.readers.generic import GRAD_NAMES, LR_NAMES, _delimiter, _first_line, load_csv
+from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, batch_series, epoch_series, find_exact, finish, norm_name, pick
+from lossdoc.runlog.readers.generic import GRAD_NAMES, LR_NAMES, _delimiter, _first_line, _value, load_csv
 from lossdoc.runlog.run import ReaderWarning, Run
 
 _VERSION = re.compile(r"^version_(\d+)$")
@@ -133,20 +133,4 @@ def read(path: Path, *, train_col: str | None = None, val_col: str | None = None
     return finish(run, path, "error.no_loss_values", columns=", ".join(c for c in (train_c, train_epoch_c, val_c) if c))
 
 
-def _get(row: dict[str, Any], col: str | None, bad: list[int], lineno: int) -> float | None:
-    if col is None:
-        return None
-    raw = row.get(col)
-    if raw.__class__ is str:  # the common case, a CSV cell: float() reads what to_float reads (spaces, nan, inf)
-        if not raw:
-            return None
-        try:
-            return float(raw)
-        except ValueError:
-            pass
-    if raw is None or not str(raw).strip():
-        return None
-    v = to_float(raw)
-    if v is None:
-        bad.append(lineno)
-    return v
+_get = _value  # a cell: generic CSV's rules (empty is absent, a non-number is counted with its line)

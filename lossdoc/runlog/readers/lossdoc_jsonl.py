@@ -184,6 +184,9 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
     return reader.finish()
 
 
+_SKIP = object()  # _Reader.parse: a line that holds no record
+
+
 class _Reader:
     """One read of a log: what the fast and the plain path share, and one method for each step."""
 
@@ -220,16 +223,8 @@ class _Reader:
             if self.header is not None:
                 self.plain_line(lineno, raw, slow, final)
                 continue
-            line = raw.decode("utf-8", errors="replace")
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except (ValueError, RecursionError):
-                if final:
-                    self.run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
-                else:
-                    self.bad(lineno)
+            rec = self.parse(lineno, raw, final)
+            if rec is _SKIP:
                 continue
             if not isinstance(rec, dict):
                 self.bad(lineno)
@@ -314,20 +309,26 @@ class _Reader:
             run.records_read -= 1
             run.records_skipped += 1
 
-    def plain_line(self, lineno: int, raw: bytes, slow: list[tuple[float, ...]], final: bool) -> None:
-        """One line after the header on the plain path: json.loads, then ``record``."""
+    def parse(self, lineno: int, raw: bytes, final: bool) -> Any:
+        """json.loads of one line, or _SKIP for a blank or unreadable one (a torn last line is a warning, any other
+        a corrupt line)."""
         line = raw.decode("utf-8", errors="replace")
         if not line.strip():
-            return
+            return _SKIP
         try:
-            rec = json.loads(line)
+            return json.loads(line)
         except (ValueError, RecursionError):
             if final:
                 self.run.warnings.append(ReaderWarning("warn.torn_last_line", {"line": lineno}))
             else:
                 self.bad(lineno)
-            return
-        self.record(lineno, rec, slow)
+            return _SKIP
+
+    def plain_line(self, lineno: int, raw: bytes, slow: list[tuple[float, ...]], final: bool) -> None:
+        """One line after the header on the plain path: json.loads, then ``record``."""
+        rec = self.parse(lineno, raw, final)
+        if rec is not _SKIP:
+            self.record(lineno, rec, slow)
 
     def fast_chunk(self, first: int, parts: list[bytes], numbers: list[int] | None = None) -> bool:
         """Read ``parts`` (lines after the header, numbered from ``first`` or by ``numbers``) on the fast path;
