@@ -28,6 +28,7 @@ from lossdoc.cli.options import (
     ValFileOption,
     ValFractionOption,
     ZipfExponentOption,
+    config_option,
     resolve_lang,
 )
 from lossdoc.errors import LossdocError
@@ -109,9 +110,9 @@ def baseline_command(
     text_column: Optional[str] = TextColumnOption,
     cache_dir: Optional[str] = CacheDirOption,
     seq_len: Optional[int] = SeqLenOption,
-    num_samples: Optional[int] = typer.Option(None, "--num-samples", "--num_samples", help="dummy, zipf, markov: sequences in all (default 2000)."),
+    num_samples: Optional[int] = config_option("num_samples"),
     val_fraction: Optional[float] = ValFractionOption,
-    seed: Optional[int] = typer.Option(None, "--seed", help="dummy, zipf, markov: random seed (default 42)."),
+    seed: Optional[int] = config_option("seed"),
     zipf_exponent: Optional[float] = ZipfExponentOption,
     markov_successors: Optional[int] = MarkovSuccessorsOption,
     config: Optional[Path] = typer.Option(

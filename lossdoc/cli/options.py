@@ -7,12 +7,13 @@ The options ``explain``, ``compare`` and ``watch`` share (the facts a log may la
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from lossdoc.errors import LossdocError
 from lossdoc.i18n import LANG_NAMES, detect_lang
+from lossdoc.train.config import TrainConfig
 
 
 def resolve_lang(option: str | None) -> str:
@@ -27,22 +28,30 @@ def resolve_lang(option: str | None) -> str:
 
 LangOption = typer.Option(None, "--lang", help="Language of the output: en or zh (default: from LANG/LC_ALL).")
 
-# Data options shared by `train` and `baseline --data` (the same loader reads them).
-TokenizerOption = typer.Option(None, "--tokenizer", help="Text data: char, byte or word (default word for wikitext, char otherwise).")
-MinFreqOption = typer.Option(None, "--min-freq", "--min_freq", help="Word tokenizer: rarer words become <unk> (default 3).")
-ValFileOption = typer.Option(
-    None, "--val-file", "--val_file", help="Text data: validate on this .txt file instead of the last val-fraction of the text."
-)
-TextColumnOption = typer.Option(None, "--text-column", "--text_column", help="Datasets: the text column (default text).")
-CacheDirOption = typer.Option(
-    None, "--cache-dir", "--cache_dir", help="Cache of tokenised text and corpus figures (default $LOSSDOC_CACHE or ~/.cache/lossdoc)."
-)
-ZipfExponentOption = typer.Option(None, "--zipf-exponent", "--zipf_exponent", help="zipf data: exponent s of p(k) ~ 1/k^s (default 1.0).")
-MarkovSuccessorsOption = typer.Option(
-    None, "--markov-successors", "--markov_successors", help="markov data: possible next tokens per token (default 4)."
-)
-SeqLenOption = typer.Option(None, "--seq-len", "--seq_len", help="Tokens per sequence (default 64).")
-ValFractionOption = typer.Option(None, "--val-fraction", "--val_fraction", help="Share held out for validation (default 0.1).")
+
+# Data options shared by `train` and `baseline --data` (the same loader reads them): their flag names and help
+# come from TrainConfig's fields and docstrings, as train's own flags do (one source for every setting). The
+# default is None here: "the default", which the config resolves (and the help shows).
+def config_option(name: str) -> Any:
+    """A typer.Option for TrainConfig field ``name``: its flag names, its docstring as help, its default shown."""
+    from dataclasses import MISSING, fields
+
+    from lossdoc.train.config import field_docs, flag_names  # no torch: the config module is plain Python
+
+    field = next(f for f in fields(TrainConfig) if f.name == name)
+    shown = "" if field.default in (None, MISSING) else f" (default {field.default})"
+    return typer.Option(None, *flag_names(field), help=field_docs()[name].replace("``", "") + shown)
+
+
+TokenizerOption = config_option("tokenizer")
+MinFreqOption = config_option("min_freq")
+ValFileOption = config_option("val_file")
+TextColumnOption = config_option("text_column")
+CacheDirOption = config_option("cache_dir")
+ZipfExponentOption = config_option("zipf_exponent")
+MarkovSuccessorsOption = config_option("markov_successors")
+SeqLenOption = config_option("seq_len")
+ValFractionOption = config_option("val_fraction")
 
 # --- explain, compare and watch: facts a log may lack (applied to every run that lacks them), its format, charts
 VocabSize = Annotated[Optional[int], typer.Option("--vocab-size", help="Vocabulary size, for a log that does not carry it.")]

@@ -51,3 +51,17 @@ def test_docs_train_md_flag_table_is_made_from_train_config():
     assert table == markdown_flag_table(), "docs/train.md's flag table is stale: python scripts/flag_table.py --write"
     for f in FIELDS:
         assert f"`--{f.name.replace('_', '-')}`" in table
+
+
+def test_baseline_data_flags_are_trains_flags():
+    """`baseline --data` reads data with train's loader: every data flag it shares with train has train's flag names
+    and help, from the same TrainConfig field (its default is None there: "the default", which the help shows)."""
+    baseline = {p.name: p for p in get_command(app).commands["baseline"].params}
+    train = train_params()
+    shared = sorted(set(baseline) & {f.name for f in FIELDS} - {"vocab_size", "data", "config"})
+    data_flags = {"tokenizer", "min_freq", "val_file", "text_column", "cache_dir", "zipf_exponent", "markov_successors", "seq_len"}
+    assert data_flags | {"val_fraction", "seed", "num_samples"} <= set(shared)
+    for name in shared:
+        assert baseline[name].opts == train[name].opts, name
+        assert baseline[name].help.startswith(train[name].help), name
+        assert baseline[name].default is None
