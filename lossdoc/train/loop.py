@@ -478,6 +478,7 @@ class _Run:
     dist: Dist = field(default_factory=Dist)
     step_model: torch.nn.Module | None = None  # what train_step calls: the torch.compile'd model with --compile
     compile_unavailable: str | None = None  # why --compile fell back to eager mode (logged as an event by _train)
+    stop_watch: Any = None  # --stop-on's follower of this run's log (lossdoc.train.stop_on), made at its first check
 
     @property
     def num_train(self) -> int:

@@ -31,19 +31,40 @@ class _Watch:
 
 
 def check(run: Any, *, epoch_end: bool, nonfinite: bool = False):
-    """A TrainResult (status stopped) when the run should stop now, else None. ``run`` is loop._Run."""
+    """A TrainResult (status stopped) when the run should stop now, else None. ``run`` is loop._Run.
+
+    When a check is due is the same on every rank (the step count, and a non-finite loss after the all-reduce);
+    rank 0, which writes the log, reads and diagnoses it, and every rank gets its decision, so all stop together."""
     level = run.cfg.stop_on
     if level is None:
         return None
-    watch = run.__dict__.get("_stop_on_watch")
-    if watch is None:
+    if run.stop_watch is None:
         from lossdoc.runlog.follow import JsonlTail
 
-        watch = run.__dict__["_stop_on_watch"] = _Watch(JsonlTail(Path(run.log_path)))
+        run.stop_watch = _Watch(JsonlTail(Path(run.log_path)))
+    watch = run.stop_watch
     if not epoch_end:
         watch.batches += 1
         if not nonfinite and watch.batches % CHECK_EVERY:
             return None
+    need = SEVERITY[level] if epoch_end else SEVERITY["broken"]
+    decision = run.dist.from_main(lambda: _decide(watch, need))
+    if decision is None:
+        return None
+    verdict, failing = decision
+    run.event(
+        "stopped",
+        "train.event.stopped",
+        {"stop_on": level, "verdict": verdict, "findings": failing},
+        stop_on=level,
+        verdict=verdict,
+        findings=failing,
+    )
+    return run.finish("stopped", 1)
+
+
+def _decide(watch: _Watch, need: int) -> tuple[str, list[str]] | None:
+    """(verdict, failing checks) when the log read so far is at least ``need`` bad, else None."""
     from lossdoc.analysis import diagnose
 
     watch.tail.read_new()
@@ -51,16 +72,6 @@ def check(run: Any, *, epoch_end: bool, nonfinite: bool = False):
     if current is None:
         return None
     diagnosis = diagnose(current)
-    need = SEVERITY[level] if epoch_end else SEVERITY["broken"]
     if SEVERITY.get(diagnosis.verdict, 0) < need:
         return None
-    failing = [f.code for f in diagnosis.findings if f.status == "fail"]
-    run.event(
-        "stopped",
-        "train.event.stopped",
-        {"stop_on": level, "verdict": diagnosis.verdict, "findings": failing},
-        stop_on=level,
-        verdict=diagnosis.verdict,
-        findings=failing,
-    )
-    return run.finish("stopped", 1)
+    return diagnosis.verdict, [f.code for f in diagnosis.findings if f.status == "fail"]

@@ -379,3 +379,15 @@ def test_a_workers_error_under_nproc_is_one_line_once(pair, capfd):
     err = capfd.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     assert "it was trained with 2; resume it with --nproc 2" in err[0] and "Traceback" not in err[0]
+
+
+def test_stop_on_stops_every_rank_together(tmp_path):
+    """--stop-on in a distributed run: rank 0 reads and diagnoses the log it writes, and every rank gets its decision,
+    so both ranks end as stopped at the same step (a rank left training would wait in its all-reduce until the timeout)."""
+    out = tmp_path / "stop"
+    over = {"inject": "nan-loss", "on_nonfinite": "skip", "epochs": 3, "stop_on": "broken"}
+    reports = spawn(2, {"out": str(out), "over": over})
+    assert [(r["status"], r["exit_code"]) for r in reports] == [("stopped", 1)] * 2
+    events = [r for r in read_records(out) if r["type"] == "event" and r["kind"] == "stopped"]
+    assert len(events) == 1 and events[0]["verdict"] == "broken" and events[0]["findings"]
+    assert events[0]["step"] == max(r["step"] for r in read_records(out) if r["type"] == "batch")  # stopped where the log ends
