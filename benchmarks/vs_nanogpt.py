@@ -1,6 +1,6 @@
 """lossdoc's training step against nanoGPT's bare model-and-AdamW step, at the seed's size, in one process.
 
-Usage: python benchmarks/vs_nanogpt.py NANOGPT_DIR [--device cpu|cuda] [--use-amp] [--steps 40] [--compile]
+Usage: python benchmarks/vs_nanogpt.py NANOGPT_DIR [--device cpu|cuda] [--use-amp] [--steps 40] [--compile] [--loop 3]
 
 NANOGPT_DIR is a checkout of https://github.com/karpathy/nanoGPT: its model.py is imported from there and
 never copied into this repository. Both models have the same size (V 10000, d_model 256, 2 layers, 4 heads,
@@ -12,7 +12,13 @@ runs under the same autocast (bf16 on CPU; on CUDA fp16 with a gradient scaler, 
 The steps alternate (lossdoc, nanoGPT, lossdoc, ...) so that a neighbour's load hits both alike; the rates
 are medians of the per-step rates, and ``paired ratio`` is the median of the ratios of neighbouring steps.
 MFU is model FLOPs (6 x matmul weights + attention, per token) x tokens/s over a matmul peak measured in
-the same run at the same precision. Not a test: numbers for docs/performance.md.
+the same run at the same precision.
+
+``--loop R`` then compares lossdoc's whole training loop with nanoGPT's bare step, R rounds alternating: a
+``lossdoc.train.loop.train`` run at the same size on dummy data (``--num-samples``, one epoch; a fresh model,
+its first step included), read as tokens over its training phase (validation excluded, as
+benchmarks/train_speed.py reads it), then as many nanoGPT steps on the same kind of batches. Not a test:
+numbers for docs/performance.md.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
+from lossdoc.train.config import TrainConfig
 from lossdoc.train.faults import FaultPlan
 from lossdoc.train.loop import build_optimizer, compile_model, train_step
 from lossdoc.train.model import ModelConfig, TransformerLM
@@ -79,6 +87,8 @@ def main() -> None:
         default="loop",
         help="lossdoc's optimizer: the loop's (fused AdamW) or PyTorch's default foreach AdamW, to measure the lever",
     )
+    ap.add_argument("--loop", type=int, default=0, metavar="R", help="also R rounds of lossdoc's whole training loop against nanoGPT's bare step")
+    ap.add_argument("--num-samples", type=int, default=800, help="dummy sequences of each --loop run (90%% train, one epoch)")
     args = ap.parse_args()
     nanogpt = import_nanogpt(args.nanogpt_dir)
     device = torch.device(args.device)
@@ -153,6 +163,50 @@ def main() -> None:
         f"ratio lossdoc / nanoGPT: {rate['lossdoc'] / rate['nanoGPT']:.3f} (medians), {paired:.3f} (paired steps); "
         f"matmul peak {peak / 1e12:.3f} TFLOP/s, {fpt / 1e6:.1f} MFLOP per token"
     )
+    if args.loop:
+        loop_rounds(args, nanogpt_step, data, device)
+
+
+def loop_rounds(args, nanogpt_step: Callable[[torch.Tensor], float], data: torch.Tensor, device: torch.device) -> None:
+    """lossdoc's training loop (training phase) against nanoGPT's bare step, alternating ``args.loop`` rounds."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from train_speed import loop_run  # noqa: PLC0415 (benchmarks/train_speed.py: runs train() and reads its phase)
+
+    cfg = TrainConfig(
+        data="dummy",
+        vocab_size=V,
+        seq_len=T,
+        num_samples=args.num_samples,
+        epochs=1,
+        d_model=C,
+        num_layers=L,
+        num_heads=H,
+        dropout=DROPOUT,
+        batch_size=B,
+        lr=LR,
+        weight_decay=WD,
+        grad_clip=CLIP,
+        device=args.device,
+        use_amp=args.use_amp,
+        compile=args.compile,
+    )
+    g = torch.Generator().manual_seed(2)
+    loop_rates, gpt_rates = [], []
+    for r in range(args.loop):
+        tokens, phase_s, _ = loop_run(cfg)
+        steps = tokens // (B * (T - 1))
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(steps):
+            nanogpt_step(data[torch.randint(0, data.shape[0], (B,), generator=g)].to(device))
+        sync(device)
+        gpt_s = time.perf_counter() - t
+        loop_rates.append(tokens / phase_s)
+        gpt_rates.append(steps * B * (T - 1) / gpt_s)
+        print(f"round {r + 1}: lossdoc loop {loop_rates[-1]:,.0f} tokens/s ({steps} steps), nanoGPT bare step {gpt_rates[-1]:,.0f} tokens/s")
+    paired = statistics.median(a / b for a, b in zip(loop_rates, gpt_rates))
+    ratio = statistics.median(loop_rates) / statistics.median(gpt_rates)
+    print(f"ratio lossdoc loop / nanoGPT bare step: {ratio:.3f} (medians), {paired:.3f} (paired rounds)")
 
 
 if __name__ == "__main__":

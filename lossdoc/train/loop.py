@@ -46,7 +46,7 @@ from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
 from lossdoc.train.data import Dataset, TokenRows, load_data, save_run_tokenizer
 from lossdoc.train.distributed import Dist, QuietLogger, check_divides, choose_backend, in_launched_process
 from lossdoc.train.faults import EXPLODING_LR_FACTOR, LARGE_INIT_SCALE, FaultPlan, nan_loss_step  # noqa: F401 (re-exported)
-from lossdoc.train.model import TransformerLM, lm_loss
+from lossdoc.train.model import TransformerLM
 
 INIT_TRAIN_BATCHES = 4  # training batches measured at initialisation (epoch 0)
 RUN_FILES = (RUN_LOG, LEGACY_LOG, "config.yaml", ".config.yaml.tmp", "tokenizer.json")  # what --overwrite removes, with checkpoints/*.pt
@@ -435,8 +435,8 @@ def train_step(
     ``reduce(loss, tokens)``: the global batch's loss and tokens in a distributed run (Dist.mean_loss)."""
     inputs, labels = split_batch(rows, shifted=faults.shifted_labels)
     with autocast():
-        logits = model(inputs)
-    loss = faults.loss(lm_loss(logits, labels), step)
+        loss = model(inputs, labels)  # the mean next-token cross-entropy, fused with the head on a CPU
+    loss = faults.loss(loss, step)
     # device sync: the host decides on the loss whether to update (every rank on the same, all-reduced loss)
     loss_value, tokens = reduce(loss, labels.numel()) if reduce is not None else (loss.item(), labels.numel())
     if not math.isfinite(loss_value):
@@ -524,8 +524,7 @@ class _Run:
             for i in range(0, rows.shape[0], self.cfg.batch_size):
                 inputs, labels = split_batch(rows[i : i + self.cfg.batch_size].to(self.device), shifted=self.faults.shifted_labels)
                 with self.autocast():
-                    logits = self.module(inputs)  # not the DDP wrapper: ranks may evaluate different numbers of batches
-                loss = lm_loss(logits, labels)
+                    loss = self.module(inputs, labels)  # not the DDP wrapper: ranks may evaluate different numbers of batches
                 total += loss.item() * labels.numel()  # device sync per batch
                 count += labels.numel()
         total, count = self.dist.sum_pair(total, count, self.device)

@@ -2,7 +2,8 @@
 
 Read top-down: TransformerLM -> Block -> CausalSelfAttention and MLP.
 Shapes: B batch, T positions (<= max_len), C = d_model, H heads, D = C / H,
-V vocabulary. Parameters keep PyTorch's default initialisation, as the seed's
+V vocabulary. Given targets, forward returns the mean next-token loss instead of
+the logits: on a CPU through the fused head of lossdoc/train/fused_loss.py. Parameters keep PyTorch's default initialisation, as the seed's
 script does: that is why its first loss is ~9.38 = ln(10000) + 1/6 rather
 than ln(10000) (see lossdoc.floors.default_init_logit_std and docs/floors.md).
 """
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from lossdoc.train.fused_loss import Workspace, linear_cross_entropy
 
 
 @dataclass
@@ -44,16 +47,24 @@ class TransformerLM(nn.Module):
             with torch.no_grad():
                 self.head.weight.mul_(cfg.init_logit_scale)
                 self.head.bias.mul_(cfg.init_logit_scale)
+        self.loss_workspace = Workspace()  # the fused head's (B*T, V) buffer, reused by every step (not saved)
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        """Token ids (B, T) -> next-token logits (B, T, V)."""
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+        """Token ids (B, T) -> next-token logits (B, T, V); with targets (B, T), the mean next-token
+        cross-entropy (a scalar) instead, which on a CPU never makes the (B, T, V) logits a tensor of their own."""
         B, T = idx.shape
         assert T <= self.cfg.max_len, f"sequence of {T} tokens is longer than max_len={self.cfg.max_len}"
         pos = torch.arange(T, device=idx.device)  # (T,)
         x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, C)
         for block in self.blocks:
             x = block(x)  # (B, T, C)
-        return self.head(self.ln_f(x))  # (B, T, V)
+        x = self.ln_f(x)  # (B, T, C)
+        if targets is None:
+            return self.head(x)  # (B, T, V)
+        assert targets.shape == (B, T), f"targets {tuple(targets.shape)} vs ids {(B, T)}"
+        if x.device.type != "cpu" or torch.compiler.is_compiling():  # measured on a CPU only; the compiler fuses its own
+            return lm_loss(self.head(x), targets)
+        return linear_cross_entropy(x.reshape(B * T, -1), self.head.weight, self.head.bias, targets.reshape(-1), self.loss_workspace)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

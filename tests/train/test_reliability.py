@@ -224,16 +224,16 @@ def test_nan_loss_skip_drops_exactly_that_update_and_counts_it(tmp_path):
 
 @pytest.mark.parametrize("mode", ["stop", "skip"])
 def test_best_checkpoint_is_never_replaced_by_a_non_finite_model(tmp_path, monkeypatch, mode):
-    import lossdoc.train.loop as loop
+    import lossdoc.train.model as model_module
 
-    real_loss = loop.lm_loss
+    real_loss = model_module.linear_cross_entropy
     poisoned = []
 
-    def loss(logits, labels):  # from step NB + 1 on, evaluation sees a non-finite model
-        value = real_loss(logits, labels)
+    def loss(*args):  # from step NB + 1 on, evaluation sees a non-finite model
+        value = real_loss(*args)
         return value * math.nan if poisoned and not torch.is_grad_enabled() else value
 
-    monkeypatch.setattr(loop, "lm_loss", loss)
+    monkeypatch.setattr(model_module, "linear_cross_entropy", loss)
     kept = {}
     hooks = Hooks(on_batch={NB + 1: lambda r: poisoned.append(1)}, on_epoch={1: lambda r: kept.update(ckpt_bytes(tmp_path / "r"))})
     result = train(tiny_config(tmp_path / "r", on_nonfinite=mode), reporter=hooks)
