@@ -65,7 +65,7 @@ def compute_dtype(t: torch.Tensor) -> torch.dtype:
 
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, h, weight, bias, targets, workspace):
+    def forward(ctx, h, weight, bias, targets, workspace, want_grad):
         n, v = h.shape[0], weight.shape[0]
         low = compute_dtype(h)
         acc = torch.float32 if low in _LOW_PRECISION else low  # the softmax's dtype
@@ -82,7 +82,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
             e = logits.sub_(m).exp_()  # (N, V), in place
             s = e.sum(dim=1, keepdim=True)  # (N, 1)
             loss = (m + s.log() - picked).mean()
-            if any(ctx.needs_input_grad[:3]):
+            if want_grad:  # (needs_input_grad is True under no_grad too: the caller knows the grad mode)
                 p = e.div_(s)  # softmax, in place
                 p[torch.arange(n, device=h.device), targets] -= 1.0  # N x dloss/dlogits
                 ctx.save_for_backward(p, h_c, w_c)
@@ -106,7 +106,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
             d_w = d_logits.t() @ h_c
             d_b = d_logits.sum(dim=0) if b_dtype is not None else None
         d_b = d_b.to(b_dtype) if d_b is not None else None
-        return d_h.to(h_dtype), d_w.to(w_dtype), d_b, None, None
+        return d_h.to(h_dtype), d_w.to(w_dtype), d_b, None, None, None
 
 
 def _linear_into(out: torch.Tensor, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
@@ -124,4 +124,5 @@ def linear_cross_entropy(
     targets)`` (within rounding), with its gradients; one (N, V) buffer, from ``workspace`` when given."""
     if h.dim() != 2 or targets.shape != h.shape[:1]:
         raise ValueError(f"h must be (N, C) and targets (N,): got {tuple(h.shape)} and {tuple(targets.shape)}")
-    return _LinearCrossEntropy.apply(h, weight, bias, targets, workspace if workspace is not None else Workspace())
+    want_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (h, weight, bias))
+    return _LinearCrossEntropy.apply(h, weight, bias, targets, workspace if workspace is not None else Workspace(), want_grad)

@@ -71,6 +71,13 @@ def test_without_gradients_only_the_loss_is_computed():
         loss = linear_cross_entropy(h, w, b, t, ws)
     assert not loss.requires_grad
     torch.testing.assert_close(loss, plain(h, w, b, t).detach())
+    # the buffer holds exp(logits - max), each row summing to at least 1; the gradient P (rows summing to 0) was not made
+    rows = ws.take("acc", *h.shape[:1], w.shape[0], torch.float32, h.device).sum(dim=1)
+    assert (rows >= 1).all()
+    linear_cross_entropy(h, w, b, t, ws)
+    torch.testing.assert_close(
+        ws.take("acc", *h.shape[:1], w.shape[0], torch.float32, h.device).sum(dim=1), torch.zeros(h.shape[0]), atol=1e-5, rtol=0
+    )
 
 
 def test_one_buffer_is_reused_from_call_to_call():
