@@ -72,14 +72,14 @@ class _LinearCrossEntropy(torch.autograd.Function):
         with torch.autocast(h.device.type, enabled=False):
             h_c, w_c = h.to(low), weight.to(low)
             b_c = bias.to(low) if bias is not None else None
-            logits = workspace.take("acc", n, v, acc, h.device)  # (N, V)
-            if low == acc:
-                _linear_into(logits, h_c, w_c, b_c)
-            else:
-                logits.copy_(_linear_into(workspace.take("low", n, v, low, h.device), h_c, w_c, b_c))  # rounded to low, as autocast's
-            m = logits.amax(dim=1, keepdim=True)  # (N, 1)
-            picked = logits.gather(1, targets[:, None])  # (N, 1)
-            e = logits.sub_(m).exp_()  # (N, V), in place
+            e = workspace.take("acc", n, v, acc, h.device)  # (N, V)
+            # the logits: into e itself, or in the low precision into its own buffer (rounded there, as autocast's)
+            logits = _linear_into(e if low == acc else workspace.take("low", n, v, low, h.device), h_c, w_c, b_c)
+            if low != acc:
+                e.copy_(logits)  # (a copy, then sub_: faster than one mixed-dtype sub, which is not vectorised)
+            m = e.amax(dim=1, keepdim=True)  # (N, 1)
+            picked = e.gather(1, targets[:, None])  # (N, 1)
+            e.sub_(m).exp_()  # (N, V): exp(logits - m), in place
             s = e.sum(dim=1, keepdim=True)  # (N, 1)
             loss = (m + s.log() - picked).mean()
             if want_grad:  # (needs_input_grad is True under no_grad too: the caller knows the grad mode)
@@ -101,7 +101,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
             d_w = (p.t() @ h_c).mul_(scale)
             d_b = p.sum(dim=0).mul_(scale) if b_dtype is not None else None
         else:  # as autocast's plain path: dlogits = P * g / N in fp32, cast to the matmuls' precision
-            d_logits = ctx.workspace.take("low", *p.shape, h_c.dtype, p.device).copy_(p.mul_(scale))
+            d_logits = ctx.workspace.take("low", *p.shape, h_c.dtype, p.device).copy_(p.mul_(scale))  # scaled, then rounded
             d_h = d_logits @ w_c
             d_w = d_logits.t() @ h_c
             d_b = d_logits.sum(dim=0) if b_dtype is not None else None
