@@ -97,7 +97,7 @@ class TrainConfig:
     """What to do when a batch loss is NaN or infinite: stop the run, or skip that update."""
     stop_on: str | None = None
     """Stop early when lossdoc's own diagnosis of the run is broken, or overfitting (or worse): checked at each
-    epoch end and every 200 batches; the run ends with status stopped, best.pt kept (docs/integrations.md)."""
+    epoch end and every 200 batches (more on a long run: docs/integrations.md); the run ends with status stopped, best.pt kept (docs/integrations.md)."""
     tokenizer: str | None = None
     """Tokenizer for text data: char, byte (V = 256) or word (whitespace words, <eos> per line, <unk> below
     min_freq). Default: word for wikitext2/wikitext103, char for other text. Unused for dummy, zipf, markov."""

@@ -6,8 +6,10 @@ last one) and diagnosed by lossdoc.analysis.diagnose, as `lossdoc explain` would
 
 * at each epoch end (after the epoch record and its checkpoints): stop when the verdict is at least as bad as
   ``--stop-on`` (broken; or overfitting: overfitting or broken);
-* every CHECK_EVERY batches, and at once after a non-finite loss (``--on_nonfinite skip``; with ``stop`` such a
-  run already ends as failed): stop when the verdict is broken (non-finite losses, divergence).
+* every CHECK_EVERY batches or more, and at once after a non-finite loss (``--on_nonfinite skip``; with ``stop``
+  such a run already ends as failed): stop when the verdict is broken (non-finite losses, divergence). A
+  diagnosis reads the whole log, so its cost grows with the run: the gap to the next mid-epoch check grows
+  with it (``check_interval``), keeping those checks near CHECK_BUDGET of the training time on long runs.
 
 A stopped run logs a ``stopped`` event with the verdict and the failing checks, ends with status ``stopped``
 and exit code 1; checkpoints/best.pt (and last.pt of the last epoch end) are kept as they were.
@@ -15,19 +17,31 @@ and exit code 1; checkpoints/best.pt (and last.pt of the last epoch end) are kep
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 STOP_ON = ("broken", "overfitting")
 SEVERITY = {"broken": 2, "overfitting": 1}
-CHECK_EVERY = 200  # batches between two mid-epoch checks
+CHECK_EVERY = 200  # batches between two mid-epoch checks, at least
+CHECK_BUDGET = 0.02  # the share of training time mid-epoch checks aim to stay under
 
 
 @dataclass
 class _Watch:
     tail: Any
     batches: int = 0
+    next_at: int = 0  # the batch count of the next mid-epoch check (0: CHECK_EVERY)
+
+
+def check_interval(diagnosis_s: float, step_s: float) -> int:
+    """Batches until the next mid-epoch check: CHECK_EVERY, or more when a diagnosis costs more than
+    CHECK_BUDGET of the steps in between (a diagnosis of diagnosis_s seconds, steps of step_s seconds)."""
+    if step_s <= 0 or not math.isfinite(diagnosis_s / step_s):
+        return CHECK_EVERY
+    return max(CHECK_EVERY, math.ceil(diagnosis_s / (CHECK_BUDGET * step_s)))
 
 
 def check(run: Any, *, epoch_end: bool, nonfinite: bool = False):
@@ -45,10 +59,13 @@ def check(run: Any, *, epoch_end: bool, nonfinite: bool = False):
     watch = run.stop_watch
     if not epoch_end:
         watch.batches += 1
-        if not nonfinite and watch.batches % CHECK_EVERY:
+        if not nonfinite and watch.batches < (watch.next_at or CHECK_EVERY):
             return None
     need = SEVERITY[level] if epoch_end else SEVERITY["broken"]
-    decision = run.dist.from_main(lambda: _decide(watch, need))
+    # rank 0 decides, and times its diagnosis: every rank gets the same decision and the same next check
+    decision, every = run.dist.from_main(lambda: _timed_decide(watch, need, run))
+    if not epoch_end:
+        watch.next_at = watch.batches + every
     if decision is None:
         return None
     verdict, failing = decision
@@ -61,6 +78,14 @@ def check(run: Any, *, epoch_end: bool, nonfinite: bool = False):
         findings=failing,
     )
     return run.finish("stopped", 1)
+
+
+def _timed_decide(watch: _Watch, need: int, run: Any) -> tuple[tuple[str, list[str]] | None, int]:
+    """_decide's answer, and the batches until the next mid-epoch check (from the diagnosis' cost)."""
+    t = time.perf_counter()
+    decision = _decide(watch, need)
+    step_s = run.elapsed() / max(run.state.step, 1)
+    return decision, check_interval(time.perf_counter() - t, step_s)
 
 
 def _decide(watch: _Watch, need: int) -> tuple[str, list[str]] | None:

@@ -77,12 +77,39 @@ def test_overfitting_stops_only_at_an_epoch_end_and_only_when_asked(tmp_path, mo
 
     monkeypatch.setattr("lossdoc.analysis.diagnose", overfitting)
     monkeypatch.setattr(stop_on, "CHECK_EVERY", 4)  # mid-epoch checks too: they must not stop on overfitting
+    monkeypatch.setattr(stop_on, "CHECK_BUDGET", 1e9)  # every 4 batches, however long a diagnosis takes here
     res = _train(tmp_path / "run", epochs=2, stop_on=level)
     assert res.status == ("stopped" if stops else "completed")
     if stops:
         assert read_records(tmp_path / "run")[-1]["steps"] == NB  # the first epoch end, not batch 4 or 8
         assert seen[:2] == [4, 8]  # the mid-epoch checks ran and let it go on
         assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file()
+
+
+def test_the_check_interval_grows_with_the_cost_of_a_diagnosis():
+    assert stop_on.check_interval(0.001, 0.1) == stop_on.CHECK_EVERY  # cheap: every CHECK_EVERY batches
+    # 1.4 s to diagnose a long log, 20 ms steps: a check every 1.4 / (0.02 x 0.02) = 3500 batches, 2% of the time
+    assert stop_on.check_interval(1.4, 0.02) == 3500
+    assert stop_on.check_interval(1.0, 0.0) == stop_on.CHECK_EVERY  # no step timed yet
+    assert stop_on.check_interval(float("nan"), 0.1) == stop_on.CHECK_EVERY
+
+
+def test_a_slow_diagnosis_spaces_the_mid_epoch_checks_out(tmp_path, monkeypatch):
+    import time
+
+    real, seen = diagnose, []
+
+    def slow(run):
+        time.sleep(0.2)  # far above 2% of a tiny step: the next mid-epoch check is more than 2 epochs away
+        seen.append(len(run.batches))
+        return real(run)
+
+    monkeypatch.setattr("lossdoc.analysis.diagnose", slow)
+    monkeypatch.setattr(stop_on, "CHECK_EVERY", 2)
+    res = _train(tmp_path / "run", epochs=2, stop_on="broken")
+    assert res.status == "completed"
+    # the first mid-epoch check at batch 2; then only the two epoch ends (without the budget: batches 2, 4, ..., 18)
+    assert seen == [2, NB, 2 * NB]
 
 
 def test_a_bad_value_is_one_line_and_exit_2(tmp_path):
