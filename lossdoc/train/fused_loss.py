@@ -19,12 +19,16 @@ on a CPU every fresh one is page-faulted in (about 14 ms for 40 MB here) as well
 
 Under autocast (bf16 on a CPU) it does what autocast does to the plain path: the matmuls in the low
 precision (so the logits are rounded to it), the softmax in fp32, the logits' gradient scaled and then cast to
-the low precision before the two backward matmuls, and gradients returned in the parameters' dtype.
+the low precision before the two backward matmuls, and gradients returned in the parameters' dtype. It then
+keeps a second, low-precision (N, V) buffer for the logits and their gradient (60 MB in all at the seed's size).
 
-The buffer is reused, so a second forward before the first one's backward overwrites what that backward
-needs: autograd's version counter then raises an error rather than returning a wrong gradient. Only CPU
-tensors use the workspace; on other devices each call allocates (their caching allocators make that cheap),
-and the training loop uses this function on a CPU only (TransformerLM.forward).
+What it does not do, and says so by raising rather than by a wrong gradient (autograd's version counter):
+the buffer is reused, so a second forward before the first one's backward (two losses summed into one
+backward, say) overwrites what that backward needs; under autocast the backward scales its saved P in place,
+so a second backward through the same graph (``retain_graph``) is refused too. There is no ``ignore_index``
+(every target must be a class index) and no double backward. Only CPU tensors use the workspace; on other
+devices each call allocates (their caching allocators make that cheap), and the training loop uses this
+function on a CPU only (TransformerLM.forward).
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ class Workspace:
             return torch.empty(rows, cols, dtype=dtype, device=device)
         key = (slot, dtype, device)
         buffer = self._buffers.get(key)
-        if buffer is None or buffer.numel() < rows * cols:
+        stale = buffer is not None and buffer.is_inference() and not torch.is_inference_mode_enabled()  # unusable outside it
+        if buffer is None or stale or buffer.numel() < rows * cols:
             buffer = self._buffers[key] = torch.empty(rows * cols, dtype=dtype, device=device)
         return buffer[: rows * cols].view(rows, cols)
 
@@ -56,11 +61,21 @@ class Workspace:
 
 
 def compute_dtype(t: torch.Tensor) -> torch.dtype:
-    """The dtype a matmul of ``t`` runs in here: autocast's where it is on for t's device, else t's own."""
-    device = t.device.type
-    if torch.is_autocast_enabled(device):
-        return torch.get_autocast_dtype(device)
-    return t.dtype
+    """The dtype a matmul of ``t`` runs in here: autocast's where it is on for t's device (autocast leaves
+    float64 alone), else t's own."""
+    if t.dtype == torch.float64:
+        return t.dtype
+    enabled, dtype = autocast_state(t.device.type)
+    return dtype if enabled else t.dtype
+
+
+def autocast_state(device: str) -> tuple[bool, torch.dtype]:
+    """(autocast on?, its dtype) for a device type, on every torch from 2.2 (the per-device calls came in 2.4)."""
+    if hasattr(torch, "get_autocast_dtype"):
+        return torch.is_autocast_enabled(device), torch.get_autocast_dtype(device)
+    if device == "cpu":
+        return torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
+    return torch.is_autocast_enabled(), torch.get_autocast_gpu_dtype()
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -120,8 +135,9 @@ def linear_cross_entropy(
     h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, targets: torch.Tensor, workspace: Workspace | None = None
 ) -> torch.Tensor:
     """Mean cross-entropy of ``softmax(h @ weight.T + bias)`` against ``targets``: h (N, C), weight (V, C),
-    bias (V,) or None, targets (N,) of class indices. Equal to ``F.cross_entropy(F.linear(h, weight, bias),
-    targets)`` (within rounding), with its gradients; one (N, V) buffer, from ``workspace`` when given."""
+    bias (V,) or None, targets (N,) of class indices in [0, V). Equal to ``F.cross_entropy(F.linear(h, weight,
+    bias), targets)`` (within rounding), with its gradients, where every target is a class (no ignore_index);
+    its buffers come from ``workspace`` when given (see the module's docstring for what it refuses)."""
     if h.dim() != 2 or targets.shape != h.shape[:1]:
         raise ValueError(f"h must be (N, C) and targets (N,): got {tuple(h.shape)} and {tuple(targets.shape)}")
     want_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (h, weight, bias))
