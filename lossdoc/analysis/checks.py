@@ -787,26 +787,71 @@ def check_divergence(c: Context) -> Finding:
             args = {"final": _r(final), "ln_v": _r(c.ln_v)}
             return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=final, reference=c.ln_v)
         return Finding("divergence", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
-    smooth = stats.rolling_median(c.loss, th.SPIKE_WINDOW)
     w = min(th.SPIKE_WINDOW, max(3, n // 4))  # short logs (HF logs every N steps) get a shorter final stretch
-    best = float(smooth[: n - w].min())  # the best level before the final stretch
     last = c.loss[-w:]  # the level where the run ends (a tail median would lag a falling curve)
     end = float(np.median(last))
     sd = c.sigma_b if math.isfinite(c.sigma_b) else 0.0
+    se_end = 1.2533 * sd / math.sqrt(last.size)  # the end level is a median: its standard error
+    best, excess = _best_level(c.loss, n - w, sd, se_end)
     rise = end - best
     args = {"best": _r(best), "end": _r(end), "rise": _r(rise), "sd": _r(sd), "ln_v": _r(c.ln_v)}
-    # the end level is a median of the tail: its standard error is ~1.2533 sd / sqrt(n)
-    se_end = 1.2533 * sd / math.sqrt(last.size)
     if c.ln_v is not None and end > c.init_band[1] + th.Z * se_end:
         # worse than any healthy initialisation, at the end of training: blown up, whatever the path
         return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
-    if rise > max(th.Z * se_end, th.DIVERGE_MIN_NATS):
+    if rise > th.DIVERGE_MIN_NATS and end - excess > best:
         if c.ln_v is not None and end > c.ln_v + max(th.DIVERGE_MIN_NATS, th.Z * se_end):
             return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
         if c.ln_v is not None and end > c.ln_v - th.DIVERGE_MIN_NATS:
             return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
         return Finding("divergence", "fail", "f.diverge.rise", args, measured=end, reference=best)
-    return Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+    return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+
+
+def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float) -> tuple[float, float]:
+    """The best level of ``loss[:before]`` and how far above it the end must be, beyond noise, to have risen.
+
+    Two candidates; the one the end clears by more is taken. The running medians of whole SPIKE_WINDOW
+    windows: one has a standard error of ~1.2533 sd / sqrt(window), and the lowest of about
+    before / window independent ones sits below their level by the expected minimum of that many normals
+    (``lean``), so the end must clear lean + Z x the combined error. And the first batch alone (a run that
+    blows up at once has no window of its own before it rose), with the error of one batch."""
+    window = min(th.SPIKE_WINDOW, loss.size)
+    half = window // 2
+    first = half if before > half else 0  # the running median repeats the first loss at the start: whole windows only
+    smooth = stats.rolling_median(loss, th.SPIKE_WINDOW)
+    best_w = float(smooth[first:before].min())
+    se_w = 1.2533 * sd / math.sqrt(window)
+    lean = -stats.expected_min_of_normals(0.0, se_w, max(1, round((before - first) / window)))
+    need_w = lean + th.Z * math.hypot(se_end, se_w)
+    start, need_s = float(loss[0]), th.Z * math.hypot(se_end, sd)
+    if start < best_w and start + need_s < best_w + need_w:
+        return start, need_s
+    return best_w, need_w
+
+
+def _val_and_train_rise(c: Context) -> Finding | None:
+    """Validation rising beyond its noise at the end (the val-led trend) while the training level rises with
+    it, by more than validation's own band: not overfitting (training would keep falling) but the run itself
+    getting worse, too slowly for the batches alone to show it (a restarted schedule, lost optimizer state)."""
+    if c.val.size < 3:
+        return None
+    i_best = int(np.argmin(c.val))
+    train = c.train_epoch_mean
+    if i_best == c.val.size - 1 or not (math.isfinite(train[i_best]) and math.isfinite(train[-1])):
+        return None
+    t_rise = float(train[-1] - train[i_best])
+    if t_rise <= c.band_val or _progress_evals(c).status != "warn":
+        return None
+    args = {
+        "vbest": _r(float(c.val[i_best])),
+        "vfinal": _r(float(c.val[-1])),
+        "vrise": _r(float(c.val[-1] - c.val[i_best])),
+        "tbest": _r(float(train[i_best])),
+        "tfinal": _r(float(train[-1])),
+        "trise": _r(t_rise),
+        "band": _r(c.band_val),
+    }
+    return Finding("divergence", "fail", "f.diverge.val_train_rise", args, measured=float(c.val[-1]), reference=float(c.val[i_best]))
 
 
 def check_spikes(c: Context) -> Finding:

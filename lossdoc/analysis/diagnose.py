@@ -86,8 +86,9 @@ def _verdict(ctx, by: dict[Code, Finding]) -> Verdict:
         return "overfitting"
     if ctx.loss.size < th.MIN_BATCHES and ctx.val.size < 2:
         return "inconclusive"
-    if ctx.val.size == 0 and ctx.vocab_size is None and ctx.floor is None and ctx.loss.size < th.FEW_BATCHES_NO_FACTS:
-        # a short run of single-batch losses with nothing to compare them with: no check could find much
+    few = ctx.val.size == 0 and ctx.vocab_size is None and ctx.floor is None and ctx.loss.size < th.FEW_BATCHES_NO_FACTS
+    if few and not _trend_measured(by["progress"], ctx):
+        # a short run with nothing to compare it with, whose end says nothing on its own either
         return "inconclusive"
     floor = by["floor"]
     if floor.status == "ok":
@@ -98,6 +99,19 @@ def _verdict(ctx, by: dict[Code, Finding]) -> Verdict:
     if progress.status in ("ok", "warn"):
         return "converged"
     return "inconclusive"
+
+
+def _trend_measured(progress: Finding, ctx) -> bool:
+    """Whether the end's trend says something without any other fact: a change beyond noise either way, or a
+    settle whose uncertainty is small beside the loss level (FEW_SETTLED_SE): a short Hugging Face log's records
+    are averages over many steps, and a short log that fell fast and then stayed put has converged."""
+    if progress.status in ("info", "warn"):
+        return True
+    if progress.status != "ok" or not ctx.tail.any():
+        return False
+    level = float(np.median(ctx.loss[ctx.tail]))
+    se = progress.args.get("se")
+    return math.isfinite(level) and level > 0 and isinstance(se, (int, float)) and se <= th.FEW_SETTLED_SE * level
 
 
 def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:

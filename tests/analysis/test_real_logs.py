@@ -250,10 +250,24 @@ def test_loss_implausibly_low_in_the_first_epoch_suggests_padding(tmp_path):
 # ------------------------------------------------------------------ honest uncertainty
 
 
-def test_fifty_batches_with_no_validation_and_no_vocabulary_is_inconclusive(tmp_path):
-    diag = diagnose(read_run(hf_run(tmp_path, noisy(np.linspace(3.0, 2.5, 50), 0.05))))
+def test_fifty_noisy_flat_batches_with_no_validation_and_no_vocabulary_are_inconclusive(tmp_path):
+    # nothing to compare them with, and an end too noisy to have settled measurably (its error is ~8% of the level)
+    diag = diagnose(read_run(hf_run(tmp_path, noisy(np.full(50, 2.5), 0.8))))
+    assert diag.finding("progress").status == "ok"
     assert diag.verdict == "inconclusive"
     assert {"fact": "vocab_size", "flag": "--vocab-size"} in diag.facts.missing
+
+
+def test_fifty_batches_that_still_fall_beyond_noise_are_still_learning_without_other_facts(tmp_path):
+    # a short Hugging Face log (each record an average over logging_steps) whose end still falls, z < -3
+    (tmp_path / "fall").mkdir()
+    (tmp_path / "flat").mkdir()
+    diag = diagnose(read_run(hf_run(tmp_path / "fall", noisy(np.linspace(3.0, 2.5, 50), 0.05))))
+    assert diag.finding("progress").status == "info" and diag.verdict == "still-learning"
+    assert {"fact": "vocab_size", "flag": "--vocab-size"} in diag.facts.missing  # and it still says what is missing
+    # one that fell fast and then stayed put within 2% of its level has converged
+    flat = diagnose(read_run(hf_run(tmp_path / "flat", noisy(np.r_[np.linspace(2.3, 1.3, 4), np.full(26, 1.3)], 0.02))))
+    assert flat.verdict == "converged"
 
 
 def test_a_healthy_verdict_says_which_checks_could_not_run(tmp_path):

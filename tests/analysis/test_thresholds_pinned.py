@@ -447,13 +447,39 @@ def case_val_below_train(past):
 
 @pins("FEW_BATCHES_NO_FACTS")
 def case_few_batches(past):
-    # no evaluations, no V, no floor: fewer than FEW_BATCHES_NO_FACTS batches is inconclusive
+    # no evaluations, no V, no floor, and an end that settles too loosely to say anything alone (its
+    # uncertainty is 40% of the level): fewer than FEW_BATCHES_NO_FACTS batches is inconclusive
     n = th.FEW_BATCHES_NO_FACTS if past else th.FEW_BATCHES_NO_FACTS - 1
-    run = make_run(np.linspace(6.0, 3.0, n) + wiggle(0.0, n, amp=0.02), v=None)
+    run = make_run(wiggle(1.0, n, amp=0.8), v=None)
     return diagnose(run).verdict != "inconclusive"
 
 
+def _settled_run(n: int, se_over_level: float):
+    """n flat, noisy losses, no other fact, whose end's trend has standard error se_over_level x its level."""
+    noise = wiggle(0.0, n, amp=0.05)
+    se = checks.check_progress(context(make_run(10.0 + noise, v=None))).args["se"]  # additive noise: se is level-free
+    return make_run(se / se_over_level + noise, v=None)
+
+
+@pins("FEW_SETTLED_SE")
+def case_few_settled(past):
+    # ... unless its end settled within FEW_SETTLED_SE of the level: a short log that has converged
+    run = _settled_run(40, th.FEW_SETTLED_SE * (0.95 if past else 1.05))
+    assert checks.check_progress(context(run)).status == "ok"
+    return diagnose(run).verdict == "converged"
+
+
+def case_few_falling():
+    # ... or fell beyond noise: a short log of a run that is still learning (no threshold of its own)
+    run = make_run(np.linspace(6.0, 3.0, 40) + wiggle(0.0, 40, amp=0.02), v=None)
+    return diagnose(run).verdict == "still-learning"
+
+
 # --------------------------------------------------------------------------- the tests
+
+
+def test_a_short_log_with_a_falling_end_is_still_learning_without_other_facts():
+    assert case_few_falling()
 
 
 def test_every_threshold_has_a_pair():
