@@ -24,7 +24,8 @@ from lossdoc.errors import LossdocError
 from lossdoc.runlog.run import BatchSeries, EpochSeries, ReaderWarning, Run
 
 LINE_CAP = 65536  # characters; longer lines are skipped (and counted)
-MAX_LOG_BYTES = 2**30  # a log file larger than this (1 GiB) is refused in one line (docs/reliability.md)
+MAX_LOG_BYTES = 2**30  # a log file larger than this (1 GiB) is refused in one line (docs/reliability.md) ...
+MAX_STREAM_BYTES = 2**36  # ... except a lossdoc.run/1 log, read a chunk at a time in bounded memory: up to 64 GiB
 HEAD = 65536
 NAN = math.nan
 
