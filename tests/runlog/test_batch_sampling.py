@@ -42,7 +42,11 @@ def write_log(
     lines.append(json.dumps({"type": "epoch", "epoch": 0, "step": 0, "train_loss": math.log(V), "val_loss": math.log(V), "val_tokens": 20000}))
     per = n // len(evals) if evals else n + 1
     extra = extra or {}
+    fh = open(path, "w")
     for s in range(1, n + 1):
+        if len(lines) > 10_000:
+            fh.write("\n".join(lines) + "\n")
+            lines.clear()
         x = float(loss[s - 1])
         value = f"{x!r}" if math.isfinite(x) else '"NaN"'
         lines.append(
@@ -55,7 +59,8 @@ def write_log(
             lines.append(json.dumps({"type": "epoch", "epoch": ep, "step": s, "train_loss": tr, "val_loss": va, "val_tokens": 20000}))
     if end:
         lines.append(json.dumps({"type": "end", "status": end}))
-    path.write_text("\n".join(lines) + "\n")
+    with fh:
+        fh.write("\n".join(lines) + "\n")
     return path
 
 
@@ -63,10 +68,10 @@ N = 40_000  # batches in the logs below ...
 CAP = 4_000  # ... read holding at most this many: 1 in 16 kept (the real cap, 1,000,000, samples a 10M-batch log so)
 
 
-def shapes(rng: np.random.Generator) -> dict[str, tuple[np.ndarray, list, bool]]:
-    """Logs of several shapes: (batch losses, evaluations, dummy data?)."""
-    s = np.arange(1, N + 1, dtype=np.float64)
-    noise = rng.normal(0, 0.03, N)
+def shapes(rng: np.random.Generator, n: int = N) -> dict[str, tuple[np.ndarray, list, bool]]:
+    """Logs of several shapes, of ``n`` batches: (batch losses, evaluations, dummy data?)."""
+    s = np.arange(1, n + 1, dtype=np.float64) * (N / n)  # the same curves at any length
+    noise = rng.normal(0, 0.03, n)
     plateau = FLOOR + 0.6 * np.exp(-s / 400) + noise
     plateau_evals = [(e, FLOOR + 0.002, FLOOR + 0.003 + float(rng.normal(0, 0.001))) for e in range(1, 5)]
     learning = 5.5 - 1.5 * np.log1p(s / 2000) / np.log1p(N / 2000) + noise
@@ -75,13 +80,13 @@ def shapes(rng: np.random.Generator) -> dict[str, tuple[np.ndarray, list, bool]]
         for e in range(1, 5)
     ]
     diverging = FLOOR + 0.6 * np.exp(-s / 400) + noise
-    late = int(0.97 * N)
-    diverging[late:] += np.linspace(0, 30, N - late) ** 2
-    diverging[int(0.99 * N) :] = np.nan
+    late = int(0.97 * n)
+    diverging[late:] += np.linspace(0, 30, n - late) ** 2
+    diverging[int(0.99 * n) :] = np.nan
     overfit = 4.0 - 1.2 * (1 - np.exp(-s / 8000)) + noise
     overfit_evals = [(1, 3.6, 3.70), (2, 3.3, 3.55), (3, 3.1, 3.62), (4, 2.95, 3.80)]
     nan_once = plateau.copy()
-    nan_once[int(0.98 * N) + 5] = np.nan  # one non-finite loss late, off the 1 in 16 grid: kept all the same
+    nan_once[int(0.98 * n) + 5] = np.nan  # one non-finite loss late, off the 1 in 16 grid: kept all the same
     return {
         "plateau": (plateau, plateau_evals, True),
         "nan-once": (nan_once, plateau_evals, True),
@@ -112,6 +117,26 @@ def test_a_sampled_log_gets_the_whole_logs_verdict(tmp_path, shape):
         "overfitting": "overfitting",
     }
     assert whole.verdict == expected[shape]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["plateau", "nan-once", "learning", "diverging", "overfitting"])
+def test_sampled_and_whole_verdicts_agree_at_the_old_size_limit(tmp_path, shape):
+    """At full scale: 8,000,000 batches (0.8 GB, under the 1 GiB that used to be refused) read with the real cap
+    (1 in 8 or 16 kept) and whole. About 40 s a shape."""
+    n = 8_000_000
+    loss, evals, dummy = shapes(np.random.default_rng(0), n)[shape]
+    path = write_log(tmp_path / "run.jsonl", loss, evals, dummy=dummy)
+    del loss
+    sampled_run = read_run(path)
+    # 1 in 8 (1,000,000 rows); 1 in 16 where non-finite losses kept besides the sample pass the cap
+    assert sampled_run.warnings[0].key == "warn.batches_sampled" and sampled_run.warnings[0].args["k"] in (8, 16)
+    sampled = diagnose(sampled_run)
+    del sampled_run
+    whole = diagnose(read_run(path, max_batches=n))
+    assert sampled.verdict == whole.verdict
+    flagged = sorted((f.code, f.status) for f in whole.findings if f.status in ("fail", "warn"))
+    assert sorted((f.code, f.status) for f in sampled.findings if f.status in ("fail", "warn")) == flagged
 
 
 def test_what_a_sampled_read_keeps(tmp_path):
