@@ -241,3 +241,33 @@ def test_size_limits_by_format(tmp_path, monkeypatch):
     with pytest.raises(LossdocError) as exc:
         read_run(path)
     assert exc.value.key == "error.log_too_big" and exc.value.args_["limit_mb"] == 0
+
+
+def _explain(*args: str) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from lossdoc.cli import run
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        rc = run(["explain", *args])
+    return rc, out.getvalue()
+
+
+def test_the_report_says_what_was_read(tmp_path, monkeypatch):
+    """`lossdoc explain` on a log beyond the cap (lowered here) tells the user, in English and Chinese, N of M and
+    1 in k, and --json carries the same numbers."""
+    loss, evals, dummy = shapes(np.random.default_rng(0))["plateau"]
+    path = write_log(tmp_path / "run.jsonl", loss, evals, dummy=dummy)
+    monkeypatch.setattr(lossdoc_jsonl, "MAX_BATCH_ROWS", CAP)
+    rc, text = _explain(str(path), "--lang", "en")
+    flat = " ".join(text.split())
+    assert "the log has 40000 batch records" in flat and "1 in 16 was read (2501 kept" in flat, text[-1500:]
+    rc, text = _explain(str(path), "--lang", "zh")
+    flat = "".join(text.split())
+    assert "日志共有40000条批次记录" in flat and "每16条读取1条（保留2501条" in flat, text[-1500:]
+    rc, text = _explain(str(path), "--json")
+    doc = json.loads(text)
+    assert [w["args"] for w in doc["reader_warnings"]] == [{"kept": 2501, "total": 40000, "k": 16, "factor": "4.0"}]
+    assert doc["verdict"] == "expected-plateau"

@@ -172,7 +172,7 @@ def nonfinite_val_event(rec: dict[str, Any]) -> Event | None:
     return None
 
 
-def read(path: Path, *, fast: bool = True, max_batches: int = MAX_BATCH_ROWS, **_: Any) -> Run:
+def read(path: Path, *, fast: bool = True, max_batches: int | None = None, **_: Any) -> Run:
     """Read a run log.
 
     The fast path decodes a chunk's lines with msgspec, first into ``_PlainBatchLine`` (float fields: when every
@@ -180,9 +180,9 @@ def read(path: Path, *, fast: bool = True, max_batches: int = MAX_BATCH_ROWS, **
     values, taken column by column by ``_batch_columns``); only the type and those fields become Python objects.
     A chunk with a line msgspec refuses goes through the plain path (``json.loads`` and ``num`` per line), and so
     do the lines that are not batch records, so both paths give the same Run (tests/runlog/test_fast_reader.py).
-    ``fast=False``: the plain path only. ``max_batches``: at most this many batch rows are held; a longer log is
+    ``fast=False``: the plain path only. ``max_batches``: at most this many batch rows are held (None: MAX_BATCH_ROWS); a longer log is
     read whole but keeps a systematic 1 in k of its batch records (``_BatchColumns``), with a warning that says so."""
-    reader = _Reader(path, fast, max_batches)
+    reader = _Reader(path, fast, MAX_BATCH_ROWS if max_batches is None else max_batches)
     for first, parts, final in _chunks(path):
         reader.chunk(first, parts, final)
     return reader.finish()
