@@ -25,9 +25,9 @@ ZH = {
     "warn.missing_fields": "跳过了 {count} 条缺少必要字段的记录",
     "warn.batches_sampled": (
         "日志共有 {total} 条批次记录，超过 lossdoc 一次能容纳的数量：每 {k} 条读取 1 条（保留 {kept} 条，"
-        "第一条、最后一条以及所有非有限的损失都保留；所有评估、事件和结束记录均完整保留）。由批次损失得出的数值"
+        "第一条、最后一条以及所有非有限（NaN 或无穷大）的损失都保留；所有评估、事件和结束记录均完整保留）。由批次损失得出的数值"
         "（水平、噪声、斜率）是在这份样本上计算的同一统计量：其标准误差最多是完整日志的 {factor} 倍（即 {k} 的平方根），"
-        "只出现在单个批次上的尖峰被看到的概率为 {k} 分之一（见 docs/performance.md 的 Explain 一节）"
+        "只出现在单个批次上的尖峰被采到的概率为 {k} 分之一（见 docs/performance.md 的 Explain 一节）"
     ),
     "error.bad_format": "未知的日志格式 {value!r}；可选：{allowed}",
     "error.unknown_format": "无法判断 {path} 是哪种日志；请用 --format 指定以下之一：{allowed}",
