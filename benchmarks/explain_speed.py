@@ -2,7 +2,7 @@
 
 Not a test: the numbers for docs/performance.md (issue 15, goal 3). Usage:
 
-    python benchmarks/explain_speed.py [--batches 1000000] [--repeats 3] [--log PATH]
+    python benchmarks/explain_speed.py [--batches 1000000] [--repeats 3] [--log PATH] [--no-pandas]
 
 Writes a synthetic run.jsonl (a loss decaying to ln 9999 with batch noise, ten evaluations; json.dumps'
 default separators, about 184 bytes a batch line, so 1,000,000 batches are 184 MB), or reuses --log. Then,
@@ -15,6 +15,10 @@ fresh interpreter each
 and reads each child's peak resident memory from ``os.wait4``. It prints every run, the medians and the
 ratio lossdoc / pandas (goal: at most 1/3, with lossdoc's peak at most 300 MB). The lossdoc child also
 checks that torch was never imported. pandas is not a lossdoc dependency: install it to run this.
+
+``--no-pandas``: lossdoc alone, for logs pandas cannot hold (``--batches 10000000`` writes 1.9 GB, which
+``read_json`` would take some 20 GB to parse). A log of more than 1,000,000 batch records is read keeping a
+systematic 1 in k of them: each lossdoc run prints the reader's N of M.
 """
 
 from __future__ import annotations
@@ -110,11 +114,23 @@ def child(code: str, path: Path) -> tuple[float, float, str]:
         return wall, usage.ru_maxrss / 1024, out.read().decode()
 
 
+def _lossdoc_summary(out: str) -> str:
+    """The verdict, and what the reader kept when it sampled the batch records."""
+    doc = json.loads(out)
+    text = f"verdict {doc['verdict']}"
+    for w in doc.get("reader_warnings", []):
+        if w["key"] == "warn.batches_sampled":
+            a = w["args"]
+            text += f"; batch records read 1 in {a['k']}: {a['kept']:,} of {a['total']:,}"
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--log", type=Path, help="an existing lossdoc.run/1 log to use instead of writing one")
+    ap.add_argument("--no-pandas", action="store_true", help="time lossdoc only (logs too large for pandas)")
     args = ap.parse_args()
     if args.log is not None:
         path = args.log
@@ -122,14 +138,22 @@ def main() -> None:
         path = Path(tempfile.mkdtemp()) / "run.jsonl"
         write_log(path, args.batches)
     print(f"log: {path} ({path.stat().st_size / 1e6:.1f} MB); load average before: {os.getloadavg()[0]:.2f}")
-    rows = {"lossdoc": [], "pandas": []}
+    rows: dict[str, list[tuple[float, float]]] = {"lossdoc": [], "pandas": []}
+    names = ("lossdoc",) if args.no_pandas else ("lossdoc", "pandas")
     for i in range(args.repeats):
-        for name in ("lossdoc", "pandas") if i % 2 == 0 else ("pandas", "lossdoc"):
+        for name in names if i % 2 == 0 else names[::-1]:
             wall, rss, out = child(LOSSDOC if name == "lossdoc" else PANDAS, path)
             seconds = wall if name == "lossdoc" else float(out.split()[0])
             rows[name].append((seconds, rss))
-            extra = f"verdict {json.loads(out)['verdict']}" if name == "lossdoc" else f"parse only, {out.split()[1]} rows"
+            extra = _lossdoc_summary(out) if name == "lossdoc" else f"parse only, {out.split()[1]} rows"
             print(f"  run {i + 1} {name:8s} {seconds:6.2f} s  peak {rss:7.0f} MB  ({extra})")
+    if args.no_pandas:
+        times = [s for s, _ in rows["lossdoc"]]
+        print(
+            f"median: lossdoc explain {statistics.median(times):.2f} s (whole command, peak {max(r for _, r in rows['lossdoc']):.0f} MB); "
+            f"load average after: {os.getloadavg()[0]:.2f}"
+        )
+        return
     med = {k: statistics.median(s for s, _ in v) for k, v in rows.items()}
     peak = {k: max(r for _, r in v) for k, v in rows.items()}
     ratios = [lo[0] / pa[0] for lo, pa in zip(rows["lossdoc"], rows["pandas"])]

@@ -17,7 +17,7 @@ from typing import Any
 
 from lossdoc.errors import LossdocError, reading
 from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, nanogpt, seed_console, tensorboard
-from lossdoc.runlog.readers._common import MAX_LOG_BYTES, decode_head, sniff_encoding
+from lossdoc.runlog.readers._common import MAX_LOG_BYTES, MAX_STREAM_BYTES, decode_head, sniff_encoding
 from lossdoc.runlog.run import Run
 from lossdoc.runlog.sanitize import sanitize
 
@@ -45,6 +45,7 @@ READERS: list[Reader] = [
     Reader("console", console.detect, console.read, console.resolve),
 ]
 
+STREAMED_FORMATS = {"lossdoc"}  # read a chunk at a time with bounded memory: up to MAX_STREAM_BYTES, not MAX_LOG_BYTES
 BINARY_FORMATS = {"tensorboard"}  # the only detectors asked about a file that is not text
 FOLDER_LOOKS_FOR = "run.jsonl, metrics.jsonl, trainer_state.json, checkpoint-N/, metrics.csv, version_N/, events.out.tfevents.*"
 
@@ -70,23 +71,24 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
             target = reader.resolve(p)
             if target is not None:
                 if not target.is_dir():
-                    check_regular(target)
+                    check_size(target, check_regular(target), reader.name)
                 reading(target)
                 return sanitize(reader.read(target, **options))
         if [r.name for r in candidates] == ["lossdoc"]:
             raise LossdocError("error.log_no_metrics", path=str(p))
         single = _single_log(p, candidates)
         if single is not None:
-            check_regular(single[1])
+            check_size(single[1], check_regular(single[1]), single[0].name)
             reading(single[1])
             return sanitize(single[0].read(single[1], **options))
         raise LossdocError("error.folder_no_log", path=str(p), looked=FOLDER_LOOKS_FOR)
-    check_regular(p)
+    size = check_regular(p)
     head, binary = _head(p)
     if not binary and not head.strip():
         raise LossdocError("error.log_empty", path=str(p))
     for reader in candidates:
         if fmt is not None or ((not binary or reader.name in BINARY_FORMATS) and reader.detect(p, head)):
+            check_size(p, size, reader.name)
             return sanitize(reader.read(p, **options))
     if binary:
         raise LossdocError("error.log_binary", path=str(p))
@@ -125,7 +127,8 @@ def _single_log(folder: Path, candidates: list[Reader]) -> tuple[Reader, Path] |
 
 
 def check_regular(p: Path) -> int:
-    """Refuse anything but a regular file (after following links), and files beyond MAX_LOG_BYTES; returns the size."""
+    """Refuse anything but a regular file (after following links), and files beyond the largest limit of any format
+    (MAX_LOG_BYTES, MAX_STREAM_BYTES); returns the size. ``check_size`` then holds the size to its format's limit."""
     try:
         st = os.stat(p)
     except OSError as exc:
@@ -143,9 +146,16 @@ def check_regular(p: Path) -> int:
             else "other"
         )
         raise _NotRegular(p, kind)
-    if st.st_size > MAX_LOG_BYTES:
-        raise LossdocError("error.log_too_big", path=str(p), size_mb=st.st_size // 2**20, limit_mb=MAX_LOG_BYTES // 2**20)
+    check_size(p, st.st_size, None)
     return st.st_size
+
+
+def check_size(p: Path, size: int, fmt: str | None) -> None:
+    """Refuse a file beyond the limit of its format ``fmt`` (None: of any format) in one line: a lossdoc.run/1 log is
+    read a chunk at a time (MAX_STREAM_BYTES), every other format keeps the whole log in memory (MAX_LOG_BYTES)."""
+    limit = max(MAX_LOG_BYTES, MAX_STREAM_BYTES) if fmt is None else MAX_STREAM_BYTES if fmt in STREAMED_FORMATS else MAX_LOG_BYTES
+    if size > limit:
+        raise LossdocError("error.log_too_big", path=str(p), size_mb=size // 2**20, limit_mb=limit // 2**20)
 
 
 class _NotRegular(LossdocError):

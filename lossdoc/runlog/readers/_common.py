@@ -24,7 +24,8 @@ from lossdoc.errors import LossdocError
 from lossdoc.runlog.run import BatchSeries, EpochSeries, ReaderWarning, Run
 
 LINE_CAP = 65536  # characters; longer lines are skipped (and counted)
-MAX_LOG_BYTES = 2**30  # a log file larger than this (1 GiB) is refused in one line (docs/reliability.md)
+MAX_LOG_BYTES = 2**30  # a log file larger than this (1 GiB) is refused in one line (docs/reliability.md) ...
+MAX_STREAM_BYTES = 2**36  # ... except a lossdoc.run/1 log, read a chunk at a time in bounded memory: up to 64 GiB
 HEAD = 65536
 NAN = math.nan
 
@@ -247,6 +248,30 @@ def batch_series(rows: dict[int, tuple[float, float, float, float, float]]) -> B
     if not steps.size:
         return BatchSeries.empty()
     return BatchSeries(steps, cols[:, 0].copy(), cols[:, 1].copy(), cols[:, 2].copy(), cols[:, 3].copy(), cols[:, 4].copy())
+
+
+def batch_columns(step: Any, epoch: Any, loss: Any, lr: Any, grad_norm: Any, tokens: Any = None) -> tuple[BatchSeries, int]:
+    """Batch columns in log order (float buffers: array('d'), numpy arrays; ``tokens`` None: all NaN) -> (the
+    BatchSeries, how many rows repeated a step already logged). What ``batch_series`` gives for a dict keyed by
+    step filled in the same order: for a step logged twice the last row wins, at the place of the first; steps
+    that are not finite are dropped; sorted by step. No Python object per row."""
+    s = np.frombuffer(step, dtype=np.float64) if not isinstance(step, np.ndarray) else step
+    n = s.size
+    if not n:
+        return BatchSeries.empty(), 0
+    cols = [np.frombuffer(c, dtype=np.float64) if not isinstance(c, np.ndarray) else c for c in (epoch, loss, lr, grad_norm)]
+    cols.append(np.full(n, NAN) if tokens is None else np.frombuffer(tokens, dtype=np.float64) if not isinstance(tokens, np.ndarray) else tokens)
+    order = np.argsort(s, kind="stable")
+    ss = s[order]
+    last = np.r_[ss[1:] != ss[:-1], True]  # the row logged last for each step
+    dup = n - int(np.count_nonzero(last))
+    keep = order[last]
+    steps = ss[last]
+    ok = np.isfinite(steps)
+    keep, steps = keep[ok], steps[ok]
+    if not steps.size:
+        return BatchSeries.empty(), dup
+    return BatchSeries(steps.copy(), *(c[keep] for c in cols)), dup
 
 
 def epoch_series(rows: list[tuple[float, float, float, float, float]]) -> EpochSeries:

@@ -22,6 +22,7 @@ import csv
 import json
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,33 +123,58 @@ def resolve(folder: Path) -> Path | None:
 
 
 def load_csv(path: Path) -> Table:
-    lines = TextLines(path)
-    it = iter(lines)
-    header: list[str] | None = None
+    """The whole table in memory: a {column: raw value} dict per row (``csv_rows`` streams the same rows)."""
+    source = csv_rows(path)
+    header = source.header
     rows: list[dict[str, Any]] = []
     linenos: list[int] = []
-    delim = ","
-    bare = False
-    for lineno, line in it:
-        if not line.strip():
-            continue
-        delim = _delimiter(line)
-        header = [c.strip().lstrip("\ufeff") for c in _split(line, delim, path, lineno)]
-        if len(header) == 2 and all(to_float(c) is not None for c in header):
-            values, header, bare = header, list(BARE_COLUMNS), True  # no header: this line is data
-            rows.append(dict(zip(header, values)))
-            linenos.append(lineno)
-        elif not any(header) or all(to_float(c) is not None for c in header):
-            raise LossdocError("error.csv_no_header", path=str(path))
-        break
-    if header is None:
-        raise LossdocError("error.log_empty", path=str(path))
-    if delim == WHITESPACE:  # columns separated by runs of spaces: no quoting to honour
-        for n, text in it:
-            if text.strip():
-                rows.append(dict(zip(header, text.split())))
-                linenos.append(n)
-    else:
+    for lineno, values in source:
+        rows.append(dict(zip(header, values)))
+        linenos.append(lineno)
+    if source.bare and len(rows) < 3:
+        raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss
+    table = Table(header, rows, linenos)
+    table.long_lines = source.lines  # type: ignore[attr-defined]
+    table.bare = source.bare  # type: ignore[attr-defined]
+    return table
+
+
+class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
+    """The rows of a CSV (or whitespace-separated) log, one at a time: (line number, [raw cells]), after the header
+    (``header``; ``bare``: there was none, and the columns are BARE_COLUMNS). Errors
+    (no header, a bad record) are raised as the rows are read, as ``load_csv`` raises them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines = TextLines(path)
+        self._it = iter(self.lines)
+        self.first: list[tuple[int, list[str]]] = []
+        self.delim = ","
+        self.bare = False
+        header: list[str] | None = None
+        for lineno, line in self._it:
+            if not line.strip():
+                continue
+            self.delim = _delimiter(line)
+            header = [c.strip().lstrip("\ufeff") for c in _split(line, self.delim, path, lineno)]
+            if len(header) == 2 and all(to_float(c) is not None for c in header):
+                self.first.append((lineno, header))  # no header: this line is data
+                header, self.bare = list(BARE_COLUMNS), True
+            elif not any(header) or all(to_float(c) is not None for c in header):
+                raise LossdocError("error.csv_no_header", path=str(path))
+            break
+        if header is None:
+            raise LossdocError("error.log_empty", path=str(path))
+        self.header: list[str] = header
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        yield from self.first
+        it, path = self._it, self.path
+        if self.delim == WHITESPACE:  # columns separated by runs of spaces: no quoting to honour
+            for n, text in it:
+                if text.strip():
+                    yield n, text.split()
+            return
         # One csv reader over the remaining lines (a reader per line costs several times more on big tables).
         # Each record must come from one line, as when every line was parsed on its own.
         fed = [0, 0, 0]  # the number of the last line fed, lines fed since the last record, the first of them
@@ -162,7 +188,7 @@ def load_csv(path: Path) -> Table:
                     fed[1] += 1
                     yield text
 
-        reader = csv.reader(feed(), delimiter=delim, strict=True)
+        reader = csv.reader(feed(), delimiter=self.delim, strict=True)
         while True:
             try:
                 values = next(reader)
@@ -175,14 +201,7 @@ def load_csv(path: Path) -> Table:
             if fed[1] > 1:
                 raise LossdocError("error.csv_bad", path=str(path), line=fed[2], detail="unexpected end of data")
             fed[1] = 0
-            rows.append(dict(zip(header, values)))
-            linenos.append(fed[0])
-    if bare and len(rows) < 3:
-        raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss
-    table = Table(header, rows, linenos)
-    table.long_lines = lines  # type: ignore[attr-defined]
-    table.bare = bare  # type: ignore[attr-defined]
-    return table
+            yield fed[0], values
 
 
 def _split(line: str, delim: str, path: Path, lineno: int) -> list[str]:
@@ -361,7 +380,11 @@ def table_to_run(
 def _value(row: dict[str, Any], col: str | None, bad: list[int], lineno: int) -> float | None:
     if col is None:
         return None
-    raw = row.get(col)
+    return cell(row.get(col), bad, lineno)
+
+
+def cell(raw: Any, bad: list[int], lineno: int) -> float | None:
+    """A cell's number: None when empty or absent; a non-number is None and its line goes to ``bad``."""
     if raw.__class__ is str:  # the common case, a CSV cell: float() reads what to_float reads (spaces, nan, inf)
         if not raw:
             return None

@@ -22,11 +22,17 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
+from array import array
+from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, batch_series, epoch_series, file_size_ok, finish, to_float
+from lossdoc.runlog.readers._common import NAN, batch_columns, epoch_series, file_size_ok, finish, to_float
 from lossdoc.runlog.run import ReaderWarning, Run
 
 MAX_BYTES = 512 * 2**20
@@ -79,44 +85,148 @@ def resolve(folder: Path) -> Path | None:
     return max(ckpts)[1] if ckpts else None
 
 
+class _State(msgspec.Struct, gc=False):
+    """The parts of trainer_state.json the reader uses; log_history stays raw bytes until read an entry at a time."""
+
+    log_history: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET  # the list's JSON text
+    global_step: Any = msgspec.UNSET
+    max_steps: Any = msgspec.UNSET
+    num_train_epochs: Any = msgspec.UNSET
+    logging_steps: Any = msgspec.UNSET
+    eval_steps: Any = msgspec.UNSET
+    save_steps: Any = msgspec.UNSET
+    train_batch_size: Any = msgspec.UNSET
+    best_metric: Any = msgspec.UNSET
+    best_model_checkpoint: Any = msgspec.UNSET
+
+
+class _Entry(msgspec.Struct, gc=False):
+    """The keys of a log_history entry that the reader uses (UNSET: absent); the others are parsed and dropped."""
+
+    step: Any = msgspec.UNSET
+    epoch: Any = msgspec.UNSET
+    loss: Any = msgspec.UNSET
+    eval_loss: Any = msgspec.UNSET
+    learning_rate: Any = msgspec.UNSET
+    grad_norm: Any = msgspec.UNSET
+
+
+_ENTRY_KEYS = tuple(_Entry.__struct_fields__)
+_get_entry = attrgetter(*_ENTRY_KEYS)
+_decode_state = msgspec.json.Decoder(_State).decode
+_decode_history = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_decode_entry = msgspec.json.Decoder(_Entry).decode
+
+
+def _fast_state(raw: bytes) -> tuple[dict[str, Any], Iterator[Any]] | None:
+    """(the state's keys the reader uses, its log_history entries one at a time as ``_entry`` gives them) with
+    msgspec, or None when msgspec refuses the document (a NaN, a BOM, bytes that are not UTF-8, a top level that is
+    not an object, a log_history that is not a list), and when the text holds a run of digits longer than Python
+    converts to an int (json.loads refuses such a document; msgspec would read it): then json.loads reads it whole,
+    as before."""
+    if _long_digit_run(raw):
+        return None
+    try:
+        state = _decode_state(raw)
+        if state.log_history is msgspec.UNSET:
+            return None
+        history = _decode_history(state.log_history)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    keys = {k: getattr(state, k) for k in _STATE_KEYS if getattr(state, k) is not msgspec.UNSET}
+    keys["log_history"] = history
+    return keys, map(_entry, history)
+
+
+_DIGITS = bytes.maketrans(b"0123456789", b"0000000000")
+
+
+def _long_digit_run(raw: bytes) -> bool:
+    """Whether ``raw`` holds more digits in a row than int() converts (sys.get_int_max_str_digits). A run of
+    limit + 1 digits holds two bytes in a row of every ``step``-th byte (step = (limit + 1) // 2): only where the
+    sample shows two digits together is the text between them, and then around them, looked at."""
+    limit = sys.get_int_max_str_digits()
+    if not limit or len(raw) <= limit:
+        return False
+    step = (limit + 1) // 2
+    sample = raw[::step].translate(_DIGITS)
+    i = sample.find(b"00")
+    while i >= 0:
+        lo, hi = i * step, (i + 1) * step
+        if not raw[lo : hi + 1].translate(None, b"0123456789"):  # every byte between the two is a digit
+            if re.search(rb"\d{%d}" % (limit + 1), raw[max(0, lo - limit) : hi + limit + 1]):
+                return True
+        i = sample.find(b"00", i + 1)
+    return False
+
+
+def _entry(raw: msgspec.Raw) -> tuple[Any, ...] | None:
+    """One log_history entry: its values of _ENTRY_KEYS (UNSET where absent), or None when it is not an object."""
+    try:
+        return _get_entry(_decode_entry(raw))
+    except (msgspec.DecodeError, RecursionError):  # not an object, a number beyond the float range: json's reading
+        try:
+            return _from_dict(json.loads(bytes(raw)))
+        except (ValueError, RecursionError):
+            return None
+
+
+def _from_dict(entry: Any) -> tuple[Any, ...] | None:
+    return tuple(entry.get(k, msgspec.UNSET) for k in _ENTRY_KEYS) if isinstance(entry, dict) else None
+
+
 def read(path: Path, **_: Any) -> Run:
+    """Read trainer_state.json. log_history is decoded an entry at a time (msgspec) and its batches kept as float
+    columns, so no Python object per entry outlives its line; a document msgspec refuses is read with json.loads."""
     file_size_ok(path, MAX_BYTES, "error.json_too_big")
-    state = _load_json(path)
-    if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
-        raise LossdocError("error.hf_not_state", path=str(path))
+    raw = _read_bytes(path)
+    fast = _fast_state(raw)
+    if fast is not None:
+        state, entries = fast
+        n_entries = len(state["log_history"])
+    else:
+        state = _load_json(path, raw)
+        if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
+            raise LossdocError("error.hf_not_state", path=str(path))
+        entries, n_entries = map(_from_dict, state["log_history"]), len(state["log_history"])
+    del raw
     run = Run(source=str(path), format="hf-trainer")
-    batches: dict[int, tuple[float, float, float, float, float]] = {}
+    b_step, b_ep, b_loss, b_lr, b_gn = (array("d") for _ in range(5))  # batch rows in log order
     evals: list[tuple[float, float, float, float, float]] = []
     skipped = 0
-    dup = 0
-    for entry in state["log_history"]:
-        if not isinstance(entry, dict):
+    unset = msgspec.UNSET
+    for entry in entries:
+        if entry is None:
             skipped += 1
             continue
-        step = to_float(entry.get("step"))
-        epoch = to_float(entry.get("epoch"))
+        step_v, epoch_v, loss_v, eval_v, lr_v, gn_v = entry  # to_float(UNSET) is None, as for an absent key
+        step = step_v if step_v.__class__ is float else to_float(step_v)
+        epoch = epoch_v if epoch_v.__class__ is float else to_float(epoch_v)
         epoch = NAN if epoch is None else epoch
-        if "loss" in entry:
-            loss = to_float(entry.get("loss"))
+        if loss_v is not unset:
+            loss = loss_v if loss_v.__class__ is float else to_float(loss_v)
             if step is None or not math.isfinite(step) or loss is None:
                 skipped += 1
                 continue
-            dup += int(step) in batches
-            batches[int(step)] = (epoch, loss, _num(entry.get("learning_rate")), _num(entry.get("grad_norm")), NAN)
-        if "eval_loss" in entry:
-            loss = to_float(entry.get("eval_loss"))
+            b_step.append(float(int(step)))
+            b_ep.append(epoch)
+            b_loss.append(loss)
+            b_lr.append(lr_v if lr_v.__class__ is float else _num(lr_v))
+            b_gn.append(gn_v if gn_v.__class__ is float else _num(gn_v))
+        if eval_v is not unset:
+            loss = eval_v if eval_v.__class__ is float else to_float(eval_v)
             if step is None or not math.isfinite(step) or loss is None:
                 skipped += 1
                 continue
             ep = 0.0 if step == 0 else epoch
             evals.append((ep, step, NAN, loss, NAN))
-    run.records_read = len(state["log_history"]) - skipped
+    run.records_read = n_entries - skipped
     run.records_skipped = skipped
     if skipped:
         run.warnings.append(ReaderWarning("warn.missing_fields", {"count": skipped}))
+    run.batches, dup = batch_columns(b_step, b_ep, b_loss, b_lr, b_gn)
     if dup:
         run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": dup}))
-    run.batches = batch_series(batches)
     run.epochs = epoch_series(evals)
     run.config = {k: state[k] for k in _STATE_KEYS if k in state}
     from lossdoc.runlog.neighbours import apply_hf_config  # (neighbours imports the readers' helpers)
@@ -131,11 +241,14 @@ def _num(value: Any) -> float:
     return NAN if v is None else v
 
 
-def _load_json(path: Path) -> Any:
+def _read_bytes(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise LossdocError("error.log_unreadable", path=str(path), detail=exc.strerror or str(exc)) from None
+
+
+def _load_json(path: Path, raw: bytes) -> Any:
     if b"\x00" in raw[:65536]:
         raise LossdocError("error.log_binary", path=str(path))
     try:

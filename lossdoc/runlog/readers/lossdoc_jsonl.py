@@ -93,6 +93,9 @@ def _chunks(path: Path):
             yield lineno, [rest], True
 
 
+MAX_BATCH_ROWS = 1_000_000  # batch records held at once; a longer log keeps 1 in k of them (docs/performance.md)
+MAX_PINNED = 100_000  # batch records with a non-finite loss kept besides the sample (beyond: sampled like the rest)
+MAX_REWINDS = 100_000  # places where the steps go back (a resumed run) remembered for a sampled read
 HOT = ("step", "epoch", "loss", "lr", "grad_norm", "tokens")  # the batch fields a Run keeps, in BatchSeries order
 
 
@@ -169,7 +172,7 @@ def nonfinite_val_event(rec: dict[str, Any]) -> Event | None:
     return None
 
 
-def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
+def read(path: Path, *, fast: bool = True, max_batches: int | None = None, **_: Any) -> Run:
     """Read a run log.
 
     The fast path decodes a chunk's lines with msgspec, first into ``_PlainBatchLine`` (float fields: when every
@@ -177,8 +180,9 @@ def read(path: Path, *, fast: bool = True, **_: Any) -> Run:
     values, taken column by column by ``_batch_columns``); only the type and those fields become Python objects.
     A chunk with a line msgspec refuses goes through the plain path (``json.loads`` and ``num`` per line), and so
     do the lines that are not batch records, so both paths give the same Run (tests/runlog/test_fast_reader.py).
-    ``fast=False``: the plain path only."""
-    reader = _Reader(path, fast)
+    ``fast=False``: the plain path only. ``max_batches``: at most this many batch rows are held (None: MAX_BATCH_ROWS); a longer log is
+    read whole but keeps a systematic 1 in k of its batch records (``_BatchColumns``), with a warning that says so."""
+    reader = _Reader(path, fast, MAX_BATCH_ROWS if max_batches is None else max_batches)
     for first, parts, final in _chunks(path):
         reader.chunk(first, parts, final)
     return reader.finish()
@@ -190,11 +194,11 @@ _SKIP = object()  # _Reader.parse: a line that holds no record
 class _Reader:
     """One read of a log: what the fast and the plain path share, and one method for each step."""
 
-    def __init__(self, path: Path, fast: bool) -> None:
+    def __init__(self, path: Path, fast: bool, max_batches: int = MAX_BATCH_ROWS) -> None:
         self.path, self.fast = path, fast
         self.run = Run(source=str(path), format="lossdoc")
         self.header: dict[str, Any] | None = None
-        self.batches = _BatchColumns()
+        self.batches = _BatchColumns(max_batches)
         self.epochs: dict[int, tuple] = {}
         self.bad_lines: list[int] = []  # the first few line numbers (the count is n_bad)
         self.n_bad = 0
@@ -392,6 +396,8 @@ class _Reader:
             run.warnings.append(ReaderWarning("warn.missing_fields", {"count": self.missing}))
         _apply_header(run, header)
         run.batches = self.batches.series()
+        if (sample := self.batches.sampled()) is not None:
+            run.warnings.append(ReaderWarning("warn.batches_sampled", {"kept": len(run.batches), **sample}))
         if epochs:
             eps = np.array(sorted(epochs), dtype=np.float64)
             cols = np.array([epochs[int(e)] for e in eps], dtype=np.float64).reshape(-1, 4)
@@ -429,10 +435,26 @@ class _BatchColumns:
     """Batch rows in log order as float64 column blocks, one block per chunk (no Python object per row kept).
 
     ``series()`` keeps, for every step (as ``int(step)``), the row logged last, sorted by step: what a dict keyed
-    by step gives, for a log resumed over steps it had already logged."""
+    by step gives, for a log resumed over steps it had already logged.
 
-    def __init__(self) -> None:
-        self.blocks: list[np.ndarray] = []  # each (6, rows): step, epoch, loss, lr, grad_norm, tokens
+    At most ``cap`` rows are held: once more have come, only the rows whose ordinal (their place among the batch
+    rows, in log order, from 0) is a multiple of k are kept, k = 2, 4, 8, ... doubled each time the kept rows pass
+    ``cap`` again, so memory stays bounded whatever the log's length and the sample is the same systematic 1 in k
+    that a second read would take. Kept besides the sample: the last row, and rows whose loss is not finite (the
+    first MAX_PINNED of them). The first row has ordinal 0 and is always kept. A sampled read cannot replace an
+    older row step by step after a resume (the newer row for that step may not be in the sample), so there the rows
+    logged before a rewind of the steps to s are dropped from s on: the resumed run's rows stand for those steps."""
+
+    def __init__(self, cap: int = MAX_BATCH_ROWS) -> None:
+        self.cap = max(2, cap)
+        self.blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (7, rows): ordinal, step, epoch, loss, lr, grad_norm, tokens; pinned
+        self.k = 1  # 1 in k rows kept
+        self.seen = 0  # batch rows read
+        self.held = 0  # rows in self.blocks
+        self.pinned = 0
+        self.last: np.ndarray | None = None  # the last row read (7 values, with its ordinal)
+        self.max_step = -math.inf
+        self.rewinds: list[tuple[float, float]] = []  # (ordinal, step) where the steps went back
 
     def add(self, fast: tuple[np.ndarray, np.ndarray] | None, slow: list[tuple[float, ...]]) -> None:
         """``fast``: (line numbers, (6, n) columns); ``slow``: rows (line number, step, epoch, loss, lr, grad_norm, tokens)."""
@@ -446,13 +468,65 @@ class _BatchColumns:
         block = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
         if len(parts) > 1:
             block = block[:, np.argsort(block[0], kind="stable")]  # log order within the chunk
-        self.blocks.append(np.ascontiguousarray(block[1:]))
+        m = block.shape[1]
+        block[0] = np.arange(self.seen, self.seen + m, dtype=np.float64)  # line numbers -> ordinals
+        self.seen += m
+        self.last = block[:, -1].copy()
+        self._note_rewinds(block[0], block[1])
+        pinned = ~np.isfinite(block[3])
+        if pinned.any():
+            room = MAX_PINNED - self.pinned
+            if room <= 0:
+                pinned[:] = False
+            elif int(pinned.sum()) > room:
+                pinned[np.flatnonzero(pinned)[room:]] = False
+            self.pinned += int(pinned.sum())
+        if self.k > 1:
+            keep = (block[0] % self.k == 0) | pinned
+            block, pinned = block[:, keep], pinned[keep]
+        self.blocks.append((np.ascontiguousarray(block), pinned))
+        self.held += block.shape[1]
+        while self.held > self.cap:
+            self._thin()
+
+    def _note_rewinds(self, ords: np.ndarray, steps: np.ndarray) -> None:
+        """Remember where the steps go back to (or repeat) a step already read: the first row of each such stretch."""
+        before = np.maximum.accumulate(np.r_[self.max_step, steps])
+        self.max_step = float(before[-1])
+        back = steps <= before[:-1]
+        if back.any() and len(self.rewinds) < MAX_REWINDS:
+            starts = np.flatnonzero(back & ~np.r_[False, back[:-1]])[: MAX_REWINDS - len(self.rewinds)]
+            self.rewinds.extend(zip(ords[starts].tolist(), steps[starts].tolist()))
+
+    def _thin(self) -> None:
+        """Double k and drop the rows that are no longer in the sample."""
+        self.k *= 2
+        blocks, self.held = [], 0
+        for block, pinned in self.blocks:
+            keep = (block[0] % self.k == 0) | pinned
+            if not keep.all():
+                block, pinned = np.ascontiguousarray(block[:, keep]), pinned[keep]
+            if block.shape[1]:
+                blocks.append((block, pinned))
+                self.held += block.shape[1]
+        self.blocks = blocks
+
+    def sampled(self) -> dict[str, Any] | None:
+        """What a sampled read kept (for ``warn.batches_sampled``), or None when every row was kept."""
+        if self.k == 1:
+            return None
+        return {"total": self.seen, "k": self.k, "factor": f"{math.sqrt(self.k):.1f}"}
 
     def series(self) -> BatchSeries:
         if not self.blocks:
             return BatchSeries.empty()
-        cols = np.concatenate(self.blocks, axis=1) if len(self.blocks) > 1 else self.blocks[0]
+        cols = np.concatenate([b for b, _ in self.blocks], axis=1) if len(self.blocks) > 1 else self.blocks[0][0]
         self.blocks = []
+        if self.k > 1 and self.last is not None and cols[0, -1] != self.last[0]:
+            cols = np.concatenate([cols, self.last[:, None]], axis=1)
+        if self.k > 1 and self.rewinds:
+            cols = cols[:, ~_superseded(cols[0], cols[1], self.rewinds)]
+        cols = cols[1:]
         step = cols[0]
         if step.size > 1 and not np.all(step[1:] > step[:-1]):
             order = np.argsort(step, kind="stable")
@@ -461,6 +535,16 @@ class _BatchColumns:
             last = np.r_[step[1:] != step[:-1], True]  # the row logged last for each step wins
             cols = cols[:, last]
         return BatchSeries(*(np.ascontiguousarray(c) for c in cols))
+
+
+def _superseded(ords: np.ndarray, steps: np.ndarray, rewinds: list[tuple[float, float]]) -> np.ndarray:
+    """Rows logged before a rewind of the steps to s, at a step >= s: a resumed run logged those steps again."""
+    r = np.array(rewinds, dtype=np.float64).reshape(-1, 2)
+    r = r[np.argsort(r[:, 0], kind="stable")]
+    after_min = np.minimum.accumulate(r[::-1, 1])[::-1]  # the lowest step rewound to at or after each rewind
+    i = np.searchsorted(r[:, 0], ords, side="right")  # the first rewind logged after each row
+    low = np.append(after_min, np.inf)[i]
+    return steps >= low
 
 
 def _apply_header(run: Run, header: dict[str, Any]) -> None:

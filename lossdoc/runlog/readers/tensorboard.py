@@ -31,7 +31,7 @@ import re
 import stat
 import struct
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,11 @@ class Points(Mapping):
         self._steps.append(step)
         self._values.append(value)
         self._done = None
+
+    def appenders(self) -> tuple[Callable[[int], None], Callable[[float], None]]:
+        """The two appends of ``add``, for a reader's inner loop (a step and then its value, always both)."""
+        self._done = None
+        return self._steps.append, self._values.append
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(steps sorted and unique as int64, their values): a later value for a step wins."""
@@ -257,6 +262,7 @@ def read_events(path: Path, prefix: str, out: dict[str, Points], warnings: list[
         unpack_from = struct.unpack_from
         fast = _FAST.match
         tags = _TAGS
+        adders: dict[bytes, tuple[Callable[[int], None], Callable[[float], None]]] = {}  # tag bytes -> its Points' appends
         head_crc = _HEAD_CRC
         while base + pos < n:
             if len(buf) - pos < 12:
@@ -296,19 +302,27 @@ def read_events(path: Path, prefix: str, out: dict[str, Points], warnings: list[
             m = fast(buf, ps, pe)
             done = False
             if m is not None:
-                n_sum, n_val, n_tag = m.group(2)[0], m.group(3)[0], m.group(4)[0]
+                g_step, g_sum, g_val, g_tag = m.groups()
+                n_sum, n_val, n_tag = g_sum[0], g_val[0], g_tag[0]
                 j = m.end()
                 if n_val == n_tag + 7 and n_sum == n_val + 2 and pe == j + n_tag + 5 and buf[j + n_tag] == 0x15:
                     raw = buf[j : j + n_tag]
-                    tag = tags.get(raw)
-                    if tag is None:
-                        if len(tags) > 10_000:
-                            tags.clear()
-                        tag = tags[raw] = raw.decode("utf-8", errors="replace")
-                    step, _ = _varint(m.group(1), 0)
+                    add = adders.get(raw)
+                    if add is None:
+                        tag = tags.get(raw)
+                        if tag is None:
+                            if len(tags) > 10_000:
+                                tags.clear()
+                            tag = tags[raw] = raw.decode("utf-8", errors="replace")
+                        add = adders[raw] = _points(out, prefix + tag).appenders()
+                    step, shift = 0, 0
+                    for b in g_step:  # the step's varint: the pattern holds its bytes, the last below 0x80
+                        step |= (b & 0x7F) << shift
+                        shift += 7
                     if step >= 1 << 63:
                         step -= 1 << 64
-                    _points(out, prefix + tag).add(step, unpack_from("<f", buf, j + n_tag + 1)[0])
+                    add[0](step)
+                    add[1](unpack_from("<f", buf, j + n_tag + 1)[0])
                     done = True
             if not done:
                 try:
