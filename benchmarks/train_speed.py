@@ -122,11 +122,25 @@ def quick_start(src: Path, args, out: Path) -> tuple[float, str, float]:
         "--epochs",
         str(args.epochs),
     ]
+    # cwd: python -m puts the working directory first on sys.path, ahead of PYTHONPATH, so run from the output's
+    # parent folder (never a checkout): each run must import the lossdoc of ``src`` (checked below)
+    where = subprocess.run(
+        [sys.executable, "-c", "import lossdoc, os; print(os.path.realpath(lossdoc.__file__))"],
+        env=env,
+        cwd=out.parent,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if not where.startswith(str(src.resolve())):
+        sys.exit(f"error: with PYTHONPATH={src} python imports lossdoc from {where}, not from {src}")
     t = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, env=env, cwd=out.parent, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
     diag = json.loads(
-        subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(out), "--json"], env=env, check=True, capture_output=True, text=True).stdout
+        subprocess.run(
+            [sys.executable, "-m", "lossdoc", "explain", str(out), "--json"], env=env, cwd=out.parent, check=True, capture_output=True, text=True
+        ).stdout
     )
     end = [json.loads(line) for line in (out / "run.jsonl").read_text().splitlines()][-1]
     return wall, diag["verdict"], end["best_val_loss"]
