@@ -687,6 +687,11 @@ def check_no_learning(c: Context) -> Finding:
         start, end = float(np.median(c.loss[:k])), float(np.median(c.loss[c.tail]))
         se = 1.2533 * c.sigma_b * math.sqrt(1.0 / k + 1.0 / int(c.tail.sum()))  # sd of a median is ~1.2533 sd/sqrt(n)
         moves.append((start, end, start - end, max(th.Z * se, th.MIN_BAND)))
+        # and the first logged loss alone, with the error of one record: a short log (a Hugging Face record is an
+        # average over many steps) may have made its whole drop before the median of its first k records
+        first = float(c.loss[0])
+        se1 = c.sigma_b * math.sqrt(1.0 + 1.2533**2 / int(c.tail.sum()))
+        moves.append((first, end, first - end, max(th.Z * se1, th.MIN_BAND)))
     if not moves:
         return Finding("no-learning", "skipped", "f.nolearn.no_data", {})
     moved = next((m for m in moves if abs(m[2]) > m[3]), None)

@@ -221,3 +221,18 @@ def test_validation_and_training_rising_together_is_the_run_getting_worse():
     # the same validation with the training loss falling is not this (it is the overfitting check's business)
     run.epochs.train_loss[:] = [3.7, 3.6696, 3.6, 3.5, 3.4]
     assert checks.check_divergence(checks.build_context(run)).key != "f.diverge.val_train_rise"
+
+
+def test_a_drop_made_before_the_second_record_counts_as_learning_and_flat_noise_rarely_does():
+    from lossdoc.analysis import checks
+
+    def no_learning(losses):
+        return checks.check_no_learning(checks.build_context(make_run(losses, v=None)))
+
+    # a short LoRA log: 1.57 at the first record, ~1.41 from the second on (each record an average of 10 steps)
+    short = np.r_[1.571, 1.41 + np.random.default_rng(3).normal(0, 0.035, 30)]
+    f = no_learning(short)
+    assert f.status == "ok" and f.args["init"] == pytest.approx(1.571)
+    # flat noise: its first record is one more draw, judged with the error of one record
+    moved = sum(no_learning(2.0 + np.random.default_rng(s).normal(0, 0.05, 31)).status == "ok" for s in range(300))
+    assert moved / 300 <= 0.02
