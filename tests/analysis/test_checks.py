@@ -233,6 +233,31 @@ def test_a_drop_made_before_the_second_record_counts_as_learning_and_flat_noise_
     short = np.r_[1.571, 1.41 + np.random.default_rng(3).normal(0, 0.035, 30)]
     f = no_learning(short)
     assert f.status == "ok" and f.args["init"] == pytest.approx(1.571)
-    # flat noise: its first record is one more draw, judged with the error of one record
+    # flat noise: its first record is one more draw, judged with the error of one record; with the medians'
+    # comparison (3-4% at this length), flat noise passes as "moved" under 5% of the time
     moved = sum(no_learning(2.0 + np.random.default_rng(s).normal(0, 0.05, 31)).status == "ok" for s in range(300))
-    assert moved / 300 <= 0.02
+    assert moved / 300 <= 0.05
+
+
+def test_the_end_of_a_short_log_is_at_most_its_second_half():
+    from lossdoc.analysis import checks
+
+    # a 10-record LoRA log: 8.6 -> 0.42 in three records, then flat: its end is the flat half, which has converged
+    losses = [8.637, 3.764, 1.015, 0.504, 0.47, 0.432, 0.425, 0.42, 0.426, 0.415]
+    c = checks.build_context(make_run(losses, v=None))
+    assert int(c.tail.sum()) == 5
+    assert diagnose(make_run(losses, v=None)).verdict == "converged"
+    assert int(checks.build_context(make_run(np.full(200, 2.0) + np.linspace(0, 1e-3, 200), v=None)).tail.sum()) == 50  # long logs: a quarter
+
+
+def test_a_training_loss_near_zero_with_no_epochs_and_no_validation_is_memorised_or_leaked():
+    from lossdoc.analysis import checks
+
+    losses = np.r_[np.linspace(11.0, 0.2, 20), [0.182, 0.065, 0.021, 0.011, 0.006, 0.005]]  # a console log with no epoch
+    run = make_run(losses, v=None)
+    run.batches.epoch[:] = np.nan
+    f = checks.check_overfitting(checks.build_context(run))
+    assert f.status == "fail" and f.key == "f.overfit.train_memorised_no_epochs" and f.args["train"] < 0.05
+    assert diagnose(run).verdict == "overfitting"
+    run.batches.epoch[:] = 1.0  # within a first pass it is the scale check's business (padding, or a leak)
+    assert checks.check_overfitting(checks.build_context(run)).key != "f.overfit.train_memorised_no_epochs"

@@ -14,7 +14,10 @@ the names are read by meaning:
     grad_norm, gnorm                                   -> the gradient norm
 
 build-nanogpt's ``log.txt`` (``250 train 3.21``, ``250 val 3.30``, ``250 hella 0.29``) is read
-too: its number first, then the split, then the value.
+too: its number first, then the split, then the value. Quoted names are read as names, so the lines the
+Hugging Face Trainer prints (``{'loss': 1.6282, 'learning_rate': 1.8e-05, 'epoch': 0.22}``, and
+``{'eval_loss': ...}``) and JSON objects printed to a console are read too; the Trainer's closing summary
+(the line with ``train_runtime``, whose ``train_loss`` is the mean of the whole run) is skipped.
 
 A batch line without a step is placed by its epoch and batch number (``Batch 7/250`` of
 epoch 2 is step 257), else counted in order (a warning says so). A line that names a loss
@@ -39,6 +42,8 @@ _WORD = r"[A-Za-z][A-Za-z_/.\-]{0,30}"
 # name (one to four words), an optional ':' or '=', the value, an optional '/total'
 _PAIR = re.compile(r"(" + _WORD + r"(?: " + _WORD + r"){0,3})[ \t]{0,3}[:=]?[ \t]{0,3}(" + _NUM + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?")
 _BUILD_NANOGPT = re.compile(r"^[ \t]{0,8}(\d{1,12})[ \t]{1,8}(train|val|hella)[ \t]{1,8}(" + _NUM + r")[ \t]{0,8}$")
+# a quoted name before its colon, as a printed Python dict or JSON object has it: {'loss': 1.62, 'epoch': 0.22}
+_QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][A-Za-z0-9_ ]{0,40})['"][ \t]{0,3}:""")
 _EPOCH_ONLY = re.compile(r"(?<![A-Za-z])epoch[ \t]{0,3}[:=#]?[ \t]{0,3}(\d{1,9})", re.IGNORECASE)
 
 _STEP = {"step", "global_step", "iter", "iteration", "it", "update", "updates", "steps", "global step", "train_step", "current_steps"}
@@ -88,6 +93,10 @@ def _line_facts(line: str) -> dict[str, Any] | None:
         if kind is None:
             return {"_ignored": True}
         return {"step": (to_float(m.group(1)), None), kind: (to_float(m.group(3)), None), "_build_nanogpt": True}
+    if "'" in line or '"' in line:
+        line = _QUOTED_NAME.sub(r"\1:", line)  # the Hugging Face Trainer prints its logs as Python dicts
+        if "train_runtime:" in line:
+            return {"_ignored": True}  # the Trainer's end-of-training summary: its train_loss is the whole run's mean
     found: dict[str, Any] = {}
     for pm in _PAIR.finditer(line):
         kind = classify(pm.group(1))
