@@ -112,6 +112,8 @@ def detect_csv(path: Path, head: str) -> bool:
 def detect_jsonl(path: Path, head: str) -> bool:
     # A first line that opens a JSON object; a torn or bad first record is the reader's to report.
     first = _first_line(head).strip()
+    if first.startswith("{'"):
+        return False  # a printed Python dict (the Hugging Face Trainer's stdout): the console reader's
     return first.startswith("{") and first != "{"  # a lone "{" opens a pretty-printed JSON document
 
 

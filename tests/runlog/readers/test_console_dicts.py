@@ -40,3 +40,11 @@ def test_json_objects_printed_among_other_console_text_are_read(tmp_path):
     assert run.format == "console"
     assert run.batches.step.tolist() == [float(s) for s in range(10, 110, 10)]
     assert run.batches.loss[-1] == pytest.approx(3.0) and run.batches.lr[0] == pytest.approx(0.001)
+
+
+def test_a_paste_of_the_trainers_dict_lines_alone_is_read_as_a_console_log(tmp_path):
+    # no other text: the first line opens a brace, but a printed Python dict is not JSON Lines
+    log = tmp_path / "paste.txt"
+    log.write_text("\n".join(ln for ln in TRAINER_STDOUT.splitlines() if ln.startswith("{")) + "\n")
+    run = read_run(log)
+    assert run.format == "console" and run.batches.loss.size == 8 and run.epochs.val_loss.size == 2
