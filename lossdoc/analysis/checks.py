@@ -167,7 +167,9 @@ def build_context(run: Run) -> Context:
         # the last quarter, at least MIN_TAIL batches, but never more than half a short log (else "the end"
         # would hold the early fall of a 10- or 30-record log)
         tail[n - max(min(th.MIN_TAIL, n // 2), int(math.ceil(th.TAIL_FRACTION * n))) :] = True
-    sigma_b = stats.diff_noise_sd(loss[tail]) if n >= 3 else math.nan
+    # the noise from at least MIN_TAIL records even so: a sd from 4 or 5 differences is itself too noisy
+    noise_from = loss[-max(th.MIN_TAIL, int(math.ceil(th.TAIL_FRACTION * n))) :]
+    sigma_b = stats.diff_noise_sd(noise_from) if n >= 3 else math.nan
     tok = stats.finite(b.tokens)
     tpb = float(np.median(tok)) if tok.size else run.batch_tokens
     sel = _after_start(run.epochs)
@@ -692,7 +694,7 @@ def check_no_learning(c: Context) -> Finding:
         # and the first logged loss alone, with the error of one record: a short log (a Hugging Face record is an
         # average over many steps) may have made its whole drop before the median of its first k records
         first = float(c.loss[0])
-        se1 = c.sigma_b * math.sqrt(1.0 + 1.2533**2 / int(c.tail.sum()))
+        se1 = math.hypot(_first_record_sd(c), 1.2533 * c.sigma_b / math.sqrt(int(c.tail.sum())))
         moves.append((first, end, first - end, max(th.Z * se1, th.MIN_BAND)))
     if not moves:
         return Finding("no-learning", "skipped", "f.nolearn.no_data", {})
@@ -794,12 +796,21 @@ def check_divergence(c: Context) -> Finding:
             args = {"final": _r(final), "ln_v": _r(c.ln_v)}
             return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=final, reference=c.ln_v)
         return Finding("divergence", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
-    w = min(th.SPIKE_WINDOW, max(3, n // 4))  # short logs (HF logs every N steps) get a shorter final stretch
-    last = c.loss[-w:]  # the level where the run ends (a tail median would lag a falling curve)
-    end = float(np.median(last))
     sd = c.sigma_b if math.isfinite(c.sigma_b) else 0.0
-    se_end = 1.2533 * sd / math.sqrt(last.size)  # the end level is a median: its standard error
-    best, excess = _best_level(c.loss, n - w, sd, se_end)
+    first_sd = _first_record_sd(c) if math.isfinite(c.sigma_b) else None
+    # two readings of where the run ends: the last w batches (a rise just begun), and the whole tail (a long,
+    # moderate rise, which the last w alone are too few to show); each is a median with its standard error
+    # ~1.2533 sd / sqrt(size), against the best level before it. The one that clears its bar by more is taken.
+    w = min(th.SPIKE_WINDOW, max(3, n // 4))  # short logs (HF logs every N steps) get a shorter final stretch
+    readings = []
+    for size in sorted({w, int(c.tail.sum())}):
+        if size < 1 or size >= n or (size != w and size < 2 * w):
+            continue  # the tail is a reading of its own only where it is much longer than the last w
+        end_i = float(np.median(c.loss[-size:]))
+        se_i = 1.2533 * sd / math.sqrt(size)
+        best_i, excess_i = _best_level(c.loss, n - size, sd, se_i, first_sd)
+        readings.append((end_i - best_i - excess_i, end_i, se_i, best_i, excess_i))
+    _, end, se_end, best, excess = max(readings) if readings else (0.0, float(np.median(c.loss)), math.inf, float(c.loss.min()), math.inf)
     rise = end - best
     args = {"best": _r(best), "end": _r(end), "rise": _r(rise), "sd": _r(sd), "ln_v": _r(c.ln_v)}
     if c.ln_v is not None and end > c.init_band[1] + th.Z * se_end:
@@ -814,23 +825,39 @@ def check_divergence(c: Context) -> Finding:
     return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
 
 
-def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float) -> tuple[float, float]:
+def _first_record_sd(c: Context) -> float:
+    """The noise of the first logged loss alone. A Hugging Face record averages the steps since the last one,
+    so with ``logging_first_step`` its first record is one step where the others average many: sigma_b x
+    sqrt(typical steps per record / steps in the first). Other writers log one batch per record."""
+    if c.run.format != "hf-trainer" or c.step.size < 3:
+        return c.sigma_b
+    typical = float(np.median(np.diff(c.step)))
+    first = max(float(c.step[0]), 1.0)
+    return c.sigma_b * math.sqrt(max(1.0, typical / first)) if math.isfinite(typical) else c.sigma_b
+
+
+def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float, first_sd: float | None = None) -> tuple[float, float]:
     """The best level of ``loss[:before]`` and how far above it the end must be, beyond noise, to have risen.
 
     Two candidates; the one the end clears by more is taken. The running medians of whole SPIKE_WINDOW
     windows: one has a standard error of ~1.2533 sd / sqrt(window), and the lowest of about
     before / window independent ones sits below their level by the expected minimum of that many normals
     (``lean``), so the end must clear lean + Z x the combined error. And the first batch alone (a run that
-    blows up at once has no window of its own before it rose), with the error of one batch."""
+    blows up at once has no window of its own before it rose), with the error of one record and a bar of 2 Z
+    (a second chance to find a rise: only a blow-up clears it)."""
     window = min(th.SPIKE_WINDOW, loss.size)
     half = window // 2
-    first = half if before > half else 0  # the running median repeats the first loss at the start: whole windows only
-    smooth = stats.rolling_median(loss, th.SPIKE_WINDOW)
-    best_w = float(smooth[first:before].min())
-    se_w = 1.2533 * sd / math.sqrt(window)
-    lean = -stats.expected_min_of_normals(0.0, se_w, max(1, round((before - first) / window)))
+    if before > half:  # whole windows only: the running median repeats the first loss at the start
+        smooth = stats.rolling_median(loss, th.SPIKE_WINDOW)
+        best_w = float(smooth[half:before].min())
+        se_w = 1.2533 * sd / math.sqrt(window)
+        lean = -stats.expected_min_of_normals(0.0, se_w, max(1, round((before - half) / window)))
+    else:  # too short for a whole window before the end: the median of what there is, no lowest-of-many
+        best_w = float(np.median(loss[: max(1, before)]))
+        se_w, lean = 1.2533 * sd / math.sqrt(max(1, before)), 0.0
     need_w = lean + th.Z * math.hypot(se_end, se_w)
-    start, need_s = float(loss[0]), th.Z * math.hypot(se_end, sd)
+    # (a second chance to find a rise, so it must be beyond doubt: 2 Z, a blow-up rather than a drift)
+    start, need_s = float(loss[0]), 2 * th.Z * math.hypot(se_end, sd if first_sd is None else first_sd)
     if start < best_w and start + need_s < best_w + need_w:
         return start, need_s
     return best_w, need_w
@@ -838,7 +865,7 @@ def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float) -> tupl
 
 def _val_and_train_rise(c: Context) -> Finding | None:
     """Validation rising beyond its noise at the end (the val-led trend) while the training level rises with
-    it, by more than validation's own band: not overfitting (training would keep falling) but the run itself
+    it beyond its own noise (Z standard errors of the two levels): not overfitting (training would keep falling) but the run itself
     getting worse, too slowly for the batches alone to show it (a restarted schedule, lost optimizer state)."""
     if c.val.size < 3:
         return None
@@ -847,7 +874,15 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     if i_best == c.val.size - 1 or not (math.isfinite(train[i_best]) and math.isfinite(train[-1])):
         return None
     t_rise = float(train[-1] - train[i_best])
-    if t_rise <= c.band_val or _progress_evals(c).status != "warn":
+    # the training level's own noise: an epoch mean (logged) or the median of up to SPIKE_WINDOW batches (read)
+    logged = np.isfinite(c.run.epochs.train_loss[_after_start(c.run.epochs)]) if c.scaled is None else np.zeros(c.val.size, bool)
+    per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
+    se = [
+        c.sigma_b / math.sqrt(per_epoch) if logged[i] else 1.2533 * c.sigma_b / math.sqrt(min(th.SPIKE_WINDOW, max(1, c.loss.size)))
+        for i in (i_best, -1)
+    ]
+    se_rise = math.hypot(*se) if math.isfinite(c.sigma_b) else math.inf
+    if not t_rise > max(th.Z * se_rise, th.MIN_BAND) or _progress_evals(c).status != "warn":
         return None
     args = {
         "vbest": _r(float(c.val[i_best])),
@@ -931,6 +966,8 @@ def _memorised_text(c: Context) -> Finding | None:
     end = float(np.median(c.loss[-min(th.SPIKE_WINDOW, max(3, n // 4)) :]))  # where the run ends, as divergence reads it
     if end >= th.MEMORISED_NATS:
         return None
+    if not ep.size and float(c.loss[0]) <= th.MEMORISED_START_NATS:
+        return None  # no epochs: only a loss that started like a language model's (a classifier's or DPO's reaches ~0 by right)
     args = {"train": _r(end), "epochs": _epoch(float(ep.max())) if ep.size else None, "limit": th.MEMORISED_NATS, "ppl": _r(math.exp(end), 3)}
     key = "f.overfit.train_memorised" if ep.size else "f.overfit.train_memorised_no_epochs"
     return Finding("overfitting", "fail", key, args, measured=end, reference=th.MEMORISED_NATS)

@@ -103,15 +103,19 @@ def _verdict(ctx, by: dict[Code, Finding]) -> Verdict:
 
 def _trend_measured(progress: Finding, ctx) -> bool:
     """Whether the end's trend says something without any other fact: a change beyond noise either way, or a
-    settle whose uncertainty is small beside the loss level (FEW_SETTLED_SE): a short Hugging Face log's records
+    settle whose change and uncertainty are both small beside the loss level (FEW_SETTLED_SE): a short Hugging Face log's records
     are averages over many steps, and a short log that fell fast and then stayed put has converged."""
     if progress.status in ("info", "warn"):
         return True
     if progress.status != "ok" or not ctx.tail.any():
         return False
     level = float(np.median(ctx.loss[ctx.tail]))
-    se = progress.args.get("se")
-    return math.isfinite(level) and level > 0 and isinstance(se, (int, float)) and se <= th.FEW_SETTLED_SE * level
+    se, change = progress.args.get("se"), progress.measured
+    if not (math.isfinite(level) and level > 0 and isinstance(se, (int, float)) and change is not None and math.isfinite(change)):
+        return False
+    # settled: the change over the end is small beside the level, and so is its uncertainty (a short, still
+    # falling tail whose fall is merely not significant is not "settled")
+    return abs(change) <= th.FEW_SETTLED_SE * level and se <= th.FEW_SETTLED_SE * level
 
 
 def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:

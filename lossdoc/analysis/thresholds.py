@@ -46,6 +46,7 @@ STAIRCASE_RATIO = 2.0  # ... a drop across an epoch boundary more than 2x the wh
 STAIRCASE_MIN_BOUNDARIES = 2  # ... at 2 or more boundaries ...
 STAIRCASE_SHARE = 0.5  # ... and at least half of them: training examples recognised on a later pass (memorising)
 MEMORISED_NATS = 0.05  # training loss under 0.05 nats/token (perplexity 1.05) after more than one epoch on real data: memorised
+MEMORISED_START_NATS = 2.5  # ... with no epochs in the log, only when it started above this (a language model's, not a classifier's or DPO's loss)
 FIRST_EPOCH_LOW_NATS = 0.2  # batch loss under 0.2 nats/token within the first epoch, on unseen real data: padding counted?
 FEW_BATCHES_NO_FACTS = 100  # fewer batches than this, with no validation and no vocabulary size: inconclusive ...
 FEW_SETTLED_SE = 0.05  # ... unless the end's trend was measured: a change beyond noise, or settled within 5% of the level

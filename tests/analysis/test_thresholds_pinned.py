@@ -469,6 +469,16 @@ def case_few_settled(past):
     return diagnose(run).verdict == "converged"
 
 
+@pins("MEMORISED_START_NATS")
+def case_memorised_start(past):
+    # no epochs, no validation, real data: a loss ending under MEMORISED_NATS is memorised only when it started
+    # above MEMORISED_START_NATS (a language model's start, not a classifier's or DPO's)
+    start = th.MEMORISED_START_NATS * (1.05 if past else 0.95)
+    run = make_run(np.r_[np.linspace(start, 0.1, 20), np.full(10, th.MEMORISED_NATS / 10)], v=None)
+    run.batches.epoch[:] = np.nan
+    return checks.check_overfitting(context(run)).key == "f.overfit.train_memorised_no_epochs"
+
+
 def case_few_falling():
     # ... or fell beyond noise: a short log of a run that is still learning (no threshold of its own)
     run = make_run(np.linspace(6.0, 3.0, 40) + wiggle(0.0, 40, amp=0.02), v=None)

@@ -43,7 +43,7 @@ _WORD = r"[A-Za-z][A-Za-z_/.\-]{0,30}"
 _PAIR = re.compile(r"(" + _WORD + r"(?: " + _WORD + r"){0,3})[ \t]{0,3}[:=]?[ \t]{0,3}(" + _NUM + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?")
 _BUILD_NANOGPT = re.compile(r"^[ \t]{0,8}(\d{1,12})[ \t]{1,8}(train|val|hella)[ \t]{1,8}(" + _NUM + r")[ \t]{0,8}$")
 # a quoted name before its colon, as a printed Python dict or JSON object has it: {'loss': 1.62, 'epoch': 0.22}
-_QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][A-Za-z0-9_ ]{0,40})['"][ \t]{0,3}:""")
+_QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][A-Za-z0-9_/.\- ]{0,40})['"][ \t]{0,3}:(?=[ \t]{0,3}""" + _NUM + ")")  # a number follows
 _EPOCH_ONLY = re.compile(r"(?<![A-Za-z])epoch[ \t]{0,3}[:=#]?[ \t]{0,3}(\d{1,9})", re.IGNORECASE)
 
 _STEP = {"step", "global_step", "iter", "iteration", "it", "update", "updates", "steps", "global step", "train_step", "current_steps"}

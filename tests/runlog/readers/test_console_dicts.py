@@ -48,3 +48,11 @@ def test_a_paste_of_the_trainers_dict_lines_alone_is_read_as_a_console_log(tmp_p
     log.write_text("\n".join(ln for ln in TRAINER_STDOUT.splitlines() if ln.startswith("{")) + "\n")
     run = read_run(log)
     assert run.format == "console" and run.batches.loss.size == 8 and run.epochs.val_loss.size == 2
+
+
+def test_a_quoted_label_before_a_colon_does_not_swallow_the_next_name():
+    from lossdoc.runlog.readers.console import _line_facts
+
+    assert _line_facts("Phase 'train': step 10 loss 2.3") == {"step": (10.0, None), "train": (2.3, None)}
+    assert _line_facts("Saving 'best': step 10 val loss 2.3") == {"step": (10.0, None), "val": (2.3, None)}
+    assert _line_facts("{'train/loss': 1.5, 'step': 3}") == {"train": (1.5, None), "step": (3.0, None)}
