@@ -876,13 +876,16 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     t_rise = float(train[-1] - train[i_best])
     # the training level's own noise: an epoch mean (logged) or the median of up to SPIKE_WINDOW batches (read)
     logged = np.isfinite(c.run.epochs.train_loss[_after_start(c.run.epochs)]) if c.scaled is None else np.zeros(c.val.size, bool)
+    if logged.size != c.val.size:
+        logged = np.zeros(c.val.size, bool)
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
     se = [
         c.sigma_b / math.sqrt(per_epoch) if logged[i] else 1.2533 * c.sigma_b / math.sqrt(min(th.SPIKE_WINDOW, max(1, c.loss.size)))
         for i in (i_best, -1)
     ]
     se_rise = math.hypot(*se) if math.isfinite(c.sigma_b) else math.inf
-    if not t_rise > max(th.Z * se_rise, th.MIN_BAND) or _progress_evals(c).status != "warn":
+    band = max(th.Z * se_rise, th.MIN_BAND)
+    if not t_rise > band or _progress_evals(c).status != "warn":
         return None
     args = {
         "vbest": _r(float(c.val[i_best])),
@@ -891,7 +894,7 @@ def _val_and_train_rise(c: Context) -> Finding | None:
         "tbest": _r(float(train[i_best])),
         "tfinal": _r(float(train[-1])),
         "trise": _r(t_rise),
-        "band": _r(c.band_val),
+        "band": _r(band),
     }
     return Finding("divergence", "fail", "f.diverge.val_train_rise", args, measured=float(c.val[-1]), reference=float(c.val[i_best]))
 
