@@ -1,0 +1,371 @@
+"""Reading the facts: a Run measured once into the Context every check shares (finite batches, evaluations,
+the two ways a logged loss may not be a mean per-token loss, noise levels, the loss at initialisation, a
+pretrained start).
+
+No torch, no rich: numbers in, Findings out. Rules: docs/verdicts.md; thresholds: thresholds.py."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lossdoc import floors
+from lossdoc.analysis import stats
+from lossdoc.analysis import thresholds as th
+from lossdoc.runlog.run import FactSource, Run
+
+
+def _epoch(x: float) -> int | float | str:
+    """An epoch number as a log gives it: 2, 1.5 (HF logs fractional epochs), or '-' when unknown."""
+    if not math.isfinite(x):
+        return "-"
+    return int(x) if float(x).is_integer() else round(float(x), 2)
+
+
+def _r(x: float | None, nd: int = 4) -> float | None:
+    """Round for display and JSON; None and non-finite pass through as None/str."""
+    if x is None:
+        return None
+    if not math.isfinite(x):
+        return x
+    return round(float(x), nd)
+
+
+def _source_text(src) -> dict | str:
+    """A fact's source for a sentence: rendered in the reader's language by the renderer."""
+    return "-" if src is None else {"kind": src.kind, "where": src.where, "args": dict(src.args)}
+
+
+@dataclass
+class Context:
+    """Everything measured once from a Run, shared by all checks."""
+
+    run: Run
+    vocab_size: int | None
+    ln_v: float | None
+    floor: float | None
+    val_floor: float | None  # the floor as the validation rows score it (the sample value when known, else the exact one)
+    random_data: bool
+    step: np.ndarray  # finite-loss batches only
+    loss: np.ndarray
+    lr: np.ndarray
+    grad_norm: np.ndarray
+    tail: np.ndarray  # boolean mask over step/loss: the end of the run
+    sigma_b: float  # sd of single batch losses around their trend, at the end of the run
+    tokens_per_batch: float | None
+    val_epoch: np.ndarray  # evaluations after training started (epoch >= 1), finite
+    val: np.ndarray
+    val_tokens: np.ndarray
+    train_epoch_mean: np.ndarray  # matching val rows: the epoch mean, else the batch level before the evaluation
+    train_at_eval: np.ndarray  # median of the last batches before each evaluation (NaN when unknown)
+    sigma_val: float  # standard error of one validation loss
+    band_val: float  # Z * sigma_val, at least MIN_BAND
+    init: float | None
+    init_source: str | None  # "epoch0" | "step1" | None
+    first_step: float | None
+    init_logit_std: float | None
+    batch_loss: np.ndarray = field(default_factory=lambda: np.empty(0))  # every batch loss, filtered zeros as NaN
+    zero_filtered: list[float] = field(default_factory=list)  # steps whose logged 0.0 stands for a non-finite loss
+    scaled: dict | None = None  # the training loss is not a mean per-token loss (ratio to validation): batches unused
+    eval_multiple: dict | None = None  # the evaluation loss is k x the training level (summed over k processes): read / k
+    pretrained: bool | None = None
+    pretrained_source: object | None = None  # FactSource
+    unigram_est: float | None = None  # Zipf estimate of a unigram model's loss on natural text with V ids
+    val_step: np.ndarray = field(default_factory=lambda: np.empty(0))
+    val_noise_source: str | None = None  # tokens | series | None
+    first_loss: float | None = None  # the first logged loss (training, else validation after the start)
+    first_loss_step: float | None = None
+    last_step: float | None = None
+    facts: dict = field(default_factory=dict)
+
+    @property
+    def val_led(self) -> bool:
+        return self.val.size >= th.MIN_EVALS_LEAD
+
+    @property
+    def real_data(self) -> bool:
+        """Not random ids and no exact floor: natural data, whose floor is unknown."""
+        return not self.random_data and self.floor is None
+
+    @property
+    def best_val(self) -> float | None:
+        return float(self.val.min()) if self.val.size else None
+
+    @property
+    def final_val(self) -> float | None:
+        return float(self.val[-1]) if self.val.size else None
+
+    @property
+    def near_floor(self) -> float:
+        return max(self.band_val, th.NEAR_FLOOR_REL * self.floor) if self.floor else self.band_val
+
+    @property
+    def init_band(self) -> tuple[float, float]:
+        """Healthy range of a loss at initialisation (floors.init_loss_band), computed once."""
+        if self.vocab_size is None:
+            raise ValueError("the init band needs the vocabulary size")
+        if "init_band" not in self.facts:
+            self.facts["init_band"] = floors.init_loss_band(self.vocab_size, self.init_logit_std or 0.0)
+        return self.facts["init_band"]
+
+    def tail_level(self) -> float | None:
+        return float(np.median(self.loss[self.tail])) if self.tail.any() else None
+
+
+def _filter_zeros(step: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """A logged 0.0 right after real losses is what the HF Trainer writes when every loss in the
+    logging window was NaN/inf (logging_nan_inf_filter): no mean cross-entropy on real data is
+    exactly 0. Those become NaN, so the non-finite check sees them."""
+    loss = loss.copy()
+    steps: list[float] = []
+    zeros = np.flatnonzero(loss == 0.0)
+    for i in zeros:
+        before = loss[max(0, i - 5) : i]
+        before = before[np.isfinite(before) & (before != 0.0)]
+        if before.size and float(np.median(before)) > th.ZERO_AFTER:
+            loss[i] = np.nan
+            steps.append(float(step[i]))
+    return loss, steps
+
+
+def _val_series_noise(val: np.ndarray) -> float:
+    """Sd of one validation loss from the series itself: robust sd of its second differences over
+    sqrt(6) (for y = m + e with a smooth m, y_t - 2 y_t-1 + y_t-2 has sd sqrt(6) sd(e)), on the
+    last half of the series (at least 4 evaluations), where the curve bends least. NaN for fewer
+    than 4 evaluations."""
+    v = stats.finite(val)
+    if v.size < 4:
+        return math.nan
+    d2 = np.diff(v[-max(4, v.size // 2) :], n=2)
+    return stats.mad_sd(d2) / math.sqrt(6.0)
+
+
+def build_context(run: Run) -> Context:
+    """Measure a Run once for every check: the finite batches, the evaluations after training started,
+    the two ways a logged loss may not be a mean per-token loss, noise levels, the loss at initialisation
+    and whether the run started from pretrained weights.
+
+    (Over 80 lines only because the Context it returns takes one line for each of its 30 measurements; the
+    measuring is the named steps above it.)"""
+    b = run.batches
+    batch_loss, zero_steps = _filter_zeros(b.step, b.loss)
+    ok = np.isfinite(batch_loss)
+    step, loss = b.step[ok], batch_loss[ok]
+    lr, grad_norm = b.lr[ok], b.grad_norm[ok]
+    val_epoch, val, val_tokens, val_step = _evaluations(run)
+
+    train_at_eval = _level_before(step, loss, val_step)
+    scaled, eval_multiple = _not_mean_losses(train_at_eval, val)
+    if scaled is not None:  # the batches say nothing about the curve: left out, validation leads
+        step, loss, lr, grad_norm = step[:0], loss[:0], lr[:0], grad_norm[:0]
+        train_at_eval = np.full(val.size, np.nan)
+    if eval_multiple is not None:
+        val = val / eval_multiple["k"]
+
+    n = loss.size
+    tail = np.zeros(n, dtype=bool)
+    if n:
+        # the last quarter, at least MIN_TAIL batches, but never more than half a short log (else "the end"
+        # would hold the early fall of a 10- or 30-record log)
+        tail[n - max(min(th.MIN_TAIL, n // 2), int(math.ceil(th.TAIL_FRACTION * n))) :] = True
+    # the noise from at least MIN_TAIL records even so: a sd from 4 or 5 differences is itself too noisy
+    noise_from = loss[-max(th.MIN_TAIL, int(math.ceil(th.TAIL_FRACTION * n))) :]
+    sigma_b = stats.diff_noise_sd(noise_from) if n >= 3 else math.nan
+    tok = stats.finite(b.tokens)
+    tpb = float(np.median(tok)) if tok.size else run.batch_tokens
+    sel = _after_start(run.epochs)
+    train_epoch = run.epochs.train_loss[sel] if scaled is None else np.full(val.size, np.nan)
+    train_mean = np.where(np.isfinite(train_epoch), train_epoch, train_at_eval)
+    sigma_val, noise_source, band_val = _val_noise(sigma_b, tpb, val, val_tokens)
+
+    init, init_source, first_step = _init_loss(run, batch_loss, scaled, eval_multiple)
+    first_loss, first_loss_step = (float(loss[0]), float(step[0])) if n else (None, None)
+    if val.size and (first_loss_step is None or (math.isfinite(val_step[0]) and val_step[0] < first_loss_step)):
+        first_loss, first_loss_step = float(val[0]), float(val_step[0]) if math.isfinite(val_step[0]) else None
+    if init is not None:
+        first_loss, first_loss_step = init, 0.0
+    steps_all = np.concatenate([step, val_step[np.isfinite(val_step)]])
+    last_step = float(steps_all.max()) if steps_all.size else None
+
+    v = run.vocab_size
+    real = not run.random_data and run.entropy_floor is None
+    # the level of a model that knows only token frequencies: measured on the data when the log carries it
+    # (lossdoc's text runs), else the Zipf estimate for V ids of natural text
+    unigram_est = run.unigram_xent or run.unigram_entropy or (floors.zipf_entropy(v, 1.0) if v and v <= 10**7 else None) if real else None
+    pretrained, p_source = _pretrained_start(run, real, init, init_source, first_loss, first_loss_step, last_step, unigram_est)
+    floor = run.entropy_floor
+    vsrc = run.sources.get("vocab_size")
+    if v and vsrc is not None and vsrc.kind == "default" and init is not None and floor is not None:
+        low, high = floors.init_loss_band(v, run.init_logit_std or 0.0)
+        if not low <= init <= high:
+            floor = None  # V is only a script's default and the first loss says otherwise: a floor from it would mislead
+    return Context(
+        run=run,
+        vocab_size=v,
+        ln_v=math.log(v) if v else None,
+        floor=floor,
+        val_floor=(run.val_floor_sample if run.val_floor_sample is not None else floor) if floor is not None else None,
+        random_data=run.random_data,
+        step=step,
+        loss=loss,
+        lr=lr,
+        grad_norm=grad_norm,
+        tail=tail,
+        sigma_b=sigma_b,
+        tokens_per_batch=tpb,
+        val_epoch=val_epoch,
+        val=val,
+        val_tokens=val_tokens,
+        train_epoch_mean=train_mean,
+        train_at_eval=train_at_eval,
+        sigma_val=sigma_val,
+        band_val=band_val,
+        init=init,
+        init_source=init_source,
+        first_step=first_step,
+        init_logit_std=run.init_logit_std,
+        batch_loss=batch_loss,
+        zero_filtered=zero_steps,
+        scaled=scaled,
+        eval_multiple=eval_multiple,
+        pretrained=pretrained,
+        pretrained_source=p_source,
+        unigram_est=unigram_est,
+        val_step=val_step,
+        val_noise_source=noise_source,
+        first_loss=first_loss,
+        first_loss_step=first_loss_step,
+        last_step=last_step,
+    )
+
+
+def _after_start(e) -> np.ndarray:
+    """Evaluations after training started with a finite loss: everything but the measurement at epoch 0 /
+    step 0 (HF logs fractional epochs like 0.5; Keras-style logs have no step at all)."""
+    if not len(e):
+        return np.zeros(0, dtype=bool)
+    return ~((e.epoch == 0) | (e.step == 0)) & np.isfinite(e.val_loss)
+
+
+def _evaluations(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(epoch, loss, tokens, step) of the evaluations after the start; an evaluation without an epoch is
+    numbered by its place."""
+    e = run.epochs
+    sel = _after_start(e)
+    val_epoch, val, val_tokens, val_step = e.epoch[sel], e.val_loss[sel], e.val_tokens[sel], e.step[sel]
+    if val.size and not np.isfinite(val_epoch).all():
+        val_epoch = np.where(np.isfinite(val_epoch), val_epoch, np.arange(1, val.size + 1, dtype=np.float64))
+    return val_epoch, val, val_tokens, val_step
+
+
+def _level_before(step: np.ndarray, loss: np.ndarray, val_step: np.ndarray) -> np.ndarray:
+    """The training level at each evaluation: the median of the batches just before its step (NaN where
+    none is logged)."""
+    n = loss.size
+    w = min(th.SPIKE_WINDOW, max(3, n // 4)) if n else 0
+    out = np.full(val_step.size, np.nan)
+    for i, s in enumerate(val_step):
+        if n and math.isfinite(s):
+            k = int(np.searchsorted(step, s, side="right"))  # steps are sorted: O(log n) per evaluation
+            before = loss[max(0, k - w) : k]
+            if before.size:
+                out[i] = float(np.median(before))
+    return out
+
+
+def _not_mean_losses(train_at_eval: np.ndarray, val: np.ndarray) -> tuple[dict | None, dict | None]:
+    """(scaled, eval_multiple): the two ways the logged numbers are not both mean per-token losses.
+
+    scaled: a training loss many times the validation loss at the same steps (summed over gradient
+    accumulation, or not divided by the token count). eval_multiple: the other way round, an evaluation
+    loss that is the same whole multiple k >= 2 of the training level at every evaluation, a sum over k
+    processes where a mean was meant (an all-reduce SUM not divided by the world size)."""
+    pair = np.isfinite(train_at_eval) & (val > 0)
+    if pair.sum() >= 2:
+        ratio = float(np.median(train_at_eval[pair] / val[pair]))
+        diff = float(np.median(train_at_eval[pair] - val[pair]))
+        if ratio > th.SCALE_RATIO and diff > th.SCALE_MIN_NATS:
+            return {
+                "ratio": ratio,
+                "train": float(np.median(train_at_eval[pair][-3:])),
+                "val": float(np.median(val[pair][-3:])),
+                "pairs": int(pair.sum()),
+            }, None
+    if pair.sum() >= th.EVAL_MULTIPLE_MIN_EVALS:
+        r = val[pair] / train_at_eval[pair]
+        k = int(round(float(np.median(r))))
+        if k >= 2 and bool(np.all(np.abs(r / k - 1.0) <= th.EVAL_MULTIPLE_TOL)):
+            return None, {
+                "k": k,
+                "ratio": float(np.median(r)),
+                "val": float(np.median(val[pair][-3:])),
+                "train": float(np.median(train_at_eval[pair][-3:])),
+                "pairs": int(pair.sum()),
+            }
+    return None, None
+
+
+def _val_noise(sigma_b: float, tpb: float | None, val: np.ndarray, val_tokens: np.ndarray) -> tuple[float, str | None, float]:
+    """(sigma_val, its source, band): the standard error of one validation loss, from the per-token sd (the
+    batch noise) over sqrt(validation tokens); without token counts, from the validation series itself
+    (never from one batch's noise)."""
+    sigma_val, noise_source = math.nan, None
+    vt = stats.finite(val_tokens)
+    if math.isfinite(sigma_b) and tpb and vt.size:
+        sigma_val, noise_source = sigma_b * math.sqrt(tpb) / math.sqrt(float(np.median(vt))), "tokens"
+    else:
+        sv = _val_series_noise(val)
+        if math.isfinite(sv):
+            sigma_val, noise_source = max(sv, th.MIN_BAND / th.Z), "series"
+    band_val = max(th.Z * sigma_val, th.MIN_BAND) if math.isfinite(sigma_val) else th.MIN_BAND
+    return sigma_val, noise_source, band_val
+
+
+def _init_loss(run: Run, batch_loss: np.ndarray, scaled: dict | None, eval_multiple: dict | None) -> tuple[float | None, str | None, float | None]:
+    """(init, its source, first step): the loss before any update (an evaluation at epoch 0, else its
+    training loss, else the batch at step <= INIT_FIRST_STEP_MAX); a training loss that is not a mean
+    per-token loss is never used."""
+    e, b = run.epochs, run.batches
+    init, init_source, first_step = None, None, None
+    e0 = (e.epoch == 0) if len(e) else np.zeros(0, dtype=bool)
+    if e0.any():
+        v0 = e.val_loss[e0][0] / (eval_multiple["k"] if eval_multiple else 1)
+        t0 = e.train_loss[e0][0]
+        init = float(v0) if math.isfinite(v0) else float(t0) if math.isfinite(t0) and scaled is None else None
+        init_source = "epoch0" if init is not None else None
+    if len(b):
+        first_step = float(b.step[0])
+        if init is None and scaled is None and b.step[0] <= th.INIT_FIRST_STEP_MAX and math.isfinite(batch_loss[0]):
+            init, init_source = float(batch_loss[0]), "step1"
+    return init, init_source, first_step
+
+
+def _pretrained_start(
+    run: Run,
+    real: bool,
+    init: float | None,
+    init_source: str | None,
+    first_loss: float | None,
+    first_loss_step: float | None,
+    last_step: float | None,
+    unigram_est: float | None,
+) -> tuple[bool | None, object | None]:
+    """(pretrained, its FactSource): read from the log, else inferred on real data from a loss below ln V
+    before any update, or from a first loss below the unigram level early in the run."""
+    pretrained, p_source = run.pretrained, run.sources.get("pretrained")
+    v = run.vocab_size
+    if pretrained is None and real and v and init is not None and init < math.log(v) - th.INIT_BAND_LOW_NATS:
+        # below ln V before any update: a freshly initialised model cannot do that, whatever its labels
+        pretrained = True
+        p_source = FactSource("inferred", "where.init_below_ln_v", (("loss", round(init, 4)), ("ln_v", round(math.log(v), 4))))
+    if pretrained is None and real and first_loss is not None and first_loss_step is not None and init_source != "epoch0":
+        early = first_loss_step <= max(th.PRETRAINED_EARLY_STEPS, th.PRETRAINED_EARLY_FRACTION * (last_step or 0))
+        limit = th.PRETRAINED_UNIGRAM_REL * unigram_est if unigram_est is not None else th.PRETRAINED_ANY_V_LOSS
+        if early and first_loss < limit:
+            pretrained = True
+            p_source = FactSource(
+                "inferred", "where.first_loss", (("loss", round(first_loss, 4)), ("step", int(first_loss_step)), ("limit", round(limit, 2)))
+            )
+    return pretrained, p_source

@@ -1,0 +1,348 @@
+"""Trends and noise: did the loss move, is it still moving, did it rise (divergence, overfitting), spikes.
+
+No torch, no rich: numbers in, Findings out. Rules: docs/verdicts.md; thresholds: thresholds.py."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lossdoc.analysis import stats
+from lossdoc.analysis import thresholds as th
+from lossdoc.analysis.context import Context, _after_start, _epoch, _r
+from lossdoc.analysis.impossible import _identical_evals
+from lossdoc.analysis.levels import _memorisation, _memorised_text, _stuck_at_unigram
+from lossdoc.analysis.model import Finding
+
+
+def check_no_learning(c: Context) -> Finding:
+    """Did the loss move beyond its noise? Validation is compared with validation (epoch 0 vs last),
+    training batches with training batches (the first ones vs the end of the run)."""
+    lrs = stats.finite(c.lr)
+    same = _identical_evals(c.val)
+    if same is not None:
+        return Finding("no-learning", "fail", "f.nolearn.identical_evals", {"value": _r(same[0]), "count": same[1]}, measured=same[0])
+    stuck = _stuck_at_unigram(c)
+    if stuck is not None:
+        return stuck
+    moves: list[tuple[float, float, float, float]] = []  # (start, end, change, band)
+    if c.init is not None and c.init_source == "epoch0" and c.val.size:
+        sd = c.band_val / th.Z
+        moves.append((c.init, float(c.val[-1]), c.init - float(c.val[-1]), max(th.Z * math.sqrt(2) * sd, th.MIN_BAND)))
+    n = c.loss.size
+    if n >= th.MIN_BATCHES and math.isfinite(c.sigma_b):
+        k = max(3, min(10, n // 4))
+        start, end = float(np.median(c.loss[:k])), float(np.median(c.loss[c.tail]))
+        se = 1.2533 * c.sigma_b * math.sqrt(1.0 / k + 1.0 / int(c.tail.sum()))  # sd of a median is ~1.2533 sd/sqrt(n)
+        moves.append((start, end, start - end, max(th.Z * se, th.MIN_BAND)))
+        # and the first logged loss alone, with the error of one record: a short log (a Hugging Face record is an
+        # average over many steps) may have made its whole drop before the median of its first k records
+        first = float(c.loss[0])
+        se1 = math.hypot(_first_record_sd(c), 1.2533 * c.sigma_b / math.sqrt(int(c.tail.sum())))
+        moves.append((first, end, first - end, max(th.Z * se1, th.MIN_BAND)))
+    if not moves:
+        return Finding("no-learning", "skipped", "f.nolearn.no_data", {})
+    moved = next((m for m in moves if abs(m[2]) > m[3]), None)
+    start, end, change, band = moved or moves[0]
+    args = {"init": _r(start), "end": _r(end), "moved": _r(change), "band": _r(band), "lr_max": _r(float(lrs.max()), 8) if lrs.size else None}
+    lr_zero = bool(lrs.size and lrs.max() == 0)
+    if c.floor is not None and start - (c.val_floor if c.val_floor is not None else c.floor) <= 2 * band and not lr_zero:
+        return Finding("no-learning", "ok", "f.nolearn.nothing_to_learn", args, measured=change)
+    if moved is None:
+        if lr_zero:
+            return Finding("no-learning", "fail", "f.nolearn.lr_zero", args, measured=change, reference=band)
+        if c.floor is None:
+            # it did not move, but without a floor we cannot tell "nothing to learn" from "not learning"
+            return Finding("no-learning", "warn", "f.nolearn.unknown_floor", args, measured=change, reference=band, flag="--random or --floor")
+        return Finding("no-learning", "fail", "f.nolearn.stuck", args, measured=change, reference=band)
+    return Finding("no-learning", "ok", "f.nolearn.ok", args, measured=change, reference=band)
+
+
+def check_progress(c: Context) -> Finding:
+    if c.val_led:
+        return _progress_evals(c)
+    n = c.loss.size
+    if n >= th.MIN_BATCHES and c.tail.sum() >= 3:
+        slope, se = stats.linear_trend(c.loss[c.tail], c.step[c.tail])
+        span = float(c.step[c.tail][-1] - c.step[c.tail][0])
+        source = "batches"
+    elif c.val.size >= 3:
+        slope, se = stats.linear_trend(c.val, c.val_epoch)
+        span = float(c.val_epoch[-1] - c.val_epoch[0])
+        source = "evals"
+    else:
+        return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
+    if not math.isfinite(slope) or not math.isfinite(se) or not math.isfinite(span):
+        return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
+    change = slope * span
+    z = slope / se if se > 0 else (0.0 if slope == 0 else math.copysign(math.inf, slope))
+    args = {
+        "change": _r(change),
+        "drop": _r(-change),
+        "se": _r(se * span),
+        "z": _r(z, 1),
+        "span": _epoch(span),
+        "source": source,
+        "per_1k": _r(slope * 1000, 4),
+    }
+    suffix = "" if source == "batches" else "_evals"
+    if z < -th.Z:
+        return Finding("progress", "info", "f.progress.improving" + suffix, args, measured=change)
+    if z > th.Z:
+        return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
+    return Finding("progress", "ok", "f.progress.settled" + suffix, args, measured=change)
+
+
+def _progress_evals(c: Context) -> Finding:
+    """The trend of the validation series at its end, judged against the series' own noise and its own
+    average slope: still improving, flattened, or rising."""
+    x = c.val_step if np.isfinite(c.val_step).all() and np.unique(c.val_step).size == c.val_step.size else c.val_epoch
+    unit = "steps" if x is c.val_step else "epochs"
+    m = max(3, int(math.ceil(th.END_EVALS_FRACTION * c.val.size)))
+    xe, ye = x[-m:], c.val[-m:]
+    slope, se = stats.linear_trend(ye, xe)
+    total_span = float(x[-1] - x[0])
+    avg_slope = (float(c.val[-1]) - float(c.val[0])) / total_span if total_span > 0 else math.nan  # over the whole series
+    span = float(xe[-1] - xe[0])
+    if not all(math.isfinite(v) for v in (slope, span)) or span <= 0:
+        return Finding("progress", "skipped", "f.progress.too_short", {"batches": int(c.loss.size), "evals": int(c.val.size)})
+    change = slope * span
+    # noise of the end's change: from the series noise when known, else the regression's own residuals
+    se_change = (c.sigma_val * math.sqrt(2.0)) if math.isfinite(c.sigma_val) else (se * span if math.isfinite(se) else math.nan)
+    se_change = max(se_change, th.MIN_BAND) if math.isfinite(se_change) else th.MIN_BAND
+    z = change / se_change
+    rel = slope / avg_slope if math.isfinite(avg_slope) and avg_slope < 0 else math.nan
+    args = {
+        "change": _r(change),
+        "drop": _r(-change),
+        "se": _r(se_change),
+        "z": _r(z, 1),
+        "span": _epoch(span),
+        "unit": unit,
+        "evals": int(m),
+        "rel": _r(100 * rel, 1) if math.isfinite(rel) else None,
+        "source": "evals",
+        "per_1k": _r(slope * 1000, 4),
+    }
+    if z < -th.Z and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
+        return Finding("progress", "info", "f.progress.val_improving", args, measured=change)
+    if z > th.Z:
+        return Finding("progress", "warn", "f.progress.val_rising", args, measured=change)
+    key = "f.progress.val_flattened" if z < -th.Z else "f.progress.val_settled"
+    return Finding("progress", "ok", key, args, measured=change)
+
+
+def check_divergence(c: Context) -> Finding:
+    n = c.loss.size
+    if n < th.MIN_BATCHES:
+        final = float(c.val[-1]) if c.val.size else math.nan
+        if c.val.size >= 2 and c.ln_v is not None and final > c.ln_v + max(c.near_floor, th.DIVERGE_MIN_NATS):
+            args = {"final": _r(final), "ln_v": _r(c.ln_v)}
+            return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=final, reference=c.ln_v)
+        return Finding("divergence", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
+    sd = c.sigma_b if math.isfinite(c.sigma_b) else 0.0
+    first_sd = _first_record_sd(c) if math.isfinite(c.sigma_b) else None
+    # two readings of where the run ends: the last w batches (a rise just begun), and the whole tail (a long,
+    # moderate rise, which the last w alone are too few to show); each is a median with its standard error
+    # ~1.2533 sd / sqrt(size), against the best level before it. The one that clears its bar by more is taken.
+    w = min(th.SPIKE_WINDOW, max(3, n // 4))  # short logs (HF logs every N steps) get a shorter final stretch
+    readings = []
+    for size in sorted({w, int(c.tail.sum())}):
+        if size < 1 or size >= n or (size != w and size < 2 * w):
+            continue  # the tail is a reading of its own only where it is much longer than the last w
+        end_i = float(np.median(c.loss[-size:]))
+        se_i = 1.2533 * sd / math.sqrt(size)
+        best_i, excess_i = _best_level(c.loss, n - size, sd, se_i, first_sd)
+        readings.append((end_i - best_i - excess_i, end_i, se_i, best_i, excess_i))
+    _, end, se_end, best, excess = max(readings) if readings else (0.0, float(np.median(c.loss)), math.inf, float(c.loss.min()), math.inf)
+    rise = end - best
+    args = {"best": _r(best), "end": _r(end), "rise": _r(rise), "sd": _r(sd), "ln_v": _r(c.ln_v)}
+    if c.ln_v is not None and end > c.init_band[1] + th.Z * se_end:
+        # worse than any healthy initialisation, at the end of training: blown up, whatever the path
+        return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
+    if rise > th.DIVERGE_MIN_NATS and end - excess > best:
+        if c.ln_v is not None and end > c.ln_v + max(th.DIVERGE_MIN_NATS, th.Z * se_end):
+            return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
+        if c.ln_v is not None and end > c.ln_v - th.DIVERGE_MIN_NATS:
+            return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
+        return Finding("divergence", "fail", "f.diverge.rise", args, measured=end, reference=best)
+    return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+
+
+def _first_record_sd(c: Context) -> float:
+    """The noise of the first logged loss alone. A Hugging Face record averages the steps since the last one,
+    so with ``logging_first_step`` its first record is one step where the others average many: sigma_b x
+    sqrt(typical steps per record / steps in the first). Other writers log one batch per record."""
+    if c.run.format != "hf-trainer" or c.step.size < 3:
+        return c.sigma_b
+    typical = float(np.median(np.diff(c.step)))
+    first = max(float(c.step[0]), 1.0)
+    return c.sigma_b * math.sqrt(max(1.0, typical / first)) if math.isfinite(typical) else c.sigma_b
+
+
+def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float, first_sd: float | None = None) -> tuple[float, float]:
+    """The best level of ``loss[:before]`` and how far above it the end must be, beyond noise, to have risen.
+
+    Two candidates; the one the end clears by more is taken. The running medians of whole SPIKE_WINDOW
+    windows: one has a standard error of ~1.2533 sd / sqrt(window), and the lowest of about
+    before / window independent ones sits below their level by the expected minimum of that many normals
+    (``lean``), so the end must clear lean + Z x the combined error. And the first batch alone (a run that
+    blows up at once has no window of its own before it rose), with the error of one record and a bar of 2 Z
+    (a second chance to find a rise: only a blow-up clears it)."""
+    window = min(th.SPIKE_WINDOW, loss.size)
+    half = window // 2
+    if before > half:  # whole windows only: the running median repeats the first loss at the start
+        smooth = stats.rolling_median(loss, th.SPIKE_WINDOW)
+        best_w = float(smooth[half:before].min())
+        se_w = 1.2533 * sd / math.sqrt(window)
+        lean = -stats.expected_min_of_normals(0.0, se_w, max(1, round((before - half) / window)))
+    else:  # too short for a whole window before the end: the median of what there is, no lowest-of-many
+        best_w = float(np.median(loss[: max(1, before)]))
+        se_w, lean = 1.2533 * sd / math.sqrt(max(1, before)), 0.0
+    need_w = lean + th.Z * math.hypot(se_end, se_w)
+    # (a second chance to find a rise, so it must be beyond doubt: 2 Z, a blow-up rather than a drift)
+    start, need_s = float(loss[0]), 2 * th.Z * math.hypot(se_end, sd if first_sd is None else first_sd)
+    if start < best_w and start + need_s < best_w + need_w:
+        return start, need_s
+    return best_w, need_w
+
+
+def _val_and_train_rise(c: Context) -> Finding | None:
+    """Validation rising beyond its noise at the end (the val-led trend) while the training level rises with
+    it beyond its own noise (Z standard errors of the two levels): not overfitting (training would keep falling) but the run itself
+    getting worse, too slowly for the batches alone to show it (a restarted schedule, lost optimizer state)."""
+    if c.val.size < 3:
+        return None
+    i_best = int(np.argmin(c.val))
+    train = c.train_epoch_mean
+    if i_best == c.val.size - 1 or not (math.isfinite(train[i_best]) and math.isfinite(train[-1])):
+        return None
+    t_rise = float(train[-1] - train[i_best])
+    # the training level's own noise: an epoch mean (logged) or the median of up to SPIKE_WINDOW batches (read)
+    logged = np.isfinite(c.run.epochs.train_loss[_after_start(c.run.epochs)]) if c.scaled is None else np.zeros(c.val.size, bool)
+    if logged.size != c.val.size:
+        logged = np.zeros(c.val.size, bool)
+    per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
+    se = [
+        c.sigma_b / math.sqrt(per_epoch) if logged[i] else 1.2533 * c.sigma_b / math.sqrt(min(th.SPIKE_WINDOW, max(1, c.loss.size)))
+        for i in (i_best, -1)
+    ]
+    se_rise = math.hypot(*se) if math.isfinite(c.sigma_b) else math.inf
+    band = max(th.Z * se_rise, th.MIN_BAND)
+    if not t_rise > band or _progress_evals(c).status != "warn":
+        return None
+    args = {
+        "vbest": _r(float(c.val[i_best])),
+        "vfinal": _r(float(c.val[-1])),
+        "vrise": _r(float(c.val[-1] - c.val[i_best])),
+        "tbest": _r(float(train[i_best])),
+        "tfinal": _r(float(train[-1])),
+        "trise": _r(t_rise),
+        "band": _r(band),
+    }
+    return Finding("divergence", "fail", "f.diverge.val_train_rise", args, measured=float(c.val[-1]), reference=float(c.val[i_best]))
+
+
+def check_spikes(c: Context) -> Finding:
+    n = c.loss.size
+    if n < th.MIN_BATCHES or not math.isfinite(c.sigma_b):
+        return Finding("spikes", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
+    med = stats.rolling_median(c.loss, th.SPIKE_WINDOW)
+    sd = max(c.sigma_b, stats.diff_noise_sd(c.loss))
+    excess = c.loss - med
+    thresh = max(th.SPIKE_Z * sd, th.SPIKE_MIN_NATS)
+    spikes = excess > thresh
+    args = {"count": int(spikes.sum()), "threshold": _r(thresh), "sd": _r(sd)}
+    if spikes.any():
+        i = int(np.argmax(np.where(spikes, excess, -np.inf)))
+        args.update(step=int(c.step[i]), value=_r(float(c.loss[i])), median=_r(float(med[i])), first=int(c.step[int(np.argmax(spikes))]))
+        return Finding("spikes", "warn", "f.spikes.found", args, measured=float(c.loss[i]), reference=float(med[i]))
+    return Finding("spikes", "ok", "f.spikes.none", args)
+
+
+def check_overfitting(c: Context) -> Finding:
+    if c.val.size < 2:
+        memo = _memorisation(c) or _memorised_text(c) or _epoch_staircase(c)
+        if memo is not None:
+            return memo
+        return Finding("overfitting", "skipped", "f.overfit.too_few", {"evals": int(c.val.size)})
+    i_min = int(np.argmin(c.val))
+    vmin, vfinal = float(c.val[i_min]), float(c.val[-1])
+    rise = vfinal - vmin
+    band = max(th.Z * math.sqrt(2) * (c.band_val / th.Z), th.MIN_BAND)
+    train = c.train_epoch_mean
+    gaps = c.val - train
+    args = {
+        "best": _r(vmin),
+        "best_epoch": _epoch(c.val_epoch[i_min]),
+        "final": _r(vfinal),
+        "rise": _r(rise),
+        "band": _r(band),
+        "gap": _r(float(gaps[-1])) if math.isfinite(gaps[-1]) else None,
+    }
+    fin = np.isfinite(gaps)
+    if fin.sum() >= 2:
+        slope, _ = stats.linear_trend(gaps[fin], c.val_epoch[fin])
+        args["gap_trend"] = _r(slope)
+    train_known = bool(np.isfinite(train[-1]) and np.isfinite(train[i_min]))
+    train_falling = train_known and i_min < c.val.size - 1 and bool(train[-1] < train[i_min])
+    # without batch noise the validation noise is unknown: then only a rise of more than 1% is judged a failure
+    noise_known = math.isfinite(c.sigma_val)
+    fail_band = band if noise_known else max(band, th.NEAR_FLOOR_REL * vmin)
+    if rise > fail_band and train_falling:
+        return Finding("overfitting", "fail", "f.overfit.val_rising", args, measured=vfinal, reference=vmin)
+    memo = _memorisation(c)
+    if memo is not None:
+        return memo
+    if rise > band:
+        key = "f.overfit.val_up_noise_unknown" if train_falling else "f.overfit.val_up_train_flat" if train_known else "f.overfit.val_up_no_train"
+        return Finding("overfitting", "warn", key, args, measured=vfinal, reference=vmin)
+    return Finding("overfitting", "ok", "f.overfit.ok", args, measured=vfinal, reference=vmin)
+
+
+def _epoch_staircase(c: Context) -> Finding | None:
+    """No validation, several epochs: a training loss that drops at the epoch boundaries and is (nearly) flat
+    within each epoch is recognising the examples it saw on the previous pass: memorising, which only a
+    validation set can tell from learning. The level at an epoch's start and end is the median of its first
+    and last STAIRCASE_WINDOW of batches; a drop across a boundary counts when it exceeds Z standard errors
+    of those medians and STAIRCASE_RATIO times the fall within the following epoch."""
+    if c.scaled is not None:
+        return None
+    ep, loss = c.run.batches.epoch, c.batch_loss
+    ok = np.isfinite(ep) & np.isfinite(loss)
+    if ok.sum() < 2 * th.MIN_TAIL:
+        return None
+    # epoch k holds the batches with k < epoch <= k + 1 (HF logs fractions 0.01 .. 1.0; lossdoc logs the epoch number 1, 2, ...)
+    index = np.floor(ep[ok] - 1e-9).astype(np.int64)
+    loss = loss[ok]
+    epochs = []
+    for k in np.unique(index):
+        lk = loss[index == k]
+        w = max(3, int(th.STAIRCASE_WINDOW * lk.size))
+        if lk.size < 2 * w:
+            return None  # too few batches in an epoch to tell its start from its end
+        sd = stats.diff_noise_sd(lk)
+        se = 1.2533 * sd / math.sqrt(w) if math.isfinite(sd) else math.nan  # standard error of a median of w values
+        epochs.append((float(np.median(lk[:w])), float(np.median(lk[-w:])), se))
+    boundaries = len(epochs) - 1
+    if boundaries < th.STAIRCASE_MIN_BOUNDARIES:
+        return None
+    drops, falls, steps = [], [], 0
+    for (_, end, se1), (start, end_next, se2) in zip(epochs, epochs[1:]):
+        drop, fall = end - start, max(start - end_next, 0.0)
+        band = max(th.Z * math.hypot(se1, se2), th.MIN_BAND) if math.isfinite(se1 + se2) else math.inf
+        drops.append(drop)
+        falls.append(fall)
+        steps += drop > band and drop > th.STAIRCASE_RATIO * fall
+    if steps < th.STAIRCASE_MIN_BOUNDARIES or steps < th.STAIRCASE_SHARE * boundaries:
+        return None
+    args = {
+        "epochs": len(epochs),
+        "steps": int(steps),
+        "boundaries": boundaries,
+        "drops": ", ".join(f"{d:.3f}" for d in drops),
+        "falls": ", ".join(f"{f:.3f}" for f in falls),
+        "ratio": _epoch(th.STAIRCASE_RATIO),
+    }
+    return Finding("overfitting", "warn", "f.overfit.epoch_steps", args, measured=float(np.median(drops)), reference=float(np.median(falls)))
