@@ -1,7 +1,4 @@
-"""Run -> Diagnosis: run every check, then pick one verdict by precedence.
-
-Precedence: broken > overfitting > expected-plateau | converged | still-learning > inconclusive.
-"""
+"""Run -> Diagnosis: run every check, then decide the verdict by the ordered table in ``verdict``."""
 
 from __future__ import annotations
 
@@ -9,12 +6,12 @@ import math
 
 import numpy as np
 
-from lossdoc.analysis import thresholds as th
 from lossdoc.analysis.checks import ALL_CHECKS, build_context
 from lossdoc.analysis.model import Code, Diagnosis, Facts, Finding, Verdict
+from lossdoc.analysis.verdict import BROKEN_CODES, decide
 from lossdoc.runlog.run import Run
 
-BROKEN_CODES: tuple[Code, ...] = ("nonfinite-loss", "init-loss", "below-floor", "uniform-lock", "no-learning", "divergence")
+__all__ = ["BROKEN_CODES", "diagnose"]
 
 
 def diagnose(run: Run) -> Diagnosis:
@@ -24,7 +21,7 @@ def diagnose(run: Run) -> Diagnosis:
         ctx = build_context(run)
         findings = [check(ctx) for check in ALL_CHECKS]
     by = {f.code: f for f in findings}
-    verdict = _verdict(ctx, by)
+    verdict, rule = decide(ctx, by)
     facts = Facts(
         vocab_size=ctx.vocab_size,
         ln_v=ctx.ln_v,
@@ -59,7 +56,15 @@ def diagnose(run: Run) -> Diagnosis:
         missing=_missing(findings),
         unchecked=[f.code for f in findings if f.status == "skipped"],
     )
-    return Diagnosis(verdict=verdict, findings=findings, facts=facts, next_steps=_next_steps(verdict, by, ctx))
+    return Diagnosis(
+        verdict=verdict,
+        findings=findings,
+        facts=facts,
+        next_steps=_next_steps(verdict, by, ctx),
+        rule=rule.name,
+        decided_by=list(rule.decided_by(by)),
+        headline=rule.headline,
+    )
 
 
 def _sources(run: Run, ctx) -> dict:
@@ -77,45 +82,6 @@ def _missing(findings: list[Finding]) -> list[dict[str, str]]:
             fact = "vocab_size" if "--vocab-size" in f.flag else "entropy_floor"
             seen.setdefault(fact, f.flag)
     return [{"fact": k, "flag": v} for k, v in seen.items()]
-
-
-def _verdict(ctx, by: dict[Code, Finding]) -> Verdict:
-    if any(by[c].status == "fail" for c in BROKEN_CODES):
-        return "broken"
-    if by["overfitting"].status == "fail":
-        return "overfitting"
-    if ctx.loss.size < th.MIN_BATCHES and ctx.val.size < 2:
-        return "inconclusive"
-    few = ctx.val.size == 0 and ctx.vocab_size is None and ctx.floor is None and ctx.loss.size < th.FEW_BATCHES_NO_FACTS
-    if few and not _trend_measured(by["progress"], ctx):
-        # a short run with nothing to compare it with, whose end says nothing on its own either
-        return "inconclusive"
-    floor = by["floor"]
-    if floor.status == "ok":
-        return "expected-plateau"
-    progress = by["progress"]
-    if progress.status == "info":
-        return "still-learning"
-    if progress.status in ("ok", "warn"):
-        return "converged"
-    return "inconclusive"
-
-
-def _trend_measured(progress: Finding, ctx) -> bool:
-    """Whether the end's trend says something without any other fact: a change beyond noise either way, or a
-    settle whose change and uncertainty are both small beside the loss level (FEW_SETTLED_SE): a short Hugging Face log's records
-    are averages over many steps, and a short log that fell fast and then stayed put has converged."""
-    if progress.status in ("info", "warn"):
-        return True
-    if progress.status != "ok" or not ctx.tail.any():
-        return False
-    level = float(np.median(ctx.loss[ctx.tail]))
-    se, change = progress.args.get("se"), progress.measured
-    if not (math.isfinite(level) and level > 0 and isinstance(se, (int, float)) and change is not None and math.isfinite(change)):
-        return False
-    # settled: the change over the end is small beside the level, and so is its uncertainty (a short, still
-    # falling tail whose fall is merely not significant is not "settled")
-    return abs(change) <= th.FEW_SETTLED_SE * level and se <= th.FEW_SETTLED_SE * level
 
 
 def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:

@@ -110,6 +110,9 @@ class Diagnosis:
     findings: list[RunFinding]
     facts: Facts
     next_steps: list[str]  # message keys
+    rule: str | None = None  # the row of the decision procedure that decided (lossdoc.analysis.verdict.RULES)
+    decided_by: list[str] = field(default_factory=list)  # codes of the findings that row read and that carried it
+    headline: str | None = None  # the rule's own headline key, when the verdict's alone would mislead
 
     def finding(self, code: Code) -> RunFinding | None:
         return next((f for f in self.findings if f.code == code), None)

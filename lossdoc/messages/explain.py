@@ -14,6 +14,7 @@ EN = {
     "headline.converged": "The loss has stopped improving; nothing looks wrong.",
     "headline.still-learning": "The loss is still going down: the run is healthy and not finished.",
     "headline.inconclusive": "Too little in this log to judge the curve.",
+    "headline.inconclusive.ln_v": "The loss sits at ln V, the loss of a uniform guess over the vocabulary. On random token ids that is the floor: an expected plateau. On real text it means the model learned nothing: broken. The log does not say which data it was: pass --random if the tokens are random ids; on text, fix the training.",
     # table
     "ui.title": "lossdoc explain: {source}",
     "ui.verdict": "Verdict: {verdict}",
@@ -222,6 +223,7 @@ ZH = {
     "headline.converged": "损失已不再下降，也没有发现异常。",
     "headline.still-learning": "损失还在下降：训练是健康的，只是还没训完。",
     "headline.inconclusive": "日志里的信息太少，无法判断这条曲线。",
+    "headline.inconclusive.ln_v": "损失停在 ln V，也就是对整个词表均匀猜测时的损失。如果 token 是随机 id，这就是下限：平台期在预期之中。如果是真实文本，说明模型什么都没学到：训练出了问题。日志没有说明用的是哪种数据：token 是随机 id 就加 --random；如果是文本，请检查训练。",
     "ui.title": "lossdoc 诊断：{source}",
     "ui.verdict": "结论：{verdict}",
     "ui.col.check": "检查项",

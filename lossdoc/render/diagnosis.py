@@ -135,7 +135,10 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
 
 
 def headline_key(d: Diagnosis) -> str:
-    """The verdict's headline; a healthy verdict says so only as far as the checks that ran allow."""
+    """The verdict's headline (the deciding rule's own, when it has one); a healthy verdict says so only as far as
+    the checks that ran allow."""
+    if d.headline:
+        return d.headline
     key = f"headline.{d.verdict}"
     if d.verdict in ("converged", "still-learning") and any(
         f.status == "skipped" and f.code in ("init-loss", "floor", "overfitting") for f in d.findings

@@ -20,6 +20,8 @@ def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
         "verdict": d.verdict,
         "verdict_text": t(f"verdict.{d.verdict}", lang),
         "headline": t(headline_key(d), lang),
+        "rule": d.rule,
+        "decided_by": d.decided_by,
         "facts": d.facts.to_dict(),
         "findings": [{**f.to_dict(), "message": finding_sentence(f, lang)} for f in d.findings],
         "explanation": explanation(d, lang),

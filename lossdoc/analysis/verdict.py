@@ -1,0 +1,218 @@
+"""One decision procedure: the findings of a run -> one verdict, by an ordered table.
+
+Each row of ``RULES`` names the findings it reads, the strength of evidence at which it decides (in words; the
+numbers are the checks' own, documented in docs/verdicts.md), and the verdict it gives. The rows are tried in
+order and the first that holds decides; the codes of the findings it read are the Diagnosis's ``decided_by``.
+The order is the issue-23 order: impossible values first, then overfitting, then the floor, then the trend.
+
+Strong evidence decides; a warning is kept for evidence that is really ambiguous, and the headline then names
+what would settle it. docs/verdicts.md's table "The decision procedure" is generated from ``RULES``
+(``python -m lossdoc.analysis.verdict``) and a test holds the two equal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from lossdoc.analysis import thresholds as th
+from lossdoc.analysis.context import Context
+from lossdoc.analysis.model import Code, Finding, Verdict
+
+Findings = dict[Code, Finding]
+
+IMPOSSIBLE: tuple[Code, ...] = ("nonfinite-loss", "init-loss", "below-floor", "uniform-lock")
+BROKEN_CODES: tuple[Code, ...] = (*IMPOSSIBLE, "no-learning", "divergence")
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    verdict: Verdict
+    needs: tuple[Code, ...]  # the findings the rule reads
+    when: str  # the evidence, in words (docs/verdicts.md)
+    strength: str  # how strong it must be to decide (effect size and standard error)
+    holds: Callable[[Context, Findings], bool]
+    headline: str | None = None  # a headline of its own (message key), else the verdict's
+
+    def decided_by(self, by: Findings) -> list[Code]:
+        """The findings that carried the decision: those it reads that are not plain 'ok', else all it reads."""
+        hit = [c for c in self.needs if c in by and by[c].status in ("fail", "warn", "info")]
+        return hit or [c for c in self.needs if c in by]
+
+
+def _fails(*codes: Code) -> Callable[[Context, Findings], bool]:
+    return lambda c, by: any(by[code].status == "fail" for code in codes)
+
+
+def _too_little(c: Context, by: Findings) -> bool:
+    return c.loss.size < th.MIN_BATCHES and c.val.size < 2
+
+
+def _short_without_reference(c: Context, by: Findings) -> bool:
+    few = c.val.size == 0 and c.vocab_size is None and c.floor is None and c.loss.size < th.FEW_BATCHES_NO_FACTS
+    return few and not trend_measured(by["progress"], c)
+
+
+def _at_ln_v_data_unknown(c: Context, by: Findings) -> bool:
+    """At ln V, or never moved from a start within a fresh model's band around it, with the data's kind unknown."""
+    if by["uniform-lock"].key == "f.uniform.unknown_floor":
+        return True
+    if by["no-learning"].key != "f.nolearn.unknown_floor" or c.vocab_size is None or c.pretrained:
+        return False
+    end = c.tail_level() if c.tail.any() else c.final_val
+    low, high = c.init_band
+    return end is not None and low <= end <= high
+
+
+def _at_floor(c: Context, by: Findings) -> bool:
+    return by["floor"].status == "ok"
+
+
+def _improving(c: Context, by: Findings) -> bool:
+    return by["progress"].status == "info"
+
+
+def _settled(c: Context, by: Findings) -> bool:
+    return by["progress"].status in ("ok", "warn")
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "impossible-value",
+        "broken",
+        IMPOSSIBLE,
+        "a non-finite loss; a loss at initialisation outside the healthy band of a fresh model; validation (or, with no "
+        "validation, training) below an exact floor; an output that does not depend on its input; a pretrained model at or above ln V",
+        "any such value beyond its noise band (3 standard errors of the level compared, at least 0.002 nats)",
+        _fails(*IMPOSSIBLE),
+    ),
+    Rule(
+        "not-learning",
+        "broken",
+        ("no-learning",),
+        "the loss did not move from where it started, on data with something to learn; or evaluations identical to the last digit; "
+        "or stuck at the unigram level",
+        "no change beyond 3 standard errors, or a change smaller than the material effect (1% of the level), with the floor "
+        "(or the data's kind) saying there was something to learn",
+        _fails("no-learning"),
+    ),
+    Rule(
+        "divergence",
+        "broken",
+        ("divergence",),
+        "the end of the run above its best level (or above the healthy initial band); validation and training rising together",
+        "a rise over 0.1 nats beyond the best level's own error, the selection lean of a lowest-of-many, and 3 standard errors "
+        "(t quantiles for short logs)",
+        _fails("divergence"),
+    ),
+    Rule(
+        "overfitting",
+        "overfitting",
+        ("overfitting",),
+        "validation rising from its best while training keeps falling; training below an exact floor while validation is not; "
+        "a memorised training loss with no validation",
+        "a rise beyond the selection-corrected noise band of the series' own residuals (t quantiles) and over 1% of the level "
+        "when the noise is not measured",
+        _fails("overfitting"),
+    ),
+    Rule(
+        "too-little",
+        "inconclusive",
+        ("progress",),
+        "fewer than 10 usable batches and fewer than 2 evaluations",
+        "-",
+        _too_little,
+    ),
+    Rule(
+        "nothing-to-compare",
+        "inconclusive",
+        ("progress",),
+        "no evaluation, no V, no floor and fewer than 100 batches, unless the end's trend was measured on its own",
+        "a change beyond 3 standard errors, or a settle whose change and error are both within 5% of the level",
+        _short_without_reference,
+    ),
+    Rule(
+        "at-ln-v-data-unknown",
+        "inconclusive",
+        ("uniform-lock", "no-learning"),
+        "the loss sits at ln V (or did not move from it) and nothing says whether the tokens are random: on random ids that is "
+        "the floor, on text the model learned nothing",
+        "within 0.001 nats of ln V with batch sd under 0.005, or no material move from ln V; the headline names --random "
+        "(random ids) and --from-scratch / the data's kind (text)",
+        _at_ln_v_data_unknown,
+        headline="headline.inconclusive.ln_v",
+    ),
+    Rule(
+        "at-floor",
+        "expected-plateau",
+        ("floor",),
+        "the best validation loss (or, with no validation, the training level) at the data's exact floor",
+        "within the noise band of the floor, or within 1% of it",
+        _at_floor,
+    ),
+    Rule(
+        "still-falling",
+        "still-learning",
+        ("progress",),
+        "the end of the curve still falling",
+        "a fall beyond 3 standard errors (t quantiles for short series) that is also material (at least 5% of the series' "
+        "average slope for validation)",
+        _improving,
+    ),
+    Rule(
+        "settled",
+        "converged",
+        ("progress",),
+        "the end of the curve flat, or its fall slowed to a small share of its average",
+        "no fall beyond noise, or a fall under 5% of the average slope",
+        _settled,
+    ),
+    Rule(
+        "no-trend",
+        "inconclusive",
+        ("progress",),
+        "no trend could be measured",
+        "-",
+        lambda c, by: True,
+    ),
+)
+
+
+def decide(c: Context, by: Findings) -> tuple[Verdict, Rule]:
+    """The first rule of RULES that holds: its verdict and the rule itself."""
+    for rule in RULES:
+        if rule.holds(c, by):
+            return rule.verdict, rule
+    raise AssertionError("the last rule always holds")  # pragma: no cover
+
+
+def trend_measured(progress: Finding, c: Context) -> bool:
+    """Whether the end's trend says something without any other fact: a change beyond noise either way, or a
+    settle whose change and uncertainty are both small beside the loss level (FEW_SETTLED_SE): a short Hugging Face
+    log's records are averages over many steps, and a short log that fell fast and then stayed put has converged."""
+    if progress.status in ("info", "warn"):
+        return True
+    if progress.status != "ok" or not c.tail.any():
+        return False
+    level = float(np.median(c.loss[c.tail]))
+    se, change = progress.args.get("se"), progress.measured
+    if not (math.isfinite(level) and level > 0 and isinstance(se, (int, float)) and change is not None and math.isfinite(change)):
+        return False
+    return abs(change) <= th.FEW_SETTLED_SE * level and se <= th.FEW_SETTLED_SE * level
+
+
+def table_markdown() -> str:
+    """The decision procedure as the Markdown table in docs/verdicts.md (generated: do not edit it there)."""
+    rows = ["| # | rule | verdict | reads | decides when | strength |", "|---|---|---|---|---|---|"]
+    for i, r in enumerate(RULES, 1):
+        needs = ", ".join(f"`{c}`" for c in r.needs)
+        rows.append(f"| {i} | `{r.name}` | {r.verdict} | {needs} | {r.when} | {r.strength} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(table_markdown(), end="")
