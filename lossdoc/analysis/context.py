@@ -90,6 +90,19 @@ class Context:
         return not self.random_data and self.floor is None
 
     @property
+    def data_text(self) -> bool:
+        """The data is known to have something to learn although its floor is unknown: the log says it is text
+        (lossdoc's header), or the run is a fine-tune of a pretrained model (trained on text, meeting text)."""
+        if self.random_data or self.floor is not None:
+            return False
+        kind = self.run.data_kind
+        return bool(self.pretrained) or (kind is not None and kind not in ("dummy", "random"))
+
+    def end_level(self) -> float | None:
+        """Where the run ends: the median of the batches' tail, else the last evaluation."""
+        return self.tail_level() if self.tail.any() else self.final_val
+
+    @property
     def best_val(self) -> float | None:
         return float(self.val.min()) if self.val.size else None
 

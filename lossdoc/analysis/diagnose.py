@@ -114,11 +114,23 @@ def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
         steps.append("next.bigger_model")
     elif verdict == "inconclusive":
         steps.append("next.more_data_points")
-    skipped_flags = [f.flag for f in by.values() if f.status == "skipped" and f.flag]
-    if skipped_flags:
-        steps.append("next.give_facts")
+    steps += _facts_to_give(verdict, by, ctx)
     seen: list[str] = []
     for s in steps:
         if s not in seen:
             seen.append(s)
     return seen
+
+
+def _facts_to_give(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
+    """Flags worth suggesting: only for facts the log lacks, only where they would enable a check, and never one
+    whose fact is known (V given, the data said to be text or random, a fine-tune: no --random)."""
+    out: list[str] = []
+    skipped = {f.code for f in by.values() if f.status == "skipped" and f.flag}
+    if ctx.vocab_size is None and skipped & {"init-loss", "uniform-lock"}:
+        out.append("next.give_vocab")
+    if verdict == "inconclusive" and by["floor"].key == "f.floor.at_ln_v_unknown" or by["uniform-lock"].key == "f.uniform.unknown_floor":
+        out.append("next.say_random")
+    elif ctx.floor is None and not ctx.data_text and not ctx.pretrained and ctx.vocab_size is not None and "floor" in skipped:
+        out.append("next.give_floor")
+    return out

@@ -207,6 +207,9 @@ def check_uniform_lock(c: Context) -> Finding:
             return Finding("uniform-lock", "fail", key, args, measured=level, reference=c.ln_v if c.ln_v else math.log(n_ids))
     if c.vocab_size is None:
         return Finding("uniform-lock", "skipped", "f.skip.vocab", {}, flag="--vocab-size")
+    lost = _pretrained_at_ln_v(c)
+    if lost is not None:
+        return lost
     end_level = c.tail_level()
     if end_level is None or not math.isfinite(c.sigma_b):
         end_level = c.final_val
@@ -223,14 +226,40 @@ def check_uniform_lock(c: Context) -> Finding:
             # on data with (almost) nothing to learn, a uniform output is the optimum, not a failure
             if c.floor is not None and c.floor >= ref - th.UNIFORM_LOCK_NATS - c.near_floor:
                 return Finding("uniform-lock", "ok", "f.uniform.optimal", args, measured=level, reference=ref)
-            if c.floor is None and not c.pretrained and c.run.sources.get("random_data") is None and c.run.format != "lossdoc":
-                # a from-scratch run on data not known to be random: a dead output layer; random ids would say --random
-                return Finding("uniform-lock", "fail", "f.uniform.locked_unknown", args, measured=level, reference=ref, flag="--random")
+            if c.floor is None and c.data_text:
+                # the log says the data is text (or the run is a fine-tune): a uniform output is a dead output layer
+                return Finding("uniform-lock", "fail", "f.uniform.locked_unknown", args, measured=level, reference=ref)
             if c.floor is None:
                 # random data (optimum) or a dead output layer (failure): only the floor tells them apart
                 return Finding("uniform-lock", "warn", "f.uniform.unknown_floor", args, measured=level, reference=ref, flag="--random or --floor")
             return Finding("uniform-lock", "fail", "f.uniform.locked", args, measured=level, reference=ref)
+    if c.floor is not None and c.ln_v is not None and c.floor >= c.ln_v - th.UNIFORM_LOCK_NATS - c.near_floor and abs(level - c.floor) <= c.near_floor:
+        # random ids: at the floor, the outputs are as close to uniform as the data allows, which is the optimum
+        args = {"level": _r(level, 5), "ln_v": _r(c.ln_v), "floor": _r(c.floor), "near": _r(c.near_floor)}
+        return Finding("uniform-lock", "ok", "f.uniform.optimal_near", args, measured=level, reference=c.floor)
     return Finding("uniform-lock", "ok", "f.uniform.ok", {"level": _r(level)}, measured=level)
+
+
+def _pretrained_at_ln_v(c: Context) -> Finding | None:
+    """A pretrained model whose last losses (up to 3 evaluations, else up to 3 batch levels) are all at or above
+    ln V: no better than a uniform guess over its vocabulary, so whatever it knew is gone (a learning rate far too
+    high, a wrong tokenizer or label mapping). Two such points are enough: a pretrained start is far below ln V."""
+    if not c.pretrained or c.ln_v is None:
+        return None
+    if c.val.size:
+        last, where = c.val[-min(3, c.val.size) :], "val"
+    elif c.loss.size:
+        last, where = c.loss[-min(3, c.loss.size) :], "train"
+    else:
+        return None
+    bar = c.ln_v - th.INIT_BAND_LOW_NATS
+    if last.size < 2 and not (c.val.size and c.loss.size and float(np.median(c.loss[-3:])) >= bar):
+        return None  # one point alone is not a level
+    if not bool(np.all(last >= bar)):
+        return None
+    level = float(np.median(last))
+    args = {"level": _r(level), "ln_v": _r(c.ln_v), "vocab": c.vocab_size, "count": int(last.size), "series": where, "source": _source_text(c.pretrained_source)}
+    return Finding("uniform-lock", "fail", "f.uniform.pretrained_lost", args, measured=level, reference=c.ln_v)
 
 
 def _identical_evals(val: np.ndarray) -> tuple[float, int] | None:

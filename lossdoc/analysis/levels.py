@@ -18,10 +18,14 @@ from lossdoc.analysis.model import Finding
 
 def check_floor(c: Context) -> Finding:
     if c.floor is None:
-        flag = "--floor or --random" if c.vocab_size else "--vocab-size with --random, or --floor"
+        at = _at_ln_v_unknown(c)
+        if at is not None:
+            return at
+        # only flags that can apply: text has no exact floor a flag could give but its own --floor
+        flag = "--floor" if c.data_text else "--floor or --random" if c.vocab_size else "--vocab-size with --random, or --floor"
         return Finding("floor", "skipped", "f.skip.floor", {}, flag=flag)
     if c.best_val is None:
-        return Finding("floor", "skipped", "f.floor.no_val", {})
+        return _train_level_vs_floor(c)
     best, final = c.best_val, float(c.val[-1])
     val_floor = c.val_floor if c.val_floor is not None else c.floor
     # compared with the floor as these validation rows score it: removes the luck of which tokens were drawn
@@ -187,3 +191,44 @@ def check_val_below_train(c: Context) -> Finding:
     if gap > allowance:
         return Finding("val-below-train", "warn", "f.vbt.found", args, measured=val, reference=end_train)
     return Finding("val-below-train", "ok", "f.vbt.ok", args, measured=val, reference=end_train)
+
+
+def _train_level_vs_floor(c: Context) -> Finding:
+    """No validation: the training level at the end (the tail's median, standard error 1.2533 sigma_b / sqrt(n)) against
+    the exact floor. On random ids the batches are unseen rows until an epoch repeats them, so their level is the
+    evidence (the seed's own case: a console of training losses only)."""
+    level = c.tail_level()
+    if level is None or not math.isfinite(c.sigma_b):
+        return Finding("floor", "skipped", "f.floor.no_val", {})
+    n = int(c.tail.sum())
+    band = max(th.Z * 1.2533 * c.sigma_b / math.sqrt(n), th.MIN_BAND)
+    near = max(band, th.NEAR_FLOOR_REL * c.floor)
+    d, pct = floors.excess(level, c.floor)
+    args = {"level": _r(level), "floor": _r(c.floor), "excess": _r(d), "pct": _r(pct, 2), "band": _r(band), "near": _r(near), "n": n, "below": _r(-d)}
+    if abs(d) <= band:
+        return Finding("floor", "ok", "f.floor.train_within_noise", args, measured=level, reference=c.floor)
+    if abs(d) <= near:
+        return Finding("floor", "ok", "f.floor.train_near", args, measured=level, reference=c.floor)
+    if d < 0:
+        return Finding("floor", "info", "f.floor.train_below", args, measured=level, reference=c.floor)
+    return Finding("floor", "info", "f.floor.train_above", args, measured=level, reference=c.floor)
+
+
+def _at_ln_v_unknown(c: Context) -> Finding | None:
+    """The run ends at ln V (within 1% of it, or within noise) and nothing says what the data is: the floor if the
+    ids are random, a model that learned nothing if they are text. Not for a fine-tune or data the log calls text."""
+    if c.vocab_size is None or c.pretrained or c.data_text or c.random_data:
+        return None
+    level = c.end_level()
+    if level is None or not math.isfinite(level):
+        return None
+    if c.tail.any() and math.isfinite(c.sigma_b):
+        se = 1.2533 * c.sigma_b / math.sqrt(int(c.tail.sum()))
+    else:
+        se = c.band_val / th.Z
+    near = max(th.Z * se, th.NEAR_FLOOR_REL * c.ln_v, th.MIN_BAND)
+    ref = math.log(c.vocab_size - 1) if c.vocab_size > 2 and abs(level - math.log(c.vocab_size - 1)) < abs(level - c.ln_v) else c.ln_v
+    if abs(level - ref) > near:
+        return None
+    args = {"level": _r(level), "ln_v": _r(c.ln_v), "vocab": c.vocab_size, "diff": _r(level - c.ln_v), "near": _r(near)}
+    return Finding("floor", "warn", "f.floor.at_ln_v_unknown", args, measured=level, reference=c.ln_v, flag="--random")

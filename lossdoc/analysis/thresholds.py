@@ -20,6 +20,7 @@ SPIKE_MIN_NATS = 0.05  # ... and by at least this many nats is a spike
 SPIKE_WINDOW = 21  # batches in the running median
 DIVERGE_MIN_NATS = 0.1  # the end of the run above its best level by this (and by Z standard errors) is divergence
 INIT_FIRST_STEP_MAX = 1  # the first logged batch must be at step <= this to count as "at initialisation"
+MIN_EFFECT_REL = 0.01  # a change must also be material: at least 1% of the level it is measured from
 MIN_BATCHES = 10  # fewer batches (and fewer than 2 evaluations) is too little to judge
 
 # --- real logs (docs/verdicts.md, "Logs from other tools") ---

@@ -43,15 +43,27 @@ def check_no_learning(c: Context) -> Finding:
         moves.append((first, end, first - end, max(th.Z * se1, th.MIN_BAND)))
     if not moves:
         return Finding("no-learning", "skipped", "f.nolearn.no_data", {})
-    moved = next((m for m in moves if abs(m[2]) > m[3]), None)
+    # a move counts when it is beyond noise AND material: at least MIN_EFFECT_REL of the level it started from (a
+    # drift of 0.01 nats over thousands of steps from a tiny learning rate is significant and means nothing)
+    moved = next((m for m in moves if abs(m[2]) > m[3] and abs(m[2]) >= th.MIN_EFFECT_REL * abs(m[0])), None)
     start, end, change, band = moved or moves[0]
-    args = {"init": _r(start), "end": _r(end), "moved": _r(change), "band": _r(band), "lr_max": _r(float(lrs.max()), 8) if lrs.size else None}
+    args = {
+        "init": _r(start),
+        "end": _r(end),
+        "moved": _r(change),
+        "band": _r(band),
+        "effect": _r(th.MIN_EFFECT_REL * abs(start)),
+        "lr_max": _r(float(lrs.max()), 8) if lrs.size else None,
+    }
     lr_zero = bool(lrs.size and lrs.max() == 0)
     if c.floor is not None and start - (c.val_floor if c.val_floor is not None else c.floor) <= 2 * band and not lr_zero:
         return Finding("no-learning", "ok", "f.nolearn.nothing_to_learn", args, measured=change)
     if moved is None:
         if lr_zero:
             return Finding("no-learning", "fail", "f.nolearn.lr_zero", args, measured=change, reference=band)
+        if c.floor is None and c.run.data_kind not in (None, "dummy", "random") and not c.pretrained and not c.random_data:
+            # the log says the data is text and the run started from scratch: there was something to learn
+            return Finding("no-learning", "fail", "f.nolearn.stuck_text", args, measured=change, reference=band)
         if c.floor is None:
             # it did not move, but without a floor we cannot tell "nothing to learn" from "not learning"
             return Finding("no-learning", "warn", "f.nolearn.unknown_floor", args, measured=change, reference=band, flag="--random or --floor")

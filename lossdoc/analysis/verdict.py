@@ -7,7 +7,7 @@ The order is the issue-23 order: impossible values first, then overfitting, then
 
 Strong evidence decides; a warning is kept for evidence that is really ambiguous, and the headline then names
 what would settle it. docs/verdicts.md's table "The decision procedure" is generated from ``RULES``
-(``python -m lossdoc.analysis.verdict``) and a test holds the two equal.
+(``python scripts/verdict_table.py --write``) and a test holds the two equal.
 """
 
 from __future__ import annotations
@@ -58,8 +58,11 @@ def _short_without_reference(c: Context, by: Findings) -> bool:
 
 
 def _at_ln_v_data_unknown(c: Context, by: Findings) -> bool:
-    """At ln V, or never moved from a start within a fresh model's band around it, with the data's kind unknown."""
-    if by["uniform-lock"].key == "f.uniform.unknown_floor":
+    """At ln V, or never moved from a start within a fresh model's band around it, with the data's kind unknown; and
+    not still falling (an early run on its way down from ln V is still learning)."""
+    if by["progress"].status == "info":
+        return False
+    if by["uniform-lock"].key == "f.uniform.unknown_floor" or by["floor"].key == "f.floor.at_ln_v_unknown":
         return True
     if by["no-learning"].key != "f.nolearn.unknown_floor" or c.vocab_size is None or c.pretrained:
         return False
@@ -138,11 +141,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "at-ln-v-data-unknown",
         "inconclusive",
-        ("uniform-lock", "no-learning"),
+        ("uniform-lock", "floor", "no-learning", "progress"),
         "the loss sits at ln V (or did not move from it) and nothing says whether the tokens are random: on random ids that is "
         "the floor, on text the model learned nothing",
-        "within 0.001 nats of ln V with batch sd under 0.005, or no material move from ln V; the headline names --random "
-        "(random ids) and --from-scratch / the data's kind (text)",
+        "the end within 1% of ln V (or 3 standard errors of its level), or no material move from a start in a fresh model's "
+        "band, and not still falling; the headline names --random (random ids) and says what it means on text",
         _at_ln_v_data_unknown,
         headline="headline.inconclusive.ln_v",
     ),
@@ -214,5 +217,10 @@ def table_markdown() -> str:
     return "\n".join(rows) + "\n"
 
 
-if __name__ == "__main__":
-    print(table_markdown(), end="")
+START, END = "<!-- verdict-table:start -->\n", "<!-- verdict-table:end -->"
+
+
+def with_table(doc: str) -> str:
+    """``doc`` (docs/verdicts.md's text) with the generated table put between its markers."""
+    head, rest = doc.split(START, 1)
+    return head + START + table_markdown() + END + rest.split(END, 1)[1]

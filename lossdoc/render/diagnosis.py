@@ -102,7 +102,9 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
     elif facts.best_val_loss is not None:
         out.append(t("expl.floor_unknown", lang))
     fl = d.finding("floor")
-    if fl is not None and fl.status != "skipped":
+    if fl is not None and fl.status != "skipped" and "best" not in fl.args:
+        out.append(finding_sentence(fl, lang))  # the training level against the floor, or a loss at ln V: its own sentence
+    elif fl is not None and fl.status != "skipped":
         out.append(t("expl.best_below" if fl.status == "fail" else "expl.best", lang, **_args(fl.args)))
     elif facts.best_val_loss is not None:
         ov = d.finding("overfitting")

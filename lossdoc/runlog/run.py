@@ -98,6 +98,7 @@ class Run:
     floor_source: str | None = None  # dummy | zipf | markov | flag | ...
     val_floor_sample: float | None = None  # what the true source scores on these validation rows (synthetic data)
     random_data: bool = False  # tokens are i.i.d. uniform: the floor is ln of the token range
+    data_kind: str | None = None  # what the log says the data is (lossdoc header: dummy | text | zipf | ...); None: not said
     unigram_entropy: float | None = None  # of the training split
     unigram_xent: float | None = None  # of the training unigram model on validation
     init_logit_std: float | None = None

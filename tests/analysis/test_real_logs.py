@@ -196,11 +196,19 @@ def test_collapse_to_a_uniform_output_is_found_without_the_vocabulary(tmp_path):
     assert diag.verdict == "broken"
 
 
-def test_a_from_scratch_run_pinned_at_ln_v_is_broken_when_v_is_known(tmp_path):
+def test_a_from_scratch_run_pinned_at_ln_v_says_both_readings_when_the_data_is_unknown(tmp_path):
+    # a uniform output scores ln V with no noise on any data: on random ids it is the optimum, on text a dead
+    # output layer. The log cannot say which, so the verdict does not guess (issue 23): it names --random.
     ln_v = math.log(5000)
     losses = ln_v + RNG.normal(0, 1e-5, 100)
-    diag = diagnose(read_run(hf_run(tmp_path, losses, every=1, config={"vocab_size": 5000})))
-    assert diag.finding("uniform-lock").key == "f.uniform.locked_unknown" and diag.verdict == "broken"
+    run = read_run(hf_run(tmp_path, losses, every=1, config={"vocab_size": 5000}))
+    diag = diagnose(run)
+    assert diag.finding("uniform-lock").key == "f.uniform.unknown_floor" and diag.verdict == "inconclusive"
+    assert diag.rule == "at-ln-v-data-unknown" and diag.headline == "headline.inconclusive.ln_v"
+    # said to be text (as lossdoc's own header says it): a dead output layer
+    run.data_kind = "text"
+    text = diagnose(run)
+    assert text.finding("uniform-lock").key == "f.uniform.locked_unknown" and text.verdict == "broken"
 
 
 # ------------------------------------------------------------------ numbers that are not a mean cross-entropy

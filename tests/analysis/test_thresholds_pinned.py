@@ -189,6 +189,16 @@ def case_diverge(past):
     return checks.check_divergence(context(make_run(losses))).key == "f.diverge.rise"
 
 
+@pins("MIN_EFFECT_REL")
+def case_min_effect(past):
+    # random ids, far above the floor: a fall beyond noise (tiny noise) counts as learning only when it is also at
+    # least MIN_EFFECT_REL of the level it fell from; just short of it the loss "did not move materially"
+    start = 7.0
+    drop = th.MIN_EFFECT_REL * start * (1.1 if past else 0.9)
+    losses = np.r_[wiggle(start, 100, amp=1e-4), wiggle(start - drop, 100, amp=1e-4)]
+    return checks.check_no_learning(context(make_run(losses, floor=FLOOR, random_data=True))).key == "f.nolearn.ok"
+
+
 @pins("MIN_BATCHES")
 def case_min_batches(past):
     n = th.MIN_BATCHES if past else th.MIN_BATCHES - 1

@@ -558,6 +558,7 @@ def _apply_header(run: Run, header: dict[str, Any]) -> None:
         run.entropy_floor = floor
         run.floor_source = str(data.get("kind", "header"))
     run.random_data = data.get("kind") == "dummy"
+    run.data_kind = data["kind"] if isinstance(data.get("kind"), str) else None
     sample = num(data.get("val_floor_sample"))
     if run.entropy_floor is not None and math.isfinite(sample) and sample > 0:
         run.val_floor_sample = sample
