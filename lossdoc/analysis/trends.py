@@ -44,8 +44,14 @@ def check_no_learning(c: Context) -> Finding:
     if not moves:
         return Finding("no-learning", "skipped", "f.nolearn.no_data", {})
     # a move counts when it is beyond noise AND material: at least MIN_EFFECT_REL of the level it started from (a
-    # drift of 0.01 nats over thousands of steps from a tiny learning rate is significant and means nothing)
-    moved = next((m for m in moves if abs(m[2]) > m[3] and abs(m[2]) >= th.MIN_EFFECT_REL * abs(m[0])), None)
+    # drift of 0.01 nats over thousands of steps from a tiny learning rate is significant and means nothing), or
+    # one that reached an exact floor: all there was to learn, however little
+    vf = (c.val_floor if c.val_floor is not None else c.floor) if c.floor is not None else None
+
+    def material(m: tuple[float, float, float, float]) -> bool:
+        return abs(m[2]) >= th.MIN_EFFECT_REL * abs(m[0]) or (vf is not None and abs(m[1] - vf) <= c.near_floor)
+
+    moved = next((m for m in moves if abs(m[2]) > m[3] and material(m)), None)
     start, end, change, band = moved or moves[0]
     args = {
         "init": _r(start),
@@ -56,7 +62,7 @@ def check_no_learning(c: Context) -> Finding:
         "lr_max": _r(float(lrs.max()), 8) if lrs.size else None,
     }
     lr_zero = bool(lrs.size and lrs.max() == 0)
-    if c.floor is not None and start - (c.val_floor if c.val_floor is not None else c.floor) <= 2 * band and not lr_zero:
+    if vf is not None and start - vf <= max(2 * band, th.MIN_EFFECT_REL * abs(start)) and not lr_zero:
         return Finding("no-learning", "ok", "f.nolearn.nothing_to_learn", args, measured=change)
     if moved is None:
         if lr_zero:
@@ -64,6 +70,10 @@ def check_no_learning(c: Context) -> Finding:
         if c.floor is None and c.run.data_kind not in (None, "dummy", "random") and not c.pretrained and not c.random_data:
             # the log says the data is text and the run started from scratch: there was something to learn
             return Finding("no-learning", "fail", "f.nolearn.stuck_text", args, measured=change, reference=band)
+        if c.floor is None and c.ln_v is not None and not c.pretrained and end > c.ln_v + max(band, th.NEAR_FLOOR_REL * c.ln_v):
+            # still above ln V and not moving: on random ids a learning model sheds its initial excess down to ln V, on
+            # text it falls far below ln V; either way this model is not learning
+            return Finding("no-learning", "fail", "f.nolearn.above_ln_v", {**args, "ln_v": _r(c.ln_v)}, measured=change, reference=band)
         if c.floor is None:
             # it did not move, but without a floor we cannot tell "nothing to learn" from "not learning"
             return Finding("no-learning", "warn", "f.nolearn.unknown_floor", args, measured=change, reference=band, flag="--random or --floor")

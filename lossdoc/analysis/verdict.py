@@ -53,8 +53,15 @@ def _too_little(c: Context, by: Findings) -> bool:
 
 
 def _short_without_reference(c: Context, by: Findings) -> bool:
+    """A short log with nothing to compare it with: judged only when its end's trend was measured on its own, a
+    settle counting only after the loss moved (a short flat log shows no learning to have settled from)."""
     few = c.val.size == 0 and c.vocab_size is None and c.floor is None and c.loss.size < th.FEW_BATCHES_NO_FACTS
-    return few and not trend_measured(by["progress"], c)
+    if not few:
+        return False
+    progress = by["progress"]
+    if progress.status in ("ok",) and by["no-learning"].status != "ok":
+        return True
+    return not trend_measured(progress, c)
 
 
 def _at_ln_v_data_unknown(c: Context, by: Findings) -> bool:
@@ -62,13 +69,7 @@ def _at_ln_v_data_unknown(c: Context, by: Findings) -> bool:
     not still falling (an early run on its way down from ln V is still learning)."""
     if by["progress"].status == "info":
         return False
-    if by["uniform-lock"].key == "f.uniform.unknown_floor" or by["floor"].key == "f.floor.at_ln_v_unknown":
-        return True
-    if by["no-learning"].key != "f.nolearn.unknown_floor" or c.vocab_size is None or c.pretrained:
-        return False
-    end = c.tail_level() if c.tail.any() else c.final_val
-    low, high = c.init_band
-    return end is not None and low <= end <= high
+    return by["uniform-lock"].key == "f.uniform.unknown_floor" or by["floor"].key == "f.floor.at_ln_v_unknown"
 
 
 def _at_floor(c: Context, by: Findings) -> bool:
@@ -133,9 +134,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "nothing-to-compare",
         "inconclusive",
-        ("progress",),
+        ("progress", "no-learning"),
         "no evaluation, no V, no floor and fewer than 100 batches, unless the end's trend was measured on its own",
-        "a change beyond 3 standard errors, or a settle whose change and error are both within 5% of the level",
+        "a change beyond 3 standard errors, or a settle whose change and error are both within 5% of the level after the "
+        "loss moved materially",
         _short_without_reference,
     ),
     Rule(
