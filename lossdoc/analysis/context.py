@@ -61,7 +61,7 @@ class Context:
     train_epoch_mean: np.ndarray  # matching val rows: the epoch mean, else the batch level before the evaluation
     train_at_eval: np.ndarray  # median of the last batches before each evaluation (NaN when unknown)
     sigma_val: float  # standard error of one validation loss
-    band_val: float  # Z * sigma_val, at least MIN_BAND
+    band_val: float  # z_val * sigma_val, at least MIN_BAND
     init: float | None
     init_source: str | None  # "epoch0" | "step1" | None
     first_step: float | None
@@ -79,6 +79,17 @@ class Context:
     first_loss_step: float | None = None
     last_step: float | None = None
     facts: dict = field(default_factory=dict)
+    rho_b: float = 0.0  # lag-1 autocorrelation of the batch losses around their trend at the end (0: independent)
+    z_b: float = th.Z  # Z as a Student-t quantile for the degrees of freedom sigma_b was measured with
+    z_val: float = th.Z  # the same for sigma_val (from the series itself: few evaluations, few degrees of freedom)
+
+    def level_se(self, n: float, median: bool = True) -> float:
+        """Standard error of the level of n consecutive batch losses (their median, else their mean): sigma_b / sqrt(n)
+        for independent batches (1.2533 x that for a median), widened for autocorrelated ones by the AR(1) factor of
+        rho_b, with sigma_b / sqrt(1 - rho_b) the marginal sd (successive differences see only sqrt(1 - rho) of it)."""
+        n = max(1, int(n))
+        marginal = self.sigma_b / math.sqrt(1.0 - self.rho_b)
+        return (1.2533 if median else 1.0) * marginal * stats.ar1_mean_factor(self.rho_b, n) / math.sqrt(n)
 
     @property
     def val_led(self) -> bool:
@@ -143,16 +154,20 @@ def _filter_zeros(step: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, list[
     return loss, steps
 
 
-def _val_series_noise(val: np.ndarray) -> float:
-    """Sd of one validation loss from the series itself: robust sd of its second differences over
-    sqrt(6) (for y = m + e with a smooth m, y_t - 2 y_t-1 + y_t-2 has sd sqrt(6) sd(e)), on the
-    last half of the series (at least 4 evaluations), where the curve bends least. NaN for fewer
-    than 4 evaluations."""
+def _val_series_noise(val: np.ndarray) -> tuple[float, int]:
+    """(sd of one validation loss, its degrees of freedom) from the series itself: the residuals of its last two
+    thirds (at least 5 evaluations; the early fall bends too much for a low-order fit) around a least-squares
+    quadratic (a line for 4 evaluations), sd = sqrt(RSS / df). NaN for fewer than 4 evaluations. (The median
+    absolute deviation of a handful of second differences, used before, put the noise of a flat 10-evaluation
+    series 8x too low.)"""
     v = stats.finite(val)
     if v.size < 4:
-        return math.nan
-    d2 = np.diff(v[-max(4, v.size // 2) :], n=2)
-    return stats.mad_sd(d2) / math.sqrt(6.0)
+        return math.nan, 0
+    seg = v[-max(5, int(math.ceil(2 * v.size / 3))) :]
+    resid, df = stats.poly_residuals(seg, 2 if seg.size >= 5 else 1)
+    if df < 1:
+        return math.nan, 0
+    return math.sqrt(float((resid * resid).sum()) / df), df
 
 
 def build_context(run: Run) -> Context:
@@ -186,12 +201,16 @@ def build_context(run: Run) -> Context:
     # the noise from at least MIN_TAIL records even so: a sd from 4 or 5 differences is itself too noisy
     noise_from = loss[-max(th.MIN_TAIL, int(math.ceil(th.TAIL_FRACTION * n))) :]
     sigma_b = stats.diff_noise_sd(noise_from) if n >= 3 else math.nan
+    # the noise's autocorrelation, from the same stretch's residuals around a fitted quadratic; and the confidence Z
+    # stands for, as a t quantile of the degrees of freedom sigma_b was measured with
+    rho_b = stats.ar1_rho(stats.poly_residuals(noise_from, 2)[0]) if n >= 10 else 0.0
+    z_b = stats.t_equivalent(th.Z, max(1, noise_from.size - 2))
     tok = stats.finite(b.tokens)
     tpb = float(np.median(tok)) if tok.size else run.batch_tokens
     sel = _after_start(run.epochs)
     train_epoch = run.epochs.train_loss[sel] if scaled is None else np.full(val.size, np.nan)
     train_mean = np.where(np.isfinite(train_epoch), train_epoch, train_at_eval)
-    sigma_val, noise_source, band_val = _val_noise(sigma_b, tpb, val, val_tokens)
+    sigma_val, noise_source, band_val, z_val = _val_noise(sigma_b, tpb, val, val_tokens)
 
     init, init_source, first_step = _init_loss(run, batch_loss, scaled, eval_multiple)
     first_loss, first_loss_step = (float(loss[0]), float(step[0])) if n else (None, None)
@@ -251,6 +270,9 @@ def build_context(run: Run) -> Context:
         first_loss=first_loss,
         first_loss_step=first_loss_step,
         last_step=last_step,
+        rho_b=rho_b,
+        z_b=z_b,
+        z_val=z_val,
     )
 
 
@@ -320,20 +342,21 @@ def _not_mean_losses(train_at_eval: np.ndarray, val: np.ndarray) -> tuple[dict |
     return None, None
 
 
-def _val_noise(sigma_b: float, tpb: float | None, val: np.ndarray, val_tokens: np.ndarray) -> tuple[float, str | None, float]:
+def _val_noise(sigma_b: float, tpb: float | None, val: np.ndarray, val_tokens: np.ndarray) -> tuple[float, str | None, float, float]:
     """(sigma_val, its source, band): the standard error of one validation loss, from the per-token sd (the
     batch noise) over sqrt(validation tokens); without token counts, from the validation series itself
     (never from one batch's noise)."""
-    sigma_val, noise_source = math.nan, None
+    sigma_val, noise_source, z_val = math.nan, None, th.Z
     vt = stats.finite(val_tokens)
     if math.isfinite(sigma_b) and tpb and vt.size:
         sigma_val, noise_source = sigma_b * math.sqrt(tpb) / math.sqrt(float(np.median(vt))), "tokens"
     else:
-        sv = _val_series_noise(val)
+        sv, df = _val_series_noise(val)
         if math.isfinite(sv):
-            sigma_val, noise_source = max(sv, th.MIN_BAND / th.Z), "series"
-    band_val = max(th.Z * sigma_val, th.MIN_BAND) if math.isfinite(sigma_val) else th.MIN_BAND
-    return sigma_val, noise_source, band_val
+            z_val = stats.t_equivalent(th.Z, df)
+            sigma_val, noise_source = max(sv, th.MIN_BAND / z_val), "series"
+    band_val = max(z_val * sigma_val, th.MIN_BAND) if math.isfinite(sigma_val) else th.MIN_BAND
+    return sigma_val, noise_source, band_val, z_val
 
 
 def _init_loss(run: Run, batch_loss: np.ndarray, scaled: dict | None, eval_multiple: dict | None) -> tuple[float | None, str | None, float | None]:

@@ -157,7 +157,7 @@ def check_below_floor(c: Context) -> Finding:
     if tail is not None and math.isfinite(c.sigma_b):
         # training batches far below the floor with nothing evaluated: the same impossibility
         n_tail = int(c.tail.sum())
-        band_t = max(th.Z * c.sigma_b / math.sqrt(n_tail), th.MIN_BAND)
+        band_t = max(c.z_b * c.level_se(n_tail), th.MIN_BAND)
         if not vals.size and tail < c.floor - max(band_t, th.MEMORISE_REL * c.floor):
             args.update(best=_r(tail), gap=_r(c.floor - tail))
             return Finding("below-floor", "fail", "f.below.train", args, measured=tail, reference=c.floor)

@@ -82,9 +82,9 @@ def check_batch_noise(c: Context) -> Finding:
     }
     if c.tokens_per_batch:
         args["per_token_sd"] = _r(c.sigma_b * math.sqrt(c.tokens_per_batch), 3)
-    se_mean = c.sigma_b / math.sqrt(n)
+    se_mean = c.level_se(n, median=False)
     args["se_mean"] = _r(se_mean)
-    if mean < c.floor - max(th.Z * se_mean, th.MIN_BAND):
+    if mean < c.floor - max(c.z_b * se_mean, th.MIN_BAND):
         # the average itself is below the floor: not noise, the model does better on rows it has seen
         return Finding("batch-noise", "info", "f.noise.mean_below", args, measured=mean, reference=c.floor)
     if below:
@@ -102,7 +102,7 @@ def _memorisation(c: Context) -> Finding | None:
         return None
     t_final = float(train[fin][-1])
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
-    band_t = max(th.Z * c.sigma_b / math.sqrt(per_epoch), th.MIN_BAND)
+    band_t = max(c.z_b * c.level_se(per_epoch, median=False), th.MIN_BAND)
     if t_final >= c.floor - band_t:
         return None
     if c.val.size and c.val.min() < (c.val_floor if c.val_floor is not None else c.floor) - c.band_val:
@@ -185,7 +185,7 @@ def check_val_below_train(c: Context) -> Finding:
     # On real data the training loss is measured with dropout on (often not logged; 0.1 is the usual
     # default) and, in most tools, as a running mean that lags a falling curve: allow twice that share.
     share = th.REAL_DATA_DROPOUT_FACTOR * max(dropout, th.DEFAULT_DROPOUT) if c.real_data else dropout
-    allowance = th.Z * sd / math.sqrt(n_tail) + c.band_val + share * max(0.0, end_train - ref)
+    allowance = (c.z_b * c.level_se(n_tail, median=False) if sd > 0 else 0.0) + c.band_val + share * max(0.0, end_train - ref)
     gap = end_train - val
     args = {"val": _r(val), "train": _r(end_train), "gap": _r(gap), "allowance": _r(allowance), "dropout": dropout}
     if gap > allowance:
@@ -194,14 +194,14 @@ def check_val_below_train(c: Context) -> Finding:
 
 
 def _train_level_vs_floor(c: Context) -> Finding:
-    """No validation: the training level at the end (the tail's median, standard error 1.2533 sigma_b / sqrt(n)) against
+    """No validation: the training level at the end (the tail's median, with its standard error ``Context.level_se``) against
     the exact floor. On random ids the batches are unseen rows until an epoch repeats them, so their level is the
     evidence (the seed's own case: a console of training losses only)."""
     level = c.tail_level()
     if level is None or not math.isfinite(c.sigma_b):
         return Finding("floor", "skipped", "f.floor.no_val", {})
     n = int(c.tail.sum())
-    band = max(th.Z * 1.2533 * c.sigma_b / math.sqrt(n), th.MIN_BAND)
+    band = max(c.z_b * c.level_se(n), th.MIN_BAND)
     near = max(band, th.NEAR_FLOOR_REL * c.floor)
     d, pct = floors.excess(level, c.floor)
     args = {"level": _r(level), "floor": _r(c.floor), "excess": _r(d), "pct": _r(pct, 2), "band": _r(band), "near": _r(near), "n": n, "below": _r(-d)}
@@ -223,10 +223,10 @@ def _at_ln_v_unknown(c: Context) -> Finding | None:
     if level is None or not math.isfinite(level):
         return None
     if c.tail.any() and math.isfinite(c.sigma_b):
-        se = 1.2533 * c.sigma_b / math.sqrt(int(c.tail.sum()))
+        se, z = c.level_se(int(c.tail.sum())), c.z_b
     else:
-        se = c.band_val / th.Z
-    near = max(th.Z * se, th.NEAR_FLOOR_REL * c.ln_v, th.MIN_BAND)
+        se, z = c.band_val / c.z_val, c.z_val
+    near = max(z * se, th.NEAR_FLOOR_REL * c.ln_v, th.MIN_BAND)
     ref = math.log(c.vocab_size - 1) if c.vocab_size > 2 and abs(level - math.log(c.vocab_size - 1)) < abs(level - c.ln_v) else c.ln_v
     if abs(level - ref) > near:
         return None

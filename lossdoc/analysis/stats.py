@@ -126,3 +126,64 @@ def expected_min_of_normals(mean: float, sd: float, n: int) -> float:
 
 def normal_cdf(z: float) -> float:
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+RHO_MAX = 0.95  # lag-1 autocorrelation is capped here: beyond it a tail of a few hundred records cannot tell a trend from noise
+
+
+def ar1_rho(resid: np.ndarray) -> float:
+    """Lag-1 autocorrelation of residuals, with the small-sample bias correction of a mean-corrected series
+    (Kendall: E[r] ~ rho - (1 + 3 rho) / n, inverted), clipped to [0, RHO_MAX]; 0 for fewer than 10 points.
+
+    Batch losses are close to independent from step to step; a logged series can be autocorrelated (a running
+    mean, an EMA-smoothed loss, data served in correlated shards), and then every standard error that assumes
+    independence is too small."""
+    e = finite(resid)
+    if e.size < 10:
+        return 0.0
+    e = e - e.mean()
+    den = float((e * e).sum())
+    if den <= 0:
+        return 0.0
+    r = float((e[1:] * e[:-1]).sum()) / den
+    r = (r * e.size + 1.0) / (e.size - 3.0)  # r + (1 + 3r)/n, solved for rho
+    return min(max(r, 0.0), RHO_MAX)
+
+
+def ar1_mean_factor(rho: float, n: int) -> float:
+    """How much wider the standard error of a mean of n consecutive AR(1) values is than for independent ones:
+    sqrt(1 + 2 sum_{k<n} (1 - k/n) rho^k). 1 for rho = 0; sqrt((1 + rho)/(1 - rho)) for large n."""
+    if rho <= 0 or n <= 1:
+        return 1.0
+    k = np.arange(1, n, dtype=np.float64)
+    return math.sqrt(1.0 + 2.0 * float(((1.0 - k / n) * rho**k).sum()))
+
+
+def poly_residuals(y: np.ndarray, deg: int = 2) -> tuple[np.ndarray, int]:
+    """Residuals of y around a least-squares polynomial in its index, and their degrees of freedom (n - deg - 1).
+    The noise of a series comes from its own residuals around a fitted trend."""
+    y = finite(y)
+    deg = max(0, min(deg, y.size - 2))
+    if y.size < 3:
+        return np.empty(0), 0
+    x = np.linspace(-1.0, 1.0, y.size)
+    coef = np.polynomial.polynomial.polyfit(x, y, deg)
+    return y - np.polynomial.polynomial.polyval(x, coef), y.size - deg - 1
+
+
+_T_CACHE: dict[tuple[float, int], float] = {}
+
+
+def t_equivalent(z: float, df: float) -> float:
+    """The Student-t quantile with ``df`` degrees of freedom at the confidence z has under the normal: for a noise
+    level estimated from few points, z standard errors are not z. Uses scipy (imported here, so start-up never
+    pays for it); z itself from 200 degrees of freedom on."""
+    if not math.isfinite(df) or df >= 200:
+        return z
+    d = max(1, int(df))
+    key = (z, d)
+    if key not in _T_CACHE:
+        from scipy.stats import t as student_t
+
+        _T_CACHE[key] = float(student_t.ppf(normal_cdf(z), d))
+    return _T_CACHE[key]

@@ -28,19 +28,19 @@ def check_no_learning(c: Context) -> Finding:
         return stuck
     moves: list[tuple[float, float, float, float]] = []  # (start, end, change, band)
     if c.init is not None and c.init_source == "epoch0" and c.val.size:
-        sd = c.band_val / th.Z
-        moves.append((c.init, float(c.val[-1]), c.init - float(c.val[-1]), max(th.Z * math.sqrt(2) * sd, th.MIN_BAND)))
+        sd = c.band_val / c.z_val
+        moves.append((c.init, float(c.val[-1]), c.init - float(c.val[-1]), max(c.z_val * math.sqrt(2) * sd, th.MIN_BAND)))
     n = c.loss.size
     if n >= th.MIN_BATCHES and math.isfinite(c.sigma_b):
         k = max(3, min(10, n // 4))
         start, end = float(np.median(c.loss[:k])), float(np.median(c.loss[c.tail]))
-        se = 1.2533 * c.sigma_b * math.sqrt(1.0 / k + 1.0 / int(c.tail.sum()))  # sd of a median is ~1.2533 sd/sqrt(n)
-        moves.append((start, end, start - end, max(th.Z * se, th.MIN_BAND)))
+        se = math.hypot(c.level_se(k), c.level_se(int(c.tail.sum())))  # two medians, each ~1.2533 sd/sqrt(n) (more if autocorrelated)
+        moves.append((start, end, start - end, max(c.z_b * se, th.MIN_BAND)))
         # and the first logged loss alone, with the error of one record: a short log (a Hugging Face record is an
         # average over many steps) may have made its whole drop before the median of its first k records
         first = float(c.loss[0])
-        se1 = math.hypot(_first_record_sd(c), 1.2533 * c.sigma_b / math.sqrt(int(c.tail.sum())))
-        moves.append((first, end, first - end, max(th.Z * se1, th.MIN_BAND)))
+        se1 = math.hypot(_first_record_sd(c) / math.sqrt(1.0 - c.rho_b), c.level_se(int(c.tail.sum())))
+        moves.append((first, end, first - end, max(c.z_b * se1, th.MIN_BAND)))
     if not moves:
         return Finding("no-learning", "skipped", "f.nolearn.no_data", {})
     # a move counts when it is beyond noise AND material: at least MIN_EFFECT_REL of the level it started from (a
@@ -87,12 +87,14 @@ def check_progress(c: Context) -> Finding:
     n = c.loss.size
     if n >= th.MIN_BATCHES and c.tail.sum() >= 3:
         slope, se = stats.linear_trend(c.loss[c.tail], c.step[c.tail])
+        # autocorrelated noise: the OLS error assumes independent residuals; widen it by the AR(1) factor
+        se *= stats.ar1_mean_factor(c.rho_b, int(c.tail.sum()))
         span = float(c.step[c.tail][-1] - c.step[c.tail][0])
-        source = "batches"
+        source, z_crit = "batches", stats.t_equivalent(th.Z, int(c.tail.sum()) - 2)
     elif c.val.size >= 3:
         slope, se = stats.linear_trend(c.val, c.val_epoch)
         span = float(c.val_epoch[-1] - c.val_epoch[0])
-        source = "evals"
+        source, z_crit = "evals", stats.t_equivalent(th.Z, c.val.size - 2)
     else:
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     if not math.isfinite(slope) or not math.isfinite(se) or not math.isfinite(span):
@@ -109,11 +111,19 @@ def check_progress(c: Context) -> Finding:
         "per_1k": _r(slope * 1000, 4),
     }
     suffix = "" if source == "batches" else "_evals"
-    if z < -th.Z:
+    if z < -z_crit and _material(change, c):
         return Finding("progress", "info", "f.progress.improving" + suffix, args, measured=change)
-    if z > th.Z:
+    if z > z_crit and _material(change, c):
         return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
     return Finding("progress", "ok", "f.progress.settled" + suffix, args, measured=change)
+
+
+def _material(change: float, c: Context) -> bool:
+    """A trend over the end of the batches counts as still falling (or rising) only when its change is material: at
+    least MIN_EFFECT_REL / 4 of the level (0.25%: a long tail's slow fall is real learning, a drift of thousandths is
+    not)."""
+    level = c.tail_level()
+    return level is None or abs(change) >= th.MIN_EFFECT_REL / 4 * abs(level)
 
 
 def _progress_evals(c: Context) -> Finding:
@@ -147,11 +157,12 @@ def _progress_evals(c: Context) -> Finding:
         "source": "evals",
         "per_1k": _r(slope * 1000, 4),
     }
-    if z < -th.Z and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
+    z_crit = c.z_val
+    if z < -z_crit and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
         return Finding("progress", "info", "f.progress.val_improving", args, measured=change)
-    if z > th.Z:
+    if z > z_crit:
         return Finding("progress", "warn", "f.progress.val_rising", args, measured=change)
-    key = "f.progress.val_flattened" if z < -th.Z else "f.progress.val_settled"
+    key = "f.progress.val_flattened" if z < -z_crit else "f.progress.val_settled"
     return Finding("progress", "ok", key, args, measured=change)
 
 
@@ -174,17 +185,17 @@ def check_divergence(c: Context) -> Finding:
         if size < 1 or size >= n or (size != w and size < 2 * w):
             continue  # the tail is a reading of its own only where it is much longer than the last w
         end_i = float(np.median(c.loss[-size:]))
-        se_i = 1.2533 * sd / math.sqrt(size)
-        best_i, excess_i = _best_level(c.loss, n - size, sd, se_i, first_sd)
+        se_i = c.level_se(size) if sd > 0 else 0.0
+        best_i, excess_i = _best_level(c.loss, n - size, sd, se_i, first_sd, c)
         readings.append((end_i - best_i - excess_i, end_i, se_i, best_i, excess_i))
     _, end, se_end, best, excess = max(readings) if readings else (0.0, float(np.median(c.loss)), math.inf, float(c.loss.min()), math.inf)
     rise = end - best
     args = {"best": _r(best), "end": _r(end), "rise": _r(rise), "sd": _r(sd), "ln_v": _r(c.ln_v)}
-    if c.ln_v is not None and end > c.init_band[1] + th.Z * se_end:
+    if c.ln_v is not None and end > c.init_band[1] + c.z_b * se_end:
         # worse than any healthy initialisation, at the end of training: blown up, whatever the path
         return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
     if rise > th.DIVERGE_MIN_NATS and end - excess > best:
-        if c.ln_v is not None and end > c.ln_v + max(th.DIVERGE_MIN_NATS, th.Z * se_end):
+        if c.ln_v is not None and end > c.ln_v + max(th.DIVERGE_MIN_NATS, c.z_b * se_end):
             return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
         if c.ln_v is not None and end > c.ln_v - th.DIVERGE_MIN_NATS:
             return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
@@ -203,7 +214,7 @@ def _first_record_sd(c: Context) -> float:
     return c.sigma_b * math.sqrt(max(1.0, typical / first)) if math.isfinite(typical) else c.sigma_b
 
 
-def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float, first_sd: float | None = None) -> tuple[float, float]:
+def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float, first_sd: float | None, c: Context) -> tuple[float, float]:
     """The best level of ``loss[:before]`` and how far above it the end must be, beyond noise, to have risen.
 
     Two candidates; the one the end clears by more is taken. The running medians of whole SPIKE_WINDOW
@@ -217,14 +228,15 @@ def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float, first_s
     if before > half:  # whole windows only: the running median repeats the first loss at the start
         smooth = stats.rolling_median(loss, th.SPIKE_WINDOW)
         best_w = float(smooth[half:before].min())
-        se_w = 1.2533 * sd / math.sqrt(window)
+        se_w = c.level_se(window) if sd > 0 else 0.0
         lean = -stats.expected_min_of_normals(0.0, se_w, max(1, round((before - half) / window)))
     else:  # too short for a whole window before the end: the median of what there is, no lowest-of-many
         best_w = float(np.median(loss[: max(1, before)]))
-        se_w, lean = 1.2533 * sd / math.sqrt(max(1, before)), 0.0
-    need_w = lean + th.Z * math.hypot(se_end, se_w)
+        se_w, lean = (c.level_se(max(1, before)) if sd > 0 else 0.0), 0.0
+    need_w = lean + c.z_b * math.hypot(se_end, se_w)
     # (a second chance to find a rise, so it must be beyond doubt: 2 Z, a blow-up rather than a drift)
-    start, need_s = float(loss[0]), 2 * th.Z * math.hypot(se_end, sd if first_sd is None else first_sd)
+    one = (sd if first_sd is None else first_sd) / math.sqrt(1.0 - c.rho_b)  # one record's marginal noise
+    start, need_s = float(loss[0]), 2 * c.z_b * math.hypot(se_end, one)
     if start < best_w and start + need_s < best_w + need_w:
         return start, need_s
     return best_w, need_w
@@ -247,11 +259,11 @@ def _val_and_train_rise(c: Context) -> Finding | None:
         logged = np.zeros(c.val.size, bool)
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
     se = [
-        c.sigma_b / math.sqrt(per_epoch) if logged[i] else 1.2533 * c.sigma_b / math.sqrt(min(th.SPIKE_WINDOW, max(1, c.loss.size)))
+        c.level_se(per_epoch, median=False) if logged[i] else c.level_se(min(th.SPIKE_WINDOW, max(1, c.loss.size)))
         for i in (i_best, -1)
     ]
     se_rise = math.hypot(*se) if math.isfinite(c.sigma_b) else math.inf
-    band = max(th.Z * se_rise, th.MIN_BAND)
+    band = max(c.z_b * se_rise, th.MIN_BAND)
     if not t_rise > band or _progress_evals(c).status != "warn":
         return None
     args = {
@@ -292,7 +304,14 @@ def check_overfitting(c: Context) -> Finding:
     i_min = int(np.argmin(c.val))
     vmin, vfinal = float(c.val[i_min]), float(c.val[-1])
     rise = vfinal - vmin
-    band = max(th.Z * math.sqrt(2) * (c.band_val / th.Z), th.MIN_BAND)
+    # the rise is measured from the lowest of several noisy values, which sits below the true best level by the
+    # expected minimum of the K evaluations that could have been it (those within the band of the lowest): that
+    # selection lean is added to the two-point band (z sqrt(2) sigma_val)
+    two_point = math.sqrt(2) * c.band_val
+    sd_val = c.band_val / c.z_val
+    k = int(np.sum(c.val[:-1] <= vmin + two_point)) if c.val.size > 1 else 1
+    lean = -stats.expected_min_of_normals(0.0, sd_val, max(1, k))
+    band = max(two_point + lean, th.MIN_BAND)
     train = c.train_epoch_mean
     gaps = c.val - train
     args = {
