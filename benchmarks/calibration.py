@@ -117,6 +117,9 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
         for key in by:
             by[key][r[key]].append(r)
         confusion[r["family"]][r["verdict"]] += 1
+    subs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in results:
+        subs[_sub_key(r)].append(r)
     healthy = [r for r in results if r["family"] in sim.HEALTHY_FAMILIES]
     alarms = [r for r in healthy if r["verdict"] in UNHEALTHY]
     return {
@@ -126,12 +129,23 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
         "tiers": {k: rate(v) for k, v in sorted(by["tier"].items(), key=lambda kv: sim.TIERS.index(kv[0]))},
         "formats": {k: rate(v) for k, v in sorted(by["format"].items(), key=lambda kv: sim.FORMATS.index(kv[0]))},
         "confusion": {fam: dict(confusion[fam]) for fam in by["family"]},
+        "subfamilies": {
+            k: {"all": rate(v), "with_evals": rate([r for r in v if r["evaluations"]]), "without_evals": rate([r for r in v if not r["evaluations"]])}
+            for k, v in sorted(subs.items())
+        },
         "false_alarms": {"healthy": len(healthy), "alarms": len(alarms), "rate": len(alarms) / len(healthy) if healthy else math.nan},
         "misses": [r for r in results if not r["ok"]],
     }
 
 
+def _sub_key(r: dict[str, Any]) -> str:
+    """family/sub for the families whose sub names a cause or kind (stuck, divergence), else the family."""
+    return f"{r['family']}/{r['sub']}" if r["family"] in ("stuck", "divergence") and r["sub"] else r["family"]
+
+
 def _pct(x: dict[str, Any]) -> str:
+    if not x["n"]:
+        return f"{'-':>4}/{0:<4} {'':>6}"
     return f"{x['exact']:>4}/{x['n']:<4} {100 * x['rate']:5.1f}%"
 
 
@@ -145,6 +159,10 @@ def render(summary: dict[str, Any], show_misses: bool) -> str:
         row = summary["confusion"][fam]
         truth = "|".join(sim.TRUTH[fam])
         out.append(f"{fam:<16} {truth:<28}" + "".join(f"{row.get(v, 0):>6}" for v in VERDICTS) + f"  {_pct(summary['families'][fam])}")
+    out.append("")
+    out.append(f"{'family/cause':<40} {'all':>16} {'with evaluations':>20} {'without':>16}")
+    for k, v in summary["subfamilies"].items():
+        out.append(f"{k:<40} {_pct(v['all']):>16} {_pct(v['with_evals']):>20} {_pct(v['without_evals']):>16}")
     out.append("")
     out.append("Exact per tier:    " + ";  ".join(f"{k} {_pct(v)}" for k, v in summary["tiers"].items()))
     out.append("Exact per format:  " + ";  ".join(f"{k} {_pct(v)}" for k, v in summary["formats"].items()))
@@ -204,7 +222,7 @@ def _csv_list(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--n-per-cell", type=int, default=6, help="cases per (family, tier, format) cell (default 6)")
+    ap.add_argument("--n-per-cell", type=int, default=20, help="cases per (family, tier, format) cell (default 20)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the whole run (default 0)")
     ap.add_argument("--families", default=",".join(sim.FAMILIES), help="comma-separated families (default: all)")
     ap.add_argument("--formats", default=",".join(sim.FORMATS), help="comma-separated formats (default: all)")

@@ -10,7 +10,10 @@ Notation: V the vocabulary size, ln V the loss of a uniform prediction; a model 
 of optimizer steps; N the number of training records in the log; sigma the standard deviation of one
 record's noise. A record is one batch's loss, except in Hugging Face logs, where it is the mean of the
 ``logging_steps = k`` batch losses since the previous record (so its noise is sigma_batch / sqrt(k); the mean
-curve is averaged over the same k steps).
+curve is averaged over the same k steps). On text a batch's sd is sigma_tok c / sqrt(batch tokens), with a
+token's sd sigma_tok in [1.5, 3] nats and c in [1, 4] for the tokens' dependence; from scratch it grows from
+s c' / sqrt(batch tokens) (c' in [1, 2]: near-uniform outputs score every token alike) in proportion to the fall
+so far. Evaluations have the sd of a batch scaled to the validation tokens (2-50 batches' worth).
 
 Families (truth: the verdicts that are right for the case):
 
@@ -32,14 +35,14 @@ converged [converged]
     run is flat (its remaining fall is below e^-5 of the total); E in [0.35, 0.75] ln V, well above any floor.
     Evaluations (60%) follow the same shape with a gap in [0, 0.15] nats and do not rise.
 overfitting [overfitting]
-    Training falls to the end (the still-learning power law). Validation falls exponentially to its level,
-    reaches its minimum at u_m in [0.3, 0.6] S and rises from there by R = (final - min of the mean curve):
+    Training falls to the end (the still-learning shapes). Validation follows training, a gap of 0-0.3 nats
+    above it, down to its minimum at u_m in [0.3, 0.6] S, and rises from there by R = (final - min of its mean):
     R in [0.2, 1.0] nats (easy, short, autocorrelated) or R = z sigma_val with z in [5, 8] and at least 10
     evaluations after the minimum (small-effect). 15-60 evaluations (10-20 for short logs). AR(1) noise, in
     that tier, is on the training records only.
 divergence [broken]
     A healthy fall until u_d in [0.4, 0.85] S, then one of: ``blowup`` (grows exponentially to a level
-    P in [ln V + 0.5, 2.5 ln V] and stays there), ``jump`` (rises by 1.5-3 nats within a few records and stays),
+    P in [ln V + 0.5, 2.5 ln V] and stays there), ``jump`` (rises by 1.5-3 nats within two logging intervals and stays: no learning after u_d),
     ``nan`` (the blowup, then the last 1-5 records NaN). At least 3 records after u_d.
 stuck [broken], one sub-family per cause, all on real text from scratch with V known to the reader:
     dead-output: every record is exactly ln V (half from the start, half after a short fall: the output
@@ -183,6 +186,17 @@ def _record_steps(fmt: str, interval: int, n: int) -> np.ndarray:
     if fmt == "nanogpt":
         return 1 + interval * np.arange(n)
     return interval * np.arange(1, n + 1)
+
+
+def _eval_steps(fmt: str, rec_step: np.ndarray, n_evals: int) -> np.ndarray:
+    """n_evals evaluations spread over the run, at record steps (and at step 0 where the writer measures before training)."""
+    n = rec_step.size
+    ev_idx = np.unique(np.linspace(0, n - 1, n_evals + 1).round().astype(int)[1:])
+    if fmt == "nanogpt":  # nanoGPT evaluates at iteration 0 and every eval_interval iterations, before that iteration's batch
+        return np.concatenate([[0], rec_step[ev_idx] - 1])
+    if fmt == "lossdoc":  # lossdoc train measures before any update, then after the evaluation's last step
+        return np.concatenate([[0], rec_step[ev_idx]])
+    return rec_step[ev_idx]
 
 
 def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
@@ -333,9 +347,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             val_fn = base
         else:
             u_m = float(rng.uniform(0.3, 0.6)) * S
-            E_v = E + float(rng.uniform(0.1, 0.6))
-            start_v = init
-            tau_v = max(3.0, float(rng.uniform(0.02, 0.1)) * u_m)
+            gap = float(rng.uniform(0.0, 0.3))  # validation sits above training by this until its minimum
             n_evals = (
                 int(rng.integers(10, 21)) if tier == "short" else int(rng.integers(20, 61)) if tier == "small-effect" else int(rng.integers(15, 61))
             )
@@ -349,11 +361,15 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
                 R = float(rng.uniform(0.2, 1.0))
             q = float(rng.uniform(1.0, 1.5))
 
-            def val_fn(u, E_v=E_v, tau_v=tau_v, u_m=u_m, R=R, q=q):
-                fall = E_v + (start_v - E_v) * np.exp(-np.maximum(u, 0.0) / tau_v)
-                return fall + R * np.clip((u - u_m) / (S - u_m), 0.0, None) ** q
+            def val_fn(u, base=base, gap=gap, R=R, q=q):
+                u = np.asarray(u, dtype=float)
+                before = base(np.minimum(u, u_m)) + gap  # follows training down to u_m, then ...
+                return before + R * np.clip((u - u_m) / (S - 1 - u_m), 0.0, 1.0) ** q  # ... rises by R (reached at the last evaluation)
 
             rise_fn = val_fn
+            # the minimum falls on an evaluation, so the logged rise from the best evaluation is R
+            ev = _eval_steps(fmt, rec_step, n_evals)
+            u_m = float(ev[np.argmin(np.abs(ev - u_m))])
             meta.update({"val_min_step": u_m, "rise": R, "sigma_val": sigma_v})
             val_gap = 0.0
     elif family == "converged":
@@ -389,16 +405,16 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             width = 2.0 * interval
 
             def fn(u):
-                healthy = E + (init - E) * np.exp(-np.maximum(u, 0.0) / tau)
+                healthy = E + (init - E) * np.exp(-np.clip(u, 0.0, u_d) / tau)  # no more learning after u_d
                 return healthy + jump * np.clip((u - u_d) / width, 0.0, 1.0)
 
             meta["jump"] = jump
         else:
             top = float(rng.uniform(ln_v + 0.5, 2.5 * ln_v))
-            grow = max(1.0, float(rng.uniform(0.01, 0.05)) * (S - u_d))
+            grow = min(max(1.0, float(rng.uniform(0.01, 0.05)) * (S - u_d)), (S - u_d) / 8)  # at the top before the end
 
             def fn(u):
-                healthy = E + (init - E) * np.exp(-np.maximum(u, 0.0) / tau)
+                healthy = E + (init - E) * np.exp(-np.clip(u, 0.0, u_d) / tau)
                 up = (np.exp(np.clip((u - u_d) / grow, 0.0, 50.0)) - 1.0) * 0.05
                 return np.minimum(healthy + up, np.maximum(top, healthy))
 
@@ -412,9 +428,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         # near-uniform outputs: a token's loss has sd about s, so little batch-to-batch noise
         sigma_b = s * float(rng.uniform(1.0, 4.0)) / math.sqrt(batch_tokens)
         if sub == "tiny-lr" and S < 2000:
-            interval = max(interval, int(math.ceil(2000 / n)))
-            if fmt == "lossdoc":  # lossdoc logs every step: more records instead
-                interval, n = 1, max(n, 2000)
+            interval = max(interval, int(math.ceil(2000 / (n - 1))))
             k = interval if fmt == "hf" else 1
             rec_step = _record_steps(fmt, interval, n)
             S = int(rec_step[-1])
@@ -436,8 +450,10 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             drift = float(rng.uniform(0.005, 0.02))
             lr = np.full(n, _loguniform(rng, 1e-9, 1e-7))
 
-            def fn(u, drift=drift):
-                return init - drift * np.asarray(u, dtype=float) / S
+            u0, u1 = float(rec_step[0] - 1), float(rec_step[-1] - 1)
+
+            def fn(u, drift=drift):  # from init at the first record to init - drift at the last
+                return init - drift * (np.asarray(u, dtype=float) - u0) / (u1 - u0)
 
             meta["drift"] = drift
         else:
@@ -464,18 +480,25 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
 
     sigma_rec = sigma_b / math.sqrt(k)
     mean = _record_means(fn, rec_step, k)
+    noise_sd: float | np.ndarray = sigma_rec
+    if family in ("still-learning", "converged", "overfitting", "divergence"):
+        # from scratch, the outputs start near uniform, where a token's loss varies little (sd about s): the noise
+        # grows from s * c / sqrt(batch tokens) to sigma_rec as the loss falls (in proportion to its fall so far)
+        sigma0 = min(sigma_rec, s * float(rng.uniform(1.0, 2.0)) / math.sqrt(batch_tokens) / math.sqrt(k))
+        low_so_far = np.minimum.accumulate(mean)
+        frac = np.clip((mean[0] - low_so_far) / max(1e-12, mean[0] - low_so_far[-1]), 0.0, 1.0)
+        noise_sd = sigma0 + (sigma_rec - sigma0) * frac
     if constant is not None:
         # a dead output's loss has no noise (every batch is scored the same), and the constant is exact in the log
         at = np.isclose(mean, constant, rtol=0, atol=1e-9)
         loss = np.where(at, constant, mean + sigma_rec * rng.standard_normal(n))
     else:
-        loss = mean + sigma_rec * _ar1(rng, n, phi)
+        loss = mean + noise_sd * _ar1(rng, n, phi)
     if nan_tail:
         loss[-nan_tail:] = np.nan
     # evaluations
     if has_evals and n_evals > 0:
-        ev_idx = np.unique(np.linspace(0, n - 1, n_evals + 1).round().astype(int)[1:])
-        eval_step = np.concatenate([[0], rec_step[ev_idx]]) if fmt in ("lossdoc", "nanogpt") else rec_step[ev_idx]
+        eval_step = _eval_steps(fmt, rec_step, n_evals)
     else:
         eval_step = np.empty(0, dtype=int)
     if "sigma_val" in meta:  # overfitting: the validation noise was drawn; its tokens follow from it

@@ -105,6 +105,7 @@ def test_each_family_has_the_property_its_truth_claims(family):
             after = c.mean[c.step - 1 >= c.meta["diverge_step"]]
             assert after.size >= 3
             assert after.max() > ln_v + 0.5 or after.max() - c.mean.min() >= 1.5
+            assert c.mean[-1] >= min(ln_v + 0.5, c.mean.min() + 1.5) - 1e-9  # and it stays up
             if c.sub == "nan":
                 assert np.isnan(c.loss[-1]) and finite.size < n
         elif family == "stuck":
@@ -125,7 +126,7 @@ def test_each_family_has_the_property_its_truth_claims(family):
             assert not c.facts and sim.flags_for(c) == {}
         else:  # fine-tune
             assert c.pretrained and 2.5 <= c.meta["start"] <= 3.5 < ln_v  # the loss at step 0: a pretrained start
-            assert c.mean[-1] < c.mean[0] <= c.meta["start"]
+            assert c.mean[-1] <= c.mean[0] <= c.meta["start"] + 1e-12 and c.meta["start"] - c.mean[-1] >= 0.1 - 1e-9  # fell a little
 
 
 @pytest.mark.parametrize("fmt", sim.FORMATS)
@@ -164,7 +165,7 @@ def test_seed_run_diagnoses_every_prefix(tmp_path):
 
 
 SLICE = _specs(5)  # 40 cases: 5 per family
-MAIN_SLICE_EXACT = 29  # of SLICE, measured on main on 2026-12-06, before the analysis rewrite
+MAIN_SLICE_EXACT = 31  # of SLICE, measured on main on 2026-12-06, before the analysis rewrite
 
 
 @pytest.fixture(scope="module")
