@@ -222,7 +222,7 @@ def _csv_list(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--n-per-cell", type=int, default=20, help="cases per (family, tier, format) cell (default 20)")
+    ap.add_argument("--n-per-cell", type=int, default=15, help="cases per (family, tier, format) cell (default 15)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the whole run (default 0)")
     ap.add_argument("--families", default=",".join(sim.FAMILIES), help="comma-separated families (default: all)")
     ap.add_argument("--formats", default=",".join(sim.FORMATS), help="comma-separated formats (default: all)")
