@@ -186,16 +186,28 @@ def render(summary: dict[str, Any], show_misses: bool) -> str:
 # --- --seed-run --------------------------------------------------------------------------------------------------
 
 
+class NotARunLog(ValueError):
+    pass
+
+
 def seed_run(path: Path) -> dict[str, Any]:
     """Diagnose every prefix of a lossdoc run log (cut after each record, no end record): verdict per prefix length."""
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    header, body = lines[0], [ln for ln in lines[1:] if json.loads(ln).get("type") != "end"]
+    lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    try:
+        records = [json.loads(ln) for ln in lines]
+    except ValueError:
+        raise NotARunLog(f"{path} is not a lossdoc run log (a line is not JSON)") from None
+    if not records or not isinstance(records[0], dict) or records[0].get("type") != "run":
+        raise NotARunLog(f"{path} is not a lossdoc run log (its first record is not the run header)")
+    header = lines[0]
+    body = [ln for ln, rec in zip(lines[1:], records[1:]) if not (isinstance(rec, dict) and rec.get("type") == "end")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="lossdoc-seedrun-") as tmp:
         p = Path(tmp) / "run.jsonl"
         for k in range(1, len(body) + 1):
             p.write_text("\n".join([header, *body[:k]]) + "\n", encoding="utf-8")
             rec = json.loads(body[k - 1])
+            rec = rec if isinstance(rec, dict) else {}
             verdict, codes = diagnose_path(p, {})
             rows.append({"records": k, "step": rec.get("step"), "last": rec.get("type"), "verdict": verdict, "codes": codes})
     counts = Counter(r["verdict"] for r in rows)
@@ -220,8 +232,14 @@ def _csv_list(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
     return items
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line on stderr, exit 2 (argparse would print the usage too)
+        print(f"calibration.py: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap = _Parser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--n-per-cell", type=int, default=15, help="cases per (family, tier, format) cell (default 15)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the whole run (default 0)")
     ap.add_argument("--families", default=",".join(sim.FAMILIES), help="comma-separated families (default: all)")
@@ -235,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.seed_run.is_file():
             print(f"calibration.py: error: --seed-run: {args.seed_run} is not a file (give a lossdoc run.jsonl)", file=sys.stderr)
             return 2
-        res = seed_run(args.seed_run)
+        try:
+            res = seed_run(args.seed_run)
+        except (NotARunLog, OSError) as exc:
+            print(f"calibration.py: error: --seed-run: {exc}", file=sys.stderr)
+            return 2
         print(json.dumps(res, indent=1) if args.as_json else render_seed_run(res))
         return 0
     if args.n_per_cell < 1:
@@ -246,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
         formats = _csv_list(args.formats, sim.FORMATS, "formats")
     except SystemExit as exc:
         print(exc, file=sys.stderr)
+        return 2
+    if not cells(families, formats):
+        print(f"calibration.py: error: no cases: {', '.join(families)} not written as {', '.join(formats)}", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("calibration.py: error: --workers must be at least 1", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
     results = run_all(families, formats, args.n_per_cell, args.seed, args.workers)

@@ -154,6 +154,25 @@ def test_cli_refuses_an_unknown_family_in_one_line():
     assert len(p.stderr.strip().splitlines()) == 1 and "nope" in p.stderr
 
 
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--n-per-cell", "0"], "--n-per-cell"),
+        (["--n-per-cell", "x"], "--n-per-cell"),
+        (["--families", "short-flat", "--formats", "lossdoc"], "no cases"),
+        (["--seed-run", "tests/fixtures/generic/counting_healthy.csv"], "not a lossdoc run log"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, argv, words):
+    monkeypatch.chdir(BENCH.parent)
+    try:
+        rc = calib.main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        rc = exc.code
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and words in err
+
+
 def test_seed_run_diagnoses_every_prefix(tmp_path):
     c = sim.generate("random-plateau", "short", "lossdoc", 1, 0)
     path, _ = sim.write(c, tmp_path)
