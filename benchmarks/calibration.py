@@ -191,7 +191,8 @@ class NotARunLog(ValueError):
 
 
 def seed_run(path: Path) -> dict[str, Any]:
-    """Diagnose every prefix of a lossdoc run log (cut after each record, no end record): verdict per prefix length."""
+    """Diagnose every prefix of a lossdoc run log, cut after each record: live (no end record, what `lossdoc watch`
+    reads while the run goes on) and stopped there (an end record with status "interrupted", as Ctrl-C leaves it)."""
     lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
     try:
         records = [json.loads(ln) for ln in lines]
@@ -202,25 +203,51 @@ def seed_run(path: Path) -> dict[str, Any]:
     header = lines[0]
     body = [ln for ln, rec in zip(lines[1:], records[1:]) if not (isinstance(rec, dict) and rec.get("type") == "end")]
     rows = []
+    steps = 0
     with tempfile.TemporaryDirectory(prefix="lossdoc-seedrun-") as tmp:
         p = Path(tmp) / "run.jsonl"
         for k in range(1, len(body) + 1):
-            p.write_text("\n".join([header, *body[:k]]) + "\n", encoding="utf-8")
             rec = json.loads(body[k - 1])
             rec = rec if isinstance(rec, dict) else {}
+            steps += rec.get("type") == "batch"
+            p.write_text("\n".join([header, *body[:k]]) + "\n", encoding="utf-8")
             verdict, codes = diagnose_path(p, {})
-            rows.append({"records": k, "step": rec.get("step"), "last": rec.get("type"), "verdict": verdict, "codes": codes})
-    counts = Counter(r["verdict"] for r in rows)
-    return {"log": str(path), "prefixes": len(rows), "verdicts": dict(counts), "broken": counts.get("broken", 0), "rows": rows}
+            end = {"type": "end", "status": "interrupted", "steps": steps}
+            with open(p, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(end) + "\n")
+            stopped, stopped_codes = diagnose_path(p, {})
+            rows.append(
+                {
+                    "records": k,
+                    "step": rec.get("step"),
+                    "last": rec.get("type"),
+                    "verdict": verdict,
+                    "codes": codes,
+                    "stopped": stopped,
+                    "stopped_codes": stopped_codes,
+                }
+            )
+    live, stop = Counter(r["verdict"] for r in rows), Counter(r["stopped"] for r in rows)
+    return {
+        "log": str(path),
+        "prefixes": len(rows),
+        "verdicts": dict(live),
+        "broken": live.get("broken", 0),
+        "verdicts_stopped": dict(stop),
+        "broken_stopped": stop.get("broken", 0),
+        "rows": rows,
+    }
 
 
 def render_seed_run(res: dict[str, Any]) -> str:
-    out = [f"Prefixes of {res['log']} (each cut after one more record, no end record): {res['prefixes']}"]
-    out.append("records  step  last    verdict           findings (fail/warn)")
+    out = [f"Prefixes of {res['log']}, each cut after one more record: {res['prefixes']}"]
+    out.append("live: no end record (a watch); stopped: an end record with status interrupted")
+    out.append("records  step  last    live              stopped           findings, live (fail/warn)")
     for r in res["rows"]:
-        out.append(f"{r['records']:>7} {r['step']!s:>5}  {r['last']:<7} {r['verdict']:<17} {', '.join(r['codes']) or '-'}")
-    out.append("Verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(res["verdicts"].items())))
-    out.append(f"Prefixes called broken: {res['broken']} of {res['prefixes']}")
+        out.append(f"{r['records']:>7} {r['step']!s:>5}  {r['last']:<7} {r['verdict']:<17} {r['stopped']:<17} {', '.join(r['codes']) or '-'}")
+    out.append("Verdicts, live:    " + ", ".join(f"{v} {n}" for v, n in sorted(res["verdicts"].items())))
+    out.append("Verdicts, stopped: " + ", ".join(f"{v} {n}" for v, n in sorted(res["verdicts_stopped"].items())))
+    out.append(f"Prefixes called broken: {res['broken']} of {res['prefixes']} live, {res['broken_stopped']} stopped")
     return "\n".join(out)
 
 

@@ -181,6 +181,8 @@ def test_seed_run_diagnoses_every_prefix(tmp_path):
     assert res["prefixes"] == records == len(res["rows"])
     assert sum(res["verdicts"].values()) == records
     assert res["broken"] == sum(r["verdict"] == "broken" for r in res["rows"])
+    assert res["broken_stopped"] == sum(r["stopped"] == "broken" for r in res["rows"])
+    assert sum(res["verdicts_stopped"].values()) == records
 
 
 SLICE = _specs(5)  # 40 cases: 5 per family
