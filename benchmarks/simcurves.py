@@ -6,8 +6,8 @@ arguments; ``write(case, folder)`` puts the case on disk and returns the path ``
 and the flags an honest user would pass (only facts the log cannot carry: see FLAGS below).
 
 Notation: V the vocabulary size, ln V the loss of a uniform prediction; a model from scratch starts at
-``init = ln V + s^2/2`` (s: the standard deviation of its initial logits, drawn in [0.1, 0.6], [0.3, 0.6] for stuck runs); S the number
-of optimizer steps; N the number of training records in the log; sigma the standard deviation of one
+``init = ln V + s^2/2`` (s: the standard deviation of its initial logits, drawn in [0.1, 0.6], [0.3, 0.6] for
+stuck runs); S the number of optimizer steps; N the number of training records in the log; sigma the standard deviation of one
 record's noise. A record is one batch's loss, except in Hugging Face logs, where it is the mean of the
 ``logging_steps = k`` batch losses since the previous record (so its noise is sigma_batch / sqrt(k); the mean
 curve is averaged over the same k steps). On text a batch's sd is sigma_tok c / sqrt(batch tokens), with a
@@ -21,15 +21,17 @@ random-plateau [expected-plateau]
     Uniformly random token ids in [low, V) (low 0 or 1, as the seed's randint(1, V)); floor F = ln(V - low).
     mean(u) = F + (init - F) exp(-u / tau), tau = (S - p) f with f in [0.05, 0.12], so the fall is over within
     the first ~60% of the run and the end sits on F (its distance to F at the end is below 1e-3 nats). Batch
-    sigma in [0.005, 0.03] (the seed's default run: 0.02). Evaluations in 60% of cases (the same mean, smaller
-    noise), none in the rest. The fact "the data is random" comes from the lossdoc header (data.kind dummy);
-    for the other formats the user passes --random --vocab-size V (and --random-low 1 for ids from 1).
+    sigma in [0.005, 0.03] (the seed's default run: 0.011-0.02). Half the easy cases logged every step with at
+    least 200 records carry the warm-up bump (see the tiers). Evaluations in 60% of cases (the same mean, smaller
+    noise, only above the mean: no model predicts unseen random tokens better than uniform), none in the rest.
+    The fact "the data is random" comes from the lossdoc header (data.kind dummy); for the other formats the
+    user passes --random --vocab-size V (and --random-low 1 for ids from 1).
 still-learning [still-learning]
-    Real text from scratch: a power law ``E + (init - E)(1 + u/u0)^-alpha`` or an exponential with
-    tau in [0.5, 2] S, still falling at the end: the fall over the last 20% of the records (mean of the first
+    Real text from scratch (E in [1, 0.55 ln V]): a power law ``E + (init - E)(1 + u/u0)^-alpha`` or an
+    exponential with tau in [0.5, 2] S, still falling at the end: the fall over the last 20% of the records (mean of the first
     half of that window minus the mean of its second half) is at least 0.01 nats and z standard errors, where
-    SE = 2 sigma / sqrt(n_window) (inflated by sqrt((1 + phi)/(1 - phi)) for AR(1) noise); z in [8, 30] (easy),
-    [4, 6] (small-effect). sigma is set from z (clipped to [0.002, 0.5], which can only raise z).
+    SE = 2 sigma / sqrt(n_window) (inflated by sqrt((1 + phi)/(1 - phi)) for AR(1) noise); z in [8, 30] (easy,
+    autocorrelated, warmup-bump), [6, 20] (short), [4, 6] (small-effect). sigma is set from z (clipped to [0.002, 0.5], which can only raise z).
 converged [converged]
     Real text from scratch: ``E + (init - E) exp(-u / tau)`` with tau in [0.02, 0.1] S, so the last half of the
     run is flat (its remaining fall is below e^-5 of the total); E in [0.35, 0.75] ln V, well above any floor.
@@ -42,8 +44,8 @@ overfitting [overfitting]
     that tier, is on the training records only.
 divergence [broken]
     A healthy fall until u_d in [0.4, 0.85] S, then one of: ``blowup`` (grows exponentially to a level
-    P in [ln V + 0.5, 2.5 ln V] and stays there), ``jump`` (rises by 1.5-3 nats within two logging intervals and stays: no learning after u_d),
-    ``nan`` (the blowup, then the last 1-5 records NaN). At least 3 records after u_d.
+    P in [ln V + 0.5, 2.5 ln V] and stays there), ``jump`` (rises by 1.5-3 nats within two logging intervals and
+    stays: no learning after u_d), ``nan`` (the blowup, then the last 1-5 records NaN). At least 3 records after u_d.
 stuck [broken], one sub-family per cause, all on real text from scratch with V known to the reader:
     dead-output: every record is exactly ln V (half from the start, half after a short fall: the output
       collapsed to uniform), or exactly one constant c in [2, ln V - 0.5] after a short fall (a collapsed output);
@@ -58,7 +60,7 @@ short-flat [inconclusive]
     without flags, nanoGPT without its config lines). Not written in lossdoc's format, whose header always
     holds V and the kind of data.
 fine-tune [converged | still-learning]
-    A pretrained start: the first loss in [2.5, 3.5] nats with V in {32000, 50257}; it falls 0.1-0.8 nats with
+    A pretrained start: the loss at step 0 in [2.5, 3.5] nats with V in {32000, 50257}; it falls 0.1-0.8 nats with
     tau in [0.03, 0.3] S and settles (or nearly). The start is known from the log: config.json's _name_or_path
     (HF), the header's pretrained (lossdoc), hparams.yaml's model_name_or_path (Lightning), nanoGPT's
     "Initializing from OpenAI GPT-2 weights"; a CSV user passes --pretrained.
@@ -66,8 +68,8 @@ fine-tune [converged | still-learning]
 Tiers: ``easy`` (iid noise, N log-uniform in [40, 10000]); ``small-effect`` (the deciding effect is a few
 standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 40]); ``autocorrelated``
 (AR(1) record noise with phi in [0.5, 0.9], same marginal sigma); ``warmup-bump`` (the default run's rise of
-0.12-0.25 nats over the first p = 10-30 steps, then back down with scale 0.2-0.5 p, added to the mean; logged every step, N in
-[200, 3000]). Truth sets wider than the family's, for a hard tier (WIDER below): a healthy curve of fewer
+0.12-0.25 nats over the first p = 10-30 steps, then back down with scale 0.2-0.5 p, added to the mean; logged
+every step, N in [200, 3000]). Truth sets wider than the family's, for a hard tier (WIDER below): a healthy curve of fewer
 than 20 records with no evaluations may also be called inconclusive (a reader with the same facts may decline
 to judge 10-19 points); nothing else is widened.
 """
