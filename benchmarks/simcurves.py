@@ -1,0 +1,756 @@
+"""Loss curves of known truth, and writers that put them on disk in five real formats (used by benchmarks/calibration.py).
+
+A case is one curve: a family (what happened in the run), a tier (how hard it is to see), a format (which
+writer made the log) and a seed. ``generate(family, tier, fmt, seed)`` is pure numpy and deterministic for its
+arguments; ``write(case, folder)`` puts the case on disk and returns the path ``lossdoc explain`` would be given
+and the flags an honest user would pass (only facts the log cannot carry: see FLAGS below).
+
+Notation: V the vocabulary size, ln V the loss of a uniform prediction; a model from scratch starts at
+``init = ln V + s^2/2`` (s: the standard deviation of its initial logits, drawn in [0.1, 0.6], [0.3, 0.6] for
+stuck runs); S the number of optimizer steps; N the number of training records in the log; sigma the standard deviation of one
+record's noise. A record is one batch's loss, except in Hugging Face logs, where it is the mean of the
+``logging_steps = k`` batch losses since the previous record (so its noise is sigma_batch / sqrt(k); the mean
+curve is averaged over the same k steps). On text a batch's sd is sigma_tok c / sqrt(batch tokens), with a
+token's sd sigma_tok in [1.5, 3] nats and c in [1, 4] for the tokens' dependence; from scratch it grows from
+s c' / sqrt(batch tokens) (c' in [1, 2]: near-uniform outputs score every token alike) in proportion to the fall
+so far. Evaluations have the sd of a batch scaled to the validation tokens (2-50 batches' worth).
+
+Families (truth: the verdicts that are right for the case):
+
+random-plateau [expected-plateau]
+    Uniformly random token ids in [low, V) (low 0 or 1, as the seed's randint(1, V)); floor F = ln(V - low).
+    mean(u) = F + (init - F) exp(-u / tau), tau = (S - p) f with f in [0.05, 0.12], so the fall is over within
+    the first ~60% of the run and the end sits on F (its distance to F at the end is below 1e-3 nats). Batch
+    sigma in [0.005, 0.03] (the seed's default run: 0.011-0.02). Half the easy cases logged every step with at
+    least 200 records carry the warm-up bump (see the tiers). Evaluations in 60% of cases (the same mean, smaller
+    noise, only above the mean: no model predicts unseen random tokens better than uniform), none in the rest.
+    The fact "the data is random" comes from the lossdoc header (data.kind dummy); for the other formats the
+    user passes --random --vocab-size V (and --random-low 1 for ids from 1).
+still-learning [still-learning]
+    Real text from scratch (E in [1, 0.55 ln V]): a power law ``E + (init - E)(1 + u/u0)^-alpha`` or an
+    exponential with tau in [0.5, 2] S, still falling at the end: the fall over the last 20% of the records (mean of the first
+    half of that window minus the mean of its second half) is at least 0.01 nats and z standard errors, where
+    SE = 2 sigma / sqrt(n_window) (inflated by sqrt((1 + phi)/(1 - phi)) for AR(1) noise); z in [8, 30] (easy,
+    autocorrelated, warmup-bump), [6, 20] (short), [4, 6] (small-effect). sigma is set from z (clipped to [0.002, 0.5], which can only raise z).
+converged [converged]
+    Real text from scratch: ``E + (init - E) exp(-u / tau)`` with tau in [0.02, 0.1] S, so the last half of the
+    run is flat (its remaining fall is below e^-5 of the total); E in [0.35, 0.75] ln V, well above any floor.
+    Evaluations (60%) follow the same shape with a gap in [0, 0.15] nats and do not rise.
+overfitting [overfitting]
+    Training falls to the end (the still-learning shapes). Validation follows training, a gap of 0-0.3 nats
+    above it, down to its minimum at u_m in [0.3, 0.6] S, and rises from there by R = (final - min of its mean):
+    R in [0.2, 1.0] nats (easy, short, autocorrelated) or R = z sigma_val with z in [5, 8] and at least 10
+    evaluations after the minimum (small-effect). 15-60 evaluations (10-20 for short logs). AR(1) noise, in
+    that tier, is on the training records only.
+divergence [broken]
+    A healthy fall until u_d in [0.4, 0.85] S, then one of: ``blowup`` (grows exponentially to a level
+    P in [ln V + 0.5, 2.5 ln V] and stays there), ``jump`` (rises by 1.5-3 nats within two logging intervals and
+    stays: no learning after u_d), ``nan`` (the blowup, then the last 1-5 records NaN). At least 3 records after u_d.
+stuck [broken], one sub-family per cause, all on real text from scratch with V known to the reader:
+    dead-output: every record is exactly ln V (half from the start, half after a short fall: the output
+      collapsed to uniform), or exactly one constant c in [2, ln V - 0.5] after a short fall (a collapsed output);
+    lr-0: the learning-rate column is 0 throughout, the loss flat at init with only noise;
+    frozen: flat at init with only noise, the learning rate logged as usual;
+    tiny-lr: S >= 2000 steps, the mean drifts down linearly by 0.005-0.02 nats in all from init.
+    Every stuck level is ln V or above, where no trained model sits (a uniform output scores ln V on any data),
+    so the truth holds even where the log cannot say that the data is text.
+short-flat [inconclusive]
+    10-30 records of flat noise at a level in [1, 8] nats, sigma in [0.005, 0.1], and nothing else known: no
+    vocabulary size, no evaluations, no facts (HF without config.json, Lightning with an empty hparams.yaml, CSV
+    without flags, nanoGPT without its config lines). Not written in lossdoc's format, whose header always
+    holds V and the kind of data.
+fine-tune [converged | still-learning]
+    A pretrained start: the loss at step 0 in [2.5, 3.5] nats with V in {32000, 50257}; it falls 0.1-0.8 nats with
+    tau in [0.03, 0.3] S and settles (or nearly). The start is known from the log: config.json's _name_or_path
+    (HF), the header's pretrained (lossdoc), hparams.yaml's model_name_or_path (Lightning), nanoGPT's
+    "Initializing from OpenAI GPT-2 weights"; a CSV user passes --pretrained.
+
+Tiers: ``easy`` (iid noise, N log-uniform in [40, 10000]); ``small-effect`` (the deciding effect is a few
+standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 40]); ``autocorrelated``
+(AR(1) record noise with phi in [0.5, 0.9], same marginal sigma); ``warmup-bump`` (the default run's rise of
+0.12-0.25 nats over the first p = 10-30 steps, then back down with scale 0.2-0.5 p, added to the mean; logged
+every step, N in [200, 3000]). Truth sets wider than the family's, for a hard tier (WIDER below): a healthy curve of fewer
+than 20 records with no evaluations may also be called inconclusive (a reader with the same facts may decline
+to judge 10-19 points); nothing else is widened.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FAMILIES = ("random-plateau", "still-learning", "converged", "overfitting", "divergence", "stuck", "short-flat", "fine-tune")
+TRUTH: dict[str, tuple[str, ...]] = {
+    "random-plateau": ("expected-plateau",),
+    "still-learning": ("still-learning",),
+    "converged": ("converged",),
+    "overfitting": ("overfitting",),
+    "divergence": ("broken",),
+    "stuck": ("broken",),
+    "short-flat": ("inconclusive",),
+    "fine-tune": ("converged", "still-learning"),
+}
+HEALTHY_FAMILIES = ("random-plateau", "still-learning", "converged", "short-flat", "fine-tune")
+TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump")
+FAMILY_TIERS: dict[str, tuple[str, ...]] = {
+    "random-plateau": ("easy", "short", "autocorrelated", "warmup-bump"),
+    "still-learning": ("easy", "small-effect", "short", "autocorrelated", "warmup-bump"),
+    "converged": ("easy", "short", "autocorrelated", "warmup-bump"),
+    "overfitting": ("easy", "small-effect", "short", "autocorrelated"),
+    "divergence": ("easy", "short", "autocorrelated"),
+    "stuck": ("easy", "short", "autocorrelated"),
+    "short-flat": ("short",),
+    "fine-tune": ("easy", "short", "autocorrelated"),
+}
+FORMATS = ("lossdoc", "hf", "lightning", "csv", "nanogpt")
+FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: FORMATS for f in FAMILIES} | {"short-flat": ("hf", "lightning", "csv", "nanogpt")}
+STUCK_CAUSES = ("dead-output", "lr-0", "frozen", "tiny-lr")
+DIVERGENCE_KINDS = ("blowup", "jump", "nan")
+# WIDER: a healthy family's curve this short, without evaluations, may also be called inconclusive (see the docstring)
+WIDER_SHORT_RECORDS = 20
+HEALTHY_TRUTH_FAMILIES = ("random-plateau", "still-learning", "converged", "fine-tune")
+
+
+@dataclass
+class Case:
+    family: str
+    tier: str
+    fmt: str
+    seed: int
+    sub: str  # the stuck cause, the divergence kind, or a short note on the variant
+    vocab: int
+    random: bool  # uniformly random token ids in [low, V)
+    low: int
+    pretrained: bool
+    step: np.ndarray  # each training record's step (updates counted as the reader will)
+    loss: np.ndarray  # each training record's loss
+    lr: np.ndarray
+    k: int  # batches averaged per record (Hugging Face logging_steps), else 1
+    interval: int  # steps between two records
+    eval_step: np.ndarray
+    eval_val: np.ndarray
+    eval_train: np.ndarray  # the training loss measured at the evaluation (nanoGPT prints it)
+    batch_tokens: int
+    val_tokens: int
+    facts: bool = True  # False: the log carries no facts (short-flat)
+    mean: np.ndarray = field(default_factory=lambda: np.empty(0))  # the noise-free curve at the record steps
+    val_mean: np.ndarray = field(default_factory=lambda: np.empty(0))
+    sigma: float = 0.0  # one record's noise sd
+    sigma_val: float = 0.0
+    phi: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)  # the numbers the truth rests on (z, rise, drift, ...)
+
+    @property
+    def truth(self) -> tuple[str, ...]:
+        base = TRUTH[self.family]
+        if self.family in HEALTHY_TRUTH_FAMILIES and self.loss.size < WIDER_SHORT_RECORDS and self.eval_step.size == 0:
+            return base + ("inconclusive",)  # WIDER (docstring)
+        return base
+
+
+def case_rng(seed: int, family: str, tier: str, fmt: str, index: int) -> np.random.Generator:
+    """One generator per case, from names' positions in the fixed tuples (never Python's salted hash)."""
+    return np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index])
+
+
+def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def _n_records(rng: np.random.Generator, tier: str) -> int:
+    if tier == "short":
+        return int(rng.integers(10, 41))
+    if tier == "warmup-bump":
+        return int(round(_loguniform(rng, 200, 3000)))
+    return int(round(_loguniform(rng, 40, 10000)))
+
+
+def _interval(rng: np.random.Generator, fmt: str, tier: str, n: int) -> int:
+    """Steps between records: lossdoc logs every step; the others at a random interval (a bump needs every step)."""
+    if tier == "warmup-bump":
+        return 1
+    if tier == "short":  # a short log is a long run logged sparsely
+        choices: tuple[int, ...] = (10, 25, 50) if fmt == "hf" else (10, 50, 100)
+    else:
+        choices = {"lossdoc": (1, 1, 10), "hf": (1, 5, 10, 25, 50), "lightning": (1, 10, 50), "csv": (1, 10, 100), "nanogpt": (1, 10, 100)}[fmt]
+    ok = [c for c in choices if n * c <= 200_000]
+    return int(rng.choice(ok))
+
+
+def _record_steps(fmt: str, interval: int, n: int) -> np.ndarray:
+    """Steps of the records as the reader will number them: nanoGPT prints iterations 0, L, 2L, ... (the reader's
+    steps 1, L + 1, ...); the others log after every L-th step (steps L, 2L, ...)."""
+    if fmt == "nanogpt":
+        return 1 + interval * np.arange(n)
+    return interval * np.arange(1, n + 1)
+
+
+def _eval_steps(fmt: str, rec_step: np.ndarray, n_evals: int) -> np.ndarray:
+    """n_evals evaluations spread over the run, at record steps (and at step 0 where the writer measures before training)."""
+    n = rec_step.size
+    ev_idx = np.unique(np.linspace(0, n - 1, n_evals + 1).round().astype(int)[1:])
+    if fmt == "nanogpt":  # nanoGPT evaluates at iteration 0 and every eval_interval iterations, before that iteration's batch
+        return np.concatenate([[0], rec_step[ev_idx] - 1])
+    if fmt == "lossdoc":  # lossdoc train measures before any update, then after the evaluation's last step
+        return np.concatenate([[0], rec_step[ev_idx]])
+    return rec_step[ev_idx]
+
+
+def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
+    """Unit-variance AR(1) noise."""
+    eta = rng.standard_normal(n)
+    if phi == 0.0:
+        return eta
+    out = np.empty(n)
+    out[0] = eta[0]
+    c = math.sqrt(1.0 - phi * phi)
+    for i in range(1, n):
+        out[i] = phi * out[i - 1] + c * eta[i]
+    return out
+
+
+def _record_means(fn, rec_step: np.ndarray, k: int) -> np.ndarray:
+    """The mean curve at each record. The batch at step s is scored before its update, by the model after u = s - 1
+    updates; a Hugging Face record at step s averages the k batches u = s - k .. s - 1."""
+    u = rec_step.astype(float) - 1.0
+    if k == 1:
+        return fn(u)
+    offs = np.arange(k, dtype=float)
+    return fn(u[:, None] - offs[None, :]).mean(axis=1)
+
+
+def _bump(u: np.ndarray, b: float, p: float, p2: float) -> np.ndarray:
+    """The default run's warm-up bump: a linear rise of b over p steps, then an exponential return (scale p2)."""
+    return np.where(u <= p, b * u / p, b * np.exp(-(u - p) / p2))
+
+
+def _end_fall(mean: np.ndarray) -> tuple[float, int]:
+    """(fall over the last 20% of the records: mean of its first half minus mean of its second half, window size)."""
+    n_w = max(4, int(round(0.2 * mean.size)))
+    w = mean[-n_w:]
+    h = n_w // 2
+    return float(w[:h].mean() - w[h:].mean()), n_w
+
+
+def _z_factor(phi: float) -> float:
+    return math.sqrt((1 + phi) / (1 - phi)) if phi else 1.0
+
+
+def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Case:
+    """One case of known truth (the module docstring defines each family and tier)."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
+    if tier not in FAMILY_TIERS[family]:
+        raise ValueError(f"family {family} has no tier {tier!r}")
+    if fmt not in FAMILY_FORMATS[family]:
+        raise ValueError(f"family {family} is not written as {fmt!r}")
+    rng = case_rng(seed, family, tier, fmt, index)
+    n = 10 + int(rng.integers(0, 21)) if family == "short-flat" else _n_records(rng, tier)
+    interval = _interval(rng, fmt, tier, n)
+    k = interval if fmt == "hf" else 1
+    rec_step = _record_steps(fmt, interval, n)
+    S = int(rec_step[-1])
+    phi = float(rng.uniform(0.5, 0.9)) if tier == "autocorrelated" else 0.0
+    seq = int(rng.choice((64, 128, 256, 512, 1024)))
+    bsz = int(rng.choice((8, 16, 32)))
+    batch_tokens = bsz * (seq - 1)
+    val_ratio = float(rng.uniform(2, 50))  # validation tokens / batch tokens
+    val_tokens = int(batch_tokens * val_ratio)
+    meta: dict[str, Any] = {}
+    random = False
+    low = 0
+    pretrained = False
+    facts = True
+    sub = ""
+    lr_value = float(_loguniform(rng, 1e-4, 3e-3))
+    if family == "random-plateau":
+        vocab = int(rng.choice((10000, 10000, 4096, 256, 50257)))
+        low = int(rng.choice((0, 1)))
+        random = True
+    elif family == "fine-tune":
+        vocab = int(rng.choice((32000, 50257)))
+        pretrained = True
+    else:
+        vocab = int(rng.choice((65, 256, 10000, 32000, 50257)))
+    ln_v = math.log(vocab)
+    # initial logit sd: near-uniform starts; a stuck run's start is clearly above ln V (see the stuck family)
+    s = float(rng.uniform(0.3, 0.6)) if family == "stuck" else float(rng.uniform(0.1, 0.6))
+    init = ln_v + s * s / 2
+    bump = tier == "warmup-bump" or (family == "random-plateau" and tier == "easy" and rng.random() < 0.5 and interval == 1 and n >= 200)
+    b, p = float(rng.uniform(0.12, 0.25)), float(rng.uniform(10, 30))
+    p2 = p * float(rng.uniform(0.2, 0.5))
+    if bump:
+        meta["bump"] = {"height": round(b, 4), "peak_step": round(p, 1)}
+
+    def with_bump(fn):
+        if not bump:
+            return fn
+        return lambda u: fn(u) + _bump(u, b, p, p2)
+
+    # one batch's noise on text: a token's loss has sd sigma_tok in [1.5, 3] nats, and tokens of a batch are not
+    # independent (documents, sequences): the batch sd is sigma_tok * c / sqrt(batch tokens), c in [1, 4]
+    sigma_tok = float(rng.uniform(1.5, 3.0) * rng.uniform(1.0, 4.0))
+    sigma_b = sigma_tok / math.sqrt(batch_tokens)
+    has_evals = rng.random() < 0.6
+    n_evals = int(rng.integers(3, 41)) if has_evals else 0
+    val_gap = float(rng.uniform(0, 0.15))
+    rise_fn = None
+    lr = np.full(n, lr_value)
+    nan_tail = 0
+    constant: float | None = None
+
+    if family == "random-plateau":
+        floor = math.log(vocab - low)
+        f = float(rng.uniform(0.05, 0.12))
+        start = p if bump else 0.0
+        tau = max(3.0, (S - start) * f)
+
+        def base(u):
+            return floor + (init - floor) * np.exp(-np.maximum(u, 0.0) / tau)
+
+        fn = with_bump(base)
+        sigma_b = _loguniform(rng, 0.005, 0.03)
+        val_fn = base
+        val_gap = 0.0
+        meta["floor"] = floor
+    elif family in ("still-learning", "overfitting"):
+        E = float(rng.uniform(1.0, max(1.2, 0.55 * ln_v)))
+        for _ in range(50):
+            if rng.random() < 0.5:
+                u0 = float(_loguniform(rng, 2, max(3.0, 0.05 * S)))
+                alpha = float(rng.uniform(0.3, 1.0))
+
+                def base(u, E=E, u0=u0, alpha=alpha):
+                    return E + (init - E) * (1 + np.maximum(u, 0.0) / u0) ** (-alpha)
+
+                shape = f"power u0={u0:.3g} alpha={alpha:.2f}"
+            else:
+                tau = float(rng.uniform(0.5, 2.0)) * S
+
+                def base(u, E=E, tau=tau):
+                    return E + (init - E) * np.exp(-np.maximum(u, 0.0) / tau)
+
+                shape = f"exp tau={tau:.3g}"
+            d, n_w = _end_fall(_record_means(base, rec_step, k))
+            if d >= 0.01:
+                break
+        fn = with_bump(base)
+        sub = shape.split()[0]
+        if family == "still-learning":
+            z = float(rng.uniform(4, 6)) if tier == "small-effect" else float(rng.uniform(6, 20)) if tier == "short" else float(rng.uniform(8, 30))
+            sigma_rec = float(np.clip(d * math.sqrt(n_w) / (2 * z * _z_factor(phi)), 0.002, 0.5))
+            sigma_b = sigma_rec * math.sqrt(k)
+            meta["end_fall"] = d
+            val_fn = base
+        else:
+            u_m = float(rng.uniform(0.3, 0.6)) * S
+            gap = float(rng.uniform(0.0, 0.3))  # validation sits above training by this until its minimum
+            n_evals = (
+                int(rng.integers(10, 21)) if tier == "short" else int(rng.integers(20, 61)) if tier == "small-effect" else int(rng.integers(15, 61))
+            )
+            has_evals = True
+            if tier == "small-effect":
+                sigma_v = _loguniform(rng, 0.01, 0.06)
+                z = float(rng.uniform(5, 8))
+                R = z * sigma_v
+            else:
+                sigma_v = _loguniform(rng, 0.005, 0.05)
+                R = float(rng.uniform(0.2, 1.0))
+            q = float(rng.uniform(1.0, 1.5))
+
+            def val_fn(u, base=base, gap=gap, R=R, q=q):
+                u = np.asarray(u, dtype=float)
+                before = base(np.minimum(u, u_m)) + gap  # follows training down to u_m, then ...
+                return before + R * np.clip((u - u_m) / (S - 1 - u_m), 0.0, 1.0) ** q  # ... rises by R (reached at the last evaluation)
+
+            rise_fn = val_fn
+            # the minimum falls on an evaluation, so the logged rise from the best evaluation is R
+            ev = _eval_steps(fmt, rec_step, n_evals)
+            u_m = float(ev[np.argmin(np.abs(ev - u_m))])
+            meta.update({"val_min_step": u_m, "rise": R, "sigma_val": sigma_v})
+            val_gap = 0.0
+    elif family == "converged":
+        E = float(rng.uniform(0.35, 0.75)) * ln_v
+        tau = max(3.0, float(rng.uniform(0.02, 0.1)) * S)
+
+        def base(u):
+            return E + (init - E) * np.exp(-np.maximum(u, 0.0) / tau)
+
+        fn = with_bump(base)
+        val_fn = base
+        meta["level"] = E
+    elif family == "fine-tune":
+        start_ft = float(rng.uniform(2.5, 3.5))
+        drop = float(rng.uniform(0.1, 0.8))
+        tau = max(3.0, float(rng.uniform(0.03, 0.3)) * S)
+
+        def base(u):
+            return start_ft - drop + drop * np.exp(-np.maximum(u, 0.0) / tau)
+
+        fn = base
+        val_fn = base
+        val_gap = float(rng.uniform(0, 0.1))
+        meta["start"] = start_ft
+    elif family == "divergence":
+        sub = DIVERGENCE_KINDS[int(rng.integers(0, 3))]
+        E = float(rng.uniform(0.35, 0.7)) * ln_v
+        tau = max(3.0, float(rng.uniform(0.05, 0.2)) * S)
+        u_d = float(rng.uniform(0.4, 0.85)) * S
+        u_d = min(u_d, float(rec_step[-4]))  # at least 3 records after it
+        if sub == "jump":
+            jump = float(rng.uniform(1.5, 3.0))
+            width = 2.0 * interval
+
+            def fn(u):
+                healthy = E + (init - E) * np.exp(-np.clip(u, 0.0, u_d) / tau)  # no more learning after u_d
+                return healthy + jump * np.clip((u - u_d) / width, 0.0, 1.0)
+
+            meta["jump"] = jump
+        else:
+            top = float(rng.uniform(ln_v + 0.5, 2.5 * ln_v))
+            grow = min(max(1.0, float(rng.uniform(0.01, 0.05)) * (S - u_d)), (S - u_d) / 8)  # at the top before the end
+
+            def fn(u):
+                healthy = E + (init - E) * np.exp(-np.clip(u, 0.0, u_d) / tau)
+                up = (np.exp(np.clip((u - u_d) / grow, 0.0, 50.0)) - 1.0) * 0.05
+                return np.minimum(healthy + up, np.maximum(top, healthy))
+
+            meta["top"] = top
+            if sub == "nan":
+                nan_tail = int(rng.integers(1, 6))
+        val_fn = fn
+        meta["diverge_step"] = u_d
+    elif family == "stuck":
+        sub = STUCK_CAUSES[int(rng.integers(0, 4))]
+        # near-uniform outputs: a token's loss has sd about s, so little batch-to-batch noise
+        sigma_b = s * float(rng.uniform(1.0, 4.0)) / math.sqrt(batch_tokens)
+        if sub == "tiny-lr" and S < 2000:
+            interval = max(interval, int(math.ceil(2000 / (n - 1))))
+            k = interval if fmt == "hf" else 1
+            rec_step = _record_steps(fmt, interval, n)
+            S = int(rec_step[-1])
+            lr = np.full(n, lr_value)
+        if sub == "dead-output":
+            variant = int(rng.integers(0, 3))
+            constant = ln_v if variant < 2 else float(rng.uniform(2.0, ln_v - 0.5))
+            fall_until = 0.0 if variant == 0 else float(rng.uniform(0.1, 0.3)) * S
+
+            def fn(u, c=constant, fu=fall_until):
+                if fu == 0.0:
+                    return np.full_like(np.asarray(u, dtype=float), c)
+                return np.where(u < fu, c + (init + 0.2 - c) * (1 - u / fu), c)
+
+            sub = f"dead-output/{'uniform' if variant < 2 else 'collapsed'}{'' if variant == 0 else ' after a fall'}"
+            meta["constant"] = constant
+            meta["constant_from"] = fall_until
+        elif sub == "tiny-lr":
+            drift = float(rng.uniform(0.005, 0.02))
+            lr = np.full(n, _loguniform(rng, 1e-9, 1e-7))
+
+            u0, u1 = float(rec_step[0] - 1), float(rec_step[-1] - 1)
+
+            def fn(u, drift=drift):  # from init at the first record to init - drift at the last
+                return init - drift * (np.asarray(u, dtype=float) - u0) / (u1 - u0)
+
+            meta["drift"] = drift
+        else:
+
+            def fn(u):
+                return np.full_like(np.asarray(u, dtype=float), init)
+
+            if sub == "lr-0":
+                lr = np.zeros(n)
+        val_fn = fn
+        val_gap = 0.0
+        meta["init"] = init
+    else:  # short-flat
+        level = float(rng.uniform(1.0, 8.0))
+        sigma_b = _loguniform(rng, 0.005, 0.1)
+
+        def fn(u):
+            return np.full_like(np.asarray(u, dtype=float), level)
+
+        val_fn = fn
+        has_evals, n_evals = False, 0
+        facts = False
+        meta["level"] = level
+
+    sigma_rec = sigma_b / math.sqrt(k)
+    mean = _record_means(fn, rec_step, k)
+    noise_sd: float | np.ndarray = sigma_rec
+    if family in ("still-learning", "converged", "overfitting", "divergence"):
+        # from scratch, the outputs start near uniform, where a token's loss varies little (sd about s): the noise
+        # grows from s * c / sqrt(batch tokens) to sigma_rec as the loss falls (in proportion to its fall so far)
+        sigma0 = min(sigma_rec, s * float(rng.uniform(1.0, 2.0)) / math.sqrt(batch_tokens) / math.sqrt(k))
+        low_so_far = np.minimum.accumulate(mean)
+        frac = np.clip((mean[0] - low_so_far) / max(1e-12, mean[0] - low_so_far[-1]), 0.0, 1.0)
+        noise_sd = sigma0 + (sigma_rec - sigma0) * frac
+    if constant is not None:
+        # a dead output's loss has no noise (every batch is scored the same), and the constant is exact in the log
+        at = np.isclose(mean, constant, rtol=0, atol=1e-9)
+        loss = np.where(at, constant, mean + sigma_rec * rng.standard_normal(n))
+    else:
+        loss = mean + noise_sd * _ar1(rng, n, phi)
+    if nan_tail:
+        loss[-nan_tail:] = np.nan
+    # evaluations
+    if has_evals and n_evals > 0:
+        eval_step = _eval_steps(fmt, rec_step, n_evals)
+    else:
+        eval_step = np.empty(0, dtype=int)
+    if "sigma_val" in meta:  # overfitting: the validation noise was drawn; its tokens follow from it
+        sigma_v = float(meta["sigma_val"])
+        val_tokens = max(100, int(batch_tokens * (sigma_b / sigma_v) ** 2))
+    else:
+        sigma_v = sigma_b / math.sqrt(val_ratio)
+    if rise_fn is not None:
+        val_mean = rise_fn(eval_step.astype(float))
+    else:
+        val_mean = val_fn(eval_step.astype(float)) + val_gap
+    val_noise = sigma_v * rng.standard_normal(eval_step.size)
+    if random:  # no model predicts unseen random tokens better than uniform: validation noise only above the mean
+        val_noise = np.abs(val_noise)
+    eval_val = val_mean + val_noise
+    if constant is not None:
+        eval_val = np.where(np.isclose(val_mean, constant, rtol=0, atol=1e-9), constant, eval_val)
+    eval_train = fn(eval_step.astype(float)) + sigma_v * rng.standard_normal(eval_step.size)
+    if nan_tail and eval_step.size:
+        bad = eval_step >= rec_step[-nan_tail]
+        eval_val[bad] = np.nan
+        eval_train[bad] = np.nan
+    if family == "stuck" and sub == "lr-0":
+        meta["lr"] = 0.0
+    if family == "still-learning":
+        d, n_w = _end_fall(mean)
+        meta["z"] = d / (2 * sigma_rec * _z_factor(phi) / math.sqrt(n_w))
+    if family == "overfitting":
+        meta["val_rise_z"] = meta["rise"] / sigma_v
+    return Case(
+        family=family,
+        tier=tier,
+        fmt=fmt,
+        seed=seed,
+        sub=sub,
+        vocab=vocab,
+        random=random,
+        low=low,
+        pretrained=pretrained,
+        step=rec_step,
+        loss=loss,
+        lr=lr,
+        k=k,
+        interval=interval,
+        eval_step=eval_step,
+        eval_val=eval_val,
+        eval_train=eval_train,
+        batch_tokens=batch_tokens,
+        val_tokens=val_tokens,
+        facts=facts,
+        mean=mean,
+        val_mean=val_mean,
+        sigma=sigma_rec,
+        sigma_val=sigma_v,
+        phi=phi,
+        meta=meta,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writers. Each returns (the path explain is given, the flags a user would pass).
+#
+# FLAGS: only facts the log cannot carry. Random data outside lossdoc's own log: --random --vocab-size V
+# (--random-low 1 for ids drawn from [1, V)). A generic CSV holds no vocabulary size: --vocab-size V (except for
+# short-flat, where nothing is known), and --pretrained for a fine-tune. Nothing else.
+
+
+def flags_for(case: Case) -> dict[str, Any]:
+    flags: dict[str, Any] = {}
+    if case.random and case.fmt != "lossdoc":
+        flags.update({"random": True, "vocab_size": case.vocab})
+        if case.low:
+            flags["random_low"] = case.low
+    if case.fmt == "csv" and case.facts:
+        flags["vocab_size"] = case.vocab
+        if case.pretrained:
+            flags["pretrained"] = True
+    return flags
+
+
+def flags_argv(flags: dict[str, Any]) -> list[str]:
+    """The same flags as `lossdoc explain` takes them on the command line."""
+    out: list[str] = []
+    for key in ("vocab_size", "random", "random_low", "pretrained"):
+        if key in flags:
+            opt = "--" + key.replace("_", "-")
+            out += [opt] if flags[key] is True else [opt, str(flags[key])]
+    return out
+
+
+def _events(case: Case):
+    """Records in the order a training loop makes them: (kind, index) with kind 'batch' or 'eval'."""
+    ev = list(case.eval_step)
+    j = 0
+    for i, s in enumerate(case.step):
+        while j < len(ev) and ev[j] < s:
+            yield "eval", j
+            j += 1
+        yield "batch", i
+        while j < len(ev) and ev[j] == s:
+            yield "eval", j
+            j += 1
+    while j < len(ev):
+        yield "eval", j
+        j += 1
+
+
+def write(case: Case, folder: Path) -> tuple[Path, dict[str, Any]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = {"lossdoc": _write_lossdoc, "hf": _write_hf, "lightning": _write_lightning, "csv": _write_csv, "nanogpt": _write_nanogpt}[case.fmt]
+    return writer(case, folder), flags_for(case)
+
+
+def _write_lossdoc(case: Case, folder: Path) -> Path:
+    from lossdoc.runlog.logger import RunLogger
+
+    run_dir = folder / "run"
+    log = RunLogger(
+        run_dir,
+        vocab_size=case.vocab,
+        data="random" if case.random else "text",
+        token_low=case.low,
+        batch_tokens=case.batch_tokens,
+        pretrained=case.pretrained,
+        run_id=f"sim-{case.family}-{case.seed}",
+        writer="benchmarks/calibration.py",
+    )
+    for kind, i in _events(case):
+        if kind == "batch":
+            log.batch(int(case.step[i]), float(case.loss[i]), tokens=case.batch_tokens, lr=float(case.lr[i]), grad_norm=0.5)
+        else:
+            log.eval(int(case.eval_step[i]), float(case.eval_val[i]), tokens=case.val_tokens)
+    log.close("completed")
+    return log.path
+
+
+def _write_hf(case: Case, folder: Path) -> Path:
+    steps_per_epoch = max(1, int(case.step[-1]) // int(1 + (case.seed % 3)))
+    history: list[dict[str, Any]] = []
+    for kind, i in _events(case):
+        if kind == "batch":
+            s = int(case.step[i])
+            history.append(
+                {"epoch": s / steps_per_epoch, "grad_norm": 0.5, "learning_rate": float(case.lr[i]), "loss": float(case.loss[i]), "step": s}
+            )
+        else:
+            s = int(case.eval_step[i])
+            history.append({"epoch": s / steps_per_epoch, "eval_loss": float(case.eval_val[i]), "eval_runtime": 1.0, "step": s})
+    S = int(case.step[-1])
+    finite = case.loss[np.isfinite(case.loss)]
+    history.append(
+        {
+            "epoch": S / steps_per_epoch,
+            "step": S,
+            "total_flos": 1.0e15,
+            "train_loss": float(finite.mean()) if finite.size else math.nan,
+            "train_runtime": 100.0,
+        }
+    )
+    state = {
+        "best_metric": None,
+        "epoch": S / steps_per_epoch,
+        "eval_steps": int(case.eval_step[1] - case.eval_step[0]) if case.eval_step.size > 1 else 500,
+        "global_step": S,
+        "log_history": history,
+        "logging_steps": case.k,
+        "max_steps": S,
+        "num_train_epochs": max(1, S // steps_per_epoch),
+        "train_batch_size": 8,
+    }
+    (folder / "trainer_state.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
+    if case.facts:
+        cfg: dict[str, Any] = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_layer": 4, "n_embd": 256, "vocab_size": case.vocab}
+        if case.pretrained:
+            cfg["_name_or_path"] = "openai-community/gpt2" if case.vocab == 50257 else "meta-llama/Llama-2-7b-hf"
+        (folder / "config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
+    return folder / "trainer_state.json"
+
+
+def _num(x: float) -> str:
+    return "nan" if not math.isfinite(x) else repr(float(x))
+
+
+def _write_lightning(case: Case, folder: Path) -> Path:
+    vdir = folder / "lightning_logs" / "version_0"
+    vdir.mkdir(parents=True, exist_ok=True)
+    per_epoch = max(1, int(case.step[-1]) // 3)
+    lines = ["epoch,step,lr-AdamW,train_loss_step,val_loss"]
+    for kind, i in _events(case):
+        if kind == "batch":
+            s = int(case.step[i])
+            lines.append(f"{(s - 1) // per_epoch},{s - 1},{_num(case.lr[i])},{_num(case.loss[i])},")
+        else:
+            s = int(case.eval_step[i])
+            lines.append(f"{max(0, s - 1) // per_epoch},{max(0, s - 1)},,,{_num(case.eval_val[i])}")
+    (vdir / "metrics.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if not case.facts:
+        hp = "{}\n"
+    else:
+        hp = f"vocab_size: {case.vocab}\nd_model: 256\nlr: {float(case.lr[0])!r}\n"
+        if case.pretrained:
+            hp += "model_name_or_path: gpt2\n"
+    (vdir / "hparams.yaml").write_text(hp, encoding="utf-8")
+    return vdir / "metrics.csv"
+
+
+def _write_csv(case: Case, folder: Path) -> Path:
+    """step,loss,lr[,val_loss]: one row per training record, and one per evaluation with only its validation loss
+    (the generic reader takes a row holding a validation loss for an evaluation row, docs/formats.md)."""
+    has_val = case.eval_step.size > 0
+    rows: list[str] = ["step,loss,lr" + (",val_loss" if has_val else "")]
+    for kind, i in _events(case):
+        if kind == "batch":
+            rows.append(f"{int(case.step[i])},{_num(case.loss[i])},{_num(case.lr[i])}" + ("," if has_val else ""))
+        else:
+            rows.append(f"{int(case.eval_step[i])},,,{_num(case.eval_val[i])}")
+    path = folder / "losses.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_nanogpt(case: Case, folder: Path) -> Path:
+    lines: list[str] = []
+    eval_interval = int(case.eval_step[2] - case.eval_step[1]) if case.eval_step.size > 2 else 2000
+    if case.facts:
+        init_from = "gpt2" if case.pretrained else "scratch"
+        lines += [
+            "Overriding config with config/train_sim.py:",
+            "# simulated by benchmarks/calibration.py",
+            "out_dir = 'out-sim'",
+            f"eval_interval = {eval_interval}",
+            f"log_interval = {case.interval}",
+            f"learning_rate = {float(case.lr[0])!r}",
+            f"init_from = '{init_from}'",
+            "dropout = 0.0",
+            f"tokens per iteration will be: {case.batch_tokens:,}",
+        ]
+        if case.pretrained:
+            lines += ["Initializing from OpenAI GPT-2 weights: gpt2", "forcing vocab_size=50257, block_size=1024, bias=True"]
+        else:
+            lines += [f"found vocab_size = {case.vocab} (inside data/sim/meta.pkl)", "Initializing a new model from scratch"]
+        lines += ["number of parameters: 10.65M", "using fused AdamW: True"]
+    for kind, i in _events(case):
+        if kind == "batch":
+            it = int(case.step[i]) - 1  # iteration it's loss is scored before its update: the reader's step it + 1
+            loss = case.loss[i]
+            lines.append(f"iter {it}: loss {loss:.4f}, time 105.20ms, mfu 3.41%")
+        else:
+            s = int(case.eval_step[i])
+            lines.append(f"step {s}: train loss {case.eval_train[i]:.4f}, val loss {case.eval_val[i]:.4f}")
+    path = folder / "train.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
