@@ -155,19 +155,17 @@ def _filter_zeros(step: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, list[
 
 
 def _val_series_noise(val: np.ndarray) -> tuple[float, int]:
-    """(sd of one validation loss, its degrees of freedom) from the series itself: the residuals of its last two
-    thirds (at least 5 evaluations; the early fall bends too much for a low-order fit) around a least-squares
-    quadratic (a line for 4 evaluations), sd = sqrt(RSS / df). NaN for fewer than 4 evaluations. (The median
-    absolute deviation of a handful of second differences, used before, put the noise of a flat 10-evaluation
-    series 8x too low.)"""
+    """(sd of one validation loss, its degrees of freedom) from the series itself: its residuals around a local
+    quadratic trend, as second differences (for y = m + e with a smooth m, y_t - 2 y_t-1 + y_t-2 has variance
+    6 var(e)), over the last two thirds of the series (at least 4 evaluations; the early fall bends most).
+    sd = sqrt(mean(d2^2) / 6): the mean square, not the median absolute deviation of a handful of differences,
+    which put the noise of a flat 10-evaluation series 8x too low. The second differences overlap (lag-1
+    correlation -2/3, lag-2 1/6), so n of them carry about n / 1.94 degrees of freedom. NaN for fewer than 4."""
     v = stats.finite(val)
     if v.size < 4:
         return math.nan, 0
-    seg = v[-max(5, int(math.ceil(2 * v.size / 3))) :]
-    resid, df = stats.poly_residuals(seg, 2 if seg.size >= 5 else 1)
-    if df < 1:
-        return math.nan, 0
-    return math.sqrt(float((resid * resid).sum()) / df), df
+    d2 = np.diff(v[-max(4, int(math.ceil(2 * v.size / 3))) :], n=2)
+    return math.sqrt(float((d2 * d2).mean()) / 6.0), max(1, int(d2.size / 1.944))
 
 
 def build_context(run: Run) -> Context:

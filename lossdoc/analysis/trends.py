@@ -141,7 +141,11 @@ def _progress_evals(c: Context) -> Finding:
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": int(c.loss.size), "evals": int(c.val.size)})
     change = slope * span
     # noise of the end's change: from the series noise when known, else the regression's own residuals
-    se_change = (c.sigma_val * math.sqrt(2.0)) if math.isfinite(c.sigma_val) else (se * span if math.isfinite(se) else math.nan)
+    # (the OLS slope's error with the series' own sigma: sigma x span / sqrt(Sxx), which is sqrt(2) sigma for 3 evenly
+    # spaced evaluations and shrinks as sqrt(12 / m) for more)
+    xc = xe - xe.mean()
+    sxx = float((xc * xc).sum())
+    se_change = (c.sigma_val * span / math.sqrt(sxx)) if math.isfinite(c.sigma_val) and sxx > 0 else (se * span if math.isfinite(se) else math.nan)
     se_change = max(se_change, th.MIN_BAND) if math.isfinite(se_change) else th.MIN_BAND
     z = change / se_change
     rel = slope / avg_slope if math.isfinite(avg_slope) and avg_slope < 0 else math.nan
@@ -304,14 +308,14 @@ def check_overfitting(c: Context) -> Finding:
     i_min = int(np.argmin(c.val))
     vmin, vfinal = float(c.val[i_min]), float(c.val[-1])
     rise = vfinal - vmin
-    # the rise is measured from the lowest of several noisy values, which sits below the true best level by the
-    # expected minimum of the K evaluations that could have been it (those within the band of the lowest): that
-    # selection lean is added to the two-point band (z sqrt(2) sigma_val)
-    two_point = math.sqrt(2) * c.band_val
+    # the rise is measured from the lowest of several noisy values, which sits below the true best level: with K
+    # evaluations that could have been the lowest (those within a two-point band of it), final - lowest on a flat
+    # curve has mean -m_K sd and sd sqrt(1 + v_K) sd, (m_K, v_K) the mean and variance of the minimum of K standard
+    # normals. The band is that mean plus z of that sd: z sqrt(2) sd for K = 1, as for any two points.
     sd_val = c.band_val / c.z_val
-    k = int(np.sum(c.val[:-1] <= vmin + two_point)) if c.val.size > 1 else 1
-    lean = -stats.expected_min_of_normals(0.0, sd_val, max(1, k))
-    band = max(two_point + lean, th.MIN_BAND)
+    k = max(1, int(np.sum(c.val[:-1] <= vmin + math.sqrt(2) * c.band_val))) if c.val.size > 1 else 1
+    m_k, v_k = stats.min_of_normals_moments(k)
+    band = max(sd_val * (-m_k + c.z_val * math.sqrt(1.0 + v_k)), th.MIN_BAND)
     train = c.train_epoch_mean
     gaps = c.val - train
     args = {
