@@ -82,6 +82,7 @@ class Context:
     rho_b: float = 0.0  # lag-1 autocorrelation of the batch losses around their trend at the end (0: independent)
     z_b: float = th.Z  # Z as a Student-t quantile for the degrees of freedom sigma_b was measured with
     z_val: float = th.Z  # the same for sigma_val (from the series itself: few evaluations, few degrees of freedom)
+    val_noise_df: float = math.inf  # the degrees of freedom of sigma_val when it comes from the series
 
     def level_se(self, n: float, median: bool = True) -> float:
         """Standard error of the level of n consecutive batch losses (their median, else their mean): sigma_b / sqrt(n)
@@ -157,14 +158,14 @@ def _filter_zeros(step: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, list[
 def _val_series_noise(val: np.ndarray) -> tuple[float, int]:
     """(sd of one validation loss, its degrees of freedom) from the series itself: its residuals around a local
     quadratic trend, as second differences (for y = m + e with a smooth m, y_t - 2 y_t-1 + y_t-2 has variance
-    6 var(e)), over the last two thirds of the series (at least 4 evaluations; the early fall bends most).
+    6 var(e)), over the last two thirds of the series (at least 6 evaluations; the early fall bends most).
     sd = sqrt(mean(d2^2) / 6): the mean square, not the median absolute deviation of a handful of differences,
     which put the noise of a flat 10-evaluation series 8x too low. The second differences overlap (lag-1
     correlation -2/3, lag-2 1/6), so n of them carry about n / 1.94 degrees of freedom. NaN for fewer than 4."""
     v = stats.finite(val)
     if v.size < 4:
         return math.nan, 0
-    d2 = np.diff(v[-max(4, int(math.ceil(2 * v.size / 3))) :], n=2)
+    d2 = np.diff(v[-max(6, int(math.ceil(2 * v.size / 3))) :], n=2)
     return math.sqrt(float((d2 * d2).mean()) / 6.0), max(1, int(d2.size / 1.944))
 
 
@@ -208,7 +209,7 @@ def build_context(run: Run) -> Context:
     sel = _after_start(run.epochs)
     train_epoch = run.epochs.train_loss[sel] if scaled is None else np.full(val.size, np.nan)
     train_mean = np.where(np.isfinite(train_epoch), train_epoch, train_at_eval)
-    sigma_val, noise_source, band_val, z_val = _val_noise(sigma_b, tpb, val, val_tokens)
+    sigma_val, noise_source, band_val, z_val, val_df = _val_noise(sigma_b, tpb, val, val_tokens)
 
     init, init_source, first_step = _init_loss(run, batch_loss, scaled, eval_multiple)
     first_loss, first_loss_step = (float(loss[0]), float(step[0])) if n else (None, None)
@@ -271,6 +272,7 @@ def build_context(run: Run) -> Context:
         rho_b=rho_b,
         z_b=z_b,
         z_val=z_val,
+        val_noise_df=val_df,
     )
 
 
@@ -340,21 +342,21 @@ def _not_mean_losses(train_at_eval: np.ndarray, val: np.ndarray) -> tuple[dict |
     return None, None
 
 
-def _val_noise(sigma_b: float, tpb: float | None, val: np.ndarray, val_tokens: np.ndarray) -> tuple[float, str | None, float, float]:
+def _val_noise(sigma_b: float, tpb: float | None, val: np.ndarray, val_tokens: np.ndarray) -> tuple[float, str | None, float, float, float]:
     """(sigma_val, its source, band): the standard error of one validation loss, from the per-token sd (the
     batch noise) over sqrt(validation tokens); without token counts, from the validation series itself
     (never from one batch's noise)."""
-    sigma_val, noise_source, z_val = math.nan, None, th.Z
+    sigma_val, noise_source, z_val, val_df = math.nan, None, th.Z, math.inf
     vt = stats.finite(val_tokens)
     if math.isfinite(sigma_b) and tpb and vt.size:
         sigma_val, noise_source = sigma_b * math.sqrt(tpb) / math.sqrt(float(np.median(vt))), "tokens"
     else:
         sv, df = _val_series_noise(val)
         if math.isfinite(sv):
-            z_val = stats.t_equivalent(th.Z, df)
+            z_val, val_df = stats.t_equivalent(th.Z, df), float(df)
             sigma_val, noise_source = max(sv, th.MIN_BAND / z_val), "series"
     band_val = max(z_val * sigma_val, th.MIN_BAND) if math.isfinite(sigma_val) else th.MIN_BAND
-    return sigma_val, noise_source, band_val, z_val
+    return sigma_val, noise_source, band_val, z_val, val_df
 
 
 def _init_loss(run: Run, batch_loss: np.ndarray, scaled: dict | None, eval_multiple: dict | None) -> tuple[float | None, str | None, float | None]:

@@ -6,7 +6,8 @@ absolute numbers are floors under those, so that a noiseless log is not judged
 on rounding.
 """
 
-Z = 3.0  # a difference counts when it is more than Z standard errors
+Z = 3.0  # a difference counts when it is more than Z standard errors (as a t quantile when its noise is measured on few points)
+Z_TREND = 2.0  # ... except "still falling" against "settled": both healthy, so a fall at 2 standard errors (one-sided 97.7%) decides
 MIN_BAND = 0.002  # nats: the smallest noise band, for logs with (almost) no noise
 NEAR_FLOOR_REL = 0.01  # "at the floor": within 1% of the floor (or within noise, if larger)
 MEMORISE_REL = 0.01  # training below an exact floor by more than 1% of it is material memorisation

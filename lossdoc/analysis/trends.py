@@ -52,6 +52,12 @@ def check_no_learning(c: Context) -> Finding:
         return abs(m[2]) >= th.MIN_EFFECT_REL * abs(m[0]) or (vf is not None and abs(m[1] - vf) <= c.near_floor)
 
     moved = next((m for m in moves if abs(m[2]) > m[3] and material(m)), None)
+    path = _path_moved(c) if moved is None else None
+    if path is not None:
+        # it rose and fell again (a warm-up bump): the model is changing, wherever the end lands
+        start, end = float(np.median(c.loss[: min(10, c.loss.size)])), float(np.median(c.loss[c.tail]))
+        args = {"init": _r(start), "end": _r(end), "low": _r(path[0]), "high": _r(path[1]), "moved": _r(path[1] - path[0])}
+        return Finding("no-learning", "ok", "f.nolearn.path", args, measured=path[1] - path[0])
     start, end, change, band = moved or moves[0]
     args = {
         "init": _r(start),
@@ -90,11 +96,12 @@ def check_progress(c: Context) -> Finding:
         # autocorrelated noise: the OLS error assumes independent residuals; widen it by the AR(1) factor
         se *= stats.ar1_mean_factor(c.rho_b, int(c.tail.sum()))
         span = float(c.step[c.tail][-1] - c.step[c.tail][0])
-        source, z_crit = "batches", stats.t_equivalent(th.Z, int(c.tail.sum()) - 2)
+        df = int(c.tail.sum()) - 2
+        source, z_crit, z_fall = "batches", stats.t_equivalent(th.Z, df), stats.t_equivalent(th.Z_TREND, df)
     elif c.val.size >= 3:
         slope, se = stats.linear_trend(c.val, c.val_epoch)
         span = float(c.val_epoch[-1] - c.val_epoch[0])
-        source, z_crit = "evals", stats.t_equivalent(th.Z, c.val.size - 2)
+        source, z_crit, z_fall = "evals", stats.t_equivalent(th.Z, c.val.size - 2), stats.t_equivalent(th.Z_TREND, c.val.size - 2)
     else:
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     if not math.isfinite(slope) or not math.isfinite(se) or not math.isfinite(span):
@@ -111,7 +118,7 @@ def check_progress(c: Context) -> Finding:
         "per_1k": _r(slope * 1000, 4),
     }
     suffix = "" if source == "batches" else "_evals"
-    if z < -z_crit and _material(change, c):
+    if z < -z_fall and _material(change, c):
         return Finding("progress", "info", "f.progress.improving" + suffix, args, measured=change)
     if z > z_crit and _material(change, c):
         return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
@@ -162,11 +169,12 @@ def _progress_evals(c: Context) -> Finding:
         "per_1k": _r(slope * 1000, 4),
     }
     z_crit = c.z_val
-    if z < -z_crit and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
+    z_fall = z_crit * th.Z_TREND / th.Z if c.val_noise_source != "series" else stats.t_equivalent(th.Z_TREND, c.val_noise_df)
+    if z < -z_fall and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
         return Finding("progress", "info", "f.progress.val_improving", args, measured=change)
     if z > z_crit:
         return Finding("progress", "warn", "f.progress.val_rising", args, measured=change)
-    key = "f.progress.val_flattened" if z < -z_crit else "f.progress.val_settled"
+    key = "f.progress.val_flattened" if z < -z_fall else "f.progress.val_settled"
     return Finding("progress", "ok", key, args, measured=change)
 
 
@@ -198,6 +206,10 @@ def check_divergence(c: Context) -> Finding:
     if c.ln_v is not None and end > c.init_band[1] + c.z_b * se_end:
         # worse than any healthy initialisation, at the end of training: blown up, whatever the path
         return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
+    if rise > th.DIVERGE_MIN_NATS and end - excess > best and _within_init_band(c, best, end):
+        # a fresh model that has not yet left its initial band: the loss wanders up while its logits re-scale in the
+        # first steps (the seed's default run rises from 9.38 to 9.55 before it falls). Not a blow-up; early.
+        return Finding("divergence", "ok", "f.diverge.init_band", {**args, "low": _r(c.init_band[0]), "high": _r(c.init_band[1])}, measured=end, reference=best)
     if rise > th.DIVERGE_MIN_NATS and end - excess > best:
         if c.ln_v is not None and end > c.ln_v + max(th.DIVERGE_MIN_NATS, c.z_b * se_end):
             return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
@@ -205,6 +217,32 @@ def check_divergence(c: Context) -> Finding:
             return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
         return Finding("divergence", "fail", "f.diverge.rise", args, measured=end, reference=best)
     return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+
+
+def _within_init_band(c: Context, best: float, end: float) -> bool:
+    """The run's best level and its end both inside the healthy band of a fresh model's loss (V known, not a
+    fine-tune): it has not learned anything yet that a rise could lose."""
+    if c.vocab_size is None or c.pretrained:
+        return False
+    low, high = c.init_band
+    return low <= best and end <= high
+
+
+def _path_moved(c: Context) -> tuple[float, float] | None:
+    """(lowest, highest) running level (medians of SPIKE_WINDOW batches) when they differ beyond noise and
+    materially: a loss that rose and fell again has moved, wherever it ends. None otherwise."""
+    n = c.loss.size
+    w = min(th.SPIKE_WINDOW, max(3, n // 4))
+    if n < 3 * w or not math.isfinite(c.sigma_b):
+        return None
+    smooth = stats.rolling_median(c.loss, w)[w // 2 : n - w // 2]
+    lo, hi = float(smooth.min()), float(smooth.max())
+    k = max(1, round(n / w))
+    m_k, v_k = stats.min_of_normals_moments(k)
+    se = c.level_se(w)
+    # the range of K independent medians of pure noise: about 2 |m_K| se on average, with a spread of sqrt(2 v_K) se
+    need = max(se * (-2 * m_k + c.z_b * math.sqrt(2 * v_k)), th.MIN_EFFECT_REL * abs(hi), th.MIN_BAND)
+    return (lo, hi) if hi - lo > need else None
 
 
 def _first_record_sd(c: Context) -> float:
@@ -247,9 +285,10 @@ def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float, first_s
 
 
 def _val_and_train_rise(c: Context) -> Finding | None:
-    """Validation rising beyond its noise at the end (the val-led trend) while the training level rises with
-    it beyond its own noise (Z standard errors of the two levels): not overfitting (training would keep falling) but the run itself
-    getting worse, too slowly for the batches alone to show it (a restarted schedule, lost optimizer state)."""
+    """The training level at the last evaluation above its level at the best one beyond its own noise (z standard
+    errors of the two levels) and materially (MIN_EFFECT_REL), while validation has risen from its best too and is
+    not still improving: not overfitting (training would keep falling) but the run itself getting worse, too slowly
+    for the batches alone to show it (a restarted schedule, lost optimizer state)."""
     if c.val.size < 3:
         return None
     i_best = int(np.argmin(c.val))
@@ -268,7 +307,11 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     ]
     se_rise = math.hypot(*se) if math.isfinite(c.sigma_b) else math.inf
     band = max(c.z_b * se_rise, th.MIN_BAND)
-    if not t_rise > band or _progress_evals(c).status != "warn":
+    # the strong evidence is the training level's rise (many batches, its own noise, and material); validation need
+    # only agree in direction: risen from its best and not still improving (a handful of evaluations cannot show
+    # a rise at 3 standard errors of their own noise)
+    material = t_rise >= th.MIN_EFFECT_REL * abs(float(train[i_best]))
+    if not (t_rise > band and material) or _progress_evals(c).status == "info" or not c.val[-1] > c.val[i_best]:
         return None
     args = {
         "vbest": _r(float(c.val[i_best])),

@@ -59,8 +59,8 @@ def _short_without_reference(c: Context, by: Findings) -> bool:
     if not few:
         return False
     progress = by["progress"]
-    if progress.status in ("ok",) and by["no-learning"].status != "ok":
-        return True
+    if progress.status == "ok" and by["no-learning"].status != "ok" and not c.pretrained:
+        return True  # (a fine-tune learned before its log began: its settle counts)
     return not trend_measured(progress, c)
 
 
@@ -78,6 +78,18 @@ def _at_floor(c: Context, by: Findings) -> bool:
 
 def _improving(c: Context, by: Findings) -> bool:
     return by["progress"].status == "info"
+
+
+def _early(c: Context, by: Findings) -> bool:
+    """A fresh model whose loss has not yet left the band of its initialisation (V known, not a fine-tune), with
+    fewer evaluations than lead the verdict: too early to call it settled."""
+    if c.vocab_size is None or c.pretrained or c.val_led:
+        return False
+    end = c.end_level()
+    if end is None:
+        return False
+    low, high = c.init_band
+    return low <= end <= high
 
 
 def _settled(c: Context, by: Findings) -> bool:
@@ -167,6 +179,16 @@ RULES: tuple[Rule, ...] = (
         "a fall beyond 3 standard errors (t quantiles for short series) that is also material (at least 5% of the series' "
         "average slope for validation)",
         _improving,
+    ),
+    Rule(
+        "early",
+        "inconclusive",
+        ("init-loss", "progress"),
+        "a freshly initialised model (V known, not a fine-tune) whose loss has not yet left the healthy band of its "
+        "initialisation, with fewer than 3 evaluations: a warm-up bump or the first steps, not a settled curve",
+        "the end level (median of the tail, else the last evaluation) inside [ln V - 0.05, E(sigma) + 0.05]",
+        _early,
+        headline="headline.inconclusive.early",
     ),
     Rule(
         "settled",
