@@ -99,7 +99,7 @@ def test_a_pretrained_start_is_recorded(tmp_path):
     assert out["facts"]["sources"]["pretrained"]["kind"] == "log"
 
 
-def test_stop_on_broken_stops_the_trainer_on_nan(tmp_path):
+def test_stop_on_broken_stops_the_trainer_on_nan_says_why_and_ends_stopped(tmp_path, capsys):
     torch.manual_seed(0)
     model = GPT2LMHeadModel(_config())
 
@@ -116,8 +116,21 @@ def test_stop_on_broken_stops_the_trainer_on_nan(tmp_path):
     assert cb.stopped and cb.verdict == "broken"
     assert trainer.state.global_step < 60
     lines = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
-    assert lines[-1]["type"] == "end" and lines[-1]["status"] == "interrupted"
+    assert lines[-1]["type"] == "end" and lines[-1]["status"] == "stopped" and lines[-1]["steps"] == trainer.state.global_step
+    assert [r["kind"] for r in lines if r["type"] == "event"] == ["stopped"]  # written once
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("lossdoc:")]
+    assert err == [cb.stop_line] and "stop_on=broken stopped training at step 6" in err[0] and "nonfinite" in err[0]
     assert _explain(tmp_path / "run" / "run.jsonl")["verdict"] == "broken"
+
+
+def test_stop_on_takes_the_same_values_as_the_lightning_callback(tmp_path):
+    from lossdoc.integrations import _stop
+
+    for level in _stop.STOP_ON:
+        assert LossdocCallback(tmp_path / "run", stop_on=level).stop_on == level
+    assert "overfitting" in _stop.STOP_ON
+    with pytest.raises(ValueError, match="stop_on must be one of"):
+        LossdocCallback(tmp_path / "run", stop_on="plateaux")
 
 
 def test_without_stop_on_the_nan_run_goes_to_the_end(tmp_path):
