@@ -157,9 +157,12 @@ class LossdocCallback(TrainerCallback):
                 warnings.warn(t("warn.hf_callback_failed", detect_lang(), detail=f"{type(exc).__name__}: {exc}"), RunLoggerWarning, stacklevel=2)
 
     def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kwargs):
-        # every process checks (the same folder), so all refuse together; a resumed Trainer starts past step 0
+        # the main process looks, before it writes; every process gets its answer (one all-reduce), so all refuse
+        # together and none sees the log the main process has just begun. A resumed Trainer starts past step 0.
         resuming = self.resume or int(state.global_step or 0) > 0
-        if not resuming and not self.overwrite and log_exists(self.run_dir):
+        main = bool(getattr(state, "is_world_process_zero", True))
+        exists = main and not resuming and not self.overwrite and log_exists(self.run_dir)
+        if share(exists, getattr(args, "device", None)):
             raise RunLogExistsError(self.run_dir / "run.jsonl")
         self._guard(self._begin, args, state, model, train_dataloader, resuming)
 

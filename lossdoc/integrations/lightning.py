@@ -153,9 +153,15 @@ class LossdocCallback(Callback):
     # -- Lightning hooks ---------------------------------------------------------------------------------------
 
     def on_train_start(self, trainer, pl_module) -> None:
-        # every rank checks (the same folder), so all refuse together instead of rank 0 alone
+        # rank 0 looks (it writes the log at its first batch, after this hook on every rank); every rank gets its
+        # answer, so all refuse together
         self._resuming = self.resume or bool(getattr(trainer, "ckpt_path", None)) or int(getattr(trainer, "global_step", 0) or 0) > 0
-        if not self._resuming and not self.overwrite and log_exists(self.run_dir):
+        main = int(getattr(trainer, "global_rank", 0) or 0) == 0
+        exists = main and not self._resuming and not self.overwrite and log_exists(self.run_dir)
+        strategy = getattr(trainer, "strategy", None)
+        if strategy is not None:
+            exists = bool(strategy.reduce_boolean_decision(exists, all=False))
+        if exists:
             raise RunLogExistsError(self.run_dir / "run.jsonl")
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
