@@ -767,7 +767,7 @@ def _after_step(run: _Run, epoch: int, step: StepResult) -> TrainResult | None:
     else:
         state.epoch_loss_sum += step.loss
         state.epoch_loss_count += 1
-    return stop_on.check(run, epoch_end=False, nonfinite=not step.finite)  # --stop-on (None unless it stops the run)
+    return stop_on.check(run, epoch_end=False, nonfinite=not step.finite, loss=step.loss, skipped=step.skipped)  # --stop-on (None unless it stops)
 
 
 def _end_epoch(run: _Run, epoch: int) -> TrainResult | None:
