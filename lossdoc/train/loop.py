@@ -344,11 +344,11 @@ def _train(
     except RuntimeError as exc:
         # Another rank was lost (SIGKILL, out of memory, a crashed node): the collective this rank waited in
         # fails. One line naming it and a failed end record; last.pt of the last epoch end resumes the run.
-        reason = lost_peer(exc) if run.dist.enabled else None
-        if reason is None:
+        why = lost_peer(exc) if run.dist.enabled else None
+        if why is None:
             raise
         world = run.dist.world_size
-        args: dict[str, Any] = {"world": world, "detail": reason, "path": str(out)}
+        args: dict[str, Any] = {"world": world, "detail": why, "path": str(out)}
         if world == 2:  # the only other one
             lost = 1 - run.dist.rank
             run.event("rank_lost", "train.event.rank_lost", {**args, "lost": lost}, lost_rank=lost, world_size=world)

@@ -81,10 +81,11 @@ def check(run: Any, *, epoch_end: bool, nonfinite: bool = False, loss: float | N
         _saved(watch, run.last_epoch_record)
     else:
         watch.batches += 1
-        finite = loss is not None and math.isfinite(loss)
-        suspect = nonfinite or skipped or (finite and loss > watch.min_loss + SUSPECT_NATS)  # type: ignore[operator]
+        value = float(loss) if loss is not None else math.nan
+        finite = math.isfinite(value)
+        suspect = nonfinite or skipped or (finite and value > watch.min_loss + SUSPECT_NATS)
         if finite and not skipped:
-            watch.min_loss = min(watch.min_loss, float(loss))  # type: ignore[arg-type]
+            watch.min_loss = min(watch.min_loss, value)
         if suspect and watch.suspect_from is None:
             watch.suspect_from = step
         due = watch.batches >= watch.suspect_next if suspect else watch.batches >= (watch.next_at or CHECK_EVERY)
