@@ -294,4 +294,4 @@ class LossdocCallback(TrainerCallback):
 
     def _end(self, state) -> None:
         if self.logger is not None:
-            self.logger.close("stopped" if self.stopped else "completed")
+            self.logger.close("stopped" if self.stopped else "completed", steps=int(state.global_step or 0))

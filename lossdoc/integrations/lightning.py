@@ -175,10 +175,10 @@ class LossdocCallback(Callback):
         self._sync(trainer)
 
     def on_train_end(self, trainer, pl_module) -> None:
-        self._guard(self._end, "stopped" if self.stopped else "completed")
+        self._guard(self._end, "stopped" if self.stopped else "completed", trainer)
 
     def on_exception(self, trainer, pl_module, exception) -> None:
-        self._guard(self._end, "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed")
+        self._guard(self._end, "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed", trainer)
 
     # -- the work -------------------------------------------------------------------------------------------------
 
@@ -302,6 +302,6 @@ class LossdocCallback(Callback):
             self.stop_line = self._pending
             announce(self._pending)
 
-    def _end(self, status: str) -> None:
+    def _end(self, status: str, trainer) -> None:
         if self.logger is not None:
-            self.logger.close(status)
+            self.logger.close(status, steps=int(getattr(trainer, "global_step", 0) or 0))

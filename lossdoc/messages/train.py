@@ -18,7 +18,7 @@ EN = {
     "train.event.nonfinite_val": "Non-finite validation loss {value} after epoch {epoch}",
     "train.event.nonfinite_grad": "Non-finite gradient norm {value} at step {step}: update skipped",
     "train.event.other": "{kind}: {message}",
-    "train.event.stopped": "Stopped by --stop-on {stop_on} at step {step}: the verdict is {verdict} (failing checks: {findings}); checkpoints/{checkpoint} is kept",
+    "train.event.stopped": "Stopped by --stop-on {stop_on} at step {step}: the verdict is {verdict} (failing checks: {findings}); checkpoints/best.pt is kept",
     "train.event.stopped_evidence": (
         "Stopped by --stop-on {stop_on} at step {step}: the verdict is {verdict} (failing checks: {findings}); the evidence "
         "began at step {evidence_step}: checkpoints/{checkpoint} (step {checkpoint_step}) is the last checkpoint taken before it; "
@@ -55,7 +55,7 @@ ZH = {
     "train.event.nonfinite_val": "验证损失出现非有限值 {value}：第 {epoch} 轮之后",
     "train.event.nonfinite_grad": "梯度范数出现非有限值 {value}：第 {step} 步，本次更新已跳过",
     "train.event.other": "事件 {kind}：{message}",
-    "train.event.stopped": "--stop-on {stop_on} 在第 {step} 步停止了训练：结论为{verdict}（未通过的检查：{findings}）；checkpoints/{checkpoint} 已保留",
+    "train.event.stopped": "--stop-on {stop_on} 在第 {step} 步停止了训练：结论为{verdict}（未通过的检查：{findings}）；checkpoints/best.pt 已保留",
     "train.event.stopped_evidence": (
         "--stop-on {stop_on} 在第 {step} 步停止了训练：结论为{verdict}（未通过的检查：{findings}）；问题的迹象从第 {evidence_step} 步开始："
         "checkpoints/{checkpoint}（第 {checkpoint_step} 步）是在此之前保存的最后一个检查点；因保存于其后而改名的：{moved}"

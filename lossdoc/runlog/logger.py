@@ -285,18 +285,20 @@ class RunLogger:
     def closed(self) -> bool:
         return self._closed
 
-    def close(self, status: str = "completed") -> None:
+    def close(self, status: str = "completed", *, steps: int | None = None) -> None:
         """Writes the end record (status completed, interrupted, failed or stopped) and closes the log. Called once;
-        later calls do nothing. Its ``steps`` is the last step logged (the trainer's global step), as lossdoc train's."""
+        later calls do nothing. Its ``steps`` is the trainer's global step when given, else the last step logged,
+        as lossdoc train's."""
         if self._closed:
             return
         self._closed = True
+        last = _int(steps)
         self._write(
             {
                 "type": "end",
                 "status": status,
                 "epochs_completed": self._epoch - 1,
-                "steps": self._last_step,
+                "steps": max(last, self._last_step) if last is not None else self._last_step,
                 "best_val_loss": self._best if math.isfinite(self._best) else None,
                 "elapsed_s": self._elapsed(),
             }

@@ -111,7 +111,7 @@ def check(run: Any, *, epoch_end: bool, nonfinite: bool = False, loss: float | N
     verdict, failing = decision
     base = {"stop_on": level, "verdict": verdict, "findings": failing}
     if verdict != "broken":  # overfitting: best.pt, the lowest validation loss, is the one to keep
-        run.event("stopped", "train.event.stopped", {**base, "checkpoint": "best.pt"}, **base, checkpoint="best.pt")
+        run.event("stopped", "train.event.stopped", base, **base, checkpoint="best.pt")
         return run.finish("stopped", 1)
     evidence = watch.suspect_from if watch.suspect_from is not None else watch.last_ok + 1
     before = {name: at for name, at in watch.saved.items() if at < evidence}
