@@ -144,6 +144,21 @@ def _same(a, b) -> None:
     assert diagnose(a).verdict == diagnose(b).verdict
 
 
+def test_records_without_lr_or_grad_norm_are_tailed_as_the_reader_reads_them(tmp_path):
+    """A RunLogger given no lr or gradient norm leaves them out (not measured): the tail and the reader agree."""
+    with RunLogger(tmp_path / "run", vocab_size=V, data="random", seq_len=16, batch_size=4) as log:
+        for step in range(1, 41):
+            log.batch(step, math.log(V) + 1 / step, grad_norm=0.5 if step % 2 else None)
+            if step % 10 == 0:
+                log.eval(step, math.log(V) + 1 / step)
+    assert '"lr"' not in (tmp_path / "run" / "run.jsonl").read_text()
+    tail = JsonlTail(tmp_path / "run" / "run.jsonl")
+    tail.read_new()
+    run = tail.run()
+    _same(run, read_run(tmp_path / "run" / "run.jsonl"))
+    assert np.isnan(run.batches.lr).all() and np.isnan(run.batches.grad_norm[1::2]).all() and (run.batches.grad_norm[::2] == 0.5).all()
+
+
 def test_the_tail_reads_only_new_bytes_and_builds_the_readers_run(tmp_path):
     _write_log(tmp_path / "full", 120, nan_at=100)
     data = (tmp_path / "full" / "run.jsonl").read_bytes()
