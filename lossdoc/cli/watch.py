@@ -28,13 +28,13 @@ def watch_command(
     ),
     fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 as soon as the verdict is at least this bad: broken, overfitting or never."),
     until_done: bool = typer.Option(
-        False, "--until-done", help="Return when the run ends: its end record, or (formats without one) no change for --idle seconds."
+        False,
+        "--until-done",
+        help="Return when the run ends: exit 0 at its end record; exit 3 when no new record arrives for --idle seconds (a writer that died, or a format without an end record).",
     ),
     wait: bool = typer.Option(False, "--wait", help="Wait for RUN to appear instead of failing when it does not exist yet."),
     interval: float = typer.Option(1.0, "--interval", help="Seconds between two diagnoses, at least 1."),
-    idle: float = typer.Option(
-        120.0, "--idle", help="With --until-done, for formats without an end record: seconds without change that end the watch."
-    ),
+    idle: float = typer.Option(120.0, "--idle", help="With --until-done: seconds without a new record that end the watch with exit 3 (any format)."),
     vocab_size: VocabSize = None,
     floor: Floor = None,
     random: Random = False,
@@ -60,6 +60,7 @@ def watch_command(
 
         run_path = pick_run(run_path, language)
     from lossdoc.analysis import diagnose
+    from lossdoc.i18n import t
     from lossdoc.render.console import out
     from lossdoc.render.watch import WatchView
     from lossdoc.runlog.follow import NOT_YET, Follower
@@ -83,6 +84,11 @@ def watch_command(
                     view.failed(fail_on)
                     raise typer.Exit(1)
             if until_done and follower.done:
+                if follower.idle:  # no end record: the writer may have died (SIGKILL, out of memory)
+                    if view.verdict is None:  # nothing to give a verdict on: the line alone, on stderr
+                        typer.echo(t("watch.idle", language, idle=f"{idle:g}"), err=True)
+                    view.ended(None, idle)
+                    raise typer.Exit(3)
                 view.ended(follower.status, idle)
                 return
             time.sleep(TICK_S)

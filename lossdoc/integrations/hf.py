@@ -4,8 +4,14 @@
 
 The header comes from the model and the TrainingArguments at on_train_begin; each on_log with a training
 ``loss`` becomes a batch record, each on_evaluate with ``eval_loss`` an evaluation (epoch) record, on_train_end
-the end record. ``stop_on="broken"`` re-diagnoses the log after each log and evaluation and stops training
-when the verdict is broken. The callback never stops the user's training by failing: an error warns once.
+the end record. The callback never stops the user's training by failing: an error warns once.
+
+* ``stop_on`` ("broken", "overfitting", as the Lightning callback): the main process re-diagnoses the log after
+  each log and evaluation; its decision reaches every process (one all-reduce at each ``on_log`` and
+  ``on_evaluate``, which the Trainer calls on every process at the same steps), so all stop at the same step. A
+  stop prints one line that says why, writes a ``stopped`` event and ends the log with status ``stopped``.
+* An existing log in ``run_dir`` is refused (RunLogExistsError) unless ``resume=True`` or ``overwrite=True``;
+  ``trainer.train(resume_from_checkpoint=...)`` resumes it by itself.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from lossdoc.runlog.logger import RunLogger, RunLoggerWarning
+from lossdoc.integrations._stop import STOP_ON, announce, check_stop_on, decide, share, stop_message
+from lossdoc.runlog.logger import RunLogExistsError, RunLogger, RunLoggerWarning, log_exists
 
-STOP_ON = (None, "broken")
+__all__ = ["STOP_ON", "LossdocCallback", "loss_scale"]
 
 
 def _is_pretrained(model: Any) -> bool:
@@ -114,17 +121,24 @@ def _first(loader: Any) -> Any:
 
 
 class LossdocCallback(TrainerCallback):
-    def __init__(self, run_dir: str | Path, data: str | None = None, stop_on: str | None = None) -> None:
+    def __init__(
+        self, run_dir: str | Path, data: str | None = None, stop_on: str | None = None, *, resume: bool = False, overwrite: bool = False
+    ) -> None:
         if data not in (None, "random", "text"):
             raise ValueError(f"data must be None, 'random' or 'text', not {data!r}")
-        if stop_on not in STOP_ON:
-            raise ValueError(f"stop_on must be one of {STOP_ON}, not {stop_on!r}")
+        check_stop_on(stop_on)
+        if resume and overwrite:
+            raise ValueError("resume=True and overwrite=True exclude each other: continue the log or replace it")
         self.run_dir = Path(run_dir)
         self.data = data or "text"
         self.stop_on = stop_on
+        self.resume = resume
+        self.overwrite = overwrite
         self.logger: RunLogger | None = None
         self.verdict: str | None = None  # the last verdict stop_on computed
         self.stopped = False
+        self.stop_line: str | None = None  # the line printed when stop_on stopped the run (main process)
+        self._pending: str | None = None  # the main process decided to stop; every process learns it at the next sync
         self._warned = False
         self._tokens_seen = 0
         self._last_step = 0
@@ -133,6 +147,8 @@ class LossdocCallback(TrainerCallback):
     def _guard(self, fn, *args, **kwargs) -> None:
         try:
             fn(*args, **kwargs)
+        except RunLogExistsError:
+            raise
         except Exception as exc:  # noqa: BLE001
             if not self._warned:
                 self._warned = True
@@ -141,20 +157,29 @@ class LossdocCallback(TrainerCallback):
                 warnings.warn(t("warn.hf_callback_failed", detect_lang(), detail=f"{type(exc).__name__}: {exc}"), RunLoggerWarning, stacklevel=2)
 
     def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kwargs):
-        self._guard(self._begin, args, state, model, train_dataloader)
+        # the main process looks, before it writes; every process gets its answer (one all-reduce), so all refuse
+        # together and none sees the log the main process has just begun. A resumed Trainer starts past step 0.
+        resuming = self.resume or int(state.global_step or 0) > 0
+        main = bool(getattr(state, "is_world_process_zero", True))
+        exists = main and not resuming and not self.overwrite and log_exists(self.run_dir)
+        if share(exists, getattr(args, "device", None)):
+            raise RunLogExistsError(self.run_dir / "run.jsonl")
+        self._guard(self._begin, args, state, model, train_dataloader, resuming)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         self._guard(self._log, args, state, control, logs or {})
+        self._sync(args, state, control)
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         self._guard(self._evaluate, args, state, control, metrics or {})
+        self._sync(args, state, control)
 
     def on_train_end(self, args, state, control, **kwargs):
         self._guard(self._end, state)
 
     # -- bodies ---------------------------------------------------------------------------------------------------
 
-    def _begin(self, args, state, model, loader=None) -> None:
+    def _begin(self, args, state, model, loader=None, resuming: bool = False) -> None:
         if not getattr(state, "is_world_process_zero", True):
             return  # one log per run: only the main process writes (and only it can stop on a broken verdict)
         cfg = getattr(model, "config", None)
@@ -216,6 +241,8 @@ class LossdocCallback(TrainerCallback):
             loss_scale=loss_scale(model, _first(loader)),
             device=str(getattr(args, "device", "unknown")),
             writer="lossdoc.integrations.hf",
+            resume=resuming,
+            overwrite=self.overwrite and not resuming,
         )
 
     def _tokens(self, state) -> int | None:
@@ -243,20 +270,28 @@ class LossdocCallback(TrainerCallback):
         self._maybe_stop(control)
 
     def _maybe_stop(self, control) -> None:
-        if self.stop_on != "broken" or self.logger is None or self.logger.failed:
+        if self.stop_on is None or self.logger is None or self.logger.failed or self._pending is not None or self.stopped:
             return
-        from lossdoc.analysis import diagnose
-        from lossdoc.runlog.readers import read_run
+        decision = decide(self.logger.path, self.stop_on)
+        if decision is None:
+            return
+        self.verdict, failing = decision
+        step = self.logger.last_step
+        self._pending = stop_message(self.stop_on, self.verdict, failing, step)
+        self.logger.event("stopped", step, f"stop_on={self.stop_on}: the verdict is {self.verdict} (failing checks: {', '.join(failing) or '-'})")
 
-        try:
-            diag = diagnose(read_run(self.logger.path))
-        except Exception:  # noqa: BLE001 - too early to diagnose (e.g. no record yet)
+    def _sync(self, args, state, control) -> None:
+        """Every process, at the same step: stop when the main process decided to (one all-reduce when distributed)."""
+        if self.stop_on is None or self.stopped:
             return
-        self.verdict = str(getattr(diag, "verdict", ""))
-        if self.verdict.endswith("broken") or self.verdict == "broken":
-            self.stopped = True
-            control.should_training_stop = True
+        if not share(self._pending is not None, getattr(args, "device", None)):
+            return
+        self.stopped = True
+        control.should_training_stop = True
+        if self._pending is not None:
+            self.stop_line = self._pending
+            announce(self._pending)
 
     def _end(self, state) -> None:
         if self.logger is not None:
-            self.logger.close("completed" if not self.stopped else "interrupted")
+            self.logger.close("stopped" if self.stopped else "completed", steps=int(state.global_step or 0))

@@ -7,8 +7,20 @@ The header is written at the first training batch (its shape gives the tokens pe
 ``torch.nn.Dropout`` layers (or hparams), pretrained from ``pretrained`` or a Hugging Face model inside the module
 loaded with ``from_pretrained``. Each ``on_train_batch_end`` with a loss in ``outputs`` is a batch record, each
 validation (not the sanity check) with a loss in ``trainer.callback_metrics`` an evaluation record. Only global rank
-0 writes. ``stop_on`` re-diagnoses the log after each validation (and every ``check_every`` batches) and sets
-``trainer.should_stop``. The callback never stops the user's training by failing: an error warns once.
+0 writes. The callback never stops the user's training by failing: an error warns once.
+
+* Loss: under automatic optimisation Lightning hands ``on_train_batch_end`` the loss divided by
+  ``accumulate_grad_batches`` (the closure's normalisation); the callback multiplies it back and writes one batch
+  record per optimizer step, the mean of its micro-batches' losses (what ``lossdoc train`` logs).
+* Evaluations are numbered by Lightning's epoch, 1-based (Lightning's epoch 0 is lossdoc's evaluation 1); a second
+  validation within one epoch (``val_check_interval`` < 1) takes the next number. Each record keeps Lightning's own
+  0-based ``current_epoch`` as ``trainer_epoch``.
+* ``stop_on`` ("broken", "overfitting"): rank 0 re-diagnoses the log after each validation, at once after a
+  non-finite loss and every ``check_every`` optimizer steps; its decision reaches every rank
+  (``strategy.reduce_boolean_decision`` at each batch end and validation end), so all processes stop at the same
+  step. A stop prints one line that says why, writes a ``stopped`` event and ends the log with status ``stopped``.
+* An existing log in ``run_dir`` is refused (RunLogExistsError) unless ``resume=True`` or ``overwrite=True``;
+  ``trainer.fit(ckpt_path=...)`` resumes it by itself.
 """
 
 from __future__ import annotations
@@ -21,12 +33,12 @@ from typing import Any
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from lossdoc.runlog.logger import RunLogger, RunLoggerWarning
+from lossdoc.integrations._stop import STOP_ON, announce, check_stop_on, decide, stop_message
+from lossdoc.runlog.logger import RunLogExistsError, RunLogger, RunLoggerWarning, log_exists
 
-STOP_ON = (None, "broken", "overfitting")
+__all__ = ["STOP_ON", "LossdocCallback"]
 VAL_KEYS = ("val_loss", "val/loss", "validation_loss", "valid_loss", "loss/val", "eval_loss")
 VOCAB_KEYS = ("vocab_size", "vocab", "n_vocab", "num_tokens", "num_embeddings")
-SEVERITY = {"broken": 2, "overfitting": 1}
 
 
 def _hparams(module: Any) -> dict[str, Any]:
@@ -91,13 +103,16 @@ class LossdocCallback(Callback):
         pretrained: bool | None = None,
         val_key: str | None = None,
         check_every: int = 200,
+        resume: bool = False,
+        overwrite: bool = False,
     ) -> None:
         if data not in (None, "random", "text"):
             raise ValueError(f"data must be None, 'random' or 'text', not {data!r}")
-        if stop_on not in STOP_ON:
-            raise ValueError(f"stop_on must be one of {STOP_ON}, not {stop_on!r}")
+        check_stop_on(stop_on)
         if vocab_size is not None and (not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 2):
             raise ValueError(f"vocab_size must be an integer >= 2, not {vocab_size!r}")
+        if resume and overwrite:
+            raise ValueError("resume=True and overwrite=True exclude each other: continue the log or replace it")
         self.run_dir = Path(run_dir)
         self.data = data or "text"
         self.stop_on = stop_on
@@ -105,16 +120,26 @@ class LossdocCallback(Callback):
         self.pretrained = pretrained
         self.val_key = val_key
         self.check_every = max(1, int(check_every))
+        self.resume = resume
+        self.overwrite = overwrite
         self.logger: RunLogger | None = None
         self.verdict: str | None = None  # the last verdict stop_on computed
         self.stopped = False
+        self.stop_line: str | None = None  # the line printed when stop_on stopped the run (rank 0)
+        self._pending: str | None = None  # rank 0 decided to stop (the line to print); every rank learns it at the next sync
         self._warned = False
         self._off = False  # not rank 0, or no vocabulary: write nothing
-        self._batches = 0
+        self._resuming = False
+        self._steps = 0  # optimizer steps logged
+        self._micro: list[float] = []  # the undivided losses of the micro-batches of the step under way
+        self._epochs: dict[int, int] = {}  # Lightning epoch -> its evaluation number
+        self._last_eval = 0
 
     def _guard(self, fn, *args) -> None:
         try:
             fn(*args)
+        except RunLogExistsError:
+            raise
         except Exception as exc:  # noqa: BLE001 - never crash the user's training
             self._warn(f"{type(exc).__name__}: {exc}")
 
@@ -127,17 +152,33 @@ class LossdocCallback(Callback):
 
     # -- Lightning hooks ---------------------------------------------------------------------------------------
 
+    def on_train_start(self, trainer, pl_module) -> None:
+        # rank 0 looks (it writes the log at its first batch, after this hook on every rank); every rank gets its
+        # answer, so all refuse together
+        self._resuming = self.resume or bool(getattr(trainer, "ckpt_path", None)) or int(getattr(trainer, "global_step", 0) or 0) > 0
+        main = int(getattr(trainer, "global_rank", 0) or 0) == 0
+        exists = main and not self._resuming and not self.overwrite and log_exists(self.run_dir)
+        strategy = getattr(trainer, "strategy", None)
+        if strategy is not None:
+            exists = bool(strategy.reduce_boolean_decision(exists, all=False))
+        if exists:
+            raise RunLogExistsError(self.run_dir / "run.jsonl")
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self._guard(self._batch, trainer, pl_module, outputs, batch)
+        self._sync(trainer)
 
     def on_validation_end(self, trainer, pl_module) -> None:
+        if getattr(trainer, "sanity_checking", False):
+            return
         self._guard(self._validation, trainer)
+        self._sync(trainer)
 
     def on_train_end(self, trainer, pl_module) -> None:
-        self._guard(self._end, "interrupted" if self.stopped else "completed")
+        self._guard(self._end, "stopped" if self.stopped else "completed", trainer)
 
     def on_exception(self, trainer, pl_module, exception) -> None:
-        self._guard(self._end, "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed")
+        self._guard(self._end, "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed", trainer)
 
     # -- the work -------------------------------------------------------------------------------------------------
 
@@ -186,7 +227,10 @@ class LossdocCallback(Callback):
             config=config,
             device=str(getattr(module, "device", "unknown")),
             writer="lossdoc.integrations.lightning",
+            resume=self._resuming,
+            overwrite=self.overwrite and not self._resuming,
         )
+        self._last_eval = self.logger._epoch - 1
 
     def _batch(self, trainer, module, outputs, batch) -> None:
         if self._off:
@@ -198,43 +242,66 @@ class LossdocCallback(Callback):
         loss = _loss(outputs)
         if loss is None:
             return
+        f = float(loss)
+        automatic = bool(getattr(module, "automatic_optimization", True))
+        if automatic:  # Lightning's closure divided it by accumulate_grad_batches: the loss itself is k times that
+            f *= int(getattr(trainer, "accumulate_grad_batches", 1) or 1)
+        self._micro.append(f)
+        step = int(trainer.global_step)
+        if automatic and step <= self.logger.last_step:
+            return  # mid-accumulation: the optimizer has not stepped yet
+        mean = sum(self._micro) / len(self._micro)
+        self._micro = []
         lr = None
         try:
             lr = trainer.optimizers[0].param_groups[0]["lr"]
         except Exception:  # noqa: BLE001 - no optimizer (manual optimisation without one)
             pass
-        self.logger.batch(max(1, int(trainer.global_step)), loss, lr=lr)
-        self._batches += 1
-        f = float(loss)
-        if not math.isfinite(f) or self._batches % self.check_every == 0:
+        self.logger.batch(max(1, step), mean, lr=lr)
+        self._steps += 1
+        if not math.isfinite(mean) or self._steps % self.check_every == 0:
             self._maybe_stop(trainer)
 
     def _validation(self, trainer) -> None:
-        if self.logger is None or getattr(trainer, "sanity_checking", False):
+        if self.logger is None:
             return
         metrics = dict(getattr(trainer, "callback_metrics", {}) or {})
         keys = (self.val_key,) if self.val_key else VAL_KEYS
         key = next((k for k in keys if k in metrics), None)
         if key is None:
             return
-        self.logger.eval(int(trainer.global_step), metrics[key])
+        current = int(getattr(trainer, "current_epoch", 0) or 0)
+        number = max(current + 1, self._last_eval + 1)  # Lightning's epoch, 1-based; a second validation in it: the next
+        self._last_eval = number
+        self.logger.eval(int(trainer.global_step), metrics[key], epoch=number, extra={"trainer_epoch": current})
         self._maybe_stop(trainer)
 
     def _maybe_stop(self, trainer) -> None:
-        if self.stop_on is None or self.logger is None or self.logger.failed:
+        if self.stop_on is None or self.logger is None or self.logger.failed or self._pending is not None or self.stopped:
             return
-        from lossdoc.analysis import diagnose
-        from lossdoc.runlog.readers import read_run
-
-        try:
-            self.verdict = str(diagnose(read_run(self.logger.path)).verdict)
-        except Exception:  # noqa: BLE001 - too early to diagnose (e.g. no record yet)
+        decision = decide(self.logger.path, self.stop_on)
+        if decision is None:
             return
-        if SEVERITY.get(self.verdict, 0) >= SEVERITY[self.stop_on]:
-            self.stopped = True
-            trainer.should_stop = True
-            self.logger.event("stopped", self.logger._last_step, f"stop_on={self.stop_on}: the verdict is {self.verdict}")
+        self.verdict, failing = decision
+        step = self.logger.last_step
+        self._pending = stop_message(self.stop_on, self.verdict, failing, step)
+        self.logger.event("stopped", step, f"stop_on={self.stop_on}: the verdict is {self.verdict} (failing checks: {', '.join(failing) or '-'})")
 
-    def _end(self, status: str) -> None:
+    def _sync(self, trainer) -> None:
+        """Every rank, at the same point: stop when rank 0 decided to (one all-reduce per call under DDP)."""
+        if self.stop_on is None or self.stopped:
+            return
+        local = self._pending is not None
+        strategy = getattr(trainer, "strategy", None)
+        stop = bool(strategy.reduce_boolean_decision(local, all=False)) if strategy is not None else local
+        if not stop:
+            return
+        self.stopped = True
+        trainer.should_stop = True
+        if self._pending is not None:
+            self.stop_line = self._pending
+            announce(self._pending)
+
+    def _end(self, status: str, trainer) -> None:
         if self.logger is not None:
-            self.logger.close(status)
+            self.logger.close(status, steps=int(getattr(trainer, "global_step", 0) or 0))

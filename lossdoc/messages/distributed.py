@@ -14,6 +14,15 @@ EN = {
     "error.nproc_devices": "--nproc {nproc} needs {nproc} GPUs with the nccl backend and this machine has {gpus}; use --nproc {gpus} or --backend gloo",
     "error.torchrun_failed": "torchrun exited with code {code}: {detail}",
     "train.resume_hint_nproc": "Continue with: lossdoc train --nproc {world} --resume {path}",
+    "train.event.rank_lost": (
+        "Rank {lost} of {world} was lost at step {step} ({detail}): killed, out of memory or crashed; the run ends as failed. "
+        "checkpoints/last.pt holds the last epoch end: lossdoc train --nproc {world} --resume {path}"
+    ),
+    "train.event.rank_lost_unknown": (
+        "A rank other than this one ({world} in all) was lost at step {step} ({detail}): killed, out of memory or crashed; "
+        "the run ends as failed. checkpoints/last.pt holds the last epoch end: lossdoc train --nproc {world} --resume {path}"
+    ),
+    "train.rank_killed": "rank {rank} of {world} was killed by {signal} (out of memory, or kill -9) before it could end the run log; checkpoints/last.pt holds the last epoch end",
     "train.distributed": "Distributed: {world} processes ({backend}), {per_rank} sequences per rank, global batch {global_batch}",
 }
 
@@ -31,5 +40,14 @@ ZH = {
     "error.nproc_devices": "--nproc {nproc} 配合 nccl 后端需要 {nproc} 块 GPU，本机只有 {gpus} 块；请用 --nproc {gpus} 或 --backend gloo",
     "error.torchrun_failed": "torchrun 以退出码 {code} 结束：{detail}",
     "train.resume_hint_nproc": "继续训练：lossdoc train --nproc {world} --resume {path}",
+    "train.event.rank_lost": (
+        "{world} 个进程中的第 {lost} 号进程在第 {step} 步丢失（{detail}）：被终止、内存不足或崩溃；本次训练以失败结束。"
+        "checkpoints/last.pt 保存了最近一轮结束时的状态：lossdoc train --nproc {world} --resume {path}"
+    ),
+    "train.event.rank_lost_unknown": (
+        "{world} 个进程中的另一个进程在第 {step} 步丢失（{detail}）：被终止、内存不足或崩溃；本次训练以失败结束。"
+        "checkpoints/last.pt 保存了最近一轮结束时的状态：lossdoc train --nproc {world} --resume {path}"
+    ),
+    "train.rank_killed": "{world} 个进程中的第 {rank} 号进程被 {signal} 终止（内存不足或 kill -9），来不及写完运行日志；checkpoints/last.pt 保存了最近一轮结束时的状态",
     "train.distributed": "分布式训练：{world} 个进程（{backend}），每个进程 {per_rank} 条序列，全局批量 {global_batch}",
 }

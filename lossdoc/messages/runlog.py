@@ -17,6 +17,14 @@ EN = {
     "warn.runlog_write_failed": "lossdoc: cannot write the run log {path} ({detail}); logging stops, training goes on",
     "warn.hf_callback_failed": "lossdoc: the Trainer callback failed ({detail}); training goes on",
     "warn.lightning_callback_failed": "lossdoc: the Lightning callback failed ({detail}); training goes on",
+    "error.runlog_exists": (
+        "lossdoc: {path} already holds a run log; pass overwrite=True to replace it or resume=True to continue it "
+        "(a second run into the same folder would be read as one run)"
+    ),
+    "warn.runlog_steps_backwards": (
+        "lossdoc: step {step} was logged after step {last} in {path}: steps went backwards, as when a second run writes "
+        "into the same log; explain reads the latest record of each step"
+    ),
 }
 
 ZH = {
@@ -35,4 +43,6 @@ ZH = {
     "warn.runlog_write_failed": "lossdoc：无法写入运行日志 {path}（{detail}）；日志记录已停止，训练继续进行",
     "warn.hf_callback_failed": "lossdoc：Trainer 回调出错（{detail}）；训练继续进行",
     "warn.lightning_callback_failed": "lossdoc：Lightning 回调出错（{detail}）；训练继续进行",
+    "error.runlog_exists": "lossdoc：{path} 中已有运行日志；如需覆盖请传 overwrite=True，如需继续请传 resume=True（同一目录中的第二次训练会被当成同一次训练来读）",
+    "warn.runlog_steps_backwards": "lossdoc：{path} 中在第 {last} 步之后记录了第 {step} 步：步数倒退了，通常是第二次训练写进了同一份日志；explain 对每一步只读最新的记录",
 }

@@ -19,6 +19,15 @@ EN = {
     "train.event.nonfinite_grad": "Non-finite gradient norm {value} at step {step}: update skipped",
     "train.event.other": "{kind}: {message}",
     "train.event.stopped": "Stopped by --stop-on {stop_on} at step {step}: the verdict is {verdict} (failing checks: {findings}); checkpoints/best.pt is kept",
+    "train.event.stopped_evidence": (
+        "Stopped by --stop-on {stop_on} at step {step}: the verdict is {verdict} (failing checks: {findings}); the evidence "
+        "began at step {evidence_step}: checkpoints/{checkpoint} (step {checkpoint_step}) is the last checkpoint taken before it; "
+        "renamed as taken after it: {moved}"
+    ),
+    "train.event.stopped_no_checkpoint": (
+        "Stopped by --stop-on {stop_on} at step {step}: the verdict is {verdict} (failing checks: {findings}); the evidence "
+        "began at step {evidence_step}, before any checkpoint was taken: no checkpoint holds sound weights; renamed as taken after it: {moved}"
+    ),
     "train.event.compile_unavailable.no-torch-compile": "Warning: --compile needs torch.compile, which this torch lacks; training without it",
     "train.event.compile_unavailable.no-cxx": "Warning: --compile needs a C++ compiler on the CPU (g++, c++ or clang++ on PATH, or $CXX); training without torch.compile",
     "train.event.compile_unavailable.no-triton": "Warning: --compile needs Triton on CUDA (pip install triton); training without torch.compile",
@@ -47,6 +56,14 @@ ZH = {
     "train.event.nonfinite_grad": "梯度范数出现非有限值 {value}：第 {step} 步，本次更新已跳过",
     "train.event.other": "事件 {kind}：{message}",
     "train.event.stopped": "--stop-on {stop_on} 在第 {step} 步停止了训练：结论为{verdict}（未通过的检查：{findings}）；checkpoints/best.pt 已保留",
+    "train.event.stopped_evidence": (
+        "--stop-on {stop_on} 在第 {step} 步停止了训练：结论为{verdict}（未通过的检查：{findings}）；问题的迹象从第 {evidence_step} 步开始："
+        "checkpoints/{checkpoint}（第 {checkpoint_step} 步）是在此之前保存的最后一个检查点；因保存于其后而改名的：{moved}"
+    ),
+    "train.event.stopped_no_checkpoint": (
+        "--stop-on {stop_on} 在第 {step} 步停止了训练：结论为{verdict}（未通过的检查：{findings}）；问题的迹象从第 {evidence_step} 步开始，"
+        "早于任何检查点：没有一个检查点保存的是正常的权重；因保存于其后而改名的：{moved}"
+    ),
     "train.event.compile_unavailable.no-torch-compile": "警告：--compile 需要 torch.compile，而当前的 torch 没有；本次训练不编译",
     "train.event.compile_unavailable.no-cxx": "警告：--compile 在 CPU 上需要 C++ 编译器（PATH 中的 g++、c++ 或 clang++，或 $CXX）；本次训练不使用 torch.compile",
     "train.event.compile_unavailable.no-triton": "警告：--compile 在 CUDA 上需要 Triton（pip install triton）；本次训练不使用 torch.compile",

@@ -10,8 +10,9 @@
   ``read_run`` when its size or modification time changed, at most once per ``min_interval`` seconds and never
   more often than twice the time the last read took.
 
-``Follower.done`` is True once the log has ended: an end record (lossdoc), a ``status`` from the reader, or, for
-logs without one, no change for ``idle_s`` seconds.
+``Follower.done`` is True once the log has ended: an end record (lossdoc), a ``status`` from the reader, or no new
+record for ``idle_s`` seconds (``Follower.idle``: a writer killed by SIGKILL or out of memory leaves no end record), in
+every format, lossdoc's own included.
 """
 
 from __future__ import annotations
@@ -227,7 +228,12 @@ class Follower:
 
     @property
     def done(self) -> bool:
-        return self._ended or (self.mode == "reread" and self.clock() - self._changed_at >= self.idle_s)
+        return self._ended or self.idle
+
+    @property
+    def idle(self) -> bool:
+        """No end record, and no new record for ``idle_s`` seconds since the log was found (or last grew)."""
+        return not self._ended and self.mode is not None and self.clock() - self._changed_at >= self.idle_s
 
     @property
     def status(self) -> str | None:

@@ -26,7 +26,29 @@ DATA_KINDS = ("random", "text")
 
 
 class RunLoggerWarning(UserWarning):
-    """The run log could not be written; training goes on without it."""
+    """The run log could not be written, or what it was given looks wrong (steps going backwards); training goes on."""
+
+
+class RunLogExistsError(FileExistsError):
+    """RUN_DIR already holds a run log, and neither ``resume=True`` nor ``overwrite=True`` was given (one line)."""
+
+    def __init__(self, path: Path) -> None:
+        from lossdoc.i18n import detect_lang, t
+
+        self.path = path
+        super().__init__(t("error.runlog_exists", detect_lang(), path=str(path)))
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def log_exists(run_dir: str | Path) -> bool:
+    """RUN_DIR/run.jsonl holds something: a second run into it must resume it or overwrite it."""
+    path = Path(run_dir) / "run.jsonl"
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _version(name: str) -> str:
@@ -54,6 +76,17 @@ def _float(value: Any) -> float:
         return float(value)  # a 0-d tensor or numpy scalar as well
     except (TypeError, ValueError, OverflowError):
         return math.nan
+
+
+def _measured(value: Any) -> float | None:
+    """A learning rate or gradient norm as logged: None when not measured (None, or a value that is no number),
+    else its float (a NaN or infinite value that was measured stays one: a real non-finite gradient)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _previous_run(path: Path) -> tuple[int, int] | None:
@@ -87,6 +120,11 @@ class RunLogger:
     ``data="text"``: real text. ``pretrained``: training started from pretrained weights. ``batch_tokens``: tokens
     per optimizer step (default batch_size * (seq_len - 1) when both are given, as lossdoc train). ``model``/``config``: dicts kept in the header.
     ``loss_scale``: ``{"logged_over_true": r, "cause": ...}`` when the losses given are r times the true mean (explain divides by r).
+    ``resume``/``overwrite``: what to do with a log already in RUN_DIR. By default a RunLogger refuses it
+    (RunLogExistsError, one line), as ``lossdoc train`` does without --overwrite: a second run into the same folder
+    would otherwise be read as one run. ``resume=True`` continues it (one header; a ``resumed`` event; evaluations
+    numbered on), ``overwrite=True`` replaces it. A step lower than the last one logged warns once (RunLoggerWarning).
+    A learning rate or gradient norm not given (None) is left out of the batch record: not measured, never "NaN".
     """
 
     def __init__(
@@ -107,7 +145,11 @@ class RunLogger:
         run_id: str | None = None,
         writer: str = "lossdoc.RunLogger",
         loss_scale: dict[str, Any] | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
     ) -> None:
+        if resume and overwrite:
+            raise ValueError("resume=True and overwrite=True exclude each other: continue the log or replace it")
         if data not in DATA_KINDS:
             raise ValueError(f"data must be one of {DATA_KINDS}, not {data!r}")
         if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 2:
@@ -126,6 +168,7 @@ class RunLogger:
         self._last_step = 0
         self._steps = 0
         self._closed = False
+        self._warned_backwards = False
         if batch_tokens is None and batch_size is not None and seq_len is not None:
             batch_tokens = int(batch_size) * (int(seq_len) - 1)  # rows of seq_len ids predict seq_len - 1 tokens, as lossdoc train
         self.header: dict[str, Any] = _header(
@@ -144,9 +187,13 @@ class RunLogger:
             writer=writer,
             loss_scale=loss_scale,
         )
+        if not resume and not overwrite and log_exists(self.run_dir):
+            raise RunLogExistsError(self.path)
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            previous = _previous_run(self.path)
+            if overwrite and self.path.is_file():
+                self.path.unlink()
+            previous = _previous_run(self.path) if resume else None
             self._log = JsonlLogger(self.path)
         except Exception as exc:  # noqa: BLE001 - never stop the user's training
             self._fail(exc)
@@ -156,6 +203,7 @@ class RunLogger:
         else:  # a resumed run: one header per log; evaluations go on numbering after the last one
             last_epoch, last_step = previous
             self._epoch = last_epoch + 1
+            self._last_step = last_step
             self.event("resumed", last_step, f"{self.header['writer']} resumed the log after step {last_step}")
 
     # -- records ----------------------------------------------------------------------------------------------
@@ -166,7 +214,10 @@ class RunLogger:
             loss_f = _float(loss)
             self._batch_in_epoch += 1
             self._steps += 1
-            self._last_step = max(1, int(step))
+            step_i = max(1, int(step))
+            if step_i < self._last_step:
+                self._backwards(step_i)
+            self._last_step = step_i
             if math.isfinite(loss_f):
                 self._losses.append(loss_f)
             rec: dict[str, Any] = {
@@ -176,11 +227,12 @@ class RunLogger:
                 "num_batches": self._batch_in_epoch,
                 "step": self._last_step,
                 "loss": loss_f,
-                "lr": _float(lr),
-                "grad_norm": _float(grad_norm),
-                "tokens": _int(tokens) if _int(tokens) is not None else self.header.get("batch_tokens", 0),
-                "elapsed_s": self._elapsed(),
             }
+            for key, value in (("lr", _measured(lr)), ("grad_norm", _measured(grad_norm))):
+                if value is not None:  # not measured: left out (the readers read an absent field as not measured)
+                    rec[key] = value
+            rec["tokens"] = _int(tokens) if _int(tokens) is not None else self.header.get("batch_tokens", 0)
+            rec["elapsed_s"] = self._elapsed()
             if skipped:
                 rec["skipped"] = True
         except Exception as exc:  # noqa: BLE001
@@ -188,19 +240,26 @@ class RunLogger:
             return
         self._write(rec)
 
-    def eval(self, step: int, val_loss: Any, *, tokens: int | None = None) -> None:
-        """A validation loss at ``step`` (mean over ``tokens`` held-out tokens)."""
+    def eval(self, step: int, val_loss: Any, *, tokens: int | None = None, epoch: int | None = None, extra: dict[str, Any] | None = None) -> None:
+        """A validation loss at ``step`` (mean over ``tokens`` held-out tokens). ``epoch``: its number (1-based), when
+        the trainer numbers them (it must grow; otherwise the next number is used); by default evaluations are
+        numbered 1, 2, 3, ... ``extra``: more fields kept in the record (they never replace lossdoc's own)."""
         try:
             v = _float(val_loss)
             train = sum(self._losses) / len(self._losses) if self._losses else math.nan
             is_best = math.isfinite(v) and v < self._best
             if is_best:
                 self._best = v
-            rec: dict[str, Any] = {"type": "epoch", "epoch": self._epoch, "step": max(0, int(step)), "train_loss": train, "val_loss": v}
+            number = self._epoch
+            if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch > self._epoch:
+                number = epoch
+            rec: dict[str, Any] = {"type": "epoch", "epoch": number, "step": max(0, int(step)), "train_loss": train, "val_loss": v}
             if _int(tokens) is not None:
                 rec["val_tokens"] = _int(tokens)
             rec.update({"best_val_loss": self._best, "is_best": is_best, "checkpoints": [], "elapsed_s": self._elapsed()})
-            self._epoch += 1
+            for key, value in (extra or {}).items():
+                rec.setdefault(str(key), value)
+            self._epoch = number + 1
             self._batch_in_epoch = 0
             self._losses = []
         except Exception as exc:  # noqa: BLE001
@@ -217,17 +276,29 @@ class RunLogger:
             return
         self._write(rec)
 
-    def close(self, status: str = "completed") -> None:
-        """Writes the end record (status completed, interrupted or failed) and closes the log. Called once; later calls do nothing."""
+    @property
+    def last_step(self) -> int:
+        """The step of the last batch record (after a resume: the resumed log's last step until a new one)."""
+        return self._last_step
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self, status: str = "completed", *, steps: int | None = None) -> None:
+        """Writes the end record (status completed, interrupted, failed or stopped) and closes the log. Called once;
+        later calls do nothing. Its ``steps`` is the trainer's global step when given, else the last step logged,
+        as lossdoc train's."""
         if self._closed:
             return
         self._closed = True
+        last = _int(steps)
         self._write(
             {
                 "type": "end",
                 "status": status,
                 "epochs_completed": self._epoch - 1,
-                "steps": self._steps,
+                "steps": max(last, self._last_step) if last is not None else self._last_step,
                 "best_val_loss": self._best if math.isfinite(self._best) else None,
                 "elapsed_s": self._elapsed(),
             }
@@ -246,6 +317,16 @@ class RunLogger:
         self.close(status)
 
     # -- internals ---------------------------------------------------------------------------------------------
+
+    def _backwards(self, step: int) -> None:
+        if self._warned_backwards:
+            return
+        self._warned_backwards = True
+        from lossdoc.i18n import detect_lang, t
+
+        warnings.warn(
+            t("warn.runlog_steps_backwards", detect_lang(), path=str(self.path), step=step, last=self._last_step), RunLoggerWarning, stacklevel=4
+        )
 
     def _elapsed(self) -> float:
         return round(time.monotonic() - self._t0, 3)

@@ -274,6 +274,30 @@ def precheck(cfg, nproc: int) -> None:
         check_divides(cfg.num_samples - cfg.num_val_samples, nproc)
 
 
+_PEER_LOST = ("Connection closed by peer", "Connection reset by peer", "Broken pipe", "Connection refused", "NCCL communicator was aborted")
+
+
+def lost_peer(exc: BaseException) -> str | None:
+    """What a failed collective says when another rank is gone (its connection closed or reset: SIGKILL, out of
+    memory), in a few words; None for any other error (a bug, which must not be mistaken for a lost rank)."""
+    import torch.distributed as dist
+
+    text = str(exc)
+    for phrase in _PEER_LOST:
+        if phrase in text:
+            return phrase
+    if isinstance(exc, getattr(dist, "DistNetworkError", ())):
+        return text.splitlines()[0][:120] if text else type(exc).__name__
+    return None
+
+
+def _failures(text: str) -> list[tuple[int, int]]:
+    """(rank, exit code) of each failed worker in torchrun's report ("rank : 1 (local_rank: 1)" then "exitcode : -9")."""
+    import re
+
+    return [(int(r), int(c)) for r, c in re.findall(r"rank\s*:\s*(\d+)[^\n]*\n\s*exitcode\s*:\s*(-?\d+)", text)]
+
+
 def launch(nproc: int, argv: list[str], *, port: int | None = None, addr: str = "127.0.0.1") -> tuple[int, str | None]:
     """Run ``torchrun --nproc-per-node nproc -m lossdoc train *argv`` on this machine and wait for it.
 
@@ -334,15 +358,31 @@ def launch(nproc: int, argv: list[str], *, port: int | None = None, addr: str = 
     if rc == 0:
         sys.stderr.write(text)
         return 0, None
+    import re
+
+    # Ctrl-C in a terminal reaches torchrun even where it does not reach this process (a wrapper, another process
+    # group): torchrun then ends with its SignalException. The workers stopped and rank 0 printed the resume line.
+    signalled = re.search(r"SignalException: Process \d+ got signal: (\d+)", text)
+    if interrupted or (signalled is not None and int(signalled.group(1)) in (signal.SIGINT, signal.SIGTERM)):
+        return 130, None
     errors = list(dict.fromkeys(ln.strip() for ln in text.splitlines() if ln.startswith("lossdoc: ")))
     if errors:
         return 2, errors[0]
-    import re
-
-    codes = {int(c) for c in re.findall(r"exitcode\s*:\s*(-?\d+)", text)}
-    if interrupted or codes == {130}:
+    failures = _failures(text)
+    codes = {c for _, c in failures} or {int(c) for c in re.findall(r"exitcode\s*:\s*(-?\d+)", text)}
+    if codes == {130}:
         return 130, None
-    if codes == {1}:  # the run failed (a non-finite loss under --on-nonfinite stop): rank 0 has said so on stdout
+    root = _failures(text.split("Root Cause", 1)[1]) if "Root Cause" in text else failures  # torchrun SIGTERMs the others
+    killed = [(r, c) for r, c in root[:1] if c < 0]
+    if killed:  # a rank was lost to a signal (SIGKILL, out of memory): rank 0 said which, unless it was rank 0
+        rank, code = killed[0]
+        if rank != 0:
+            return 1, None
+        from lossdoc.i18n import detect_lang, t
+
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        return 1, f"lossdoc: {t('train.rank_killed', detect_lang(), rank=rank, world=nproc, signal=name)}"
+    if codes == {1}:  # the run failed (a non-finite loss under --on-nonfinite stop, a lost rank): rank 0 has said so on stdout
         return 1, None
     last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "no output")
     raise LossdocError("error.torchrun_failed", code=rc, detail=last[:200])

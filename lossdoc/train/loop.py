@@ -44,7 +44,7 @@ from lossdoc.train import stop_on
 from lossdoc.train.checkpoint import load_checkpoint, remove_stale_temps, save_checkpoint
 from lossdoc.train.config import TrainConfig, dump_yaml, resolve_config
 from lossdoc.train.data import Dataset, TokenRows, load_data, save_run_tokenizer
-from lossdoc.train.distributed import Dist, QuietLogger, check_divides, choose_backend, in_launched_process
+from lossdoc.train.distributed import Dist, QuietLogger, check_divides, choose_backend, in_launched_process, lost_peer
 from lossdoc.train.faults import EXPLODING_LR_FACTOR, LARGE_INIT_SCALE, FaultPlan, nan_loss_step  # noqa: F401 (re-exported)
 from lossdoc.train.model import TransformerLM
 
@@ -341,6 +341,20 @@ def _train(
         # Second Ctrl-C: stop now. Checkpoints are atomic, so last.pt is the previous complete one.
         run.event("interrupted", "train.event.aborted", {}, aborted=True, path=str(out))
         return run.finish("interrupted", 130)
+    except RuntimeError as exc:
+        # Another rank was lost (SIGKILL, out of memory, a crashed node): the collective this rank waited in
+        # fails. One line naming it and a failed end record; last.pt of the last epoch end resumes the run.
+        why = lost_peer(exc) if run.dist.enabled else None
+        if why is None:
+            raise
+        world = run.dist.world_size
+        args: dict[str, Any] = {"world": world, "detail": why, "path": str(out)}
+        if world == 2:  # the only other one
+            lost = 1 - run.dist.rank
+            run.event("rank_lost", "train.event.rank_lost", {**args, "lost": lost}, lost_rank=lost, world_size=world)
+        else:
+            run.event("rank_lost", "train.event.rank_lost_unknown", args, world_size=world)
+        return run.finish("failed", 1)
     except LossdocError as exc:
         # A write failed (disk full, unwritable folder): checkpoints on disk are the complete
         # ones saved before; end the log as failed if it can still be written, then report.
@@ -767,7 +781,7 @@ def _after_step(run: _Run, epoch: int, step: StepResult) -> TrainResult | None:
     else:
         state.epoch_loss_sum += step.loss
         state.epoch_loss_count += 1
-    return stop_on.check(run, epoch_end=False, nonfinite=not step.finite)  # --stop-on (None unless it stops the run)
+    return stop_on.check(run, epoch_end=False, nonfinite=not step.finite, loss=step.loss, skipped=step.skipped)  # --stop-on (None unless it stops)
 
 
 def _end_epoch(run: _Run, epoch: int) -> TrainResult | None:

@@ -6,20 +6,26 @@ last one) and diagnosed by lossdoc.analysis.diagnose, as `lossdoc explain` would
 
 * at each epoch end (after the epoch record and its checkpoints): stop when the verdict is at least as bad as
   ``--stop-on`` (broken; or overfitting: overfitting or broken);
-* every CHECK_EVERY batches or more, and at once after a non-finite loss (``--on_nonfinite skip``; with ``stop``
-  such a run already ends as failed): stop when the verdict is broken (non-finite losses, divergence). A
-  diagnosis reads the whole log, so its cost grows with the run: the gap to the next mid-epoch check grows
-  with it (``check_interval``), keeping those checks near CHECK_BUDGET of the training time on long runs.
+* mid-epoch, stop when the verdict is broken (non-finite losses, divergence). A step is *suspect* when its loss is
+  non-finite, its update was skipped, or its loss is more than SUSPECT_NATS above the lowest batch loss so far:
+  suspect steps are checked one by one (the first SUSPECT_EVERY_STEP of a streak, then after 2, 4, 8, ... steps),
+  so a run that blows up is stopped as soon as the diagnosis has the evidence, not at the epoch's end. Otherwise a check comes every CHECK_EVERY
+  batches or more: a diagnosis reads the whole log, so its cost grows with the run, and the gap to the next
+  check grows with it (``check_interval``), keeping those checks near CHECK_BUDGET of the training time.
 
-A stopped run logs a ``stopped`` event with the verdict and the failing checks, ends with status ``stopped``
-and exit code 1; checkpoints/best.pt (and last.pt of the last epoch end) are kept as they were.
+A stopped run logs a ``stopped`` event with the verdict and the failing checks, ends with status ``stopped`` and
+exit code 1. Which checkpoint to use: on a broken stop, the evidence began at the first suspect step since the last
+check that found the run sound (else just after that check); the event names the last checkpoint taken before it
+(``checkpoint``, ``checkpoint_step``, ``evidence_step``), and checkpoints taken at or after it (their weights had
+seen the evidence) are renamed NAME.after-evidence.pt (``moved``), so checkpoints/best.pt is never a blown-up model.
+An overfitting stop keeps checkpoints/best.pt, the lowest validation loss.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,9 @@ STOP_ON = ("broken", "overfitting")
 SEVERITY = {"broken": 2, "overfitting": 1}
 CHECK_EVERY = 200  # batches between two mid-epoch checks, at least
 CHECK_BUDGET = 0.02  # the share of training time mid-epoch checks aim to stay under
+SUSPECT_NATS = 1.0  # a batch loss this far above the lowest one so far makes its step suspect
+SUSPECT_EVERY_STEP = 16  # suspect steps checked one by one before the gap between checks doubles
+AFTER = ".after-evidence.pt"  # the suffix of a checkpoint taken after the evidence of a broken stop
 
 
 @dataclass
@@ -34,6 +43,13 @@ class _Watch:
     tail: Any
     batches: int = 0
     next_at: int = 0  # the batch count of the next mid-epoch check (0: CHECK_EVERY)
+    min_loss: float = math.inf  # the lowest finite batch loss so far
+    suspect_from: int | None = None  # the first suspect step since the last sound check
+    suspect_next: int = 0  # the batch count of the next check of a suspect step
+    suspect_gap: int = 1  # steps between two checks of suspect steps: 1, then doubling after SUSPECT_EVERY_STEP checks
+    suspect_checks: int = 0
+    last_ok: int = 0  # the step of the last check that found the run sound
+    saved: dict[str, int] = field(default_factory=dict)  # checkpoint file -> the step it was taken at
 
 
 def check_interval(diagnosis_s: float, step_s: float) -> int:
@@ -44,11 +60,12 @@ def check_interval(diagnosis_s: float, step_s: float) -> int:
     return max(CHECK_EVERY, math.ceil(diagnosis_s / (CHECK_BUDGET * step_s)))
 
 
-def check(run: Any, *, epoch_end: bool, nonfinite: bool = False):
-    """A TrainResult (status stopped) when the run should stop now, else None. ``run`` is loop._Run.
+def check(run: Any, *, epoch_end: bool, nonfinite: bool = False, loss: float | None = None, skipped: bool = False):
+    """A TrainResult (status stopped) when the run should stop now, else None. ``run`` is loop._Run; ``loss`` and
+    ``skipped``: the step's (global) batch loss and whether its update was skipped.
 
-    When a check is due is the same on every rank (the step count, and a non-finite loss after the all-reduce);
-    rank 0, which writes the log, reads and diagnoses it, and every rank gets its decision, so all stop together."""
+    When a check is due is the same on every rank (the step count, and the loss after the all-reduce); rank 0,
+    which writes the log, reads and diagnoses it, and every rank gets its decision, so all stop together."""
     level = run.cfg.stop_on
     if level is None:
         return None
@@ -56,28 +73,73 @@ def check(run: Any, *, epoch_end: bool, nonfinite: bool = False):
         from lossdoc.runlog.follow import JsonlTail
 
         run.stop_watch = _Watch(JsonlTail(Path(run.log_path)))
+        _saved(run.stop_watch, run.last_epoch_record)  # a resumed run: last.pt of the last epoch end
     watch = run.stop_watch
-    if not epoch_end:
+    step = int(run.state.step)
+    suspect = False
+    if epoch_end:
+        _saved(watch, run.last_epoch_record)
+    else:
         watch.batches += 1
-        if not nonfinite and watch.batches < (watch.next_at or CHECK_EVERY):
+        value = float(loss) if loss is not None else math.nan
+        finite = math.isfinite(value)
+        suspect = nonfinite or skipped or (finite and value > watch.min_loss + SUSPECT_NATS)
+        if finite and not skipped:
+            watch.min_loss = min(watch.min_loss, value)
+        if suspect and watch.suspect_from is None:
+            watch.suspect_from = step
+        due = watch.batches >= watch.suspect_next if suspect else watch.batches >= (watch.next_at or CHECK_EVERY)
+        if not due:
             return None
     need = SEVERITY[level] if epoch_end else SEVERITY["broken"]
     # rank 0 decides, and times its diagnosis: every rank gets the same decision and the same next check
     decision, every = run.dist.from_main(lambda: _timed_decide(watch, need, run))
     if not epoch_end:
-        watch.next_at = watch.batches + every
+        if suspect:
+            watch.suspect_checks += 1
+            watch.suspect_next = watch.batches + watch.suspect_gap
+            if watch.suspect_checks >= SUSPECT_EVERY_STEP:
+                watch.suspect_gap = min(2 * watch.suspect_gap, every)
+        else:
+            watch.next_at = watch.batches + every
     if decision is None:
+        if not epoch_end and not suspect:  # a sound check on a sound step: earlier suspect steps started no failure
+            watch.suspect_from, watch.suspect_gap, watch.suspect_checks, watch.last_ok = None, 1, 0, step
+        elif watch.suspect_from is None:
+            watch.last_ok = step
         return None
     verdict, failing = decision
-    run.event(
-        "stopped",
-        "train.event.stopped",
-        {"stop_on": level, "verdict": verdict, "findings": failing},
-        stop_on=level,
-        verdict=verdict,
-        findings=failing,
-    )
+    base = {"stop_on": level, "verdict": verdict, "findings": failing}
+    if verdict != "broken":  # overfitting: best.pt, the lowest validation loss, is the one to keep
+        run.event("stopped", "train.event.stopped", base, **base, checkpoint="best.pt")
+        return run.finish("stopped", 1)
+    evidence = watch.suspect_from if watch.suspect_from is not None else watch.last_ok + 1
+    before = {name: at for name, at in watch.saved.items() if at < evidence}
+    after = sorted(name for name, at in watch.saved.items() if at >= evidence and (run.out / "checkpoints" / name).is_file())
+    if run.dist.is_main:
+        for name in after:
+            src = run.out / "checkpoints" / name
+            src.replace(src.with_name(name[: -len(".pt")] + AFTER))
+    moved = [name[: -len(".pt")] + AFTER for name in after]
+    fields = {**base, "evidence_step": evidence, "moved": moved}
+    if before:  # the latest; best.pt when both were taken at that step (the same weights)
+        name = max(before, key=lambda n: (before[n], n == "best.pt"))
+        fields.update(checkpoint=name, checkpoint_step=before[name])
+        run.event("stopped", "train.event.stopped_evidence", fields, **fields)
+    else:
+        fields["checkpoint"] = None
+        run.event("stopped", "train.event.stopped_no_checkpoint", fields, **fields)
     return run.finish("stopped", 1)
+
+
+def _saved(watch: _Watch, record: dict[str, Any] | None) -> None:
+    """The checkpoints an epoch record says were saved at its step."""
+    if not record:
+        return
+    step = record.get("step")
+    for name in record.get("checkpoints") or []:
+        if isinstance(name, str) and isinstance(step, int):
+            watch.saved[name] = step
 
 
 def _timed_decide(watch: _Watch, need: int, run: Any) -> tuple[tuple[str, list[str]] | None, int]:

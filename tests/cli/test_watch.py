@@ -144,6 +144,21 @@ def _same(a, b) -> None:
     assert diagnose(a).verdict == diagnose(b).verdict
 
 
+def test_records_without_lr_or_grad_norm_are_tailed_as_the_reader_reads_them(tmp_path):
+    """A RunLogger given no lr or gradient norm leaves them out (not measured): the tail and the reader agree."""
+    with RunLogger(tmp_path / "run", vocab_size=V, data="random", seq_len=16, batch_size=4) as log:
+        for step in range(1, 41):
+            log.batch(step, math.log(V) + 1 / step, grad_norm=0.5 if step % 2 else None)
+            if step % 10 == 0:
+                log.eval(step, math.log(V) + 1 / step)
+    assert '"lr"' not in (tmp_path / "run" / "run.jsonl").read_text()
+    tail = JsonlTail(tmp_path / "run" / "run.jsonl")
+    tail.read_new()
+    run = tail.run()
+    _same(run, read_run(tmp_path / "run" / "run.jsonl"))
+    assert np.isnan(run.batches.lr).all() and np.isnan(run.batches.grad_norm[1::2]).all() and (run.batches.grad_norm[::2] == 0.5).all()
+
+
 def test_the_tail_reads_only_new_bytes_and_builds_the_readers_run(tmp_path):
     _write_log(tmp_path / "full", 120, nan_at=100)
     data = (tmp_path / "full" / "run.jsonl").read_bytes()
@@ -300,12 +315,62 @@ def test_one_second_of_growth_costs_only_its_own_bytes(tmp_path, monkeypatch):
     assert len(tail.run().batches) == 4000
 
 
-def test_a_log_without_an_end_record_ends_after_idle_seconds(tmp_path):
+def test_a_log_without_an_end_record_ends_after_idle_seconds_with_exit_3(tmp_path):
     csv = tmp_path / "metrics.csv"
     csv.write_text("step,loss,val_loss\n" + "".join(f"{s},{5 - s / 100},{5 - s / 100 if s % 10 == 0 else ''}\n" for s in range(1, 41)))
     rc, out, err = _cli(str(csv), "--until-done", "--idle", "1")
-    assert rc == 0, err
-    assert out.splitlines()[-1].startswith("no change for 1 s, taken as the end of the run; verdict: ")
+    assert rc == 3, err
+    last = " ".join(out.split()).split("; verdict: ")[-1]  # the console wraps at 80 columns
+    assert "no new record for 1 s and no end record: the writer may have stopped (exit 3); verdict so far: " in last
+
+
+def test_a_lossdoc_writer_killed_without_an_end_record_ends_the_watch_after_idle_seconds(tmp_path):
+    """SIGKILL (or the out-of-memory killer) leaves no end record: --until-done --idle S returns, exit 3, one line."""
+    run_dir = tmp_path / "run"
+    writer = _writer(run_dir, 100_000, 1000.0, delay=0.0)  # would run for 100 s
+    try:
+        deadline = time.monotonic() + 30
+        while not ((run_dir / "run.jsonl").is_file() and (run_dir / "run.jsonl").stat().st_size > 20_000) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        writer.kill()  # SIGKILL: no end record
+        writer.wait()
+        watch = _watch(str(run_dir), "--until-done", "--idle", "2")
+        t0 = time.monotonic()
+        out, err = watch.communicate(timeout=60)
+        took = time.monotonic() - t0
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    assert '"type": "end"' not in (run_dir / "run.jsonl").read_text() and '"type":"end"' not in (run_dir / "run.jsonl").read_text()
+    assert watch.returncode == 3, (out, err)
+    lines = out.strip().splitlines()
+    assert lines[-1].startswith("no new record for 2 s and no end record: the writer may have stopped (exit 3); verdict so far: ")
+    assert sum("no new record" in ln for ln in out.splitlines() + err.splitlines()) == 1
+    assert 2 <= took < 30
+
+
+def test_the_follower_of_a_lossdoc_log_is_idle_after_idle_s_without_a_record(tmp_path):
+    run_dir = tmp_path / "run"
+    log = RunLogger(run_dir, vocab_size=V, data="random", seq_len=16, batch_size=4)
+    for step in range(1, 21):
+        log.batch(step, math.log(V) + 1 / step, lr=1e-3)
+    now = [0.0]
+    f = Follower(run_dir / "run.jsonl", min_interval=1.0, idle_s=10.0, clock=lambda: now[0])
+    assert f.poll() is not None and not f.done
+    now[0] = 9.0
+    assert f.poll() is None and not f.done
+    log.batch(21, 4.2)  # a record arrives: the idle clock starts again
+    now[0] = 10.5
+    assert f.poll() is not None and not f.done
+    now[0] = 20.0
+    assert f.poll() is None and not f.done
+    now[0] = 20.6
+    assert f.done and f.idle and f.status is None
+    log.close("completed")  # an end record: done, not idle
+    now[0] = 22.0
+    f.poll()
+    assert f.done and not f.idle and f.status == "completed"
 
 
 def test_a_half_written_first_line_waits_instead_of_choosing_a_format(tmp_path):

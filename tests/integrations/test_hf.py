@@ -99,7 +99,7 @@ def test_a_pretrained_start_is_recorded(tmp_path):
     assert out["facts"]["sources"]["pretrained"]["kind"] == "log"
 
 
-def test_stop_on_broken_stops_the_trainer_on_nan(tmp_path):
+def test_stop_on_broken_stops_the_trainer_on_nan_says_why_and_ends_stopped(tmp_path, capsys):
     torch.manual_seed(0)
     model = GPT2LMHeadModel(_config())
 
@@ -116,8 +116,21 @@ def test_stop_on_broken_stops_the_trainer_on_nan(tmp_path):
     assert cb.stopped and cb.verdict == "broken"
     assert trainer.state.global_step < 60
     lines = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
-    assert lines[-1]["type"] == "end" and lines[-1]["status"] == "interrupted"
+    assert lines[-1]["type"] == "end" and lines[-1]["status"] == "stopped" and lines[-1]["steps"] == trainer.state.global_step
+    assert [r["kind"] for r in lines if r["type"] == "event"] == ["stopped"]  # written once
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("lossdoc:")]
+    assert err == [cb.stop_line] and "stop_on=broken stopped training at step 6" in err[0] and "nonfinite" in err[0]
     assert _explain(tmp_path / "run" / "run.jsonl")["verdict"] == "broken"
+
+
+def test_stop_on_takes_the_same_values_as_the_lightning_callback(tmp_path):
+    from lossdoc.integrations import _stop
+
+    for level in _stop.STOP_ON:
+        assert LossdocCallback(tmp_path / "run", stop_on=level).stop_on == level
+    assert "overfitting" in _stop.STOP_ON
+    with pytest.raises(ValueError, match="stop_on must be one of"):
+        LossdocCallback(tmp_path / "run", stop_on="plateaux")
 
 
 def test_without_stop_on_the_nan_run_goes_to_the_end(tmp_path):
@@ -157,6 +170,30 @@ def test_tokens_seen_give_the_tokens_per_step(tmp_path):
     recs = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
     assert recs[0]["data"]["kind"] == "text" and recs[0]["config"]["include_num_input_tokens_seen"] == "all"
     assert [r["tokens"] for r in recs if r["type"] == "batch"] == [8 * T] * 3  # input tokens per step, over logs 2 steps apart
+
+
+def test_the_end_record_counts_the_global_step_not_the_logs_and_refuses_a_second_run(tmp_path):
+    from lossdoc.runlog.logger import RunLogExistsError
+
+    def run(**kw):
+        args = TrainingArguments(
+            output_dir=str(tmp_path / "out"), max_steps=7, per_device_train_batch_size=8, logging_steps=3, report_to=[], use_cpu=True,
+            save_strategy="no", disable_tqdm=True,
+        )  # fmt: skip
+        trainer = Trainer(model=GPT2LMHeadModel(_config()), args=args, train_dataset=Rows(64, 1), callbacks=[LossdocCallback(tmp_path / "run", **kw)])
+        trainer.train()
+        return trainer
+
+    torch.manual_seed(0)
+    trainer = run()
+    recs = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in recs if r["type"] == "batch"] == [3, 6] and trainer.state.global_step == 7
+    assert recs[-1]["type"] == "end" and recs[-1]["steps"] == 7 and recs[-1]["status"] == "completed"
+    assert all("lr" in r and "grad_norm" in r for r in recs if r["type"] == "batch")  # measured by the Trainer: kept
+    with pytest.raises(RunLogExistsError, match="already holds a run log"):
+        run()
+    run(overwrite=True)
+    assert [json.loads(ln)["type"] for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()].count("run") == 1
 
 
 def test_an_unwritable_run_dir_warns_once_and_training_finishes(tmp_path):
@@ -205,3 +242,22 @@ def test_no_correction_when_position_0_is_not_a_label(tmp_path):
     _train(tmp_path, GPT2LMHeadModel(_config()), LossdocCallback(tmp_path / "run", data="random"), steps=4)
     head = json.loads((tmp_path / "run" / "run.jsonl").read_text().splitlines()[0])
     assert "loss_scale" not in head
+
+
+def test_resume_from_checkpoint_continues_the_log_by_itself(tmp_path):
+    """The Trainer restores state.global_step before on_train_begin: the callback passes resume=True itself."""
+
+    def run(steps, resume=None):
+        args = TrainingArguments(
+            output_dir=str(tmp_path / "out"), max_steps=steps, per_device_train_batch_size=8, logging_steps=1, report_to=[], use_cpu=True,
+            save_strategy="steps", save_steps=5, disable_tqdm=True, lr_scheduler_type="constant",
+        )  # fmt: skip
+        torch.manual_seed(0)
+        cb = LossdocCallback(tmp_path / "run", data="random")
+        Trainer(model=GPT2LMHeadModel(_config()), args=args, train_dataset=Rows(160, 1), callbacks=[cb]).train(resume_from_checkpoint=resume)
+
+    run(5)
+    run(8, resume=str(tmp_path / "out" / "checkpoint-5"))
+    recs = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
+    assert [r["type"] for r in recs].count("run") == 1 and [r["kind"] for r in recs if r["type"] == "event"] == ["resumed"]
+    assert [r["step"] for r in recs if r["type"] == "batch"] == list(range(1, 9)) and recs[-1]["steps"] == 8

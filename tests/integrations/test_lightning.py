@@ -60,12 +60,13 @@ class Fresh(torch.utils.data.Dataset):
         return torch.randint(0, V, (T,))
 
 
-def _fit(tmp_path, module, cb, *, epochs=4, n=640):
+def _fit(tmp_path, module, cb, *, epochs=4, n=640, ckpt_path=None, **trainer_kw):
     train = torch.utils.data.DataLoader(Fresh(n), batch_size=16)
     val = torch.utils.data.DataLoader(_rows(128, 2), batch_size=64)
     trainer = pl.Trainer(
         max_epochs=epochs,
         callbacks=[cb],
+        **trainer_kw,
         accelerator="cpu",
         devices=1,
         logger=False,
@@ -74,7 +75,7 @@ def _fit(tmp_path, module, cb, *, epochs=4, n=640):
         enable_model_summary=False,
         default_root_dir=str(tmp_path / "pl"),
     )
-    trainer.fit(module, train, val)
+    trainer.fit(module, train, val, ckpt_path=ckpt_path)
     return trainer
 
 
@@ -129,17 +130,84 @@ def test_from_scratch_and_the_explicit_argument(tmp_path):
     assert _records(tmp_path / "run" / "run.jsonl")[0]["pretrained"] is True
 
 
-def test_an_injected_nan_stops_the_trainer_through_stop_on(tmp_path):
+def test_an_injected_nan_stops_the_trainer_through_stop_on(tmp_path, capsys):
     pl.seed_everything(0, verbose=False)
     cb = LossdocCallback(tmp_path / "run", data="random", stop_on="broken")
     trainer = _fit(tmp_path, TinyLM(nan_after=5), cb, epochs=4)
     assert cb.stopped and cb.verdict == "broken"
-    assert trainer.global_step < 4 * 40
+    assert trainer.global_step == 6
     recs = _records(tmp_path / "run" / "run.jsonl")
     assert sum(r["type"] == "batch" for r in recs) == 6  # the first NaN batch is the last one
-    assert any(r["type"] == "event" and r["kind"] == "stopped" for r in recs)
-    assert recs[-1]["type"] == "end" and recs[-1]["status"] == "interrupted"
+    assert [r["kind"] for r in recs if r["type"] == "event"] == ["stopped"]  # once
+    assert recs[-1]["type"] == "end" and recs[-1]["status"] == "stopped" and recs[-1]["steps"] == 6
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("lossdoc")]
+    assert err == [cb.stop_line] and "stop_on=broken stopped training at step 6: the verdict is broken" in err[0]
     assert _explain(tmp_path / "run" / "run.jsonl")["verdict"] == "broken"
+
+
+def test_the_stop_line_is_in_chinese_under_a_chinese_locale(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    pl.seed_everything(0, verbose=False)
+    cb = LossdocCallback(tmp_path / "run", data="random", stop_on="broken")
+    _fit(tmp_path, TinyLM(nan_after=5), cb, epochs=1)
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("lossdoc")]
+    assert err == [cb.stop_line] and "在第 6 步停止了训练" in err[0] and "训练有问题" in err[0]
+
+
+def test_accumulated_gradients_log_the_undivided_loss_once_per_optimizer_step(tmp_path):
+    """Lightning hands on_train_batch_end the loss / accumulate_grad_batches: on random tokens that was ln(64)/4 = 1.04,
+    explained as broken ("init below ln V"). The record is the mean undivided loss of each step's 4 micro-batches."""
+    pl.seed_everything(0, verbose=False)
+    cb = LossdocCallback(tmp_path / "run", data="random")
+    trainer = _fit(tmp_path, TinyLM(), cb, epochs=4, n=2560, accumulate_grad_batches=4)
+    recs = _records(tmp_path / "run" / "run.jsonl")
+    batches = [r for r in recs if r["type"] == "batch"]
+    assert [r["step"] for r in batches] == list(range(1, trainer.global_step + 1)) and trainer.global_step == 4 * 40
+    assert recs[0]["batch_tokens"] == 4 * 16 * (T - 1)
+    assert abs(batches[-1]["loss"] - math.log(V)) < 0.1  # not ln(V) / 4
+    assert recs[-1]["steps"] == trainer.global_step
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    assert out["verdict"] == "expected-plateau", out
+    assert [f["code"] for f in out["findings"] if f["status"] in ("warn", "fail")] == []
+
+
+def test_a_second_run_into_the_same_folder_is_refused_before_it_trains(tmp_path):
+    from lossdoc.runlog.logger import RunLogExistsError
+
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "run", data="random"), epochs=1, n=64)
+    before = (tmp_path / "run" / "run.jsonl").read_bytes()
+    module = TinyLM()
+    with pytest.raises(RunLogExistsError, match="already holds a run log"):
+        _fit(tmp_path, module, LossdocCallback(tmp_path / "run", data="random"), epochs=1, n=64)
+    assert module.calls == 0 and (tmp_path / "run" / "run.jsonl").read_bytes() == before
+    _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "run", data="random", overwrite=True), epochs=2, n=64)
+    recs = _records(tmp_path / "run" / "run.jsonl")
+    assert [r["type"] for r in recs].count("run") == 1 and [r["epoch"] for r in recs if r["type"] == "epoch"] == [1, 2]
+
+
+def test_a_fit_from_a_checkpoint_resumes_the_log_by_itself(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    trainer = _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "run", data="random"), epochs=1, n=64)
+    ckpt = tmp_path / "one.ckpt"
+    trainer.save_checkpoint(ckpt)
+    _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "run", data="random"), epochs=2, n=64, ckpt_path=str(ckpt))
+    recs = _records(tmp_path / "run" / "run.jsonl")
+    assert [r["type"] for r in recs].count("run") == 1 and [r["kind"] for r in recs if r["type"] == "event"] == ["resumed"]
+    assert [r["step"] for r in recs if r["type"] == "batch"] == list(range(1, 9))
+    assert [r["epoch"] for r in recs if r["type"] == "epoch"] == [1, 2] and recs[-1]["steps"] == 8
+
+
+def test_evaluations_are_numbered_by_lightnings_epochs(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "run", data="random"), epochs=4, n=64, check_val_every_n_epoch=2)
+    evals = [r for r in _records(tmp_path / "run" / "run.jsonl") if r["type"] == "epoch"]
+    assert [(r["epoch"], r["trainer_epoch"]) for r in evals] == [(2, 1), (4, 3)]  # Lightning's epochs 1 and 3, 1-based
+    _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "twice", data="random"), epochs=2, n=128, val_check_interval=0.5)
+    evals = [r for r in _records(tmp_path / "twice" / "run.jsonl") if r["type"] == "epoch"]
+    assert [(r["epoch"], r["trainer_epoch"]) for r in evals] == [(1, 0), (2, 0), (3, 1), (4, 1)]
 
 
 def test_without_stop_on_the_nan_run_goes_on(tmp_path):

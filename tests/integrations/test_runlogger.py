@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 import lossdoc
 import lossdoc.runlog.readers
+import lossdoc.runlog.readers.lossdoc_jsonl
 from lossdoc.cli import app
+from lossdoc.runlog.logger import RunLogExistsError, RunLoggerWarning
 
 ROOT = Path(__file__).resolve().parents[2]
 V, T = 64, 16
@@ -166,15 +168,75 @@ def test_import_lossdoc_runlogger_does_not_import_torch():
     assert res.stdout.strip() == "[]", res.stdout + res.stderr
 
 
-def test_a_second_logger_on_the_same_folder_continues_the_log(tmp_path):
-    for first, last in ((1, 4), (3, 6)):  # the second run resumes from step 2 (steps 3-4 again)
-        with lossdoc.RunLogger(tmp_path, vocab_size=V, data="random", seq_len=T, batch_size=2) as log:
-            for step in range(first, last + 1):
-                log.batch(step, 4.0 + step / 100)
-            log.eval(last, 4.1)
+def _logged(run_dir, first, last, **kw):
+    with lossdoc.RunLogger(run_dir, vocab_size=V, data="random", seq_len=T, batch_size=2, **kw) as log:
+        for step in range(first, last + 1):
+            log.batch(step, 4.0 + step / 100)
+        log.eval(last, 4.1)
+
+
+def test_a_second_logger_on_the_same_folder_is_refused_with_one_line(tmp_path):
+    _logged(tmp_path, 1, 4)
+    before = (tmp_path / "run.jsonl").read_bytes()
+    with pytest.raises(RunLogExistsError) as exc:
+        _logged(tmp_path, 1, 4)
+    assert isinstance(exc.value, FileExistsError)
+    msg = str(exc.value)
+    assert "\n" not in msg and "already holds a run log" in msg and "overwrite=True" in msg and "resume=True" in msg
+    assert (tmp_path / "run.jsonl").read_bytes() == before  # nothing was appended
+
+
+def test_resume_true_continues_the_log_and_steps_going_backwards_warn(tmp_path):
+    _logged(tmp_path, 1, 4)
+    with pytest.warns(RunLoggerWarning, match="step 3 was logged after step 4") as caught:
+        _logged(tmp_path, 3, 6, resume=True)  # the second run resumes from step 2 (steps 3-4 again)
+    assert len([w for w in caught if "went backwards" in str(w.message)]) == 1
     recs = [json.loads(ln) for ln in (tmp_path / "run.jsonl").read_text().splitlines()]
     assert [r["type"] for r in recs].count("run") == 1
     assert [r["kind"] for r in recs if r["type"] == "event"] == ["resumed"]
     assert [r["epoch"] for r in recs if r["type"] == "epoch"] == [1, 2]
+    assert recs[-1]["type"] == "end" and recs[-1]["steps"] == 6
     run = lossdoc.runlog.readers.read_run(tmp_path / "run.jsonl")
     assert list(run.batches.step) == [1, 2, 3, 4, 5, 6] and len(run.epochs) == 2
+
+
+def test_a_resume_that_goes_on_from_the_last_step_does_not_warn(tmp_path):
+    _logged(tmp_path, 1, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RunLoggerWarning)
+        _logged(tmp_path, 5, 8, resume=True)
+
+
+def test_overwrite_true_replaces_the_log(tmp_path):
+    _logged(tmp_path, 1, 4)
+    _logged(tmp_path, 1, 3, overwrite=True)
+    recs = [json.loads(ln) for ln in (tmp_path / "run.jsonl").read_text().splitlines()]
+    assert [r["type"] for r in recs].count("run") == 1 and not any(r["type"] == "event" for r in recs)
+    assert [r["step"] for r in recs if r["type"] == "batch"] == [1, 2, 3]
+    with pytest.raises(ValueError, match="exclude each other"):
+        lossdoc.RunLogger(tmp_path, vocab_size=V, resume=True, overwrite=True)
+
+
+def test_resume_true_on_an_empty_folder_starts_a_log(tmp_path):
+    _logged(tmp_path / "new", 1, 2, resume=True)
+    recs = [json.loads(ln) for ln in (tmp_path / "new" / "run.jsonl").read_text().splitlines()]
+    assert recs[0]["type"] == "run" and not any(r["type"] == "event" for r in recs)
+
+
+def test_not_measured_is_left_out_and_a_measured_nan_is_kept(tmp_path):
+    with lossdoc.RunLogger(tmp_path, vocab_size=V, data="random", seq_len=T, batch_size=2) as log:
+        log.batch(1, 4.2)  # no lr, no gradient norm: not measured
+        log.batch(2, 4.1, lr=1e-3, grad_norm=float("nan"))  # a real NaN gradient norm
+        log.batch(3, 4.0, lr=1e-3, grad_norm=torch.tensor(0.5))
+    text = (tmp_path / "run.jsonl").read_text()
+    recs = [json.loads(ln) for ln in text.splitlines()]
+    batches = [r for r in recs if r["type"] == "batch"]
+    assert "lr" not in batches[0] and "grad_norm" not in batches[0]
+    assert batches[1]["grad_norm"] == "NaN" and batches[2]["grad_norm"] == 0.5 and batches[1]["lr"] == 1e-3
+    assert text.count('"NaN"') == 1
+    for fast in (True, False):  # both reader paths read an absent field as not measured (NaN in the columns)
+        run = lossdoc.runlog.readers.lossdoc_jsonl.read(tmp_path / "run.jsonl", fast=fast)
+        assert list(run.batches.step) == [1, 2, 3] and list(run.batches.loss) == [4.2, 4.1, 4.0]
+        assert math.isnan(run.batches.grad_norm[0]) and math.isnan(run.batches.lr[0]) and run.batches.grad_norm[2] == 0.5
+    out = CliRunner().invoke(app, ["explain", str(tmp_path / "run.jsonl"), "--json"])
+    assert out.exit_code == 0, out.output

@@ -371,6 +371,106 @@ def test_ctrl_c_in_the_terminal_stops_every_rank_of_lossdoc_train_nproc_and_exit
     assert f"lossdoc train --nproc 2 --resume {out}" in stdout and "Traceback" not in stderr
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc: torchrun under the launcher, the workers under torchrun)."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def _worker_rank(pid: int) -> int | None:
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    found = [int(v.split(b"=", 1)[1]) for v in env if v.startswith(b"RANK=")]
+    return found[0] if found else None
+
+
+def _nproc_run(out: Path, act) -> tuple[int, str, str]:
+    """lossdoc train --nproc 2 (500 epochs), ``act(launcher_pid)`` once the first batch is logged; (code, stdout, stderr)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lossdoc", "train", "--nproc", "2", "--config", str(TINY), "--epochs", "500", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "400", "LANG": "C.UTF-8"},
+    )
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while not (out / "run.jsonl").is_file() or '"type":"batch"' not in (out / "run.jsonl").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        act(proc.pid)
+        stdout, stderr = proc.communicate(timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return proc.returncode, stdout, stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_that_reaches_torchrun_alone_exits_130_with_only_the_resume_line(tmp_path):
+    """A Ctrl-C that torchrun sees and the launcher does not (a wrapper, another process group): torchrun ends with
+    its SignalException. Before, the launcher printed "lossdoc: error: torchrun exited with code 1 ..." and exited 2."""
+    out = tmp_path / "run"
+
+    def sigint_torchrun(launcher: int) -> None:
+        (torchrun,) = _children(launcher)
+        os.kill(torchrun, signal.SIGINT)
+
+    code, stdout, stderr = _nproc_run(out, sigint_torchrun)
+    assert code == 130, stderr
+    assert "lossdoc: " not in stderr and "Traceback" not in stderr and "SignalException" not in stderr
+    assert f"lossdoc train --nproc 2 --resume {out}" in stdout
+    assert read_records(out)[-1]["status"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_a_rank_killed_under_nproc_is_one_line_naming_it_and_a_failed_end_record(tmp_path):
+    """SIGKILL of rank 1: rank 0's collective fails ("Connection reset by peer"). Before: "unexpected RuntimeError ...
+    this is a bug in lossdoc" and no end record. Now one line names rank 1, the log ends failed, exit 1."""
+    out = tmp_path / "run"
+
+    def kill_rank_1(launcher: int) -> None:
+        (torchrun,) = _children(launcher)
+        (worker,) = [p for p in _children(torchrun) if _worker_rank(p) == 1]
+        time.sleep(0.5)
+        os.kill(worker, signal.SIGKILL)
+
+    code, stdout, stderr = _nproc_run(out, kill_rank_1)
+    assert code == 1, stderr
+    assert "lossdoc: " not in stderr and "this is a bug" not in stderr and "Traceback" not in stderr
+    lines = [ln for ln in stdout.splitlines() if "was lost" in ln]
+    assert len(lines) == 1 and lines[0].startswith("Rank 1 of 2 was lost at step ") and f"--resume {out}" in lines[0]
+    recs = read_records(out)
+    (ev,) = [r for r in recs if r["type"] == "event" and r["kind"] == "rank_lost"]
+    assert ev["lost_rank"] == 1 and ev["world_size"] == 2
+    assert recs[-1]["type"] == "end" and recs[-1]["status"] == "failed" and recs[-1]["steps"] == ev["step"]
+
+
+def test_a_lost_peer_is_told_from_other_errors():
+    from lossdoc.train.distributed import _failures, lost_peer
+
+    gloo = RuntimeError("[../third_party/gloo/gloo/transport/tcp/pair.cc:537] Read error [127.0.0.1]:25294: Connection reset by peer")
+    assert lost_peer(gloo) == "Connection reset by peer"
+    assert lost_peer(RuntimeError("Connection closed by peer [127.0.0.1]:1")) == "Connection closed by peer"
+    assert lost_peer(RuntimeError("mat1 and mat2 shapes cannot be multiplied")) is None  # a bug stays a bug
+    report = "Failures:\n[1]:\n  rank      : 0 (local_rank: 0)\n  exitcode  : -15 (pid: 7)\nRoot Cause (first observed failure):\n[0]:\n  rank      : 1 (local_rank: 1)\n  exitcode  : -9 (pid: 8)\n"
+    assert _failures(report) == [(0, -15), (1, -9)] and _failures(report.split("Root Cause", 1)[1]) == [(1, -9)]
+
+
 @pytest.mark.slow
 def test_a_workers_error_under_nproc_is_one_line_once(pair, capfd):
     """An error only the workers can see (here: a resume with another world size) is printed by every rank;

@@ -34,10 +34,19 @@ def test_a_nan_mid_epoch_stops_the_run_at_once_keeping_best_pt(tmp_path):
     assert recs[-1]["type"] == "end" and recs[-1]["status"] == "stopped" and recs[-1]["steps"] == 2 * NB + 5
     (ev,) = _events(tmp_path / "run", "stopped")
     assert ev["verdict"] == "broken" and "nonfinite-loss" in ev["findings"] and ev["stop_on"] == "broken" and ev["step"] == 23
-    assert (ev["key"], ev["step"], ev["args"]["verdict"], ev["args"]["findings"]) == ("train.event.stopped", 23, "broken", ["nonfinite-loss"])
+    assert (ev["key"], ev["step"], ev["args"]["verdict"], ev["args"]["findings"]) == (
+        "train.event.stopped_evidence",
+        23,
+        "broken",
+        ["nonfinite-loss"],
+    )
     assert "--stop-on broken at step 23" in ev["message"] and "(failing checks: nonfinite-loss)" in ev["message"]
     best = [r for r in recs if r["type"] == "epoch" and r.get("is_best")][-1]
     assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file() and best["epoch"] <= 2 and best["val_loss"] == recs[-1]["best_val_loss"]
+    # the evidence is step 23; both checkpoints were taken before it (step 18): they stay, and the log names the last
+    assert (ev["evidence_step"], ev["checkpoint_step"], ev["moved"]) == (23, 2 * NB, [])
+    assert ev["checkpoint"] in ("best.pt", "last.pt") and (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
+    assert f"checkpoints/{ev['checkpoint']} (step 18) is the last checkpoint taken before it" in ev["message"]
     run = read_run(tmp_path / "run")
     assert run.status == "stopped" and diagnose(run).verdict == "broken"  # explain agrees, reading the whole log
 
@@ -48,11 +57,40 @@ def test_without_stop_on_the_same_run_goes_to_the_end(tmp_path):
     assert _events(tmp_path / "run", "stopped") == []
 
 
-def test_a_diverging_run_stops_at_an_epoch_end(tmp_path):
+def test_a_diverging_run_stops_within_steps_of_the_evidence_and_keeps_no_blown_up_checkpoint(tmp_path):
+    """exploding-lr: the loss is 4.3 at step 1 and above 1000 from step 2. Before, --stop-on looked at epoch ends only
+    (here step 18; 45 in a user's run) and said best.pt was kept: the blown-up weights of epoch 1 (val loss 2578)."""
     res = _train(tmp_path / "run", inject="exploding-lr", on_nonfinite="skip", epochs=4, stop_on="broken")
     assert res.status == "stopped"
     (ev,) = _events(tmp_path / "run", "stopped")
-    assert "divergence" in ev["findings"] and ev["step"] % NB == 0 and ev["step"] < 4 * NB
+    batches = [r for r in read_records(tmp_path / "run") if r["type"] == "batch"]
+    assert batches[0]["loss"] < 5 and batches[1]["loss"] > 100  # the evidence: step 2
+    assert "divergence" in ev["findings"] and ev["step"] < 2 * NB and ev["step"] % NB != 0  # mid-epoch, not at an epoch end
+    assert ev["step"] - ev["evidence_step"] <= NB  # as soon as the diagnosis agrees (here about 10 records)
+    assert ev["evidence_step"] == 2 and ev["checkpoint"] is None and ev["key"] == "train.event.stopped_no_checkpoint"
+    ck = tmp_path / "run" / "checkpoints"
+    assert not (ck / "best.pt").exists() and not (ck / "last.pt").exists()  # taken at step 9, after the evidence
+    assert sorted(ev["moved"]) == ["best.after-evidence.pt", "last.after-evidence.pt"] and (ck / "best.after-evidence.pt").is_file()
+    assert "the evidence began at step 2, before any checkpoint was taken" in ev["message"]
+
+
+def test_a_loss_spike_that_recovers_does_not_stop_a_run(tmp_path, monkeypatch):
+    from lossdoc.train import loop
+
+    real = loop.train_step
+    calls = [0]
+
+    def spiking(*args, **kwargs):  # one batch loss 3 nats high at step 5; the weights are unchanged by it
+        out = real(*args, **kwargs)
+        calls[0] += 1
+        if calls[0] == 5:
+            out.loss += 3.0
+        return out
+
+    monkeypatch.setattr(loop, "train_step", spiking)
+    res = _train(tmp_path / "run", epochs=2, stop_on="broken")
+    assert res.status == "completed" and _events(tmp_path / "run", "stopped") == []
+    assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file()
 
 
 def test_a_healthy_run_is_unchanged(tmp_path):

@@ -1,0 +1,67 @@
+"""What the callbacks share to stop a run: the decision (lossdoc's diagnosis of the log, as `explain` gives it),
+the one line that says why, and the all-reduce that gives every process the decision of the one that writes the log.
+
+Only global rank 0 writes the log, so only it can diagnose it. Every rank calls ``share`` at the same points of
+training (each batch end for Lightning, each log and evaluation for Hugging Face), and each gets True when rank 0
+decided to stop: all processes stop at the same step, none waits in a collective for one that has left.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+STOP_ON = (None, "broken", "overfitting")
+SEVERITY = {"broken": 2, "overfitting": 1}
+
+
+def check_stop_on(stop_on: Any) -> None:
+    if stop_on not in STOP_ON:
+        raise ValueError(f"stop_on must be one of {STOP_ON}, not {stop_on!r}")
+
+
+def decide(path: Path, level: str) -> tuple[str, list[str]] | None:
+    """(verdict, failing checks) when lossdoc's diagnosis of the log at ``path`` is at least as bad as ``level``
+    (broken; or overfitting: overfitting or broken), else None (also when the log is too short to diagnose)."""
+    from lossdoc.analysis import diagnose
+    from lossdoc.runlog.readers import read_run
+
+    try:
+        diagnosis = diagnose(read_run(path))
+    except Exception:  # noqa: BLE001 - too early to diagnose (e.g. no record yet)
+        return None
+    verdict = str(diagnosis.verdict)
+    if SEVERITY.get(verdict, 0) < SEVERITY[level]:
+        return None
+    return verdict, [f.code for f in diagnosis.findings if f.status == "fail"]
+
+
+def stop_message(level: str, verdict: str, findings: list[str], step: int) -> str:
+    """The one line a stop prints (in the user's language)."""
+    from lossdoc.i18n import detect_lang, t
+
+    lang = detect_lang()
+    shown = ", ".join(findings) if findings else t("integrations.no_findings", lang)
+    return t("integrations.stopped", lang, stop_on=level, step=step, verdict=t(f"verdict.{verdict}", lang), findings=shown)
+
+
+def announce(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def share(flag: bool, device: Any = None) -> bool:
+    """``flag`` OR-ed over every process of the default torch.distributed group (itself when there is none).
+    Every process must call it at the same point; ``device``: where the group's backend wants tensors (cuda for NCCL)."""
+    try:
+        import torch
+        import torch.distributed as dist
+    except ImportError:
+        return flag
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return flag
+    if device is None:
+        device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(int(t.item()))
