@@ -156,17 +156,11 @@ def _filter_zeros(step: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, list[
 
 
 def _val_series_noise(val: np.ndarray) -> tuple[float, int]:
-    """(sd of one validation loss, its degrees of freedom) from the series itself: its residuals around a local
-    quadratic trend, as second differences (for y = m + e with a smooth m, y_t - 2 y_t-1 + y_t-2 has variance
-    6 var(e)), over the last two thirds of the series (at least 6 evaluations; the early fall bends most).
-    sd = sqrt(mean(d2^2) / 6): the mean square, not the median absolute deviation of a handful of differences,
-    which put the noise of a flat 10-evaluation series 8x too low. The second differences overlap (lag-1
-    correlation -2/3, lag-2 1/6), so n of them carry about n / 1.94 degrees of freedom. NaN for fewer than 4."""
-    v = stats.finite(val)
-    if v.size < 4:
-        return math.nan, 0
-    d2 = np.diff(v[-max(6, int(math.ceil(2 * v.size / 3))) :], n=2)
-    return math.sqrt(float((d2 * d2).mean()) / 6.0), max(1, int(d2.size / 1.944))
+    """(sd of one validation loss, its degrees of freedom) from the series itself: its residuals around a fitted trend
+    (``stats.series_noise``: the better of a decay a + b e^(-c t) over the whole series and second differences,
+    a local quadratic, over its last two thirds). NaN for fewer than 4 evaluations. (The median absolute deviation
+    of a handful of second differences, used before, put the noise of a flat 10-evaluation series 8x too low.)"""
+    return stats.series_noise(val)
 
 
 def build_context(run: Run) -> Context:

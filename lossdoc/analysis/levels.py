@@ -226,6 +226,8 @@ def _at_ln_v_unknown(c: Context) -> Finding | None:
         se, z = c.level_se(int(c.tail.sum())), c.z_b
     else:
         se, z = c.band_val / c.z_val, c.z_val
+    if z * se > 5 * th.NEAR_FLOOR_REL * c.ln_v:
+        return None  # too noisy to say the level is at ln V
     near = max(z * se, th.NEAR_FLOOR_REL * c.ln_v, th.MIN_BAND)
     ref = math.log(c.vocab_size - 1) if c.vocab_size > 2 and abs(level - math.log(c.vocab_size - 1)) < abs(level - c.ln_v) else c.ln_v
     if abs(level - ref) > near:

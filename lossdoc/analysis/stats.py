@@ -211,3 +211,55 @@ def min_of_normals_moments(k: int) -> tuple[float, float]:
 def _erfc(x: np.ndarray) -> np.ndarray:
     """Vectorised erfc (numpy has none): math.erfc over the array."""
     return np.fromiter((math.erfc(float(v)) for v in x), dtype=np.float64, count=x.size)
+
+
+def _decay_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Residuals of y around the better of two least-squares decays over the whole series (scipy's curve_fit): a
+    power law a + b k^(-c) in the evaluation's number k = 1..n (c in [0, 6]) and an exponential a + b e^(-c t),
+    t = 0..1 (c in [0, 50]); with their degrees of freedom n - 3. None when both fits fail. Loss curves fall
+    roughly like one of these, so a smooth curve leaves only its noise."""
+    if y.size < 5:
+        return None
+    from scipy.optimize import curve_fit
+
+    k = np.arange(1.0, y.size + 1.0)
+    t = np.linspace(0.0, 1.0, y.size)
+    span = float(y.max() - y.min()) or 1.0
+    models = (
+        (lambda x, a, b, c: a + b * x ** (-c), k, (float(y[-1]), float(y[0] - y[-1]), 1.0), ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 6.0])),
+        (lambda x, a, b, c: a + b * np.exp(-c * x), t, (float(y[-1]), float(y[0] - y[-1]), 3.0), ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 50.0])),
+    )
+    best: np.ndarray | None = None
+    for f, x, p0, bounds in models:
+        try:
+            p, _ = curve_fit(f, x, y, p0=p0, bounds=bounds, maxfev=2000)
+        except (RuntimeError, ValueError):
+            continue
+        r = y - f(x, *p)
+        if best is None or float((r * r).sum()) < float((best * best).sum()):
+            best = r
+    return None if best is None else (best, y.size - 3)
+
+
+def series_noise(val: np.ndarray) -> tuple[float, int]:
+    """(sd of one value, degrees of freedom) of a short, smooth series (validation losses) from its own residuals
+    around a fitted trend, the better fitting of two:
+
+    - a decay over the whole series, a power law or an exponential (df = n - 3): falling curves, whose early bend
+      second differences would count as noise;
+    - second differences over the last two thirds (at least 4 values): a local quadratic, for curves a decay does not
+      describe (a rise after a minimum). Var(y_t - 2 y_t-1 + y_t-2) = 6 var(e); the differences overlap (lag-1
+      correlation -2/3, lag-2 1/6), so k of them carry about k / 1.94 degrees of freedom.
+
+    Both can only overstate the noise when the trend is not theirs; the smaller is taken. NaN for fewer than 4."""
+    v = finite(val)
+    if v.size < 4:
+        return math.nan, 0
+    d2 = np.diff(v[-max(4, int(math.ceil(2 * v.size / 3))) :], n=2)
+    best = (math.sqrt(float((d2 * d2).mean()) / 6.0), max(1, int(d2.size / 1.944)))
+    fit = _decay_residuals(v)
+    if fit is not None and fit[1] >= 2:
+        sd = math.sqrt(float((fit[0] * fit[0]).sum()) / fit[1])
+        if sd < best[0]:
+            best = (sd, fit[1])
+    return best

@@ -125,6 +125,14 @@ def check_progress(c: Context) -> Finding:
     return Finding("progress", "ok", "f.progress.settled" + suffix, args, measured=change)
 
 
+def _falling_run(val: np.ndarray) -> int:
+    """How many values at the end of the series are each lower than the one before (the first of them included)."""
+    k = 1
+    while k < val.size and val[-k] < val[-k - 1]:
+        k += 1
+    return k if k >= 2 else 0
+
+
 def _material(change: float, c: Context) -> bool:
     """A trend over the end of the batches counts as still falling (or rising) only when its change is material: at
     least MIN_EFFECT_REL / 4 of the level (0.25%: a long tail's slow fall is real learning, a drift of thousandths is
@@ -172,6 +180,14 @@ def _progress_evals(c: Context) -> Finding:
     z_fall = z_crit * th.Z_TREND / th.Z if c.val_noise_source != "series" else stats.t_equivalent(th.Z_TREND, c.val_noise_df)
     if z < -z_fall and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
         return Finding("progress", "info", "f.progress.val_improving", args, measured=change)
+    run_len = _falling_run(c.val)
+    p_chance = 1.0 / math.factorial(run_len) if run_len else 1.0
+    if p_chance < 1.0 - stats.normal_cdf(th.Z_TREND) and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
+        # a rank test that needs no noise estimate: k values each lower than the one before, in that order, happen by
+        # chance with probability 1/k! among exchangeable noise (5 values: 1/120, beyond one-sided 2 sigma)
+        first = float(c.val[-run_len])
+        more = {"k": run_len, "first": _r(first), "last": _r(float(c.val[-1])), "p": _r(p_chance, 4)}
+        return Finding("progress", "info", "f.progress.val_falling_every", {**args, **more}, measured=change)
     if z > z_crit:
         return Finding("progress", "warn", "f.progress.val_rising", args, measured=change)
     key = "f.progress.val_flattened" if z < -z_fall else "f.progress.val_settled"
