@@ -294,7 +294,7 @@ def _best_level(loss: np.ndarray, before: int, sd: float, se_end: float, first_s
     need_w = lean + c.z_b * math.hypot(se_end, se_w)
     # (a second chance to find a rise, so it must be beyond doubt: 2 Z, a blow-up rather than a drift)
     one = (sd if first_sd is None else first_sd) / math.sqrt(1.0 - c.rho_b)  # one record's marginal noise
-    start, need_s = float(loss[0]), 2 * c.z_b * math.hypot(se_end, one)
+    start, need_s = float(loss[0]), 2 * th.Z * math.hypot(se_end, one)  # (a blow-up's many sd: no t correction)
     if start < best_w and start + need_s < best_w + need_w:
         return start, need_s
     return best_w, need_w

@@ -202,7 +202,6 @@ def test_slice_is_no_worse_than_main_measured(slice_results):
     assert exact >= MAIN_SLICE_EXACT, [(r["family"], r["tier"], r["format"], r["verdict"]) for r in slice_results if not r["ok"]]
 
 
-@pytest.mark.xfail(strict=False, reason="target from issue 23: main before the analysis rewrite misses it (docs/accuracy.md)")
 def test_slice_every_family_at_least_95_percent(slice_results):
     # target from issue 23: at least 95% exact in every family
     for fam in sim.FAMILIES:

@@ -207,17 +207,19 @@ def test_a_run_that_blows_up_after_its_first_batch_is_diverging():
 
 
 def test_validation_and_training_rising_together_is_the_run_getting_worse():
-    # after a resume: validation 3.563 -> 3.604 beyond its noise, and the training level rising with it
+    # after a resume: validation 3.563 -> 3.604, and the training level rising with it by 0.07 nats, about 4 standard
+    # errors of two epoch means of 80 batches of sd 0.1 (at 0.049, as in the real log, it was 2.7: a t quantile and the
+    # batches' own autocorrelation estimate put that inside the noise)
     n = 400
-    train = np.r_[np.full(100, 3.670), np.full(100, 3.670), np.full(100, 3.687), np.full(100, 3.719)]
+    train = np.r_[np.full(100, 3.670), np.full(100, 3.670), np.full(100, 3.687), np.full(100, 3.740)]
     losses = train + np.random.default_rng(2).normal(0, 0.1, n)
     run = make_run(losses, [3.60, 3.5629, 3.5660, 3.5701, 3.6042], v=None, val_tokens=200_000)
-    run.epochs.train_loss[:] = [3.7, 3.6696, 3.6697, 3.6869, 3.7186]
+    run.epochs.train_loss[:] = [3.7, 3.6696, 3.6697, 3.6869, 3.7396]
     from lossdoc.analysis import checks
 
     f = checks.check_divergence(checks.build_context(run))
     assert f.status == "fail" and f.key == "f.diverge.val_train_rise"
-    assert f.args["trise"] == pytest.approx(3.7186 - 3.6696, abs=1e-4)
+    assert f.args["trise"] == pytest.approx(3.7396 - 3.6696, abs=1e-4)
     # the same validation with the training loss falling is not this (it is the overfitting check's business)
     run.epochs.train_loss[:] = [3.7, 3.6696, 3.6, 3.5, 3.4]
     assert checks.check_divergence(checks.build_context(run)).key != "f.diverge.val_train_rise"

@@ -193,10 +193,22 @@ def case_diverge(past):
 def case_min_effect(past):
     # random ids, far above the floor: a fall beyond noise (tiny noise) counts as learning only when it is also at
     # least MIN_EFFECT_REL of the level it fell from; just short of it the loss "did not move materially"
-    start = 7.0
+    start = FLOOR + 2.0  # far above the floor: reaching it is not what makes the move count here
     drop = th.MIN_EFFECT_REL * start * (1.1 if past else 0.9)
     losses = np.r_[wiggle(start, 100, amp=1e-4), wiggle(start - drop, 100, amp=1e-4)]
     return checks.check_no_learning(context(make_run(losses, floor=FLOOR, random_data=True))).key == "f.nolearn.ok"
+
+
+@pins("Z_TREND")
+def case_z_trend(past):
+    # still falling against settled: three evaluations (noise from token counts) falling evenly, their change over the
+    # stretch just beyond / short of Z_TREND standard errors (sigma_val x sqrt(2) for three evenly spaced points)
+    # (make_run puts its first evaluation at step 0, before training: not one of the three)
+    base = make_run(wiggle(3.0, 300, amp=0.05), [3.1, 3.0, 2.9, 2.8], v=None, val_tokens=200_000)
+    sigma_val = context(base).sigma_val
+    d = th.Z_TREND * (1.1 if past else 0.9) * math.sqrt(2) * sigma_val / 2
+    run = make_run(wiggle(3.0, 300, amp=0.05), [3.1, 2.8 + 2 * d, 2.8 + d, 2.8], v=None, val_tokens=200_000)
+    return checks.check_progress(context(run)).status == "info"
 
 
 @pins("MIN_BATCHES")
