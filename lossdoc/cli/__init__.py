@@ -96,7 +96,10 @@ def run(argv: list[str] | None = None) -> int:
         _error_line(f"lossdoc: {t('error.prefix', lang)}: {exc.render(lang)}")
         return exc.exit_code
     except TyperException as exc:  # bad flags and values, as Typer's parser reports them
-        if type(exc).__name__ == "NoArgsIsHelpError":
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `lossdoc` alone, `lossdoc explain`-less groups: the help
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                typer.echo(ctx.get_help())
             return 0
         from lossdoc.cli.usage_errors import usage_message
 

@@ -107,3 +107,14 @@ def test_shared_options_keep_their_named_placeholders(cmd):
     text = " ".join(CliRunner().invoke(app, [cmd, "--help"], env={"COLUMNS": "200"}).output.split())
     for shown in ("--vocab-size V", "--floor NATS", "--random-low ID", "--format FORMAT"):
         assert shown in text, (cmd, shown)
+
+
+def test_no_arguments_prints_the_help_and_exits_0(capsys):
+    assert run([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: lossdoc") and "explain" in out and "train" in out
+
+
+def test_no_arguments_in_a_subprocess_prints_the_help():
+    proc = subprocess.run([sys.executable, "-m", "lossdoc"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "Usage: lossdoc" in proc.stdout and "Commands:" in proc.stdout
