@@ -46,6 +46,7 @@ def explain_command(
     plot: Plot = False,
     report: Report = None,
     size: Size = "1000x560",
+    details: bool = typer.Option(False, "--details", help="Show every check, not only the findings that decided the verdict."),
 ) -> None:
     language = resolve_lang(lang)
     from lossdoc.runlog.sanitize import check_flags
@@ -73,7 +74,7 @@ def explain_command(
     else:
         from lossdoc.render.diagnosis import render_diagnosis
 
-        render_diagnosis(out, diagnosis, run, language)
+        render_diagnosis(out, diagnosis, run, language, details=details)
     if plot or report is not None:
         from lossdoc.render.draw import draw_charts
 
