@@ -51,5 +51,6 @@ def pick_run(path: Path | None, lang: str) -> Path:
 
 
 def explain_command_for(log: Path) -> str:
-    """The exact command that explains this run log again, quoted for a POSIX shell."""
-    return f"lossdoc explain {shlex.quote(str(log))}"
+    """The exact command that explains this run log again, quoted for a POSIX shell. The path is absolute, so the
+    command works from any folder (a path relative to where the run started failed anywhere else: issue 24)."""
+    return f"lossdoc explain {shlex.quote(str(Path(log).absolute()))}"

@@ -31,7 +31,10 @@ def test_train_writes_run_jsonl_and_ends_with_the_explain_command(tmp_path, monk
     (folder,) = (tmp_path / "runs").iterdir()  # no --out: the run goes to ./runs/<run id>
     assert (folder / "run.jsonl").is_file() and not (folder / "metrics.jsonl").exists()
     last = result.output.strip().splitlines()[-1]
-    assert last == f"Explain this run again: lossdoc explain runs/{folder.name}/run.jsonl"
+    assert last == f"Explain this run again: lossdoc explain {tmp_path / 'runs' / folder.name / 'run.jsonl'}"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the printed command works from any folder (issue 24)
     again = CliRunner().invoke(app, shlex.split(last.split(": ", 1)[1])[1:] + ["--lang", "en"])
     assert again.exit_code == 0 and "Verdict:" in again.output
 
