@@ -181,11 +181,13 @@ def facts_rows(d: Diagnosis, lang: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def render_facts(console: Console, d: Diagnosis, lang: str) -> None:
+def render_facts(console: Console, d: Diagnosis, lang: str, *, plain: bool = False) -> None:
+    """The facts table; ``plain`` (explain's short view): without its frame, three lines shorter."""
     rows = facts_rows(d, lang)
     if not rows:
         return
-    table = Table(title=t("ui.facts", lang), title_justify="left", show_lines=False, expand=True, pad_edge=False)
+    frame: dict[str, Any] = {"box": None, "header_style": "bold", "title_style": "bold"} if plain else {}
+    table = Table(title=t("ui.facts", lang), title_justify="left", show_lines=False, expand=True, pad_edge=False, **frame)
     table.add_column(t("ui.col.fact", lang), no_wrap=True)
     table.add_column(t("ui.col.value", lang), justify="right", no_wrap=True)
     table.add_column(t("ui.col.source", lang), ratio=1, overflow="fold")
@@ -205,11 +207,11 @@ def _fixed_width(heads: list[str], rows: list[tuple]) -> int:
     return sum(widths) + 2 * 4 + 6
 
 
-def _stacked_findings(heads: list[str], rows: list[tuple]) -> Table:
+def _stacked_findings(heads: list[str], rows: list[tuple], *, gap_after_last: bool = True) -> Table:
     """One block per finding: the check, its status and numbers on one line, the meaning wrapped below it."""
     table = Table(show_header=False, expand=True, pad_edge=False, box=None, padding=(0, 0))
     table.add_column(overflow="fold", ratio=1)
-    for check, status, measured, reference, meaning in rows:
+    for i, (check, status, measured, reference, meaning) in enumerate(rows):
         head = Text(check, style="bold")
         head.append("  ")
         head.append_text(status if isinstance(status, Text) else Text(str(status)))
@@ -217,7 +219,8 @@ def _stacked_findings(heads: list[str], rows: list[tuple]) -> Table:
         if numbers:
             head.append("  " + " · ".join(numbers))
         table.add_row(head)
-        table.add_row(Padding(Text(meaning), (0, 0, 1, 2)))
+        gap = 1 if gap_after_last or i < len(rows) - 1 else 0
+        table.add_row(Padding(Text(meaning), (0, 0, gap, 2)))
     return table
 
 
@@ -294,9 +297,9 @@ def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, com
         deciding = deciding_findings(d)
         if deciding:
             console.print(Text(t("ui.decided", lang), style="bold"))
-            console.print(_stacked_findings(heads, [_row(f, lang) for f in deciding]))
+            console.print(_stacked_findings(heads, [_row(f, lang) for f in deciding], gap_after_last=False))
     if not compact:  # the closing verdict of `train` stays short; `explain` shows where each fact came from
-        render_facts(console, d, lang)
+        render_facts(console, d, lang, plain=not details)
 
     if run.warnings:
         console.print(Text(t("ui.notes", lang), style="bold"))

@@ -439,11 +439,11 @@ def test_piped_output_keeps_commands_whole(default_run):
 def test_typer_parse_errors_follow_the_language(capsys):
     cases = [
         (["train", "--dataset2", "x"], "没有这个选项：--dataset2（可能是：--data, --dataset）"),
-        (["train", "--epochs", "abc"], "'--epochs' 的值无效：必须是整数"),
-        (["train", "--lr", "fast"], "'--lr' 的值无效：必须是数字"),
+        (["train", "--epochs", "abc"], "--epochs 'abc' 无效：必须是整数"),
+        (["train", "--lr", "fast"], "--lr 'fast' 无效：必须是数字"),
         (["explain", "a", "b"], "多余的参数：b"),
         (["nosuch"], "没有这个命令：'nosuch'。"),
-        (["generate"], "缺少参数 'checkpoint'。"),
+        (["generate"], "缺少参数 'CHECKPOINT'。"),
     ]
     for args, expected in cases:
         assert run([*args, "--lang", "zh"]) == 2

@@ -9,7 +9,6 @@ from lossdoc.analysis import diagnose
 from lossdoc.analysis.model import Diagnosis, Facts, Finding
 from lossdoc.render.diagnosis import deciding_findings, render_diagnosis
 from lossdoc.runlog.readers import read_run
-from lossdoc.runlog.run import Run
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 
