@@ -77,6 +77,11 @@ def check_command(
         tb = getattr(exc, "user_traceback", None)
         if debug and tb:
             err.print(tb.rstrip(), markup=False, highlight=False)
+        if debug:
+            from lossdoc.i18n import catalogs
+
+            if f"{exc.key}.debug" in catalogs()["en"]:  # the traceback is shown: no "(--debug shows the traceback)"
+                exc.key = f"{exc.key}.debug"
         raise
     if debug:
         for code, tb in report.tracebacks.items():

@@ -3,6 +3,10 @@
 EN = {
     "cli.picked_run": "Explaining the newest run in {parent}: {path}",
     "cli.explain_again": "Explain this run again: {command}",
+    "runstatus.completed": "completed",
+    "runstatus.interrupted": "interrupted",
+    "runstatus.failed": "failed",
+    "runstatus.stopped": "stopped early",
     "error.resume_no_folder": "cannot resume: no such folder: {path}",
     "error.resume_finished": "cannot resume {path}: the run is already complete ({epochs} of {epochs} epochs); pass --epochs with a larger number to train on",
     "error.report_dir": "cannot write the report {path}: the folder {folder} does not exist",
@@ -35,6 +39,10 @@ EN = {
 ZH = {
     "cli.picked_run": "正在解释 {parent} 中最新的一次训练：{path}",
     "cli.explain_again": "再次解释这次训练：{command}",
+    "runstatus.completed": "已完成",
+    "runstatus.interrupted": "被中断",
+    "runstatus.failed": "失败",
+    "runstatus.stopped": "提前停止",
     "error.resume_no_folder": "无法续训：目录不存在：{path}",
     "error.resume_finished": "无法续训 {path}：这次训练已经完成（{epochs}/{epochs} 轮）；如需继续训练，请用 --epochs 给出更大的轮数",
     "error.report_dir": "无法写入报告 {path}：目录 {folder} 不存在",

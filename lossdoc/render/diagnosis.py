@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lossdoc.analysis.model import Diagnosis, Finding
-from lossdoc.i18n import t
+from lossdoc.i18n import catalogs, t
 from lossdoc.runlog.run import Run
 
 VERDICT_STYLE = {
@@ -70,6 +70,8 @@ def finding_sentence(f: Finding, lang: str) -> str:
     args = _args(f.args)
     if isinstance(f.args.get("source"), dict):
         args["source"] = source_text(f.args["source"], lang)
+    if f.code == "log" and isinstance(f.args.get("status"), str):  # completed, interrupted, ... in the reader's language
+        args["status"] = t(f"runstatus.{f.args['status']}", lang) if f"runstatus.{f.args['status']}" in catalogs()["en"] else f.args["status"]
     if isinstance(f.args.get("unit"), str):
         args["unit"] = t(f"unit.{f.args['unit']}", lang)
     text = t(f.key, lang, **args)

@@ -84,3 +84,15 @@ def test_resume_of_a_finished_run_says_so(tiny_run, capsys):
 def test_explain_vocab_size_zero_is_one_line_in_the_common_wording(capsys):
     line = _one_line(capsys, ["explain", str(FIX / "seed_console" / "seed_en.txt"), "--vocab-size", "0", "--lang", "en"])
     assert "invalid --vocab-size '0'" in line
+
+
+def test_check_with_debug_shows_the_traceback_and_no_longer_offers_it(tmp_path, capsys):
+    model = tmp_path / "bad_model.py"
+    model.write_text("raise RuntimeError('boom')\n")
+    assert run(["check", f"{model}:make", "--lang", "en"]) == 2
+    assert "(--debug shows the traceback)" in capsys.readouterr().err
+    for lang, hint in (("en", "--debug"), ("zh", "--debug")):
+        assert run(["check", f"{model}:make", "--debug", "--lang", lang]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" in err and "RuntimeError: boom" in err
+        assert hint not in err.strip().splitlines()[-1], err
