@@ -343,14 +343,15 @@ def test_piped_output_prints_a_plain_progress_line_every_n_seconds():
     }
     rep.start(header, 9, 0)
     for i in range(1, 10):
-        rep.batch({"epoch": 1, "loss": 4.0 + i / 100, "step": i})
+        rep.batch({"epoch": 1, "loss": 4.0 + i / 100, "step": i, "tokens": 70})
     rep.end({})
     lines = [x for x in buf.getvalue().splitlines() if x.startswith("step ")]
     # readings at 7, 14, 21, ...: a line once 20 s have passed since the last one
     assert lines == [
-        "step 3/9 (33%), epoch 1, loss 4.0300, 0:00:21 elapsed",
-        "step 6/9 (67%), epoch 1, loss 4.0600, 0:00:42 elapsed",
-        "step 9/9 (100%), epoch 1, loss 4.0900, 0:01:03 elapsed",
+        # 70 tokens a step, a step every 7 s: 10 tokens/s; the time left at that pace
+        "step 3/9 (33%), epoch 1, loss 4.0300, 10 tokens/s, 0:00:21 elapsed, about 0:00:42 left",
+        "step 6/9 (67%), epoch 1, loss 4.0600, 10 tokens/s, 0:00:42 elapsed, about 0:00:21 left",
+        "step 9/9 (100%), epoch 1, loss 4.0900, 10 tokens/s, 0:01:03 elapsed, about 0:00:00 left",
     ]
     assert "1 layer" not in buf.getvalue() and "2 layers, 2 heads" in buf.getvalue()
     assert PROGRESS_EVERY_S > 0
