@@ -56,5 +56,11 @@ def test_html_report_keeps_the_status_column_on_one_line(tiny_run):
     d = diagnose(run)
     page = html_report(run, d, chart_data(run, d), "zh")
     assert "td.nw{white-space:nowrap}" in page
+    import html
+
+    body = re.sub(r"<style.*?</style>|<script.*?</script>", "", page, flags=re.S)
+    body = html.unescape(re.sub(r"<[^>]+>", " ", body)).replace(run.source, "")
+    words = set(re.findall(r"[A-Za-z][A-Za-z_\-]{2,}", body)) - ALLOWED - {"nats"}  # nats: the unit, as the charts write it
+    assert not words, words
     cells = re.findall(r'<td class="s-\w+ nw">([^<]*)</td>', page)
     assert len(cells) == len(d.findings) and "正常" in cells
