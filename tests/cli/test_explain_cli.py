@@ -23,7 +23,9 @@ def test_default_dummy_run_is_an_expected_plateau_in_english(default_run):
     assert "above the floor" in text and "nats (" in text  # best val excess in nats and %
     # batch noise: either single batches dip below the floor by chance, or (here: rows seen twice) their
     # average itself is below it, which is early memorisation; both are named, with the batch sd
-    assert ("Single training batches dip" in text) or ("Training batches end at" in text and "Single batches" in text)
+    # (the batch-noise finding is an info row: in the table of every check, --details)
+    full = invoke(default_run, "--lang", "en", "--details").output
+    assert ("Single training batches dip" in full) or ("Training batches end at" in full and "Single batches" in full)
     noise = next(f for f in json.loads(invoke(default_run, "--json").output)["findings"] if f["code"] == "batch-noise")
     assert noise["status"] == "info" and f"sd {noise['args']['sd']:.4f}" in noise["message"]
 
