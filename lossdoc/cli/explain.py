@@ -8,7 +8,6 @@ from typing import Optional
 import typer
 
 from lossdoc.cli.options import AsJson, Floor, Format, LangOption, Plot, Pretrained, Random, RandomLow, Report, Size, VocabSize, resolve_lang
-from lossdoc.errors import ConfigError
 
 FAIL_ON = ("broken", "overfitting", "never")
 # how bad each verdict is, for --fail-on
@@ -52,8 +51,9 @@ def explain_command(
     from lossdoc.runlog.sanitize import check_flags
 
     check_flags(floor=floor, random_low=random_low)  # one line for a flag that is not a usable number (issue #18)
-    if fail_on not in FAIL_ON:
-        raise ConfigError("--fail-on", fail_on, "choice", choices=", ".join(FAIL_ON))
+    from lossdoc.train.config import check_choice  # plain Python, no torch
+
+    check_choice("--fail-on", fail_on, FAIL_ON)
     from lossdoc.render.draw import check_chart_options
 
     size_px = check_chart_options(plot, as_json, report, size)

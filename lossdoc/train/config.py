@@ -356,8 +356,13 @@ def _ge(name: str, value: int, bound: int) -> None:
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    check_choice(flag_of(name), value, choices)
+
+
+def check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    """``invalid --flag 'value': must be one of: ...``, with "did you mean" for a near miss; used by every command."""
     if value not in choices:
         guess = _guess(value, choices)
         if guess is not None:
-            raise _bad(name, value, "choice_guess", choices=", ".join(choices), guess=guess)
-        raise _bad(name, value, "choice", choices=", ".join(choices))
+            raise ConfigError(flag, value, "choice_guess", choices=", ".join(choices), guess=guess)
+        raise ConfigError(flag, value, "choice", choices=", ".join(choices))

@@ -96,3 +96,9 @@ def test_check_with_debug_shows_the_traceback_and_no_longer_offers_it(tmp_path, 
         err = capsys.readouterr().err
         assert "Traceback" in err and "RuntimeError: boom" in err
         assert hint not in err.strip().splitlines()[-1], err
+
+
+@pytest.mark.parametrize("cmd", ["explain", "watch"])
+def test_fail_on_near_miss_gets_a_did_you_mean(cmd, capsys):
+    line = _one_line(capsys, [cmd, str(FIX / "seed_console" / "seed_en.txt"), "--fail-on", "brokn", "--lang", "en"])
+    assert "invalid --fail-on 'brokn': must be one of: broken, overfitting, never; did you mean 'broken'?" in line
