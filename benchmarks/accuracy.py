@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per case")
     ap.add_argument("--json", dest="as_json", action="store_true", help="print the results as JSON")
     args = ap.parse_args(argv)
+    if not args.manifest.is_file():  # the corpus is not in the repository (docs/accuracy.md): one line, not a traceback
+        ap.exit(2, f"accuracy.py: no manifest at {args.manifest}: the corpus of real logs is not here (docs/accuracy.md says where it lives)\n")
     cases = json.loads(args.manifest.read_text(encoding="utf-8"))
     root = args.manifest.parent
     rows = []

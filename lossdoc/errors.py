@@ -69,7 +69,7 @@ class ConfigError(LossdocError):
 
     def render(self, lang: str) -> str:
         allowed = t(f"rule.{self.rule}", lang, **self.rule_args)
-        return one_line(t("error.config_value", lang, field=self.field, value=repr(self.value), allowed=allowed))
+        return one_line(t("error.config_value", lang, field=self.field, value=repr(str(self.value)), allowed=allowed))
 
 
 def _safe(value: object) -> object:

@@ -141,3 +141,56 @@ def test_no_placeholder_is_left_in_the_pages():
     for page in PAGES:
         for line in page.read_text(encoding="utf-8").splitlines():
             assert not re.fullmatch(r"\s*[A-Z][A-Z0-9]*_[A-Z0-9_]+\s*", line), f"{page.name}: {line}"
+
+
+def _shell_examples(page: Path) -> list[str]:
+    """The `$ lossdoc ...` lines of a page's code blocks: examples shown with their output."""
+    return [
+        line[2:].split(" #", 1)[0].strip()
+        for block in FENCE.findall(page.read_text(encoding="utf-8"))
+        for line in block.splitlines()
+        if line.startswith("$ lossdoc ")
+    ]
+
+
+def test_every_lossdoc_target_in_check_md_exists_or_is_made_just_before():
+    made = set()
+    for cmd in _shell_examples(ROOT / "docs" / "check.md"):
+        args = shlex.split(cmd)
+        if args[1] == "train" and "--out" in args:
+            made.add(args[args.index("--out") + 1])
+        if args[1] == "check" and args[2].startswith("lossdoc:"):
+            target = args[2].split(":", 1)[1]
+            assert target in made or (ROOT / target).exists(), cmd
+
+
+@pytest.mark.slow  # builds and checks the fault's model (~10 s of CPU)
+def test_check_md_json_example_is_what_the_command_prints(capsys, monkeypatch):
+    from lossdoc.cli import run
+
+    text = (ROOT / "docs" / "check.md").read_text(encoding="utf-8")
+    cmd = "lossdoc check lossdoc:configs/nomask.yaml --json"
+    shown = text.split(f"$ {cmd}\n", 1)[1].split("(exit code", 1)[0]
+    shown_doc = json.loads(re.sub(r"//[^\n]*", "", shown))
+    monkeypatch.chdir(ROOT)
+    assert run(shlex.split(cmd)[1:]) == 1  # the example's "(exit code 1)": a failing check
+    doc = json.loads(capsys.readouterr().out)
+    for key in ("schema", "target", "verdict", "verdict_text", "exit_code", "model", "notes"):
+        assert doc[key] == shown_doc[key], key
+    causality = next(f for f in doc["findings"] if f["code"] == "causality")
+    assert causality["status"] == "fail" and causality["message"] == shown_doc["findings"][0]["message"]
+
+
+def test_accuracy_benchmark_without_the_corpus_ends_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), str(tmp_path / "wild" / "manifest.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no manifest at" in lines[0] and "Traceback" not in proc.stderr

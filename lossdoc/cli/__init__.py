@@ -59,11 +59,13 @@ from lossdoc.cli import explain as _explain  # noqa: E402
 from lossdoc.cli import generate as _generate  # noqa: E402
 from lossdoc.cli import train as _train  # noqa: E402
 from lossdoc.cli import watch as _watch  # noqa: E402
+from lossdoc.cli.help_names import install as _plain_arguments  # noqa: E402
 from lossdoc.cli.help_names import name_placeholders  # noqa: E402
 
 for _command in (_train, _explain, _baseline, _generate, _compare, _check, _watch):
     _command.register(app)
 name_placeholders(app)
+_plain_arguments()
 
 
 def _lang_from_argv(argv: list[str]) -> str:
@@ -96,11 +98,14 @@ def run(argv: list[str] | None = None) -> int:
         _error_line(f"lossdoc: {t('error.prefix', lang)}: {exc.render(lang)}")
         return exc.exit_code
     except TyperException as exc:  # bad flags and values, as Typer's parser reports them
-        if type(exc).__name__ == "NoArgsIsHelpError":
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `lossdoc` alone, `lossdoc explain`-less groups: the help
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                typer.echo(ctx.get_help())
             return 0
         from lossdoc.cli.usage_errors import usage_message
 
-        _error_line(f"lossdoc: {t('error.prefix', lang)}: {usage_message(exc, lang)}")
+        _error_line(f"lossdoc: {t('error.prefix', lang)}: {usage_message(exc, lang, args)}")
         return 2
     except Exit as exc:
         return exc.exit_code

@@ -89,14 +89,14 @@ def baseline_command(
         None,
         "--vocab-size",
         "--vocab_size",
-        help="Vocabulary size V (an integer >= 2); with --data: V of dummy, zipf and markov data (default 10000 as for train); text data takes V from its tokenizer.",
+        help="Vocabulary size V (an integer >= 2); with --data: V of dummy, zipf and markov data (10000 by default, as for train); text data takes V from its tokenizer.",
     ),
     loss: Optional[str] = typer.Option(None, "--loss", help="A loss in nats per token to read against V: perplexity, bits, distance to the floors."),
     init_logit_std: Optional[str] = typer.Option(
         None,
         "--init-logit-std",
         "--init_logit_std",
-        help="Std of the model's logits at initialisation (default: lossdoc's default model, sqrt(1/3 + 1/768) = 0.5785).",
+        help="Std of the model's logits at initialisation. Default: that of lossdoc's default model, sqrt(1/3 + 1/768) = 0.5785.",
     ),
     data: Optional[str] = typer.Option(
         None,
@@ -112,7 +112,7 @@ def baseline_command(
     seq_len: Optional[int] = SeqLenOption,
     num_samples: Optional[int] = config_option("num_samples"),
     val_fraction: Optional[float] = ValFractionOption,
-    seed: Optional[int] = config_option("seed"),
+    seed: Optional[int] = config_option("seed", help="With --data dummy, zipf or markov: the seed of the generated data (as train's --seed)."),
     zipf_exponent: Optional[float] = ZipfExponentOption,
     markov_successors: Optional[int] = MarkovSuccessorsOption,
     config: Optional[Path] = typer.Option(

@@ -27,23 +27,23 @@ def check_command(
         metavar="TARGET",
         help="path/to/file.py:factory (imported and run in this process), lossdoc:RUN_OR_CHECKPOINT, or hf:PATH (a local Hugging Face causal LM folder).",
     ),
-    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size V (default: the last dimension of the model's logits)."),
-    seq_len: Optional[int] = typer.Option(None, "--seq-len", help="Tokens per sequence (default 32, or the model's context if shorter)."),
-    batch_size: int = typer.Option(4, "--batch-size", help="Sequences per batch (default 4)."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, mps or auto (default cpu; the causality check is exact in fp32)."),
+    vocab_size: Optional[int] = typer.Option(None, "--vocab-size", help="Vocabulary size V. Default: the last dimension of the model's logits."),
+    seq_len: Optional[int] = typer.Option(None, "--seq-len", help="Tokens per sequence. Default: 32, or the model's context if shorter."),
+    batch_size: int = typer.Option(4, "--batch-size", help="Sequences per batch."),
+    device: str = typer.Option(
+        "cpu", "--device", help="Where the checks run: cpu, cuda, mps or auto (cpu by default: the causality check is exact in fp32)."
+    ),
     labels: Optional[str] = typer.Option(
         None,
         "--labels",
-        help="How your training code pairs logits with labels: shifted (labels = next tokens) or unshifted (labels = inputs); the labels check trains with it. Default shifted, or the run's own for lossdoc: targets.",
+        help="How your training code pairs logits with labels: shifted (labels = next tokens) or unshifted (labels = inputs); the labels check trains with it. Default: shifted, or the run's own for lossdoc: targets.",
     ),
-    steps: int = typer.Option(200, "--steps", help="At most this many AdamW steps to overfit one batch (default 200)."),
-    lr: float = typer.Option(3e-3, "--lr", help="Learning rate of the overfit check (default 3e-3; the labels probes use 10/3 of it)."),
+    steps: int = typer.Option(200, "--steps", help="At most this many AdamW steps to overfit one batch."),
+    lr: float = typer.Option(3e-3, "--lr", help="Learning rate of the overfit check; the labels probes use 10/3 of it."),
     seed: Optional[int] = typer.Option(
-        None, "--seed", help="Seed of the ids and of the initialisation (default 0; lossdoc: targets use the run's seed)."
+        None, "--seed", help="Seed of the ids and of the initialisation. Default: 0, or the run's seed for lossdoc: targets."
     ),
-    time_limit: float = typer.Option(
-        60.0, "--time-limit", help="Seconds each training check may run before it stops and reports what it reached (default 60)."
-    ),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds each training check may run before it stops and reports what it reached."),
     trained: bool = typer.Option(
         False, "--trained", help="lossdoc: targets: load the checkpoint's trained weights instead of a fresh initialisation."
     ),
@@ -77,6 +77,11 @@ def check_command(
         tb = getattr(exc, "user_traceback", None)
         if debug and tb:
             err.print(tb.rstrip(), markup=False, highlight=False)
+        if debug:
+            from lossdoc.i18n import catalogs
+
+            if f"{exc.key}.debug" in catalogs()["en"]:  # the traceback is shown: no "(--debug shows the traceback)"
+                exc.key = f"{exc.key}.debug"
         raise
     if debug:
         for code, tb in report.tracebacks.items():

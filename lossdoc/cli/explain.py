@@ -8,7 +8,6 @@ from typing import Optional
 import typer
 
 from lossdoc.cli.options import AsJson, Floor, Format, LangOption, Plot, Pretrained, Random, RandomLow, Report, Size, VocabSize, resolve_lang
-from lossdoc.errors import ConfigError
 
 FAIL_ON = ("broken", "overfitting", "never")
 # how bad each verdict is, for --fail-on
@@ -46,13 +45,15 @@ def explain_command(
     plot: Plot = False,
     report: Report = None,
     size: Size = "1000x560",
+    details: bool = typer.Option(False, "--details", help="Show every check, not only the findings that decided the verdict."),
 ) -> None:
     language = resolve_lang(lang)
     from lossdoc.runlog.sanitize import check_flags
 
     check_flags(floor=floor, random_low=random_low)  # one line for a flag that is not a usable number (issue #18)
-    if fail_on not in FAIL_ON:
-        raise ConfigError("--fail-on", fail_on, "choice", choices=", ".join(FAIL_ON))
+    from lossdoc.train.config import check_choice  # plain Python, no torch
+
+    check_choice("--fail-on", fail_on, FAIL_ON)
     from lossdoc.render.draw import check_chart_options
 
     size_px = check_chart_options(plot, as_json, report, size)
@@ -73,7 +74,7 @@ def explain_command(
     else:
         from lossdoc.render.diagnosis import render_diagnosis
 
-        render_diagnosis(out, diagnosis, run, language)
+        render_diagnosis(out, diagnosis, run, language, details=details)
     if plot or report is not None:
         from lossdoc.render.draw import draw_charts
 

@@ -17,25 +17,31 @@ def register(app: typer.Typer) -> None:
 
 
 def generate_command(
-    checkpoint: Path = typer.Argument(..., help="A checkpoint .pt file, or a run folder (its checkpoints/best.pt, else last.pt)."),
-    prompt: Optional[str] = typer.Option(
-        None, "--prompt", help="Text to continue (default 'The'); token ids separated by spaces for synthetic data."
+    checkpoint: Path = typer.Argument(
+        ..., metavar="CHECKPOINT", help="A checkpoint .pt file, or a run folder (its checkpoints/best.pt, else last.pt)."
     ),
-    max_new_tokens: int = typer.Option(200, "--max-new-tokens", "--max_new_tokens", help="Tokens to generate (default 200)."),
-    temperature: float = typer.Option(1.0, "--temperature", help="Softmax temperature; 0 takes the most likely token (default 1.0)."),
-    top_k: int = typer.Option(0, "--top-k", "--top_k", help="Sample among the k most likely tokens only; 0 = all (default 0)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed of the sampling (default 0)."),
+    prompt: Optional[str] = typer.Option(
+        None, "--prompt", help="Text to continue; token ids separated by spaces for synthetic data. Default: 'The'."
+    ),
+    max_new_tokens: int = typer.Option(200, "--max-new-tokens", "--max_new_tokens", help="Tokens to generate."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Softmax temperature; 0 takes the most likely token."),
+    top_k: int = typer.Option(0, "--top-k", "--top_k", help="Sample among the k most likely tokens only; 0 = all."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the sampling."),
     lang: Optional[str] = LangOption,
 ) -> None:
     resolve_lang(lang)
     from lossdoc.errors import ConfigError
 
     if max_new_tokens < 1:
-        raise ConfigError("max_new_tokens", max_new_tokens, "ge", bound=1)
+        raise ConfigError("--max-new-tokens", max_new_tokens, "ge", bound=1)
     if not temperature >= 0:
-        raise ConfigError("temperature", temperature, "ge", bound=0)
+        raise ConfigError("--temperature", temperature, "ge", bound=0)
     if top_k < 0:
-        raise ConfigError("top_k", top_k, "ge", bound=0)
+        raise ConfigError("--top-k", top_k, "ge", bound=0)
+    if checkpoint.is_file() and checkpoint.suffix.lower() != ".pt":  # runs/x/config.yaml, run.jsonl: one clear line
+        from lossdoc.errors import LossdocError
+
+        raise LossdocError("error.generate_not_checkpoint", path=str(checkpoint))
     from lossdoc.render.console import out
     from lossdoc.train.generate import generate
 

@@ -26,21 +26,22 @@ def resolve_lang(option: str | None) -> str:
     return lang
 
 
-LangOption = typer.Option(None, "--lang", help="Language of the output: en or zh (default: from LANG/LC_ALL).")
+LangOption = typer.Option(None, "--lang", help="Language of the output: en or zh. Default: from LANG/LC_ALL.")
 
 
 # Data options shared by `train` and `baseline --data` (the same loader reads them): their flag names and help
 # come from TrainConfig's fields and docstrings, as train's own flags do (one source for every setting). The
 # default is None here: "the default", which the config resolves (and the help shows).
-def config_option(name: str) -> Any:
-    """A typer.Option for TrainConfig field ``name``: its flag names, its docstring as help, its default shown."""
+def config_option(name: str, help: str | None = None) -> Any:
+    """A typer.Option for TrainConfig field ``name``: its flag names, its docstring (or ``help``) as help, its default shown
+    as Typer shows one (``[default: 3]``)."""
     from dataclasses import MISSING, fields
 
     from lossdoc.train.config import field_docs, flag_names  # no torch: the config module is plain Python
 
     field = next(f for f in fields(TrainConfig) if f.name == name)
-    shown = "" if field.default in (None, MISSING) else f" (default {field.default})"
-    return typer.Option(None, *flag_names(field), help=field_docs()[name].replace("``", "") + shown)
+    shown = "" if field.default in (None, MISSING) else f"  [default: {field.default}]"
+    return typer.Option(None, *flag_names(field), help=(help or field_docs()[name].replace("``", "")) + shown)
 
 
 TokenizerOption = config_option("tokenizer")
@@ -54,10 +55,12 @@ SeqLenOption = config_option("seq_len")
 ValFractionOption = config_option("val_fraction")
 
 # --- explain, compare and watch: facts a log may lack (applied to every run that lacks them), its format, charts
-VocabSize = Annotated[Optional[int], typer.Option("--vocab-size", help="Vocabulary size, for a log that does not carry it.")]
+VocabSize = Annotated[Optional[int], typer.Option("--vocab-size", "--vocab_size", help="Vocabulary size, for a log that does not carry it.")]
 Floor = Annotated[Optional[float], typer.Option("--floor", help="The data's entropy floor in nats per token.")]
 Random = Annotated[bool, typer.Option("--random", help="The data is uniformly random token ids over the vocabulary.")]
-RandomLow = Annotated[Optional[int], typer.Option("--random-low", help="With --random: the lowest token id drawn (1 for the seed's randint(1, V)).")]
+RandomLow = Annotated[
+    Optional[int], typer.Option("--random-low", "--random_low", help="With --random: the lowest token id drawn (1 for the seed's randint(1, V)).")
+]
 Pretrained = Annotated[
     Optional[bool],
     typer.Option(
@@ -66,7 +69,14 @@ Pretrained = Annotated[
         "Default: read from the log and the files beside it, else inferred from the first losses.",
     ),
 ]
-Format = Annotated[Optional[str], typer.Option("--format", help="Force the log format instead of detecting it (docs/formats.md).")]
+Format = Annotated[
+    Optional[str],
+    typer.Option(
+        "--format",
+        help="Force the log format instead of detecting it: lossdoc, hf-trainer, tensorboard, lightning-csv, nanogpt, "
+        "seed-console, csv, jsonl, json or console (docs/formats.md).",
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]
 Plot = Annotated[bool, typer.Option("--plot", help="Draw the runs in the terminal: loss per batch and per epoch, floors, findings.")]
 Report = Annotated[

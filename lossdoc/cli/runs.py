@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lossdoc.errors import LossdocError
 from lossdoc.i18n import t
-from lossdoc.runlog.files import LOG_NAMES, RUNS_DIR, newest_run
+from lossdoc.runlog.files import LOG_NAMES, RUNS_DIR, existing_log, newest_run
 
 
 def _has_own_log(folder: Path) -> bool:
@@ -34,6 +34,10 @@ def pick_run(path: Path | None, lang: str) -> Path:
     or a folder that holds run folders and no log of its own. Says so on stderr when it chose."""
     if path is not None and not path.exists() and len(path.parts) == 1 and path.name in LOG_NAMES and Path(RUNS_DIR).is_dir():
         path = None  # `lossdoc explain run.jsonl` next to ./runs, as the design card writes it: the newest run's log
+    if path is not None and path.is_file() and path.name == "config.yaml" and existing_log(path.parent) is not None:
+        raise LossdocError("error.explain_config", path=str(path), log=str(existing_log(path.parent)))
+    if path is not None and path.is_dir() and existing_log(path) is None and newest_run(path / RUNS_DIR) is not None:
+        path = path / RUNS_DIR  # `lossdoc explain .` where train was run: the newest run, not a walk of the tree (issue 24)
     parent = Path(RUNS_DIR) if path is None else path
     if path is not None and (not path.is_dir() or _has_own_log(path)):
         return path
@@ -51,5 +55,6 @@ def pick_run(path: Path | None, lang: str) -> Path:
 
 
 def explain_command_for(log: Path) -> str:
-    """The exact command that explains this run log again, quoted for a POSIX shell."""
-    return f"lossdoc explain {shlex.quote(str(log))}"
+    """The exact command that explains this run log again, quoted for a POSIX shell. The path is absolute, so the
+    command works from any folder (a path relative to where the run started failed anywhere else: issue 24)."""
+    return f"lossdoc explain {shlex.quote(str(Path(log).absolute()))}"

@@ -18,6 +18,7 @@ from typing import Any, Optional
 import typer
 
 from lossdoc.cli.options import LangOption, resolve_lang
+from lossdoc.errors import LossdocError
 from lossdoc.train.config import TrainConfig, field_docs, flag_names, value_type
 
 
@@ -78,16 +79,28 @@ def train_command(
     if nproc is not None:
         _launch(nproc, master_port, flags, config=config, resume=resume, overwrite=overwrite, lang=lang)
         return
+    from lossdoc.train.config import resolve_config
+
+    # every usage error before torch is imported (issue 24): a bad value, a YAML typo, a missing resume folder
+    cfg = None
+    if resume is not None:
+        if not resume.is_dir():
+            raise LossdocError("error.resume_no_folder", path=str(resume))
+        if (resume / "checkpoints" / "last.pt").is_file() and (resume / "config.yaml").is_file():  # as train() will resolve it
+            resumed = resolve_config(resume / "config.yaml", **{**{k: v for k, v in flags.items() if v is not None}, "out": str(resume)})
+            done = _completed_epochs(resume)
+            if done is not None and done >= resumed.epochs:
+                raise LossdocError("error.resume_finished", path=str(resume), epochs=done)
+    else:
+        cfg = resolve_config(config, **flags)
     from lossdoc.render.console import out as console
     from lossdoc.render.train_console import RichReporter, print_summary
-    from lossdoc.train.config import resolve_config
     from lossdoc.train.loop import train
 
     reporter = RichReporter(console, language)
-    if resume is not None:
+    if resume is not None or cfg is None:
         result = train(resume=resume, overrides={k: v for k, v in flags.items() if v is not None and k != "out"}, reporter=reporter)
     else:
-        cfg = resolve_config(config, **flags)
         from lossdoc.train.data import prepare_source
 
         if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 tokenises; the others wait for it in the process group
@@ -123,6 +136,25 @@ def train_command(
         console.print(t("cli.explain_again", language, command=explain_command_for(result.metrics_path)), markup=False, soft_wrap=True)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _completed_epochs(folder: Path) -> int | None:
+    """The epochs a finished run completed (its log's end record says ``completed``), else None."""
+    import json
+
+    from lossdoc.runlog.files import log_in
+
+    try:
+        with open(log_in(folder), "rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(0, fh.tell() - 4096))
+            last = fh.read().splitlines()[-1]
+        end = json.loads(last)
+    except (OSError, ValueError, IndexError):
+        return None
+    if isinstance(end, dict) and end.get("type") == "end" and end.get("status") == "completed" and isinstance(end.get("epochs_completed"), int):
+        return int(end["epochs_completed"])
+    return None
 
 
 def _launch(

@@ -25,12 +25,41 @@ def _hint(exc) -> str:
     return param.get_error_hint() if param is not None else ""
 
 
-def usage_message(exc, lang: str) -> str:
+def _given_value(param, argv: list[str]) -> str | None:
+    """The value ``param`` was given on the command line (``--flag v`` or ``--flag=v``), or None."""
+    names = [o for o in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())) if o.startswith("-")]
+    for i, a in enumerate(argv):
+        for n in names:
+            if a == n and i + 1 < len(argv):
+                return argv[i + 1]
+            if a.startswith(n + "="):
+                return a[len(n) + 1 :]
+    return None
+
+
+def _bad_value(exc, lang: str, argv: list[str]) -> str | None:
+    """``invalid --flag 'value': must be an integer``: the one wording of a bad value (issue 24), no pydantic text."""
+    param = getattr(exc, "param", None)
+    if param is None or getattr(param, "param_type_name", "") != "option":
+        return None
+    value = _given_value(param, argv)
+    key = next((k for pattern, k in _VALUE_KINDS if pattern.search(exc.message or "")), None)
+    if value is None or key is None:
+        return None
+    return t("usage.bad_value_is", lang, name=param.opts[0], value=value, detail=t(key, lang))
+
+
+def usage_message(exc, lang: str, argv: list[str] | None = None) -> str:
     """The one-line text of a Typer usage error in ``lang``."""
+    from typer._click import exceptions as ce
+
+    if isinstance(exc, ce.BadParameter) and not isinstance(exc, ce.MissingParameter):
+        text = _bad_value(exc, lang, argv or [])
+        if text is not None:
+            return text
     english = exc.format_message()
     if lang != "zh":
         return english
-    from typer._click import exceptions as ce
 
     if isinstance(exc, ce.NoSuchOption):
         text = t("usage.no_such_option", lang, name=exc.option_name)

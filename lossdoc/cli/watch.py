@@ -47,8 +47,9 @@ def watch_command(
     from lossdoc.runlog.sanitize import check_flags
 
     check_flags(floor=floor, random_low=random_low)
-    if fail_on not in FAIL_ON:
-        raise ConfigError("--fail-on", fail_on, "choice", choices=", ".join(FAIL_ON))
+    from lossdoc.train.config import check_choice  # plain Python, no torch
+
+    check_choice("--fail-on", fail_on, FAIL_ON)
     if not 1.0 <= interval <= 3600.0:
         raise ConfigError("--interval", interval, "closed_interval", low=1, high=3600)
     if not idle > 0:

@@ -21,6 +21,9 @@ EN = {
     "chk.ui.model": "{kind} model, {params} parameters ({trainable} trainable), V = {v}, checked on {b} × {t} token ids on {device}; logits from {output}",
     "chk.ui.notes": "Notes",
     "chk.kind.file": "user",
+    "chk.labels_word.shifted": "shifted",
+    "chk.labels_word.unshifted": "unshifted",
+    "chk.output.tensor": "the returned tensor",
     "chk.kind.lossdoc": "lossdoc",
     "chk.kind.hf": "Hugging Face",
     "chk.verdict.pass": "PASS: every check that ran passed",
@@ -107,6 +110,9 @@ ZH = {
     "chk.ui.model": "{kind}模型，{params} 个参数（{trainable} 个可训练），V = {v}，在 {device} 上用 {b} × {t} 个词元 id 检查；logits 取自 {output}",
     "chk.ui.notes": "备注",
     "chk.kind.file": "用户",
+    "chk.labels_word.shifted": "右移一位（标签是下一个词元）",
+    "chk.labels_word.unshifted": "未右移（标签就是输入）",
+    "chk.output.tensor": "返回的张量",
     "chk.kind.lossdoc": "lossdoc 自带",
     "chk.kind.hf": "Hugging Face 格式的",
     "chk.verdict.pass": "通过：所有运行的检查均通过",
@@ -164,3 +170,8 @@ ZH = {
     "chk.skip.no_overfit": "跳过：过拟合那一步没有学会它的批次，没有可比较的。",
     "chk.skip.raised": "跳过：该检查无法运行：{detail}。",
 }
+
+# With --debug the traceback is already on the screen: the same errors without their "(--debug shows ...)" hint.
+DEBUG_HINTS = {"en": " (--debug shows the traceback)", "zh": "（加 --debug 可查看回溯）"}
+EN.update({f"{k}.debug": v.replace(DEBUG_HINTS["en"], "") for k, v in list(EN.items()) if DEBUG_HINTS["en"] in v})
+ZH.update({f"{k}.debug": v.replace(DEBUG_HINTS["zh"], "") for k, v in list(ZH.items()) if DEBUG_HINTS["zh"] in v})

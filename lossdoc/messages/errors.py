@@ -2,10 +2,10 @@
 
 EN = {
     "error.prefix": "error",
-    "error.config_value": "invalid {field}={value}: {allowed}",
+    "error.config_value": "invalid {field} {value}: {allowed}",
     "error.bad_lang": "unknown language {value!r}: use en or zh",
     "error.config_missing": "config file not found: {path}",
-    "error.config_parse": "config file {path} is not valid YAML: {detail}",
+    "error.config_parse": "config file {path} is not valid YAML (line {line}): {detail}",
     "error.config_not_mapping": "config file {path} must hold a mapping of option: value",
     "error.config_unknown_key": "unknown key {key!r} in {path}; allowed keys: {allowed}",
     "error.out_exists": "output folder {path} already holds a run; pass --overwrite to replace it or --resume {path} to continue it",
@@ -34,10 +34,10 @@ EN = {
 
 ZH = {
     "error.prefix": "错误",
-    "error.config_value": "{field}={value} 无效：{allowed}",
+    "error.config_value": "{field} {value} 无效：{allowed}",
     "error.bad_lang": "未知语言 {value!r}：请使用 en 或 zh",
     "error.config_missing": "找不到配置文件：{path}",
-    "error.config_parse": "配置文件 {path} 不是合法的 YAML：{detail}",
+    "error.config_parse": "配置文件 {path} 不是合法的 YAML（第 {line} 行）：{detail}",
     "error.config_not_mapping": "配置文件 {path} 应为“选项: 值”形式的映射",
     "error.config_unknown_key": "{path} 中有未知的键 {key!r}；允许的键：{allowed}",
     "error.out_exists": "输出目录 {path} 中已有一次训练；如需覆盖请加 --overwrite，如需继续请用 --resume {path}",

@@ -45,6 +45,8 @@ def fmt_value(key: str, v: Any) -> str:
 
 def finding_sentence(f: Finding, lang: str) -> str:
     args = {k: fmt_value(k, v) for k, v in f.args.items() if not k.endswith("_names") and not k.startswith("error_")}
+    if isinstance(f.args.get("labels"), str):  # shifted / unshifted, in the reader's language
+        args["labels"] = t(f"chk.labels_word.{f.args['labels']}", lang)
     if "error_key" in f.args:  # a LossdocError that skipped the check, in the reader's language
         args["detail"] = t(f.args["error_key"], lang, **f.args.get("error_args", {}))
     text = t(f.key, lang, **args)
@@ -88,7 +90,7 @@ def model_line(report, lang: str) -> str:
         b=report.batch_size,
         t=report.seq_len,
         device=report.device,
-        output=report.output,
+        output=t("chk.output.tensor", lang) if report.output == "tensor" else report.output,
     )
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lossdoc.analysis.model import Diagnosis, Finding
-from lossdoc.i18n import t
+from lossdoc.i18n import catalogs, t
 from lossdoc.runlog.run import Run
 
 VERDICT_STYLE = {
@@ -70,6 +70,8 @@ def finding_sentence(f: Finding, lang: str) -> str:
     args = _args(f.args)
     if isinstance(f.args.get("source"), dict):
         args["source"] = source_text(f.args["source"], lang)
+    if f.code == "log" and isinstance(f.args.get("status"), str):  # completed, interrupted, ... in the reader's language
+        args["status"] = t(f"runstatus.{f.args['status']}", lang) if f"runstatus.{f.args['status']}" in catalogs()["en"] else f.args["status"]
     if isinstance(f.args.get("unit"), str):
         args["unit"] = t(f"unit.{f.args['unit']}", lang)
     text = t(f.key, lang, **args)
@@ -186,11 +188,13 @@ def facts_rows(d: Diagnosis, lang: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def render_facts(console: Console, d: Diagnosis, lang: str) -> None:
+def render_facts(console: Console, d: Diagnosis, lang: str, *, plain: bool = False) -> None:
+    """The facts table; ``plain`` (explain's short view): without its frame, three lines shorter."""
     rows = facts_rows(d, lang)
     if not rows:
         return
-    table = Table(title=t("ui.facts", lang), title_justify="left", show_lines=False, expand=True, pad_edge=False)
+    frame: dict[str, Any] = {"box": None, "header_style": "bold", "title_style": "bold"} if plain else {}
+    table = Table(title=t("ui.facts", lang), title_justify="left", show_lines=False, expand=True, pad_edge=False, **frame)
     table.add_column(t("ui.col.fact", lang), no_wrap=True)
     table.add_column(t("ui.col.value", lang), justify="right", no_wrap=True)
     table.add_column(t("ui.col.source", lang), ratio=1, overflow="fold")
@@ -210,11 +214,11 @@ def _fixed_width(heads: list[str], rows: list[tuple]) -> int:
     return sum(widths) + 2 * 4 + 6
 
 
-def _stacked_findings(heads: list[str], rows: list[tuple]) -> Table:
+def _stacked_findings(heads: list[str], rows: list[tuple], *, gap_after_last: bool = True) -> Table:
     """One block per finding: the check, its status and numbers on one line, the meaning wrapped below it."""
     table = Table(show_header=False, expand=True, pad_edge=False, box=None, padding=(0, 0))
     table.add_column(overflow="fold", ratio=1)
-    for check, status, measured, reference, meaning in rows:
+    for i, (check, status, measured, reference, meaning) in enumerate(rows):
         head = Text(check, style="bold")
         head.append("  ")
         head.append_text(status if isinstance(status, Text) else Text(str(status)))
@@ -222,43 +226,87 @@ def _stacked_findings(heads: list[str], rows: list[tuple]) -> Table:
         if numbers:
             head.append("  " + " · ".join(numbers))
         table.add_row(head)
-        table.add_row(Padding(Text(meaning), (0, 0, 1, 2)))
+        gap = 1 if gap_after_last or i < len(rows) - 1 else 0
+        table.add_row(Padding(Text(meaning), (0, 0, gap, 2)))
     return table
 
 
-def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, compact: bool = False) -> None:
+# The short view (explain's default, issue 24): the verdict, the findings that decided it, the facts with their
+# sources, the explanation and the next steps. Every check stays in --details and --json.
+VERDICT_CODE = {"expected-plateau": "floor", "still-learning": "progress", "converged": "progress", "overfitting": "overfitting"}
+# ok/info sentences that argue against a verdict: never shown as a reason for it (e.g. "the outputs are not uniform"
+# on an expected plateau of random data, "still improving" on a converged run). A broken verdict shows no ok row.
+ARGUES_AGAINST: dict[str, tuple[str, ...]] = {
+    "expected-plateau": ("f.uniform.ok", "f.progress.improving", "f.progress.val_improving", "f.progress.rising", "f.progress.val_rising"),
+    "converged": ("f.progress.improving", "f.progress.val_improving", "f.progress.rising", "f.progress.val_rising", "f.uniform.ok"),
+    "still-learning": ("f.progress.settled", "f.progress.val_settled", "f.progress.val_flattened", "f.uniform.optimal"),
+    "overfitting": ("f.overfit.ok", "f.progress.improving", "f.progress.val_improving"),
+    "broken": ("f.",),
+    "inconclusive": (),
+}
+
+
+def contradicts(f: Finding, verdict: str) -> bool:
+    """An ok/info finding whose sentence argues against ``verdict`` (warn and fail rows are never hidden)."""
+    return f.status in ("ok", "info") and f.key.startswith(ARGUES_AGAINST.get(verdict, ()))
+
+
+def deciding_findings(d: Diagnosis) -> list[Finding]:
+    """The findings that decided the verdict, in order: ``d.decided_by`` (codes) when the analysis gives it, else
+    every fail and warn finding plus the verdict's own check (floor, progress, overfitting). Never a skipped
+    finding, never an ok/info row that argues against the verdict."""
+    by_code = {f.code: f for f in d.findings}
+    decided = getattr(d, "decided_by", None)
+    if decided is not None:
+        chosen = [by_code[c] for c in dict.fromkeys(decided) if c in by_code]
+    else:
+        own = VERDICT_CODE.get(d.verdict)
+        chosen = [f for f in d.findings if f.status in ("fail", "warn") or f.code == own]
+    return [f for f in chosen if f.status != "skipped" and not contradicts(f, d.verdict)]
+
+
+def _row(f: Finding, lang: str) -> tuple[str, Text, str, str, str]:
+    return (
+        t(f"check.{f.code}", lang),
+        Text(t(f"status.{f.status}", lang), style=STATUS_STYLE[f.status]),
+        fmt(f.measured),
+        fmt(f.reference),
+        finding_sentence(f, lang),
+    )
+
+
+def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, compact: bool = False, details: bool = True) -> None:
+    """The diagnosis as text. ``details``: every check in a table (``explain --details``); otherwise only the
+    findings that decided the verdict (``deciding_findings``), each with its numbers, and a pointer to
+    --details. ``compact`` (train's closing verdict): the table without the ok rows and without the facts."""
     verdict = t(f"verdict.{d.verdict}", lang)
     head = Text()
     head.append(t("ui.verdict", lang, verdict=verdict), style=VERDICT_STYLE[d.verdict])
     head.append("\n" + t(headline_key(d), lang))
     console.print(Panel(head, title=t("ui.title", lang, source=run.source), title_align="left", expand=True))
 
-    rows = [
-        (
-            t(f"check.{f.code}", lang),
-            Text(t(f"status.{f.status}", lang), style=STATUS_STYLE[f.status]),
-            fmt(f.measured) if isinstance(f.measured, float) else fmt(f.measured),
-            fmt(f.reference),
-            finding_sentence(f, lang),
-        )
-        for f in d.findings
-        if not (compact and f.status in ("ok", "skipped") and f.code not in ("init-loss", "floor"))
-    ]
     heads = [t(f"ui.col.{c}", lang) for c in ("check", "status", "measured", "reference", "meaning")]
-    if console.width - _fixed_width(heads, rows) < MIN_MEANING_WIDTH:
-        console.print(_stacked_findings(heads, rows))
+    if details or compact:
+        rows = [_row(f, lang) for f in d.findings if not (compact and f.status in ("ok", "skipped") and f.code not in ("init-loss", "floor"))]
+        if console.width - _fixed_width(heads, rows) < MIN_MEANING_WIDTH:
+            console.print(_stacked_findings(heads, rows))
+        else:
+            table = Table(show_lines=False, expand=True, pad_edge=False)
+            table.add_column(heads[0], no_wrap=True)
+            table.add_column(heads[1], no_wrap=True)
+            table.add_column(heads[2], justify="right", no_wrap=True)
+            table.add_column(heads[3], justify="right", no_wrap=True)
+            table.add_column(heads[4], ratio=1, overflow="fold")
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
     else:
-        table = Table(show_lines=False, expand=True, pad_edge=False)
-        table.add_column(heads[0], no_wrap=True)
-        table.add_column(heads[1], no_wrap=True)
-        table.add_column(heads[2], justify="right", no_wrap=True)
-        table.add_column(heads[3], justify="right", no_wrap=True)
-        table.add_column(heads[4], ratio=1, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
+        deciding = deciding_findings(d)
+        if deciding:
+            console.print(Text(t("ui.decided", lang), style="bold"))
+            console.print(_stacked_findings(heads, [_row(f, lang) for f in deciding], gap_after_last=False))
     if not compact:  # the closing verdict of `train` stays short; `explain` shows where each fact came from
-        render_facts(console, d, lang)
+        render_facts(console, d, lang, plain=not details)
 
     if run.warnings:
         console.print(Text(t("ui.notes", lang), style="bold"))
@@ -273,3 +321,5 @@ def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, com
         console.print(Text(t("ui.next", lang), style="bold"))
         for key in d.next_steps:
             console.print(f"  • {t(key, lang)}", markup=False, soft_wrap=soft)
+    if not details and not compact:
+        console.print(Text(t("ui.more", lang, n=len(d.findings)), style="dim"), soft_wrap=soft)

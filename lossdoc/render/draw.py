@@ -18,6 +18,9 @@ def check_chart_options(plot: bool, as_json: bool, report: Path | None, size: st
     size_px = parse_size(size)
     if report is not None:
         report_kind(report)
+        folder = report.parent if str(report.parent) else Path(".")
+        if not folder.is_dir():  # fail now, not after the whole report was printed (issue 24)
+            raise LossdocError("error.report_dir", path=str(report), folder=str(folder))
     return size_px
 
 

@@ -62,6 +62,7 @@ svg text{font-size:12px;fill:#333}svg .title{font-size:14px;font-weight:600}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.92em}
 th,td{border-bottom:1px solid #e3e3e3;padding:6px 8px;text-align:left;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.nw{white-space:nowrap}
 .s-ok{color:#188038}.s-info{color:#1f6fd1}.s-warn{color:#b06000}.s-fail{color:#d93025;font-weight:700}.s-skipped{color:#888}
 footer{margin-top:32px;color:#777;font-size:.85em;word-break:break-all}
 """
@@ -279,8 +280,8 @@ def html_report(run: Run, d: Diagnosis, data: ChartData, lang: str) -> str:
     body.append("</tr></thead><tbody>")
     for f in d.findings:
         body.append(
-            f'<tr class="f-{escape(f.code)}"><td>{escape(t(f"check.{f.code}", lang))}</td>'
-            f'<td class="s-{escape(f.status)}">{escape(t(f"status.{f.status}", lang))}</td>'
+            f'<tr class="f-{escape(f.code)}"><td class="nw">{escape(t(f"check.{f.code}", lang))}</td>'
+            f'<td class="s-{escape(f.status)} nw">{escape(t(f"status.{f.status}", lang))}</td>'
             f'<td class="num">{escape(fmt(f.measured))}</td><td class="num">{escape(fmt(f.reference))}</td>'
             f"<td>{escape(finding_sentence(f, lang))}</td></tr>"
         )

@@ -47,7 +47,7 @@ STYLE = {  # kind -> matplotlib keyword arguments
     "floor": dict(color="#188038", lw=1.6, zorder=3),
     "floor_random": dict(color="#188038", lw=1.6, zorder=3),
     "unigram": dict(color="#8e44ad", lw=1.2, ls=":", zorder=2),
-    "best": dict(color="#f9ab00", marker="*", ms=15, mec="#7a5500", ls="none", zorder=6),
+    "best": dict(color="#f9ab00", marker="*", ms=15, mec="#7a5500", ls="none", zorder=6, clip_on=False),
     "nonfinite": dict(color="#d93025", marker="x", ms=7, mew=2, ls="none", zorder=6, clip_on=False),
     "overfit": dict(color="#c5221f", lw=1.2, ls="-.", zorder=3),
 }
@@ -158,8 +158,10 @@ def build_figure(data: ChartData, lang: str, size: tuple[int, int] = (1000, 560)
                 ha="right" if m.x > sum(data.x_range()) / 2 else "left",
                 fontsize=8,
                 color="#7a5500",
+                annotation_clip=False,
             )
-    ax.set_xlim(*data.x_range())
+    lo, hi = data.x_range()
+    ax.set_xlim(lo, hi + 0.02 * (hi - lo))  # room for the best-epoch star at the last epoch (it was cut in half)
     ax.legend(loc="best", fontsize=8, framealpha=0.92)
     return fig
 

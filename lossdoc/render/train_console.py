@@ -58,7 +58,8 @@ class RichReporter:
         # not a terminal (piped, a file, a CI log): no bar, so a plain line every so many seconds instead
         self.every = progress_line_interval() if progress_every_s is None else progress_every_s
         self.clock = clock
-        self.total = self.done = 0
+        self.total = self.done = self.first = 0
+        self.tokens = 0.0  # tokens of the batches seen since start (the records' "tokens")
         self.t0 = self.last = 0.0
 
     def start(self, header: dict[str, Any], total_steps: int, done_steps: int) -> None:
@@ -101,18 +102,31 @@ class RichReporter:
         )
         self.progress.start()
         self.task = self.progress.add_task(t("train.progress", self.lang), total=total_steps, completed=done_steps, loss="")
-        self.total, self.done = total_steps, done_steps
+        self.total, self.done, self.first = total_steps, done_steps, done_steps
         self.t0 = self.last = self.clock()
+
+    def rate_and_eta(self, now: float) -> tuple[str, str]:
+        """Tokens per second so far (empty when the records carry no token counts) and the time left at this pace.
+        The pace includes the evaluations so far, so the estimate holds for the run as a whole."""
+        spent, steps = now - self.t0, self.done - self.first
+        rate = t("train.rate", self.lang, rate=f"{self.tokens / spent:,.0f}") if self.tokens > 0 and spent > 0 else ""
+        eta = _clock(spent / steps * max(0, self.total - self.done)) if steps > 0 else "?"
+        return rate, eta
 
     def batch(self, record: dict[str, Any]) -> None:
         self.done += 1
+        tokens = record.get("tokens")
+        if isinstance(tokens, (int, float)):
+            self.tokens += float(tokens)
         if self.progress is not None and self.task is not None:
-            self.progress.update(self.task, advance=1, loss=t("train.live_loss", self.lang, loss=_f(record["loss"])))
+            rate = self.rate_and_eta(self.clock())[0] if self.tokens and self.console.is_terminal else ""
+            self.progress.update(self.task, advance=1, loss=t("train.live_loss", self.lang, loss=_f(record["loss"])) + rate)
         if not self.console.is_terminal and self.every > 0:
             now = self.clock()
             if now - self.last >= self.every:
                 self.last = now
                 pct = 100.0 * self.done / self.total if self.total else 0.0
+                rate, eta = self.rate_and_eta(now)
                 self.console.print(
                     t(
                         "train.progress_line",
@@ -123,8 +137,11 @@ class RichReporter:
                         epoch=record.get("epoch"),
                         loss=_f(record.get("loss")),
                         elapsed=_clock(now - self.t0),
+                        rate=rate,
+                        eta=eta,
                     ),
                     markup=False,
+                    soft_wrap=True,  # one line, whole, for a log and for grep
                 )
 
     def epoch(self, record: dict[str, Any]) -> None:

@@ -122,30 +122,33 @@ class TrainConfig:
         if self.vocab_size is None:
             self.vocab_size = MARKOV_DEFAULT_VOCAB if self.data == "markov" else DEFAULT_VOCAB
         if self.vocab_size < MIN_VOCAB:
-            raise ConfigError("vocab_size", self.vocab_size, "vocab_size", bound=MIN_VOCAB)
+            raise _bad("vocab_size", self.vocab_size, "vocab_size", bound=MIN_VOCAB)
         _ge("seq_len", self.seq_len, 2)
         _ge("num_samples", self.num_samples, 2)
         if not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError("val_fraction", self.val_fraction, "open_interval", low=0, high=1)
+            raise _bad("val_fraction", self.val_fraction, "open_interval", low=0, high=1)
         n_val = self.num_val_samples
         if n_val < 1 or self.num_samples - n_val < 1:
-            raise ConfigError("num_samples", self.num_samples, "ge", bound=math.ceil(1 / min(self.val_fraction, 1 - self.val_fraction)))
+            raise _bad("num_samples", self.num_samples, "ge", bound=math.ceil(1 / min(self.val_fraction, 1 - self.val_fraction)))
         _ge("d_model", self.d_model, 1)
         _ge("num_layers", self.num_layers, 1)
         _ge("num_heads", self.num_heads, 1)
         if self.d_model % self.num_heads:
-            raise ConfigError("d_model", self.d_model, "divisible", name="num_heads", other=self.num_heads)
+            # blame the one that was changed: --num-heads 3 with the default width is the heads' fault
+            if self.num_heads != _DEFAULTS["num_heads"] or self.d_model == _DEFAULTS["d_model"]:
+                raise _bad("num_heads", self.num_heads, "divides", name="--d-model", other=self.d_model)
+            raise _bad("d_model", self.d_model, "divisible", name="--num-heads", other=self.num_heads)
         _ge("d_ff", self.d_ff, 1)
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError("dropout", self.dropout, "half_open", low=0, high=1)
+            raise _bad("dropout", self.dropout, "half_open", low=0, high=1)
         _ge("batch_size", self.batch_size, 1)
         _ge("epochs", self.epochs, 1)
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError("lr", self.lr, "gt", bound=0)
+            raise _bad("lr", self.lr, "gt", bound=0)
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            raise ConfigError("weight_decay", self.weight_decay, "ge", bound=0)
+            raise _bad("weight_decay", self.weight_decay, "ge", bound=0)
         if not (self.grad_clip >= 0 and math.isfinite(self.grad_clip)):
-            raise ConfigError("grad_clip", self.grad_clip, "ge", bound=0)
+            raise _bad("grad_clip", self.grad_clip, "ge", bound=0)
         _choice("device", self.device, DEVICES)
         _choice("on_nonfinite", self.on_nonfinite, ON_NONFINITE)
         if self.stop_on is not None:
@@ -180,6 +183,9 @@ class TrainConfig:
             causal=faults.causal,
             init_logit_scale=faults.init_logit_scale,
         )
+
+
+_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
 
 def field_names() -> list[str]:
@@ -230,7 +236,12 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise LossdocError("error.config_parse", path=str(p), detail=detail) from None
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)  # where the bad construct starts
+        line = mark.line + 1 if mark is not None else "?"
+        problem = getattr(exc, "problem", None)
+        if problem:
+            detail = f"{getattr(exc, 'context', None) or ''} {problem}".strip() if getattr(exc, "context", None) else problem
+        raise LossdocError("error.config_parse", path=str(p), line=line, detail=detail) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -264,20 +275,20 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
     if value is None:
         if optional:
             return None
-        raise ConfigError(f.name, value, "number" if "float" in kind else "integer" if "int" in kind else "not_empty")
+        raise _bad(f.name, value, "number" if "float" in kind else "integer" if "int" in kind else "not_empty")
     if kind.startswith("bool"):
         if isinstance(value, bool):
             return value
-        raise ConfigError(f.name, value, "boolean")
+        raise _bad(f.name, value, "boolean")
     if kind.startswith("int"):
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 return int(value)
-            raise ConfigError(f.name, value, "integer")
+            raise _bad(f.name, value, "integer")
         return value
     if kind.startswith("float"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f.name, value, "number")
+            raise _bad(f.name, value, "number")
         return float(value)
     if kind.startswith("str"):
         if not isinstance(value, str):
@@ -293,33 +304,65 @@ def _check_data(cfg: TrainConfig) -> None:
     from lossdoc.data.tokenizers import TOKENIZERS
 
     if not cfg.data or (cfg.data.startswith("hf:") and len(cfg.data) == 3):
-        raise ConfigError("data", cfg.data, "data_source")
+        raise _bad("data", cfg.data, "data_source")
     kind = parse_spec(cfg.data).kind
+    if kind == "text" and not Path(cfg.data).exists():
+        from lossdoc.data.sources import BUILTIN
+
+        guess = _guess(cfg.data, BUILTIN)
+        if guess is not None:  # --data dumy: a typo of a built-in source, not a missing file
+            raise _bad("data", cfg.data, "data_source_guess", guess=guess)
     if cfg.tokenizer is not None:
         _choice("tokenizer", cfg.tokenizer, TOKENIZERS)
     _ge("min_freq", cfg.min_freq, 1)
     if not cfg.text_column:
-        raise ConfigError("text_column", cfg.text_column, "not_empty")
+        raise _bad("text_column", cfg.text_column, "not_empty")
     if not (cfg.zipf_exponent >= 0 and math.isfinite(cfg.zipf_exponent)):
-        raise ConfigError("zipf_exponent", cfg.zipf_exponent, "ge", bound=0)
+        raise _bad("zipf_exponent", cfg.zipf_exponent, "ge", bound=0)
     _ge("markov_successors", cfg.markov_successors, 2)
     v = cfg.vocab_size  # None for text data until the tokenizer gives V
     if kind == "dummy" and v is not None and v < MIN_VOCAB + 1:
-        raise ConfigError("vocab_size", v, "dummy_vocab", bound=MIN_VOCAB + 1)
+        raise _bad("vocab_size", v, "dummy_vocab", bound=MIN_VOCAB + 1)
     if kind == "markov" and v is not None:
         if v > MARKOV_MAX_VOCAB:
-            raise ConfigError("vocab_size", v, "markov_vocab", bound=MARKOV_MAX_VOCAB)
+            raise _bad("vocab_size", v, "markov_vocab", bound=MARKOV_MAX_VOCAB)
         if cfg.markov_successors > v:
-            raise ConfigError("markov_successors", cfg.markov_successors, "le_field", name="vocab_size", other=v)
+            raise _bad("markov_successors", cfg.markov_successors, "le_field", name="--vocab-size", other=v)
     if cfg.val_file is not None and kind not in ("text", "pydoc"):
-        raise ConfigError("val_file", cfg.val_file, "val_file_text")
+        raise _bad("val_file", cfg.val_file, "val_file_text")
+
+
+def flag_of(name: str) -> str:
+    """The flag of a TrainConfig field, as errors name it: ``--vocab-size`` (the same key in a YAML config)."""
+    return f"--{name.replace('_', '-')}"
+
+
+def _bad(field: str, value: object, rule: str, /, **rule_args: object) -> ConfigError:
+    """``invalid --flag 'value': reason``, the one wording of a bad value in every command (issue 24)."""
+    return ConfigError(flag_of(field), value, rule, **rule_args)
+
+
+def _guess(value: object, choices: tuple[str, ...]) -> str | None:
+    """The choice ``value`` was probably meant to be (a typo: ``dumy`` for ``dummy``), or None."""
+    import difflib
+
+    close = difflib.get_close_matches(str(value).lower(), choices, n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 def _ge(name: str, value: int, bound: int) -> None:
     if value < bound:
-        raise ConfigError(name, value, "ge", bound=bound)
+        raise _bad(name, value, "ge", bound=bound)
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    check_choice(flag_of(name), value, choices)
+
+
+def check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    """``invalid --flag 'value': must be one of: ...``, with "did you mean" for a near miss; used by every command."""
     if value not in choices:
-        raise ConfigError(name, value, "choice", choices=", ".join(choices))
+        guess = _guess(value, choices)
+        if guess is not None:
+            raise ConfigError(flag, value, "choice_guess", choices=", ".join(choices), guess=guess)
+        raise ConfigError(flag, value, "choice", choices=", ".join(choices))

@@ -345,10 +345,10 @@ def test_json_is_language_neutral(tmp_path):
     "case,needle_en,needle_zh",
     [
         ("missing", "no data source", "找不到数据源"),
-        ("unknown_name", "no data source 'wikitext7'", "找不到数据源 'wikitext7'"),
+        ("unknown_name", "no data source 'nosuchsource'", "找不到数据源 'nosuchsource'"),
         ("empty", "holds no text", "中没有文本"),
         ("blank", "holds no text", "中没有文本"),
-        ("tokenizer", "invalid tokenizer='bpe'", "tokenizer='bpe' 无效"),
+        ("tokenizer", "invalid --tokenizer 'bpe'", "--tokenizer 'bpe' 无效"),
         ("vocab_text", "does not apply to the text data", "不适用于文本数据"),
         ("vocab_bad", "integer >= 2", "不小于 2 的整数"),
         ("no_data", "--tokenizer describes a data source", "--tokenizer 用于描述数据源"),
@@ -364,7 +364,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, lang, case, needle_e
     cache = ["--cache-dir", str(tmp_path / "c")]
     argv = {
         "missing": ["--data", str(tmp_path / "nope.txt")],
-        "unknown_name": ["--data", "wikitext7"],
+        "unknown_name": ["--data", "nosuchsource"],
         "empty": ["--data", str(tmp_path / "empty.txt")],
         "blank": ["--data", str(tmp_path / "blank.txt")],
         "tokenizer": ["--data", str(tmp_path / "doc.txt"), "--tokenizer", "bpe"],

@@ -23,7 +23,9 @@ def test_default_dummy_run_is_an_expected_plateau_in_english(default_run):
     assert "above the floor" in text and "nats (" in text  # best val excess in nats and %
     # batch noise: either single batches dip below the floor by chance, or (here: rows seen twice) their
     # average itself is below it, which is early memorisation; both are named, with the batch sd
-    assert ("Single training batches dip" in text) or ("Training batches end at" in text and "Single batches" in text)
+    # (the batch-noise finding is an info row: in the table of every check, --details)
+    full = invoke(default_run, "--lang", "en", "--details").output
+    assert ("Single training batches dip" in full) or ("Training batches end at" in full and "Single batches" in full)
     noise = next(f for f in json.loads(invoke(default_run, "--json").output)["findings"] if f["code"] == "batch-noise")
     assert noise["status"] == "info" and f"sd {noise['args']['sd']:.4f}" in noise["message"]
 
@@ -133,3 +135,22 @@ def test_pretrained_and_from_scratch_flags_are_one_option():
     doc = json.loads(result.output)
     assert doc["facts"]["pretrained"] is True and doc["facts"]["sources"]["pretrained"]["kind"] == "flag"
     assert next(f for f in doc["findings"] if f["code"] == "init-loss")["message_key"].startswith("f.init.pretrained")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_default_runs_short_answer_fits_35_lines_at_100_columns(default_run, lang):
+    result = CliRunner().invoke(app, ["explain", str(default_run), "--lang", lang], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) <= 35, result.output
+    details = CliRunner().invoke(app, ["explain", str(default_run), "--lang", lang, "--details"], env={"COLUMNS": "100"})
+    assert len(details.output.splitlines()) > len(result.output.splitlines())
+
+
+def test_details_flag_shows_every_check_and_the_default_only_the_deciding_ones():
+    log = FIX / "seed_console" / "seed_en.txt"
+    short, full = invoke(log, "--lang", "en").output, invoke(log, "--lang", "en", "--details").output
+    assert "Why this verdict" in short and "distance to floor" in short and "--details" in short
+    checks = ("non-finite loss", "loss scale", "uniform output", "spikes", "val below train")
+    assert all(c in full for c in checks) and not any(c in short for c in checks)
+    doc = json.loads(invoke(log, "--json").output)
+    assert len(doc["findings"]) == 14  # --json always carries every finding

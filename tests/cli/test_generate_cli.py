@@ -96,7 +96,7 @@ def test_generate_errors_are_one_line(tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1 and "between 0 and 15" in err
     code = cli_run(["generate", str(out), "--max-new-tokens", "0"])
     err = capsys.readouterr().err
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "max_new_tokens" in err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--max-new-tokens" in err
 
 
 def test_train_cli_on_text_prints_unigram_line_and_sample(tmp_path):

@@ -31,7 +31,10 @@ def test_train_writes_run_jsonl_and_ends_with_the_explain_command(tmp_path, monk
     (folder,) = (tmp_path / "runs").iterdir()  # no --out: the run goes to ./runs/<run id>
     assert (folder / "run.jsonl").is_file() and not (folder / "metrics.jsonl").exists()
     last = result.output.strip().splitlines()[-1]
-    assert last == f"Explain this run again: lossdoc explain runs/{folder.name}/run.jsonl"
+    assert last == f"Explain this run again: lossdoc explain {tmp_path / 'runs' / folder.name / 'run.jsonl'}"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the printed command works from any folder (issue 24)
     again = CliRunner().invoke(app, shlex.split(last.split(": ", 1)[1])[1:] + ["--lang", "en"])
     assert again.exit_code == 0 and "Verdict:" in again.output
 
@@ -340,14 +343,15 @@ def test_piped_output_prints_a_plain_progress_line_every_n_seconds():
     }
     rep.start(header, 9, 0)
     for i in range(1, 10):
-        rep.batch({"epoch": 1, "loss": 4.0 + i / 100, "step": i})
+        rep.batch({"epoch": 1, "loss": 4.0 + i / 100, "step": i, "tokens": 70})
     rep.end({})
     lines = [x for x in buf.getvalue().splitlines() if x.startswith("step ")]
     # readings at 7, 14, 21, ...: a line once 20 s have passed since the last one
     assert lines == [
-        "step 3/9 (33%), epoch 1, loss 4.0300, 0:00:21 elapsed",
-        "step 6/9 (67%), epoch 1, loss 4.0600, 0:00:42 elapsed",
-        "step 9/9 (100%), epoch 1, loss 4.0900, 0:01:03 elapsed",
+        # 70 tokens a step, a step every 7 s: 10 tokens/s; the time left at that pace
+        "step 3/9 (33%), epoch 1, loss 4.0300, 10 tokens/s, 0:00:21 elapsed, about 0:00:42 left",
+        "step 6/9 (67%), epoch 1, loss 4.0600, 10 tokens/s, 0:00:42 elapsed, about 0:00:21 left",
+        "step 9/9 (100%), epoch 1, loss 4.0900, 10 tokens/s, 0:01:03 elapsed, about 0:00:00 left",
     ]
     assert "1 layer" not in buf.getvalue() and "2 layers, 2 heads" in buf.getvalue()
     assert PROGRESS_EVERY_S > 0
@@ -436,11 +440,11 @@ def test_piped_output_keeps_commands_whole(default_run):
 def test_typer_parse_errors_follow_the_language(capsys):
     cases = [
         (["train", "--dataset2", "x"], "没有这个选项：--dataset2（可能是：--data, --dataset）"),
-        (["train", "--epochs", "abc"], "'--epochs' 的值无效：必须是整数"),
-        (["train", "--lr", "fast"], "'--lr' 的值无效：必须是数字"),
+        (["train", "--epochs", "abc"], "--epochs 'abc' 无效：必须是整数"),
+        (["train", "--lr", "fast"], "--lr 'fast' 无效：必须是数字"),
         (["explain", "a", "b"], "多余的参数：b"),
         (["nosuch"], "没有这个命令：'nosuch'。"),
-        (["generate"], "缺少参数 'checkpoint'。"),
+        (["generate"], "缺少参数 'CHECKPOINT'。"),
     ]
     for args, expected in cases:
         assert run([*args, "--lang", "zh"]) == 2

@@ -324,3 +324,27 @@ def test_unwritable_report_is_one_line(tiny_run, tmp_path, capsys):
     assert cli_run(["explain", str(tiny_run), "--report", str(tmp_path / "missing" / "r.html")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "r.html" in err
+
+
+def test_png_best_epoch_star_and_label_stay_inside_the_plot_at_the_last_epoch(tiny_run):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from lossdoc.render.png import build_figure
+
+    run = read_run(tiny_run)
+    d = diagnose(run)
+    data = chart_data(run, d)
+    best = next(m for m in data.marks if m.kind == "best")
+    assert best.x == data.x_range()[1]  # the case of issue 24: the best epoch is the last point of the chart
+    fig = build_figure(data, "en", (900, 500))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    renderer = canvas.get_renderer()
+    star = next(line for line in ax.get_lines() if line.get_marker() == "*")
+    sx, _ = ax.transData.transform((best.x, best.y))
+    half = star.get_markersize() / 72 * fig.dpi / 2
+    assert ax.bbox.x0 <= sx - half and sx + half <= ax.bbox.x1  # the whole star inside the axes
+    label = next(a for a in ax.texts if a.get_text().startswith("best"))
+    box = label.get_window_extent(renderer)
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1

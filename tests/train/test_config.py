@@ -67,9 +67,10 @@ def test_resolved_config_round_trips(tmp_path):
 def test_bad_values_name_the_field(kwargs, field):
     with pytest.raises(ConfigError) as info:
         TrainConfig(**kwargs)
-    assert info.value.field == field
-    assert f"invalid {field}=" in str(info.value)
-    assert field in info.value.render("zh")
+    flag = "--" + field.replace("_", "-")  # one wording in every command: invalid --flag 'value': reason
+    assert info.value.field == flag
+    assert f"invalid {flag} '" in str(info.value)
+    assert flag in info.value.render("zh")
 
 
 def test_unknown_yaml_key_is_rejected(tmp_path):

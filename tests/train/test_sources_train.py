@@ -151,7 +151,7 @@ def test_text_resume_is_exact(tmp_path):
 def test_config_validation(values, field):
     with pytest.raises(ConfigError) as e:
         TrainConfig(**values)
-    assert e.value.field == field
+    assert e.value.field == "--" + field.replace("_", "-")  # errors name the flag (issue 24)
 
 
 def test_missing_text_file_is_one_line_before_any_folder(tmp_path, capsys):

@@ -154,5 +154,5 @@ def test_a_bad_value_is_one_line_and_exit_2(tmp_path):
     so, se = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
         rc = cli_run(["train", "--config", "configs/tiny.yaml", "--out", str(tmp_path / "r"), "--stop-on", "sometimes"])
-    assert rc == 2 and se.getvalue().count("\n") == 1 and "stop_on" in se.getvalue() and "broken, overfitting" in se.getvalue()
+    assert rc == 2 and se.getvalue().count("\n") == 1 and "--stop-on" in se.getvalue() and "broken, overfitting" in se.getvalue()
     assert not (tmp_path / "r").exists()
