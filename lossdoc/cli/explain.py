@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -20,14 +20,15 @@ def register(app: typer.Typer) -> None:
 
 
 def explain_command(
-    run_path: Optional[Path] = typer.Argument(
+    run_paths: Optional[List[Path]] = typer.Argument(
         None,
-        metavar="RUN",
+        metavar="RUN...",
         help="A run log or its folder: lossdoc's run.jsonl (or an older metrics.jsonl), the seed script's console "
         "output, Hugging Face trainer_state.json, Lightning metrics.csv, TensorBoard events, nanoGPT and build-nanogpt logs, "
         "LLaMA-Factory's trainer_log.jsonl, any CSV/TSV/JSON/JSONL of losses, or a home-made console log (docs/formats.md). "
         "A folder holding one log: that log. A folder of run folders (runs/): its newest run. "
-        "Default: the newest run under ./runs.",
+        "Default: the newest run under ./runs. Several runs (explain A B C, explain runs/*, or a folder of runs such as a "
+        "sweep root, mlruns/ or wandb/): one table, a row per run, worst first.",
     ),
     as_json: AsJson = False,
     fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 when the verdict is at least this bad: broken, overfitting or never."),
@@ -62,7 +63,16 @@ def explain_command(
     from lossdoc.runlog.overrides import apply_overrides
     from lossdoc.runlog.readers import read_run
 
-    run_path = pick_run(run_path, language)
+    from lossdoc.batch import runs_to_explain
+
+    many = runs_to_explain(run_paths)
+    if many is not None:  # several runs: one table (lossdoc/batch.py, lossdoc/render/many.py)
+        from lossdoc.cli.many import explain_many_command
+
+        reader_options = dict(step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
+        overrides = dict(vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
+        raise typer.Exit(explain_many_command(many, fmt, reader_options, overrides, language, as_json=as_json, fail_on=fail_on, charts=plot or report is not None))
+    run_path = pick_run(run_paths[0] if run_paths else None, language)
     run = read_run(run_path, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
     run = apply_overrides(run, vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
     diagnosis = diagnose(run)

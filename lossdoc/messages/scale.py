@@ -26,8 +26,6 @@ EN = {
     "many.unreadable": "unreadable",
     "many.counts": "Verdicts: {counts}",
     "many.count_item": "{verdict} {n}",
-    "many.no_runs": "{path} holds no run lossdoc can read",
-    "many.fail_on": "{count} run(s) at least as bad as {level}: exit 1",
 }
 
 ZH = {
@@ -54,6 +52,8 @@ ZH = {
     "many.unreadable": "无法读取",
     "many.counts": "结论统计：{counts}",
     "many.count_item": "{verdict} {n}",
-    "many.no_runs": "{path} 中没有 lossdoc 能读取的运行",
-    "many.fail_on": "有 {count} 个运行至少和 {level} 一样糟：退出码 1",
 }
+EN["many.crashed"] = "lossdoc could not read it: {detail}"
+ZH["many.crashed"] = "lossdoc 无法读取它：{detail}"
+EN["error.many_no_charts"] = "--plot and --report draw one run: with {count} runs, leave them out (or name one run)"
+ZH["error.many_no_charts"] = "--plot 和 --report 只绘制一个运行：现在有 {count} 个运行，请去掉它们（或只指定一个运行）"

@@ -76,8 +76,10 @@ def _get(conf: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any] | None
 def read(path: Path, **options: Any) -> Run:
     from lossdoc.runlog.readers import read_run
 
-    folder = path
-    log = folder / "files" / "output.log"
+    if path.is_file():  # --format wandb on output.log itself: its run folder is two levels up
+        folder, log = path.parent.parent, path
+    else:
+        folder, log = path, path / "files" / "output.log"
     run = read_run(log, None, **options)  # an unreadable console is refused in its own words, naming output.log
     run.config["console_format"] = run.format
     run.format = "wandb"
