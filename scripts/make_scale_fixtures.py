@@ -206,8 +206,9 @@ def olmo(kind: str, batches, evals) -> str:
 
 
 def composer(kind: str, batches, evals) -> str:
-    """mosaicml/composer composer/loggers/console_logger.py ``ConsoleLogger._log_to_console`` ('[batch=N/M]:' and
-    one '\\t {Train|Eval} {name}: {value}' line per metric) and the YAML config llm-foundry's train.py prints."""
+    """mosaicml/composer composer/loggers/console_logger.py ``ConsoleLogger.log_to_console`` ('[batch=N/M]:' from
+    ``_get_progress_string``, '[Eval batch=i/n] Eval on eval data:' from ``_get_eval_progress_string``, then one
+    '\\t {Train |Eval }{name}: {value}' line per metric) and the YAML config llm-foundry's train.py prints."""
     out = ["max_seq_len: 1024", "global_train_batch_size: 32", "model:", "  name: mpt_causal_lm", "  vocab_size: 50368"]
     ev = dict(evals)
     for s, loss in batches:
@@ -215,8 +216,8 @@ def composer(kind: str, batches, evals) -> str:
         out.append(f"\t Train time/batch: {s - 1}")
         out.append(f"\t Train loss/train/total: {loss:.4f}")
         out.append(f"\t Train metrics/train/LanguageCrossEntropy: {loss:.4f}")
-        if s in ev:
-            out.append(f"[batch={s}/{STEPS}]:")
+        if s in ev:  # log_to_console(..., is_train=False): the eval progress string, not the training batch
+            out.append("[Eval batch=4/4] Eval on eval data:")
             out.append(f"\t Eval metrics/eval/LanguageCrossEntropy: {ev[s]:.4f}")
             out.append(f"\t Eval metrics/eval/LanguagePerplexity: {math.exp(ev[s]):.4f}")
     return "\n".join(out) + "\n"

@@ -1,12 +1,13 @@
 """Reader for Composer and llm-foundry consoles (mosaicml/composer composer/loggers/console_logger.py
-``ConsoleLogger._log_to_console``, ``log_metrics``).
+``ConsoleLogger.log_to_console``, ``_get_progress_string``, ``_get_eval_progress_string``).
 
     [batch=10/4800]:
     	 Train time/batch: 9
     	 Train loss/train/total: 7.1234
     	 Train metrics/train/LanguageCrossEntropy: 7.1234      -> a batch at step 10
-    [epoch=1][batch=100/100]:                                  (Composer before 0.13)
-    	 Eval metrics/eval/LanguageCrossEntropy: 3.4567         -> an evaluation at step 100
+    [epoch=1][batch=100/100]:                                  (max_duration in epochs)
+    [Eval batch=4/4] Eval on eval data:
+    	 Eval metrics/eval/LanguageCrossEntropy: 3.4567         -> an evaluation at the last training batch
 
 The metrics follow their ``[batch=N/M]:`` header. The training loss is ``loss/train/total`` (Composer's sum of
 the losses; for an LM it is the cross-entropy); the validation loss is ``metrics/eval/LanguageCrossEntropy`` (or

@@ -23,7 +23,7 @@ from lossdoc.runlog.readers._common import FLOAT, TextLines, to_float
 from lossdoc.runlog.readers._scale import Collector, int_or_none, strip
 from lossdoc.runlog.run import Run
 
-_HEAD = re.compile(r"\[step=(\d{1,12})(?:/\d{1,12})?(?:,epoch=\d{1,6})?\]")
+_HEAD = re.compile(r"\[step=(\d{1,12})(?:/\d{1,12})?(?:,[^\]]{0,100})?\]")
 _METRIC = re.compile(r"(?:^|\s)([A-Za-z][\w/\-. ]{0,120}?)=(" + FLOAT + r"|[\d,]{1,30}(?:\.\d+)?)(?=\s|$)")
 _CONF = re.compile(r"""^\s{0,12}['"]?(vocab_size|embedding_size|max_sequence_length|global_train_batch_size|device_train_microbatch_size)['"]?\s{0,2}[:=]\s{0,2}(\d{1,12})\b""")
 _LOAD = re.compile(r"""^\s{0,12}['"]?load_path['"]?\s{0,2}[:=]\s{0,2}(\S{1,300})""")

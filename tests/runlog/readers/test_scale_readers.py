@@ -318,3 +318,24 @@ def test_detected_but_no_losses(tmp_path, text, fmt):
     with pytest.raises(LossdocError) as e:
         read_run(p)
     assert e.value.key == f"error.{fmt}_no_lines"
+
+
+def test_olmo_core_header_with_eta(tmp_path):
+    """OLMo-core's trainer prints '[step=15000/30000, eta=1 hour, 2 minutes]' (a logging prefix before it, colour
+    codes around it) and the metrics on the lines after it."""
+    p = tmp_path / "olmo.log"
+    p.write_text(
+        "[2026-01-01 00:00:00] INFO [olmo.train.trainer:1306, rank=0] [step=15000/30000, eta=1 hour, 2 minutes]\n"
+        "    train/CrossEntropyLoss=1.2345\n"
+        "\x1b[36m[2026-01-01 00:00:00] INFO [olmo.train.trainer:1306, rank=0] [step=30000/30000, eta=1 minute]\x1b[0m\n"
+        "    train/CrossEntropyLoss=1.2001\n",
+        encoding="utf-8",
+    )
+    run = read_run(p)
+    assert run.format == "olmo" and list(run.batches.step) == [15000.0, 30000.0] and list(run.batches.loss) == [1.2345, 1.2001]
+
+
+def test_composer_eval_belongs_to_the_last_training_batch():
+    """'[Eval batch=4/4] Eval on eval data:' counts evaluation batches: the evaluation is placed at the training batch before it."""
+    run = read_run(SCALE / "composer" / "healthy.log")
+    assert list(run.epochs.step[:2]) == [200.0, 400.0]
