@@ -165,13 +165,25 @@ def explain_one(path: Path, fmt: str | None, read_options: dict[str, Any], overr
         return Row(source=str(path), error=exc.render(lang))
     except Exception as exc:  # one bad file must not stop the others: its row says what went wrong
         return Row(source=str(path), error=one_line(t("many.crashed", lang, detail=f"{type(exc).__name__}: {exc}")))
-    best, kind = d.facts.best_val_loss, "val"
+    best: float | None = d.facts.best_val_loss
+    kind: str | None = "val"
     if best is None:
         finite = run.batches.loss[np.isfinite(run.batches.loss)]
         best, kind = (float(finite.min()), "train") if finite.size else (None, None)
     floor = d.facts.entropy_floor
     gap = best - floor if best is not None and floor is not None and math.isfinite(best) else None
-    return Row(source=str(path), format=run.format, verdict=d.verdict, best=best, best_kind=kind, floor=floor, gap=gap, deciding=_deciding(d), diagnosis=d, run=_light(run))
+    return Row(
+        source=str(path),
+        format=run.format,
+        verdict=d.verdict,
+        best=best,
+        best_kind=kind,
+        floor=floor,
+        gap=gap,
+        deciding=_deciding(d),
+        diagnosis=d,
+        run=_light(run),
+    )
 
 
 def _job(args: tuple[Path, str | None, dict[str, Any], dict[str, Any], str]) -> Row:
@@ -186,7 +198,9 @@ def workers(n_runs: int) -> int:
     return max(1, min(cores, n_runs))
 
 
-def explain_many(paths: list[Path], fmt: str | None, read_options: dict[str, Any], overrides: dict[str, Any], lang: str, jobs: int | None = None) -> list[Row]:
+def explain_many(
+    paths: list[Path], fmt: str | None, read_options: dict[str, Any], overrides: dict[str, Any], lang: str, jobs: int | None = None
+) -> list[Row]:
     """Every run's row, worst first (broken, overfitting, unreadable, inconclusive, still learning, converged,
     expected plateau; within a verdict the largest distance to the floor first, then by path)."""
     tasks = [(p, fmt, read_options, overrides, lang) for p in paths]

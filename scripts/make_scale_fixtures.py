@@ -46,7 +46,16 @@ def megatron(kind: str, batches, evals) -> str:
     """NVIDIA/Megatron-LM megatron/training/training.py ``training_log`` and ``evaluate_and_print_results``;
     megatron/training/arguments.py ``_print_args``; megatron/training/tokenizer ``_vocab_size_with_padding``."""
     out = ["------------------------ arguments ------------------------"]
-    args = {"fp16": "True", "global_batch_size": "16", "load": "None", "micro_batch_size": "4", "seq_length": "512", "finetune": "False", "train_iters": str(STEPS), "world_size": "4"}
+    args = {
+        "fp16": "True",
+        "global_batch_size": "16",
+        "load": "None",
+        "micro_batch_size": "4",
+        "seq_length": "512",
+        "finetune": "False",
+        "train_iters": str(STEPS),
+        "world_size": "4",
+    }
     for k in sorted(args):
         out.append("  {} {} {}".format(k, "." * (48 - len(k)), args[k]))
     out.append("-------------------- end of arguments ---------------------")
@@ -77,20 +86,37 @@ def megatron(kind: str, batches, evals) -> str:
 def torchtitan(kind: str, batches, evals) -> str:
     """pytorch/torchtitan torchtitan/components/metrics.py ``MetricsProcessor.log`` (colours as logged) and
     ``log_validation``; torchtitan/train.py ``Trainer.train``; interleaved lines of rank 0 and rank 1."""
-    red, green, orange, yellow, blue, cyan, magenta, reset = ("\033[31m", "\033[32m", "\033[33m", "\033[33m", "\033[34m", "\033[36m", "\033[35m", "\033[39m")
+    red, green, orange, yellow, blue, cyan, magenta, reset = (
+        "\033[31m",
+        "\033[32m",
+        "\033[33m",
+        "\033[33m",
+        "\033[34m",
+        "\033[36m",
+        "\033[35m",
+        "\033[39m",
+    )
     p = "[titan] 2025-01-01 12:00:00,000 - root - INFO - "
     out = []
     for r in (0, 1):
-        out.append(f"[rank{r}]:{p}Building llama3 debugmodel with TransformerModelArgs(_enforced='This field is used to enforce all fields have defaults.', dim=256, n_layers=6, n_heads=16, vocab_size={V}, multiple_of=256, max_seq_len=2048, rope_theta=10000)")
+        out.append(
+            f"[rank{r}]:{p}Building llama3 debugmodel with TransformerModelArgs(_enforced='This field is used to enforce all fields have defaults.', dim=256, n_layers=6, n_heads=16, vocab_size={V}, multiple_of=256, max_seq_len=2048, rope_theta=10000)"
+        )
         out.append(f"[rank{r}]:{p}Building 1-D device mesh with ['dp_shard'], [2]")
-        out.append(f"[rank{r}]:{p}Training starts at step 1, with local batch size 8, global batch size 16, gradient accumulation steps 1, sequence length 2048, total steps {STEPS} (warmup 200)")
+        out.append(
+            f"[rank{r}]:{p}Training starts at step 1, with local batch size 8, global batch size 16, gradient accumulation steps 1, sequence length 2048, total steps {STEPS} (warmup 200)"
+        )
     ev = dict(evals)
     for s, loss in batches:
         for r in (0, 1):
             lr = loss + (0.01 if r else 0.0)
-            out.append(f"[rank{r}]:{p}{red}step: {s:2}  {green}loss: {lr:7.4f}  {orange}grad_norm: {1.1:7.4f}  {yellow}memory:  1.23GiB(1.55%)  {blue}tps: {12345:,}  {cyan}tflops: {0.5:,.2f}  {magenta}mfu: {0.05:.2f}%{reset}")
+            out.append(
+                f"[rank{r}]:{p}{red}step: {s:2}  {green}loss: {lr:7.4f}  {orange}grad_norm: {1.1:7.4f}  {yellow}memory:  1.23GiB(1.55%)  {blue}tps: {12345:,}  {cyan}tflops: {0.5:,.2f}  {magenta}mfu: {0.05:.2f}%{reset}"
+            )
             if s in ev:
-                out.append(f"[rank{r}]:{p}{yellow}validate step: {s:2}  {green}loss: {ev[s]:7.4f}  {blue}memory:  1.23GiB(1.55%)  {cyan}tps: {23456:,}{reset}")
+                out.append(
+                    f"[rank{r}]:{p}{yellow}validate step: {s:2}  {green}loss: {ev[s]:7.4f}  {blue}memory:  1.23GiB(1.55%)  {cyan}tps: {23456:,}{reset}"
+                )
     return "\n".join(out) + "\n"
 
 
@@ -112,7 +138,9 @@ def litgpt(kind: str, batches, evals) -> str:
             it = 4 * (s - 1) + k + 1
             mark = " (step)" if k == 3 else ""
             st = s if k == 3 else s - 1
-            out.append(f"Epoch 1 | iter {it} step {st} | loss train: {loss + 0.02 * (k - 1.5):.3f}, val: n/a | iter time: 123.45 ms{mark} remaining time: 0:10:00")
+            out.append(
+                f"Epoch 1 | iter {it} step {st} | loss train: {loss + 0.02 * (k - 1.5):.3f}, val: n/a | iter time: 123.45 ms{mark} remaining time: 0:10:00"
+            )
         if s in ev:
             out.append("Validating ...")
             out.append(f"iter {4 * s}: val loss {ev[s]:.4f}, val time: 1234.56 ms")
@@ -126,18 +154,28 @@ def fairseq(kind: str, batches, evals) -> str:
     b2 = 1 / math.log(2)
     pre = "2021-03-01 12:00:00 | INFO | "
     out = [
-        pre + "fairseq_cli.train | {'_name': None, 'distributed_training': {'distributed_world_size': 8}, 'task': {'_name': 'language_modeling', 'tokens_per_sample': 512}, 'checkpoint': {'finetune_from_model': None}}",
+        pre
+        + "fairseq_cli.train | {'_name': None, 'distributed_training': {'distributed_world_size': 8}, 'task': {'_name': 'language_modeling', 'tokens_per_sample': 512}, 'checkpoint': {'finetune_from_model': None}}",
         pre + "fairseq.tasks.language_modeling | dictionary: 50264 types",
     ]
     ev = dict(evals)
     per_epoch = STEPS // 4
     for s, loss in batches:
         ep = (s - 1) // per_epoch + 1
-        out.append(pre + f"train_inner | epoch {ep:03d}:    {(s - 1) % per_epoch + 1:4d} / {per_epoch} loss={loss * b2:.3f}, ppl={2 ** (loss * b2):.2f}, wps=123456, ups=2.5, wpb=4096, bsz=8, num_updates={s}, lr=0.0005, gnorm=1.234, train_wall=8, gb_free=10.5, wall=100")
+        out.append(
+            pre
+            + f"train_inner | epoch {ep:03d}:    {(s - 1) % per_epoch + 1:4d} / {per_epoch} loss={loss * b2:.3f}, ppl={2 ** (loss * b2):.2f}, wps=123456, ups=2.5, wpb=4096, bsz=8, num_updates={s}, lr=0.0005, gnorm=1.234, train_wall=8, gb_free=10.5, wall=100"
+        )
         if s % per_epoch == 0:
-            out.append(pre + f"train | epoch {ep:03d} | loss {loss * b2:.3f} | ppl {2 ** (loss * b2):.2f} | wps 123456 | ups 2.5 | wpb 4096 | bsz 8 | num_updates {s} | lr 0.0005 | gnorm 1.234 | train_wall 400 | wall 410")
+            out.append(
+                pre
+                + f"train | epoch {ep:03d} | loss {loss * b2:.3f} | ppl {2 ** (loss * b2):.2f} | wps 123456 | ups 2.5 | wpb 4096 | bsz 8 | num_updates {s} | lr 0.0005 | gnorm 1.234 | train_wall 400 | wall 410"
+            )
         if s in ev and s % per_epoch == 0:
-            out.append(pre + f"valid | epoch {ep:03d} | valid on 'valid' subset | loss {ev[s] * b2:.3f} | ppl {2 ** (ev[s] * b2):.2f} | wps 234567 | wpb 4096 | bsz 8 | num_updates {s} | best_loss {ev[s] * b2:.3f}")
+            out.append(
+                pre
+                + f"valid | epoch {ep:03d} | valid on 'valid' subset | loss {ev[s] * b2:.3f} | ppl {2 ** (ev[s] * b2):.2f} | wps 234567 | wpb 4096 | bsz 8 | num_updates {s} | best_loss {ev[s] * b2:.3f}"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -150,11 +188,33 @@ def fairseq_json(kind: str, batches, evals) -> str:
     ev = dict(evals)
     for s, loss in batches:
         ep = (s - 1) // per_epoch + 1
-        out.append("[train_inner][INFO] - " + json.dumps({"epoch": ep, "update": round(ep - 1 + ((s - 1) % per_epoch + 1) / per_epoch, 3), "loss": f"{loss * b2:.3f}", "ppl": f"{2 ** (loss * b2):.2f}", "wpb": "4096", "num_updates": str(s), "lr": "0.0005", "gnorm": "1.234"}))
+        out.append(
+            "[train_inner][INFO] - "
+            + json.dumps(
+                {
+                    "epoch": ep,
+                    "update": round(ep - 1 + ((s - 1) % per_epoch + 1) / per_epoch, 3),
+                    "loss": f"{loss * b2:.3f}",
+                    "ppl": f"{2 ** (loss * b2):.2f}",
+                    "wpb": "4096",
+                    "num_updates": str(s),
+                    "lr": "0.0005",
+                    "gnorm": "1.234",
+                }
+            )
+        )
         if s % per_epoch == 0:
-            out.append("[train][INFO] - " + json.dumps({"epoch": ep, "train_loss": f"{loss * b2:.3f}", "train_ppl": f"{2 ** (loss * b2):.2f}", "train_num_updates": str(s)}))
+            out.append(
+                "[train][INFO] - "
+                + json.dumps({"epoch": ep, "train_loss": f"{loss * b2:.3f}", "train_ppl": f"{2 ** (loss * b2):.2f}", "train_num_updates": str(s)})
+            )
             if s in ev:
-                out.append("[valid][INFO] - " + json.dumps({"epoch": ep, "valid_loss": f"{ev[s] * b2:.3f}", "valid_ppl": f"{2 ** (ev[s] * b2):.2f}", "valid_num_updates": str(s)}))
+                out.append(
+                    "[valid][INFO] - "
+                    + json.dumps(
+                        {"epoch": ep, "valid_loss": f"{ev[s] * b2:.3f}", "valid_ppl": f"{2 ** (ev[s] * b2):.2f}", "valid_num_updates": str(s)}
+                    )
+                )
     return "\n".join(out) + "\n"
 
 
@@ -177,7 +237,10 @@ def deepspeed(kind: str, batches, evals) -> str:
         if kind == "diverging" and s > 1500:
             for _ in range(4):
                 if scale > 1:
-                    out.append(pre + f"[loss_scaler.py:183:update_scale] [deepspeed] OVERFLOW! Rank 0 Skipping step. Attempted loss scale: {int(scale)}, reducing to {max(1, int(scale) // 4)}")
+                    out.append(
+                        pre
+                        + f"[loss_scaler.py:183:update_scale] [deepspeed] OVERFLOW! Rank 0 Skipping step. Attempted loss scale: {int(scale)}, reducing to {max(1, int(scale) // 4)}"
+                    )
                     scale = max(1.0, scale / 4)
                 skipped += 1
             if scale == 1 and nan_from is None:
@@ -190,7 +253,14 @@ def deepspeed(kind: str, batches, evals) -> str:
 def olmo(kind: str, batches, evals) -> str:
     """allenai/OLMo olmo/train.py ``Trainer.log_metrics_to_console`` ('[step=N/M]' then one '    name=value' line
     per metric) and the configuration OLMo logs at start."""
-    out = ["2024-02-01 12:00:00.000\tnode0:0\tolmo.util:100\tINFO\tConfiguration:", "  vocab_size: 50280", "  embedding_size: 50304", "  max_sequence_length: 2048", "  global_train_batch_size: 64", "  load_path: null"]
+    out = [
+        "2024-02-01 12:00:00.000\tnode0:0\tolmo.util:100\tINFO\tConfiguration:",
+        "  vocab_size: 50280",
+        "  embedding_size: 50304",
+        "  max_sequence_length: 2048",
+        "  global_train_batch_size: 64",
+        "  load_path: null",
+    ]
     ev = dict(evals)
     for s, loss in batches:
         out.append(f"2024-02-01 12:00:00.000\tnode0:0\tolmo.train:900\tINFO\t[step={s}/{STEPS}]")

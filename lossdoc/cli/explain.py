@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def explain_command(
-    run_paths: Optional[List[Path]] = typer.Argument(
+    run_paths: Optional[list[Path]] = typer.Argument(
         None,
         metavar="RUN...",
         help="A run log or its folder: lossdoc's run.jsonl (or an older metrics.jsonl), the seed script's console "
@@ -58,12 +58,11 @@ def explain_command(
 
     size_px = check_chart_options(plot, as_json, report, size)
     from lossdoc.analysis import diagnose
+    from lossdoc.batch import runs_to_explain
     from lossdoc.cli.runs import pick_run
     from lossdoc.render.console import out
     from lossdoc.runlog.overrides import apply_overrides
     from lossdoc.runlog.readers import read_run
-
-    from lossdoc.batch import runs_to_explain
 
     many = runs_to_explain(run_paths)
     if many is not None:  # several runs: one table (lossdoc/batch.py, lossdoc/render/many.py)
@@ -71,7 +70,9 @@ def explain_command(
 
         reader_options = dict(step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
         overrides = dict(vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
-        raise typer.Exit(explain_many_command(many, fmt, reader_options, overrides, language, as_json=as_json, fail_on=fail_on, charts=plot or report is not None))
+        raise typer.Exit(
+            explain_many_command(many, fmt, reader_options, overrides, language, as_json=as_json, fail_on=fail_on, charts=plot or report is not None)
+        )
     run_path = pick_run(run_paths[0] if run_paths else None, language)
     run = read_run(run_path, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
     run = apply_overrides(run, vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)

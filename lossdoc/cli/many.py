@@ -11,7 +11,15 @@ from lossdoc.errors import LossdocError
 
 
 def explain_many_command(
-    paths: list[Path], fmt: str | None, reader_options: dict[str, Any], overrides: dict[str, Any], lang: str, *, as_json: bool, fail_on: str, charts: bool
+    paths: list[Path],
+    fmt: str | None,
+    reader_options: dict[str, Any],
+    overrides: dict[str, Any],
+    lang: str,
+    *,
+    as_json: bool,
+    fail_on: str,
+    charts: bool,
 ) -> int:
     if charts:
         raise LossdocError("error.many_no_charts", count=len(paths))

@@ -33,9 +33,14 @@ def render_many(console: Console, rows: list[Row], lang: str) -> None:
         if r.verdict is None:
             table.add_row(r.source, Text(t("many.unreadable", lang), style="bold red"), "-", "-", r.error or "-")
             continue
-        table.add_row(r.source, Text(t(f"verdict.{r.verdict}", lang), style=VERDICT_STYLE[r.verdict]), fmt(r.best), fmt(r.gap), _deciding_text(r, lang))
+        table.add_row(
+            r.source, Text(t(f"verdict.{r.verdict}", lang), style=VERDICT_STYLE[r.verdict]), fmt(r.best), fmt(r.gap), _deciding_text(r, lang)
+        )
     console.print(table)
-    items = [t("many.count_item", lang, verdict=t(f"verdict.{v}", lang) if v != "unreadable" else t("many.unreadable", lang), n=n) for v, n in counts(rows).items()]
+    items = [
+        t("many.count_item", lang, verdict=t(f"verdict.{v}", lang) if v != "unreadable" else t("many.unreadable", lang), n=n)
+        for v, n in counts(rows).items()
+    ]
     console.print(t("many.counts", lang, counts=(", " if lang == "en" else "，").join(items)), markup=False, highlight=False)
 
 
@@ -50,7 +55,13 @@ def many_dicts(rows: list[Row], lang: str) -> list[dict[str, Any]]:
             out.append({"schema": "lossdoc.diagnosis/1", "source": r.source, "verdict": None, "error": r.error})
             continue
         doc = diagnosis_dict(r.diagnosis, r.run, lang)
-        doc["table"] = {"best_loss": r.best, "best_of": r.best_kind, "floor": r.floor, "above_floor": r.gap, "deciding": r.deciding.code if r.deciding else None}
+        doc["table"] = {
+            "best_loss": r.best,
+            "best_of": r.best_kind,
+            "floor": r.floor,
+            "above_floor": r.gap,
+            "deciding": r.deciding.code if r.deciding else None,
+        }
         out.append(doc)
     return out
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lossdoc.batch import Row, explain_many, exit_code, runs_in, runs_to_explain, sort_rows
+from lossdoc.batch import Row, exit_code, explain_many, runs_in, runs_to_explain, sort_rows
 from lossdoc.cli import app
 
 SCALE = Path(__file__).resolve().parents[1] / "fixtures" / "scale"
@@ -111,7 +111,13 @@ def test_missing_and_empty_files_get_rows(tmp_path):
 
 
 def test_rows_sort_worst_first():
-    rows = [Row("c", verdict="converged"), Row("a", verdict="broken", gap=0.1), Row("b", verdict="broken", gap=0.5), Row("x", error="bad"), Row("o", verdict="overfitting")]
+    rows = [
+        Row("c", verdict="converged"),
+        Row("a", verdict="broken", gap=0.1),
+        Row("b", verdict="broken", gap=0.5),
+        Row("x", error="bad"),
+        Row("o", verdict="overfitting"),
+    ]
     assert [r.source for r in sort_rows(rows)] == ["b", "a", "o", "x", "c"]
 
 

@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lossdoc.runlog.readers.composer as composer
+import lossdoc.runlog.readers.deepspeed as deepspeed
+import lossdoc.runlog.readers.fairseq as fairseq
+import lossdoc.runlog.readers.litgpt as litgpt
+import lossdoc.runlog.readers.megatron as megatron
+import lossdoc.runlog.readers.mlflow_store as mlflow_store
+import lossdoc.runlog.readers.olmo as olmo
+import lossdoc.runlog.readers.torchtitan as torchtitan
+import lossdoc.runlog.readers.wandb_offline as wandb_offline
 from lossdoc.errors import LossdocError, reading
 from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, nanogpt, seed_console, tensorboard
-from lossdoc.runlog.readers import composer, deepspeed, fairseq, litgpt, megatron, mlflow_store, olmo, torchtitan, wandb_offline
 from lossdoc.runlog.readers._common import MAX_LOG_BYTES, MAX_STREAM_BYTES, decode_head, sniff_encoding
 from lossdoc.runlog.run import Run
 from lossdoc.runlog.sanitize import sanitize

@@ -192,7 +192,17 @@ class Collector:
             run.warnings.append(ReaderWarning("warn.scale_facts", {"facts": ", ".join(parts)}))
 
 
-SHOWN = ("seq_length", "global_batch_size", "micro_batch_size", "grad_accum", "world_size", "padded_vocab_size", "loss_base", "skipped_steps", "loss_scale_min")
+SHOWN = (
+    "seq_length",
+    "global_batch_size",
+    "micro_batch_size",
+    "grad_accum",
+    "world_size",
+    "padded_vocab_size",
+    "loss_base",
+    "skipped_steps",
+    "loss_scale_min",
+)
 
 
 def _show(v: Any) -> str:

@@ -2,12 +2,12 @@
 ``ConsoleLogger.log_to_console``, ``_get_progress_string``, ``_get_eval_progress_string``).
 
     [batch=10/4800]:
-    	 Train time/batch: 9
-    	 Train loss/train/total: 7.1234
-    	 Train metrics/train/LanguageCrossEntropy: 7.1234      -> a batch at step 10
+        Train time/batch: 9
+        Train loss/train/total: 7.1234
+        Train metrics/train/LanguageCrossEntropy: 7.1234      -> a batch at step 10
     [epoch=1][batch=100/100]:                                  (max_duration in epochs)
     [Eval batch=4/4] Eval on eval data:
-    	 Eval metrics/eval/LanguageCrossEntropy: 3.4567         -> an evaluation at the last training batch
+        Eval metrics/eval/LanguageCrossEntropy: 3.4567         -> an evaluation at the last training batch
 
 The metrics follow their ``[batch=N/M]:`` header. The training loss is ``loss/train/total`` (Composer's sum of
 the losses; for an LM it is the cross-entropy); the validation loss is ``metrics/eval/LanguageCrossEntropy`` (or
@@ -29,7 +29,9 @@ from lossdoc.runlog.run import Run
 
 _HEAD = re.compile(r"^\s{0,4}(?:\[epoch=\d{1,9}\])?\[batch=(\d{1,12})(?:/\d{1,12})?\]:")
 _METRIC = re.compile(r"^\s{1,12}(Train|Eval) (\S{1,200}): (" + FLOAT + r"|\S{1,30})\s*$")
-_CONF = re.compile(r"^\s{0,12}(max_seq_len|global_train_batch_size|device_train_microbatch_size|vocab_size|pretrained|load_weights_only)\s{0,2}:\s{0,2}(\S{1,40})\s*$")
+_CONF = re.compile(
+    r"^\s{0,12}(max_seq_len|global_train_batch_size|device_train_microbatch_size|vocab_size|pretrained|load_weights_only)\s{0,2}:\s{0,2}(\S{1,40})\s*$"
+)
 _LOAD = re.compile(r"^\s{0,12}load_path\s{0,2}:\s{0,2}(\S{1,300})")
 _DETECT = re.compile(r"(?m)^\s{0,4}(?:\[epoch=\d{1,9}\])?\[batch=\d{1,12}/\d{1,12}\]:|Train loss/train/total: ")
 _NAMES = {"max_seq_len": "seq_length", "global_train_batch_size": "global_batch_size", "device_train_microbatch_size": "micro_batch_size"}

@@ -16,7 +16,6 @@ DeepSpeed's lines. ``skipped=`` counts skipped steps since the start: its last v
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,9 @@ _STEP = re.compile(r"\[Rank (\d{1,6})\] step=(\d{1,12}), skipped=(\d{1,12}), lr=
 _LOSS = re.compile(r"(?<![A-Za-z_])loss\s{0,2}[=:]\s{0,2}(" + FLOAT + r"|\S{1,20})")
 _OWN = re.compile(r"(?<![A-Za-z_])[Ss]tep[\s:=]{1,4}(\d{1,12})\b.{0,200}?(?<![A-Za-z_])[Ll]oss\s{0,2}[=:]?\s{0,2}(" + FLOAT + r")")
 _OVERFLOW = re.compile(r"OVERFLOW! Rank (\d{1,6}) Skipping step\. Attempted loss scale: (" + FLOAT + r"), reducing to (" + FLOAT + r")")
-_CONFIG = re.compile(r"^.{0,120}?\s{1,8}(train_batch_size|train_micro_batch_size_per_gpu|gradient_accumulation_steps|world_size)\s{1,2}\.{0,60}\s{1,2}(\d{1,12})\s*$")
+_CONFIG = re.compile(
+    r"^.{0,120}?\s{1,8}(train_batch_size|train_micro_batch_size_per_gpu|gradient_accumulation_steps|world_size)\s{1,2}\.{0,60}\s{1,2}(\d{1,12})\s*$"
+)
 _SEQ = re.compile(r"""(?:--|['"])?\b(seq_length|max_seq_len|max_seq_length|block_size)['"]?\s{0,2}[:= ]\s{0,2}(\d{1,9})\b""")
 _DETECT = re.compile(r"\[Rank \d{1,6}\] step=\d{1,12}, skipped=\d{1,12}|\[deepspeed\] OVERFLOW!|DeepSpeedEngine configuration:")
 _NAMES = {"train_batch_size": "global_batch_size", "train_micro_batch_size_per_gpu": "micro_batch_size", "gradient_accumulation_steps": "grad_accum"}
@@ -77,14 +78,14 @@ def read(path: Path, **_: Any) -> Run:
             if c.mine(rank):
                 own[float(m.group(1))] = (to_float(m.group(2)), lineno)
             continue
-        for name, value in _SEQ.findall(line):
+        for _name, value in _SEQ.findall(line):
             c.fact("seq_length", int_or_none(value), lineno)
     if not c.batches:  # the script printed its losses on lines of their own
         for step, (loss, lineno) in own.items():
             c.batch(step, loss, lineno)
     c.skipped = skipped_total
     if "global_batch_size" in c.facts and "micro_batch_size" in c.facts and "grad_accum" in c.facts and "world_size" not in c.facts:
-        (g, line), m_, a = c.facts["global_batch_size"], c.facts["micro_batch_size"][0], c.facts["grad_accum"][0]
+        (g, gline), m_, a = c.facts["global_batch_size"], c.facts["micro_batch_size"][0], c.facts["grad_accum"][0]
         if g and m_ and a and g % (m_ * a) == 0:  # train_batch_size = micro x accumulation x data-parallel ranks
-            c.fact("world_size", g // (m_ * a), line)
+            c.fact("world_size", g // (m_ * a), gline)
     return c.build(lines, "error.deepspeed_no_lines")

@@ -40,7 +40,9 @@ _DICT = re.compile(r"dictionary: (\d{1,10}) types")
 _ARGS = re.compile(r"""['"]?\b(tokens_per_sample|distributed_world_size|max_tokens|batch_size)['"]?\s{0,2}[:=]\s{0,2}(\d{1,12})\b""")
 _FINETUNE = re.compile(r"""['"]?\bfinetune_from_model['"]?\s{0,2}[:=]\s{0,2}(None|'[^']{1,300}'|"[^"]{1,300}")""")
 _LOADED = re.compile(r"[Ll]oaded checkpoint (\S{1,300}) \(epoch (\d{1,6}) @ (\d{1,12}) updates\)")
-_DETECT = re.compile(r"\| (?:train_inner|train|valid) \| |epoch \d{3}:\s{1,12}\d+ / \d+ loss=|\| epoch \d{3} \| loss |\[(?:train_inner|train|valid)\]\[INFO\] - \{")
+_DETECT = re.compile(
+    r"\| (?:train_inner|train|valid) \| |epoch \d{3}:\s{1,12}\d+ / \d+ loss=|\| epoch \d{3} \| loss |\[(?:train_inner|train|valid)\]\[INFO\] - \{"
+)
 _ARG_NAMES = {"tokens_per_sample": "seq_length", "distributed_world_size": "world_size"}
 
 
@@ -94,7 +96,14 @@ def read(path: Path, **_: Any) -> Run:
                 step = num(str(rec.get("num_updates", "nan")))
                 if step is not None and math.isfinite(step):
                     last_update = step
-                    c.batch(step, _loss(rec), lineno, lr=or_nan(num(str(rec.get("lr", "nan")))), grad_norm=or_nan(num(str(rec.get("gnorm", "nan")))), epoch=ep)
+                    c.batch(
+                        step,
+                        _loss(rec),
+                        lineno,
+                        lr=or_nan(num(str(rec.get("lr", "nan")))),
+                        grad_norm=or_nan(num(str(rec.get("gnorm", "nan")))),
+                        epoch=ep,
+                    )
                     w = num(str(rec.get("wpb", "nan")))
                     if w is not None and math.isfinite(w):
                         wpb = (w, lineno)

@@ -25,11 +25,15 @@ from lossdoc.runlog.readers._common import FLOAT, TextLines, to_float
 from lossdoc.runlog.readers._scale import Collector, int_or_none, strip
 from lossdoc.runlog.run import Run
 
-_NEW = re.compile(r"Epoch (\d{1,9}) \| iter (\d{1,12}) step (\d{1,12}) \| loss train: (" + FLOAT + r"|\S{1,20}), val: (" + FLOAT + r"|n/a|\S{1,20}) \|")
+_NEW = re.compile(
+    r"Epoch (\d{1,9}) \| iter (\d{1,12}) step (\d{1,12}) \| loss train: (" + FLOAT + r"|\S{1,20}), val: (" + FLOAT + r"|n/a|\S{1,20}) \|"
+)
 _OLD = re.compile(r"(?:^|\s)iter (\d{1,12}) step (\d{1,12}): loss (" + FLOAT + r"|\S{1,20}), iter time")
 _VAL = re.compile(r"(?:^|\s)(?:iter|step) (\d{1,12}): val loss (" + FLOAT + r"|\S{1,20}), val time")
 _FINAL = re.compile(r"Final evaluation \| val loss: (" + FLOAT + r")")
-_KV = re.compile(r"""['"]?\b(vocab_size|padded_vocab_size|block_size|max_seq_length|global_batch_size|micro_batch_size|devices|num_nodes)['"]?\s{0,2}[:=]\s{0,2}(\d{1,12})\b""")
+_KV = re.compile(
+    r"""['"]?\b(vocab_size|padded_vocab_size|block_size|max_seq_length|global_batch_size|micro_batch_size|devices|num_nodes)['"]?\s{0,2}[:=]\s{0,2}(\d{1,12})\b"""
+)
 _CKPT_DIR = re.compile(r"""['"]?\b(checkpoint_dir|initial_checkpoint_dir)['"]?\s{0,2}[:=]\s{0,2}(None|\S{1,300})""")
 _DETECT = re.compile(r"\| iter \d{1,12} step \d{1,12} \| loss train:|(?:^|\s)iter \d{1,12} step \d{1,12}: loss \S+, iter time")
 _NAMES = {"block_size": "seq_length", "max_seq_length": "seq_length", "devices": "world_size"}
@@ -59,10 +63,10 @@ def read(path: Path, **_: Any) -> Run:
             if not c.mine(rank):
                 continue
             if m:
-                ep, it, st, loss_text = float(m.group(1)), m.group(2), float(m.group(3)), m.group(4)
+                ep, st, loss_text = float(m.group(1)), float(m.group(3)), m.group(4)
             else:
                 assert old is not None
-                ep, it, st, loss_text = math.nan, old.group(1), float(old.group(2)), old.group(3)
+                ep, st, loss_text = math.nan, float(old.group(2)), old.group(3)
             loss = to_float(loss_text)
             c.recognised += 1
             if loss is None:

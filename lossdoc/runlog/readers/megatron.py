@@ -29,7 +29,9 @@ from lossdoc.runlog.run import Run
 
 _ITER = re.compile(r"(?:^|[\s\]])iteration\s{1,20}(\d{1,12})/\s{0,20}(\d{1,12})\s{0,4}\|(.{0,2000})")
 _FIELD = re.compile(r"\s*([A-Za-z][A-Za-z0-9 _()/-]{0,60}?)\s*:\s*(" + FLOAT + r")\s*$")
-_VAL = re.compile(r"validation loss at (?:iteration\s{1,8}(\d{1,12})|the end of training)[^|]{0,200}\|\s{0,4}lm loss value:\s{0,4}(" + FLOAT + r"|\S{1,20})")
+_VAL = re.compile(
+    r"validation loss at (?:iteration\s{1,8}(\d{1,12})|the end of training)[^|]{0,200}\|\s{0,4}lm loss value:\s{0,4}(" + FLOAT + r"|\S{1,20})"
+)
 _ARG = re.compile(r"^\s{1,4}([a-z][a-z0-9_]{0,60}) \.{2,} (.{0,500})$")
 _PADDED = re.compile(r"padded vocab \(size: (\d{1,10})\) with (\d{1,10}) dummy tokens \(new size: (\d{1,10})\)")
 _WORLD = re.compile(r"using world size: (\d{1,9})")
@@ -137,5 +139,7 @@ def read(path: Path, **_: Any) -> Run:
             c.event("checkpoint_saved", float(m.group(1)), line)
     _fine_tune(c, args, arg_lines)
     if args:
-        c.run.config["arguments"] = {k: v for k, v in args.items() if k in ("load", "finetune", "fp16", "bf16", "tokenizer_type", "train_iters", "lr")}
+        c.run.config["arguments"] = {
+            k: v for k, v in args.items() if k in ("load", "finetune", "fp16", "bf16", "tokenizer_type", "train_iters", "lr")
+        }
     return c.build(lines, "error.megatron_no_lines")

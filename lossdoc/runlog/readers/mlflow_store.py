@@ -134,13 +134,13 @@ def read(path: Path, **_: Any) -> Run:
     meta = folder / "meta.yaml"
     try:
         for line in meta.read_text(encoding="utf-8", errors="replace").splitlines()[:200]:
-            k, _, v = line.partition(":")
-            if k.strip() == "status":
-                code = v.strip()
+            mk, _sep, mv = line.partition(":")
+            if mk.strip() == "status":
+                code = mv.strip()
                 status_name = {"1": "RUNNING", "2": "SCHEDULED", "3": "FINISHED", "4": "FAILED", "5": "KILLED"}.get(code, code)
                 run.status = _STATUS.get(status_name)
-            elif k.strip() == "run_name":
-                run.config["run_name"] = v.strip()
+            elif mk.strip() == "run_name":
+                run.config["run_name"] = mv.strip()
     except OSError:
         pass
     run.config["params"] = dict(list(params.items())[:50])

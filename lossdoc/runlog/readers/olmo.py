@@ -25,12 +25,19 @@ from lossdoc.runlog.run import Run
 
 _HEAD = re.compile(r"\[step=(\d{1,12})(?:/\d{1,12})?(?:,[^\]]{0,100})?\]")
 _METRIC = re.compile(r"(?:^|\s)([A-Za-z][\w/\-. ]{0,120}?)=(" + FLOAT + r"|[\d,]{1,30}(?:\.\d+)?)(?=\s|$)")
-_CONF = re.compile(r"""^\s{0,12}['"]?(vocab_size|embedding_size|max_sequence_length|global_train_batch_size|device_train_microbatch_size)['"]?\s{0,2}[:=]\s{0,2}(\d{1,12})\b""")
+_CONF = re.compile(
+    r"""^\s{0,12}['"]?(vocab_size|embedding_size|max_sequence_length|global_train_batch_size|device_train_microbatch_size)['"]?\s{0,2}[:=]\s{0,2}(\d{1,12})\b"""
+)
 _LOAD = re.compile(r"""^\s{0,12}['"]?load_path['"]?\s{0,2}[:=]\s{0,2}(\S{1,300})""")
 _WORLD = re.compile(r"(?:world size|world_size)\s{0,2}[:=]?\s{0,2}(\d{1,9})", re.IGNORECASE)
 _DETECT = re.compile(r"\[step=\d{1,12}/\d{1,12}[,\]]|train/CrossEntropyLoss=|train/CE loss=")
 _TRAIN = ("train/CrossEntropyLoss", "train/CE loss")
-_NAMES = {"embedding_size": "padded_vocab_size", "max_sequence_length": "seq_length", "global_train_batch_size": "global_batch_size", "device_train_microbatch_size": "micro_batch_size"}
+_NAMES = {
+    "embedding_size": "padded_vocab_size",
+    "max_sequence_length": "seq_length",
+    "global_train_batch_size": "global_batch_size",
+    "device_train_microbatch_size": "micro_batch_size",
+}
 
 
 def detect(path: Path, head: str) -> bool:

@@ -31,7 +31,18 @@ CASES = [
 
 def test_registry_order():
     assert formats()[0] == "lossdoc"
-    assert set(formats()) == {"lossdoc", "hf-trainer", "tensorboard", "lightning-csv", "nanogpt", "seed-console", "csv", "jsonl", "json", "console"} | {
+    assert set(formats()) == {
+        "lossdoc",
+        "hf-trainer",
+        "tensorboard",
+        "lightning-csv",
+        "nanogpt",
+        "seed-console",
+        "csv",
+        "jsonl",
+        "json",
+        "console",
+    } | {
         "mlflow",
         "wandb",
         "megatron",

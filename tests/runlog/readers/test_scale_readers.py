@@ -238,7 +238,9 @@ def test_deepspeed_facts_and_overflow():
 
 def test_deepspeed_step_line_without_loss_is_refused(tmp_path):
     p = tmp_path / "ds.log"
-    p.write_text("[2024-05-01 12:00:00,000] [INFO] [logging.py:96:log_dist] [Rank 0] step=10, skipped=0, lr=[0.0001], mom=[(0.9, 0.999)]\n", encoding="utf-8")
+    p.write_text(
+        "[2024-05-01 12:00:00,000] [INFO] [logging.py:96:log_dist] [Rank 0] step=10, skipped=0, lr=[0.0001], mom=[(0.9, 0.999)]\n", encoding="utf-8"
+    )
     with pytest.raises(LossdocError) as e:
         read_run(p)
     assert e.value.key == "error.deepspeed_no_lines"
