@@ -119,7 +119,8 @@ def runs_to_explain(paths: Iterable[Path] | None) -> list[Path] | None:
         only = args[0]
         if _is_sweep(only):
             found = runs_in(only)
-            if len(found) >= 2:
+            # a sweep: at least two runs a reader recognises (a folder of files that merely end in .txt is not one)
+            if sum(1 for p in found if p.is_dir() or _detected(p)) >= 2:
                 return found
         return None
     out: list[Path] = []

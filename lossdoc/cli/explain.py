@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def explain_command(
-    run_paths: Optional[list[Path]] = typer.Argument(
+    run_path: Optional[list[Path]] = typer.Argument(
         None,
         metavar="RUN...",
         help="A run log or its folder: lossdoc's run.jsonl (or an older metrics.jsonl), the seed script's console "
@@ -64,7 +64,8 @@ def explain_command(
     from lossdoc.runlog.overrides import apply_overrides
     from lossdoc.runlog.readers import read_run
 
-    many = runs_to_explain(run_paths)
+    paths = [run_path] if isinstance(run_path, Path) else run_path  # a caller of the function may pass one Path
+    many = runs_to_explain(paths)
     if many is not None:  # several runs: one table (lossdoc/batch.py, lossdoc/render/many.py)
         from lossdoc.cli.many import explain_many_command
 
@@ -73,8 +74,8 @@ def explain_command(
         raise typer.Exit(
             explain_many_command(many, fmt, reader_options, overrides, language, as_json=as_json, fail_on=fail_on, charts=plot or report is not None)
         )
-    run_path = pick_run(run_paths[0] if run_paths else None, language)
-    run = read_run(run_path, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
+    one = pick_run(paths[0] if paths else None, language)
+    run = read_run(one, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
     run = apply_overrides(run, vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
     diagnosis = diagnose(run)
     if as_json:

@@ -35,4 +35,7 @@ def explain_many_command(
         from lossdoc.render.many import render_many
 
         render_many(out, rows, lang)
-    return exit_code(rows, fail_on)
+    code = exit_code(rows, fail_on)
+    if code == 2:  # the contract of exit 2: one line on stderr saying what is wrong (the rows say which and why)
+        raise LossdocError("error.many_unreadable", count=sum(r.verdict is None for r in rows), total=len(rows))
+    return code

@@ -10,16 +10,28 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from lossdoc.batch import Row, exit_code, explain_many, runs_in, runs_to_explain, sort_rows
-from lossdoc.cli import app
+from lossdoc.cli import run
 
 SCALE = Path(__file__).resolve().parents[1] / "fixtures" / "scale"
 
 
-def invoke(*args):
-    return CliRunner().invoke(app, ["explain", *map(str, args)], env={"COLUMNS": "250"})
+class Result:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.exit_code, self.output, self.stderr = code, out, err
+
+
+@pytest.fixture
+def invoke(capsys, monkeypatch):
+    """`lossdoc explain ARGS` through the CLI's own entry (lossdoc.cli.run: exit codes and the one stderr line)."""
+    monkeypatch.setenv("COLUMNS", "250")
+
+    def call(*args):
+        code = run(["explain", *map(str, args)])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return call
 
 
 @pytest.fixture
@@ -57,9 +69,10 @@ def test_one_run_stays_one_run(tmp_path):
     assert runs_to_explain(None) is None
 
 
-def test_table_worst_first_with_counts_and_exit_code(sweep):
+def test_table_worst_first_with_counts_and_exit_code(sweep, invoke):
     result = invoke(sweep, "--lang", "en")
-    assert result.exit_code == 2, result.output  # a run could not be read
+    assert result.exit_code == 2, result.output  # a run could not be read: one line on stderr says so
+    assert result.stderr.strip() == "lossdoc: error: 1 of 10 runs could not be read: their rows above say why"
     lines = result.output.splitlines()
     assert "10 runs, worst first" in lines[0]
     body = [ln for ln in lines if ln.startswith("│/")]
@@ -70,7 +83,7 @@ def test_table_worst_first_with_counts_and_exit_code(sweep):
     assert "garbage.log" in bad and "cannot tell which kind of log" in result.output
 
 
-def test_fail_on_applies_to_any_run(sweep):
+def test_fail_on_applies_to_any_run(sweep, invoke):
     (sweep / "garbage.log").unlink()
     assert invoke(sweep).exit_code == 0
     assert invoke(sweep, "--fail-on", "broken").exit_code == 1
@@ -79,7 +92,7 @@ def test_fail_on_applies_to_any_run(sweep):
     assert invoke(*healthy, SCALE / "deepspeed" / "diverging.log", "--fail-on", "overfitting").exit_code == 1
 
 
-def test_json_is_a_list(sweep):
+def test_json_is_a_list(sweep, invoke):
     result = invoke(sweep, "--json")
     docs = json.loads(result.output)
     assert isinstance(docs, list) and len(docs) == 10
@@ -92,7 +105,7 @@ def test_json_is_a_list(sweep):
     assert any(w["key"] == "warn.loss_base2" for w in good["reader_warnings"])
 
 
-def test_several_arguments_and_chinese(sweep):
+def test_several_arguments_and_chinese(sweep, invoke):
     files = [sweep / "megatron" / "healthy.log", sweep / "garbage.log", sweep / "fs" / "train.log"]
     result = invoke(*files, "--lang", "zh")
     assert result.exit_code == 2
@@ -119,6 +132,15 @@ def test_rows_sort_worst_first():
         Row("o", verdict="overfitting"),
     ]
     assert [r.source for r in sort_rows(rows)] == ["b", "a", "o", "x", "c"]
+
+
+def test_a_folder_of_junk_files_is_not_a_sweep(tmp_path, invoke):
+    """Files that merely end in .txt do not make a sweep: the folder is refused as before, in one line."""
+    for i in range(300):
+        (tmp_path / f"f{i}.txt").write_bytes(b"x")
+    assert runs_to_explain([tmp_path]) is None
+    result = invoke(tmp_path)
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_charts_refused_with_many_runs():

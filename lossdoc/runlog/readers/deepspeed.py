@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers._common import FLOAT, TextLines, to_float
 from lossdoc.runlog.readers._scale import Collector, int_or_none, num, or_nan, strip
 from lossdoc.runlog.run import Run
@@ -42,6 +43,25 @@ def detect(path: Path, head: str) -> bool:
 
 def resolve(folder: Path) -> Path | None:
     return None
+
+
+def _console(path: Path, c: Collector) -> Run:
+    """No DeepSpeed loss line: the losses are on lines another framework printed (the Hugging Face Trainer's
+    ``{'loss': ...}`` dicts with DeepSpeed underneath, a home-made console). The console reader reads them; the
+    DeepSpeed facts (skipped steps, loss scale, batch) are added, and the refusal, if any, is DeepSpeed's."""
+    from lossdoc.runlog.readers import console
+
+    try:
+        run = console.read(path)
+    except LossdocError:
+        raise LossdocError("error.deepspeed_no_lines", path=str(path)) from None
+    c.run.batches, c.run.epochs = run.batches, run.epochs
+    c.run.warnings.extend(run.warnings)
+    c.run.events.extend(run.events)
+    c.run.records_read, c.run.records_skipped = run.records_read, run.records_skipped
+    c.run.config["console_format"] = "console"
+    c._facts()
+    return c.run
 
 
 def read(path: Path, **_: Any) -> Run:
@@ -84,6 +104,8 @@ def read(path: Path, **_: Any) -> Run:
         for step, (loss, lineno) in own.items():
             c.batch(step, loss, lineno)
     c.skipped = skipped_total
+    if not c.batches and not c.evals:
+        return _console(path, c)
     if "global_batch_size" in c.facts and "micro_batch_size" in c.facts and "grad_accum" in c.facts and "world_size" not in c.facts:
         (g, gline), m_, a = c.facts["global_batch_size"], c.facts["micro_batch_size"][0], c.facts["grad_accum"][0]
         if g and m_ and a and g % (m_ * a) == 0:  # train_batch_size = micro x accumulation x data-parallel ranks

@@ -41,7 +41,7 @@ _ARGS = re.compile(r"""['"]?\b(tokens_per_sample|distributed_world_size|max_toke
 _FINETUNE = re.compile(r"""['"]?\bfinetune_from_model['"]?\s{0,2}[:=]\s{0,2}(None|'[^']{1,300}'|"[^"]{1,300}")""")
 _LOADED = re.compile(r"[Ll]oaded checkpoint (\S{1,300}) \(epoch (\d{1,6}) @ (\d{1,12}) updates\)")
 _DETECT = re.compile(
-    r"\| (?:train_inner|train|valid) \| |epoch \d{3}:\s{1,12}\d+ / \d+ loss=|\| epoch \d{3} \| loss |\[(?:train_inner|train|valid)\]\[INFO\] - \{"
+    r"epoch \d{3}:\s{1,12}\d{1,12} / \d{1,12} loss=|epoch \d{3} \| (?:loss |valid on ')|(?:\[train_inner\]\[INFO\] - |\| train_inner \| )\{\"epoch\""
 )
 _ARG_NAMES = {"tokens_per_sample": "seq_length", "distributed_world_size": "world_size"}
 

@@ -22,9 +22,12 @@ import csv
 import json
 import math
 import re
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers._common import (
@@ -34,7 +37,7 @@ from lossdoc.runlog.readers._common import (
     TRAIN_NAMES,
     VAL_NAMES,
     TextLines,
-    batch_series,
+    batch_columns,
     epoch_series,
     find_exact,
     finish,
@@ -42,7 +45,7 @@ from lossdoc.runlog.readers._common import (
     pick,
     to_float,
 )
-from lossdoc.runlog.run import ReaderWarning, Run
+from lossdoc.runlog.run import BatchSeries, ReaderWarning, Run
 
 LR_NAMES = ["lr", "learning_rate", "lr_0", "lr_abs", "learningrate"]
 GRAD_NAMES = ["grad_norm", "gradient_norm", "grad_norm_total", "total_grad_norm", "gradnorm"]
@@ -57,6 +60,26 @@ class Table:
         self.columns = columns
         self.rows = rows
         self.lines = lines
+
+    def records(self) -> Iterator[tuple[dict[str, Any], int]]:
+        """(row, line) in log order."""
+        return zip(self.rows, self.lines)
+
+
+class StreamedCsv(Table):
+    """A CSV read a row at a time (``csv_rows``): only the header is held, and each row's dict lives while it is
+    read, so the memory is the Run's columns, not the table (issue 26: a 100 MB CSV had peaked at 2.9 GB)."""
+
+    def __init__(self, path: Path) -> None:
+        self.source = csv_rows(path)
+        super().__init__(self.source.header, [], [])
+        self.count = 0
+
+    def records(self) -> Iterator[tuple[dict[str, Any], int]]:
+        header = self.columns
+        for lineno, values in self.source:
+            self.count += 1
+            yield dict(zip(header, values)), lineno
 
 
 # ---------------------------------------------------------------- detection
@@ -277,12 +300,12 @@ def _column(table: Table, path: Path, option: str | None, flag: str, names: list
     return pick([c for c in table.columns if c not in exclude], names)
 
 
-def _epoch_numbers(run: Run, batches: dict[int, tuple[float, float, float, float, float]], evals: list[list[float]], *, has_epochs: bool) -> None:
+def _epoch_numbers(run: Run, batches: BatchSeries, evals: list[list[float]], *, has_epochs: bool) -> None:
     """The Run's series, with epoch 0 only before any update: epochs counted from 0 while training are numbered
     from 1, and evaluations without an epoch are numbered in order."""
     shift = 0.0
     if has_epochs:
-        if any(e[0] == 0 and not e[4] for e in evals) or (not evals and any(b[0] == 0 for b in batches.values())):
+        if any(e[0] == 0 and not e[4] for e in evals) or (not evals and bool(np.any(batches.epoch == 0))):
             shift = 1.0
             run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
     rows = []
@@ -297,8 +320,8 @@ def _epoch_numbers(run: Run, batches: dict[int, tuple[float, float, float, float
             out_ep = float(n)
         rows.append((out_ep, step, tr, va, NAN))
     if shift:
-        batches = {k: (v[0] + shift, *v[1:]) for k, v in batches.items()}
-    run.batches = batch_series(batches)
+        batches.epoch = batches.epoch + shift
+    run.batches = batches
     run.epochs = epoch_series(rows)
 
 
@@ -333,13 +356,16 @@ def table_to_run(
     if step_c is None:
         run.warnings.append(ReaderWarning("warn.no_step_column", {}))
 
-    batches: dict[int, tuple[float, float, float, float, float]] = {}
+    # batch columns in log order (array('d'): 8 bytes a value, no Python object per row); batch_columns keeps the
+    # last row of a repeated step, as a dict keyed by step would
+    b_step, b_ep, b_loss, b_lr, b_gn = (array("d") for _ in range(5))
     evals: list[list[float]] = []  # [epoch or NaN, step, train, val, pre_update]
     not_numbers: list[int] = []
     no_step = 0
-    dup = 0
     seen_batch = False
-    for i, (row, lineno) in enumerate(zip(table.rows, table.lines)):
+    n_rows = 0
+    for i, (row, lineno) in enumerate(table.records()):
+        n_rows = i + 1
         row_train = next((c for c in train_cands if row.get(c) not in (None, "")), train_c)
         tr = _value(row, row_train, not_numbers, lineno)
         va = _value(row, val_c, not_numbers, lineno)
@@ -356,16 +382,20 @@ def table_to_run(
         ep = _value(row, epoch_c, not_numbers, lineno) if epoch_c else None
         ep = NAN if ep is None else ep
         if va is None:
-            dup += int(step) in batches
             lr = _value(row, lr_c, not_numbers, lineno) if lr_c else None
             gn = _value(row, gn_c, not_numbers, lineno) if gn_c else None
-            batches[int(step)] = (ep, NAN if tr is None else tr, NAN if lr is None else lr, NAN if gn is None else gn, NAN)
+            b_step.append(float(int(step)))
+            b_ep.append(ep)
+            b_loss.append(NAN if tr is None else tr)
+            b_lr.append(NAN if lr is None else lr)
+            b_gn.append(NAN if gn is None else gn)
             seen_batch = True
         else:
             pre = (step == 0) if step_c is not None else (tr is None and not seen_batch)
             evals.append([ep, step, NAN if tr is None else tr, va, 1.0 if pre else 0.0])
-    run.records_read = len(table.rows)
-    skipped = len(table.rows) - len(batches) - len(evals)
+    batches, dup = batch_columns(b_step, b_ep, b_loss, b_lr, b_gn)
+    run.records_read = n_rows
+    skipped = n_rows - len(batches) - len(evals)
     run.records_skipped = max(skipped, 0)
     if no_step:
         run.warnings.append(ReaderWarning("warn.rows_without_step", {"count": no_step}))
@@ -406,10 +436,12 @@ def cell(raw: Any, bad: list[int], lineno: int) -> float | None:
 
 
 def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
-    table = load_csv(path)
+    table = StreamedCsv(path)
     run = table_to_run(table, path, "csv", step_col=step_col, train_col=train_col, val_col=val_col)
-    table.long_lines.warn_long(run)  # type: ignore[attr-defined]
-    if getattr(table, "bare", False):
+    if table.source.bare and table.count < 3:
+        raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss
+    table.source.lines.warn_long(run)
+    if table.source.bare:
         run.warnings.append(ReaderWarning("warn.bare_columns", {}))
     return run
 

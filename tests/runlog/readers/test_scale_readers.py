@@ -341,3 +341,20 @@ def test_composer_eval_belongs_to_the_last_training_batch():
     """'[Eval batch=4/4] Eval on eval data:' counts evaluation batches: the evaluation is placed at the training batch before it."""
     run = read_run(SCALE / "composer" / "healthy.log")
     assert list(run.epochs.step[:2]) == [200.0, 400.0]
+
+
+def test_deepspeed_under_the_hf_trainer_reads_the_trainer_lines(tmp_path):
+    """The Hugging Face Trainer with DeepSpeed: DeepSpeed's step lines carry no loss, the Trainer's dicts do. The
+    console reader reads those; DeepSpeed's skipped steps are kept."""
+    p = tmp_path / "hf_ds.log"
+    lines = []
+    for s in range(1, 41):
+        lines.append(
+            f"[2024-05-01 12:00:00,000] [INFO] [logging.py:96:log_dist] [Rank 0] step={s}, skipped={min(s, 3)}, lr=[0.0001], mom=[(0.9, 0.999)]"
+        )
+        lines.append(f"{{'loss': {5.0 - 0.05 * s:.4f}, 'learning_rate': 0.0001, 'epoch': {s / 40:.2f}}}")
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = read_run(p)
+    assert run.format == "deepspeed" and run.config["console_format"] == "console"
+    assert len(run.batches) == 40 and run.batches.loss[0] == pytest.approx(4.95)
+    assert run.config["skipped_steps"] == 3
