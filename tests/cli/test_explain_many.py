@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from lossdoc.batch import Row, exit_code, explain_many, runs_in, runs_to_explain, sort_rows
 from lossdoc.cli import run
 
