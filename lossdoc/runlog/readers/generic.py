@@ -37,7 +37,6 @@ from lossdoc.runlog.readers._common import (
     TRAIN_NAMES,
     VAL_NAMES,
     TextLines,
-    batch_columns,
     epoch_series,
     find_exact,
     finish,
@@ -45,11 +44,13 @@ from lossdoc.runlog.readers._common import (
     pick,
     to_float,
 )
+from lossdoc.runlog.readers.lossdoc_jsonl import _BatchColumns
 from lossdoc.runlog.run import BatchSeries, ReaderWarning, Run
 
 LR_NAMES = ["lr", "learning_rate", "lr_0", "lr_abs", "learningrate"]
 GRAD_NAMES = ["grad_norm", "gradient_norm", "grad_norm_total", "total_grad_norm", "gradnorm"]
 _KNOWN = set(TRAIN_NAMES) | set(VAL_NAMES)
+CHUNK_ROWS = 65536  # batch rows handed to the column store at once
 _HEADER_CELL = re.compile(r"^[\w./\-\[\] ()@#]*$")
 
 
@@ -239,12 +240,69 @@ def _split(line: str, delim: str, path: Path, lineno: int) -> list[str]:
     return fields
 
 
-def load_jsonl(path: Path) -> tuple[Table, list[int]]:
+class JsonlColumns(Table):
+    """JSON Lines kept as columns: for each column a reader could use (a known step, loss, epoch, lr or grad-norm
+    name, or one a flag names) an array of its numbers and a byte per row (0: absent or empty, 1: a number, 2: not
+    a number); the other columns only by name. 9 bytes a value instead of a dict per row (issue 26: a 100 MB
+    JSONL had peaked at 2.4 GB). ``records()`` gives the rows back as dicts of those columns, as ``cell`` reads them."""
+
+    def __init__(self) -> None:
+        super().__init__([], [], [])
+        self.names: dict[str, None] = {}
+        self.values: dict[str, array] = {}
+        self.state: dict[str, bytearray] = {}
+        self.line_numbers = array("q")
+        self.count = 0
+        self.first_has_list = False
+
+    def add(self, flat: dict[str, Any], lineno: int, wanted: Any) -> None:
+        i = self.count
+        for k, raw in flat.items():
+            if k not in self.names:
+                self.names[k] = None
+                if wanted(k):
+                    self.values[k] = array("d", bytes(8 * i))
+                    self.state[k] = bytearray(i)
+            col = self.values.get(k)
+            if col is None:
+                continue
+            v = cell(raw, [], 0) if raw is not None else None
+            code = 0 if raw is None or (isinstance(raw, str) and not raw.strip()) else (2 if v is None else 1)
+            col.append(v if v is not None else NAN)
+            self.state[k].append(code)
+        self.count = i + 1
+        for k, col in self.values.items():  # columns this row lacks
+            if len(col) == i:
+                col.append(NAN)
+                self.state[k].append(0)
+        self.line_numbers.append(lineno)
+
+    def records(self) -> Iterator[tuple[dict[str, Any], int]]:
+        cols = [(k, self.values[k], self.state[k]) for k in self.values]
+        for i in range(self.count):
+            row: dict[str, Any] = {}
+            for k, vals, st in cols:
+                code = st[i]
+                if code == 1:
+                    row[k] = vals[i]
+                elif code == 2:
+                    row[k] = "?"  # not a number: cell() counts its line, as it did the raw value
+            yield row, self.line_numbers[i]
+
+
+def _wanted(*flags: str | None) -> Any:
+    """Which columns a JSONL table keeps values of: known names, and those the flags name (loosely compared)."""
+    known = {norm_name(n) for n in (*STEP_NAMES, *TRAIN_NAMES, *VAL_NAMES, *EPOCH_NAMES, *LR_NAMES, *GRAD_NAMES)}
+    named = {f for f in flags if f}
+    known |= {norm_name(f) for f in named}
+    return lambda k: k in named or norm_name(k) in known
+
+
+def load_jsonl(path: Path, wanted: Any = None) -> tuple[JsonlColumns, list[int]]:
     lines = TextLines(path)
-    rows: list[dict[str, Any]] = []
-    linenos: list[int] = []
+    table = JsonlColumns()
+    keep = wanted or _wanted()
     bad: list[int] = []
-    columns: dict[str, None] = {}
     last_nonempty = 0
     torn = None
     for lineno, line in lines:
@@ -261,17 +319,16 @@ def load_jsonl(path: Path) -> tuple[Table, list[int]]:
             bad.append(lineno)
             continue
         flat = _flatten(rec)
-        for k in flat:
-            columns.setdefault(k, None)
-        rows.append(flat)
-        linenos.append(lineno)
-    if bad and bad[-1] == last_nonempty and rows:
+        if not table.count:
+            table.first_has_list = any(isinstance(v, list) for v in flat.values())
+        table.add(flat, lineno, keep)
+    table.columns = list(table.names)
+    if bad and bad[-1] == last_nonempty and table.count:
         torn = bad.pop()
-    if not rows:
+    if not table.count:
         if lines.empty:
             raise LossdocError("error.log_empty", path=str(path))
         raise LossdocError("error.jsonl_no_records", path=str(path), example='{"step": 10, "loss": 2.31}')
-    table = Table(list(columns), rows, linenos)
     table.long_lines = lines  # type: ignore[attr-defined]
     table.torn = torn  # type: ignore[attr-defined]
     return table, bad
@@ -356,9 +413,11 @@ def table_to_run(
     if step_c is None:
         run.warnings.append(ReaderWarning("warn.no_step_column", {}))
 
-    # batch columns in log order (array('d'): 8 bytes a value, no Python object per row); batch_columns keeps the
-    # last row of a repeated step, as a dict keyed by step would
-    b_step, b_ep, b_loss, b_lr, b_gn = (array("d") for _ in range(5))
+    # batch rows go to lossdoc's own bounded column store a chunk at a time: it keeps the last row of a repeated
+    # step (as a dict keyed by step would), and beyond MAX_BATCH_ROWS a systematic 1 in k of the rows (a warning
+    # says so), so the memory stays bounded whatever the table's length (docs/performance.md)
+    store = _BatchColumns()
+    chunk: list[tuple[float, ...]] = []
     evals: list[list[float]] = []  # [epoch or NaN, step, train, val, pre_update]
     not_numbers: list[int] = []
     no_step = 0
@@ -384,18 +443,22 @@ def table_to_run(
         if va is None:
             lr = _value(row, lr_c, not_numbers, lineno) if lr_c else None
             gn = _value(row, gn_c, not_numbers, lineno) if gn_c else None
-            b_step.append(float(int(step)))
-            b_ep.append(ep)
-            b_loss.append(NAN if tr is None else tr)
-            b_lr.append(NAN if lr is None else lr)
-            b_gn.append(NAN if gn is None else gn)
+            chunk.append((float(lineno), float(int(step)), ep, NAN if tr is None else tr, NAN if lr is None else lr, NAN if gn is None else gn, NAN))
+            if len(chunk) >= CHUNK_ROWS:
+                store.add(None, chunk)
+                chunk = []
             seen_batch = True
         else:
             pre = (step == 0) if step_c is not None else (tr is None and not seen_batch)
             evals.append([ep, step, NAN if tr is None else tr, va, 1.0 if pre else 0.0])
-    batches, dup = batch_columns(b_step, b_ep, b_loss, b_lr, b_gn)
+    store.add(None, chunk)
+    batches = store.series()
+    sample = store.sampled()
+    dup = 0 if sample is not None else store.seen - len(batches)
+    if sample is not None:
+        run.warnings.append(ReaderWarning("warn.batches_sampled", {"kept": len(batches), **sample}))
     run.records_read = n_rows
-    skipped = n_rows - len(batches) - len(evals)
+    skipped = n_rows - store.seen - len(evals) + dup
     run.records_skipped = max(skipped, 0)
     if no_step:
         run.warnings.append(ReaderWarning("warn.rows_without_step", {"count": no_step}))
@@ -448,7 +511,7 @@ def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None =
 
 def read_jsonl(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
     try:
-        table, bad = load_jsonl(path)
+        table, bad = load_jsonl(path, _wanted(step_col, train_col, val_col))
     except LossdocError as exc:
         if exc.key != "error.jsonl_no_records":
             raise
@@ -457,7 +520,7 @@ def read_jsonl(path: Path, *, step_col: str | None = None, train_col: str | None
             return read_json(path, step_col=step_col, train_col=train_col, val_col=val_col)
         except LossdocError:
             raise exc from None
-    if len(table.rows) == 1 and any(isinstance(v, list) for v in table.rows[0].values()):
+    if table.count == 1 and table.first_has_list:
         # one line holding arrays: a column-oriented JSON document on a single line
         return read_json(path, step_col=step_col, train_col=train_col, val_col=val_col)
     run = table_to_run(table, path, "jsonl", step_col=step_col, train_col=train_col, val_col=val_col)
