@@ -44,13 +44,14 @@ from lossdoc.runlog.readers._common import (
     pick,
     to_float,
 )
-from lossdoc.runlog.readers.lossdoc_jsonl import _BatchColumns
+from lossdoc.runlog.readers.lossdoc_jsonl import MAX_BATCH_ROWS, _BatchColumns
 from lossdoc.runlog.run import BatchSeries, ReaderWarning, Run
 
 LR_NAMES = ["lr", "learning_rate", "lr_0", "lr_abs", "learningrate"]
 GRAD_NAMES = ["grad_norm", "gradient_norm", "grad_norm_total", "total_grad_norm", "gradnorm"]
 _KNOWN = set(TRAIN_NAMES) | set(VAL_NAMES)
 CHUNK_ROWS = 65536  # batch rows handed to the column store at once
+BATCH_CAP = MAX_BATCH_ROWS  # batch rows held at once; beyond, a systematic 1 in k (lossdoc_jsonl._BatchColumns)
 _HEADER_CELL = re.compile(r"^[\w./\-\[\] ()@#]*$")
 
 
@@ -257,24 +258,32 @@ class JsonlColumns(Table):
 
     def add(self, flat: dict[str, Any], lineno: int, wanted: Any) -> None:
         i = self.count
+        filled = 0
         for k, raw in flat.items():
-            if k not in self.names:
-                self.names[k] = None
-                if wanted(k):
-                    self.values[k] = array("d", bytes(8 * i))
-                    self.state[k] = bytearray(i)
             col = self.values.get(k)
             if col is None:
+                if k in self.names:
+                    continue
+                self.names[k] = None
+                if not wanted(k):
+                    continue
+                col = self.values[k] = array("d", bytes(8 * i))
+                self.state[k] = bytearray(i)
+            filled += 1
+            if raw.__class__ is float:  # the common case, a JSON number
+                col.append(raw)
+                self.state[k].append(1)
                 continue
             v = cell(raw, [], 0) if raw is not None else None
             code = 0 if raw is None or (isinstance(raw, str) and not raw.strip()) else (2 if v is None else 1)
             col.append(v if v is not None else NAN)
             self.state[k].append(code)
         self.count = i + 1
-        for k, col in self.values.items():  # columns this row lacks
-            if len(col) == i:
-                col.append(NAN)
-                self.state[k].append(0)
+        if filled < len(self.values):  # columns this row lacks
+            for k, col in self.values.items():
+                if len(col) == i:
+                    col.append(NAN)
+                    self.state[k].append(0)
         self.line_numbers.append(lineno)
 
     def records(self) -> Iterator[tuple[dict[str, Any], int]]:
@@ -416,7 +425,7 @@ def table_to_run(
     # batch rows go to lossdoc's own bounded column store a chunk at a time: it keeps the last row of a repeated
     # step (as a dict keyed by step would), and beyond MAX_BATCH_ROWS a systematic 1 in k of the rows (a warning
     # says so), so the memory stays bounded whatever the table's length (docs/performance.md)
-    store = _BatchColumns()
+    store = _BatchColumns(BATCH_CAP)
     chunk: list[tuple[float, ...]] = []
     evals: list[list[float]] = []  # [epoch or NaN, step, train, val, pre_update]
     not_numbers: list[int] = []
