@@ -19,14 +19,15 @@ def register(app: typer.Typer) -> None:
 
 
 def explain_command(
-    run_path: Optional[Path] = typer.Argument(
+    run_path: Optional[list[Path]] = typer.Argument(
         None,
-        metavar="RUN",
+        metavar="RUN...",
         help="A run log or its folder: lossdoc's run.jsonl (or an older metrics.jsonl), the seed script's console "
         "output, Hugging Face trainer_state.json, Lightning metrics.csv, TensorBoard events, nanoGPT and build-nanogpt logs, "
         "LLaMA-Factory's trainer_log.jsonl, any CSV/TSV/JSON/JSONL of losses, or a home-made console log (docs/formats.md). "
         "A folder holding one log: that log. A folder of run folders (runs/): its newest run. "
-        "Default: the newest run under ./runs.",
+        "Default: the newest run under ./runs. Several runs (explain A B C, explain runs/*, or a folder of runs such as a "
+        "sweep root, mlruns/ or wandb/): one table, a row per run, worst first.",
     ),
     as_json: AsJson = False,
     fail_on: str = typer.Option("never", "--fail-on", help="Exit 1 when the verdict is at least this bad: broken, overfitting or never."),
@@ -58,13 +59,24 @@ def explain_command(
 
     size_px = check_chart_options(plot, as_json, report, size)
     from lossdoc.analysis import diagnose
+    from lossdoc.batch import runs_to_explain
     from lossdoc.cli.runs import pick_run
     from lossdoc.render.console import out
     from lossdoc.runlog.overrides import apply_overrides
     from lossdoc.runlog.readers import read_run
 
-    run_path = pick_run(run_path, language)
-    run = read_run(run_path, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
+    paths = [run_path] if isinstance(run_path, Path) else run_path  # a caller of the function may pass one Path
+    many = runs_to_explain(paths)
+    if many is not None:  # several runs: one table (lossdoc/batch.py, lossdoc/render/many.py)
+        from lossdoc.cli.many import explain_many_command
+
+        reader_options = dict(step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
+        overrides = dict(vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
+        raise typer.Exit(
+            explain_many_command(many, fmt, reader_options, overrides, language, as_json=as_json, fail_on=fail_on, charts=plot or report is not None)
+        )
+    one = pick_run(paths[0] if paths else None, language)
+    run = read_run(one, fmt, step_col=step_col, train_col=train_col, val_col=val_col, train_tag=train_tag, val_tag=val_tag)
     run = apply_overrides(run, vocab_size=vocab_size, floor=floor, random=random, random_low=random_low, pretrained=pretrained)
     diagnosis = diagnose(run)
     if as_json:

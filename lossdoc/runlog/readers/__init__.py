@@ -15,6 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lossdoc.runlog.readers.composer as composer
+import lossdoc.runlog.readers.deepspeed as deepspeed
+import lossdoc.runlog.readers.fairseq as fairseq
+import lossdoc.runlog.readers.litgpt as litgpt
+import lossdoc.runlog.readers.megatron as megatron
+import lossdoc.runlog.readers.mlflow_store as mlflow_store
+import lossdoc.runlog.readers.olmo as olmo
+import lossdoc.runlog.readers.torchtitan as torchtitan
+import lossdoc.runlog.readers.wandb_offline as wandb_offline
 from lossdoc.errors import LossdocError, reading
 from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, nanogpt, seed_console, tensorboard
 from lossdoc.runlog.readers._common import MAX_LOG_BYTES, MAX_STREAM_BYTES, decode_head, sniff_encoding
@@ -37,6 +46,16 @@ READERS: list[Reader] = [
     Reader("hf-trainer", hf_trainer.detect, hf_trainer.read, hf_trainer.resolve),
     Reader("tensorboard", tensorboard.detect, tensorboard.read, tensorboard.resolve),
     Reader("lightning-csv", lightning_csv.detect, lightning_csv.read, lightning_csv.resolve),
+    # the frameworks of training at scale (issue 26): each detector looks for its own framework's lines
+    Reader("mlflow", mlflow_store.detect, mlflow_store.read, mlflow_store.resolve),
+    Reader("wandb", wandb_offline.detect, wandb_offline.read, wandb_offline.resolve),
+    Reader("megatron", megatron.detect, megatron.read, megatron.resolve),
+    Reader("deepspeed", deepspeed.detect, deepspeed.read, deepspeed.resolve),
+    Reader("torchtitan", torchtitan.detect, torchtitan.read, torchtitan.resolve),
+    Reader("litgpt", litgpt.detect, litgpt.read, litgpt.resolve),
+    Reader("fairseq", fairseq.detect, fairseq.read, fairseq.resolve),
+    Reader("olmo", olmo.detect, olmo.read, olmo.resolve),
+    Reader("composer", composer.detect, composer.read, composer.resolve),
     Reader("nanogpt", nanogpt.detect, nanogpt.read, nanogpt.resolve),
     Reader("seed-console", seed_console.detect, seed_console.read, seed_console.resolve),
     Reader("csv", generic.detect_csv, generic.read_csv, generic.resolve),
@@ -47,7 +66,7 @@ READERS: list[Reader] = [
 
 STREAMED_FORMATS = {"lossdoc"}  # read a chunk at a time with bounded memory: up to MAX_STREAM_BYTES, not MAX_LOG_BYTES
 BINARY_FORMATS = {"tensorboard"}  # the only detectors asked about a file that is not text
-FOLDER_LOOKS_FOR = "run.jsonl, metrics.jsonl, trainer_state.json, checkpoint-N/, metrics.csv, version_N/, events.out.tfevents.*"
+FOLDER_LOOKS_FOR = "run.jsonl, metrics.jsonl, trainer_state.json, checkpoint-N/, metrics.csv, version_N/, events.out.tfevents.*, an MLflow run (meta.yaml, metrics/), a W&B run (files/output.log)"
 
 
 def formats() -> list[str]:

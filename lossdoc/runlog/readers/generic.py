@@ -22,9 +22,12 @@ import csv
 import json
 import math
 import re
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers._common import (
@@ -34,7 +37,6 @@ from lossdoc.runlog.readers._common import (
     TRAIN_NAMES,
     VAL_NAMES,
     TextLines,
-    batch_series,
     epoch_series,
     find_exact,
     finish,
@@ -42,11 +44,14 @@ from lossdoc.runlog.readers._common import (
     pick,
     to_float,
 )
-from lossdoc.runlog.run import ReaderWarning, Run
+from lossdoc.runlog.readers.lossdoc_jsonl import MAX_BATCH_ROWS, _BatchColumns
+from lossdoc.runlog.run import BatchSeries, ReaderWarning, Run
 
 LR_NAMES = ["lr", "learning_rate", "lr_0", "lr_abs", "learningrate"]
 GRAD_NAMES = ["grad_norm", "gradient_norm", "grad_norm_total", "total_grad_norm", "gradnorm"]
 _KNOWN = set(TRAIN_NAMES) | set(VAL_NAMES)
+CHUNK_ROWS = 65536  # batch rows handed to the column store at once
+BATCH_CAP = MAX_BATCH_ROWS  # batch rows held at once; beyond, a systematic 1 in k (lossdoc_jsonl._BatchColumns)
 _HEADER_CELL = re.compile(r"^[\w./\-\[\] ()@#]*$")
 
 
@@ -57,6 +62,26 @@ class Table:
         self.columns = columns
         self.rows = rows
         self.lines = lines
+
+    def records(self) -> Iterator[tuple[dict[str, Any], int]]:
+        """(row, line) in log order."""
+        return zip(self.rows, self.lines)
+
+
+class StreamedCsv(Table):
+    """A CSV read a row at a time (``csv_rows``): only the header is held, and each row's dict lives while it is
+    read, so the memory is the Run's columns, not the table (issue 26: a 100 MB CSV had peaked at 2.9 GB)."""
+
+    def __init__(self, path: Path) -> None:
+        self.source = csv_rows(path)
+        super().__init__(self.source.header, [], [])
+        self.count = 0
+
+    def records(self) -> Iterator[tuple[dict[str, Any], int]]:
+        header = self.columns
+        for lineno, values in self.source:
+            self.count += 1
+            yield dict(zip(header, values)), lineno
 
 
 # ---------------------------------------------------------------- detection
@@ -216,12 +241,77 @@ def _split(line: str, delim: str, path: Path, lineno: int) -> list[str]:
     return fields
 
 
-def load_jsonl(path: Path) -> tuple[Table, list[int]]:
+class JsonlColumns(Table):
+    """JSON Lines kept as columns: for each column a reader could use (a known step, loss, epoch, lr or grad-norm
+    name, or one a flag names) an array of its numbers and a byte per row (0: absent or empty, 1: a number, 2: not
+    a number); the other columns only by name. 9 bytes a value instead of a dict per row (issue 26: a 100 MB
+    JSONL had peaked at 2.4 GB). ``records()`` gives the rows back as dicts of those columns, as ``cell`` reads them."""
+
+    def __init__(self) -> None:
+        super().__init__([], [], [])
+        self.names: dict[str, None] = {}
+        self.values: dict[str, array] = {}
+        self.state: dict[str, bytearray] = {}
+        self.line_numbers = array("q")
+        self.count = 0
+        self.first_has_list = False
+
+    def add(self, flat: dict[str, Any], lineno: int, wanted: Any) -> None:
+        i = self.count
+        filled = 0
+        for k, raw in flat.items():
+            col = self.values.get(k)
+            if col is None:
+                if k in self.names:
+                    continue
+                self.names[k] = None
+                if not wanted(k):
+                    continue
+                col = self.values[k] = array("d", bytes(8 * i))
+                self.state[k] = bytearray(i)
+            filled += 1
+            if raw.__class__ is float:  # the common case, a JSON number
+                col.append(raw)
+                self.state[k].append(1)
+                continue
+            v = cell(raw, [], 0) if raw is not None else None
+            code = 0 if raw is None or (isinstance(raw, str) and not raw.strip()) else (2 if v is None else 1)
+            col.append(v if v is not None else NAN)
+            self.state[k].append(code)
+        self.count = i + 1
+        if filled < len(self.values):  # columns this row lacks
+            for k, col in self.values.items():
+                if len(col) == i:
+                    col.append(NAN)
+                    self.state[k].append(0)
+        self.line_numbers.append(lineno)
+
+    def records(self) -> Iterator[tuple[dict[str, Any], int]]:
+        cols = [(k, self.values[k], self.state[k]) for k in self.values]
+        for i in range(self.count):
+            row: dict[str, Any] = {}
+            for k, vals, st in cols:
+                code = st[i]
+                if code == 1:
+                    row[k] = vals[i]
+                elif code == 2:
+                    row[k] = "?"  # not a number: cell() counts its line, as it did the raw value
+            yield row, self.line_numbers[i]
+
+
+def _wanted(*flags: str | None) -> Any:
+    """Which columns a JSONL table keeps values of: known names, and those the flags name (loosely compared)."""
+    known = {norm_name(n) for n in (*STEP_NAMES, *TRAIN_NAMES, *VAL_NAMES, *EPOCH_NAMES, *LR_NAMES, *GRAD_NAMES)}
+    named = {f for f in flags if f}
+    known |= {norm_name(f) for f in named}
+    return lambda k: k in named or norm_name(k) in known
+
+
+def load_jsonl(path: Path, wanted: Any = None) -> tuple[JsonlColumns, list[int]]:
     lines = TextLines(path)
-    rows: list[dict[str, Any]] = []
-    linenos: list[int] = []
+    table = JsonlColumns()
+    keep = wanted or _wanted()
     bad: list[int] = []
-    columns: dict[str, None] = {}
     last_nonempty = 0
     torn = None
     for lineno, line in lines:
@@ -238,17 +328,16 @@ def load_jsonl(path: Path) -> tuple[Table, list[int]]:
             bad.append(lineno)
             continue
         flat = _flatten(rec)
-        for k in flat:
-            columns.setdefault(k, None)
-        rows.append(flat)
-        linenos.append(lineno)
-    if bad and bad[-1] == last_nonempty and rows:
+        if not table.count:
+            table.first_has_list = any(isinstance(v, list) for v in flat.values())
+        table.add(flat, lineno, keep)
+    table.columns = list(table.names)
+    if bad and bad[-1] == last_nonempty and table.count:
         torn = bad.pop()
-    if not rows:
+    if not table.count:
         if lines.empty:
             raise LossdocError("error.log_empty", path=str(path))
         raise LossdocError("error.jsonl_no_records", path=str(path), example='{"step": 10, "loss": 2.31}')
-    table = Table(list(columns), rows, linenos)
     table.long_lines = lines  # type: ignore[attr-defined]
     table.torn = torn  # type: ignore[attr-defined]
     return table, bad
@@ -277,12 +366,12 @@ def _column(table: Table, path: Path, option: str | None, flag: str, names: list
     return pick([c for c in table.columns if c not in exclude], names)
 
 
-def _epoch_numbers(run: Run, batches: dict[int, tuple[float, float, float, float, float]], evals: list[list[float]], *, has_epochs: bool) -> None:
+def _epoch_numbers(run: Run, batches: BatchSeries, evals: list[list[float]], *, has_epochs: bool) -> None:
     """The Run's series, with epoch 0 only before any update: epochs counted from 0 while training are numbered
     from 1, and evaluations without an epoch are numbered in order."""
     shift = 0.0
     if has_epochs:
-        if any(e[0] == 0 and not e[4] for e in evals) or (not evals and any(b[0] == 0 for b in batches.values())):
+        if any(e[0] == 0 and not e[4] for e in evals) or (not evals and bool(np.any(batches.epoch == 0))):
             shift = 1.0
             run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
     rows = []
@@ -297,8 +386,8 @@ def _epoch_numbers(run: Run, batches: dict[int, tuple[float, float, float, float
             out_ep = float(n)
         rows.append((out_ep, step, tr, va, NAN))
     if shift:
-        batches = {k: (v[0] + shift, *v[1:]) for k, v in batches.items()}
-    run.batches = batch_series(batches)
+        batches.epoch = batches.epoch + shift
+    run.batches = batches
     run.epochs = epoch_series(rows)
 
 
@@ -333,13 +422,18 @@ def table_to_run(
     if step_c is None:
         run.warnings.append(ReaderWarning("warn.no_step_column", {}))
 
-    batches: dict[int, tuple[float, float, float, float, float]] = {}
+    # batch rows go to lossdoc's own bounded column store a chunk at a time: it keeps the last row of a repeated
+    # step (as a dict keyed by step would), and beyond MAX_BATCH_ROWS a systematic 1 in k of the rows (a warning
+    # says so), so the memory stays bounded whatever the table's length (docs/performance.md)
+    store = _BatchColumns(BATCH_CAP)
+    chunk: list[tuple[float, ...]] = []
     evals: list[list[float]] = []  # [epoch or NaN, step, train, val, pre_update]
     not_numbers: list[int] = []
     no_step = 0
-    dup = 0
     seen_batch = False
-    for i, (row, lineno) in enumerate(zip(table.rows, table.lines)):
+    n_rows = 0
+    for i, (row, lineno) in enumerate(table.records()):
+        n_rows = i + 1
         row_train = next((c for c in train_cands if row.get(c) not in (None, "")), train_c)
         tr = _value(row, row_train, not_numbers, lineno)
         va = _value(row, val_c, not_numbers, lineno)
@@ -356,16 +450,24 @@ def table_to_run(
         ep = _value(row, epoch_c, not_numbers, lineno) if epoch_c else None
         ep = NAN if ep is None else ep
         if va is None:
-            dup += int(step) in batches
             lr = _value(row, lr_c, not_numbers, lineno) if lr_c else None
             gn = _value(row, gn_c, not_numbers, lineno) if gn_c else None
-            batches[int(step)] = (ep, NAN if tr is None else tr, NAN if lr is None else lr, NAN if gn is None else gn, NAN)
+            chunk.append((float(lineno), float(int(step)), ep, NAN if tr is None else tr, NAN if lr is None else lr, NAN if gn is None else gn, NAN))
+            if len(chunk) >= CHUNK_ROWS:
+                store.add(None, chunk)
+                chunk = []
             seen_batch = True
         else:
             pre = (step == 0) if step_c is not None else (tr is None and not seen_batch)
             evals.append([ep, step, NAN if tr is None else tr, va, 1.0 if pre else 0.0])
-    run.records_read = len(table.rows)
-    skipped = len(table.rows) - len(batches) - len(evals)
+    store.add(None, chunk)
+    batches = store.series()
+    sample = store.sampled()
+    dup = 0 if sample is not None else store.seen - len(batches)
+    if sample is not None:
+        run.warnings.append(ReaderWarning("warn.batches_sampled", {"kept": len(batches), **sample}))
+    run.records_read = n_rows
+    skipped = n_rows - store.seen - len(evals) + dup
     run.records_skipped = max(skipped, 0)
     if no_step:
         run.warnings.append(ReaderWarning("warn.rows_without_step", {"count": no_step}))
@@ -406,17 +508,19 @@ def cell(raw: Any, bad: list[int], lineno: int) -> float | None:
 
 
 def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
-    table = load_csv(path)
+    table = StreamedCsv(path)
     run = table_to_run(table, path, "csv", step_col=step_col, train_col=train_col, val_col=val_col)
-    table.long_lines.warn_long(run)  # type: ignore[attr-defined]
-    if getattr(table, "bare", False):
+    if table.source.bare and table.count < 3:
+        raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss
+    table.source.lines.warn_long(run)
+    if table.source.bare:
         run.warnings.append(ReaderWarning("warn.bare_columns", {}))
     return run
 
 
 def read_jsonl(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
     try:
-        table, bad = load_jsonl(path)
+        table, bad = load_jsonl(path, _wanted(step_col, train_col, val_col))
     except LossdocError as exc:
         if exc.key != "error.jsonl_no_records":
             raise
@@ -425,7 +529,7 @@ def read_jsonl(path: Path, *, step_col: str | None = None, train_col: str | None
             return read_json(path, step_col=step_col, train_col=train_col, val_col=val_col)
         except LossdocError:
             raise exc from None
-    if len(table.rows) == 1 and any(isinstance(v, list) for v in table.rows[0].values()):
+    if table.count == 1 and table.first_has_list:
         # one line holding arrays: a column-oriented JSON document on a single line
         return read_json(path, step_col=step_col, train_col=train_col, val_col=val_col)
     run = table_to_run(table, path, "jsonl", step_col=step_col, train_col=train_col, val_col=val_col)
