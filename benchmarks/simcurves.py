@@ -71,7 +71,9 @@ standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 
 0.12-0.25 nats over the first p = 10-30 steps, then back down with scale 0.2-0.5 p, added to the mean; logged
 every step, N in [200, 3000]). Truth sets wider than the family's, for a hard tier (WIDER below): a healthy curve of fewer
 than 20 records with no evaluations may also be called inconclusive (a reader with the same facts may decline
-to judge 10-19 points); nothing else is widened.
+to judge 10-19 points); and a stuck run whose loss ends within 1% of ln V, written in a format that cannot say its
+data is text (all but lossdoc's), may also be called inconclusive: on random ids the same numbers are the floor, and
+issue 23 asks the verdict to name both readings and --random. Nothing else is widened.
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ FORMATS = ("lossdoc", "hf", "lightning", "csv", "nanogpt")
 FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: FORMATS for f in FAMILIES} | {"short-flat": ("hf", "lightning", "csv", "nanogpt")}
 STUCK_CAUSES = ("dead-output", "lr-0", "frozen", "tiny-lr")
 DIVERGENCE_KINDS = ("blowup", "jump", "nan")
-# WIDER: a healthy family's curve this short, without evaluations, may also be called inconclusive (see the docstring)
+# WIDER: a healthy family's curve this short, without evaluations, may also be called inconclusive (see the docstring);
+# and a stuck run whose loss sits at ln V, in a format that cannot say the data is text (Case.truth)
 WIDER_SHORT_RECORDS = 20
 HEALTHY_TRUTH_FAMILIES = ("random-plateau", "still-learning", "converged", "fine-tune")
 
@@ -150,6 +153,10 @@ class Case:
         base = TRUTH[self.family]
         if self.family in HEALTHY_TRUTH_FAMILIES and self.loss.size < WIDER_SHORT_RECORDS and self.eval_step.size == 0:
             return base + ("inconclusive",)  # WIDER (docstring)
+        if self.family == "stuck" and self.fmt != "lossdoc" and self.mean.size and abs(float(self.mean[-1]) - math.log(self.vocab)) <= 0.01 * math.log(self.vocab):
+            # WIDER: stuck AT ln V in a log that cannot say its data is text: on random ids the same numbers are the
+            # floor; issue 23 asks for a verdict that names both readings and --random, which is inconclusive
+            return base + ("inconclusive",)
         return base
 
 
