@@ -150,8 +150,13 @@ def to_float(value: Any) -> float | None:
                 return math.inf
             if low in ("-infinity", "-inf"):
                 return -math.inf
+            if _THOUSANDS.match(s):  # "1,234.5": a comma between every three digits is a thousands separator
+                return float(s.replace(",", ""))
             return None
     return None
+
+
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 
 
 def norm_name(name: str) -> str:

@@ -37,7 +37,8 @@ from lossdoc.runlog.readers._common import NAN, TextLines, as_float, batch_serie
 from lossdoc.runlog.run import ReaderWarning, Run
 
 MATCH_CAP = 4096  # characters of a line that are matched
-_NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
+# a number: "1,234.5" (commas between every three digits: thousands) first, then the plain forms
+_NUM = r"[-+]?(?:\d{1,3}(?:,\d{3}){1,4}(?![\d,])(?:\.\d{1,15})?|\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
 _WORD = r"[A-Za-z][A-Za-z_/.\-]{0,30}"
 # name (one to four words), an optional ':' or '=', the value, an optional '/total'
 _PAIR = re.compile(r"(" + _WORD + r"(?: " + _WORD + r"){0,3})[ \t]{0,3}[:=]?[ \t]{0,3}(" + _NUM + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?")
@@ -182,6 +183,9 @@ def read(path: Path, **_: Any) -> Run:
             else:
                 step = float(counter)
                 estimated = True
+        if not math.isfinite(step):  # an epoch or batch number beyond the float range (1e400, inf) places nothing
+            bad.append(lineno)
+            continue
         lr = facts.get("lr", (NAN,))[0]
         gn = facts.get("grad", (NAN,))[0]
         batches[int(step)] = (NAN if ep is None else ep, train, lr, gn, NAN)

@@ -68,7 +68,7 @@ _CKPT = re.compile(r"检查点已保存|checkpoint\s+saved", re.IGNORECASE)
 _BEST_SAVED = re.compile(r"最佳模型已保存|best\s+model\s+saved", re.IGNORECASE)
 
 _DETECT = [
-    re.compile(r"Epoch" + _SP_BRACKET_OPEN + r"\d+(?:\s*/\s*\d+)?" + _SP_CLOSE_COMMA + r"Batch" + _SP_BRACKET_OPEN + r"\d", re.IGNORECASE),
+    _BATCH,  # "Epoch X, Batch Y/Z, Loss: L" with the seed's "Loss:" ("Epoch 1, Batch 7, loss 3.2" is a console log)
     re.compile(r"(?:训练损失|验证损失|最佳验证损失)\s*[:：]"),
     re.compile(r"(?:^|\n)[ \t]{0,8}(?:Train Loss|Val Loss|Best Val Loss)[ \t]{0,3}:"),
 ]
