@@ -74,8 +74,15 @@ _DETECT = [
 ]
 
 
+# A line that names a loss next to a step or a batch ("第 3 轮 第 120 步 训练损失: 3.2", "step 5 训练损失: 3.2") is not
+# the seed's: its 训练损失/验证损失 lines are epoch summaries. Such a log is the console reader's (console.zh_to_en).
+_STEP_AND_LOSS = re.compile(r"(?:步|批|迭代|(?<![A-Za-z])(?:step|iter|batch)(?![A-Za-z])).{0,200}?损失|损失.{0,200}?(?:步|批|迭代)", re.IGNORECASE)
+
+
 def detect(path: Path, head: str) -> bool:
-    return any(rx.search(head) for rx in _DETECT)
+    if _DETECT[0].search(head) or _DETECT[2].search(head):
+        return True
+    return bool(_DETECT[1].search(head)) and not any(_STEP_AND_LOSS.search(line) for line in head.splitlines())
 
 
 def resolve(folder: Path) -> Path | None:
