@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError, reading
-from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, nanogpt, seed_console, tensorboard
+from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, nanogpt, numbers, seed_console, tensorboard
 from lossdoc.runlog.readers._common import MAX_LOG_BYTES, MAX_STREAM_BYTES, decode_head, sniff_encoding
 from lossdoc.runlog.run import Run
 from lossdoc.runlog.sanitize import sanitize
@@ -39,6 +39,7 @@ READERS: list[Reader] = [
     Reader("lightning-csv", lightning_csv.detect, lightning_csv.read, lightning_csv.resolve),
     Reader("nanogpt", nanogpt.detect, nanogpt.read, nanogpt.resolve),
     Reader("seed-console", seed_console.detect, seed_console.read, seed_console.resolve),
+    Reader("numbers", numbers.detect, numbers.read, numbers.resolve),  # one number a line: never a table's rows
     Reader("csv", generic.detect_csv, generic.read_csv, generic.resolve),
     Reader("jsonl", generic.detect_jsonl, generic.read_jsonl, generic.resolve),
     Reader("json", generic.detect_json, generic.read_json, generic.resolve),

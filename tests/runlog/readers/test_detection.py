@@ -31,7 +31,19 @@ CASES = [
 
 def test_registry_order():
     assert formats()[0] == "lossdoc"
-    assert set(formats()) == {"lossdoc", "hf-trainer", "tensorboard", "lightning-csv", "nanogpt", "seed-console", "csv", "jsonl", "json", "console"}
+    assert set(formats()) == {
+        "lossdoc",
+        "hf-trainer",
+        "tensorboard",
+        "lightning-csv",
+        "nanogpt",
+        "seed-console",
+        "numbers",
+        "csv",
+        "jsonl",
+        "json",
+        "console",
+    }
     assert len(READERS) == len(set(formats()))
 
 
