@@ -14,6 +14,7 @@ EN = {
     "error.numbers_no_values": "{path} holds no loss values: expected one number per line (such as 2.3456 or 2.345600000000000000e+00)",
     "warn.markdown_fence": "the log was read from the code block at lines {first}–{last} of {file}, as {fmt}",
     "warn.markdown_table": "the log was read from the table at lines {first}–{last} of {file}",
+    "error.markdown_no_log": "{path} holds no log in a code block (```) or a table with a step or epoch column",
     "warn.markdown_other_blocks": "{count} other block(s) in {file} that look like a log were not read (the longest was)",
     "warn.hf_summary_only": (
         "log_history holds only the closing summary, no loss per step: train_loss {train_loss} is the mean over the whole "
@@ -34,6 +35,7 @@ ZH = {
     "error.numbers_no_values": "{path} 中没有损失值：应每行一个数字（例如 2.3456 或 2.345600000000000000e+00）",
     "warn.markdown_fence": "日志读自 {file} 第 {first}–{last} 行的代码块，按 {fmt} 格式读取",
     "warn.markdown_table": "日志读自 {file} 第 {first}–{last} 行的表格",
+    "error.markdown_no_log": "{path} 的代码块（```）或带步数、轮数列的表格中没有日志",
     "warn.markdown_other_blocks": "{file} 中另有 {count} 个看起来像日志的块未被读取（读取的是最长的一个）",
     "warn.hf_summary_only": (
         "log_history 中只有训练结束时的汇总，没有每一步的损失：train_loss {train_loss} 是整个训练"

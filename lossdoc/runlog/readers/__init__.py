@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.errors import LossdocError, reading
-from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, nanogpt, numbers, seed_console, tensorboard
+from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, markdown, nanogpt, numbers, seed_console, tensorboard
 from lossdoc.runlog.readers._common import MAX_LOG_BYTES, MAX_STREAM_BYTES, decode_head, sniff_encoding
 from lossdoc.runlog.run import Run
 from lossdoc.runlog.sanitize import sanitize
@@ -37,6 +37,7 @@ READERS: list[Reader] = [
     Reader("hf-trainer", hf_trainer.detect, hf_trainer.read, hf_trainer.resolve),
     Reader("tensorboard", tensorboard.detect, tensorboard.read, tensorboard.resolve),
     Reader("lightning-csv", lightning_csv.detect, lightning_csv.read, lightning_csv.resolve),
+    Reader("markdown", markdown.detect, markdown.read, markdown.resolve),  # a log in a README's code block or table
     Reader("nanogpt", nanogpt.detect, nanogpt.read, nanogpt.resolve),
     Reader("seed-console", seed_console.detect, seed_console.read, seed_console.resolve),
     Reader("numbers", numbers.detect, numbers.read, numbers.resolve),  # one number a line: never a table's rows

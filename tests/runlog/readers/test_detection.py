@@ -36,6 +36,7 @@ def test_registry_order():
         "hf-trainer",
         "tensorboard",
         "lightning-csv",
+        "markdown",
         "nanogpt",
         "seed-console",
         "numbers",
