@@ -18,12 +18,12 @@ EN = {
     "warn.markdown_other_blocks": "{count} other block(s) in {file} that look like a log were not read (the longest was)",
     "warn.hf_summary_only": (
         "log_history holds only the closing summary, no loss per step: train_loss {train_loss} is the mean over the whole "
-        "run ({global_step} steps, {epoch} epochs), so there is no curve to judge; log with logging_steps below {global_step} "
-        "(and an evaluation strategy) to see one"
+        "run ({global_step} steps, {epoch} epochs), so there is no curve to judge; log with logging_steps of at most "
+        "{global_step} (and an evaluation strategy) to see one"
     ),
     "error.hf_nothing_logged": (
         "{path}: log_history is empty: the run took {global_step} step(s), fewer than logging_steps = {logging_steps}, "
-        "so the Trainer logged no loss; set logging_steps below {global_step}"
+        "so the Trainer logged no loss; set logging_steps to at most {global_step}"
     ),
 }
 
@@ -39,8 +39,8 @@ ZH = {
     "warn.markdown_other_blocks": "{file} 中另有 {count} 个看起来像日志的块未被读取（读取的是最长的一个）",
     "warn.hf_summary_only": (
         "log_history 中只有训练结束时的汇总，没有每一步的损失：train_loss {train_loss} 是整个训练"
-        "（{global_step} 步，{epoch} 轮）的平均值，因此没有曲线可供判断；请把 logging_steps 设得小于 {global_step}"
+        "（{global_step} 步，{epoch} 轮）的平均值，因此没有曲线可供判断；请把 logging_steps 设为不超过 {global_step}"
         "（并开启评估）以记录曲线"
     ),
-    "error.hf_nothing_logged": "{path}：log_history 为空：训练只进行了 {global_step} 步，少于 logging_steps = {logging_steps}，因此 Trainer 没有记录任何损失；请把 logging_steps 设得小于 {global_step}",
+    "error.hf_nothing_logged": "{path}：log_history 为空：训练只进行了 {global_step} 步，少于 logging_steps = {logging_steps}，因此 Trainer 没有记录任何损失；请把 logging_steps 设为不超过 {global_step}",
 }
