@@ -105,16 +105,22 @@ def _partner_names(name: str, role: str) -> list[str]:
     if role == "train":
         if _TRAIN_RX.search(name):
             for w in ("val", "valid", "validation", "eval", "test", "dev"):
-                out.append(_TRAIN_RX.sub(lambda m, w=w: _same_case(m.group(1), w), name, count=1))
+                out.append(_swap(_TRAIN_RX, name, w))
         else:
             out += [f"{w}_{name}" for w in ("val", "valid", "eval", "test", "dev")]
     else:
         if _VAL_RX.search(name):
-            out.append(_VAL_RX.sub(lambda m: _same_case(m.group(1), "train"), name, count=1))
-            out.append(_VAL_RX.sub(lambda m: _same_case(m.group(1), "training"), name, count=1))
+            out.append(_swap(_VAL_RX, name, "train"))
+            out.append(_swap(_VAL_RX, name, "training"))
         if m := _VAL_PREFIX.match(name):
             out.append(name[m.end() :])
     return list(dict.fromkeys(n for n in out if n != name))
+
+
+def _swap(rx: re.Pattern[str], name: str, word: str) -> str:
+    """``name`` with the first word ``rx`` finds replaced by ``word``, in the same case."""
+    m = rx.search(name)
+    return name if m is None else name[: m.start()] + _same_case(m.group(1), word) + name[m.end() :]
 
 
 def _same_case(old: str, new: str) -> str:
