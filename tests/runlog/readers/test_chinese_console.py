@@ -91,3 +91,20 @@ def test_zh_to_en_leaves_ascii_alone():
     line = "step 10 | loss 3.2"
     assert zh_to_en(line) is line
     assert zh_to_en("第 3 轮，第 120 步，损失：3.21").split() == ["epoch", "3", ",", "step", "120", ",", "loss", ":3.21"]
+
+
+def test_chinese_column_names_in_a_table(tmp_path):
+    """A CSV whose header is Chinese (轮次, 训练损失, 验证损失) is read by the column names of docs/formats.md."""
+    p = tmp_path / "history.csv"
+    p.write_text("轮次,训练损失,验证损失,学习率\n1,3.2,3.3,0.001\n2,2.9,3.1,0.001\n3,2.7,3.0,0.001\n", encoding="utf-8")
+    run = read_run(p)
+    assert run.format == "csv"
+    assert run.epochs.epoch.tolist() == [1, 2, 3]
+    assert run.epochs.train_loss.tolist() == [3.2, 2.9, 2.7] and run.epochs.val_loss.tolist() == [3.3, 3.1, 3.0]
+
+
+def test_chinese_pipe_table_in_markdown(tmp_path):
+    p = tmp_path / "结果.md"
+    p.write_text("# 结果\n\n| 步数 | 损失 |\n|---|---|\n| 100 | 3.2 |\n| 200 | 3.0 |\n| 300 | 2.9 |\n", encoding="utf-8")
+    run = read_run(p)
+    assert run.batches.step.tolist() == [100, 200, 300] and run.batches.loss.tolist() == [3.2, 3.0, 2.9]
