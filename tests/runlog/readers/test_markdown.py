@@ -119,3 +119,20 @@ def test_explain_json_on_a_readme(tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["format"] == "console" and doc["reader_warnings"][0]["key"] == "warn.markdown_fence"
+
+
+def test_trainer_model_card_results_table(tmp_path):
+    """The README.md the Hugging Face Trainer writes (transformers' modelcard.py, make_markdown_table): a
+    'Training results' table with 'No log' where no training loss was logged yet."""
+    p = tmp_path / "README.md"
+    p.write_text(
+        "---\nlicense: mit\ntags:\n- generated_from_trainer\n---\n\n# gpt2-finetuned\n\n"
+        "It achieves the following results on the evaluation set:\n- Loss: 3.2100\n\n### Training results\n\n"
+        "| Training Loss | Epoch | Step | Validation Loss |\n|:-------------:|:-----:|:----:|:---------------:|\n"
+        "| No log        | 1.0   | 100  | 3.5120          |\n| 3.6500        | 2.0   | 200  | 3.3010          |\n"
+        "| 3.4000        | 3.0   | 300  | 3.2100          |\n\n\n### Framework versions\n\n- Transformers 4.30.0\n"
+    )
+    run = read_run(p)
+    assert run.epochs.step.tolist() == [100, 200, 300] and run.epochs.val_loss.tolist() == [3.512, 3.301, 3.21]
+    assert np.isnan(run.epochs.train_loss[0]) and run.epochs.train_loss[1:].tolist() == [3.65, 3.4]
+    assert _warn(run, "warn.not_numbers") == [{"count": 1, "first": 16}]  # 'No log', on line 16 of the README
