@@ -153,7 +153,12 @@ class Case:
         base = TRUTH[self.family]
         if self.family in HEALTHY_TRUTH_FAMILIES and self.loss.size < WIDER_SHORT_RECORDS and self.eval_step.size == 0:
             return base + ("inconclusive",)  # WIDER (docstring)
-        if self.family == "stuck" and self.fmt != "lossdoc" and self.mean.size and abs(float(self.mean[-1]) - math.log(self.vocab)) <= 0.01 * math.log(self.vocab):
+        if (
+            self.family == "stuck"
+            and self.fmt != "lossdoc"
+            and self.mean.size
+            and abs(float(self.mean[-1]) - math.log(self.vocab)) <= 0.01 * math.log(self.vocab)
+        ):
             # WIDER: stuck AT ln V in a log that cannot say its data is text: on random ids the same numbers are the
             # floor; issue 23 asks for a verdict that names both readings and --random, which is inconclusive
             return base + ("inconclusive",)

@@ -1,7 +1,7 @@
 """Print the decision procedure's table (lossdoc/analysis/verdict.py), or write it into docs/verdicts.md.
 
-    python scripts/verdict_table.py            # print the Markdown table
-    python scripts/verdict_table.py --write    # put it between the markers in docs/verdicts.md
+python scripts/verdict_table.py            # print the Markdown table
+python scripts/verdict_table.py --write    # put it between the markers in docs/verdicts.md
 """
 
 from __future__ import annotations

@@ -233,7 +233,12 @@ def check_uniform_lock(c: Context) -> Finding:
                 # random data (optimum) or a dead output layer (failure): only the floor tells them apart
                 return Finding("uniform-lock", "warn", "f.uniform.unknown_floor", args, measured=level, reference=ref, flag="--random or --floor")
             return Finding("uniform-lock", "fail", "f.uniform.locked", args, measured=level, reference=ref)
-    if c.floor is not None and c.ln_v is not None and c.floor >= c.ln_v - th.UNIFORM_LOCK_NATS - c.near_floor and abs(level - c.floor) <= c.near_floor:
+    if (
+        c.floor is not None
+        and c.ln_v is not None
+        and c.floor >= c.ln_v - th.UNIFORM_LOCK_NATS - c.near_floor
+        and abs(level - c.floor) <= c.near_floor
+    ):
         # random ids: at the floor, the outputs are as close to uniform as the data allows, which is the optimum
         args = {"level": _r(level, 5), "ln_v": _r(c.ln_v), "floor": _r(c.floor), "near": _r(c.near_floor)}
         return Finding("uniform-lock", "ok", "f.uniform.optimal_near", args, measured=level, reference=c.floor)
@@ -258,7 +263,14 @@ def _pretrained_at_ln_v(c: Context) -> Finding | None:
     if not bool(np.all(last >= bar)):
         return None
     level = float(np.median(last))
-    args = {"level": _r(level), "ln_v": _r(c.ln_v), "vocab": c.vocab_size, "count": int(last.size), "series": where, "source": _source_text(c.pretrained_source)}
+    args = {
+        "level": _r(level),
+        "ln_v": _r(c.ln_v),
+        "vocab": c.vocab_size,
+        "count": int(last.size),
+        "series": where,
+        "source": _source_text(c.pretrained_source),
+    }
     return Finding("uniform-lock", "fail", "f.uniform.pretrained_lost", args, measured=level, reference=c.ln_v)
 
 

@@ -227,7 +227,12 @@ def _decay_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
     span = float(y.max() - y.min()) or 1.0
     models = (
         (lambda x, a, b, c: a + b * x ** (-c), k, (float(y[-1]), float(y[0] - y[-1]), 1.0), ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 6.0])),
-        (lambda x, a, b, c: a + b * np.exp(-c * x), t, (float(y[-1]), float(y[0] - y[-1]), 3.0), ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 50.0])),
+        (
+            lambda x, a, b, c: a + b * np.exp(-c * x),
+            t,
+            (float(y[-1]), float(y[0] - y[-1]), 3.0),
+            ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 50.0]),
+        ),
     )
     best: np.ndarray | None = None
     for f, x, p0, bounds in models:

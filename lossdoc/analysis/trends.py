@@ -225,7 +225,9 @@ def check_divergence(c: Context) -> Finding:
     if rise > th.DIVERGE_MIN_NATS and end - excess > best and _within_init_band(c, best, end):
         # a fresh model that has not yet left its initial band: the loss wanders up while its logits re-scale in the
         # first steps (the seed's default run rises from 9.38 to 9.55 before it falls). Not a blow-up; early.
-        return Finding("divergence", "ok", "f.diverge.init_band", {**args, "low": _r(c.init_band[0]), "high": _r(c.init_band[1])}, measured=end, reference=best)
+        return Finding(
+            "divergence", "ok", "f.diverge.init_band", {**args, "low": _r(c.init_band[0]), "high": _r(c.init_band[1])}, measured=end, reference=best
+        )
     if rise > th.DIVERGE_MIN_NATS and end - excess > best:
         if c.ln_v is not None and end > c.ln_v + max(th.DIVERGE_MIN_NATS, c.z_b * se_end):
             return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
@@ -317,10 +319,7 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     if logged.size != c.val.size:
         logged = np.zeros(c.val.size, bool)
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
-    se = [
-        c.level_se(per_epoch, median=False) if logged[i] else c.level_se(min(th.SPIKE_WINDOW, max(1, c.loss.size)))
-        for i in (i_best, -1)
-    ]
+    se = [c.level_se(per_epoch, median=False) if logged[i] else c.level_se(min(th.SPIKE_WINDOW, max(1, c.loss.size))) for i in (i_best, -1)]
     se_rise = math.hypot(*se) if math.isfinite(c.sigma_b) else math.inf
     band = max(c.z_b * se_rise, th.MIN_BAND)
     # the strong evidence is the training level's rise (many batches, its own noise, and material); validation need

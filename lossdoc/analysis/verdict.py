@@ -148,8 +148,7 @@ RULES: tuple[Rule, ...] = (
         "inconclusive",
         ("progress", "no-learning"),
         "no evaluation, no V, no floor and fewer than 100 batches, unless the end's trend was measured on its own",
-        "a change beyond 3 standard errors, or a settle whose change and error are both within 5% of the level after the "
-        "loss moved materially",
+        "a change beyond 3 standard errors, or a settle whose change and error are both within 5% of the level after the loss moved materially",
         _short_without_reference,
     ),
     Rule(

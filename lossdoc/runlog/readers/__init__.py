@@ -25,7 +25,7 @@ import lossdoc.runlog.readers.olmo as olmo
 import lossdoc.runlog.readers.torchtitan as torchtitan
 import lossdoc.runlog.readers.wandb_offline as wandb_offline
 from lossdoc.errors import LossdocError, reading
-from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, nanogpt, seed_console, tensorboard
+from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, markdown, nanogpt, numbers, seed_console, tensorboard
 from lossdoc.runlog.readers._common import MAX_LOG_BYTES, MAX_STREAM_BYTES, decode_head, sniff_encoding
 from lossdoc.runlog.run import Run
 from lossdoc.runlog.sanitize import sanitize
@@ -56,8 +56,10 @@ READERS: list[Reader] = [
     Reader("fairseq", fairseq.detect, fairseq.read, fairseq.resolve),
     Reader("olmo", olmo.detect, olmo.read, olmo.resolve),
     Reader("composer", composer.detect, composer.read, composer.resolve),
+    Reader("markdown", markdown.detect, markdown.read, markdown.resolve),  # a log in a README's code block or table
     Reader("nanogpt", nanogpt.detect, nanogpt.read, nanogpt.resolve),
     Reader("seed-console", seed_console.detect, seed_console.read, seed_console.resolve),
+    Reader("numbers", numbers.detect, numbers.read, numbers.resolve),  # one number a line: never a table's rows
     Reader("csv", generic.detect_csv, generic.read_csv, generic.resolve),
     Reader("jsonl", generic.detect_jsonl, generic.read_jsonl, generic.resolve),
     Reader("json", generic.detect_json, generic.read_json, generic.resolve),

@@ -150,15 +150,75 @@ def to_float(value: Any) -> float | None:
                 return math.inf
             if low in ("-infinity", "-inf"):
                 return -math.inf
+            if _THOUSANDS.match(s):  # "1,234.5": a comma between every three digits is a thousands separator
+                return float(s.replace(",", ""))
             return None
     return None
 
 
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+
+
+# Chinese keys, read as their English names before the line is cut into pairs (full-width punctuation too):
+# "第 3 轮" -> "epoch 3", "第 120 步" -> "step 120", "第 7/250 批次" -> "batch 7/250", 训练损失 -> "train loss",
+# 验证损失 -> "val loss", 平均损失 -> "avg loss", 损失 -> "loss", 学习率 -> "lr", 轮次/步数/批次 before a number.
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+_ZH_PUNCT = str.maketrans({"：": ":", "，": ", ", "；": "; ", "（": " (", "）": ") ", "｜": "|", "　": " ", "／": "/", "＝": "="})
+_ZH_ORDINAL = re.compile(
+    r"第[ \t]{0,3}(\d{1,12})[ \t]{0,3}(?:/[ \t]{0,3}(\d{1,12})[ \t]{0,3})?(?:个[ \t]{0,3})?(轮次|轮|步|批次|批|次迭代|迭代|epoch|step|batch)"
+)
+_ZH_ORDINAL_NAME = {"轮次": "epoch", "轮": "epoch", "步": "step", "批次": "batch", "批": "batch", "次迭代": "iter", "迭代": "iter"}
+_ZH_NAMES = [  # longest first
+    ("平均训练损失", "avg train loss"),
+    ("平均验证损失", "avg val loss"),
+    ("最佳验证损失", "best val loss"),
+    ("验证集损失", "val loss"),
+    ("训练集损失", "train loss"),
+    ("测试集损失", "test loss"),
+    ("训练损失", "train loss"),
+    ("验证损失", "val loss"),
+    ("校验损失", "val loss"),
+    ("评估损失", "eval loss"),
+    ("测试损失", "test loss"),
+    ("平均损失", "avg loss"),
+    ("损失值", "loss"),
+    ("损失", "loss"),
+    ("学习率", "lr"),
+    ("梯度范数", "grad norm"),
+    ("迭代次数", "iter"),
+    ("迭代", "iter"),
+    ("轮次", "epoch"),
+    ("轮数", "epoch"),
+    ("轮", "epoch"),
+    ("步数", "step"),
+    ("步", "step"),
+    ("批次", "batch"),
+]
+_ZH_NAME = re.compile("|".join(re.escape(k) for k, _ in _ZH_NAMES))
+_ZH_NAME_MAP = dict(_ZH_NAMES)
+
+
+def zh_to_en(line: str) -> str:
+    """A console line with its Chinese keys and full-width punctuation read as the English ones (else unchanged)."""
+    if not _CJK.search(line):
+        return line
+    line = line.translate(_ZH_PUNCT)
+
+    def ordinal(m: re.Match[str]) -> str:
+        name = _ZH_ORDINAL_NAME.get(m.group(3), m.group(3).lower())
+        return f" {name} {m.group(1)}" + (f"/{m.group(2)} " if m.group(2) else " ")
+
+    line = _ZH_ORDINAL.sub(ordinal, line)
+    return _ZH_NAME.sub(lambda m: f" {_ZH_NAME_MAP[m.group(0)]} ", line)
+
+
 def norm_name(name: str) -> str:
     """Column or tag names compared loosely: case, '/', '-', '.', ' ' and '_' do not matter. A W&B
-    export's "<run name> - train/loss" is read as "train/loss"."""
+    export's "<run name> - train/loss" is read as "train/loss"; Chinese names as the English ones
+    (训练损失 is train_loss, 轮次 is epoch: ``zh_to_en``)."""
     if " - " in name:
         name = name.rsplit(" - ", 1)[1]
+    name = zh_to_en(name)
     return re.sub(r"[\s/\-.:_]+", "_", name.strip().lower()).strip("_")
 
 

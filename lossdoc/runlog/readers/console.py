@@ -13,6 +13,10 @@ the names are read by meaning:
     lr, learning_rate                                  -> the learning rate
     grad_norm, gnorm                                   -> the gradient norm
 
+Chinese keys are read as these names (``zh_to_en``): 第 3 轮 (epoch 3), 第 120 步 (step 120), 批次 (batch),
+训练损失 (train loss), 验证损失 (val loss), 平均损失 (avg loss), 损失 (loss), 学习率 (lr); full-width ``：`` and ``，``
+too. A ``vocab_size: N`` / ``词表大小: N`` line before the first loss gives V (the last such line wins).
+
 build-nanogpt's ``log.txt`` (``250 train 3.21``, ``250 val 3.30``, ``250 hella 0.29``) is read
 too: its number first, then the split, then the value. Quoted names are read as names, so the lines the
 Hugging Face Trainer prints (``{'loss': 1.6282, 'learning_rate': 1.8e-05, 'epoch': 0.22}``, and
@@ -33,11 +37,13 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float
+from lossdoc.runlog.readers._common import NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, vocab_from, zh_to_en
+from lossdoc.runlog.readers.seed_console import _VOCAB as VOCAB_LINE
 from lossdoc.runlog.run import ReaderWarning, Run
 
 MATCH_CAP = 4096  # characters of a line that are matched
-_NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
+# a number: "1,234.5" (commas between every three digits: thousands) first, then the plain forms
+_NUM = r"[-+]?(?:\d{1,3}(?:,\d{3}){1,4}(?![\d,])(?:\.\d{1,15})?|\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
 _WORD = r"[A-Za-z][A-Za-z_/.\-]{0,30}"
 # name (one to four words), an optional ':' or '=', the value, an optional '/total'
 _PAIR = re.compile(r"(" + _WORD + r"(?: " + _WORD + r"){0,3})[ \t]{0,3}[:=]?[ \t]{0,3}(" + _NUM + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?")
@@ -86,7 +92,7 @@ def classify(name: str) -> str | None:
 
 def _line_facts(line: str) -> dict[str, Any] | None:
     """The meaningful pairs of one line: {kind: (value, total)}; None when it holds no loss."""
-    line = line[:MATCH_CAP]
+    line = zh_to_en(line[:MATCH_CAP])
     m = _BUILD_NANOGPT.match(line)
     if m:
         kind = {"train": "train", "val": "val", "hella": None}[m.group(2)]
@@ -144,7 +150,9 @@ def read(path: Path, **_: Any) -> Run:
     for lineno, line in lines:
         facts = _line_facts(line)
         if not _has_loss(facts):
-            em = _EPOCH_ONLY.search(line[:MATCH_CAP])
+            if not recognised and (mv := VOCAB_LINE.search(line[:MATCH_CAP])) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))):
+                run.set_fact("vocab_size", v, "log", "where.line", line=lineno)  # printed before training; the last one wins
+            em = _EPOCH_ONLY.search(zh_to_en(line[:MATCH_CAP]))
             if em:
                 epoch_ctx = as_float(int(em.group(1)))
             if facts and facts.get("_bad"):
@@ -182,6 +190,9 @@ def read(path: Path, **_: Any) -> Run:
             else:
                 step = float(counter)
                 estimated = True
+        if not math.isfinite(step):  # an epoch or batch number beyond the float range (1e400, inf) places nothing
+            bad.append(lineno)
+            continue
         lr = facts.get("lr", (NAN,))[0]
         gn = facts.get("grad", (NAN,))[0]
         batches[int(step)] = (NAN if ep is None else ep, train, lr, gn, NAN)

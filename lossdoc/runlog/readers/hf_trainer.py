@@ -9,7 +9,9 @@ log_history entries map as follows:
         loss over the logging_steps updates up to and including that step (HF averages them)
   {"eval_loss", "epoch", "step"}                           -> an evaluation row (epoch as HF counts
         it, fractional for mid-epoch evaluations; 0 only when step is 0, before any update)
-  the final summary {"train_loss", "train_runtime", ...}   -> ignored (a whole-run average)
+  the final summary {"train_loss", "train_runtime", ...}   -> ignored (a whole-run average); when it is the only
+        entry, the Run has no series, and the summary's figures go to run.config["summary"] and the warning
+        warn.hf_summary_only (explain: inconclusive)
 
 The vocabulary size comes from config.json beside the state file (or in the
 folder above a checkpoint-N); model facts (model_type, layer and width sizes)
@@ -233,7 +235,57 @@ def read(path: Path, **_: Any) -> Run:
 
     apply_hf_config(run, path)
     run.mark_sources("log", "trainer_state.json")
+    if not len(run.batches) and not len(run.epochs):
+        _nothing_per_step(run, path, state)
+        return run
     return finish(run, path, "error.hf_no_losses")
+
+
+SUMMARY_KEYS = ("train_loss", "train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "epoch", "step")
+
+
+def _nothing_per_step(run: Run, path: Path, state: dict[str, Any]) -> None:
+    """A log_history without a loss per step. Holding the closing summary (the run took fewer steps than
+    logging_steps, with no evaluation): a Run with no series, the summary's figures in ``run.config["summary"]``
+    and in the warning warn.hf_summary_only, so that explain says inconclusive and shows them. Empty: one line
+    that says why (global_step below logging_steps) when the state tells it, else error.hf_no_losses."""
+    summary: dict[str, float] | None = None
+    for item in state["log_history"]:
+        entry = item if isinstance(item, dict) else _loads(item)
+        if isinstance(entry, dict) and ("train_loss" in entry or "train_runtime" in entry):
+            figures = {k: to_float(entry.get(k)) for k in SUMMARY_KEYS}
+            summary = {k: v for k, v in figures.items() if v is not None}
+    steps, every = to_float(state.get("global_step")), to_float(state.get("logging_steps"))
+    if summary is None:
+        if not state["log_history"] and steps is not None and every is not None and 0 <= steps < every:
+            raise LossdocError("error.hf_nothing_logged", path=str(path), global_step=_shown(steps), logging_steps=_shown(every))
+        raise LossdocError("error.hf_no_losses", path=str(path))
+    run.config["summary"] = summary
+    mean = summary.get("train_loss")
+    run.warnings.append(
+        ReaderWarning(
+            "warn.hf_summary_only",
+            {
+                "train_loss": "?" if mean is None else f"{mean:.4f}",
+                "global_step": _shown(summary.get("step", steps)),
+                "epoch": _shown(summary.get("epoch", to_float(state.get("num_train_epochs")))),
+            },
+        )
+    )
+
+
+def _loads(raw: Any) -> Any:
+    try:
+        return json.loads(bytes(raw))
+    except (ValueError, RecursionError, TypeError):
+        return None
+
+
+def _shown(value: float | None) -> str:
+    """A count as the state holds it: 3 for 3.0, 2.5 for 2.5, ? when absent or not finite."""
+    if value is None or not math.isfinite(value):
+        return "?"
+    return str(int(value)) if value.is_integer() else f"{value:g}"
 
 
 def _num(value: Any) -> float:

@@ -26,10 +26,21 @@ _EVAL = re.compile(
 )
 _CKPT = re.compile(r"saving checkpoint to", re.IGNORECASE)
 # Facts nanoGPT prints before training (train.py and its config dump).
-_VOCAB = re.compile(r"found vocab_size = (\d{1,10}) \(inside ([^)]{0,200})\)|defaulting to vocab_size of GPT-2 to (\d{1,10})")
+# train.py: "found vocab_size = N (inside data/.../meta.pkl)" or "defaulting to vocab_size of GPT-2 to 50304 (...)";
+# model.py GPT.from_pretrained: "forcing vocab_size=50257, block_size=1024, bias=True" (a GPT-2 checkpoint's vocabulary)
+_VOCAB = re.compile(
+    r"found vocab_size = (\d{1,10}) \(inside ([^)]{0,200})\)|defaulting to vocab_size of GPT-2 to (\d{1,10})|forcing vocab_size\s{0,3}=\s{0,3}(\d{1,10})",
+    re.IGNORECASE,
+)
 _SCRATCH = re.compile(r"Initializing a new model from scratch")
-_PRETRAINED = re.compile(r"Initializing from OpenAI GPT-2 weights: ?(\S{0,40})|^\s*init_from = '(gpt2[\w-]{0,20})'")
-_DROPOUT = re.compile(r"^\s*dropout = (" + FLOAT + r")\s*$")
+_PRETRAINED = re.compile(r"Initializing from OpenAI GPT-2 weights: ?(\S{0,40})")
+# A setting as the config file echoes it (configurator.py prints the file: "init_from = 'gpt2'", "dropout = 0.2  # ...")
+# or as a command-line override prints it ("Overriding: dropout = 0.0"); from_pretrained prints "overriding dropout
+# rate to 0.1". Each is read in the order printed, so the last assignment wins, as it does in the script.
+_INIT_FROM = re.compile(r"""^\s{0,8}(?:Overriding:\s{0,3})?init_from\s{0,3}=\s{0,3}['"]?([\w-]{1,40})['"]?\s{0,8}(?:#.{0,400})?$""")
+_DROPOUT = re.compile(
+    r"^\s{0,8}(?:Overriding:\s{0,3})?dropout\s{0,3}=\s{0,3}(" + FLOAT + r")\s{0,8}(?:#.{0,400})?$|overriding dropout rate to (" + FLOAT + ")"
+)
 _TOKENS = re.compile(r"tokens per iteration will be: ([\d,]{1,20})")
 _PARAMS = re.compile(r"number of parameters: (" + FLOAT + r")M")
 _DETECT = re.compile(r"(?:^|[\s\]|>])(?:iter\s+\d+\s*:\s*loss\s|step\s+\d+\s*:\s*train\s+loss\s)", re.IGNORECASE)
@@ -43,15 +54,21 @@ def _fact_line(run: Run, line: str, lineno: int) -> None:
     """Vocabulary, start, dropout and tokens per step from the lines nanoGPT prints before training."""
     where = "where.line"
     if m := _VOCAB.search(line):
-        v = vocab_from(to_float(m.group(1) or m.group(3)))
+        v = vocab_from(to_float(m.group(1) or m.group(3) or m.group(4)))
         if v is not None:
             run.set_fact("vocab_size", v, "log", where, line=lineno)
     elif _SCRATCH.search(line):
         run.set_fact("pretrained", False, "log", where, line=lineno)
     elif m := _PRETRAINED.search(line):
         run.set_fact("pretrained", True, "log", where, line=lineno)
-    elif m := _DROPOUT.match(line):
-        d = to_float(m.group(1))
+    elif m := _INIT_FROM.match(line):
+        start = m.group(1).lower()
+        if start.startswith("gpt2"):
+            run.set_fact("pretrained", True, "log", where, line=lineno)
+        elif start == "scratch":
+            run.set_fact("pretrained", False, "log", where, line=lineno)
+    elif m := _DROPOUT.search(line):
+        d = to_float(m.group(1) or m.group(2))
         if d is not None and 0.0 <= d <= 1.0:
             run.set_fact("dropout", d, "log", where, line=lineno)
     elif m := _TOKENS.search(line):

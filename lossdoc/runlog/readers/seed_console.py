@@ -68,14 +68,21 @@ _CKPT = re.compile(r"检查点已保存|checkpoint\s+saved", re.IGNORECASE)
 _BEST_SAVED = re.compile(r"最佳模型已保存|best\s+model\s+saved", re.IGNORECASE)
 
 _DETECT = [
-    re.compile(r"Epoch" + _SP_BRACKET_OPEN + r"\d+(?:\s*/\s*\d+)?" + _SP_CLOSE_COMMA + r"Batch" + _SP_BRACKET_OPEN + r"\d", re.IGNORECASE),
+    _BATCH,  # "Epoch X, Batch Y/Z, Loss: L" with the seed's "Loss:" ("Epoch 1, Batch 7, loss 3.2" is a console log)
     re.compile(r"(?:训练损失|验证损失|最佳验证损失)\s*[:：]"),
     re.compile(r"(?:^|\n)[ \t]{0,8}(?:Train Loss|Val Loss|Best Val Loss)[ \t]{0,3}:"),
 ]
 
 
+# A line that names a loss next to a step or a batch ("第 3 轮 第 120 步 训练损失: 3.2", "step 5 训练损失: 3.2") is not
+# the seed's: its 训练损失/验证损失 lines are epoch summaries. Such a log is the console reader's (console.zh_to_en).
+_STEP_AND_LOSS = re.compile(r"(?:步|批|迭代|(?<![A-Za-z])(?:step|iter|batch)(?![A-Za-z])).{0,200}?损失|损失.{0,200}?(?:步|批|迭代)", re.IGNORECASE)
+
+
 def detect(path: Path, head: str) -> bool:
-    return any(rx.search(head) for rx in _DETECT)
+    if _DETECT[0].search(head) or _DETECT[2].search(head):
+        return True
+    return bool(_DETECT[1].search(head)) and not any(_STEP_AND_LOSS.search(line) for line in head.splitlines())
 
 
 def resolve(folder: Path) -> Path | None:

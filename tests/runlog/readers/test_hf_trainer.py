@@ -87,7 +87,8 @@ def test_unreadable_config_is_a_warning_not_a_guess(tmp_path):
     [
         ('{"global_step": 10, "log_history": [{"loss": 2.0, "step"', "error.json_invalid"),
         ('{"global_step": 10, "history": []}', "error.hf_not_state"),
-        ('{"log_history": [{"train_runtime": 3.0, "step": 10}]}', "error.hf_no_losses"),
+        ('{"log_history": [{"learning_rate": 3e-4, "step": 10}]}', "error.hf_no_losses"),  # a summary alone is read (test_hf_summary_only.py)
+        ('{"log_history": []}', "error.hf_no_losses"),
         ("[1, 2, 3]", "error.hf_not_state"),
     ],
 )

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from lossdoc.cli import run
-from lossdoc.runlog.readers import _common, generic, nanogpt, read_run, seed_console, tensorboard
+from lossdoc.runlog.readers import _common, console, generic, markdown, nanogpt, numbers, read_run, seed_console, tensorboard
 
 sys.path.insert(0, str(Path(__file__).parent))
 from regex_lint import ambiguities  # noqa: E402
@@ -155,7 +155,7 @@ def test_an_infinite_half_precision_tensor(tmp_path):
 
 
 def _patterns():
-    for mod in (seed_console, nanogpt, generic, _common):
+    for mod in (seed_console, nanogpt, generic, _common, console, markdown, numbers):
         for name, value in sorted(vars(mod).items()):
             for i, rx in enumerate(value if isinstance(value, list) else [value]):
                 if isinstance(rx, re.Pattern):

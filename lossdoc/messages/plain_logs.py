@@ -1,0 +1,46 @@
+"""Reading logs people keep by hand: lists of numbers, logs pasted into Markdown, a Trainer state holding only its summary."""
+
+EN = {
+    "warn.numbers_steps": "{files}: one loss per line and no step numbers: the steps are the line numbers (value i is step i)",
+    "warn.numbers_paired": (
+        "{train_file} and {val_file} hold {n_train} values each: read as one evaluation per line with both losses "
+        "(a per-epoch history), epoch i at step i"
+    ),
+    "warn.numbers_spread": (
+        "{val_file} ({n_val} values) beside {train_file} ({n_train} values): the evaluations are spread evenly over "
+        "the training steps, evaluation k at step round(k × {n_train} / {n_val})"
+    ),
+    "warn.numbers_partner_not_numbers": "{file}: {count} line(s) that are not numbers ignored, the first at line {first}",
+    "error.numbers_no_values": "{path} holds no loss values: expected one number per line (such as 2.3456 or 2.345600000000000000e+00)",
+    "warn.markdown_fence": "the log was read from the code block at lines {first}–{last} of {file}, as {fmt}",
+    "warn.markdown_table": "the log was read from the table at lines {first}–{last} of {file}",
+    "error.markdown_no_log": "{path} holds no log in a code block (```) or a table with a step or epoch column",
+    "warn.markdown_other_blocks": "{count} other block(s) in {file} that look like a log were not read (the longest was)",
+    "warn.hf_summary_only": (
+        "log_history holds only the closing summary, no loss per step: train_loss {train_loss} is the mean over the whole "
+        "run ({global_step} steps, {epoch} epochs), so there is no curve to judge; log with logging_steps of at most "
+        "{global_step} (and an evaluation strategy) to see one"
+    ),
+    "error.hf_nothing_logged": (
+        "{path}: log_history is empty: the run took {global_step} step(s), fewer than logging_steps = {logging_steps}, "
+        "so the Trainer logged no loss; set logging_steps to at most {global_step}"
+    ),
+}
+
+ZH = {
+    "warn.numbers_steps": "{files}：每行一个损失值，没有步数：以行号作为步数（第 i 个值即第 i 步）",
+    "warn.numbers_paired": "{train_file} 和 {val_file} 各有 {n_train} 个值：按每行一次评估读取，同时含训练和验证损失（按轮记录的历史），第 i 轮在第 i 步",
+    "warn.numbers_spread": "{train_file}（{n_train} 个值）旁边的 {val_file}（{n_val} 个值）：评估均匀分布在训练步数上，第 k 次评估在第 round(k × {n_train} / {n_val}) 步",
+    "warn.numbers_partner_not_numbers": "{file}：忽略了 {count} 行不是数字的内容，第一处在第 {first} 行",
+    "error.numbers_no_values": "{path} 中没有损失值：应每行一个数字（例如 2.3456 或 2.345600000000000000e+00）",
+    "warn.markdown_fence": "日志读自 {file} 第 {first}–{last} 行的代码块，按 {fmt} 格式读取",
+    "warn.markdown_table": "日志读自 {file} 第 {first}–{last} 行的表格",
+    "error.markdown_no_log": "{path} 的代码块（```）或带步数、轮数列的表格中没有日志",
+    "warn.markdown_other_blocks": "{file} 中另有 {count} 个看起来像日志的块未被读取（读取的是最长的一个）",
+    "warn.hf_summary_only": (
+        "log_history 中只有训练结束时的汇总，没有每一步的损失：train_loss {train_loss} 是整个训练"
+        "（{global_step} 步，{epoch} 轮）的平均值，因此没有曲线可供判断；请把 logging_steps 设为不超过 {global_step}"
+        "（并开启评估）以记录曲线"
+    ),
+    "error.hf_nothing_logged": "{path}：log_history 为空：训练只进行了 {global_step} 步，少于 logging_steps = {logging_steps}，因此 Trainer 没有记录任何损失；请把 logging_steps 设为不超过 {global_step}",
+}

@@ -1,0 +1,239 @@
+"""Reader for bare lists of numbers: one loss per line, as ``np.savetxt`` or ``f.write(f"{loss}\\n")`` writes them.
+
+    2.3456                        -> one loss per line; blank lines and ``#`` comments (np.savetxt's header) skipped
+    1.234000000000000000e+00      -> np.savetxt's default format
+    loss                          -> an optional first line naming the column (a one-column CSV)
+
+The steps are the line numbers: value *i* (counted from 1, over the values only) is step *i*. A warning says
+so, since the file does not tell how many updates lie between two values.
+
+Which series a file is comes from its name (or its one-word header): ``val``, ``valid``, ``validation``,
+``eval``, ``dev`` or ``test`` as a word of the name makes it the evaluation series, anything else the
+training series. Its partner is looked for beside it, with the word swapped (``train_losses.txt`` ->
+``val_losses.txt``, ``valid_losses.txt``, ``eval_losses.txt``, ``test_losses.txt``, ...; a name without
+``train`` -> the same name with a ``val_`` (etc.) prefix, and back), and read when it is a list of numbers too:
+
+- the same number of values in both: one evaluation row per line, with both losses (as a per-epoch history
+  that appends a training and a validation loss each epoch: Keras' ``epoch, loss, val_loss``), epoch *i*,
+  step *i*;
+- different numbers (N training values, M evaluations): the training values are batches at steps 1..N and
+  evaluation *k* (k = 1..M) sits at step round(k·N/M), the end of the k-th of M equal shares of training;
+- an evaluation file alone: evaluations 1..M at steps 1..M.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers._common import (
+    NAN,
+    TRAIN_NAMES,
+    VAL_NAMES,
+    TextLines,
+    batch_series,
+    decode_head,
+    epoch_series,
+    finish,
+    pick,
+    sniff_encoding,
+    to_float,
+)
+from lossdoc.runlog.run import ReaderWarning, Run
+
+_VAL_WORDS = ("val", "valid", "validation", "eval", "evaluation", "dev", "test")
+_TRAIN_WORDS = ("train", "training")
+_WORD_SPLIT = re.compile(r"[^A-Za-z]+")
+_TRAIN_RX = re.compile(r"(?<![A-Za-z])(train|training)(?![A-Za-z])", re.IGNORECASE)
+_VAL_RX = re.compile(r"(?<![A-Za-z])(val|valid|validation|eval|evaluation|dev|test)(?![A-Za-z])", re.IGNORECASE)
+_VAL_PREFIX = re.compile(r"^(val|valid|validation|eval|dev|test)[_\-.]", re.IGNORECASE)
+MIN_VALUES = 2
+HEAD_BYTES = 8192  # as much of a file as detection looks at (readers.HEAD_BYTES)
+PARTNER_SCAN = 200  # at most this many names are looked at for a folder's list of numbers
+
+
+def _is_number_line(s: str) -> bool:
+    return len(s.split()) == 1 and to_float(s) is not None
+
+
+def _header_kind(s: str) -> str | None:
+    """'train' or 'val' for a one-word header naming a loss column, else None."""
+    if len(s.split()) != 1 or to_float(s) is not None:
+        return None
+    if pick([s], VAL_NAMES):
+        return "val"
+    if pick([s], TRAIN_NAMES):
+        return "train"
+    return None
+
+
+def _looks_like_list(text: str, complete: bool) -> bool:
+    """At least MIN_VALUES lines of one number each (one of them not an integer: token ids are not losses),
+    after an optional one-word header naming a loss; blank lines and '#' comments are skipped."""
+    lines = [x.strip() for x in text.lstrip("\ufeff").splitlines()]
+    if not complete and lines:
+        lines = lines[:-1]  # the head may end inside a line
+    lines = [x for x in lines if x and not x.startswith("#")]
+    if lines and _header_kind(lines[0]) is not None:
+        lines = lines[1:]
+    if len(lines) < MIN_VALUES or not all(_is_number_line(x) for x in lines):
+        return False
+    return any(not re.fullmatch(r"[-+]?\d+", x) for x in lines)
+
+
+def detect(path: Path, head: str) -> bool:
+    try:
+        complete = path.stat().st_size <= HEAD_BYTES
+    except OSError:
+        complete = False
+    return _looks_like_list(head, complete=complete)
+
+
+def _role(path: Path, header: str | None) -> str:
+    if header is not None:
+        return header
+    words = [w.lower() for w in _WORD_SPLIT.split(path.stem) if w]
+    return "val" if any(w in _VAL_WORDS for w in words) else "train"
+
+
+def _partner_names(name: str, role: str) -> list[str]:
+    """Names of the file that would hold the other series, most likely first."""
+    out: list[str] = []
+    if role == "train":
+        if _TRAIN_RX.search(name):
+            for w in ("val", "valid", "validation", "eval", "test", "dev"):
+                out.append(_swap(_TRAIN_RX, name, w))
+        else:
+            out += [f"{w}_{name}" for w in ("val", "valid", "eval", "test", "dev")]
+    else:
+        if _VAL_RX.search(name):
+            out.append(_swap(_VAL_RX, name, "train"))
+            out.append(_swap(_VAL_RX, name, "training"))
+        if m := _VAL_PREFIX.match(name):
+            out.append(name[m.end() :])
+    return list(dict.fromkeys(n for n in out if n != name))
+
+
+def _swap(rx: re.Pattern[str], name: str, word: str) -> str:
+    """``name`` with the first word ``rx`` finds replaced by ``word``, in the same case."""
+    m = rx.search(name)
+    return name if m is None else name[: m.start()] + _same_case(m.group(1), word) + name[m.end() :]
+
+
+def _same_case(old: str, new: str) -> str:
+    return new.upper() if old.isupper() else new.capitalize() if old[:1].isupper() else new
+
+
+def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[int], TextLines]:
+    """(values, header kind, line of each value, lines that are not numbers, the lines) of one list."""
+    lines = TextLines(path)
+    values: list[float] = []
+    linenos: list[int] = []
+    bad: list[int] = []
+    header: str | None = None
+    seen = False
+    for lineno, raw in lines:
+        s = raw.strip().lstrip("\ufeff")
+        if not s or s.startswith("#"):
+            continue
+        if not seen:
+            seen = True
+            header = _header_kind(s)
+            if header is not None:
+                continue
+        v = to_float(s) if len(s.split()) == 1 else None
+        if v is None:
+            bad.append(lineno)
+            continue
+        values.append(v)
+        linenos.append(lineno)
+    return values, header, linenos, bad, lines
+
+
+def _partner(path: Path, role: str) -> Path | None:
+    for name in _partner_names(path.name, role):
+        p = path.with_name(name)
+        try:
+            if not p.is_file() or p.stat().st_size > 2**30:
+                continue
+            with open(p, "rb") as fh:
+                raw = fh.read(HEAD_BYTES)
+        except OSError:
+            continue
+        if sniff_encoding(raw) is not None and _looks_like_list(decode_head(raw), complete=len(raw) < HEAD_BYTES):
+            return p
+    return None
+
+
+def resolve(folder: Path) -> Path | None:
+    """A folder holding one training-loss list (a name with 'train' or 'loss', not an evaluation name)."""
+    try:
+        entries = sorted(folder.iterdir())[: PARTNER_SCAN + 1]
+    except OSError:
+        return None
+    if len(entries) > PARTNER_SCAN:
+        return None
+    found = []
+    for f in entries:
+        words = [w.lower() for w in _WORD_SPLIT.split(f.stem) if w]
+        if not f.is_file() or f.name.startswith(".") or any(w in _VAL_WORDS for w in words):
+            continue
+        if not any(w in ("train", "training", "loss", "losses") for w in words):
+            continue
+        try:
+            with open(f, "rb") as fh:
+                raw = fh.read(HEAD_BYTES)
+        except OSError:
+            continue
+        if sniff_encoding(raw) is not None and _looks_like_list(decode_head(raw), complete=len(raw) < HEAD_BYTES):
+            found.append(f)
+    return found[0] if len(found) == 1 else None
+
+
+def read(path: Path, **_: Any) -> Run:
+    values, header, _linenos, bad, lines = _read_values(path)
+    role = _role(path, header)
+    run = Run(source=str(path), format="numbers")
+    lines.warn_long(run)
+    partner = _partner(path, role)
+    p_values: list[float] = []
+    if partner is not None:
+        p_values, p_header, _pl, p_bad, p_lines = _read_values(partner)
+        p_lines.warn_long(run)
+        if p_bad:
+            run.warnings.append(ReaderWarning("warn.numbers_partner_not_numbers", {"file": partner.name, "count": len(p_bad), "first": p_bad[0]}))
+        if p_header is not None and p_header == role:
+            p_values, partner = [], None  # its header names the same series as this file: not a partner
+    if not values:
+        if lines.empty:
+            raise LossdocError("error.log_empty", path=str(path))
+        raise LossdocError("error.numbers_no_values", path=str(path))
+    if bad:
+        run.warnings.append(ReaderWarning("warn.not_numbers", {"count": len(bad), "first": bad[0]}))
+    train, val = (values, p_values) if role == "train" else (p_values, values)
+    train_file = path.name if role == "train" else (partner.name if partner is not None and p_values else "")
+    val_file = path.name if role == "val" else (partner.name if partner is not None and p_values else "")
+    run.records_read = len(values) + len(p_values)
+    run.records_skipped = len(bad)
+    _series(run, train, val)
+    files = ", ".join(f for f in (train_file, val_file) if f)
+    run.warnings.append(ReaderWarning("warn.numbers_steps", {"files": files}))
+    if train and val:
+        key = "warn.numbers_paired" if len(train) == len(val) else "warn.numbers_spread"
+        run.warnings.append(ReaderWarning(key, {"train_file": train_file, "val_file": val_file, "n_train": len(train), "n_val": len(val)}))
+    return finish(run, path, "error.numbers_no_values")
+
+
+def _series(run: Run, train: list[float], val: list[float]) -> None:
+    """The Run's series from the two lists (see the module's docstring)."""
+    n, m = len(train), len(val)
+    if n and m and n == m:
+        run.epochs = epoch_series([(float(i), float(i), t, v, NAN) for i, (t, v) in enumerate(zip(train, val), 1)])
+        return
+    run.batches = batch_series({i: (NAN, t, NAN, NAN, NAN) for i, t in enumerate(train, 1)})
+    if m:
+        steps = [float(math.floor(k * n / m + 0.5)) if n else float(k) for k in range(1, m + 1)]
+        run.epochs = epoch_series([(float(k), s, NAN, v, NAN) for k, (s, v) in enumerate(zip(steps, val), 1)])

@@ -1,0 +1,138 @@
+"""Logs pasted into Markdown (issue 23): code fences with prose around them, and pipe tables in a README."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers import read_run
+from lossdoc.runlog.readers.markdown import blocks
+
+PROSE = "# My tiny GPT\n\nI trained a small model on Shakespeare. Below is what it printed.\n\n"
+CSV_LOG = "step,loss\n" + "".join(f"{s},{4.0 - s / 1000:.3f}\n" for s in range(100, 1100, 100))
+
+
+def _warn(run, key):
+    return [w.args for w in run.warnings if w.key == key]
+
+
+def test_fenced_csv_in_a_readme(tmp_path):
+    """The first line of the file is a title, so no detector saw the table before: 'cannot tell which kind of log'."""
+    p = tmp_path / "README.md"
+    p.write_text(PROSE + "```bash\npython train.py --lr 3e-4\n```\n\nThe log:\n\n```csv\n" + CSV_LOG + "```\n\nIt went well.\n")
+    run = read_run(p)
+    assert run.format == "csv" and run.source == str(p)
+    assert run.batches.step.tolist() == list(range(100, 1100, 100))
+    assert _warn(run, "warn.markdown_fence") == [{"file": "README.md", "first": 12, "last": 22, "fmt": "csv"}]
+    assert p.read_text().splitlines()[11] == "step,loss"  # line 12 of the file is the block's first
+
+
+def test_pipe_table(tmp_path):
+    p = tmp_path / "README.md"
+    rows = [(1, 2.91, 2.95), (2, 2.41, 2.52), (3, 2.10, 2.33), (4, 1.92, 2.30), (5, 1.80, 2.31)]
+    table = "| Epoch | Train Loss | Val Loss |\n|:-----:|-----------:|---------:|\n" + "".join(f"| {e} | **{t}** | {v} |\n" for e, t, v in rows)
+    p.write_text(PROSE + "## Results\n\n" + table + "\nDone.\n")
+    run = read_run(p)
+    assert run.format == "csv"
+    assert run.epochs.epoch.tolist() == [1, 2, 3, 4, 5]
+    assert run.epochs.train_loss.tolist() == [t for _, t, _ in rows]
+    assert run.epochs.val_loss.tolist() == [v for _, _, v in rows]
+    assert _warn(run, "warn.markdown_table") == [{"file": "README.md", "first": 7, "last": 13, "fmt": "csv"}]
+
+
+def test_a_results_table_without_steps_is_not_a_curve(tmp_path):
+    p = tmp_path / "README.md"
+    p.write_text(PROSE + "| Model | Val Loss |\n|---|---|\n| small | 2.31 |\n| large | 2.05 |\n")
+    with pytest.raises(LossdocError) as e:
+        read_run(p)
+    assert e.value.key == "error.unknown_format"
+
+
+def test_log_far_below_the_head(tmp_path):
+    """A README whose log starts after 8 KB of prose: detection looks further into a .md than the head."""
+    p = tmp_path / "NOTES.md"
+    nano = "".join(f"iter {i}: loss {4.2 - i / 100:.4f}, time 12.00ms, mfu 1.00%\n" for i in range(0, 50, 10))
+    p.write_text(PROSE + ("Some words about the data. " * 20 + "\n\n") * 30 + "```\n" + nano + "```\n")
+    assert p.stat().st_size > 16000
+    run = read_run(p)
+    assert run.format == "nanogpt" and run.batches.step.tolist() == [1, 11, 21, 31, 41]
+
+
+def test_the_longest_block_is_read_and_the_others_named(tmp_path):
+    p = tmp_path / "README.md"
+    short = "```\nstep 10 | loss 3.0\nstep 20 | loss 2.9\nstep 30 | loss 2.8\n```\n"
+    long = "```\n" + "".join(f"step {s} | loss {3.5 - s / 1000:.3f}\n" for s in range(10, 210, 10)) + "```\n"
+    p.write_text(PROSE + short + "\nand the full run:\n\n" + long)
+    run = read_run(p)
+    assert len(run.batches) == 20
+    assert _warn(run, "warn.markdown_other_blocks") == [{"file": "README.md", "count": 1}]
+
+
+def test_chinese_notes_in_a_fence(tmp_path):
+    """A Chinese notes file: 13 epochs, each with a training and a validation loss (both series)."""
+    train = [5.21, 4.8, 4.41, 4.1, 3.85, 3.62, 3.44, 3.3, 3.18, 3.09, 3.01, 2.95, 2.9]
+    val = [5.3, 4.95, 4.6, 4.35, 4.18, 4.05, 3.96, 3.9, 3.86, 3.83, 3.81, 3.8, 3.79]
+    p = tmp_path / "笔记.md"
+    body = "".join(f"第 {e} 轮 | 训练损失 {t} | 验证损失 {v}\n" for e, (t, v) in enumerate(zip(train, val), 1))
+    p.write_text("# 训练记录\n\n模型：小型 Transformer，学习率 3e-4。\n\n```text\n" + body + "```\n\n结论：还在下降。\n", encoding="utf-8")
+    run = read_run(p)
+    assert run.epochs.train_loss.tolist() == train and run.epochs.val_loss.tolist() == val
+    assert run.epochs.epoch.tolist() == list(range(1, 14))
+
+
+def test_warning_lines_are_the_files_lines(tmp_path):
+    p = tmp_path / "log.md"
+    p.write_text("Run 3\n\n```\nstep 1 | loss 3.0\nstep 2 | loss 2.9\nstep 3 | loss oops\nstep 4 | loss 2.7\n```\n")
+    run = read_run(p)
+    assert _warn(run, "warn.not_numbers") == [{"count": 1, "first": 6}]
+
+
+def test_a_text_file_with_fences(tmp_path):
+    p = tmp_path / "notes.txt"
+    p.write_text("notes from the run\n```\n" + CSV_LOG + "```\n")
+    assert read_run(p).format == "csv"
+
+
+def test_console_log_without_fences_is_untouched(tmp_path):
+    p = tmp_path / "train.log"
+    p.write_text("".join(f"step {s} | loss {3 - s / 100}\n" for s in (1, 2, 3)) + "| epoch | loss |\n|---|---|\n| 1 | 2.9 |\n| 2 | 2.8 |\n")
+    run = read_run(p)
+    assert run.format == "console" and not _warn(run, "warn.markdown_table")
+
+
+def test_blocks_unterminated_fence_and_tilde():
+    bs = blocks("a\n~~~\nx 1\n~~~\n````\ny\n```\nz\n")
+    assert [(b.kind, b.first, b.last) for b in bs] == [("fence", 3, 3), ("fence", 6, 8)]
+    assert bs[1].text == "y\n```\nz\n"  # a shorter fence does not close a longer one; left open, it runs to the end
+
+
+def test_explain_json_on_a_readme(tmp_path):
+    p = tmp_path / "README.md"
+    losses = 4.0 * np.exp(-np.arange(1, 41) / 15) + 1.5
+    p.write_text(PROSE + "```\n" + "".join(f"step {i} | loss {x:.4f}\n" for i, x in enumerate(losses, 1)) + "```\n")
+    proc = subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(p), "--json"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["format"] == "console" and doc["reader_warnings"][0]["key"] == "warn.markdown_fence"
+
+
+def test_trainer_model_card_results_table(tmp_path):
+    """The README.md the Hugging Face Trainer writes (transformers' modelcard.py, make_markdown_table): a
+    'Training results' table with 'No log' where no training loss was logged yet."""
+    p = tmp_path / "README.md"
+    p.write_text(
+        "---\nlicense: mit\ntags:\n- generated_from_trainer\n---\n\n# gpt2-finetuned\n\n"
+        "It achieves the following results on the evaluation set:\n- Loss: 3.2100\n\n### Training results\n\n"
+        "| Training Loss | Epoch | Step | Validation Loss |\n|:-------------:|:-----:|:----:|:---------------:|\n"
+        "| No log        | 1.0   | 100  | 3.5120          |\n| 3.6500        | 2.0   | 200  | 3.3010          |\n"
+        "| 3.4000        | 3.0   | 300  | 3.2100          |\n\n\n### Framework versions\n\n- Transformers 4.30.0\n"
+    )
+    run = read_run(p)
+    assert run.epochs.step.tolist() == [100, 200, 300] and run.epochs.val_loss.tolist() == [3.512, 3.301, 3.21]
+    assert np.isnan(run.epochs.train_loss[0]) and run.epochs.train_loss[1:].tolist() == [3.65, 3.4]
+    assert _warn(run, "warn.not_numbers") == [{"count": 1, "first": 16}]  # 'No log', on line 16 of the README

@@ -1,0 +1,141 @@
+"""Bare lists of numbers, one loss per line (issue 23): refused before as 'cannot tell which kind of log'."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers import read_run
+
+TRAIN = [round(5.0 - 2.5 * (1 - np.exp(-i / 30)) + 0.02 * np.sin(i), 6) for i in range(120)]
+VAL = [5.1, 4.4, 3.9, 3.6, 3.4, 3.3]
+
+
+def _keys(run):
+    return [w.key for w in run.warnings]
+
+
+def test_savetxt_train_alone(tmp_path):
+    """np.savetxt's default '%.18e' lines: steps are the line numbers, and a warning says so."""
+    p = tmp_path / "train_losses.txt"
+    np.savetxt(p, np.array(TRAIN))
+    assert p.read_text().splitlines()[0] == "5.000000000000000000e+00"
+    run = read_run(p)
+    assert run.format == "numbers"
+    assert run.batches.step.tolist() == list(range(1, 121))
+    assert run.batches.loss.tolist() == pytest.approx(TRAIN)
+    assert len(run.epochs) == 0
+    assert _keys(run) == ["warn.numbers_steps"] and run.warnings[0].args == {"files": "train_losses.txt"}
+
+
+def test_fwrite_with_blank_last_line_and_comment_header(tmp_path):
+    """f.write(f"{loss}\\n") per loss, a blank line at the end; np.savetxt(header=...) writes a '# ' comment."""
+    p = tmp_path / "losses.txt"
+    with open(p, "w") as f:
+        f.write("# loss\n")
+        for loss in TRAIN[:10]:
+            f.write(f"{loss}\n")
+        f.write("\n")
+    run = read_run(p)
+    assert run.batches.loss.tolist() == TRAIN[:10] and run.batches.step.tolist() == list(range(1, 11))
+
+
+def test_val_file_beside_is_spread_over_the_training_steps(tmp_path):
+    (tmp_path / "train_losses.txt").write_text("".join(f"{x}\n" for x in TRAIN))
+    (tmp_path / "val_losses.txt").write_text("".join(f"{x}\n" for x in VAL))
+    run = read_run(tmp_path / "train_losses.txt")
+    assert len(run.batches) == 120
+    assert run.epochs.step.tolist() == [20, 40, 60, 80, 100, 120]  # round(k * 120 / 6)
+    assert run.epochs.epoch.tolist() == [1, 2, 3, 4, 5, 6]
+    assert run.epochs.val_loss.tolist() == VAL
+    assert _keys(run) == ["warn.numbers_steps", "warn.numbers_spread"]
+    assert run.warnings[1].args == {"train_file": "train_losses.txt", "val_file": "val_losses.txt", "n_train": 120, "n_val": 6}
+    # the evaluation file given: the same run (its training partner is read too)
+    other = read_run(tmp_path / "val_losses.txt")
+    assert other.epochs.step.tolist() == run.epochs.step.tolist() and len(other.batches) == 120
+    # the folder holding both
+    assert read_run(tmp_path).source == str(tmp_path / "train_losses.txt")
+
+
+def test_uneven_spread_rounds_to_the_nearest_step(tmp_path):
+    (tmp_path / "train_loss.txt").write_text("".join(f"{x}\n" for x in TRAIN[:10]))
+    (tmp_path / "eval_loss.txt").write_text("2.0\n1.9\n1.8\n")
+    run = read_run(tmp_path / "train_loss.txt")
+    assert run.epochs.step.tolist() == [3, 7, 10]  # round(10/3) = 3, round(20/3) = 7, 10
+
+
+@pytest.mark.parametrize("val_name", ["val_losses.txt", "valid_losses.txt", "validation_losses.txt", "test_losses.txt"])
+def test_same_length_lists_are_a_per_epoch_history(tmp_path, val_name):
+    """Equal lengths: one append per epoch to each list, so each line is an epoch with both losses (Keras' history)."""
+    train = [4.0, 3.2, 2.9, 2.7, 2.6]
+    val = [3.8, 3.3, 3.1, 3.05, 3.1]
+    (tmp_path / "train_losses.txt").write_text("".join(f"{x}\n" for x in train))
+    (tmp_path / val_name).write_text("".join(f"{x}\n" for x in val))
+    run = read_run(tmp_path / "train_losses.txt")
+    assert len(run.batches) == 0
+    assert run.epochs.epoch.tolist() == [1, 2, 3, 4, 5] and run.epochs.step.tolist() == [1, 2, 3, 4, 5]
+    assert run.epochs.train_loss.tolist() == train and run.epochs.val_loss.tolist() == val
+    assert "warn.numbers_paired" in _keys(run)
+
+
+def test_val_file_alone(tmp_path):
+    p = tmp_path / "val_loss.txt"
+    p.write_text("".join(f"{x}\n" for x in VAL))
+    run = read_run(p)
+    assert len(run.batches) == 0
+    assert run.epochs.val_loss.tolist() == VAL and run.epochs.step.tolist() == [1, 2, 3, 4, 5, 6]
+    assert np.isnan(run.epochs.train_loss).all()
+
+
+@pytest.mark.parametrize("header,series", [("loss", "train"), ("train_loss", "train"), ("val_loss", "val")])
+def test_one_column_with_a_header(tmp_path, header, series):
+    """A one-column CSV with a header is not a table generic CSV reads (it wants two columns): read here."""
+    p = tmp_path / "history.csv"
+    p.write_text(header + "\n" + "".join(f"{x}\n" for x in VAL))
+    run = read_run(p)
+    assert run.format == "numbers"
+    got = run.batches.loss.tolist() if series == "train" else run.epochs.val_loss.tolist()
+    assert got == VAL
+
+
+@pytest.mark.parametrize(
+    "text,fmt",
+    [
+        ("step 1 | loss 3.2\nstep 2 | loss 3.1\nstep 3 | loss 3.0\n", "console"),
+        ("1 3.2\n2 3.1\n3 3.0\n4 2.9\n", "csv"),
+        ("step,loss\n1,3.2\n2,3.1\n", "csv"),
+    ],
+)
+def test_other_formats_are_not_taken(tmp_path, text, fmt):
+    p = tmp_path / "train_losses.txt"
+    p.write_text(text)
+    assert read_run(p).format == fmt
+
+
+def test_integers_and_a_single_number_are_not_a_loss_list(tmp_path):
+    p = tmp_path / "ids.txt"
+    p.write_text("17\n4\n902\n33\n")  # token ids, not losses
+    with pytest.raises(LossdocError) as e:
+        read_run(p)
+    assert e.value.key == "error.unknown_format"
+    p.write_text("2.5\n")
+    with pytest.raises(LossdocError):
+        read_run(p)
+
+
+def test_explain_json_on_a_loss_list(tmp_path):
+    (tmp_path / "train_losses.txt").write_text("".join(f"{x}\n" for x in TRAIN))
+    (tmp_path / "val_losses.txt").write_text("".join(f"{x}\n" for x in VAL))
+    proc = subprocess.run(
+        [sys.executable, "-m", "lossdoc", "explain", str(tmp_path / "train_losses.txt"), "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["format"] == "numbers"
+    assert [w["key"] for w in doc["reader_warnings"]] == ["warn.numbers_steps", "warn.numbers_spread"]
+    assert "round(k × 120 / 6)" in doc["reader_warnings"][1]["message"]
