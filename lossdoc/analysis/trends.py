@@ -219,8 +219,10 @@ def check_divergence(c: Context) -> Finding:
     _, end, se_end, best, excess = max(readings) if readings else (0.0, float(np.median(c.loss)), math.inf, float(c.loss.min()), math.inf)
     rise = end - best
     args = {"best": _r(best), "end": _r(end), "rise": _r(rise), "sd": _r(sd), "ln_v": _r(c.ln_v)}
-    if c.ln_v is not None and end > c.init_band[1] + c.z_b * se_end:
-        # worse than any healthy initialisation, at the end of training: blown up, whatever the path
+    last_w = c.loss[-w:]
+    if c.ln_v is not None and (end > c.init_band[1] + c.z_b * se_end or float(last_w.min()) > c.init_band[1] + th.DIVERGE_MIN_NATS):
+        # worse than any healthy initialisation, at the end of training: blown up, whatever the path (beyond the
+        # noise of the end's median, or every one of the last w records above the band: no noise argument needed)
         return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
     if rise > th.DIVERGE_MIN_NATS and end - excess > best and _within_init_band(c, best, end):
         # a fresh model that has not yet left its initial band: the loss wanders up while its logits re-scale in the

@@ -18,7 +18,29 @@ from lossdoc.train.config import BACKENDS, DEVICES, ON_NONFINITE, STOP_ON  # pla
 # The fixed choices of options, written once: --help lists them (``--device auto|cpu|cuda|mps``) and shell
 # completion offers them (``complete``). LOG_FORMATS is lossdoc.runlog.readers.formats() (a test keeps them
 # equal; importing the readers would cost every command's start-up 0.4 s).
-LOG_FORMATS = ("lossdoc", "hf-trainer", "tensorboard", "lightning-csv", "nanogpt", "seed-console", "csv", "jsonl", "json", "console")
+LOG_FORMATS = (
+    "lossdoc",
+    "hf-trainer",
+    "tensorboard",
+    "lightning-csv",
+    "mlflow",
+    "wandb",
+    "megatron",
+    "deepspeed",
+    "torchtitan",
+    "litgpt",
+    "fairseq",
+    "olmo",
+    "composer",
+    "markdown",
+    "nanogpt",
+    "seed-console",
+    "numbers",
+    "csv",
+    "jsonl",
+    "json",
+    "console",
+)
 DATA_SOURCES = ("dummy", "zipf", "markov", "pydoc", "wikitext2", "wikitext103", "hf:")
 CHOICES: dict[str, tuple[str, ...]] = {
     "--device": DEVICES,

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from lossdoc.cli.help_names import LOG_FORMATS
 from lossdoc.errors import LossdocError
 from lossdoc.i18n import LANG_NAMES, detect_lang
 from lossdoc.train.config import TrainConfig
@@ -73,8 +74,7 @@ Format = Annotated[
     Optional[str],
     typer.Option(
         "--format",
-        help="Force the log format instead of detecting it: lossdoc, hf-trainer, tensorboard, lightning-csv, nanogpt, "
-        "seed-console, csv, jsonl, json or console (docs/formats.md).",
+        help="Force the log format instead of detecting it: " + ", ".join(LOG_FORMATS[:-1]) + f" or {LOG_FORMATS[-1]} (docs/formats.md).",
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document.")]

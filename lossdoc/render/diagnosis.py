@@ -252,13 +252,16 @@ def contradicts(f: Finding, verdict: str) -> bool:
 
 
 def deciding_findings(d: Diagnosis) -> list[Finding]:
-    """The findings that decided the verdict, in order: ``d.decided_by`` (codes) when the analysis gives it, else
-    every fail and warn finding plus the verdict's own check (floor, progress, overfitting). Never a skipped
+    """The findings that decided the verdict, in order: ``d.decided_by`` (codes, from the decision procedure) and then
+    every other fail and warn finding; without it, every fail and warn finding plus the verdict's own check (floor,
+    progress, overfitting). Never a skipped
     finding, never an ok/info row that argues against the verdict."""
     by_code = {f.code: f for f in d.findings}
     decided = getattr(d, "decided_by", None)
-    if decided is not None:
+    if decided:
+        # the rule's own findings first, then every other fail and warn row: a warning is evidence the reader should see
         chosen = [by_code[c] for c in dict.fromkeys(decided) if c in by_code]
+        chosen += [f for f in d.findings if f.status in ("fail", "warn") and f not in chosen]
     else:
         own = VERDICT_CODE.get(d.verdict)
         chosen = [f for f in d.findings if f.status in ("fail", "warn") or f.code == own]

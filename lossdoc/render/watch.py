@@ -39,7 +39,7 @@ def latest(run: Run) -> dict[str, Any]:
 
 class WatchView:
     """``update(run, diagnosis)`` after each new diagnosis; ``live`` (a terminal) redraws a panel, otherwise a line
-    is printed when the verdict changes. Keeps the last finding whose status changed."""
+    is printed when the verdict changes. Keeps the finding whose status changed last (of several at once, the most severe)."""
 
     def __init__(self, console: Console, lang: str, path: str, *, live: bool | None = None) -> None:
         self.console = console
@@ -75,11 +75,16 @@ class WatchView:
     def update(self, run: Run, diag: Diagnosis) -> None:
         self._run, self._diag = run, diag
         self._note = ""
+        severity = {"fail": 4, "warn": 3, "info": 2, "ok": 1, "skipped": 0}
+        changed = []
         for f in diag.findings:
             before = self._statuses.get(f.code)
             if before is not None and before != f.status:
-                self.changed = (t(f"check.{f.code}", self.lang), f.status, finding_sentence(f, self.lang))
+                changed.append(f)
             self._statuses[f.code] = f.status
+        if changed:  # several at once: the most severe (a NaN over a warning that moved with it)
+            f = max(changed, key=lambda x: severity.get(x.status, 0))
+            self.changed = (t(f"check.{f.code}", self.lang), f.status, finding_sentence(f, self.lang))
         if diag.verdict != self.verdict:
             self.verdict = diag.verdict
             if not self.live:

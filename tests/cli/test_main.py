@@ -132,7 +132,7 @@ def test_help_names_its_placeholders_without_python_types(cmd):
     for leak in ("{RUN", "{TARGET", "{checkpoint", "<path>", "<str>", "<list[", "<int>", "<float>", "(default "):
         assert leak not in text, (cmd, leak)
     usage = text.splitlines()[0]
-    expected = {"explain": "[RUN]", "compare": "RUN...", "watch": "RUN", "generate": "CHECKPOINT", "check": "TARGET"}.get(cmd)
+    expected = {"explain": "[RUN...]", "compare": "RUN...", "watch": "RUN", "generate": "CHECKPOINT", "check": "TARGET"}.get(cmd)
     assert expected is None or usage.endswith(expected), usage
 
 
@@ -187,7 +187,7 @@ def test_explain_accepts_the_underscore_spelling_of_vocab_size(capsys):
     [
         (["explain", "--lang", ""], {"en", "zh"}),
         (["train", "--device", "c"], {"cpu", "cuda"}),
-        (["explain", "--format", "l"], {"lossdoc", "lightning-csv"}),
+        (["explain", "--format", "l"], {"lossdoc", "lightning-csv", "litgpt"}),
         (["explain", "--fail-on", "o"], {"overfitting"}),
         (["train", "--data", "w"], {"wikitext2", "wikitext103"}),
         (["check", "--labels", ""], {"shifted", "unshifted"}),
