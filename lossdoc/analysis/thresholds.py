@@ -52,6 +52,7 @@ MEMORISED_START_NATS = 2.5  # ... with no epochs in the log, only when it starte
 FIRST_EPOCH_LOW_NATS = 0.2  # batch loss under 0.2 nats/token within the first epoch, on unseen real data: padding counted?
 FEW_BATCHES_NO_FACTS = 100  # fewer batches than this, with no validation and no vocabulary size: inconclusive ...
 FEW_SETTLED_SE = 0.05  # ... unless the end's trend was measured: a change beyond noise, or settled within 5% of the level
+FEW_SETTLED_FALL = 0.25  # ... or settled after a fall: the end's change, and 2 standard errors of it, within a quarter of the fall
 DEFAULT_DROPOUT = 0.1  # real data, dropout not logged: the usual default
 REAL_DATA_DROPOUT_FACTOR = 2.0  # real data: validation may sit below training by 2 x dropout x (train level), from dropout and lag
 INIT_BAND_LOW_NATS = 0.05  # the healthy init band starts this far below ln V (floors.init_loss_band)

@@ -61,7 +61,7 @@ def _short_without_reference(c: Context, by: Findings) -> bool:
     progress = by["progress"]
     if progress.status == "ok" and by["no-learning"].status != "ok" and not c.pretrained:
         return True  # (a fine-tune learned before its log began: its settle counts)
-    return not trend_measured(progress, c)
+    return not trend_measured(progress, c, by)
 
 
 def _at_ln_v_data_unknown(c: Context, by: Findings) -> bool:
@@ -148,7 +148,8 @@ RULES: tuple[Rule, ...] = (
         "inconclusive",
         ("progress", "no-learning"),
         "no evaluation, no V, no floor and fewer than 100 batches, unless the end's trend was measured on its own",
-        "a change beyond 3 standard errors, or a settle whose change and error are both within 5% of the level after the loss moved materially",
+        "a change beyond 3 standard errors, or a settle after the loss moved materially: the end's change and error within 5% "
+        "of the level, or within a quarter of the fall from the first record (2 standard errors)",
         _short_without_reference,
     ),
     Rule(
@@ -216,7 +217,7 @@ def decide(c: Context, by: Findings) -> tuple[Verdict, Rule]:
     raise AssertionError("the last rule always holds")  # pragma: no cover
 
 
-def trend_measured(progress: Finding, c: Context) -> bool:
+def trend_measured(progress: Finding, c: Context, by: Findings | None = None) -> bool:
     """Whether the end's trend says something without any other fact: a change beyond noise either way, or a
     settle whose change and uncertainty are both small beside the loss level (FEW_SETTLED_SE): a short Hugging Face
     log's records are averages over many steps, and a short log that fell fast and then stayed put has converged."""
@@ -228,7 +229,13 @@ def trend_measured(progress: Finding, c: Context) -> bool:
     se, change = progress.args.get("se"), progress.measured
     if not (math.isfinite(level) and level > 0 and isinstance(se, (int, float)) and change is not None and math.isfinite(change)):
         return False
-    return abs(change) <= th.FEW_SETTLED_SE * level and se <= th.FEW_SETTLED_SE * level
+    if abs(change) <= th.FEW_SETTLED_SE * level and se <= th.FEW_SETTLED_SE * level:
+        return True
+    # or it fell materially and then stayed put: the end's change, and what its error could hide, are small beside the
+    # fall so far (from the first record): "fell fast, then flat" has converged whatever the level means
+    fall = float(c.loss[0]) - level
+    moved = by is not None and by["no-learning"].status == "ok"
+    return moved and fall > 0 and abs(change) <= th.FEW_SETTLED_FALL * fall and th.Z_TREND * se <= th.FEW_SETTLED_FALL * fall
 
 
 def table_markdown() -> str:

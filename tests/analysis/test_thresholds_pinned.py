@@ -491,6 +491,19 @@ def case_few_settled(past):
     return diagnose(run).verdict == "converged"
 
 
+@pins("FEW_SETTLED_FALL")
+def case_few_settled_fall(past):
+    # ... or it fell and then stayed put: flat noisy end (its error over 5% of the level, so FEW_SETTLED_SE does not
+    # decide) after a fall from the first record; 2 standard errors of the end's change just within / beyond a
+    # quarter of that fall
+    noise = wiggle(0.0, 40, amp=0.05)
+    se = checks.check_progress(context(make_run(10.0 + noise, v=None))).args["se"]
+    level = se / (3 * th.FEW_SETTLED_SE)  # se is 15% of the level
+    fall = th.Z_TREND * se / th.FEW_SETTLED_FALL * (1.1 if past else 0.9)
+    run = make_run(np.r_[level + fall, level + fall + noise[1:10], level + noise[10:]], v=None)  # 10 records up there: a clear move
+    return diagnose(run).verdict == "converged"
+
+
 @pins("MEMORISED_START_NATS")
 def case_memorised_start(past):
     # no epochs, no validation, real data: a loss ending under MEMORISED_NATS is memorised only when it started
