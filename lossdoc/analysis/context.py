@@ -226,12 +226,16 @@ def build_context(run: Run) -> Context:
         low, high = floors.init_loss_band(v, run.init_logit_std or 0.0)
         if not low <= init <= high:
             floor = None  # V is only a script's default and the first loss says otherwise: a floor from it would mislead
+    hf_shift = _hf_label_shift(run, floor, loss, val)
+    val_floor = (run.val_floor_sample if run.val_floor_sample is not None else floor) if floor is not None else None
+    if hf_shift is not None:  # every logged loss is (T - 1)/T of the true mean: compare them with the floor scaled alike
+        floor, val_floor = floor * (hf_shift - 1) / hf_shift, val_floor * (hf_shift - 1) / hf_shift
     return Context(
         run=run,
         vocab_size=v,
         ln_v=math.log(v) if v else None,
         floor=floor,
-        val_floor=(run.val_floor_sample if run.val_floor_sample is not None else floor) if floor is not None else None,
+        val_floor=val_floor,
         random_data=run.random_data,
         step=step,
         loss=loss,
@@ -267,7 +271,28 @@ def build_context(run: Run) -> Context:
         z_b=z_b,
         z_val=z_val,
         val_noise_df=val_df,
+        facts={"hf_shift": hf_shift} if hf_shift is not None else {},
     )
+
+
+def _hf_label_shift(run: Run, floor: float | None, loss: np.ndarray, val: np.ndarray) -> int | None:
+    """T when a Hugging Face Trainer log (not written by lossdoc's callback, which corrects it) sits below an exact floor
+    by the factor (T - 1)/T, T >= 8: the Trainer divided each row's loss over T - 1 predicted tokens by all T labels
+    (transformers 5.x with loss_type None; docs/formats.md). The end level (last evaluation, else the median of the
+    last quarter of batches) must be below the floor by more than 1% and by at most 1/8 of it; T is the nearest whole
+    number to floor / (floor - level)."""
+    if run.format != "hf-trainer" or floor is None or floor <= 0 or run.loss_scale is not None:
+        return None
+    if val.size:
+        level = float(np.median(val[-3:]))
+    elif loss.size:
+        level = float(np.median(loss[-max(1, loss.size // 4) :]))
+    else:
+        return None
+    r = level / floor
+    if not (1.0 - 1.0 / th.HF_SHIFT_MIN_T <= r < 1.0 - th.NEAR_FLOOR_REL):
+        return None
+    return int(round(1.0 / (1.0 - r)))
 
 
 def _after_start(e) -> np.ndarray:

@@ -116,6 +116,11 @@ def check_init(c: Context) -> Finding:
             key = "f.init.high"
         args["ratio"] = _r(ratio, 2)
         return Finding("init-loss", "fail", key, args, measured=c.init, reference=expected)
+    if c.init < low and c.init >= ln_v * (1.0 - th.INIT_TIED_REL):
+        # a little below ln V: a model whose output layer shares the input embedding scores the current token high,
+        # and on text the next token often repeats it (spaces, doubled letters). A leak shows later, far lower.
+        args["limit"] = _r(ln_v * (1.0 - th.INIT_TIED_REL))
+        return Finding("init-loss", "warn", "f.init.low_tied", args, measured=c.init, reference=expected)
     if c.init < low:
         return Finding("init-loss", "fail", "f.init.low", args, measured=c.init, reference=expected)
     key = "f.init.ok_std" if sd is not None and excess > 0 else "f.init.ok"
@@ -151,6 +156,10 @@ def check_below_floor(c: Context) -> Finding:
     vals = c.val
     tail = c.tail_level()
     args = {"floor": _r(val_floor), "band": _r(c.band_val)}
+    shift = c.facts.get("hf_shift")
+    if shift is not None:
+        exact = c.run.entropy_floor
+        args.update(t=shift, exact=_r(exact), ratio=_r((shift - 1) / shift, 4))
     if vals.size and vals.min() < val_floor - c.band_val:
         args.update(best=_r(float(vals.min())), gap=_r(val_floor - float(vals.min())))
         return Finding("below-floor", "fail", "f.below.val", args, measured=float(vals.min()), reference=val_floor)
@@ -161,6 +170,8 @@ def check_below_floor(c: Context) -> Finding:
         if not vals.size and tail < c.floor - max(band_t, th.MEMORISE_REL * c.floor):
             args.update(best=_r(tail), gap=_r(c.floor - tail))
             return Finding("below-floor", "fail", "f.below.train", args, measured=tail, reference=c.floor)
+    if shift is not None:
+        return Finding("below-floor", "warn", "f.below.hf_shift", args, measured=c.best_val if c.best_val is not None else tail, reference=val_floor)
     return Finding("below-floor", "ok", "f.below.ok", args, measured=c.best_val, reference=val_floor)
 
 

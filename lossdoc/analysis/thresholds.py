@@ -22,6 +22,7 @@ SPIKE_WINDOW = 21  # batches in the running median
 DIVERGE_MIN_NATS = 0.1  # the end of the run above its best level by this (and by Z standard errors) is divergence
 INIT_FIRST_STEP_MAX = 1  # the first logged batch must be at step <= this to count as "at initialisation"
 MIN_EFFECT_REL = 0.01  # a change must also be material: at least 1% of the level it is measured from
+EARLY_STEPS = 50  # a fresh model within its initial band that has not moved after fewer steps than this is early, not stuck
 MIN_BATCHES = 10  # fewer batches (and fewer than 2 evaluations) is too little to judge
 
 # --- real logs (docs/verdicts.md, "Logs from other tools") ---
@@ -55,4 +56,6 @@ FEW_SETTLED_SE = 0.05  # ... unless the end's trend was measured: a change beyon
 FEW_SETTLED_FALL = 0.25  # ... or settled after a fall: the end's change, and 2 standard errors of it, within a quarter of the fall
 DEFAULT_DROPOUT = 0.1  # real data, dropout not logged: the usual default
 REAL_DATA_DROPOUT_FACTOR = 2.0  # real data: validation may sit below training by 2 x dropout x (train level), from dropout and lag
+INIT_TIED_REL = 0.1  # a first loss below ln V by at most 10% of it: tied embeddings favour repeating the input (warn, not a leak)
+HF_SHIFT_MIN_T = 8  # a Hugging Face log below an exact floor by (T - 1)/T, T >= 8 (at most 1/8), is the Trainer's label count
 INIT_BAND_LOW_NATS = 0.05  # the healthy init band starts this far below ln V (floors.init_loss_band)

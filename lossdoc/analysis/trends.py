@@ -73,6 +73,10 @@ def check_no_learning(c: Context) -> Finding:
     if moved is None:
         if lr_zero:
             return Finding("no-learning", "fail", "f.nolearn.lr_zero", args, measured=change, reference=band)
+        if _early_in_band(c, end):
+            # a fresh model in its first steps, still inside its initial band: not moving yet is not being stuck
+            args["steps"] = _epoch(c.last_step) if c.last_step is not None else "-"
+            return Finding("no-learning", "info", "f.nolearn.early", args, measured=change, reference=band)
         if c.floor is None and c.run.data_kind not in (None, "dummy", "random") and not c.pretrained and not c.random_data:
             # the log says the data is text and the run started from scratch: there was something to learn
             return Finding("no-learning", "fail", "f.nolearn.stuck_text", args, measured=change, reference=band)
@@ -237,6 +241,14 @@ def check_divergence(c: Context) -> Finding:
             return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
         return Finding("divergence", "fail", "f.diverge.rise", args, measured=end, reference=best)
     return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+
+
+def _early_in_band(c: Context, end: float) -> bool:
+    """Fewer than EARLY_STEPS optimizer steps logged, V known, not a fine-tune, and the end inside a fresh model's band."""
+    if c.vocab_size is None or c.pretrained or c.last_step is None or c.last_step >= th.EARLY_STEPS:
+        return False
+    low, high = c.init_band
+    return low <= end <= high
 
 
 def _within_init_band(c: Context, best: float, end: float) -> bool:

@@ -39,9 +39,13 @@ class Rule:
     headline: str | None = None  # a headline of its own (message key), else the verdict's
 
     def decided_by(self, by: Findings) -> list[Code]:
-        """The findings that carried the decision: those it reads that are not plain 'ok', else all it reads."""
-        hit = [c for c in self.needs if c in by and by[c].status in ("fail", "warn", "info")]
-        return hit or [c for c in self.needs if c in by]
+        """The findings that carried the decision: of those it reads, the failed ones; else the warnings and notes;
+        else all it reads."""
+        for statuses in (("fail",), ("warn", "info")):
+            hit = [c for c in self.needs if c in by and by[c].status in statuses]
+            if hit:
+                return hit
+        return [c for c in self.needs if c in by]
 
 
 def _fails(*codes: Code) -> Callable[[Context, Findings], bool]:

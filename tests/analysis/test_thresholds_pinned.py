@@ -504,6 +504,34 @@ def case_few_settled_fall(past):
     return diagnose(run).verdict == "converged"
 
 
+@pins("INIT_TIED_REL")
+def case_init_tied(past):
+    # a first loss below ln V by less than INIT_TIED_REL of it is weight tying's head start (warn); further is a leak (fail)
+    init = LN_V * (1 - th.INIT_TIED_REL * (1.1 if past else 0.9))
+    run = make_run(wiggle(3.0, 40, amp=0.02), [3.0, 3.0], init=init)
+    run.pretrained = False
+    return checks.check_init(context(run)).key == "f.init.low"
+
+
+@pins("EARLY_STEPS")
+def case_early_steps(past):
+    # random ids, a fresh model flat at its start inside the initial band: stuck only from EARLY_STEPS steps on
+    n = th.EARLY_STEPS + (5 if past else -5)
+    run = make_run(wiggle(LN_V + 0.17, n, amp=1e-3), floor=FLOOR, random_data=True)
+    run.pretrained = False
+    return checks.check_no_learning(context(run)).key == "f.nolearn.stuck"
+
+
+@pins("HF_SHIFT_MIN_T")
+def case_hf_shift(past):
+    # a Hugging Face log below an exact floor by (T - 1)/T: the Trainer's label count when T >= HF_SHIFT_MIN_T, else
+    # (further below) a loss under the floor
+    t = th.HF_SHIFT_MIN_T + (1 if past else -1)
+    run = make_run(wiggle(FLOOR * (t - 1) / t, 100, amp=1e-3), floor=FLOOR, random_data=True)
+    run.format = "hf-trainer"
+    return context(run).facts.get("hf_shift") == t
+
+
 @pins("MEMORISED_START_NATS")
 def case_memorised_start(past):
     # no epochs, no validation, real data: a loss ending under MEMORISED_NATS is memorised only when it started
