@@ -268,3 +268,23 @@ def series_noise(val: np.ndarray) -> tuple[float, int]:
         if sd < best[0]:
             best = (sd, fit[1])
     return best
+
+
+def falling_pairs_p(y: np.ndarray) -> tuple[int, float]:
+    """(falling pairs, one-sided p): the Mann-Kendall rank test of a short series for a fall, exact. Of the n(n-1)/2
+    pairs i < j, count those with y_j < y_i; under exchangeable noise (no trend) every order of the values is
+    equally likely, and the count of falling pairs is the number of inversions of a random permutation, whose exact
+    distribution is Mahonian (by dynamic programming). p = P(inversions >= observed). Needs no noise estimate."""
+    y = finite(y)
+    n = y.size
+    if n < 2:
+        return 0, 1.0
+    falls = int(sum(int((y[i + 1 :] < y[i]).sum()) for i in range(n - 1)))
+    counts = np.zeros(1, dtype=np.float64)
+    counts[0] = 1.0  # permutations of 1 element: one, with 0 inversions
+    for m in range(2, n + 1):  # inserting the m-th element adds 0..m-1 inversions
+        new = np.zeros(counts.size + m - 1)
+        for add in range(m):
+            new[add : add + counts.size] += counts
+        counts = new
+    return falls, float(counts[falls:].sum() / counts.sum())

@@ -23,7 +23,8 @@ DIVERGE_MIN_NATS = 0.1  # the end of the run above its best level by this (and b
 INIT_FIRST_STEP_MAX = 1  # the first logged batch must be at step <= this to count as "at initialisation"
 MIN_EFFECT_REL = 0.01  # a change must also be material: at least 1% of the level it is measured from
 EARLY_STEPS = 50  # a fresh model within its initial band that has not moved after fewer steps than this is early, not stuck
-MIN_BATCHES = 10  # fewer batches (and fewer than 2 evaluations) is too little to judge
+MIN_BATCHES = 10
+FEW_RECORDS_MIN = 5  # from this many records (and fewer than MIN_BATCHES), an exact rank test may show the loss falling (5 in order: 1/120)  # fewer batches (and fewer than 2 evaluations) is too little to judge
 
 # --- real logs (docs/verdicts.md, "Logs from other tools") ---
 MIN_EVALS_LEAD = 3  # with this many evaluations after training started, validation leads: trend, convergence, overfitting

@@ -95,6 +95,10 @@ def check_progress(c: Context) -> Finding:
     if c.val_led:
         return _progress_evals(c)
     n = c.loss.size
+    if th.FEW_RECORDS_MIN <= n < th.MIN_BATCHES and c.val.size < 2:
+        few = _progress_few(c)
+        if few is not None:
+            return few
     if n >= th.MIN_BATCHES and c.tail.sum() >= 3:
         slope, se = stats.linear_trend(c.loss[c.tail], c.step[c.tail])
         # autocorrelated noise: the OLS error assumes independent residuals; widen it by the AR(1) factor
@@ -127,6 +131,35 @@ def check_progress(c: Context) -> Finding:
     if z > z_crit and _material(change, c):
         return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
     return Finding("progress", "ok", "f.progress.settled" + suffix, args, measured=change)
+
+
+def _progress_few(c: Context) -> Finding | None:
+    """A handful of records (FEW_RECORDS_MIN to MIN_BATCHES - 1: a Hugging Face log writes one per logging_steps,
+    each an average): too few for a noise estimate, but an exact rank test needs none. When the records fall in
+    more pairs than chance gives at Z_TREND (one-sided, Mann-Kendall), the run is learning; when the least-squares slope
+    of its last third (at least 3 records) still falls at FLAT_SLOPE_REL or more of the average record's fall (the
+    rule validation's end is held to): still learning, else it has flattened. None when the test finds no fall."""
+    y = c.loss
+    falls, p = stats.falling_pairs_p(y)
+    if p >= 1.0 - stats.normal_cdf(th.Z_TREND):
+        return None
+    m = max(3, int(math.ceil(th.END_EVALS_FRACTION * y.size)))
+    total, last = float(y[0] - y[-1]), -stats.linear_trend(y[-m:])[0]  # the end's fall per record
+    args = {
+        "n": int(y.size),
+        "falls": falls,
+        "pairs": int(y.size * (y.size - 1) // 2),
+        "p": _r(p, 4),
+        "first": _r(float(y[0])),
+        "last": _r(float(y[-1])),
+        "drop": _r(total),
+        "last_drop": _r(last),
+    }
+    rel = last / (total / (y.size - 1)) if total > 0 else 0.0
+    args["rel"] = _r(100 * rel, 1)
+    if total > 0 and rel >= th.FLAT_SLOPE_REL:
+        return Finding("progress", "info", "f.progress.few_falling", args, measured=-total)
+    return Finding("progress", "ok", "f.progress.few_flattened", args, measured=-total)
 
 
 def _falling_run(val: np.ndarray) -> int:

@@ -53,7 +53,8 @@ def _fails(*codes: Code) -> Callable[[Context, Findings], bool]:
 
 
 def _too_little(c: Context, by: Findings) -> bool:
-    return c.loss.size < th.MIN_BATCHES and c.val.size < 2
+    few_shape = by["progress"].key in ("f.progress.few_falling", "f.progress.few_flattened")
+    return c.loss.size < th.MIN_BATCHES and c.val.size < 2 and not few_shape
 
 
 def _short_without_reference(c: Context, by: Findings) -> bool:
@@ -143,7 +144,7 @@ RULES: tuple[Rule, ...] = (
         "too-little",
         "inconclusive",
         ("progress",),
-        "fewer than 10 usable batches and fewer than 2 evaluations",
+        "fewer than 10 usable batches and fewer than 2 evaluations, unless 5 or more records fall by an exact rank test",
         "-",
         _too_little,
     ),
@@ -225,7 +226,7 @@ def trend_measured(progress: Finding, c: Context, by: Findings | None = None) ->
     """Whether the end's trend says something without any other fact: a change beyond noise either way, or a
     settle whose change and uncertainty are both small beside the loss level (FEW_SETTLED_SE): a short Hugging Face
     log's records are averages over many steps, and a short log that fell fast and then stayed put has converged."""
-    if progress.status in ("info", "warn"):
+    if progress.status in ("info", "warn") or progress.key == "f.progress.few_flattened":
         return True
     if progress.status != "ok" or not c.tail.any():
         return False

@@ -171,3 +171,13 @@ def test_next_steps_never_ask_for_a_fact_the_log_already_holds(tmp_path, fact):
     d = diagnose(_lossdoc_log(tmp_path, losses, vocab=v, data="text"))
     assert "next.give_vocab" not in d.next_steps
     assert "next.give_floor" not in d.next_steps and "next.say_random" not in d.next_steps  # the header says text
+
+
+def test_a_handful_of_records_that_fall_in_order_is_judged_by_an_exact_rank_test():
+    # a Hugging Face log of five records (each an average over logging_steps): too few for a noise estimate
+    d = diagnose(make_run([3.4668, 2.8068, 2.5455, 2.4174, 2.3678], v=None))
+    assert d.finding("progress").key == "f.progress.few_falling" and d.verdict == "still-learning"
+    flat = diagnose(make_run([1.4008, 0.2467, 0.1239, 0.1113, 0.1002], v=None))
+    assert flat.finding("progress").key == "f.progress.few_flattened" and flat.verdict == "converged"
+    # five values in a random order are not a fall
+    assert diagnose(make_run([2.9, 3.1, 2.8, 3.0, 2.95], v=None)).verdict == "inconclusive"

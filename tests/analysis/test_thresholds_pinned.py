@@ -532,6 +532,15 @@ def case_hf_shift(past):
     return context(run).facts.get("hf_shift") == t
 
 
+@pins("FEW_RECORDS_MIN")
+def case_few_records(past):
+    # from FEW_RECORDS_MIN records on, a strictly falling handful is judged by the exact rank test (5 values in order:
+    # 1/120, beyond one-sided 2 sigma); with one record fewer the progress check is skipped
+    n = th.FEW_RECORDS_MIN if past else th.FEW_RECORDS_MIN - 1
+    run = make_run(np.linspace(4.0, 3.0, n), v=None)
+    return checks.check_progress(context(run)).key == "f.progress.few_falling"
+
+
 @pins("MEMORISED_START_NATS")
 def case_memorised_start(past):
     # no epochs, no validation, real data: a loss ending under MEMORISED_NATS is memorised only when it started
