@@ -11,6 +11,8 @@ EN = {
         "the training steps, evaluation k at step round(k × {n_train} / {n_val})"
     ),
     "warn.numbers_partner_not_numbers": "{file}: {count} line(s) that are not numbers ignored, the first at line {first}",
+    "warn.json_by_position": "rows of {k} numbers with no names: read by position as {columns} (the usual order of a kept loss history)",
+    "warn.json_spread": "the validation list is shorter than the training list: its values are spread evenly over the training steps, value k at step round(k × last step / count)",
     "error.numbers_no_values": "{path} holds no loss values: expected one number per line (such as 2.3456 or 2.345600000000000000e+00)",
     "warn.markdown_fence": "the log was read from the code block at lines {first}–{last} of {file}, as {fmt}",
     "warn.markdown_table": "the log was read from the table at lines {first}–{last} of {file}",
@@ -32,6 +34,8 @@ ZH = {
     "warn.numbers_paired": "{train_file} 和 {val_file} 各有 {n_train} 个值：按每行一次评估读取，同时含训练和验证损失（按轮记录的历史），第 i 轮在第 i 步",
     "warn.numbers_spread": "{train_file}（{n_train} 个值）旁边的 {val_file}（{n_val} 个值）：评估均匀分布在训练步数上，第 k 次评估在第 round(k × {n_train} / {n_val}) 步",
     "warn.numbers_partner_not_numbers": "{file}：忽略了 {count} 行不是数字的内容，第一处在第 {first} 行",
+    "warn.json_by_position": "每行 {k} 个数字、没有列名：按位置读作 {columns}（保存损失历史时的常见顺序）",
+    "warn.json_spread": "验证列表比训练列表短：其值均匀分布在训练步数上，第 k 个值在第 round(k × 最后一步 / 个数) 步",
     "error.numbers_no_values": "{path} 中没有损失值：应每行一个数字（例如 2.3456 或 2.345600000000000000e+00）",
     "warn.markdown_fence": "日志读自 {file} 第 {first}–{last} 行的代码块，按 {fmt} 格式读取",
     "warn.markdown_table": "日志读自 {file} 第 {first}–{last} 行的表格",

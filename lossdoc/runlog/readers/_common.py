@@ -236,6 +236,10 @@ TRAIN_NAMES = [
     "train_batch_loss",
     "batch_loss",
     "epoch_loss",
+    "train_losses",  # loss histories kept as JSON: {"train": [...], "val": [...]}
+    "losses",
+    "train",
+    "training",
 ]
 VAL_NAMES = [
     "val_loss",
@@ -251,6 +255,13 @@ VAL_NAMES = [
     "test_loss",
     "validation_epoch_loss",
     "val_epoch_loss",
+    "val_losses",
+    "valid_losses",
+    "eval_losses",
+    "val",
+    "valid",
+    "validation",
+    "eval",
 ]
 STEP_NAMES = [
     "step",

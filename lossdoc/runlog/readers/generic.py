@@ -548,11 +548,14 @@ JSON_MAX_BYTES = 256 * 2**20
 
 
 def detect_json(path: Path, head: str) -> bool:
-    """One JSON document (pretty-printed or not): a dict of equal-length arrays, or a list of records."""
+    """One JSON document (pretty-printed or not): a dict of arrays, a list of records, or a list of rows of numbers."""
     first = head.lstrip("\ufeff \t\r\n")
     if not first.startswith(("{", "[")) or '"log_history"' in head:
         return False
-    second = first[1:].lstrip(" \t\r\n")[:1]
+    rest = first[1:].lstrip(" \t\r\n")
+    second = rest[:1]
+    if first[0] == "[" and second == "[":  # [[step, train, val], ...]: a row of numbers
+        return re.match(r"\[\s*-?\d", rest) is not None
     return second in ('"', "}") if first[0] == "{" else second in ("{", "]", "")
 
 
@@ -574,14 +577,55 @@ class _ColumnRows:
             yield dict(zip(names, values))
 
 
+def _rows_by_position(doc: Any) -> Table | None:
+    """[[step, train, val], ...] or [[step, loss], ...]: lists of 2 or 3 numbers whose first is a whole, non-decreasing
+    step. Named by position (step, train_loss, val_loss): the common order of a hand-kept loss history."""
+    if not (isinstance(doc, list) and doc and all(isinstance(r, list) for r in doc)):
+        return None
+    k = len(doc[0])
+    if k not in (2, 3) or any(len(r) != k for r in doc):
+        return None
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for r in doc for x in r):
+        return None
+    steps = [r[0] for r in doc]
+    if any(float(s) != int(s) for s in steps if math.isfinite(s)) or any(b < a for a, b in zip(steps, steps[1:])):
+        return None
+    names = ["step", "train_loss", "val_loss"][:k]
+    return Table(names, [dict(zip(names, r)) for r in doc], list(range(1, len(doc) + 1)))
+
+
+def _spread_columns(arrays: dict[str, list]) -> Table | None:
+    """{"train": [N values], "val": [M values]} of different lengths, with an optional step array as long as one of
+    them: the longer loss series is the training one (its steps: that array, else 1..N); the shorter is spread
+    evenly over the same span, value k at step round(k x last / M), as the bare number lists are."""
+    train = pick(arrays, TRAIN_NAMES)
+    val = pick(arrays, VAL_NAMES)
+    if train is None or val is None or train == val or len(arrays[val]) >= len(arrays[train]):
+        return None
+    n, m = len(arrays[train]), len(arrays[val])
+    step_col = next((c for c in arrays if pick([c], STEP_NAMES) and len(arrays[c]) == n), None)
+    steps = [float(s) for s in arrays[step_col]] if step_col else [float(i) for i in range(1, n + 1)]
+    rows: list[dict[str, Any]] = [{"step": s, "train_loss": x} for s, x in zip(steps, arrays[train])]
+    last = steps[-1]
+    rows += [{"step": float(round((k + 1) * last / m)), "val_loss": v} for k, v in enumerate(arrays[val])]
+    rows.sort(key=lambda r: (r["step"], "val_loss" in r))
+    return Table(["step", "train_loss", "val_loss"], rows, list(range(1, len(rows) + 1)))
+
+
 def _columns_to_table(doc: Any) -> Table | None:
-    """{"step": [...], "loss": [...]} (equal lengths) or [{...}, {...}] (or {"history": [...]}) -> Table."""
+    """{"step": [...], "loss": [...]} (equal lengths), {"train": [N], "val": [M]} (spread), [{...}, {...}] (or
+    {"history": [...]}), or [[step, train, val], ...] (by position) -> Table."""
+    by_position = _rows_by_position(doc)
+    if by_position is not None:
+        return by_position
     if isinstance(doc, dict):
         arrays = {str(k): v for k, v in doc.items() if isinstance(v, list)}
         lists_of_records = [v for v in arrays.values() if v and all(isinstance(x, dict) for x in v)]
         if lists_of_records and len(lists_of_records) == 1:
             return _columns_to_table(lists_of_records[0])
         lengths = {len(v) for v in arrays.values() if v}
+        if len(lengths) > 1:
+            return _spread_columns(arrays)
         if not arrays or len(lengths) != 1:
             return None
         n = lengths.pop()
@@ -616,4 +660,9 @@ def read_json(path: Path, *, step_col: str | None = None, train_col: str | None 
     table = _columns_to_table(doc)
     if table is None:
         raise LossdocError("error.json_shape", path=str(path))
-    return table_to_run(table, path, "json", step_col=step_col, train_col=train_col, val_col=val_col)
+    run = table_to_run(table, path, "json", step_col=step_col, train_col=train_col, val_col=val_col)
+    if _rows_by_position(doc) is not None:
+        run.warnings.append(ReaderWarning("warn.json_by_position", {"k": len(doc[0]), "columns": ", ".join(table.columns)}))
+    elif isinstance(doc, dict) and len({len(v) for v in doc.values() if isinstance(v, list) and v}) > 1:
+        run.warnings.append(ReaderWarning("warn.json_spread", {}))
+    return run
