@@ -239,7 +239,6 @@ TRAIN_NAMES = [
     "train_losses",  # loss histories kept as JSON: {"train": [...], "val": [...]}
     "losses",
     "train",
-    "training",
 ]
 VAL_NAMES = [
     "val_loss",
