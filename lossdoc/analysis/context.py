@@ -228,7 +228,9 @@ def build_context(run: Run) -> Context:
             floor = None  # V is only a script's default and the first loss says otherwise: a floor from it would mislead
     hf_shift = _hf_label_shift(run, floor, loss, val)
     val_floor = (run.val_floor_sample if run.val_floor_sample is not None else floor) if floor is not None else None
-    if hf_shift is not None:  # every logged loss is (T - 1)/T of the true mean: compare them with the floor scaled alike
+    if (
+        hf_shift is not None and floor is not None and val_floor is not None
+    ):  # every logged loss is (T - 1)/T of the true mean: compare them with the floor scaled alike
         floor, val_floor = floor * (hf_shift - 1) / hf_shift, val_floor * (hf_shift - 1) / hf_shift
     return Context(
         run=run,

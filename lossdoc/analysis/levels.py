@@ -198,7 +198,7 @@ def _train_level_vs_floor(c: Context) -> Finding:
     the exact floor. On random ids the batches are unseen rows until an epoch repeats them, so their level is the
     evidence (the seed's own case: a console of training losses only)."""
     level = c.tail_level()
-    if level is None or not math.isfinite(c.sigma_b):
+    if level is None or c.floor is None or not math.isfinite(c.sigma_b):
         return Finding("floor", "skipped", "f.floor.no_val", {})
     n = int(c.tail.sum())
     band = max(c.z_b * c.level_se(n), th.MIN_BAND)
@@ -217,7 +217,7 @@ def _train_level_vs_floor(c: Context) -> Finding:
 def _at_ln_v_unknown(c: Context) -> Finding | None:
     """The run ends at ln V (within 1% of it, or within noise) and nothing says what the data is: the floor if the
     ids are random, a model that learned nothing if they are text. Not for a fine-tune or data the log calls text."""
-    if c.vocab_size is None or c.pretrained or c.data_text or c.random_data:
+    if c.vocab_size is None or c.ln_v is None or c.pretrained or c.data_text or c.random_data:
         return None
     level = c.end_level()
     if level is None or not math.isfinite(level):

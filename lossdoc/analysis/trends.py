@@ -5,6 +5,7 @@ No torch, no rich: numbers in, Findings out. Rules: docs/verdicts.md; thresholds
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -56,10 +57,10 @@ def check_no_learning(c: Context) -> Finding:
     if path is not None:
         # it rose and fell again (a warm-up bump): the model is changing, wherever the end lands
         start, end = float(np.median(c.loss[: min(10, c.loss.size)])), float(np.median(c.loss[c.tail]))
-        args = {"init": _r(start), "end": _r(end), "low": _r(path[0]), "high": _r(path[1]), "moved": _r(path[1] - path[0])}
-        return Finding("no-learning", "ok", "f.nolearn.path", args, measured=path[1] - path[0])
+        moved_args = {"init": _r(start), "end": _r(end), "low": _r(path[0]), "high": _r(path[1]), "moved": _r(path[1] - path[0])}
+        return Finding("no-learning", "ok", "f.nolearn.path", moved_args, measured=path[1] - path[0])
     start, end, change, band = moved or moves[0]
-    args = {
+    args: dict[str, Any] = {
         "init": _r(start),
         "end": _r(end),
         "moved": _r(change),
