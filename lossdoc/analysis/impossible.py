@@ -43,6 +43,9 @@ def check_nonfinite(c: Context) -> Finding:
     e = c.run.epochs
     bad_val = (~np.isfinite(e.val_loss)) & ~np.isnan(e.val_loss) if len(e) else np.zeros(0, dtype=bool)
     nan_events = [ev for ev in c.run.events if ev.kind in ("nonfinite_loss", "nonfinite_val")]
+    summary = _impossible_summary(c)
+    if summary is not None and not bad_batch.any():
+        return summary
     if not bad_batch.any() and not bad_val.any() and not nan_events:
         return Finding("nonfinite-loss", "ok", "f.nonfinite.ok", {})
     if bad_batch.any():
@@ -68,6 +71,19 @@ def check_nonfinite(c: Context) -> Finding:
         return Finding("nonfinite-loss", "fail", key, args, measured=step)
     step = nan_events[0].step if nan_events else math.nan
     return Finding("nonfinite-loss", "fail", "f.nonfinite.event", {"step": None if math.isnan(step) else int(step)}, measured=step)
+
+
+def _impossible_summary(c: Context) -> Finding | None:
+    """A closing summary (the Hugging Face Trainer's ``train_loss``, an average over the whole run) that is not finite
+    or above LOSS_CEILING_NATS, beyond any mean per-token cross-entropy of a run that worked: overflow (fp16)."""
+    summary = c.run.config.get("summary") if isinstance(c.run.config, dict) else None
+    value = summary.get("train_loss") if isinstance(summary, dict) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    if math.isfinite(value) and value <= th.LOSS_CEILING_NATS:
+        return None
+    args = {"value": _r(float(value)) if math.isfinite(value) else str(value), "limit": _r(th.LOSS_CEILING_NATS, 2), "step": summary.get("step")}
+    return Finding("nonfinite-loss", "fail", "f.nonfinite.summary", args, measured=float(value), reference=th.LOSS_CEILING_NATS)
 
 
 def check_init(c: Context) -> Finding:

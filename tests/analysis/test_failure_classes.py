@@ -181,3 +181,14 @@ def test_a_handful_of_records_that_fall_in_order_is_judged_by_an_exact_rank_test
     assert flat.finding("progress").key == "f.progress.few_flattened" and flat.verdict == "converged"
     # five values in a random order are not a fall
     assert diagnose(make_run([2.9, 3.1, 2.8, 3.0, 2.95], v=None)).verdict == "inconclusive"
+
+
+def test_a_closing_summary_whose_average_loss_overflowed_is_broken(tmp_path):
+    # a Trainer state holding only its closing summary, train_loss 1.8e11 (an fp16 overflow): not "too little to judge"
+    state = {"log_history": [{"step": 69, "epoch": 2.98, "train_loss": 177371128639.07, "train_runtime": 36.1}], "global_step": 69}
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state), encoding="utf-8")
+    d = diagnose(read_run(tmp_path))
+    assert d.verdict == "broken" and d.finding("nonfinite-loss").key == "f.nonfinite.summary"
+    state["log_history"][0]["train_loss"] = 2.31  # a sane average: still too little to judge
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state), encoding="utf-8")
+    assert diagnose(read_run(tmp_path)).verdict == "inconclusive"

@@ -541,6 +541,14 @@ def case_few_records(past):
     return checks.check_progress(context(run)).key == "f.progress.few_falling"
 
 
+@pins("LOSS_CEILING_NATS")
+def case_loss_ceiling(past):
+    # a closing summary's whole-run average above LOSS_CEILING_NATS is an overflow
+    run = make_run(wiggle(3.0, 5, amp=0.01), v=None)
+    run.config = {"summary": {"train_loss": th.LOSS_CEILING_NATS * (1.1 if past else 0.9), "step": 69}}
+    return checks.check_nonfinite(context(run)).key == "f.nonfinite.summary"
+
+
 @pins("MEMORISED_START_NATS")
 def case_memorised_start(past):
     # no epochs, no validation, real data: a loss ending under MEMORISED_NATS is memorised only when it started
