@@ -77,7 +77,9 @@ def _impossible_summary(c: Context) -> Finding | None:
     """A closing summary (the Hugging Face Trainer's ``train_loss``, an average over the whole run) that is not finite
     or above LOSS_CEILING_NATS, beyond any mean per-token cross-entropy of a run that worked: overflow (fp16)."""
     summary = c.run.config.get("summary") if isinstance(c.run.config, dict) else None
-    value = summary.get("train_loss") if isinstance(summary, dict) else None
+    if not isinstance(summary, dict):
+        return None
+    value = summary.get("train_loss")
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
     if math.isfinite(value) and value <= th.LOSS_CEILING_NATS:

@@ -441,7 +441,13 @@ def check_overfitting(c: Context) -> Finding:
     # without batch noise the validation noise is unknown: then only a rise of more than 1% is judged a failure
     noise_known = math.isfinite(c.sigma_val)
     fail_band = band if noise_known else max(band, th.NEAR_FLOOR_REL * vmin)
-    if rise > fail_band and train_falling:
+    # the end's level fitted over the evaluations after the lowest (4 or more): a steady rise measured by its line's
+    # end, whose error is sqrt(1/m + (x_end - mean x)^2 / Sxx) sd rather than one evaluation's sd
+    fit_rise, fit_band = _fitted_rise(c, i_min, vmin, sd_val, m_k, v_k)
+    if fit_rise is not None:
+        args["fit_rise"], args["fit_band"] = _r(fit_rise), _r(fit_band)
+    fitted = fit_rise is not None and noise_known and fit_rise > fit_band
+    if (rise > fail_band or fitted) and train_falling:
         return Finding("overfitting", "fail", "f.overfit.val_rising", args, measured=vfinal, reference=vmin)
     memo = _memorisation(c)
     if memo is not None:
@@ -450,6 +456,21 @@ def check_overfitting(c: Context) -> Finding:
         key = "f.overfit.val_up_noise_unknown" if train_falling else "f.overfit.val_up_train_flat" if train_known else "f.overfit.val_up_no_train"
         return Finding("overfitting", "warn", key, args, measured=vfinal, reference=vmin)
     return Finding("overfitting", "ok", "f.overfit.ok", args, measured=vfinal, reference=vmin)
+
+
+def _fitted_rise(c: Context, i_min: int, vmin: float, sd: float, m_k: float, v_k: float) -> tuple[float | None, float]:
+    """(fitted end level - lowest, its band): the least-squares line through the evaluations after the lowest (at least
+    4), read at the last one, against the lowest value with the same selection correction as the one-point rise."""
+    y = c.val[i_min + 1 :]
+    if y.size < 4 or not math.isfinite(sd):
+        return None, math.inf
+    x = np.arange(y.size, dtype=np.float64)
+    slope, _ = stats.linear_trend(y, x)
+    if not math.isfinite(slope):
+        return None, math.inf
+    end = float(y.mean() + slope * (x[-1] - x.mean()))
+    f2 = 1.0 / y.size + (x[-1] - x.mean()) ** 2 / float(((x - x.mean()) ** 2).sum())
+    return end - vmin, max(sd * (-m_k + c.z_val * math.sqrt(f2 + v_k)), th.MIN_BAND)
 
 
 def _epoch_staircase(c: Context) -> Finding | None:
