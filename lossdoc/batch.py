@@ -53,15 +53,9 @@ class Row:
 
 def _own_log(folder: Path) -> bool:
     """Whether a reader reads this folder as one run (what `explain FOLDER` reads without looking inside)."""
-    from lossdoc.runlog.readers import READERS
+    from lossdoc.runlog.readers import reads_as_one_run
 
-    for reader in READERS:
-        try:
-            if reader.resolve(folder) is not None:
-                return True
-        except OSError:
-            continue
-    return False
+    return reads_as_one_run(folder)
 
 
 def _detected(p: Path) -> bool:

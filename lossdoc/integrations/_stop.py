@@ -65,3 +65,17 @@ def share(flag: bool, device: Any = None) -> bool:
     t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(int(t.item()))
+
+
+def pending_stop(cb: Any) -> str | None:
+    """The stop line for a callback (HF or Lightning) whose log now calls for a stop, or None: reads the callback's
+    ``stop_on``, ``logger``, ``_pending`` and ``stopped``; sets its ``verdict`` and writes the ``stopped`` event."""
+    if cb.stop_on is None or cb.logger is None or cb.logger.failed or cb._pending is not None or cb.stopped:
+        return None
+    decision = decide(cb.logger.path, cb.stop_on)
+    if decision is None:
+        return None
+    cb.verdict, failing = decision
+    step = cb.logger.last_step
+    cb.logger.event("stopped", step, f"stop_on={cb.stop_on}: the verdict is {cb.verdict} (failing checks: {', '.join(failing) or '-'})")
+    return stop_message(cb.stop_on, cb.verdict, failing, step)

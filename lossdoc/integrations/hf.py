@@ -22,7 +22,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from lossdoc.integrations._stop import STOP_ON, announce, check_stop_on, decide, share, stop_message
+from lossdoc.integrations._stop import STOP_ON, announce, check_stop_on, pending_stop, share
 from lossdoc.runlog.logger import RunLogExistsError, RunLogger, RunLoggerWarning, log_exists
 
 __all__ = ["STOP_ON", "LossdocCallback", "loss_scale"]
@@ -270,15 +270,7 @@ class LossdocCallback(TrainerCallback):
         self._maybe_stop(control)
 
     def _maybe_stop(self, control) -> None:
-        if self.stop_on is None or self.logger is None or self.logger.failed or self._pending is not None or self.stopped:
-            return
-        decision = decide(self.logger.path, self.stop_on)
-        if decision is None:
-            return
-        self.verdict, failing = decision
-        step = self.logger.last_step
-        self._pending = stop_message(self.stop_on, self.verdict, failing, step)
-        self.logger.event("stopped", step, f"stop_on={self.stop_on}: the verdict is {self.verdict} (failing checks: {', '.join(failing) or '-'})")
+        self._pending = self._pending or pending_stop(self)
 
     def _sync(self, args, state, control) -> None:
         """Every process, at the same step: stop when the main process decided to (one all-reduce when distributed)."""

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from lossdoc.integrations._stop import STOP_ON, announce, check_stop_on, decide, stop_message
+from lossdoc.integrations._stop import STOP_ON, announce, check_stop_on, pending_stop
 from lossdoc.runlog.logger import RunLogExistsError, RunLogger, RunLoggerWarning, log_exists
 
 __all__ = ["STOP_ON", "LossdocCallback"]
@@ -277,15 +277,7 @@ class LossdocCallback(Callback):
         self._maybe_stop(trainer)
 
     def _maybe_stop(self, trainer) -> None:
-        if self.stop_on is None or self.logger is None or self.logger.failed or self._pending is not None or self.stopped:
-            return
-        decision = decide(self.logger.path, self.stop_on)
-        if decision is None:
-            return
-        self.verdict, failing = decision
-        step = self.logger.last_step
-        self._pending = stop_message(self.stop_on, self.verdict, failing, step)
-        self.logger.event("stopped", step, f"stop_on={self.stop_on}: the verdict is {self.verdict} (failing checks: {', '.join(failing) or '-'})")
+        self._pending = self._pending or pending_stop(self)
 
     def _sync(self, trainer) -> None:
         """Every rank, at the same point: stop when rank 0 decided to (one all-reduce per call under DDP)."""

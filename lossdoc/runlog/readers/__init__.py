@@ -71,6 +71,17 @@ BINARY_FORMATS = {"tensorboard"}  # the only detectors asked about a file that i
 FOLDER_LOOKS_FOR = "run.jsonl, metrics.jsonl, trainer_state.json, checkpoint-N/, metrics.csv, version_N/, events.out.tfevents.*, an MLflow run (meta.yaml, metrics/), a W&B run (files/output.log)"
 
 
+def reads_as_one_run(folder: Path) -> bool:
+    """Whether some reader reads this folder as one run (its own log file or layout), without looking further in."""
+    for reader in READERS:
+        try:
+            if reader.resolve(folder) is not None:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def formats() -> list[str]:
     return [r.name for r in READERS]
 
