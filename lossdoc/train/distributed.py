@@ -144,11 +144,19 @@ class Dist:
             ) from None
         self.backend, self.started = backend, True
 
-    def stop(self) -> None:
-        """Leave the process group (every rank; idempotent)."""
+    def stop(self, *, together: bool = False) -> None:
+        """Leave the process group (every rank; idempotent). ``together``: the ranks ended the run in step, so they
+        meet at a barrier first; no rank then tears its connections down while a peer still reads from them (gloo
+        aborts the reading process with "Connection closed by peer"). After an error on one rank the barrier is
+        skipped: the others may never reach it."""
         import torch.distributed as dist
 
         if self.started and dist.is_initialized():
+            if together:
+                try:
+                    dist.barrier()
+                except (RuntimeError, OSError):  # a peer already gone: leave anyway
+                    pass
             dist.destroy_process_group()
         self.started = False
 

@@ -258,19 +258,22 @@ def train(
         pick_device(cfg.device)  # an unavailable device fails before the run folder is made
         ckpt = None
     _start_process_group(dist, cfg)
+    together = False  # every rank returned from _train (ended, stopped or interrupted in step)
     try:
         if ckpt is None:
             out_existed = cfg.out is not None and bool(cfg.out) and Path(cfg.out).exists()
             out = dist.from_main(lambda: prepare_out_dir(cfg, overwrite=overwrite))  # rank 0 makes it, every rank gets its name
             cfg.out = str(out)
         try:
-            return _train(cfg, out, ckpt, reporter, stop_at_step, dist)
+            result = _train(cfg, out, ckpt, reporter, stop_at_step, dist)
+            together = True
+            return result
         except BaseException:
             if ckpt is None and dist.is_main:
                 _undo_fresh_start(out, out_existed)
             raise
     finally:
-        dist.stop()
+        dist.stop(together=together)
 
 
 def _start_process_group(dist: Dist, cfg: TrainConfig) -> None:

@@ -125,7 +125,7 @@ def _check_stopped_on_both(proc: subprocess.CompletedProcess, log: Path) -> None
     assert proc.returncode == 0, out[-3000:]
     # two processes share one stdout pipe: a rank's line can land right after another process's unterminated output,
     # so the lines are found where they are, not only at a line's start
-    ranks = sorted(re.findall(r"RANK \d+ step \d+ stopped \w+", proc.stdout))
+    ranks = sorted(re.findall(r"RANK \d+ step \d+ stopped (?:True|False)", proc.stdout))
     assert ranks == ["RANK 0 step 6 stopped True", "RANK 1 step 6 stopped True"], out[-3000:]
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("lossdoc:")]
     assert len(lines) == 1 and "stop_on=broken stopped training at step 6" in lines[0], out[-3000:]  # rank 0 alone prints it
