@@ -34,7 +34,9 @@ still-learning [still-learning]
     autocorrelated, warmup-bump), [6, 20] (short), [4, 6] (small-effect). sigma is set from z (clipped to [0.002, 0.5], which can only raise z).
 converged [converged]
     Real text from scratch: ``E + (init - E) exp(-u / tau)`` with tau in [0.02, 0.1] S, so the last half of the
-    run is flat (its remaining fall is below e^-5 of the total); E in [0.35, 0.75] ln V, well above any floor.
+    run is flat (its remaining fall is below e^-5 of the total); E uniform in [0.35 ln V, min(0.75 ln V, 0.7 U)],
+    well above any floor and below the unigram level U (see stuck/unigram: a run that stops near U is stuck; levels
+    between 0.7 U and 0.9 U, where the two readings meet, are not simulated).
     Evaluations (60%) follow the same shape with a gap in [0, 0.15] nats and do not rise.
 overfitting [overfitting]
     Training falls to the end (the still-learning shapes). Validation follows training, a gap of 0-0.3 nats
@@ -51,7 +53,10 @@ stuck [broken], one sub-family per cause, all on real text from scratch with V k
       collapsed to uniform), or exactly one constant c in [2, ln V - 0.5] after a short fall (a collapsed output);
     lr-0: the learning-rate column is 0 throughout, the loss flat at init with only noise;
     frozen: flat at init with only noise, the learning rate logged as usual;
-    tiny-lr: S >= 2000 steps, the mean drifts down linearly by 0.005-0.02 nats in all from init.
+    tiny-lr: S >= 2000 steps, the mean drifts down linearly by 0.005-0.02 nats in all from init;
+    unigram: S >= 2000 steps, a fall from init to a level within 10% of the unigram level U (the entropy of
+      Zipf's law over V ids, ``unigram_level``) over the first 0.2-0.4% of the run, then flat with text's noise:
+      it learned token frequencies and nothing else (a real case: ../shared/wild's pl-slm-wikitext103-stuck-unigram).
     Every stuck level is ln V or above, where no trained model sits (a uniform output scores ln V on any data),
     so the truth holds even where the log cannot say that the data is text.
 short-flat [inconclusive]
@@ -111,7 +116,20 @@ FAMILY_TIERS: dict[str, tuple[str, ...]] = {
 }
 FORMATS = ("lossdoc", "hf", "lightning", "csv", "nanogpt")
 FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: FORMATS for f in FAMILIES} | {"short-flat": ("hf", "lightning", "csv", "nanogpt")}
-STUCK_CAUSES = ("dead-output", "lr-0", "frozen", "tiny-lr")
+STUCK_CAUSES = ("dead-output", "lr-0", "frozen", "tiny-lr", "unigram")
+CONVERGED_BELOW_UNIGRAM = 0.7  # a converged run's level is below this share of the unigram level (see converged)
+
+
+def unigram_level(vocab: int) -> float:
+    """The loss of a model of token frequencies alone on natural text with ``vocab`` ids: the entropy of a Zipf
+    distribution with exponent 1 over them (what real tokenisers' unigram statistics approximate; GPT-2's 50,257
+    ids give 7.57 nats, a 65-character vocabulary 3.38)."""
+    ranks = np.arange(1, vocab + 1, dtype=float)
+    p = 1.0 / ranks
+    p /= p.sum()
+    return float(-(p * np.log(p)).sum())
+
+
 DIVERGENCE_KINDS = ("blowup", "jump", "nan")
 # WIDER: a healthy family's curve this short, without evaluations, may also be called inconclusive (see the docstring);
 # and a stuck run whose loss sits at ln V, in a format that cannot say the data is text (Case.truth)
@@ -387,7 +405,10 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             meta.update({"val_min_step": u_m, "rise": R, "sigma_val": sigma_v})
             val_gap = 0.0
     elif family == "converged":
-        E = float(rng.uniform(0.35, 0.75)) * ln_v
+        # E in [0.35, 0.75] ln V, and below CONVERGED_BELOW_UNIGRAM x the unigram level U: a model that stops near U
+        # learned token frequencies and nothing else (the stuck family's "unigram" cause), not a converged run
+        top = min(0.75 * ln_v, CONVERGED_BELOW_UNIGRAM * unigram_level(vocab))
+        E = 0.35 * ln_v + float(rng.uniform(0.0, 1.0)) * (top - 0.35 * ln_v)
         tau = max(3.0, float(rng.uniform(0.02, 0.1)) * S)
 
         def base(u):
@@ -438,10 +459,10 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         val_fn = fn
         meta["diverge_step"] = u_d
     elif family == "stuck":
-        sub = STUCK_CAUSES[int(rng.integers(0, 4))]
+        sub = STUCK_CAUSES[int(rng.integers(0, len(STUCK_CAUSES)))]
         # near-uniform outputs: a token's loss has sd about s, so little batch-to-batch noise
         sigma_b = s * float(rng.uniform(1.0, 4.0)) / math.sqrt(batch_tokens)
-        if sub == "tiny-lr" and S < 2000:
+        if sub in ("tiny-lr", "unigram") and S < 2000:
             interval = max(interval, int(math.ceil(2000 / (n - 1))))
             k = interval if fmt == "hf" else 1
             rec_step = _record_steps(fmt, interval, n)
@@ -460,6 +481,18 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             sub = f"dead-output/{'uniform' if variant < 2 else 'collapsed'}{'' if variant == 0 else ' after a fall'}"
             meta["constant"] = constant
             meta["constant_from"] = fall_until
+        elif sub == "unigram":
+            # it learned token frequencies within its first logged steps and nothing after: a fall from init to a
+            # level within 10% of the unigram level U, over at most the first 2% of the run, then flat for the rest
+            # (>= 2000 steps); the batch noise of a model at U is text's
+            level = unigram_level(vocab) * float(rng.uniform(0.9, 1.1))
+            tau_u = max(1.0, float(rng.uniform(0.002, 0.004)) * S)
+            sigma_b = sigma_tok / math.sqrt(batch_tokens)
+
+            def fn(u, level=level, tau_u=tau_u):
+                return level + (init - level) * np.exp(-np.maximum(np.asarray(u, dtype=float), 0.0) / tau_u)
+
+            meta["level"] = level
         elif sub == "tiny-lr":
             drift = float(rng.uniform(0.005, 0.02))
             lr = np.full(n, _loguniform(rng, 1e-9, 1e-7))

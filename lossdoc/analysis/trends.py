@@ -110,7 +110,8 @@ def check_progress(c: Context) -> Finding:
     elif c.val.size >= 3:
         slope, se = stats.linear_trend(c.val, c.val_epoch)
         span = float(c.val_epoch[-1] - c.val_epoch[0])
-        source, z_crit, z_fall = "evals", stats.t_equivalent(th.Z, c.val.size - 2), stats.t_equivalent(th.Z_TREND, c.val.size - 2)
+        df = int(c.val.size) - 2
+        source, z_crit, z_fall = "evals", stats.t_equivalent(th.Z, df), stats.t_equivalent(th.Z_TREND, df)
     else:
         return Finding("progress", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     if not math.isfinite(slope) or not math.isfinite(se) or not math.isfinite(span):
@@ -125,6 +126,7 @@ def check_progress(c: Context) -> Finding:
         "span": _epoch(span),
         "source": source,
         "per_1k": _r(slope * 1000, 4),
+        "df": df,
     }
     suffix = "" if source == "batches" else "_evals"
     if z < -z_fall and _material(change, c):

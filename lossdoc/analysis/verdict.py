@@ -64,9 +64,33 @@ def _short_without_reference(c: Context, by: Findings) -> bool:
     if not few:
         return False
     progress = by["progress"]
-    if progress.status == "ok" and by["no-learning"].status != "ok" and not c.pretrained:
-        return True  # (a fine-tune learned before its log began: its settle counts)
+    moved = by["no-learning"].status == "ok" or progress.key in ("f.progress.few_falling", "f.progress.few_flattened")
+    if progress.status == "ok" and not moved and not _pretrained_read(c):
+        # a flat log shows no learning to have settled from. A fine-tune the log (or a file beside it, or a flag)
+        # says is one learned before its log began: its settle counts. A pretrained start inferred only from a
+        # low first loss does not: the same flat numbers are a stuck run's as much as a settled one's.
+        return True
+    if progress.status in ("info", "warn") and not moved and not _beyond(progress, th.Z):
+        # a log that never moved, with nothing else known: a trend of its end at the still-falling bar (2 standard
+        # errors) is one flat log in 44 by chance; it needs the 3 of a change beyond noise
+        return True
     return not trend_measured(progress, c, by)
+
+
+def _pretrained_read(c: Context) -> bool:
+    """A pretrained start the run's own files or flags state (not one inferred from the losses)."""
+    source = c.pretrained_source
+    return bool(c.pretrained) and getattr(source, "kind", None) != "inferred"
+
+
+def _beyond(progress: Finding, z: float) -> bool:
+    """Whether the end's trend is beyond ``z`` standard errors (as a t quantile for the records it was fitted on)."""
+    from lossdoc.analysis import stats
+
+    zt, df = progress.args.get("z"), progress.args.get("df")
+    if not isinstance(zt, (int, float)) or not math.isfinite(zt):
+        return True  # no measured z (an exact rank test decided): the finding's own bar stands
+    return abs(zt) >= stats.t_equivalent(z, float(df)) if isinstance(df, (int, float)) else abs(zt) >= z
 
 
 def _at_ln_v_data_unknown(c: Context, by: Findings) -> bool:

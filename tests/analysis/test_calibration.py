@@ -90,6 +90,8 @@ def test_each_family_has_the_property_its_truth_claims(family):
             half = c.mean[n // 2 :]
             assert half.max() - half.min() < 0.01 * (c.mean[0] - c.meta["level"]) + 1e-9  # flat for the last half
             assert c.meta["level"] >= 0.35 * ln_v
+            # below the unigram band: a run that stops near the unigram level is stuck/unigram's, not converged
+            assert c.meta["level"] <= sim.CONVERGED_BELOW_UNIGRAM * sim.unigram_level(c.vocab) + 1e-9
             if c.val_mean.size > 1:
                 assert c.val_mean[-1] <= c.val_mean.min() + 1e-9  # validation does not rise
         elif family == "overfitting":
@@ -117,6 +119,12 @@ def test_each_family_has_the_property_its_truth_claims(family):
                 assert np.all(c.lr == 0) and np.ptp(c.mean) == 0 and c.mean[0] > ln_v + 0.04
             elif cause == "frozen":
                 assert np.all(c.lr > 0) and np.ptp(c.mean) == 0 and c.mean[0] > ln_v + 0.04
+            elif cause == "unigram":
+                u = sim.unigram_level(c.vocab)
+                assert c.step[-1] >= 2000 and c.mean[0] > c.mean[-1]  # it fell ...
+                assert abs(c.mean[-1] - u) <= 0.1 * u + 1e-9  # ... to within 10% of the unigram level ...
+                flat_from = int(np.searchsorted(c.step, 0.05 * c.step[-1]))
+                assert np.ptp(c.mean[flat_from:]) < 1e-3  # ... and stayed there from 5% of the run on
             else:
                 drift = c.mean[0] - c.mean[-1]
                 assert 0.004 < drift < 0.02 and c.step[-1] >= 2000  # a tiny drift over thousands of steps

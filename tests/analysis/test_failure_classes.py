@@ -210,3 +210,31 @@ def test_a_steady_small_rise_after_the_minimum_is_caught_by_its_fitted_end_and_f
         caught += diagnose(make_run(train, [3.1, *val], v=None, val_tokens=float("nan"))).verdict == "overfitting"
         alarms += diagnose(make_run(train, [3.1, *flat], v=None, val_tokens=float("nan"))).verdict == "overfitting"
     assert caught / 150 >= 0.45 and alarms / 150 <= 0.02, (caught, alarms)
+
+
+# ------------------------------------------------------------------ classes the simulator found (benchmarks/calibration.py)
+
+
+def test_a_short_flat_log_with_nothing_known_is_inconclusive_even_at_a_low_level(tmp_path):
+    # 20 flat records at 1.2 nats, no V, no evaluations, no config: the low first loss makes a pretrained start
+    # likely (inferred), but a flat log shows no learning to have settled from: stuck and settled read the same
+    rng = np.random.default_rng(21)
+    d = diagnose(_hf_state(tmp_path, 1.2 + rng.normal(0, 0.01, 20)))
+    assert d.facts.pretrained and d.facts.sources["pretrained"]["kind"] == "inferred"
+    assert d.verdict == "inconclusive" and d.rule == "nothing-to-compare"
+    # the same numbers from a log whose config.json names a base model: a fine-tune's settle counts
+    (tmp_path / "config.json").write_text(json.dumps({"_name_or_path": "org/base-1b"}), encoding="utf-8")
+    assert diagnose(read_run(tmp_path)).verdict == "converged"
+
+
+def test_a_flat_log_whose_end_dips_by_chance_is_not_still_learning_without_other_facts():
+    # flat noise whose last 8 records happen to fall at 3.1 standard errors (beyond the still-falling bar of 2, within
+    # the 3 of a change beyond noise at their 6 degrees of freedom): with nothing to compare, it stays inconclusive
+    y = np.array([3.139, 3.145, 3.069, 3.111, 3.055, 3.029, 3.167, 3.055, 3.014, 3.121, 3.147, 3.076, 3.112, 3.089, 3.042, 3.081, 3.048])
+    d = diagnose(make_run(y, v=None))
+    p = d.finding("progress")
+    assert p.status == "info" and 2.5 < abs(p.args["z"]) < 4.3
+    assert d.verdict == "inconclusive"
+    # a log that fell first (it moved) is judged by its end's trend at the usual bars, not declined
+    moved = diagnose(make_run(np.r_[np.linspace(5.0, 3.2, 8), y], v=None))
+    assert moved.finding("no-learning").status == "ok" and moved.rule != "nothing-to-compare" and moved.verdict != "inconclusive"
