@@ -213,6 +213,34 @@ def _erfc(x: np.ndarray) -> np.ndarray:
     return np.fromiter((math.erfc(float(v)) for v in x), dtype=np.float64, count=x.size)
 
 
+def _decay_drift_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Residuals of y around a decay plus a straight line, a + b k^(-c) + d t or a + b e^(-c t) + d t (t = 0..1), the
+    better of the two, with their degrees of freedom n - 4: a curve that falls and then rises (validation past its
+    best) or keeps falling at a steady rate after its bend. None for fewer than 8 values or when both fits fail."""
+    if y.size < 8:
+        return None
+    from scipy.optimize import curve_fit
+
+    k = np.arange(1.0, y.size + 1.0)
+    t = np.linspace(0.0, 1.0, y.size)
+    span = float(y.max() - y.min()) or 1.0
+    lo, hi = [-np.inf, -10 * span, 0.0, -10 * span], [np.inf, 10 * span, 6.0, 10 * span]
+    models = (
+        (lambda x, a, b, c, d: a + b * x ** (-c) + d * (x - 1.0) / (x[-1] - 1.0), k, (float(y.min()), float(y[0] - y.min()), 1.0, 0.0), (lo, hi)),
+        (lambda x, a, b, c, d: a + b * np.exp(-c * x) + d * x, t, (float(y.min()), float(y[0] - y.min()), 3.0, 0.0), (lo, [*hi[:2], 50.0, hi[3]])),
+    )
+    best: np.ndarray | None = None
+    for f, x, p0, bounds in models:
+        try:
+            p, _ = curve_fit(f, x, y, p0=p0, bounds=bounds, maxfev=4000)
+        except (RuntimeError, ValueError):
+            continue
+        r = y - f(x, *p)
+        if np.isfinite(r).all() and (best is None or float((r * r).sum()) < float((best * best).sum())):
+            best = r
+    return None if best is None else (best, y.size - 4)
+
+
 def _decay_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
     """Residuals of y around the better of two least-squares decays over the whole series (scipy's curve_fit): a
     power law a + b k^(-c) in the evaluation's number k = 1..n (c in [0, 6]) and an exponential a + b e^(-c t),
@@ -256,18 +284,21 @@ def series_noise(val: np.ndarray) -> tuple[float, int]:
       describe (a rise after a minimum). Var(y_t - 2 y_t-1 + y_t-2) = 6 var(e); the differences overlap (lag-1
       correlation -2/3, lag-2 1/6), so k of them carry about k / 1.94 degrees of freedom.
 
-    Both can only overstate the noise when the trend is not theirs; the smaller is taken. NaN for fewer than 4."""
+    - from 8 values, a decay plus a straight line over the whole series (df = n - 4): a fall, its best, then a rise
+      (the curve of overfitting), whose bend second differences count as noise.
+
+    Each can only overstate the noise when the trend is not its own. The one taken is the one whose noise band is
+    narrowest: the sd times the t quantile of its degrees of freedom at 3 standard errors' confidence (a smaller sd
+    on fewer degrees of freedom is not a tighter estimate). NaN for fewer than 4."""
     v = finite(val)
     if v.size < 4:
         return math.nan, 0
     d2 = np.diff(v[-max(4, int(math.ceil(2 * v.size / 3))) :], n=2)
-    best = (math.sqrt(float((d2 * d2).mean()) / 6.0), max(1, int(d2.size / 1.944)))
-    fit = _decay_residuals(v)
-    if fit is not None and fit[1] >= 2:
-        sd = math.sqrt(float((fit[0] * fit[0]).sum()) / fit[1])
-        if sd < best[0]:
-            best = (sd, fit[1])
-    return best
+    candidates = [(math.sqrt(float((d2 * d2).mean()) / 6.0), max(1, int(d2.size / 1.944)))]
+    for fit in (_decay_residuals(v), _decay_drift_residuals(v)):
+        if fit is not None and fit[1] >= 2:
+            candidates.append((math.sqrt(float((fit[0] * fit[0]).sum()) / fit[1]), fit[1]))
+    return min(candidates, key=lambda c: c[0] * t_equivalent(3.0, c[1]))
 
 
 def falling_pairs_p(y: np.ndarray) -> tuple[int, float]:

@@ -78,3 +78,16 @@ def test_rolling_median_kept_for_a_series_is_recomputed_when_it_changes(monkeypa
     np.testing.assert_array_equal(stats.rolling_median(x, 21), _rolling_reference(x, 21))
     x[50:100] = 5.0
     np.testing.assert_array_equal(stats.rolling_median(x, 21), _rolling_reference(x, 21))
+
+
+def test_series_noise_of_a_curve_that_falls_then_rises_is_its_scatter_not_its_bend():
+    # a smooth validation curve past its best (sd 0.003 around a decay plus a rise): second differences count the bend
+    # as noise and a decay alone misses the rise; a decay plus a straight line leaves the scatter
+    rng = np.random.default_rng(5)
+    k = np.arange(1.0, 13.0)
+    truth = 1.4 + 0.9 * k**-1.5 + 0.012 * (k - 1)
+    sd, df = stats.series_noise(truth + rng.normal(0, 0.003, k.size))
+    assert df == 8 and sd < 0.006
+    # and a flat, noisy series is not made quieter by the extra freedom: its sd is about the truth (0.02)
+    sds = [stats.series_noise(2.0 + np.random.default_rng(s).normal(0, 0.02, 12))[0] for s in range(15)]
+    assert 0.015 < float(np.median(sds)) < 0.025

@@ -11,7 +11,6 @@ import re
 import statistics
 import struct
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -87,14 +86,12 @@ def test_long_runs_are_smoothed_over_group_medians_and_draw_fast():
     assert sy[1000] == pytest.approx(statistics.median(groups))
     assert sx[1000] == pytest.approx(statistics.median(x[50_000:50_050]))
 
-    t0 = time.perf_counter()
-    d = diagnose(run)
+    d = diagnose(run)  # (how fast: benchmarks/explain_speed.py, not a timed assertion here)
     data = chart_data(run, d)
     terminal_chart(data, width=80, color=False)
     from lossdoc.render.html import svg_chart
 
     svg_chart(data, "en")
-    assert time.perf_counter() - t0 < 5.0
     assert len(data.raw) <= charts.MAX_RAW_POINTS
 
 

@@ -288,7 +288,21 @@ def pick(names: Iterable[str], wanted: list[str]) -> str | None:
     for w in wanted:
         if w in by_norm:
             return by_norm[w]
+    # nested records flattened by their container's name ("metrics/loss", "logs/eval_loss" from {"metrics": {...}}):
+    # the name inside the container
+    inner: dict[str, str] = {}
+    for norm, n in by_norm.items():
+        head, _, rest = norm.partition("_")
+        if head in CONTAINER_NAMES and rest:
+            inner.setdefault(rest, n)
+    for w in wanted:
+        if w in inner and w not in by_norm:
+            return inner[w]
     return None
+
+
+# the names of objects that only hold a record's values (a JSON row {"epoch": 3, "metrics": {"loss": ...}})
+CONTAINER_NAMES = frozenset({"metrics", "metric", "logs", "log", "stats", "scalars", "values", "results", "history", "data"})
 
 
 def find_exact(names: Iterable[str], wanted: str) -> str | None:

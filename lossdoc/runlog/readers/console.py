@@ -46,7 +46,11 @@ MATCH_CAP = 4096  # characters of a line that are matched
 _NUM = r"[-+]?(?:\d{1,3}(?:,\d{3}){1,4}(?![\d,])(?:\.\d{1,15})?|\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
 _WORD = r"[A-Za-z][A-Za-z_/.\-]{0,30}"
 # name (one to four words), an optional ':' or '=', the value, an optional '/total'
-_PAIR = re.compile(r"(" + _WORD + r"(?: " + _WORD + r"){0,3})[ \t]{0,3}[:=]?[ \t]{0,3}(" + _NUM + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?")
+# a name, then its value; a counter may carry its total and brackets, as PyTorch tutorials print it ("Epoch [3/250]",
+# "Step (40/600)")
+_PAIR = re.compile(
+    r"(" + _WORD + r"(?: " + _WORD + r"){0,3})[ \t]{0,3}[:=]?[ \t]{0,3}[\[(]?[ \t]{0,2}(" + _NUM + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?"
+)
 _BUILD_NANOGPT = re.compile(r"^[ \t]{0,8}(\d{1,12})[ \t]{1,8}(train|val|hella)[ \t]{1,8}(" + _NUM + r")[ \t]{0,8}$")
 # a quoted name before its colon, as a printed Python dict or JSON object has it: {'loss': 1.62, 'epoch': 0.22}
 _QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][A-Za-z0-9_/.\- ]{0,40})['"][ \t]{0,3}:(?=[ \t]{0,3}""" + _NUM + ")")  # a number follows
@@ -58,6 +62,8 @@ _BATCH = {"batch", "batch_idx", "batch idx", "minibatch"}
 _VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "held-out", "heldout"}
 _MEAN_WORDS = {"avg", "average", "mean", "epoch"}
 _LR = {"lr", "learning_rate", "learning rate", "learningrate"}
+_BARE_PHASE = {"train": "train", "training": "train", "trn": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "eval": "val"}
+_DECIMAL = re.compile(r"[-+]?(?:\d+\.\d+|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
 _GRAD = {"grad_norm", "gnorm", "grad norm", "gradient norm", "norm"}
 
 
@@ -104,9 +110,15 @@ def _line_facts(line: str) -> dict[str, Any] | None:
         if "train_runtime:" in line:
             return {"_ignored": True}  # the Trainer's end-of-training summary: its train_loss is the whole run's mean
     found: dict[str, Any] = {}
+    bare: dict[str, float] = {}  # "train 3.572 | val 3.603": phase names alone, before a decimal number
     for pm in _PAIR.finditer(line):
         kind = classify(pm.group(1))
-        if kind is None or kind in found:
+        if kind is None:
+            phase = _BARE_PHASE.get(pm.group(1).strip().lower())
+            if phase and phase not in bare and _DECIMAL.fullmatch(pm.group(2)) and (x := to_float(pm.group(2))) is not None:
+                bare[phase] = x
+            continue
+        if kind in found:
             continue
         value = to_float(pm.group(2))
         total = to_float(pm.group(3)) if pm.group(3) else None
@@ -115,6 +127,11 @@ def _line_facts(line: str) -> dict[str, Any] | None:
                 found.setdefault("_bad", True)
             continue
         found[kind] = (value, total)
+    if bare and not any(k in found for k in ("train", "val", "train_mean")):
+        # a line that names no loss but gives its phases' values ("step 250 | train 2.225 | val 2.279"): those are the
+        # losses (accuracies and counts have their own names, and an integer count is no loss)
+        for phase, x in bare.items():
+            found[phase] = (x, None)
     return found
 
 
@@ -147,6 +164,9 @@ def read(path: Path, **_: Any) -> Run:
     counter = 0
     estimated = False
     recognised = 0
+    offset, max_step = 0.0, 0.0  # a per-epoch step counter, laid end to end
+    last_raw: float | None = None
+    last_ep: float | None = None
     for lineno, line in lines:
         facts = _line_facts(line)
         if not _has_loss(facts):
@@ -166,6 +186,15 @@ def read(path: Path, **_: Any) -> Run:
         if step is not None and not math.isfinite(step):
             bad.append(lineno)
             continue
+        if step is not None and "train" in facts:
+            # a step counter that starts again at each epoch ("[Epoch 1] ... Epoch Step: 1"): when it goes back while
+            # the epoch moved on, the new epoch's steps follow the last one's (a counter going back with no new
+            # epoch is a resumed or appended run, left to the rows' own numbers)
+            if last_raw is not None and step < last_raw and ep is not None and last_ep is not None and ep > last_ep:
+                offset = max_step
+            last_raw, last_ep = step, ep
+            step += offset
+            max_step = max(max_step, step)
         val = facts.get("val", (None,))[0]
         mean = facts.get("train_mean", (None,))[0]
         train = facts.get("train", (None,))[0]
@@ -225,7 +254,11 @@ def _assemble(run: Run, batches: dict[int, tuple[float, float, float, float, flo
     rows = []
     for (ep, _st), (e_, s_, tr, va) in evals.items():
         if math.isnan(s_) and not math.isnan(ep) and len(run.batches):
+            # the last batch of its epoch; with fractional epochs (Hugging Face prints 'epoch': 0.11 on each log line
+            # and 1.0 on the evaluation), the last batch logged at or before the evaluation's epoch
             in_ep = run.batches.step[run.batches.epoch == ep]
+            if not in_ep.size:
+                in_ep = run.batches.step[run.batches.epoch <= ep]
             s_ = float(in_ep.max()) if in_ep.size else NAN
         rows.append((e_, s_, tr, va, NAN))
     run.epochs = epoch_series(rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from lossdoc.analysis import diagnose
 from lossdoc.runlog.readers import read_run
@@ -56,3 +57,28 @@ def test_a_shorter_val_list_is_spread_over_the_training_steps(tmp_path):
     assert len(run.batches) == 300 and len(run.epochs) == 10
     assert np.allclose(run.epochs.step, [round((k + 1) * 300 / 10) for k in range(10)])
     assert [w.key for w in run.warnings] == ["warn.json_spread"]
+
+
+def test_records_whose_values_sit_in_a_container_object(tmp_path):
+    # {"epoch": 0, "metrics": {"loss": ..., "eval_loss": ..., "step": ...}}: the names inside the container are read
+    # ("metrics/loss" is the loss), and a name that is already a loss name outside any container still wins
+    doc = {
+        "config": {"model_name": "Helsinki-NLP/opus-mt-ha-en"},
+        "epoch_stats": [
+            {
+                "epoch": e,
+                "metrics": {"loss": 4.6 - 0.2 * e, "grad_norm": 16.0, "step": 109.2 * (e + 1), "eval_loss": 4.7 - 0.15 * e, "eval_bleu": 5.0 + e},
+            }
+            for e in range(10)
+        ],
+    }
+    run = read_run(_write(tmp_path, doc, indent=2))
+    assert len(run.epochs) == 10
+    assert run.epochs.val_loss.tolist() == pytest.approx([4.7 - 0.15 * e for e in range(10)])
+    assert run.epochs.train_loss.tolist() == pytest.approx([4.6 - 0.2 * e for e in range(10)])
+    assert run.epochs.step.tolist() == pytest.approx([109.2 * (e + 1) for e in range(10)])
+    # a container name is not stripped from a name that means something else ("eval/loss" is validation, not "loss")
+    from lossdoc.runlog.readers._common import TRAIN_NAMES, VAL_NAMES, pick
+
+    assert pick(["eval/loss", "metrics/accuracy"], TRAIN_NAMES) is None
+    assert pick(["logs/loss", "loss"], TRAIN_NAMES) == "loss" and pick(["metrics/eval_loss"], VAL_NAMES) == "metrics/eval_loss"

@@ -6,7 +6,6 @@ import json
 import math
 import os
 import random
-import time
 
 import numpy as np
 import pytest
@@ -124,14 +123,12 @@ def _tb_record(step: int, tag: str, value: float) -> bytes:
 
 
 @pytest.mark.parametrize("fmt", ["seed-console", "nanogpt", "csv", "lightning-csv", "jsonl", "hf-trainer", "tensorboard"])
-def test_100k_records_read_fast(tmp_path, fmt):
+def test_100k_records_read_whole(tmp_path, fmt):
+    # how fast is benchmarks/large_logs.py's business (docs/reliability.md): no timed assertion in a test
     n = 100_000
     p, losses = _write_big(tmp_path, fmt, n)
-    t0 = time.perf_counter()
     run = read_run(p)
-    dt = time.perf_counter() - t0
     assert run.format == fmt and len(run.batches) == n
     rtol = 1e-7 if fmt == "tensorboard" else 0
     atol = 5e-5 if fmt in ("seed-console", "nanogpt") else 0
     np.testing.assert_allclose(run.batches.loss, losses, rtol=rtol, atol=atol)
-    assert dt < 5.0, f"{fmt}: {dt:.2f}s"  # generous for a loaded CI box; docs/formats.md lists measured times

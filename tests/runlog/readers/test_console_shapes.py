@@ -1,0 +1,74 @@
+"""Console shapes found in the fifth held-out set (docs/accuracy.md), each a class of real logs, not one file:
+PyTorch-tutorial counters in brackets, phase names without the word "loss", a step counter that starts again at
+each epoch, and Hugging Face's fractional epochs on evaluations that name no step."""
+
+import numpy as np
+import pytest
+
+from lossdoc.analysis import diagnose
+from lossdoc.runlog.readers import read_run
+
+
+def test_bracketed_counters_as_pytorch_tutorials_print_them(tmp_path):
+    log = tmp_path / "loss_log.txt"
+    log.write_text("".join(f"Epoch [{e}/250], Loss: {0.5 / e:.4f}\n" for e in range(1, 31)))
+    run = read_run(log)
+    assert run.format == "console"
+    assert run.batches.loss.tolist() == pytest.approx([round(0.5 / e, 4) for e in range(1, 31)])
+    assert run.batches.epoch.tolist() == list(range(1, 31))
+    # and the step counter in brackets: epoch 2, step [100/600] is step 700
+    log2 = tmp_path / "steps.txt"
+    log2.write_text("".join(f"Epoch [{e}/3], Step [{s}/600], Loss: {3 - e * 0.3 - s / 1000:.4f}\n" for e in (1, 2, 3) for s in (200, 400, 600)))
+    run2 = read_run(log2)
+    assert run2.batches.step.tolist() == [200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800]
+
+
+def test_phase_names_without_the_word_loss(tmp_path):
+    log = tmp_path / "train_log.txt"
+    rows = [(1, 3.572, 3.603), (250, 2.225, 2.279), (500, 1.696, 1.856), (750, 1.476, 1.678)]
+    log.write_text(
+        "Loading corpus ... | vocab 65 | 1,003,855 train / 111,539 val tokens\n"
+        + "".join(f"  step {s:5d} | train {t:.3f} | val {v:.3f} | {s // 10}s elapsed\n" for s, t, v in rows)
+    )
+    run = read_run(log)
+    assert run.epochs.val_loss.tolist() == [r[2] for r in rows]
+    assert run.epochs.train_loss.tolist() == [r[1] for r in rows]
+    # an integer after a phase name is a count, not a loss; and a line that names a loss keeps it
+    other = tmp_path / "counts.txt"
+    other.write_text("".join(f"step {s} | train 1000 | val 200 | loss {4 - s / 100:.3f}\n" for s in range(1, 20)))
+    run2 = read_run(other)
+    assert run2.batches.loss.tolist() == pytest.approx([4 - s / 100 for s in range(1, 20)]) and not len(run2.epochs)
+
+
+def test_a_step_counter_that_starts_again_at_each_epoch_is_laid_end_to_end(tmp_path):
+    # the Annotated Transformer prints "Epoch Step" counted within each epoch, under an "[Epoch N] Training" line
+    lines = []
+    for e in range(3):
+        lines.append(f"[Epoch {e}] Training ====")
+        lines += [
+            f"Epoch Step: {s:6d} | Accumulation Step: {s // 10 + 1:3d} | Loss: {5 - e - s / 1000:6.2f} | Tokens / Sec: 120.0"
+            for s in (1, 41, 81, 121)
+        ]
+    log = tmp_path / "training_log.txt"
+    log.write_text("\n".join(lines) + "\n")
+    run = read_run(log)
+    assert run.batches.loss.size == 12  # no epoch's batches overwritten by the next one's
+    assert np.all(np.diff(run.batches.step) > 0)
+    assert run.batches.loss[-1] == pytest.approx(2.88)
+
+
+def test_fractional_epochs_place_each_evaluation_after_the_batches_before_it(tmp_path):
+    # Hugging Face prints 'epoch': 0.11 on log lines and 1.0 on evaluations; no line names a step
+    lines = []
+    for e in range(1, 11):
+        lines += [
+            f"　　{{'loss': {3.0 - 0.15 * e - 0.01 * j:.4f}, 'grad_norm': 2.0, 'learning_rate': 1e-05, 'epoch': {e - 1 + 0.1 * j + 0.03:.2f}}}"
+            for j in range(1, 10)
+        ]
+        lines.append(f"　　{{'eval_loss': {2.0 + 0.03 * max(0, e - 4) - 0.05 * min(e, 4):.4f}, 'eval_runtime': 17.9, 'epoch': {float(e)}}}")
+    log = tmp_path / "loss.txt"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = read_run(log)
+    assert len(run.epochs) == 10 and np.isfinite(run.epochs.step).all()
+    d = diagnose(run)
+    assert d.verdict == "overfitting"  # validation up 0.18 from epoch 4 while training falls: the training level is known
