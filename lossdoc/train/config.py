@@ -82,6 +82,11 @@ class TrainConfig:
     backend: str = "auto"
     """torch.distributed backend of a multi-process run (torchrun, or --nproc): auto (nccl on CUDA, gloo on the CPU),
     gloo or nccl. Unused in a single process; see docs/distributed.md."""
+    threads: int | None = None
+    """CPU threads torch uses in each process (torch.set_num_threads). Default auto: the cores the 1-minute load
+    average leaves free, shared among the run's processes on this machine, at least 1 and at most torch's own
+    default; on a busy machine one thread is much faster than torch's default (docs/train.md, CPU threads).
+    The run header (env.threads) and the start line say what was picked."""
     use_amp: bool = False
     """Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient scaler on CUDA."""
     compile: bool = False
@@ -154,6 +159,8 @@ class TrainConfig:
         if self.stop_on is not None:
             _choice("stop_on", self.stop_on, STOP_ON)
         _choice("backend", self.backend, BACKENDS)
+        if self.threads is not None:
+            _ge("threads", self.threads, 1)
         if self.inject is not None:
             _choice("inject", self.inject, FAULTS)
         _check_data(self)
