@@ -58,8 +58,8 @@ def _threads(env: dict[str, Any], lang: str) -> str:
         if pick.get("procs", 1) > 1:
             key += "_procs"
         threads = t(key, lang, threads=threads, cpus=pick.get("cpus"), load=f"{load:.2f}" if load is not None else "", procs=pick.get("procs"))
-    elif isinstance(pick, dict):
-        threads = t("train.threads_set", lang, threads=threads)
+    elif isinstance(pick, dict) and pick.get("rule") in ("set", "resumed"):
+        threads = t(f"train.threads_{pick['rule']}", lang, threads=threads)
     return t("train.start_threads", lang, threads=threads)
 
 

@@ -616,7 +616,8 @@ def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
     amp_dtype = None
     if cfg.use_amp:
         amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
-    threads = pick_threads(cfg.threads, ceiling=torch.get_num_threads())
+    started_with = ((ckpt or {}).get("header") or {}).get("env", {}).get("threads")  # a resumed run keeps its count
+    threads = pick_threads(cfg.threads, ceiling=torch.get_num_threads(), resumed=started_with if isinstance(started_with, int) else None)
     torch.set_num_threads(threads.threads)
     torch.manual_seed(cfg.seed)
     with dist.main_first():  # rank 0 fills the tokenised-text cache, then the others read it

@@ -8,7 +8,9 @@ shares its core with another process holds up the rest (measured: benchmarks/thr
     threads = round((usable cores - 1-minute load average) / processes of this run on the machine)
 
 at least 1 and at most the count torch would use anyway (its default, or OMP_NUM_THREADS; torchrun
-sets that to cores / processes). No torch import here: the rule is plain arithmetic, testable alone.
+sets that to cores / processes). A resumed run keeps the count its run started with (its header's
+``env.threads``), unless --threads is given: thread counts round differently, and --resume continues a CPU
+run exactly only at the same count. No torch import here: the rule is plain arithmetic, testable alone.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class ThreadPick:
     """The thread count of a run and where it came from."""
 
     threads: int
-    auto: bool  # picked by the rule (True) or set with --threads (False)
+    rule: str  # "auto" (picked by the rule), "set" (--threads) or "resumed" (the count the run started with)
     cpus: int  # cores this process may run on
     load: float | None  # the 1-minute load average when the run started (None where the OS has none)
     procs: int  # processes of this run on this machine (LOCAL_WORLD_SIZE under torchrun, else 1)
@@ -33,7 +35,7 @@ class ThreadPick:
     def header(self) -> dict[str, Any]:
         """The run header's ``env.threads_pick`` (``env.threads`` holds the count itself)."""
         return {
-            "rule": "auto" if self.auto else "set",
+            "rule": self.rule,
             "cpus": self.cpus,
             "load_avg_1m": None if self.load is None else round(self.load, 2),
             "procs": self.procs,
@@ -72,10 +74,13 @@ def auto_threads(cpus: int, load: float | None, procs: int, ceiling: int) -> int
     return max(1, min(ceiling, math.floor(free / procs + 0.5)))
 
 
-def pick_threads(setting: int | None, ceiling: int) -> ThreadPick:
-    """The run's thread count: ``setting`` (--threads) when given, else the auto rule with this machine's
-    cores and load, under ``ceiling`` (torch.get_num_threads() before the run)."""
+def pick_threads(setting: int | None, ceiling: int, *, resumed: int | None = None) -> ThreadPick:
+    """The run's thread count: ``setting`` (--threads) when given, else ``resumed`` (the count a resumed run
+    started with), else the auto rule with this machine's cores and load, under ``ceiling``
+    (torch.get_num_threads() before the run)."""
     cpus, load, procs = usable_cpus(), load_average(), local_procs()
     if setting is not None:
-        return ThreadPick(setting, False, cpus, load, procs, ceiling)
-    return ThreadPick(auto_threads(cpus, load, procs, ceiling), True, cpus, load, procs, ceiling)
+        return ThreadPick(setting, "set", cpus, load, procs, ceiling)
+    if resumed is not None:
+        return ThreadPick(resumed, "resumed", cpus, load, procs, ceiling)
+    return ThreadPick(auto_threads(cpus, load, procs, ceiling), "auto", cpus, load, procs, ceiling)
