@@ -107,7 +107,10 @@ def main() -> None:
             times[(p, k)].append(sps)
             loads[(p, k)].append(load)
             auto = auto_threads(cpus, load, p, torch_default)
-            print(f"  round {r + 1}: {p} process(es) x {k} thread(s): {sps:.3f} s/step, load average before {load:.2f} (auto would pick {auto})", flush=True)
+            print(
+                f"  round {r + 1}: {p} process(es) x {k} thread(s): {sps:.3f} s/step, load average before {load:.2f} (auto would pick {auto})",
+                flush=True,
+            )
     print(f"torch's default thread count here: {torch_default}")
     print("| processes at once | threads each | s/step (median) | tokens/s per process | rounds (s/step) | load average before |")
     print("|---|---|---|---|---|---|")

@@ -69,7 +69,10 @@ def test_a_run_records_its_count_and_gives_the_process_its_own_back(tmp_path):
 def test_the_start_line_says_what_auto_picked(tmp_path, monkeypatch):
     monkeypatch.setattr(threads_module, "usable_cpus", lambda: 2)
     monkeypatch.setattr(threads_module, "load_average", lambda: 1.62)
-    for lang, expected in (("en", "device cpu, 1 CPU thread (auto: 2 cores, load average 1.62)"), ("zh", "设备 cpu，1 个 CPU 线程（自动选择：2 个核，1 分钟平均负载 1.62）")):
+    for lang, expected in (
+        ("en", "device cpu, 1 CPU thread (auto: 2 cores, load average 1.62)"),
+        ("zh", "设备 cpu，1 个 CPU 线程（自动选择：2 个核，1 分钟平均负载 1.62）"),
+    ):
         out = tmp_path / lang
         result = CliRunner().invoke(app, ["train", "--config", str(TINY), "--out", str(out), "--epochs", "1", "--device", "cpu", "--lang", lang])
         assert result.exit_code == 0, result.output
