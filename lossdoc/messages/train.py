@@ -2,9 +2,8 @@
 
 EN = {
     "train.start": "Training a {params}-parameter Transformer (d_model {d_model}, {layers}, {heads}) on {kind} data, V = {vocab}, device {device}{threads}",
-    "train.start_threads": ", {threads}",
-    "train.cpu_threads.one": "{n} CPU thread",
-    "train.cpu_threads.many": "{n} CPU threads",
+    "train.cpu_threads.one": ", {n} CPU thread",
+    "train.cpu_threads.many": ", {n} CPU threads",
     "train.threads_auto": "{threads} (auto: {cpus} cores, load average {load})",
     "train.threads_auto_procs": "{threads} (auto: {cpus} cores, load average {load}, {procs} processes)",
     "train.threads_auto_noload": "{threads} (auto: {cpus} cores)",
@@ -49,9 +48,8 @@ EN = {
 
 ZH = {
     "train.start": "开始训练：{params} 个参数的 Transformer（d_model {d_model}，{layers}，{heads}），数据 {kind}，词表 V = {vocab}，设备 {device}{threads}",
-    "train.start_threads": "，{threads}",
-    "train.cpu_threads.one": "{n} 个 CPU 线程",
-    "train.cpu_threads.many": "{n} 个 CPU 线程",
+    "train.cpu_threads.one": "，{n} 个 CPU 线程",
+    "train.cpu_threads.many": "，{n} 个 CPU 线程",
     "train.threads_auto": "{threads}（自动选择：{cpus} 个核，1 分钟平均负载 {load}）",
     "train.threads_auto_procs": "{threads}（自动选择：{cpus} 个核，1 分钟平均负载 {load}，{procs} 个进程）",
     "train.threads_auto_noload": "{threads}（自动选择：{cpus} 个核）",

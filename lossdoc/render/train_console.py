@@ -60,7 +60,7 @@ def _threads(env: dict[str, Any], lang: str) -> str:
         threads = t(key, lang, threads=threads, cpus=pick.get("cpus"), load=f"{load:.2f}" if load is not None else "", procs=pick.get("procs"))
     elif isinstance(pick, dict) and pick.get("rule") in ("set", "resumed"):
         threads = t(f"train.threads_{pick['rule']}", lang, threads=threads)
-    return t("train.start_threads", lang, threads=threads)
+    return threads  # with its separator: ", 1 CPU thread" ("，1 个 CPU 线程")
 
 
 class RichReporter:
