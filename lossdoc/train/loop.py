@@ -498,7 +498,7 @@ class _Run:
     dist: Dist = field(default_factory=Dist)
     step_model: torch.nn.Module | None = None  # what train_step calls: the torch.compile'd model with --compile
     compile_unavailable: str | None = None  # why --compile fell back to eager mode (logged as an event by _train)
-    threads: ThreadPick | None = None  # this process's CPU thread count (a resumed run picks again; its header keeps the first pick)
+    threads: ThreadPick | None = None  # this process's CPU thread count (a resumed run keeps its first count unless --threads is given)
     stop_watch: Any = None  # --stop-on's follower of this run's log (lossdoc.train.stop_on), made at its first check
 
     @property
