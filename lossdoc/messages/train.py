@@ -1,7 +1,15 @@
 """`lossdoc train` console text."""
 
 EN = {
-    "train.start": "Training a {params}-parameter Transformer (d_model {d_model}, {layers}, {heads}) on {kind} data, V = {vocab}, device {device}",
+    "train.start": "Training a {params}-parameter Transformer (d_model {d_model}, {layers}, {heads}) on {kind} data, V = {vocab}, device {device}{threads}",
+    "train.cpu_threads.one": ", {n} CPU thread",
+    "train.cpu_threads.many": ", {n} CPU threads",
+    "train.threads_auto": "{threads} (auto: {cpus} cores, load average {load})",
+    "train.threads_auto_procs": "{threads} (auto: {cpus} cores, load average {load}, {procs} processes)",
+    "train.threads_auto_noload": "{threads} (auto: {cpus} cores)",
+    "train.threads_auto_noload_procs": "{threads} (auto: {cpus} cores, {procs} processes)",
+    "train.threads_set": "{threads} (--threads)",
+    "train.threads_resumed": "{threads} (as the run started with; --threads changes it)",
     "train.layers.one": "{n} layer",
     "train.layers.many": "{n} layers",
     "train.heads.one": "{n} head",
@@ -39,7 +47,15 @@ EN = {
 }
 
 ZH = {
-    "train.start": "开始训练：{params} 个参数的 Transformer（d_model {d_model}，{layers}，{heads}），数据 {kind}，词表 V = {vocab}，设备 {device}",
+    "train.start": "开始训练：{params} 个参数的 Transformer（d_model {d_model}，{layers}，{heads}），数据 {kind}，词表 V = {vocab}，设备 {device}{threads}",
+    "train.cpu_threads.one": "，{n} 个 CPU 线程",
+    "train.cpu_threads.many": "，{n} 个 CPU 线程",
+    "train.threads_auto": "{threads}（自动选择：{cpus} 个核，1 分钟平均负载 {load}）",
+    "train.threads_auto_procs": "{threads}（自动选择：{cpus} 个核，1 分钟平均负载 {load}，{procs} 个进程）",
+    "train.threads_auto_noload": "{threads}（自动选择：{cpus} 个核）",
+    "train.threads_auto_noload_procs": "{threads}（自动选择：{cpus} 个核，{procs} 个进程）",
+    "train.threads_set": "{threads}（由 --threads 指定）",
+    "train.threads_resumed": "{threads}（沿用本次训练开始时的设置；可用 --threads 更改）",
     "train.layers.one": "{n} 层",
     "train.layers.many": "{n} 层",
     "train.heads.one": "{n} 个注意力头",

@@ -46,6 +46,23 @@ def _count(key: str, n: int, lang: str) -> str:
     return t(f"{key}.{'one' if n == 1 else 'many'}", lang, n=n)
 
 
+def _threads(env: dict[str, Any], lang: str) -> str:
+    """', 1 CPU thread (auto: 2 cores, load average 1.62)' for the start line of a CPU run; '' otherwise."""
+    n, pick = env.get("threads"), env.get("threads_pick")
+    if not isinstance(n, int) or not str(env.get("device", "")).startswith("cpu"):
+        return ""
+    threads = _count("train.cpu_threads", n, lang)
+    if isinstance(pick, dict) and pick.get("rule") == "auto":
+        load = pick.get("load_avg_1m")
+        key = "train.threads_auto" if load is not None else "train.threads_auto_noload"
+        if pick.get("procs", 1) > 1:
+            key += "_procs"
+        threads = t(key, lang, threads=threads, cpus=pick.get("cpus"), load=f"{load:.2f}" if load is not None else "", procs=pick.get("procs"))
+    elif isinstance(pick, dict) and pick.get("rule") in ("set", "resumed"):
+        threads = t(f"train.threads_{pick['rule']}", lang, threads=threads)
+    return threads  # with its separator: ", 1 CPU thread" ("，1 个 CPU 线程")
+
+
 class RichReporter:
     """A lossdoc.train.loop.Reporter that writes to a rich Console."""
 
@@ -76,6 +93,7 @@ class RichReporter:
                 vocab=header["vocab_size"],
                 kind=d["kind"],
                 device=header["env"]["device"],
+                threads=_threads(header["env"], self.lang),
             )
         )
         if dist := header.get("distributed"):  # a torchrun / --nproc run (docs/distributed.md)

@@ -27,6 +27,23 @@ STOP_ON = ("broken", "overfitting")  # lossdoc.train.stop_on
 BACKENDS = ("auto", "gloo", "nccl")  # lossdoc.train.distributed.BACKENDS
 DEFAULT_VOCAB = 10000  # the seed's V
 MARKOV_DEFAULT_VOCAB = 64  # markov data's own default (configs/markov.yaml); at most MARKOV_MAX_VOCAB
+# A source's own defaults, for the settings neither a flag nor the YAML gives (resolve_config: lossdoc train and
+# lossdoc baseline). markov: the run that reaches its exact floor, configs/markov.yaml's values. The shared
+# defaults (d_model 256, lr 5e-3, batch 16, 1800 rows) are tuned for dummy data, whose only lesson is a flat
+# output; on the chain they stall 6-9% above the floor however many rows or steps they get (docs/data.md).
+SOURCE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "markov": {
+        "vocab_size": MARKOV_DEFAULT_VOCAB,
+        "num_samples": 4000,
+        "d_model": 64,
+        "num_layers": 1,
+        "num_heads": 2,
+        "dropout": 0.0,
+        "batch_size": 32,
+        "epochs": 4,
+        "lr": 3e-3,
+    },
+}
 MIN_VOCAB = 2  # the one rule for V, everywhere (baseline.check_vocab_size too): one token leaves nothing to predict
 
 
@@ -41,7 +58,8 @@ class TrainConfig:
 
     data: str = field(default="dummy", metadata={"aliases": ("--dataset",)})  # --dataset: the seed's spelling
     """Data source. ``dummy``: uniformly random token ids in [1, vocab_size), as the seed's script makes them.
-    Also zipf, markov (synthetic, exact floors), pydoc (Python's docs, offline English), wikitext2, wikitext103,
+    Also zipf, markov (synthetic, exact floors; markov brings its own defaults for the settings not given: V 64,
+    4000 rows, d_model 64, 1 layer, 2 heads, no dropout, batch 32, 4 epochs, lr 3e-3), pydoc (Python's docs, offline English), wikitext2, wikitext103,
     hf:NAME[:CONFIG], or a .txt file or folder; see docs/data.md."""
     vocab_size: int | None = None
     """Vocabulary size V of the model (and of dummy, zipf and markov data). Default 10000 (the seed's), and
@@ -82,6 +100,11 @@ class TrainConfig:
     backend: str = "auto"
     """torch.distributed backend of a multi-process run (torchrun, or --nproc): auto (nccl on CUDA, gloo on the CPU),
     gloo or nccl. Unused in a single process; see docs/distributed.md."""
+    threads: int | None = None
+    """CPU threads torch uses in each process (torch.set_num_threads). Default auto: the cores the 1-minute load
+    average leaves free, shared among the run's processes on this machine, at least 1 and at most torch's own
+    default; on a busy machine one thread is much faster than torch's default (docs/train.md, CPU threads).
+    The run header (env.threads) and the start line say what was picked."""
     use_amp: bool = False
     """Mixed precision: bf16 autocast on CPU, fp16 autocast with a gradient scaler on CUDA."""
     compile: bool = False
@@ -154,6 +177,8 @@ class TrainConfig:
         if self.stop_on is not None:
             _choice("stop_on", self.stop_on, STOP_ON)
         _choice("backend", self.backend, BACKENDS)
+        if self.threads is not None:
+            _ge("threads", self.threads, 1)
         if self.inject is not None:
             _choice("inject", self.inject, FAULTS)
         _check_data(self)
@@ -254,11 +279,13 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def resolve_config(config_file: str | Path | None = None, **flags: Any) -> TrainConfig:
-    """Defaults, then the YAML file, then every flag that is not None."""
+    """Defaults (the data source's own first: SOURCE_DEFAULTS), then the YAML file, then every flag that is not None."""
     values: dict[str, Any] = {}
     if config_file is not None:
         values.update(load_yaml(config_file))
     values.update({k: v for k, v in flags.items() if v is not None})
+    for key, value in SOURCE_DEFAULTS.get(str(values.get("data", _DEFAULTS["data"])), {}).items():
+        values.setdefault(key, value)
     return TrainConfig(**values)
 
 

@@ -47,6 +47,7 @@ from lossdoc.train.data import Dataset, TokenRows, load_data, save_run_tokenizer
 from lossdoc.train.distributed import Dist, QuietLogger, check_divides, choose_backend, in_launched_process, lost_peer
 from lossdoc.train.faults import EXPLODING_LR_FACTOR, LARGE_INIT_SCALE, FaultPlan, nan_loss_step  # noqa: F401 (re-exported)
 from lossdoc.train.model import TransformerLM
+from lossdoc.train.threads import ThreadPick, pick_threads
 
 INIT_TRAIN_BATCHES = 4  # training batches measured at initialisation (epoch 0)
 RUN_FILES = (RUN_LOG, LEGACY_LOG, "config.yaml", ".config.yaml.tmp", "tokenizer.json")  # what --overwrite removes, with checkpoints/*.pt
@@ -259,6 +260,7 @@ def train(
         ckpt = None
     _start_process_group(dist, cfg)
     together = False  # every rank returned from _train (ended, stopped or interrupted in step)
+    threads_before = torch.get_num_threads()  # _setup sets the run's count (--threads); the process gets its own back
     try:
         if ckpt is None:
             out_existed = cfg.out is not None and bool(cfg.out) and Path(cfg.out).exists()
@@ -274,6 +276,7 @@ def train(
             raise
     finally:
         dist.stop(together=together)
+        torch.set_num_threads(threads_before)
 
 
 def _start_process_group(dist: Dist, cfg: TrainConfig) -> None:
@@ -495,6 +498,7 @@ class _Run:
     dist: Dist = field(default_factory=Dist)
     step_model: torch.nn.Module | None = None  # what train_step calls: the torch.compile'd model with --compile
     compile_unavailable: str | None = None  # why --compile fell back to eager mode (logged as an event by _train)
+    threads: ThreadPick | None = None  # this process's CPU thread count (a resumed run keeps its first count unless --threads is given)
     stop_watch: Any = None  # --stop-on's follower of this run's log (lossdoc.train.stop_on), made at its first check
 
     @property
@@ -612,6 +616,9 @@ def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
     amp_dtype = None
     if cfg.use_amp:
         amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+    started_with = ((ckpt or {}).get("header") or {}).get("env", {}).get("threads")  # a resumed run keeps its count
+    threads = pick_threads(cfg.threads, ceiling=torch.get_num_threads(), resumed=started_with if isinstance(started_with, int) else None)
+    torch.set_num_threads(threads.threads)
     torch.manual_seed(cfg.seed)
     with dist.main_first():  # rank 0 fills the tokenised-text cache, then the others read it
         data = load_data(cfg)
@@ -634,6 +641,7 @@ def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
         _restore(ckpt, out, device, lm, optimizer, scaler, state, dist)
 
     header = _run_header(cfg, data, lm, device, amp_dtype)
+    header["env"].update(threads=threads.threads, threads_pick=threads.header())
     model: torch.nn.Module = lm  # inside DistributedDataParallel in a distributed run
     if dist.enabled:
         header["batch_tokens"] = cfg.batch_size * dist.world_size * (cfg.seq_len - 1)  # the global batch
@@ -663,6 +671,7 @@ def _setup(cfg: TrainConfig, out: Path, ckpt: dict[str, Any] | None, reporter: R
         log_was_empty=log_was_empty,
         last_epoch_record=ckpt.get("epoch_record") if ckpt is not None else None,
         dist=dist,
+        threads=threads,
     )
     if cfg.compile:  # the step calls the compiled model (the DDP wrapper in a distributed run); evaluation the eager one
         run.step_model, run.compile_unavailable = compile_model(model, device)
@@ -727,8 +736,11 @@ def _begin(run: _Run, *, resumed: bool) -> None:
         # killed after last.pt was saved and before its epoch record was logged
         run.logger.log(last)
     # the reporter counts epochs against this run's --epochs, which --resume may have raised
+    env = {**header.get("env", {})}
+    if run.threads is not None:  # the count this process trains with, not the first run's
+        env.update(threads=run.threads.threads, threads_pick=run.threads.header())
     run.reporter.start(
-        {**header, "config": {**header.get("config", {}), "epochs": cfg.epochs}},
+        {**header, "config": {**header.get("config", {}), "epochs": cfg.epochs}, "env": env},
         cfg.epochs * run.num_batches,
         state.epoch * run.num_batches + state.batch,
     )
