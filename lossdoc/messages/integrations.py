@@ -7,7 +7,7 @@ EN = {
     ),
     "integrations.stopped_plateau": (
         "lossdoc: stop_on=plateau stopped training at step {step}: the validation loss has reached its plateau "
-        "(verdict {verdict}) and has not fallen by more than its noise for {patience} evaluations; the log ends with status stopped"
+        "(verdict {verdict} at each of the last {patience} evaluation(s)); the log ends with status stopped"
     ),
     "integrations.no_findings": "none",
 }
