@@ -60,16 +60,17 @@ class Fresh(torch.utils.data.Dataset):
         return torch.randint(0, V, (T,))
 
 
-def _fit(tmp_path, module, cb, *, epochs=4, n=640, ckpt_path=None, **trainer_kw):
+def _fit(tmp_path, module, cb, *, epochs=4, n=640, ckpt_path=None, logger=False, **trainer_kw):
+    """A CPU fit of ``module`` with the callback ``cb`` (None: none) and ``logger`` (Lightning's: False, a list)."""
     train = torch.utils.data.DataLoader(Fresh(n), batch_size=16)
     val = torch.utils.data.DataLoader(_rows(128, 2), batch_size=64)
     trainer = pl.Trainer(
         max_epochs=epochs,
-        callbacks=[cb],
+        callbacks=[cb] if cb is not None else [],
         **trainer_kw,
         accelerator="cpu",
         devices=1,
-        logger=False,
+        logger=logger,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -326,24 +327,6 @@ class Logged(TinyLM):
         self.log("val_ppl", loss.exp())
 
 
-def _fit_logged(tmp_path, module, loggers, *, epochs=4, n=640, **trainer_kw):
-    train = torch.utils.data.DataLoader(Fresh(n), batch_size=16)
-    val = torch.utils.data.DataLoader(_rows(128, 2), batch_size=64)
-    trainer = pl.Trainer(
-        max_epochs=epochs,
-        accelerator="cpu",
-        devices=1,
-        logger=loggers,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=str(tmp_path / "pl"),
-        **trainer_kw,
-    )
-    trainer.fit(module, train, val)
-    return trainer
-
-
 def test_the_logger_beside_csvlogger_with_accumulation_is_an_expected_plateau_with_its_metrics(tmp_path):
     import csv
 
@@ -354,7 +337,7 @@ def test_the_logger_beside_csvlogger_with_accumulation_is_an_expected_plateau_wi
     pl.seed_everything(0, verbose=False)
     csv_logger = CSVLogger(tmp_path / "csv", name="", version="")
     lossdoc_logger = LossdocLogger(tmp_path / "run", data="random")
-    trainer = _fit_logged(tmp_path, Logged(), [csv_logger, lossdoc_logger], n=2560, accumulate_grad_batches=4, log_every_n_steps=1)
+    trainer = _fit(tmp_path, Logged(), None, logger=[csv_logger, lossdoc_logger], n=2560, accumulate_grad_batches=4, log_every_n_steps=1)
     recs = _records(tmp_path / "run" / "run.jsonl")
     batches = [r for r in recs if r["type"] == "batch"]
     assert [r["step"] for r in batches] == list(range(1, trainer.global_step + 1)) and trainer.global_step == 160
@@ -383,7 +366,7 @@ def test_the_logger_writes_the_callbacks_records(tmp_path):
     pl.seed_everything(0, verbose=False)
     _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "cb", data="random"), epochs=2, n=64)
     pl.seed_everything(0, verbose=False)
-    _fit_logged(tmp_path, TinyLM(), [LossdocLogger(tmp_path / "lg", data="random")], epochs=2, n=64)
+    _fit(tmp_path, TinyLM(), None, logger=[LossdocLogger(tmp_path / "lg", data="random")], epochs=2, n=64)
     keep = ("type", "epoch", "step", "loss", "lr", "tokens", "val_loss", "train_loss", "status", "steps", "vocab_size", "batch_tokens")
     strip = lambda path: [{k: r[k] for k in keep if k in r} for r in _records(path / "run.jsonl")]  # noqa: E731
     assert strip(tmp_path / "lg") == strip(tmp_path / "cb")  # no metrics were logged at the steps: the same records
@@ -394,7 +377,14 @@ def test_the_logger_never_handed_the_module_warns_and_writes_nothing(tmp_path):
 
     pl.seed_everything(0, verbose=False)
     with pytest.warns(UserWarning, match="LossdocLogger was never handed the module"):
-        _fit_logged(
-            tmp_path, Logged(), [LossdocLogger(tmp_path / "run", data="random")], epochs=1, n=64, enable_autolog_hparams=False, log_every_n_steps=1
+        _fit(
+            tmp_path,
+            Logged(),
+            None,
+            logger=[LossdocLogger(tmp_path / "run", data="random")],
+            epochs=1,
+            n=64,
+            enable_autolog_hparams=False,
+            log_every_n_steps=1,
         )
     assert not (tmp_path / "run" / "run.jsonl").exists()

@@ -170,6 +170,8 @@ def test_a_patience_below_one_is_one_line_and_exit_2(tmp_path):
 # random tokens, V = 16, 300 training rows: 19 steps an epoch; the flat output (the floor ln 15) is reached in the first
 RANDOM = {"vocab_size": 16, "num_samples": 400, "d_model": 16, "batch_size": 16, "lr": 0.01}
 EPOCH = 19
+# markov data, V = 16, two successors a token, a low learning rate: far above its floor, and falling at every epoch
+FALLING = {"data": "markov", "vocab_size": 16, "markov_successors": 2, "num_samples": 400, "d_model": 16, "batch_size": 16, "lr": 0.002}
 
 
 def test_plateau_stops_a_random_token_run_at_its_floor_and_says_the_steps_saved(tmp_path):
@@ -213,19 +215,7 @@ def test_plateau_lets_a_still_falling_run_go_on(tmp_path, monkeypatch):
         return decision
 
     monkeypatch.setattr(stop_on, "judge", judged)
-    # markov data, V = 16, two successors a token: far above its floor, and falling at every epoch
-    res = _train(
-        tmp_path / "run",
-        data="markov",
-        vocab_size=16,
-        markov_successors=2,
-        num_samples=400,
-        d_model=16,
-        batch_size=16,
-        lr=0.002,
-        epochs=3,
-        stop_on="plateau",
-    )
+    res = _train(tmp_path / "run", **FALLING, epochs=3, stop_on="plateau")
     assert (res.status, res.steps_saved) == ("completed", None) and _events(tmp_path / "run", "stopped") == []
     assert len(seen) == 3 and seen[-1] == "still-learning"  # judged at each epoch end
     assert not set(seen) & set(stop_on.PLATEAU_VERDICTS)
