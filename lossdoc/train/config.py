@@ -97,7 +97,8 @@ class TrainConfig:
     """What to do when a batch loss is NaN or infinite: stop the run, or skip that update."""
     stop_on: str | None = None
     """Stop early when lossdoc's own diagnosis of the run is broken, or overfitting (or worse), or plateau: nothing
-    left to learn (expected-plateau or converged at stop_patience evaluations in a row; also broken or overfitting).
+    left to learn (expected-plateau, or converged with validation flat, at stop_patience evaluations in a row; also
+    broken or overfitting).
     Checked at each epoch end, and for broken every 200 batches (more on a long run); the run ends with status
     stopped, best.pt kept, exit code 1 (0 for a plateau): docs/integrations.md."""
     stop_patience: int = PLATEAU_PATIENCE

@@ -22,7 +22,8 @@ An overfitting stop keeps checkpoints/best.pt, the lowest validation loss.
 
 ``plateau``: stop when nothing is left to learn. At each evaluation the verdict is read as for the other levels;
 when it is expected-plateau (the validation loss at the data's floor) or converged (the end of the curve flat
-within its noise) at ``patience`` evaluations in a row (``Plateau``), the run stops and keeps checkpoints/best.pt.
+within its noise) with the validation loss itself flat (``validation_flat``: no more than explain's val_band below
+the lowest before it) at ``patience`` evaluations in a row (``Plateau``), the run stops and keeps checkpoints/best.pt.
 It never counts a check with no evaluation after training began, nor an early, inconclusive or still-learning
 verdict (any of these starts the count again). A plateau level also stops on broken and overfitting, at once, as
 ``overfitting`` does: a run that is broken or overfitting has nothing useful left to learn either. The same
@@ -64,18 +65,42 @@ class Plateau:
     held: int = 0  # evaluations in a row, up to the last one seen, with a plateau verdict
     seen: int = 0  # evaluations seen (after training began)
 
-    def update(self, verdict: str, evaluations: int) -> bool:
-        """Whether the plateau has held for ``patience`` evaluations, given the verdict of a diagnosis of a log
-        with ``evaluations`` evaluations after training began (0: never a stop)."""
+    def update(self, at_plateau: bool, evaluations: int) -> bool:
+        """Whether the plateau has held for ``patience`` evaluations, given whether a diagnosis of a log with
+        ``evaluations`` evaluations after training began found the run at its plateau (``at_plateau``; 0
+        evaluations: never a stop)."""
         if evaluations > self.seen:
             self.seen = evaluations
-            self.held = self.held + 1 if verdict in PLATEAU_VERDICTS else 0
+            self.held = self.held + 1 if at_plateau else 0
         return evaluations > 0 and self.held >= self.patience
 
 
 def evaluations(run: Any) -> int:
     """Evaluations of a read log after training began (lossdoc train's epoch 0, before any update, is not one)."""
     return int((run.epochs.epoch >= 1).sum()) if len(run.epochs) else 0
+
+
+def validation_flat(run: Any, band: float | None) -> bool:
+    """Whether the last validation loss of ``run`` is no more than ``band`` (explain's facts.val_band: two
+    validation losses closer than it count as equal) below the lowest one before it. False with no earlier
+    evaluation or no known band: a converged verdict then rests on the training curve alone."""
+    import numpy as np
+
+    val = np.asarray(run.epochs.val_loss, dtype=float) if len(run.epochs) else np.empty(0)
+    val = val[np.isfinite(val)]
+    if val.size < 2 or band is None or not np.isfinite(band):
+        return False
+    return bool(float(val[:-1].min()) - float(val[-1]) <= band)
+
+
+def at_plateau(run: Any, diagnosis: Any) -> bool:
+    """The evaluation just logged counts towards a plateau stop: the verdict is expected-plateau (validation at
+    the data's floor), or converged with the validation loss itself flat (``validation_flat``): a converged
+    verdict read on the training curve while validation still falls beyond its noise is no plateau."""
+    verdict = str(diagnosis.verdict)
+    if verdict == "expected-plateau":
+        return True
+    return verdict == "converged" and validation_flat(run, diagnosis.facts.val_band)
 
 
 def judge(run: Any, level: str, plateau: Plateau | None = None) -> tuple[str, list[str]] | None:
@@ -86,7 +111,7 @@ def judge(run: Any, level: str, plateau: Plateau | None = None) -> tuple[str, li
 
     diagnosis = diagnose(run)
     verdict = str(diagnosis.verdict)
-    held = plateau.update(verdict, evaluations(run)) if plateau is not None else False
+    held = plateau.update(at_plateau(run, diagnosis), evaluations(run)) if plateau is not None else False
     if severity(verdict) < SEVERITY[level] or (verdict in PLATEAU_VERDICTS and not held):
         return None
     return verdict, [f.code for f in diagnosis.findings if f.status == "fail"]

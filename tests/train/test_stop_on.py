@@ -221,14 +221,35 @@ def test_plateau_lets_a_still_falling_run_go_on(tmp_path, monkeypatch):
     assert not set(seen) & set(stop_on.PLATEAU_VERDICTS)
 
 
-def test_plateau_counts_each_evaluation_once_and_only_plateau_verdicts():
+def test_plateau_counts_each_evaluation_once_and_only_plateau_evaluations():
     p = stop_on.Plateau(2)
-    assert not p.update("expected-plateau", 0)  # no evaluation yet: never
-    assert not p.update("converged", 1)
-    assert not p.update("converged", 1)  # the same evaluation diagnosed again (a mid-epoch check): not counted twice
-    assert p.update("expected-plateau", 2)  # two evaluations in a row
+    assert not p.update(True, 0)  # no evaluation yet: never
+    assert not p.update(True, 1)
+    assert not p.update(True, 1)  # the same evaluation diagnosed again (a mid-epoch check): not counted twice
+    assert p.update(True, 2)  # two evaluations in a row
     q = stop_on.Plateau(2)
-    for n, verdict in enumerate(["converged", "still-learning", "converged", "inconclusive", "converged"], 1):
-        assert not q.update(verdict, n)  # a still-learning or inconclusive evaluation starts the count again
-    assert q.update("converged", 6)
+    for n, plateau in enumerate([True, False, True, False, True], 1):
+        assert not q.update(plateau, n)  # an evaluation off the plateau starts the count again
+    assert q.update(True, 6)
     assert stop_on.severity("broken") > stop_on.severity("overfitting") > stop_on.severity("converged") > stop_on.severity("still-learning")
+
+
+@pytest.mark.parametrize(
+    "vals,band,flat",
+    [
+        ([4.8, 2.40, 2.25], 0.034, False),  # text, epoch 2: converged by the training curve, validation 0.15 lower: no plateau
+        ([4.8, 2.10, 2.09], 0.034, True),  # within its noise of the best before it
+        ([4.8, 2.10, 2.20], 0.034, True),  # above it (no fall at all)
+        ([2.25], 0.034, False),  # nothing before it to compare with
+        ([4.8, 2.10, 2.09], None, False),  # the noise is not known
+    ],
+)
+def test_a_converged_evaluation_counts_only_when_validation_itself_is_flat(vals, band, flat):
+    import numpy as np
+
+    from lossdoc.runlog.run import EpochSeries
+
+    class Run:
+        epochs = EpochSeries(np.arange(len(vals), dtype=float), np.zeros(len(vals)), np.zeros(len(vals)), np.array(vals), np.zeros(len(vals)))
+
+    assert stop_on.validation_flat(Run(), band) is flat
