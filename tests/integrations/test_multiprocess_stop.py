@@ -142,25 +142,16 @@ def _check_stopped_on_both(proc: subprocess.CompletedProcess, log: Path, step: i
 
 
 @pytest.mark.slow
-def test_lightning_ddp_two_processes_stop_together_and_exit_0(tmp_path):
+@pytest.mark.parametrize("mode,step", [("callback", 6), ("logger", 7)])
+def test_lightning_ddp_two_processes_stop_together_and_exit_0(tmp_path, mode, step):
     pytest.importorskip("lightning.pytorch")
     script = tmp_path / "fit.py"
     script.write_text(LIGHTNING)
     env = dict(_env(), MASTER_PORT=str(_free_port()))
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "run")], env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
-    _check_stopped_on_both(proc, tmp_path / "run" / "run.jsonl")
-
-
-@pytest.mark.slow
-def test_lightning_ddp_with_the_logger_stops_together_one_step_later(tmp_path):
-    pytest.importorskip("lightning.pytorch")
-    script = tmp_path / "fit.py"
-    script.write_text(LIGHTNING)
-    env = dict(_env(), MASTER_PORT=str(_free_port()))
-    cmd = [sys.executable, str(script), str(tmp_path / "run"), "logger"]
+    cmd = [sys.executable, str(script), str(tmp_path / "run"), mode]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
-    # the logger holds step 6's record for the scalars logged at that step: written at step 7, decided and shared there
-    _check_stopped_on_both(proc, tmp_path / "run" / "run.jsonl", step=7, said=6)
+    # LossdocLogger holds step 6's record for the scalars logged at that step: written at step 7, decided and shared there
+    _check_stopped_on_both(proc, tmp_path / "run" / "run.jsonl", step=step, said=6)
 
 
 @pytest.mark.slow
