@@ -12,36 +12,40 @@ import sys
 from pathlib import Path
 from typing import Any
 
-STOP_ON = (None, "broken", "overfitting")
-SEVERITY = {"broken": 2, "overfitting": 1}
+from lossdoc.train.stop_on import PLATEAU_PATIENCE, PLATEAU_VERDICTS, Plateau, judge
+from lossdoc.train.stop_on import STOP_ON as LEVELS
+
+STOP_ON = (None, *LEVELS)
 
 
-def check_stop_on(stop_on: Any) -> None:
+def check_stop_on(stop_on: Any, patience: Any = PLATEAU_PATIENCE) -> Plateau:
+    """Checks a callback's ``stop_on`` and ``patience``; the Plateau that counts the patience."""
     if stop_on not in STOP_ON:
         raise ValueError(f"stop_on must be one of {STOP_ON}, not {stop_on!r}")
+    if not isinstance(patience, int) or isinstance(patience, bool) or patience < 1:
+        raise ValueError(f"patience must be an integer >= 1 (evaluations in a row), not {patience!r}")
+    return Plateau(patience)
 
 
-def decide(path: Path, level: str) -> tuple[str, list[str]] | None:
-    """(verdict, failing checks) when lossdoc's diagnosis of the log at ``path`` is at least as bad as ``level``
-    (broken; or overfitting: overfitting or broken), else None (also when the log is too short to diagnose)."""
-    from lossdoc.analysis import diagnose
+def decide(path: Path, level: str, plateau: Plateau | None = None) -> tuple[str, list[str]] | None:
+    """(verdict, failing checks) when lossdoc's diagnosis of the log at ``path`` calls for a stop at ``level``
+    (lossdoc.train.stop_on.judge: broken; overfitting or worse; plateau: expected-plateau or converged held for
+    ``plateau``'s patience, or worse), else None (also when the log is too short to diagnose)."""
     from lossdoc.runlog.readers import read_run
 
     try:
-        diagnosis = diagnose(read_run(path))
+        return judge(read_run(path), level, plateau)
     except Exception:  # noqa: BLE001 - too early to diagnose (e.g. no record yet)
         return None
-    verdict = str(diagnosis.verdict)
-    if SEVERITY.get(verdict, 0) < SEVERITY[level]:
-        return None
-    return verdict, [f.code for f in diagnosis.findings if f.status == "fail"]
 
 
-def stop_message(level: str, verdict: str, findings: list[str], step: int) -> str:
+def stop_message(level: str, verdict: str, findings: list[str], step: int, patience: int = PLATEAU_PATIENCE) -> str:
     """The one line a stop prints (in the user's language)."""
     from lossdoc.i18n import detect_lang, t
 
     lang = detect_lang()
+    if verdict in PLATEAU_VERDICTS:
+        return t("integrations.stopped_plateau", lang, step=step, verdict=t(f"verdict.{verdict}", lang), patience=patience)
     shown = ", ".join(findings) if findings else t("integrations.no_findings", lang)
     return t("integrations.stopped", lang, stop_on=level, step=step, verdict=t(f"verdict.{verdict}", lang), findings=shown)
 
@@ -69,13 +73,14 @@ def share(flag: bool, device: Any = None) -> bool:
 
 def pending_stop(cb: Any) -> str | None:
     """The stop line for a callback (HF or Lightning) whose log now calls for a stop, or None: reads the callback's
-    ``stop_on``, ``logger``, ``_pending`` and ``stopped``; sets its ``verdict`` and writes the ``stopped`` event."""
+    ``stop_on``, ``plateau``, ``logger``, ``_pending`` and ``stopped``; sets its ``verdict`` and writes the ``stopped`` event."""
     if cb.stop_on is None or cb.logger is None or cb.logger.failed or cb._pending is not None or cb.stopped:
         return None
-    decision = decide(cb.logger.path, cb.stop_on)
+    decision = decide(cb.logger.path, cb.stop_on, cb.plateau)
     if decision is None:
         return None
     cb.verdict, failing = decision
     step = cb.logger.last_step
-    cb.logger.event("stopped", step, f"stop_on={cb.stop_on}: the verdict is {cb.verdict} (failing checks: {', '.join(failing) or '-'})")
-    return stop_message(cb.stop_on, cb.verdict, failing, step)
+    held = f" at {cb.plateau.patience} evaluations in a row" if cb.verdict in PLATEAU_VERDICTS else ""
+    cb.logger.event("stopped", step, f"stop_on={cb.stop_on}: the verdict is {cb.verdict}{held} (failing checks: {', '.join(failing) or '-'})")
+    return stop_message(cb.stop_on, cb.verdict, failing, step, cb.plateau.patience)

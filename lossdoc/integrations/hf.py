@@ -6,7 +6,8 @@ The header comes from the model and the TrainingArguments at on_train_begin; eac
 ``loss`` becomes a batch record, each on_evaluate with ``eval_loss`` an evaluation (epoch) record, on_train_end
 the end record. The callback never stops the user's training by failing: an error warns once.
 
-* ``stop_on`` ("broken", "overfitting", as the Lightning callback): the main process re-diagnoses the log after
+* ``stop_on`` ("broken", "overfitting", "plateau", as the Lightning callback; ``patience``: evaluations in a row a
+  plateau verdict must hold, lossdoc.train.stop_on.Plateau): the main process re-diagnoses the log after
   each log and evaluation; its decision reaches every process (one all-reduce at each ``on_log`` and
   ``on_evaluate``, which the Trainer calls on every process at the same steps), so all stop at the same step. A
   stop prints one line that says why, writes a ``stopped`` event and ends the log with status ``stopped``.
@@ -22,7 +23,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from lossdoc.integrations._stop import STOP_ON, announce, check_stop_on, pending_stop, share
+from lossdoc.integrations._stop import PLATEAU_PATIENCE, STOP_ON, announce, check_stop_on, pending_stop, share
 from lossdoc.runlog.logger import RunLogExistsError, RunLogger, RunLoggerWarning, log_exists
 
 __all__ = ["STOP_ON", "LossdocCallback", "loss_scale"]
@@ -122,11 +123,18 @@ def _first(loader: Any) -> Any:
 
 class LossdocCallback(TrainerCallback):
     def __init__(
-        self, run_dir: str | Path, data: str | None = None, stop_on: str | None = None, *, resume: bool = False, overwrite: bool = False
+        self,
+        run_dir: str | Path,
+        data: str | None = None,
+        stop_on: str | None = None,
+        *,
+        patience: int = PLATEAU_PATIENCE,
+        resume: bool = False,
+        overwrite: bool = False,
     ) -> None:
         if data not in (None, "random", "text"):
             raise ValueError(f"data must be None, 'random' or 'text', not {data!r}")
-        check_stop_on(stop_on)
+        self.plateau = check_stop_on(stop_on, patience)  # stop_on="plateau": evaluations in a row at the plateau
         if resume and overwrite:
             raise ValueError("resume=True and overwrite=True exclude each other: continue the log or replace it")
         self.run_dir = Path(run_dir)

@@ -15,7 +15,8 @@ validation (not the sanity check) with a loss in ``trainer.callback_metrics`` an
 * Evaluations are numbered by Lightning's epoch, 1-based (Lightning's epoch 0 is lossdoc's evaluation 1); a second
   validation within one epoch (``val_check_interval`` < 1) takes the next number. Each record keeps Lightning's own
   0-based ``current_epoch`` as ``trainer_epoch``.
-* ``stop_on`` ("broken", "overfitting"): rank 0 re-diagnoses the log after each validation, at once after a
+* ``stop_on`` ("broken", "overfitting", "plateau": expected-plateau or converged at ``patience`` validations in a
+  row, or worse; lossdoc.train.stop_on): rank 0 re-diagnoses the log after each validation, at once after a
   non-finite loss and every ``check_every`` optimizer steps; its decision reaches every rank
   (``strategy.reduce_boolean_decision`` at each batch end and validation end), so all processes stop at the same
   step. A stop prints one line that says why, writes a ``stopped`` event and ends the log with status ``stopped``.
@@ -32,12 +33,15 @@ from typing import Any
 
 import torch
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import Logger
 
-from lossdoc.integrations._stop import STOP_ON, announce, check_stop_on, pending_stop
+from lossdoc.integrations._stop import PLATEAU_PATIENCE, STOP_ON, announce, check_stop_on, pending_stop
 from lossdoc.runlog.logger import RunLogExistsError, RunLogger, RunLoggerWarning, log_exists
 
-__all__ = ["STOP_ON", "LossdocCallback"]
+__all__ = ["STOP_ON", "LossdocCallback", "LossdocLogger"]
 VAL_KEYS = ("val_loss", "val/loss", "validation_loss", "valid_loss", "loss/val", "eval_loss")
+# a logged gradient norm (LossdocLogger): the user's own name, or lightning.pytorch.utilities.grad_norm's total (2-norm)
+GRAD_KEYS = ("grad_norm", "train/grad_norm", "grad_norm_step", "grad_2.0_norm_total", "grad_2.0_norm_total_step")
 VOCAB_KEYS = ("vocab_size", "vocab", "n_vocab", "num_tokens", "num_embeddings")
 
 
@@ -103,12 +107,13 @@ class LossdocCallback(Callback):
         pretrained: bool | None = None,
         val_key: str | None = None,
         check_every: int = 200,
+        patience: int = PLATEAU_PATIENCE,
         resume: bool = False,
         overwrite: bool = False,
     ) -> None:
         if data not in (None, "random", "text"):
             raise ValueError(f"data must be None, 'random' or 'text', not {data!r}")
-        check_stop_on(stop_on)
+        self.plateau = check_stop_on(stop_on, patience)  # stop_on="plateau": evaluations in a row at the plateau
         if vocab_size is not None and (not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size < 2):
             raise ValueError(f"vocab_size must be an integer >= 2, not {vocab_size!r}")
         if resume and overwrite:
@@ -132,8 +137,11 @@ class LossdocCallback(Callback):
         self._resuming = False
         self._steps = 0  # optimizer steps logged
         self._micro: list[float] = []  # the undivided losses of the micro-batches of the step under way
-        self._epochs: dict[int, int] = {}  # Lightning epoch -> its evaluation number
         self._last_eval = 0
+        # LossdocLogger: a step's batch record waits for the scalars Lightning logs just after on_train_batch_end
+        self._hold = False
+        self._held: tuple[int, float, Any] | None = None  # (step, mean loss, lr) of the record waiting
+        self._eval_metrics: dict[str, Any] = {}  # the scalars logged by the validation under way
 
     def _guard(self, fn, *args) -> None:
         try:
@@ -175,9 +183,11 @@ class LossdocCallback(Callback):
         self._sync(trainer)
 
     def on_train_end(self, trainer, pl_module) -> None:
+        self._guard(self._flush)
         self._guard(self._end, "stopped" if self.stopped else "completed", trainer)
 
     def on_exception(self, trainer, pl_module, exception) -> None:
+        self._guard(self._flush)
         self._guard(self._end, "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed", trainer)
 
     # -- the work -------------------------------------------------------------------------------------------------
@@ -235,6 +245,7 @@ class LossdocCallback(Callback):
     def _batch(self, trainer, module, outputs, batch) -> None:
         if self._off:
             return
+        self._flush()  # LossdocLogger: the last step's record, when no metrics came for it
         if self.logger is None:
             self._begin(trainer, module, batch)
             if self.logger is None:
@@ -257,12 +268,25 @@ class LossdocCallback(Callback):
             lr = trainer.optimizers[0].param_groups[0]["lr"]
         except Exception:  # noqa: BLE001 - no optimizer (manual optimisation without one)
             pass
-        self.logger.batch(max(1, step), mean, lr=lr)
+        self._held = (max(1, step), mean, lr)
+        if not self._hold:
+            self._flush()
+
+    def _flush(self, metrics: dict[str, Any] | None = None) -> None:
+        """Writes the batch record held back (with the step's logged ``metrics``: a gradient norm, other scalars)."""
+        if self._held is None or self.logger is None:
+            return
+        (step, mean, lr), self._held = self._held, None
+        extra = {k: v for k, v in (metrics or {}).items() if k not in ("epoch", "step")}
+        grad = next((extra.pop(k) for k in GRAD_KEYS if k in extra), None)
+        self.logger.batch(step, mean, lr=lr, grad_norm=grad, **extra)
         self._steps += 1
         if not math.isfinite(mean) or self._steps % self.check_every == 0:
-            self._maybe_stop(trainer)
+            self._maybe_stop()
 
     def _validation(self, trainer) -> None:
+        self._flush()
+        logged, self._eval_metrics = self._eval_metrics, {}
         if self.logger is None:
             return
         metrics = dict(getattr(trainer, "callback_metrics", {}) or {})
@@ -273,10 +297,11 @@ class LossdocCallback(Callback):
         current = int(getattr(trainer, "current_epoch", 0) or 0)
         number = max(current + 1, self._last_eval + 1)  # Lightning's epoch, 1-based; a second validation in it: the next
         self._last_eval = number
-        self.logger.eval(int(trainer.global_step), metrics[key], epoch=number, extra={"trainer_epoch": current})
-        self._maybe_stop(trainer)
+        extra = {k: v for k, v in logged.items() if k not in (key, "epoch", "step")}
+        self.logger.eval(int(trainer.global_step), metrics[key], epoch=number, extra={"trainer_epoch": current}, **extra)
+        self._maybe_stop()
 
-    def _maybe_stop(self, trainer) -> None:
+    def _maybe_stop(self) -> None:
         self._pending = self._pending or pending_stop(self)
 
     def _sync(self, trainer) -> None:
@@ -297,3 +322,72 @@ class LossdocCallback(Callback):
     def _end(self, status: str, trainer) -> None:
         if self.logger is not None:
             self.logger.close(status, steps=int(getattr(trainer, "global_step", 0) or 0))
+
+
+class LossdocLogger(Logger):
+    """A Lightning ``Logger`` that writes lossdoc's run log, beside the user's other loggers:
+
+        trainer = lightning.pytorch.Trainer(..., logger=[CSVLogger("logs"), LossdocLogger("runs/x", data="random")])
+
+    The arguments are LossdocCallback's, and so is the log: a Logger sees only what ``self.log`` logs, every
+    ``log_every_n_steps``, so the logger adds its LossdocCallback (``self.callback``) to the Trainer when Lightning
+    hands it the module (``log_graph``, at the start of fit; ``Trainer(enable_autolog_hparams=False)`` skips that call,
+    and the logger then warns once and writes nothing). The callback writes every optimizer step's undivided loss;
+    each step's record waits for the scalars logged at that step (``log_metrics``), so a logged gradient norm
+    (``grad_norm``, or the total of ``lightning.pytorch.utilities.grad_norm``) is its ``grad_norm`` and the other
+    scalars (accuracy, perplexity) its ``metrics``; the scalars logged in a validation go to its evaluation record.
+    A step Lightning logs nothing for is written at the next batch, without them; a stop decided on that record acts
+    one step later than the callback's would.
+    """
+
+    def __init__(
+        self, run_dir: str | Path, data: str | None = None, stop_on: str | None = None, vocab_size: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__()
+        self.callback = LossdocCallback(run_dir, data, stop_on, vocab_size, **kwargs)
+        self.callback._hold = True
+        self._trainer: Any = None
+
+    @property
+    def name(self) -> str:
+        return "lossdoc"
+
+    @property
+    def version(self) -> str:
+        return self.callback.run_dir.name
+
+    @property
+    def save_dir(self) -> str:
+        return str(self.callback.run_dir)
+
+    @property
+    def log_dir(self) -> str:
+        return str(self.callback.run_dir)
+
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        """Nothing: the header reads the module's hparams itself."""
+
+    def log_graph(self, model: Any, input_array: Any = None) -> None:
+        """Called on every process at the start of fit: the logger's callback joins the Trainer's callbacks."""
+        trainer = getattr(model, "_trainer", None)
+        if trainer is None:
+            return
+        self._trainer = trainer
+        if not any(cb is self.callback for cb in trainer.callbacks):
+            trainer.callbacks.append(self.callback)
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """A step's logged scalars go into its batch record; a validation's into its evaluation record."""
+        self.callback._guard(self._metrics, dict(metrics), step)
+
+    def _metrics(self, metrics: dict[str, Any], step: int | None) -> None:
+        cb, trainer = self.callback, self._trainer
+        if trainer is None:
+            cb._warn("LossdocLogger was never handed the module (Trainer(enable_autolog_hparams=False)?): use LossdocCallback")
+            return
+        if getattr(trainer, "sanity_checking", False):
+            return
+        if getattr(trainer, "validating", False):
+            cb._eval_metrics.update(metrics)
+        elif cb._held is not None and step == cb._held[0] - 1:  # Lightning logs a step's scalars at the steps before it
+            cb._flush(metrics)

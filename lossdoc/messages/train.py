@@ -28,6 +28,10 @@ EN = {
     "train.event.nonfinite_grad": "Non-finite gradient norm {value} at step {step}: update skipped",
     "train.event.other": "{kind}: {message}",
     "train.event.stopped": "Stopped by --stop-on {stop_on} at step {step}: the verdict is {verdict} (failing checks: {findings}); checkpoints/best.pt is kept",
+    "train.event.stopped_plateau": (
+        "Stopped by --stop-on plateau at step {step}: the verdict is {verdict} at each of the last {patience} evaluation(s), nothing "
+        "left to learn beyond the noise; {steps_saved} of {planned_steps} planned steps not run; checkpoints/best.pt is kept"
+    ),
     "train.event.stopped_evidence": (
         "Stopped by --stop-on {stop_on} at step {step}: the verdict is {verdict} (failing checks: {findings}); the evidence "
         "began at step {evidence_step}: checkpoints/{checkpoint} (step {checkpoint_step}) is the last checkpoint taken before it; "
@@ -74,6 +78,10 @@ ZH = {
     "train.event.nonfinite_grad": "梯度范数出现非有限值 {value}：第 {step} 步，本次更新已跳过",
     "train.event.other": "事件 {kind}：{message}",
     "train.event.stopped": "--stop-on {stop_on} 在第 {step} 步停止了训练：结论为{verdict}（未通过的检查：{findings}）；checkpoints/best.pt 已保留",
+    "train.event.stopped_plateau": (
+        "--stop-on plateau 在第 {step} 步停止了训练：连续 {patience} 次评估的结论均为{verdict}，超出噪声的部分已无可再学；"
+        "计划的 {planned_steps} 步中省下了 {steps_saved} 步未跑；checkpoints/best.pt 已保留"
+    ),
     "train.event.stopped_evidence": (
         "--stop-on {stop_on} 在第 {step} 步停止了训练：结论为{verdict}（未通过的检查：{findings}）；问题的迹象从第 {evidence_step} 步开始："
         "checkpoints/{checkpoint}（第 {checkpoint_step} 步）是在此之前保存的最后一个检查点；因保存于其后而改名的：{moved}"

@@ -89,6 +89,17 @@ def _measured(value: Any) -> float | None:
         return None
 
 
+def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
+    """The user's extra metrics as a record keeps them: name -> float (a 0-d tensor or numpy scalar as well; a
+    non-finite value stays one); a value that is no single number is left out."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        number = _measured(value)
+        if number is not None:
+            out[str(key)] = number
+    return out
+
+
 def _previous_run(path: Path) -> tuple[int, int] | None:
     """(last evaluation number, last step) of a lossdoc log already at ``path``, or None when there is none to continue."""
     import json
@@ -125,6 +136,8 @@ class RunLogger:
     would otherwise be read as one run. ``resume=True`` continues it (one header; a ``resumed`` event; evaluations
     numbered on), ``overwrite=True`` replaces it. A step lower than the last one logged warns once (RunLoggerWarning).
     A learning rate or gradient norm not given (None) is left out of the batch record: not measured, never "NaN".
+    Extra scalars (``batch(..., accuracy=a)``, ``eval(..., perplexity=p)``) are kept in the record's ``metrics``
+    object (name -> number), beside lossdoc's own fields, never in their place.
     """
 
     def __init__(
@@ -208,8 +221,11 @@ class RunLogger:
 
     # -- records ----------------------------------------------------------------------------------------------
 
-    def batch(self, step: int, loss: Any, *, tokens: int | None = None, lr: Any = None, grad_norm: Any = None, skipped: bool = False) -> None:
-        """One optimizer step: its training loss (a float or 0-d tensor), learning rate, gradient norm, tokens."""
+    def batch(
+        self, step: int, loss: Any, *, tokens: int | None = None, lr: Any = None, grad_norm: Any = None, skipped: bool = False, **metrics: Any
+    ) -> None:
+        """One optimizer step: its training loss (a float or 0-d tensor), learning rate, gradient norm, tokens;
+        ``metrics``: more scalars of the step (accuracy=..., perplexity=...), kept in the record's ``metrics``."""
         try:
             loss_f = _float(loss)
             self._batch_in_epoch += 1
@@ -235,15 +251,27 @@ class RunLogger:
             rec["elapsed_s"] = self._elapsed()
             if skipped:
                 rec["skipped"] = True
+            if extra := _scalars(metrics):
+                rec["metrics"] = extra
         except Exception as exc:  # noqa: BLE001
             self._fail(exc)
             return
         self._write(rec)
 
-    def eval(self, step: int, val_loss: Any, *, tokens: int | None = None, epoch: int | None = None, extra: dict[str, Any] | None = None) -> None:
+    def eval(
+        self,
+        step: int,
+        val_loss: Any,
+        *,
+        tokens: int | None = None,
+        epoch: int | None = None,
+        extra: dict[str, Any] | None = None,
+        **metrics: Any,
+    ) -> None:
         """A validation loss at ``step`` (mean over ``tokens`` held-out tokens). ``epoch``: its number (1-based), when
         the trainer numbers them (it must grow; otherwise the next number is used); by default evaluations are
-        numbered 1, 2, 3, ... ``extra``: more fields kept in the record (they never replace lossdoc's own)."""
+        numbered 1, 2, 3, ... ``extra``: more fields kept in the record (they never replace lossdoc's own);
+        ``metrics``: more scalars of the evaluation (val_accuracy=...), kept in the record's ``metrics``."""
         try:
             v = _float(val_loss)
             train = sum(self._losses) / len(self._losses) if self._losses else math.nan
@@ -259,6 +287,8 @@ class RunLogger:
             rec.update({"best_val_loss": self._best, "is_best": is_best, "checkpoints": [], "elapsed_s": self._elapsed()})
             for key, value in (extra or {}).items():
                 rec.setdefault(str(key), value)
+            if scalars := _scalars(metrics):
+                rec["metrics"] = scalars
             self._epoch = number + 1
             self._batch_in_epoch = 0
             self._losses = []

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from lossdoc.errors import ConfigError, LossdocError
 from lossdoc.train.faults import FAULTS, FaultPlan
+from lossdoc.train.stop_on import PLATEAU_PATIENCE, STOP_ON
 
 if TYPE_CHECKING:
     from lossdoc.train.model import ModelConfig
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ON_NONFINITE = ("stop", "skip")
-STOP_ON = ("broken", "overfitting")  # lossdoc.train.stop_on
 BACKENDS = ("auto", "gloo", "nccl")  # lossdoc.train.distributed.BACKENDS
 DEFAULT_VOCAB = 10000  # the seed's V
 MARKOV_DEFAULT_VOCAB = 64  # markov data's own default (configs/markov.yaml); at most MARKOV_MAX_VOCAB
@@ -119,8 +119,14 @@ class TrainConfig:
     on_nonfinite: str = "stop"
     """What to do when a batch loss is NaN or infinite: stop the run, or skip that update."""
     stop_on: str | None = None
-    """Stop early when lossdoc's own diagnosis of the run is broken, or overfitting (or worse): checked at each
-    epoch end and every 200 batches (more on a long run: docs/integrations.md); the run ends with status stopped, best.pt kept (docs/integrations.md)."""
+    """Stop early when lossdoc's own diagnosis of the run is broken, or overfitting (or worse), or plateau: nothing
+    left to learn (expected-plateau, or converged with validation flat, at stop_patience evaluations in a row; also
+    broken or overfitting).
+    Checked at each epoch end, and for broken every 200 batches (more on a long run); the run ends with status
+    stopped, best.pt kept, exit code 1 (0 for a plateau): docs/integrations.md."""
+    stop_patience: int = PLATEAU_PATIENCE
+    """--stop-on plateau: evaluations in a row (epoch ends) whose verdict must be expected-plateau or converged
+    before the run stops (docs/integrations.md measures the default)."""
     tokenizer: str | None = None
     """Tokenizer for text data: char, byte (V = 256) or word (whitespace words, <eos> per line, <unk> below
     min_freq). Default: word for wikitext2/wikitext103, char for other text. Unused for dummy, zipf, markov."""
@@ -176,6 +182,7 @@ class TrainConfig:
         _choice("on_nonfinite", self.on_nonfinite, ON_NONFINITE)
         if self.stop_on is not None:
             _choice("stop_on", self.stop_on, STOP_ON)
+        _ge("stop_patience", self.stop_patience, 1)
         _choice("backend", self.backend, BACKENDS)
         if self.threads is not None:
             _ge("threads", self.threads, 1)

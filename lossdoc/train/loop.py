@@ -86,6 +86,7 @@ class TrainResult:
     exit_code: int = 0
     header: dict[str, Any] = field(default_factory=dict)
     rank: int = 0  # this process's rank in a distributed run: only rank 0 prints the summary
+    steps_saved: int | None = None  # stopped by --stop-on plateau: the planned steps not run (lossdoc.train.stop_on)
 
     @property
     def metrics_path(self) -> Path:

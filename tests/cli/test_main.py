@@ -140,7 +140,7 @@ def test_help_names_its_placeholders_without_python_types(cmd):
     "cmd, shown",
     [
         ("train", "--backend auto|gloo|nccl"),
-        ("train", "--stop_on broken|overfitting"),
+        ("train", "--stop_on broken|overfitting|plateau"),
         ("train", "--device auto|cpu|cuda|mps"),
         ("check", "--labels shifted|unshifted"),
         ("check", "--device auto|cpu|cuda|mps"),

@@ -261,3 +261,19 @@ def test_resume_from_checkpoint_continues_the_log_by_itself(tmp_path):
     recs = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
     assert [r["type"] for r in recs].count("run") == 1 and [r["kind"] for r in recs if r["type"] == "event"] == ["resumed"]
     assert [r["step"] for r in recs if r["type"] == "batch"] == list(range(1, 9)) and recs[-1]["steps"] == 8
+
+
+def test_stop_on_plateau_stops_a_random_token_run_at_an_evaluation_and_says_why(tmp_path, capsys):
+    torch.manual_seed(0)
+    cb = LossdocCallback(tmp_path / "run", data="random", stop_on="plateau")
+    trainer = _train(tmp_path, GPT2LMHeadModel(_config()), cb)  # without stop_on: 60 steps, expected-plateau (the first test)
+    step = trainer.state.global_step
+    assert cb.stopped and cb.verdict in ("expected-plateau", "converged") and step in (15, 30, 45)  # at an evaluation
+    lines = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
+    assert sum(r["type"] == "epoch" for r in lines) == step // 15 and [r["kind"] for r in lines if r["type"] == "event"] == ["stopped"]
+    assert lines[-1]["status"] == "stopped" and lines[-1]["steps"] == step
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("lossdoc:")]
+    assert err == [cb.stop_line] and f"stop_on=plateau stopped training at step {step}" in err[0]
+    assert _explain(tmp_path / "run" / "run.jsonl")["verdict"] == cb.verdict
+    with pytest.raises(ValueError, match="patience must be an integer >= 1"):
+        LossdocCallback(tmp_path / "x", stop_on="plateau", patience=0)

@@ -60,16 +60,17 @@ class Fresh(torch.utils.data.Dataset):
         return torch.randint(0, V, (T,))
 
 
-def _fit(tmp_path, module, cb, *, epochs=4, n=640, ckpt_path=None, **trainer_kw):
+def _fit(tmp_path, module, cb, *, epochs=4, n=640, ckpt_path=None, logger=False, **trainer_kw):
+    """A CPU fit of ``module`` with the callback ``cb`` (None: none) and ``logger`` (Lightning's: False, a list)."""
     train = torch.utils.data.DataLoader(Fresh(n), batch_size=16)
     val = torch.utils.data.DataLoader(_rows(128, 2), batch_size=64)
     trainer = pl.Trainer(
         max_epochs=epochs,
-        callbacks=[cb],
+        callbacks=[cb] if cb is not None else [],
         **trainer_kw,
         accelerator="cpu",
         devices=1,
-        logger=False,
+        logger=logger,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -269,3 +270,121 @@ def test_a_learning_rate_far_too_high_is_broken(tmp_path):
     _fit(tmp_path, TinyLM(lr=300.0), LossdocCallback(tmp_path / "run", data="random"), epochs=2, n=320)
     out = _explain(tmp_path / "run" / "run.jsonl")
     assert out["verdict"] == "broken", [(f["code"], f["status"]) for f in out["findings"]]
+
+
+# -- stop_on="plateau" ------------------------------------------------------------------------------------------
+
+
+def test_plateau_stops_a_random_token_fit_once_validation_is_at_its_floor(tmp_path, capsys):
+    pl.seed_everything(0, verbose=False)
+    cb = LossdocCallback(tmp_path / "run", data="random", stop_on="plateau")
+    trainer = _fit(tmp_path, TinyLM(), cb, epochs=6)  # without stop_on: expected-plateau by 4 x 40 steps (the first test)
+    assert cb.stopped and cb.verdict in ("expected-plateau", "converged")  # nothing left to learn
+    assert trainer.global_step % 40 == 0 and trainer.global_step < 6 * 40  # at a validation (an epoch end), before the last
+    recs = _records(tmp_path / "run" / "run.jsonl")
+    evals = [r for r in recs if r["type"] == "epoch"]
+    assert len(evals) == trainer.global_step // 40 and [r["kind"] for r in recs if r["type"] == "event"] == ["stopped"]
+    assert recs[-1]["status"] == "stopped" and recs[-1]["steps"] == trainer.global_step
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("lossdoc")]
+    assert err == [cb.stop_line] and f"stop_on=plateau stopped training at step {trainer.global_step}" in err[0]
+    assert _explain(tmp_path / "run" / "run.jsonl")["verdict"] == cb.verdict  # explain agrees, reading the same log
+
+
+def test_plateau_patience_counts_validations(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    one = LossdocCallback(tmp_path / "one", data="random", stop_on="plateau", patience=1)
+    _fit(tmp_path, TinyLM(), one, epochs=6)
+    pl.seed_everything(0, verbose=False)
+    two = LossdocCallback(tmp_path / "two", data="random", stop_on="plateau", patience=2)
+    trainer = _fit(tmp_path, TinyLM(), two, epochs=6)
+    # the same fit: patience 2 stops one validation after patience 1, when the plateau verdict held at both
+    assert one.stopped and two.stopped and two.plateau.held == 2
+    assert trainer.global_step == two.plateau.seen * 40 == (one.plateau.seen + 1) * 40
+    with pytest.raises(ValueError, match="patience must be an integer >= 1"):
+        LossdocCallback(tmp_path / "x", stop_on="plateau", patience=0)
+
+
+# -- LossdocLogger ----------------------------------------------------------------------------------------------
+
+
+class Logged(TinyLM):
+    """TinyLM that logs what users log: an accuracy each step, the gradient norm before each optimizer step, a
+    validation perplexity."""
+
+    def training_step(self, batch, batch_idx):
+        logits = self.head(self.emb(batch[:, :-1]))
+        self.log("train_acc", (logits.argmax(-1) == batch[:, 1:]).float().mean())
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, V), batch[:, 1:].reshape(-1))
+
+    def on_before_optimizer_step(self, optimizer):
+        from lightning.pytorch.utilities import grad_norm
+
+        self.log("grad_norm", grad_norm(self, norm_type=2)["grad_2.0_norm_total"])
+
+    def validation_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.log("val_loss", loss)
+        self.log("val_ppl", loss.exp())
+
+
+def test_the_logger_beside_csvlogger_with_accumulation_is_an_expected_plateau_with_its_metrics(tmp_path):
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    from lossdoc.integrations.lightning import LossdocLogger
+
+    pl.seed_everything(0, verbose=False)
+    csv_logger = CSVLogger(tmp_path / "csv", name="", version="")
+    lossdoc_logger = LossdocLogger(tmp_path / "run", data="random")
+    trainer = _fit(tmp_path, Logged(), None, logger=[csv_logger, lossdoc_logger], n=2560, accumulate_grad_batches=4, log_every_n_steps=1)
+    recs = _records(tmp_path / "run" / "run.jsonl")
+    batches = [r for r in recs if r["type"] == "batch"]
+    assert [r["step"] for r in batches] == list(range(1, trainer.global_step + 1)) and trainer.global_step == 160
+    assert abs(batches[-1]["loss"] - math.log(V)) < 0.1  # the undivided loss, as the callback writes it
+    # each step's logged gradient norm and accuracy are in its record: Lightning's own metrics.csv says the same
+    rows = [r for r in csv.DictReader(open(tmp_path / "csv" / "metrics.csv")) if r.get("grad_norm")]
+    by_step = {int(r["step"]) + 1: r for r in rows}  # Lightning logs a step's scalars at the steps before it
+    assert len(by_step) == 160
+    for r in batches:
+        assert math.isclose(r["grad_norm"], float(by_step[r["step"]]["grad_norm"]), rel_tol=1e-6)
+        assert math.isclose(r["metrics"]["train_acc"], float(by_step[r["step"]]["train_acc"]), rel_tol=1e-6)
+    evals = [r for r in recs if r["type"] == "epoch"]
+    assert [r["epoch"] for r in evals] == [1, 2, 3, 4]
+    val_rows = [r for r in csv.DictReader(open(tmp_path / "csv" / "metrics.csv")) if r.get("val_ppl")]
+    assert [r["metrics"]["val_ppl"] for r in evals] == pytest.approx([float(r["val_ppl"]) for r in val_rows], rel=1e-6)
+    assert [r["val_loss"] for r in evals] == pytest.approx([float(r["val_loss"]) for r in val_rows], rel=1e-6)
+    assert recs[-1]["status"] == "completed" and recs[-1]["steps"] == 160
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    assert out["verdict"] == "expected-plateau", out
+    assert out["facts"]["missing"] == [] and [f["code"] for f in out["findings"] if f["status"] in ("warn", "fail")] == []
+
+
+def test_the_logger_writes_the_callbacks_records(tmp_path):
+    from lossdoc.integrations.lightning import LossdocLogger
+
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, TinyLM(), LossdocCallback(tmp_path / "cb", data="random"), epochs=2, n=64)
+    pl.seed_everything(0, verbose=False)
+    _fit(tmp_path, TinyLM(), None, logger=[LossdocLogger(tmp_path / "lg", data="random")], epochs=2, n=64)
+    keep = ("type", "epoch", "step", "loss", "lr", "tokens", "val_loss", "train_loss", "status", "steps", "vocab_size", "batch_tokens")
+    strip = lambda path: [{k: r[k] for k in keep if k in r} for r in _records(path / "run.jsonl")]  # noqa: E731
+    assert strip(tmp_path / "lg") == strip(tmp_path / "cb")  # no metrics were logged at the steps: the same records
+
+
+def test_the_logger_never_handed_the_module_warns_and_writes_nothing(tmp_path):
+    from lossdoc.integrations.lightning import LossdocLogger
+
+    pl.seed_everything(0, verbose=False)
+    with pytest.warns(UserWarning, match="LossdocLogger was never handed the module"):
+        _fit(
+            tmp_path,
+            Logged(),
+            None,
+            logger=[LossdocLogger(tmp_path / "run", data="random")],
+            epochs=1,
+            n=64,
+            enable_autolog_hparams=False,
+            log_every_n_steps=1,
+        )
+    assert not (tmp_path / "run" / "run.jsonl").exists()

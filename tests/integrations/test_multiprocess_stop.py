@@ -21,7 +21,7 @@ LIGHTNING = textwrap.dedent("""
     import sys
     import torch
     import lightning.pytorch as pl
-    from lossdoc.integrations.lightning import LossdocCallback
+    from lossdoc.integrations.lightning import LossdocCallback, LossdocLogger
 
     V, T = 64, 16
 
@@ -51,8 +51,13 @@ LIGHTNING = textwrap.dedent("""
         pl.seed_everything(0, verbose=False)
         data = torch.randint(0, V, (640, T), generator=torch.Generator().manual_seed(1))
         val = torch.randint(0, V, (128, T), generator=torch.Generator().manual_seed(2))
-        cb = LossdocCallback(sys.argv[1], data="random", stop_on="broken", vocab_size=V)
-        trainer = pl.Trainer(max_epochs=3, accelerator="cpu", devices=2, strategy="ddp", callbacks=[cb], logger=False,
+        if sys.argv[2:] == ["logger"]:  # LossdocLogger: its callback joins the Trainer on every process
+            logger = LossdocLogger(sys.argv[1], data="random", stop_on="broken", vocab_size=V)
+            cb, kw = logger.callback, {"callbacks": [], "logger": [logger]}
+        else:
+            cb = LossdocCallback(sys.argv[1], data="random", stop_on="broken", vocab_size=V)
+            kw = {"callbacks": [cb], "logger": False}
+        trainer = pl.Trainer(max_epochs=3, accelerator="cpu", devices=2, strategy="ddp", **kw,
                              enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
         trainer.fit(TinyLM(5), torch.utils.data.DataLoader(data, batch_size=16), torch.utils.data.DataLoader(val, batch_size=64))
         print(f"RANK {trainer.global_rank} step {trainer.global_step} stopped {cb.stopped}", flush=True)
@@ -120,29 +125,33 @@ def _records(path: Path) -> list[dict]:
     return [json.loads(ln) for ln in path.read_text().splitlines()]
 
 
-def _check_stopped_on_both(proc: subprocess.CompletedProcess, log: Path) -> None:
+def _check_stopped_on_both(proc: subprocess.CompletedProcess, log: Path, step: int = 6, said: int = 6) -> None:
+    """Both ranks ended at ``step`` with exit 0; rank 0 alone printed the stop line, of the record at step ``said``."""
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     # two processes share one stdout pipe: a rank's line can land right after another process's unterminated output,
     # so the lines are found where they are, not only at a line's start
     ranks = sorted(re.findall(r"RANK \d+ step \d+ stopped (?:True|False)", proc.stdout))
-    assert ranks == ["RANK 0 step 6 stopped True", "RANK 1 step 6 stopped True"], out[-3000:]
+    assert ranks == [f"RANK 0 step {step} stopped True", f"RANK 1 step {step} stopped True"], out[-3000:]
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("lossdoc:")]
-    assert len(lines) == 1 and "stop_on=broken stopped training at step 6" in lines[0], out[-3000:]  # rank 0 alone prints it
+    assert len(lines) == 1 and f"stop_on=broken stopped training at step {said}" in lines[0], out[-3000:]  # rank 0 alone prints it
     recs = _records(log)
     assert [r["kind"] for r in recs if r["type"] == "event"] == ["stopped"]
-    assert recs[-1]["type"] == "end" and recs[-1]["status"] == "stopped" and recs[-1]["steps"] == 6
+    assert recs[-1]["type"] == "end" and recs[-1]["status"] == "stopped" and recs[-1]["steps"] == step
     assert recs[0]["config"]["world_size"] == 2
 
 
 @pytest.mark.slow
-def test_lightning_ddp_two_processes_stop_together_and_exit_0(tmp_path):
+@pytest.mark.parametrize("mode,step", [("callback", 6), ("logger", 7)])
+def test_lightning_ddp_two_processes_stop_together_and_exit_0(tmp_path, mode, step):
     pytest.importorskip("lightning.pytorch")
     script = tmp_path / "fit.py"
     script.write_text(LIGHTNING)
     env = dict(_env(), MASTER_PORT=str(_free_port()))
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "run")], env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
-    _check_stopped_on_both(proc, tmp_path / "run" / "run.jsonl")
+    cmd = [sys.executable, str(script), str(tmp_path / "run"), mode]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    # LossdocLogger holds step 6's record for the scalars logged at that step: written at step 7, decided and shared there
+    _check_stopped_on_both(proc, tmp_path / "run" / "run.jsonl", step=step, said=6)
 
 
 @pytest.mark.slow

@@ -240,3 +240,24 @@ def test_not_measured_is_left_out_and_a_measured_nan_is_kept(tmp_path):
         assert math.isnan(run.batches.grad_norm[0]) and math.isnan(run.batches.lr[0]) and run.batches.grad_norm[2] == 0.5
     out = CliRunner().invoke(app, ["explain", str(tmp_path / "run.jsonl"), "--json"])
     assert out.exit_code == 0, out.output
+
+
+def test_extra_scalars_are_kept_in_the_records_metrics_and_read_as_before(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    with lossdoc.RunLogger(tmp_path, vocab_size=V, data="random", seq_len=T, batch_size=2) as log:
+        log.batch(1, 4.2, lr=1e-3, accuracy=torch.tensor(0.25), perplexity=66.7)
+        log.batch(2, 4.1, lr=1e-3, accuracy=float("nan"), note="not a number")  # a measured NaN stays; a string is no scalar
+        log.batch(3, 4.0)
+        log.eval(3, 4.05, tokens=100, val_accuracy=0.3)
+    recs = [json.loads(ln) for ln in (tmp_path / "run.jsonl").read_text().splitlines()]
+    batches = [r for r in recs if r["type"] == "batch"]
+    assert batches[0]["metrics"] == {"accuracy": 0.25, "perplexity": 66.7} and batches[0]["loss"] == 4.2
+    assert batches[1]["metrics"] == {"accuracy": "NaN"} and "metrics" not in batches[2]
+    (ev,) = [r for r in recs if r["type"] == "epoch"]
+    assert ev["metrics"] == {"val_accuracy": 0.3} and ev["val_loss"] == 4.05
+    schema = json.loads((ROOT / "lossdoc" / "runlog" / "run.schema.json").read_text())
+    for rec in recs:
+        jsonschema.validate(rec, schema)
+    for fast in (True, False):  # the readers read the losses as they would without the extra scalars
+        run = lossdoc.runlog.readers.lossdoc_jsonl.read(tmp_path / "run.jsonl", fast=fast)
+        assert list(run.batches.loss) == [4.2, 4.1, 4.0] and list(run.epochs.val_loss) == [4.05]

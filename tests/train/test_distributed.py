@@ -52,6 +52,7 @@ def _worker(rank: int, world: int, port: int, job: dict) -> None:
     else:
         result = train(tiny_config(Path(job["out"]), **job.get("over", {})), stop_at_step=job.get("stop_at_step"))
     report = {"rank": result.rank, "status": result.status, "exit_code": result.exit_code, "group_after": dist.is_initialized()}
+    report["steps_saved"] = result.steps_saved
     Path(job["out"], f".rank{rank}.json").write_text(json.dumps(report))
 
 
@@ -491,3 +492,15 @@ def test_stop_on_stops_every_rank_together(tmp_path):
     events = [r for r in read_records(out) if r["type"] == "event" and r["kind"] == "stopped"]
     assert len(events) == 1 and events[0]["verdict"] == "broken" and events[0]["findings"]
     assert events[0]["step"] == max(r["step"] for r in read_records(out) if r["type"] == "batch")  # stopped where the log ends
+
+
+@pytest.mark.slow
+def test_stop_on_plateau_stops_every_rank_together_with_the_steps_saved(tmp_path):
+    """--stop-on plateau with two ranks (4 x 2 rows a step, the global batch of tests/train/test_stop_on.py's RANDOM run):
+    rank 0 judges the log at the first epoch end, at the floor; both ranks end stopped there, exit 0, 57 steps saved."""
+    out = tmp_path / "plateau"
+    over = {"vocab_size": 16, "num_samples": 400, "d_model": 16, "batch_size": 8, "lr": 0.01, "epochs": 4, "stop_on": "plateau"}
+    reports = spawn(2, {"out": str(out), "over": over})
+    assert [(r["status"], r["exit_code"], r["steps_saved"]) for r in reports] == [("stopped", 0, 3 * 19)] * 2
+    (ev,) = [r for r in read_records(out) if r["type"] == "event" and r["kind"] == "stopped"]
+    assert (ev["verdict"], ev["step"], ev["planned_steps"]) == ("expected-plateau", 19, 4 * 19)

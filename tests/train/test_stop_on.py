@@ -1,4 +1,4 @@
-"""`lossdoc train --stop-on broken|overfitting`: the run's own diagnosis stops it early, status stopped, best.pt kept."""
+"""`lossdoc train --stop-on broken|overfitting|plateau`: the run's own diagnosis stops it early, status stopped, best.pt kept."""
 
 from __future__ import annotations
 
@@ -154,5 +154,102 @@ def test_a_bad_value_is_one_line_and_exit_2(tmp_path):
     so, se = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
         rc = cli_run(["train", "--config", "configs/tiny.yaml", "--out", str(tmp_path / "r"), "--stop-on", "sometimes"])
-    assert rc == 2 and se.getvalue().count("\n") == 1 and "--stop-on" in se.getvalue() and "broken, overfitting" in se.getvalue()
+    assert rc == 2 and se.getvalue().count("\n") == 1 and "--stop-on" in se.getvalue() and "broken, overfitting, plateau" in se.getvalue()
     assert not (tmp_path / "r").exists()
+
+
+def test_a_patience_below_one_is_one_line_and_exit_2(tmp_path):
+    so, se = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
+        rc = cli_run(["train", "--config", "configs/tiny.yaml", "--out", str(tmp_path / "r"), "--stop-on", "plateau", "--stop-patience", "0"])
+    assert rc == 2 and se.getvalue().count("\n") == 1 and "--stop-patience" in se.getvalue()
+
+
+# -- plateau ----------------------------------------------------------------------------------------------------
+
+# random tokens, V = 16, 300 training rows: 19 steps an epoch; the flat output (the floor ln 15) is reached in the first
+RANDOM = {"vocab_size": 16, "num_samples": 400, "d_model": 16, "batch_size": 16, "lr": 0.01}
+EPOCH = 19
+# markov data, V = 16, two successors a token, a low learning rate: far above its floor, and falling at every epoch
+FALLING = {"data": "markov", "vocab_size": 16, "markov_successors": 2, "num_samples": 400, "d_model": 16, "batch_size": 16, "lr": 0.002}
+
+
+def test_plateau_stops_a_random_token_run_at_its_floor_and_says_the_steps_saved(tmp_path):
+    res = _train(tmp_path / "run", **RANDOM, epochs=4, stop_on="plateau")
+    steps = stop_on.PLATEAU_PATIENCE * EPOCH
+    assert (res.status, res.exit_code, res.steps_saved) == ("stopped", 0, 4 * EPOCH - steps)  # nothing wrong: exit 0
+    recs = read_records(tmp_path / "run")
+    assert recs[-1]["status"] == "stopped" and recs[-1]["steps"] == steps
+    (ev,) = _events(tmp_path / "run", "stopped")
+    assert (ev["key"], ev["verdict"], ev["step"], ev["patience"]) == (
+        "train.event.stopped_plateau",
+        "expected-plateau",
+        steps,
+        stop_on.PLATEAU_PATIENCE,
+    )
+    assert (ev["planned_steps"], ev["steps_saved"], ev["checkpoint"]) == (4 * EPOCH, 4 * EPOCH - steps, "best.pt")
+    assert f"{4 * EPOCH - steps} of {4 * EPOCH} planned steps not run" in ev["message"]
+    assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file()
+    assert diagnose(read_run(tmp_path / "run")).verdict == "expected-plateau"  # explain agrees, reading the whole log
+
+
+@pytest.mark.slow
+def test_plateau_waits_for_its_patience(tmp_path):
+    res = _train(tmp_path / "run", **RANDOM, epochs=4, stop_on="plateau", stop_patience=3)
+    assert (res.status, res.exit_code, res.steps_saved) == ("stopped", 0, EPOCH)  # the verdict held at evaluations 1, 2, 3
+    (ev,) = _events(tmp_path / "run", "stopped")
+    assert ev["step"] == 3 * EPOCH and ev["patience"] == 3
+
+
+@pytest.mark.slow
+def test_plateau_lets_a_still_falling_run_go_on(tmp_path, monkeypatch):
+    seen = []
+    real = stop_on.judge
+
+    def judged(run, level, plateau=None):
+        decision = real(run, level, plateau)
+        if level == "plateau":
+            from lossdoc.analysis import diagnose as diagnosis
+
+            seen.append(diagnosis(run).verdict)
+        return decision
+
+    monkeypatch.setattr(stop_on, "judge", judged)
+    res = _train(tmp_path / "run", **FALLING, epochs=3, stop_on="plateau")
+    assert (res.status, res.steps_saved) == ("completed", None) and _events(tmp_path / "run", "stopped") == []
+    assert len(seen) == 3 and seen[-1] == "still-learning"  # judged at each epoch end
+    assert not set(seen) & set(stop_on.PLATEAU_VERDICTS)
+
+
+def test_plateau_counts_each_evaluation_once_and_only_plateau_evaluations():
+    p = stop_on.Plateau(2)
+    assert not p.update(True, 0)  # no evaluation yet: never
+    assert not p.update(True, 1)
+    assert not p.update(True, 1)  # the same evaluation diagnosed again (a mid-epoch check): not counted twice
+    assert p.update(True, 2)  # two evaluations in a row
+    q = stop_on.Plateau(2)
+    for n, plateau in enumerate([True, False, True, False, True], 1):
+        assert not q.update(plateau, n)  # an evaluation off the plateau starts the count again
+    assert q.update(True, 6)
+    assert stop_on.severity("broken") > stop_on.severity("overfitting") > stop_on.severity("converged") > stop_on.severity("still-learning")
+
+
+@pytest.mark.parametrize(
+    "vals,band,flat",
+    [
+        ([4.8, 2.40, 2.25], 0.034, False),  # text, epoch 2: converged by the training curve, validation 0.15 lower: no plateau
+        ([4.8, 2.10, 2.09], 0.034, True),  # within its noise of the best before it
+        ([4.8, 2.10, 2.20], 0.034, True),  # above it (no fall at all)
+        ([2.25], 0.034, False),  # nothing before it to compare with
+        ([4.8, 2.10, 2.09], None, False),  # the noise is not known
+    ],
+)
+def test_a_converged_evaluation_counts_only_when_validation_itself_is_flat(vals, band, flat):
+    import numpy as np
+
+    from lossdoc.runlog.run import EpochSeries
+
+    class Run:
+        epochs = EpochSeries(np.arange(len(vals), dtype=float), np.zeros(len(vals)), np.zeros(len(vals)), np.array(vals), np.zeros(len(vals)))
+
+    assert stop_on.validation_flat(Run(), band) is flat
