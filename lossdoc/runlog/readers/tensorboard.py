@@ -427,7 +427,7 @@ def read(path: Path, *, train_tag: str | None = None, val_tag: str | None = None
     scalars, total, root = _all_scalars(path, run)
     run.records_read = total
     tags = sorted(scalars)
-    shown = ", ".join(tags) or "-"
+    shown = _shown_tags(tags)
 
     def choose(option: str | None, flag: str, names: list[str], exclude: set[str]) -> str | None:
         if option:
@@ -442,6 +442,11 @@ def read(path: Path, *, train_tag: str | None = None, val_tag: str | None = None
     val_t = choose(val_tag, "--val-tag", VAL_NAMES, set())
     train_t = choose(train_tag, "--train-tag", TRAIN_NAMES, {val_t} if val_t else set())
     if train_t is None and val_t is None:
+        folders = sorted({f.parent for f in _event_files(path)}) if path.is_dir() else []
+        if len(folders) > 1:
+            # a tree of several runs (a checkout, a sweep): no tag names a loss because each is a run's own; say so
+            # in one short line instead of listing every run's tags
+            raise LossdocError("error.tb_many_runs", path=str(path), count=len(folders), first=str(folders[0]))
         raise LossdocError("error.tb_no_loss_tags", path=str(path), tags=shown)
 
     lightning = (root / "hparams.yaml").is_file()
@@ -492,3 +497,14 @@ def read(path: Path, *, train_tag: str | None = None, val_tag: str | None = None
 
         apply_hparams(run, root / "hparams.yaml")
     return finish(run, path, "error.tb_no_loss_tags", tags=shown)
+
+
+SHOWN_TAGS = 8  # an error lists this many scalar tags, then how many more (a tree of runs can hold hundreds)
+
+
+def _shown_tags(tags: list[str]) -> str:
+    """The tags an error names: the first SHOWN_TAGS, then "... (N more)", so the error stays one readable line."""
+    if not tags:
+        return "-"
+    head = ", ".join(tags[:SHOWN_TAGS])
+    return head if len(tags) <= SHOWN_TAGS else f"{head}, ... ({len(tags) - SHOWN_TAGS} more)"

@@ -131,3 +131,24 @@ def test_tensor_scalar_ignores_fields_with_the_wrong_wire_type():
     assert _tensor_scalar(b"\x31" + struct.pack("<d", 2.5)) == 2.5  # field 6, fixed64
     assert _tensor_scalar(b"\x2d" + struct.pack("<f", 1.5)) == 1.5  # field 5, fixed32
     assert _tensor_scalar(b"\x32\x09" + struct.pack("<d", 4.0) + b"\x00") == 4.0  # packed with a stray byte
+
+
+def test_a_tree_of_runs_is_named_as_such_in_one_short_line(fix, tmp_path):
+    # `explain .` at a checkout or sweep root: many runs, each with its own tags; no listing of every run's tags
+    import shutil
+
+    for name in ("counting_healthy", "random_plateau", "custom_tags"):
+        shutil.copytree(fix / "tensorboard" / name, tmp_path / "sweep" / name)
+    (tmp_path / "sweep" / "nested").mkdir()
+    shutil.copytree(fix / "tensorboard" / "exploding_lr", tmp_path / "sweep" / "nested" / "exploding_lr")
+    with pytest.raises(LossdocError) as ei:
+        read_run(tmp_path / "sweep", fmt="tensorboard")
+    assert ei.value.key == "error.tb_many_runs" and ei.value.args_["count"] == 4
+    msg = str(ei.value).replace(str(tmp_path), "")  # the path itself aside, the line is short
+    assert len(msg) < 220 and "counting_healthy" in msg and "train/loss" not in msg
+
+
+def test_an_error_names_at_most_eight_tags_then_how_many_more():
+    tags = [f"t{i:02d}" for i in range(20)]
+    assert tensorboard._shown_tags(tags) == ", ".join(tags[:8]) + ", ... (12 more)"
+    assert tensorboard._shown_tags(tags[:8]) == ", ".join(tags[:8]) and tensorboard._shown_tags([]) == "-"
