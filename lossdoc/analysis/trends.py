@@ -89,6 +89,9 @@ def check_no_learning(c: Context) -> Finding:
             # it did not move, but without a floor we cannot tell "nothing to learn" from "not learning"
             return Finding("no-learning", "warn", "f.nolearn.unknown_floor", args, measured=change, reference=band, flag="--random or --floor")
         return Finding("no-learning", "fail", "f.nolearn.stuck", args, measured=change, reference=band)
+    if change < 0:
+        # it moved, but up: the model is changing, which is not learning; the divergence check says what the rise is
+        return Finding("no-learning", "warn", "f.nolearn.rose", {**args, "rose": _r(-change)}, measured=change, reference=band)
     return Finding("no-learning", "ok", "f.nolearn.ok", args, measured=change, reference=band)
 
 

@@ -47,6 +47,8 @@ EN = {
     "train.saved": "Run saved in {path} (run.jsonl, config.yaml, checkpoints/)",
     "train.summary_floor_dummy": "Best val loss {best} vs the data's floor ln({vocab} - 1) = {floor}: {excess} nats ({pct}%) above it",
     "train.summary_floor": "Best val loss {best} vs the exact entropy floor of the {kind} data, {floor}: {excess} nats ({pct}%) above it",
+    "train.summary_floor_dummy_below": "Best val loss {best} vs the data's floor ln({vocab} - 1) = {floor}: {excess} nats ({pct}%) below it",
+    "train.summary_floor_below": "Best val loss {best} vs the exact entropy floor of the {kind} data, {floor}: {excess} nats ({pct}%) below it",
     "train.resume_hint": "Continue with: lossdoc train --resume {path}",
 }
 
@@ -96,5 +98,7 @@ ZH = {
     "train.saved": "结果保存在 {path}（run.jsonl、config.yaml、checkpoints/）",
     "train.summary_floor_dummy": "最佳验证损失 {best}，数据的理论下限 ln({vocab} - 1) = {floor}：高出 {excess} 奈特（{pct}%）",
     "train.summary_floor": "最佳验证损失 {best}，{kind} 数据的精确熵下限为 {floor}：高出 {excess} 奈特（{pct}%）",
+    "train.summary_floor_dummy_below": "最佳验证损失 {best}，数据的理论下限 ln({vocab} - 1) = {floor}：比下限低 {excess} 奈特（{pct}%）",
+    "train.summary_floor_below": "最佳验证损失 {best}，{kind} 数据的精确熵下限为 {floor}：比下限低 {excess} 奈特（{pct}%）",
     "train.resume_hint": "继续训练：lossdoc train --resume {path}",
 }

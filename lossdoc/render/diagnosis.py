@@ -45,8 +45,8 @@ def fmt(x: Any, nd: int = 4) -> str:
 def _digits(key: str) -> int:
     if key == "unigram":
         return 2  # an estimate: more digits would claim precision it does not have
-    if key in ("pct", "final_pct", "share", "expected_share", "captured", "z", "ratio"):
-        return 1 if key in ("share", "expected_share", "captured", "z") else 2
+    if key in ("pct", "final_pct", "share", "expected_share", "captured", "z", "ratio", "rel"):
+        return 1 if key in ("share", "expected_share", "captured", "z", "rel") else 2
     return 3 if key.endswith("std") else 4
 
 
@@ -107,7 +107,15 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
     if fl is not None and fl.status != "skipped" and "best" not in fl.args:
         out.append(finding_sentence(fl, lang))  # the training level against the floor, or a loss at ln V: its own sentence
     elif fl is not None and fl.status != "skipped":
-        out.append(t("expl.best_below" if fl.status == "fail" else "expl.best", lang, **_args(fl.args)))
+        excess = fl.args.get("excess")
+        if fl.status != "fail" and isinstance(excess, (int, float)) and excess < 0:
+            # below the floor by less than its noise: at the floor, and said as below, not "-0.004 nats above"
+            args = _args(
+                {**fl.args, "below": -excess, "pct": -fl.args["pct"] if isinstance(fl.args.get("pct"), (int, float)) else fl.args.get("pct")}
+            )
+            out.append(t("expl.best_within_below", lang, **args))
+        else:
+            out.append(t("expl.best_below" if fl.status == "fail" else "expl.best", lang, **_args(fl.args)))
     elif facts.best_val_loss is not None:
         ov = d.finding("overfitting")
         epoch = ov.args.get("best_epoch", "-") if ov is not None else "-"

@@ -198,7 +198,9 @@ def print_summary(console: Console, result, lang: str) -> None:
         d, pct = floors.excess(best, floor)
         kind = result.header.get("data", {}).get("kind")
         key = "train.summary_floor_dummy" if kind == "dummy" else "train.summary_floor"
-        console.print(t(key, lang, best=_f(best), floor=_f(floor), vocab=result.vocab_size, excess=_f(d), pct=f"{pct:.2f}", kind=kind))
+        if d < 0:
+            key += "_below"  # "0.0040 nats (0.10%) below it", never "-0.0040 nats above it"
+        console.print(t(key, lang, best=_f(best), floor=_f(floor), vocab=result.vocab_size, excess=_f(abs(d)), pct=f"{abs(pct):.2f}", kind=kind))
     if result.status == "interrupted":
         world = (result.header.get("distributed") or {}).get("world_size", 1)
         if world > 1:  # a distributed run resumes with as many processes

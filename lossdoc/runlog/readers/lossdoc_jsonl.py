@@ -574,6 +574,15 @@ def _apply_header(run: Run, header: dict[str, Any]) -> None:
     run.batch_tokens = bt if math.isfinite(bt) and bt > 0 else None
     run.model = model
     run.config = header["config"] if isinstance(header.get("config"), dict) else {}
+    # processes: lossdoc train's "distributed" object, or the callbacks' config.world_size; shown with the reading notes
+    dist_obj = header.get("distributed")
+    dist: dict[str, Any] = dist_obj if isinstance(dist_obj, dict) else {}
+    world = dist.get("world_size", run.config.get("world_size"))
+    if isinstance(world, int) and not isinstance(world, bool) and world > 1:
+        run.config["world_size"] = world
+        note = ReaderWarning("warn.scale_facts", {"facts": f"world_size={world}"})
+        if note not in run.warnings:  # a resumed log repeats its header
+            run.warnings.append(note)
     if run.random_data:
         low = data.get("token_low")
         run.random_low = low if isinstance(low, int) and not isinstance(low, bool) and low >= 0 else None
