@@ -18,6 +18,13 @@ def pytest_configure(config):
     settings.register_profile("dev", print_blob=True)
     settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+    # -n N: distribute as --dist loadgroup, load but with the xdist_group marks set below holding tests together
+    # (the controller schedules by group; each worker is told through pytest_configure_node to name the groups).
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+    if getattr(config, "workerinput", {}).get("lossdoc_loadgroup"):
+        config.option.loadgroup = True
+
     # Two cores: one torch thread per test process keeps tiny models fast even on a busy machine.
     try:
         import torch
@@ -27,11 +34,22 @@ def pytest_configure(config):
         pass
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):  # pytest-xdist, on the controller, before a worker starts
+    node.workerinput["lossdoc_loadgroup"] = node.config.option.dist == "loadgroup"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
-    # Every user of the default_run fixture waits for the default-size run (about a minute on 2 cores): slow.
     for item in items:
+        # Every user of the default_run fixture waits for the default-size run (about a minute on 2 cores): slow.
         if "default_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+        # Under -n 2 (--dist loadgroup, pytest_configure above) the tests that share a module-scoped fixture go to one worker
+        # together, so that the fixture (a 2-process training run, a calibration slice) is made once, not once a worker.
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        if any(d[-1].scope == "module" for d in defs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 ROOT = Path(__file__).resolve().parents[1]
