@@ -8,6 +8,15 @@ import pytest
 
 
 def pytest_configure(config):
+    # -n N: distribute as --dist loadgroup, load but with the xdist_group marks set below holding tests together
+    # (the controller schedules by group; each worker is told through pytest_configure_node to name the groups).
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+    if getattr(config, "workerinput", {}).get("lossdoc_loadgroup"):
+        config.option.loadgroup = True
+    if getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput"):
+        return  # the -n controller runs no test: it need not import hypothesis and torch (3 s of CPU the workers want)
+
     # CI must be reproducible: under CI=true hypothesis draws the same cases every run (derandomize);
     # on a developer's machine it explores new ones, and what it finds becomes a regression test.
     import os
@@ -17,13 +26,6 @@ def pytest_configure(config):
     settings.register_profile("ci", derandomize=True, print_blob=True)
     settings.register_profile("dev", print_blob=True)
     settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
-    # -n N: distribute as --dist loadgroup, load but with the xdist_group marks set below holding tests together
-    # (the controller schedules by group; each worker is told through pytest_configure_node to name the groups).
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
-    if getattr(config, "workerinput", {}).get("lossdoc_loadgroup"):
-        config.option.loadgroup = True
 
     # Two cores: one torch thread per test process keeps tiny models fast even on a busy machine.
     try:
