@@ -45,12 +45,14 @@ def pytest_configure_node(node):  # pytest-xdist, on the controller, before a wo
 def pytest_collection_modifyitems(config, items):
     for item in items:
         # Every user of the default_run fixture waits for the default-size run (about a minute on 2 cores): slow.
+        # Under -n 2 (--dist loadgroup, pytest_configure above) they go to one worker together, so that the run is made
+        # once, not once a worker; so do the tests that share a module-scoped fixture (a 2-process training run, a
+        # calibration slice).
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
         if "default_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-        # Under -n 2 (--dist loadgroup, pytest_configure above) the tests that share a module-scoped fixture go to one worker
-        # together, so that the fixture (a 2-process training run, a calibration slice) is made once, not once a worker.
-        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-        if any(d[-1].scope == "module" for d in defs.values()):
+            item.add_marker(pytest.mark.xdist_group("default_run"))
+        elif any(d[-1].scope == "module" for d in defs.values()):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
