@@ -8,6 +8,15 @@ import pytest
 
 
 def pytest_configure(config):
+    # -n N: distribute as --dist loadgroup, load but with the xdist_group marks set below holding tests together
+    # (the controller schedules by group; each worker is told through pytest_configure_node to name the groups).
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+    if getattr(config, "workerinput", {}).get("lossdoc_loadgroup"):
+        config.option.loadgroup = True
+    if getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput"):
+        return  # the -n controller runs no test: it need not import hypothesis and torch (3 s of CPU the workers want)
+
     # CI must be reproducible: under CI=true hypothesis draws the same cases every run (derandomize);
     # on a developer's machine it explores new ones, and what it finds becomes a regression test.
     import os
@@ -27,11 +36,24 @@ def pytest_configure(config):
         pass
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):  # pytest-xdist, on the controller, before a worker starts
+    node.workerinput["lossdoc_loadgroup"] = node.config.option.dist == "loadgroup"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
-    # Every user of the default_run fixture waits for the default-size run (about a minute on 2 cores): slow.
     for item in items:
+        # Every user of the default_run fixture waits for the default-size run (about a minute on 2 cores): slow.
+        # Under -n 2 (--dist loadgroup, pytest_configure above) they go to one worker together, so that the run is made
+        # once, not once a worker; so do the tests that share a module-scoped fixture (a 2-process training run, a
+        # calibration slice).
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
         if "default_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("default_run"))
+        elif any(d[-1].scope == "module" for d in defs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -141,6 +141,7 @@ def _fast_state(raw: bytes) -> tuple[dict[str, Any], Iterator[Any]] | None:
 
 
 _DIGITS = bytes.maketrans(b"0123456789", b"0000000000")
+_DIGIT_RUN = re.compile(rb"[0-9]+")
 
 
 def _long_digit_run(raw: bytes) -> bool:
@@ -156,7 +157,9 @@ def _long_digit_run(raw: bytes) -> bool:
     while i >= 0:
         lo, hi = i * step, (i + 1) * step
         if not raw[lo : hi + 1].translate(None, b"0123456789"):  # every byte between the two is a digit
-            if re.search(rb"\d{%d}" % (limit + 1), raw[max(0, lo - limit) : hi + limit + 1]):
+            # the runs of digits around them, each matched once (a search for limit + 1 digits in a row would retry
+            # every start inside a shorter run: quadratic in the run's length)
+            if any(len(run) > limit for run in _DIGIT_RUN.findall(raw, max(0, lo - limit), hi + limit + 1)):
                 return True
         i = sample.find(b"00", i + 1)
     return False

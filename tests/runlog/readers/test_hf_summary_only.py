@@ -8,11 +8,10 @@ The summary is what transformers' Trainer.train() logs at the end (``train_runti
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from lossdoc.cli import run as lossdoc_cli
 from lossdoc.errors import LossdocError
 from lossdoc.i18n import t
 from lossdoc.runlog.readers import read_run
@@ -51,16 +50,18 @@ def test_summary_only_is_a_run_without_series(tmp_path, nan):
     assert "2.4567" in t(w.key, "zh", **w.args) and "750" in t(w.key, "en", **w.args)
 
 
-def test_explain_says_inconclusive_and_shows_the_summary(tmp_path):
+def test_explain_says_inconclusive_and_shows_the_summary(tmp_path, capsys, monkeypatch):
     d = _state(tmp_path, json.dumps({"global_step": 750, "logging_steps": 1000, "log_history": [SUMMARY]}))
-    proc = subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(d), "--json"], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    monkeypatch.setenv("COLUMNS", "250")
+    code = lossdoc_cli(["explain", str(d), "--json"])  # the CLI's own entry, in this process
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
     assert doc["verdict"] == "inconclusive"
     (w,) = [w for w in doc["reader_warnings"] if w["key"] == "warn.hf_summary_only"]
     assert "train_loss 2.4567" in w["message"] and "750 steps" in w["message"]
-    text = subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(d), "--lang", "en"], capture_output=True, text=True, timeout=60)
-    assert text.returncode == 0 and "2.4567" in text.stdout
+    code = lossdoc_cli(["explain", str(d), "--lang", "en"])
+    assert code == 0 and "2.4567" in capsys.readouterr().out
 
 
 def test_empty_history_says_why(tmp_path):

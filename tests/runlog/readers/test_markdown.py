@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from lossdoc.cli import run as lossdoc_cli
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers import read_run
 from lossdoc.runlog.readers.markdown import blocks
@@ -111,13 +110,14 @@ def test_blocks_unterminated_fence_and_tilde():
     assert bs[1].text == "y\n```\nz\n"  # a shorter fence does not close a longer one; left open, it runs to the end
 
 
-def test_explain_json_on_a_readme(tmp_path):
+def test_explain_json_on_a_readme(tmp_path, capsys):
     p = tmp_path / "README.md"
     losses = 4.0 * np.exp(-np.arange(1, 41) / 15) + 1.5
     p.write_text(PROSE + "```\n" + "".join(f"step {i} | loss {x:.4f}\n" for i, x in enumerate(losses, 1)) + "```\n")
-    proc = subprocess.run([sys.executable, "-m", "lossdoc", "explain", str(p), "--json"], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    code = lossdoc_cli(["explain", str(p), "--json"])  # the CLI's own entry, in this process (tests/cli runs `python -m lossdoc`)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
     assert doc["format"] == "console" and doc["reader_warnings"][0]["key"] == "warn.markdown_fence"
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from lossdoc.cli import run as lossdoc_cli
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers import read_run
 
@@ -128,14 +127,13 @@ def test_integers_and_a_single_number_are_not_a_loss_list(tmp_path):
         read_run(p)
 
 
-def test_explain_json_on_a_loss_list(tmp_path):
+def test_explain_json_on_a_loss_list(tmp_path, capsys):
     (tmp_path / "train_losses.txt").write_text("".join(f"{x}\n" for x in TRAIN))
     (tmp_path / "val_losses.txt").write_text("".join(f"{x}\n" for x in VAL))
-    proc = subprocess.run(
-        [sys.executable, "-m", "lossdoc", "explain", str(tmp_path / "train_losses.txt"), "--json"], capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    code = lossdoc_cli(["explain", str(tmp_path / "train_losses.txt"), "--json"])  # the CLI's own entry, in this process
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
     assert doc["format"] == "numbers"
     assert [w["key"] for w in doc["reader_warnings"]] == ["warn.numbers_steps", "warn.numbers_spread"]
     assert "round(k × 120 / 6)" in doc["reader_warnings"][1]["message"]
