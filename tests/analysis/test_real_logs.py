@@ -47,8 +47,10 @@ def hf_run(tmp_path, losses, evals=(), *, every=10, config=None, adapter=None, e
     return d
 
 
-def noisy(curve, sd=0.01):
-    return np.asarray(curve, float) + RNG.normal(0, sd, len(curve))
+def noisy(curve, sd=0.01, rng=None):
+    """The curve plus normal noise: from the module's generator, or from ``rng`` where a test must not depend on
+    which tests ran before it on the same worker."""
+    return np.asarray(curve, float) + (RNG if rng is None else rng).normal(0, sd, len(curve))
 
 
 FALLING = noisy(2.2 - 0.6 * (1 - np.exp(-np.arange(200) / 60)))  # a fine-tune: 2.2 -> ~1.6
@@ -270,11 +272,11 @@ def test_fifty_batches_that_still_fall_beyond_noise_are_still_learning_without_o
     # a short Hugging Face log (each record an average over logging_steps) whose end still falls, z < -3
     (tmp_path / "fall").mkdir()
     (tmp_path / "flat").mkdir()
-    diag = diagnose(read_run(hf_run(tmp_path / "fall", noisy(np.linspace(3.0, 2.5, 50), 0.05))))
+    diag = diagnose(read_run(hf_run(tmp_path / "fall", noisy(np.linspace(3.0, 2.5, 50), 0.05, np.random.default_rng(269)))))
     assert diag.finding("progress").status == "info" and diag.verdict == "still-learning"
     assert {"fact": "vocab_size", "flag": "--vocab-size"} in diag.facts.missing  # and it still says what is missing
     # one that fell fast and then stayed put within 2% of its level has converged
-    flat = diagnose(read_run(hf_run(tmp_path / "flat", noisy(np.r_[np.linspace(2.3, 1.3, 4), np.full(26, 1.3)], 0.02))))
+    flat = diagnose(read_run(hf_run(tmp_path / "flat", noisy(np.r_[np.linspace(2.3, 1.3, 4), np.full(26, 1.3)], 0.02, np.random.default_rng(270)))))
     assert flat.verdict == "converged"
 
 
