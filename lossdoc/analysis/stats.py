@@ -220,8 +220,6 @@ def _decay_drift_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
     best) or keeps falling at a steady rate after its bend. None for fewer than 8 values or when both fits fail."""
     if y.size < 8:
         return None
-    from scipy.optimize import curve_fit
-
     k = np.arange(1.0, y.size + 1.0)
     t = np.linspace(0.0, 1.0, y.size)
     span = float(y.max() - y.min()) or 1.0
@@ -230,16 +228,25 @@ def _decay_drift_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
         (lambda x, a, b, c, d: a + b * x ** (-c) + d * (x - 1.0) / (x[-1] - 1.0), k, (float(y.min()), float(y[0] - y.min()), 1.0, 0.0), (lo, hi)),
         (lambda x, a, b, c, d: a + b * np.exp(-c * x) + d * x, t, (float(y.min()), float(y[0] - y.min()), 3.0, 0.0), (lo, [*hi[:2], 50.0, hi[3]])),
     )
+    best = _best_residuals(y, models, maxfev=4000)
+    return None if best is None else (best, y.size - 4)
+
+
+def _best_residuals(y: np.ndarray, models: tuple, *, maxfev: int) -> np.ndarray | None:
+    """The residuals of y around the best-fitting of ``models`` ((function, x, p0, bounds) each, least squares by
+    scipy's curve_fit), or None when no fit succeeds with finite residuals."""
+    from scipy.optimize import curve_fit
+
     best: np.ndarray | None = None
     for f, x, p0, bounds in models:
         try:
-            p, _ = curve_fit(f, x, y, p0=p0, bounds=bounds, maxfev=4000)
+            p, _ = curve_fit(f, x, y, p0=p0, bounds=bounds, maxfev=maxfev)
         except (RuntimeError, ValueError):
             continue
         r = y - f(x, *p)
         if np.isfinite(r).all() and (best is None or float((r * r).sum()) < float((best * best).sum())):
             best = r
-    return None if best is None else (best, y.size - 4)
+    return best
 
 
 def _decay_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
@@ -249,8 +256,6 @@ def _decay_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
     roughly like one of these, so a smooth curve leaves only its noise."""
     if y.size < 5:
         return None
-    from scipy.optimize import curve_fit
-
     k = np.arange(1.0, y.size + 1.0)
     t = np.linspace(0.0, 1.0, y.size)
     span = float(y.max() - y.min()) or 1.0
@@ -263,28 +268,19 @@ def _decay_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
             ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 50.0]),
         ),
     )
-    best: np.ndarray | None = None
-    for f, x, p0, bounds in models:
-        try:
-            p, _ = curve_fit(f, x, y, p0=p0, bounds=bounds, maxfev=2000)
-        except (RuntimeError, ValueError):
-            continue
-        r = y - f(x, *p)
-        if best is None or float((r * r).sum()) < float((best * best).sum()):
-            best = r
+    best = _best_residuals(y, models, maxfev=2000)
     return None if best is None else (best, y.size - 3)
 
 
 def series_noise(val: np.ndarray) -> tuple[float, int]:
     """(sd of one value, degrees of freedom) of a short, smooth series (validation losses) from its own residuals
-    around a fitted trend, the better fitting of two:
+    around a fitted trend, from the best of three fits:
 
     - a decay over the whole series, a power law or an exponential (df = n - 3): falling curves, whose early bend
       second differences would count as noise;
     - second differences over the last two thirds (at least 4 values): a local quadratic, for curves a decay does not
       describe (a rise after a minimum). Var(y_t - 2 y_t-1 + y_t-2) = 6 var(e); the differences overlap (lag-1
-      correlation -2/3, lag-2 1/6), so k of them carry about k / 1.94 degrees of freedom.
-
+      correlation -2/3, lag-2 1/6), so k of them carry about k / 1.94 degrees of freedom;
     - from 8 values, a decay plus a straight line over the whole series (df = n - 4): a fall, its best, then a rise
       (the curve of overfitting), whose bend second differences count as noise.
 
