@@ -29,6 +29,9 @@ FEW_RECORDS_MIN = 5  # from this many records (and fewer than MIN_BATCHES), an e
 # --- real logs (docs/verdicts.md, "Logs from other tools") ---
 MIN_EVALS_LEAD = 3  # with this many evaluations after training started, validation leads: trend, convergence, overfitting
 END_EVALS_FRACTION = 1 / 3  # the end of the validation series: its last third (at least 3 evaluations)
+FEW_EVALS_CORROBORATE = (
+    5  # up to this many evaluations, a validation fall their noise cannot show is still learning when the training batches show it
+)
 FLAT_SLOPE_REL = 0.05  # the validation curve has flattened when its slope at the end is under 5% of its average slope
 PRETRAINED_UNIGRAM_REL = 0.8  # a first loss below 80% of the unigram level (Zipf estimate) means a pretrained start ...
 PRETRAINED_EARLY_STEPS = 100  # ... when it is logged within this many steps ...

@@ -233,8 +233,34 @@ def _progress_evals(c: Context) -> Finding:
         return Finding("progress", "info", "f.progress.val_falling_every", {**args, **more}, measured=change)
     if z > z_crit:
         return Finding("progress", "warn", "f.progress.val_rising", args, measured=change)
+    if change < 0 and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL) and -change >= th.MIN_EFFECT_REL * abs(float(c.val[-1])):
+        corroborated = _train_still_falling(c, float(xe[0]) if unit == "steps" else None)
+        if corroborated is not None:
+            return Finding("progress", "info", "f.progress.val_train_falling", {**args, **corroborated}, measured=change)
     key = "f.progress.val_flattened" if z < -z_fall else "f.progress.val_settled"
     return Finding("progress", "ok", key, args, measured=change)
+
+
+def _train_still_falling(c: Context, since: float | None) -> dict[str, Any] | None:
+    """Few evaluations cannot show their own fall beyond noise, but the training batches between them can: when the
+    validation's end fell materially (MIN_EFFECT_REL of its level) and the training level over the same span (the end's
+    evaluations, else the batches' end) still falls beyond Z_TREND standard errors (t quantile, AR(1)-widened) and
+    materially, the run is still learning. The arguments of that trend, or None."""
+    if c.val.size > th.FEW_EVALS_CORROBORATE or c.loss.size < th.MIN_BATCHES:
+        return None
+    sel = (c.step >= since) & np.isfinite(c.loss) if since is not None and np.isfinite(c.step).all() else c.tail & np.isfinite(c.loss)
+    if int(sel.sum()) < th.MIN_TAIL:
+        return None
+    slope, se = stats.linear_trend(c.loss[sel], c.step[sel])
+    se *= stats.ar1_mean_factor(c.rho_b, int(sel.sum()))
+    span = float(c.step[sel][-1] - c.step[sel][0])
+    if not (math.isfinite(slope) and math.isfinite(se) and se > 0 and span > 0):
+        return None
+    t_change, t_se = slope * span, se * span
+    level = float(np.median(c.loss[sel]))
+    if t_change / t_se >= -stats.t_equivalent(th.Z_TREND, int(sel.sum()) - 2) or -t_change < th.MIN_EFFECT_REL * abs(level):
+        return None
+    return {"t_change": _r(t_change), "t_drop": _r(-t_change), "t_se": _r(t_se), "t_batches": int(sel.sum())}
 
 
 def check_divergence(c: Context) -> Finding:

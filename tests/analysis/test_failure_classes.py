@@ -251,3 +251,40 @@ def test_a_harmless_dip_of_training_below_the_floor_is_a_note_not_a_warning_agai
     assert f.key == "f.overfit.memorising_slight" and f.status == "info"
     assert d.verdict == "expected-plateau", [(x.code, x.status, x.key) for x in d.findings if x.status in ("warn", "fail")]
     assert not [x for x in d.findings if x.status in ("warn", "fail")]
+
+
+def _annotated_transformer_log(path, val, train_mean, seed=11):
+    """A console shaped like the Annotated Transformer's: per-epoch step counters, and each validation printed alone
+    under its heading."""
+    rng = np.random.default_rng(seed)
+    lines = ["Training on device: cpu"]
+    for e, v in enumerate(val):
+        lines.append(f"[Epoch {e}] Training ====")
+        for s in range(1, 1802, 40):
+            x = train_mean(e * 1801 + s) + rng.normal(0, 0.2)
+            lines.append(
+                f"Epoch Step: {s:6d} | Accumulation Step: {s // 10 + 1:3d} | Loss: {x:6.2f} | Tokens / Sec:   125.0 | Learning Rate: 1.0e-04"
+            )
+        lines += [f"[Epoch {e}] Validation ====", f"(tensor({v:.4f}), <__main__.TrainState object at 0x000001EDF0FB6C90>)"]
+    path.write_text("\n".join(lines) + "\n")
+    return read_run(path)
+
+
+def test_few_evaluations_whose_fall_their_noise_cannot_show_are_still_learning_when_the_batches_show_it(tmp_path):
+    # the fifth held-out set's Annotated Transformer class, and the simulator's still-learning misses with 4-5
+    # evaluations: 4 validation losses falling by less each time cannot show their own fall beyond their noise, but the
+    # hundreds of training batches between them can
+    val = [2.57, 1.91, 1.68, 1.59]
+    d = diagnose(_annotated_transformer_log(tmp_path / "a.txt", val, lambda u: 1.45 + 2.2 * np.exp(-u / 2500)))
+    assert d.verdict == "still-learning"
+    assert _progress(d).key == "f.progress.val_train_falling"
+    # the same evaluations over training that flattened early: the batches do not corroborate a fall
+    d2 = diagnose(_annotated_transformer_log(tmp_path / "b.txt", val, lambda u: 1.6 + 2.0 * np.exp(-u / 600)))
+    assert d2.verdict == "converged" and _progress(d2).key == "f.progress.val_settled"
+    # and a validation whose end (its last three) is flat is not falling, whatever the batches do
+    d3 = diagnose(_annotated_transformer_log(tmp_path / "c.txt", [2.57, 1.93, 1.925, 1.93], lambda u: 1.45 + 2.2 * np.exp(-u / 2500)))
+    assert _progress(d3).key != "f.progress.val_train_falling"
+
+
+def _progress(d):
+    return next(f for f in d.findings if f.code == "progress")

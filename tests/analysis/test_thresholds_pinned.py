@@ -327,6 +327,21 @@ def case_end_evals(past):
     return m > 3
 
 
+@pins("FEW_EVALS_CORROBORATE")
+def case_few_evals_corroborate(past):
+    # a zig-zag validation series whose last three fall 0.15 nats, too noisy to show it alone, over 2,000 training batches
+    # still falling: corroborated up to FEW_EVALS_CORROBORATE evaluations, judged on their own beyond
+    k = th.FEW_EVALS_CORROBORATE + (1 if past else 0)
+    vals = [3.4, 3.0, 3.3, 2.9, 3.1, 2.8, 2.95][-k:]  # the same end, one evaluation more in front when past
+    u = np.arange(1, 2001)
+    train = 2.0 + 1.5 * np.exp(-u / 1500) + np.random.default_rng(0).normal(0, 0.05, u.size)
+    c = context(make_run(train, [3.5, *vals], val_tokens=float("nan")))  # the first, at step 0, is before training
+    assert c.val.size == k
+    f = checks.check_progress(c)
+    assert f.key in ("f.progress.val_train_falling", "f.progress.val_settled"), (f.key, f.args)
+    return f.key == "f.progress.val_settled"
+
+
 @pins("FLAT_SLOPE_REL")
 def case_flat_slope(past):
     # nine evaluations: a steep fall, then the last three on a slope that is a share r of the average slope

@@ -65,6 +65,13 @@ _LR = {"lr", "learning_rate", "learning rate", "learningrate"}
 _BARE_PHASE = {"train": "train", "training": "train", "trn": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "eval": "val"}
 _DECIMAL = re.compile(r"[-+]?(?:\d+\.\d+|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
 _GRAD = {"grad_norm", "gnorm", "grad norm", "gradient norm", "norm"}
+# A phase named alone on a header line ("[Epoch 3] Validation ====", "Evaluating..."), and a value printed alone on a
+# line of its own after it ("(tensor(1.5898), <TrainState ...>)", "2.5721"): print(run_epoch(...)) under a heading
+_HEADER_PHASE = {"validation": "val", "validating": "val", "evaluation": "val", "evaluating": "val", "eval": "val", "valid": "val", "val": "val", "dev": "val",
+                 "training": "train", "train": "train"}  # fmt: skip
+_HEADER_WORD = re.compile(r"[A-Za-z]{1,30}")
+_LONE_VALUE = re.compile(r"^[ \t]{0,8}[(\[]?[ \t]{0,2}(?:tensor\([ \t]{0,2})?(" + _NUM + r")[ \t]{0,2}(?:\)[ \t]{0,2})?(?:[,)\]].{0,2000})?$")
+HEADER_REACH = 3  # a lone value belongs to a heading at most this many lines above it
 
 
 def _words(name: str) -> list[str]:
@@ -135,6 +142,27 @@ def _line_facts(line: str) -> dict[str, Any] | None:
     return found
 
 
+def _header_phase(line: str) -> str | None:
+    """The phase a heading line names ("[Epoch 3] Validation ====" -> "val"), or None: a line with one phase word, no
+    decimal number and no other words but "epoch" (a line saying more is a sentence, not a heading)."""
+    if _DECIMAL.search(line):
+        return None
+    words = [w.lower() for w in _HEADER_WORD.findall(line)]
+    phases = {_HEADER_PHASE[w] for w in words if w in _HEADER_PHASE}
+    others = [w for w in words if w not in _HEADER_PHASE and w not in ("epoch", "ep", "phase", "loop", "start", "starting")]
+    if len(phases) != 1 or others:
+        return None
+    return phases.pop()
+
+
+def _lone_value(line: str) -> float | None:
+    """The value of a line that holds one decimal number first and nothing named ("2.5721", "(tensor(2.5721), <...>)")."""
+    m = _LONE_VALUE.match(line[:MATCH_CAP])
+    if not m or not _DECIMAL.fullmatch(m.group(1).lstrip("+-")):
+        return None
+    return to_float(m.group(1))
+
+
 def _has_loss(facts: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     return facts is not None and any(k in facts for k in ("train", "val", "train_mean"))
 
@@ -167,9 +195,26 @@ def read(path: Path, **_: Any) -> Run:
     offset, max_step = 0.0, 0.0  # a per-epoch step counter, laid end to end
     last_raw: float | None = None
     last_ep: float | None = None
+    heading: tuple[str, int] | None = None  # the phase a heading named, and its line
     for lineno, line in lines:
         facts = _line_facts(line)
+        if (
+            not _has_loss(facts)
+            and heading
+            and heading[0] == "val"
+            and lineno - heading[1] <= HEADER_REACH
+            and (lone := _lone_value(line)) is not None
+        ):
+            # a validation value printed alone under its heading: the evaluation of the epoch the heading named
+            recognised += 1
+            # placed by the epoch a heading named, else after the last batch read
+            key = (epoch_ctx, NAN) if epoch_ctx is not None else (NAN, float(max(batches)) if batches else NAN)
+            evals.setdefault(key, [*key, NAN, NAN])[3] = lone
+            heading = None
+            continue
         if not _has_loss(facts):
+            if (phase := _header_phase(line[:MATCH_CAP])) is not None:
+                heading = (phase, lineno)
             if not recognised and (mv := VOCAB_LINE.search(line[:MATCH_CAP])) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))):
                 run.set_fact("vocab_size", v, "log", "where.line", line=lineno)  # printed before training; the last one wins
             em = _EPOCH_ONLY.search(zh_to_en(line[:MATCH_CAP]))

@@ -72,3 +72,34 @@ def test_fractional_epochs_place_each_evaluation_after_the_batches_before_it(tmp
     assert len(run.epochs) == 10 and np.isfinite(run.epochs.step).all()
     d = diagnose(run)
     assert d.verdict == "overfitting"  # validation up 0.18 from epoch 4 while training falls: the training level is known
+
+
+def test_a_validation_value_printed_alone_under_its_heading(tmp_path):
+    # print(run_epoch(...)) under a "[Epoch N] Validation ====" heading (the Annotated Transformer): the value alone on
+    # its line, in a tuple or a tensor, is that epoch's validation loss
+    lines = []
+    for e in range(3):
+        lines.append(f"[Epoch {e}] Training ====")
+        lines += [f"Epoch Step: {s:6d} | Loss: {4 - e - s / 1000:6.2f}" for s in (1, 41, 81)]
+        lines += [f"[Epoch {e}] Validation ====", f"(tensor({3.5 - e / 2:.4f}), <__main__.TrainState object at 0x7f>)"]
+    log = tmp_path / "training_log.txt"
+    log.write_text("\n".join(lines) + "\n")
+    run = read_run(log)
+    assert run.epochs.val_loss.tolist() == [3.5, 3.0, 2.5]
+    assert run.epochs.epoch.tolist() == [1.0, 2.0, 3.0]  # the epochs were counted from 0
+    assert run.batches.loss.size == 9
+    # a heading that names no epoch: the value follows the last batch read
+    plain = tmp_path / "plain.txt"
+    plain.write_text(
+        "".join(f"step {s} | loss {4 - s / 100:.3f}\n" + ("Validation:\n  %.4f\n" % (4.1 - s / 100) if s % 5 == 0 else "") for s in range(1, 21))
+    )
+    run3 = read_run(plain)
+    assert run3.epochs.val_loss.tolist() == pytest.approx([4.05, 4.0, 3.95, 3.9]) and run3.epochs.step.tolist() == [5, 10, 15, 20]
+    # a number alone is read only right under a validation heading: not under a training one, not after a sentence
+    other = tmp_path / "other.txt"
+    other.write_text(
+        "".join(f"step {s} | loss {4 - s / 100:.3f}\n" for s in range(1, 20))
+        + "Training\n2.5000\nThe validation set has 1000 rows\n2.4000\nValidation\nstep 20 | loss 3.800\nnote\nnote\nnote\n2.3000\n"
+    )
+    run2 = read_run(other)
+    assert not len(run2.epochs)
