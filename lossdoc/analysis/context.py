@@ -70,6 +70,7 @@ class Context:
     zero_filtered: list[float] = field(default_factory=list)  # steps whose logged 0.0 stands for a non-finite loss
     scaled: dict | None = None  # the training loss is not a mean per-token loss (ratio to validation): batches unused
     eval_multiple: dict | None = None  # the evaluation loss is k x the training level (summed over k processes): read / k
+    stale_evals: dict | None = None  # identical evaluations while training moved: one stale value repeated, left out
     pretrained: bool | None = None
     pretrained_source: object | None = None  # FactSource
     unigram_est: float | None = None  # Zipf estimate of a unigram model's loss on natural text with V ids
@@ -177,6 +178,11 @@ def build_context(run: Run) -> Context:
     lr, grad_norm = b.lr[ok], b.grad_norm[ok]
     val_epoch, val, val_tokens, val_step = _evaluations(run)
 
+    stale = _stale_evals(step, loss, val, val_step, run.epochs.train_loss[_after_start(run.epochs)])
+    keep = np.ones(val.size, dtype=bool)
+    if stale is not None:  # a value logged again and again while training moved is no evaluation: left out
+        keep = stale.pop("keep")
+        val_epoch, val, val_tokens, val_step = val_epoch[keep], val[keep], val_tokens[keep], val_step[keep]
     train_at_eval = _level_before(step, loss, val_step)
     scaled, eval_multiple = _not_mean_losses(train_at_eval, val)
     if scaled is not None:  # the batches say nothing about the curve: left out, validation leads
@@ -201,7 +207,7 @@ def build_context(run: Run) -> Context:
     tok = stats.finite(b.tokens)
     tpb = float(np.median(tok)) if tok.size else run.batch_tokens
     sel = _after_start(run.epochs)
-    train_epoch = run.epochs.train_loss[sel] if scaled is None else np.full(val.size, np.nan)
+    train_epoch = run.epochs.train_loss[sel][keep] if scaled is None else np.full(val.size, np.nan)
     train_mean = np.where(np.isfinite(train_epoch), train_epoch, train_at_eval)
     sigma_val, noise_source, band_val, z_val, val_df = _val_noise(sigma_b, tpb, val, val_tokens)
 
@@ -261,6 +267,7 @@ def build_context(run: Run) -> Context:
         zero_filtered=zero_steps,
         scaled=scaled,
         eval_multiple=eval_multiple,
+        stale_evals=stale,
         pretrained=pretrained,
         pretrained_source=p_source,
         unigram_est=unigram_est,
@@ -314,6 +321,42 @@ def _evaluations(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     if val.size and not np.isfinite(val_epoch).all():
         val_epoch = np.where(np.isfinite(val_epoch), val_epoch, np.arange(1, val.size + 1, dtype=np.float64))
     return val_epoch, val, val_tokens, val_step
+
+
+def _stale_evals(step: np.ndarray, loss: np.ndarray, val: np.ndarray, val_step: np.ndarray, val_train: np.ndarray) -> dict | None:
+    """IDENTICAL_EVALS or more identical evaluation losses in a row, over steps where training moved beyond its noise
+    (Z standard errors) and materially (MIN_EFFECT_REL of the level): the weights changed, so the evaluation was not run
+    again and one value was logged each time (a column filled from a stale estimate). Training is read from the batches
+    over those steps (the medians of their first and last quarters), else from the training values logged on the
+    evaluations' own rows (first against last, the noise from their differences). Its value, count, the training level's
+    move, and the evaluations to keep; None otherwise."""
+    i, best = 0, None
+    while i < val.size:
+        j = i
+        while j + 1 < val.size and val[j + 1] == val[i]:
+            j += 1
+        if j - i + 1 >= th.IDENTICAL_EVALS and (best is None or j - i > best[1] - best[0]):
+            best = (i, j)
+        i = j + 1
+    if best is None:
+        return None
+    a, b = best
+    seg = loss[(step >= val_step[a]) & (step <= val_step[b])] if math.isfinite(val_step[a]) and math.isfinite(val_step[b]) else loss[:0]
+    rows = val_train[a : b + 1] if val_train.size == val.size else val_train[:0]
+    q = seg.size // 4
+    if q >= 3:
+        start, end = float(np.median(seg[:q])), float(np.median(seg[-q:]))
+        se = 1.2533 * stats.diff_noise_sd(seg) * math.sqrt(2.0 / q)
+    elif rows.size >= th.IDENTICAL_EVALS and np.isfinite(rows).all():
+        start, end = float(rows[0]), float(rows[-1])
+        se = math.sqrt(2.0) * stats.diff_noise_sd(rows)
+    else:
+        return None
+    if not (abs(start - end) > th.Z * se and abs(start - end) >= th.MIN_EFFECT_REL * abs(start)):
+        return None
+    keep = np.ones(val.size, dtype=bool)
+    keep[best[0] : best[1] + 1] = False
+    return {"value": float(val[best[0]]), "count": best[1] - best[0] + 1, "train_from": start, "train_to": end, "keep": keep}
 
 
 def _level_before(step: np.ndarray, loss: np.ndarray, val_step: np.ndarray) -> np.ndarray:

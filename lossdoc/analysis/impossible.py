@@ -154,6 +154,9 @@ def check_scale(c: Context) -> Finding:
     if c.eval_multiple is not None:
         args = {k: v if k in ("k", "pairs") else _r(v, 2) if k == "ratio" else _r(v) for k, v in c.eval_multiple.items()}
         return Finding("scale", "warn", "f.scale.eval_multiple", args, measured=c.eval_multiple["val"], reference=c.eval_multiple["train"])
+    if c.stale_evals is not None:
+        args = {k: v if k == "count" else _r(v) for k, v in c.stale_evals.items()}
+        return Finding("scale", "warn", "f.scale.stale_evals", args, measured=c.stale_evals["value"])
     b = c.run.batches
     if c.real_data and len(b) and np.isfinite(b.epoch).any():
         first_epoch = (b.epoch <= 1.0) & np.isfinite(c.batch_loss)

@@ -288,3 +288,23 @@ def test_few_evaluations_whose_fall_their_noise_cannot_show_are_still_learning_w
 
 def _progress(d):
     return next(f for f in d.findings if f.code == "progress")
+
+
+def test_an_evaluation_column_repeated_while_training_moves_is_stale_not_frozen_weights(tmp_path):
+    # the sixth held-out set's DDP console: val_loss logged at every step from one estimate at step 0; the weights
+    # changed (training fell 3.7 -> 2.4), so "the weights are not changing" would be wrong
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"step={5 * i} loss={2.4 + 1.3 * 0.8**i:.4f} train_loss=4.2922 val_loss=4.2905\n" for i in range(1, 21)))
+    d = diagnose(read_run(log))
+    assert d.verdict != "broken"
+    scale = next(f for f in d.findings if f.code == "scale")
+    assert scale.key == "f.scale.stale_evals" and scale.args["count"] == 20
+    nolearn = next(f for f in d.findings if f.code == "no-learning")
+    assert nolearn.key != "f.nolearn.identical_evals"
+    # identical evaluations while training stays flat are still frozen weights
+    flat = tmp_path / "flat.log"
+    rng = np.random.default_rng(5)
+    flat.write_text("".join(f"step={5 * i} loss={3.0 + rng.normal(0, 0.01):.4f} val_loss=3.1000\n" for i in range(1, 21)))
+    d2 = diagnose(read_run(flat))
+    assert next(f for f in d2.findings if f.code == "no-learning").key == "f.nolearn.identical_evals"
+    assert d2.verdict == "broken"

@@ -106,6 +106,8 @@ def classify(name: str) -> str | None:
 def _line_facts(line: str) -> dict[str, Any] | None:
     """The meaningful pairs of one line: {kind: (value, total)}; None when it holds no loss."""
     line = zh_to_en(line[:MATCH_CAP])
+    if line.lstrip().startswith("wandb:"):
+        return {"_ignored": True}  # W&B's own lines: its closing history (sparklines) and summary are not the curve
     m = _BUILD_NANOGPT.match(line)
     if m:
         kind = {"train": "train", "val": "val", "hella": None}[m.group(2)]

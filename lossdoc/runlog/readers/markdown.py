@@ -37,16 +37,17 @@ from lossdoc.runlog.run import ReaderWarning, Run
 
 MD_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 MD_SCAN_BYTES = 4 * 2**20  # of a .md file, looked at to detect a log in it
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")  # CommonMark: a backtick fence's info string has no backtick (else inline code)
 _TABLE_ROW = re.compile(r"^ {0,3}\|")
 _TABLE_SEP = re.compile(r"^ {0,3}\|?[ \t]{0,8}:?-{1,200}:?[ \t]{0,8}(?:\|[ \t]{0,8}:?-{1,200}:?[ \t]{0,8}){0,60}\|?[ \t]{0,8}$")
 _POSITION_NAMES = set(STEP_NAMES) | set(EPOCH_NAMES) | {"ep", "iter", "iters", "it", "epoch_num", "step_num"}
+PROSE_HEAD = 65536  # characters of a page's own text offered to the detectors (a pasted console follows its setup)
 NOT_OFFERED = {"markdown", "tensorboard"}  # the readers a block is not offered to
 
 
 @dataclass
 class Block:
-    kind: str  # fence | table
+    kind: str  # fence | table | text (the lines outside both)
     first: int  # line number (from 1) of the block's first content line in the file
     last: int  # ... of its last content line
     text: str  # what a reader reads: the fence's lines, or the table as CSV (one row a line, the |---| row blank)
@@ -119,11 +120,27 @@ def _reader_for(block: Block) -> Any:
         if r.name in NOT_OFFERED:
             continue
         try:
-            if r.detect(name, block.text[:8192]):
+            if r.detect(name, block.text[: PROSE_HEAD if block.kind == "text" else 8192]):
                 return r
         except (OSError, ValueError):
             continue
     return None
+
+
+def prose(text: str, tables: bool = True) -> Block | None:
+    """The lines outside every fence and table (a log pasted into the page's text itself), each on its own line
+    number (the others blank), as one block; None when there are none."""
+    lines = _lines(text)
+    inside = [False] * len(lines)
+    for b in blocks(text, tables):
+        for k in range(b.first - 2 if b.kind == "fence" else b.first - 1, min(len(lines), b.last + 1)):
+            inside[k] = True
+    kept = [("" if inside[k] or _FENCE.match(x) else x) for k, x in enumerate(lines)]
+    nonblank = [k for k, x in enumerate(kept) if x.strip()]
+    if not nonblank:
+        return None
+    first, last = nonblank[0], nonblank[-1]
+    return Block("text", first + 1, last + 1, "\n".join(kept[first : last + 1]) + "\n")
 
 
 def _claimed(text: str, tables: bool) -> list[tuple[Block, Any]]:
@@ -132,6 +149,12 @@ def _claimed(text: str, tables: bool) -> list[tuple[Block, Any]]:
         r = _reader_for(b)
         if r is not None:
             out.append((b, r))
+    if not out and tables:
+        # no block is a log: a console pasted into the page's own text (a .md file only)
+        b2 = prose(text, tables)
+        r = _reader_for(b2) if b2 is not None else None
+        if b2 is not None and r is not None:
+            out.append((b2, r))
     return out
 
 
@@ -169,19 +192,33 @@ def read(path: Path, **options: Any) -> Run:
     claimed = _claimed(text, tables=_is_md(path))
     if not claimed:
         raise LossdocError("error.markdown_no_log", path=str(path))
-    block, reader = max(claimed, key=lambda br: (br[0].last - br[0].first, -br[0].first))
-    with tempfile.TemporaryDirectory(prefix="lossdoc-md-") as tmp:
-        inner = Path(tmp) / ("table.csv" if block.kind == "table" else "block.txt")
-        inner.write_text("\n" * (block.first - 1) + block.text, encoding="utf-8")  # line numbers stay the file's
+    # the longest block first; one its reader cannot read after all (a JSON config a JSON reader claimed) gives way to
+    # the next, and when none reads, the longest one's error is the answer
+    first_error: LossdocError | None = None
+    for block, reader in sorted(claimed, key=lambda br: (-(br[0].last - br[0].first), br[0].first)):
         try:
-            run = reader.read(inner, **options)
+            run = _read_block(path, block, reader, options)
+            break
         except LossdocError as exc:
-            if "path" not in exc.args_:
-                raise
-            raise LossdocError(exc.key, **{**exc.args_, "path": f"{path} (lines {block.first}-{block.last})"}) from None
+            first_error = first_error or exc
+    else:
+        assert first_error is not None
+        raise first_error
     run.source = str(path)
-    key = "warn.markdown_table" if block.kind == "table" else "warn.markdown_fence"
+    key = "warn.markdown_table" if block.kind == "table" else "warn.markdown_text" if block.kind == "text" else "warn.markdown_fence"
     run.warnings.insert(0, ReaderWarning(key, {"file": path.name, "first": block.first, "last": block.last, "fmt": reader.name}))
     if len(claimed) > 1:
         run.warnings.insert(1, ReaderWarning("warn.markdown_other_blocks", {"file": path.name, "count": len(claimed) - 1}))
     return run
+
+
+def _read_block(path: Path, block: Block, reader: Any, options: dict[str, Any]) -> Run:
+    with tempfile.TemporaryDirectory(prefix="lossdoc-md-") as tmp:
+        inner = Path(tmp) / ("table.csv" if block.kind == "table" else "block.txt")
+        inner.write_text("\n" * (block.first - 1) + block.text, encoding="utf-8")  # line numbers stay the file's
+        try:
+            return reader.read(inner, **options)
+        except LossdocError as exc:
+            if "path" not in exc.args_:
+                raise
+            raise LossdocError(exc.key, **{**exc.args_, "path": f"{path} (lines {block.first}-{block.last})"}) from None

@@ -136,3 +136,47 @@ def test_trainer_model_card_results_table(tmp_path):
     assert run.epochs.step.tolist() == [100, 200, 300] and run.epochs.val_loss.tolist() == [3.512, 3.301, 3.21]
     assert np.isnan(run.epochs.train_loss[0]) and run.epochs.train_loss[1:].tolist() == [3.65, 3.4]
     assert _warn(run, "warn.not_numbers") == [{"count": 1, "first": 16}]  # 'No log', on line 16 of the README
+
+
+def _ddp_console(n=20, stale=True):
+    """Lines like ezpz/wordplay's trainer (a progress bar, then key=value pairs), the val column repeated from step 0."""
+    out = []
+    for i in range(1, n + 1):
+        loss = 2.4 + 1.3 * 0.8**i
+        val = 4.2905 if stale else 2.5 + 1.3 * 0.8**i
+        out.append(
+            f" {i}%|#  | {i}/100 [00:04<07:04,  4.29s/it][2024-04-02 01:59:45][INFO][trainer:837] - step={5 * i} loss={loss:.4f} dt=85.2 train_loss=4.2922 val_loss={val:.4f}"
+        )
+    return out
+
+
+def test_a_console_pasted_into_the_pages_own_text(tmp_path):
+    # no code block holds the log: a Markdown page whose console sits in its text, after inline code spans that open
+    # with three backticks (not fences, by CommonMark: a backtick fence's info string holds no backtick)
+    page = ["## HW-6 Log Files", "```View run stilted-puddle-1 at: https://wandb.ai/x/y```", "", "```View job at https://wandb.ai/x/z```", ""]
+    page += [f"[2024-04-02 01:59:23][INFO][distributed_c10d:442] - Added key: store_based_barrier_key:1 for rank: {r}" for r in range(300)]
+    page += _ddp_console(stale=False)
+    page += ["wandb: Run summary:", "wandb:          Training/loss 2.40747", "wandb:                   iter 100"]
+    md = tmp_path / "homework.md"
+    md.write_text("\n".join(page) + "\n")
+    assert blocks(md.read_text()) == []  # the inline spans are no fences
+    run = read_run(md)
+    assert run.format == "console"
+    assert any(w.key == "warn.markdown_text" for w in run.warnings)
+    assert run.epochs.step.tolist() == [5.0 * i for i in range(1, 21)]  # W&B's closing summary lines are not read
+    assert run.epochs.val_loss.tolist() == pytest.approx([round(2.5 + 1.3 * 0.8**i, 4) for i in range(1, 21)])
+    # a page whose text holds no log is still "no log in this page"
+    (tmp_path / "notes.md").write_text("# Notes\n\nThe loss went down.\n")
+    with pytest.raises(LossdocError) as e:
+        read_run(tmp_path / "notes.md")
+    assert e.value.key in ("error.markdown_no_log", "error.unknown_format")
+
+
+def test_a_block_its_reader_cannot_read_gives_way_to_the_next(tmp_path):
+    # a JSON config with comments, claimed by the JSON reader, then refused: the log in the other block is read
+    md = tmp_path / "progress.md"
+    cfg = '```json\n{\n  "training_config": {\n    "max_steps": 300,  // more\n    "eval_steps": 20,\n    "save_steps": 100,\n    "lr": 0.0001\n  }\n}\n```\n'
+    log = "```\n" + "".join(f"epoch 1 | step {s} | loss {4 - s / 100:.3f}\n" for s in range(1, 6)) + "```\n"
+    md.write_text("# Progress\n\n" + cfg + "\nThe run:\n\n" + log)
+    run = read_run(md)
+    assert run.batches.loss.tolist() == pytest.approx([4 - s / 100 for s in range(1, 6)])
