@@ -20,6 +20,7 @@ from lossdoc.render.charts import (
     ChartData,
     axes_labels,
     compare_legend,
+    eval_label,
     legend,
     minmax_downsample,
     run_letter,
