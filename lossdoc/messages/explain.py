@@ -234,11 +234,12 @@ EN = {
     "unit.steps": "steps",
     "unit.epochs": "epochs",
     # an evaluation named in a sentence (render.diagnosis.epoch_phrase): by its number where the log numbers
-    # evaluations as epochs; by the framework's own epoch and the step where the log gives them (trainer_epoch)
+    # evaluations as epochs; by the framework's own epoch and step where the log gives them (trainer_epoch): Lightning's
+    # current_epoch (from 0, as its metrics.csv) and trainer.global_step; the Trainer's state.epoch and global_step
     "eval.epoch": "epoch {epoch}",
-    "eval.lightning": "Lightning epoch {epoch}, step {step}",
+    "eval.lightning": "Lightning epoch {epoch}, global step {step}",
     "eval.lightning.no_step": "Lightning epoch {epoch}",
-    "eval.transformers": "Trainer epoch {epoch}, step {step}",
+    "eval.transformers": "Trainer epoch {epoch}, global step {step}",
     "eval.transformers.no_step": "Trainer epoch {epoch}",
     "eval.trainer": "the trainer's epoch {epoch}, step {step}",
     "eval.trainer.no_step": "the trainer's epoch {epoch}",
@@ -473,9 +474,9 @@ ZH = {
     "unit.steps": "步",
     "unit.epochs": "轮",
     "eval.epoch": "第 {epoch} 轮",
-    "eval.lightning": "Lightning 的 epoch {epoch}，第 {step} 步",
+    "eval.lightning": "Lightning 的 epoch {epoch}，全局第 {step} 步",
     "eval.lightning.no_step": "Lightning 的 epoch {epoch}",
-    "eval.transformers": "Trainer 的 epoch {epoch}，第 {step} 步",
+    "eval.transformers": "Trainer 的 epoch {epoch}，全局第 {step} 步",
     "eval.transformers.no_step": "Trainer 的 epoch {epoch}",
     "eval.trainer": "训练框架记录的 epoch {epoch}，第 {step} 步",
     "eval.trainer.no_step": "训练框架记录的 epoch {epoch}",
