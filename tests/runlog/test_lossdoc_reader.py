@@ -118,6 +118,23 @@ def test_the_latest_record_of_an_evaluation_decides_its_trainer_epoch(tmp_path):
     def ev(n, step, **extra):
         return json.dumps({"type": "epoch", "epoch": n, "step": step, "train_loss": 2.0, "val_loss": 2.0, "elapsed_s": 1, **extra})
 
-    lines = [header, ev(1, 10, trainer_epoch=0.5), ev(2, 20, trainer_epoch=1.0), ev(2, 20), ev(3, 30, trainer_epoch="NaN"), ev(4, 40, trainer_epoch=-1)]
+    lines = [
+        header,
+        ev(1, 10, trainer_epoch=0.5),
+        ev(2, 20, trainer_epoch=1.0),
+        ev(2, 20),
+        ev(3, 30, trainer_epoch="NaN"),
+        ev(4, 40, trainer_epoch=-1),
+    ]
     run = read_run(_write(tmp_path, lines))
     assert run.trainer == "transformers" and run.trainer_epochs == {1: 0.5}  # rewritten without it, not a number, negative
+
+
+def test_watch_reads_the_trainer_epochs_as_explain_does(tiny_run, tmp_path):
+    from lossdoc.runlog.follow import JsonlTail
+
+    path = _with_trainer_epochs(tiny_run, tmp_path)
+    tail = JsonlTail(path)
+    assert tail.read_new()
+    live = tail.run()
+    assert live is not None and live.trainer_epochs == read_run(path).trainer_epochs == {1: 0.0, 2: 1.0} and live.trainer == "lightning"
