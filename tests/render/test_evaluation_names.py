@@ -114,3 +114,14 @@ def test_the_overfit_mark_names_the_validation_minimum_by_the_framework_epoch():
     assert d.finding("overfitting").status == "fail", d.finding("overfitting")
     words = dict(legend(chart_data(run, d), "en"))
     assert words["overfit"] == "overfitting from Lightning epoch 1, global step 80 (validation minimum)"
+
+
+def test_a_stretch_of_evaluations_is_counted_in_evaluations_not_epochs():
+    from lossdoc.analysis.model import Finding
+
+    f = Finding("progress", "ok", "f.progress.settled_evals", {"span": 3, "change": 0.001, "se": 0.01})
+    names = eval_names(_run())
+    assert finding_sentence(f, "en", names).startswith("Over the last 3 evaluations the validation loss changed")
+    assert finding_sentence(f, "zh", names).startswith("最后 3 次评估里验证损失")
+    assert finding_sentence(f, "en").startswith("Over the last 3 epochs the validation loss changed")  # as before
+    assert finding_sentence(f, "zh").startswith("最后 3 轮里验证损失")
