@@ -125,3 +125,11 @@ def test_a_stretch_of_evaluations_is_counted_in_evaluations_not_epochs():
     assert finding_sentence(f, "zh", names).startswith("最后 3 次评估里验证损失")
     assert finding_sentence(f, "en").startswith("Over the last 3 epochs the validation loss changed")  # as before
     assert finding_sentence(f, "zh").startswith("最后 3 轮里验证损失")
+
+
+def test_compare_counts_a_framework_run_in_its_own_epochs():
+    from lossdoc.render.report import compare_rows
+
+    items = [(run, diagnose(run)) for run in (_run(), _run("transformers"), _run(named=False))]
+    # 8 evaluations: Lightning's epochs 0-3 are 4 epochs; the Trainer's epoch 3.0 is 3; without trainer_epoch, 8
+    assert [row["values"]["epochs"] for row in compare_rows(items, "en")] == [4.0, 3.0, 8.0]
