@@ -11,12 +11,16 @@ the end record. The callback never stops the user's training by failing: an erro
   each log and evaluation; its decision reaches every process (one all-reduce at each ``on_log`` and
   ``on_evaluate``, which the Trainer calls on every process at the same steps), so all stop at the same step. A
   stop prints one line that says why, writes a ``stopped`` event and ends the log with status ``stopped``.
+* Each evaluation record keeps the Trainer's fractional ``state.epoch`` as ``trainer_epoch`` (the ``epoch`` of
+  its trainer_state.json), so ``explain`` names an evaluation as the Trainer does ("Trainer epoch 1.5, step 300")
+  even with ``eval_steps`` inside an epoch; the end record's ``epochs_completed`` is the Trainer's whole epochs done.
 * An existing log in ``run_dir`` is refused (RunLogExistsError) unless ``resume=True`` or ``overwrite=True``;
   ``trainer.train(resume_from_checkpoint=...)`` resumes it by itself.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,14 @@ from lossdoc.integrations._stop import PLATEAU_PATIENCE, STOP_ON, announce, chec
 from lossdoc.runlog.logger import RunLogExistsError, RunLogger, RunLoggerWarning, log_exists
 
 __all__ = ["STOP_ON", "LossdocCallback", "loss_scale"]
+
+
+def _trainer_epoch(state: Any) -> dict[str, float]:
+    """{"trainer_epoch": state.epoch} (the Trainer's fractional epoch: 1.5 is half-way through the second), or {}."""
+    epoch = getattr(state, "epoch", None)
+    if isinstance(epoch, (int, float)) and not isinstance(epoch, bool) and math.isfinite(epoch) and epoch >= 0:
+        return {"trainer_epoch": float(epoch)}
+    return {}
 
 
 def _is_pretrained(model: Any) -> bool:
@@ -274,7 +286,8 @@ class LossdocCallback(TrainerCallback):
     def _evaluate(self, args, state, control, metrics: dict) -> None:
         if self.logger is None or "eval_loss" not in metrics:
             return
-        self.logger.eval(state.global_step, metrics["eval_loss"])
+        # the Trainer's own (fractional) epoch, as its trainer_state.json says: explain names the evaluation by it
+        self.logger.eval(state.global_step, metrics["eval_loss"], extra=_trainer_epoch(state))
         self._maybe_stop(control)
 
     def _maybe_stop(self, control) -> None:
@@ -294,4 +307,6 @@ class LossdocCallback(TrainerCallback):
 
     def _end(self, state) -> None:
         if self.logger is not None:
-            self.logger.close("stopped" if self.stopped else "completed", steps=int(state.global_step or 0))
+            epoch = _trainer_epoch(state).get("trainer_epoch")  # epochs_completed: the Trainer's whole epochs done
+            done = int(math.floor(epoch + 1e-9)) if epoch is not None else None
+            self.logger.close("stopped" if self.stopped else "completed", steps=int(state.global_step or 0), epochs=done)

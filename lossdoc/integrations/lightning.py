@@ -14,7 +14,9 @@ validation (not the sanity check) with a loss in ``trainer.callback_metrics`` an
   record per optimizer step, the mean of its micro-batches' losses (what ``lossdoc train`` logs).
 * Evaluations are numbered by Lightning's epoch, 1-based (Lightning's epoch 0 is lossdoc's evaluation 1); a second
   validation within one epoch (``val_check_interval`` < 1) takes the next number. Each record keeps Lightning's own
-  0-based ``current_epoch`` as ``trainer_epoch``.
+  0-based ``current_epoch`` as ``trainer_epoch`` (the ``epoch`` column of Lightning's metrics.csv), and ``explain``
+  names an evaluation by it and its step ("Lightning epoch 2, step 340"). The end record's ``epochs_completed`` is
+  Lightning's ``current_epoch`` at the end: the epochs Lightning completed, not the number of evaluations.
 * ``stop_on`` ("broken", "overfitting", "plateau": expected-plateau or converged at ``patience`` validations in a
   row, or worse; lossdoc.train.stop_on): rank 0 re-diagnoses the log after each validation, at once after a
   non-finite loss and every ``check_every`` optimizer steps; its decision reaches every rank
@@ -321,7 +323,10 @@ class LossdocCallback(Callback):
 
     def _end(self, status: str, trainer) -> None:
         if self.logger is not None:
-            self.logger.close(status, steps=int(getattr(trainer, "global_step", 0) or 0))
+            # epochs_completed: Lightning's own count (current_epoch is the number of epochs it has completed; its
+            # metrics.csv numbers them from 0), not the number of evaluations
+            done = getattr(trainer, "current_epoch", None)
+            self.logger.close(status, steps=int(getattr(trainer, "global_step", 0) or 0), epochs=done if isinstance(done, int) else None)
 
 
 class LossdocLogger(Logger):

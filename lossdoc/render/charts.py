@@ -30,6 +30,7 @@ import numpy as np
 from lossdoc.analysis import stats
 from lossdoc.analysis.model import Diagnosis, Facts
 from lossdoc.i18n import t
+from lossdoc.render.diagnosis import EvalNames, epoch_phrase, eval_names
 from lossdoc.runlog.run import Run
 
 LN2 = math.log(2.0)
@@ -108,6 +109,7 @@ class ChartData:
     lines: list[RefLine] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
     nonfinite_steps: list[float] = field(default_factory=list)  # all of them (marks hold at most MAX_NONFINITE_MARKS)
+    names: EvalNames | None = None  # the framework's epochs of the evaluations, when the log gives them (eval_names)
 
     @property
     def empty(self) -> bool:
@@ -285,7 +287,14 @@ def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_ki
         rows = np.flatnonzero((val_epoch == float(best)) & (val_epoch >= 1))
         if rows.size:
             i = int(rows[0])
-            marks.append(Mark("best", float(val.x[i]), float(val.y[i]), {"epoch": _fmt_epoch(val_epoch[i]), "value": f"{val.y[i]:.4f}"}))
+            marks.append(
+                Mark(
+                    "best",
+                    float(val.x[i]),
+                    float(val.y[i]),
+                    {"epoch": _fmt_epoch(val_epoch[i]), "value": f"{val.y[i]:.4f}", "eval": float(val_epoch[i])},
+                )
+            )
     ov = d.finding("overfitting")
     if ov is not None and ov.status == "fail":
         start = ov.args.get("best_epoch")
@@ -294,7 +303,7 @@ def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_ki
             start = float(val_epoch[late[int(np.argmin(val.y[late]))]])
         rows = np.flatnonzero(val_epoch == float(start)) if start is not None else np.empty(0, dtype=int)
         if rows.size and start is not None:
-            marks.append(Mark("overfit", float(val.x[int(rows[0])]), None, {"epoch": _fmt_epoch(float(start))}))
+            marks.append(Mark("overfit", float(val.x[int(rows[0])]), None, {"epoch": _fmt_epoch(float(start)), "eval": float(start)}))
 
     nonfinite: list[float] = []
     if len(b):
@@ -326,6 +335,7 @@ def chart_data(run: Run, d: Diagnosis, *, max_points: int = MAX_RAW_POINTS, x_ki
         lines=lines,
         marks=marks,
         nonfinite_steps=nonfinite,
+        names=eval_names(run),
     )
 
 
@@ -335,6 +345,21 @@ def _fmt_epoch(x: float) -> str:
 
 
 # --------------------------------------------------------------------------- words
+
+
+def eval_label(data: ChartData, evaluation: float, shown: str, lang: str) -> str:
+    """An evaluation as the chart names it: "epoch 3", or the framework's own "Lightning epoch 2, step 340"."""
+    if data.names is not None and data.names.of(evaluation) is not None:
+        return epoch_phrase(evaluation, lang, data.names)
+    return t("eval.epoch", lang, epoch=shown)
+
+
+def mark_label(data: ChartData, m: Mark, lang: str) -> str:
+    """A mark's words (legend, PNG annotation); the best and overfit marks name their evaluation by eval_label."""
+    args = dict(m.args)
+    if "eval" in args:
+        args["at_epoch"] = eval_label(data, args["eval"], args["epoch"], lang)
+    return t(f"chart.{m.kind}", lang, **args)
 
 
 def line_label(line: RefLine, lang: str) -> str:
@@ -356,8 +381,8 @@ def legend(data: ChartData, lang: str) -> list[tuple[str, str]]:
             items.append(("smooth", t("chart.smooth", lang, window=data.smooth_window)))
     if len(data.train_epoch):
         items.append(("train_epoch", t("chart.train_epoch", lang)))
-    if len(data.val):
-        items.append(("val", t("chart.val", lang)))
+    if len(data.val):  # a log that numbers evaluations apart from the framework's epochs: per evaluation
+        items.append(("val", t("chart.val_evals" if data.names is not None else "chart.val", lang)))
     for line in data.lines:
         items.append((line.kind, line_label(line, lang)))
     seen: set[str] = set()
@@ -365,7 +390,7 @@ def legend(data: ChartData, lang: str) -> list[tuple[str, str]]:
         if m.kind in seen:
             continue
         seen.add(m.kind)
-        items.append((m.kind, t(f"chart.{m.kind}", lang, **m.args)))
+        items.append((m.kind, mark_label(data, m, lang)))
     return items
 
 

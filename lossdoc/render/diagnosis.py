@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -50,6 +51,60 @@ def _digits(key: str) -> int:
     return 3 if key.endswith("std") else 4
 
 
+@dataclass(frozen=True)
+class EvalNames:
+    """How to name the evaluations of a run whose log gives the training framework's own epoch of each
+    (Run.trainer_epochs): by that epoch and the step, as the framework's own logs do ("Lightning epoch 2, step 340"),
+    never by lossdoc's evaluation number, which runs past the framework's epochs when it validates within one."""
+
+    trainer: str | None  # Run.trainer: "lightning" | "transformers" | None
+    epochs: dict[int, float]  # evaluation number -> the framework's epoch
+    steps: dict[int, float]  # evaluation number -> its step, where the run's series give it
+
+    def of(self, value: Any) -> tuple[float, float | None] | None:
+        """(framework epoch, step or None) of the evaluation numbered ``value``, or None when it has none."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not float(value).is_integer():
+            return None
+        n = int(value)
+        if n not in self.epochs:
+            return None
+        return self.epochs[n], self.steps.get(n)
+
+    def json(self, value: Any) -> dict[str, Any] | None:
+        """What --json adds beside an evaluation number: the framework, its epoch, the step."""
+        named = self.of(value)
+        if named is None:
+            return None
+        return {"evaluation": int(value), "trainer": self.trainer, "trainer_epoch": named[0], "step": named[1]}
+
+
+def eval_names(run: Run | None) -> EvalNames | None:
+    """The run's EvalNames, or None when its log numbers evaluations as epochs (no trainer_epoch in it)."""
+    if run is None or not run.trainer_epochs:
+        return None
+    e = run.epochs
+    steps = {int(n): float(s) for n, s in zip(e.epoch.tolist(), e.step.tolist()) if math.isfinite(n) and math.isfinite(s)}
+    return EvalNames(run.trainer, dict(run.trainer_epochs), steps)
+
+
+def _number(x: float) -> str:
+    """1, 1.5, 0.25: an epoch or step as logged, without padding zeros."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:g}"
+
+
+def epoch_phrase(value: Any, lang: str, names: EvalNames | None = None) -> str:
+    """An evaluation named in a sentence: "epoch 3" (第 3 轮), or, when ``names`` gives the framework's epoch of it,
+    "Lightning epoch 2, step 340" (Lightning 的 epoch 2，第 340 步)."""
+    named = names.of(value) if names is not None else None
+    if named is None or names is None:
+        shown = _args({"epoch": value})["epoch"] if value is not None else "-"
+        return t("eval.epoch", lang, epoch=shown)
+    epoch, step = named
+    who = names.trainer if names.trainer in ("lightning", "transformers") else "trainer"
+    key = f"eval.{who}" if step is not None else f"eval.{who}.no_step"
+    return t(key, lang, epoch=_number(epoch), step=_number(step) if step is not None else "-")
+
+
 # counts and positions: shown as logged (2, 1.5, 96.77), never padded with zeros
 _PLAIN_KEYS = ("epoch", "epochs", "best_epoch", "span", "first_step", "step", "limit", "count", "pairs", "evals", "n", "vocab", "n_ids")
 
@@ -66,8 +121,18 @@ def _args(args: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def finding_sentence(f: Finding, lang: str) -> str:
-    args = _args(f.args)
+def _at(args: dict[str, Any], raw: dict[str, Any], lang: str, names: EvalNames | None) -> dict[str, Any]:
+    """``args`` with the evaluations the sentence names as phrases: at_epoch (from epoch), at_best (from best_epoch),
+    and evals (from span: "5 epochs", or "5 evaluations" where the framework numbers its epochs apart)."""
+    args["at_epoch"] = epoch_phrase(raw.get("epoch"), lang, names)
+    args["at_best"] = epoch_phrase(raw.get("best_epoch"), lang, names)
+    args["evals"] = t("eval.span_evals" if names is not None else "eval.span_epochs", lang, span=args.get("span", "-"))
+    return args
+
+
+def finding_sentence(f: Finding, lang: str, names: EvalNames | None = None) -> str:
+    """The finding's sentence; ``names`` (eval_names(run)): how to name the run's evaluations."""
+    args = _at(_args(f.args), f.args, lang, names)
     if isinstance(f.args.get("source"), dict):
         args["source"] = source_text(f.args["source"], lang)
     if f.code == "log" and isinstance(f.args.get("status"), str):  # completed, interrupted, ... in the reader's language
@@ -82,8 +147,8 @@ def finding_sentence(f: Finding, lang: str) -> str:
     return text
 
 
-def explanation(d: Diagnosis, lang: str) -> list[str]:
-    """The seed's reasoning, rebuilt from this run's numbers."""
+def explanation(d: Diagnosis, lang: str, names: EvalNames | None = None) -> list[str]:
+    """The seed's reasoning, rebuilt from this run's numbers; ``names``: as finding_sentence's."""
     facts = d.facts
     out: list[str] = []
     init = d.finding("init-loss")
@@ -105,7 +170,7 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
         out.append(t("expl.floor_unknown", lang))
     fl = d.finding("floor")
     if fl is not None and fl.status != "skipped" and "best" not in fl.args:
-        out.append(finding_sentence(fl, lang))  # the training level against the floor, or a loss at ln V: its own sentence
+        out.append(finding_sentence(fl, lang, names))  # the training level against the floor, or a loss at ln V: its own sentence
     elif fl is not None and fl.status != "skipped":
         excess = fl.args.get("excess")
         if fl.status != "fail" and isinstance(excess, (int, float)) and excess < 0:
@@ -113,13 +178,13 @@ def explanation(d: Diagnosis, lang: str) -> list[str]:
             args = _args(
                 {**fl.args, "below": -excess, "pct": -fl.args["pct"] if isinstance(fl.args.get("pct"), (int, float)) else fl.args.get("pct")}
             )
-            out.append(t("expl.best_within_below", lang, **args))
+            out.append(t("expl.best_within_below", lang, **_at(args, fl.args, lang, names)))
         else:
-            out.append(t("expl.best_below" if fl.status == "fail" else "expl.best", lang, **_args(fl.args)))
+            out.append(t("expl.best_below" if fl.status == "fail" else "expl.best", lang, **_at(_args(fl.args), fl.args, lang, names)))
     elif facts.best_val_loss is not None:
         ov = d.finding("overfitting")
         epoch = ov.args.get("best_epoch", "-") if ov is not None else "-"
-        out.append(t("expl.best_plain", lang, best=fmt(facts.best_val_loss), epoch=epoch))
+        out.append(t("expl.best_plain", lang, best=fmt(facts.best_val_loss), at_epoch=epoch_phrase(epoch, lang, names)))
     xent, best = facts.unigram_xent, facts.best_val_loss
     if xent is not None and best is not None and not facts.random_data:
         diff = xent - best
@@ -276,13 +341,13 @@ def deciding_findings(d: Diagnosis) -> list[Finding]:
     return [f for f in chosen if f.status != "skipped" and not contradicts(f, d.verdict)]
 
 
-def _row(f: Finding, lang: str) -> tuple[str, Text, str, str, str]:
+def _row(f: Finding, lang: str, names: EvalNames | None = None) -> tuple[str, Text, str, str, str]:
     return (
         t(f"check.{f.code}", lang),
         Text(t(f"status.{f.status}", lang), style=STATUS_STYLE[f.status]),
         fmt(f.measured),
         fmt(f.reference),
-        finding_sentence(f, lang),
+        finding_sentence(f, lang, names),
     )
 
 
@@ -297,8 +362,9 @@ def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, com
     console.print(Panel(head, title=t("ui.title", lang, source=run.source), title_align="left", expand=True))
 
     heads = [t(f"ui.col.{c}", lang) for c in ("check", "status", "measured", "reference", "meaning")]
+    names = eval_names(run)
     if details or compact:
-        rows = [_row(f, lang) for f in d.findings if not (compact and f.status in ("ok", "skipped") and f.code not in ("init-loss", "floor"))]
+        rows = [_row(f, lang, names) for f in d.findings if not (compact and f.status in ("ok", "skipped") and f.code not in ("init-loss", "floor"))]
         if console.width - _fixed_width(heads, rows) < MIN_MEANING_WIDTH:
             console.print(_stacked_findings(heads, rows))
         else:
@@ -315,7 +381,7 @@ def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, com
         deciding = deciding_findings(d)
         if deciding:
             console.print(Text(t("ui.decided", lang), style="bold"))
-            console.print(_stacked_findings(heads, [_row(f, lang) for f in deciding], gap_after_last=False))
+            console.print(_stacked_findings(heads, [_row(f, lang, names) for f in deciding], gap_after_last=False))
     if not compact:  # the closing verdict of `train` stays short; `explain` shows where each fact came from
         render_facts(console, d, lang, plain=not details)
 
@@ -327,7 +393,7 @@ def render_diagnosis(console: Console, d: Diagnosis, run: Run, lang: str, *, com
     # Chinese has no spaces to break lines at: let the terminal wrap it
     soft = lang == "zh"
     console.print(Text(t("ui.explanation", lang), style="bold"))
-    console.print((" " if lang == "en" else "").join(explanation(d, lang)), markup=False, soft_wrap=soft)
+    console.print((" " if lang == "en" else "").join(explanation(d, lang, names)), markup=False, soft_wrap=soft)
     if d.next_steps:
         console.print(Text(t("ui.next", lang), style="bold"))
         for key in d.next_steps:

@@ -20,13 +20,14 @@ from lossdoc.render.charts import (
     ChartData,
     axes_labels,
     compare_legend,
+    eval_label,
     legend,
     minmax_downsample,
     run_letter,
     title,
     y_range,
 )
-from lossdoc.render.diagnosis import explanation, finding_sentence, fmt
+from lossdoc.render.diagnosis import eval_names, explanation, finding_sentence, fmt
 from lossdoc.runlog.run import Run
 
 COLOURS = {
@@ -172,9 +173,13 @@ def svg_chart(data: ChartData, lang: str, *, width: int = 960, height: int = 460
     if len(data.val):
         g.append(f'<polyline class="val" fill="none" stroke="{COLOURS["val"]}" stroke-width="1.5" points="{_pts(f, data.val.x, data.val.y)}"/>')
         for x, y, e in zip(data.val.x, data.val.y, data.val_epoch):
+            # the framework's own epoch beside lossdoc's evaluation number, where the log gives it
+            named = data.names.of(e) if data.names is not None else None
+            extra = f' data-trainer-epoch="{named[0]:g}"' if named is not None else ""
+            shown = eval_label(data, e, f"{e:g}", lang) if named is not None else f"{e:g}"
             g.append(
-                f'<circle class="val" data-epoch="{e:g}" data-loss="{y:.6f}" cx="{f.px(x):.2f}" cy="{f.py(y):.2f}" r="4" '
-                f'fill="{COLOURS["val"]}"><title>{escape(labels["val"])}: {e:g} → {y:.4f}</title></circle>'
+                f'<circle class="val" data-epoch="{e:g}"{extra} data-loss="{y:.6f}" cx="{f.px(x):.2f}" cy="{f.py(y):.2f}" r="4" '
+                f'fill="{COLOURS["val"]}"><title>{escape(labels["val"])}: {escape(shown)} → {y:.4f}</title></circle>'
             )
     for m in data.marks:
         if m.kind == "best" and m.y is not None:
@@ -278,12 +283,13 @@ def html_report(run: Run, d: Diagnosis, data: ChartData, lang: str) -> str:
     for col in ("check", "status", "measured", "reference", "meaning"):
         body.append(f"<th>{escape(t(f'ui.col.{col}', lang))}</th>")
     body.append("</tr></thead><tbody>")
+    names = eval_names(run)
     for f in d.findings:
         body.append(
             f'<tr class="f-{escape(f.code)}"><td class="nw">{escape(t(f"check.{f.code}", lang))}</td>'
             f'<td class="s-{escape(f.status)} nw">{escape(t(f"status.{f.status}", lang))}</td>'
             f'<td class="num">{escape(fmt(f.measured))}</td><td class="num">{escape(fmt(f.reference))}</td>'
-            f"<td>{escape(finding_sentence(f, lang))}</td></tr>"
+            f"<td>{escape(finding_sentence(f, lang, names))}</td></tr>"
         )
     body.append("</tbody></table>")
     if run.warnings:
@@ -291,7 +297,7 @@ def html_report(run: Run, d: Diagnosis, data: ChartData, lang: str) -> str:
         body += [f"<li>{escape(t(w.key, lang, **w.args))}</li>" for w in run.warnings]
         body.append("</ul>")
     sep = " " if lang == "en" else ""
-    body.append(f'<h2>{escape(t("ui.explanation", lang))}</h2><p class="explanation">{escape(sep.join(explanation(d, lang)))}</p>')
+    body.append(f'<h2>{escape(t("ui.explanation", lang))}</h2><p class="explanation">{escape(sep.join(explanation(d, lang, names)))}</p>')
     if d.next_steps:
         body.append(f"<h2>{escape(t('ui.next', lang))}</h2><ul>")
         body += [f"<li>{escape(t(k, lang))}</li>" for k in d.next_steps]
@@ -317,9 +323,9 @@ def compare_html(items: list[tuple[Run, Diagnosis]], datas: list[ChartData], row
     body.append(svg_compare_chart(datas, lang))
     body.append(_legend_html([(RUN_COLOURS[i % len(RUN_COLOURS)], f"{sym} · {text}") for i, sym, text in compare_legend(datas, lang)]))
     body.append("</figure>")
-    for (_run, d), data in zip(items, datas):
+    for (run, d), data in zip(items, datas):
         body.append(_verdict_block(d, lang, data.name))
         sep = " " if lang == "en" else ""
-        body.append(f'<p class="explanation">{escape(sep.join(explanation(d, lang)))}</p>')
+        body.append(f'<p class="explanation">{escape(sep.join(explanation(d, lang, eval_names(run))))}</p>')
     body.append(f"<footer>{escape(t('report.footer', lang, version=__version__, source=', '.join(r.source for r, _ in items)))}</footer>")
     return _page(lang, t("report.compare_title", lang, count=len(items)), body)

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from lossdoc.analysis.model import Diagnosis
+from lossdoc.analysis.model import Diagnosis, Finding
 from lossdoc.i18n import t
 from lossdoc.jsonfmt import document
-from lossdoc.render.diagnosis import explanation, finding_sentence, headline_key
+from lossdoc.render.diagnosis import EvalNames, eval_names, explanation, finding_sentence, headline_key
 from lossdoc.runlog.run import Run
 
 
+def _finding(f: Finding, lang: str, names: EvalNames | None) -> dict[str, Any]:
+    """A finding as JSON; where the run's log gives the framework's epoch of an evaluation the finding names
+    (``args.epoch``, ``args.best_epoch``: lossdoc's evaluation numbers), ``evaluations`` says it under the same name:
+    {"best_epoch": {"evaluation": 12, "trainer": "lightning", "trainer_epoch": 2, "step": 340}}."""
+    out = {**f.to_dict(), "message": finding_sentence(f, lang, names)}
+    if names is not None:
+        named = {k: v for k in ("epoch", "best_epoch") if (v := names.json(f.args.get(k))) is not None}
+        if named:
+            out["evaluations"] = named
+    return out
+
+
 def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
+    names = eval_names(run)
     return {
         "schema": "lossdoc.diagnosis/1",
         "source": run.source,
@@ -23,8 +36,8 @@ def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
         "rule": d.rule,
         "decided_by": d.decided_by,
         "facts": d.facts.to_dict(),
-        "findings": [{**f.to_dict(), "message": finding_sentence(f, lang)} for f in d.findings],
-        "explanation": explanation(d, lang),
+        "findings": [_finding(f, lang, names) for f in d.findings],
+        "explanation": explanation(d, lang, names),
         "next_steps": [{"key": k, "message": t(k, lang)} for k in d.next_steps],
         "reader_warnings": [{"key": w.key, "args": w.args, "message": t(w.key, lang, **w.args)} for w in run.warnings],
     }

@@ -12,14 +12,14 @@ from rich.text import Text
 from lossdoc.batch import Row, counts
 from lossdoc.i18n import t
 from lossdoc.jsonfmt import document
-from lossdoc.render.diagnosis import VERDICT_STYLE, finding_sentence, fmt
+from lossdoc.render.diagnosis import VERDICT_STYLE, eval_names, finding_sentence, fmt
 
 
 def _deciding_text(r: Row, lang: str) -> str:
     f = r.deciding
     if f is None:
         return "-"
-    return f"{t(f'check.{f.code}', lang)}: {finding_sentence(f, lang)}"
+    return f"{t(f'check.{f.code}', lang)}: {finding_sentence(f, lang, eval_names(r.run))}"
 
 
 def render_many(console: Console, rows: list[Row], lang: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from lossdoc.errors import LossdocError
 from lossdoc.i18n import t
-from lossdoc.render.charts import LN2, ChartData, axes_labels, legend, run_digit, title, y_range
+from lossdoc.render.charts import LN2, ChartData, axes_labels, legend, mark_label, run_digit, title, y_range
 
 # families tried first, in order; after them any font that has the glyphs for Chinese
 CJK_FAMILIES = (
@@ -151,7 +151,7 @@ def build_figure(data: ChartData, lang: str, size: tuple[int, int] = (1000, 560)
         else:
             ax.plot([m.x], [m.y], label=label, **STYLE[m.kind])
             ax.annotate(
-                t("chart.best", lang, **m.args),
+                mark_label(data, m, lang),
                 (m.x, m.y),
                 xytext=(0, 12),
                 textcoords="offset points",

@@ -72,6 +72,11 @@ def write_report(
 
 
 def _epochs(run: Run) -> float | None:
+    """How far the run got, in epochs: the framework's own where the log gives it (Run.trainer_epochs: Lightning's
+    0-based epoch + 1, the Trainer's fractional epoch), else the highest epoch or evaluation number."""
+    if run.trainer_epochs and run.trainer in ("lightning", "transformers"):
+        top = max(run.trainer_epochs.values())
+        return top + 1 if run.trainer == "lightning" else top
     vals = np.concatenate([np.asarray(run.epochs.epoch, dtype=float), np.asarray(run.batches.epoch, dtype=float)])
     vals = vals[np.isfinite(vals)]
     return float(vals.max()) if vals.size else None

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from lossdoc.analysis.model import Diagnosis
 from lossdoc.i18n import t
-from lossdoc.render.diagnosis import STATUS_STYLE, VERDICT_STYLE, finding_sentence
+from lossdoc.render.diagnosis import STATUS_STYLE, VERDICT_STYLE, eval_names, finding_sentence
 from lossdoc.runlog.run import Run
 
 
@@ -84,7 +84,7 @@ class WatchView:
             self._statuses[f.code] = f.status
         if changed:  # several at once: the most severe (a NaN over a warning that moved with it)
             f = max(changed, key=lambda x: severity.get(x.status, 0))
-            self.changed = (t(f"check.{f.code}", self.lang), f.status, finding_sentence(f, self.lang))
+            self.changed = (t(f"check.{f.code}", self.lang), f.status, finding_sentence(f, self.lang, eval_names(run)))
         if diag.verdict != self.verdict:
             self.verdict = diag.verdict
             if not self.live:

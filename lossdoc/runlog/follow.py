@@ -29,7 +29,7 @@ from lossdoc.errors import LossdocError
 from lossdoc.runlog import SCHEMA
 from lossdoc.runlog.corrections import apply_loss_scale
 from lossdoc.runlog.readers import read_run
-from lossdoc.runlog.readers.lossdoc_jsonl import _apply_header, interpret, nonfinite_val_event
+from lossdoc.runlog.readers.lossdoc_jsonl import _apply_header, interpret, nonfinite_val_event, trainer_epoch
 from lossdoc.runlog.run import BatchSeries, EpochSeries, Event, ReaderWarning, Run
 from lossdoc.runlog.sanitize import sanitize
 
@@ -82,6 +82,7 @@ class JsonlTail:
         self.header: dict[str, Any] | None = None
         self.batches = _Columns(5)
         self.epochs = _Columns(4)
+        self.trainer_epochs: dict[int, float] = {}  # evaluation number -> its trainer_epoch (lossdoc_jsonl.trainer_epoch)
         self.events: list[Event] = []
         self.status: str | None = None
         self.ended = False
@@ -134,6 +135,10 @@ class JsonlTail:
             self.batches.put(*value)
         elif what == "epoch":
             self.epochs.put(*value)
+            if (te := trainer_epoch(rec)) is not None:
+                self.trainer_epochs[value[0]] = te
+            else:
+                self.trainer_epochs.pop(value[0], None)
             if (ev := nonfinite_val_event(rec)) is not None:
                 self.events.append(ev)
         elif what == "event":
@@ -165,6 +170,7 @@ class JsonlTail:
         if self.epochs.n:
             eps, cols = self.epochs.sorted()
             run.epochs = EpochSeries(eps, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
+            run.trainer_epochs = dict(sorted(self.trainer_epochs.items()))
         return sanitize(apply_loss_scale(run, self.header))
 
 

@@ -315,19 +315,21 @@ class RunLogger:
     def closed(self) -> bool:
         return self._closed
 
-    def close(self, status: str = "completed", *, steps: int | None = None) -> None:
+    def close(self, status: str = "completed", *, steps: int | None = None, epochs: int | None = None) -> None:
         """Writes the end record (status completed, interrupted, failed or stopped) and closes the log. Called once;
         later calls do nothing. Its ``steps`` is the trainer's global step when given, else the last step logged,
-        as lossdoc train's."""
+        as lossdoc train's. Its ``epochs_completed`` is ``epochs`` when given (the trainer's own count of completed
+        epochs: the callbacks pass Lightning's and the Trainer's), else the last evaluation's number."""
         if self._closed:
             return
         self._closed = True
         last = _int(steps)
+        done = _int(epochs)
         self._write(
             {
                 "type": "end",
                 "status": status,
-                "epochs_completed": self._epoch - 1,
+                "epochs_completed": done if done is not None else self._epoch - 1,
                 "steps": max(last, self._last_step) if last is not None else self._last_step,
                 "best_val_loss": self._best if math.isfinite(self._best) else None,
                 "elapsed_s": self._elapsed(),

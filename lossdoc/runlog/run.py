@@ -118,6 +118,12 @@ class Run:
     random_low: int | None = None  # random data: the lowest token id drawn (the seed's randint(1, V): 1)
     sources: dict[str, FactSource] = field(default_factory=dict)  # fact name -> where it came from
     loss_scale: float | None = None  # logged losses were this fraction of the true mean; they are corrected (runlog/corrections.py)
+    # The training framework's own epoch of each evaluation, by its number in ``epochs.epoch`` (the lossdoc log's
+    # ``trainer_epoch``): Lightning's 0-based current_epoch (several evaluations share one with val_check_interval
+    # < 1), the transformers Trainer's fractional state.epoch. Empty when the log does not give it (lossdoc train,
+    # RunLogger, other formats): then an evaluation's number is its epoch. Renderers name evaluations by it.
+    trainer_epochs: dict[int, float] = field(default_factory=dict)
+    trainer: str | None = None  # whose epochs trainer_epochs holds: "lightning" | "transformers" | None (not said)
 
     @property
     def resumed(self) -> bool:

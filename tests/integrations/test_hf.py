@@ -277,3 +277,31 @@ def test_stop_on_plateau_stops_a_random_token_run_at_an_evaluation_and_says_why(
     assert _explain(tmp_path / "run" / "run.jsonl")["verdict"] == cb.verdict
     with pytest.raises(ValueError, match="patience must be an integer >= 1"):
         LossdocCallback(tmp_path / "x", stop_on="plateau", patience=0)
+
+
+def test_explain_names_an_evaluation_by_the_trainers_epoch_as_its_log_history_does(tmp_path):
+    """eval_steps inside an epoch: four evaluations in two epochs, at the Trainer's epochs 0.5, 1, 1.5, 2. explain
+    names the best one by the Trainer's own epoch and global step (as trainer_state.json's log_history), and the end
+    record counts the Trainer's epochs, not the evaluations."""
+    torch.manual_seed(0)
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"), num_train_epochs=2, per_device_train_batch_size=16, learning_rate=3e-3, logging_steps=1,
+        eval_strategy="steps", eval_steps=2, report_to=[], use_cpu=True, save_strategy="no", seed=0, disable_tqdm=True,
+    )  # fmt: skip
+    cb = LossdocCallback(tmp_path / "run", data="random")
+    trainer = Trainer(model=GPT2LMHeadModel(_config()), args=args, train_dataset=Rows(64, 1), eval_dataset=Rows(64, 2), callbacks=[cb])
+    trainer.train()
+    history = [h for h in trainer.state.log_history if "eval_loss" in h]
+    assert [h["epoch"] for h in history] == [0.5, 1.0, 1.5, 2.0]
+    recs = [json.loads(ln) for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines()]
+    evals = [r for r in recs if r["type"] == "epoch"]
+    assert [(r["epoch"], r["trainer_epoch"], r["step"]) for r in evals] == [(i + 1, h["epoch"], h["step"]) for i, h in enumerate(history)]
+    assert recs[-1]["type"] == "end" and recs[-1]["epochs_completed"] == 2  # the Trainer's epochs, not 4 evaluations
+
+    best = min(history, key=lambda h: h["eval_loss"])
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    floor = next(f for f in out["findings"] if f["code"] == "floor")
+    named = floor["evaluations"]["epoch"]
+    assert named == {"evaluation": history.index(best) + 1, "trainer": "transformers", "trainer_epoch": best["epoch"], "step": best["step"]}
+    epoch = f"{best['epoch']:g}"
+    assert f"Trainer epoch {epoch}, global step {best['step']}" in floor["message"]

@@ -388,3 +388,38 @@ def test_the_logger_never_handed_the_module_warns_and_writes_nothing(tmp_path):
             log_every_n_steps=1,
         )
     assert not (tmp_path / "run" / "run.jsonl").exists()
+
+
+def test_explain_names_the_best_validation_by_lightnings_epoch_as_its_metrics_csv_does(tmp_path):
+    """val_check_interval=0.5: four evaluations in two Lightning epochs. lossdoc numbers them 1-4; explain names the
+    best one as Lightning's own metrics.csv does (its epoch, from 0, and its step), and the end record counts
+    Lightning's epochs, not the evaluations."""
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    pl.seed_everything(0, verbose=False)
+    csv_logger = CSVLogger(tmp_path / "csv", name="", version="")
+    cb = LossdocCallback(tmp_path / "run", data="random")
+    trainer = _fit(tmp_path, TinyLM(), cb, epochs=2, n=128, val_check_interval=0.5, logger=[csv_logger])
+    rows = [r for r in csv.DictReader(open(tmp_path / "csv" / "metrics.csv")) if r.get("val_loss")]
+    assert [int(r["epoch"]) for r in rows] == [0, 0, 1, 1]
+    recs = _records(tmp_path / "run" / "run.jsonl")
+    evals = [r for r in recs if r["type"] == "epoch"]
+    assert [r["val_loss"] for r in evals] == pytest.approx([float(r["val_loss"]) for r in rows], rel=1e-6)
+    assert recs[-1]["type"] == "end" and recs[-1]["epochs_completed"] == trainer.current_epoch == 2  # not 4 evaluations
+
+    best_row = min(rows, key=lambda r: float(r["val_loss"]))
+    best_eval = min(evals, key=lambda r: r["val_loss"])
+    out = _explain(tmp_path / "run" / "run.jsonl")
+    floor = next(f for f in out["findings"] if f["code"] == "floor")
+    assert floor["args"]["epoch"] == best_eval["epoch"]  # lossdoc's evaluation number, as the analysis gives it ...
+    named = floor["evaluations"]["epoch"]  # ... and Lightning's name for it beside it
+    assert named["trainer"] == "lightning" and named["trainer_epoch"] == int(best_row["epoch"])
+    # the step is Lightning's global_step at that validation; metrics.csv writes the row at the step before it
+    assert named["step"] == best_eval["step"] == trainer.global_step // 4 * (evals.index(best_eval) + 1) == int(best_row["step"]) + 1
+    said = f"Lightning epoch {int(best_row['epoch'])}, global step {best_eval['step']}"
+    assert said in floor["message"] and f"epoch {best_eval['epoch']})" not in floor["message"]
+    assert any(said in line for line in out["explanation"])
+    zh = CliRunner().invoke(app, ["explain", str(tmp_path / "run" / "run.jsonl"), "--lang", "zh"])
+    assert zh.exit_code == 0 and f"Lightning 的 epoch {int(best_row['epoch'])}，全局第 {best_eval['step']} 步" in zh.output

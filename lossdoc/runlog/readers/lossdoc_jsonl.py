@@ -164,6 +164,17 @@ def interpret(rec: dict[str, Any]) -> tuple[str, Any]:
     return "unknown", None
 
 
+def trainer_epoch(rec: dict[str, Any]) -> float | None:
+    """An epoch record's ``trainer_epoch`` (the framework's own epoch of the evaluation: Lightning's 0-based
+    current_epoch, the Trainer's fractional state.epoch), when it is a finite number >= 0; else None."""
+    value = num(rec.get("trainer_epoch"))
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+# header "writer" -> whose epochs an epoch record's trainer_epoch counts (Run.trainer)
+TRAINERS = {"lossdoc.integrations.lightning": "lightning", "lossdoc.integrations.hf": "transformers"}
+
+
 def nonfinite_val_event(rec: dict[str, Any]) -> Event | None:
     """An epoch record whose validation loss is logged as NaN/Infinity (not absent): a finding, not a gap."""
     raw_val = rec.get("val_loss")
@@ -200,6 +211,7 @@ class _Reader:
         self.header: dict[str, Any] | None = None
         self.batches = _BatchColumns(max_batches)
         self.epochs: dict[int, tuple] = {}
+        self.trainer_epochs: dict[int, float] = {}  # evaluation number -> the record's trainer_epoch, when it has one
         self.bad_lines: list[int] = []  # the first few line numbers (the count is n_bad)
         self.n_bad = 0
         self.missing = 0
@@ -301,6 +313,10 @@ class _Reader:
         elif what == "epoch":
             ep, row = value
             self.epochs[ep] = row
+            if (te := trainer_epoch(rec)) is not None:
+                self.trainer_epochs[ep] = te
+            else:  # the latest record of an evaluation wins, as for its other fields
+                self.trainer_epochs.pop(ep, None)
             if (ev := nonfinite_val_event(rec)) is not None:
                 run.events.append(ev)
         elif what == "event":
@@ -402,6 +418,7 @@ class _Reader:
             eps = np.array(sorted(epochs), dtype=np.float64)
             cols = np.array([epochs[int(e)] for e in eps], dtype=np.float64).reshape(-1, 4)
             run.epochs = EpochSeries(eps, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
+            run.trainer_epochs = dict(sorted(self.trainer_epochs.items()))
         if not len(run.batches) and not epochs:
             raise LossdocError("error.log_empty", path=str(self.path))
         return apply_loss_scale(run, header)
@@ -589,4 +606,5 @@ def _apply_header(run: Run, header: dict[str, Any]) -> None:
     # lossdoc train always starts from a fresh initialisation; RunLogger and the HF callback say so in the header
     pre = header.get("pretrained")
     run.pretrained = pre if isinstance(pre, bool) else False
+    run.trainer = TRAINERS.get(str(header.get("writer")))
     run.mark_sources("log", "where.header")
