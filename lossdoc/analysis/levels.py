@@ -137,6 +137,9 @@ def _memorised_text(c: Context) -> Finding | None:
         return None
     if not ep.size and float(c.loss[0]) <= th.MEMORISED_START_NATS:
         return None  # no epochs: only a loss that started like a language model's (a classifier's or DPO's reaches ~0 by right)
+    if n < 2 or float(c.loss[0]) < th.FIRST_EPOCH_LOW_NATS:
+        return None  # the log must show the fall into memorising: a single record, or a loss logged near 0 from its first
+        # record (an RL objective such as GRPO's, 0 by construction), shows no fall at all
     args = {"train": _r(end), "epochs": _epoch(float(ep.max())) if ep.size else None, "limit": th.MEMORISED_NATS, "ppl": _r(math.exp(end), 3)}
     key = "f.overfit.train_memorised" if ep.size else "f.overfit.train_memorised_no_epochs"
     return Finding("overfitting", "fail", key, args, measured=end, reference=th.MEMORISED_NATS)

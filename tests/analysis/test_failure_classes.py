@@ -308,3 +308,24 @@ def test_an_evaluation_column_repeated_while_training_moves_is_stale_not_frozen_
     d2 = diagnose(read_run(flat))
     assert next(f for f in d2.findings if f.code == "no-learning").key == "f.nolearn.identical_evals"
     assert d2.verdict == "broken"
+
+
+def _state(tmp_path, name, losses, epochs):
+    folder = tmp_path / name
+    folder.mkdir()
+    hist = [{"step": 10 * (i + 1), "loss": x, "epoch": e} for i, (x, e) in enumerate(zip(losses, epochs))]
+    (folder / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 10 * len(losses)}), encoding="utf-8")
+    return read_run(folder)
+
+
+def test_memorising_needs_the_log_to_show_the_fall_into_it(tmp_path):
+    # the sixth set's TRL GRPO state (one record, loss 0.0 by construction) and the fifth set's BCE loss (1/35 of a
+    # cross-entropy from its first record): near 0 from the start is no evidence of memorising
+    one = diagnose(_state(tmp_path, "grpo", [0.0], [2.5]))
+    assert one.verdict != "overfitting"
+    low = diagnose(_state(tmp_path, "bce", [0.12 * 0.97**i for i in range(60)], [0.05 * (i + 1) for i in range(60)]))
+    assert not any(f.key.startswith("f.overfit.train_memorised") for f in low.findings)
+    # a language model's loss falling to 0.01 over three epochs still is
+    fell = diagnose(_state(tmp_path, "lm", [2.0 * 0.9**i for i in range(60)], [0.05 * (i + 1) for i in range(60)]))
+    assert fell.verdict == "overfitting"
+    assert any(f.key == "f.overfit.train_memorised" for f in fell.findings)
