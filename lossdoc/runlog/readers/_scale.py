@@ -87,6 +87,7 @@ class Collector:
         self.loss_base = math.e
         self.skipped = 0.0  # fp16 steps skipped (overflow), summed over the log
         self.scale_min: tuple[float, float] | None = None  # (lowest loss scale, its step)
+        self.nan_iterations = 0  # iterations the log says had a NaN or infinite loss (Megatron)
 
     # -- lines --------------------------------------------------------------------------------
     def mine(self, rank: int | None) -> bool:
@@ -238,6 +239,8 @@ class Collector:
                 run.config[name] = f[name][0]
         if self.skipped:
             run.config["skipped_steps"] = int(self.skipped)
+        if self.nan_iterations:
+            run.config["nan_iterations"] = self.nan_iterations
         if self.scale_min is not None:
             run.config["loss_scale_min"] = self.scale_min[0]
             if self.scale_min[0] <= 1.0:
@@ -256,6 +259,7 @@ SHOWN = (
     "padded_vocab_size",
     "loss_base",
     "skipped_steps",
+    "nan_iterations",
     "loss_scale_min",
 )
 

@@ -14,6 +14,9 @@
 
 The fp16 loss scale and the skipped iterations are read: their sum and the lowest scale become facts, and a
 scale that fell to 1 is named in the notes. A line of only skipped iterations has no loss and adds no batch.
+``number of nan iterations`` counts the skipped iterations whose loss was NaN or infinite (``training_log`` tests
+each loss for inf and NaN): where it is above 0 the line is a ``nonfinite_loss`` event at its iteration, which the
+analysis fails (the losses themselves are not printed: Megatron leaves skipped iterations out of the mean).
 """
 
 from __future__ import annotations
@@ -100,6 +103,12 @@ def read(path: Path, **_: Any) -> Run:
             if scale_text != last_scale:  # the scale changes seldom: a number only when it does
                 c.loss_scale(num(scale_text), step)
                 last_scale = scale_text
+            nan_text = fields.get("number of nan iterations")
+            if nan_text is not None and nan_text != "0":  # skipped iterations whose loss was NaN or infinite
+                nans = int_or_none(nan_text)
+                if nans:
+                    c.nan_iterations += nans
+                    c.event("nonfinite_loss", step, line)
             skipped_text = fields.get("number of skipped iterations")
             if skipped_text is not None and skipped_text != "0":
                 skipped = num(skipped_text)
