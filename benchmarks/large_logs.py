@@ -8,8 +8,10 @@ Usage:
 
 For each format it writes a valid log of about --mb MB with the record shapes real tools write
 (a loss decaying to a floor with batch noise, an evaluation every 1,000 steps), then runs
-``python -m lossdoc explain FILE --json`` in a fresh interpreter and prints the exit code, wall time
-and peak resident memory of that process (start-up included). Two hostile shapes are included: a
+``python -m lossdoc explain FILE --json`` in a fresh interpreter and prints the exit code, wall time, CPU time
+and peak resident memory of that process (start-up included). The readers of training at scale (issue 26: megatron,
+torchtitan, litgpt, fairseq, fairseq-json, deepspeed, olmo, composer, mlflow) are measured the same way
+(docs/performance.md). Two hostile shapes are included: a
 lossdoc header followed by ``{}`` lines, and a TensorBoard file of one 50 MB record.
 """
 

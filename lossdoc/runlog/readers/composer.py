@@ -53,7 +53,10 @@ def read(path: Path, **_: Any) -> Run:
     val_name: str | None = None
     conf: dict[str, tuple[str, int]] = {}
     for lineno, raw in lines:
-        rank, line = strip(raw)
+        if raw.startswith("\t ") and "\x1b" not in raw:  # a metric line as Composer prints it: no rank prefix to strip
+            rank, line = None, raw
+        else:
+            rank, line = strip(raw)
         h = _HEAD.match(line) if "[batch=" in line else None
         if h:
             step = float(h.group(1)) if c.mine(rank) else math.nan
