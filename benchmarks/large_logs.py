@@ -8,8 +8,10 @@ Usage:
 
 For each format it writes a valid log of about --mb MB with the record shapes real tools write
 (a loss decaying to a floor with batch noise, an evaluation every 1,000 steps), then runs
-``python -m lossdoc explain FILE --json`` in a fresh interpreter and prints the exit code, wall time
-and peak resident memory of that process (start-up included). Two hostile shapes are included: a
+``python -m lossdoc explain FILE --json`` in a fresh interpreter and prints the exit code, wall time, CPU time
+and peak resident memory of that process (start-up included). The readers of training at scale (issue 26: megatron,
+torchtitan, litgpt, fairseq, fairseq-json, deepspeed, olmo, composer, mlflow) are measured the same way
+(docs/performance.md). Two hostile shapes are included: a
 lossdoc header followed by ``{}`` lines, and a TensorBoard file of one 50 MB record.
 """
 
@@ -20,6 +22,7 @@ import json
 import math
 import os
 import random
+import resource
 import struct
 import subprocess
 import sys
@@ -261,6 +264,165 @@ def json_columns(path: Path, size: int) -> Path:
     return path / "history.json"
 
 
+# -- the consoles of training at scale (issue 26): the shapes of tests/fixtures/scale/ (scripts/make_scale_fixtures.py,
+# which cites each framework's format strings), one log line per step, an evaluation every EVAL_EVERY steps
+
+
+def megatron(path: Path, size: int) -> Path:
+    head = "------------------------ arguments ------------------------\n"
+    for k, v in (("fp16", "True"), ("global_batch_size", "16"), ("micro_batch_size", "4"), ("seq_length", "512"), ("world_size", "4")):
+        head += "  {} {} {}\n".format(k, "." * (48 - len(k)), v)
+    head += "-------------------- end of arguments ---------------------\n"
+    head += " > padded vocab (size: 50257) with 175 dummy tokens (new size: 50432)\n"
+
+    def line(s: int, loss: float) -> str:
+        out = (
+            f" [2025-04-13 23:41:20] iteration {s:8d}/{10**8:8d} | consumed samples: {s * 16:12d} | elapsed time per iteration (ms): 820.7 |"
+            f" learning rate: 3.000000E-04 | global batch size: {16:5d} | lm loss: {loss:.6E} | loss scale: 65536.0 | grad norm: 0.512 |"
+            f" number of skipped iterations: {0:3d} | number of nan iterations: {0:3d} |\n"
+        )
+        if s % EVAL_EVERY == 0:
+            out += f" validation loss at iteration {s} | lm loss value: {loss + 0.02:.6E} | lm loss PPL: {math.exp(loss + 0.02):.6E} | \n"
+        return out
+
+    _fill(path / "train.log", size, head, line)
+    return path / "train.log"
+
+
+def torchtitan(path: Path, size: int) -> Path:
+    """Two ranks interleaved (torchrun --tee): one is read."""
+    p = "[titan] 2025-01-01 12:00:00,000 - root - INFO - "
+    head = f"[rank0]:{p}Training starts at step 1, with local batch size 8, global batch size 16, gradient accumulation steps 1, sequence length 2048, total steps 100000000 (warmup 200)\n"
+
+    def line(s: int, loss: float) -> str:
+        out = "".join(
+            f"[rank{r}]:{p}\033[31mstep: {s:2}  \033[32mloss: {loss + 0.01 * r:7.4f}  \033[33mgrad_norm:  0.5000  \033[33mmemory:  1.23GiB(1.55%)"
+            f"  \033[34mtps: 12,345  \033[36mtflops: 0.50  \033[35mmfu: 0.05%\033[39m\n"
+            for r in (0, 1)
+        )
+        if s % EVAL_EVERY == 0:
+            out += f"[rank0]:{p}\033[33mvalidate step: {s:2}  \033[32mloss: {loss + 0.02:7.4f}  \033[34mmemory:  1.23GiB(1.55%)  \033[36mtps: 23,456\033[39m\n"
+        return out
+
+    _fill(path / "train.log", size, head, line)
+    return path / "train.log"
+
+
+def litgpt(path: Path, size: int) -> Path:
+    """Four iterations (lines) per optimizer step, as with gradient accumulation."""
+    head = " 'model_config': {'block_size': 512, 'n_layer': 6, 'padded_vocab_size': 50304, 'vocab_size': 50254},\n"
+
+    def line(s: int, loss: float) -> str:
+        out = "".join(
+            f"Epoch 1 | iter {4 * (s - 1) + k + 1} step {s if k == 3 else s - 1} | loss train: {loss + 0.02 * (k - 1.5):.3f}, val: n/a |"
+            f" iter time: 123.45 ms{' (step)' if k == 3 else ''} remaining time: 0:10:00\n"
+            for k in range(4)
+        )
+        if s % EVAL_EVERY == 0:
+            out += f"Validating ...\niter {4 * s}: val loss {loss + 0.02:.4f}, val time: 1234.56 ms\n"
+        return out
+
+    _fill(path / "pretrain.log", size, head, line)
+    return path / "pretrain.log"
+
+
+def fairseq(path: Path, size: int) -> Path:
+    """Losses in bits, as fairseq logs them."""
+    b2 = 1 / math.log(2)
+    pre = "2021-03-01 12:00:00 | INFO | "
+    head = pre + "fairseq.tasks.language_modeling | dictionary: 50264 types\n"
+
+    def line(s: int, loss: float) -> str:
+        ep, i = (s - 1) // 10000 + 1, (s - 1) % 10000 + 1
+        out = (
+            pre + f"train_inner | epoch {ep:03d}:    {i:4d} / 10000 loss={loss * b2:.3f}, ppl={2 ** (loss * b2):.2f}, wps=123456, ups=2.5,"
+            f" wpb=4096, bsz=8, num_updates={s}, lr=0.0005, gnorm=1.234, train_wall=8, gb_free=10.5, wall=100\n"
+        )
+        if s % EVAL_EVERY == 0:
+            out += (
+                pre + f"valid | epoch {ep:03d} | valid on 'valid' subset | loss {(loss + 0.02) * b2:.3f} | ppl {2 ** ((loss + 0.02) * b2):.2f}"
+                f" | wps 234567 | wpb 4096 | bsz 8 | num_updates {s}\n"
+            )
+        return out
+
+    _fill(path / "train.log", size, head, line)
+    return path / "train.log"
+
+
+def fairseq_json(path: Path, size: int) -> Path:
+    b2 = 1 / math.log(2)
+
+    def line(s: int, loss: float) -> str:
+        ep = (s - 1) // 10000 + 1
+        rec = {"epoch": ep, "update": round(ep - 1 + ((s - 1) % 10000 + 1) / 10000, 3), "loss": f"{loss * b2:.3f}", "ppl": f"{2 ** (loss * b2):.2f}"}
+        out = "[train_inner][INFO] - " + json.dumps({**rec, "wpb": "4096", "num_updates": str(s), "lr": "0.0005", "gnorm": "1.234"}) + "\n"
+        if s % EVAL_EVERY == 0:
+            out += "[valid][INFO] - " + json.dumps({"epoch": ep, "valid_loss": f"{(loss + 0.02) * b2:.3f}", "valid_num_updates": str(s)}) + "\n"
+        return out
+
+    _fill(path / "train.log", size, "[fairseq.tasks.language_modeling][INFO] - dictionary: 50264 types\n", line)
+    return path / "train.log"
+
+
+def deepspeed(path: Path, size: int) -> Path:
+    pre = "[2024-05-01 12:00:00,000] [INFO] "
+    head = pre + "[config.py:1000:print] DeepSpeedEngine configuration:\n" + pre + "[config.py:1004:print]   train_batch_size ............. 32\n"
+
+    def line(s: int, loss: float) -> str:
+        return pre + f"[logging.py:96:log_dist] [Rank 0] step={s}, skipped=0, lr=[3.000000e-04], mom=[(0.9, 0.999)], loss={loss:.4f}\n"
+
+    _fill(path / "train.log", size, head, line)
+    return path / "train.log"
+
+
+def olmo(path: Path, size: int) -> Path:
+    head = "2024-02-01 12:00:00.000\tnode0:0\tolmo.util:100\tINFO\tConfiguration:\n  vocab_size: 50280\n  embedding_size: 50304\n"
+
+    def line(s: int, loss: float) -> str:
+        out = f"2024-02-01 12:00:00.000\tnode0:0\tolmo.train:900\tINFO\t[step={s}/100000000]\n"
+        out += f"    train/CrossEntropyLoss={loss:.4f}\n    train/Perplexity={math.exp(loss):,.1f}\n    optim/total_grad_norm=0.512\n"
+        if s % EVAL_EVERY == 0:
+            out += f"    eval/c4_en-validation/CrossEntropyLoss={loss + 0.02:.4f}\n"
+        return out
+
+    _fill(path / "train.log", size, head, line)
+    return path / "train.log"
+
+
+def composer(path: Path, size: int) -> Path:
+    def line(s: int, loss: float) -> str:
+        out = f"[batch={s}/100000000]:\n\t Train time/batch: {s - 1}\n\t Train loss/train/total: {loss:.4f}\n"
+        if s % EVAL_EVERY == 0:
+            out += f"[Eval batch=4/4] Eval on eval data:\n\t Eval metrics/eval/LanguageCrossEntropy: {loss + 0.02:.4f}\n"
+        return out
+
+    _fill(path / "train.log", size, "max_seq_len: 1024\nvocab_size: 50368\n", line)
+    return path / "train.log"
+
+
+def mlflow(path: Path, size: int) -> Path:
+    """An MLflow file-store run: ``<timestamp> <value> <step>`` lines (mlflow FileStore.log_metric), about 30 bytes
+    a step, so 100 MB is over 3 million steps: beyond the million rows held, a sample."""
+    run = path / "mlruns" / "1" / "0123456789abcdef"
+    (run / "metrics").mkdir(parents=True)
+    (run / "params").mkdir()
+    (run / "meta.yaml").write_text("run_id: 0123456789abcdef\nrun_name: big\nstatus: 3\n")
+    (run / "params" / "vocab_size").write_text("50257")
+
+    def line(s: int, loss: float) -> str:
+        return f"{1714550400000 + s} {loss:.6f} {s}\n"
+
+    _fill(run / "metrics" / "train_loss", size, "", line)
+    rng = random.Random(1)
+    with open(run / "metrics" / "val_loss", "w") as f:
+        for s, loss in _losses(rng):
+            if s > size // 30:
+                break
+            if s % EVAL_EVERY == 0:
+                f.write(f"{1714550400000 + s} {loss + 0.02:.6f} {s}\n")
+    return run
+
+
 FORMATS = {
     "lossdoc": lossdoc_log,
     "lossdoc-empty-records": lossdoc_empty_records,
@@ -274,6 +436,15 @@ FORMATS = {
     "tensorboard-one-record": tensorboard_one_record,
     "console": console,
     "json": json_columns,
+    "megatron": megatron,
+    "torchtitan": torchtitan,
+    "litgpt": litgpt,
+    "fairseq": fairseq,
+    "fairseq-json": fairseq_json,
+    "deepspeed": deepspeed,
+    "olmo": olmo,
+    "composer": composer,
+    "mlflow": mlflow,
 }
 
 
@@ -282,16 +453,20 @@ FORMATS = {
 _HWM = "int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
 
 
-def measure(target: Path) -> tuple[int, float, float, str]:
-    """(exit code, wall seconds, peak RSS in MB, first stderr line) of `explain TARGET --json` in a fresh process."""
+def measure(target: Path) -> tuple[int, float, float, float, str]:
+    """(exit code, wall seconds, CPU seconds, peak RSS in MB, first stderr line) of `explain TARGET --json` in a fresh
+    process. The CPU seconds (user + system of that process) do not grow when other work shares the machine."""
     code = (
         "import sys; from lossdoc.cli import run; rc = run(['explain', sys.argv[1], '--json']); "
         "sys.stderr.write('\\nMAXRSS %s\\n' % " + _HWM + "); sys.exit(rc)"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     rss = 0.0
     lines = []
     for ln in proc.stderr.splitlines():
@@ -299,7 +474,7 @@ def measure(target: Path) -> tuple[int, float, float, str]:
             rss = int(ln.split()[1]) / 1024
         elif ln.strip():
             lines.append(ln)
-    return proc.returncode, wall, rss, (lines[0][:160] if lines else "")
+    return proc.returncode, wall, cpu, rss, (lines[0][:160] if lines else "")
 
 
 def phases(target: Path) -> str:
@@ -325,17 +500,17 @@ def main() -> None:
     size = int(args.mb * 1e6)
     base = Path(args.keep or tempfile.mkdtemp(prefix="lossdoc-large-"))
     base.mkdir(parents=True, exist_ok=True)
-    print(f"{'format':24} {'MB':>6} {'rc':>3} {'wall s':>7} {'peak MB':>8}  note")
+    print(f"{'format':24} {'MB':>6} {'rc':>3} {'wall s':>7} {'cpu s':>6} {'peak MB':>8}  note")
     try:
         for name in args.formats.split(","):
             folder = base / name
             folder.mkdir(exist_ok=True)
             target = FORMATS[name](folder, size)
             mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
-            rc, wall, rss, note = measure(target)
+            rc, wall, cpu, rss, note = measure(target)
             if args.phases:
                 note = (note + " " if note else "") + phases(target)
-            print(f"{name:24} {mb:6.0f} {rc:3d} {wall:7.1f} {rss:8.0f}  {note}", flush=True)
+            print(f"{name:24} {mb:6.0f} {rc:3d} {wall:7.1f} {cpu:6.1f} {rss:8.0f}  {note}", flush=True)
             if args.keep is None:
                 for p in sorted(folder.rglob("*"), reverse=True):
                     p.unlink() if p.is_file() else p.rmdir()

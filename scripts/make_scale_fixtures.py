@@ -1,6 +1,7 @@
 """Write the test fixtures of the scale-out framework readers (tests/fixtures/scale/<framework>/) from each
 framework's own format strings, for three runs: healthy (still falling), plateau (flat for its second half)
-and diverging (a rise, and for Megatron and DeepSpeed an fp16 loss-scale collapse ending in NaN).
+and diverging (a rise, and for Megatron and DeepSpeed an fp16 loss-scale collapse ending in NaN losses: Megatron
+counts them as 'number of nan iterations', DeepSpeed's training script prints loss=nan).
 
 Megatron-LM, torchtitan, fairseq, DeepSpeed, OLMo and Composer need CUDA or their own stacks to run, so the
 lines are written here with the format strings of the functions named in each writer's docstring (read in
@@ -73,8 +74,13 @@ def megatron(kind: str, batches, evals) -> str:
             scale = max(1.0, scale / 2 ** min(16, skipped))
             if scale == 1.0 and nan_from is None:
                 nan_from = s + 3 * EVERY
-        loss_text = "nan" if nan_from is not None and s >= nan_from else f"{loss:.6E}"
-        line = f" [2025-04-13 23:{41 + i // 60:02d}:{i % 60:02d}] iteration {s:8d}/{STEPS:8d} | consumed samples: {s * 16:12d} | elapsed time per iteration (ms): 820.7 | learning rate: {1e-4 * min(1, s / 100):.6E} | global batch size: {16:5d} | lm loss: {loss_text} | loss scale: {scale:.1f} | grad norm: {1.0 + 0.3 * math.sin(s):.3f} | number of skipped iterations: {skipped:3d} | number of nan iterations: {0:3d} |"
+        # fp16: an iteration whose loss is NaN overflows and is skipped; training_log leaves it out of the mean and
+        # counts it in 'number of nan iterations', so a line of only such iterations has no 'lm loss' and no grad norm
+        nans = EVERY if nan_from is not None and s >= nan_from else 0
+        skipped = max(skipped, nans)
+        loss_part = "" if nans == EVERY else f"lm loss: {loss:.6E} | "
+        grad_part = "" if nans == EVERY else f"grad norm: {1.0 + 0.3 * math.sin(s):.3f} | "
+        line = f" [2025-04-13 23:{41 + i // 60:02d}:{i % 60:02d}] iteration {s:8d}/{STEPS:8d} | consumed samples: {s * 16:12d} | elapsed time per iteration (ms): 820.7 | learning rate: {1e-4 * min(1, s / 100):.6E} | global batch size: {16:5d} | {loss_part}loss scale: {scale:.1f} | {grad_part}number of skipped iterations: {skipped:3d} | number of nan iterations: {nans:3d} |"
         out.append(line)
         if s in ev and (nan_from is None or s < nan_from):
             out.append("-" * 95)

@@ -154,3 +154,34 @@ def test_runs_in_skips_hidden_and_links(tmp_path):
     shutil.copy(SCALE / "olmo" / "healthy.log", tmp_path / "b.log")
     (tmp_path / "link.log").symlink_to(tmp_path / "b.log")
     assert [p.name for p in runs_in(tmp_path)] == ["b.log"]
+
+
+def test_a_sweep_of_every_scale_format_in_one_command(tmp_path, invoke):
+    """Every console of training at scale, the real litgpt's healthy run, and three bad files in one folder: each run
+    is found and explained with no --format, each bad file gets one row of one line, and --fail-on sets the code."""
+    root = tmp_path / "sweep"
+    for folder in ("megatron", "torchtitan", "litgpt", "fairseq", "fairseq_json", "deepspeed", "olmo", "composer"):
+        (root / folder).mkdir(parents=True)
+        shutil.copy(SCALE / folder / "diverging.log", root / folder / "train.log")
+    (root / "litgpt_real").mkdir()
+    shutil.copy(SCALE / "litgpt_real" / "healthy.log", root / "litgpt_real" / "train.log")
+    (root / "empty.log").write_text("", encoding="utf-8")
+    (root / "binary.log").write_bytes(b"\x00\x01\x02" * 100)
+    (root / "no_loss.log").write_text(" > padded vocab (size: 50257) with 175 dummy tokens (new size: 50432)\n", encoding="utf-8")
+    result = invoke(root, "--fail-on", "broken", "--lang", "en")
+    assert result.exit_code == 1, result.output
+    body = [ln for ln in result.output.splitlines() if ln.startswith("│/")]
+    assert sum("broken" in ln for ln in body) == 8 and sum("still learning" in ln for ln in body) == 1
+    assert sum("unreadable" in ln for ln in body) == 3
+    assert "Verdicts: broken 8, unreadable 3, still learning 1" in result.output
+    assert "holds no Megatron-LM loss lines" in result.output  # the reader's own refusal, in its row
+    result = invoke(root, "--lang", "zh")
+    assert result.exit_code == 2  # no --fail-on: a file that could not be read sets 2
+    assert "结论统计：训练有问题 8，无法读取 3，仍在学习 1" in result.output
+    assert not any(w in result.output for w in ("broken", "unreadable", "still learning", "Verdicts"))
+    docs = json.loads(invoke(root, "--json").output)
+    bad = {Path(d["source"]).name: d["error"] for d in docs if d["verdict"] is None}
+    assert sorted(bad) == ["binary.log", "empty.log", "no_loss.log"] and not any("\n" in e for e in bad.values())
+    assert sorted(d.get("format") for d in docs if d["verdict"]) == sorted(
+        ["megatron", "torchtitan", "litgpt", "litgpt", "fairseq", "fairseq", "deepspeed", "olmo", "composer"]
+    )

@@ -10,6 +10,10 @@ Facts a log prints become header facts where the analysis uses them (``vocab_siz
 ``pretrained``) with the line they came from, and ``run.config`` entries otherwise (``padded_vocab_size``,
 ``seq_length``, ``global_batch_size``, ``world_size``, ``loss_base``, ``skipped_steps``, ``loss_scale_min``), which
 ``explain --json`` does not show but the Notes do, in one line (``warn.scale_facts``).
+
+Batches go to lossdoc's own bounded column store (lossdoc_jsonl._BatchColumns) a chunk at a time, as the generic
+CSV and JSON Lines readers do: no Python object per row is kept, a step logged twice keeps its last row, and
+beyond a million rows a systematic 1 in k is kept with ``warn.batches_sampled`` (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -19,20 +23,29 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, as_float, batch_series, epoch_series, finish, to_float, vocab_from
+from lossdoc.runlog.readers._common import NAN, as_float, epoch_series, finish, to_float, vocab_from
+from lossdoc.runlog.readers.lossdoc_jsonl import MAX_BATCH_ROWS, _BatchColumns
 from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 ANSI = re.compile(r"\x1b\[[0-9;]{0,20}[A-Za-z]")
 # srun -l ("3: "), torchrun --tee ("[rank3]:", "[default3]:"), a launcher's "[1,3]<stdout>:"
 RANK = re.compile(r"^\s{0,4}(?:\[(?:rank|default)(\d{1,6})\]:|(\d{1,6}):\s|\[1,(\d{1,6})\]<std(?:out|err)>:)")
+_RANK_START = frozenset(" \t[0123456789")
 LN2 = math.log(2.0)
+CHUNK_ROWS = 65536  # batch rows handed to the column store at once
+BATCH_CAP = MAX_BATCH_ROWS  # batch rows held at once; beyond, a systematic 1 in k
 
 
 def strip(line: str) -> tuple[int | None, str]:
     """(the rank that printed the line, or None; the line without its rank prefix and colour codes)."""
     if "\x1b" in line:
         line = ANSI.sub("", line)
+    first = line[:1]
+    if first not in _RANK_START or (first == "[" and line[1:2] not in "rd1"):  # no rank prefix: skip the pattern
+        return None, line
     m = RANK.match(line)
     if m is None:
         return None, line
@@ -48,7 +61,10 @@ def num(text: str | None) -> float | None:
     """A number from the text a pattern matched (thousands commas allowed), or None."""
     if text is None:
         return None
-    return to_float(text.replace(",", ""))
+    try:
+        return float(text)  # what to_float gives for a number without commas, without its checks (the common case)
+    except ValueError:
+        return to_float(text.replace(",", ""))
 
 
 class Collector:
@@ -57,19 +73,21 @@ class Collector:
     def __init__(self, path: Path, fmt: str) -> None:
         self.path = path
         self.run = Run(source=str(path), format=fmt)
-        self.batches: dict[float, list[float]] = {}  # step -> [epoch, loss, lr, grad_norm, tokens]
+        self.store = _BatchColumns(BATCH_CAP)
+        self.chunk: list[list[float]] = []  # rows not yet in the store: [line, step, epoch, loss, lr, grad_norm, tokens]
+        self.n_batches = 0  # batch rows read (with a loss that is a number)
         self.evals: dict[float, list[float]] = {}  # step -> [epoch, train_loss, val_loss]
         self.rank: int | None = None
         self.other_rank_lines = 0
         self.recognised = 0
         self.bad: list[int] = []
-        self.dup = 0
         self.restart_line: int | None = None
         self.last_step = -math.inf
         self.facts: dict[str, tuple[Any, int]] = {}  # name -> (value, line)
         self.loss_base = math.e
         self.skipped = 0.0  # fp16 steps skipped (overflow), summed over the log
         self.scale_min: tuple[float, float] | None = None  # (lowest loss scale, its step)
+        self.nan_iterations = 0  # iterations the log says had a NaN or infinite loss (Megatron)
 
     # -- lines --------------------------------------------------------------------------------
     def mine(self, rank: int | None) -> bool:
@@ -83,16 +101,51 @@ class Collector:
             return False
         return True
 
-    def batch(self, step: float, loss: float | None, lineno: int, *, lr: float = NAN, grad_norm: float = NAN, epoch: float = NAN) -> None:
-        self.recognised += 1
+    def batch(
+        self, step: float, loss: float | None, lineno: int, *, lr: float = NAN, grad_norm: float = NAN, epoch: float = NAN, count: bool = True
+    ) -> None:
+        """A batch row (``count``: it is a recognised line of its own; False for a row a reader built from lines it
+        counted already). A step at or below one already read starts a restart (the warning names its line)."""
+        if count:
+            self.recognised += 1
         if loss is None:
             self.bad.append(lineno)
             return
-        if step <= self.last_step and self.restart_line is None and step in self.batches:
-            self.restart_line = lineno
-        self.last_step = max(self.last_step, step)
-        self.dup += step in self.batches
-        self.batches[step] = [epoch, loss, lr, grad_norm, NAN]
+        if step <= self.last_step:
+            if self.restart_line is None:
+                self.restart_line = lineno
+        else:
+            self.last_step = step
+        if len(self.chunk) >= CHUNK_ROWS:  # the last row stays in the chunk: ``grad_norm`` may still set it
+            self.flush()
+        self.chunk.append([float(lineno), step, epoch, loss, lr, grad_norm, NAN])
+        self.n_batches += 1
+
+    def grad_norm(self, step: float, g: float) -> None:
+        """The grad norm of the last batch row, printed on a line after its loss (OLMo)."""
+        if self.chunk and self.chunk[-1][1] == step:
+            self.chunk[-1][5] = g
+
+    def batch_block(self, lines: np.ndarray, steps: np.ndarray, losses: np.ndarray) -> None:
+        """Batch rows parsed as columns (the MLflow metric file): the store takes them as they are."""
+        n = int(steps.size)
+        if not n:
+            return
+        self.recognised += n
+        before = np.maximum.accumulate(np.r_[self.last_step, steps])
+        back = np.flatnonzero(steps <= before[:-1])
+        if back.size and self.restart_line is None:
+            self.restart_line = int(lines[back[0]])
+        self.last_step = float(before[-1])
+        self.flush()
+        nan = np.full(n, np.nan)
+        self.store.add((lines.astype(np.float64), np.vstack([steps, nan, losses, nan, nan, nan])), [])
+        self.n_batches += n
+
+    def flush(self) -> None:
+        if self.chunk:
+            self.store.add(None, [tuple(r) for r in self.chunk])
+            self.chunk = []
 
     def val(self, step: float, loss: float | None, lineno: int, *, train: float = NAN, epoch: float = NAN) -> None:
         self.recognised += 1
@@ -117,16 +170,18 @@ class Collector:
     def build(self, lines: Any, empty_key: str) -> Run:
         run = self.run
         lines.warn_long(run)
-        if not self.batches and not self.evals:
+        if not self.n_batches and not self.evals:
             if lines.empty:
                 raise LossdocError("error.log_empty", path=str(self.path))
             raise LossdocError(empty_key, path=str(self.path))
         if self.bad:
             run.warnings.append(ReaderWarning("warn.not_numbers", {"count": len(self.bad), "first": self.bad[0]}))
+        self.flush()
+        batches = self.store.series()
+        if (sample := self.store.sampled()) is not None:
+            run.warnings.append(ReaderWarning("warn.batches_sampled", {"kept": len(batches), **sample}))
         if self.restart_line is not None:
             run.warnings.append(ReaderWarning("warn.steps_restart", {"line": self.restart_line}))
-        elif self.dup:
-            run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": self.dup}))
         if self.other_rank_lines:
             run.warnings.append(ReaderWarning("warn.ranks_one_read", {"rank": self.rank, "count": self.other_rank_lines}))
         run.records_read = self.recognised
@@ -136,8 +191,9 @@ class Collector:
             factor = math.log(self.loss_base)
             run.config["loss_base"] = self.loss_base
             run.warnings.append(ReaderWarning("warn.loss_base2", {"factor": round(factor, 6)}))
-        rows = {s: (r[0], r[1] * factor, r[2], r[3], r[4]) for s, r in self.batches.items()}
-        run.batches = batch_series(rows)  # type: ignore[arg-type]
+        if factor != 1.0:
+            batches.loss *= factor
+        run.batches = batches
         evals = []
         n = 0
         for step in sorted(self.evals):
@@ -183,6 +239,8 @@ class Collector:
                 run.config[name] = f[name][0]
         if self.skipped:
             run.config["skipped_steps"] = int(self.skipped)
+        if self.nan_iterations:
+            run.config["nan_iterations"] = self.nan_iterations
         if self.scale_min is not None:
             run.config["loss_scale_min"] = self.scale_min[0]
             if self.scale_min[0] <= 1.0:
@@ -201,6 +259,7 @@ SHOWN = (
     "padded_vocab_size",
     "loss_base",
     "skipped_steps",
+    "nan_iterations",
     "loss_scale_min",
 )
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.runlog.readers._common import FLOAT, TextLines, to_float
-from lossdoc.runlog.readers._scale import Collector, int_or_none, strip
+from lossdoc.runlog.readers._scale import Collector, int_or_none, num, strip
 from lossdoc.runlog.run import Run
 
 _HEAD = re.compile(r"^\s{0,4}(?:\[epoch=\d{1,9}\])?\[batch=(\d{1,12})(?:/\d{1,12})?\]:")
@@ -53,19 +53,22 @@ def read(path: Path, **_: Any) -> Run:
     val_name: str | None = None
     conf: dict[str, tuple[str, int]] = {}
     for lineno, raw in lines:
-        rank, line = strip(raw)
-        h = _HEAD.match(line)
+        if raw.startswith("\t ") and "\x1b" not in raw:  # a metric line as Composer prints it: no rank prefix to strip
+            rank, line = None, raw
+        else:
+            rank, line = strip(raw)
+        h = _HEAD.match(line) if "[batch=" in line else None
         if h:
             step = float(h.group(1)) if c.mine(rank) else math.nan
             step_rank = rank
             continue
-        m = _METRIC.match(line)
+        m = _METRIC.match(line) if line[:1] in " \t" else None
         if m:
             if not math.isfinite(step) or (rank is not None and rank != step_rank):
                 continue
             kind, name, value = m.groups()
             if kind == "Train" and name == "loss/train/total":
-                c.batch(step, to_float(value), lineno)
+                c.batch(step, num(value), lineno)
             elif kind == "Eval" and name.endswith("/LanguageCrossEntropy"):
                 val_name = val_name or name
                 if name == val_name:

@@ -100,11 +100,11 @@ def read(path: Path, **_: Any) -> Run:
             continue
         for _name, value in _SEQ.findall(line):
             c.fact("seq_length", int_or_none(value), lineno)
-    if not c.batches:  # the script printed its losses on lines of their own
+    if not c.n_batches:  # the script printed its losses on lines of their own
         for step, (loss, lineno) in own.items():
             c.batch(step, loss, lineno)
     c.skipped = skipped_total
-    if not c.batches and not c.evals:
+    if not c.n_batches and not c.evals:
         return _console(path, c)
     if "global_batch_size" in c.facts and "micro_batch_size" in c.facts and "grad_accum" in c.facts and "world_size" not in c.facts:
         (g, gline), m_, a = c.facts["global_batch_size"], c.facts["micro_batch_size"][0], c.facts["grad_accum"][0]

@@ -47,12 +47,17 @@ def resolve(folder: Path) -> Path | None:
     return None
 
 
+def _step_done(c: Collector, cur: list[float]) -> None:
+    """[step, sum of losses, lines, epoch, first line] -> a batch: the mean loss of the step's lines."""
+    if cur:
+        c.batch(cur[0], cur[1] / cur[2], int(cur[4]), epoch=cur[3], count=False)
+
+
 def read(path: Path, **_: Any) -> Run:
     lines = TextLines(path)
     c = Collector(path, "litgpt")
-    per_step: dict[float, list[float]] = {}
-    first_line: dict[float, int] = {}
-    epochs: dict[float, float] = {}
+    # the lines of one optimizer step follow each other: their sum, count, epoch and first line until the step changes
+    cur: list[float] = []
     step = math.nan
     finetune = False
     for lineno, raw in lines:
@@ -74,10 +79,14 @@ def read(path: Path, **_: Any) -> Run:
                 continue
             # litgpt counts step_count after the update: the lines of the iterations before it belong to step + 1
             key = st + 1 if "(step)" not in line and "(optimizer.step)" not in line else st
+            if cur and cur[0] == key:
+                cur[1] += loss
+                cur[2] += 1
+                cur[3] = ep
+            else:
+                _step_done(c, cur)
+                cur = [key, loss, 1, ep, lineno]
             step = key
-            per_step.setdefault(key, []).append(loss)
-            first_line.setdefault(key, lineno)
-            epochs[key] = ep
             continue
         m = _VAL.search(line)
         if m:
@@ -97,8 +106,6 @@ def read(path: Path, **_: Any) -> Run:
                 c.fact("pretrained", True, lineno)
             elif value.rstrip(",") != "None":
                 c.fact("pretrained", True, lineno)
-    for key in sorted(per_step):
-        vals = per_step[key]
-        c.batches[key] = [epochs[key], sum(vals) / len(vals), math.nan, math.nan, math.nan]
+    _step_done(c, cur)
     c.run.config["finetune_script"] = finetune
     return c.build(lines, "error.litgpt_no_lines")

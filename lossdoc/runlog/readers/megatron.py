@@ -14,6 +14,9 @@
 
 The fp16 loss scale and the skipped iterations are read: their sum and the lowest scale become facts, and a
 scale that fell to 1 is named in the notes. A line of only skipped iterations has no loss and adds no batch.
+``number of nan iterations`` counts the skipped iterations whose loss was NaN or infinite (``training_log`` tests
+each loss for inf and NaN): where it is above 0 the line is a ``nonfinite_loss`` event at its iteration, which the
+analysis fails (the losses themselves are not printed: Megatron leaves skipped iterations out of the mean).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from lossdoc.runlog.readers._scale import Collector, int_or_none, num, or_nan, s
 from lossdoc.runlog.run import Run
 
 _ITER = re.compile(r"(?:^|[\s\]])iteration\s{1,20}(\d{1,12})/\s{0,20}(\d{1,12})\s{0,4}\|(.{0,2000})")
-_FIELD = re.compile(r"\s*([A-Za-z][A-Za-z0-9 _()/-]{0,60}?)\s*:\s*(" + FLOAT + r")\s*$")
+_FIELDS = re.compile(r"(?:^|\|)\s*([A-Za-z][A-Za-z0-9 _()/-]{0,60}?)\s*:\s*(" + FLOAT + r")\s*(?=\||$)")
 _VAL = re.compile(
     r"validation loss at (?:iteration\s{1,8}(\d{1,12})|the end of training)[^|]{0,200}\|\s{0,4}lm loss value:\s{0,4}(" + FLOAT + r"|\S{1,20})"
 )
@@ -84,6 +87,7 @@ def read(path: Path, **_: Any) -> Run:
     args: dict[str, str] = {}
     arg_lines: dict[str, int] = {}
     last_iter = math.nan
+    last_scale: str | None = None
     for lineno, raw in lines:
         rank, line = strip(raw)
         m = _ITER.search(line)
@@ -92,23 +96,31 @@ def read(path: Path, **_: Any) -> Run:
                 continue
             step = float(m.group(1))
             last_iter = step
-            fields: dict[str, str] = {}
-            for part in m.group(3).split("|"):
-                fm = _FIELD.match(part)
-                if fm:
-                    fields[fm.group(1).strip().lower()] = fm.group(2)
-            c.fact("global_batch_size", int_or_none(fields.get("global batch size")), lineno)
-            c.loss_scale(num(fields.get("loss scale")), step)
-            skipped = num(fields.get("number of skipped iterations"))
-            if skipped is not None and math.isfinite(skipped):
-                c.skipped += skipped
+            fields = {name.strip().lower(): value for name, value in _FIELDS.findall(m.group(3))}
+            if "global_batch_size" not in c.facts:
+                c.fact("global_batch_size", int_or_none(fields.get("global batch size")), lineno)
+            scale_text = fields.get("loss scale")
+            if scale_text != last_scale:  # the scale changes seldom: a number only when it does
+                c.loss_scale(num(scale_text), step)
+                last_scale = scale_text
+            nan_text = fields.get("number of nan iterations")
+            if nan_text is not None and nan_text != "0":  # skipped iterations whose loss was NaN or infinite
+                nans = int_or_none(nan_text)
+                if nans:
+                    c.nan_iterations += nans
+                    c.event("nonfinite_loss", step, line)
+            skipped_text = fields.get("number of skipped iterations")
+            if skipped_text is not None and skipped_text != "0":
+                skipped = num(skipped_text)
+                if skipped is not None and math.isfinite(skipped):
+                    c.skipped += skipped
             loss_text = fields.get("lm loss")
             if loss_text is None:  # every iteration since the last line was skipped: no loss to read
                 lm = re.search(r"lm loss:\s*(\S{1,20})", m.group(3))
                 if lm is None:
                     continue
                 loss_text = lm.group(1)
-            c.batch(step, to_float(loss_text), lineno, lr=or_nan(num(fields.get("learning rate"))), grad_norm=or_nan(num(fields.get("grad norm"))))
+            c.batch(step, num(loss_text), lineno, lr=or_nan(num(fields.get("learning rate"))), grad_norm=or_nan(num(fields.get("grad norm"))))
             continue
         m = _VAL.search(line)
         if m:

@@ -16,15 +16,19 @@ the CSV reader chooses columns (lossdoc/runlog/readers/_common.py TRAIN_NAMES, V
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, norm_name, pick, to_float, vocab_from
+from lossdoc.runlog.readers._common import TRAIN_NAMES, VAL_NAMES, norm_name, pick, to_float, vocab_from
 from lossdoc.runlog.readers._scale import Collector
 from lossdoc.runlog.run import Run
 
 MAX_METRIC_FILES = 2000
+CHUNK_BYTES = 4 * 2**20  # a metric file is read this many bytes of lines at a time
 _STATUS = {"FINISHED": "completed", "FAILED": "failed", "KILLED": "interrupted", "RUNNING": None, "SCHEDULED": None}
 _SEQ = ("seq_length", "seq_len", "max_seq_len", "max_seq_length", "block_size", "sequence_length", "context_length")
 _BATCH = ("global_batch_size", "batch_size", "train_batch_size", "total_batch_size")
@@ -58,24 +62,51 @@ def _metric_files(root: Path) -> dict[str, Path]:
     return out
 
 
-def _read_metric(c: Collector, p: Path, val: bool) -> int:
-    n = 0
-    with open(p, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if len(parts) < 2:
-                continue
-            value = to_float(parts[1])
-            step = to_float(parts[2]) if len(parts) > 2 else float(lineno - 1)
-            if step is None or not math.isfinite(step):
-                c.bad.append(lineno)
-                continue
-            n += 1
-            if val:
-                c.val(step, value, lineno)
-            else:
-                c.batch(step, value, lineno)
-    return n
+def _read_metric(c: Collector, p: Path, val: bool) -> None:
+    """The ``<timestamp> <value> <step>`` lines of one metric file. A block of lines that numpy reads whole (three
+    or more numbers on every line, the first two after the timestamp taken) is one column block; any other block
+    is read line by line (a value that is not a number is counted on its line; a line of two values has no step:
+    its place is the step)."""
+    with open(p, "rb") as fh:
+        lineno = 0
+        while lines := fh.readlines(CHUNK_BYTES):
+            first = lineno + 1
+            lineno += len(lines)
+            if not val:
+                cols = _block(lines)
+                if cols is not None:
+                    c.batch_block(np.arange(first, lineno + 1), cols[:, 1], cols[:, 0])
+                    continue
+            for i, raw in enumerate(lines, first):
+                _line(c, raw.decode("utf-8", errors="replace"), i, val)
+
+
+def _block(lines: list[bytes]) -> np.ndarray | None:
+    """(n, 2) value and step columns of the block, or None where a line is not three numbers or more."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cols = np.loadtxt(lines, dtype=np.float64, usecols=(1, 2), ndmin=2, comments=None)
+    except ValueError:
+        return None
+    if cols.shape[0] != len(lines) or not np.isfinite(cols[:, 1]).all():  # a blank line, a step that is not finite
+        return None
+    return cols
+
+
+def _line(c: Collector, line: str, lineno: int, val: bool) -> None:
+    parts = line.split()
+    if len(parts) < 2:
+        return
+    value = to_float(parts[1])
+    step = to_float(parts[2]) if len(parts) > 2 else float(lineno - 1)
+    if step is None or not math.isfinite(step):
+        c.bad.append(lineno)
+        return
+    if val:
+        c.val(step, value, lineno)
+    else:
+        c.batch(step, value, lineno)
 
 
 def _param(params: dict[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
@@ -144,9 +175,6 @@ def read(path: Path, **_: Any) -> Run:
     except OSError:
         pass
     run.config["params"] = dict(list(params.items())[:50])
-    c.batches = {s: r for s, r in c.batches.items()}
-    for r in c.batches.values():
-        r[0] = NAN
     return c.build(_NoLines(), "error.mlflow_no_loss_values")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lossdoc.runlog.readers._common import FLOAT, TextLines, to_float
-from lossdoc.runlog.readers._scale import Collector, int_or_none, strip
+from lossdoc.runlog.readers._scale import Collector, int_or_none, num, strip
 from lossdoc.runlog.run import Run
 
 _HEAD = re.compile(r"\[step=(\d{1,12})(?:/\d{1,12})?(?:,[^\]]{0,100})?\]")
@@ -58,7 +58,6 @@ def read(path: Path, **_: Any) -> Run:
     step = math.nan
     step_rank: int | None = None
     val_set: str | None = None
-    grad: dict[float, float] = {}
     for lineno, raw in lines:
         rank, line = strip(raw)
         h = _HEAD.search(line)
@@ -69,21 +68,22 @@ def read(path: Path, **_: Any) -> Run:
             step, step_rank = float(h.group(1)), rank
             line = line[h.end() :]
         if "=" in line and math.isfinite(step) and (rank is None or rank == step_rank):
-            for name, value in _METRIC.findall(line):
+            metrics = _METRIC.findall(line)
+            for name, value in metrics:
                 name = name.strip()
                 if name in _TRAIN:
-                    c.batch(step, to_float(value.replace(",", "")), lineno)
+                    c.batch(step, num(value), lineno)
                 elif name == "optim/total_grad_norm":
                     g = to_float(value.replace(",", ""))
                     if g is not None:
-                        grad[step] = g
+                        c.grad_norm(step, g)
                 elif _is_val(name):
                     label = name.rsplit("/", 1)[0]
                     if val_set is None or ("valid" in label and "valid" not in val_set and not c.evals):
                         val_set = label
                     if label == val_set:
                         c.val(step, to_float(value.replace(",", "")), lineno)
-            if h:
+            if h or (metrics and "/" in metrics[0][0]):  # a metric line (train/..., eval/...) holds no configuration
                 continue
         if m := _CONF.match(line):
             c.fact(_NAMES.get(m.group(1), m.group(1)), int_or_none(m.group(2)), lineno)
@@ -91,9 +91,6 @@ def read(path: Path, **_: Any) -> Run:
             c.run.config["load_path"] = m.group(1).strip("'\",")
         elif m := _WORLD.search(line):
             c.fact("world_size", int_or_none(m.group(1)), lineno)
-    for s, g in grad.items():
-        if s in c.batches:
-            c.batches[s][3] = g
     if val_set:
         c.run.config["eval_set"] = val_set
     return c.build(lines, "error.olmo_no_lines")

@@ -50,7 +50,7 @@ def read(path: Path, **_: Any) -> Run:
     c = Collector(path, "torchtitan")
     for lineno, raw in lines:
         rank, line = strip(raw)
-        m = _VAL.search(line)
+        m = _VAL.search(line) if ("validate" in line or "evaluation:" in line) else None
         if m:
             if c.mine(rank):
                 c.val(float(m.group(1)), to_float(m.group(2)), lineno)
@@ -59,7 +59,7 @@ def read(path: Path, **_: Any) -> Run:
         if m:
             if c.mine(rank):
                 g = _GRAD.search(m.group(3))
-                c.batch(float(m.group(1)), to_float(m.group(2)), lineno, grad_norm=or_nan(num(g.group(1)) if g else None))
+                c.batch(float(m.group(1)), num(m.group(2)), lineno, grad_norm=or_nan(num(g.group(1)) if g else None))
             continue
         if m := _MODEL.search(line):
             for k, v in _KV.findall(m.group(1)):
