@@ -47,7 +47,8 @@ def check_nonfinite(c: Context) -> Finding:
     if summary is not None and not bad_batch.any():
         return summary
     if not bad_batch.any() and not bad_val.any() and not nan_events:
-        return Finding("nonfinite-loss", "ok", "f.nonfinite.ok", {})
+        collapse = _scale_collapse(c)
+        return collapse if collapse is not None else Finding("nonfinite-loss", "ok", "f.nonfinite.ok", {})
     if bad_batch.any():
         i = int(np.argmax(bad_batch))
         step = float(b.step[i])
@@ -71,6 +72,18 @@ def check_nonfinite(c: Context) -> Finding:
         return Finding("nonfinite-loss", "fail", key, args, measured=step)
     step = nan_events[0].step if nan_events else math.nan
     return Finding("nonfinite-loss", "fail", "f.nonfinite.event", {"step": None if math.isnan(step) else int(step)}, measured=step)
+
+
+def _scale_collapse(c: Context) -> Finding | None:
+    """fp16's dynamic loss scale halves at every overflow: down to 1 (no scaling at all) with SCALE_COLLAPSE_SKIPPED or more
+    steps skipped, the gradients overflow even unscaled and the updates are being thrown away, whatever finite losses the
+    log still prints (a scale of 1 with nothing skipped is bf16's, which does not scale)."""
+    cfg = c.run.config
+    low, skipped = cfg.get("loss_scale_min"), cfg.get("skipped_steps")
+    if not isinstance(low, (int, float)) or not isinstance(skipped, (int, float)) or low > 1.0 or skipped < th.SCALE_COLLAPSE_SKIPPED:
+        return None
+    args = {"scale": _r(float(low)), "step": cfg.get("loss_scale_min_step"), "skipped": int(skipped)}
+    return Finding("nonfinite-loss", "fail", "f.nonfinite.scale_collapse", args, measured=float(low), reference=1.0)
 
 
 def _impossible_summary(c: Context) -> Finding | None:

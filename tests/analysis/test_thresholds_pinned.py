@@ -461,6 +461,13 @@ def case_zero_after(past):
     return checks.check_nonfinite(context(make_run(losses))).key == "f.nonfinite.zero_filtered"
 
 
+@pins("SCALE_COLLAPSE_SKIPPED")
+def case_scale_collapse(past):
+    run = make_run(np.linspace(6.0, 4.0, 100) + wiggle(0.0, 100, amp=0.02))
+    run.config.update(loss_scale_min=1.0, loss_scale_min_step=80, skipped_steps=th.SCALE_COLLAPSE_SKIPPED - (0 if past else 1))
+    return checks.check_nonfinite(context(run)).key == "f.nonfinite.scale_collapse"
+
+
 @pins("MEMORISED_NATS")
 def case_memorised(past):
     # the log shows the fall into it (from 2 nats over the first 20 batches), then sits just under or over the limit

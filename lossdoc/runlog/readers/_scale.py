@@ -243,7 +243,8 @@ class Collector:
             run.config["nan_iterations"] = self.nan_iterations
         if self.scale_min is not None:
             run.config["loss_scale_min"] = self.scale_min[0]
-            if self.scale_min[0] <= 1.0:
+            run.config["loss_scale_min_step"] = int(self.scale_min[1])
+            if self.scale_min[0] <= 1.0 and self.skipped:  # a scale of 1 with no step skipped is bf16's (no scaling)
                 run.warnings.append(ReaderWarning("warn.loss_scale_collapse", {"scale": self.scale_min[0], "step": int(self.scale_min[1])}))
         parts = [f"{name}={_show(run.config[name])}" for name in SHOWN if name in run.config]
         if parts:

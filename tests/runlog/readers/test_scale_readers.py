@@ -150,11 +150,6 @@ def _collapse_log(folder: str) -> str:
     return "\n".join(out) + "\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 26: a loss-scale collapse with finite losses is only a note (warn.loss_scale_collapse, "
-    "config loss_scale_min, skipped_steps): no check in lossdoc/analysis fails on it yet, so the verdict follows the curve",
-)
 @pytest.mark.parametrize("folder", ["megatron", "deepspeed"])
 def test_loss_scale_collapse_alone_is_broken(tmp_path, folder):
     p = tmp_path / "collapse.log"
@@ -162,7 +157,22 @@ def test_loss_scale_collapse_alone_is_broken(tmp_path, folder):
     run = read_run(p)
     assert run.config["loss_scale_min"] == 1.0 and run.config["skipped_steps"] >= 100
     assert np.isfinite(run.batches.loss).all() and not any(e.kind == "nonfinite_loss" for e in run.events)
-    assert diagnose(run).verdict == "broken"
+    d = diagnose(run)
+    assert d.verdict == "broken"
+    assert next(f for f in d.findings if f.code == "nonfinite-loss").key == "f.nonfinite.scale_collapse"
+
+
+def test_a_loss_scale_of_one_with_nothing_skipped_is_bf16_not_a_collapse(tmp_path):
+    # Megatron under bf16 prints "loss scale: 1.0" at every iteration and skips nothing: no scaling, not a collapse
+    healthy = (SCALE / "megatron" / "healthy.log").read_text(encoding="utf-8")
+    import re
+
+    p = tmp_path / "bf16.log"
+    p.write_text(re.sub(r"loss scale: \S+", "loss scale: 1.0", healthy), encoding="utf-8")
+    run = read_run(p)
+    assert run.config["loss_scale_min"] == 1.0 and not run.config.get("skipped_steps")
+    assert not any(w.key == "warn.loss_scale_collapse" for w in run.warnings)
+    assert diagnose(run).verdict == "still-learning"
 
 
 def test_megatron_real_lines(tmp_path):
