@@ -123,10 +123,10 @@ def _args(args: dict[str, Any]) -> dict[str, str]:
 
 def _at(args: dict[str, Any], raw: dict[str, Any], lang: str, names: EvalNames | None) -> dict[str, Any]:
     """``args`` with the evaluations the sentence names as phrases: at_epoch (from epoch), at_best (from best_epoch),
-    and evals (from span: "5 epochs", or "5 evaluations" where the framework numbers its epochs apart)."""
+    and span_evals (from span: "5 epochs", or "5 evaluations" where the framework numbers its epochs apart)."""
     args["at_epoch"] = epoch_phrase(raw.get("epoch"), lang, names)
     args["at_best"] = epoch_phrase(raw.get("best_epoch"), lang, names)
-    args["evals"] = t("eval.span_evals" if names is not None else "eval.span_epochs", lang, span=args.get("span", "-"))
+    args["span_evals"] = t("eval.span_evals" if names is not None else "eval.span_epochs", lang, span=args.get("span", "-"))
     return args
 
 

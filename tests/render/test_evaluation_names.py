@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from lossdoc.analysis import diagnose
+from lossdoc.i18n import catalogs
 from lossdoc.render.charts import chart_data, legend
 from lossdoc.render.diagnosis import EvalNames, epoch_phrase, eval_names, explanation, finding_sentence
 from lossdoc.render.html import html_report
@@ -133,3 +134,16 @@ def test_compare_counts_a_framework_run_in_its_own_epochs():
     items = [(run, diagnose(run)) for run in (_run(), _run("transformers"), _run(named=False))]
     # 8 evaluations: Lightning's epochs 0-3 are 4 epochs; the Trainer's epoch 3.0 is 3; without trainer_epoch, 8
     assert [row["values"]["epochs"] for row in compare_rows(items, "en")] == [4.0, 3.0, 8.0]
+
+
+@pytest.mark.parametrize("trainer", [None, "lightning"])
+def test_a_findings_own_count_of_evaluations_is_never_replaced_by_a_span(trainer):
+    # "{evals}" is a count in some sentences (the log's evaluations, the end window's): the span phrase has its own
+    # placeholder, so "4 records read: 0 batches, 4 evaluations" never becomes "- epochs evaluations"
+    d = diagnose(_run(trainer))
+    names = eval_names(_run(trainer)) if trainer else None
+    for f in d.findings:
+        if isinstance(f.args.get("evals"), int) and "{evals}" in catalogs()["en"][f.key]:
+            text = finding_sentence(f, "en", names)
+            assert f"{f.args['evals']} evaluations" in text, (f.key, text)
+            assert "epochs evaluations" not in text
