@@ -480,6 +480,9 @@ def check_overfitting(c: Context) -> Finding:
     fitted = fit_rise is not None and noise_known and fit_rise > fit_band
     if (rise > fail_band or fitted) and train_falling:
         return Finding("overfitting", "fail", "f.overfit.val_rising", args, measured=vfinal, reference=vmin)
+    few = _few_rising_every(c, i_min, vmin, train_known, train_falling)
+    if few is not None:
+        return Finding("overfitting", "fail", "f.overfit.few_rising_every", {**args, **few}, measured=vfinal, reference=vmin)
     memo = _memorisation(c)
     if memo is not None:
         return memo
@@ -487,6 +490,24 @@ def check_overfitting(c: Context) -> Finding:
         key = "f.overfit.val_up_noise_unknown" if train_falling else "f.overfit.val_up_train_flat" if train_known else "f.overfit.val_up_no_train"
         return Finding("overfitting", "warn", key, args, measured=vfinal, reference=vmin)
     return Finding("overfitting", "ok", "f.overfit.ok", args, measured=vfinal, reference=vmin)
+
+
+def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, train_falling: bool) -> dict[str, Any] | None:
+    """A few evaluations give their own noise few degrees of freedom (6 evaluations: 3, where the t quantile for 3
+    standard errors is 9), but an evaluation set's mean over N tokens moves by chance about level/sqrt(N) (a token's
+    loss varies about as much as the mean itself): under 1% of the level from N = 10,000 tokens. Validation that rose
+    at every one of at least FEW_RISES_MIN evaluations after its best (an order that chance gives 1/(k+1)!), by
+    FEW_RISE_REL of the best or more and by more than Z sqrt(2) times the series' own noise (its point estimate, where
+    measured), while training fell or was not logged, is overfitting. Its arguments, or None."""
+    after = c.val[i_min:]
+    rises = after.size - 1
+    if rises < th.FEW_RISES_MIN or not bool(np.all(np.diff(after) > 0)):
+        return None
+    if float(after[-1]) - vmin < th.FEW_RISE_REL * abs(vmin) or (train_known and not train_falling):
+        return None
+    if math.isfinite(c.sigma_val) and float(after[-1]) - vmin <= th.Z * math.sqrt(2.0) * c.sigma_val:
+        return None  # the series' own noise, where it could be measured (its point estimate, without the t quantile's widening), is as large
+    return {"k": int(rises), "rel": _r(100 * (float(after[-1]) - vmin) / abs(vmin), 1), "p": _r(1.0 / math.factorial(rises + 1), 4)}
 
 
 def _fitted_rise(c: Context, i_min: int, vmin: float, sd: float, m_k: float, v_k: float) -> tuple[float | None, float]:

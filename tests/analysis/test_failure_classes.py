@@ -13,6 +13,7 @@ import pytest
 
 from lossdoc import RunLogger
 from lossdoc.analysis import diagnose
+from lossdoc.analysis import thresholds as th
 from lossdoc.runlog.overrides import apply_overrides
 from lossdoc.runlog.readers import read_run
 from tests.analysis.test_checks import make_run
@@ -329,3 +330,25 @@ def test_memorising_needs_the_log_to_show_the_fall_into_it(tmp_path):
     fell = diagnose(_state(tmp_path, "lm", [2.0 * 0.9**i for i in range(60)], [0.05 * (i + 1) for i in range(60)]))
     assert fell.verdict == "overfitting"
     assert any(f.key == "f.overfit.train_memorised" for f in fell.findings)
+
+
+def test_validation_rising_at_every_evaluation_after_its_best_is_overfitting_when_its_noise_has_few_degrees(tmp_path):
+    # the sixth and seventh sets' class: a Trainer's 4 or 6 evaluations, each above the one before after the best, by
+    # 12% and 36%, while training falls: their own noise has 1-3 degrees of freedom (a t quantile of 9 or more for 3
+    # standard errors), so only the order and the size of the rise can tell
+    evals = [(200, 1.278), (400, 1.303), (600, 1.406), (800, 1.492), (1000, 1.694), (1200, 1.738)]
+    train = [1.6 - 0.9 * i / 120 for i in range(120)]
+    d = diagnose(_hf_state(tmp_path, train, evals))
+    assert d.verdict == "overfitting"
+    assert next(f for f in d.findings if f.code == "overfitting").key == "f.overfit.few_rising_every"
+    # a rise of 3% in all is within what an evaluation set's mean may move: not this rule
+    small = [(s, 1.278 * (1 + 0.01 * i)) for i, (s, _) in enumerate(evals[:4])]
+    (tmp_path / "b").mkdir()
+    d2 = diagnose(_hf_state(tmp_path / "b", train, small))
+    assert next(f for f in d2.findings if f.code == "overfitting").key != "f.overfit.few_rising_every"
+    # and a series whose measured noise is as large as the rise: the lowest was a low draw, not the best level
+    rng = np.random.default_rng(2)
+    noisy = list(np.maximum(4.75, 4.9 + rng.normal(0, 0.1, 11))) + [4.72, 4.82, 4.90, 4.97]
+    d3 = diagnose(make_run(np.full(600, 4.8) + rng.normal(0, 0.2, 600), noisy, v=None, val_tokens=float("nan")))
+    assert min(noisy) == 4.72 and (4.97 - 4.72) / 4.72 > th.FEW_RISE_REL  # the order and the size alone would decide
+    assert next(f for f in d3.findings if f.code == "overfitting").key != "f.overfit.few_rising_every"

@@ -9,6 +9,7 @@ against such mutants.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -343,6 +344,30 @@ def case_few_evals_corroborate(past):
     f = checks.check_progress(c)
     assert f.key in ("f.progress.val_train_falling", "f.progress.val_settled"), (f.key, f.args)
     return f.key == "f.progress.val_settled"
+
+
+def _rising_every(vals):
+    """Does the rising-every rule fire on these evaluations after falling training? Read with no series noise (the
+    evaluations' own noise unmeasured), so the regular rise test, which a noiseless series passes first, stays out."""
+    from lossdoc.analysis import trends
+
+    c = dataclasses.replace(context(make_run(np.linspace(2.0, 1.0, 200), [2.5, *vals], v=None, val_tokens=float("nan"))), sigma_val=math.nan)
+    i_min = int(np.argmin(c.val))
+    return trends._few_rising_every(c, i_min, float(c.val[i_min]), True, True) is not None
+
+
+@pins("FEW_RISES_MIN")
+def case_few_rises(past):
+    # validation's best, then FEW_RISES_MIN rises in a row (or one fewer) of 5% each
+    k = th.FEW_RISES_MIN if past else th.FEW_RISES_MIN - 1
+    return _rising_every([2.0, 1.5] + [1.5 * (1 + 0.05 * i) for i in range(1, k + 1)])
+
+
+@pins("FEW_RISE_REL")
+def case_few_rise_rel(past):
+    # four rises in a row after the best, in all just over or under FEW_RISE_REL of the best
+    total = th.FEW_RISE_REL * (1.1 if past else 0.9)
+    return _rising_every([2.0, 1.5] + [1.5 * (1 + total * i / 4) for i in range(1, 5)])
 
 
 @pins("FLAT_SLOPE_REL")
