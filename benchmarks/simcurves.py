@@ -74,7 +74,9 @@ Tiers: ``easy`` (iid noise, N log-uniform in [40, 10000]); ``small-effect`` (the
 standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 40]); ``autocorrelated``
 (AR(1) record noise with phi in [0.5, 0.9], same marginal sigma); ``warmup-bump`` (the default run's rise of
 0.12-0.25 nats over the first p = 10-30 steps, then back down with scale 0.2-0.5 p, added to the mean; logged
-every step, N in [200, 3000]). Truth sets wider than the family's, for a hard tier (WIDER below): a healthy curve of fewer
+every step, N in [200, 3000]); ``few-evals`` (3-6 evaluations, as a Trainer's epochs give: still-learning and converged
+with their usual validation; overfitting with its best at the first or second evaluation after the start, then a rise
+of 5-40% of that level, and an evaluation noise of 0.2-1% of the level, a mean over 10,000 tokens or more). Truth sets wider than the family's, for a hard tier (WIDER below): a healthy curve of fewer
 than 20 records with no evaluations may also be called inconclusive (a reader with the same facts may decline
 to judge 10-19 points); and a stuck run whose loss ends within 1% of ln V, written in a format that cannot say its
 data is text (all but lossdoc's), may also be called inconclusive: on random ids the same numbers are the floor, and
@@ -103,12 +105,12 @@ TRUTH: dict[str, tuple[str, ...]] = {
     "fine-tune": ("converged", "still-learning"),
 }
 HEALTHY_FAMILIES = ("random-plateau", "still-learning", "converged", "short-flat", "fine-tune")
-TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump")
+TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals")
 FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "random-plateau": ("easy", "short", "autocorrelated", "warmup-bump"),
-    "still-learning": ("easy", "small-effect", "short", "autocorrelated", "warmup-bump"),
-    "converged": ("easy", "short", "autocorrelated", "warmup-bump"),
-    "overfitting": ("easy", "small-effect", "short", "autocorrelated"),
+    "still-learning": ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals"),
+    "converged": ("easy", "short", "autocorrelated", "warmup-bump", "few-evals"),
+    "overfitting": ("easy", "small-effect", "short", "autocorrelated", "few-evals"),
     "divergence": ("easy", "short", "autocorrelated"),
     "stuck": ("easy", "short", "autocorrelated"),
     "short-flat": ("short",),
@@ -326,8 +328,8 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
     # independent (documents, sequences): the batch sd is sigma_tok * c / sqrt(batch tokens), c in [1, 4]
     sigma_tok = float(rng.uniform(1.5, 3.0) * rng.uniform(1.0, 4.0))
     sigma_b = sigma_tok / math.sqrt(batch_tokens)
-    has_evals = rng.random() < 0.6
-    n_evals = int(rng.integers(3, 41)) if has_evals else 0
+    has_evals = rng.random() < 0.6 or tier == "few-evals"
+    n_evals = int(rng.integers(3, 7)) if tier == "few-evals" else int(rng.integers(3, 41)) if has_evals else 0
     val_gap = float(rng.uniform(0, 0.15))
     rise_fn = None
     lr = np.full(n, lr_value)
@@ -381,10 +383,25 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             u_m = float(rng.uniform(0.3, 0.6)) * S
             gap = float(rng.uniform(0.0, 0.3))  # validation sits above training by this until its minimum
             n_evals = (
-                int(rng.integers(10, 21)) if tier == "short" else int(rng.integers(20, 61)) if tier == "small-effect" else int(rng.integers(15, 61))
+                int(rng.integers(10, 21))
+                if tier == "short"
+                else int(rng.integers(20, 61))
+                if tier == "small-effect"
+                else int(rng.integers(4, 7))
+                if tier == "few-evals"
+                else int(rng.integers(15, 61))
             )
             has_evals = True
-            if tier == "small-effect":
+            if tier == "few-evals":
+                # the best at the first or second evaluation, then a rise of 5-40% of the level (a Trainer's 4-6 epochs
+                # of a fine-tune): the evaluation set's noise is that of a mean over 10,000+ tokens, 0.2-1% of the level
+                ev0 = _eval_steps(fmt, rec_step, n_evals)
+                ev0 = ev0[ev0 > 0]  # not the measurement before training
+                u_m = float(ev0[int(rng.integers(0, 2))])
+                level = float(base(u_m)) + gap
+                sigma_v = level * float(_loguniform(rng, 0.002, 0.01))
+                R = level * float(rng.uniform(0.05, 0.4))
+            elif tier == "small-effect":
                 sigma_v = _loguniform(rng, 0.01, 0.06)
                 z = float(rng.uniform(5, 8))
                 R = z * sigma_v

@@ -33,6 +33,7 @@ FEW_EVALS_CORROBORATE = (
     5  # up to this many evaluations, a validation fall their noise cannot show is still learning when the training batches show it
 )
 FEW_RISES_MIN = 3  # validation rising at every one of at least this many evaluations after its best ...
+NOISE_DF_VETO = 5  # ... unless the series' own noise, measured on this many degrees of freedom or more, is as large as the rise
 FEW_RISE_REL = 0.05  # ... by at least 5% of the best in all (a mean over 10,000+ tokens moves under 1% by chance): overfitting
 FLAT_SLOPE_REL = 0.05  # the validation curve has flattened when its slope at the end is under 5% of its average slope
 PRETRAINED_UNIGRAM_REL = 0.8  # a first loss below 80% of the unigram level (Zipf estimate) means a pretrained start ...

@@ -207,6 +207,10 @@ def _progress_evals(c: Context) -> Finding:
     se_change = max(se_change, th.MIN_BAND) if math.isfinite(se_change) else th.MIN_BAND
     z = change / se_change
     rel = slope / avg_slope if math.isfinite(avg_slope) and avg_slope < 0 else math.nan
+    if m >= c.val.size and math.isfinite(rel) and x[-1] > x[-2]:
+        # the end's window is the whole series (3 evaluations): its slope is the average one, so the share says nothing;
+        # the last interval's slope is the end's
+        rel = min(rel, (float(c.val[-1]) - float(c.val[-2])) / float(x[-1] - x[-2]) / avg_slope)
     args = {
         "change": _r(change),
         "drop": _r(-change),
@@ -498,15 +502,17 @@ def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, tr
     loss varies about as much as the mean itself): under 1% of the level from N = 10,000 tokens. Validation that rose
     at every one of at least FEW_RISES_MIN evaluations after its best (an order that chance gives 1/(k+1)!), by
     FEW_RISE_REL of the best or more and by more than Z sqrt(2) times the series' own noise (its point estimate, where
-    measured), while training fell or was not logged, is overfitting. Its arguments, or None."""
+    measured on NOISE_DF_VETO degrees of freedom or more, or from token counts), while training fell or was not logged,
+    is overfitting. Its arguments, or None."""
     after = c.val[i_min:]
     rises = after.size - 1
     if rises < th.FEW_RISES_MIN or not bool(np.all(np.diff(after) > 0)):
         return None
     if float(after[-1]) - vmin < th.FEW_RISE_REL * abs(vmin) or (train_known and not train_falling):
         return None
-    if math.isfinite(c.sigma_val) and float(after[-1]) - vmin <= th.Z * math.sqrt(2.0) * c.sigma_val:
-        return None  # the series' own noise, where it could be measured (its point estimate, without the t quantile's widening), is as large
+    measured = math.isfinite(c.sigma_val) and (c.val_noise_source != "series" or c.val_noise_df >= th.NOISE_DF_VETO)
+    if measured and float(after[-1]) - vmin <= th.Z * math.sqrt(2.0) * c.sigma_val:
+        return None  # the series' own noise, where it was measured on enough degrees of freedom (its point estimate), is as large
     return {"k": int(rises), "rel": _r(100 * (float(after[-1]) - vmin) / abs(vmin), 1), "p": _r(1.0 / math.factorial(rises + 1), 4)}
 
 

@@ -352,3 +352,18 @@ def test_validation_rising_at_every_evaluation_after_its_best_is_overfitting_whe
     d3 = diagnose(make_run(np.full(600, 4.8) + rng.normal(0, 0.2, 600), noisy, v=None, val_tokens=float("nan")))
     assert min(noisy) == 4.72 and (4.97 - 4.72) / 4.72 > th.FEW_RISE_REL  # the order and the size alone would decide
     assert next(f for f in d3.findings if f.code == "overfitting").key != "f.overfit.few_rising_every"
+
+
+def test_three_evaluations_that_fell_then_stopped_have_flattened():
+    # the simulator's few-evals class: with 3 evaluations the end's window is the whole series, so its slope is the
+    # average one; the last interval (4.003 -> 4.004) is the end's, and it is flat
+    rng = np.random.default_rng(4)
+    u = np.arange(1, 2633)
+    train = 3.9 + 0.8 * np.exp(-u / 150) + rng.normal(0, 0.05, u.size)
+    d = diagnose(make_run(train, [4.5, 4.17, 4.003, 4.004], v=None, val_tokens=65536))  # the first at step 0; noise from tokens
+    assert _progress(d).key not in ("f.progress.val_improving", "f.progress.val_falling_every", "f.progress.val_train_falling")
+    assert d.verdict == "converged"
+    # while 3 evaluations still falling by as much in their last interval, over training still falling, are improving
+    falling = 3.6 + 1.2 * np.exp(-u / 3000) + rng.normal(0, 0.05, u.size)
+    d2 = diagnose(make_run(falling, [4.5, 4.17, 4.003, 3.84], v=None, val_tokens=65536))
+    assert d2.verdict == "still-learning"

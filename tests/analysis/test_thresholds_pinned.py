@@ -356,6 +356,20 @@ def _rising_every(vals):
     return trends._few_rising_every(c, i_min, float(c.val[i_min]), True, True) is not None
 
 
+@pins("NOISE_DF_VETO")
+def case_noise_df_veto(past):
+    # 4 rises of 5% each after the best, and a series noise as large as the rise: it vetoes the rule when measured on
+    # NOISE_DF_VETO degrees of freedom (past), not on one fewer
+    from lossdoc.analysis import trends
+
+    vals = [2.0, 1.5] + [1.5 * (1 + 0.05 * i) for i in range(1, 5)]
+    c = context(make_run(np.linspace(2.0, 1.0, 200), [2.5, *vals], v=None, val_tokens=float("nan")))
+    df = th.NOISE_DF_VETO if past else th.NOISE_DF_VETO - 1
+    c = dataclasses.replace(c, sigma_val=0.3 / (3 * math.sqrt(2)), val_noise_source="series", val_noise_df=df)
+    i_min = int(np.argmin(c.val))
+    return trends._few_rising_every(c, i_min, float(c.val[i_min]), True, True) is None
+
+
 @pins("FEW_RISES_MIN")
 def case_few_rises(past):
     # validation's best, then FEW_RISES_MIN rises in a row (or one fewer) of 5% each
