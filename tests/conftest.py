@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# torch's OpenMP threads spin a while (GNU OpenMP: 300,000 turns) each time they wait for work. A test that asks for 2 threads
+# (--threads 2, a resumed 2-thread run) or a `python -m lossdoc train` subprocess with its auto count shares 2 cores
+# with the other -n 2 worker: spinning threads then burn the cores the other worker wants (a tiny 2-thread run: 2 s of
+# CPU instead of 0.1 s on a busy machine). Passive waiting changes nothing the threads compute. Set here, before
+# anything imports torch (in this process, the -n workers and the subprocesses, which inherit it); a value already set
+# wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def pytest_configure(config):
@@ -19,8 +28,6 @@ def pytest_configure(config):
 
     # CI must be reproducible: under CI=true hypothesis draws the same cases every run (derandomize);
     # on a developer's machine it explores new ones, and what it finds becomes a regression test.
-    import os
-
     from hypothesis import settings
 
     settings.register_profile("ci", derandomize=True, print_blob=True)
