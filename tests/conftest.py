@@ -59,6 +59,8 @@ def pytest_collection_modifyitems(config, items):
         if "default_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.xdist_group("default_run"))
+        elif item.get_closest_marker("xdist_group"):
+            continue  # a group of its own: the tests that import transformers or Lightning, held on one worker
         elif any(d[-1].scope == "module" for d in defs.values()):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
