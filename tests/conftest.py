@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,13 @@ import pytest
 # anything imports torch (in this process, the -n workers and the subprocesses, which inherit it); a value already set
 # wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# PYTHONDONTWRITEBYTECODE=1 (some machines' environments set it) makes every test process compile lossdoc from source
+# and pytest rewrite every test module's asserts again, each run: ~4 s of CPU per -n worker, and each `python -m
+# lossdoc` subprocess compiles what it imports. The tests keep their bytecode caches (__pycache__, ignored by git) as
+# any Python run does; a cache never changes what runs (Python checks it against the source's mtime and size).
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def pytest_configure(config):
