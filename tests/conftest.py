@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# torch's OpenMP threads spin a while (GNU OpenMP: 300,000 turns) each time they wait for work. A test that asks for 2 threads
+# (--threads 2, a resumed 2-thread run) or a `python -m lossdoc train` subprocess with its auto count shares 2 cores
+# with the other -n 2 worker: spinning threads then burn the cores the other worker wants (a tiny 2-thread run: 2 s of
+# CPU instead of 0.1 s on a busy machine). Passive waiting changes nothing the threads compute. Set here, before
+# anything imports torch (in this process, the -n workers and the subprocesses, which inherit it); a value already set
+# wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# PYTHONDONTWRITEBYTECODE=1 (some machines' environments set it) makes every test process compile lossdoc from source
+# and pytest rewrite every test module's asserts again, each run: ~4 s of CPU per -n worker, and each `python -m
+# lossdoc` subprocess compiles what it imports. The tests keep their bytecode caches (__pycache__, ignored by git) as
+# any Python run does; a cache never changes what runs (Python checks it against the source's mtime and size).
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def pytest_configure(config):
@@ -19,8 +36,6 @@ def pytest_configure(config):
 
     # CI must be reproducible: under CI=true hypothesis draws the same cases every run (derandomize);
     # on a developer's machine it explores new ones, and what it finds becomes a regression test.
-    import os
-
     from hypothesis import settings
 
     settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -52,6 +67,8 @@ def pytest_collection_modifyitems(config, items):
         if "default_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.xdist_group("default_run"))
+        elif item.get_closest_marker("xdist_group"):
+            continue  # a group of its own: the tests that import transformers or Lightning, held on one worker
         elif any(d[-1].scope == "module" for d in defs.values()):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 

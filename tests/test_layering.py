@@ -12,17 +12,21 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.xdist_group("tests/test_layering.py")  # under -n 2, one worker parses the package, once
 
 ROOT = Path(__file__).resolve().parents[1] / "lossdoc"
 COMMANDS = {"train", "explain", "baseline", "compare", "generate", "check", "watch"}
 
 
-def _imports() -> list[tuple[str, str, int]]:
+@functools.cache  # the package does not change while the tests run: parsed once per test process, not once per rule
+def _imports() -> tuple[tuple[str, str, int], ...]:
     """(importing module, imported name, line) for every absolute import in the package, lazy ones included."""
-    out = []
+    out: list[tuple[str, str, int]] = []
     for f in sorted(ROOT.rglob("*.py")):
         parts = f.relative_to(ROOT.parent).with_suffix("").parts
         mod = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -31,7 +35,7 @@ def _imports() -> list[tuple[str, str, int]]:
                 out += [(mod, a.name, node.lineno) for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 out += [(mod, node.module, node.lineno)] + [(mod, f"{node.module}.{a.name}", node.lineno) for a in node.names]
-    return out
+    return tuple(out)
 
 
 def _violations(rule) -> list[str]:

@@ -214,6 +214,51 @@ def _erfc(x: np.ndarray) -> np.ndarray:
     return np.fromiter((math.erfc(float(v)) for v in x), dtype=np.float64, count=x.size)
 
 
+# The decays the validation noise is measured around, each with its analytic Jacobian (columns: d/da, d/db, d/dc
+# [, d/dd]): curve_fit would otherwise difference every parameter numerically, one more model evaluation each per
+# iteration. tests/analysis/test_stats.py holds the fits equal to the numerically differentiated ones.
+
+
+def _power(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    """a + b k^(-c), k = 1..n."""
+    return a + b * x ** (-c)
+
+
+def _power_jac(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    p = x ** (-c)
+    return np.column_stack((np.ones_like(x), p, -b * p * np.log(x)))
+
+
+def _exp(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    """a + b e^(-c t), t = 0..1."""
+    return a + b * np.exp(-c * x)
+
+
+def _exp_jac(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+    e = np.exp(-c * x)
+    return np.column_stack((np.ones_like(x), e, -b * x * e))
+
+
+def _power_line(x: np.ndarray, a: float, b: float, c: float, d: float) -> np.ndarray:
+    """a + b k^(-c) + d (k - 1) / (n - 1), k = 1..n."""
+    return a + b * x ** (-c) + d * (x - 1.0) / (x[-1] - 1.0)
+
+
+def _power_line_jac(x: np.ndarray, a: float, b: float, c: float, d: float) -> np.ndarray:
+    p = x ** (-c)
+    return np.column_stack((np.ones_like(x), p, -b * p * np.log(x), (x - 1.0) / (x[-1] - 1.0)))
+
+
+def _exp_line(x: np.ndarray, a: float, b: float, c: float, d: float) -> np.ndarray:
+    """a + b e^(-c t) + d t, t = 0..1."""
+    return a + b * np.exp(-c * x) + d * x
+
+
+def _exp_line_jac(x: np.ndarray, a: float, b: float, c: float, d: float) -> np.ndarray:
+    e = np.exp(-c * x)
+    return np.column_stack((np.ones_like(x), e, -b * x * e, x))
+
+
 def _decay_drift_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
     """Residuals of y around a decay plus a straight line, a + b k^(-c) + d t or a + b e^(-c t) + d t (t = 0..1), the
     better of the two, with their degrees of freedom n - 4: a curve that falls and then rises (validation past its
@@ -225,22 +270,22 @@ def _decay_drift_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
     span = float(y.max() - y.min()) or 1.0
     lo, hi = [-np.inf, -10 * span, 0.0, -10 * span], [np.inf, 10 * span, 6.0, 10 * span]
     models = (
-        (lambda x, a, b, c, d: a + b * x ** (-c) + d * (x - 1.0) / (x[-1] - 1.0), k, (float(y.min()), float(y[0] - y.min()), 1.0, 0.0), (lo, hi)),
-        (lambda x, a, b, c, d: a + b * np.exp(-c * x) + d * x, t, (float(y.min()), float(y[0] - y.min()), 3.0, 0.0), (lo, [*hi[:2], 50.0, hi[3]])),
+        (_power_line, k, (float(y.min()), float(y[0] - y.min()), 1.0, 0.0), (lo, hi), _power_line_jac),
+        (_exp_line, t, (float(y.min()), float(y[0] - y.min()), 3.0, 0.0), (lo, [*hi[:2], 50.0, hi[3]]), _exp_line_jac),
     )
     best = _best_residuals(y, models, maxfev=4000)
     return None if best is None else (best, y.size - 4)
 
 
 def _best_residuals(y: np.ndarray, models: tuple, *, maxfev: int) -> np.ndarray | None:
-    """The residuals of y around the best-fitting of ``models`` ((function, x, p0, bounds) each, least squares by
-    scipy's curve_fit), or None when no fit succeeds with finite residuals."""
+    """The residuals of y around the best-fitting of ``models`` ((function, x, p0, bounds, jacobian) each, least
+    squares by scipy's curve_fit with the analytic Jacobian), or None when no fit succeeds with finite residuals."""
     from scipy.optimize import curve_fit
 
     best: np.ndarray | None = None
-    for f, x, p0, bounds in models:
+    for f, x, p0, bounds, jac in models:
         try:
-            p, _ = curve_fit(f, x, y, p0=p0, bounds=bounds, maxfev=maxfev)
+            p, _ = curve_fit(f, x, y, p0=p0, bounds=bounds, maxfev=maxfev, jac=jac)
         except (RuntimeError, ValueError):
             continue
         r = y - f(x, *p)
@@ -260,13 +305,8 @@ def _decay_residuals(y: np.ndarray) -> tuple[np.ndarray, int] | None:
     t = np.linspace(0.0, 1.0, y.size)
     span = float(y.max() - y.min()) or 1.0
     models = (
-        (lambda x, a, b, c: a + b * x ** (-c), k, (float(y[-1]), float(y[0] - y[-1]), 1.0), ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 6.0])),
-        (
-            lambda x, a, b, c: a + b * np.exp(-c * x),
-            t,
-            (float(y[-1]), float(y[0] - y[-1]), 3.0),
-            ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 50.0]),
-        ),
+        (_power, k, (float(y[-1]), float(y[0] - y[-1]), 1.0), ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 6.0]), _power_jac),
+        (_exp, t, (float(y[-1]), float(y[0] - y[-1]), 3.0), ([-np.inf, -10 * span, 0.0], [np.inf, 10 * span, 50.0]), _exp_jac),
     )
     best = _best_residuals(y, models, maxfev=2000)
     return None if best is None else (best, y.size - 3)

@@ -197,6 +197,7 @@ def test_a_check_that_cannot_run_is_skipped_with_the_reason():
 # ---------------------------------------------------------------- Hugging Face
 
 
+@pytest.mark.xdist_group("hf-lightning")  # where transformers is imported once (tests/integrations/test_hf.py)
 def test_tiny_hf_gpt2_passes_through_hf(tmp_path):
     from transformers import GPT2Config, GPT2LMHeadModel
 

@@ -8,6 +8,7 @@ import shlex
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from lossdoc.cli import app, run
@@ -152,6 +153,7 @@ def test_an_unreachable_hub_is_found_by_one_short_probe(monkeypatch):
         assert hub_offline() is True
 
 
+@pytest.mark.xdist_group("datasets")  # where datasets is imported once (tests/data/test_hf_sources.py)
 def test_hub_offline_mode_is_restored_after_loading(monkeypatch, tmp_path):
     import datasets
 

@@ -3,6 +3,7 @@ text files read through datasets.load_dataset, and the one-line offline error.""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -11,12 +12,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-datasets = pytest.importorskip("datasets")
+from lossdoc.data import corpus as corpus_mod
+from lossdoc.data.corpus import prepare_corpus
+from lossdoc.data.tokenizers import WordTokenizer
+from lossdoc.errors import LossdocError
 
-from lossdoc.data import corpus as corpus_mod  # noqa: E402
-from lossdoc.data.corpus import prepare_corpus  # noqa: E402
-from lossdoc.data.tokenizers import WordTokenizer  # noqa: E402
-from lossdoc.errors import LossdocError  # noqa: E402
+if importlib.util.find_spec("datasets") is None:
+    pytest.skip("datasets is not installed", allow_module_level=True)
+
+# datasets takes a second of CPU to import: imported when this module's first test runs, not when each -n worker
+# collects it; its tests and the other in-process users of datasets run on one worker (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("datasets")
+datasets = None  # bound by _datasets, below
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _datasets():
+    global datasets
+    import datasets
+
 
 ROOT = Path(__file__).resolve().parents[2]
 

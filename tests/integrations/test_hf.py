@@ -1,5 +1,6 @@
 """LossdocCallback with the real transformers Trainer on a tiny GPT-2 (built from a config, never downloaded)."""
 
+import importlib.util
 import json
 import math
 
@@ -7,13 +8,25 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-transformers = pytest.importorskip("transformers")
-from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments  # noqa: E402
+from lossdoc.cli import app
 
-from lossdoc.cli import app  # noqa: E402
-from lossdoc.integrations.hf import LossdocCallback  # noqa: E402
+if importlib.util.find_spec("transformers") is None:
+    pytest.skip("transformers is not installed", allow_module_level=True)
+
+# transformers takes seconds of CPU to import: this module imports it when its first test runs, not when each -n
+# worker collects it, and its tests (with the other transformers and Lightning ones) run on one worker (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("hf-lightning")
+GPT2Config = GPT2LMHeadModel = Trainer = TrainingArguments = LossdocCallback = None  # bound by _transformers, below
 
 V, T = 64, 16
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _transformers():
+    global GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments, LossdocCallback
+    from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+
+    from lossdoc.integrations.hf import LossdocCallback
 
 
 class Rows(torch.utils.data.Dataset):

@@ -1,5 +1,6 @@
 """LossdocCallback with the real Lightning Trainer on a tiny causal LM (random tokens, CPU, fixed seeds)."""
 
+import importlib.util
 import json
 import math
 
@@ -7,40 +8,26 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-pl = pytest.importorskip("lightning.pytorch")
+from lossdoc.cli import app
 
-from lossdoc.cli import app  # noqa: E402
-from lossdoc.integrations.lightning import LossdocCallback  # noqa: E402
+if importlib.util.find_spec("lightning") is None:
+    pytest.skip("lightning is not installed", allow_module_level=True)
+
+# Lightning takes seconds of CPU to import: this module imports it when its first test runs, not when each -n worker
+# collects it, and its tests (with the other Lightning and transformers ones) run on one worker (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("hf-lightning")
+pl = TinyLM = Logged = LossdocCallback = None  # bound by _lightning, below
 
 V, T = 64, 16
 
 
-class TinyLM(pl.LightningModule):
-    """A bigram model (embedding -> linear): enough to reach ln V on random tokens in a few dozen steps."""
+@pytest.fixture(scope="module", autouse=True)
+def _lightning():
+    global pl, TinyLM, Logged, LossdocCallback
+    import lightning.pytorch as pl
 
-    def __init__(self, vocab_size=V, lr=3e-2, nan_after=None):
-        super().__init__()
-        self.save_hyperparameters()
-        self.emb = torch.nn.Embedding(vocab_size, 16)
-        self.head = torch.nn.Linear(16, vocab_size)
-        self.calls = 0
-
-    def _loss(self, x):
-        logits = self.head(self.emb(x[:, :-1]))
-        return torch.nn.functional.cross_entropy(logits.reshape(-1, self.hparams.vocab_size), x[:, 1:].reshape(-1))
-
-    def training_step(self, batch, batch_idx):
-        loss = self._loss(batch)
-        self.calls += 1
-        if self.hparams.nan_after is not None and self.calls > self.hparams.nan_after:
-            loss = loss * float("nan")
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        self.log("val_loss", self._loss(batch), on_epoch=True, prog_bar=False)
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+    from lossdoc.integrations.lightning import LossdocCallback
+    from tests.integrations.lightning_models import Logged, TinyLM
 
 
 def _rows(n, seed):
@@ -305,26 +292,6 @@ def test_plateau_patience_counts_validations(tmp_path):
 
 
 # -- LossdocLogger ----------------------------------------------------------------------------------------------
-
-
-class Logged(TinyLM):
-    """TinyLM that logs what users log: an accuracy each step, the gradient norm before each optimizer step, a
-    validation perplexity."""
-
-    def training_step(self, batch, batch_idx):
-        logits = self.head(self.emb(batch[:, :-1]))
-        self.log("train_acc", (logits.argmax(-1) == batch[:, 1:]).float().mean())
-        return torch.nn.functional.cross_entropy(logits.reshape(-1, V), batch[:, 1:].reshape(-1))
-
-    def on_before_optimizer_step(self, optimizer):
-        from lightning.pytorch.utilities import grad_norm
-
-        self.log("grad_norm", grad_norm(self, norm_type=2)["grad_2.0_norm_total"])
-
-    def validation_step(self, batch, batch_idx):
-        loss = self._loss(batch)
-        self.log("val_loss", loss)
-        self.log("val_ppl", loss.exp())
 
 
 def test_the_logger_beside_csvlogger_with_accumulation_is_an_expected_plateau_with_its_metrics(tmp_path):

@@ -4,6 +4,7 @@ a learning rate far too high is *broken*. Tiny models, a hundred steps."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -75,7 +76,8 @@ def test_runlogger_with_a_learning_rate_far_too_high_is_broken(tmp_path):
 
 # --------------------------------------------------------------------------- the Hugging Face Trainer
 
-transformers = pytest.importorskip("transformers")
+if importlib.util.find_spec("transformers") is None:
+    pytest.skip("transformers is not installed", allow_module_level=True)
 
 
 class _TextRows(torch.utils.data.Dataset):
@@ -120,22 +122,28 @@ def _hf_run(tmp_path, *, lr: float, steps: int = 120) -> dict:
     return _explain(tmp_path / "run")
 
 
+@pytest.mark.xdist_group("hf-lightning")  # where transformers is imported once (tests/integrations/test_hf.py)
 def test_hf_trainer_on_real_text_learns(tmp_path):
     _learned(_hf_run(tmp_path, lr=3e-3))
 
 
+@pytest.mark.xdist_group("hf-lightning")
 def test_hf_trainer_with_a_learning_rate_far_too_high_is_broken(tmp_path):
     assert _hf_run(tmp_path, lr=300.0)["verdict"] == "broken"
 
 
 # --------------------------------------------------------------------------- Lightning
 
-pl = pytest.importorskip("lightning.pytorch")
+if importlib.util.find_spec("lightning") is None:
+    pytest.skip("lightning is not installed", allow_module_level=True)
 
 
+@pytest.mark.xdist_group("hf-lightning")  # where Lightning is imported once (tests/integrations/test_lightning.py)
 def test_lightning_on_real_text_learns(tmp_path):
+    import lightning.pytorch as pl
+
     from lossdoc.integrations.lightning import LossdocCallback
-    from tests.integrations.test_lightning import TinyLM
+    from tests.integrations.lightning_models import TinyLM
 
     pl.seed_everything(0)
     train = torch.utils.data.DataLoader(_text_rows(1600, 0), batch_size=16, shuffle=True)
