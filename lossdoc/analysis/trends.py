@@ -207,10 +207,18 @@ def _progress_evals(c: Context) -> Finding:
     se_change = max(se_change, th.MIN_BAND) if math.isfinite(se_change) else th.MIN_BAND
     z = change / se_change
     rel = slope / avg_slope if math.isfinite(avg_slope) and avg_slope < 0 else math.nan
-    if m >= c.val.size and math.isfinite(rel) and x[-1] > x[-2]:
-        # the end's window is the whole series (3 evaluations): its slope is the average one, so the share says nothing;
-        # the last interval's slope is the end's
-        rel = min(rel, (float(c.val[-1]) - float(c.val[-2])) / float(x[-1] - x[-2]) / avg_slope)
+    if m >= c.val.size and x[-1] > x[-2]:
+        # the end's window is the whole series (3 evaluations): its slope is the average one and holds the first fall;
+        # the last interval is the end's: its share of the average slope, and, with the series' noise known, its change
+        # against that noise (two evaluations: sqrt(2) sigma)
+        last_slope = (float(c.val[-1]) - float(c.val[-2])) / float(x[-1] - x[-2])
+        if math.isfinite(rel):
+            rel = min(rel, last_slope / avg_slope)
+        if math.isfinite(c.sigma_val):
+            m, span = 2, float(x[-1] - x[-2])
+            change = last_slope * span
+            se_change = max(math.sqrt(2.0) * c.sigma_val, th.MIN_BAND)
+            z = change / se_change
     args = {
         "change": _r(change),
         "drop": _r(-change),

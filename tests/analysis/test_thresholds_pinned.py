@@ -202,12 +202,12 @@ def case_min_effect(past):
 
 @pins("Z_TREND")
 def case_z_trend(past):
-    # still falling against settled: three evaluations (noise from token counts) falling evenly, their change over the
-    # stretch just beyond / short of Z_TREND standard errors (sigma_val x sqrt(2) for three evenly spaced points)
+    # still falling against settled: three evaluations (noise from token counts) falling evenly; with three, the end is
+    # the last interval, its change just beyond / short of Z_TREND standard errors (sigma_val x sqrt(2) for two points)
     # (make_run puts its first evaluation at step 0, before training: not one of the three)
     base = make_run(wiggle(3.0, 300, amp=0.05), [3.1, 3.0, 2.9, 2.8], v=None, val_tokens=200_000)
     sigma_val = context(base).sigma_val
-    d = th.Z_TREND * (1.1 if past else 0.9) * math.sqrt(2) * sigma_val / 2
+    d = th.Z_TREND * (1.1 if past else 0.9) * math.sqrt(2) * sigma_val
     run = make_run(wiggle(3.0, 300, amp=0.05), [3.1, 2.8 + 2 * d, 2.8 + d, 2.8], v=None, val_tokens=200_000)
     return checks.check_progress(context(run)).status == "info"
 
