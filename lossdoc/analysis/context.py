@@ -326,23 +326,37 @@ def _evaluations(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
 def _stale_evals(step: np.ndarray, loss: np.ndarray, val: np.ndarray, val_step: np.ndarray, val_train: np.ndarray) -> dict | None:
     """IDENTICAL_EVALS or more identical evaluation losses in a row, over steps where training moved beyond its noise
     (Z standard errors) and materially (MIN_EFFECT_REL of the level): the weights changed, so the evaluation was not run
-    again and one value was logged each time (a column filled from a stale estimate). Training is read from the batches
-    over those steps (the medians of their first and last quarters), else from the training values logged on the
-    evaluations' own rows (first against last, the noise from their differences). Its value, count, the training level's
-    move, and the evaluations to keep; None otherwise."""
-    i, best = 0, None
+    again and one value was logged each time (a column filled from a stale estimate, or refreshed only every so often).
+    Training is read from the batches over those steps (the medians of their first and last quarters), else from the
+    training values logged on the evaluations' own rows (first against last, the noise from their differences). Every
+    such stretch is left out; the longest is described. Its value, count, the training level's move, the number of
+    evaluations left out and the evaluations to keep; None when there is none."""
+    keep = np.ones(val.size, dtype=bool)
+    found: list[dict] = []
+    i = 0
     while i < val.size:
         j = i
         while j + 1 < val.size and val[j + 1] == val[i]:
             j += 1
-        if j - i + 1 >= th.IDENTICAL_EVALS and (best is None or j - i > best[1] - best[0]):
-            best = (i, j)
+        if j - i + 1 >= th.IDENTICAL_EVALS:
+            moved = _training_moved(step, loss, val_step, val_train, val.size, i, j)
+            if moved is not None:
+                keep[i : j + 1] = False
+                found.append({"value": float(val[i]), "count": j - i + 1, "train_from": moved[0], "train_to": moved[1]})
         i = j + 1
-    if best is None:
+    if not found:
         return None
-    a, b = best
+    longest = max(found, key=lambda f: f["count"])
+    return {**longest, "left_out": int((~keep).sum()), "keep": keep}
+
+
+def _training_moved(
+    step: np.ndarray, loss: np.ndarray, val_step: np.ndarray, val_train: np.ndarray, n_val: int, a: int, b: int
+) -> tuple[float, float] | None:
+    """(start, end) of the training level over evaluations a..b when it moved beyond Z standard errors and by
+    MIN_EFFECT_REL, else None (see _stale_evals)."""
     seg = loss[(step >= val_step[a]) & (step <= val_step[b])] if math.isfinite(val_step[a]) and math.isfinite(val_step[b]) else loss[:0]
-    rows = val_train[a : b + 1] if val_train.size == val.size else val_train[:0]
+    rows = val_train[a : b + 1] if val_train.size == n_val else val_train[:0]
     q = seg.size // 4
     if q >= 3:
         start, end = float(np.median(seg[:q])), float(np.median(seg[-q:]))
@@ -352,11 +366,9 @@ def _stale_evals(step: np.ndarray, loss: np.ndarray, val: np.ndarray, val_step: 
         se = math.sqrt(2.0) * stats.diff_noise_sd(rows)
     else:
         return None
-    if not (abs(start - end) > th.Z * se and abs(start - end) >= th.MIN_EFFECT_REL * abs(start)):
-        return None
-    keep = np.ones(val.size, dtype=bool)
-    keep[best[0] : best[1] + 1] = False
-    return {"value": float(val[best[0]]), "count": best[1] - best[0] + 1, "train_from": start, "train_to": end, "keep": keep}
+    if abs(start - end) > th.Z * se and abs(start - end) >= th.MIN_EFFECT_REL * abs(start):
+        return start, end
+    return None
 
 
 def _level_before(step: np.ndarray, loss: np.ndarray, val_step: np.ndarray) -> np.ndarray:

@@ -77,12 +77,23 @@ def check_nonfinite(c: Context) -> Finding:
 def _scale_collapse(c: Context) -> Finding | None:
     """fp16's dynamic loss scale halves at every overflow: down to 1 (no scaling at all) with SCALE_COLLAPSE_SKIPPED or more
     steps skipped, the gradients overflow even unscaled and the updates are being thrown away, whatever finite losses the
-    log still prints (a scale of 1 with nothing skipped is bf16's, which does not scale)."""
+    log still prints (a scale of 1 with nothing skipped is bf16's, which does not scale); unless training still falls
+    after that step (the scale came back)."""
     cfg = c.run.config
     low, skipped = cfg.get("loss_scale_min"), cfg.get("skipped_steps")
     if not isinstance(low, (int, float)) or not isinstance(skipped, (int, float)) or low > 1.0 or skipped < th.SCALE_COLLAPSE_SKIPPED:
         return None
-    args = {"scale": _r(float(low)), "step": cfg.get("loss_scale_min_step"), "skipped": int(skipped)}
+    at = cfg.get("loss_scale_min_step")
+    after = c.loss[c.step > at] if isinstance(at, (int, float)) else c.loss[:0]
+    q = after.size // 4
+    if q >= 2:
+        # the scale came back: training still falls after it (beyond Z standard errors of two quarters' medians, and by
+        # MIN_EFFECT_REL), so the updates were not all thrown away
+        start, end = float(np.median(after[:q])), float(np.median(after[-q:]))
+        se = 1.2533 * stats.diff_noise_sd(after) * math.sqrt(2.0 / q)
+        if start - end > th.Z * se and start - end >= th.MIN_EFFECT_REL * abs(start):
+            return None
+    args = {"scale": _r(float(low)), "step": at, "skipped": int(skipped)}
     return Finding("nonfinite-loss", "fail", "f.nonfinite.scale_collapse", args, measured=float(low), reference=1.0)
 
 
@@ -168,7 +179,7 @@ def check_scale(c: Context) -> Finding:
         args = {k: v if k in ("k", "pairs") else _r(v, 2) if k == "ratio" else _r(v) for k, v in c.eval_multiple.items()}
         return Finding("scale", "warn", "f.scale.eval_multiple", args, measured=c.eval_multiple["val"], reference=c.eval_multiple["train"])
     if c.stale_evals is not None:
-        args = {k: v if k == "count" else _r(v) for k, v in c.stale_evals.items()}
+        args = {k: v if k in ("count", "left_out") else _r(v) for k, v in c.stale_evals.items()}
         return Finding("scale", "warn", "f.scale.stale_evals", args, measured=c.stale_evals["value"])
     b = c.run.batches
     if c.real_data and len(b) and np.isfinite(b.epoch).any():

@@ -207,18 +207,20 @@ def _progress_evals(c: Context) -> Finding:
     se_change = max(se_change, th.MIN_BAND) if math.isfinite(se_change) else th.MIN_BAND
     z = change / se_change
     rel = slope / avg_slope if math.isfinite(avg_slope) and avg_slope < 0 else math.nan
+    since, end_fall = float(xe[0]), change
     if m >= c.val.size and x[-1] > x[-2]:
+        # 3 evaluations: the training batches corroborate the last interval only, and it must have fallen itself
+        since, end_fall = float(x[-2]), float(c.val[-1]) - float(c.val[-2])
+    if m >= c.val.size and x[-1] > x[-2] and math.isfinite(c.sigma_val):
         # the end's window is the whole series (3 evaluations): its slope is the average one and holds the first fall;
-        # the last interval is the end's: its share of the average slope, and, with the series' noise known, its change
-        # against that noise (two evaluations: sqrt(2) sigma)
-        last_slope = (float(c.val[-1]) - float(c.val[-2])) / float(x[-1] - x[-2])
+        # with the series' noise known, the end is the last interval: its change against that noise (two evaluations:
+        # sqrt(2) sigma) and its share of the average slope
+        m, span, since = 2, float(x[-1] - x[-2]), float(x[-2])
+        change = float(c.val[-1]) - float(c.val[-2])
+        se_change = max(math.sqrt(2.0) * c.sigma_val, th.MIN_BAND)
+        z = change / se_change
         if math.isfinite(rel):
-            rel = min(rel, last_slope / avg_slope)
-        if math.isfinite(c.sigma_val):
-            m, span = 2, float(x[-1] - x[-2])
-            change = last_slope * span
-            se_change = max(math.sqrt(2.0) * c.sigma_val, th.MIN_BAND)
-            z = change / se_change
+            rel = min(rel, change / span / avg_slope)
     args = {
         "change": _r(change),
         "drop": _r(-change),
@@ -245,8 +247,8 @@ def _progress_evals(c: Context) -> Finding:
         return Finding("progress", "info", "f.progress.val_falling_every", {**args, **more}, measured=change)
     if z > z_crit:
         return Finding("progress", "warn", "f.progress.val_rising", args, measured=change)
-    if change < 0 and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL) and -change >= th.MIN_EFFECT_REL * abs(float(c.val[-1])):
-        corroborated = _train_still_falling(c, float(xe[0]) if unit == "steps" else None)
+    if end_fall < 0 and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL) and -end_fall >= th.MIN_EFFECT_REL * abs(float(c.val[-1])):
+        corroborated = _train_still_falling(c, since if unit == "steps" else None)
         if corroborated is not None:
             return Finding("progress", "info", "f.progress.val_train_falling", {**args, **corroborated}, measured=change)
     key = "f.progress.val_flattened" if z < -z_fall else "f.progress.val_settled"
@@ -508,7 +510,7 @@ def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, tr
     """A few evaluations give their own noise few degrees of freedom (6 evaluations: 3, where the t quantile for 3
     standard errors is 9), but an evaluation set's mean over N tokens moves by chance about level/sqrt(N) (a token's
     loss varies about as much as the mean itself): under 1% of the level from N = 10,000 tokens. Validation that rose
-    at every one of at least FEW_RISES_MIN evaluations after its best (an order that chance gives 1/(k+1)!), by
+    at every one of at least FEW_RISES_MIN evaluations after its best (an order that chance gives 1/k!), by
     FEW_RISE_REL of the best or more and by more than Z sqrt(2) times the series' own noise (its point estimate, where
     measured on NOISE_DF_VETO degrees of freedom or more, or from token counts), while training fell or was not logged,
     is overfitting. Its arguments, or None."""
@@ -521,7 +523,8 @@ def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, tr
     measured = math.isfinite(c.sigma_val) and (c.val_noise_source != "series" or c.val_noise_df >= th.NOISE_DF_VETO)
     if measured and float(after[-1]) - vmin <= th.Z * math.sqrt(2.0) * c.sigma_val:
         return None  # the series' own noise, where it was measured on enough degrees of freedom (its point estimate), is as large
-    return {"k": int(rises), "rel": _r(100 * (float(after[-1]) - vmin) / abs(vmin), 1), "p": _r(1.0 / math.factorial(rises + 1), 4)}
+    # the first of them is the lowest by construction: the other k in rising order, 1/k! among exchangeable noise
+    return {"k": int(rises), "rel": _r(100 * (float(after[-1]) - vmin) / abs(vmin), 1), "p": f"{1.0 / math.factorial(rises):.3g}"}
 
 
 def _fitted_rise(c: Context, i_min: int, vmin: float, sd: float, m_k: float, v_k: float) -> tuple[float | None, float]:

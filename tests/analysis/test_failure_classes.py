@@ -367,3 +367,33 @@ def test_three_evaluations_that_fell_then_stopped_have_flattened():
     falling = 3.6 + 1.2 * np.exp(-u / 3000) + rng.normal(0, 0.05, u.size)
     d2 = diagnose(make_run(falling, [4.5, 4.17, 4.003, 3.84], v=None, val_tokens=65536))
     assert d2.verdict == "still-learning"
+
+
+def test_review_fixes_stale_stretches_three_evaluations_and_a_scale_that_came_back(tmp_path):
+    # every stale stretch is left out (a column refreshed every 10 lines), so none is read as frozen weights
+    log = tmp_path / "stale.log"
+    lines = [f"step={5 * i} loss={2.4 + 1.3 * 0.97**i:.4f} val_loss={2.5 + 1.3 * 0.97 ** (10 * (i // 10)):.4f}\n" for i in range(60)]
+    log.write_text("".join(lines))
+    d = diagnose(read_run(log))
+    assert next(f for f in d.findings if f.code == "no-learning").key != "f.nolearn.identical_evals"
+    assert next(f for f in d.findings if f.code == "scale").args["left_out"] == 59  # all but the one at step 0, before training
+    assert d.verdict != "broken"
+    # three evaluations with no measured noise: the batches corroborate the last interval only (training flat after
+    # step 2000 says the end did not fall)
+    rng = np.random.default_rng(1)
+    u = np.arange(1, 3001)
+    train = np.where(u < 2000, 2.0 + 1.2 * (1 - u / 2000), 2.0) + rng.normal(0, 0.05, u.size)
+    run = make_run(train, [3.5, 3.2, 2.5, 2.47], v=None, val_tokens=float("nan"))
+    run.epochs.step[:] = [0.0, 1000.0, 2000.0, 3000.0]
+    assert _progress(diagnose(run)).key != "f.progress.val_train_falling"
+
+
+def test_a_loss_scale_that_touched_1_and_came_back_is_not_a_collapse():
+    run = make_run(np.linspace(6.0, 3.0, 400) + np.random.default_rng(3).normal(0, 0.02, 400))
+    run.config.update(loss_scale_min=1.0, loss_scale_min_step=100, skipped_steps=16)
+    d = diagnose(run)
+    assert next(f for f in d.findings if f.code == "nonfinite-loss").key != "f.nonfinite.scale_collapse"
+    # flat after it: the updates are being thrown away
+    run2 = make_run(np.concatenate([np.linspace(6.0, 4.0, 100), np.full(300, 4.0)]) + np.random.default_rng(3).normal(0, 0.02, 400))
+    run2.config.update(loss_scale_min=1.0, loss_scale_min_step=100, skipped_steps=300)
+    assert diagnose(run2).verdict == "broken"

@@ -502,7 +502,9 @@ def case_zero_after(past):
 
 @pins("SCALE_COLLAPSE_SKIPPED")
 def case_scale_collapse(past):
-    run = make_run(np.linspace(6.0, 4.0, 100) + wiggle(0.0, 100, amp=0.02))
+    # training falls to step 80, where the scale reached 1, and stays flat after it (a scale that came back would let
+    # training fall again)
+    run = make_run(np.concatenate([np.linspace(6.0, 4.0, 80), np.full(20, 4.0)]) + wiggle(0.0, 100, amp=0.02))
     run.config.update(loss_scale_min=1.0, loss_scale_min_step=80, skipped_steps=th.SCALE_COLLAPSE_SKIPPED - (0 if past else 1))
     return checks.check_nonfinite(context(run)).key == "f.nonfinite.scale_collapse"
 

@@ -144,23 +144,28 @@ def _line_facts(line: str) -> dict[str, Any] | None:
     return found
 
 
-def _header_phase(line: str) -> str | None:
-    """The phase a heading line names ("[Epoch 3] Validation ====" -> "val"), or None: a line with one phase word, no
-    decimal number and no other words but "epoch" (a line saying more is a sentence, not a heading)."""
+def _header_phase(line: str) -> tuple[str, bool] | None:
+    """The phase a heading line names ("[Epoch 3] Validation ====" -> "val") and whether it names a loss, or None: a
+    line with one phase word, no decimal number and no other words but "epoch" or "loss" (a line saying more is a
+    sentence, not a heading)."""
     if _DECIMAL.search(line):
         return None
     words = [w.lower() for w in _HEADER_WORD.findall(line)]
     phases = {_HEADER_PHASE[w] for w in words if w in _HEADER_PHASE}
-    others = [w for w in words if w not in _HEADER_PHASE and w not in ("epoch", "ep", "phase", "loop", "start", "starting")]
+    others = [w for w in words if w not in _HEADER_PHASE and w not in ("epoch", "ep", "phase", "loop", "start", "starting", "loss")]
     if len(phases) != 1 or others:
         return None
-    return phases.pop()
+    return phases.pop(), "loss" in words
 
 
-def _lone_value(line: str) -> float | None:
-    """The value of a line that holds one decimal number first and nothing named ("2.5721", "(tensor(2.5721), <...>)")."""
+def _lone_value(line: str, loss_named: bool) -> float | None:
+    """The value of a line that holds one decimal number first and nothing named: in the form a training loop's returned
+    loss prints in ("(tensor(2.5721), <...>)", "tensor(2.5721)"), or bare ("2.5721") under a heading that names a loss
+    (under "Evaluating..." a bare number may as well be an accuracy)."""
     m = _LONE_VALUE.match(line[:MATCH_CAP])
     if not m or not _DECIMAL.fullmatch(m.group(1).lstrip("+-")):
+        return None
+    if not loss_named and "tensor(" not in line[: m.start(1)] and not line.lstrip().startswith("("):
         return None
     return to_float(m.group(1))
 
@@ -197,26 +202,28 @@ def read(path: Path, **_: Any) -> Run:
     offset, max_step = 0.0, 0.0  # a per-epoch step counter, laid end to end
     last_raw: float | None = None
     last_ep: float | None = None
-    heading: tuple[str, int] | None = None  # the phase a heading named, and its line
+    heading: tuple[str, bool, int] | None = None  # the phase a heading named, whether it named a loss, and its line
+    lone_count = 0
     for lineno, line in lines:
         facts = _line_facts(line)
         if (
             not _has_loss(facts)
             and heading
             and heading[0] == "val"
-            and lineno - heading[1] <= HEADER_REACH
-            and (lone := _lone_value(line)) is not None
+            and lineno - heading[2] <= HEADER_REACH
+            and (lone := _lone_value(line, heading[1])) is not None
         ):
-            # a validation value printed alone under its heading: the evaluation of the epoch the heading named
+            # a validation value printed alone under its heading: the evaluation of the epoch the heading named, else
+            # after the last batch read, else numbered in order
             recognised += 1
-            # placed by the epoch a heading named, else after the last batch read
-            key = (epoch_ctx, NAN) if epoch_ctx is not None else (NAN, float(max(batches)) if batches else NAN)
+            lone_count += 1
+            key = (epoch_ctx, NAN) if epoch_ctx is not None else (NAN, float(max(batches))) if batches else (float(lone_count), NAN)
             evals.setdefault(key, [*key, NAN, NAN])[3] = lone
             heading = None
             continue
         if not _has_loss(facts):
-            if (phase := _header_phase(line[:MATCH_CAP])) is not None:
-                heading = (phase, lineno)
+            if (head := _header_phase(line[:MATCH_CAP])) is not None:
+                heading = (*head, lineno)
             if not recognised and (mv := VOCAB_LINE.search(line[:MATCH_CAP])) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))):
                 run.set_fact("vocab_size", v, "log", "where.line", line=lineno)  # printed before training; the last one wins
             em = _EPOCH_ONLY.search(zh_to_en(line[:MATCH_CAP]))

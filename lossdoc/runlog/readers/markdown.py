@@ -133,7 +133,8 @@ def prose(text: str, tables: bool = True) -> Block | None:
     lines = _lines(text)
     inside = [False] * len(lines)
     for b in blocks(text, tables):
-        for k in range(b.first - 2 if b.kind == "fence" else b.first - 1, min(len(lines), b.last + 1)):
+        # a fence: its opening line (index first - 2) to its closing one (index last); a table: its rows only
+        for k in range(b.first - 2 if b.kind == "fence" else b.first - 1, min(len(lines), b.last + 1 if b.kind == "fence" else b.last)):
             inside[k] = True
     kept = [("" if inside[k] or _FENCE.match(x) else x) for k, x in enumerate(lines)]
     nonblank = [k for k, x in enumerate(kept) if x.strip()]
@@ -202,8 +203,18 @@ def read(path: Path, **options: Any) -> Run:
         except LossdocError as exc:
             first_error = first_error or exc
     else:
-        assert first_error is not None
-        raise first_error
+        # no claimed block could be read: a console pasted into the page's own text may still be (a .md file only)
+        text_block = prose(text) if _is_md(path) and all(b.kind != "text" for b, _ in claimed) else None
+        text_reader = _reader_for(text_block) if text_block is not None else None
+        if text_block is None or text_reader is None:
+            assert first_error is not None
+            raise first_error
+        block, reader = text_block, text_reader
+        try:
+            run = _read_block(path, block, reader, options)
+        except LossdocError:
+            assert first_error is not None
+            raise first_error from None
     run.source = str(path)
     key = "warn.markdown_table" if block.kind == "table" else "warn.markdown_text" if block.kind == "text" else "warn.markdown_fence"
     run.warnings.insert(0, ReaderWarning(key, {"file": path.name, "first": block.first, "last": block.last, "fmt": reader.name}))

@@ -88,10 +88,10 @@ def test_a_validation_value_printed_alone_under_its_heading(tmp_path):
     assert run.epochs.val_loss.tolist() == [3.5, 3.0, 2.5]
     assert run.epochs.epoch.tolist() == [1.0, 2.0, 3.0]  # the epochs were counted from 0
     assert run.batches.loss.size == 9
-    # a heading that names no epoch: the value follows the last batch read
+    # a heading that names no epoch: the value follows the last batch read; a bare number needs a heading naming a loss
     plain = tmp_path / "plain.txt"
     plain.write_text(
-        "".join(f"step {s} | loss {4 - s / 100:.3f}\n" + ("Validation:\n  %.4f\n" % (4.1 - s / 100) if s % 5 == 0 else "") for s in range(1, 21))
+        "".join(f"step {s} | loss {4 - s / 100:.3f}\n" + ("Validation loss:\n  %.4f\n" % (4.1 - s / 100) if s % 5 == 0 else "") for s in range(1, 21))
     )
     run3 = read_run(plain)
     assert run3.epochs.val_loss.tolist() == pytest.approx([4.05, 4.0, 3.95, 3.9]) and run3.epochs.step.tolist() == [5, 10, 15, 20]
@@ -103,3 +103,10 @@ def test_a_validation_value_printed_alone_under_its_heading(tmp_path):
     )
     run2 = read_run(other)
     assert not len(run2.epochs)
+    # under "Evaluating..." a bare number may be an accuracy (print(accuracy)): not read as a loss
+    acc = tmp_path / "acc.log"
+    acc.write_text(
+        "".join(f"epoch {e} batch {b} loss {3 - e / 5 - b / 100:.3f}\n" for e in range(1, 5) for b in range(1, 6))
+        + "".join(f"Evaluating...\n0.{60 + e}\n" for e in range(1, 5))
+    )
+    assert not len(read_run(acc).epochs)

@@ -180,3 +180,13 @@ def test_a_block_its_reader_cannot_read_gives_way_to_the_next(tmp_path):
     md.write_text("# Progress\n\n" + cfg + "\nThe run:\n\n" + log)
     run = read_run(md)
     assert run.batches.loss.tolist() == pytest.approx([4 - s / 100 for s in range(1, 6)])
+
+
+def test_a_page_whose_only_block_cannot_be_read_falls_back_to_its_text(tmp_path):
+    # a fenced config, claimed and refused, then a console pasted into the text right after a table no reader claims
+    md = tmp_path / "notes.md"
+    console = "".join(f"step {s} | loss {4 - s / 100:.3f}\n" for s in range(10, 60, 10))
+    md.write_text("# Run\n\n| step | acc |\n|---|---|\n" + console + '\n```json\n{"lr": 0.001, "batch": 32}\n```\n')
+    run = read_run(md)
+    assert run.batches.loss.tolist() == pytest.approx([4 - s / 100 for s in range(10, 60, 10)])  # the line after the table too
+    assert any(w.key == "warn.markdown_text" for w in run.warnings)
