@@ -3,6 +3,8 @@
     2.3456                        -> one loss per line; blank lines and ``#`` comments (np.savetxt's header) skipped
     1.234000000000000000e+00      -> np.savetxt's default format
     loss                          -> an optional first line naming the column (a one-column CSV)
+    [3.72, 3.59, null, ...]       -> a JSON array of numbers (json.dump(losses, f)), on one line or pretty-printed;
+                                     null is a NaN (JavaScript's JSON.stringify and pandas' to_json write NaN so)
 
 The steps are the line numbers: value *i* (counted from 1, over the values only) is step *i*. A warning says
 so, since the file does not tell how many updates lie between two values.
@@ -70,9 +72,35 @@ def _header_kind(s: str) -> str | None:
     return None
 
 
+_JSON_SEP = re.compile(r"[\s,\[\]]+")
+_JSON_START = re.compile(r"^\s*\[\s*(?:[-+.\d]|null|NaN|-?Infinity)")
+
+
+def _json_token(tok: str) -> float | None:
+    """A JSON array's element as a loss: a number, NaN/Infinity (Python's json), or null (JavaScript's JSON.stringify
+    and pandas' to_json write a NaN as null)."""
+    return math.nan if tok == "null" else to_float(tok)
+
+
+def _looks_like_json_list(text: str, complete: bool) -> bool:
+    """A JSON array of numbers ([3.72, 3.59, ...], on one line or pretty-printed): at least MIN_VALUES, one of them not
+    an integer."""
+    if not _JSON_START.match(text.lstrip("\ufeff")):
+        return False
+    toks = [t for t in _JSON_SEP.split(text.lstrip("\ufeff")) if t]
+    if not complete and toks:
+        toks = toks[:-1]  # the head may end inside a number
+    if len(toks) < MIN_VALUES or any(_json_token(t) is None for t in toks):
+        return False
+    return any(not re.fullmatch(r"[-+]?\d+", t) for t in toks)
+
+
 def _looks_like_list(text: str, complete: bool) -> bool:
     """At least MIN_VALUES lines of one number each (one of them not an integer: token ids are not losses),
-    after an optional one-word header naming a loss; blank lines and '#' comments are skipped."""
+    after an optional one-word header naming a loss; blank lines and '#' comments are skipped. Or a JSON array of
+    numbers."""
+    if text.lstrip("\ufeff \t\r\n").startswith("["):
+        return _looks_like_json_list(text, complete)
     lines = [x.strip() for x in text.lstrip("\ufeff").splitlines()]
     if not complete and lines:
         lines = lines[:-1]  # the head may end inside a line
@@ -135,9 +163,22 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
     bad: list[int] = []
     header: str | None = None
     seen = False
+    json_list: bool | None = None
     for lineno, raw in lines:
         s = raw.strip().lstrip("\ufeff")
         if not s or s.startswith("#"):
+            continue
+        if json_list is None:
+            json_list = s.startswith("[")
+        if json_list:
+            for tok in _JSON_SEP.split(s):
+                if tok:
+                    v = _json_token(tok)
+                    if v is None:
+                        bad.append(lineno)
+                    else:
+                        values.append(v)
+                        linenos.append(lineno)
             continue
         if not seen:
             seen = True

@@ -137,3 +137,23 @@ def test_explain_json_on_a_loss_list(tmp_path, capsys):
     assert doc["format"] == "numbers"
     assert [w["key"] for w in doc["reader_warnings"]] == ["warn.numbers_steps", "warn.numbers_spread"]
     assert "round(k × 120 / 6)" in doc["reader_warnings"][1]["message"]
+
+
+def test_a_json_array_of_losses_is_a_list_of_numbers(tmp_path):
+    # json.dump(losses, f) on one line, or pretty-printed; a val_ file beside it is its partner; JavaScript's
+    # JSON.stringify and pandas' to_json write a NaN as null, which is read as NaN
+    (tmp_path / "train_losses.json").write_text(json.dumps([3.72, 3.59, 3.43, 3.28, 3.18, 3.09]))
+    (tmp_path / "val_losses.json").write_text(json.dumps([3.6, 3.3, 3.2], indent=2))
+    run = read_run(tmp_path / "train_losses.json")
+    assert run.format == "numbers"
+    assert run.batches.loss.tolist() == [3.72, 3.59, 3.43, 3.28, 3.18, 3.09]
+    assert run.epochs.val_loss.tolist() == [3.6, 3.3, 3.2]
+    (tmp_path / "nan.json").write_text("[3.1, 2.9, null, 2.5]")
+    nan = read_run(tmp_path / "nan.json")
+    assert np.isnan(nan.batches.loss[2]) and nan.batches.loss.size == 4
+    # a JSON array of token ids (integers only) is no loss list, and an array of records is the JSON reader's
+    (tmp_path / "ids.json").write_text("[17, 4, 99, 3]")
+    with pytest.raises(LossdocError):
+        read_run(tmp_path / "ids.json")
+    (tmp_path / "rec.json").write_text(json.dumps([{"step": 1, "loss": 3.0}, {"step": 2, "loss": 2.5}]))
+    assert read_run(tmp_path / "rec.json").format == "json"
