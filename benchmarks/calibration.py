@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the checkout this script lives in is the one measured, whatever lossdoc is installed (an editable install may point
+# at another clone)
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 import simcurves as sim  # noqa: E402  (benchmarks/ is not a package)
 
 VERDICTS = ("broken", "overfitting", "expected-plateau", "converged", "still-learning", "inconclusive", "error")
