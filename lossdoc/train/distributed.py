@@ -149,15 +149,22 @@ class Dist:
         meet at a barrier first; no rank then tears its connections down while a peer still reads from them (gloo
         aborts the reading process with "Connection closed by peer"). After an error on one rank the barrier is
         skipped: the others may never reach it."""
+        import gc
+
         import torch.distributed as dist
 
         if self.started and dist.is_initialized():
+            # the model's DDP reducer and finished work handles hold the process group; unreachable ones freed now, while
+            # the group is alive, not at interpreter exit, where gloo's worker threads abort the process (SIGABRT,
+            # "terminate called without an active exception") when they drop their tensors without the interpreter
+            gc.collect()
             if together:
                 try:
                     dist.barrier()
                 except (RuntimeError, OSError):  # a peer already gone: leave anyway
                     pass
             dist.destroy_process_group()
+            gc.collect()  # and the group itself, as soon as nothing holds it
         self.started = False
 
     # ---- collectives (no-ops in a single process)
