@@ -357,10 +357,8 @@ def _training_moved(
     MIN_EFFECT_REL, else None (see _stale_evals)."""
     seg = loss[(step >= val_step[a]) & (step <= val_step[b])] if math.isfinite(val_step[a]) and math.isfinite(val_step[b]) else loss[:0]
     rows = val_train[a : b + 1] if val_train.size == n_val else val_train[:0]
-    q = seg.size // 4
-    if q >= 3:
-        start, end = float(np.median(seg[:q])), float(np.median(seg[-q:]))
-        se = 1.2533 * stats.diff_noise_sd(seg) * math.sqrt(2.0 / q)
+    if seg.size // 4 >= 3:
+        start, end, se = stats.quarters_change(seg)
     elif rows.size >= th.IDENTICAL_EVALS and np.isfinite(rows).all():
         start, end = float(rows[0]), float(rows[-1])
         se = math.sqrt(2.0) * stats.diff_noise_sd(rows)

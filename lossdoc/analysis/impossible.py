@@ -85,12 +85,10 @@ def _scale_collapse(c: Context) -> Finding | None:
         return None
     at = cfg.get("loss_scale_min_step")
     after = c.loss[c.step > at] if isinstance(at, (int, float)) else c.loss[:0]
-    q = after.size // 4
-    if q >= 2:
+    if after.size // 4 >= 2:
         # the scale came back: training still falls after it (beyond Z standard errors of two quarters' medians, and by
         # MIN_EFFECT_REL), so the updates were not all thrown away
-        start, end = float(np.median(after[:q])), float(np.median(after[-q:]))
-        se = 1.2533 * stats.diff_noise_sd(after) * math.sqrt(2.0 / q)
+        start, end, se = stats.quarters_change(after)
         if start - end > th.Z * se and start - end >= th.MIN_EFFECT_REL * abs(start):
             return None
     args = {"scale": _r(float(low)), "step": at, "skipped": int(skipped)}

@@ -51,6 +51,16 @@ def _fingerprint(x: np.ndarray) -> bytes:
     return np.asarray(x.size, dtype=np.float64).tobytes() + np.add.reduce(x).tobytes() + x[::1009].tobytes()
 
 
+def quarters_change(x: np.ndarray) -> tuple[float, float, float]:
+    """(median of the first quarter, median of the last quarter, the standard error of their difference) of a series:
+    each median's error about 1.2533 sd / sqrt(q) for q points (sd from successive differences, free of the trend).
+    NaNs for fewer than 4 points."""
+    q = x.size // 4
+    if q < 1:
+        return math.nan, math.nan, math.nan
+    return float(np.median(x[:q])), float(np.median(x[-q:])), 1.2533 * diff_noise_sd(x) * math.sqrt(2.0 / q)
+
+
 def rolling_median(x: np.ndarray, window: int) -> np.ndarray:
     """Centred running median with a window of ``window`` points (shrinks at the ends).
 

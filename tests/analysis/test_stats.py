@@ -168,3 +168,14 @@ def test_t_equivalent_is_students_t_quantile_at_the_normal_confidence_of_z():
             assert stats.t_equivalent(z, df) == float(t.ppf(norm.cdf(z), df)) > z
         assert stats.t_equivalent(z, 200) == stats.t_equivalent(z, math.inf) == z
     assert stats.t_equivalent(3.0, 4.7) == stats.t_equivalent(3.0, 4)  # whole degrees of freedom, at least 1
+
+
+def test_quarters_change_against_numpy():
+    rng = np.random.default_rng(7)
+    x = np.linspace(3.0, 2.0, 40) + rng.normal(0, 0.05, 40)
+    start, end, se = stats.quarters_change(x)
+    assert start == np.median(x[:10]) and end == np.median(x[-10:])
+    d = np.diff(x)
+    mad_sd = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2)  # successive differences' robust sd / sqrt 2
+    assert se == pytest.approx(1.2533 * mad_sd * np.sqrt(2 / 10), rel=1e-3)
+    assert all(np.isnan(v) for v in stats.quarters_change(np.array([1.0, 2.0, 3.0])))
