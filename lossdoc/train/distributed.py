@@ -157,14 +157,15 @@ class Dist:
             # the model's DDP reducer and finished work handles hold the process group; unreachable ones freed now, while
             # the group is alive, not at interpreter exit, where gloo's worker threads abort the process (SIGABRT,
             # "terminate called without an active exception") when they drop their tensors without the interpreter
-            gc.collect()
-            if together:
+            if together:  # (after an error the group may be broken: leave it at once, as before)
+                gc.collect()
                 try:
                     dist.barrier()
                 except (RuntimeError, OSError):  # a peer already gone: leave anyway
                     pass
             dist.destroy_process_group()
-            gc.collect()  # and the group itself, as soon as nothing holds it
+            if together:
+                gc.collect()  # and the group itself, as soon as nothing holds it
         self.started = False
 
     # ---- collectives (no-ops in a single process)
