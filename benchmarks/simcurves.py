@@ -1,4 +1,4 @@
-"""Loss curves of known truth, and writers that put them on disk in five real formats (used by benchmarks/calibration.py).
+"""Loss curves of known truth, and writers that put them on disk in six real formats (used by benchmarks/calibration.py).
 
 A case is one curve: a family (what happened in the run), a tier (how hard it is to see), a format (which
 writer made the log) and a seed. ``generate(family, tier, fmt, seed)`` is pure numpy and deterministic for its
@@ -116,8 +116,8 @@ FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "short-flat": ("short",),
     "fine-tune": ("easy", "short", "autocorrelated"),
 }
-FORMATS = ("lossdoc", "hf", "lightning", "csv", "nanogpt")
-FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: FORMATS for f in FAMILIES} | {"short-flat": ("hf", "lightning", "csv", "nanogpt")}
+FORMATS = ("lossdoc", "hf", "lightning", "csv", "nanogpt", "console")
+FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: FORMATS for f in FAMILIES} | {"short-flat": ("hf", "lightning", "csv", "nanogpt", "console")}
 STUCK_CAUSES = ("dead-output", "lr-0", "frozen", "tiny-lr", "unigram")
 CONVERGED_BELOW_UNIGRAM = 0.7  # a converged run's level is below this share of the unigram level (see converged)
 
@@ -209,7 +209,14 @@ def _interval(rng: np.random.Generator, fmt: str, tier: str, n: int) -> int:
     if tier == "short":  # a short log is a long run logged sparsely
         choices: tuple[int, ...] = (10, 25, 50) if fmt == "hf" else (10, 50, 100)
     else:
-        choices = {"lossdoc": (1, 1, 10), "hf": (1, 5, 10, 25, 50), "lightning": (1, 10, 50), "csv": (1, 10, 100), "nanogpt": (1, 10, 100)}[fmt]
+        choices = {
+            "lossdoc": (1, 1, 10),
+            "hf": (1, 5, 10, 25, 50),
+            "lightning": (1, 10, 50),
+            "csv": (1, 10, 100),
+            "nanogpt": (1, 10, 100),
+            "console": (1, 10, 100),
+        }[fmt]
     ok = [c for c in choices if n * c <= 200_000]
     return int(rng.choice(ok))
 
@@ -504,6 +511,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             # (>= 2000 steps); the batch noise of a model at U is text's
             level = unigram_level(vocab) * float(rng.uniform(0.9, 1.1))
             tau_u = max(1.0, float(rng.uniform(0.002, 0.004)) * S)
+            meta["init"] = init
             sigma_b = sigma_tok / math.sqrt(batch_tokens)
 
             def fn(u, level=level, tau_u=tau_u):
@@ -636,7 +644,7 @@ def flags_for(case: Case) -> dict[str, Any]:
         flags.update({"random": True, "vocab_size": case.vocab})
         if case.low:
             flags["random_low"] = case.low
-    if case.fmt == "csv" and case.facts:
+    if case.fmt in ("csv", "console") and case.facts:
         flags["vocab_size"] = case.vocab
         if case.pretrained:
             flags["pretrained"] = True
@@ -672,7 +680,14 @@ def _events(case: Case):
 
 def write(case: Case, folder: Path) -> tuple[Path, dict[str, Any]]:
     folder.mkdir(parents=True, exist_ok=True)
-    writer = {"lossdoc": _write_lossdoc, "hf": _write_hf, "lightning": _write_lightning, "csv": _write_csv, "nanogpt": _write_nanogpt}[case.fmt]
+    writer = {
+        "lossdoc": _write_lossdoc,
+        "hf": _write_hf,
+        "lightning": _write_lightning,
+        "csv": _write_csv,
+        "nanogpt": _write_nanogpt,
+        "console": _write_console,
+    }[case.fmt]
     return writer(case, folder), flags_for(case)
 
 
@@ -813,6 +828,34 @@ def _write_nanogpt(case: Case, folder: Path) -> Path:
         else:
             s = int(case.eval_step[i])
             lines.append(f"step {s}: train loss {case.eval_train[i]:.4f}, val loss {case.eval_val[i]:.4f}")
+    path = folder / "train.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# A home-made training loop's print(): the words differ from run to run (English, or the Romanian, Spanish, German and
+# French keys real logs carry), and an evaluation is printed under the batch line it follows, naming no step.
+CONSOLE_KEYS = (
+    ("step", "loss", "val loss"),
+    ("pas", "pierdere", "validare"),
+    ("Paso", "Pérdida", "Validación"),
+    ("Schritt", "Verlust", "Validierung"),
+    ("étape", "perte", "validation"),
+)
+
+
+def _write_console(case: Case, folder: Path) -> Path:
+    """``<step> N | <loss> X | lr Y | Ts`` a line per record, ``  -> <val> X`` under the batch an evaluation follows;
+    the words are CONSOLE_KEYS[N mod 5] (N the number of records); no facts (the user passes them, as for CSV)."""
+    step_w, loss_w, val_w = CONSOLE_KEYS[case.step.size % len(CONSOLE_KEYS)]
+    lines: list[str] = []
+    for kind, i in _events(case):
+        if kind == "batch":
+            lines.append(f"{step_w} {int(case.step[i]):6d} | {loss_w} {case.loss[i]:.4f} | lr {case.lr[i]:.2e} | {0.1 * (i + 1):.1f}s")
+        elif not lines:
+            lines.append(f"{val_w} {case.eval_val[i]:.4f}")  # before any batch: the model as it starts
+        else:
+            lines.append(f"        -> {val_w} {case.eval_val[i]:.4f} nats")
     path = folder / "train.log"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -81,9 +81,10 @@ def check_no_learning(c: Context) -> Finding:
         if c.floor is None and c.run.data_kind not in (None, "dummy", "random") and not c.pretrained and not c.random_data:
             # the log says the data is text and the run started from scratch: there was something to learn
             return Finding("no-learning", "fail", "f.nolearn.stuck_text", args, measured=change, reference=band)
-        if c.floor is None and c.ln_v is not None and not c.pretrained and end > c.ln_v + max(band, th.NEAR_FLOOR_REL * c.ln_v):
+        if c.floor is None and c.ln_v is not None and not c.pretrained and end > c.ln_v + max(_level_band(c, band), th.NEAR_FLOOR_REL * c.ln_v):
             # still above ln V and not moving: on random ids a learning model sheds its initial excess down to ln V, on
-            # text it falls far below ln V; either way this model is not learning
+            # text it falls far below ln V; either way this model is not learning. Whether the end is above ln V is a
+            # question about one level, so its own error decides it, not the band of a change between two levels
             return Finding("no-learning", "fail", "f.nolearn.above_ln_v", {**args, "ln_v": _r(c.ln_v)}, measured=change, reference=band)
         if c.floor is None:
             # it did not move, but without a floor we cannot tell "nothing to learn" from "not learning"
@@ -93,6 +94,15 @@ def check_no_learning(c: Context) -> Finding:
         # it moved, but up: the model is changing, which is not learning; the divergence check says what the rise is
         return Finding("no-learning", "warn", "f.nolearn.rose", {**args, "rose": _r(-change)}, measured=change, reference=band)
     return Finding("no-learning", "ok", "f.nolearn.ok", args, measured=change, reference=band)
+
+
+def _level_band(c: Context, change_band: float) -> float:
+    """The noise band of the end's level alone (the median of the tail's batches: z_b standard errors of it), where
+    the batch noise is measured; else the band of the change, which is wider."""
+    n_tail = int(c.tail.sum())
+    if c.loss.size < th.MIN_BATCHES or not math.isfinite(c.sigma_b) or n_tail < 1:
+        return change_band
+    return max(c.z_b * c.level_se(n_tail), th.MIN_BAND)
 
 
 def check_progress(c: Context) -> Finding:

@@ -44,7 +44,8 @@ EN = {
     "error.console_no_lines": "{path} names no loss next to a step, an epoch or a batch (e.g. 'step 100 | loss 3.21' or 'Epoch 1 - Batch loss: 9.2'); pass --format with the format it is",
     "warn.steps_counted": "The log gives no step numbers: batches are numbered in the order they appear (one per logged line), not by optimizer step.",
     "error.json_shape": '{path} is one JSON document, but neither a set of equal-length arrays ({{"step": [...], "loss": [...]}}) nor a list of records ([{{"step": 1, "loss": 2.3}}, ...]); pass --format with the format it is',
-    "warn.bare_columns": "No header: the two numeric columns are read as step and training loss.",
+    "warn.bare_columns": "No header: the numeric columns are read, in order, as {columns} (loss is the training loss, val_loss the validation loss); if that is wrong, name them with --step-col, --train-col and --val-col.",
+    "warn.null_losses": "every loss value is null ({count} rows): JSON has no NaN, and JavaScript's JSON.stringify writes NaN as null, so they are read as non-finite losses",
     "error.folder_many_logs": "{path} holds several logs ({files}): name the one to explain",
 }
 
@@ -90,6 +91,7 @@ ZH = {
     "error.console_no_lines": "{path} 中没有与步数、轮数或批次写在一起的损失（例如 'step 100 | loss 3.21' 或 'Epoch 1 - Batch loss: 9.2'）；请用 --format 指定它的格式",
     "warn.steps_counted": "日志中没有步数：批次按出现的顺序编号（每行一个），而不是按优化器的更新步数。",
     "error.json_shape": '{path} 是一个 JSON 文档，但既不是一组等长数组（{{"step": [...], "loss": [...]}}），也不是记录列表（[{{"step": 1, "loss": 2.3}}, ...]）；请用 --format 指定它的格式',
-    "warn.bare_columns": "没有表头：两列数字按“步数、训练损失”读取。",
+    "warn.bare_columns": "没有表头：各列数字依次按 {columns} 读取（loss 为训练损失，val_loss 为验证损失）；如有不对，请用 --step-col、--train-col 和 --val-col 指定。",
+    "warn.null_losses": "所有损失值都是 null（{count} 行）：JSON 没有 NaN，JavaScript 的 JSON.stringify 会把 NaN 写成 null，因此按非有限的损失读取",
     "error.folder_many_logs": "{path} 中有多份日志（{files}）：请指明要诊断哪一份",
 }

@@ -121,7 +121,8 @@ def test_each_family_has_the_property_its_truth_claims(family):
                 assert np.all(c.lr > 0) and np.ptp(c.mean) == 0 and c.mean[0] > ln_v + 0.04
             elif cause == "unigram":
                 u = sim.unigram_level(c.vocab)
-                assert c.step[-1] >= 2000 and c.mean[0] > c.mean[-1]  # it fell ...
+                # it fell (in a sparse log, before its first record) ...
+                assert c.step[-1] >= 2000 and c.meta["init"] > c.mean[-1] and c.mean[0] >= c.mean[-1]
                 assert abs(c.mean[-1] - u) <= 0.1 * u + 1e-9  # ... to within 10% of the unigram level ...
                 flat_from = int(np.searchsorted(c.step, 0.05 * c.step[-1]))
                 assert np.ptp(c.mean[flat_from:]) < 1e-3  # ... and stayed there from 5% of the run on
@@ -147,7 +148,7 @@ def test_every_writers_log_reads_back_whole(tmp_path, fmt):
         path, flags = sim.write(c, tmp_path / f"{fam}")
         run = apply_overrides(read_run(path), **flags)
         assert len(run.batches) == c.loss.size
-        np.testing.assert_allclose(run.batches.loss, c.loss, atol=6e-5 if fmt == "nanogpt" else 1e-9)
+        np.testing.assert_allclose(run.batches.loss, c.loss, atol=6e-5 if fmt in ("nanogpt", "console") else 1e-9)
         assert len(run.epochs) == c.eval_step.size
         assert run.vocab_size == (50257 if (fmt == "nanogpt" and c.pretrained) else c.vocab)  # GPT-2 weights: 'forcing vocab_size=50257'
         if fam == "random-plateau":

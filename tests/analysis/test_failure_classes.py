@@ -96,6 +96,26 @@ def test_a_drift_of_a_hundredth_of_a_nat_over_thousands_of_steps_has_not_moved(t
     assert d.finding("no-learning").status == "fail" and d.verdict == "broken"
 
 
+def test_a_short_frozen_run_a_little_above_ln_v_is_broken_by_its_level_not_by_a_changes_band():
+    # 30 noisy records flat at ln V + 0.11 (a character model, V = 65, with frozen weights): the end's own level is
+    # many standard errors above ln V, though the band of a change between two levels (0.135) is wider than 0.11
+    v = 65
+
+    def logged_every_50(losses):
+        run = make_run(losses, v=v)
+        run.batches.step = run.batches.step * 50  # steps 50 ... 1500: past a fresh model's first steps
+        return diagnose(run)
+
+    fails = 0
+    for seed in range(20):
+        d = logged_every_50(math.log(v) + 0.11 + np.random.default_rng(seed).normal(0, 0.06, 30))
+        fails += d.verdict == "broken" and d.finding("no-learning").key == "f.nolearn.above_ln_v"
+    assert fails >= 18
+    # and a run sitting at ln V (random ids, no flag to say so) is not called stuck above it
+    calm = sum(logged_every_50(math.log(v) + np.random.default_rng(s).normal(0, 0.06, 30)).verdict == "broken" for s in range(20))
+    assert calm <= 1
+
+
 # ------------------------------------------------------------------ false alarms
 
 

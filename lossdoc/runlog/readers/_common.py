@@ -212,13 +212,38 @@ def zh_to_en(line: str) -> str:
     return _ZH_NAME.sub(lambda m: f" {_ZH_NAME_MAP[m.group(0)]} ", line)
 
 
+# Keys in other languages than English and Chinese, as whole words (any case): the loss, its phases and the counters
+# people print ("pas 20 | pierdere 3.01 | -> validare 0.55", "Época 3 - Pérdida: 2.1", "Schritt 100, Verlust 3.2").
+# A word here is read as the English name before the line is cut into pairs (``to_en``).
+_FOREIGN_NAMES = {
+    "loss": ("pérdida", "perdida", "perte", "verlust", "perda", "pierdere", "pierderea", "perdita", "verlies", "strata",
+             "kayıp", "kayip", "потеря", "потери", "лосс", "損失", "손실", "mất mát"),
+    "epoch": ("época", "epoca", "époque", "epoque", "epoche", "epocă", "epoka", "эпоха", "エポック", "에폭", "에포크"),
+    "step": ("paso", "pas", "étape", "etape", "schritt", "passo", "krok", "adım", "шаг", "ステップ", "스텝"),
+    "val": ("validación", "validacion", "validierung", "validação", "validacao", "validare", "validazione", "walidacja",
+            "doğrulama", "валидация", "検証", "검증"),
+    "train": ("entrenamiento", "entraînement", "entrainement", "treino", "treinamento", "antrenare", "addestramento",
+              "trening", "eğitim", "обучение", "学習", "訓練", "학습", "훈련"),
+}  # fmt: skip
+_FOREIGN_MAP = {w: en for en, words in _FOREIGN_NAMES.items() for w in words}
+_FOREIGN = re.compile(r"(?<!\w)(" + "|".join(sorted((re.escape(w) for w in _FOREIGN_MAP), key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
+
+
+def to_en(line: str) -> str:
+    """A console line or a column name with its keys in another language read as the English ones: Chinese
+    (``zh_to_en``), and the words of _FOREIGN_NAMES (else unchanged)."""
+    if _FOREIGN.search(line):
+        line = _FOREIGN.sub(lambda m: _FOREIGN_MAP.get(m.group(0).lower(), m.group(0)), line)
+    return zh_to_en(line)
+
+
 def norm_name(name: str) -> str:
     """Column or tag names compared loosely: case, '/', '-', '.', ' ' and '_' do not matter. A W&B
     export's "<run name> - train/loss" is read as "train/loss"; Chinese names as the English ones
     (训练损失 is train_loss, 轮次 is epoch: ``zh_to_en``)."""
     if " - " in name:
         name = name.rsplit(" - ", 1)[1]
-    name = zh_to_en(name)
+    name = to_en(name)
     return re.sub(r"[\s/\-.:_]+", "_", name.strip().lower()).strip("_")
 
 
@@ -276,6 +301,20 @@ STEP_NAMES = [
     "trainer/global_step",
 ]
 EPOCH_NAMES = ["epoch", "epochs"]
+
+
+_LOSS_VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "heldout"}
+_NOT_A_LOSS = {"scale", "scaler", "weight", "coef", "coeff", "factor", "type", "fn", "function", "name", "mask"}
+
+
+def loss_kind(name: str) -> str | None:
+    """What a column name that is not one of TRAIN_NAMES or VAL_NAMES says, by its words: "val" when "loss" is one of
+    them beside val, valid, eval, dev or test ("mean_val_loss"), "train" for any other loss ("avg_loss", "running
+    loss"), None when no word is "loss" or the name is about a loss rather than one ("loss_scale", "loss_weight")."""
+    words = [w for w in re.split(r"[^a-z0-9]+", to_en(name).lower()) if w]
+    if "loss" not in words or any(w in _NOT_A_LOSS for w in words):
+        return None
+    return "val" if any(w in _LOSS_VAL_WORDS for w in words) else "train"
 
 
 def pick(names: Iterable[str], wanted: list[str]) -> str | None:

@@ -13,7 +13,8 @@ the names are read by meaning:
     lr, learning_rate                                  -> the learning rate
     grad_norm, gnorm                                   -> the gradient norm
 
-Chinese keys are read as these names (``zh_to_en``): 第 3 轮 (epoch 3), 第 120 步 (step 120), 批次 (batch),
+Chinese keys are read as these names (``zh_to_en``, through ``to_en``, which reads some other languages' keys too:
+``pas 20 | pierdere 3.01``, ``Época 3 - Pérdida: 2.1``, ``Schritt 100, Verlust 3.2``): 第 3 轮 (epoch 3), 第 120 步 (step 120), 批次 (batch),
 训练损失 (train loss), 验证损失 (val loss), 平均损失 (avg loss), 损失 (loss), 学习率 (lr); full-width ``：`` and ``，``
 too. A ``vocab_size: N`` / ``词表大小: N`` line before the first loss gives V (the last such line wins).
 
@@ -37,14 +38,15 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, TextLines, as_float, batch_series, epoch_series, finish, to_float, vocab_from, zh_to_en
+from lossdoc.runlog.readers._common import NAN, TextLines, as_float, batch_series, epoch_series, finish, to_en, to_float, vocab_from
 from lossdoc.runlog.readers.seed_console import _VOCAB as VOCAB_LINE
 from lossdoc.runlog.run import ReaderWarning, Run
 
 MATCH_CAP = 4096  # characters of a line that are matched
 # a number: "1,234.5" (commas between every three digits: thousands) first, then the plain forms
 _NUM = r"[-+]?(?:\d{1,3}(?:,\d{3}){1,4}(?![\d,])(?:\.\d{1,15})?|\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
-_WORD = r"[A-Za-z][A-Za-z_/.\-]{0,30}"
+# a word of a name; "nan" and "inf" are values, never words ("loss nan |" is a NaN loss, not a name "loss nan")
+_WORD = r"(?!(?i:nan|inf)(?![A-Za-z_/.\-]))[A-Za-z][A-Za-z_/.\-]{0,30}"
 # name (one to four words), an optional ':' or '=', the value, an optional '/total'
 # a name, then its value; a counter may carry its total and brackets, as PyTorch tutorials print it ("Epoch [3/250]",
 # "Step (40/600)")
@@ -105,7 +107,7 @@ def classify(name: str) -> str | None:
 
 def _line_facts(line: str) -> dict[str, Any] | None:
     """The meaningful pairs of one line: {kind: (value, total)}; None when it holds no loss."""
-    line = zh_to_en(line[:MATCH_CAP])
+    line = to_en(line[:MATCH_CAP])
     if line.lstrip().startswith("wandb:"):
         return {"_ignored": True}  # W&B's own lines: its closing history (sparklines) and summary are not the curve
     m = _BUILD_NANOGPT.match(line)
@@ -174,15 +176,29 @@ def _has_loss(facts: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     return facts is not None and any(k in facts for k in ("train", "val", "train_mean"))
 
 
+DETECT_HITS = 3  # lines naming a loss and its position that make a text a console log (all of them, in a shorter log)
+HEADING_REACH = 3  # a loss line is placed by an "Epoch N" line at most this many lines above it
+
+
 def detect(path: Path, head: str) -> bool:
+    """Whether the text is a console log: DETECT_HITS lines that name a loss and its position (on the line, or on an
+    "Epoch N" line just above it, as loops that print a block per epoch have it), or every line of a log shorter than
+    that (a run stopped after one or two logged lines is still a run)."""
     hits = 0
-    for line in head.splitlines()[:400]:
+    lines = head.splitlines()[:400]
+    epoch_line = -HEADING_REACH - 1
+    for i, line in enumerate(lines):
         facts = _line_facts(line)
-        if _has_loss(facts) and (any(k in facts for k in ("step", "epoch", "batch")) or facts.get("_build_nanogpt")):
+        if not _has_loss(facts):
+            if _EPOCH_ONLY.search(to_en(line[:MATCH_CAP])):
+                epoch_line = i
+            continue
+        if any(k in facts for k in ("step", "epoch", "batch")) or facts.get("_build_nanogpt") or i - epoch_line <= HEADING_REACH:
             hits += 1
-            if hits >= 3:
+            if hits >= DETECT_HITS:
                 return True
-    return False
+    whole = len(head.encode("utf-8", "replace")) < 8000  # the head is the whole file
+    return whole and hits > 0 and hits == sum(1 for x in lines if x.strip())
 
 
 def resolve(folder: Path) -> Path | None:
@@ -204,6 +220,7 @@ def read(path: Path, **_: Any) -> Run:
     last_ep: float | None = None
     heading: tuple[str, bool, int] | None = None  # the phase a heading named, whether it named a loss, and its line
     lone_count = 0
+    last_batch, last_was_batch = 0, False
     for lineno, line in lines:
         facts = _line_facts(line)
         if (
@@ -226,7 +243,7 @@ def read(path: Path, **_: Any) -> Run:
                 heading = (*head, lineno)
             if not recognised and (mv := VOCAB_LINE.search(line[:MATCH_CAP])) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))):
                 run.set_fact("vocab_size", v, "log", "where.line", line=lineno)  # printed before training; the last one wins
-            em = _EPOCH_ONLY.search(zh_to_en(line[:MATCH_CAP]))
+            em = _EPOCH_ONLY.search(to_en(line[:MATCH_CAP]))
             if em:
                 epoch_ctx = as_float(int(em.group(1)))
             if facts and facts.get("_bad"):
@@ -253,6 +270,12 @@ def read(path: Path, **_: Any) -> Run:
         mean = facts.get("train_mean", (None,))[0]
         train = facts.get("train", (None,))[0]
         if val is not None or (mean is not None and train is None):
+            if step is None and ep is None and last_was_batch:
+                # an evaluation that names neither its step nor its epoch, printed right under a batch line
+                # ("  -> val 0.55"): it follows that batch (stepless evaluations after other evaluations, as final
+                # reports print them, stay unplaced)
+                step = float(last_batch)
+            last_was_batch = False
             key = (NAN if ep is None else ep, NAN if step is None else step)
             row = evals.setdefault(key, [NAN if ep is None else ep, NAN if step is None else step, NAN, NAN])
             if val is not None:
@@ -279,6 +302,7 @@ def read(path: Path, **_: Any) -> Run:
         lr = facts.get("lr", (NAN,))[0]
         gn = facts.get("grad", (NAN,))[0]
         batches[int(step)] = (NAN if ep is None else ep, train, lr, gn, NAN)
+        last_batch, last_was_batch = int(step), True
     lines.warn_long(run)
     if not batches and not evals:
         if lines.empty:

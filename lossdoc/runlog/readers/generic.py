@@ -40,6 +40,7 @@ from lossdoc.runlog.readers._common import (
     epoch_series,
     find_exact,
     finish,
+    loss_kind,
     norm_name,
     pick,
     to_float,
@@ -50,6 +51,7 @@ from lossdoc.runlog.run import BatchSeries, ReaderWarning, Run
 LR_NAMES = ["lr", "learning_rate", "lr_0", "lr_abs", "learningrate"]
 GRAD_NAMES = ["grad_norm", "gradient_norm", "grad_norm_total", "total_grad_norm", "gradnorm"]
 _KNOWN = set(TRAIN_NAMES) | set(VAL_NAMES)
+NULL_ROWS_KEPT = 100_000  # rows whose loss is JSON null, kept to be read as NaN when no loss is a number
 CHUNK_ROWS = 65536  # batch rows handed to the column store at once
 BATCH_CAP = MAX_BATCH_ROWS  # batch rows held at once; beyond, a systematic 1 in k (lossdoc_jsonl._BatchColumns)
 _HEADER_CELL = re.compile(r"^[\w./\-\[\] ()@#]*$")
@@ -95,7 +97,6 @@ def _first_line(head: str) -> str:
 
 
 WHITESPACE = " "  # the delimiter of whitespace-separated columns: any run of spaces and tabs
-BARE_COLUMNS = ["step", "loss"]  # two bare numeric columns, no header: read as step and training loss
 
 
 def _delimiter(header: str) -> str:
@@ -109,10 +110,34 @@ def _cells(line: str, delim: str) -> list[str]:
     return next(csv.reader([line], delimiter=delim), [])
 
 
+_INTEGER = re.compile(r"^[ \t]*[-+]?\d{1,15}[ \t]*$")
+BARE_LOOKAHEAD = 50  # rows looked at to tell a headerless table's counter columns
+
+
+def bare_header(rows: list[list[str]]) -> list[str] | None:
+    """Names for a table of two or three numeric columns and no header, from its rows: a column of integers that
+    never go down is a counter (step; of two counters, epoch then step), the others are the training loss and then
+    the validation loss, in order (``np.savetxt`` of (train, val, epoch), ``f.write(f"{step} {loss}")``). None
+    when the rows are not such a table."""
+    if not rows or len(rows[0]) not in (2, 3) or any(len(r) != len(rows[0]) or any(to_float(c) is None for c in r) for r in rows):
+        return None
+    n = len(rows[0])
+    counters = [j for j in range(n) if all(_INTEGER.match(r[j]) for r in rows) and all(int(a[j]) <= int(b[j]) for a, b in zip(rows, rows[1:]))]
+    if len(counters) == n:
+        counters = counters[: n - 1]  # every column counts: the last is the loss (a loss of whole numbers)
+    if n - len(counters) > 2:
+        return None  # three measures and no counter: which is which is anybody's guess
+    names = ["step"] if len(counters) == 1 else ["epoch", "step"]
+    counter_names = dict(zip(counters, names))
+    losses = iter(["loss", "val_loss"])
+    header = [counter_names[j] if j in counter_names else next(losses) for j in range(n)]
+    return header if "loss" in header else None
+
+
 def _bare_numeric(lines: list[str]) -> bool:
-    """Two numeric columns and no header, on every one of at least three lines."""
-    rows = [_cells(x, _delimiter(x)) for x in lines if x.strip()][:50]
-    return len(rows) >= 3 and all(len(r) == 2 and all(to_float(c) is not None for c in r) for r in rows)
+    """Two or three numeric columns and no header, on every one of at least three lines (``bare_header``)."""
+    rows = [_cells(x, _delimiter(x)) for x in lines if x.strip()][:BARE_LOOKAHEAD]
+    return len(rows) >= 3 and bare_header(rows) is not None
 
 
 def detect_csv(path: Path, head: str) -> bool:
@@ -168,7 +193,7 @@ def load_csv(path: Path) -> Table:
 
 class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
     """The rows of a CSV (or whitespace-separated) log, one at a time: (line number, [raw cells]), after the header
-    (``header``; ``bare``: there was none, and the columns are BARE_COLUMNS). Errors
+    (``header``; ``bare``: there was none, and the columns are named by ``bare_header``). Errors
     (no header, a bad record) are raised as the rows are read, as ``load_csv`` raises them."""
 
     def __init__(self, path: Path) -> None:
@@ -184,9 +209,18 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
                 continue
             self.delim = _delimiter(line)
             header = [c.strip().lstrip("\ufeff") for c in _split(line, self.delim, path, lineno)]
-            if len(header) == 2 and all(to_float(c) is not None for c in header):
-                self.first.append((lineno, header))  # no header: this line is data
-                header, self.bare = list(BARE_COLUMNS), True
+            if len(header) in (2, 3) and all(to_float(c) is not None for c in header):
+                # no header: this line is data, and so are the next; the columns are named from what they hold
+                self.first.append((lineno, header))
+                for n, text in self._it:
+                    if text.strip():
+                        self.first.append((n, _split(text, self.delim, path, n)))
+                        if len(self.first) >= BARE_LOOKAHEAD:
+                            break
+                named = bare_header([cells for _, cells in self.first])
+                if named is None:
+                    raise LossdocError("error.csv_no_header", path=str(path))
+                header, self.bare = named, True
             elif not any(header) or all(to_float(c) is not None for c in header):
                 raise LossdocError("error.csv_no_header", path=str(path))
             break
@@ -404,6 +438,12 @@ def table_to_run(
     step_c = _column(table, path, step_col, "--step-col", STEP_NAMES, set())
     val_c = _column(table, path, val_col, "--val-col", VAL_NAMES, {step_c} if step_c else set())
     train_c = _column(table, path, train_col, "--train-col", TRAIN_NAMES, {c for c in (step_c, val_c) if c})
+    if train_c is None and val_c is None and not (train_col or val_col):
+        # no column of the usual names: a column whose name has "loss" as a word ("avg_loss", "running loss",
+        # "mean_epoch_loss"; with val/valid/eval/dev/test in it, the validation loss), first of each kind
+        kinds = {c: loss_kind(c) for c in table.columns if c != step_c}
+        train_c = next((c for c, k in kinds.items() if k == "train"), None)
+        val_c = next((c for c, k in kinds.items() if k == "val"), None)
     if train_c is None and val_c is None:
         raise LossdocError("error.no_loss_columns", path=str(path), columns=", ".join(table.columns) or "-")
     # Rows of different kinds (JSONL that mixes step rows {"step", "loss"} with epoch rows {"epoch",
@@ -432,12 +472,15 @@ def table_to_run(
     no_step = 0
     seen_batch = False
     n_rows = 0
+    nulls: list[tuple[int, dict[str, Any], int]] = []
     for i, (row, lineno) in enumerate(table.records()):
         n_rows = i + 1
         row_train = next((c for c in train_cands if row.get(c) not in (None, "")), train_c)
         tr = _value(row, row_train, not_numbers, lineno)
         va = _value(row, val_c, not_numbers, lineno)
         if tr is None and va is None:
+            if len(nulls) < NULL_ROWS_KEPT and any(c is not None and c in row and row[c] is None for c in (row_train, val_c)):
+                nulls.append((i, row, lineno))  # a JSON null where the loss goes: kept in case every loss is one
             continue
         if step_c is None:
             step = float(i + 1)
@@ -460,6 +503,16 @@ def table_to_run(
         else:
             pre = (step == 0) if step_c is not None else (tr is None and not seen_batch)
             evals.append([ep, step, NAN if tr is None else tr, va, 1.0 if pre else 0.0])
+    if not store.seen and not chunk and not evals and nulls:
+        # every loss is null: JSON has no NaN, and JavaScript's JSON.stringify (and other writers) turn NaN into
+        # null, so a history whose every loss is null is read as a run of non-finite losses (warn.null_losses)
+        for i, row, lineno in nulls:
+            s = float(i + 1) if step_c is None else _value(row, step_c, not_numbers, lineno)
+            if s is None or not math.isfinite(s):
+                continue
+            ep = (_value(row, epoch_c, not_numbers, lineno) if epoch_c else None) or NAN
+            chunk.append((float(lineno), float(int(s)), ep, NAN, NAN, NAN, NAN))
+        run.warnings.append(ReaderWarning("warn.null_losses", {"count": len(nulls)}))
     store.add(None, chunk)
     batches = store.series()
     sample = store.sampled()
@@ -514,7 +567,7 @@ def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None =
         raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss
     table.source.lines.warn_long(run)
     if table.source.bare:
-        run.warnings.append(ReaderWarning("warn.bare_columns", {}))
+        run.warnings.append(ReaderWarning("warn.bare_columns", {"columns": ", ".join(table.columns)}))
     return run
 
 

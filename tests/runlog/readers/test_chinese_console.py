@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lossdoc.runlog.readers import read_run
-from lossdoc.runlog.readers.console import zh_to_en
+from lossdoc.runlog.readers._common import zh_to_en
 
 TRAIN = [5.21, 4.80, 4.41, 4.10, 3.85, 3.62, 3.44, 3.30, 3.18, 3.09, 3.01, 2.95, 2.90]
 VAL = [5.30, 4.95, 4.60, 4.35, 4.18, 4.05, 3.96, 3.90, 3.86, 3.83, 3.81, 3.80, 3.79]
