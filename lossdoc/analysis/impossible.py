@@ -240,6 +240,11 @@ def _constant_end(loss: np.ndarray) -> tuple[float, int] | None:
 
 def check_uniform_lock(c: Context) -> Finding:
     const = _constant_end(c.loss)
+    if const is not None and abs(const[0]) <= th.CONSTANT_TOL and const[1] == c.loss.size and const[1] >= th.ZERO_RUN:
+        # exactly 0 at every record from the first: no loss is being computed (no tokens, every label masked, a loss
+        # multiplied by 0). A model that memorised its data shows the fall into 0; this log never had a loss to fall
+        args: dict[str, Any] = {"count": const[1], "step": int(c.step[-1])}
+        return Finding("uniform-lock", "fail", "f.uniform.zero", args, measured=0.0)
     if const is not None and const[0] > 0.5 and not c.random_data:
         # Different batches give the same loss to 1e-4: the output does not depend on the input. The
         # one output that scores the same on every batch is the uniform distribution, at ln(e^L ids).

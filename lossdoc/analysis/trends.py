@@ -249,7 +249,12 @@ def _progress_evals(c: Context) -> Finding:
         return Finding("progress", "info", "f.progress.val_improving", args, measured=change)
     run_len = _falling_run(c.val)
     p_chance = 1.0 / math.factorial(run_len) if run_len else 1.0
-    if p_chance < 1.0 - stats.normal_cdf(th.Z_TREND) and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
+    # the order alone says the series fell; whether it still falls at its end is the last interval's share of the
+    # average slope (a decelerating curve's last third has a slope its last steps no longer have: 0.012, 0.002, 0.0002)
+    last_dx = float(x[-1] - x[-2]) if c.val.size >= 2 else math.nan
+    rel_last = (float(c.val[-1] - c.val[-2]) / last_dx) / avg_slope if math.isfinite(avg_slope) and avg_slope < 0 and last_dx > 0 else math.nan
+    steep_end = not math.isfinite(rel) or (rel >= th.FLAT_SLOPE_REL and (not math.isfinite(rel_last) or rel_last >= th.FLAT_SLOPE_REL))
+    if p_chance < 1.0 - stats.normal_cdf(th.Z_TREND) and steep_end:
         # a rank test that needs no noise estimate: k values each lower than the one before, in that order, happen by
         # chance with probability 1/k! among exchangeable noise (5 values: 1/120, beyond one-sided 2 sigma)
         first = float(c.val[-run_len])
@@ -294,7 +299,8 @@ def check_divergence(c: Context) -> Finding:
         if c.val.size >= 2 and c.ln_v is not None and final > c.ln_v + max(c.near_floor, th.DIVERGE_MIN_NATS):
             args = {"final": _r(final), "ln_v": _r(c.ln_v)}
             return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=final, reference=c.ln_v)
-        return Finding("divergence", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
+        # a log of epoch rows only (training mean and validation per epoch): the training means are its training curve
+        return _val_and_train_rise(c) or Finding("divergence", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     sd = c.sigma_b if math.isfinite(c.sigma_b) else 0.0
     first_sd = _first_record_sd(c) if math.isfinite(c.sigma_b) else None
     # two readings of where the run ends: the last w batches (a rise just begun), and the whole tail (a long,
@@ -317,6 +323,9 @@ def check_divergence(c: Context) -> Finding:
         # worse than any healthy initialisation, at the end of training: blown up, whatever the path (beyond the
         # noise of the end's median, or every one of the last w records above the band: no noise argument needed)
         return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
+    stretch = _blown_up_stretch(c, w)
+    if stretch is not None:
+        return stretch
     if rise > th.DIVERGE_MIN_NATS and end - excess > best and _within_init_band(c, best, end):
         # a fresh model that has not yet left its initial band: the loss wanders up while its logits re-scale in the
         # first steps (the seed's default run rises from 9.38 to 9.55 before it falls). Not a blow-up; early.
@@ -330,6 +339,23 @@ def check_divergence(c: Context) -> Finding:
             return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
         return Finding("divergence", "fail", "f.diverge.rise", args, measured=end, reference=best)
     return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+
+
+def _blown_up_stretch(c: Context, w: int) -> Finding | None:
+    """A stretch of at least w records whose running median sits above every healthy initialisation's loss (the top of
+    the initial band, by DIVERGE_MIN_NATS and z standard errors of a median of w): the model blew up there, whatever
+    the end (learning-rate cuts can bring a run back down; the stretch was still a run worse than knowing nothing)."""
+    n = c.loss.size
+    if c.vocab_size is None or n < 3 * w or not math.isfinite(c.sigma_b):
+        return None
+    smooth = stats.rolling_median(c.loss, w)[w // 2 : n - w // 2]
+    top = c.init_band[1] + max(th.DIVERGE_MIN_NATS, c.z_b * c.level_se(w))
+    above = smooth > top
+    if not above.any():
+        return None
+    i = int(np.argmax(smooth))
+    args = {"peak": _r(float(smooth[i])), "step": int(c.step[i + w // 2]), "top": _r(c.init_band[1]), "ln_v": _r(c.ln_v), "count": int(above.sum())}
+    return Finding("divergence", "fail", "f.diverge.stretch_above_lnv", args, measured=float(smooth[i]), reference=c.init_band[1])
 
 
 def _early_in_band(c: Context, end: float) -> bool:
@@ -422,9 +448,14 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     if logged.size != c.val.size:
         logged = np.zeros(c.val.size, bool)
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
-    se = [c.level_se(per_epoch, median=False) if logged[i] else c.level_se(min(th.SPIKE_WINDOW, max(1, c.loss.size))) for i in (i_best, -1)]
-    se_rise = math.hypot(*se) if math.isfinite(c.sigma_b) else math.inf
-    band = max(c.z_b * se_rise, th.MIN_BAND)
+    if math.isfinite(c.sigma_b):
+        se = [c.level_se(per_epoch, median=False) if logged[i] else c.level_se(min(th.SPIKE_WINDOW, max(1, c.loss.size))) for i in (i_best, -1)]
+        band = max(c.z_b * math.hypot(*se), th.MIN_BAND)
+    else:
+        # no batches to measure the noise on (epoch rows only): the training means' own residuals around their trend,
+        # as a validation series' noise is measured, with its t quantile
+        sd, df = stats.series_noise(train[np.isfinite(train)])
+        band = max(stats.t_equivalent(th.Z, df) * sd * math.sqrt(2.0), th.MIN_BAND) if math.isfinite(sd) and df >= 2 else math.inf
     # the strong evidence is the training level's rise (many batches, its own noise, and material); validation need
     # only agree in direction: risen from its best and not still improving (a handful of evaluations cannot show
     # a rise at 3 standard errors of their own noise)

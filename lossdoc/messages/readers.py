@@ -45,6 +45,8 @@ EN = {
     "warn.steps_counted": "The log gives no step numbers: batches are numbered in the order they appear (one per logged line), not by optimizer step.",
     "error.json_shape": '{path} is one JSON document, but neither a set of equal-length arrays ({{"step": [...], "loss": [...]}}) nor a list of records ([{{"step": 1, "loss": 2.3}}, ...]); pass --format with the format it is',
     "warn.bare_columns": "No header: the numeric columns are read, in order, as {columns} (loss is the training loss, val_loss the validation loss); if that is wrong, name them with --step-col, --train-col and --val-col.",
+    "warn.appended_runs": "the log holds {count} runs one after another (the epoch count starts again, the last time at line {line}); only the last run is read",
+    "warn.table_preamble": "the table starts after {count} line(s) of other text, which were not read",
     "warn.null_losses": "every loss value is null ({count} rows): JSON has no NaN, and JavaScript's JSON.stringify writes NaN as null, so they are read as non-finite losses",
     "error.folder_many_logs": "{path} holds several logs ({files}): name the one to explain",
 }
@@ -92,6 +94,8 @@ ZH = {
     "warn.steps_counted": "日志中没有步数：批次按出现的顺序编号（每行一个），而不是按优化器的更新步数。",
     "error.json_shape": '{path} 是一个 JSON 文档，但既不是一组等长数组（{{"step": [...], "loss": [...]}}），也不是记录列表（[{{"step": 1, "loss": 2.3}}, ...]）；请用 --format 指定它的格式',
     "warn.bare_columns": "没有表头：各列数字依次按 {columns} 读取（loss 为训练损失，val_loss 为验证损失）；如有不对，请用 --step-col、--train-col 和 --val-col 指定。",
+    "warn.appended_runs": "日志中依次记录了 {count} 次训练（epoch 计数重新开始，最后一次在第 {line} 行）；只读取最后一次",
+    "warn.table_preamble": "表格前有 {count} 行其他文字，未读取",
     "warn.null_losses": "所有损失值都是 null（{count} 行）：JSON 没有 NaN，JavaScript 的 JSON.stringify 会把 NaN 写成 null，因此按非有限的损失读取",
     "error.folder_many_logs": "{path} 中有多份日志（{files}）：请指明要诊断哪一份",
 }

@@ -417,3 +417,65 @@ def test_a_loss_scale_that_touched_1_and_came_back_is_not_a_collapse():
     run2 = make_run(np.concatenate([np.linspace(6.0, 4.0, 100), np.full(300, 4.0)]) + np.random.default_rng(3).normal(0, 0.02, 400))
     run2.config.update(loss_scale_min=1.0, loss_scale_min_step=100, skipped_steps=300)
     assert diagnose(run2).verdict == "broken"
+
+
+# ------------------------------------------------------------------ the eighth held-out set's classes
+
+
+def _epoch_rows(tmp_path, train, val):
+    text = "\n".join(f"Epoch {e:02d} | train {t:.3f} | val {v:.3f}" for e, (t, v) in enumerate(zip(train, val), start=1))
+    (tmp_path / "train.txt").write_text(text + "\n", encoding="utf-8")
+    return read_run(tmp_path / "train.txt")
+
+
+def test_epoch_rows_whose_training_mean_rises_while_validation_is_past_its_best_are_broken(tmp_path):
+    # no batches at all: the training means are the training curve, with their own residual noise
+    x = np.arange(52)
+    train = 2.07 + 5.0 * np.exp(-x / 6) + 0.46 * np.clip((x - 32) / 19, 0, None) + np.random.default_rng(1).normal(0, 0.003, 52)
+    val = 2.58 + 3.0 * np.exp(-x / 8) + 0.08 * np.clip((x - 41) / 10, 0, None) + np.random.default_rng(2).normal(0, 0.004, 52)
+    d = diagnose(_epoch_rows(tmp_path, train, val))
+    assert d.verdict == "broken" and d.finding("divergence").key == "f.diverge.val_train_rise"
+
+
+def test_epoch_rows_of_plain_overfitting_are_not_a_training_rise(tmp_path):
+    x = np.arange(40)
+    train = 1.5 + 4.0 * np.exp(-x / 8) + np.random.default_rng(3).normal(0, 0.003, 40)  # training keeps falling
+    val = 2.5 + 3.0 * np.exp(-x / 6) + 0.2 * np.clip((x - 20) / 19, 0, None) + np.random.default_rng(4).normal(0, 0.004, 40)
+    d = diagnose(_epoch_rows(tmp_path, train, val))
+    assert d.verdict == "overfitting" and d.finding("divergence").status != "fail"
+
+
+def test_a_stretch_far_above_ln_v_is_broken_whatever_the_run_came_back_to():
+    # a word model (V = 33278, ln V 10.41) at 18 nats for a third of the run, brought down by learning-rate cuts
+    rng = np.random.default_rng(5)
+    losses = np.concatenate([18.5 + rng.normal(0, 0.3, 60), np.linspace(9.0, 7.1, 60) + rng.normal(0, 0.02, 60), 7.05 + rng.normal(0, 0.02, 60)])
+    d = diagnose(make_run(losses, v=33278))
+    assert d.verdict == "broken" and d.finding("divergence").key == "f.diverge.stretch_above_lnv"
+    # and a fresh model's warm-up bump inside its initial band is not such a stretch
+    bump = np.concatenate([np.linspace(10.42, 10.6, 30), np.linspace(10.6, 6.0, 90), 6.0 + rng.normal(0, 0.02, 60)])
+    assert diagnose(make_run(bump, v=33278)).finding("divergence").key != "f.diverge.stretch_above_lnv"
+
+
+def test_a_loss_exactly_zero_from_its_first_record_is_broken():
+    d = diagnose(make_run(np.zeros(30), v=None))
+    assert d.verdict == "broken" and d.finding("uniform-lock").key == "f.uniform.zero"
+    # a run that fell into 0 memorised its data: that is the memorisation rule's, not this one
+    fell = np.concatenate([np.linspace(3.0, 0.0, 40), np.zeros(30)])
+    assert diagnose(make_run(fell, v=None)).finding("uniform-lock").key != "f.uniform.zero"
+
+
+def test_validation_falling_every_time_by_shrinking_steps_has_flattened(tmp_path):
+    # epoch rows only (epoch 0 first), 13 evaluations each lower than the last, the last steps 0.007, 0.0024, 0.0002:
+    # the order says it fell, the last interval's share of the average slope (0.3%) says it no longer does
+    train = [2.409, 2.111, 1.927, 1.785, 1.638, 1.520, 1.554, 1.452, 1.384, 1.330, 1.447, 1.379, 1.290]
+    val = [2.4071, 2.0931, 1.8752, 1.7795, 1.7251, 1.6580, 1.6247, 1.6055, 1.5818, 1.5749, 1.5627, 1.5603, 1.5601]
+
+    def epochs_from_0(val):
+        text = "\n".join(f"Epoch {e}: Train Loss: {t:.4f}, Val Loss: {v:.4f}" for e, (t, v) in enumerate(zip(train, val)))
+        (tmp_path / "loss_log.txt").write_text(text + "\n", encoding="utf-8")
+        return diagnose(read_run(tmp_path / "loss_log.txt"))
+
+    d = epochs_from_0(val)
+    assert d.finding("progress").key != "f.progress.val_falling_every" and d.verdict == "converged"
+    # while a series whose last steps are still a fair share of its average keeps the rank rule's verdict
+    assert epochs_from_0([*val[:10], 1.5627, 1.5503, 1.5381]).verdict == "still-learning"

@@ -137,6 +137,13 @@ def case_constant_run(past):
     return f.status != "fail"
 
 
+@pins("ZERO_RUN")
+def case_zero_run(past):
+    k = th.ZERO_RUN - 1 if past else th.ZERO_RUN  # past: one zero too few
+    f = checks.check_uniform_lock(context(make_run(np.zeros(k), v=None)))
+    return f.key != "f.uniform.zero"
+
+
 @pins("CONSTANT_TOL")
 def case_constant_tol(past):
     losses = wiggle(3.0, 100, amp=0.02)

@@ -304,7 +304,7 @@ EPOCH_NAMES = ["epoch", "epochs"]
 
 
 _LOSS_VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "heldout"}
-_NOT_A_LOSS = {"scale", "scaler", "weight", "coef", "coeff", "factor", "type", "fn", "function", "name", "mask"}
+NOT_A_LOSS = {"scale", "scaler", "weight", "coef", "coeff", "factor", "type", "fn", "function", "name", "mask"}
 
 
 def loss_kind(name: str) -> str | None:
@@ -312,7 +312,7 @@ def loss_kind(name: str) -> str | None:
     them beside val, valid, eval, dev or test ("mean_val_loss"), "train" for any other loss ("avg_loss", "running
     loss"), None when no word is "loss" or the name is about a loss rather than one ("loss_scale", "loss_weight")."""
     words = [w for w in re.split(r"[^a-z0-9]+", to_en(name).lower()) if w]
-    if "loss" not in words or any(w in _NOT_A_LOSS for w in words):
+    if "loss" not in words or any(w in NOT_A_LOSS for w in words):
         return None
     return "val" if any(w in _LOSS_VAL_WORDS for w in words) else "train"
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, TextLines, as_float, batch_series, epoch_series, finish, to_en, to_float, vocab_from
+from lossdoc.runlog.readers._common import NAN, NOT_A_LOSS, TextLines, as_float, batch_series, epoch_series, finish, to_en, to_float, vocab_from
 from lossdoc.runlog.readers.seed_console import _VOCAB as VOCAB_LINE
 from lossdoc.runlog.run import ReaderWarning, Run
 
@@ -63,6 +63,7 @@ _EPOCH = {"epoch", "ep", "epochs"}
 _BATCH = {"batch", "batch_idx", "batch idx", "minibatch"}
 _VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "held-out", "heldout"}
 _MEAN_WORDS = {"avg", "average", "mean", "epoch"}
+_SUMMARY_WORDS = {"best", "lowest", "min", "minimum"}
 _LR = {"lr", "learning_rate", "learning rate", "learningrate"}
 _BARE_PHASE = {"train": "train", "training": "train", "trn": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "eval": "val"}
 _DECIMAL = re.compile(r"[-+]?(?:\d+\.\d+|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
@@ -74,6 +75,11 @@ _HEADER_PHASE = {"validation": "val", "validating": "val", "evaluation": "val", 
 _HEADER_WORD = re.compile(r"[A-Za-z]{1,30}")
 _LONE_VALUE = re.compile(r"^[ \t]{0,8}[(\[]?[ \t]{0,2}(?:tensor\([ \t]{0,2})?(" + _NUM + r")[ \t]{0,2}(?:\)[ \t]{0,2})?(?:[,)\]].{0,2000})?$")
 HEADER_REACH = 3  # a lone value belongs to a heading at most this many lines above it
+
+
+# a counter N/TOTAL standing alone (not in a date, a path, a ratio of names or a fraction of a time): a progress bar's
+_NAMED_BEFORE = re.compile(r"[A-Za-z_][ \t]{0,3}[:=]?[ \t]{0,3}[\[(]?[ \t]{0,2}$")  # "acc 45/100", "Epoch [3/250]": a named counter
+_BARE_COUNTER = re.compile(r"(?<![\w/.:\-])(\d{1,12})[ \t]{0,2}/[ \t]{0,2}(\d{1,12})(?![\w/.:\-])")
 
 
 def _words(name: str) -> list[str]:
@@ -96,7 +102,9 @@ def classify(name: str) -> str | None:
         return "lr"
     if low in _GRAD:
         return "grad"
-    if "loss" in words or "nll" in words or "xent" in words:
+    if ("loss" in words or "nll" in words or "xent" in words) and any(w in _SUMMARY_WORDS for w in words):
+        return None  # "Best val loss: 2.575": a summary of the values already printed, not one more of them
+    if ("loss" in words or "nll" in words or "xent" in words) and not any(w in NOT_A_LOSS for w in words):  # not "loss scale"
         if any(w in _VAL_WORDS for w in words):
             return "val"
         if any(w in _MEAN_WORDS for w in words):
@@ -138,6 +146,16 @@ def _line_facts(line: str) -> dict[str, Any] | None:
                 found.setdefault("_bad", True)
             continue
         found[kind] = (value, total)
+    if (
+        _has_loss(found)
+        and not any(k in found for k in ("step", "epoch", "batch"))
+        or ("epoch" in found and "batch" not in found and "step" not in found)
+    ):
+        # a progress bar's bare counter, the only position its line gives: "Training [===  ] 8.5% 5000/58874 | ...
+        # loss=3.91" (the step), "Epoch 1: 100%|███| 938/938 [00:10<00:00, loss=0.123]" (the batch of the epoch)
+        cm = next((m for m in _BARE_COUNTER.finditer(line) if not _NAMED_BEFORE.search(line[max(0, m.start() - 40) : m.start()])), None)
+        if cm and _has_loss(found) and int(cm.group(1)) <= int(cm.group(2)):
+            found["batch" if "epoch" in found else "step"] = (float(cm.group(1)), float(cm.group(2)))
     if bare and not any(k in found for k in ("train", "val", "train_mean")):
         # a line that names no loss but gives its phases' values ("step 250 | train 2.225 | val 2.279"): those are the
         # losses (accuracies and counts have their own names, and an integer count is no loss)
@@ -220,6 +238,9 @@ def read(path: Path, **_: Any) -> Run:
     last_ep: float | None = None
     heading: tuple[str, bool, int] | None = None  # the phase a heading named, whether it named a loss, and its line
     lone_count = 0
+    first_ep: float | None = None  # the first epoch number the log gives, and the highest since the last run began
+    top_ep: float | None = None
+    appended: list[int] = []  # lines where another run's epochs begin again
     last_batch, last_was_batch = 0, False
     for lineno, line in lines:
         facts = _line_facts(line)
@@ -253,6 +274,18 @@ def read(path: Path, **_: Any) -> Run:
         ep = facts["epoch"][0] if "epoch" in facts else epoch_ctx
         if "epoch" in facts:
             epoch_ctx = ep
+        if ep is not None and math.isfinite(ep):
+            if first_ep is None:
+                first_ep = ep
+            elif ep <= first_ep and top_ep is not None and top_ep > first_ep:
+                # the epoch count starts again from its first value: another run appended to the same file (a script
+                # that appends on every launch). The runs are not one curve; the last one is read (warn.appended_runs)
+                batches.clear()
+                evals.clear()
+                counter, offset, max_step, last_raw, last_ep, last_was_batch, lone_count = 0, 0.0, 0.0, None, None, False, 0
+                appended.append(lineno)
+                top_ep = None
+            top_ep = ep if top_ep is None else max(top_ep, ep)
         step = facts["step"][0] if "step" in facts else None
         if step is not None and not math.isfinite(step):
             bad.append(lineno)
@@ -312,6 +345,8 @@ def read(path: Path, **_: Any) -> Run:
         run.warnings.append(ReaderWarning("warn.not_numbers", {"count": len(bad), "first": bad[0]}))
     if estimated:
         run.warnings.append(ReaderWarning("warn.steps_counted", {}))
+    if appended:
+        run.warnings.append(ReaderWarning("warn.appended_runs", {"count": len(appended) + 1, "line": appended[-1]}))
     run.records_read = recognised
     run.records_skipped = len(bad)
     _assemble(run, batches, evals)

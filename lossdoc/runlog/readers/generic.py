@@ -19,6 +19,7 @@ only when it is before any update (step 0); a table that counts epochs from
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import re
@@ -115,14 +116,18 @@ BARE_LOOKAHEAD = 50  # rows looked at to tell a headerless table's counter colum
 
 
 def bare_header(rows: list[list[str]]) -> list[str] | None:
-    """Names for a table of two or three numeric columns and no header, from its rows: a column of integers that
-    never go down is a counter (step; of two counters, epoch then step), the others are the training loss and then
+    """Names for a table of two or three numeric columns and no header, from its rows: a column of integers is a
+    counter (step; of two counters, epoch then step) when it is the first or never goes down, the others are the training loss and then
     the validation loss, in order (``np.savetxt`` of (train, val, epoch), ``f.write(f"{step} {loss}")``). None
     when the rows are not such a table."""
     if not rows or len(rows[0]) not in (2, 3) or any(len(r) != len(rows[0]) or any(to_float(c) is None for c in r) for r in rows):
         return None
     n = len(rows[0])
-    counters = [j for j in range(n) if all(_INTEGER.match(r[j]) for r in rows) and all(int(a[j]) <= int(b[j]) for a, b in zip(rows, rows[1:]))]
+    # a column of integers is a counter: the first column whatever its order (a resumed run's counter starts again),
+    # a later one only when it never goes down
+    counters = [
+        j for j in range(n) if all(_INTEGER.match(r[j]) for r in rows) and (j == 0 or all(int(a[j]) <= int(b[j]) for a, b in zip(rows, rows[1:])))
+    ]
     if len(counters) == n:
         counters = counters[: n - 1]  # every column counts: the last is the loss (a loss of whole numbers)
     if n - len(counters) > 2:
@@ -140,7 +145,41 @@ def _bare_numeric(lines: list[str]) -> bool:
     return len(rows) >= 3 and bare_header(rows) is not None
 
 
+PREAMBLE_LINES = 40  # lines before a table's header that may be something else (a notebook's banner, a progress bar)
+
+
+def _is_loss_header(cols: list[str]) -> bool:
+    """Cells that name columns, one of them a loss lossdoc knows."""
+    if len(cols) < 2 or not all(c.strip() and _HEADER_CELL.match(c.strip()) for c in cols) or any(to_float(c) is not None for c in cols):
+        return False
+    return any(norm_name(c) in _KNOWN or loss_kind(c) is not None for c in cols)
+
+
+def table_start(lines: list[str]) -> int | None:
+    """The index of a table's header among the first PREAMBLE_LINES lines, when other lines come before it (an Unsloth
+    or Trainer notebook's output: a banner, then ``Step<TAB>Training Loss`` and its rows): a tab-, comma- or
+    semicolon-separated header naming a loss, whose next line is a row of as many cells, all numbers. None when the
+    first line is the header, or there is no such table."""
+    for i, line in enumerate(lines[:PREAMBLE_LINES]):
+        delim = _delimiter(line)
+        if delim == WHITESPACE:
+            continue  # "Step Training Loss": names with spaces in them cannot be told apart when spaces separate
+        cols = _cells(line, delim)
+        if not _is_loss_header(cols):
+            continue
+        nxt = next((x for x in lines[i + 1 : i + 3] if x.strip()), None)
+        row = _cells(nxt, delim) if nxt is not None else []
+        if len(row) == len(cols) and all(to_float(c) is not None for c in row):
+            return i if any(x.strip() for x in lines[:i]) else None
+    return None
+
+
 def detect_csv(path: Path, head: str) -> bool:
+    try:
+        if table_start(head.splitlines()) is not None:
+            return True
+    except csv.Error:
+        pass
     first = _first_line(head)
     if not first or first.lstrip().startswith(("{", "[")):
         return False
@@ -204,6 +243,17 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
         self.delim = ","
         self.bare = False
         header: list[str] | None = None
+        self.preamble = 0  # lines before the header that were not the table (table_start)
+        ahead: list[tuple[int, str]] = []
+        for lineno, line in self._it:
+            ahead.append((lineno, line))
+            if len(ahead) >= PREAMBLE_LINES + 2:
+                break
+        start = table_start([x for _, x in ahead]) if ahead else None
+        if start is not None:
+            self.preamble = sum(1 for _, x in ahead[:start] if x.strip())
+            ahead = ahead[start:]
+        self._it = itertools.chain(ahead, self._it)
         for lineno, line in self._it:
             if not line.strip():
                 continue
@@ -568,6 +618,8 @@ def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None =
     table.source.lines.warn_long(run)
     if table.source.bare:
         run.warnings.append(ReaderWarning("warn.bare_columns", {"columns": ", ".join(table.columns)}))
+    if table.source.preamble:
+        run.warnings.append(ReaderWarning("warn.table_preamble", {"count": table.source.preamble}))
     return run
 
 

@@ -60,7 +60,11 @@ _VAL = re.compile(r"(?<!最佳)(?:验证损失|(?<![A-Za-z])(?<!best )val(?:idat
 _TRAIN = re.compile(r"(?:训练损失|(?<![A-Za-z])train(?:ing)?\s*loss)" + _SEP + "(" + FLOAT + ")?", re.IGNORECASE)
 # The seed script's dummy data: torch.randint(1, vocab_size, ...) with vocab_size 10000 unless changed.
 _DUMMY = re.compile(r"创建虚拟数据集|Creating dummy dataset|Creating a dummy dataset|Creating random dataset", re.IGNORECASE)
-_VOCAB = re.compile(r"(?:词汇表大小|词表大小|vocab(?:ulary)?[ _]?size)\s{0,3}[:：=]\s{0,3}([\d,]{1,12})", re.IGNORECASE)
+# "vocab_size: 10000", "词表大小：10000", and as a command line or a summary gives it: "--vocab-size 32000", "Vocabulary: 32000"
+_VOCAB = re.compile(
+    r"(?:词汇表大小|词表大小|vocab(?:ulary)?[ _\-]?size|(?<![\w-])vocabulary(?=\s{0,3}[:：=]))\s{0,3}[:：= ]\s{0,3}([\d,]{1,12})(?![\d.])",
+    re.IGNORECASE,
+)
 _PARAMS = re.compile(r"(?:模型参数量|参数量|(?:total |model )?parameters)\s{0,3}[:：]\s{0,3}([\d,]{1,15})", re.IGNORECASE)
 SEED_VOCAB = 10000  # the seed script's default vocab_size
 SEED_LOW = 1  # its dummy ids: torch.randint(1, vocab_size)

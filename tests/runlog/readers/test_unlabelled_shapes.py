@@ -186,3 +186,68 @@ def test_a_non_finite_loss_printed_bare_is_read_not_skipped(tmp_path, word):
     run = read_run(_write(tmp_path, "train.log", "\n".join(lines) + "\n"))
     assert len(run.batches) == 10 and not np.isfinite(run.batches.loss[-2:]).any()
     assert "warn.not_numbers" not in [w.key for w in run.warnings]
+
+
+# ------------------------------------------------------------------ the eighth held-out set's reading classes
+
+
+def test_a_progress_bars_bare_counter_is_the_step_and_a_loss_scale_is_not_a_loss(tmp_path):
+    lines = ["./build/train \\", "  --vocab-size 32000 \\", "  --loss-scale 1024 \\", "Vocabulary: 32000, tokens: 2143562534"]
+    for i, (t, v) in enumerate(zip(TRAIN[:10], VAL), start=1):
+        lines.append(f"Training [===     ] {i * 8.5:.1f}% {5000 * i}/58874 | 4.62 it/s | ETA: 11664.8 s | loss={t} | validation_loss={v}")
+        lines.append(f'Saved validation checkpoint at step {5000 * i} to "output/checkpoints/step-{5000 * i}"')
+    run = read_run(_write(tmp_path, "training_output.txt", "\n".join(lines) + "\n"))
+    assert run.epochs.step.tolist() == [5000.0 * i for i in range(1, 11)]
+    assert run.epochs.val_loss.tolist() == VAL
+    assert run.vocab_size == 32000
+    assert "warn.steps_counted" not in [w.key for w in run.warnings]  # the counter placed them
+
+
+def test_a_tqdm_bar_under_an_epoch_gives_the_batch_and_a_named_count_is_not_a_counter(tmp_path):
+    lines = [
+        f"Epoch {e}: 100%|██████████| {b}/50 [00:10<00:00, 90.1it/s, loss={x}]"
+        for e in (1, 2)
+        for b, x in ((25, TRAIN[2 * e]), (50, TRAIN[2 * e + 1]))
+    ]
+    lines.append("step 7 | loss 2.5 | acc 45/100")
+    run = read_run(_write(tmp_path, "train.log", "\n".join(lines) + "\n"))
+    assert sorted(run.batches.step.tolist()) == [7.0, 25.0, 50.0, 75.0, 100.0]  # 45 of "acc 45/100" is no step
+
+
+def test_a_trainer_table_after_a_notebook_banner_is_read(tmp_path):
+    banner = ["Qwen 14B", "Unsloth - 2x faster free finetuning | Num GPUs used = 1", " [466/500 1:31:55 < 06:44, 0.08 it/s, Epoch 4.12/5]"]
+    table = ["Step\tTraining Loss"] + [f"{10 * i}\t{x:.6f}" for i, x in enumerate(TRAIN, start=1)]
+    run = read_run(_write(tmp_path, "train_loss.txt", "\n".join(banner + table) + "\n"))
+    assert run.batches.step.tolist() == [10.0 * i for i in range(1, 31)]
+    assert run.batches.loss.tolist() == pytest.approx(TRAIN)
+    w = next(w for w in run.warnings if w.key == "warn.table_preamble")
+    assert w.args["count"] == 3
+
+
+def test_a_best_value_summary_line_is_not_one_more_evaluation(tmp_path):
+    lines = [f"10:0{i % 10} | Epoch {i:02d} | train {t} | val {v}" for i, (t, v) in enumerate(zip(TRAIN[:10], VAL), start=1)]
+    lines.append(f"10:46 | Best val loss: {min(VAL)} | Best BLEU: 41.07")
+    run = read_run(_write(tmp_path, "train.txt", "\n".join(lines) + "\n"))
+    assert run.epochs.val_loss.tolist() == VAL
+
+
+def test_runs_appended_to_one_file_are_read_as_the_last_run(tmp_path):
+    first = [f"Epoch {e}: Train Loss: {t}, Val Loss: {v}" for e, (t, v) in enumerate(zip(TRAIN[:8], VAL[:8]))]
+    last = [f"Epoch {e}: Train Loss: {t - 0.5}, Val Loss: {v - 0.3}" for e, (t, v) in enumerate(zip(TRAIN[:6], VAL[:6]))]
+    run = read_run(_write(tmp_path, "loss_log.txt", "\n".join(first + first[:3] + last) + "\n"))
+    assert run.epochs.val_loss.tolist() == pytest.approx([v - 0.3 for v in VAL[:6]])
+    w = next(w for w in run.warnings if w.key == "warn.appended_runs")
+    assert w.args == {"count": 3, "line": 12}
+
+
+def test_a_resumed_run_whose_epochs_go_on_is_one_run(tmp_path):
+    # a counter that starts again above its first value is a resumed run, not a new one
+    text = "\n".join(f"epoch {e}\nloss: {x}" for e, x in [*zip(range(1, 11), TRAIN[:10]), *zip(range(8, 18), TRAIN[10:20])]) + "\n"
+    run = read_run(_write(tmp_path, "train_log.txt", text))
+    assert len(run.batches) == 20 and "warn.appended_runs" not in [w.key for w in run.warnings]
+
+
+def test_a_bare_first_column_of_integers_is_the_counter_even_when_it_starts_again(tmp_path):
+    rows = [*enumerate(TRAIN[:12], start=1), *enumerate(TRAIN[12:], start=1)]
+    run = read_run(_write(tmp_path, "loss_log.txt", "\n".join(f"{i},{x}" for i, x in rows) + "\n"))
+    assert run.batches.loss.size > 0 and not len(run.epochs)  # step and loss, not a training and a validation column
