@@ -53,7 +53,15 @@ def _worker(rank: int, world: int, port: int, job: dict) -> None:
         result = train(tiny_config(Path(job["out"]), **job.get("over", {})), stop_at_step=job.get("stop_at_step"))
     report = {"rank": result.rank, "status": result.status, "exit_code": result.exit_code, "group_after": dist.is_initialized()}
     report["steps_saved"] = result.steps_saved
+    report["comm_threads"] = _comm_threads()
     Path(job["out"], f".rank{rank}.json").write_text(json.dumps(report))
+
+
+def _comm_threads() -> list[str]:
+    """The threads of this process that belong to the process group: gloo's (gloo_tcp_loop, pt_gloo_runloop) and
+    the TCP store's (pt_tcpstore*), by their names in /proc."""
+    names = [(t / "comm").read_text().strip() for t in Path("/proc/self/task").iterdir()]
+    return sorted(n for n in names if n.startswith(("gloo", "pt_gloo", "pt_tcpstore")))
 
 
 def spawn(world: int, job: dict, *, killed: bool = False) -> list[dict] | None:
@@ -141,6 +149,8 @@ def test_rank_0_alone_writes_and_the_process_group_shuts_down_cleanly(pair):
     _, two, reports = pair
     assert [r["rank"] for r in reports] == [0, 1]
     assert all(r["status"] == "completed" and r["exit_code"] == 0 and r["group_after"] is False for r in reports)
+    # and its threads are gone when train() returns, not left running until interpreter exit (lossdoc.train.distributed)
+    assert [r["comm_threads"] for r in reports] == [[], []]
     recs = read_records(two)
     assert [r["type"] for r in recs].count("run") == 1 and recs[-1]["type"] == "end"
     assert sorted(p.name for p in two.iterdir()) == [".rank0.json", ".rank1.json", "checkpoints", "config.yaml", "run.jsonl"]
@@ -489,6 +499,7 @@ def test_stop_on_stops_every_rank_together(tmp_path):
     over = {"inject": "nan-loss", "on_nonfinite": "skip", "epochs": 3, "stop_on": "broken"}
     reports = spawn(2, {"out": str(out), "over": over})
     assert [(r["status"], r["exit_code"]) for r in reports] == [("stopped", 1)] * 2
+    assert [r["comm_threads"] for r in reports] == [[], []]  # the process group's threads joined before train() returned
     events = [r for r in read_records(out) if r["type"] == "event" and r["kind"] == "stopped"]
     assert len(events) == 1 and events[0]["verdict"] == "broken" and events[0]["findings"]
     assert events[0]["step"] == max(r["step"] for r in read_records(out) if r["type"] == "batch")  # stopped where the log ends
