@@ -471,6 +471,53 @@ def test_a_rank_killed_under_nproc_is_one_line_naming_it_and_a_failed_end_record
     assert recs[-1]["type"] == "end" and recs[-1]["status"] == "failed" and recs[-1]["steps"] == ev["step"]
 
 
+SIGTERM_WHILE_LOST = """
+import os, signal, sys
+from pathlib import Path
+import lossdoc.train.loop as loop
+from lossdoc.train.distributed import Dist
+from tests.conftest import tiny_config
+
+real_lost_peer, real_mean_loss = loop.lost_peer, Dist.mean_loss
+
+def lost_peer(exc):  # torchrun's SIGTERM arrives while this rank handles the collective that failed
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real_lost_peer(exc)
+
+def mean_loss(self, loss, tokens):
+    if loop_steps.append(1) or len(loop_steps) == 3:
+        raise RuntimeError("[gloo/transport/tcp/pair.cc:534] Connection closed by peer [127.0.0.1]:7")
+    return real_mean_loss(self, loss, tokens)
+
+loop_steps = []
+loop.lost_peer, Dist.mean_loss = lost_peer, mean_loss
+result = loop.train(tiny_config(Path(sys.argv[1])))
+print("ENDED", result.status, result.exit_code, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_the_sigterm_torchrun_sends_after_a_lost_rank_does_not_kill_the_rank_saying_so(tmp_path):
+    """torchrun sends SIGTERM to the other ranks about 0.1 s after one dies. A rank 0 that had already left its training
+    loop's signal handling (the failed collective unwound it) died of it before it printed "Rank 1 of 2 was lost" or
+    ended the log: `--nproc` then exited 1 with no line at all (seen once in CI, under load). Here the SIGTERM comes
+    at the worst moment, inside the lost-peer handling, in a one-rank gloo group whose collective fails at step 3."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / "run"
+    env = {**os.environ, "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", SIGTERM_WHILE_LOST, str(out)], env=env, capture_output=True, text=True, timeout=DEADLINE_S)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])  # before: -15, killed by the SIGTERM
+    assert "ENDED failed 1" in proc.stdout
+    recs = read_records(out)
+    (ev,) = [r for r in recs if r["type"] == "event" and r["kind"] == "rank_lost"]
+    assert ev["step"] == 2 and recs[-1]["type"] == "end" and recs[-1]["status"] == "failed"
+
+
 def test_a_lost_peer_is_told_from_other_errors():
     from lossdoc.train.distributed import _failures, lost_peer
 
