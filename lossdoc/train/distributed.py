@@ -85,6 +85,17 @@ def check_divides(num_train: int, world_size: int) -> None:
         raise LossdocError("error.world_not_dividing", world=world_size, rows=num_train, allowed=", ".join(map(str, fits[:8])))
 
 
+def _import_before_the_group() -> None:
+    """Import torch.distributed.nn before the process group exists. Its functions take ``group=group.WORLD`` as a
+    default argument, evaluated at import: imported after init_process_group (DistributedDataParallel's constructor
+    imports torch._dynamo, which imports it), they hold the live default group for the life of the process, and
+    destroy_process_group left gloo's threads (gloo_tcp_loop, pt_gloo_runloop, and rank 0's store) running until
+    interpreter exit, torn down there while the peer exits too: the likely cause of a rank that aborted once in CI
+    (SIGABRT, "terminate called without an active exception"; not reproduced here). Imported first, the defaults
+    hold None and leaving the group joins those threads at once (tests/train/test_distributed.py counts them)."""
+    import torch.distributed.nn  # noqa: F401 (imported for its side effect on the defaults, 20 ms)
+
+
 @dataclass
 class Dist:
     """This process's place in the run: rank, world size, backend. ``Dist()`` is a single-process run."""
@@ -135,6 +146,7 @@ class Dist:
         kwargs: dict[str, Any] = {"backend": backend, "rank": self.rank, "world_size": self.world_size, "timeout": timeout}
         if backend == "nccl":
             kwargs["device_id"] = device
+        _import_before_the_group()
         try:
             dist.init_process_group(**kwargs)
         except (RuntimeError, ValueError, OSError) as exc:  # DistNetworkError (a taken port, no master) is a RuntimeError
@@ -149,23 +161,17 @@ class Dist:
         meet at a barrier first; no rank then tears its connections down while a peer still reads from them (gloo
         aborts the reading process with "Connection closed by peer"). After an error on one rank the barrier is
         skipped: the others may never reach it."""
-        import gc
-
         import torch.distributed as dist
 
         if self.started and dist.is_initialized():
-            # the model's DDP reducer and finished work handles hold the process group; unreachable ones freed now, while
-            # the group is alive, not at interpreter exit, where gloo's worker threads abort the process (SIGABRT,
-            # "terminate called without an active exception") when they drop their tensors without the interpreter
-            if together:  # (after an error the group may be broken: leave it at once, as before)
-                gc.collect()
+            if together:  # (after an error the group may be broken: leave it at once)
                 try:
                     dist.barrier()
                 except (RuntimeError, OSError):  # a peer already gone: leave anyway
                     pass
+            # nothing else holds the group once the run's model is freed (see _import_before_the_group): its gloo threads
+            # are joined here, not left to interpreter exit
             dist.destroy_process_group()
-            if together:
-                gc.collect()  # and the group itself, as soon as nothing holds it
         self.started = False
 
     # ---- collectives (no-ops in a single process)

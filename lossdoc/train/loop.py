@@ -313,8 +313,11 @@ def _train(
     (completed, interrupted, failed) goes through ``_Run.finish``."""
     run = _setup(cfg, out, ckpt, reporter, dist or Dist())
     state = run.state
-    try:
-        with _sigint(run.interrupt, sigterm=run.dist.enabled):
+    # Ctrl-C (and SIGTERM in a distributed run) go to run.interrupt until the run's end is logged and shown, the except
+    # clauses included: torchrun sends SIGTERM to the other ranks as soon as it sees one die, and a rank 0 whose collective
+    # failed with the lost peer was killed by it (the default action) before it printed which rank was lost.
+    with _sigint(run.interrupt, sigterm=run.dist.enabled):
+        try:
             _begin(run, resumed=ckpt is not None)
             if run.compile_unavailable is not None:  # the one warning of a --compile that falls back
                 reason = run.compile_unavailable
@@ -344,38 +347,38 @@ def _train(
                 if (ended := _end_epoch(run, epoch)) is not None:
                     return ended
             return run.finish("completed", 0)
-    except KeyboardInterrupt:
-        # Second Ctrl-C: stop now. Checkpoints are atomic, so last.pt is the previous complete one.
-        run.event("interrupted", "train.event.aborted", {}, aborted=True, path=str(out))
-        return run.finish("interrupted", 130)
-    except RuntimeError as exc:
-        # Another rank was lost (SIGKILL, out of memory, a crashed node): the collective this rank waited in
-        # fails. One line naming it and a failed end record; last.pt of the last epoch end resumes the run.
-        why = lost_peer(exc) if run.dist.enabled else None
-        if why is None:
+        except KeyboardInterrupt:
+            # Second Ctrl-C: stop now. Checkpoints are atomic, so last.pt is the previous complete one.
+            run.event("interrupted", "train.event.aborted", {}, aborted=True, path=str(out))
+            return run.finish("interrupted", 130)
+        except RuntimeError as exc:
+            # Another rank was lost (SIGKILL, out of memory, a crashed node): the collective this rank waited in
+            # fails. One line naming it and a failed end record; last.pt of the last epoch end resumes the run.
+            why = lost_peer(exc) if run.dist.enabled else None
+            if why is None:
+                raise
+            world = run.dist.world_size
+            args: dict[str, Any] = {"world": world, "detail": why, "path": str(out)}
+            if world == 2:  # the only other one
+                lost = 1 - run.dist.rank
+                run.event("rank_lost", "train.event.rank_lost", {**args, "lost": lost}, lost_rank=lost, world_size=world)
+            else:
+                run.event("rank_lost", "train.event.rank_lost_unknown", args, world_size=world)
+            return run.finish("failed", 1)
+        except LossdocError as exc:
+            # A write failed (disk full, unwritable folder): checkpoints on disk are the complete
+            # ones saved before; end the log as failed if it can still be written, then report.
+            end = run.end_record("failed")
+            if exc.key == "error.io" and not getattr(run.logger, "failed", False):
+                try:
+                    run.logger.log(event_record("io_error", state.step, exc.key, {k: str(v) for k, v in exc.args_.items()}))
+                    run.logger.log(end)
+                except LossdocError:
+                    pass
+            reporter.end(end)
             raise
-        world = run.dist.world_size
-        args: dict[str, Any] = {"world": world, "detail": why, "path": str(out)}
-        if world == 2:  # the only other one
-            lost = 1 - run.dist.rank
-            run.event("rank_lost", "train.event.rank_lost", {**args, "lost": lost}, lost_rank=lost, world_size=world)
-        else:
-            run.event("rank_lost", "train.event.rank_lost_unknown", args, world_size=world)
-        return run.finish("failed", 1)
-    except LossdocError as exc:
-        # A write failed (disk full, unwritable folder): checkpoints on disk are the complete
-        # ones saved before; end the log as failed if it can still be written, then report.
-        end = run.end_record("failed")
-        if exc.key == "error.io" and not getattr(run.logger, "failed", False):
-            try:
-                run.logger.log(event_record("io_error", state.step, exc.key, {k: str(v) for k, v in exc.args_.items()}))
-                run.logger.log(end)
-            except LossdocError:
-                pass
-        reporter.end(end)
-        raise
-    finally:
-        run.logger.close()
+        finally:
+            run.logger.close()
 
 
 @dataclass

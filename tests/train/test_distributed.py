@@ -27,18 +27,25 @@ from tests.conftest import TINY, read_records, tiny_config
 DEADLINE_S = 180  # a launch that takes longer has hung
 
 
-def _worker(rank: int, world: int, port: int, job: dict) -> None:
-    """One rank: train (or resume) as torchrun's worker would, then say whether the process group is gone."""
-    os.environ.update(
-        RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), LOSSDOC_DIST_TIMEOUT_S="120"
-    )
+def _worker(rank: int, world: int, ports: list[int], jobs: list[dict]) -> None:
+    """One rank: train (or resume) as torchrun's worker would, then say whether the process group is gone. With
+    several jobs, one run after the other in the same process, each joining a process group of its own (on its own
+    port): the second starts after the first left its group."""
     torch.set_num_threads(1)
+    for port, job in zip(ports, jobs):
+        os.environ.update(
+            RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), LOSSDOC_DIST_TIMEOUT_S="120"
+        )
+        _one_run(rank, job)
+
+
+def _one_run(rank: int, job: dict) -> None:
     import torch.distributed as dist
 
     import lossdoc.train.loop as loop
 
+    after = loop._after_step
     if job.get("signal_rank") == rank:  # a signal to this rank alone, after optimizer step signal_step
-        after = loop._after_step
 
         def after_step(run, epoch, step):
             ended = after(run, epoch, step)
@@ -47,21 +54,38 @@ def _worker(rank: int, world: int, port: int, job: dict) -> None:
             return ended
 
         loop._after_step = after_step
-    if job.get("resume"):
-        result = train(resume=job["out"])
-    else:
-        result = train(tiny_config(Path(job["out"]), **job.get("over", {})), stop_at_step=job.get("stop_at_step"))
+    try:
+        if job.get("resume"):
+            result = train(resume=job["out"])
+        else:
+            result = train(tiny_config(Path(job["out"]), **job.get("over", {})), stop_at_step=job.get("stop_at_step"))
+    finally:
+        loop._after_step = after
     report = {"rank": result.rank, "status": result.status, "exit_code": result.exit_code, "group_after": dist.is_initialized()}
     report["steps_saved"] = result.steps_saved
+    report["comm_threads"] = _comm_threads()
     Path(job["out"], f".rank{rank}.json").write_text(json.dumps(report))
 
 
-def spawn(world: int, job: dict, *, killed: bool = False) -> list[dict] | None:
+def _comm_threads() -> list[str]:
+    """The threads of this process that belong to the process group: gloo's (gloo_tcp_loop, pt_gloo_runloop) and
+    the TCP store's (pt_tcpstore*), by their names in /proc."""
+    names = [(t / "comm").read_text().strip() for t in Path("/proc/self/task").iterdir()]
+    return sorted(n for n in names if n.startswith(("gloo", "pt_gloo", "pt_tcpstore")))
+
+
+def spawn(world: int, job: dict, *, killed: bool = False, then: dict | None = None) -> list[dict] | None:
     """Run ``_worker`` on ``world`` ranks and return each rank's report; fails after DEADLINE_S.
-    ``killed``: a rank is expected to die (the others are then ended by torch.multiprocessing, as torchrun ends them)."""
+    ``killed``: a rank is expected to die (the others are then ended by torch.multiprocessing, as torchrun ends them).
+    ``then``: a second job the same processes run after the first (saves starting and importing torch again);
+    its reports are ``reports(then["out"], world)``."""
     import torch.multiprocessing as mp
 
-    ctx = mp.start_processes(_worker, args=(world, free_port(), job), nprocs=world, join=False, start_method="spawn")
+    jobs = [job] if then is None else [job, then]
+    ports = [free_port()]
+    while len(ports) < len(jobs):
+        ports += [p for p in [free_port()] if p not in ports]
+    ctx = mp.start_processes(_worker, args=(world, ports, jobs), nprocs=world, join=False, start_method="spawn")
     deadline = time.monotonic() + DEADLINE_S
     try:
         while not ctx.join(timeout=5):
@@ -75,7 +99,11 @@ def spawn(world: int, job: dict, *, killed: bool = False) -> list[dict] | None:
         raise
     assert not killed, "no rank died"
     assert [p.exitcode for p in ctx.processes] == [0] * world
-    return [json.loads(Path(job["out"], f".rank{r}.json").read_text()) for r in range(world)]
+    return reports(job["out"], world)
+
+
+def reports(out: str | Path, world: int) -> list[dict]:
+    return [json.loads(Path(out, f".rank{r}.json").read_text()) for r in range(world)]
 
 
 def batches(out: Path) -> dict[int, dict]:
@@ -87,22 +115,27 @@ def epochs(out: Path) -> dict[int, dict]:
     return {r["epoch"]: r for r in read_records(out) if r["type"] == "epoch"}
 
 
+STOP_ON_BROKEN = {"inject": "nan-loss", "on_nonfinite": "skip", "epochs": 3, "stop_on": "broken"}
+
+
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    """A 1-process run with batch 8 and a 2-process run with batch 4 per rank (dropout 0, tiny)."""
+    """A 1-process run with batch 8 and a 2-process run with batch 4 per rank (dropout 0, tiny); then, in the same two
+    processes, a run with --stop-on broken and non-finite losses (test_stop_on_stops_every_rank_together)."""
     base = tmp_path_factory.mktemp("ddp")
     one = base / "one"
     train(tiny_config(one, batch_size=8))
     two = base / "two"
-    reports = spawn(2, {"out": str(two), "over": {"batch_size": 4}})
-    return one, two, reports
+    stop = base / "stop"
+    ranks = spawn(2, {"out": str(two), "over": {"batch_size": 4}}, then={"out": str(stop), "over": STOP_ON_BROKEN})
+    return one, two, ranks, stop
 
 
 # --------------------------------------------------------------------------- equivalence
 
 
 def test_two_processes_with_batch_b_reproduce_one_process_with_batch_2b(pair):
-    one, two, _ = pair
+    one, two, *_ = pair
     b1, b2 = batches(one), batches(two)
     assert sorted(b1) == sorted(b2) == list(range(1, 19))  # 72 rows / global batch 8 = 9 steps, 2 epochs
     worst = max(abs(b1[s]["loss"] - b2[s]["loss"]) for s in b1)
@@ -118,7 +151,7 @@ def test_two_processes_with_batch_b_reproduce_one_process_with_batch_2b(pair):
 
 def test_the_two_process_losses_are_not_the_one_process_batch_b_losses(pair, tmp_path):
     """Not vacuous: a single process with the per-rank batch (4) gives other losses than the 2-process run."""
-    _, two, _ = pair
+    _, two, *_ = pair
     small = tmp_path / "small"
     train(tiny_config(small, batch_size=4))
     bs, b2 = batches(small), batches(two)
@@ -126,7 +159,7 @@ def test_the_two_process_losses_are_not_the_one_process_batch_b_losses(pair, tmp
 
 
 def test_the_header_records_world_size_backend_and_global_batch(pair):
-    _, two, _ = pair
+    _, two, *_ = pair
     header = read_records(two)[0]
     d = header["distributed"]
     assert (d["world_size"], d["backend"], d["per_rank_batch"], d["global_batch"]) == (2, "gloo", 4, 8)
@@ -138,9 +171,11 @@ def test_the_header_records_world_size_backend_and_global_batch(pair):
 
 
 def test_rank_0_alone_writes_and_the_process_group_shuts_down_cleanly(pair):
-    _, two, reports = pair
+    _, two, reports, _ = pair
     assert [r["rank"] for r in reports] == [0, 1]
     assert all(r["status"] == "completed" and r["exit_code"] == 0 and r["group_after"] is False for r in reports)
+    # and its threads are gone when train() returns, not left running until interpreter exit (lossdoc.train.distributed)
+    assert [r["comm_threads"] for r in reports] == [[], []]
     recs = read_records(two)
     assert [r["type"] for r in recs].count("run") == 1 and recs[-1]["type"] == "end"
     assert sorted(p.name for p in two.iterdir()) == [".rank0.json", ".rank1.json", "checkpoints", "config.yaml", "run.jsonl"]
@@ -461,6 +496,53 @@ def test_a_rank_killed_under_nproc_is_one_line_naming_it_and_a_failed_end_record
     assert recs[-1]["type"] == "end" and recs[-1]["status"] == "failed" and recs[-1]["steps"] == ev["step"]
 
 
+SIGTERM_WHILE_LOST = """
+import os, signal, sys
+from pathlib import Path
+import lossdoc.train.loop as loop
+from lossdoc.train.distributed import Dist
+from tests.conftest import tiny_config
+
+real_lost_peer, real_mean_loss = loop.lost_peer, Dist.mean_loss
+
+def lost_peer(exc):  # torchrun's SIGTERM arrives while this rank handles the collective that failed
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real_lost_peer(exc)
+
+def mean_loss(self, loss, tokens):
+    if loop_steps.append(1) or len(loop_steps) == 3:
+        raise RuntimeError("[gloo/transport/tcp/pair.cc:534] Connection closed by peer [127.0.0.1]:7")
+    return real_mean_loss(self, loss, tokens)
+
+loop_steps = []
+loop.lost_peer, Dist.mean_loss = lost_peer, mean_loss
+result = loop.train(tiny_config(Path(sys.argv[1])))
+print("ENDED", result.status, result.exit_code, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_the_sigterm_torchrun_sends_after_a_lost_rank_does_not_kill_the_rank_saying_so(tmp_path):
+    """torchrun sends SIGTERM to the other ranks about 0.1 s after one dies. A rank 0 that had already left its training
+    loop's signal handling (the failed collective unwound it) died of it before it printed "Rank 1 of 2 was lost" or
+    ended the log: `--nproc` then exited 1 with no line at all (seen once in CI, under load). Here the SIGTERM comes
+    at the worst moment, inside the lost-peer handling, in a one-rank gloo group whose collective fails at step 3."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / "run"
+    env = {**os.environ, "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", SIGTERM_WHILE_LOST, str(out)], env=env, capture_output=True, text=True, timeout=DEADLINE_S)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])  # before: -15, killed by the SIGTERM
+    assert "ENDED failed 1" in proc.stdout
+    recs = read_records(out)
+    (ev,) = [r for r in recs if r["type"] == "event" and r["kind"] == "rank_lost"]
+    assert ev["step"] == 2 and recs[-1]["type"] == "end" and recs[-1]["status"] == "failed"
+
+
 def test_a_lost_peer_is_told_from_other_errors():
     from lossdoc.train.distributed import _failures, lost_peer
 
@@ -482,13 +564,14 @@ def test_a_workers_error_under_nproc_is_one_line_once(pair, capfd):
     assert "it was trained with 2; resume it with --nproc 2" in err[0] and "Traceback" not in err[0]
 
 
-def test_stop_on_stops_every_rank_together(tmp_path):
+def test_stop_on_stops_every_rank_together(pair):
     """--stop-on in a distributed run: rank 0 reads and diagnoses the log it writes, and every rank gets its decision,
-    so both ranks end as stopped at the same step (a rank left training would wait in its all-reduce until the timeout)."""
-    out = tmp_path / "stop"
-    over = {"inject": "nan-loss", "on_nonfinite": "skip", "epochs": 3, "stop_on": "broken"}
-    reports = spawn(2, {"out": str(out), "over": over})
-    assert [(r["status"], r["exit_code"]) for r in reports] == [("stopped", 1)] * 2
+    so both ranks end as stopped at the same step (a rank left training would wait in its all-reduce until the timeout).
+    The run comes second in the processes of ``pair``: it joined a process group of its own after the first run left its."""
+    out = pair[3]
+    ranks = reports(out, 2)
+    assert [(r["status"], r["exit_code"], r["group_after"]) for r in ranks] == [("stopped", 1, False)] * 2
+    assert [r["comm_threads"] for r in ranks] == [[], []]  # the process group's threads joined before train() returned
     events = [r for r in read_records(out) if r["type"] == "event" and r["kind"] == "stopped"]
     assert len(events) == 1 and events[0]["verdict"] == "broken" and events[0]["findings"]
     assert events[0]["step"] == max(r["step"] for r in read_records(out) if r["type"] == "batch")  # stopped where the log ends
