@@ -265,7 +265,8 @@ def _progress_evals(c: Context) -> Finding:
     if end_fall < 0 and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL) and -end_fall >= th.MIN_EFFECT_REL * abs(float(c.val[-1])):
         corroborated = _train_still_falling(c, since if unit == "steps" else None)
         if corroborated is not None:
-            return Finding("progress", "info", "f.progress.val_train_falling", {**args, **corroborated}, measured=change)
+            key = "f.progress.val_train_falling_ranks" if "t_p" in corroborated else "f.progress.val_train_falling"
+            return Finding("progress", "info", key, {**args, **corroborated}, measured=change)
     key = "f.progress.val_flattened" if z < -z_fall else "f.progress.val_settled"
     return Finding("progress", "ok", key, args, measured=change)
 
@@ -275,11 +276,22 @@ def _train_still_falling(c: Context, since: float | None) -> dict[str, Any] | No
     validation's end fell materially (MIN_EFFECT_REL of its level) and the training level over the same span (the end's
     evaluations, else the batches' end) still falls beyond Z_TREND standard errors (t quantile, AR(1)-widened) and
     materially, the run is still learning. The arguments of that trend, or None."""
-    if c.val.size > th.FEW_EVALS_CORROBORATE or c.loss.size < th.MIN_BATCHES:
+    if c.val.size > th.FEW_EVALS_CORROBORATE or c.loss.size < th.FEW_RECORDS_MIN:
         return None
     sel = (c.step >= since) & np.isfinite(c.loss) if since is not None and np.isfinite(c.step).all() else c.tail & np.isfinite(c.loss)
-    if int(sel.sum()) < th.MIN_TAIL:
-        return None
+    if c.loss.size < th.MIN_BATCHES or int(sel.sum()) < th.MIN_TAIL:
+        # too few training records for a noise estimate (a Hugging Face log writes one average per logging_steps): the
+        # exact rank test needs none. The records over the same span fall in more pairs than chance gives at Z_TREND
+        # (one-sided), and materially
+        sel = (c.step >= since) & np.isfinite(c.loss) if since is not None and np.isfinite(c.step).all() else np.isfinite(c.loss)
+        y = c.loss[sel]
+        if y.size < th.FEW_RECORDS_MIN:
+            return None
+        falls, p = stats.falling_pairs_p(y)
+        drop = float(y[0] - y[-1])
+        if p >= 1.0 - stats.normal_cdf(th.Z_TREND) or drop < th.MIN_EFFECT_REL * abs(float(np.median(y))):
+            return None
+        return {"t_change": _r(-drop), "t_drop": _r(drop), "t_batches": int(y.size), "t_p": _r(p, 4)}
     slope, se = stats.linear_trend(c.loss[sel], c.step[sel])
     se *= stats.ar1_mean_factor(c.rho_b, int(sel.sum()))
     span = float(c.step[sel][-1] - c.step[sel][0])
@@ -338,7 +350,9 @@ def check_divergence(c: Context) -> Finding:
         if c.ln_v is not None and end > c.ln_v - th.DIVERGE_MIN_NATS:
             return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
         return Finding("divergence", "fail", "f.diverge.rise", args, measured=end, reference=best)
-    return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+    return (
+        _val_and_train_rise(c) or _val_shift_train_not_falling(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+    )
 
 
 def _blown_up_stretch(c: Context, w: int) -> Finding | None:
@@ -538,6 +552,9 @@ def check_overfitting(c: Context) -> Finding:
     few = _few_rising_every(c, i_min, vmin, train_known, train_falling)
     if few is not None:
         return Finding("overfitting", "fail", "f.overfit.few_rising_every", {**args, **few}, measured=vfinal, reference=vmin)
+    shift = _level_shift(c, i_min, vmin) if train_falling else None
+    if shift is not None:
+        return Finding("overfitting", "fail", "f.overfit.level_shift", {**args, **shift}, measured=vfinal, reference=vmin)
     memo = _memorisation(c)
     if memo is not None:
         return memo
@@ -545,6 +562,45 @@ def check_overfitting(c: Context) -> Finding:
         key = "f.overfit.val_up_noise_unknown" if train_falling else "f.overfit.val_up_train_flat" if train_known else "f.overfit.val_up_no_train"
         return Finding("overfitting", "warn", key, args, measured=vfinal, reference=vmin)
     return Finding("overfitting", "ok", "f.overfit.ok", args, measured=vfinal, reference=vmin)
+
+
+def _val_shift_train_not_falling(c: Context) -> Finding | None:
+    """Validation jumped after its best and stayed up (``_level_shift``) while the training level at the last
+    evaluation is no lower than at the best one: not overfitting (training would keep falling) but the run got worse
+    (a learning rate too high after warm-up, a bad restart)."""
+    if c.val.size < 2:
+        return None
+    i_min = int(np.argmin(c.val))
+    train = c.train_epoch_mean
+    if i_min >= c.val.size - 1 or not (math.isfinite(train[i_min]) and math.isfinite(train[-1])) or train[-1] < train[i_min]:
+        return None
+    shift = _level_shift(c, i_min, float(c.val[i_min]))
+    if shift is None:
+        return None
+    args = {"best": _r(float(c.val[i_min])), "tbest": _r(float(train[i_min])), "tfinal": _r(float(train[-1])), **shift}
+    return Finding("divergence", "fail", "f.diverge.val_level_shift", args, measured=float(c.val[-1]), reference=float(c.val[i_min]))
+
+
+def _level_shift(c: Context, i_min: int, vmin: float) -> dict[str, Any] | None:
+    """Validation that jumped after its best and stayed up: the K >= LEVEL_SHIFT_MIN evaluations after the best sit at
+    a level of their own, far above it. Their own spread s (K - 1 degrees of freedom) is the noise, free of the jump
+    that a trend fitted through all of them would count as noise. Under exchangeable noise the lowest of K + 1 values
+    sits -m s below their level with variance v s^2 (m, v the moments of the minimum of K + 1 standard normals), so the
+    best is below the later level for real when the gap exceeds s (-m + t sqrt(v + 1/K)), t the Z quantile at K - 1
+    degrees of freedom; and materially, by FEW_RISE_REL of the best. Its arguments, or None."""
+    after = c.val[i_min + 1 :]
+    k = int(after.size)
+    if k < th.LEVEL_SHIFT_MIN:
+        return None
+    level, s = float(after.mean()), float(after.std(ddof=1))
+    gap = level - vmin
+    if not (math.isfinite(s) and s > 0) or gap < th.FEW_RISE_REL * abs(vmin):
+        return None
+    m, v = stats.min_of_normals_moments(k + 1)
+    bar = s * (-m + stats.t_equivalent(th.Z, k - 1) * math.sqrt(v + 1.0 / k))
+    if gap <= bar:
+        return None
+    return {"k": k, "level": _r(level), "shift": _r(gap), "spread": _r(s), "bar": _r(bar), "rel": _r(100 * gap / abs(vmin), 1)}
 
 
 def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, train_falling: bool) -> dict[str, Any] | None:

@@ -388,7 +388,8 @@ def _wanted(*flags: str | None) -> Any:
     known = {norm_name(n) for n in (*STEP_NAMES, *TRAIN_NAMES, *VAL_NAMES, *EPOCH_NAMES, *LR_NAMES, *GRAD_NAMES)}
     named = {f for f in flags if f}
     known |= {norm_name(f) for f in named}
-    return lambda k: k in named or norm_name(k) in known
+    # and a name with "loss" as a word (loss_kind): the columns table_to_run falls back on when no usual name is there
+    return lambda k: k in named or norm_name(k) in known or loss_kind(k) is not None
 
 
 def load_jsonl(path: Path, wanted: Any = None) -> tuple[JsonlColumns, list[int]]:
@@ -485,6 +486,7 @@ def table_to_run(
     val_col: str | None = None,
 ) -> Run:
     run = Run(source=str(path), format=fmt)
+    named_curves: list[str] = []
     step_c = _column(table, path, step_col, "--step-col", STEP_NAMES, set())
     val_c = _column(table, path, val_col, "--val-col", VAL_NAMES, {step_c} if step_c else set())
     train_c = _column(table, path, train_col, "--train-col", TRAIN_NAMES, {c for c in (step_c, val_c) if c})
@@ -494,8 +496,18 @@ def table_to_run(
         kinds = {c: loss_kind(c) for c in table.columns if c != step_c}
         train_c = next((c for c, k in kinds.items() if k == "train"), None)
         val_c = next((c for c, k in kinds.items() if k == "val"), None)
+        if train_c is None and val_c is None and any(w in ("loss", "losses") for w in re.split(r"[^a-z]+", path.stem.lower())):
+            # a file named for its losses whose columns name what each curve is of ("Epoch,Independent,Position,..."):
+            # every column but the counters is a loss curve; the first is read, and a warning names the others
+            counters = {c for c in table.columns if norm_name(c) in {*map(norm_name, STEP_NAMES), *map(norm_name, EPOCH_NAMES)}}
+            curves = [c for c in table.columns if c not in counters and norm_name(c) not in {*map(norm_name, LR_NAMES), *map(norm_name, GRAD_NAMES)}]
+            if curves and counters:
+                train_c = curves[0]
+                named_curves = curves
     if train_c is None and val_c is None:
         raise LossdocError("error.no_loss_columns", path=str(path), columns=", ".join(table.columns) or "-")
+    if named_curves:
+        run.warnings.append(ReaderWarning("warn.curve_columns", {"first": named_curves[0], "others": ", ".join(named_curves[1:]) or "-"}))
     # Rows of different kinds (JSONL that mixes step rows {"step", "loss"} with epoch rows {"epoch",
     # "train_loss", "val_loss"}): without --train-col, each row uses the first training-loss column it has.
     train_cands = (

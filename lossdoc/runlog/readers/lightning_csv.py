@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, batch_columns, epoch_series, find_exact, finish, norm_name, pick
+from lossdoc.runlog.readers._common import NAN, TRAIN_NAMES, VAL_NAMES, batch_columns, epoch_series, find_exact, finish, loss_kind, norm_name, pick
 from lossdoc.runlog.readers.generic import GRAD_NAMES, LR_NAMES, _delimiter, _first_line, cell, csv_rows
 from lossdoc.runlog.run import ReaderWarning, Run
 
@@ -80,6 +80,9 @@ def read(path: Path, *, train_col: str | None = None, val_col: str | None = None
             _refuse(source, "error.column_missing", flag="--train-col", column=train_col, path=str(path), columns=", ".join(cols))
     else:
         train_c = pick(rest, TRAIN_NAMES)
+        if train_c is None and val_col is None and pick(rest, VAL_NAMES) is None:
+            # no usual name: a column with "loss" as a word of its name ("train_loss_batch"), as the csv reader does
+            train_c = next((c for c in rest if loss_kind(c) == "train"), None)
     if val_col:
         val_c = find_exact(rest, val_col)
         if val_c is None:

@@ -251,3 +251,29 @@ def test_a_bare_first_column_of_integers_is_the_counter_even_when_it_starts_agai
     rows = [*enumerate(TRAIN[:12], start=1), *enumerate(TRAIN[12:], start=1)]
     run = read_run(_write(tmp_path, "loss_log.txt", "\n".join(f"{i},{x}" for i, x in rows) + "\n"))
     assert run.batches.loss.size > 0 and not len(run.epochs)  # step and loss, not a training and a validation column
+
+
+# ------------------------------------------------------------------ the ninth held-out set's reading classes
+
+
+def test_loss_named_columns_in_lightning_and_jsonl(tmp_path):
+    # Lightning's CSVLogger with a self.log("train_loss_batch", ...) name; a JSONL whose losses carry their unit
+    csv_text = "train_loss_batch,epoch,step\n" + "\n".join(f"{x},0,{50 * i + 49}" for i, x in enumerate(TRAIN)) + "\n"
+    (tmp_path / "lightning_logs" / "version_0").mkdir(parents=True)
+    run = read_run(_write(tmp_path / "lightning_logs" / "version_0", "metrics.csv", csv_text))
+    assert run.format == "lightning-csv" and run.batches.loss.tolist() == TRAIN
+    rows = [{"step": 250 * i, "train_loss_nats_per_byte": t, "validation_loss_nats_per_byte": v} for i, (t, v) in enumerate(zip(TRAIN, VAL), start=1)]
+    run = read_run(_write(tmp_path, "metrics.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n"))
+    assert run.epochs.val_loss.tolist() == VAL
+
+
+def test_a_file_named_for_its_losses_reads_each_column_as_a_curve(tmp_path):
+    text = "Epoch,Independent,Position\n" + "\n".join(f"{e},{t},{v}" for e, (t, v) in enumerate(zip(TRAIN[:10], VAL))) + "\n"
+    run = read_run(_write(tmp_path, "losses.csv", text))
+    assert run.batches.loss.tolist() == TRAIN[:10]
+    w = next(w for w in run.warnings if w.key == "warn.curve_columns")
+    assert w.args == {"first": "Independent", "others": "Position"}
+    # the same columns in a file not named for losses are not guessed at
+    with pytest.raises(LossdocError) as ei:
+        read_run(_write(tmp_path, "results.csv", text))
+    assert ei.value.key == "error.no_loss_columns"
