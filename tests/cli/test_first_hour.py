@@ -73,6 +73,7 @@ def usage_errors(tmp_path_factory):
     proc = subprocess.run([sys.executable, "-c", _EACH_USAGE_ERROR, json.dumps(cases)], cwd=tmp, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.stderr.startswith("@@ case 0\n"), proc.stderr  # nothing on stderr before the first case (importing lossdoc)
     errs = proc.stderr.split("@@ case ")[1:]
     assert [r[0] for r in results] == list(range(len(cases))) and len(errs) == len(cases), (proc.stdout, proc.stderr)
     return {i: (torch, code, err.split("\n", 1)[1]) for (i, torch, code), err in zip(results, errs)}
