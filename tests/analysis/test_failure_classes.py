@@ -119,14 +119,25 @@ def test_a_short_frozen_run_a_little_above_ln_v_is_broken_by_its_level_not_by_a_
 # ------------------------------------------------------------------ false alarms
 
 
-def test_flat_validation_from_ten_evaluations_is_rarely_overfitting():
+def _flat_validation_alarms(seeds: range) -> int:
     alarms = 0
-    for seed in range(200):
+    for seed in seeds:
         rng = np.random.default_rng(seed)
         val = 2.5 + rng.normal(0, 0.05, 10)
         train = np.linspace(2.6, 2.2, 500) + rng.normal(0, 0.05, 500)  # training keeps falling
         alarms += diagnose(make_run(train, [2.6, *val], v=None, val_tokens=float("nan"))).verdict == "overfitting"
-    assert alarms / 200 <= 0.02
+    return alarms
+
+
+# Each of these rate tests diagnoses hundreds of simulated runs (seconds of curve fits): the whole rate is a slow test,
+# and its first seeds, at the same bar, stay in the fast suite (`-m "not slow"`).
+def test_flat_validation_from_ten_evaluations_is_rarely_overfitting_first_50_seeds():
+    assert _flat_validation_alarms(range(50)) / 50 <= 0.02  # measured: 0 of 50 (and 0 of 200)
+
+
+@pytest.mark.slow  # 200 diagnoses; its first 50 seeds run in the fast suite (above)
+def test_flat_validation_from_ten_evaluations_is_rarely_overfitting():
+    assert _flat_validation_alarms(range(200)) / 200 <= 0.02
 
 
 def test_28_points_of_flat_noise_are_rarely_diverging():
@@ -215,13 +226,14 @@ def test_a_closing_summary_whose_average_loss_overflowed_is_broken(tmp_path):
     assert diagnose(read_run(tmp_path)).verdict == "inconclusive"
 
 
-def test_a_steady_small_rise_after_the_minimum_is_caught_by_its_fitted_end_and_flat_noise_is_not():
+def _small_rise_caught_and_alarms(seeds: range) -> tuple[int, int]:
     # overfitting by 6 sd of one evaluation over the 12 evaluations after the minimum, training still falling: the
     # rise's fitted end (its error ~ 0.55 sd) carries it where the last evaluation alone (1 sd) often does not.
-    # Measured: 82 of 150 caught (the last evaluation alone: 40), no flat series called overfitting. The noise is the
-    # series' own (t quantile, few degrees of freedom), so 6 sd is still a small effect.
+    # Measured when written: 82 of 150 caught (the last evaluation alone: 40), no flat series called overfitting; at
+    # 163ad92, 131 of 150 and none. The noise is the series' own (t quantile, few degrees of freedom), so 6 sd is still
+    # a small effect.
     sd, caught, alarms = 0.02, 0, 0
-    for seed in range(150):
+    for seed in seeds:
         rng = np.random.default_rng(seed)
         x = np.arange(22)
         rise = np.clip(x - 9, 0, None) / 12 * 6 * sd
@@ -230,6 +242,18 @@ def test_a_steady_small_rise_after_the_minimum_is_caught_by_its_fitted_end_and_f
         train = np.linspace(2.9, 2.0, 2200) + rng.normal(0, 0.05, 2200)
         caught += diagnose(make_run(train, [3.1, *val], v=None, val_tokens=float("nan"))).verdict == "overfitting"
         alarms += diagnose(make_run(train, [3.1, *flat], v=None, val_tokens=float("nan"))).verdict == "overfitting"
+    return caught, alarms
+
+
+def test_a_steady_small_rise_after_the_minimum_is_caught_by_its_fitted_end_and_flat_noise_is_not_first_50_seeds():
+    # the same bars on the first 50 seeds (measured at 163ad92: 43 of 50 caught, no alarm)
+    caught, alarms = _small_rise_caught_and_alarms(range(50))
+    assert caught / 50 >= 0.45 and alarms / 50 <= 0.02, (caught, alarms)
+
+
+@pytest.mark.slow  # 300 diagnoses; its first 50 seeds run in the fast suite (above)
+def test_a_steady_small_rise_after_the_minimum_is_caught_by_its_fitted_end_and_flat_noise_is_not():
+    caught, alarms = _small_rise_caught_and_alarms(range(150))
     assert caught / 150 >= 0.45 and alarms / 150 <= 0.02, (caught, alarms)
 
 

@@ -35,29 +35,56 @@ def test_report_into_a_missing_folder_prints_nothing_on_stdout(capsys):
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize(
-    "args, needle",
-    [
-        (["--lr", "-1"], "invalid --lr '-1.0': must be > 0"),
-        (["--epochs", "0"], "invalid --epochs '0': must be >= 1"),
-        (["--data", "dumy"], "did you mean 'dummy'"),
-        (["--device", "cpux"], "did you mean 'cpu'"),
-        (["--num-heads", "3"], "invalid --num-heads '3': must divide --d-model (256)"),
-        (["--resume", "nonexistent"], "no such folder: nonexistent"),
-        (["--config", "BAD_YAML"], "(line 2)"),
-        (["--config", "TYPO_YAML"], "unknown key 'epoch'"),
-        (["--vocab-size", "abc"], "invalid --vocab-size 'abc': must be an integer"),
-    ],
-)
-def test_train_usage_errors_arrive_before_torch_is_imported(tmp_path, args, needle):
-    (tmp_path / "bad.yaml").write_text("epochs: 1\nlr: [1\n")
-    (tmp_path / "typo.yaml").write_text("epoch: 1\n")
-    args = [str(tmp_path / "bad.yaml") if a == "BAD_YAML" else str(tmp_path / "typo.yaml") if a == "TYPO_YAML" else a for a in args]
-    code = f"import sys; from lossdoc.cli import run; code = run(['train', *{args!r}, '--lang', 'en']); print('torch' in sys.modules, code)"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert proc.stdout.split() == ["False", "2"], (proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], proc.stderr
+USAGE_ERRORS = [
+    (["--lr", "-1"], "invalid --lr '-1.0': must be > 0"),
+    (["--epochs", "0"], "invalid --epochs '0': must be >= 1"),
+    (["--data", "dumy"], "did you mean 'dummy'"),
+    (["--device", "cpux"], "did you mean 'cpu'"),
+    (["--num-heads", "3"], "invalid --num-heads '3': must divide --d-model (256)"),
+    (["--resume", "nonexistent"], "no such folder: nonexistent"),
+    (["--config", "BAD_YAML"], "(line 2)"),
+    (["--config", "TYPO_YAML"], "unknown key 'epoch'"),
+    (["--vocab-size", "abc"], "invalid --vocab-size 'abc': must be an integer"),
+]
+
+_EACH_USAGE_ERROR = """
+import json, sys
+from lossdoc.cli import run
+for i, args in enumerate(json.loads(sys.argv[1])):
+    print(f"@@ case {i}", file=sys.stderr, flush=True)
+    code = run(["train", *args, "--lang", "en"])
+    sys.stderr.flush()
+    print(json.dumps([i, "torch" in sys.modules, code]), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def usage_errors(tmp_path_factory):
+    """Every case of USAGE_ERRORS through lossdoc.cli.run, one after another in one fresh Python process (one process,
+    not one a case: a process importing lossdoc costs a quarter of a second of CPU): for each case, whether torch was
+    imported by then, the exit code and what it wrote on stderr. Torch, once imported, stays: a case that imported it
+    shows, and so does every case after it."""
+    tmp = tmp_path_factory.mktemp("usage")
+    (tmp / "bad.yaml").write_text("epochs: 1\nlr: [1\n")
+    (tmp / "typo.yaml").write_text("epoch: 1\n")
+    cases = [
+        [str(tmp / "bad.yaml") if a == "BAD_YAML" else str(tmp / "typo.yaml") if a == "TYPO_YAML" else a for a in args] for args, _ in USAGE_ERRORS
+    ]
+    proc = subprocess.run([sys.executable, "-c", _EACH_USAGE_ERROR, json.dumps(cases)], cwd=tmp, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.stderr.startswith("@@ case 0\n"), proc.stderr  # nothing on stderr before the first case (importing lossdoc)
+    errs = proc.stderr.split("@@ case ")[1:]
+    assert [r[0] for r in results] == list(range(len(cases))) and len(errs) == len(cases), (proc.stdout, proc.stderr)
+    return {i: (torch, code, err.split("\n", 1)[1]) for (i, torch, code), err in zip(results, errs)}
+
+
+@pytest.mark.parametrize("case", range(len(USAGE_ERRORS)), ids=[f"args{i}-{needle}" for i, (_, needle) in enumerate(USAGE_ERRORS)])
+def test_train_usage_errors_arrive_before_torch_is_imported(usage_errors, case):
+    torch_imported, code, err = usage_errors[case]
+    assert [torch_imported, code] == [False, 2], err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and USAGE_ERRORS[case][1] in lines[0], err
 
 
 def test_explain_dot_reads_the_newest_run_under_runs_not_the_whole_tree(tiny_run, tmp_path, monkeypatch):

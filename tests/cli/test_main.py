@@ -193,8 +193,9 @@ def test_explain_accepts_the_underscore_spelling_of_vocab_size(capsys):
         (["check", "--labels", ""], {"shifted", "unshifted"}),
     ],
 )
-def test_option_values_complete_from_their_choices(words, expected, tmp_path):
-    env = {**os.environ, "_LOSSDOC_COMPLETE": "complete_bash", "COMP_WORDS": " ".join(["lossdoc", *words]), "COMP_CWORD": str(len(words))}
-    code = "import sys; from lossdoc.cli import app; app(prog_name='lossdoc')"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-    assert set(proc.stdout.split()) == expected, (proc.stdout, proc.stderr)
+def test_option_values_complete_from_their_choices(words, expected):
+    # the app as `lossdoc` runs it (app(prog_name='lossdoc')), in this process; a real `python -m lossdoc` completing
+    # a command is tests/cli/test_seed_path.py's test_shell_completion_is_on
+    env = {"_LOSSDOC_COMPLETE": "complete_bash", "COMP_WORDS": " ".join(["lossdoc", *words]), "COMP_CWORD": str(len(words))}
+    result = CliRunner().invoke(app, [], env=env, prog_name="lossdoc")
+    assert set(result.stdout.split()) == expected, (result.stdout, result.stderr)

@@ -115,24 +115,29 @@ def _no_hub_env(monkeypatch):
         monkeypatch.delenv(v, raising=False)
 
 
-def test_the_seeds_command_line_is_accepted_and_fails_offline_in_one_line_leaving_no_run(tmp_path):
-    import subprocess
-    import sys
+@pytest.mark.xdist_group("datasets")  # where datasets is imported once (tests/data/test_hf_sources.py)
+def test_the_seeds_command_line_is_accepted_and_fails_offline_in_one_line_leaving_no_run(tmp_path, monkeypatch, capsys):
+    # through the CLI's own entry (lossdoc.cli.run: the exit code and the one stderr line) in this process: the same
+    # refusal from a fresh `python` process, with an empty HF_HOME, is tests/data/test_hf_sources.py's
+    # test_offline_error_is_one_line_exit_2
+    import datasets
+    import huggingface_hub.constants
 
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "COLUMNS": "80"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "lossdoc", "train", "--dataset", "wikitext2", *SEED_FLAGS],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    _no_hub_env(monkeypatch)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("COLUMNS", "80")
+    # an empty cache: datasets and huggingface_hub read HF_HOME when imported, so their cache folders are set here
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf" / "datasets")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.setattr(datasets.config, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"), raising=False)
+    monkeypatch.chdir(tmp_path)
+    code = run(["train", "--dataset", "wikitext2", *SEED_FLAGS])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
     assert len(lines) == 1 and "No such option" not in lines[0]
     assert lines[0].startswith("lossdoc: error: cannot load dataset Salesforce/wikitext:wikitext-2-raw-v1: the Hugging Face hub is unreachable")
+    assert str(tmp_path / "hf" / "datasets") in lines[0]  # the cache it looked in
     assert not (tmp_path / "runs").exists()
 
 
