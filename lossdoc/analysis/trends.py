@@ -350,9 +350,7 @@ def check_divergence(c: Context) -> Finding:
         if c.ln_v is not None and end > c.ln_v - th.DIVERGE_MIN_NATS:
             return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
         return Finding("divergence", "fail", "f.diverge.rise", args, measured=end, reference=best)
-    return (
-        _val_and_train_rise(c) or _val_shift_train_not_falling(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
-    )
+    return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
 
 
 def _blown_up_stretch(c: Context, w: int) -> Finding | None:
@@ -552,9 +550,6 @@ def check_overfitting(c: Context) -> Finding:
     few = _few_rising_every(c, i_min, vmin, train_known, train_falling)
     if few is not None:
         return Finding("overfitting", "fail", "f.overfit.few_rising_every", {**args, **few}, measured=vfinal, reference=vmin)
-    shift = _level_shift(c, i_min, vmin) if train_falling else None
-    if shift is not None:
-        return Finding("overfitting", "fail", "f.overfit.level_shift", {**args, **shift}, measured=vfinal, reference=vmin)
     memo = _memorisation(c)
     if memo is not None:
         return memo
@@ -562,45 +557,6 @@ def check_overfitting(c: Context) -> Finding:
         key = "f.overfit.val_up_noise_unknown" if train_falling else "f.overfit.val_up_train_flat" if train_known else "f.overfit.val_up_no_train"
         return Finding("overfitting", "warn", key, args, measured=vfinal, reference=vmin)
     return Finding("overfitting", "ok", "f.overfit.ok", args, measured=vfinal, reference=vmin)
-
-
-def _val_shift_train_not_falling(c: Context) -> Finding | None:
-    """Validation jumped after its best and stayed up (``_level_shift``) while the training level at the last
-    evaluation is no lower than at the best one: not overfitting (training would keep falling) but the run got worse
-    (a learning rate too high after warm-up, a bad restart)."""
-    if c.val.size < 2:
-        return None
-    i_min = int(np.argmin(c.val))
-    train = c.train_epoch_mean
-    if i_min >= c.val.size - 1 or not (math.isfinite(train[i_min]) and math.isfinite(train[-1])) or train[-1] < train[i_min]:
-        return None
-    shift = _level_shift(c, i_min, float(c.val[i_min]))
-    if shift is None:
-        return None
-    args = {"best": _r(float(c.val[i_min])), "tbest": _r(float(train[i_min])), "tfinal": _r(float(train[-1])), **shift}
-    return Finding("divergence", "fail", "f.diverge.val_level_shift", args, measured=float(c.val[-1]), reference=float(c.val[i_min]))
-
-
-def _level_shift(c: Context, i_min: int, vmin: float) -> dict[str, Any] | None:
-    """Validation that jumped after its best and stayed up: the K >= LEVEL_SHIFT_MIN evaluations after the best sit at
-    a level of their own, far above it. Their own spread s (K - 1 degrees of freedom) is the noise, free of the jump
-    that a trend fitted through all of them would count as noise. Under exchangeable noise the lowest of K + 1 values
-    sits -m s below their level with variance v s^2 (m, v the moments of the minimum of K + 1 standard normals), so the
-    best is below the later level for real when the gap exceeds s (-m + t sqrt(v + 1/K)), t the Z quantile at K - 1
-    degrees of freedom; and materially, by FEW_RISE_REL of the best. Its arguments, or None."""
-    after = c.val[i_min + 1 :]
-    k = int(after.size)
-    if k < th.LEVEL_SHIFT_MIN:
-        return None
-    level, s = float(after.mean()), float(after.std(ddof=1))
-    gap = level - vmin
-    if not (math.isfinite(s) and s > 0) or gap < th.FEW_RISE_REL * abs(vmin):
-        return None
-    m, v = stats.min_of_normals_moments(k + 1)
-    bar = s * (-m + stats.t_equivalent(th.Z, k - 1) * math.sqrt(v + 1.0 / k))
-    if gap <= bar:
-        return None
-    return {"k": k, "level": _r(level), "shift": _r(gap), "spread": _r(s), "bar": _r(bar), "rel": _r(100 * gap / abs(vmin), 1)}
 
 
 def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, train_falling: bool) -> dict[str, Any] | None:

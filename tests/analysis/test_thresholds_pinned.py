@@ -377,17 +377,6 @@ def case_noise_df_veto(past):
     return trends._few_rising_every(c, i_min, float(c.val[i_min]), True, True) is None
 
 
-@pins("LEVEL_SHIFT_MIN")
-def case_level_shift_min(past):
-    # the best, then LEVEL_SHIFT_MIN evaluations (or one fewer) at a level 60% above it, spread +-1%
-    from lossdoc.analysis import trends
-
-    k = th.LEVEL_SHIFT_MIN if past else th.LEVEL_SHIFT_MIN - 1
-    later = [1.6 * (1 + 0.01 * (-1) ** i) for i in range(k)]
-    c = context(make_run(np.linspace(2.0, 1.0, 200), [2.5, 1.0, *later], v=None))  # 2.5: before any update
-    return trends._level_shift(c, 0, 1.0) is not None
-
-
 @pins("FEW_RISES_MIN")
 def case_few_rises(past):
     # validation's best, then FEW_RISES_MIN rises in a row (or one fewer) of 5% each

@@ -66,7 +66,7 @@ _MEAN_WORDS = {"avg", "average", "mean", "epoch"}
 _SUMMARY_WORDS = {"best", "lowest", "min", "minimum"}
 _LR = {"lr", "learning_rate", "learning rate", "learningrate"}
 _BARE_PHASE = {"train": "train", "training": "train", "trn": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "eval": "val"}
-_DECIMAL = re.compile(r"[-+]?(?:\d+\.\d+|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
+_DECIMAL = re.compile(r"(?<!\d)[-+]?(?:\d+\.\d+|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
 _GRAD = {"grad_norm", "gnorm", "grad norm", "gradient norm", "norm"}
 # A phase named alone on a header line ("[Epoch 3] Validation ====", "Evaluating..."), and a value printed alone on a
 # line of its own after it ("(tensor(1.5898), <TrainState ...>)", "2.5721"): print(run_epoch(...)) under a heading
