@@ -283,7 +283,7 @@ def _train_still_falling(c: Context, since: float | None) -> dict[str, Any] | No
         # too few training records for a noise estimate (a Hugging Face log writes one average per logging_steps): the
         # exact rank test needs none. The records over the same span fall in more pairs than chance gives at Z_TREND
         # (one-sided), and materially
-        sel = (c.step >= since) & np.isfinite(c.loss) if since is not None and np.isfinite(c.step).all() else np.isfinite(c.loss)
+        sel = (c.step >= since) & np.isfinite(c.loss) if since is not None and np.isfinite(c.step).all() else c.tail & np.isfinite(c.loss)
         y = c.loss[sel]
         if y.size < th.FEW_RECORDS_MIN:
             return None
@@ -362,7 +362,10 @@ def _blown_up_stretch(c: Context, w: int) -> Finding | None:
         return None
     smooth = stats.rolling_median(c.loss, w)[w // 2 : n - w // 2]
     top = c.init_band[1] + max(th.DIVERGE_MIN_NATS, c.z_b * c.level_se(w))
-    above = smooth > top
+    # above the band and above the running level's own earlier low (beyond the noise of a median of w): the level rose
+    # or stayed up there; a start far above the band that only falls is the loss at initialisation's finding
+    earlier_low = np.minimum.accumulate(smooth)
+    above = (smooth > top) & (smooth > earlier_low + c.z_b * c.level_se(w))
     if not above.any():
         return None
     i = int(np.argmax(smooth))

@@ -18,6 +18,22 @@ from lossdoc.train.stop_on import STOP_ON as LEVELS
 STOP_ON = (None, *LEVELS)
 
 
+def bind_before_the_group() -> None:
+    """Import torch.distributed.nn before the trainer creates its process group (the callbacks' modules are imported
+    before Trainer or TrainingArguments make one). Its functions take ``group=group.WORLD`` as a default argument,
+    evaluated at import: imported later (DDP's constructor imports it through torch._dynamo) they hold the live group
+    for the life of the process, and gloo's threads are then torn down at interpreter exit while the peer exits too:
+    a rank aborted so in CI (SIGABRT, "terminate called without an active exception") under the Hugging Face Trainer,
+    as lossdoc's own training had (docs/distributed.md). Nothing when torch.distributed is absent or a group already
+    exists (importing it then would bind that group)."""
+    try:
+        import torch.distributed as dist
+    except ImportError:  # pragma: no cover (torch is a dependency)
+        return
+    if dist.is_available() and not dist.is_initialized():
+        import torch.distributed.nn  # noqa: F401 (for its side effect on the defaults)
+
+
 def check_stop_on(stop_on: Any, patience: Any = PLATEAU_PATIENCE) -> Plateau:
     """Checks a callback's ``stop_on`` and ``patience``; the Plateau that counts the patience."""
     if stop_on not in STOP_ON:

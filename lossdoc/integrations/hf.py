@@ -27,8 +27,10 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from lossdoc.integrations._stop import PLATEAU_PATIENCE, STOP_ON, announce, check_stop_on, pending_stop, share
+from lossdoc.integrations._stop import PLATEAU_PATIENCE, STOP_ON, announce, bind_before_the_group, check_stop_on, pending_stop, share
 from lossdoc.runlog.logger import RunLogExistsError, RunLogger, RunLoggerWarning, log_exists
+
+bind_before_the_group()  # before the trainer's process group exists (see _stop.bind_before_the_group)
 
 __all__ = ["STOP_ON", "LossdocCallback", "loss_scale"]
 

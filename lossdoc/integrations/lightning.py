@@ -37,8 +37,10 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import Logger
 
-from lossdoc.integrations._stop import PLATEAU_PATIENCE, STOP_ON, announce, check_stop_on, pending_stop
+from lossdoc.integrations._stop import PLATEAU_PATIENCE, STOP_ON, announce, bind_before_the_group, check_stop_on, pending_stop
 from lossdoc.runlog.logger import RunLogExistsError, RunLogger, RunLoggerWarning, log_exists
+
+bind_before_the_group()  # before the trainer's process group exists (see _stop.bind_before_the_group)
 
 __all__ = ["STOP_ON", "LossdocCallback", "LossdocLogger"]
 VAL_KEYS = ("val_loss", "val/loss", "validation_loss", "valid_loss", "loss/val", "eval_loss")

@@ -515,3 +515,8 @@ def test_few_evaluations_corroborated_by_few_averaged_training_records_by_their_
     # training records that do not fall in order corroborate nothing
     d2 = diagnose(_hf_state(tmp_path, [4.63, 4.43, 4.30, 4.21, 4.25, 4.19, 4.23, 4.20], evals, every=500))
     assert d2.finding("progress").key != "f.progress.val_train_falling_ranks"
+
+
+def test_a_start_far_above_the_initial_band_that_only_falls_is_no_blow_up_stretch():
+    losses = np.linspace(12.0, 3.0, 200) + np.random.default_rng(10).normal(0, 0.02, 200)  # V = 1000: ln V 6.9
+    assert diagnose(make_run(losses, v=1000)).finding("divergence").key != "f.diverge.stretch_above_lnv"

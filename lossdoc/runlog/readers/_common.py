@@ -216,7 +216,7 @@ def zh_to_en(line: str) -> str:
 # people print ("pas 20 | pierdere 3.01 | -> validare 0.55", "Época 3 - Pérdida: 2.1", "Schritt 100, Verlust 3.2").
 # A word here is read as the English name before the line is cut into pairs (``to_en``).
 _FOREIGN_NAMES = {
-    "loss": ("pérdida", "perdida", "perte", "verlust", "perda", "pierdere", "pierderea", "perdita", "verlies", "strata",
+    "loss": ("pérdida", "perdida", "perte", "verlust", "perda", "pierdere", "pierderea", "perdita", "verlies",
              "kayıp", "kayip", "потеря", "потери", "лосс", "損失", "손실", "mất mát"),
     "epoch": ("época", "epoca", "époque", "epoque", "epoche", "epocă", "epoka", "эпоха", "エポック", "에폭", "에포크"),
     "step": ("paso", "pas", "étape", "etape", "schritt", "passo", "krok", "adım", "шаг", "ステップ", "스텝"),
@@ -304,7 +304,8 @@ EPOCH_NAMES = ["epoch", "epochs"]
 
 
 _LOSS_VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "heldout"}
-NOT_A_LOSS = {"scale", "scaler", "weight", "coef", "coeff", "factor", "type", "fn", "function", "name", "mask"}
+NOT_A_LOSS = {"scale", "scaler", "weight", "coef", "coeff", "factor", "type", "fn", "function", "name", "mask",
+              "num", "n", "count", "tokens", "token", "std", "var", "best", "min", "lowest", "minimum", "max"}  # fmt: skip
 
 
 def loss_kind(name: str) -> str | None:

@@ -79,6 +79,8 @@ HEADER_REACH = 3  # a lone value belongs to a heading at most this many lines ab
 
 # a counter N/TOTAL standing alone (not in a date, a path, a ratio of names or a fraction of a time): a progress bar's
 _NAMED_BEFORE = re.compile(r"[A-Za-z_][ \t]{0,3}[:=]?[ \t]{0,3}[\[(]?[ \t]{0,2}$")  # "acc 45/100", "Epoch [3/250]": a named counter
+_PROGRESS_BAR = re.compile(r"%|\||\[=|it/s|s/it|/step|ETA")  # a line drawn as a progress bar: where a bare counter is a position
+_TIME_AFTER = re.compile(r"[ \t]{1,3}\d{1,2}:\d{2}")  # "01/05 12:00": a date, not a counter
 _BARE_COUNTER = re.compile(r"(?<![\w/.:\-])(\d{1,12})[ \t]{0,2}/[ \t]{0,2}(\d{1,12})(?![\w/.:\-])")
 
 
@@ -139,6 +141,8 @@ def _line_facts(line: str) -> dict[str, Any] | None:
             continue
         if kind in found:
             continue
+        if kind == "val" and any(w in ("test", "final") for w in _words(pm.group(1))):
+            found["_report"] = True  # a test set's or a final report's loss: not one more evaluation of the run
         value = to_float(pm.group(2))
         total = to_float(pm.group(3)) if pm.group(3) else None
         if value is None:
@@ -153,9 +157,17 @@ def _line_facts(line: str) -> dict[str, Any] | None:
     ):
         # a progress bar's bare counter, the only position its line gives: "Training [===  ] 8.5% 5000/58874 | ...
         # loss=3.91" (the step), "Epoch 1: 100%|███| 938/938 [00:10<00:00, loss=0.123]" (the batch of the epoch)
-        cm = next((m for m in _BARE_COUNTER.finditer(line) if not _NAMED_BEFORE.search(line[max(0, m.start() - 40) : m.start()])), None)
-        if cm and _has_loss(found) and int(cm.group(1)) <= int(cm.group(2)):
-            found["batch" if "epoch" in found else "step"] = (float(cm.group(1)), float(cm.group(2)))
+        cm = next(
+            (
+                m
+                for m in _BARE_COUNTER.finditer(line)
+                if not _NAMED_BEFORE.search(line[max(0, m.start() - 40) : m.start()]) and not _TIME_AFTER.match(line, m.end())
+            ),
+            None,
+        )
+        if cm and _has_loss(found) and _PROGRESS_BAR.search(line) and int(cm.group(1)) <= int(cm.group(2)):
+            # the step, or the batch of the epoch this line or a heading above names (read() decides)
+            found["batch" if "epoch" in found else "_counter"] = (float(cm.group(1)), float(cm.group(2)))
     if bare and not any(k in found for k in ("train", "val", "train_mean")):
         # a line that names no loss but gives its phases' values ("step 250 | train 2.225 | val 2.279"): those are the
         # losses (accuracies and counts have their own names, and an integer count is no loss)
@@ -211,7 +223,7 @@ def detect(path: Path, head: str) -> bool:
             if _EPOCH_ONLY.search(to_en(line[:MATCH_CAP])):
                 epoch_line = i
             continue
-        if any(k in facts for k in ("step", "epoch", "batch")) or facts.get("_build_nanogpt") or i - epoch_line <= HEADING_REACH:
+        if any(k in facts for k in ("step", "epoch", "batch", "_counter")) or facts.get("_build_nanogpt") or i - epoch_line <= HEADING_REACH:
             hits += 1
             if hits >= DETECT_HITS:
                 return True
@@ -240,6 +252,8 @@ def read(path: Path, **_: Any) -> Run:
     lone_count = 0
     first_ep: float | None = None  # the first epoch number the log gives, and the highest since the last run began
     top_ep: float | None = None
+    first_shape: frozenset[str] = frozenset()  # what the first line with an epoch names (a new run prints the same)
+    first_step: float | None = None
     appended: list[int] = []  # lines where another run's epochs begin again
     last_batch, last_was_batch = 0, False
     for lineno, line in lines:
@@ -260,6 +274,8 @@ def read(path: Path, **_: Any) -> Run:
             heading = None
             continue
         if not _has_loss(facts):
+            if line.strip():
+                last_was_batch = False  # an evaluation is placed only when it comes right under a batch line
             if (head := _header_phase(line[:MATCH_CAP])) is not None:
                 heading = (*head, lineno)
             if not recognised and (mv := VOCAB_LINE.search(line[:MATCH_CAP])) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))):
@@ -274,10 +290,22 @@ def read(path: Path, **_: Any) -> Run:
         ep = facts["epoch"][0] if "epoch" in facts else epoch_ctx
         if "epoch" in facts:
             epoch_ctx = ep
+        if "_counter" in facts:
+            # a progress bar's bare counter: the batch of the epoch a heading above named ("Epoch 3/30" then "938/938
+            # [=====] - loss: 0.12", as Keras prints), else the step
+            facts["batch" if ep is not None else "step"] = facts.pop("_counter")
+        shape = frozenset(k for k in facts if not k.startswith("_"))
+        raw_step = facts["step"][0] if "step" in facts else None
         if ep is not None and math.isfinite(ep):
             if first_ep is None:
-                first_ep = ep
-            elif ep <= first_ep and top_ep is not None and top_ep > first_ep:
+                first_ep, first_shape, first_step = ep, shape, raw_step
+            elif (
+                ep <= first_ep
+                and top_ep is not None
+                and top_ep > first_ep
+                and shape == first_shape
+                and (raw_step is None or first_step is None or raw_step <= first_step)
+            ):
                 # the epoch count starts again from its first value: another run appended to the same file (a script
                 # that appends on every launch). The runs are not one curve; the last one is read (warn.appended_runs)
                 batches.clear()
@@ -303,7 +331,7 @@ def read(path: Path, **_: Any) -> Run:
         mean = facts.get("train_mean", (None,))[0]
         train = facts.get("train", (None,))[0]
         if val is not None or (mean is not None and train is None):
-            if step is None and ep is None and last_was_batch:
+            if step is None and ep is None and last_was_batch and not facts.get("_report"):
                 # an evaluation that names neither its step nor its epoch, printed right under a batch line
                 # ("  -> val 0.55"): it follows that batch (stepless evaluations after other evaluations, as final
                 # reports print them, stay unplaced)

@@ -112,6 +112,7 @@ def _cells(line: str, delim: str) -> list[str]:
 
 
 _INTEGER = re.compile(r"^[ \t]*[-+]?\d{1,15}[ \t]*$")
+BARE_MIN_LOSS = 0.05  # a headerless column whose values all sit below this is not read as a loss (a learning rate)
 BARE_LOOKAHEAD = 50  # rows looked at to tell a headerless table's counter columns
 
 
@@ -130,10 +131,18 @@ def bare_header(rows: list[list[str]]) -> list[str] | None:
     ]
     if len(counters) == n:
         counters = counters[: n - 1]  # every column counts: the last is the loss (a loss of whole numbers)
+    if len(counters) == 2:  # of two counters the one with more distinct values is the step, the other the epoch
+        a, b = counters
+        if len({r[a] for r in rows}) > len({r[b] for r in rows}):
+            counters = [b, a]
     if n - len(counters) > 2:
         return None  # three measures and no counter: which is which is anybody's guess
     names = ["step"] if len(counters) == 1 else ["epoch", "step"]
     counter_names = dict(zip(counters, names))
+    for j in range(n):
+        vals = [abs(float(r[j])) for r in rows]
+        if j not in counter_names and (max(vals) < BARE_MIN_LOSS or len(set(vals)) == 1 and len(rows) > 3):
+            return None  # a column of tiny values (a learning rate) or one constant is no loss curve to guess at
     losses = iter(["loss", "val_loss"])
     header = [counter_names[j] if j in counter_names else next(losses) for j in range(n)]
     return header if "loss" in header else None
@@ -145,6 +154,7 @@ def _bare_numeric(lines: list[str]) -> bool:
     return len(rows) >= 3 and bare_header(rows) is not None
 
 
+_LOSS_VALUE = re.compile(r"loss[\w ]{0,20}?[\s:=|]{1,4}[-+]?\d*\.\d", re.IGNORECASE)  # "loss 3.21", "train_loss=0.5"
 PREAMBLE_LINES = 40  # lines before a table's header that may be something else (a notebook's banner, a progress bar)
 
 
@@ -170,6 +180,8 @@ def table_start(lines: list[str]) -> int | None:
         nxt = next((x for x in lines[i + 1 : i + 3] if x.strip()), None)
         row = _cells(nxt, delim) if nxt is not None else []
         if len(row) == len(cols) and all(to_float(c) is not None for c in row):
+            if any(_LOSS_VALUE.search(x) for x in lines[:i]):
+                return None  # the lines before it print losses themselves: a console log that ends with a table
             return i if any(x.strip() for x in lines[:i]) else None
     return None
 

@@ -277,3 +277,65 @@ def test_a_file_named_for_its_losses_reads_each_column_as_a_curve(tmp_path):
     with pytest.raises(LossdocError) as ei:
         read_run(_write(tmp_path, "results.csv", text))
     assert ei.value.key == "error.no_loss_columns"
+
+
+# ------------------------------------------------------------------ the review's cases (each misread before its fix)
+
+
+def test_keras_progress_bars_under_epoch_headings_are_the_batches_of_those_epochs(tmp_path):
+    lines = []
+    for e, x in enumerate(TRAIN[:12], start=1):
+        lines += [f"Epoch {e}/12", f"938/938 [==============================] - 5s 5ms/step - loss: {x:.4f} - accuracy: 0.91"]
+    run = read_run(_write(tmp_path, "keras.log", "\n".join(lines) + "\n"))
+    assert run.batches.step.tolist() == [938.0 * e for e in range(1, 13)]
+    assert run.batches.loss.tolist() == pytest.approx([round(x, 4) for x in TRAIN[:12]])
+
+
+def test_a_date_before_the_loss_is_not_a_counter(tmp_path):
+    lines = [f"[01/{d:02d} 12:00:01] | epoch {1 + (d - 1) // 10} | loss {x}" for d, x in enumerate(TRAIN, start=1)]
+    run = read_run(_write(tmp_path, "train.log", "\n".join(lines) + "\n"))
+    assert len(run.batches) == 30 and run.batches.loss.tolist() == TRAIN  # 30 lines, not one "step 1" overwritten 30 times
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        ["Epoch 1 | test loss 4.2000"],  # a report line at the end
+        [f"Epoch 1 | step {500 + s} | loss 2.0000" for s in range(1, 6)],  # a second stage whose global steps go on
+    ],
+)
+def test_an_epoch_count_starting_again_on_a_different_line_or_with_steps_going_on_is_no_new_run(tmp_path, tail):
+    lines = [f"Epoch {e} | step {100 * (e - 1) + s} | loss {TRAIN[(e - 1) * 5 + s - 1]:.4f}" for e in range(1, 6) for s in range(1, 6)]
+    run = read_run(_write(tmp_path, "train.log", "\n".join(lines + tail) + "\n"))
+    assert "warn.appended_runs" not in [w.key for w in run.warnings]
+    assert len(run.batches) >= 25
+
+
+def test_a_console_that_ends_with_a_table_stays_a_console_log(tmp_path):
+    lines = [f"step {i} | loss {x}" for i, x in enumerate(TRAIN[:19], start=1)]
+    lines += ["Final metrics:", "epoch,train_loss,val_loss", "1,2.1,2.3", "2,1.9,2.2"]
+    run = read_run(_write(tmp_path, "run.log", "\n".join(lines) + "\n"))
+    assert run.format == "console" and len(run.batches) == 19
+
+
+def test_a_test_loss_at_the_end_or_a_val_after_another_line_is_not_placed_at_the_last_batch(tmp_path):
+    lines = [f"step {i} | loss {x}" for i, x in enumerate(TRAIN[:20], start=1)]
+    run = read_run(_write(tmp_path, "a.log", "\n".join([*lines, "Test loss 9.9"]) + "\n"))
+    assert 20.0 not in run.epochs.step.tolist()
+    run = read_run(_write(tmp_path, "b.log", "\n".join([*lines, "Training done.", "  -> val 3.9"]) + "\n"))
+    assert 20.0 not in run.epochs.step.tolist()
+
+
+def test_headerless_counters_and_a_learning_rate_column(tmp_path):
+    # step, loss, epoch: the counter with more distinct values is the step
+    text = "\n".join(f"{10 * i} {x} {1 + i // 10}" for i, x in enumerate(TRAIN, start=1)) + "\n"
+    run = read_run(_write(tmp_path, "sle.txt", text))
+    assert run.batches.step.tolist() == [10.0 * i for i in range(1, 31)]
+    # step, lr, loss: a column of tiny values is no loss to guess at
+    with pytest.raises(LossdocError):
+        read_run(_write(tmp_path, "slr.txt", "\n".join(f"{i} 0.0003 {x}" for i, x in enumerate(TRAIN, start=1)) + "\n"))
+
+
+@pytest.mark.parametrize("name", ["num_loss_tokens", "best_loss", "loss_std", "min_val_loss"])
+def test_counts_and_summaries_of_a_loss_are_not_losses(name):
+    assert loss_kind(name) is None
