@@ -63,7 +63,6 @@ _EPOCH = {"epoch", "ep", "epochs"}
 _BATCH = {"batch", "batch_idx", "batch idx", "minibatch"}
 _VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "held-out", "heldout"}
 _MEAN_WORDS = {"avg", "average", "mean", "epoch"}
-_SUMMARY_WORDS = {"best", "lowest", "min", "minimum"}
 _LR = {"lr", "learning_rate", "learning rate", "learningrate"}
 _BARE_PHASE = {"train": "train", "training": "train", "trn": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "eval": "val"}
 _DECIMAL = re.compile(r"(?<!\d)[-+]?(?:\d+\.\d+|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
@@ -104,9 +103,8 @@ def classify(name: str) -> str | None:
         return "lr"
     if low in _GRAD:
         return "grad"
-    if ("loss" in words or "nll" in words or "xent" in words) and any(w in _SUMMARY_WORDS for w in words):
-        return None  # "Best val loss: 2.575": a summary of the values already printed, not one more of them
-    if ("loss" in words or "nll" in words or "xent" in words) and not any(w in NOT_A_LOSS for w in words):  # not "loss scale"
+    # not a name about a loss ("loss scale", "num loss tokens") nor a summary of the values printed ("Best val loss")
+    if ("loss" in words or "nll" in words or "xent" in words) and not any(w in NOT_A_LOSS for w in words):
         if any(w in _VAL_WORDS for w in words):
             return "val"
         if any(w in _MEAN_WORDS for w in words):
