@@ -8,6 +8,7 @@ order of READERS.
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from collections.abc import Callable
@@ -26,8 +27,18 @@ import lossdoc.runlog.readers.torchtitan as torchtitan
 import lossdoc.runlog.readers.wandb_offline as wandb_offline
 from lossdoc.errors import LossdocError, reading
 from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, markdown, nanogpt, numbers, seed_console, tensorboard
-from lossdoc.runlog.readers._common import MAX_LOG_BYTES, MAX_STREAM_BYTES, decode_head, sniff_encoding
-from lossdoc.runlog.run import Run
+from lossdoc.runlog.readers._common import (
+    MAX_LOG_BYTES,
+    MAX_STREAM_BYTES,
+    NAN,
+    TRAIN_NAMES,
+    VAL_NAMES,
+    decode_head,
+    epoch_series,
+    pick,
+    sniff_encoding,
+)
+from lossdoc.runlog.run import BatchSeries, ReaderWarning, Run
 from lossdoc.runlog.sanitize import sanitize
 
 HEAD_BYTES = 8192
@@ -121,10 +132,33 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
     for reader in candidates:
         if fmt is not None or ((not binary or reader.name in BINARY_FORMATS) and reader.detect(p, head)):
             check_size(p, size, reader.name)
-            return sanitize(reader.read(p, **options))
+            run = reader.read(p, **options)
+            if reader.name in NAMELESS_FORMATS and not (options.get("train_col") or options.get("val_col")):
+                _validation_file(run, p)
+            return sanitize(run)
     if binary:
         raise LossdocError("error.log_binary", path=str(p))
     raise LossdocError("error.unknown_format", path=str(p), allowed=", ".join(formats()))
+
+
+# formats whose lines or columns may hold a loss without saying which one it is
+NAMELESS_FORMATS = frozenset({"console", "csv", "jsonl", "json"})
+
+
+def _validation_file(run: Run, path: Path) -> None:
+    """A file named for its validation losses ("val_loss.txt", "valid_losses.csv", "eval_loss.json") whose lines or
+    columns hold one loss and call it nothing more than "loss" (``epoch: 3 iter: 2251 loss: 0.63``): those losses are
+    the validation losses, as the bare-number reader reads such a file (lossdoc/runlog/readers/numbers.py); a warning
+    says so. A log that also holds evaluations, or whose name also names training, is left as it is."""
+    stem = path.stem
+    if pick([stem], TRAIN_NAMES) or not pick([stem], VAL_NAMES) or len(run.epochs) or not len(run.batches):
+        return
+    b = run.batches
+    run.epochs = epoch_series(
+        [(float(e) if math.isfinite(e) else float(k), float(s), NAN, float(v), NAN) for k, (e, s, v) in enumerate(zip(b.epoch, b.step, b.loss), 1)]
+    )
+    run.batches = BatchSeries.empty()
+    run.warnings.append(ReaderWarning("warn.val_file", {"file": path.name}))
 
 
 FOLDER_SCAN_FILES = 200  # a folder with more files than this is not scanned for a single log

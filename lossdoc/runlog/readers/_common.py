@@ -318,6 +318,27 @@ def loss_kind(name: str) -> str | None:
     return "val" if any(w in _LOSS_VAL_WORDS for w in words) else "train"
 
 
+# the measures a loss is named by when the word "loss" is not there (train_loss beside val_mse), in the order tried
+LOSS_MEASURES = ("mse", "mae", "nll", "ce", "bce", "xent", "crossentropy", "cross_entropy", "huber", "l1", "l2")
+
+
+def val_by_measure(names: Iterable[str]) -> str | None:
+    """A validation column named by its measure rather than "loss" ("val_mse", "valid_nll", "eval_ce"): read as the
+    validation loss only where no column is named as one (the caller's fallback). A root of a measure ("val_rmse") is
+    on another scale than the training loss it would be compared with, and is not taken. The first by LOSS_MEASURES'
+    order, else None."""
+    found: dict[str, str] = {}
+    for n in names:
+        norm = norm_name(n)
+        words = norm.split("_")
+        if not any(w in _LOSS_VAL_WORDS for w in words) or any(w in NOT_A_LOSS for w in words):
+            continue
+        rest = "_".join(w for w in words if w not in _LOSS_VAL_WORDS)
+        if rest in LOSS_MEASURES:
+            found.setdefault(rest, n)
+    return next((found[m] for m in LOSS_MEASURES if m in found), None)
+
+
 def pick(names: Iterable[str], wanted: list[str]) -> str | None:
     """The first of ``wanted`` (in order) that names one of ``names``, loosely compared."""
     by_norm: dict[str, str] = {}

@@ -45,6 +45,7 @@ from lossdoc.runlog.readers._common import (
     norm_name,
     pick,
     to_float,
+    val_by_measure,
 )
 from lossdoc.runlog.readers.lossdoc_jsonl import MAX_BATCH_ROWS, _BatchColumns
 from lossdoc.runlog.run import BatchSeries, ReaderWarning, Run
@@ -116,6 +117,18 @@ BARE_MIN_LOSS = 0.05  # a headerless column whose values all sit below this is n
 BARE_LOOKAHEAD = 50  # rows looked at to tell a headerless table's counter columns
 
 
+BARE_TURNS_SHARE = 0.1  # ... unless it turns (rises after a fall or falls after a rise) at this share of its rows: noise
+
+
+def _noisy(vals: list[float]) -> bool:
+    """Whether a column of values turns often, as a loss's noise does (at least BARE_TURNS_SHARE of its steps and at
+    least 3 times): a learning-rate schedule warms up and decays (a turn or two; a cyclic one a few), so a column of
+    tiny values that turns that often is a small loss (a mean squared error of 0.003), not a schedule."""
+    d = [b - a for a, b in zip(vals, vals[1:]) if b != a]
+    turns = sum(1 for a, b in zip(d, d[1:]) if (a > 0) != (b > 0))
+    return turns >= max(3, BARE_TURNS_SHARE * len(vals))
+
+
 def bare_header(rows: list[list[str]]) -> list[str] | None:
     """Names for a table of two or three numeric columns and no header, from its rows: a column of integers is a
     counter (step; of two counters, epoch then step) when it is the first or never goes down, the others are the training loss and then
@@ -141,8 +154,8 @@ def bare_header(rows: list[list[str]]) -> list[str] | None:
     counter_names = dict(zip(counters, names))
     for j in range(n):
         vals = [abs(float(r[j])) for r in rows]
-        if j not in counter_names and (max(vals) < BARE_MIN_LOSS or len(set(vals)) == 1 and len(rows) > 3):
-            return None  # a column of tiny values (a learning rate) or one constant is no loss curve to guess at
+        if j not in counter_names and ((max(vals) < BARE_MIN_LOSS and not _noisy(vals)) or len(set(vals)) == 1 and len(rows) > 3):
+            return None  # a schedule of tiny values (a learning rate) or one constant is no loss curve to guess at
     losses = iter(["loss", "val_loss"])
     header = [counter_names[j] if j in counter_names else next(losses) for j in range(n)]
     return header if "loss" in header else None
@@ -518,6 +531,13 @@ def table_to_run(
                 named_curves = curves
     if train_c is None and val_c is None:
         raise LossdocError("error.no_loss_columns", path=str(path), columns=", ".join(table.columns) or "-")
+    measure_val = None
+    if val_c is None and val_col is None:
+        # no validation column named as a loss: one named by its measure beside a training loss ("train_loss",
+        # "val_mse": a regression's loss is its mean squared error), with a warning that names it
+        val_c = measure_val = val_by_measure([c for c in table.columns if c not in (step_c, train_c)])
+    if measure_val is not None:
+        run.warnings.append(ReaderWarning("warn.val_by_measure", {"column": measure_val}))
     if named_curves:
         run.warnings.append(ReaderWarning("warn.curve_columns", {"first": named_curves[0], "others": ", ".join(named_curves[1:]) or "-"}))
     # Rows of different kinds (JSONL that mixes step rows {"step", "loss"} with epoch rows {"epoch",

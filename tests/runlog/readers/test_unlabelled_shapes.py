@@ -339,3 +339,45 @@ def test_headerless_counters_and_a_learning_rate_column(tmp_path):
 @pytest.mark.parametrize("name", ["num_loss_tokens", "best_loss", "loss_std", "min_val_loss"])
 def test_counts_and_summaries_of_a_loss_are_not_losses(name):
     assert loss_kind(name) is None
+
+
+# ------------------------------------------------------------------ the eleventh set's reading classes
+
+
+def test_a_headerless_table_of_a_tiny_noisy_loss_is_read_and_a_tiny_schedule_is_not(tmp_path):
+    # a mesh model's mean squared error of 0.003, "N, loss" per line, a second run appended (its counter from 1 again):
+    # tiny values that turn up and down as noise does are a loss; a warm-up and decay of the same size is a schedule
+    rng = np.random.default_rng(0)
+    first = 0.0035 + 0.0002 * rng.standard_normal(19)
+    second = 0.0024 + 0.0011 * np.exp(-np.arange(100) / 5) + 0.00003 * rng.standard_normal(100)
+    lines = [f"{i}, {x!r}" for i, x in enumerate(map(float, first), 1)] + [f"{i}, {x!r}" for i, x in enumerate(map(float, second), 1)]
+    run = read_run(_write(tmp_path, "loss_log.txt", "\n".join(lines) + "\n"))
+    assert run.batches.loss.size == 100 and run.batches.loss[-1] == float(second[-1])  # the later value of each step: the last run
+    lr = [3e-4 * min(1.0, i / 10) * (1 - i / 200) for i in range(1, 120)]
+    with pytest.raises(LossdocError):
+        read_run(_write(tmp_path, "lr_log.txt", "\n".join(f"{i}, {x!r}" for i, x in enumerate(lr, 1)) + "\n"))
+
+
+def test_a_validation_column_named_by_its_measure_beside_a_training_loss(tmp_path):
+    # a regression's CSV: train_loss, val_mse, val_rmse; the validation loss is val_mse (the root is another scale)
+    rows = ["epoch,train_loss,val_mse,val_rmse"] + [f"{i},{t},{v},{math.sqrt(v)}" for i, (t, v) in enumerate(zip(TRAIN[:10], VAL), 0)]
+    run = read_run(_write(tmp_path, "training_history.csv", "\n".join(rows) + "\n"))
+    assert run.epochs.val_loss.tolist() == VAL
+    assert any(w.key == "warn.val_by_measure" and w.args["column"] == "val_mse" for w in run.warnings)
+    only_root = ["epoch,train_loss,val_rmse"] + [f"{i},{t},{math.sqrt(v)}" for i, (t, v) in enumerate(zip(TRAIN[:10], VAL), 0)]
+    run = read_run(_write(tmp_path, "history2.csv", "\n".join(only_root) + "\n"))
+    assert run.epochs.val_loss.size == 0 or not np.isfinite(run.epochs.val_loss).any()
+    named = ["epoch,train_loss,val_loss,val_mse"] + [f"{i},{t},{v},{v + 1}" for i, (t, v) in enumerate(zip(TRAIN[:10], VAL), 0)]
+    run = read_run(_write(tmp_path, "history3.csv", "\n".join(named) + "\n"))
+    assert run.epochs.val_loss.tolist() == VAL and not any(w.key == "warn.val_by_measure" for w in run.warnings)
+
+
+@pytest.mark.parametrize("name,as_val", [("val_loss.txt", True), ("valid_losses.log", True), ("train_log.txt", False), ("log.txt", False)])
+def test_a_file_named_for_validation_losses_holds_validation_losses(tmp_path, name, as_val):
+    text = "".join(f"epoch: {i} iter: {750 * i} loss: {x} accuracy: 0.7{i % 10}\n" for i, x in enumerate(VAL, 1))
+    run = read_run(_write(tmp_path, name, text))
+    if as_val:
+        assert run.epochs.val_loss.tolist() == VAL and run.batches.loss.size == 0
+        assert any(w.key == "warn.val_file" for w in run.warnings)
+    else:
+        assert run.batches.loss.tolist() == VAL and not any(w.key == "warn.val_file" for w in run.warnings)
