@@ -43,7 +43,8 @@ overfitting [overfitting]
     above it, down to its minimum at u_m in [0.3, 0.6] S, and rises from there by R = (final - min of its mean):
     R in [0.2, 1.0] nats (easy, short, autocorrelated) or R = z sigma_val with z in [5, 8] and at least 10
     evaluations after the minimum (small-effect). 15-60 evaluations (10-20 for short logs). AR(1) noise, in
-    that tier, is on the training records only.
+    that tier, is on the training records only. In a third of the easy cases (sub-shape ``noisier-rise``) the
+    validation noise grows with the rise, to 3-7x its spread at the best (a classifier turning overconfident).
 divergence [broken]
     A healthy fall until u_d in [0.4, 0.85] S, then one of: ``blowup`` (grows exponentially to a level
     P in [ln V + 0.5, 2.5 ln V] and stays there), ``jump`` (rises by 1.5-3 nats within two logging intervals and
@@ -183,6 +184,9 @@ class Case:
             # floor; issue 23 asks for a verdict that names both readings and --random, which is inconclusive
             return base + ("inconclusive",)
         return base
+
+
+NOISIER_RISE_STREAM = 7919  # the side generator of the overfitting family's noisier rises (see generate)
 
 
 def case_rng(seed: int, family: str, tier: str, fmt: str, index: int) -> np.random.Generator:
@@ -585,6 +589,16 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
     val_noise = sigma_v * rng.standard_normal(eval_step.size)
     if random:  # no model predicts unseen random tokens better than uniform: validation noise only above the mean
         val_noise = np.abs(val_noise)
+    if family == "overfitting" and tier == "easy" and eval_step.size:
+        # a third of the easy cases grow noisier as they rise (a classifier turning overconfident: its validation
+        # loss's spread grows with its level), the spread at the end 3-7x that at the best. Drawn from a generator of
+        # its own, so that every other case, and the rest of this one, keeps its numbers
+        side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, NOISIER_RISE_STREAM])
+        if side.random() < 1 / 3:
+            grow = float(side.uniform(2.0, 6.0))
+            after = eval_step.astype(float) > float(meta["val_min_step"])
+            val_noise = val_noise * (1.0 + grow * after * np.clip((val_mean - float(np.min(val_mean))) / float(meta["rise"]), 0.0, None))
+            sub = f"{sub}/noisier-rise"
     eval_val = val_mean + val_noise
     if constant is not None:
         eval_val = np.where(np.isclose(val_mean, constant, rtol=0, atol=1e-9), constant, eval_val)

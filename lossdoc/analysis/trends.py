@@ -553,6 +553,9 @@ def check_overfitting(c: Context) -> Finding:
     few = _few_rising_every(c, i_min, vmin, train_known, train_falling)
     if few is not None:
         return Finding("overfitting", "fail", "f.overfit.few_rising_every", {**args, **few}, measured=vfinal, reference=vmin)
+    ranked = _rising_ranks(c, i_min, vmin, train_known, train_falling)
+    if ranked is not None:
+        return Finding("overfitting", "fail", "f.overfit.rising_ranks", {**args, **ranked}, measured=vfinal, reference=vmin)
     memo = _memorisation(c)
     if memo is not None:
         return memo
@@ -581,6 +584,31 @@ def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, tr
         return None  # the series' own noise, where it was measured on enough degrees of freedom (its point estimate), is as large
     # the first of them is the lowest by construction: the other k in rising order, 1/k! among exchangeable noise
     return {"k": int(rises), "rel": _r(100 * (float(after[-1]) - vmin) / abs(vmin), 1), "p": f"{1.0 / math.factorial(rises):.3g}"}
+
+
+def _rising_ranks(c: Context, i_min: int, vmin: float, train_known: bool, train_falling: bool) -> dict[str, Any] | None:
+    """Validation that has risen from its best by its order alone, where the noise band does not hold: a noise
+    measured around a fitted fall takes a later rise for noise (a U-shaped series fits no decay), and a loss that
+    rises grows noisier as it rises. The evaluations after the best (RANK_RISE_MIN or more; the best itself, the lowest
+    by selection, is left out) rise in more pairs than chance gives at Z (one-sided, the Mann-Kendall test: exact to
+    40 values, then its normal tail), and the median of their last third is above the best by FEW_RISE_REL of it or
+    more, while training fell or was not logged: overfitting. Its arguments, or None."""
+    after = c.val[i_min + 1 :]
+    after = after[np.isfinite(after)]
+    if after.size < th.RANK_RISE_MIN or (train_known and not train_falling):
+        return None
+    rises, p = stats.falling_pairs_p(-after)
+    end = float(np.median(after[-max(3, int(math.ceil(th.END_EVALS_FRACTION * after.size))) :]))
+    if p >= 1.0 - stats.normal_cdf(th.Z) or end - vmin < th.FEW_RISE_REL * abs(vmin):
+        return None
+    return {
+        "n": int(after.size),
+        "rises": rises,
+        "pairs": int(after.size * (after.size - 1) // 2),
+        "p": f"= {p:.3g}" if p >= 1e-12 else "< 1e-12",
+        "end": _r(end),
+        "rel": _r(100 * (end - vmin) / abs(vmin), 1),
+    }
 
 
 def _fitted_rise(c: Context, i_min: int, vmin: float, sd: float, m_k: float, v_k: float) -> tuple[float | None, float]:

@@ -384,6 +384,23 @@ def case_few_rises(past):
     return _rising_every([2.0, 1.5] + [1.5 * (1 + 0.05 * i) for i in range(1, k + 1)])
 
 
+def _rising_ranks(vals):
+    """Does the rank rule (evaluations after the best rising by their order alone) fire on these evaluations after
+    falling training?"""
+    from lossdoc.analysis import trends
+
+    c = context(make_run(np.linspace(2.0, 1.0, 200), [2.5, *vals], v=None, val_tokens=float("nan")))
+    i_min = int(np.argmin(c.val))
+    return trends._rising_ranks(c, i_min, float(c.val[i_min]), True, True) is not None
+
+
+@pins("RANK_RISE_MIN")
+def case_rank_rise_min(past):
+    # the best, then RANK_RISE_MIN evaluations (or one fewer) in rising order, 3% apart: far beyond FEW_RISE_REL
+    k = th.RANK_RISE_MIN if past else th.RANK_RISE_MIN - 1
+    return _rising_ranks([2.0, 1.5] + [1.5 * (1 + 0.03 * i) for i in range(1, k + 1)])
+
+
 @pins("FEW_RISE_REL")
 def case_few_rise_rel(past):
     # four rises in a row after the best, in all just over or under FEW_RISE_REL of the best
