@@ -32,12 +32,17 @@ still-learning [still-learning]
     half of that window minus the mean of its second half) is at least 0.01 nats and z standard errors, where
     SE = 2 sigma / sqrt(n_window) (inflated by sqrt((1 + phi)/(1 - phi)) for AR(1) noise); z in [8, 30] (easy,
     autocorrelated, warmup-bump), [6, 20] (short), [4, 6] (small-effect). sigma is set from z (clipped to [0.002, 0.5], which can only raise z).
+    A third of the cases log a learning rate that decays by a cosine stopped at 15-100% of its peak (a run stopped
+    mid-schedule); the others a constant rate.
 converged [converged]
     Real text from scratch: ``E + (init - E) exp(-u / tau)`` with tau in [0.02, 0.1] S, so the last half of the
     run is flat (its remaining fall is below e^-5 of the total); E uniform in [0.35 ln V, min(0.75 ln V, 0.7 U)],
     well above any floor and below the unigram level U (see stuck/unigram: a run that stops near U is stuck; levels
     between 0.7 U and 0.9 U, where the two readings meet, are not simulated).
-    Evaluations (60%) follow the same shape with a gap in [0, 0.15] nats and do not rise.
+    Evaluations (60%) follow the same shape with a gap in [0, 0.15] nats and do not rise. Tier ``annealed``: a
+    still-learning curve (its end still falling, z in [8, 30]) whose learning rate warms up over 2-5% of the run and
+    decays by a cosine to 0-3% of its peak at the last record: the schedule has ended, and judges of real logs call
+    such a run converged (docs/accuracy.md). nanoGPT's console prints no rate per iteration: there, still-learning too.
 overfitting [overfitting]
     Training falls to the end (the still-learning shapes). Validation follows training, a gap of 0-0.3 nats
     above it, down to its minimum at u_m in [0.3, 0.6] S, and rises from there by R = (final - min of its mean):
@@ -77,7 +82,7 @@ standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 
 0.12-0.25 nats over the first p = 10-30 steps, then back down with scale 0.2-0.5 p, added to the mean; logged
 every step, N in [200, 3000]); ``few-evals`` (3-6 evaluations, as a Trainer's epochs give: still-learning and converged
 with their usual validation; overfitting with its best at the first or second evaluation after the start, then a rise
-of 5-40% of that level, and an evaluation noise of 0.2-1% of the level, a mean over 10,000 tokens or more). Truth sets wider than the family's, for a hard tier (WIDER below): a healthy curve of fewer
+of 5-40% of that level, and an evaluation noise of 0.2-1% of the level, a mean over 10,000 tokens or more); ``annealed`` (converged only: a schedule that has ended, see converged). Truth sets wider than the family's, for a hard tier (WIDER below): a healthy curve of fewer
 than 20 records with no evaluations may also be called inconclusive (a reader with the same facts may decline
 to judge 10-19 points); and a stuck run whose loss ends within 1% of ln V, written in a format that cannot say its
 data is text (all but lossdoc's), may also be called inconclusive: on random ids the same numbers are the floor, and
@@ -106,11 +111,11 @@ TRUTH: dict[str, tuple[str, ...]] = {
     "fine-tune": ("converged", "still-learning"),
 }
 HEALTHY_FAMILIES = ("random-plateau", "still-learning", "converged", "short-flat", "fine-tune")
-TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals")
+TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed")
 FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "random-plateau": ("easy", "short", "autocorrelated", "warmup-bump"),
     "still-learning": ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals"),
-    "converged": ("easy", "short", "autocorrelated", "warmup-bump", "few-evals"),
+    "converged": ("easy", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed"),
     "overfitting": ("easy", "small-effect", "short", "autocorrelated", "few-evals"),
     "divergence": ("easy", "short", "autocorrelated"),
     "stuck": ("easy", "short", "autocorrelated"),
@@ -174,6 +179,9 @@ class Case:
         base = TRUTH[self.family]
         if self.family in HEALTHY_TRUTH_FAMILIES and self.loss.size < WIDER_SHORT_RECORDS and self.eval_step.size == 0:
             return base + ("inconclusive",)  # WIDER (docstring)
+        if self.family == "converged" and self.tier == "annealed" and self.fmt == "nanogpt":
+            # WIDER: nanoGPT's console prints no learning rate per iteration: the schedule's end cannot be seen
+            return base + ("still-learning",)
         if (
             self.family == "stuck"
             and self.fmt != "lossdoc"
@@ -187,6 +195,7 @@ class Case:
 
 
 NOISIER_RISE_STREAM = 7919  # the side generator of the overfitting family's noisier rises (see generate)
+SCHEDULE_STREAM = 7927  # the side generator of the learning-rate schedules (see generate)
 
 
 def case_rng(seed: int, family: str, tier: str, fmt: str, index: int) -> np.random.Generator:
@@ -361,7 +370,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         val_fn = base
         val_gap = 0.0
         meta["floor"] = floor
-    elif family in ("still-learning", "overfitting"):
+    elif family in ("still-learning", "overfitting") or (family == "converged" and tier == "annealed"):
         E = float(rng.uniform(1.0, max(1.2, 0.55 * ln_v)))
         for _ in range(50):
             if rng.random() < 0.5:
@@ -384,7 +393,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
                 break
         fn = with_bump(base)
         sub = shape.split()[0]
-        if family == "still-learning":
+        if family in ("still-learning", "converged"):  # converged: the annealed tier, a still-learning curve
             z = float(rng.uniform(4, 6)) if tier == "small-effect" else float(rng.uniform(6, 20)) if tier == "short" else float(rng.uniform(8, 30))
             sigma_rec = float(np.clip(d * math.sqrt(n_w) / (2 * z * _z_factor(phi)), 0.002, 0.5))
             sigma_b = sigma_rec * math.sqrt(k)
@@ -557,6 +566,21 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
     sigma_rec = sigma_b / math.sqrt(k)
     mean = _record_means(fn, rec_step, k)
     noise_sd: float | np.ndarray = sigma_rec
+    if family in ("still-learning", "converged") and (family == "still-learning" or tier == "annealed"):
+        # learning-rate schedules, from a generator of their own (every other number of every case stays as it was):
+        # the annealed tier warms up over 2-5% of the run and decays by a cosine to 0-3% of its peak at the last record
+        # (the schedule has ended: its still-falling end is the annealing, converged as judges read it); a third of
+        # the still-learning cases decay by a cosine stopped at 15-100% of the peak (a run stopped mid-schedule)
+        side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, SCHEDULE_STREAM])
+        u = rec_step.astype(float)
+        if family == "converged" or side.random() < 1 / 3:
+            w = float(side.uniform(0.02, 0.05)) * S
+            end_rel = float(side.uniform(0.0, 0.03)) if family == "converged" else float(side.uniform(0.15, 1.0))
+            # a cosine from the peak at w that reaches end_rel at the last record (the full half-period when end_rel is 0)
+            theta_end = math.acos(2 * end_rel - 1)
+            cosine = 0.5 * (1 + np.cos(theta_end * np.clip((u - w) / max(1.0, S - w), 0.0, 1.0)))
+            lr = lr_value * np.where(u < w, np.maximum(u, 1.0) / w, cosine)
+            meta["lr_end_rel"] = round(float(lr[-1] / lr_value), 4)
     if family in ("still-learning", "converged", "overfitting", "divergence"):
         # from scratch, the outputs start near uniform, where a token's loss varies little (sd about s): the noise
         # grows from s * c / sqrt(batch tokens) to sigma_rec as the loss falls (in proportion to its fall so far)
@@ -609,7 +633,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         eval_train[bad] = np.nan
     if family == "stuck" and sub == "lr-0":
         meta["lr"] = 0.0
-    if family == "still-learning":
+    if family == "still-learning" or tier == "annealed":
         d, n_w = _end_fall(mean)
         meta["z"] = d / (2 * sigma_rec * _z_factor(phi) / math.sqrt(n_w))
     if family == "overfitting":

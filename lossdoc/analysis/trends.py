@@ -106,6 +106,35 @@ def _level_band(c: Context, change_band: float) -> float:
 
 
 def check_progress(c: Context) -> Finding:
+    """The trend at the end of the run (``_progress``), where a fall that goes on after the learning-rate schedule has
+    ended is the schedule's last annealing, not learning that more steps would continue (``_schedule_ended``)."""
+    found = _progress(c)
+    if found.status != "info":
+        return found
+    ended = _schedule_ended(c)
+    if ended is None:
+        return found
+    return Finding("progress", "ok", "f.progress.schedule_ended", {**found.args, **ended, "fell": found.key}, measured=found.measured)
+
+
+def _schedule_ended(c: Context) -> dict[str, Any] | None:
+    """The learning rate at the last record that logs one, at SCHEDULE_END_REL of its peak or less, the peak before
+    it (a warm-up and a decay to about zero): the schedule has ended, and the run's last fall is its annealing.
+    Judges of real logs call such a run converged whatever its last fall (docs/accuracy.md: every one of the 13
+    such logs judged one verdict was judged converged); more steps at a learning rate of zero learn nothing. The
+    learning rates (end, peak), or None where the rate is not logged, never rose above zero, or has not decayed."""
+    lr = c.run.batches.lr
+    ok = np.isfinite(lr)
+    if int(ok.sum()) < 3:
+        return None
+    lr = lr[ok]
+    i_peak, peak, end = int(np.argmax(lr)), float(np.max(lr)), float(lr[-1])
+    if not peak > 0 or i_peak >= lr.size - 1 or end > th.SCHEDULE_END_REL * peak:
+        return None
+    return {"lr_end": f"{end:.3g}", "lr_peak": f"{peak:.3g}", "lr_rel": f"{100 * end / peak:.3g}"}
+
+
+def _progress(c: Context) -> Finding:
     if c.val_led:
         return _progress_evals(c)
     n = c.loss.size

@@ -86,6 +86,12 @@ def test_each_family_has_the_property_its_truth_claims(family):
             assert d >= 0.01 - 1e-12
             assert c.meta["z"] >= (4 if tier == "small-effect" else 6) - 1e-9
             assert np.all(np.diff(c.mean) <= 1e-12) or tier == "warmup-bump"
+            assert c.lr[-1] >= 0.15 * c.lr.max() - 1e-15  # a schedule, where there is one, stopped mid-way
+        elif family == "converged" and tier == "annealed":
+            # a still-learning curve whose learning-rate schedule has ended: warm-up to a peak, a cosine to 0-3% of it
+            d, _ = sim._end_fall(c.mean)
+            assert d >= 0.01 - 1e-12 and c.meta["z"] >= 8 - 1e-9  # still falling at the end ...
+            assert np.argmax(c.lr) < n - 1 and c.lr[-1] <= 0.03 * c.lr.max() + 1e-15  # ... after the schedule ended
         elif family == "converged":
             half = c.mean[n // 2 :]
             assert half.max() - half.min() < 0.01 * (c.mean[0] - c.meta["level"]) + 1e-9  # flat for the last half

@@ -169,6 +169,31 @@ def test_the_rank_rule_is_quiet_on_flat_autocorrelated_validation():
     assert fired == 0
 
 
+def _cosine_state(tmp_path, end_rel, n=16):
+    # a 4-epoch fine-tune logged every 10 steps: warm-up to 1e-4, then a cosine to end_rel of it at the last record;
+    # the loss falls fast, then goes on falling slowly to the end (0.835, 0.804, 0.8015, 0.8038 in the real log)
+    rng = np.random.default_rng(5)
+    x = np.arange(1, n + 1, dtype=float)
+    loss = 0.78 + 1.3 * np.exp(-x / 2.5) + 0.05 * (1 - x / n) + rng.normal(0, 0.004, n)
+    theta = math.acos(2 * end_rel - 1)
+    lr = np.where(x <= 1, 5e-5, 1e-4 * 0.5 * (1 + np.cos(theta * (x - 1) / (n - 1))))
+    hist = [{"step": 10 * i, "loss": float(v), "learning_rate": float(r), "epoch": 0.25 * i} for i, v, r in zip(range(1, n + 1), loss, lr)]
+    folder = tmp_path / f"ckpt-{end_rel}"
+    folder.mkdir()
+    (folder / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 10 * n}), encoding="utf-8")
+    return read_run(folder)
+
+
+def test_a_fall_after_the_learning_rate_schedule_has_ended_is_converged(tmp_path):
+    # the loss still falls at the end, but the learning rate is 1% of its peak: the schedule has ended, and judges
+    # of real logs call every such run converged (docs/accuracy.md); explain said still learning
+    d = diagnose(_cosine_state(tmp_path, 0.01))
+    assert d.verdict == "converged" and d.finding("progress").key == "f.progress.schedule_ended"
+    # the same curve stopped mid-schedule (the rate at 40% of its peak) is still learning
+    d = diagnose(_cosine_state(tmp_path, 0.4))
+    assert d.verdict == "still-learning"
+
+
 # ------------------------------------------------------------------ false alarms
 
 

@@ -401,6 +401,20 @@ def case_rank_rise_min(past):
     return _rising_ranks([2.0, 1.5] + [1.5 * (1 + 0.03 * i) for i in range(1, k + 1)])
 
 
+@pins("SCHEDULE_END_REL")
+def case_schedule_end(past):
+    # a loss still falling at the end (a power law) while the learning rate decays by a cosine from its peak to just
+    # under or over SCHEDULE_END_REL of it at the last record
+    n = 400
+    x = np.arange(n, dtype=float)
+    run = make_run(2.0 + 3.0 * (1 + x / 20) ** -0.5 + 0.002 * np.sin(x), v=None)
+    end = th.SCHEDULE_END_REL * (0.9 if past else 1.1)
+    run.batches.lr = 1e-3 * (end + (1 - end) * 0.5 * (1 + np.cos(np.pi * x / (n - 1))))
+    key = checks.check_progress(context(run)).key
+    assert key in ("f.progress.improving", "f.progress.schedule_ended"), key
+    return key == "f.progress.schedule_ended"
+
+
 @pins("FEW_RISE_REL")
 def case_few_rise_rel(past):
     # four rises in a row after the best, in all just over or under FEW_RISE_REL of the best
