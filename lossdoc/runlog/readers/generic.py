@@ -654,8 +654,61 @@ def cell(raw: Any, bad: list[int], lineno: int) -> float | None:
 # ---------------------------------------------------------------- readers
 
 
+_LONG_NAME = ("metric", "key", "metric_name", "name", "tag")  # the column naming each row's metric, in a long table
+_LONG_VALUE = ("value",)
+_LONG_RUN = ("run_id", "run", "run_name", "run_uuid")
+
+
+def long_to_wide(table: Table) -> tuple[Table, dict[str, Any]] | None:
+    """A table in long form, one row per (metric, step, value) (MLflow's metric export: ``Run,Run ID,metric,step,
+    timestamp,value``; a tracker's tidy export), as the table of one column per metric, a row per step, in log order.
+    Only the first run's rows when a run column holds several. (The wide table, the warning's arguments), or None when
+    the table is not in long form: no column of the metric's name beside a ``value`` column, or no row names a metric
+    the readers know (TRAIN_NAMES, VAL_NAMES or a loss by its words)."""
+    name_c, value_c = pick(table.columns, list(_LONG_NAME)), pick(table.columns, list(_LONG_VALUE))
+    if name_c is None or value_c is None:
+        return None
+    step_c = pick([c for c in table.columns if c not in (name_c, value_c)], STEP_NAMES)
+    run_c = pick([c for c in table.columns if c not in (name_c, value_c, step_c)], list(_LONG_RUN))
+    by_step: dict[Any, dict[str, Any]] = {}
+    lines: dict[Any, int] = {}
+    seen: dict[str, int] = {}
+    runs: list[str] = []
+    for row, line in table.records():
+        run_id = str(row.get(run_c, "")) if run_c else ""
+        if run_id not in runs:
+            runs.append(run_id)
+        if run_id != runs[0]:
+            continue
+        metric = str(row.get(name_c, "")).strip()
+        if not metric:
+            continue
+        seen[metric] = seen.get(metric, 0) + 1
+        at = row.get(step_c) if step_c and str(row.get(step_c, "")).strip() else str(seen[metric])
+        # a validation metric's rows apart from the training ones at the same step: one row holding both would be
+        # read as an evaluation with its epoch's training loss, not as a batch and an evaluation
+        key = (at, bool(pick([metric], VAL_NAMES) or loss_kind(metric) == "val"))
+        by_step.setdefault(key, {})[metric] = row.get(value_c)
+        lines.setdefault(key, line)
+    metrics = list(seen)
+    if not any(pick([m], TRAIN_NAMES) or pick([m], VAL_NAMES) or loss_kind(m) for m in metrics):
+        return None
+    step_name = "step" if "step" not in metrics else "_step"
+    rows = [{step_name: k[0], **v} for k, v in by_step.items()]
+    wide = Table([step_name, *metrics], rows, [lines[k] for k in by_step])
+    return wide, {"metrics": ", ".join(metrics), "runs": len(runs), "first": runs[0] or "-"}
+
+
 def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
     table = StreamedCsv(path)
+    if not (step_col or train_col or val_col) and pick(table.columns, list(_LONG_VALUE)) and pick(table.columns, list(_LONG_NAME)):
+        long = long_to_wide(table)
+        if long is not None:
+            run = table_to_run(long[0], path, "csv")
+            run.warnings.append(ReaderWarning("warn.long_format", long[1]))
+            table.source.lines.warn_long(run)
+            return run
+        table = StreamedCsv(path)  # the records were read looking for a long table: read them again
     run = table_to_run(table, path, "csv", step_col=step_col, train_col=train_col, val_col=val_col)
     if table.source.bare and table.count < 3:
         raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss

@@ -39,6 +39,7 @@ MD_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 MD_SCAN_BYTES = 4 * 2**20  # of a .md file, looked at to detect a log in it
 _FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")  # CommonMark: a backtick fence's info string has no backtick (else inline code)
 _TABLE_ROW = re.compile(r"^ {0,3}\|")
+_INDENTED = re.compile(r"^(?: {4}|\t)")  # an indented code block's line (Markdown files only)
 _TABLE_SEP = re.compile(r"^ {0,3}\|?[ \t]{0,8}:?-{1,200}:?[ \t]{0,8}(?:\|[ \t]{0,8}:?-{1,200}:?[ \t]{0,8}){0,60}\|?[ \t]{0,8}$")
 _POSITION_NAMES = set(STEP_NAMES) | set(EPOCH_NAMES) | {"ep", "iter", "iters", "it", "epoch_num", "step_num"}
 PROSE_HEAD = 65536  # characters of a page's own text offered to the detectors (a pasted console follows its setup)
@@ -47,7 +48,7 @@ NOT_OFFERED = {"markdown", "tensorboard"}  # the readers a block is not offered 
 
 @dataclass
 class Block:
-    kind: str  # fence | table | text (the lines outside both)
+    kind: str  # fence | indented | table | text (the lines outside them)
     first: int  # line number (from 1) of the block's first content line in the file
     last: int  # ... of its last content line
     text: str  # what a reader reads: the fence's lines, or the table as CSV (one row a line, the |---| row blank)
@@ -97,6 +98,18 @@ def blocks(text: str, tables: bool = True) -> list[Block]:
             if any(x.strip() for x in body):
                 found.append(Block("fence", i + 2, i + 1 + len(body), "\n".join(body) + "\n"))
             i = j + 1
+            continue
+        if tables and _INDENTED.match(lines[i]) and lines[i].strip() and (i == 0 or not lines[i - 1].strip()):
+            # an indented code block (CommonMark: 4 spaces or a tab, after a blank line): lines indented so, or blank,
+            # with the indent taken off (a log pasted into notes by a converter that writes no fences)
+            j = i
+            while j < n and (_INDENTED.match(lines[j]) or not lines[j].strip()):
+                j += 1
+            while j > i and not lines[j - 1].strip():
+                j -= 1
+            body = [_INDENTED.sub("", x, count=1) for x in lines[i:j]]
+            found.append(Block("indented", i + 1, j, "\n".join(body) + "\n"))
+            i = j
             continue
         if tables and _TABLE_ROW.match(lines[i]) and i + 1 < n and _TABLE_SEP.match(lines[i + 1]) and "-" in lines[i + 1]:
             j = i + 2

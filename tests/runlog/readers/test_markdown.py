@@ -190,3 +190,21 @@ def test_a_page_whose_only_block_cannot_be_read_falls_back_to_its_text(tmp_path)
     run = read_run(md)
     assert run.batches.loss.tolist() == pytest.approx([4 - s / 100 for s in range(10, 60, 10)])  # the line after the table too
     assert any(w.key == "warn.markdown_text" for w in run.warnings)
+
+
+def test_an_indented_code_block_in_notes(tmp_path):
+    """A converter that writes no fences indents the log four spaces (CommonMark's indented code block): the twelfth
+    held-out set's notes were 'cannot tell which kind of log'. In a .md file it is a block; in a .txt file indented
+    lines are not Markdown."""
+    table = "Epoch   Loss    Grad Norm   Learning Rate\n" + "".join(
+        f"{e}     {x}    61.8       0.0002\n" for e, x in ((0.8, 2.07), (1.0, 0.95), (1.8, 1.45), (2.0, 1.42), (2.8, 1.29), (3.0, 1.30))
+    )
+    body = "".join(("    " + x if x else x) + "\n" for x in table.splitlines())
+    p = tmp_path / "fine_tuning_progress.md"
+    p.write_text(PROSE + "## Raw Training Log\n\n" + body + "\n**Observations:** the loss decreases.\n\n    train_runtime: 15.0s\n")
+    run = read_run(p)
+    assert run.batches.loss.tolist() == [2.07, 0.95, 1.45, 1.42, 1.29, 1.30]
+    assert _warn(run, "warn.markdown_fence") == [{"file": "fine_tuning_progress.md", "first": 7, "last": 13, "fmt": "csv"}]
+    assert p.read_text().splitlines()[6].strip().startswith("Epoch")  # line 7 of the file is the block's first
+    assert [b.kind for b in blocks(p.read_text())][:1] == ["indented"]
+    assert blocks(p.read_text(), tables=False) == []  # a text file that is not Markdown: fences only

@@ -381,3 +381,19 @@ def test_a_file_named_for_validation_losses_holds_validation_losses(tmp_path, na
         assert any(w.key == "warn.val_file" for w in run.warnings)
     else:
         assert run.batches.loss.tolist() == VAL and not any(w.key == "warn.val_file" for w in run.warnings)
+
+
+def test_a_table_in_long_form_is_read_as_one_column_per_metric(tmp_path):
+    # MLflow's metric export (the tenth set's): one row per (metric, step, value), two runs, the first one read
+    head = '"Run","Run ID","metric","step","timestamp","value"\n'
+    rows = [f'"snake","aaa","loss","{10 * i}","17618841{i:05d}","{x}"' for i, x in enumerate(TRAIN[:12], 1)]
+    rows += [f'"snake","aaa","eval_loss","{40 * i}","17618842{i:05d}","{v}"' for i, v in enumerate(VAL[:3], 1)]
+    rows += [f'"other","bbb","loss","{10 * i}","17618843{i:05d}","9.9"' for i in range(1, 4)]
+    run = read_run(_write(tmp_path, "loss.csv", head + "\n".join(rows) + "\n"))
+    assert run.batches.loss.tolist() == TRAIN[:12] and run.batches.step.tolist() == [10.0 * i for i in range(1, 13)]
+    assert run.epochs.val_loss.tolist() == VAL[:3]
+    w = next(w for w in run.warnings if w.key == "warn.long_format")
+    assert w.args == {"metrics": "loss, eval_loss", "runs": 2, "first": "aaa"}
+    # a table with a value column but no metric-name column is an ordinary table
+    run = read_run(_write(tmp_path, "plain.csv", "step,value,loss\n" + "".join(f"{i},1,{x}\n" for i, x in enumerate(TRAIN, 1))))
+    assert run.batches.loss.tolist() == TRAIN and not any(w.key == "warn.long_format" for w in run.warnings)
