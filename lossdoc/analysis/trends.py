@@ -582,6 +582,9 @@ def check_overfitting(c: Context) -> Finding:
     few = _few_rising_every(c, i_min, vmin, train_known, train_falling)
     if few is not None:
         return Finding("overfitting", "fail", "f.overfit.few_rising_every", {**args, **few}, measured=vfinal, reference=vmin)
+    above = _few_all_above(c, i_min, vmin, train_falling)
+    if above is not None:
+        return Finding("overfitting", "fail", "f.overfit.few_all_above", {**args, **above}, measured=vfinal, reference=vmin)
     ranked = _rising_ranks(c, i_min, vmin, train_known, train_falling)
     if ranked is not None:
         return Finding("overfitting", "fail", "f.overfit.rising_ranks", {**args, **ranked}, measured=vfinal, reference=vmin)
@@ -613,6 +616,27 @@ def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, tr
         return None  # the series' own noise, where it was measured on enough degrees of freedom (its point estimate), is as large
     # the first of them is the lowest by construction: the other k in rising order, 1/k! among exchangeable noise
     return {"k": int(rises), "rel": _r(100 * (float(after[-1]) - vmin) / abs(vmin), 1), "p": f"{1.0 / math.factorial(rises):.3g}"}
+
+
+def _few_all_above(c: Context, i_min: int, vmin: float, train_falling: bool) -> dict[str, Any] | None:
+    """Few evaluations (FEW_EVALS_ALL_ABOVE or fewer), the best at the first or second of them: the rising-every rule's
+    order is a weak test on 2 or 3 values, but an evaluation set's mean over N tokens moves by chance about
+    level/sqrt(N), under 1% of the level from 10,000 tokens. Every evaluation after the best above it by half of
+    FEW_RISE_REL or more, the last by FEW_RISE_REL or more, at least 2 of them, while the logged training level fell:
+    overfitting (the noise veto of the rising-every rule applies). Its arguments, or None."""
+    after = c.val[i_min + 1 :]
+    if c.val.size > th.FEW_EVALS_ALL_ABOVE or after.size < 2 or i_min > 1 or not train_falling:
+        return None
+    if float(after.min()) - vmin < th.FEW_RISE_REL / 2 * abs(vmin) or float(after[-1]) - vmin < th.FEW_RISE_REL * abs(vmin):
+        return None
+    measured = math.isfinite(c.sigma_val) and (c.val_noise_source != "series" or c.val_noise_df >= th.NOISE_DF_VETO)
+    if measured and float(after[-1]) - vmin <= th.Z * math.sqrt(2.0) * c.sigma_val:
+        return None
+    return {
+        "k": int(after.size),
+        "low": f"{100 * (float(after.min()) - vmin) / abs(vmin):.1f}",
+        "rel": f"{100 * (float(after[-1]) - vmin) / abs(vmin):.1f}",
+    }
 
 
 def _rising_ranks(c: Context, i_min: int, vmin: float, train_known: bool, train_falling: bool) -> dict[str, Any] | None:

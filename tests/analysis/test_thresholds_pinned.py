@@ -394,6 +394,23 @@ def _rising_ranks(vals):
     return trends._rising_ranks(c, i_min, float(c.val[i_min]), True, True) is not None
 
 
+def _all_above(vals):
+    """Does the few-evaluations rule (every evaluation after an early best above it) fire after falling training?"""
+    from lossdoc.analysis import trends
+
+    c = dataclasses.replace(context(make_run(np.linspace(2.0, 1.0, 200), vals, v=None, val_tokens=float("nan"))), sigma_val=math.nan)
+    i_min = int(np.argmin(c.val))
+    return trends._few_all_above(c, i_min, float(c.val[i_min]), True) is not None
+
+
+@pins("FEW_EVALS_ALL_ABOVE")
+def case_few_evals_all_above(past):
+    # the best second, then evaluations 3% and 4% above it, then a 6% one: FEW_EVALS_ALL_ABOVE evaluations in all, or one more
+    k = th.FEW_EVALS_ALL_ABOVE if past else th.FEW_EVALS_ALL_ABOVE + 1
+    later = [1.5 * (1 + r) for r in np.linspace(0.03, 0.06, k - 2)]
+    return _all_above([2.5, 1.8, 1.5, *later])  # the first, at step 0, is before training and left out
+
+
 @pins("RANK_RISE_MIN")
 def case_rank_rise_min(past):
     # the best, then RANK_RISE_MIN evaluations (or one fewer) in rising order, 3% apart: far beyond FEW_RISE_REL
