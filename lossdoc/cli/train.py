@@ -93,6 +93,10 @@ def train_command(
                 raise LossdocError("error.resume_finished", path=str(resume), epochs=done)
     else:
         cfg = resolve_config(config, **flags)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 tokenises; the others wait for it in the process group
+            from lossdoc.train.source import prepare_source
+
+            prepare_source(cfg)  # a missing file or an unreachable hub fails before the run folder is made and torch is imported
     from lossdoc.render.console import out as console
     from lossdoc.render.train_console import RichReporter, print_summary
     from lossdoc.train.loop import train
@@ -101,10 +105,6 @@ def train_command(
     if resume is not None or cfg is None:
         result = train(resume=resume, overrides={k: v for k, v in flags.items() if v is not None and k != "out"}, reporter=reporter)
     else:
-        from lossdoc.train.data import prepare_source
-
-        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 tokenises; the others wait for it in the process group
-            prepare_source(cfg)  # a missing file or an unreachable hub fails before the run folder is made
         result = train(cfg, overwrite=overwrite, reporter=reporter)
     if result.rank != 0:  # a distributed run: rank 0 alone prints
         raise typer.Exit(result.exit_code)

@@ -27,6 +27,7 @@ import torch
 
 from lossdoc import floors
 from lossdoc.train.config import TrainConfig
+from lossdoc.train.source import prepare_source  # noqa: F401  (torch-free: lossdoc.train.source; imported from here before)
 
 TOKEN_LOW = 1  # the seed draws ids from [1, vocab_size): id 0 never occurs
 
@@ -121,15 +122,6 @@ def load_data(cfg: TrainConfig, progress: Callable[[str, int, int], None] | None
     if kind in ("zipf", "markov"):
         return make_synthetic(cfg)
     return make_text(cfg, progress)
-
-
-def prepare_source(cfg: TrainConfig) -> None:
-    """Open (and for text, tokenise into the cache) the data source before a run folder is made, so a
-    missing file or an unreachable hub is reported before anything is written."""
-    from lossdoc.data.sources import parse_spec
-
-    if parse_spec(cfg.data).kind not in ("dummy", "zipf", "markov"):
-        _corpus(cfg, None)
 
 
 def make_synthetic(cfg: TrainConfig) -> Dataset:

@@ -21,8 +21,9 @@ class Result:
 
 
 @pytest.fixture
-def invoke(capsys, monkeypatch):
-    """`lossdoc explain ARGS` through the CLI's own entry (lossdoc.cli.run: exit codes and the one stderr line)."""
+def invoke_pooled(capsys, monkeypatch):
+    """`lossdoc explain ARGS` through the CLI's own entry (lossdoc.cli.run: exit codes and the one stderr line), the
+    runs read by the process pool as the command reads them (one worker a core)."""
     monkeypatch.setenv("COLUMNS", "250")
 
     def call(*args):
@@ -31,6 +32,18 @@ def invoke(capsys, monkeypatch):
         return Result(code, captured.out, captured.err)
 
     return call
+
+
+@pytest.fixture
+def invoke(invoke_pooled, monkeypatch):
+    """invoke_pooled with the runs read one after the other in this process (lossdoc.batch.workers gives 1): the same
+    rows, sorted the same way (explain_many sorts whatever order they come in), without forking this test process,
+    torch and all, for every call (~1 s of CPU a call). The pool keeps its own tests: the table's (CLI) and
+    test_missing_and_empty_files_get_rows (jobs=2)."""
+    import lossdoc.batch
+
+    monkeypatch.setattr(lossdoc.batch, "workers", lambda n_runs: 1)
+    return invoke_pooled
 
 
 @pytest.fixture
@@ -68,8 +81,8 @@ def test_one_run_stays_one_run(tmp_path):
     assert runs_to_explain(None) is None
 
 
-def test_table_worst_first_with_counts_and_exit_code(sweep, invoke):
-    result = invoke(sweep, "--lang", "en")
+def test_table_worst_first_with_counts_and_exit_code(sweep, invoke_pooled):
+    result = invoke_pooled(sweep, "--lang", "en")
     assert result.exit_code == 2, result.output  # a run could not be read: one line on stderr says so
     assert result.stderr.strip() == "lossdoc: error: 1 of 10 runs could not be read: their rows above say why"
     lines = result.output.splitlines()

@@ -334,7 +334,7 @@ def test_a_lossdoc_writer_killed_without_an_end_record_ends_the_watch_after_idle
             time.sleep(0.05)
         writer.kill()  # SIGKILL: no end record
         writer.wait()
-        watch = _watch(str(run_dir), "--until-done", "--idle", "2")
+        watch = _watch(str(run_dir), "--until-done", "--idle", "1")
         t0 = time.monotonic()
         out, err = watch.communicate(timeout=60)
         took = time.monotonic() - t0
@@ -345,9 +345,9 @@ def test_a_lossdoc_writer_killed_without_an_end_record_ends_the_watch_after_idle
     assert '"type": "end"' not in (run_dir / "run.jsonl").read_text() and '"type":"end"' not in (run_dir / "run.jsonl").read_text()
     assert watch.returncode == 3, (out, err)
     lines = out.strip().splitlines()
-    assert lines[-1].startswith("no new record for 2 s and no end record: the writer may have stopped (exit 3); verdict so far: ")
+    assert lines[-1].startswith("no new record for 1 s and no end record: the writer may have stopped (exit 3); verdict so far: ")
     assert sum("no new record" in ln for ln in out.splitlines() + err.splitlines()) == 1
-    assert 2 <= took < 30
+    assert 1 <= took < 30
 
 
 def test_the_follower_of_a_lossdoc_log_is_idle_after_idle_s_without_a_record(tmp_path):

@@ -111,11 +111,12 @@ def test_missing_text_column_names_the_columns(tmp_path):
 
 
 def test_offline_error_is_one_line_exit_2(tmp_path):
-    """The real loader, hub unreachable (offline mode, empty HF_HOME): one line on stderr, exit 2, no run folder."""
+    """The real loader, hub unreachable (offline mode, empty HF_HOME): one line on stderr, exit 2, no run folder, and
+    torch not imported by then (lossdoc.train.source opens the data first)."""
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "LANG": "C.UTF-8"}
     env.pop("LC_ALL", None)
     out = tmp_path / "run"
-    code = "import sys; from lossdoc.cli import run; sys.exit(run(sys.argv[1:]))"
+    code = "import sys; from lossdoc.cli import run; code = run(sys.argv[1:]); print('torch' in sys.modules); sys.exit(code)"
     p = subprocess.run(
         [sys.executable, "-c", code, "train", "--data", "wikitext2", "--out", str(out), "--cache-dir", str(tmp_path / "c")],
         cwd=ROOT,
@@ -131,3 +132,4 @@ def test_offline_error_is_one_line_exit_2(tmp_path):
     assert "unreachable" in lines[0] and "HF_HOME" in lines[0] and "--data PATH.txt" in lines[0]
     assert str(tmp_path / "hf") in lines[0]  # names the cache it looked in
     assert not out.exists()
+    assert p.stdout.splitlines() == ["False"]  # torch was not imported

@@ -1,8 +1,10 @@
 """Distributed training (docs/distributed.md): DDP on the CPU with gloo, 2 processes.
 
-Workers are started with torch.multiprocessing (spawn) and the environment torchrun would give them
-(RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT from a port free at run time); every launch has a
-deadline, so a hung collective fails the test instead of hanging CI. Models are configs/tiny.yaml's
+Workers are started with torch.multiprocessing and the environment torchrun would give them (RANK, WORLD_SIZE,
+LOCAL_RANK, MASTER_ADDR, MASTER_PORT from a port free at run time); every launch has a deadline, so a hung collective
+fails the test instead of hanging CI. They start as "forkserver" processes: a server that imports torch and this module
+once forks each rank, a process of its own that shares nothing with the test process (as spawn's ranks), without each
+rank importing Python, torch and torch._dynamo (which an optimizer imports) again: ~2 s of CPU per rank. Models are configs/tiny.yaml's
 (d_model 32, 1 layer, 9 steps an epoch).
 """
 
@@ -81,11 +83,12 @@ def spawn(world: int, job: dict, *, killed: bool = False, then: dict | None = No
     its reports are ``reports(then["out"], world)``."""
     import torch.multiprocessing as mp
 
+    _forkserver_preload()
     jobs = [job] if then is None else [job, then]
     ports = [free_port()]
     while len(ports) < len(jobs):
         ports += [p for p in [free_port()] if p not in ports]
-    ctx = mp.start_processes(_worker, args=(world, ports, jobs), nprocs=world, join=False, start_method="spawn")
+    ctx = mp.start_processes(_worker, args=(world, ports, jobs), nprocs=world, join=False, start_method="forkserver")
     deadline = time.monotonic() + DEADLINE_S
     try:
         while not ctx.join(timeout=5):
@@ -100,6 +103,26 @@ def spawn(world: int, job: dict, *, killed: bool = False, then: dict | None = No
     assert not killed, "no rank died"
     assert [p.exitcode for p in ctx.processes] == [0] * world
     return reports(job["out"], world)
+
+
+def _forkserver_preload() -> None:
+    """What the forkserver imports before it forks the first rank (set before it starts; later calls change nothing
+    it has imported). A module it cannot import is imported by each rank instead: slower, never different."""
+    import multiprocessing
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload([__name__, "torch._dynamo", "torch.distributed", "torch.nn.parallel"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forkserver_stopped_after_the_module():
+    """The forkserver (started by the first spawn) is stopped and waited for when this module's tests end, rather than
+    at the test process's exit: its CPU time and its ranks' count as this process's children's (os.wait)."""
+    yield
+    import multiprocessing.forkserver
+
+    stop = getattr(multiprocessing.forkserver._forkserver, "_stop", None)  # CPython's own tests stop it so
+    if stop is not None:
+        stop()
 
 
 def reports(out: str | Path, world: int) -> list[dict]:
