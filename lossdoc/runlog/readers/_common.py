@@ -322,6 +322,21 @@ def loss_kind(name: str) -> str | None:
 LOSS_MEASURES = ("mse", "mae", "nll", "ce", "bce", "xent", "crossentropy", "cross_entropy", "huber", "l1", "l2")
 
 
+def train_by_measure(names: Iterable[str]) -> str | None:
+    """A training loss named by its measure alone, where no column is named as a loss ("ce_raw" beside "kl_audio_raw"
+    and a weighted "total"; "nll", "train_mse"): one of the words of its name is one of LOSS_MEASURES, none is a
+    validation word or one of NOT_A_LOSS. The first by LOSS_MEASURES' order, else None."""
+    found: dict[str, str] = {}
+    for n in names:
+        words = norm_name(n).split("_")
+        if any(w in _LOSS_VAL_WORDS for w in words) or any(w in NOT_A_LOSS for w in words):
+            continue
+        for m in LOSS_MEASURES:
+            if m in words:
+                found.setdefault(m, n)
+    return next((found[m] for m in LOSS_MEASURES if m in found), None)
+
+
 def val_by_measure(names: Iterable[str]) -> str | None:
     """A validation column named by its measure rather than "loss" ("val_mse", "valid_nll", "eval_ce"): read as the
     validation loss only where no column is named as one (the caller's fallback). A root of a measure ("val_rmse") is

@@ -53,6 +53,7 @@ _WORD = r"(?!(?i:nan|inf)(?![A-Za-z_/.\-]))[A-Za-z][A-Za-z_/.\-]{0,30}"
 _PAIR = re.compile(
     r"(" + _WORD + r"(?: " + _WORD + r"){0,3})[ \t]{0,3}[:=]?[ \t]{0,3}[\[(]?[ \t]{0,2}(" + _NUM + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?"
 )
+_TUTORIAL = re.compile(r"(?<![\w.])\d{1,5}m \d{1,2}s \((\d{1,12}) \d{1,3}%\)[ \t]{1,4}(" + _NUM + r")[ \t]*$")
 _BUILD_NANOGPT = re.compile(r"^[ \t]{0,8}(\d{1,12})[ \t]{1,8}(train|val|hella)[ \t]{1,8}(" + _NUM + r")[ \t]{0,8}$")
 # a quoted name before its colon, as a printed Python dict or JSON object has it: {'loss': 1.62, 'epoch': 0.22}
 _QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][A-Za-z0-9_/.\- ]{0,40})['"][ \t]{0,3}:(?=[ \t]{0,3}""" + _NUM + ")")  # a number follows
@@ -113,11 +114,22 @@ def classify(name: str) -> str | None:
     return None
 
 
+# a value printed as its framework's repr: torch's tensor(2.31, grad_fn=<NllLossBackward0>), TensorFlow's
+# tf.Tensor(8.07, shape=(), dtype=float32), numpy's array(2.31, dtype=float32) (a loss printed without .item())
+_TENSOR = re.compile(r"\b(?:tf\.Tensor|tensor|array)\([ \t]{0,4}(" + _NUM + r")(?:,[^()\n]{0,200}?(?:\([^()\n]{0,40}\)[^()\n]{0,200}?){0,4})?\)")
+
+
 def _line_facts(line: str) -> dict[str, Any] | None:
     """The meaningful pairs of one line: {kind: (value, total)}; None when it holds no loss."""
     line = to_en(line[:MATCH_CAP])
+    if "ensor(" in line or "array(" in line:
+        line = _TENSOR.sub(r"\1", line)
     if line.lstrip().startswith("wandb:"):
         return {"_ignored": True}  # W&B's own lines: its closing history (sparklines) and summary are not the curve
+    m = _TUTORIAL.search(line)
+    if m:
+        # the PyTorch tutorials' '%s (%d %d%%) %.4f' % (time since start, iteration, percent, average loss)
+        return {"step": (to_float(m.group(1)), None), "train": (to_float(m.group(2)), None)}
     m = _BUILD_NANOGPT.match(line)
     if m:
         kind = {"train": "train", "val": "val", "hella": None}[m.group(2)]

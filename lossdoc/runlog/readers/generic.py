@@ -45,6 +45,7 @@ from lossdoc.runlog.readers._common import (
     norm_name,
     pick,
     to_float,
+    train_by_measure,
     val_by_measure,
 )
 from lossdoc.runlog.readers.lossdoc_jsonl import MAX_BATCH_ROWS, _BatchColumns
@@ -413,8 +414,9 @@ def _wanted(*flags: str | None) -> Any:
     known = {norm_name(n) for n in (*STEP_NAMES, *TRAIN_NAMES, *VAL_NAMES, *EPOCH_NAMES, *LR_NAMES, *GRAD_NAMES)}
     named = {f for f in flags if f}
     known |= {norm_name(f) for f in named}
-    # and a name with "loss" as a word (loss_kind): the columns table_to_run falls back on when no usual name is there
-    return lambda k: k in named or norm_name(k) in known or loss_kind(k) is not None
+    # and a name with "loss" as a word (loss_kind), or one named by a loss's measure ("nll", "heldout_nll"): the
+    # columns table_to_run falls back on when no usual name is there
+    return lambda k: k in named or norm_name(k) in known or loss_kind(k) is not None or (train_by_measure([k]) or val_by_measure([k])) is not None
 
 
 def load_jsonl(path: Path, wanted: Any = None) -> tuple[JsonlColumns, list[int]]:
@@ -521,6 +523,11 @@ def table_to_run(
         kinds = {c: loss_kind(c) for c in table.columns if c != step_c}
         train_c = next((c for c, k in kinds.items() if k == "train"), None)
         val_c = next((c for c, k in kinds.items() if k == "val"), None)
+        if train_c is None and val_c is None:
+            # nor a name with "loss" in it: a training loss named by its measure ("ce_raw" beside "kl_audio_raw")
+            train_c = train_by_measure([c for c in table.columns if c != step_c])
+            if train_c is not None:
+                run.warnings.append(ReaderWarning("warn.loss_by_measure", {"column": train_c}))
         if train_c is None and val_c is None and any(w in ("loss", "losses") for w in re.split(r"[^a-z]+", path.stem.lower())):
             # a file named for its losses whose columns name what each curve is of ("Epoch,Independent,Position,..."):
             # every column but the counters is a loss curve; the first is read, and a warning names the others

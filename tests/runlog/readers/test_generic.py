@@ -34,9 +34,11 @@ def test_sparse_csv(fix):
 def test_jsonl_with_named_columns(fix):
     path = fix / "generic" / "custom_names.jsonl"
     recs = [json.loads(line) for line in path.read_text().splitlines()]
-    with pytest.raises(LossdocError) as ei:
-        read_run(path)
-    assert ei.value.key == "error.no_loss_columns" and "nll" in str(ei.value)
+    # named by the loss's measure alone: read as the training and validation losses, each with a warning that names it
+    auto = read_run(path)
+    assert auto.batches.loss.tolist() == [r["nll"] for r in recs if "nll" in r]
+    assert auto.epochs.val_loss.tolist() == [r["heldout_nll"] for r in recs if "heldout_nll" in r]
+    assert {w.key for w in auto.warnings} >= {"warn.loss_by_measure", "warn.val_by_measure"}
     run = read_run(path, step_col="it", train_col="nll", val_col="heldout_nll")
     assert run.format == "jsonl"
     assert run.batches.step.tolist() == [r["it"] for r in recs if "nll" in r]

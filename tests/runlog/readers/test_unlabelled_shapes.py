@@ -397,3 +397,40 @@ def test_a_table_in_long_form_is_read_as_one_column_per_metric(tmp_path):
     # a table with a value column but no metric-name column is an ordinary table
     run = read_run(_write(tmp_path, "plain.csv", "step,value,loss\n" + "".join(f"{i},1,{x}\n" for i, x in enumerate(TRAIN, 1))))
     assert run.batches.loss.tolist() == TRAIN and not any(w.key == "warn.long_format" for w in run.warnings)
+
+
+# ------------------------------------------------------------------ the thirteenth set's reading classes
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        "tensor({x}, grad_fn=<NllLossBackward0>)",
+        "tensor({x}, device='cuda:0', grad_fn=<AddBackward0>)",
+        "tf.Tensor({x}, shape=(), dtype=float32)",
+        "array({x}, dtype=float32)",
+    ],
+)
+def test_a_loss_printed_as_its_frameworks_tensor_is_its_value(tmp_path, wrap):
+    text = "".join(f"epoch {e} loss: {wrap.format(x=x)}\n" for e, x in enumerate(TRAIN[:8], 1))
+    run = read_run(_write(tmp_path, "out.txt", text))
+    assert run.format == "console" and run.batches.loss.tolist() == TRAIN[:8]
+
+
+def test_the_pytorch_tutorials_progress_line(tmp_path):
+    # '%s (%d %d%%) %.4f' % (timeSince(start, iter / n_iters), iter, iter / n_iters * 100, print_loss_avg), behind a logging prefix
+    text = "".join(
+        f"INFO---->train--->2022-03-23 10:37:30,456--->{i // 2}m {i % 60}s ({5000 * i} {int(100 * i / 15)}%) {x:.4f}\n"
+        for i, x in enumerate(TRAIN[:15], 1)
+    )
+    run = read_run(_write(tmp_path, "train_log.txt", text))
+    assert run.batches.step.tolist() == [5000.0 * i for i in range(1, 16)]
+    assert run.batches.loss.tolist() == [round(x, 4) for x in TRAIN[:15]]
+
+
+def test_a_training_loss_named_by_its_measure_alone(tmp_path):
+    # a distillation CSV: a weighted "total", the raw cross-entropy and KL terms; no column named as a loss
+    rows = ["step,phase,total,ce_raw,kl_text_raw,lr"] + [f"{10 * i},P1,{x / 3},{x},{x / 2},1e-4" for i, x in enumerate(TRAIN, 1)]
+    run = read_run(_write(tmp_path, "train_log.csv", "\n".join(rows) + "\n"))
+    assert run.batches.loss.tolist() == TRAIN
+    assert any(w.key == "warn.loss_by_measure" and w.args["column"] == "ce_raw" for w in run.warnings)
