@@ -119,7 +119,9 @@ def check_progress(c: Context) -> Finding:
 
 def _schedule_ended(c: Context) -> dict[str, Any] | None:
     """The learning rate at the last record that logs one, at SCHEDULE_END_REL of its peak or less, the peak before
-    it (a warm-up and a decay to about zero): the schedule has ended, and the run's last fall is its annealing.
+    it (a warm-up and a decay to about zero: at least 3 records after the peak, never rising again beyond 1.5x its
+    lowest so far, a mean over them of 10% of the peak or more, so that restarts and a lone spike are no schedule):
+    the schedule has ended, and the run's last fall is its annealing.
     Judges of real logs call such a run converged whatever its last fall (docs/accuracy.md: every one of the 13
     such logs judged one verdict was judged converged); more steps at a learning rate of zero learn nothing. The
     learning rates (end, peak), or None where the rate is not logged, never rose above zero, or has not decayed."""
@@ -129,8 +131,11 @@ def _schedule_ended(c: Context) -> dict[str, Any] | None:
         return None
     lr = lr[ok]
     i_peak, peak, end = int(np.argmax(lr)), float(np.max(lr)), float(lr[-1])
-    if not peak > 0 or i_peak >= lr.size - 1 or end > th.SCHEDULE_END_REL * peak:
+    if not peak > 0 or i_peak >= lr.size - 3 or end > th.SCHEDULE_END_REL * peak:
         return None
+    after = lr[i_peak:]
+    if bool(np.any(after > 1.5 * np.minimum.accumulate(after) + 1e-15)) or float(after.mean()) < 0.1 * peak:
+        return None  # restarts (SGDR: the rate rises again after a decay) or a lone spike: no schedule that ended
     return {"lr_end": f"{end:.3g}", "lr_peak": f"{peak:.3g}", "lr_rel": f"{100 * end / peak:.3g}"}
 
 

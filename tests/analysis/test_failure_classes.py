@@ -226,6 +226,21 @@ def _cosine_state(tmp_path, end_rel, n=16):
     return read_run(folder)
 
 
+def test_restarts_or_a_lone_spike_of_the_learning_rate_are_no_schedule_that_ended():
+    # SGDR (the rate rises again after each decay) and a rate of 0 but for one step: the still-falling end stays
+    # still learning
+    from lossdoc.analysis import trends
+    from lossdoc.analysis.context import build_context
+
+    n = 400
+    x = np.arange(n, dtype=float)
+    for lr in (1e-3 * 0.5 * (1 + np.cos(np.pi * (x % 100) / 99)) + 1e-6, np.where(x == 5, 1e-3, 0.0)):
+        run = make_run(2.0 + 3.0 * (1 + x / 20) ** -0.5 + 0.002 * np.sin(x), v=None)
+        run.batches.lr = lr
+        assert trends._schedule_ended(build_context(run)) is None
+        assert diagnose(run).verdict == "still-learning"
+
+
 def test_a_fall_after_the_learning_rate_schedule_has_ended_is_converged(tmp_path):
     # the loss still falls at the end, but the learning rate is 1% of its peak: the schedule has ended, and judges
     # of real logs call every such run converged (docs/accuracy.md); explain said still learning

@@ -179,3 +179,44 @@ def test_quarters_change_against_numpy():
     mad_sd = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2)  # successive differences' robust sd / sqrt 2
     assert se == pytest.approx(1.2533 * mad_sd * np.sqrt(2 / 10), rel=1e-3)
     assert all(np.isnan(v) for v in stats.quarters_change(np.array([1.0, 2.0, 3.0])))
+
+
+def _mahonian_tail(n, k):
+    """P(inversions >= k) of a random permutation of n, by exact integer counts (independent of stats' floats)."""
+    counts = [1]
+    for m in range(2, n + 1):
+        new = [0] * (len(counts) + m - 1)
+        for i, c in enumerate(counts):
+            for add in range(m):
+                new[i + add] += c
+        counts = new
+    return sum(counts[k:]) / sum(counts)
+
+
+def test_falling_pairs_p_is_the_exact_rank_test():
+    from itertools import permutations
+
+    y = np.array([3.0, 1.0, 2.5, 0.5, 0.7])
+    falls, p = stats.falling_pairs_p(y)
+    inv = lambda t: sum(t[i] > t[j] for i in range(len(t)) for j in range(i + 1, len(t)))  # noqa: E731
+    assert falls == inv(tuple(y))
+    assert p == pytest.approx(sum(inv(t) >= falls for t in permutations(range(5))) / 120)
+
+
+@pytest.mark.parametrize("n", [41, 50, 60])
+def test_falling_pairs_p_beyond_40_values_is_the_normal_tail_and_errs_high(n):
+    # near p = 1e-3 (3 standard errors one-sided): the normal tail is within 20% of the exact count, and not below it
+    mean, sd = n * (n - 1) / 4, math.sqrt(n * (n - 1) * (2 * n + 5) / 72)
+    k = int(round(mean + 3 * sd))
+    y = np.arange(n, dtype=float)[::-1].copy()  # n(n-1)/2 falls, brought down to exactly k below
+    rng = np.random.default_rng(n)
+    while True:  # a random order with exactly k falls: swap neighbours in order until the count is k
+        falls, _ = stats.falling_pairs_p(y)
+        if falls == k:
+            break
+        j = int(rng.integers(0, n - 1))
+        if (falls > k) == (y[j] > y[j + 1]):
+            y[j], y[j + 1] = y[j + 1], y[j]
+    _, p = stats.falling_pairs_p(y)
+    exact = _mahonian_tail(n, k)
+    assert exact <= p <= 1.2 * exact, (p, exact)

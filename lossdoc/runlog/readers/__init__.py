@@ -146,13 +146,15 @@ NAMELESS_FORMATS = frozenset({"console", "csv", "jsonl", "json"})
 
 
 def _validation_file(run: Run, path: Path) -> None:
-    """A file named for its validation losses ("val_loss.txt", "valid_losses.csv", "eval_loss.json") whose lines or
-    columns hold one loss and call it nothing more than "loss" (``epoch: 3 iter: 2251 loss: 0.63``): those losses are
+    """A file named for its validation losses ("val_loss.txt", "valid_losses.csv", "eval_loss.json": a validation
+    word and "loss" in its name) whose lines or columns hold one loss, read as a training loss, and no evaluation
+    (``epoch: 3 iter: 2251 loss: 0.63``): those losses are
     the validation losses, as the bare-number reader reads such a file (lossdoc/runlog/readers/numbers.py); a warning
     says so. A log that also holds evaluations, or whose name also names training, is left as it is."""
     stem = path.stem
-    if pick([stem], TRAIN_NAMES) or not pick([stem], VAL_NAMES) or len(run.epochs) or not len(run.batches):
-        return
+    named_loss = any(w in ("loss", "losses") for w in stem.lower().replace("-", "_").split("_"))
+    if not named_loss or pick([stem], TRAIN_NAMES) or not pick([stem], VAL_NAMES) or len(run.epochs) or not len(run.batches):
+        return  # "val.log", "eval.jsonl": the name of a run's stage, not of its validation losses
     b = run.batches
     run.epochs = epoch_series(
         [(float(e) if math.isfinite(e) else float(k), float(s), NAN, float(v), NAN) for k, (e, s, v) in enumerate(zip(b.epoch, b.step, b.loss), 1)]

@@ -320,6 +320,28 @@ def loss_kind(name: str) -> str | None:
 
 # the measures a loss is named by when the word "loss" is not there (train_loss beside val_mse), in the order tried
 LOSS_MEASURES = ("mse", "mae", "nll", "ce", "bce", "xent", "crossentropy", "cross_entropy", "huber", "l1", "l2")
+# the words that may stand beside a measure in a training loss's name: they say which loss it is, not what else
+MEASURE_NEUTRAL = frozenset(
+    {
+        "train",
+        "training",
+        "raw",
+        "mean",
+        "avg",
+        "average",
+        "total",
+        "batch",
+        "step",
+        "epoch",
+        "loss",
+        "running",
+        "smoothed",
+        "ema",
+        "lm",
+        "token",
+        "tok",
+    }
+)
 
 
 def train_by_measure(names: Iterable[str]) -> str | None:
@@ -328,12 +350,10 @@ def train_by_measure(names: Iterable[str]) -> str | None:
     validation word or one of NOT_A_LOSS. The first by LOSS_MEASURES' order, else None."""
     found: dict[str, str] = {}
     for n in names:
-        words = norm_name(n).split("_")
-        if any(w in _LOSS_VAL_WORDS for w in words) or any(w in NOT_A_LOSS for w in words):
-            continue
-        for m in LOSS_MEASURES:
-            if m in words:
-                found.setdefault(m, n)
+        # the other words only say which loss it is (train, raw, mean ...): "ce_acc", "l1_norm", "l2_reg" are not losses
+        rest = "_".join(w for w in norm_name(n).split("_") if w not in MEASURE_NEUTRAL)
+        if rest in LOSS_MEASURES:
+            found.setdefault(rest, n)
     return next((found[m] for m in LOSS_MEASURES if m in found), None)
 
 
@@ -342,6 +362,10 @@ def val_by_measure(names: Iterable[str]) -> str | None:
     validation loss only where no column is named as one (the caller's fallback). A root of a measure ("val_rmse") is
     on another scale than the training loss it would be compared with, and is not taken. The first by LOSS_MEASURES'
     order, else None."""
+    names = list(names)
+    # a training column named by the same measure ("mae" beside "val_mae", Keras' metric beside its loss): the
+    # validation column pairs with that metric, not with the training loss
+    paired = {w for n in names for w in [norm_name(n).removeprefix("train_")] if w in LOSS_MEASURES}
     found: dict[str, str] = {}
     for n in names:
         norm = norm_name(n)
@@ -349,7 +373,7 @@ def val_by_measure(names: Iterable[str]) -> str | None:
         if not any(w in _LOSS_VAL_WORDS for w in words) or any(w in NOT_A_LOSS for w in words):
             continue
         rest = "_".join(w for w in words if w not in _LOSS_VAL_WORDS)
-        if rest in LOSS_MEASURES:
+        if rest in LOSS_MEASURES and rest not in paired:
             found.setdefault(rest, n)
     return next((found[m] for m in LOSS_MEASURES if m in found), None)
 

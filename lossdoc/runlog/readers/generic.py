@@ -675,6 +675,8 @@ def long_to_wide(table: Table) -> tuple[Table, dict[str, Any]] | None:
     name_c, value_c = pick(table.columns, list(_LONG_NAME)), pick(table.columns, list(_LONG_VALUE))
     if name_c is None or value_c is None:
         return None
+    if pick(table.columns, TRAIN_NAMES) or pick(table.columns, VAL_NAMES) or any(loss_kind(c) for c in table.columns):
+        return None  # a wide table that also has a name and a value column ("step,loss,name,value"): its loss is named
     step_c = pick([c for c in table.columns if c not in (name_c, value_c)], STEP_NAMES)
     run_c = pick([c for c in table.columns if c not in (name_c, value_c, step_c)], list(_LONG_RUN))
     by_step: dict[Any, dict[str, Any]] = {}
@@ -688,8 +690,8 @@ def long_to_wide(table: Table) -> tuple[Table, dict[str, Any]] | None:
         if run_id != runs[0]:
             continue
         metric = str(row.get(name_c, "")).strip()
-        if not metric:
-            continue
+        if not metric or to_float(metric) is not None:
+            continue  # a metric's name is a name, not a number
         seen[metric] = seen.get(metric, 0) + 1
         at = row.get(step_c) if step_c and str(row.get(step_c, "")).strip() else str(seen[metric])
         # a validation metric's rows apart from the training ones at the same step: one row holding both would be
@@ -708,7 +710,8 @@ def long_to_wide(table: Table) -> tuple[Table, dict[str, Any]] | None:
 
 def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
     table = StreamedCsv(path)
-    if not (step_col or train_col or val_col) and pick(table.columns, list(_LONG_VALUE)) and pick(table.columns, list(_LONG_NAME)):
+    named = pick(table.columns, TRAIN_NAMES) or pick(table.columns, VAL_NAMES) or any(loss_kind(c) for c in table.columns)
+    if not (step_col or train_col or val_col or named) and pick(table.columns, list(_LONG_VALUE)) and pick(table.columns, list(_LONG_NAME)):
         long = long_to_wide(table)
         if long is not None:
             run = table_to_run(long[0], path, "csv")

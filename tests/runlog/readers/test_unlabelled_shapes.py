@@ -372,7 +372,10 @@ def test_a_validation_column_named_by_its_measure_beside_a_training_loss(tmp_pat
     assert run.epochs.val_loss.tolist() == VAL and not any(w.key == "warn.val_by_measure" for w in run.warnings)
 
 
-@pytest.mark.parametrize("name,as_val", [("val_loss.txt", True), ("valid_losses.log", True), ("train_log.txt", False), ("log.txt", False)])
+@pytest.mark.parametrize(
+    "name,as_val",
+    [("val_loss.txt", True), ("valid_losses.log", True), ("train_log.txt", False), ("log.txt", False), ("val.log", False), ("eval.txt", False)],
+)
 def test_a_file_named_for_validation_losses_holds_validation_losses(tmp_path, name, as_val):
     text = "".join(f"epoch: {i} iter: {750 * i} loss: {x} accuracy: 0.7{i % 10}\n" for i, x in enumerate(VAL, 1))
     run = read_run(_write(tmp_path, name, text))
@@ -434,3 +437,18 @@ def test_a_training_loss_named_by_its_measure_alone(tmp_path):
     run = read_run(_write(tmp_path, "train_log.csv", "\n".join(rows) + "\n"))
     assert run.batches.loss.tolist() == TRAIN
     assert any(w.key == "warn.loss_by_measure" and w.args["column"] == "ce_raw" for w in run.warnings)
+
+
+def test_names_that_are_not_losses_or_not_long_form_are_not_taken_for_them(tmp_path):
+    # the review's cases: a wide table that has name and value columns beside its named loss; metrics whose name
+    # holds a measure but is no loss (an accuracy, a norm, a regulariser); Keras' metric beside its validation value
+    wide = ["step,loss,name,value"] + [f"{i},{x},loss,{0.1 * i}" for i, x in enumerate(TRAIN, 1)]
+    run = read_run(_write(tmp_path, "metrics_named.csv", "\n".join(wide) + "\n"))
+    assert run.batches.loss.tolist() == TRAIN and not any(w.key == "warn.long_format" for w in run.warnings)
+    for cols in ("step,ce_acc,l2_reg", "step,lr,grad_l2_norm,l1_norm"):
+        rows = [cols] + [",".join([f"{i}"] + [f"{x / (j + 1):.4f}" for j in range(cols.count(","))]) for i, x in enumerate(TRAIN, 1)]
+        with pytest.raises(LossdocError):
+            read_run(_write(tmp_path, "m.csv", "\n".join(rows) + "\n"))
+    keras = ["epoch,loss,mae,val_mae"] + [f"{i},{x},{x / 2},{v / 2}" for i, (x, v) in enumerate(zip(TRAIN[:10], VAL), 0)]
+    run = read_run(_write(tmp_path, "keras.csv", "\n".join(keras) + "\n"))
+    assert not any(w.key == "warn.val_by_measure" for w in run.warnings) and not np.isfinite(run.epochs.val_loss).any()
