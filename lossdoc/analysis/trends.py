@@ -612,8 +612,8 @@ def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, tr
     is overfitting. Its arguments, or None."""
     after = c.val[i_min:]
     rises = after.size - 1
-    if rises < th.FEW_RISES_MIN or not bool(np.all(np.diff(after) > 0)):
-        return None
+    if rises < th.FEW_RISES_MIN or not bool(np.all(np.diff(after) > 0)) or not vmin > 0:
+        return None  # (a rise relative to a best of 0 or below is no measure)
     if float(after[-1]) - vmin < th.FEW_RISE_REL * abs(vmin) or (train_known and not train_falling):
         return None
     measured = math.isfinite(c.sigma_val) and (c.val_noise_source != "series" or c.val_noise_df >= th.NOISE_DF_VETO)
@@ -630,8 +630,8 @@ def _few_all_above(c: Context, i_min: int, vmin: float, train_falling: bool) -> 
     FEW_RISE_REL or more, the last by FEW_RISE_REL or more, at least 2 of them, while the logged training level fell:
     overfitting (the noise veto of the rising-every rule applies). Its arguments, or None."""
     after = c.val[i_min + 1 :]
-    if c.val.size > th.FEW_EVALS_ALL_ABOVE or after.size < 2 or i_min > 1 or not train_falling:
-        return None
+    if c.val.size > th.FEW_EVALS_ALL_ABOVE or after.size < 2 or i_min > 1 or not train_falling or not vmin > 0:
+        return None  # (a rise relative to a best of 0 or below is no measure)
     if float(after.min()) - vmin < th.FEW_RISE_REL / 2 * abs(vmin) or float(after[-1]) - vmin < th.FEW_RISE_REL * abs(vmin):
         return None
     measured = math.isfinite(c.sigma_val) and (c.val_noise_source != "series" or c.val_noise_df >= th.NOISE_DF_VETO)
@@ -653,7 +653,7 @@ def _rising_ranks(c: Context, i_min: int, vmin: float, train_known: bool, train_
     more, while training fell or was not logged: overfitting. Its arguments, or None."""
     after = c.val[i_min + 1 :]
     after = after[np.isfinite(after)]
-    if after.size < th.RANK_RISE_MIN or (train_known and not train_falling):
+    if after.size < th.RANK_RISE_MIN or (train_known and not train_falling) or not vmin > 0:
         return None
     rises, p = stats.falling_pairs_p(-after)
     end = float(np.median(after[-max(3, int(math.ceil(th.END_EVALS_FRACTION * after.size))) :]))

@@ -667,3 +667,19 @@ def test_few_evaluations_corroborated_by_few_averaged_training_records_by_their_
 def test_a_start_far_above_the_initial_band_that_only_falls_is_no_blow_up_stretch():
     losses = np.linspace(12.0, 3.0, 200) + np.random.default_rng(10).normal(0, 0.02, 200)  # V = 1000: ln V 6.9
     assert diagnose(make_run(losses, v=1000)).finding("divergence").key != "f.diverge.stretch_above_lnv"
+
+
+def test_the_new_overfitting_rules_on_a_best_of_zero_say_nothing():
+    # found by the fuzz harness: a validation best of exactly 0 made the relative rise a division by zero (in the
+    # rising-every rule too, from before this session)
+    from lossdoc.analysis import trends
+    from lossdoc.analysis.context import build_context
+
+    train = np.linspace(2.6, 2.2, 300)
+    for val in ([0.5, 0.0, 0.2, 0.3, 0.4], [0.5, 0.0, *np.linspace(0.1, 0.9, 9)]):
+        c = build_context(make_run(train, [1.0, *val], v=None, val_tokens=float("nan")))
+        i_min = int(np.argmin(c.val))
+        assert trends._few_all_above(c, i_min, float(c.val[i_min]), True) is None
+        assert trends._rising_ranks(c, i_min, float(c.val[i_min]), True, True) is None
+        assert trends._few_rising_every(c, i_min, float(c.val[i_min]), True, True) is None
+        diagnose(make_run(train, [1.0, *val], v=None, val_tokens=float("nan")))  # no exception
