@@ -602,6 +602,13 @@ def check_overfitting(c: Context) -> Finding:
     return Finding("overfitting", "ok", "f.overfit.ok", args, measured=vfinal, reference=vmin)
 
 
+def _noise_vetoes(c: Context, rise: float) -> bool:
+    """Whether the series' own noise, where it was measured on NOISE_DF_VETO degrees of freedom or more (its point
+    estimate) or from token counts, is as large as a rise of the few-evaluations rules: Z sqrt(2) sigma or more."""
+    measured = math.isfinite(c.sigma_val) and (c.val_noise_source != "series" or c.val_noise_df >= th.NOISE_DF_VETO)
+    return measured and rise <= th.Z * math.sqrt(2.0) * c.sigma_val
+
+
 def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, train_falling: bool) -> dict[str, Any] | None:
     """A few evaluations give their own noise few degrees of freedom (6 evaluations: 3, where the t quantile for 3
     standard errors is 9), but an evaluation set's mean over N tokens moves by chance about level/sqrt(N) (a token's
@@ -616,9 +623,8 @@ def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, tr
         return None  # (a rise relative to a best of 0 or below is no measure)
     if float(after[-1]) - vmin < th.FEW_RISE_REL * abs(vmin) or (train_known and not train_falling):
         return None
-    measured = math.isfinite(c.sigma_val) and (c.val_noise_source != "series" or c.val_noise_df >= th.NOISE_DF_VETO)
-    if measured and float(after[-1]) - vmin <= th.Z * math.sqrt(2.0) * c.sigma_val:
-        return None  # the series' own noise, where it was measured on enough degrees of freedom (its point estimate), is as large
+    if _noise_vetoes(c, float(after[-1]) - vmin):
+        return None
     # the first of them is the lowest by construction: the other k in rising order, 1/k! among exchangeable noise
     return {"k": int(rises), "rel": _r(100 * (float(after[-1]) - vmin) / abs(vmin), 1), "p": f"{1.0 / math.factorial(rises):.3g}"}
 
@@ -634,8 +640,7 @@ def _few_all_above(c: Context, i_min: int, vmin: float, train_falling: bool) -> 
         return None  # (a rise relative to a best of 0 or below is no measure)
     if float(after.min()) - vmin < th.FEW_RISE_REL / 2 * abs(vmin) or float(after[-1]) - vmin < th.FEW_RISE_REL * abs(vmin):
         return None
-    measured = math.isfinite(c.sigma_val) and (c.val_noise_source != "series" or c.val_noise_df >= th.NOISE_DF_VETO)
-    if measured and float(after[-1]) - vmin <= th.Z * math.sqrt(2.0) * c.sigma_val:
+    if _noise_vetoes(c, float(after[-1]) - vmin):
         return None
     return {
         "k": int(after.size),

@@ -710,15 +710,14 @@ def long_to_wide(table: Table) -> tuple[Table, dict[str, Any]] | None:
 
 def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
     table = StreamedCsv(path)
-    named = pick(table.columns, TRAIN_NAMES) or pick(table.columns, VAL_NAMES) or any(loss_kind(c) for c in table.columns)
-    if not (step_col or train_col or val_col or named) and pick(table.columns, list(_LONG_VALUE)) and pick(table.columns, list(_LONG_NAME)):
-        long = long_to_wide(table)
-        if long is not None:
-            run = table_to_run(long[0], path, "csv")
-            run.warnings.append(ReaderWarning("warn.long_format", long[1]))
-            table.source.lines.warn_long(run)
-            return run
-        table = StreamedCsv(path)  # the records were read looking for a long table: read them again
+    long = None if (step_col or train_col or val_col) else long_to_wide(table)
+    if long is not None:
+        run = table_to_run(long[0], path, "csv")
+        run.warnings.append(ReaderWarning("warn.long_format", long[1]))
+        table.source.lines.warn_long(run)
+        return run
+    if table.count:
+        table = StreamedCsv(path)  # its records were read looking for a long table: read them again
     run = table_to_run(table, path, "csv", step_col=step_col, train_col=train_col, val_col=val_col)
     if table.source.bare and table.count < 3:
         raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss
