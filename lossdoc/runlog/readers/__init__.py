@@ -42,6 +42,8 @@ from lossdoc.runlog.run import BatchSeries, ReaderWarning, Run
 from lossdoc.runlog.sanitize import sanitize
 
 HEAD_BYTES = 8192
+LONG_HEAD_BYTES = 262144  # what the last try, for a console log's few loss lines, looks at when no format answered
+LONG_HEAD_LINES = 4000  # ... and at most this many of its lines
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,15 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
             return sanitize(run)
     if binary:
         raise LossdocError("error.log_binary", path=str(p))
+    if fmt is None and size > HEAD_BYTES:
+        # no format in the first HEAD_BYTES: a console log whose few loss lines lie further in, between long lines of
+        # set-up output and timings, is looked for in the first LONG_HEAD_BYTES (a console log's shapes only)
+        long_head, _ = _head(p, LONG_HEAD_BYTES)
+        if console.detect(p, long_head, max_lines=LONG_HEAD_LINES):
+            check_size(p, size, "console")
+            run = console.read(p, **options)
+            _validation_file(run, p)
+            return sanitize(run)
     raise LossdocError("error.unknown_format", path=str(p), allowed=", ".join(formats()))
 
 
@@ -240,11 +251,11 @@ class _NotRegular(LossdocError):
         return one_line(t("error.not_regular", lang, path=one_line(self.args_["path"]), kind=t(f"kind.{self.kind}", lang)))
 
 
-def _head(p: Path) -> tuple[str, bool]:
-    """The first HEAD_BYTES as text (BOM, UTF-8 or GB18030), and whether the file looks binary."""
+def _head(p: Path, nbytes: int = HEAD_BYTES) -> tuple[str, bool]:
+    """The first HEAD_BYTES (or nbytes) as text (BOM, UTF-8 or GB18030), and whether the file looks binary."""
     try:
         with open(p, "rb") as fh:
-            raw = fh.read(HEAD_BYTES)
+            raw = fh.read(nbytes)
     except OSError as exc:
         raise LossdocError("error.log_unreadable", path=str(p), detail=exc.strerror or str(exc)) from None
     return decode_head(raw), sniff_encoding(raw) is None

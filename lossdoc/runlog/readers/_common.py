@@ -319,7 +319,11 @@ def loss_kind(name: str) -> str | None:
 
 
 # the measures a loss is named by when the word "loss" is not there (train_loss beside val_mse), in the order tried
-LOSS_MEASURES = ("mse", "mae", "nll", "ce", "bce", "xent", "crossentropy", "cross_entropy", "huber", "l1", "l2")
+LOSS_MEASURES = ("mse", "mae", "nll", "ce", "bce", "xent", "crossentropy", "cross_entropy", "huber", "l1", "l2", "cost")
+# the error, as Theano- and Lasagne-era loops name the loss they minimise ("train_err", "valid_errs"): a training
+# column of that name is read when nothing else names a loss, and a validation one only beside it (beside a training
+# loss, "val_error" is as likely a classification's error rate)
+ERROR_MEASURES = ("err", "errs", "error", "errors")
 # the words that may stand beside a measure in a training loss's name: they say which loss it is, not what else
 MEASURE_NEUTRAL = frozenset(
     {
@@ -352,16 +356,18 @@ def train_by_measure(names: Iterable[str]) -> str | None:
     for n in names:
         # the other words only say which loss it is (train, raw, mean ...): "ce_acc", "l1_norm", "l2_reg" are not losses
         rest = "_".join(w for w in norm_name(n).split("_") if w not in MEASURE_NEUTRAL)
-        if rest in LOSS_MEASURES:
+        if rest in LOSS_MEASURES or rest in ERROR_MEASURES:
             found.setdefault(rest, n)
-    return next((found[m] for m in LOSS_MEASURES if m in found), None)
+    return next((found[m] for m in LOSS_MEASURES + ERROR_MEASURES if m in found), None)
 
 
-def val_by_measure(names: Iterable[str]) -> str | None:
+def val_by_measure(names: Iterable[str], train: str | None = None) -> str | None:
     """A validation column named by its measure rather than "loss" ("val_mse", "valid_nll", "eval_ce"): read as the
     validation loss only where no column is named as one (the caller's fallback). A root of a measure ("val_rmse") is
-    on another scale than the training loss it would be compared with, and is not taken. The first by LOSS_MEASURES'
-    order, else None."""
+    on another scale than the training loss it would be compared with, and is not taken. One of ERROR_MEASURES only
+    when the training column (train) is named by one too. The first by LOSS_MEASURES' order, else None."""
+    train_measure = "_".join(w for w in norm_name(train).split("_") if w not in MEASURE_NEUTRAL) if train else None
+    accepted = LOSS_MEASURES + (ERROR_MEASURES if train_measure in ERROR_MEASURES else ())
     names = list(names)
     # a training column named by the same measure ("mae" beside "val_mae", Keras' metric beside its loss): the
     # validation column pairs with that metric, not with the training loss
@@ -373,9 +379,9 @@ def val_by_measure(names: Iterable[str]) -> str | None:
         if not any(w in _LOSS_VAL_WORDS for w in words) or any(w in NOT_A_LOSS for w in words):
             continue
         rest = "_".join(w for w in words if w not in _LOSS_VAL_WORDS)
-        if rest in LOSS_MEASURES and rest not in paired:
+        if rest in accepted and rest not in paired:
             found.setdefault(rest, n)
-    return next((found[m] for m in LOSS_MEASURES if m in found), None)
+    return next((found[m] for m in accepted if m in found), None)
 
 
 def pick(names: Iterable[str], wanted: list[str]) -> str | None:

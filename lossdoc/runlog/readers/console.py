@@ -57,6 +57,13 @@ _TUTORIAL = re.compile(r"(?<![\w.])\d{1,5}m \d{1,2}s \((\d{1,12}) \d{1,3}%\)[ \t
 _BUILD_NANOGPT = re.compile(r"^[ \t]{0,8}(\d{1,12})[ \t]{1,8}(train|val|hella)[ \t]{1,8}(" + _NUM + r")[ \t]{0,8}$")
 # a quoted name before its colon, as a printed Python dict or JSON object has it: {'loss': 1.62, 'epoch': 0.22}
 _QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][A-Za-z0-9_/.\- ]{0,40})['"][ \t]{0,3}:(?=[ \t]{0,3}""" + _NUM + ")")  # a number follows
+# a loss named in a sentence about its position: "The loss of epoch 3 is: 2.1", "Loss at step 100 = 3.2", "average loss for
+# epoch 5: 1.23", the number glued to its word as a print without spaces gives it ("loss of epoch0is:8.07"); rewritten
+# as "epoch 3 | The loss: 2.1", the pairs every other line is read by
+_SENTENCE = re.compile(
+    r"(?i)\b((?:[a-z]{1,20}[ \t_]){0,2}loss)[ \t]{1,3}(?:of|at|for|in|after|on)[ \t]{1,3}(?:the[ \t]{1,3})?"
+    r"(epoch|step|iteration|iter|batch)[ \t]{0,3}#?[ \t]{0,3}(\d{1,9})((?:[ \t]{0,3}/[ \t]{0,3}\d{1,9})?)[ \t]{0,3}(?:is|was|were)?[ \t]{0,3}[:=]?"
+)
 _EPOCH_ONLY = re.compile(r"(?<![A-Za-z])epoch[ \t]{0,3}[:=#]?[ \t]{0,3}(\d{1,9})", re.IGNORECASE)
 
 _STEP = {"step", "global_step", "iter", "iteration", "it", "update", "updates", "steps", "global step", "train_step", "current_steps"}
@@ -124,6 +131,8 @@ def _line_facts(line: str) -> dict[str, Any] | None:
     line = to_en(line[:MATCH_CAP])
     if "ensor(" in line or "array(" in line:
         line = _TENSOR.sub(r"\1", line)
+    if "oss " in line or "OSS " in line:
+        line = _SENTENCE.sub(r"\2 \3\4 | \1: ", line)
     if line.lstrip().startswith("wandb:"):
         return {"_ignored": True}  # W&B's own lines: its closing history (sparklines) and summary are not the curve
     m = _TUTORIAL.search(line)
@@ -183,6 +192,10 @@ def _line_facts(line: str) -> dict[str, Any] | None:
         # losses (accuracies and counts have their own names, and an integer count is no loss)
         for phase, x in bare.items():
             found[phase] = (x, None)
+    elif "val" in bare and "train" in found and "val" not in found and "train_mean" not in found:
+        # the validation phase named alone beside a named loss ("step 100 | loss: 3.16 | val: 2.97"): the validation loss
+        # (a validation accuracy has its own name: "val_acc", "val accuracy")
+        found["val"] = (bare["val"], None)
     return found
 
 
@@ -217,15 +230,19 @@ def _has_loss(facts: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
 
 
 DETECT_HITS = 3  # lines naming a loss and its position that make a text a console log (all of them, in a shorter log)
+SPARSE_HITS = 2  # lines of one shape, a position growing, that make a text a console log amid other output
 HEADING_REACH = 3  # a loss line is placed by an "Epoch N" line at most this many lines above it
 
 
-def detect(path: Path, head: str) -> bool:
+def detect(path: Path, head: str, max_lines: int = 400) -> bool:
     """Whether the text is a console log: DETECT_HITS lines that name a loss and its position (on the line, or on an
     "Epoch N" line just above it, as loops that print a block per epoch have it), or every line of a log shorter than
-    that (a run stopped after one or two logged lines is still a run)."""
+    that (a run stopped after one or two logged lines is still a run), or SPARSE_HITS lines or more of one shape (the
+    same names, a position that grows) among other output: a run that evaluated twice between thousands of lines of
+    timings and warnings ("step:0/125 val_loss:10.83 train_time:0.0s" ... "step:125/125 val_loss:5.19 ...")."""
     hits = 0
-    lines = head.splitlines()[:400]
+    shapes: list[tuple[tuple[str, ...], float]] = []  # each hit's names and its position
+    lines = head.splitlines()[:max_lines]
     epoch_line = -HEADING_REACH - 1
     for i, line in enumerate(lines):
         facts = _line_facts(line)
@@ -237,8 +254,14 @@ def detect(path: Path, head: str) -> bool:
             hits += 1
             if hits >= DETECT_HITS:
                 return True
+            at = next((facts[k][0] for k in ("step", "epoch", "batch", "_counter") if k in facts), None)
+            shapes.append((tuple(sorted(k for k in facts if not k.startswith("_"))), math.nan if at is None else at))
     whole = len(head.encode("utf-8", "replace")) < 8000  # the head is the whole file
-    return whole and hits > 0 and hits == sum(1 for x in lines if x.strip())
+    if whole and hits > 0 and hits == sum(1 for x in lines if x.strip()):
+        return True
+    return (
+        len(shapes) >= SPARSE_HITS and len({names for names, _ in shapes}) == 1 and all(b[1] > a[1] for a, b in zip(shapes, shapes[1:], strict=False))
+    )
 
 
 def resolve(folder: Path) -> Path | None:

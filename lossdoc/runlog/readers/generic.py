@@ -542,7 +542,7 @@ def table_to_run(
     if val_c is None and val_col is None:
         # no validation column named as a loss: one named by its measure beside a training loss ("train_loss",
         # "val_mse": a regression's loss is its mean squared error), with a warning that names it
-        val_c = measure_val = val_by_measure([c for c in table.columns if c not in (step_c, train_c)])
+        val_c = measure_val = val_by_measure([c for c in table.columns if c not in (step_c, train_c)], train_c)
     if measure_val is not None:
         run.warnings.append(ReaderWarning("warn.val_by_measure", {"column": measure_val}))
     if named_curves:
