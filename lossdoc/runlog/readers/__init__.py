@@ -140,11 +140,11 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
             return sanitize(run)
     if binary:
         raise LossdocError("error.log_binary", path=str(p))
-    if fmt is None and size > HEAD_BYTES:
-        # no format in the first HEAD_BYTES: a console log whose few loss lines lie further in, between long lines of
-        # set-up output and timings, is looked for in the first LONG_HEAD_BYTES (a console log's shapes only)
-        long_head, _ = _head(p, LONG_HEAD_BYTES)
-        if console.detect(p, long_head, max_lines=LONG_HEAD_LINES):
+    if fmt is None:
+        # no format answered: a console log of few loss lines among other output (console.detect_sparse), looked for in
+        # the first LONG_HEAD_BYTES, where they may lie beyond the first look, between long lines of set-up and timings
+        long_head = _head(p, LONG_HEAD_BYTES)[0] if size > HEAD_BYTES else head
+        if console.detect_sparse(long_head, LONG_HEAD_LINES):
             check_size(p, size, "console")
             run = console.read(p, **options)
             _validation_file(run, p)

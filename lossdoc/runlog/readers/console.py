@@ -47,11 +47,17 @@ MATCH_CAP = 4096  # characters of a line that are matched
 _NUM = r"[-+]?(?:\d{1,3}(?:,\d{3}){1,4}(?![\d,])(?:\.\d{1,15})?|\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
 # a word of a name; "nan" and "inf" are values, never words ("loss nan |" is a NaN loss, not a name "loss nan")
 _WORD = r"(?!(?i:nan|inf)(?![A-Za-z_/.\-]))[A-Za-z][A-Za-z_/.\-]{0,30}"
-# name (one to four words), an optional ':' or '=', the value, an optional '/total'
+# name (one to four words), an optional ':' or '=' (or '::', as "train loss :: 1.696"), the value, an optional '/total'
 # a name, then its value; a counter may carry its total and brackets, as PyTorch tutorials print it ("Epoch [3/250]",
 # "Step (40/600)")
 _PAIR = re.compile(
-    r"(" + _WORD + r"(?: " + _WORD + r"){0,3})[ \t]{0,3}[:=]?[ \t]{0,3}[\[(]?[ \t]{0,2}(" + _NUM + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?"
+    r"("
+    + _WORD
+    + r"(?: "
+    + _WORD
+    + r"){0,3})[ \t]{0,3}[:=]{0,2}[ \t]{0,3}[\[(]?[ \t]{0,2}("
+    + _NUM
+    + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?"
 )
 _TUTORIAL = re.compile(r"(?<![\w.])\d{1,5}m \d{1,2}s \((\d{1,12}) \d{1,3}%\)[ \t]{1,4}(" + _NUM + r")[ \t]*$")
 _BUILD_NANOGPT = re.compile(r"^[ \t]{0,8}(\d{1,12})[ \t]{1,8}(train|val|hella)[ \t]{1,8}(" + _NUM + r")[ \t]{0,8}$")
@@ -72,7 +78,8 @@ _BATCH = {"batch", "batch_idx", "batch idx", "minibatch"}
 _VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "held-out", "heldout"}
 _MEAN_WORDS = {"avg", "average", "mean", "epoch"}
 _LR = {"lr", "learning_rate", "learning rate", "learningrate"}
-_BARE_PHASE = {"train": "train", "training": "train", "trn": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "eval": "val"}
+_BARE_PHASE = {"train": "train", "training": "train", "trn": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "eval": "val",
+               "heldout": "val", "held-out": "val", "held_out": "val"}  # fmt: skip
 _DECIMAL = re.compile(r"(?<!\d)[-+]?(?:\d+\.\d+|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)")
 _GRAD = {"grad_norm", "gnorm", "grad norm", "gradient norm", "norm"}
 # A phase named alone on a header line ("[Epoch 3] Validation ====", "Evaluating..."), and a value printed alone on a
@@ -230,19 +237,15 @@ def _has_loss(facts: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
 
 
 DETECT_HITS = 3  # lines naming a loss and its position that make a text a console log (all of them, in a shorter log)
-SPARSE_HITS = 2  # lines of one shape, a position growing, that make a text a console log amid other output
 HEADING_REACH = 3  # a loss line is placed by an "Epoch N" line at most this many lines above it
 
 
-def detect(path: Path, head: str, max_lines: int = 400) -> bool:
+def detect(path: Path, head: str) -> bool:
     """Whether the text is a console log: DETECT_HITS lines that name a loss and its position (on the line, or on an
     "Epoch N" line just above it, as loops that print a block per epoch have it), or every line of a log shorter than
-    that (a run stopped after one or two logged lines is still a run), or SPARSE_HITS lines or more of one shape (the
-    same names, a position that grows) among other output: a run that evaluated twice between thousands of lines of
-    timings and warnings ("step:0/125 val_loss:10.83 train_time:0.0s" ... "step:125/125 val_loss:5.19 ...")."""
+    that (a run stopped after one or two logged lines is still a run)."""
     hits = 0
-    shapes: list[tuple[tuple[str, ...], float]] = []  # each hit's names and its position
-    lines = head.splitlines()[:max_lines]
+    lines = head.splitlines()[:400]
     epoch_line = -HEADING_REACH - 1
     for i, line in enumerate(lines):
         facts = _line_facts(line)
@@ -254,14 +257,26 @@ def detect(path: Path, head: str, max_lines: int = 400) -> bool:
             hits += 1
             if hits >= DETECT_HITS:
                 return True
-            at = next((facts[k][0] for k in ("step", "epoch", "batch", "_counter") if k in facts), None)
-            shapes.append((tuple(sorted(k for k in facts if not k.startswith("_"))), math.nan if at is None else at))
     whole = len(head.encode("utf-8", "replace")) < 8000  # the head is the whole file
-    if whole and hits > 0 and hits == sum(1 for x in lines if x.strip()):
-        return True
-    return (
-        len(shapes) >= SPARSE_HITS and len({names for names, _ in shapes}) == 1 and all(b[1] > a[1] for a, b in zip(shapes, shapes[1:], strict=False))
-    )
+    return whole and hits > 0 and hits == sum(1 for x in lines if x.strip())
+
+
+def detect_sparse(head: str, max_lines: int) -> bool:
+    """The last try, when no format answered: whether the text holds lines that name a loss, all of one shape (the
+    same names) and, where they name a position, at a position that grows. A run that evaluated twice between
+    thousands of bytes of timings and warnings ("step:0/125 val_loss:10.83 ..." ... "step:125/125 val_loss:5.19 ..."),
+    a fine-tune of one epoch that printed one loss among its set-up lines, a file of final losses one a line: each is
+    read, and gets the verdict its few values allow (inconclusive, mostly), rather than a refusal."""
+    shapes: list[tuple[tuple[str, ...], float]] = []  # each loss line's names and its position (nan: none)
+    for line in head.splitlines()[:max_lines]:
+        facts = _line_facts(line)
+        if _has_loss(facts) and not facts.get("_report"):
+            at = next((facts[k][0] for k in ("step", "epoch", "batch", "_counter") if k in facts), math.nan)
+            shapes.append((tuple(sorted(k for k in facts if not k.startswith("_"))), at))
+    if not shapes or len({names for names, _ in shapes}) != 1:
+        return False
+    at = [a for _, a in shapes]
+    return all(math.isnan(a) for a in at) or all(b > a for a, b in zip(at, at[1:], strict=False))
 
 
 def resolve(folder: Path) -> Path | None:

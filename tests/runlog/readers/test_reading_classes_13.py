@@ -81,8 +81,9 @@ def test_a_console_log_with_two_evaluations_between_long_set_up_output(tmp_path)
     assert diagnose(run).verdict == "inconclusive"  # two evaluations say it learns, not how the curve ends
 
 
-def test_two_loss_lines_of_different_shapes_in_prose_are_not_a_log(tmp_path):
-    text = "We trained for a while.\n" * 400 + "At the start the loss was 9.1 (epoch 1).\n" + "Notes: step 900 gave val loss 3.2 and accuracy 0.4\n"
+def test_loss_lines_of_different_shapes_in_prose_are_not_a_log(tmp_path):
+    # the last try reads loss lines of one shape only: a training loss in one sentence, a validation loss in another
+    text = "We trained for a while.\n" * 400 + "The first train loss 9.1 was high.\n" + "Notes: step 900 gave val loss 3.2 and accuracy 0.4\n"
     f = tmp_path / "notes.txt"
     f.write_text(text)
     with pytest.raises(LossdocError):
@@ -113,3 +114,34 @@ def test_an_error_rate_beside_a_named_loss_is_not_its_validation_loss():
     assert train_by_measure(["train_err", "train_nll"]) == "train_nll"
     assert train_by_measure(["train_err", "time_cost"]) == "train_err"
     assert train_by_measure(["cost"]) == "cost"
+
+
+def test_one_loss_line_among_set_up_output_is_a_run_of_one_point(tmp_path):
+    # a fine-tune of one epoch: its arguments, its data loading, one loss line ("::" between name and value), its test
+    log = tmp_path / "finetune.log"
+    log.write_text(
+        "args: {'train': 'data/sst-train.txt', 'epochs': 1, 'lr': 2e-05}\nload 8544 data from data/sst-train.txt\n"
+        "save the model to finetune-1-2e-05.pt\nepoch 0: train loss :: 1.696, train acc :: 0.412, dev acc :: 0.391\n"
+        "load model from finetune-1-2e-05.pt\ndev acc :: 0.391\ntest acc :: 0.390\n"
+    )
+    run = read_run(log)
+    assert run.format == "console" and _train(run) == [1.696]
+    assert diagnose(run).verdict == "inconclusive"
+
+
+def test_final_losses_one_a_line_are_read_in_order_and_judge_nothing(tmp_path):
+    f = tmp_path / "perplexity.txt"
+    f.write_text(
+        "Perplexity of model_base: 4623.76 loss: 8.4390\nPerplexity of model_pre: 51.35 loss: 3.9369\nperplexity of model_large: 160.64 loss: 5.0791"
+    )
+    run = read_run(f)
+    assert _train(run) == [8.439, 3.9369, 5.0791]
+    assert diagnose(run).verdict == "inconclusive"
+
+
+def test_a_held_out_phase_named_alone_is_the_validation_loss(tmp_path):
+    rows = [(e, 35.0 / e + 5, 27.0 / e + 5.1) for e in range(1, 29)]
+    log = tmp_path / "pretrain.log"
+    log.write_text("".join(f"[pretrain] epoch {e:3d}/40  train={t:.4f}  heldout={v:.4f}  lr=1.50e-04\n" for e, t, v in rows))
+    run = read_run(log)
+    assert run.epochs.val_loss.tolist() == pytest.approx([round(v, 4) for _, _, v in rows])

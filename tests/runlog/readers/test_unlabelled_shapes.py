@@ -13,8 +13,9 @@ import math
 import numpy as np
 import pytest
 
+from lossdoc.analysis import diagnose
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers import read_run
+from lossdoc.runlog.readers import console, read_run
 from lossdoc.runlog.readers._common import loss_kind, to_en
 
 TRAIN = [round(float(x), 6) for x in 4.0 * np.exp(-np.arange(30) / 8) + 1.2]
@@ -40,12 +41,16 @@ def test_a_loss_on_its_own_line_under_an_epoch_line_is_that_epochs(tmp_path):
     assert run.batches.epoch.tolist() == [float(e) for e in range(1, 13)]
 
 
-def test_loss_lines_far_below_an_epoch_line_are_not_a_console_log(tmp_path):
-    # "epoch" in a banner, and loss lines many lines further down with nothing placing them: not claimed
+def test_loss_lines_far_below_an_epoch_line_are_read_only_by_the_last_try(tmp_path):
+    # "epoch" in a banner, and loss lines many lines further down with nothing placing them: the console detector does
+    # not claim the text; the last try (console.detect_sparse, when no format answered) reads the losses in order,
+    # and says so
     text = "run 3, epoch 7 checkpoint\n" + "\n".join(f"note {i}" for i in range(6)) + "\n" + "\n".join(f"loss: {x}" for x in TRAIN[:5]) + "\n"
-    with pytest.raises(LossdocError) as ei:
-        read_run(_write(tmp_path, "notes.txt", text))
-    assert ei.value.key == "error.unknown_format"
+    path = _write(tmp_path, "notes.txt", text)
+    assert not console.detect(path, text)
+    run = read_run(path)
+    assert run.batches.loss.tolist() == TRAIN[:5]
+    assert "warn.steps_counted" in {w.key for w in run.warnings}
 
 
 # ------------------------------------------------------------------ console: a run stopped after one or two lines
@@ -58,10 +63,14 @@ def test_a_log_of_one_or_two_lines_is_read(tmp_path, text):
     assert len(run.batches) == text.count("\n")
 
 
-def test_a_short_log_with_a_line_that_is_not_a_loss_is_still_refused(tmp_path):
-    # fewer than three loss lines is only a log when they are the whole text
-    with pytest.raises(LossdocError):
-        read_run(_write(tmp_path, "log.txt", "step 10 | loss 3.2100\nsomething else entirely\n"))
+def test_a_short_log_with_a_line_that_is_not_a_loss_is_read_by_the_last_try(tmp_path):
+    # fewer than three loss lines is a log for the console detector only when they are the whole text; the last try
+    # (no format answered) reads a loss line among others as a run of one point, too little to judge
+    path = _write(tmp_path, "log.txt", "step 10 | loss 3.2100\nsomething else entirely\n")
+    assert not console.detect(path, path.read_text())
+    run = read_run(path)
+    assert run.batches.loss.tolist() == [3.21] and run.batches.step.tolist() == [10]
+    assert diagnose(run).verdict == "inconclusive"
 
 
 # ------------------------------------------------------------------ console: keys in other languages
