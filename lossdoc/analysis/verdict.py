@@ -207,8 +207,9 @@ RULES: tuple[Rule, ...] = (
         "still-learning",
         ("progress",),
         "the end of the curve still falling",
-        "a fall beyond 3 standard errors (t quantiles for short series) that is also material (at least 5% of the series' "
-        "average slope for validation), while the learning rate, where logged, has not decayed to 5% of its peak or less",
+        "a fall beyond 3 standard errors (t quantiles for short series) that is also material (at least 10% of the series' "
+        "average slope; for batches also 0.25% of the level), while the learning rate, where logged, has not decayed to 5% "
+        "of its peak or less",
         _improving,
     ),
     Rule(
@@ -226,7 +227,7 @@ RULES: tuple[Rule, ...] = (
         "converged",
         ("progress",),
         "the end of the curve flat, or its fall slowed to a small share of its average, or falling after the learning-rate schedule has ended",
-        "no fall beyond noise, or a fall under 5% of the average slope, or a learning rate at 5% of its peak or less",
+        "no fall beyond noise, or a fall under 10% of the average slope, or a learning rate at 5% of its peak or less",
         _settled,
     ),
     Rule(
@@ -252,7 +253,7 @@ def trend_measured(progress: Finding, c: Context, by: Findings | None = None) ->
     """Whether the end's trend says something without any other fact: a change beyond noise either way, or a
     settle whose change and uncertainty are both small beside the loss level (FEW_SETTLED_SE): a short Hugging Face
     log's records are averages over many steps, and a short log that fell fast and then stayed put has converged."""
-    if progress.status in ("info", "warn") or progress.key in ("f.progress.few_flattened", "f.progress.schedule_ended"):
+    if progress.status in ("info", "warn") or progress.key in ("f.progress.few_flattened", "f.progress.flattened", "f.progress.schedule_ended"):
         return True
     if progress.status != "ok" or not c.tail.any():
         return False

@@ -87,6 +87,13 @@ def test_each_family_has_the_property_its_truth_claims(family):
             assert c.meta["z"] >= (4 if tier == "small-effect" else 6) - 1e-9
             assert np.all(np.diff(c.mean) <= 1e-12) or tier == "warmup-bump"
             assert c.lr[-1] >= 0.15 * c.lr.max() - 1e-15  # a schedule, where there is one, stopped mid-way
+            # a creeping end (its last quarter at under CREEP_REL of its average rate, measured here independently)
+            # may also be called converged; any other still-learning curve only still-learning
+            t = max(3, math.ceil(0.25 * n))
+            x = c.step.astype(float)
+            end_rate = -np.polyfit(x[-t:], c.mean[-t:], 1)[0]
+            creeping = end_rate < sim.CREEP_REL * (c.mean[0] - c.mean[-1]) / (x[-1] - x[0])
+            assert ("converged" in c.truth) == creeping
         elif family == "converged" and tier == "annealed":
             # a still-learning curve whose learning-rate schedule has ended: warm-up to a peak, a cosine to 0-3% of it
             d, _ = sim._end_fall(c.mean)

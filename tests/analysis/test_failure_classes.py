@@ -683,3 +683,26 @@ def test_the_new_overfitting_rules_on_a_best_of_zero_say_nothing():
         assert trends._rising_ranks(c, i_min, float(c.val[i_min]), True, True) is None
         assert trends._few_rising_every(c, i_min, float(c.val[i_min]), True, True) is None
         diagnose(make_run(train, [1.0, *val], v=None, val_tokens=float("nan")))  # no exception
+
+
+def _creeping(rate_share: float, n: int = 80, seed: int = 5) -> np.ndarray:
+    """A curve that fell from 0.64 towards 0.25 and whose last quarter still falls, at ``rate_share`` of the run's
+    average rate, well beyond its (tiny) noise: a deterministic full-batch fit, as a toy task's Lightning log has it."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(n, dtype=float)
+    avg = (0.64 - 0.25) / n
+    base = 0.25 + 0.39 * np.exp(-x / 8)  # the fall
+    tail = np.where(x >= 0.75 * n, -(x - 0.75 * n) * avg * rate_share, 0.0)  # the end's own slope
+    return base + tail + rng.normal(0, 1e-5, n)
+
+
+def test_a_creeping_end_beyond_its_noise_but_at_a_small_share_of_the_runs_rate_has_flattened():
+    # the thirteenth set's stuck-at-the-mean LSTM (0.639 -> 0.2502, its last half 0.0007 nats: judged converged or
+    # broken) and three more real logs judged converged alone (docs/accuracy.md): under FLAT_SLOPE_REL of the
+    # average rate, the end is a creep, not learning that more steps would continue
+    d = diagnose(make_run(_creeping(0.3 * th.FLAT_SLOPE_REL), v=None))
+    assert d.finding("progress").key == "f.progress.flattened" and d.verdict == "converged"
+    assert d.finding("progress").args["rel"] < 100 * th.FLAT_SLOPE_REL
+    # the same end at three times the threshold share is still learning
+    d2 = diagnose(make_run(_creeping(3 * th.FLAT_SLOPE_REL), v=None))
+    assert d2.verdict == "still-learning" and d2.finding("progress").key == "f.progress.improving"
