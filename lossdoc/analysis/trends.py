@@ -181,7 +181,8 @@ def _progress(c: Context) -> Finding:
         if rel is not None and rel < th.FLAT_SLOPE_REL:
             # beyond its noise, but at a small share of the run's own average rate: a creeping end (a curve that fell
             # from 0.64 to 0.2504 and moves 0.0007 over its last half), flattened as judges of real logs read it
-            return Finding("progress", "ok", "f.progress.flattened", {**args, "rel": _r(100 * rel, 1)}, measured=change)
+            # the share printed rounded down: 9.96% shows as 9.9%, under the 10% it was held to
+            return Finding("progress", "ok", "f.progress.flattened", {**args, "rel": math.floor(1000 * rel) / 10}, measured=change)
         return Finding("progress", "info", "f.progress.improving" + suffix, args, measured=change)
     if z > z_crit and _material(change, c):
         return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
@@ -228,9 +229,9 @@ def _falling_run(val: np.ndarray) -> int:
 def _end_share(c: Context, slope: float) -> float | None:
     """The end's rate of fall as a share of the run's average rate (from the first records to the end's level), the
     measure the validation series is held to (FLAT_SLOPE_REL); None when the run did not fall overall. The start is the
-    median of the first 5% of the records (at least one), the end the median of the tail, each at its median step."""
+    median of the first 5% of the records (at least 3), the end the median of the tail, each at its median step."""
     n = c.loss.size
-    k = max(1, n // 20)
+    k = max(3, n // 20)  # never one record: a log's first line may be the loss at initialisation, far above the rest
     start, x0 = float(np.median(c.loss[:k])), float(np.median(c.step[:k]))
     end, x1 = float(np.median(c.loss[c.tail])), float(np.median(c.step[c.tail]))
     if not (x1 > x0 and start > end and slope < 0):

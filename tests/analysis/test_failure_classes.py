@@ -706,3 +706,12 @@ def test_a_creeping_end_beyond_its_noise_but_at_a_small_share_of_the_runs_rate_h
     # the same end at three times the threshold share is still learning
     d2 = diagnose(make_run(_creeping(3 * th.FLAT_SLOPE_REL), v=None))
     assert d2.verdict == "still-learning" and d2.finding("progress").key == "f.progress.improving"
+
+
+def test_a_first_record_far_above_the_rest_does_not_make_a_steady_fall_a_creep():
+    # a log whose first line is the loss at initialisation (10.9) and whose 29 others fall steadily (4.49 -> 3.90):
+    # its average rate is the rest's, not the jump from 10.9 (review of the creeping rule, 2026-12-07)
+    rng = np.random.default_rng(2)
+    losses = [10.9, *(np.linspace(4.49, 3.9, 29) + rng.normal(0, 0.005, 29))]
+    d = diagnose(make_run(losses, v=None))
+    assert d.verdict == "still-learning" and d.finding("progress").key == "f.progress.improving"

@@ -55,7 +55,7 @@ _PAIR = re.compile(
     + _WORD
     + r"(?: "
     + _WORD
-    + r"){0,3})[ \t]{0,3}[:=]{0,2}[ \t]{0,3}[\[(]?[ \t]{0,2}("
+    + r"){0,3})[ \t]{0,3}(?:::|[:=])?[ \t]{0,3}[\[(]?[ \t]{0,2}("
     + _NUM
     + r"|\S{1,20})(?:[ \t]{0,2}/[ \t]{0,2}(\d{1,12}))?"
 )
@@ -64,12 +64,28 @@ _BUILD_NANOGPT = re.compile(r"^[ \t]{0,8}(\d{1,12})[ \t]{1,8}(train|val|hella)[ 
 # a quoted name before its colon, as a printed Python dict or JSON object has it: {'loss': 1.62, 'epoch': 0.22}
 _QUOTED_NAME = re.compile(r"""['"]([A-Za-z_][A-Za-z0-9_/.\- ]{0,40})['"][ \t]{0,3}:(?=[ \t]{0,3}""" + _NUM + ")")  # a number follows
 # a loss named in a sentence about its position: "The loss of epoch 3 is: 2.1", "Loss at step 100 = 3.2", "average loss for
-# epoch 5: 1.23", the number glued to its word as a print without spaces gives it ("loss of epoch0is:8.07"); rewritten
-# as "epoch 3 | The loss: 2.1", the pairs every other line is read by
+# epoch 5: 1.23", "Loss at step 1,000 of 5,000: 2.67", "loss at batch 3 of epoch 2: 0.55", the number glued to its word as a
+# print without spaces gives it ("loss of epoch0is:8.07"); rewritten by _sentence as " | epoch 3 | The loss: 2.1", the
+# pairs every other line is read by
 _SENTENCE = re.compile(
     r"(?i)\b((?:[a-z]{1,20}[ \t_]){0,2}loss)[ \t]{1,3}(?:of|at|for|in|after|on)[ \t]{1,3}(?:the[ \t]{1,3})?"
-    r"(epoch|step|iteration|iter|batch)[ \t]{0,3}#?[ \t]{0,3}(\d{1,9})((?:[ \t]{0,3}/[ \t]{0,3}\d{1,9})?)[ \t]{0,3}(?:is|was|were)?[ \t]{0,3}[:=]?"
+    r"(epoch|step|iteration|iter|batch)[ \t]{0,3}#?[ \t]{0,3}(\d{1,3}(?:,\d{3}){1,4}(?![\d,])|\d{1,9})"
+    r"(?:[ \t]{0,3}(?:/|of)[ \t]{0,3}(\d{1,3}(?:,\d{3}){1,4}(?![\d,])|\d{1,9}))?"
+    r"(?:[ \t]{1,3}(?:of|in)[ \t]{1,3}(?:the[ \t]{1,3})?epoch[ \t]{0,3}(\d{1,9}))?[ \t]{0,3}(?:is|was|were)?[ \t]{0,3}[:=]?"
 )
+
+
+def _sentence(m: re.Match[str]) -> str:
+    """A loss named in a sentence about its position, as pairs: "The loss of epoch 3 of 10 is: 2.1" -> " | epoch 3/10 |
+    The loss: ", "loss at batch 3 of epoch 2:" -> " | epoch 2 | batch 3 | loss: " (the position set apart from the words
+    before it, which may be anything)."""
+    total = f"/{m.group(4).replace(',', '')}" if m.group(4) else ""
+    epoch = f"epoch {m.group(5)} | " if m.group(5) else ""  # "loss at batch 3 of epoch 2"
+    return f" | {epoch}{m.group(2)} {m.group(3)}{total} | {m.group(1)}: "
+
+
+# a measure other than the loss named on a line (a bare "val" beside it may be that measure's)
+_METRIC = re.compile(r"(?i)(?<![a-z])(?:acc|accuracy|ppl|perplexity|f1|bleu|rouge|auc|wer|cer|score|top-?[15]|precision|recall|iou|map)(?![a-z])|%")
 _EPOCH_ONLY = re.compile(r"(?<![A-Za-z])epoch[ \t]{0,3}[:=#]?[ \t]{0,3}(\d{1,9})", re.IGNORECASE)
 
 _STEP = {"step", "global_step", "iter", "iteration", "it", "update", "updates", "steps", "global step", "train_step", "current_steps"}
@@ -139,7 +155,7 @@ def _line_facts(line: str) -> dict[str, Any] | None:
     if "ensor(" in line or "array(" in line:
         line = _TENSOR.sub(r"\1", line)
     if "oss " in line or "OSS " in line:
-        line = _SENTENCE.sub(r"\2 \3\4 | \1: ", line)
+        line = _SENTENCE.sub(_sentence, line)
     if line.lstrip().startswith("wandb:"):
         return {"_ignored": True}  # W&B's own lines: its closing history (sparklines) and summary are not the curve
     m = _TUTORIAL.search(line)
@@ -199,9 +215,10 @@ def _line_facts(line: str) -> dict[str, Any] | None:
         # losses (accuracies and counts have their own names, and an integer count is no loss)
         for phase, x in bare.items():
             found[phase] = (x, None)
-    elif "val" in bare and "train" in found and "val" not in found and "train_mean" not in found:
-        # the validation phase named alone beside a named loss ("step 100 | loss: 3.16 | val: 2.97"): the validation loss
-        # (a validation accuracy has its own name: "val_acc", "val accuracy")
+    elif "val" in bare and "train" not in bare and "train" in found and "val" not in found and "train_mean" not in found and not _METRIC.search(line):
+        # the validation phase named alone beside a named loss ("step 100 | loss: 3.16 | val: 2.97"): the validation
+        # loss, in a line that names no other measure ("loss: 1.28 acc: 0.62 val: 0.61", "val 24.5 ppl", "val: 91%": an
+        # accuracy, a perplexity) and no training phase beside it ("accuracy: train 0.90 val 0.85")
         found["val"] = (bare["val"], None)
     return found
 
@@ -263,20 +280,30 @@ def detect(path: Path, head: str) -> bool:
 
 def detect_sparse(head: str, max_lines: int) -> bool:
     """The last try, when no format answered: whether the text holds lines that name a loss, all of one shape (the
-    same names) and, where they name a position, at a position that grows. A run that evaluated twice between
-    thousands of bytes of timings and warnings ("step:0/125 val_loss:10.83 ..." ... "step:125/125 val_loss:5.19 ..."),
-    a fine-tune of one epoch that printed one loss among its set-up lines, a file of final losses one a line: each is
-    read, and gets the verdict its few values allow (inconclusive, mostly), rather than a refusal."""
-    shapes: list[tuple[tuple[str, ...], float]] = []  # each loss line's names and its position (nan: none)
+    same names, a value that is not a number counting as another shape), at least one of them a finite number, and
+    where they name a position, at a position that grows; a single line, or lines that name no position, only when
+    they name one (SPARSE_UNPLACED lines at least). A run that evaluated twice between thousands of bytes of timings
+    ("step:0/125 val_loss:10.83 ..." ... "step:125/125 val_loss:5.19 ..."), a fine-tune of one epoch that printed one
+    loss among its set-up lines ("epoch 0: train loss :: 1.696, ..."), a file of final losses one a line: each is
+    read, and gets the verdict its few values allow (inconclusive, mostly), rather than a refusal. A sentence with a
+    loss in it ("The final loss: 0.35 on CIFAR-10"), a setting ("loss: 1.0" in a config) is not a log."""
+    shapes: list[tuple[tuple[str, ...], float, bool]] = []  # each loss line's names, its position (nan: none), finite
     for line in head.splitlines()[:max_lines]:
         facts = _line_facts(line)
-        if _has_loss(facts) and not facts.get("_report"):
+        if (_has_loss(facts) or (facts or {}).get("_bad")) and not (facts or {}).get("_report"):
+            facts = facts or {}
             at = next((facts[k][0] for k in ("step", "epoch", "batch", "_counter") if k in facts), math.nan)
-            shapes.append((tuple(sorted(k for k in facts if not k.startswith("_"))), at))
-    if not shapes or len({names for names, _ in shapes}) != 1:
+            finite = any(math.isfinite(facts[k][0]) for k in ("train", "val", "train_mean") if k in facts)
+            shapes.append((tuple(sorted(k for k in facts if k == "_bad" or not k.startswith("_"))), at, finite))
+    if not shapes or len({names for names, _, _ in shapes}) != 1 or "_bad" in shapes[0][0] or not any(f for _, _, f in shapes):
         return False
-    at = [a for _, a in shapes]
-    return all(math.isnan(a) for a in at) or all(b > a for a, b in zip(at, at[1:], strict=False))
+    at = [a for _, a, _ in shapes]
+    if all(math.isnan(a) for a in at):
+        return len(shapes) >= SPARSE_UNPLACED
+    return all(b > a for a, b in zip(at, at[1:], strict=False))
+
+
+SPARSE_UNPLACED = 2  # loss lines that name no position, of one shape, that the last try reads (one is a sentence)
 
 
 def resolve(folder: Path) -> Path | None:

@@ -4,6 +4,7 @@ whose few loss lines lie between long set-up output, and the loss named as the e
 
 import json
 
+import numpy as np
 import pytest
 
 from lossdoc.analysis import diagnose
@@ -145,3 +146,55 @@ def test_a_held_out_phase_named_alone_is_the_validation_loss(tmp_path):
     log.write_text("".join(f"[pretrain] epoch {e:3d}/40  train={t:.4f}  heldout={v:.4f}  lr=1.50e-04\n" for e, t, v in rows))
     run = read_run(log)
     assert run.epochs.val_loss.tolist() == pytest.approx([round(v, 4) for _, _, v in rows])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Epoch {e}/20 loss: {t:.4f} acc: 0.62 val: {a:.4f}",  # an accuracy named once, its validation value bare
+        "Epoch {e}: loss {t:.4f}, accuracy: train 0.90 val {a:.4f}",
+        "epoch {e} loss {t:.4f} val: {p:.1f}%",
+        "step {e} | loss {t:.4f} | val {p:.1f} ppl",
+    ],
+)
+def test_a_bare_validation_value_beside_another_measure_is_not_the_validation_loss(tmp_path, line):
+    log = tmp_path / "train.log"
+    log.write_text("".join(line.format(e=e, t=2.0 - 0.05 * e, a=0.6 + 0.01 * e, p=60 + e) + "\n" for e in range(1, 21)))
+    run = read_run(log)
+    assert not len(run.epochs) or not np.isfinite(run.epochs.val_loss).any()
+    assert diagnose(run).verdict == "still-learning"  # not an accuracy's rise read as overfitting
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("notes.txt", "Train with the default config.\nThe final loss: 0.35 on CIFAR-10 after tuning.\n"),
+        ("config.yaml", "training:\n  lr: 3e-4\n  loss: 1.0\n"),
+        ("insurance.txt", "Net loss: 0.35M\n"),
+        ("changelog.txt", "v1.2\n - Fix: loss at step 0 = nan when fp16 is on\n"),  # a NaN alone is no reading
+        ("test_model.py", "def test():\n    assert loss == 2.3026  # ln(10)\n"),
+        ("requirements.txt", "numpy==2.1\nloss-landscapes==3.1\n"),
+    ],
+)
+def test_the_last_try_does_not_claim_a_text_that_is_no_log(tmp_path, name, text):
+    f = tmp_path / name
+    f.write_text(text)
+    with pytest.raises(LossdocError):
+        read_run(f)
+
+
+def test_sentence_positions_with_thousands_a_total_or_an_epoch_and_words_before_them(tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_text("".join(f"Loss at step {s:,} of 20,000: {3 - s / 20000:.4f}\n" for s in range(500, 10500, 500)))
+    run = read_run(log)
+    assert run.batches.step.tolist() == list(range(500, 10500, 500)) and len(run.batches) == 20
+    log2 = tmp_path / "log2.txt"
+    log2.write_text("".join(f"Saving checkpoint, here is the loss at epoch {e}: {1 - e / 40:.3f}\n" for e in range(1, 16)))
+    run2 = read_run(log2)
+    assert _train(run2) == pytest.approx([round(1 - e / 40, 3) for e in range(1, 16)])
+    epochs2 = run2.batches.epoch.tolist() if len(run2.batches) else run2.epochs.epoch.tolist()
+    assert epochs2 == list(range(1, 16))  # the epoch is read, not glued to the words before it
+    log3 = tmp_path / "log3.txt"
+    log3.write_text("".join(f"Loss at batch {b} of epoch {e}: {2 - e / 10 - b / 1000:.4f}\n" for e in (1, 2) for b in (100, 200, 300)))
+    run3 = read_run(log3)
+    assert run3.batches.epoch.tolist() == [1, 1, 1, 2, 2, 2] and len(run3.batches) == 6
