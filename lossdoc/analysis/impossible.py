@@ -47,7 +47,7 @@ def check_nonfinite(c: Context) -> Finding:
     if summary is not None and not bad_batch.any():
         return summary
     if not bad_batch.any() and not bad_val.any() and not nan_events:
-        collapse = _scale_collapse(c)
+        collapse = _scale_collapse(c) or _gradients_never_finite(c)
         return collapse if collapse is not None else Finding("nonfinite-loss", "ok", "f.nonfinite.ok", {})
     if bad_batch.any():
         i = int(np.argmax(bad_batch))
@@ -72,6 +72,19 @@ def check_nonfinite(c: Context) -> Finding:
         return Finding("nonfinite-loss", "fail", key, args, measured=step)
     step = nan_events[0].step if nan_events else math.nan
     return Finding("nonfinite-loss", "fail", "f.nonfinite.event", {"step": None if math.isnan(step) else int(step)}, measured=step)
+
+
+def _gradients_never_finite(c: Context) -> Finding | None:
+    """Every gradient norm the log gives is NaN or infinite, at GRAD_NONFINITE_MIN records or more: no update was ever
+    finite (the weights are NaN, or every step was skipped), whatever finite losses the log still prints. A few
+    non-finite norms among finite ones are fp16's loss scaler finding its scale (those steps are skipped), not this."""
+    counts = c.run.config.get("grad_norms") if isinstance(c.run.config, dict) else None
+    if not isinstance(counts, dict):
+        return None
+    logged, nonfinite = counts.get("logged"), counts.get("nonfinite")
+    if not isinstance(logged, int) or not isinstance(nonfinite, int) or logged < th.GRAD_NONFINITE_MIN or nonfinite != logged:
+        return None
+    return Finding("nonfinite-loss", "fail", "f.nonfinite.grad_all", {"count": logged}, measured=float(nonfinite), reference=0.0)
 
 
 def _scale_collapse(c: Context) -> Finding | None:

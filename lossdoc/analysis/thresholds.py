@@ -48,6 +48,7 @@ STUCK_MAX_DROP_REL = 0.05  # ... that fell less than 5% over that span ...
 STUCK_UNIGRAM_REL = 0.2  # ... while within 20% of the unigram level has learned token frequencies and nothing else
 CONSTANT_RUN = 5  # this many identical logged losses in a row (to 1e-4 nats) is an input-independent output
 CONSTANT_TOL = 1e-4
+GRAD_NONFINITE_MIN = 2  # gradient norms logged, every one NaN or infinite: no update was ever finite (one alone may be fp16's first step)
 ZERO_RUN = 10  # a loss of exactly 0 (to CONSTANT_TOL) at this many records, every one from the first: none is computed
 IDENTICAL_EVALS = 3  # this many identical evaluation losses in a row: the weights are not changing
 SCALE_RATIO = 3.0  # training loss more than 3x the validation loss at the same steps is not a mean per-token loss ...

@@ -135,6 +135,11 @@ def _header(run: Run) -> None:
 
 def sanitize(run: Run) -> Run:
     """Make ``run`` safe for the analysis (module docstring); returns the same Run, changed in place."""
+    gn = np.asarray(run.batches.grad_norm, dtype=np.float64)
+    if gn.size and not np.isnan(gn).all():
+        # gradient norms logged (a readers' +-inf is one logged as NaN or inf): how many, and how many not finite, before
+        # the series keeps finite values only (analysis/impossible.py: every logged norm non-finite is broken)
+        run.config["grad_norms"] = {"logged": int((~np.isnan(gn)).sum()), "nonfinite": int(np.isinf(gn).sum())}
     run.batches, bad_b = _batches(run.batches)
     run.epochs, bad_e = _epochs(run.epochs)
     if bad_b + bad_e:

@@ -715,3 +715,33 @@ def test_a_first_record_far_above_the_rest_does_not_make_a_steady_fall_a_creep()
     losses = [10.9, *(np.linspace(4.49, 3.9, 29) + rng.normal(0, 0.005, 29))]
     d = diagnose(make_run(losses, v=None))
     assert d.verdict == "still-learning" and d.finding("progress").key == "f.progress.improving"
+
+
+def test_a_gradient_norm_that_is_nan_at_every_logged_step_is_broken_whatever_the_losses(tmp_path):
+    # the sixteenth set's LoRA fine-tune in "double fp16" and the fourth set's ParScale notes: the Trainer printed a
+    # loss and grad_norm nan at every step. A NaN norm logged is kept apart from one not logged (the readers give +inf)
+    hist = [
+        {"step": 10 * i, "loss": x, "grad_norm": float("nan"), "learning_rate": 2e-4, "epoch": 0.31 * i} for i, x in enumerate((0.61, 1.07, 0.59), 1)
+    ]
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 30}), encoding="utf-8")
+    d = diagnose(read_run(tmp_path))
+    assert d.verdict == "broken" and d.finding("nonfinite-loss").key == "f.nonfinite.grad_all"
+    console = tmp_path / "log.txt"
+    console.write_text(
+        "".join(f"{{'loss': {x}, 'grad_norm': nan, 'learning_rate': 2e-4, 'epoch': {0.31 * i:.2f}}}\n" for i, x in enumerate((0.61, 1.07, 0.59), 1))
+    )
+    assert diagnose(read_run(console)).finding("nonfinite-loss").key == "f.nonfinite.grad_all"
+    # fp16's loss scaler finding its scale: a NaN norm at the first steps, finite ones after, is no such run
+    hist2 = [
+        {"step": 10 * i, "loss": 3.0 - 0.05 * i, "grad_norm": float("nan") if i <= 2 else 1.5, "learning_rate": 2e-4, "epoch": 0.1 * i}
+        for i in range(1, 31)
+    ]
+    other = tmp_path / "amp"
+    other.mkdir()
+    (other / "trainer_state.json").write_text(json.dumps({"log_history": hist2, "global_step": 300}), encoding="utf-8")
+    d2 = diagnose(read_run(other))
+    assert d2.finding("nonfinite-loss").status == "ok" and d2.verdict != "broken"
+    # and a log that gives no gradient norm at all says nothing about them
+    hist3 = [{"step": 10 * i, "loss": 3.0 - 0.05 * i, "learning_rate": 2e-4, "epoch": 0.1 * i} for i in range(1, 31)]
+    (other / "trainer_state.json").write_text(json.dumps({"log_history": hist3, "global_step": 300}), encoding="utf-8")
+    assert diagnose(read_run(other)).finding("nonfinite-loss").status == "ok"

@@ -137,6 +137,14 @@ def case_constant_run(past):
     return f.status != "fail"
 
 
+@pins("GRAD_NONFINITE_MIN")
+def case_grad_nonfinite_min(past):
+    k = th.GRAD_NONFINITE_MIN if past else th.GRAD_NONFINITE_MIN - 1  # past: enough norms logged, every one non-finite
+    run = make_run(wiggle(3.0, 30, amp=0.02), v=None)
+    run.config = {"grad_norms": {"logged": k, "nonfinite": k}}
+    return checks.check_nonfinite(context(run)).key == "f.nonfinite.grad_all"
+
+
 @pins("ZERO_RUN")
 def case_zero_run(past):
     k = th.ZERO_RUN - 1 if past else th.ZERO_RUN  # past: one zero too few

@@ -437,6 +437,7 @@ def read(path: Path, **_: Any) -> Run:
             continue
         lr = facts.get("lr", (NAN,))[0]
         gn = facts.get("grad", (NAN,))[0]
+        gn = math.inf if "grad" in facts and math.isnan(gn) else gn  # logged as nan: not finite (sanitize.py keeps it apart)
         batches[int(step)] = (NAN if ep is None else ep, train, lr, gn, NAN)
         last_batch, last_was_batch = int(step), True
     lines.warn_long(run)

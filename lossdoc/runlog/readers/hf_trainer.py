@@ -217,7 +217,7 @@ def read(path: Path, **_: Any) -> Run:
             b_ep.append(epoch)
             b_loss.append(loss)
             b_lr.append(lr_v if lr_v.__class__ is float else _num(lr_v))
-            b_gn.append(gn_v if gn_v.__class__ is float else _num(gn_v))
+            b_gn.append(_grad(gn_v))
         if eval_v is not unset:
             loss = eval_v if eval_v.__class__ is float else to_float(eval_v)
             if step is None or not math.isfinite(step) or loss is None:
@@ -289,6 +289,15 @@ def _shown(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "?"
     return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def _grad(value: Any) -> float:
+    """A logged gradient norm: NaN when absent, +inf when logged as NaN (the gradients were not finite: kept apart from
+    an absent one, for the check that every logged norm was non-finite, lossdoc/runlog/sanitize.py)."""
+    if value is msgspec.UNSET or value is None:
+        return NAN
+    v = value if value.__class__ is float else to_float(value)
+    return NAN if v is None else math.inf if math.isnan(v) else v
 
 
 def _num(value: Any) -> float:
