@@ -162,10 +162,45 @@ def bare_header(rows: list[list[str]]) -> list[str] | None:
     return header if "loss" in header else None
 
 
+PPL_LOG_TOL = 0.006  # |ln(perplexity) - loss| on every row: the two printed to 2+ decimals, rounding included
+
+
+def ppl_header(rows: list[list[str]]) -> list[str] | None:
+    """Names for a headerless table that prints a loss beside its perplexity (RWKV's train_log.txt: ``epoch loss ppl
+    lr date time mini-epoch``; word-LM loops' ``epoch loss ppl``): of the columns numeric on every row, one whose
+    values are e^ of another's on every row (to PPL_LOG_TOL) names both, the loss and its ppl; a first column of
+    non-decreasing integers is the epoch; every other column is left unnamed (col3, col4 ...). At least three rows of
+    at least three cells, all of one length. None when the rows are not such a table."""
+    if len(rows) < 3 or len(rows[0]) < 3 or any(len(r) != len(rows[0]) for r in rows):
+        return None
+    n = len(rows[0])
+    values = [[to_float(r[j]) for r in rows] for j in range(n)]
+    numeric = [j for j in range(n) if all(v is not None and math.isfinite(v) for v in values[j])]
+    pair = next(
+        (
+            (a, b)
+            for a in numeric
+            for b in numeric
+            if a != b
+            and all(0.0 < x <= 30.0 for x in values[a])  # type: ignore[operator]
+            and all(y > 1.0 and abs(math.log(y) - x) <= PPL_LOG_TOL for x, y in zip(values[a], values[b]))  # type: ignore[arg-type, operator]
+        ),
+        None,
+    )
+    if pair is None:
+        return None
+    names = [f"col{j + 1}" for j in range(n)]
+    names[pair[0]], names[pair[1]] = "loss", "ppl"
+    if 0 not in pair and all(_INTEGER.match(r[0]) for r in rows) and all(int(a[0]) <= int(b[0]) for a, b in zip(rows, rows[1:])):
+        names[0] = "epoch"  # RWKV's mini-epoch, a word-LM loop's epoch: counted from 0 after the first one's training
+    return names
+
+
 def _bare_numeric(lines: list[str]) -> bool:
-    """Two or three numeric columns and no header, on every one of at least three lines (``bare_header``)."""
+    """Two or three numeric columns and no header, on every one of at least three lines (``bare_header``), or a loss
+    beside its perplexity (``ppl_header``)."""
     rows = [_cells(x, _delimiter(x)) for x in lines if x.strip()][:BARE_LOOKAHEAD]
-    return len(rows) >= 3 and bare_header(rows) is not None
+    return len(rows) >= 3 and (bare_header(rows) is not None or ppl_header(rows) is not None)
 
 
 _LOSS_VALUE = re.compile(r"loss[\w ]{0,20}?[\s:=|]{1,4}[-+]?\d*\.\d", re.IGNORECASE)  # "loss 3.21", "train_loss=0.5"
@@ -196,6 +231,27 @@ def table_start(lines: list[str]) -> int | None:
         if len(row) == len(cols) and all(to_float(c) is not None for c in row):
             if any(_LOSS_VALUE.search(x) for x in lines[:i]):
                 return None  # the lines before it print losses themselves: a console log that ends with a table
+            return i if any(x.strip() for x in lines[:i]) else None
+    return _ppl_table_start(lines)
+
+
+def _ppl_table_start(lines: list[str]) -> int | None:
+    """The index of a headerless table of a loss beside its perplexity (``ppl_header``) after other lines (the
+    commands that ran it, in a README's code block), among the first PREAMBLE_LINES; None when the first line starts
+    it or there is none. The table is the rows of one length that follow, at least three."""
+    for i, line in enumerate(lines[:PREAMBLE_LINES]):
+        if not line.strip():
+            continue
+        cells = _cells(line, _delimiter(line))
+        if len(cells) < 3 or sum(to_float(c) is not None for c in cells) < 3:
+            continue
+        rows = [cells]
+        for x in lines[i + 1 : i + BARE_LOOKAHEAD]:
+            r = _cells(x, _delimiter(x)) if x.strip() else []
+            if len(r) != len(cells):
+                break
+            rows.append(r)
+        if ppl_header(rows) is not None:
             return i if any(x.strip() for x in lines[:i]) else None
     return None
 
@@ -285,6 +341,20 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
                 continue
             self.delim = _delimiter(line)
             header = [c.strip().lstrip("\ufeff") for c in _split(line, self.delim, path, lineno)]
+            if len(header) >= 3 and sum(to_float(c) is not None for c in header) >= 3:
+                # three numbers or more and no names: perhaps a loss beside its perplexity (ppl_header), with other
+                # cells (a date, a time) between
+                ahead_rows = [(lineno, header)]
+                for n, text in self._it:
+                    if text.strip():
+                        ahead_rows.append((n, _split(text, self.delim, path, n)))
+                        if len(ahead_rows) >= BARE_LOOKAHEAD:
+                            break
+                named = ppl_header([cells for _, cells in ahead_rows])
+                if named is not None:
+                    self.first, header, self.bare = ahead_rows, named, True
+                    break
+                self._it = itertools.chain(ahead_rows[1:], self._it)
             if len(header) in (2, 3) and all(to_float(c) is not None for c in header):
                 # no header: this line is data, and so are the next; the columns are named from what they hold
                 self.first.append((lineno, header))
@@ -723,7 +793,11 @@ def read_csv(path: Path, *, step_col: str | None = None, train_col: str | None =
         raise LossdocError("error.csv_no_header", path=str(path))  # too few rows to read bare columns as step and loss
     table.source.lines.warn_long(run)
     if table.source.bare:
-        run.warnings.append(ReaderWarning("warn.bare_columns", {"columns": ", ".join(table.columns)}))
+        if "ppl" in table.columns:
+            cols = list(table.columns)
+            run.warnings.append(ReaderWarning("warn.ppl_columns", {"loss": cols.index("loss") + 1, "ppl": cols.index("ppl") + 1}))
+        else:
+            run.warnings.append(ReaderWarning("warn.bare_columns", {"columns": ", ".join(table.columns)}))
     if table.source.preamble:
         run.warnings.append(ReaderWarning("warn.table_preamble", {"count": table.source.preamble}))
     return run

@@ -1,0 +1,66 @@
+"""Reading classes found in the sixteenth held-out set (docs/accuracy.md), each a class of real logs, not one file:
+a headerless table that prints a loss beside its perplexity (RWKV's train_log.txt, word-LM loops), alone or after
+the commands that ran it in a README's code block."""
+
+import math
+
+import pytest
+
+from lossdoc.analysis import diagnose
+from lossdoc.errors import LossdocError
+from lossdoc.runlog.readers import read_run
+from lossdoc.runlog.readers.generic import ppl_header
+
+LOSSES = [4.875856, 4.028621, 3.801625, 3.66307, 3.578974, 3.510906, 3.462345, 3.412196, 3.376724, 3.336911, 3.313411, 3.295895]
+
+
+def _rwkv_lines():
+    # RWKV-LM's train_log.txt: mini-epoch, loss, perplexity, learning rate, date, time, mini-epoch again
+    return [f"{i} {x:.6f} {math.exp(x):.4f} {0.0006 - i * 3e-6:.8f} 2025-04-24 02:{23 + 5 * i:02d}:42.481256 {i}" for i, x in enumerate(LOSSES)]
+
+
+def test_a_loss_beside_its_perplexity_names_both_columns(tmp_path):
+    f = tmp_path / "train_log.txt"
+    f.write_text("\n".join(_rwkv_lines()) + "\n")
+    run = read_run(f)
+    assert run.batches.loss.tolist() == LOSSES
+    assert run.batches.epoch.tolist() == list(range(1, len(LOSSES) + 1))  # mini-epochs counted from 0, read from 1
+    keys = {w.key for w in run.warnings}
+    assert "warn.ppl_columns" in keys and "warn.table_preamble" not in keys  # the table starts at the first line
+    assert diagnose(run).verdict == "still-learning"
+
+
+def test_the_table_after_the_commands_that_ran_it_in_a_readme(tmp_path):
+    page = [
+        "## How to train",
+        "",
+        "```",
+        "# train",
+        "sh ./demo-training-run.sh",
+        "",
+        "your train_log.txt should look like:",
+        *_rwkv_lines(),
+        "```",
+        "",
+        "| a | b |",
+    ]
+    f = tmp_path / "README.md"
+    f.write_text("\n".join(page) + "\n")
+    run = read_run(f)
+    assert run.batches.loss.tolist() == LOSSES
+    assert "warn.table_preamble" in {w.key for w in run.warnings}
+
+
+def test_columns_that_are_not_a_loss_and_its_perplexity_are_not_named_so():
+    rows = [[str(i), f"{2.0 + i / 10:.3f}", f"{5 + i}", "x"] for i in range(5)]  # no column is e^ of another
+    assert ppl_header(rows) is None
+    # the perplexity of a loss printed to 2 decimals still matches (rounding), a loss above 30 nats is no loss
+    assert ppl_header([[str(i), f"{x:.2f}", f"{math.exp(x):.1f}"] for i, x in enumerate((3.14, 2.72, 2.5))]) == ["epoch", "loss", "ppl"]
+    assert ppl_header([[str(i), f"{x:.1f}", f"{math.exp(x):.6g}"] for i, x in enumerate((31.0, 32.0, 33.0))]) is None
+
+
+def test_a_table_without_a_perplexity_is_refused_as_before(tmp_path):
+    f = tmp_path / "table.txt"
+    f.write_text("".join(f"{i} {2.0 + i / 10:.3f} {5 + i} 2025-01-0{i + 1} 10:00\n" for i in range(5)))
+    with pytest.raises(LossdocError):
+        read_run(f)
