@@ -344,8 +344,9 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
             if len(header) >= 3 and sum(to_float(c) is not None for c in header) >= 3:
                 # three numbers or more and no names: perhaps a loss beside its perplexity (ppl_header), with other
                 # cells (a date, a time) between
-                ahead_rows = [(lineno, header)]
+                ahead_rows, raw = [(lineno, header)], []
                 for n, text in self._it:
+                    raw.append((n, text))
                     if text.strip():
                         ahead_rows.append((n, _split(text, self.delim, path, n)))
                         if len(ahead_rows) >= BARE_LOOKAHEAD:
@@ -354,7 +355,7 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
                 if named is not None:
                     self.first, header, self.bare = ahead_rows, named, True
                     break
-                self._it = itertools.chain(ahead_rows[1:], self._it)
+                self._it = itertools.chain(raw, self._it)  # the lines looked at are read again, as they were
             if len(header) in (2, 3) and all(to_float(c) is not None for c in header):
                 # no header: this line is data, and so are the next; the columns are named from what they hold
                 self.first.append((lineno, header))
