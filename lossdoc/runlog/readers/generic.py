@@ -162,6 +162,9 @@ def bare_header(rows: list[list[str]]) -> list[str] | None:
     return header if "loss" in header else None
 
 
+_DATE_TIME = re.compile(
+    r"^(?:\d{4}-\d{2}-\d{2}|\d{4}/\d{2}/\d{2}|\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)$"
+)
 PPL_LOG_TOL = 0.006  # |ln(perplexity) - loss| on every row: the two printed to 2+ decimals, rounding included
 
 
@@ -175,6 +178,8 @@ def ppl_header(rows: list[list[str]]) -> list[str] | None:
         return None
     n = len(rows[0])
     values = [[to_float(r[j]) for r in rows] for j in range(n)]
+    if any(v is None and not _DATE_TIME.match(r[j].strip()) for j in range(n) for r, v in zip(rows, values[j])):
+        return None  # a cell that is neither a number nor a date or a time: a console's words ("loss 7.64 | ppl 2079")
     numeric = [j for j in range(n) if all(v is not None and math.isfinite(v) for v in values[j])]
     pair = next(
         (
@@ -252,7 +257,10 @@ def _ppl_table_start(lines: list[str]) -> int | None:
                 break
             rows.append(r)
         if ppl_header(rows) is not None:
-            return i if any(x.strip() for x in lines[:i]) else None
+            before = next((x for x in reversed(lines[:i]) if x.strip()), None)
+            if before is not None and len(_cells(before, _delimiter(line))) == len(cells):
+                return None  # the line above is as wide as the rows: the table's own header, the header reader's
+            return i if before is not None else None
     return None
 
 

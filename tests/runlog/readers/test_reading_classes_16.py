@@ -64,3 +64,18 @@ def test_a_table_without_a_perplexity_is_refused_as_before(tmp_path):
     f.write_text("".join(f"{i} {2.0 + i / 10:.3f} {5 + i} 2025-01-0{i + 1} 10:00\n" for i in range(5)))
     with pytest.raises(LossdocError):
         read_run(f)
+
+
+def test_a_console_that_prints_loss_and_ppl_and_a_headed_table_stay_what_they_were(tmp_path):
+    # word_language_model's console: words between the numbers, the console reader's (not a headerless table)
+    lines = ["Namespace(lr=20, epochs=3)"]
+    lines += [f"| epoch {e:3d} | {b:5d}/ 2983 batches | lr 20.00 | ms/batch 12.1 | loss {x:5.2f} | ppl {math.exp(x):8.2f}" for e, b, x in
+              [(1, 200, 7.64), (1, 400, 6.87), (1, 600, 6.49), (2, 200, 5.9), (2, 400, 5.8), (2, 600, 5.7)]]  # fmt: skip
+    f = tmp_path / "log.md"
+    f.write_text("\n".join(lines) + "\n")
+    assert read_run(f).format == "console"
+    # a table with a header whose rows hold a loss and its perplexity: the header names the columns
+    t = tmp_path / "metrics.csv"
+    t.write_text("epoch,step,train_loss_step,train_perplexity_step\n" + "".join(f"0,{50 * i},{x},{math.exp(x)}\n" for i, x in enumerate(LOSSES, 1)))
+    run = read_run(t)
+    assert run.batches.loss.tolist() == LOSSES and "warn.ppl_columns" not in {w.key for w in run.warnings}
