@@ -258,8 +258,9 @@ def _ppl_table_start(lines: list[str]) -> int | None:
             rows.append(r)
         if ppl_header(rows) is not None:
             before = next((x for x in reversed(lines[:i]) if x.strip()), None)
-            if before is not None and len(_cells(before, _delimiter(line))) == len(cells):
-                return None  # the line above is as wide as the rows: the table's own header, the header reader's
+            above = _cells(before, _delimiter(line)) if before is not None else []
+            if len(above) == len(cells) and all(_HEADER_CELL.match(c.strip()) for c in above):
+                return None  # the line above names as many columns as the rows hold: the table's own header's
             return i if before is not None else None
     return None
 
