@@ -126,7 +126,8 @@ def classify(name: str) -> str | None:
         return None
     if low in _STEP or words[-1] in ("step", "iter", "iteration", "it") and len(words) <= 2 and "loss" not in words:
         return "step"
-    if low in _EPOCH:
+    if low in _EPOCH or len(words) == 2 and words[1] in _EPOCH and (words[0].endswith("ing") or words[0] in ("train", "current", "cur")):
+        # "Processing Epoch 00", "Training Epoch 3" (a progress bar's description, tqdm's desc=): the epoch
         return "epoch"
     if low in _BATCH:
         return "batch"

@@ -79,3 +79,19 @@ def test_a_console_that_prints_loss_and_ppl_and_a_headed_table_stay_what_they_we
     t.write_text("epoch,step,train_loss_step,train_perplexity_step\n" + "".join(f"0,{50 * i},{x},{math.exp(x)}\n" for i, x in enumerate(LOSSES, 1)))
     run = read_run(t)
     assert run.batches.loss.tolist() == LOSSES and "warn.ppl_columns" not in {w.key for w in run.warnings}
+
+
+def test_a_progress_bars_description_names_the_epoch(tmp_path):
+    # tqdm(desc=f"Processing Epoch {epoch:02d}"): each epoch's bar ends at the same batch count; the description says
+    # which epoch it is (before, every bar landed on one step and overwrote the last)
+    losses = [5.861, 5.44, 5.21, 4.778, 4.463, 4.381, 4.134, 4.126, 3.9, 3.49, 3.604, 3.192, 3.34, 2.771]
+    bars = [f"Processing Epoch {e:02d}: 100%|##########| 1819/1819 [14:27<00:00,  2.10it/s, loss={x:.3f}]" for e, x in enumerate(losses)]
+    f = tmp_path / "train.log"
+    f.write_text("\n\n".join(bars) + "\n")
+    run = read_run(f)
+    assert run.batches.loss.tolist() == losses
+    assert diagnose(run).verdict == "still-learning"
+    # "Best epoch: 7" is no progress bar: not an epoch read from a summary
+    from lossdoc.runlog.readers.console import classify
+
+    assert classify("Training Epoch") == "epoch" and classify("Best epoch") is None
