@@ -648,6 +648,15 @@ def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, tr
     return {"k": int(rises), "rel": _r(100 * (float(after[-1]) - vmin) / abs(vmin), 1), "p": f"{1.0 / math.factorial(rises):.3g}"}
 
 
+def _train_fell_since(c: Context, i: int) -> bool:
+    """Whether the training level at the evaluations (the epoch's mean, else the batches before each) fell from the
+    i-th evaluation to the last by FEW_RISE_REL of its level or more."""
+    t = c.train_epoch_mean
+    if t.size != c.val.size or not (math.isfinite(float(t[i])) and math.isfinite(float(t[-1]))) or not float(t[i]) > 0:
+        return False
+    return float(t[i]) - float(t[-1]) >= th.FEW_RISE_REL * float(t[i])
+
+
 def _few_all_above(c: Context, i_min: int, vmin: float, train_falling: bool) -> dict[str, Any] | None:
     """Few evaluations (FEW_EVALS_ALL_ABOVE or fewer), the best at the first or second of them: the rising-every rule's
     order is a weak test on 2 or 3 values, but an evaluation set's mean over N tokens moves by chance about
@@ -655,7 +664,12 @@ def _few_all_above(c: Context, i_min: int, vmin: float, train_falling: bool) -> 
     FEW_RISE_REL or more, the last by FEW_RISE_REL or more, at least 2 of them, while the logged training level fell:
     overfitting (the noise veto of the rising-every rule applies). Its arguments, or None."""
     after = c.val[i_min + 1 :]
-    if c.val.size > th.FEW_EVALS_ALL_ABOVE or after.size < 2 or i_min > 1 or not train_falling or not vmin > 0:
+    # the best at the first or second with 2 or more after it; or a best that the curve fell to (1 or more before it)
+    # with 1 or more after it (4 epochs of a fine-tune: 1.729, 1.598, 1.568, 1.650 while training fell 1.36 -> 0.62)
+    # with 1 or more after it (4 epochs of a fine-tune: 1.729, 1.598, 1.568, 1.650 while training fell 1.36 -> 0.62), when
+    # training fell since that best by FEW_RISE_REL of its level or more: the gap opens from both sides
+    shape = (after.size >= 2 and i_min <= 1) or (after.size >= 1 and i_min >= 1 and _train_fell_since(c, i_min))
+    if c.val.size > th.FEW_EVALS_ALL_ABOVE or not shape or not train_falling or not vmin > 0:
         return None  # (a rise relative to a best of 0 or below is no measure)
     if float(after.min()) - vmin < th.FEW_RISE_REL / 2 * abs(vmin) or float(after[-1]) - vmin < th.FEW_RISE_REL * abs(vmin):
         return None

@@ -161,8 +161,8 @@ RULES: tuple[Rule, ...] = (
         "validation rising from its best while training keeps falling; training below an exact floor while validation is not; "
         "a memorised training loss with no validation",
         "a rise beyond the selection-corrected noise band of the series' own residuals (t quantiles) and over 1% of the level "
-        "when the noise is not measured; up to 7 evaluations, the best at the first or second and every later one 2.5% or more "
-        "above it, the last 5%; or, needing no noise estimate, 7 or more evaluations after the best rising by their "
+        "when the noise is not measured; up to 7 evaluations, the best at the first or second (or later, with training 5% "
+        "lower since) and every later one 2.5% or more above it, the last 5%; or, needing no noise estimate, 7 or more evaluations after the best rising by their "
         "order (Mann-Kendall, one-sided at 3 standard errors) to a last third 5% or more above the best",
         _fails("overfitting"),
     ),

@@ -745,3 +745,20 @@ def test_a_gradient_norm_that_is_nan_at_every_logged_step_is_broken_whatever_the
     hist3 = [{"step": 10 * i, "loss": 3.0 - 0.05 * i, "learning_rate": 2e-4, "epoch": 0.1 * i} for i in range(1, 31)]
     (other / "trainer_state.json").write_text(json.dumps({"log_history": hist3, "global_step": 300}), encoding="utf-8")
     assert diagnose(read_run(other)).finding("nonfinite-loss").status == "ok"
+
+
+def test_a_late_best_then_a_rise_while_training_falls_fast_is_overfitting(tmp_path):
+    # the sixteenth set's Llama-3 LoRA model card: 4 epochs, validation 1.729, 1.598, 1.568 (best), 1.650 (+5.2%) while
+    # training fell 1.740, 1.362, 0.878, 0.618: the gap opens from both sides
+    rows = [(1, 1.740, 1.729), (2, 1.362, 1.598), (3, 0.878, 1.568), (4, 0.618, 1.650)]
+    log = tmp_path / "results.csv"
+    log.write_text("epoch,train_loss,val_loss\n" + "".join(f"{e},{t},{v}\n" for e, t, v in rows))
+    d = diagnose(read_run(log))
+    assert d.verdict == "overfitting" and d.finding("overfitting").key == "f.overfit.few_all_above"
+    # the same validation while training stays where it was is no such gap: not this rule
+    flat = tmp_path / "flat.csv"
+    flat.write_text(
+        "epoch,train_loss,val_loss\n"
+        + "".join(f"{e},{t},{v}\n" for e, t, v in [(1, 1.74, 1.729), (2, 1.60, 1.598), (3, 1.58, 1.568), (4, 1.575, 1.650)])
+    )
+    assert diagnose(read_run(flat)).finding("overfitting").key != "f.overfit.few_all_above"
