@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import sys
@@ -158,6 +159,21 @@ def default_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("default") / "run"
     train(TrainConfig(out=str(out), device="cpu"))
     return out
+
+
+@functools.cache
+def run_schema_validator():
+    """A validator of records against lossdoc.run/1's JSON Schema (lossdoc/runlog/run.schema.json), the schema checked
+    against its metaschema once: ``jsonschema.validate(record, schema)`` checks the schema again at every call
+    (~20 ms of CPU each, a thousand times a record's own validation). Its ``validate`` raises on an invalid record."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "lossdoc" / "runlog" / "run.schema.json").read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
 def read_records(run_dir: Path) -> list[dict]:
