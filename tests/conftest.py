@@ -52,6 +52,20 @@ def pytest_configure(config):
     except ImportError:  # pragma: no cover
         pass
 
+    # typer.testing.CliRunner().invoke(app, ...) builds the click command from the app at every call (7-8 ms of CPU,
+    # ~170 calls a run); for lossdoc's app it takes the one lossdoc.cli.run uses, built once a process
+    # (lossdoc.cli._click_command). Any other Typer app is built as before.
+    import typer.main
+    import typer.testing
+
+    if typer.testing._get_command is typer.main.get_command:
+        import lossdoc.cli
+
+        def _get_command(app):
+            return lossdoc.cli._click_command() if app is lossdoc.cli.app else typer.main.get_command(app)
+
+        typer.testing._get_command = _get_command
+
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):  # pytest-xdist, on the controller, before a worker starts
