@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 import typer
 from typer.exceptions import Abort, Exit, TyperException
@@ -19,6 +20,9 @@ from lossdoc.cli.coercion import install as _plain_values
 from lossdoc.cli.options import resolve_lang
 from lossdoc.errors import LossdocError, last_input, one_line
 from lossdoc.i18n import detect_lang, t
+
+if TYPE_CHECKING:
+    from typer._click import Command  # Typer's own copy of click (typer.main.get_command's type)
 
 _plain_values()  # plain flag values without pydantic (lossdoc/cli/coercion.py)
 
@@ -79,6 +83,21 @@ def _lang_from_argv(argv: list[str]) -> str:
     return detect_lang()
 
 
+# The click command Typer builds from ``app`` (its parameters read from every command's signature: 7-8 ms of CPU), made
+# once a process rather than once a run() call (a process that calls run() many times: the tests, a notebook). Typer
+# reads one environment variable while it builds it (whether --show-completion detects the shell or is told it), so
+# the command is kept per value of that variable.
+_COMMANDS: dict[str | None, Command] = {}
+
+
+def _click_command() -> Command:
+    key = os.environ.get("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION")
+    command = _COMMANDS.get(key)
+    if command is None:
+        command = _COMMANDS[key] = typer.main.get_command(app)
+    return command
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (what main() exits with).
 
@@ -88,7 +107,7 @@ def run(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     lang = _lang_from_argv(args)
     debug = bool(os.environ.get("LOSSDOC_DEBUG"))
-    command = typer.main.get_command(app)
+    command = _click_command()
     try:
         with warnings.catch_warnings():
             if not debug:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field, fields
@@ -226,7 +227,13 @@ def field_names() -> list[str]:
 
 def field_docs() -> dict[str, str]:
     """Each field's docstring (the string literal after it in TrainConfig's source), on one line."""
-    # the module's own source, parsed whole: faster than inspect.getsource's search for the class (start-up)
+    return dict(_field_docs())  # a copy: the parsed one is kept
+
+
+@functools.cache
+def _field_docs() -> dict[str, str]:
+    # The module's own source, parsed whole: faster than inspect.getsource's search for the class. Once a process: every
+    # command's start-up asks for the docs about ten times (the data options, train's flags), 3-4 ms of CPU each.
     tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == TrainConfig.__name__)
     body = cls.body

@@ -115,7 +115,7 @@ def _no_hub_env(monkeypatch):
         monkeypatch.delenv(v, raising=False)
 
 
-@pytest.mark.xdist_group("datasets")  # where datasets is imported once (tests/data/test_hf_sources.py)
+@pytest.mark.xdist_group("hf-lightning")  # where datasets is imported once (tests/data/test_hf_sources.py)
 def test_the_seeds_command_line_is_accepted_and_fails_offline_in_one_line_leaving_no_run(tmp_path, monkeypatch, capsys):
     # through the CLI's own entry (lossdoc.cli.run: the exit code and the one stderr line) in this process: the same
     # refusal from a fresh `python` process, with an empty HF_HOME, is tests/data/test_hf_sources.py's
@@ -158,7 +158,7 @@ def test_an_unreachable_hub_is_found_by_one_short_probe(monkeypatch):
         assert hub_offline() is True
 
 
-@pytest.mark.xdist_group("datasets")  # where datasets is imported once (tests/data/test_hf_sources.py)
+@pytest.mark.xdist_group("hf-lightning")  # where datasets is imported once (tests/data/test_hf_sources.py)
 def test_hub_offline_mode_is_restored_after_loading(monkeypatch, tmp_path):
     import datasets
 

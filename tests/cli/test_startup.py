@@ -65,6 +65,15 @@ def _param(annotation, default, *decls):
         (str, ""),
         (Path, "some/dir"),
         (Path, ""),
+        # lists (explain's and compare's RUN...): every value plain, or Typer's adapter for the whole list
+        (list[Path], ("run.jsonl", "some/dir", "tests")),
+        (list[Path], ("run.jsonl", "")),
+        (list[Path], ()),
+        (list[Path], "run.jsonl"),
+        (list[str], ("a", "")),
+        (list[int], ("1", "-3")),
+        (list[int], ("1", "1.5")),
+        (list[float], ("0.5", "nan")),
     ],
 )
 def test_plain_values_are_typers_values(annotation, value):

@@ -21,8 +21,9 @@ if importlib.util.find_spec("datasets") is None:
     pytest.skip("datasets is not installed", allow_module_level=True)
 
 # datasets takes a second of CPU to import: imported when this module's first test runs, not when each -n worker
-# collects it; its tests and the other in-process users of datasets run on one worker (tests/conftest.py).
-pytestmark = pytest.mark.xdist_group("datasets")
+# collects it; its tests and the other in-process users of datasets run on one worker (tests/conftest.py), the one of
+# the transformers and Lightning tests, which import it too (the Trainer does).
+pytestmark = pytest.mark.xdist_group("hf-lightning")
 datasets = None  # bound by _datasets, below
 
 

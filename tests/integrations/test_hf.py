@@ -156,14 +156,14 @@ def test_without_stop_on_the_nan_run_goes_to_the_end(tmp_path):
 
 
 def test_the_log_validates_against_the_schema(tmp_path):
-    jsonschema = pytest.importorskip("jsonschema")
-    from tests.conftest import ROOT
+    pytest.importorskip("jsonschema")
+    from tests.conftest import run_schema_validator
 
     torch.manual_seed(0)
     _train(tmp_path, GPT2LMHeadModel(_config()), LossdocCallback(tmp_path / "run", data="random"), steps=15)
-    schema = json.loads((ROOT / "lossdoc" / "runlog" / "run.schema.json").read_text())
+    validator = run_schema_validator()
     for ln in (tmp_path / "run" / "run.jsonl").read_text().splitlines():
-        jsonschema.validate(json.loads(ln), schema)
+        validator.validate(json.loads(ln))
 
 
 def test_tokens_seen_give_the_tokens_per_step(tmp_path):

@@ -17,6 +17,7 @@ import lossdoc.runlog.readers
 import lossdoc.runlog.readers.lossdoc_jsonl
 from lossdoc.cli import app
 from lossdoc.runlog.logger import RunLogExistsError, RunLoggerWarning
+from tests.conftest import run_schema_validator
 
 ROOT = Path(__file__).resolve().parents[2]
 V, T = 64, 16
@@ -94,14 +95,14 @@ def test_counting_text_is_healthy(tmp_path):
 
 
 def test_log_validates_against_the_schema(tmp_path):
-    jsonschema = pytest.importorskip("jsonschema")
+    pytest.importorskip("jsonschema")
     _train(tmp_path / "s", _random, data="random", steps=20, eval_every=10)
-    schema = json.loads((ROOT / "lossdoc" / "runlog" / "run.schema.json").read_text())
+    validator = run_schema_validator()
     lines = (tmp_path / "s" / "run.jsonl").read_text().splitlines()
     kinds = [json.loads(ln)["type"] for ln in lines]
     assert kinds[0] == "run" and kinds[-1] == "end" and kinds.count("batch") == 20 and kinds.count("epoch") == 2
     for ln in lines:
-        jsonschema.validate(json.loads(ln), schema)
+        validator.validate(json.loads(ln))
     head = json.loads(lines[0])
     assert head["data"]["kind"] == "dummy" and head["data"]["token_low"] == 0 and head["batch_tokens"] == 16 * (T - 1)
     assert head["pretrained"] is False and head["model"]["dropout"] == 0.0
@@ -243,7 +244,7 @@ def test_not_measured_is_left_out_and_a_measured_nan_is_kept(tmp_path):
 
 
 def test_extra_scalars_are_kept_in_the_records_metrics_and_read_as_before(tmp_path):
-    jsonschema = pytest.importorskip("jsonschema")
+    pytest.importorskip("jsonschema")
     with lossdoc.RunLogger(tmp_path, vocab_size=V, data="random", seq_len=T, batch_size=2) as log:
         log.batch(1, 4.2, lr=1e-3, accuracy=torch.tensor(0.25), perplexity=66.7)
         log.batch(2, 4.1, lr=1e-3, accuracy=float("nan"), note="not a number")  # a measured NaN stays; a string is no scalar
@@ -255,9 +256,9 @@ def test_extra_scalars_are_kept_in_the_records_metrics_and_read_as_before(tmp_pa
     assert batches[1]["metrics"] == {"accuracy": "NaN"} and "metrics" not in batches[2]
     (ev,) = [r for r in recs if r["type"] == "epoch"]
     assert ev["metrics"] == {"val_accuracy": 0.3} and ev["val_loss"] == 4.05
-    schema = json.loads((ROOT / "lossdoc" / "runlog" / "run.schema.json").read_text())
+    validator = run_schema_validator()
     for rec in recs:
-        jsonschema.validate(rec, schema)
+        validator.validate(rec)
     for fast in (True, False):  # the readers read the losses as they would without the extra scalars
         run = lossdoc.runlog.readers.lossdoc_jsonl.read(tmp_path / "run.jsonl", fast=fast)
         assert list(run.batches.loss) == [4.2, 4.1, 4.0] and list(run.epochs.val_loss) == [4.05]
