@@ -10,6 +10,7 @@ undecodable bytes become U+FFFD rather than an exception.
 from __future__ import annotations
 
 import codecs
+import functools
 import io
 import itertools
 import math
@@ -237,10 +238,12 @@ def to_en(line: str) -> str:
     return zh_to_en(line)
 
 
+@functools.lru_cache(maxsize=4096)
 def norm_name(name: str) -> str:
     """Column or tag names compared loosely: case, '/', '-', '.', ' ' and '_' do not matter. A W&B
     export's "<run name> - train/loss" is read as "train/loss"; Chinese names as the English ones
-    (训练损失 is train_loss, 轮次 is epoch: ``zh_to_en``)."""
+    (训练损失 is train_loss, 轮次 is epoch: ``zh_to_en``). Memoised: a reader compares the same few names many times
+    (a 100,000-character header name ran the translation's patterns dozens of times a read)."""
     if " - " in name:
         name = name.rsplit(" - ", 1)[1]
     name = to_en(name)
