@@ -182,6 +182,7 @@ RULES: tuple[Rule, ...] = (
         "a change beyond 3 standard errors, or a settle after the loss moved materially: the end's change and error within 5% "
         "of the level, or within a quarter of the fall from the first record (2 standard errors)",
         _short_without_reference,
+        headline="headline.inconclusive.nothing_to_compare",
     ),
     Rule(
         "at-ln-v-data-unknown",

@@ -14,6 +14,7 @@ EN = {
     "headline.converged": "The loss has stopped improving; nothing looks wrong.",
     "headline.still-learning": "The loss is still going down: the run is healthy and not finished.",
     "headline.inconclusive": "Too little in this log to judge the curve.",
+    "headline.inconclusive.nothing_to_compare": "Nothing to compare this loss with: no evaluations, no vocabulary size, no floor, and on its own the end of this short curve does not show whether it settled or stalled.",
     "headline.inconclusive.early": "Early: the loss has not yet left the range of a freshly initialised model. A rise now is the usual warm-up bump, not a failure; the verdict needs more steps or the first evaluations.",
     "headline.inconclusive.ln_v": "The loss sits at ln V, the loss of a uniform guess over the vocabulary. On random token ids that is the floor: an expected plateau. On real text it means the model learned nothing: broken. The log does not say which data it was: pass --random if the tokens are random ids; on text, fix the training.",
     # table
@@ -272,6 +273,7 @@ ZH = {
     "headline.converged": "损失已不再下降，也没有发现异常。",
     "headline.still-learning": "损失还在下降：训练是健康的，只是还没训完。",
     "headline.inconclusive": "日志里的信息太少，无法判断这条曲线。",
+    "headline.inconclusive.nothing_to_compare": "没有可以对照的东西：没有评估，没有词表大小，也没有下限；单看这条较短曲线的末尾，分不出它是收敛了还是停滞了。",
     "headline.inconclusive.early": "还早：损失尚未离开刚初始化模型的正常范围。此时的上升是常见的预热阶段波动，不是训练失败；需要更多步数或前几次评估才能下结论。",
     "headline.inconclusive.ln_v": "损失停在 ln V，也就是对整个词表均匀猜测时的损失。如果 token 是随机 id，这就是下限：平台期在预期之中。如果是真实文本，说明模型什么都没学到：训练出了问题。日志没有说明用的是哪种数据：token 是随机 id 就加 --random；如果是文本，请检查训练。",
     "ui.title": "lossdoc 诊断：{source}",

@@ -76,3 +76,14 @@ def test_a_loss_at_ln_v_with_the_data_unknown_says_both_readings_and_is_not_call
     # the same run said to be random ids is the expected plateau, and said to be text is broken
     run.random_data, run.entropy_floor = True, float(np.log(v))
     assert diagnose(run).verdict == "expected-plateau"
+
+
+def test_a_flat_log_with_nothing_to_compare_says_so_rather_than_too_little():
+    # 60 records over thousands of steps is not "too little": what is missing is a reference (evaluations, V, a floor)
+    rng = np.random.default_rng(3)
+    d = diagnose(_run(2.65 + rng.normal(0, 0.08, 60), vocab_size=None))
+    assert d.verdict == "inconclusive" and d.rule == "nothing-to-compare"
+    assert d.headline == "headline.inconclusive.nothing_to_compare"
+    # a log of three records is too little, and says that
+    few = diagnose(_run(np.array([3.0, 2.9, 2.95]), vocab_size=None))
+    assert few.rule == "too-little" and few.headline is None  # the verdict's own headline: "Too little in this log ..."
