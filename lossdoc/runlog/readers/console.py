@@ -290,9 +290,8 @@ def detect_sparse(head: str, max_lines: int) -> bool:
     loss in it ("The final loss: 0.35 on CIFAR-10"), a setting ("loss: 1.0" in a config) is not a log."""
     shapes: list[tuple[tuple[str, ...], float, bool]] = []  # each loss line's names, its position (nan: none), finite
     for line in head.splitlines()[:max_lines]:
-        facts = _line_facts(line)
-        if (_has_loss(facts) or (facts or {}).get("_bad")) and not (facts or {}).get("_report"):
-            facts = facts or {}
+        facts = _line_facts(line) or {}
+        if (_has_loss(facts) or facts.get("_bad")) and not facts.get("_report"):
             at = next((facts[k][0] for k in ("step", "epoch", "batch", "_counter") if k in facts), math.nan)
             finite = any(math.isfinite(facts[k][0]) for k in ("train", "val", "train_mean") if k in facts)
             shapes.append((tuple(sorted(k for k in facts if k == "_bad" or not k.startswith("_"))), at, finite))

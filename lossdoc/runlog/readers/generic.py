@@ -350,34 +350,28 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
                 continue
             self.delim = _delimiter(line)
             header = [c.strip().lstrip("\ufeff") for c in _split(line, self.delim, path, lineno)]
-            if len(header) >= 3 and sum(to_float(c) is not None for c in header) >= 3:
-                # three numbers or more and no names: perhaps a loss beside its perplexity (ppl_header), with other
-                # cells (a date, a time) between
-                ahead_rows, raw = [(lineno, header)], []
+            numbers = sum(to_float(c) is not None for c in header)
+            bare = len(header) in (2, 3) and numbers == len(header)
+            if bare or numbers >= 3:
+                # no names: this line is data, and perhaps the next are too; the columns are named from what the rows
+                # hold (a loss beside its perplexity, ppl_header, with dates and times between; else two or three
+                # numeric columns, bare_header)
+                rows, raw = [(lineno, header)], []
                 for n, text in self._it:
                     raw.append((n, text))
                     if text.strip():
-                        ahead_rows.append((n, _split(text, self.delim, path, n)))
-                        if len(ahead_rows) >= BARE_LOOKAHEAD:
+                        rows.append((n, _split(text, self.delim, path, n)))
+                        if len(rows) >= BARE_LOOKAHEAD:
                             break
-                named = ppl_header([cells for _, cells in ahead_rows])
+                cells = [c for _, c in rows]
+                named = ppl_header(cells) or (bare_header(cells) if bare else None)
                 if named is not None:
-                    self.first, header, self.bare = ahead_rows, named, True
+                    self.first, header, self.bare = rows, named, True
                     break
-                self._it = itertools.chain(raw, self._it)  # the lines looked at are read again, as they were
-            if len(header) in (2, 3) and all(to_float(c) is not None for c in header):
-                # no header: this line is data, and so are the next; the columns are named from what they hold
-                self.first.append((lineno, header))
-                for n, text in self._it:
-                    if text.strip():
-                        self.first.append((n, _split(text, self.delim, path, n)))
-                        if len(self.first) >= BARE_LOOKAHEAD:
-                            break
-                named = bare_header([cells for _, cells in self.first])
-                if named is None:
+                if bare:
                     raise LossdocError("error.csv_no_header", path=str(path))
-                header, self.bare = named, True
-            elif not any(header) or all(to_float(c) is not None for c in header):
+                self._it = itertools.chain(raw, self._it)  # not such a table: the lines looked at are read again
+            if not any(header) or all(to_float(c) is not None for c in header):
                 raise LossdocError("error.csv_no_header", path=str(path))
             break
         if header is None:
