@@ -665,7 +665,6 @@ def _few_all_above(c: Context, i_min: int, vmin: float, train_falling: bool) -> 
     overfitting (the noise veto of the rising-every rule applies). Its arguments, or None."""
     after = c.val[i_min + 1 :]
     # the best at the first or second with 2 or more after it; or a best that the curve fell to (1 or more before it)
-    # with 1 or more after it (4 epochs of a fine-tune: 1.729, 1.598, 1.568, 1.650 while training fell 1.36 -> 0.62)
     # with 1 or more after it (4 epochs of a fine-tune: 1.729, 1.598, 1.568, 1.650 while training fell 1.36 -> 0.62), when
     # training fell since that best by FEW_RISE_REL of its level or more: the gap opens from both sides
     shape = (after.size >= 2 and i_min <= 1) or (after.size >= 1 and i_min >= 1 and _train_fell_since(c, i_min))

@@ -217,7 +217,7 @@ def read(path: Path, **_: Any) -> Run:
             b_ep.append(epoch)
             b_loss.append(loss)
             b_lr.append(lr_v if lr_v.__class__ is float else _num(lr_v))
-            b_gn.append(_grad(gn_v))
+            b_gn.append(gn_v if gn_v.__class__ is float and gn_v == gn_v else _grad(gn_v))  # a finite float: as it is
         if eval_v is not unset:
             loss = eval_v if eval_v.__class__ is float else to_float(eval_v)
             if step is None or not math.isfinite(step) or loss is None:
