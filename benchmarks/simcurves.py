@@ -75,6 +75,11 @@ fine-tune [converged | still-learning]
     tau in [0.03, 0.3] S and settles (or nearly). The start is known from the log: config.json's _name_or_path
     (HF), the header's pretrained (lossdoc), hparams.yaml's model_name_or_path (Lightning), nanoGPT's
     "Initializing from OpenAI GPT-2 weights"; a CSV user passes --pretrained.
+no-curve [inconclusive]
+    A reading class: a healthy run (still-learning, converged, overfitting or fine-tune, as that family's easy tier
+    makes it) of which only a page of final figures is kept, written by the ``page`` writer in one of PAGE_STYLES: a
+    Markdown list of results, a Markdown key-value table, a sentence of notes, two summary numbers (the mean losses),
+    or a table of the final losses of several runs of a sweep. No flags. A page cannot show how the run ended.
 
 Tiers: ``easy`` (iid noise, N log-uniform in [40, 10000]); ``small-effect`` (the deciding effect is a few
 standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 40]); ``autocorrelated``
@@ -94,6 +99,7 @@ their average rate one was judged still learning alone, 23 converged alone and 1
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -102,7 +108,7 @@ from typing import Any
 
 import numpy as np
 
-FAMILIES = ("random-plateau", "still-learning", "converged", "overfitting", "divergence", "stuck", "short-flat", "fine-tune")
+FAMILIES = ("random-plateau", "still-learning", "converged", "overfitting", "divergence", "stuck", "short-flat", "fine-tune", "no-curve")
 TRUTH: dict[str, tuple[str, ...]] = {
     "random-plateau": ("expected-plateau",),
     "still-learning": ("still-learning",),
@@ -112,8 +118,9 @@ TRUTH: dict[str, tuple[str, ...]] = {
     "stuck": ("broken",),
     "short-flat": ("inconclusive",),
     "fine-tune": ("converged", "still-learning"),
+    "no-curve": ("inconclusive",),
 }
-HEALTHY_FAMILIES = ("random-plateau", "still-learning", "converged", "short-flat", "fine-tune")
+HEALTHY_FAMILIES = ("random-plateau", "still-learning", "converged", "short-flat", "fine-tune", "no-curve")
 TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed")
 FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "random-plateau": ("easy", "short", "autocorrelated", "warmup-bump"),
@@ -124,9 +131,16 @@ FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "stuck": ("easy", "short", "autocorrelated"),
     "short-flat": ("short",),
     "fine-tune": ("easy", "short", "autocorrelated"),
+    "no-curve": ("easy",),
 }
-FORMATS = ("lossdoc", "hf", "lightning", "csv", "nanogpt", "console")
-FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: FORMATS for f in FAMILIES} | {"short-flat": ("hf", "lightning", "csv", "nanogpt", "console")}
+CURVE_FORMATS = ("lossdoc", "hf", "lightning", "csv", "nanogpt", "console")  # the writers of a curve, step by step
+FORMATS = (*CURVE_FORMATS, "page")  # and a page of the run's final figures (no-curve's only format)
+FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: CURVE_FORMATS for f in FAMILIES} | {
+    "short-flat": ("hf", "lightning", "csv", "nanogpt", "console"),
+    "no-curve": ("page",),
+}
+PAGE_STYLES = ("markdown-list", "markdown-table", "prose", "two-numbers", "runs-table")
+NO_CURVE_SHAPES = ("still-learning", "converged", "overfitting", "fine-tune")
 STUCK_CAUSES = ("dead-output", "lr-0", "frozen", "tiny-lr", "unigram")
 CONVERGED_BELOW_UNIGRAM = 0.7  # a converged run's level is below this share of the unigram level (see converged)
 
@@ -321,6 +335,8 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         raise ValueError(f"family {family} has no tier {tier!r}")
     if fmt not in FAMILY_FORMATS[family]:
         raise ValueError(f"family {family} is not written as {fmt!r}")
+    if family == "no-curve":
+        return _no_curve(seed, index)
     rng = case_rng(seed, family, tier, fmt, index)
     n = 10 + int(rng.integers(0, 21)) if family == "short-flat" else _n_records(rng, tier)
     interval = _interval(rng, fmt, tier, n)
@@ -697,6 +713,17 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
 # short-flat, where nothing is known), and --pretrained for a fine-tune. Nothing else.
 
 
+def _no_curve(seed: int, index: int) -> Case:
+    """A healthy run (one of NO_CURVE_SHAPES, as its family's easy tier makes it) of which only a page of final
+    figures is kept (one of PAGE_STYLES, written by _write_page): inconclusive, whatever the run was."""
+    rng = case_rng(seed, "no-curve", "easy", "page", index)
+    shape = str(rng.choice(NO_CURVE_SHAPES))
+    style = str(rng.choice(PAGE_STYLES))
+    base = generate(shape, "easy", "csv", seed, index)
+    meta = dict(base.meta, shape=shape, style=style, runs=int(rng.integers(2, 6)))
+    return dataclasses.replace(base, family="no-curve", tier="easy", fmt="page", sub=f"{style}/{shape}", meta=meta)
+
+
 def flags_for(case: Case) -> dict[str, Any]:
     flags: dict[str, Any] = {}
     if case.random and case.fmt != "lossdoc":
@@ -746,6 +773,7 @@ def write(case: Case, folder: Path) -> tuple[Path, dict[str, Any]]:
         "csv": _write_csv,
         "nanogpt": _write_nanogpt,
         "console": _write_console,
+        "page": _write_page,
     }[case.fmt]
     return writer(case, folder), flags_for(case)
 
@@ -917,4 +945,39 @@ def _write_console(case: Case, folder: Path) -> Path:
             lines.append(f"        -> {val_w} {case.eval_val[i]:.4f} nats")
     path = folder / "train.log"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_page(case: Case, folder: Path) -> Path:
+    """A results page of the run's final figures, no curve, in the case's style: a Markdown list or key-value table (a
+    README's results), a sentence (notes), two summary numbers, or a table of several runs' final losses (a sweep)."""
+    style = case.meta["style"]
+    first, last = float(case.loss[0]), float(np.mean(case.loss[-max(1, case.loss.size // 20) :]))
+    val = float(np.min(case.eval_val)) if case.eval_val.size else None
+    steps = int(case.step[-1])
+    if style == "markdown-list":
+        lines = ["# Results", "", f"- **Steps**: {steps}", f"- **Final training loss**: {last:.4f} (down from {first:.2f})"]
+        lines += [f"- **Best validation loss**: {val:.4f}"] if val is not None else []
+        text, name = "\n".join(lines) + "\n", "RESULTS.md"
+    elif style == "markdown-table":
+        rows = [("Steps", f"{steps:,}"), ("Final train loss", f"{last:.4f}")] + ([("Final val loss", f"{val:.4f}")] if val is not None else [])
+        text = "## Run\n\n| Field | Value |\n|---|---|\n" + "".join(f"| **{k}** | {v} |\n" for k, v in rows)
+        name = "training_log.md"
+    elif style == "prose":
+        text = f"We trained the model for {steps} steps. The final train loss was {last:.3f}"
+        text += f" and the best validation loss was {val:.3f}.\n" if val is not None else ".\n"
+        name = "notes.txt"
+    elif style == "two-numbers":
+        text = f"Train loss: {float(np.mean(case.loss)):.2f} (mean)\n" + (f"Val loss: {val:.2f} (mean)\n" if val is not None else "")
+        name = "summary.txt"
+    else:  # runs-table: the run beside others of its sweep, their final validation (or training) losses
+        rng = np.random.default_rng([case.seed, int(case.meta["runs"])])
+        finals = [val if val is not None else last] + [
+            float(x) for x in (val if val is not None else last) + rng.uniform(-0.3, 0.3, int(case.meta["runs"]) - 1)
+        ]
+        which = "val loss" if val is not None else "train loss"
+        text = f"| model | {which} |\n|---|---|\n" + "".join(f"| run-{i} | {v:.4f} |\n" for i, v in enumerate(finals))
+        name = "README.md"
+    path = folder / name
+    path.write_text(text)
     return path

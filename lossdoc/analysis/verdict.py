@@ -52,6 +52,13 @@ def _fails(*codes: Code) -> Callable[[Context, Findings], bool]:
     return lambda c, by: any(by[code].status == "fail" for code in codes)
 
 
+def no_curve(c: Context) -> bool:
+    """A log that holds a run's figures but no series at all: a page of loss values (readers/values.py) or a closing
+    summary alone (a Hugging Face state whose log_history holds only its summary)."""
+    cfg = c.run.config if isinstance(c.run.config, dict) else {}
+    return c.loss.size == 0 and c.val.size == 0 and ("values" in cfg or "summary" in cfg)
+
+
 def _too_little(c: Context, by: Findings) -> bool:
     few_shape = by["progress"].key in ("f.progress.few_falling", "f.progress.few_flattened")
     return c.loss.size < th.MIN_BATCHES and c.val.size < 2 and not few_shape
@@ -165,6 +172,15 @@ RULES: tuple[Rule, ...] = (
         "lower since) and every later one 2.5% or more above it, the last 5%; or, needing no noise estimate, 7 or more evaluations after the best rising by their "
         "order (Mann-Kendall, one-sided at 3 standard errors) to a last third 5% or more above the best",
         _fails("overfitting"),
+    ),
+    Rule(
+        "no-curve",
+        "inconclusive",
+        ("progress",),
+        "loss values with no curve: a results page or notes with final figures, or a closing summary alone",
+        "-",
+        lambda c, by: no_curve(c),
+        headline="headline.inconclusive.no_curve",
     ),
     Rule(
         "too-little",

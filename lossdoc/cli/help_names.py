@@ -40,6 +40,7 @@ LOG_FORMATS = (
     "jsonl",
     "json",
     "console",
+    "values",
 )
 DATA_SOURCES = ("dummy", "zipf", "markov", "pydoc", "wikitext2", "wikitext103", "hf:")
 CHOICES: dict[str, tuple[str, ...]] = {

@@ -28,6 +28,11 @@ EN = {
         "{path}: log_history is empty: the run took {global_step} step(s), fewer than logging_steps = {logging_steps}, "
         "so the Trainer logged no loss; set logging_steps to at most {global_step}"
     ),
+    "warn.values_only": (
+        "{file} holds {n} loss value(s) but no curve lossdoc can read (the loss at successive steps or epochs, as a "
+        "training log has it): the first {k} (each with its line number): {shown}"
+    ),
+    "error.values_none": "{path} holds no loss values named as such (loss: 2.31, val loss = 2.40, perplexity 11.2)",
 }
 
 ZH = {
@@ -49,4 +54,8 @@ ZH = {
         "（并开启评估）以记录曲线"
     ),
     "error.hf_nothing_logged": "{path}：log_history 为空：训练只进行了 {global_step} 步，少于 logging_steps = {logging_steps}，因此 Trainer 没有记录任何损失；请把 logging_steps 设为不超过 {global_step}",
+    "warn.values_only": (
+        "{file} 中有 {n} 个损失数值，但没有 lossdoc 能读出的曲线（训练日志里按步或按轮记录的损失）：前 {k} 个（括号中为行号）：{shown}"
+    ),
+    "error.values_none": "{path} 中没有标明为损失的数值（例如 loss: 2.31、val loss = 2.40、perplexity 11.2）",
 }

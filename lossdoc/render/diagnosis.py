@@ -207,6 +207,8 @@ def explanation(d: Diagnosis, lang: str, names: EvalNames | None = None) -> list
     close = f"expl.close.{d.verdict}"
     if d.verdict in ("converged", "still-learning") and any(f.status == "warn" for f in d.findings):
         close += ".warn"  # healthy on the whole, but a warning above deserves a look: no "without any sign of trouble"
+    elif d.rule == "no-curve":
+        close = "expl.close.no_curve"  # more steps of the same page would not help: the log itself would
     out.append(t(close, lang, **close_args))
     return out
 

@@ -143,6 +143,16 @@ def test_each_family_has_the_property_its_truth_claims(family):
                 drift = c.mean[0] - c.mean[-1]
                 assert 0.004 < drift < 0.02 and c.step[-1] >= 2000  # a tiny drift over thousands of steps
                 assert np.all(c.mean >= ln_v)
+        elif family == "no-curve":
+            # a healthy run of which only its final figures are kept: the page holds at most a few numbers, no curve
+            assert c.meta["shape"] in sim.NO_CURVE_SHAPES and c.meta["style"] in sim.PAGE_STYLES and c.truth == ("inconclusive",)
+            import re
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as d:
+                path, flags = sim.write(c, Path(d))
+                numbers = re.findall(r"\d+\.\d+", path.read_text())
+            assert 1 <= len(numbers) <= 6 and flags == {}
         elif family == "short-flat":
             assert 10 <= n <= 30 and np.ptp(c.mean) == 0 and c.eval_step.size == 0
             assert not c.facts and sim.flags_for(c) == {}
@@ -151,7 +161,7 @@ def test_each_family_has_the_property_its_truth_claims(family):
             assert c.mean[-1] <= c.mean[0] <= c.meta["start"] + 1e-12 and c.meta["start"] - c.mean[-1] >= 0.1 - 1e-9  # fell a little
 
 
-@pytest.mark.parametrize("fmt", sim.FORMATS)
+@pytest.mark.parametrize("fmt", sim.CURVE_FORMATS)
 def test_every_writers_log_reads_back_whole(tmp_path, fmt):
     from lossdoc.runlog.overrides import apply_overrides
     from lossdoc.runlog.readers import read_run
@@ -207,8 +217,9 @@ def test_seed_run_diagnoses_every_prefix(tmp_path):
     assert sum(res["verdicts_stopped"].values()) == records
 
 
-SLICE = _specs(5)  # 40 cases: 5 per family
-MAIN_SLICE_EXACT = 31  # of SLICE, measured on main on 2026-12-06, before the analysis rewrite
+SLICE = _specs(5)  # 5 cases per family
+MAIN_FAMILIES = sim.FAMILIES[:8]  # the families main had on 2026-12-06 (no-curve came later)
+MAIN_SLICE_EXACT = 31  # of SLICE's 40 cases of MAIN_FAMILIES, measured on main on 2026-12-06, before the analysis rewrite
 
 
 @pytest.fixture(scope="module")
@@ -219,9 +230,10 @@ def slice_results():
 def test_slice_is_no_worse_than_main_measured(slice_results):
     # main on 2026-12-06 (before the analysis rewrite) gets MAIN_SLICE_EXACT of these 40 cases right; a change
     # that gets fewer right is a regression on curves of known truth
-    exact = sum(r["ok"] for r in slice_results)
-    assert len(slice_results) == 40
-    assert exact >= MAIN_SLICE_EXACT, [(r["family"], r["tier"], r["format"], r["verdict"]) for r in slice_results if not r["ok"]]
+    measured = [r for r in slice_results if r["family"] in MAIN_FAMILIES]
+    exact = sum(r["ok"] for r in measured)
+    assert len(measured) == 40
+    assert exact >= MAIN_SLICE_EXACT, [(r["family"], r["tier"], r["format"], r["verdict"]) for r in measured if not r["ok"]]
 
 
 def test_slice_every_family_at_least_95_percent(slice_results):

@@ -762,3 +762,19 @@ def test_a_late_best_then_a_rise_while_training_falls_fast_is_overfitting(tmp_pa
         + "".join(f"{e},{t},{v}\n" for e, t, v in [(1, 1.74, 1.729), (2, 1.60, 1.598), (3, 1.58, 1.568), (4, 1.575, 1.650)])
     )
     assert diagnose(read_run(flat)).finding("overfitting").key != "f.overfit.few_all_above"
+
+
+def test_a_page_of_final_figures_with_no_curve_is_inconclusive_not_refused(tmp_path):
+    # class: loss values with no single curve (a results page, notes, a summary of two numbers; benchmarks/simcurves.py
+    # family no-curve). Judges call such files inconclusive; explain refused them ("cannot tell which kind of log")
+    pages = {
+        "RESULTS.md": "# Results\n\n- **Steps**: 5000\n- **Final training loss**: 1.8421 (down from 10.83)\n- **Best validation loss**: 1.9034\n",
+        "notes.txt": "We trained the model for 5000 steps. The final train loss was 1.842.\n",
+        "summary.txt": "Train loss: 0.02 (mean)\nVal loss: 0.03 (mean)\n",
+    }
+    for name, text in pages.items():
+        f = tmp_path / name
+        f.write_text(text)
+        d = diagnose(read_run(f))
+        assert (d.verdict, d.rule, d.headline) == ("inconclusive", "no-curve", "headline.inconclusive.no_curve"), name
+        assert d.next_steps == ["next.give_log"]

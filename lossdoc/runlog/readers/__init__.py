@@ -26,7 +26,19 @@ import lossdoc.runlog.readers.olmo as olmo
 import lossdoc.runlog.readers.torchtitan as torchtitan
 import lossdoc.runlog.readers.wandb_offline as wandb_offline
 from lossdoc.errors import LossdocError, reading
-from lossdoc.runlog.readers import console, generic, hf_trainer, lightning_csv, lossdoc_jsonl, markdown, nanogpt, numbers, seed_console, tensorboard
+from lossdoc.runlog.readers import (
+    console,
+    generic,
+    hf_trainer,
+    lightning_csv,
+    lossdoc_jsonl,
+    markdown,
+    nanogpt,
+    numbers,
+    seed_console,
+    tensorboard,
+    values,
+)
 from lossdoc.runlog.readers._common import (
     MAX_LOG_BYTES,
     MAX_STREAM_BYTES,
@@ -77,7 +89,10 @@ READERS: list[Reader] = [
     Reader("jsonl", generic.detect_jsonl, generic.read_jsonl, generic.resolve),
     Reader("json", generic.detect_json, generic.read_json, generic.resolve),
     Reader("console", console.detect, console.read, console.resolve),
+    # the last try, asked only after every other reader and console.detect_sparse: loss values with no curve
+    Reader("values", values.detect, values.read, values.resolve),
 ]
+LAST_TRY = frozenset({"values"})  # asked by read_run after the others (and after console.detect_sparse), never in their turn
 
 STREAMED_FORMATS = {"lossdoc"}  # read a chunk at a time with bounded memory: up to MAX_STREAM_BYTES, not MAX_LOG_BYTES
 BINARY_FORMATS = {"tensorboard"}  # the only detectors asked about a file that is not text
@@ -132,6 +147,8 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
     if not binary and not head.strip():
         raise LossdocError("error.log_empty", path=str(p))
     for reader in candidates:
+        if fmt is None and reader.name in LAST_TRY:
+            continue
         if fmt is not None or ((not binary or reader.name in BINARY_FORMATS) and reader.detect(p, head)):
             check_size(p, size, reader.name)
             run = reader.read(p, **options)
@@ -149,6 +166,10 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
             run = console.read(p, **options)
             _validation_file(run, p)
             return sanitize(run)
+        # or a page of loss values with no curve (a results page, a summary): read, so that explain says inconclusive
+        # and shows them, where a refusal would say only that no reader knew the file
+        if values.detect(p, long_head):
+            return sanitize(values.read(p, **options))
     raise LossdocError("error.unknown_format", path=str(p), allowed=", ".join(formats()))
 
 

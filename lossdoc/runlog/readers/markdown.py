@@ -43,7 +43,7 @@ _INDENTED = re.compile(r"^(?: {4}|\t)")  # an indented code block's line (Markdo
 _TABLE_SEP = re.compile(r"^ {0,3}\|?[ \t]{0,8}:?-{1,200}:?[ \t]{0,8}(?:\|[ \t]{0,8}:?-{1,200}:?[ \t]{0,8}){0,60}\|?[ \t]{0,8}$")
 _POSITION_NAMES = set(STEP_NAMES) | set(EPOCH_NAMES) | {"ep", "iter", "iters", "it", "epoch_num", "step_num"}
 PROSE_HEAD = 65536  # characters of a page's own text offered to the detectors (a pasted console follows its setup)
-NOT_OFFERED = {"markdown", "tensorboard"}  # the readers a block is not offered to
+NOT_OFFERED = {"markdown", "tensorboard", "values"}  # the readers a block is not offered to (values reads a whole page itself, last)
 
 
 @dataclass
