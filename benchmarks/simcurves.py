@@ -80,6 +80,11 @@ no-curve [inconclusive]
     makes it) of which only a page of final figures is kept, written by the ``page`` writer in one of PAGE_STYLES: a
     Markdown list of results, a Markdown key-value table, a sentence of notes, two summary numbers (the mean losses),
     or a table of the final losses of several runs of a sweep. No flags. A page cannot show how the run ended.
+several-runs [inconclusive]
+    A reading class: 2-8 healthy runs of a sweep (each of NO_CURVE_SHAPES, as its family's short tier makes it, cut to
+    the shortest), their training losses side by side in one file by the ``runs`` writer: printed lists one a line
+    (``run-3: [...]``), a headerless matrix one run a row, or a semicolon table one run a column under a header that
+    names the measure. No flags. A file of several runs is no one curve; explain judges one run at a time.
 
 Tiers: ``easy`` (iid noise, N log-uniform in [40, 10000]); ``small-effect`` (the deciding effect is a few
 standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 40]); ``autocorrelated``
@@ -108,7 +113,18 @@ from typing import Any
 
 import numpy as np
 
-FAMILIES = ("random-plateau", "still-learning", "converged", "overfitting", "divergence", "stuck", "short-flat", "fine-tune", "no-curve")
+FAMILIES = (
+    "random-plateau",
+    "still-learning",
+    "converged",
+    "overfitting",
+    "divergence",
+    "stuck",
+    "short-flat",
+    "fine-tune",
+    "no-curve",
+    "several-runs",
+)
 TRUTH: dict[str, tuple[str, ...]] = {
     "random-plateau": ("expected-plateau",),
     "still-learning": ("still-learning",),
@@ -119,8 +135,9 @@ TRUTH: dict[str, tuple[str, ...]] = {
     "short-flat": ("inconclusive",),
     "fine-tune": ("converged", "still-learning"),
     "no-curve": ("inconclusive",),
+    "several-runs": ("inconclusive",),
 }
-HEALTHY_FAMILIES = ("random-plateau", "still-learning", "converged", "short-flat", "fine-tune", "no-curve")
+HEALTHY_FAMILIES = ("random-plateau", "still-learning", "converged", "short-flat", "fine-tune", "no-curve", "several-runs")
 TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed")
 FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "random-plateau": ("easy", "short", "autocorrelated", "warmup-bump"),
@@ -132,13 +149,16 @@ FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "short-flat": ("short",),
     "fine-tune": ("easy", "short", "autocorrelated"),
     "no-curve": ("easy",),
+    "several-runs": ("easy",),
 }
 CURVE_FORMATS = ("lossdoc", "hf", "lightning", "csv", "nanogpt", "console")  # the writers of a curve, step by step
-FORMATS = (*CURVE_FORMATS, "page")  # and a page of the run's final figures (no-curve's only format)
+FORMATS = (*CURVE_FORMATS, "page", "runs")  # and a page of a run's final figures (no-curve), several runs' series side by side (several-runs)
 FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: CURVE_FORMATS for f in FAMILIES} | {
     "short-flat": ("hf", "lightning", "csv", "nanogpt", "console"),
     "no-curve": ("page",),
+    "several-runs": ("runs",),
 }
+RUNS_STYLES = ("named-lists", "matrix", "columns")
 PAGE_STYLES = ("markdown-list", "markdown-table", "prose", "two-numbers", "runs-table")
 NO_CURVE_SHAPES = ("still-learning", "converged", "overfitting", "fine-tune")
 STUCK_CAUSES = ("dead-output", "lr-0", "frozen", "tiny-lr", "unigram")
@@ -337,6 +357,8 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         raise ValueError(f"family {family} is not written as {fmt!r}")
     if family == "no-curve":
         return _no_curve(seed, index)
+    if family == "several-runs":
+        return _several_runs(seed, index)
     rng = case_rng(seed, family, tier, fmt, index)
     n = 10 + int(rng.integers(0, 21)) if family == "short-flat" else _n_records(rng, tier)
     interval = _interval(rng, fmt, tier, n)
@@ -724,6 +746,19 @@ def _no_curve(seed: int, index: int) -> Case:
     return dataclasses.replace(base, family="no-curve", tier="easy", fmt="page", sub=f"{style}/{shape}", meta=meta)
 
 
+def _several_runs(seed: int, index: int) -> Case:
+    """2-8 healthy runs of a sweep (NO_CURVE_SHAPES, each as its family's short tier makes it, cut to the shortest),
+    their training losses kept side by side in one file by the ``runs`` writer (RUNS_STYLES): inconclusive."""
+    rng = case_rng(seed, "several-runs", "easy", "runs", index)
+    k = int(rng.integers(2, 9))
+    style = str(rng.choice(RUNS_STYLES))
+    runs = [generate(str(rng.choice(NO_CURVE_SHAPES)), "short", "csv", seed, 1000 * index + j) for j in range(k)]
+    n = min(r.loss.size for r in runs)
+    base = runs[0]
+    meta = dict(style=style, runs=[r.loss[:n].tolist() for r in runs], shapes=[r.family for r in runs])
+    return dataclasses.replace(base, family="several-runs", tier="easy", fmt="runs", sub=f"{style}/{k} runs", meta=meta)
+
+
 def flags_for(case: Case) -> dict[str, Any]:
     flags: dict[str, Any] = {}
     if case.random and case.fmt != "lossdoc":
@@ -774,6 +809,7 @@ def write(case: Case, folder: Path) -> tuple[Path, dict[str, Any]]:
         "nanogpt": _write_nanogpt,
         "console": _write_console,
         "page": _write_page,
+        "runs": _write_runs,
     }[case.fmt]
     return writer(case, folder), flags_for(case)
 
@@ -933,19 +969,54 @@ CONSOLE_KEYS = (
 
 def _write_console(case: Case, folder: Path) -> Path:
     """``<step> N | <loss> X | lr Y | Ts`` a line per record, ``  -> <val> X`` under the batch an evaluation follows;
-    the words are CONSOLE_KEYS[N mod 5] (N the number of records); no facts (the user passes them, as for CSV)."""
+    the words are CONSOLE_KEYS[N mod 5] (N the number of records); no facts (the user passes them, as for CSV). A
+    quarter of the logs open with 9-40 KB of set-up output (_setup_output)."""
     step_w, loss_w, val_w = CONSOLE_KEYS[case.step.size % len(CONSOLE_KEYS)]
-    lines: list[str] = []
+    lines: list[str] = _setup_output(case)
+    setup = len(lines)
     for kind, i in _events(case):
         if kind == "batch":
             lines.append(f"{step_w} {int(case.step[i]):6d} | {loss_w} {case.loss[i]:.4f} | lr {case.lr[i]:.2e} | {0.1 * (i + 1):.1f}s")
-        elif not lines:
+        elif len(lines) == setup:
             lines.append(f"{val_w} {case.eval_val[i]:.4f}")  # before any batch: the model as it starts
         else:
             lines.append(f"        -> {val_w} {case.eval_val[i]:.4f} nats")
     path = folder / "train.log"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+PREAMBLE_STREAM = 7933  # the side generator of the console writer's set-up output (see _setup_output)
+
+
+def _setup_output(case: Case) -> list[str]:
+    """What a run prints before its first loss, for a quarter of the console logs (from a generator of its own: every
+    other number of every case stays as it was): 9-40 KB of set-up output, so that the first loss line lies beyond a
+    reader's first look at 8 KB: progress bars of loading and tokenising whose carriage returns were lost (one long
+    line each, as `nohup` output read back without them), a library's warnings, the trainable parameters."""
+    side = np.random.default_rng(
+        [case.seed, FAMILIES.index(case.family), TIERS.index(case.tier), FORMATS.index(case.fmt), case.step.size, PREAMBLE_STREAM]
+    )
+    if side.random() >= 0.25:
+        return []
+    target = int(side.uniform(9_000, 40_000))
+    out: list[str] = ["nohup: ignoring input"]
+    size = 0
+    while size < target:
+        what = str(side.choice(("Loading checkpoint shards", "Map", "Tokenizing train split", "Formatting examples")))
+        total = int(side.integers(4, 5000))
+        bar = "".join(
+            f"{what}: {100 * k // 20:3d}%|{'#' * (k // 2):<10}| {total * k // 20}/{total} [00:{k:02d}<00:{20 - k:02d}, {side.uniform(1, 900):.2f}it/s]"
+            for k in range(21)
+        )
+        out += [
+            bar,
+            "/usr/lib/python3/site-packages/transformers/training_args.py:1525: FutureWarning: `evaluation_strategy` is deprecated",
+            "  warnings.warn(",
+        ]
+        size += sum(len(x) + 1 for x in out[-3:])
+    out.append(f"trainable params: {int(side.integers(10**5, 10**8)):,} || all params: {int(side.integers(10**8, 10**10)):,}")
+    return out
 
 
 def _write_page(case: Case, folder: Path) -> Path:
@@ -978,6 +1049,27 @@ def _write_page(case: Case, folder: Path) -> Path:
         which = "val loss" if val is not None else "train loss"
         text = f"| model | {which} |\n|---|---|\n" + "".join(f"| run-{i} | {v:.4f} |\n" for i, v in enumerate(finals))
         name = "README.md"
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def _write_runs(case: Case, folder: Path) -> Path:
+    """Several runs' losses in one file: ``named-lists`` (``run-3: [2.31, 2.2, ...]`` a line, as a script appends a
+    printed list per run, in ``loss_log.txt``), ``matrix`` (a headerless CSV, one run a row, ``losses.csv``) or
+    ``columns`` (a semicolon table: a header naming the measure and the runs, ``Epoch N;x;y;...`` a row, ``loss.csv``)."""
+    runs = case.meta["runs"]
+    style = case.meta["style"]
+    if style == "named-lists":
+        text = "".join(f"run-{i}: [{', '.join(repr(float(v)) for v in r)}]\n" for i, r in enumerate(runs))
+        name = "loss_log.txt"
+    elif style == "matrix":
+        text = "".join(",".join(f"{v:.6f}" for v in r) + "\n" for r in runs)
+        name = "losses.csv"
+    else:
+        text = "loss;" + ";".join(f"lr {10.0 ** -(3 + i / 2):.0e}" for i in range(len(runs))) + "\n"
+        text += "".join(f"Epoch {t + 1};" + ";".join(f"{r[t]:.4f}" for r in runs) + "\n" for t in range(len(runs[0])))
+        name = "loss.csv"
     path = folder / name
     path.write_text(text)
     return path

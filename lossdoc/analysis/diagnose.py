@@ -8,7 +8,7 @@ import numpy as np
 
 from lossdoc.analysis.checks import ALL_CHECKS, build_context
 from lossdoc.analysis.model import Code, Diagnosis, Facts, Finding, Verdict
-from lossdoc.analysis.verdict import BROKEN_CODES, decide, no_curve
+from lossdoc.analysis.verdict import BROKEN_CODES, decide, no_curve, several_series
 from lossdoc.runlog.run import Run
 
 __all__ = ["BROKEN_CODES", "diagnose"]
@@ -112,6 +112,8 @@ def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
         steps.append("next.train_longer")
     elif verdict == "converged":
         steps.append("next.bigger_model")
+    elif verdict == "inconclusive" and several_series(ctx):
+        return ["next.one_run"]  # one run at a time
     elif verdict == "inconclusive" and no_curve(ctx):
         return ["next.give_log"]  # no flag makes final figures a curve
     elif verdict == "inconclusive":

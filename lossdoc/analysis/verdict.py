@@ -59,6 +59,12 @@ def no_curve(c: Context) -> bool:
     return c.loss.size == 0 and c.val.size == 0 and ("values" in cfg or "summary" in cfg)
 
 
+def several_series(c: Context) -> bool:
+    """A file of several runs' series side by side, none of them read as the run's curve (readers/values.py)."""
+    cfg = c.run.config if isinstance(c.run.config, dict) else {}
+    return c.loss.size == 0 and c.val.size == 0 and "series" in cfg
+
+
 def _too_little(c: Context, by: Findings) -> bool:
     few_shape = by["progress"].key in ("f.progress.few_falling", "f.progress.few_flattened")
     return c.loss.size < th.MIN_BATCHES and c.val.size < 2 and not few_shape
@@ -172,6 +178,15 @@ RULES: tuple[Rule, ...] = (
         "lower since) and every later one 2.5% or more above it, the last 5%; or, needing no noise estimate, 7 or more evaluations after the best rising by their "
         "order (Mann-Kendall, one-sided at 3 standard errors) to a last third 5% or more above the best",
         _fails("overfitting"),
+    ),
+    Rule(
+        "several-runs",
+        "inconclusive",
+        ("progress",),
+        "several series of losses side by side (one a line, or one a column of a table of positions): several runs, not one curve",
+        "-",
+        lambda c, by: several_series(c),
+        headline="headline.inconclusive.several_series",
     ),
     Rule(
         "no-curve",

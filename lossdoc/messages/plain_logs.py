@@ -33,6 +33,10 @@ EN = {
         "training log has it): the first {k} (each with its line number): {shown}"
     ),
     "error.values_none": "{path} holds no loss values named as such (loss: 2.31, val loss = 2.40, perplexity 11.2)",
+    "warn.several_series": (
+        "{file} holds {n} series of losses side by side (one a line, or one a column), not one curve: the first {k}, "
+        "each with its count of values, first and last: {shown}"
+    ),
 }
 
 ZH = {
@@ -58,4 +62,5 @@ ZH = {
         "{file} 中有 {n} 个损失数值，但没有 lossdoc 能读出的曲线（训练日志里按步或按轮记录的损失）：前 {k} 个（括号中为行号）：{shown}"
     ),
     "error.values_none": "{path} 中没有标明为损失的数值（例如 loss: 2.31、val loss = 2.40、perplexity 11.2）",
+    "warn.several_series": "{file} 中并列着 {n} 组损失序列（每行一组或每列一组），而不是一条曲线：前 {k} 组（括号中为数值个数，随后是首个值和末个值）：{shown}",
 }

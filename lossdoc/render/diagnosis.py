@@ -209,6 +209,8 @@ def explanation(d: Diagnosis, lang: str, names: EvalNames | None = None) -> list
         close += ".warn"  # healthy on the whole, but a warning above deserves a look: no "without any sign of trouble"
     elif d.rule == "no-curve":
         close = "expl.close.no_curve"  # more steps of the same page would not help: the log itself would
+    elif d.rule == "several-runs":
+        close = "expl.close.several_series"
     out.append(t(close, lang, **close_args))
     return out
 

@@ -68,7 +68,7 @@ def test_each_family_has_the_property_its_truth_claims(family):
         c = sim.generate(fam, tier, fmt, seed, i)
         ln_v = math.log(c.vocab)
         n = c.loss.size
-        if tier == "short" or family == "short-flat":
+        if tier == "short" or family in ("short-flat", "several-runs"):  # several-runs: its runs are short-tier curves
             assert 10 <= n <= 40
         else:
             assert 40 <= n <= 10000 or family == "stuck"
@@ -153,6 +153,12 @@ def test_each_family_has_the_property_its_truth_claims(family):
                 path, flags = sim.write(c, Path(d))
                 numbers = re.findall(r"\d+\.\d+", path.read_text())
             assert 1 <= len(numbers) <= 6 and flags == {}
+        elif family == "several-runs":
+            # 2-8 healthy runs cut to one length, kept side by side in one file: no single curve
+            runs = c.meta["runs"]
+            assert 2 <= len(runs) <= 8 and len({len(r) for r in runs}) == 1 and len(runs[0]) >= 10
+            assert set(c.meta["shapes"]) <= set(sim.NO_CURVE_SHAPES) and c.truth == ("inconclusive",)
+            assert sim.flags_for(c) == {}
         elif family == "short-flat":
             assert 10 <= n <= 30 and np.ptp(c.mean) == 0 and c.eval_step.size == 0
             assert not c.facts and sim.flags_for(c) == {}

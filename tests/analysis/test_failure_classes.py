@@ -778,3 +778,19 @@ def test_a_page_of_final_figures_with_no_curve_is_inconclusive_not_refused(tmp_p
         d = diagnose(read_run(f))
         assert (d.verdict, d.rule, d.headline) == ("inconclusive", "no-curve", "headline.inconclusive.no_curve"), name
         assert d.next_steps == ["next.give_log"]
+
+
+def test_several_runs_side_by_side_in_one_file_are_inconclusive_not_refused(tmp_path):
+    # class: several runs' losses in one file (benchmarks/simcurves.py family several-runs): rows of printed lists, a
+    # headerless matrix, a sweep table one run a column. Judges call such a file inconclusive (no one curve); explain
+    # refused it ("cannot tell which kind of log")
+    files = {
+        "loss_log.txt": "".join(f"run-{i}: [{', '.join(f'{2.5 - 0.1 * t - 0.05 * i:.3f}' for t in range(12))}]\n" for i in range(4)),
+        "losses.csv": "".join(",".join(f"{2.5 - 0.1 * t - 0.05 * i:.4f}" for t in range(12)) + "\n" for i in range(4)),
+        "loss.csv": "loss;lr 1e-3;lr 3e-3\n" + "".join(f"Epoch {t + 1};{2.5 - 0.1 * t:.4f};{2.4 - 0.1 * t:.4f}\n" for t in range(12)),
+    }
+    for name, text in files.items():
+        f = tmp_path / name
+        f.write_text(text)
+        d = diagnose(read_run(f))
+        assert (d.verdict, d.rule) == ("inconclusive", "several-runs"), name

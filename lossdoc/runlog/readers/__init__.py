@@ -151,7 +151,14 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
             continue
         if fmt is not None or ((not binary or reader.name in BINARY_FORMATS) and reader.detect(p, head)):
             check_size(p, size, reader.name)
-            run = reader.read(p, **options)
+            try:
+                run = reader.read(p, **options)
+            except LossdocError as exc:
+                # a table whose header names a loss over a column of labels ("loss;lr 1e-3;lr 3e-3" over "Epoch 1;..."):
+                # several runs side by side, which the last try reads as such, where the table's reader found no value
+                if fmt is None and reader.name == "csv" and exc.key == "error.no_loss_values" and values.detect(p, _head(p, LONG_HEAD_BYTES)[0]):
+                    return sanitize(values.read(p, **options))
+                raise
             if reader.name in NAMELESS_FORMATS and not (options.get("train_col") or options.get("val_col")):
                 _validation_file(run, p)
             return sanitize(run)
@@ -161,6 +168,16 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
         # no format answered: a console log of few loss lines among other output (console.detect_sparse), looked for in
         # the first LONG_HEAD_BYTES, where they may lie beyond the first look, between long lines of set-up and timings
         long_head = _head(p, LONG_HEAD_BYTES)[0] if size > HEAD_BYTES else head
+        if size > HEAD_BYTES:
+            # the same detectors again, on the first LONG_HEAD_BYTES: a log whose first loss lines lie beyond the first
+            # look, after long set-up output (progress bars whose carriage returns were lost, warnings, a config echo)
+            for reader in candidates:
+                if reader.name not in LAST_TRY and reader.name not in BINARY_FORMATS and reader.detect(p, long_head):
+                    check_size(p, size, reader.name)
+                    run = reader.read(p, **options)
+                    if reader.name in NAMELESS_FORMATS and not (options.get("train_col") or options.get("val_col")):
+                        _validation_file(run, p)
+                    return sanitize(run)
         if console.detect_sparse(long_head, LONG_HEAD_LINES):
             check_size(p, size, "console")
             run = console.read(p, **options)

@@ -33,12 +33,16 @@ from lossdoc.runlog.run import ReaderWarning, Run
 MIN_VALUES = 1  # named loss values a file needs to be read as a page of values
 VALUES_KEPT = 200  # values kept in run.config["values"]
 VALUES_SHOWN = 4  # values the warning shows
-MATCH_CAP = 2048  # characters of a line that are looked at
+MATCH_CAP = 2048  # characters of a line that are looked at for named values
+LINE_SCAN = 1_000_000  # characters of a line that are looked at for a series (a list of thousands of losses)
+MIN_SERIES = 2  # series side by side, at least
+MIN_SERIES_VALUES = 3  # numbers in each
+MIN_BARE_ROW = 5  # numbers in a bare row (no brackets, no label), and at least as many as there are rows
 # names that are about a loss, not of one (loss_kind's NOT_A_LOSS, without the words of a summary: "best val loss" is one)
 _NOT_A_VALUE = frozenset(NOT_A_LOSS - {"best", "min", "lowest", "minimum", "max"})
 _FILLER = frozenset({"the", "a", "an", "our", "my", "its", "their", "and", "with", "gave", "got", "reached", "has", "had", "was", "is"})
 _LOSS_WORDS = r"(?:loss|losses|nll|ppl|perplexity)"
-_NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
+_NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,24})?(?:[eE][-+]?\d{1,3})?|\.\d{1,24}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
 # up to three words, then a loss word (whole, not the start of "loss_every"), then at most a separator, then a number
 # that is not a share ("4.45%"), a range's start ("0.5-1.0") or the start of a longer token ("3.2.1", "2e")
 _VALUE = re.compile(
@@ -104,15 +108,93 @@ def values_in(lines: list[str]) -> list[dict[str, Any]]:
     return found
 
 
+_LIST = re.compile(r"\[([^\[\]]{1,200000})\]")  # a printed Python list or JSON array on the line
+_SPLIT = re.compile(r"[\s,;]+")
+_LABEL = re.compile(r"^[ \t]*([A-Za-z][\w .\-]{0,40}?)[ \t]*[:=][ \t]*(?=\[)")  # "BRNN:[...]", "val = [...]"
+
+
+def _numbers(text: str) -> list[float] | None:
+    """The numbers of a comma, semicolon or space separated run of them, or None when any token is not a number."""
+    out: list[float] = []
+    for tok in _SPLIT.split(text.strip().strip(",;")):
+        if not tok:
+            continue
+        v = to_float(tok.strip("'\""))
+        if v is None:
+            return None
+        out.append(v)
+    return out
+
+
+_LOSS_NAMED = re.compile(r"(?<![A-Za-z])" + _LOSS_WORDS + r"(?![A-Za-z])", re.IGNORECASE)
+
+
+def series_in(lines: list[str], name: str = "") -> list[dict[str, Any]]:
+    """Several series of losses side by side, one a line (``BRNN:[0.71, 0.69, ...]``, a CSV row holding a quoted list,
+    rows of comma-separated numbers), or one a column of a table whose rows are positions (``Epoch 3;115.6;124.5``
+    under a header that names the runs): [{"name", "values"}], or [] unless every line that is not blank (a header
+    aside) is such a series, there are MIN_SERIES of them and each holds at least MIN_SERIES_VALUES numbers. The
+    numbers must be named as losses somewhere: by the file's name (``train_losses.txt``, ``loss_log.txt``), the
+    series' labels or the table's header (a table of timings per setting is not one)."""
+    rows = [line[:LINE_SCAN] for line in lines if line.strip()]
+    if len(rows) < MIN_SERIES:
+        return []
+    named = bool(_LOSS_NAMED.search(to_en(name.replace("_", " ").replace("-", " "))))
+    found = _rows(rows) or _columns(rows)
+    labels = " ".join(s["name"] for s in found) + " " + rows[0][:MATCH_CAP]
+    return found if named or _LOSS_NAMED.search(to_en(labels.replace("_", " "))) else []
+
+
+def _rows(rows: list[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(rows, 1):
+        lists = [m for m in _LIST.finditer(row)]
+        values = _numbers(lists[-1].group(1)) if lists else _numbers(row)
+        if values is None or len(values) < MIN_SERIES_VALUES:
+            return []
+        if not lists and len(values) < max(MIN_BARE_ROW, len(rows)):
+            # bare rows of numbers are runs only when longer than the table is tall: a table of a few columns and many
+            # rows (epoch, train, val) is one run's columns, not many runs
+            return []
+        label = _LABEL.match(row)
+        first = row.split(",", 1)[0].strip().strip("'\"") if lists else ""  # a CSV row's first cell: "softmax,100,...,\"[...]\""
+        name = label.group(1) if label else first if re.fullmatch(r"[A-Za-z][\w.\-]{0,40}", first) else f"#{i}"
+        out.append({"name": name, "values": values})
+    return out
+
+
+def _columns(rows: list[str]) -> list[dict[str, Any]]:
+    """A table whose first row names the runs and whose rows each hold a position then one value per run."""
+    sep = ";" if rows[0].count(";") >= 2 else "," if rows[0].count(",") >= 2 else "\t"
+    header = [c.strip() for c in rows[0].split(sep)]
+    if len(header) < MIN_SERIES + 1 or any(to_float(c) is not None for c in header[1:]):
+        return []
+    cols: list[list[float]] = [[] for _ in header[1:]]
+    for row in rows[1:]:
+        cells = [c.strip() for c in row.split(sep)]
+        if len(cells) != len(header):
+            return []
+        values = [to_float(c) for c in cells[1:]]
+        if any(v is None for v in values):
+            return []
+        for col, v in zip(cols, values, strict=True):
+            col.append(float(v))  # type: ignore[arg-type]
+    if len(cols[0]) < MIN_SERIES_VALUES:
+        return []
+    return [{"name": name, "values": col} for name, col in zip(header[1:], cols, strict=True)]
+
+
 def enough(found: list[dict[str, Any]]) -> bool:
     return len(found) >= MIN_VALUES and any(v["value"] != 0 for v in found)
 
 
 def detect(path: Path, head: str) -> bool:
-    """Whether a text file no other reader took holds loss values (the last try: readers.read_run asks it last)."""
+    """Whether a text file no other reader took holds loss values, or several series of them side by side (the last
+    try: readers.read_run asks it last)."""
     if path.suffix.lower() in CODE_SUFFIXES:
         return False
-    return enough(values_in(head.splitlines()))
+    lines = head.splitlines()
+    return bool(series_in(lines, path.name)) or enough(values_in(lines))
 
 
 def resolve(folder: Path) -> Path | None:
@@ -120,8 +202,11 @@ def resolve(folder: Path) -> Path | None:
 
 
 def read(path: Path, **_: Any) -> Run:
-    text = TextLines(path)
-    found = values_in([line for _, line in text])
+    lines = [line for _, line in TextLines(path, cap=LINE_SCAN)]
+    series = series_in(lines, path.name)
+    if series:
+        return _several(path, series)
+    found = values_in(lines)
     if not enough(found):
         raise LossdocError("error.values_none", path=str(path))
     run = Run(source=str(path), format="values")
@@ -135,3 +220,19 @@ def read(path: Path, **_: Any) -> Run:
 
 def _shown(value: float) -> str:
     return f"{value:.6g}" if math.isfinite(value) else str(value)
+
+
+def _several(path: Path, series: list[dict[str, Any]]) -> Run:
+    """Several runs' series side by side: no one curve. Each series' name, count, first, lowest and last value go to
+    run.config["series"] and the first few to the warning warn.several_series."""
+    run = Run(source=str(path), format="values")
+    kept = []
+    for s in series[:VALUES_KEPT]:
+        v = [x for x in s["values"] if math.isfinite(x)] or [math.nan]
+        kept.append({"name": s["name"], "n": len(s["values"]), "first": v[0], "min": min(v), "last": v[-1]})
+    run.config["series"] = kept
+    first = kept[:VALUES_SHOWN]
+    shown = "; ".join(f"{s['name']} ({s['n']}): {_shown(s['first'])} → {_shown(s['last'])}" for s in first)
+    run.warnings.append(ReaderWarning("warn.several_series", {"file": path.name, "n": len(series), "k": len(first), "shown": shown}))
+    run.records_read = sum(s["n"] for s in kept)
+    return run

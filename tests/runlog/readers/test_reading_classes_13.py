@@ -172,7 +172,6 @@ def test_a_bare_validation_value_beside_another_measure_is_not_the_validation_lo
 @pytest.mark.parametrize(
     ("name", "text"),
     [
-        ("notes.txt", "Train with the default config.\nThe final loss: 0.35 on CIFAR-10 after tuning.\n"),
         ("config.yaml", "training:\n  lr: 3e-4\n  loss: 1.0\n"),
         ("insurance.txt", "Net loss: 0.35M\n"),
         ("changelog.txt", "v1.2\n - Fix: loss at step 0 = nan when fp16 is on\n"),  # a NaN alone is no reading
@@ -185,6 +184,16 @@ def test_the_last_try_does_not_claim_a_text_that_is_no_log(tmp_path, name, text)
     f.write_text(text)
     with pytest.raises(LossdocError):
         read_run(f)
+
+
+def test_a_sentence_with_a_final_loss_is_a_page_of_one_value_not_a_curve(tmp_path):
+    # the console's last try does not claim it; the very last (readers/values.py) reads its one value: inconclusive
+    f = tmp_path / "notes.txt"
+    f.write_text("Train with the default config.\nThe final loss: 0.35 on CIFAR-10 after tuning.\n")
+    run = read_run(f)
+    assert run.format == "values" and not len(run.batches) and not len(run.epochs)
+    assert [(v["name"], v["value"], v["line"]) for v in run.config["values"]] == [("final loss", 0.35, 2)]
+    assert diagnose(run).rule == "no-curve"
 
 
 def test_sentence_positions_with_thousands_a_total_or_an_epoch_and_words_before_them(tmp_path):

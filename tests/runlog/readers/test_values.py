@@ -56,6 +56,7 @@ def test_key_value_tables_sentences_and_chinese_keys_name_their_values():
         "best_val_loss = 1.7231",
         "最终验证损失：1.93",
         "test perplexity: 24.95",
+        "2025-10-02 14:29:20,335 - INFO - [__main__] - Final training loss: 1.1465217211914063",  # a float's full repr
     ]
     got = [(v["name"], v["value"], v["line"]) for v in values_in(lines)]
     assert got == [
@@ -65,6 +66,7 @@ def test_key_value_tables_sentences_and_chinese_keys_name_their_values():
         ("best val loss", 1.7231, 7),
         ("val loss", 1.93, 8),  # 最终 is not a key lossdoc translates; 验证损失 is "val loss"
         ("test perplexity", 24.95, 9),
+        ("Final training loss", 1.1465217211914063, 10),
     ]
 
 
@@ -156,3 +158,65 @@ def test_format_values_reads_a_page_and_refuses_a_file_without_values_in_one_lin
     assert run(["explain", str(empty), "--format", "values"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "holds no loss values named as such" in err
+
+
+def test_rows_of_lists_in_a_file_named_for_losses_are_several_runs(tmp_path):
+    f = tmp_path / "loss_log.txt"
+    f.write_text("BRNN:[0.7127, 0.6917, 0.6857, 0.6888]\nBRNN:[0.7101, 0.69, 0.95, 1.2, 1.9542]\nLSTM = [0.69, 0.5, 0.41]\n")
+    run = read_run(f)
+    assert run.format == "values" and not len(run.batches) and not len(run.epochs)
+    assert [(s["name"], s["n"], s["first"], s["min"], s["last"]) for s in run.config["series"]] == [
+        ("BRNN", 4, 0.7127, 0.6857, 0.6888),
+        ("BRNN", 5, 0.7101, 0.69, 1.9542),
+        ("LSTM", 3, 0.69, 0.41, 0.41),
+    ]
+    (w,) = [w for w in run.warnings if w.key == "warn.several_series"]
+    assert w.args["n"] == 3 and w.args["shown"].startswith("BRNN (4): 0.7127 → 0.6888; BRNN (5): 0.7101 → 1.9542")
+    d = diagnose(run)
+    assert (d.verdict, d.rule, d.headline, d.next_steps) == ("inconclusive", "several-runs", "headline.inconclusive.several_series", ["next.one_run"])
+
+
+def test_a_sweep_table_one_run_a_column_under_a_header_that_names_the_measure(tmp_path):
+    rows = [(629.54, 621.76, 604.67), (188.99, 188.92, 198.34), (115.61, 124.5, 136.44), (87.75, 96.57, 109.96)]
+    text = "perplexity ;Dropout 0.0;Dropout 0.2;Dropout 0.4\n" + "".join(f"Epoch {i};" + ";".join(map(str, r)) + "\n" for i, r in enumerate(rows, 1))
+    f = tmp_path / "results.csv"
+    f.write_text(text)
+    series = read_run(f).config["series"]
+    assert [(s["name"], s["n"], s["first"], s["last"]) for s in series] == [
+        ("Dropout 0.0", 4, 629.54, 87.75),
+        ("Dropout 0.2", 4, 621.76, 96.57),
+        ("Dropout 0.4", 4, 604.67, 109.96),
+    ]
+    # a header that names a known loss column ("loss") over labels: the CSV reader finds no value, the last try reads it
+    g = tmp_path / "sweep.csv"
+    g.write_text(text.replace("perplexity ", "loss"))
+    assert [s["name"] for s in read_run(g).config["series"]] == ["Dropout 0.0", "Dropout 0.2", "Dropout 0.4"]
+
+
+def test_a_tall_table_of_bare_numbers_is_not_runs_a_row(tmp_path):
+    # ten rows of three numbers: one run's columns (which, the file does not say), not ten runs
+    f = tmp_path / "losses.csv"
+    f.write_text("".join(f"{2.3 - 0.1 * i:.3f} {2.4 - 0.1 * i:.3f} {0.5 + 0.01 * i:.3f}\n" for i in range(10)))
+    with pytest.raises(LossdocError):
+        read_run(f)
+
+
+def test_a_headerless_matrix_named_for_losses_is_one_run_a_row(tmp_path):
+    f = tmp_path / "loss.csv"
+    f.write_text("0.4619,0.2933,0.2112,0.1326,0.1275\n0.6832,0.6255,0.5738,0.4166,0.3936\n1.3716,1.1457,0.6782,0.6720,0.4855\n")
+    series = read_run(f).config["series"]
+    assert [(s["name"], s["n"], s["first"], s["last"]) for s in series] == [
+        ("#1", 5, 0.4619, 0.1275),
+        ("#2", 5, 0.6832, 0.3936),
+        ("#3", 5, 1.3716, 0.4855),
+    ]
+
+
+def test_tables_and_rows_not_named_as_losses_are_not_several_runs(tmp_path):
+    timings = tmp_path / "training_log.csv"  # a sweep's settings and times: no loss named anywhere
+    timings.write_text("hidden_size,n_layers,chunk_len,batch_size,learning_rate,total_time\n100,1,200,100,0.01,13.79\n100,2,200,100,0.01,19.58\n")
+    rows = tmp_path / "results.txt"
+    rows.write_text("0.4619,0.2933,0.2112,0.1326,0.1275\n0.6832,0.6255,0.5738,0.4166,0.3936\n")
+    for f in (timings, rows):
+        with pytest.raises(LossdocError):
+            read_run(f)
