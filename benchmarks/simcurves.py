@@ -31,9 +31,13 @@ still-learning [still-learning]
     exponential with tau in [0.5, 2] S, still falling at the end: the fall over the last 20% of the records (mean of the first
     half of that window minus the mean of its second half) is at least 0.01 nats and z standard errors, where
     SE = 2 sigma / sqrt(n_window) (inflated by sqrt((1 + phi)/(1 - phi)) for AR(1) noise); z in [8, 30] (easy,
-    autocorrelated, warmup-bump), [6, 20] (short), [4, 6] (small-effect). sigma is set from z (clipped to [0.002, 0.5], which can only raise z).
+    autocorrelated, warmup-bump), [6, 20] (short), [4, 6] (small-effect). sigma is set from z and clipped to [0.002, 0.5]: the upper clip can only raise z, the lower one lowers it for a
+    curve whose end falls by little (its meta z is then the one the clipped noise gives).
     A third of the cases log a learning rate that decays by a cosine stopped at 15-100% of its peak (a run stopped
     mid-schedule); the others a constant rate.
+    Tier ``steady``: a slow learner's straight fall from its start, D = 10-40% of it over the run (no slowing), N in
+    [45, 79], no evaluations; the noise is set so that the last half's least-squares fall is z_half in [4, 10] of its
+    standard error (so the last 20 records alone show it at about z_half / 1.4).
 converged [converged]
     Real text from scratch: ``E + (init - E) exp(-u / tau)`` with tau in [0.02, 0.1] S, so the last half of the
     run is flat (its remaining fall is below e^-5 of the total); E uniform in [0.35 ln V, min(0.75 ln V, 0.7 U)],
@@ -138,10 +142,10 @@ TRUTH: dict[str, tuple[str, ...]] = {
     "several-runs": ("inconclusive",),
 }
 HEALTHY_FAMILIES = ("random-plateau", "still-learning", "converged", "short-flat", "fine-tune", "no-curve", "several-runs")
-TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed")
+TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed", "steady")
 FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "random-plateau": ("easy", "short", "autocorrelated", "warmup-bump"),
-    "still-learning": ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals"),
+    "still-learning": ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "steady"),
     "converged": ("easy", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed"),
     "overfitting": ("easy", "small-effect", "short", "autocorrelated", "few-evals"),
     "divergence": ("easy", "short", "autocorrelated"),
@@ -252,6 +256,8 @@ def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def _n_records(rng: np.random.Generator, tier: str) -> int:
+    if tier == "steady":
+        return int(rng.integers(45, 80))
     if tier == "short":
         return int(rng.integers(10, 41))
     if tier == "warmup-bump":
@@ -449,9 +455,31 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             d, n_w = _end_fall(_record_means(base, rec_step, k))
             if d >= 0.01:
                 break
+        if tier == "steady":
+            # a slow learner: a straight fall from its start, D = 10-40% of it over the run, no slowing at all
+            D = float(rng.uniform(0.1, 0.4)) * init
+
+            def base(u, D=D):
+                return init - D * np.minimum(np.maximum(u, 0.0), S) / S
+
+            shape = f"linear D={D:.3g}"
+            d, n_w = _end_fall(_record_means(base, rec_step, k))
         fn = with_bump(base)
         sub = shape.split()[0]
-        if family in ("still-learning", "converged"):  # converged: the annealed tier, a still-learning curve
+        if tier == "steady":
+            # noisy: the last half's least-squares fall is z_half in [4, 10] of its standard error, so the last 20
+            # records alone show it at about z_half / 1.4 (a steady fall a reader sees in the whole curve, not its end)
+            m = n // 2
+            x = np.arange(m, dtype=float)
+            mean_h = _record_means(base, rec_step, k)[-m:]
+            slope = -float(np.polyfit(x, mean_h, 1)[0])  # per record
+            z = float(rng.uniform(4, 10))
+            sigma_rec = float(np.clip(slope * math.sqrt(m * (m * m - 1) / 12.0) / z, 0.002, 0.5))
+            sigma_b = sigma_rec * math.sqrt(k)
+            meta.update({"end_fall": d, "z": z, "z_half": z})
+            val_fn = base
+            has_evals, n_evals = False, 0
+        elif family in ("still-learning", "converged"):  # converged: the annealed tier, a still-learning curve
             z = float(rng.uniform(4, 6)) if tier == "small-effect" else float(rng.uniform(6, 20)) if tier == "short" else float(rng.uniform(8, 30))
             sigma_rec = float(np.clip(d * math.sqrt(n_w) / (2 * z * _z_factor(phi)), 0.002, 0.5))
             sigma_b = sigma_rec * math.sqrt(k)

@@ -186,7 +186,52 @@ def _progress(c: Context) -> Finding:
         return Finding("progress", "info", "f.progress.improving" + suffix, args, measured=change)
     if z > z_crit and _material(change, c):
         return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
+    if source == "batches" and slope < 0:
+        steady = _steady_fall(c, slope)
+        if steady is not None:
+            return steady
     return Finding("progress", "ok", "f.progress.settled" + suffix, args, measured=change)
+
+
+def _steady_fall(c: Context, end_slope: float) -> Finding | None:
+    """A short noisy log whose end window (its last MIN_TAIL records) cannot show its fall beyond noise, while its last
+    half can: still falling when the last half's least-squares fall is beyond Z_TREND standard errors (t quantile,
+    AR(1)-widened) and material, and the end window falls at least STEADY_END_SHARE as steeply as the half and at
+    FLAT_SLOPE_REL or more of the run's average rate (no sign of slowing: a curve that fell and then flattened has an
+    end window flatter than its half). A slow learner's straight fall, as judges of real logs read it: still learning.
+    Only for a log whose end window is MIN_TAIL records because a quarter of it would be fewer (fewer than 4 MIN_TAIL
+    records: in a longer log its quarter is the window, long enough), and whose last half holds more records than the
+    window (at least 2 MIN_TAIL + 2)."""
+    n = c.loss.size
+    m = n // 2
+    tail = int(c.tail.sum())
+    if m <= tail or tail <= math.ceil(th.TAIL_FRACTION * n):
+        return None
+    y, x = c.loss[-m:], c.step[-m:]
+    slope, se = stats.linear_trend(y, x)
+    se *= stats.ar1_mean_factor(c.rho_b, m)
+    if not (math.isfinite(slope) and math.isfinite(se) and se > 0 and slope < 0):
+        return None
+    span = float(x[-1] - x[0])
+    df = m - 2
+    z = slope / se
+    if z >= -stats.t_equivalent(th.Z_TREND, df) or not _material(slope * span, c) or end_slope > th.STEADY_END_SHARE * slope:
+        return None
+    rel = _end_share(c, end_slope)
+    if rel is None or rel < th.FLAT_SLOPE_REL:
+        return None
+    args = {
+        "change": _r(slope * span),
+        "drop": _r(-slope * span),
+        "se": _r(se * span),
+        "z": _r(z, 1),
+        "span": _epoch(span),
+        "records": m,
+        "source": "batches",
+        "per_1k": _r(slope * 1000, 4),
+        "df": df,
+    }
+    return Finding("progress", "info", "f.progress.improving_half", args, measured=slope * span)
 
 
 def _progress_few(c: Context) -> Finding | None:

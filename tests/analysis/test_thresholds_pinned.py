@@ -461,6 +461,35 @@ def case_flat_slope(past):
     return key == "f.progress.val_flattened"
 
 
+def _steady(r, a=0.1):
+    """60 records: a fall, its last half (30 records) falling beyond its noise, the end window (20 records, too noisy on
+    its own) falling at r times the half's least-squares slope (both measured on the noisy series, as the check does)."""
+    t = np.arange(60, dtype=float)
+    noise = a * np.where(np.arange(60) % 4 < 2, 1.0, -1.0)
+
+    def build(s_end):
+        y = np.where(t < 30, 3.0 - 0.0133 * t, 3.0 - 0.399 - 0.02 * (t - 30))
+        return np.where(t < 40, y, 3.0 - 0.599 + s_end * (t - 40)) + noise
+
+    def ratio(s_end):
+        y = build(s_end)
+        return np.polyfit(t[-20:], y[-20:], 1)[0] / np.polyfit(t[-30:], y[-30:], 1)[0]
+
+    lo, hi = 0.02, -0.05
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if ratio(mid) < r else (lo, mid)
+    return build((lo + hi) / 2)
+
+
+@pins("STEADY_END_SHARE")
+def case_steady_end_share(past):
+    r = th.STEADY_END_SHARE * (1.2 if past else 0.8)  # past: the end falls as steeply as the half's share asks
+    f = checks.check_progress(context(make_run(_steady(r), v=None)))
+    assert f.key in ("f.progress.improving_half", "f.progress.settled"), f.key
+    return f.key == "f.progress.improving_half"
+
+
 # --------------------------------------------------------------------------- numbers that are not a mean loss
 
 
