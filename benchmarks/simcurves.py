@@ -227,8 +227,8 @@ class Case:
             base = base + ("converged",)
         if self.family in HEALTHY_TRUTH_FAMILIES and self.loss.size < WIDER_SHORT_RECORDS and self.eval_step.size == 0:
             return base + ("inconclusive",)  # WIDER (docstring)
-        if self.family == "converged" and self.tier == "annealed" and self.fmt == "nanogpt":
-            # WIDER: nanoGPT's console prints no learning rate per iteration: the schedule's end cannot be seen
+        if self.family == "converged" and self.tier == "annealed" and (self.fmt == "nanogpt" or (self.fmt == "console" and _stage_length(self))):
+            # WIDER: nanoGPT's console, and a console of stages, print no learning rate: the schedule's end cannot be seen
             return base + ("still-learning",)
         if (
             self.family == "stuck"
@@ -1002,8 +1002,14 @@ def _write_console(case: Case, folder: Path) -> Path:
     step_w, loss_w, val_w = CONSOLE_KEYS[case.step.size % len(CONSOLE_KEYS)]
     lines: list[str] = _setup_output(case)
     setup = len(lines)
+    stage = _stage_length(case)
     for kind, i in _events(case):
-        if kind == "batch":
+        if kind == "batch" and stage:
+            # trained in stages (a loop over data chunks): a heading per chunk, the epoch count starting again in each
+            if i % stage == 0:
+                lines.append(f"chunk{i // stage}:")
+            lines.append(f"- Epoch {i % stage + 1}/{stage}, {loss_w}: {case.loss[i]:.6f}")
+        elif kind == "batch":
             lines.append(f"{step_w} {int(case.step[i]):6d} | {loss_w} {case.loss[i]:.4f} | lr {case.lr[i]:.2e} | {0.1 * (i + 1):.1f}s")
         elif len(lines) == setup:
             lines.append(f"{val_w} {case.eval_val[i]:.4f}")  # before any batch: the model as it starts
@@ -1015,6 +1021,19 @@ def _write_console(case: Case, folder: Path) -> Path:
 
 
 PREAMBLE_STREAM = 7933  # the side generator of the console writer's set-up output (see _setup_output)
+STAGES_STREAM = 7937  # the side generator of the console writer's staged layout (see _stage_length)
+
+
+def _stage_length(case: Case) -> int:
+    """For a fifth of the console logs of 12 or more records (from a generator of its own), the records of a run
+    trained in stages: each a chunk of 3-10 of them, printed as its epochs ("chunk2:" then "- Epoch 1/3, loss: X"),
+    the count starting again in each; 0 for the others."""
+    side = np.random.default_rng(
+        [case.seed, FAMILIES.index(case.family), TIERS.index(case.tier), FORMATS.index(case.fmt), case.step.size, STAGES_STREAM]
+    )
+    if case.step.size < 12 or side.random() >= 0.2:
+        return 0
+    return int(side.integers(3, 11))
 
 
 def _setup_output(case: Case) -> list[str]:

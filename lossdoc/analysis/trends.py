@@ -472,11 +472,28 @@ def _blown_up_stretch(c: Context, w: int) -> Finding | None:
 
 
 def _early_in_band(c: Context, end: float) -> bool:
-    """Fewer than EARLY_STEPS optimizer steps logged, V known, not a fine-tune, and the end inside a fresh model's band."""
+    """Fewer than EARLY_STEPS optimizer steps logged, V known, not a fine-tune, and the end inside a fresh model's band.
+    A log of one loss per epoch (its records' epochs each a whole number above the last, no step logged) has taken at
+    least one step an epoch, and usually many: its record count is no count of steps, and 30 epochs that never left
+    the initial band are stuck, not early."""
     if c.vocab_size is None or c.pretrained or c.last_step is None or c.last_step >= th.EARLY_STEPS:
+        return False
+    if _per_epoch(c):
         return False
     low, high = c.init_band
     return low <= end <= high
+
+
+def _per_epoch(c: Context) -> bool:
+    """Whether the training records are one per epoch: two or more, their epochs whole numbers, each above the last,
+    and their steps the records' own count (no step logged: 1, 2, 3, ...) or the epochs themselves."""
+    b = c.run.batches
+    if len(b) < 2:
+        return False
+    ep, st = b.epoch, b.step
+    if not (np.isfinite(ep).all() and np.all(ep == np.round(ep)) and np.all(np.diff(ep) >= 1)):
+        return False
+    return bool(np.array_equal(st, np.arange(1, len(b) + 1, dtype=st.dtype)) or np.array_equal(st, ep))
 
 
 def _within_init_band(c: Context, best: float, end: float) -> bool:

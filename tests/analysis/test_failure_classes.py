@@ -822,3 +822,17 @@ def test_a_noisy_fall_that_flattened_is_not_still_learning_by_its_last_half(tmp_
     f.write_text("".join(f"{v}\n" for v in y))
     d = diagnose(read_run(f))
     assert d.finding("progress").key != "f.progress.improving_half" and d.verdict != "still-learning"
+
+
+def test_a_log_of_one_loss_per_epoch_flat_at_its_start_is_stuck_not_early(tmp_path):
+    # class: a loss per epoch read as a loss per step (a console "Epoch N, loss: X", no step logged): 30 epochs that
+    # never left a fresh model's band looked like 30 steps, "early: not stuck yet"; 30 epochs are many steps
+    rng = np.random.default_rng(0)
+    f = tmp_path / "train.log"
+    f.write_text("".join(f"Epoch {e}, loss: {9.365 + rng.normal(0, 0.003):.4f}\n" for e in range(1, 31)))
+    d = diagnose(apply_overrides(read_run(f), vocab_size=10000))
+    assert d.verdict == "broken" and d.finding("no-learning").status == "fail"
+    # the same numbers as steps (no epoch): still early, as before
+    g = tmp_path / "steps.log"
+    g.write_text("".join(f"step {s}, loss: {9.365 + rng.normal(0, 0.003):.4f}\n" for s in range(1, 31)))
+    assert diagnose(apply_overrides(read_run(g), vocab_size=10000)).finding("no-learning").key == "f.nolearn.early"

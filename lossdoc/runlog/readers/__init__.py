@@ -156,7 +156,7 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
             except LossdocError as exc:
                 # a table whose header names a loss over a column of labels ("loss;lr 1e-3;lr 3e-3" over "Epoch 1;..."):
                 # several runs side by side, which the last try reads as such, where the table's reader found no value
-                if fmt is None and reader.name == "csv" and exc.key == "error.no_loss_values" and values.detect(p, _head(p, LONG_HEAD_BYTES)[0]):
+                if fmt is None and _gives_way(reader.name, exc) and values.detect(p, _head(p, LONG_HEAD_BYTES)[0]):
                     return sanitize(values.read(p, **options))
                 raise
             if reader.name in NAMELESS_FORMATS and not (options.get("train_col") or options.get("val_col")):
@@ -188,6 +188,13 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
         if values.detect(p, long_head):
             return sanitize(values.read(p, **options))
     raise LossdocError("error.unknown_format", path=str(p), allowed=", ".join(formats()))
+
+
+def _gives_way(reader: str, exc: LossdocError) -> bool:
+    """Whether a reader that claimed a file and could not read it gives way to the last try (a page of loss values or
+    several runs' series): a table the CSV reader found no loss value in; a Markdown page none of whose blocks is a
+    log after all (a JSON snippet that is not valid JSON, a table without values), its own text holding the values."""
+    return reader == "markdown" or (reader == "csv" and exc.key == "error.no_loss_values")
 
 
 # formats whose lines or columns may hold a loss without saying which one it is

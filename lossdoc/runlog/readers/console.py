@@ -330,6 +330,9 @@ def read(path: Path, **_: Any) -> Run:
     first_shape: frozenset[str] = frozenset()  # what the first line with an epoch names (a new run prints the same)
     first_step: float | None = None
     appended: list[int] = []  # lines where another run's epochs begin again
+    stages: list[int] = []  # lines where the epochs begin again from where the loss was: a next stage of the same run
+    stage_offset = 0.0  # added to the epochs of later stages, so that they follow the earlier ones
+    run_first: float | None = None  # the first training loss of the run being read (since the last appended run)
     last_batch, last_was_batch = 0, False
     for lineno, line in lines:
         facts = _line_facts(line)
@@ -381,14 +384,23 @@ def read(path: Path, **_: Any) -> Run:
                 and shape == first_shape
                 and (raw_step is None or first_step is None or raw_step <= first_step)
             ):
-                # the epoch count starts again from its first value: another run appended to the same file (a script
-                # that appends on every launch). The runs are not one curve; the last one is read (warn.appended_runs)
-                batches.clear()
-                evals.clear()
-                counter, offset, max_step, last_raw, last_ep, last_was_batch, lone_count = 0, 0.0, 0.0, None, None, False, 0
-                appended.append(lineno)
+                # the epoch count starts again from its first value. Where the loss starts again from where it was
+                # (nearer the last loss than the run's first), a next stage of the same training (a loop over data
+                # chunks, 3 epochs each): its epochs follow the earlier ones (warn.stages). Else another run appended
+                # to the same file (a script that appends on every launch): the runs are not one curve; the last one is
+                # read (warn.appended_runs)
+                if _continues(facts, batches.get(last_batch), run_first):
+                    stage_offset += top_ep - first_ep + 1
+                    stages.append(lineno)
+                else:
+                    batches.clear()
+                    evals.clear()
+                    counter, offset, max_step, last_raw, last_ep, last_was_batch, lone_count = 0, 0.0, 0.0, None, None, False, 0
+                    appended.append(lineno)
+                    stage_offset, run_first = 0.0, None
                 top_ep = None
             top_ep = ep if top_ep is None else max(top_ep, ep)
+            ep += stage_offset
         step = facts["step"][0] if "step" in facts else None
         if step is not None and not math.isfinite(step):
             bad.append(lineno)
@@ -440,6 +452,8 @@ def read(path: Path, **_: Any) -> Run:
         gn = math.inf if "grad" in facts and math.isnan(gn) else gn  # logged as nan: not finite (sanitize.py keeps it apart)
         batches[int(step)] = (NAN if ep is None else ep, train, lr, gn, NAN)
         last_batch, last_was_batch = int(step), True
+        if run_first is None and math.isfinite(train):
+            run_first = train
     lines.warn_long(run)
     if not batches and not evals:
         if lines.empty:
@@ -451,10 +465,32 @@ def read(path: Path, **_: Any) -> Run:
         run.warnings.append(ReaderWarning("warn.steps_counted", {}))
     if appended:
         run.warnings.append(ReaderWarning("warn.appended_runs", {"count": len(appended) + 1, "line": appended[-1]}))
+    if stages:
+        run.warnings.append(
+            ReaderWarning("warn.stages", {"count": len(stages) + 1, "lines": ", ".join(map(str, stages[:5])) + (", …" if len(stages) > 5 else "")})
+        )
     run.records_read = recognised
     run.records_skipped = len(bad)
     _assemble(run, batches, evals)
     return finish(run, path, "error.console_no_lines")
+
+
+STAGE_MOVED_REL = 0.1  # a run whose loss moved less than this share of its first loss cannot show a fresh start
+
+
+def _continues(facts: dict[str, Any], last: tuple[float, ...] | None, run_first: float | None) -> bool:
+    """Whether a line whose epochs begin again continues the run, as a next stage: unless its loss starts again near
+    the run's first loss (nearer it than the last batch's) after the run had moved from there materially
+    (STAGE_MOVED_REL of the first loss), as another run appended to the file does. A run that never moved cannot
+    show a fresh start: its stages are read as one."""
+    new = next((facts[k][0] for k in ("train", "train_mean", "val") if k in facts), None)
+    if new is None or last is None or run_first is None:
+        return False
+    prev = last[1]
+    if not all(math.isfinite(x) for x in (new, prev, run_first)):
+        return False
+    fresh = abs(new - run_first) <= abs(new - prev) and abs(prev - run_first) >= STAGE_MOVED_REL * abs(run_first)
+    return not fresh
 
 
 def _assemble(run: Run, batches: dict[int, tuple[float, float, float, float, float]], evals: dict[tuple[float, float], list[float]]) -> None:

@@ -126,18 +126,25 @@ def blocks(text: str, tables: bool = True) -> list[Block]:
 
 def _reader_for(block: Block) -> Any:
     """The first reader (in READERS order, this one left out) whose detector claims the block, or None."""
+    found = _readers_for(block)
+    return found[0] if found else None
+
+
+def _readers_for(block: Block) -> list[Any]:
+    """Every reader (in READERS order, this one left out) whose detector claims the block."""
     from lossdoc.runlog.readers import READERS
 
     name = Path("table.csv" if block.kind == "table" else "block.txt")
+    out = []
     for r in READERS:
         if r.name in NOT_OFFERED:
             continue
         try:
             if r.detect(name, block.text[: PROSE_HEAD if block.kind == "text" else 8192]):
-                return r
+                out.append(r)
         except (OSError, ValueError):
             continue
-    return None
+    return out
 
 
 def prose(text: str, tables: bool = True) -> Block | None:
@@ -209,7 +216,7 @@ def read(path: Path, **options: Any) -> Run:
     # the longest block first; one its reader cannot read after all (a JSON config a JSON reader claimed) gives way to
     # the next, and when none reads, the longest one's error is the answer
     first_error: LossdocError | None = None
-    for block, reader in sorted(claimed, key=lambda br: (-(br[0].last - br[0].first), br[0].first)):
+    for block, reader in _claimants(sorted(claimed, key=lambda br: (-(br[0].last - br[0].first), br[0].first))):
         try:
             run = _read_block(path, block, reader, options)
             break
@@ -234,6 +241,16 @@ def read(path: Path, **options: Any) -> Run:
     if len(claimed) > 1:
         run.warnings.insert(1, ReaderWarning("warn.markdown_other_blocks", {"file": path.name, "count": len(claimed) - 1}))
     return run
+
+
+def _claimants(claimed: list[tuple[Block, Any]]) -> list[tuple[Block, Any]]:
+    """Each block with its first claimant, then the other readers that claim it too (a page's text that the CSV
+    reader claims by its first line and cannot read, where the console reader reads its loss lines)."""
+    out: list[tuple[Block, Any]] = []
+    for block, reader in claimed:
+        out.append((block, reader))
+        out += [(block, r) for r in _readers_for(block) if r is not reader]
+    return out
 
 
 def _read_block(path: Path, block: Block, reader: Any, options: dict[str, Any]) -> Run:

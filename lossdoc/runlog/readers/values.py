@@ -47,9 +47,12 @@ _NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,24})?(?:[eE][-+]?\d{1,3})?|\.\d{1,24}(?:[eE][
 # that is not a share ("4.45%"), a range's start ("0.5-1.0") or the start of a longer token ("3.2.1", "2e")
 _VALUE = re.compile(
     r"(?<![A-Za-z0-9_])((?:[A-Za-z][A-Za-z0-9]{0,20}[ \t_\-]{1,2}){0,3}" + _LOSS_WORDS + r")(?![A-Za-z0-9_])"
-    r"[ \t*_`'\"]{0,4}(?:[:=|][ \t*_`'\"|]{0,6}|[ \t]{1,3}(?:is|was)[ \t:]{1,3})?(" + _NUM + r")(?![\w%\-]|\.\w)",
+    r"[ \t*_`'\"]{0,4}(?:[:=|][ \t*_`'\"|]{0,6}|[ \t]{1,3}(?:is|was)[ \t:]{1,3})?(?:[~≈][ \t]?)?(" + _NUM + r")(?![\w%\-]|\.\w)",
     re.IGNORECASE,
 )
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.{1,80}?)[ \t#]*$")
+# an item under such a heading: "- Begin: 2.37", "* End = 2.55" (its name one to three words, then only the number)
+_ITEM = re.compile(r"^[ \t]{0,8}(?:[-*+][ \t]+)?\**([A-Za-z][A-Za-z0-9 ]{0,30}?)\**[ \t]*[:=][ \t]*\**[ \t]*(?:[~≈][ \t]?)?(" + _NUM + r")[ \t*]*$")
 _TABLE_RULE = re.compile(r"^[ \t]{0,3}\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)+\|?[ \t]*$")  # |---|:---:|
 _CODE = re.compile(r"\+=|-=|==|(?<![\w])(?:def|import|return|lambda|self\.|np\.|torch\.|print\()|\.append\(")
 CODE_SUFFIXES = frozenset(
@@ -75,11 +78,21 @@ def values_in(lines: list[str]) -> list[dict[str, Any]]:
     table of several models or runs: each row's first cell joins the name)."""
     found: list[dict[str, Any]] = []
     columns: dict[int, str] = {}  # the loss columns of the pipe table being read: index -> name
+    scope: str | None = None  # a Markdown heading that names a loss ("## Loss"), over the items below it
     for i, raw in enumerate(lines, 1):
         line = raw[:MATCH_CAP]
         if not line.strip() or _CODE.search(line):
             columns = {}
             continue
+        heading = _HEADING.match(line)
+        if heading:
+            scope = _loss_name(heading.group(1).strip().strip("*_`").strip())
+            continue
+        if scope is not None and (item := _ITEM.match(line)):
+            value = to_float(item.group(2))
+            if value is not None:
+                found.append({"name": f"{scope} {item.group(1).strip()}", "value": value, "line": i})
+                continue
         if line.count("|") >= 2:
             if _TABLE_RULE.match(line) and i >= 2:
                 header = _cells(lines[i - 2][:MATCH_CAP])

@@ -20,6 +20,15 @@ def _num(v):
     return NAN if x is None else x
 
 
+def _grad_norm(entry):
+    """A gradient norm as the readers keep it since b3ec2df: absent or not a number, NaN; logged as NaN (the float
+    or the text "nan"), +inf, kept apart from an absent one (lossdoc/runlog/sanitize.py)."""
+    if "grad_norm" not in entry or entry["grad_norm"] is None:
+        return NAN
+    x = to_float(entry["grad_norm"])
+    return NAN if x is None else math.inf if math.isnan(x) else x
+
+
 def _dict_reader(path):
     """The reader before columns (commit 46aac3c): json.loads, then a dict of batches keyed by int(step)."""
     state = json.loads(path.read_text())
@@ -37,7 +46,7 @@ def _dict_reader(path):
                 skipped += 1
                 continue
             dup += int(step) in batches
-            batches[int(step)] = (epoch, loss, _num(entry.get("learning_rate")), _num(entry.get("grad_norm")), NAN)
+            batches[int(step)] = (epoch, loss, _num(entry.get("learning_rate")), _grad_norm(entry), NAN)
         if "eval_loss" in entry:
             loss = to_float(entry.get("eval_loss"))
             if step is None or not math.isfinite(step) or loss is None:

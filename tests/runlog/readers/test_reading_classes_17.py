@@ -55,3 +55,33 @@ def test_the_curve_after_long_set_up_output_gets_its_verdict(tmp_path):
     run = read_run(f)
     assert len(run.batches) == 200 and len(run.epochs) == 10
     assert diagnose(run).verdict == "converged"
+
+
+def _staged(losses_by_stage):
+    out = []
+    for k, stage in enumerate(losses_by_stage):
+        out.append(f"batch{k}:")
+        out += [f"- Epoch {j}/{len(stage)}, student loss: {v:.6f}" for j, v in enumerate(stage, 1)]
+    return "\n".join(out) + "\n"
+
+
+def test_stages_whose_epochs_start_again_where_the_loss_was_are_one_curve(tmp_path):
+    # class: a run trained in stages (a loop over data chunks, 3 epochs each), the epoch count starting again in each
+    # and the loss going on from where it was: one curve, where it was read as appended runs (the last stage only)
+    stages = [[3.13, 1.81, 1.59], [1.70, 1.42, 1.30], [1.31, 1.28, 1.23], [1.23, 1.15, 1.14], [1.14, 1.12, 1.11]]
+    f = tmp_path / "train.log"
+    f.write_text(_staged(stages))
+    run = read_run(f)
+    assert run.batches.loss.tolist() == [v for s in stages for v in s]
+    assert run.batches.epoch.tolist() == list(map(float, range(1, 16)))  # each stage's epochs after the last's
+    assert "warn.stages" in [w.key for w in run.warnings] and "warn.appended_runs" not in [w.key for w in run.warnings]
+
+
+def test_runs_that_start_again_from_the_top_are_still_appended_runs(tmp_path):
+    # the other reading kept: a script that appends a fresh run on every launch starts again near the first loss
+    runs = [[3.1, 2.2, 1.7, 1.5], [3.05, 2.1, 1.6, 1.45]]
+    f = tmp_path / "train.log"
+    f.write_text(_staged(runs))
+    run = read_run(f)
+    assert run.batches.loss.tolist() == runs[1]
+    assert "warn.appended_runs" in [w.key for w in run.warnings]
