@@ -59,7 +59,7 @@ def _own_log(folder: Path) -> bool:
 
 
 def _detected(p: Path) -> bool:
-    from lossdoc.runlog.readers import BINARY_FORMATS, READERS, _head
+    from lossdoc.runlog.readers import BINARY_FORMATS, LAST_TRY, READERS, _head
 
     try:
         head, binary = _head(p)
@@ -67,7 +67,8 @@ def _detected(p: Path) -> bool:
         return False
     if not binary and not head.strip():
         return False
-    return any((not binary or r.name in BINARY_FORMATS) and r.detect(p, head) for r in READERS)
+    # a page of values (the last try) is no run of a folder: a README or notes beside the run's log is not a second run
+    return any(r.name not in LAST_TRY and (not binary or r.name in BINARY_FORMATS) and r.detect(p, head) for r in READERS)
 
 
 def runs_in(folder: Path, depth: int = 0) -> list[Path]:
@@ -130,6 +131,8 @@ def runs_to_explain(paths: Iterable[Path] | None) -> list[Path] | None:
 
 
 def _deciding(d: Diagnosis) -> RunFinding | None:
+    if d.rule in ("no-curve", "several-runs"):
+        return None  # no check decided it: the file holds no curve, and no flag would give one
     fail = next((f for f in d.findings if f.status == "fail"), None)
     if fail is not None:
         return fail

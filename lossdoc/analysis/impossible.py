@@ -110,7 +110,15 @@ def _scale_collapse(c: Context) -> Finding | None:
 
 def _impossible_summary(c: Context) -> Finding | None:
     """A closing summary (the Hugging Face Trainer's ``train_loss``, an average over the whole run) that is not finite
-    or above LOSS_CEILING_NATS, beyond any mean per-token cross-entropy of a run that worked: overflow (fp16)."""
+    or above LOSS_CEILING_NATS, beyond any mean per-token cross-entropy of a run that worked: overflow (fp16). Or a
+    page of loss values (readers/values.py) one of which is NaN or infinite ("final loss: nan"): the run's loss was not
+    a number where the page reports it."""
+    values = c.run.config.get("values") if isinstance(c.run.config, dict) else None
+    if isinstance(values, list):
+        bad = next((v for v in values if isinstance(v, dict) and isinstance(v.get("value"), float) and not math.isfinite(v["value"])), None)
+        if bad is not None:
+            args = {"name": bad["name"], "value": str(bad["value"]), "line": bad["line"]}
+            return Finding("nonfinite-loss", "fail", "f.nonfinite.values", args, measured=bad["value"])
     summary = c.run.config.get("summary") if isinstance(c.run.config, dict) else None
     if not isinstance(summary, dict):
         return None

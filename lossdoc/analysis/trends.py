@@ -196,8 +196,8 @@ def _progress(c: Context) -> Finding:
 def _steady_fall(c: Context, end_slope: float) -> Finding | None:
     """A short noisy log whose end window (its last MIN_TAIL records) cannot show its fall beyond noise, while its last
     half can: still falling when the last half's least-squares fall is beyond Z_TREND standard errors (t quantile,
-    AR(1)-widened) and material, and the end window falls at least STEADY_END_SHARE as steeply as the half and at
-    FLAT_SLOPE_REL or more of the run's average rate (no sign of slowing: a curve that fell and then flattened has an
+    AR(1)-widened) and material, and the end window falls at least STEADY_END_SHARE as steeply as the half, by
+    STEADY_END_Z of its own standard errors at least, and at FLAT_SLOPE_REL or more of the run's average rate (no sign of slowing: a curve that fell and then flattened has an
     end window flatter than its half). A slow learner's straight fall, as judges of real logs read it: still learning.
     Only for a log whose end window is MIN_TAIL records because a quarter of it would be fewer (fewer than 4 MIN_TAIL
     records: in a longer log its quarter is the window, long enough), and whose last half holds more records than the
@@ -205,8 +205,11 @@ def _steady_fall(c: Context, end_slope: float) -> Finding | None:
     n = c.loss.size
     m = n // 2
     tail = int(c.tail.sum())
-    if m <= tail or tail <= math.ceil(th.TAIL_FRACTION * n):
+    if m <= tail or n >= 4 * th.MIN_TAIL:
         return None
+    end_slope_se = stats.linear_trend(c.loss[c.tail], c.step[c.tail])[1] * stats.ar1_mean_factor(c.rho_b, tail)
+    if not (math.isfinite(end_slope_se) and end_slope_se > 0 and end_slope <= -th.STEADY_END_Z * end_slope_se):
+        return None  # the end window itself must lean down by STEADY_END_Z standard errors: a flat end is no steady fall
     y, x = c.loss[-m:], c.step[-m:]
     slope, se = stats.linear_trend(y, x)
     se *= stats.ar1_mean_factor(c.rho_b, m)

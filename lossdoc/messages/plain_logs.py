@@ -37,6 +37,8 @@ EN = {
         "{file} holds {n} series of losses side by side (one a line, or one a column), not one curve: the first {k}, "
         "each with its count of values, first and last: {shown}"
     ),
+    "warn.values_train_val": "{file} holds one run's lists ({names}): {n} training and {m} validation losses, read in order, their positions as steps (the file gives none)",
+    "warn.values_rows": "{file} holds {names} rows of losses, each going on from where the last ended: read as one run in order, their positions as steps (the file gives none)",
 }
 
 ZH = {
@@ -63,4 +65,6 @@ ZH = {
     ),
     "error.values_none": "{path} 中没有标明为损失的数值（例如 loss: 2.31、val loss = 2.40、perplexity 11.2）",
     "warn.several_series": "{file} 中并列着 {n} 组损失序列（每行一组或每列一组），而不是一条曲线：前 {k} 组（括号中为数值个数，随后是首个值和末个值）：{shown}",
+    "warn.values_train_val": "{file} 中是同一次训练的列表（{names}）：{n} 个训练损失和 {m} 个验证损失，按顺序读取，以位置作为步数（文件中没有步数）",
+    "warn.values_rows": "{file} 中有 {names} 行损失，每行都接着上一行的末尾：按顺序作为同一次训练读取，以位置作为步数（文件中没有步数）",
 }

@@ -186,6 +186,7 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
         # or a page of loss values with no curve (a results page, a summary): read, so that explain says inconclusive
         # and shows them, where a refusal would say only that no reader knew the file
         if values.detect(p, long_head):
+            check_size(p, size, "values")
             return sanitize(values.read(p, **options))
     raise LossdocError("error.unknown_format", path=str(p), allowed=", ".join(formats()))
 
@@ -240,7 +241,7 @@ def _single_log(folder: Path, candidates: list[Reader]) -> tuple[Reader, Path] |
             continue
         if not binary and not head.strip():
             continue
-        reader = next((r for r in candidates if (not binary or r.name in BINARY_FORMATS) and r.detect(f, head)), None)
+        reader = next((r for r in candidates if r.name not in LAST_TRY and (not binary or r.name in BINARY_FORMATS) and r.detect(f, head)), None)
         if reader is not None:
             found.append((reader, f))
     if len(found) == 1:

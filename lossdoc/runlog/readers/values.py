@@ -26,8 +26,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NOT_A_LOSS, TextLines, to_en, to_float
+from lossdoc.runlog.readers._common import NAN, NOT_A_LOSS, VAL_NAMES, TextLines, batch_series, epoch_series, pick, to_en, to_float
 from lossdoc.runlog.run import ReaderWarning, Run
 
 MIN_VALUES = 1  # named loss values a file needs to be read as a page of values
@@ -37,24 +39,58 @@ MATCH_CAP = 2048  # characters of a line that are looked at for named values
 LINE_SCAN = 1_000_000  # characters of a line that are looked at for a series (a list of thousands of losses)
 MIN_SERIES = 2  # series side by side, at least
 MIN_SERIES_VALUES = 3  # numbers in each
+ROW_JUMP = 3.0  # a row goes on from the last when its first value is within this many of a row's typical moves
+CURVE_GAP = 4  # lines between the repeats of one name that make them a curve's (a loss printed at every position)
+MAX_TABLE_ROWS = 200  # rows of a pipe table looked at for a position column
 MIN_BARE_ROW = 5  # numbers in a bare row (no brackets, no label), and at least as many as there are rows
 # names that are about a loss, not of one (loss_kind's NOT_A_LOSS, without the words of a summary: "best val loss" is one)
 _NOT_A_VALUE = frozenset(NOT_A_LOSS - {"best", "min", "lowest", "minimum", "max"})
-_FILLER = frozenset({"the", "a", "an", "our", "my", "its", "their", "and", "with", "gave", "got", "reached", "has", "had", "was", "is"})
+_FILLER = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "our",
+        "my",
+        "its",
+        "their",
+        "and",
+        "with",
+        "gave",
+        "got",
+        "reached",
+        "has",
+        "had",
+        "was",
+        "is",
+        "then",
+        "so",
+        "but",
+        "at",
+        "of",
+        "to",
+        "in",
+    }
+)
 _LOSS_WORDS = r"(?:loss|losses|nll|ppl|perplexity)"
 _NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,24})?(?:[eE][-+]?\d{1,3})?|\.\d{1,24}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
+# a value is a real number (a decimal point or an exponent) or nan/inf: an integer after a loss word is a count, a
+# status code or a setting ("loss: 1" in a config, "packet loss: 3", "GET /api/loss 404")
+_REAL = r"[-+]?(?:\d{1,15}\.\d{1,24}(?:[eE][-+]?\d{1,3})?|\d{1,15}[eE][-+]?\d{1,3}|\.\d{1,24}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
 # up to three words, then a loss word (whole, not the start of "loss_every"), then at most a separator, then a number
 # that is not a share ("4.45%"), a range's start ("0.5-1.0") or the start of a longer token ("3.2.1", "2e")
 _VALUE = re.compile(
-    r"(?<![A-Za-z0-9_])((?:[A-Za-z][A-Za-z0-9]{0,20}[ \t_\-]{1,2}){0,3}" + _LOSS_WORDS + r")(?![A-Za-z0-9_])"
-    r"[ \t*_`'\"]{0,4}(?:[:=|][ \t*_`'\"|]{0,6}|[ \t]{1,3}(?:is|was)[ \t:]{1,3})?(?:[~≈][ \t]?)?(" + _NUM + r")(?![\w%\-]|\.\w)",
+    r"(?<![A-Za-z0-9_/.])((?:[A-Za-z][A-Za-z0-9]{0,20}[ \t_\-]{1,2}){0,3}" + _LOSS_WORDS + r")(?![A-Za-z0-9_])"
+    r"[ \t*_`'\"]{0,4}(?:[:=|][ \t*_`'\"|]{0,6}|[ \t]{1,3}(?:is|was)[ \t:]{1,3})?(?:[~≈][ \t]?)?(" + _REAL + r")(?![\w%\-/]|[.,]\w)",
     re.IGNORECASE,
 )
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.{1,80}?)[ \t#]*$")
 # an item under such a heading: "- Begin: 2.37", "* End = 2.55" (its name one to three words, then only the number)
-_ITEM = re.compile(r"^[ \t]{0,8}(?:[-*+][ \t]+)?\**([A-Za-z][A-Za-z0-9 ]{0,30}?)\**[ \t]*[:=][ \t]*\**[ \t]*(?:[~≈][ \t]?)?(" + _NUM + r")[ \t*]*$")
+_ITEM = re.compile(r"^[ \t]{0,8}(?:[-*+][ \t]+)?\**([A-Za-z][A-Za-z0-9 ]{0,30}?)\**[ \t]*[:=][ \t]*\**[ \t]*(?:[~≈][ \t]?)?(" + _REAL + r")[ \t*]*$")
 _TABLE_RULE = re.compile(r"^[ \t]{0,3}\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)+\|?[ \t]*$")  # |---|:---:|
-_CODE = re.compile(r"\+=|-=|==|(?<![\w])(?:def|import|return|lambda|self\.|np\.|torch\.|print\()|\.append\(")
+_CODE = re.compile(r"\+=|-=|==|(?<![\w])(?:(?:def|import|return|lambda)\b|self\.|np\.|torch\.|print\()|\.append\(")
+# a printed call or namespace of settings: "Namespace(batch_size=32, min_loss=0.5)", "dict(loss=0.1)"
+_SETTINGS = re.compile(r"\b[A-Za-z_]\w{0,40}\([^()]{0,2000}\b\w+=[^,()]{1,80},")
 CODE_SUFFIXES = frozenset(
     {".py", ".ipynb", ".sh", ".c", ".cc", ".cpp", ".h", ".js", ".ts", ".java", ".rs", ".go", ".yaml", ".yml", ".toml", ".cfg", ".ini"}
 )
@@ -72,16 +108,52 @@ def _loss_name(cell: str) -> str | None:
     return " ".join(w for w in re.split(r"[ \t_\-]+", m.group(1)) if w)
 
 
-def values_in(lines: list[str]) -> list[dict[str, Any]]:
+_POSITION_HEADER = re.compile(r"(?i)^(?:#|no\.?|n|idx|index|step|steps|iter|iteration|epoch|ep|checkpoint|ckpt|tokens?(?: seen)?|step \(k\)|round)$")
+
+
+def _position_column(rows: list[str], header: list[str]) -> bool:
+    """Whether a pipe table's first column is a position: its header names one (#, step, epoch, checkpoint, tokens),
+    or its first cells are numbers that grow, row after row."""
+    if header and _POSITION_HEADER.match(header[0].strip()):
+        return True
+    firsts: list[float] = []
+    for row in rows[:MAX_TABLE_ROWS]:
+        if row.count("|") < 2:
+            break
+        v = to_float(_cells(row)[0].replace(",", "").rstrip("kKmM"))
+        if v is None:
+            return False
+        firsts.append(v)
+    return len(firsts) >= MIN_SERIES_VALUES and all(b > a for a, b in zip(firsts, firsts[1:], strict=False))
+
+
+def repeated(found: list[dict[str, Any]]) -> bool:
+    """Whether one name holds MIN_SERIES_VALUES values or more, a few lines apart (the median gap CURVE_GAP lines at
+    most): a loss printed at successive positions (a curve whose lines no reader could place), not a page of final
+    figures (three runs' "Final val loss", each in its own section, is a page)."""
+    lines: dict[str, list[int]] = {}
+    for v in found:
+        lines.setdefault(v["name"].lower(), []).append(int(v["line"]))
+    for at in lines.values():
+        if len(at) >= MIN_SERIES_VALUES:
+            gaps = sorted(b - a for a, b in zip(at, at[1:], strict=False))
+            if gaps[len(gaps) // 2] <= CURVE_GAP:
+                return True
+    return False
+
+
+def values_in(lines: list[str], numbers: list[int] | None = None) -> list[dict[str, Any]]:
     """The loss values named in ``lines`` ({"name", "value", "line"}, the line counted from 1), in order: a number
     after a loss's name on its line, and the numbers in a pipe table's columns whose header names a loss (a results
     table of several models or runs: each row's first cell joins the name)."""
     found: list[dict[str, Any]] = []
     columns: dict[int, str] = {}  # the loss columns of the pipe table being read: index -> name
     scope: str | None = None  # a Markdown heading that names a loss ("## Loss"), over the items below it
-    for i, raw in enumerate(lines, 1):
+    for k, raw in enumerate(lines):
+        i = k + 1  # the line's index in ``lines``, counted from 1 (a table's header is two above its rule)
+        at = numbers[k] if numbers is not None else i  # its number in the file
         line = raw[:MATCH_CAP]
-        if not line.strip() or _CODE.search(line):
+        if not line.strip() or _CODE.search(line) or _SETTINGS.search(line):
             columns = {}
             continue
         heading = _HEADING.match(line)
@@ -91,12 +163,14 @@ def values_in(lines: list[str]) -> list[dict[str, Any]]:
         if scope is not None and (item := _ITEM.match(line)):
             value = to_float(item.group(2))
             if value is not None:
-                found.append({"name": f"{scope} {item.group(1).strip()}", "value": value, "line": i})
+                found.append({"name": f"{scope} {item.group(1).strip()}", "value": value, "line": at})
                 continue
         if line.count("|") >= 2:
             if _TABLE_RULE.match(line) and i >= 2:
                 header = _cells(lines[i - 2][:MATCH_CAP])
                 columns = {j: n for j, cell in enumerate(header) for n in [_loss_name(cell)] if n is not None}
+                if columns and _position_column(lines[i:], header):
+                    columns = {}  # a table of a loss over positions (#, step, checkpoint): a curve, not final figures
                 continue
             if columns:
                 cells = _cells(line)
@@ -104,7 +178,7 @@ def values_in(lines: list[str]) -> list[dict[str, Any]]:
                     value = to_float(cells[j]) if j < len(cells) else None
                     if value is not None:
                         label = f"{cells[0]} {name}" if j > 0 and cells[0] else name
-                        found.append({"name": label, "value": value, "line": i})
+                        found.append({"name": label, "value": value, "line": at})
                 continue
         else:
             columns = {}
@@ -117,7 +191,7 @@ def values_in(lines: list[str]) -> list[dict[str, Any]]:
                 continue
             value = to_float(m.group(2))
             if value is not None:
-                found.append({"name": name, "value": value, "line": i})
+                found.append({"name": name, "value": value, "line": at})
     return found
 
 
@@ -139,6 +213,7 @@ def _numbers(text: str) -> list[float] | None:
     return out
 
 
+_VAL_WORD = re.compile(r"(?i)(?<![a-z])(?:val|valid|validation|eval|dev|test)(?![a-z])")
 _LOSS_NAMED = re.compile(r"(?<![A-Za-z])" + _LOSS_WORDS + r"(?![A-Za-z])", re.IGNORECASE)
 
 
@@ -156,6 +231,35 @@ def series_in(lines: list[str], name: str = "") -> list[dict[str, Any]]:
     found = _rows(rows) or _columns(rows)
     labels = " ".join(s["name"] for s in found) + " " + rows[0][:MATCH_CAP]
     return found if named or _LOSS_NAMED.search(to_en(labels.replace("_", " "))) else []
+
+
+def _train_and_val(series: list[dict[str, Any]]) -> tuple[list[float], list[float]] | None:
+    """Two series, one named for validation and the other not (``loss: [...]`` and ``val_loss: [...]``, as a Keras
+    history prints): one run's training and validation losses, else None."""
+    if len(series) != 2:
+        return None
+    kinds = [bool(pick([s["name"]], VAL_NAMES)) or bool(_VAL_WORD.search(s["name"])) for s in series]
+    if kinds.count(True) != 1 or any(s["name"].startswith("#") for s in series):
+        return None
+    val = series[kinds.index(True)]["values"]
+    train = series[kinds.index(False)]["values"]
+    return train, val
+
+
+def _one_run_in_rows(series: list[dict[str, Any]]) -> bool:
+    """Unnamed rows each going on from where the last ended (an epoch's batch losses a row): one run, not several.
+    Each row's first value nearer the last row's last than the first row's first, after a material fall."""
+    if any(not s["name"].startswith("#") for s in series):
+        return False
+    steps = [float(np.median(np.abs(np.diff(s["values"])))) for s in series if len(s["values"]) > 1]
+    step = float(np.median(steps)) if steps else math.nan  # a row's typical move from one value to the next
+    first = series[0]["values"][0]
+    for a, b in zip(series, series[1:], strict=False):
+        prev, new = a["values"][-1], b["values"][0]
+        # the next row begins where this one ended (within ROW_JUMP of a row's own moves), not where the first began
+        if not (abs(new - prev) < abs(new - first) and abs(new - prev) <= ROW_JUMP * step):
+            return False
+    return True
 
 
 def _rows(rows: list[str]) -> list[dict[str, Any]]:
@@ -176,6 +280,9 @@ def _rows(rows: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+_ROW_POSITION = re.compile(r"(?i)^(?:epoch|ep|step|iter|iteration|round)?[ \t#:]{0,3}(\d{1,12})$")  # "Epoch 3", "3"
+
+
 def _columns(rows: list[str]) -> list[dict[str, Any]]:
     """A table whose first row names the runs and whose rows each hold a position then one value per run."""
     sep = ";" if rows[0].count(";") >= 2 else "," if rows[0].count(",") >= 2 else "\t"
@@ -183,27 +290,33 @@ def _columns(rows: list[str]) -> list[dict[str, Any]]:
     if len(header) < MIN_SERIES + 1 or any(to_float(c) is not None for c in header[1:]):
         return []
     cols: list[list[float]] = [[] for _ in header[1:]]
+    positions: list[float] = []
     for row in rows[1:]:
         cells = [c.strip() for c in row.split(sep)]
         if len(cells) != len(header):
             return []
+        m = _ROW_POSITION.match(cells[0])
+        if m is None:
+            return []  # a row per model or setting ("lstm;80.1;95.2"): one run per row, not one a column
+        positions.append(float(m.group(1)))
         values = [to_float(c) for c in cells[1:]]
         if any(v is None for v in values):
             return []
         for col, v in zip(cols, values, strict=True):
             col.append(float(v))  # type: ignore[arg-type]
-    if len(cols[0]) < MIN_SERIES_VALUES:
+    if len(cols[0]) < MIN_SERIES_VALUES or not all(b > a for a, b in zip(positions, positions[1:], strict=False)):
         return []
     return [{"name": name, "values": col} for name, col in zip(header[1:], cols, strict=True)]
 
 
 def enough(found: list[dict[str, Any]]) -> bool:
-    return len(found) >= MIN_VALUES and any(v["value"] != 0 for v in found)
+    """At least MIN_VALUES values, not all zero (placeholders), and no name repeated as a curve's would be."""
+    return len(found) >= MIN_VALUES and any(v["value"] != 0 for v in found) and not repeated(found)
 
 
 def detect(path: Path, head: str) -> bool:
-    """Whether a text file no other reader took holds loss values, or several series of them side by side (the last
-    try: readers.read_run asks it last)."""
+    """Whether a text file no other reader took holds loss values, or series of them (several runs side by side, or one
+    run's lists), the last try: readers.read_run asks it last."""
     if path.suffix.lower() in CODE_SUFFIXES:
         return False
     lines = head.splitlines()
@@ -215,11 +328,17 @@ def resolve(folder: Path) -> Path | None:
 
 
 def read(path: Path, **_: Any) -> Run:
-    lines = [line for _, line in TextLines(path, cap=LINE_SCAN)]
+    numbered = list(TextLines(path, cap=LINE_SCAN))
+    lines = [line for _, line in numbered]
     series = series_in(lines, path.name)
     if series:
+        pair = _train_and_val(series)
+        if pair is not None:
+            return _one_run(path, pair[0], pair[1], "warn.values_train_val", [s["name"] for s in series])
+        if _one_run_in_rows(series):
+            return _one_run(path, [v for s in series for v in s["values"]], [], "warn.values_rows", [str(len(series))])
         return _several(path, series)
-    found = values_in(lines)
+    found = values_in(lines, [n for n, _ in numbered])
     if not enough(found):
         raise LossdocError("error.values_none", path=str(path))
     run = Run(source=str(path), format="values")
@@ -235,14 +354,33 @@ def _shown(value: float) -> str:
     return f"{value:.6g}" if math.isfinite(value) else str(value)
 
 
+def _one_run(path: Path, train: list[float], val: list[float], key: str, names: list[str]) -> Run:
+    """One run's losses from its lists: the training list (and the validation list: the same length, one evaluation
+    per value with both losses, as a per-epoch history appends them; else spread evenly over the training values),
+    the steps their positions (a warning says so: the file gives no step numbers)."""
+    run = Run(source=str(path), format="values")
+    n, m = len(train), len(val)
+    if n and m and n == m:
+        run.epochs = epoch_series([(float(i), float(i), t, v, NAN) for i, (t, v) in enumerate(zip(train, val, strict=True), 1)])
+    else:
+        run.batches = batch_series({i: (NAN, t, NAN, NAN, NAN) for i, t in enumerate(train, 1)})
+        if m:
+            steps = [float(math.floor(k * n / m + 0.5)) for k in range(1, m + 1)]
+            run.epochs = epoch_series([(float(k), st, NAN, v, NAN) for k, (st, v) in enumerate(zip(steps, val, strict=True), 1)])
+    run.warnings.append(ReaderWarning(key, {"file": path.name, "names": ", ".join(names), "n": n, "m": m}))
+    run.records_read = n + m
+    return run
+
+
 def _several(path: Path, series: list[dict[str, Any]]) -> Run:
     """Several runs' series side by side: no one curve. Each series' name, count, first, lowest and last value go to
     run.config["series"] and the first few to the warning warn.several_series."""
     run = Run(source=str(path), format="values")
     kept = []
     for s in series[:VALUES_KEPT]:
-        v = [x for x in s["values"] if math.isfinite(x)] or [math.nan]
-        kept.append({"name": s["name"], "n": len(s["values"]), "first": v[0], "min": min(v), "last": v[-1]})
+        v = s["values"]
+        finite = [x for x in v if math.isfinite(x)] or [math.nan]
+        kept.append({"name": s["name"], "n": len(v), "first": v[0], "min": min(finite), "last": v[-1]})
     run.config["series"] = kept
     first = kept[:VALUES_SHOWN]
     shown = "; ".join(f"{s['name']} ({s['n']}): {_shown(s['first'])} → {_shown(s['last'])}" for s in first)

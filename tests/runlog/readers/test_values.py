@@ -220,3 +220,87 @@ def test_tables_and_rows_not_named_as_losses_are_not_several_runs(tmp_path):
     for f in (timings, rows):
         with pytest.raises(LossdocError):
             read_run(f)
+
+
+# ---------------------------------------------------------------- what a page of values is not (review, 2026-12-07)
+
+
+def test_a_readme_beside_a_runs_log_is_no_second_run_of_the_folder(tmp_path):
+    (tmp_path / "train.log").write_text("".join(f"epoch {e} step {100 * e} loss {2.8 - 0.02 * e:.4f}\n" for e in range(1, 41)))
+    (tmp_path / "README.md").write_text("# My run\n\nFinal loss: 0.61 after 40 epochs.\n")
+    r = CliRunner().invoke(app, ["explain", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "runs, worst first" not in r.output and "Verdict: still learning" in r.output
+
+
+def test_one_name_at_successive_lines_is_a_curve_no_reader_placed_not_final_figures(tmp_path):
+    lines = "".join(f"2024-05-01 12:{i:02d}:00 INFO trainer: perplexity {30 * 0.9**i:.2f}\n" for i in range(15))
+    table = "| # | Train Loss | Val Loss |\n|---|---|---|\n" + "".join(f"| {i} | {3 - 0.1 * i:.2f} | {3.1 - 0.1 * i:.2f} |\n" for i in range(1, 13))
+    for name, text in (("e.log", lines), ("hash.md", table)):
+        f = tmp_path / name
+        f.write_text(text)
+        with pytest.raises(LossdocError) as exc:
+            read_run(f)
+        assert exc.value.key == "error.unknown_format", name
+
+
+def test_one_runs_training_and_validation_lists_are_read_as_its_curve(tmp_path):
+    f = tmp_path / "history.txt"
+    f.write_text("loss: [2.3, 1.9, 1.5, 1.2, 1.1, 1.0]\nval_loss: [2.4, 2.0, 1.7, 1.6, 1.55, 1.6]\n")
+    run = read_run(f)
+    assert run.epochs.train_loss.tolist() == [2.3, 1.9, 1.5, 1.2, 1.1, 1.0]
+    assert run.epochs.val_loss.tolist() == [2.4, 2.0, 1.7, 1.6, 1.55, 1.6]
+    assert "warn.values_train_val" in [w.key for w in run.warnings]
+    assert diagnose(run).rule not in ("several-runs", "no-curve")
+
+
+def test_rows_that_go_on_from_each_other_are_one_run_in_order(tmp_path):
+    rows = [[2.5 - 0.01 * (50 * r + i) for i in range(50)] for r in range(4)]  # an epoch's batch losses a row
+    f = tmp_path / "epoch_losses.txt"
+    f.write_text("".join(",".join(f"{v:.4f}" for v in row) + "\n" for row in rows))
+    run = read_run(f)
+    assert len(run.batches) == 200 and run.batches.loss[0] == 2.5 and run.batches.loss[-1] == pytest.approx(0.51)
+    assert "warn.values_rows" in [w.key for w in run.warnings]
+
+
+def test_a_table_one_model_a_row_is_not_runs_a_column(tmp_path):
+    f = tmp_path / "sweep.tsv"
+    f.write_text("model\ttrain_ppl\tval_ppl\nlstm\t80.1\t95.2\ngru\t78.0\t93.1\ntransformer\t40.2\t55.0\n")
+    with pytest.raises(LossdocError):
+        read_run(f)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Namespace(batch_size=32, lr=0.001, loss='ce', epochs=10, weight_decay=0.01, min_loss=0.5)\n",  # settings
+        "model: gpt2\nlr: 3e-4\nloss: 1\n",  # an integer after a loss word: a setting
+        '10.0.0.1 - - [01/Jan/2026] "GET /api/loss 404 0"\n',  # a path, a status code
+        "eth0: packet loss: 3 of 100\n",
+        "test perplexity: 1,024.31 on wiki\n",  # thousands: not "1"
+        "loss 5/10 done\n",
+    ],
+)
+def test_settings_paths_counts_and_parts_of_numbers_are_no_values(text):
+    assert values_in(text.splitlines()) == []
+
+
+def test_prose_with_words_that_start_like_code_keeps_its_value():
+    got = values_in(["With the default config the final val loss: 3.27", "then loss nan at step 5"])
+    assert [(v["name"], str(v["value"])) for v in got] == [("final val loss", "3.27"), ("loss", "nan")]
+
+
+def test_line_numbers_are_the_files_own_past_a_skipped_long_line(tmp_path):
+    from lossdoc.runlog.readers import values
+
+    f = tmp_path / "notes.txt"
+    f.write_text("x" * (values.LINE_SCAN + 10) + "\nfinal loss: 0.7\n")
+    run = values.read(f)
+    assert [(v["value"], v["line"]) for v in run.config["values"]] == [(0.7, 2)]
+
+
+def test_a_page_that_reports_a_nan_loss_is_broken(tmp_path):
+    f = tmp_path / "results.txt"
+    f.write_text("final loss: nan\nbest loss: 2.0\n")
+    d = diagnose(read_run(f))
+    assert d.verdict == "broken" and d.finding("nonfinite-loss").key == "f.nonfinite.values"
