@@ -901,6 +901,54 @@ def _spread_columns(arrays: dict[str, list]) -> Table | None:
     return Table(["step", "train_loss", "val_loss"], rows, list(range(1, len(rows) + 1)))
 
 
+def _step_key(row: dict[str, Any]) -> float:
+    v = to_float(row["step"])
+    return math.inf if v is None else v
+
+
+def _groups_to_table(doc: dict[str, Any]) -> Table | None:
+    """{"training": {"iters": [...], "loss": [...]}, "validation": {"steps": [...], "val_loss": [...]}}: groups of
+    equal-length arrays, each with its own step array (a plotting script's dump of its training and its evaluations).
+    Each group's rows at its own steps, its columns named group/column ("training/loss", "validation/val_loss"), in
+    one table ordered by step; None unless two groups or more hold a step array and a loss."""
+    groups: list[tuple[str, str, dict[str, list]]] = []
+    for name, value in doc.items():
+        if not isinstance(value, dict):
+            continue
+        arrays = {str(k): v for k, v in value.items() if isinstance(v, list) and v and not isinstance(v[0], (dict, list))}
+        lengths = {len(v) for v in arrays.values()}
+        step = next((c for c in arrays if pick([c], STEP_NAMES + ["iters", "steps", "iterations"])), None)
+        if len(lengths) != 1 or step is None or not any("loss" in c.lower() for c in arrays):
+            continue
+        groups.append((str(name), step, arrays))
+    if len(groups) < 2:
+        return None
+    rows: list[dict[str, Any]] = []
+    columns: dict[str, None] = {"step": None}
+    seen: dict[str, int] = {}
+    for _, step, arrays in groups:
+        for c in arrays:
+            seen[c] = seen.get(c, 0) + (c != step)
+    for name, step, arrays in groups:
+        has_val = pick(list(arrays), VAL_NAMES) is not None
+        # a column keeps its own name, unless another group has one of the same name, or it is a training loss
+        # measured at the evaluations of a group that holds the validation loss (nanoGPT's "train loss" at each eval):
+        # the training curve is the other group's
+        named = {
+            c: (f"{name}/{c}" if seen.get(c, 0) > 1 or (has_val and "loss" in c.lower() and pick([c], VAL_NAMES) is None) else c)
+            for c in arrays
+            if c != step
+        }
+        for c in named.values():
+            columns.setdefault(c, None)
+        for i, s in enumerate(arrays[step]):
+            row: dict[str, Any] = {"step": s}
+            row.update({named[c]: arrays[c][i] for c in named})
+            rows.append(row)
+    rows.sort(key=_step_key)
+    return Table(list(columns), rows, list(range(1, len(rows) + 1)))
+
+
 def _columns_to_table(doc: Any) -> Table | None:
     """{"step": [...], "loss": [...]} (equal lengths), {"train": [N], "val": [M]} (spread), [{...}, {...}] (or
     {"history": [...]}), or [[step, train, val], ...] (by position) -> Table."""
@@ -909,6 +957,10 @@ def _columns_to_table(doc: Any) -> Table | None:
         return by_position
     if isinstance(doc, dict):
         arrays = {str(k): v for k, v in doc.items() if isinstance(v, list)}
+        if not arrays:
+            grouped = _groups_to_table(doc)
+            if grouped is not None:
+                return grouped
         lists_of_records = [v for v in arrays.values() if v and all(isinstance(x, dict) for x in v)]
         if lists_of_records and len(lists_of_records) == 1:
             return _columns_to_table(lists_of_records[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lossdoc.analysis import diagnose
@@ -85,3 +87,20 @@ def test_runs_that_start_again_from_the_top_are_still_appended_runs(tmp_path):
     run = read_run(f)
     assert run.batches.loss.tolist() == runs[1]
     assert "warn.appended_runs" in [w.key for w in run.warnings]
+
+
+def test_a_json_dump_of_training_and_validation_groups_is_read(tmp_path):
+    # class (the eighteenth set, after its first look): a plotting script's dump, {"training": {"iters": [...], "loss":
+    # [...]}, "validation": {"steps": [...], "train_loss": [...], "val_loss": [...]}, "model_info": {...}}: refused as
+    # "neither equal-length arrays nor a list of records"
+    doc = {
+        "validation": {"steps": [0, 50, 100, 150], "train_loss": [10.97, 8.2, 7.1, 7.0], "val_loss": [10.98, 8.4, 7.3, 7.25]},
+        "training": {"iters": list(range(0, 160, 10)), "loss": [10.96 - 0.25 * i for i in range(16)], "mfu": [27.0] * 16},
+        "model_info": {"parameters": "208M", "learning_rate": 0.0003},
+    }
+    f = tmp_path / "training_data.json"
+    f.write_text(json.dumps(doc))
+    run = read_run(f)
+    assert run.batches.step.tolist() == [float(s) for s in range(0, 160, 10)]
+    assert run.batches.loss.tolist() == doc["training"]["loss"]  # the per-iteration curve, not the evaluations' train loss
+    assert run.epochs.step.tolist() == [0.0, 50.0, 100.0, 150.0] and run.epochs.val_loss.tolist() == doc["validation"]["val_loss"]
