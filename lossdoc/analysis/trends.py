@@ -88,6 +88,9 @@ def check_no_learning(c: Context) -> Finding:
             return Finding("no-learning", "fail", "f.nolearn.above_ln_v", {**args, "ln_v": _r(c.ln_v)}, measured=change, reference=band)
         if c.floor is None:
             # it did not move, but without a floor we cannot tell "nothing to learn" from "not learning"
+            if c.pretrained:
+                # a fine-tune: random ids are no question there (issue 23: never suggest a flag that cannot apply)
+                return Finding("no-learning", "warn", "f.nolearn.unknown_floor_pretrained", args, measured=change, reference=band, flag="--floor")
             return Finding("no-learning", "warn", "f.nolearn.unknown_floor", args, measured=change, reference=band, flag="--random or --floor")
         return Finding("no-learning", "fail", "f.nolearn.stuck", args, measured=change, reference=band)
     if change < 0:

@@ -838,3 +838,14 @@ def test_a_log_of_one_loss_per_epoch_flat_at_its_start_is_stuck_not_early(tmp_pa
     g = tmp_path / "steps.log"
     g.write_text("".join(f"step {s}, loss: {9.365 + rng.normal(0, 0.003):.4f}\n" for s in range(1, 31)))
     assert diagnose(apply_overrides(read_run(g), vocab_size=10000)).finding("no-learning").key == "f.nolearn.early"
+
+
+def test_a_flat_fine_tune_is_never_told_to_pass_random():
+    # class: next steps that lead astray (issue 23): a pretrained run that did not move was told "pass --random or
+    # --floor"; random ids are no question for a fine-tune, so only --floor is named
+    from tests.analysis.test_checks import make_run as _make
+
+    run = _make(list(0.45 + 0.02 * np.sin(np.arange(120))), v=None)
+    run.pretrained = True
+    f = diagnose(run).finding("no-learning")
+    assert f.key == "f.nolearn.unknown_floor_pretrained" and f.flag == "--floor"
