@@ -25,7 +25,7 @@ def _finding(f: Finding, lang: str, names: EvalNames | None) -> dict[str, Any]:
 
 def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
     names = eval_names(run)
-    return {
+    out = {
         "schema": "lossdoc.diagnosis/1",
         "source": run.source,
         "format": run.format,
@@ -41,6 +41,13 @@ def diagnosis_dict(d: Diagnosis, run: Run, lang: str) -> dict[str, Any]:
         "next_steps": [{"key": k, "message": t(k, lang)} for k in d.next_steps],
         "reader_warnings": [{"key": w.key, "args": w.args, "message": t(w.key, lang, **w.args)} for w in run.warnings],
     }
+    # a file of values with no curve (readers/values.py): the values themselves, as data ({"name", "value", "line"}),
+    # or several runs' series ({"name", "n", "first", "min", "last"})
+    cfg = run.config if isinstance(run.config, dict) else {}
+    for key in ("values", "series"):
+        if isinstance(cfg.get(key), list):
+            out[key] = cfg[key]
+    return out
 
 
 def to_json(d: Diagnosis, run: Run, lang: str) -> str:

@@ -304,3 +304,15 @@ def test_a_page_that_reports_a_nan_loss_is_broken(tmp_path):
     f.write_text("final loss: nan\nbest loss: 2.0\n")
     d = diagnose(read_run(f))
     assert d.verdict == "broken" and d.finding("nonfinite-loss").key == "f.nonfinite.values"
+
+
+def test_json_carries_the_values_and_the_series_as_data(tmp_path):
+    f = tmp_path / "readme.md"
+    f.write_text(README)
+    doc = json.loads(CliRunner().invoke(app, ["explain", str(f), "--json"]).output)
+    assert doc["values"] == [{"name": "Train loss", "value": 0.02, "line": 10}, {"name": "Val loss", "value": 0.03, "line": 11}]
+    g = tmp_path / "loss_log.txt"
+    g.write_text("run-a: [2.5, 2.1, 1.9]\nrun-b: [2.6, 2.4, 2.35]\n")
+    doc = json.loads(CliRunner().invoke(app, ["explain", str(g), "--json"]).output)
+    assert [(s["name"], s["n"], s["first"], s["last"]) for s in doc["series"]] == [("run-a", 3, 2.5, 1.9), ("run-b", 3, 2.6, 2.35)]
+    assert "values" not in doc
