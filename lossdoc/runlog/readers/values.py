@@ -81,7 +81,9 @@ _REAL = r"[-+]?(?:\d{1,15}\.\d{1,24}(?:[eE][-+]?\d{1,3})?|\d{1,15}[eE][-+]?\d{1,
 # that is not a share ("4.45%"), a range's start ("0.5-1.0") or the start of a longer token ("3.2.1", "2e")
 _VALUE = re.compile(
     r"(?<![A-Za-z0-9_/.])((?:[A-Za-z][A-Za-z0-9]{0,20}[ \t_\-]{1,2}){0,3}" + _LOSS_WORDS + r")(?![A-Za-z0-9_])"
-    r"[ \t*_`'\"]{0,4}(?:[:=|][ \t*_`'\"|]{0,6}|[ \t]{1,3}(?:is|was)[ \t:]{1,3})?(?:[~≈][ \t]?)?(" + _REAL + r")(?![\w%\-/]|[.,]\w)",
+    r"[ \t*_`'\"]{0,4}(?:[:=|][ \t*_`'\"|]{0,6}|[ \t]{1,3}(?:is|was)[ \t:]{1,3}|[ \t]{0,3}(?:为|是)[ \t:]{0,3})?(?:[~≈][ \t]?)?("
+    + _REAL
+    + r")(?![\w%\-/]|[.,]\w)",
     re.IGNORECASE,
 )
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.{1,80}?)[ \t#]*$")
@@ -191,8 +193,22 @@ def values_in(lines: list[str], numbers: list[int] | None = None) -> list[dict[s
                 continue
             value = to_float(m.group(2))
             if value is not None:
-                found.append({"name": name, "value": value, "line": at})
+                found.append({"name": _zh_name(line, m.group(2)) or name, "value": value, "line": at})
     return found
+
+
+_CJK_NAME = re.compile(r"([\u4e00-\u9fff]{0,8}?(?:损失值?|困惑度))[ \t]*(?:[：:=＝]|为|是)?[ \t]*(?:[~≈][ \t]?)?")
+
+
+def _zh_name(line: str, number: str) -> str | None:
+    """The loss's name as the line writes it in Chinese ("最终验证损失" before "1.93"), where the match was made on
+    the line read as English (验证损失 -> "val loss"): shown as written, not as translated. None for other lines."""
+    if not re.search(r"[\u4e00-\u9fff]", line):
+        return None
+    for m in _CJK_NAME.finditer(line):
+        if line[m.end() :].startswith(number):
+            return m.group(1)
+    return None
 
 
 _LIST = re.compile(r"\[([^\[\]]{1,200000})\]")  # a printed Python list or JSON array on the line

@@ -55,6 +55,7 @@ def test_key_value_tables_sentences_and_chinese_keys_name_their_values():
         "- **Final Training Loss**: 0.4936 (down from 2.96)",
         "best_val_loss = 1.7231",
         "最终验证损失：1.93",
+        "模型的训练损失为 0.87，效果不错。",
         "test perplexity: 24.95",
         "2025-10-02 14:29:20,335 - INFO - [__main__] - Final training loss: 1.1465217211914063",  # a float's full repr
     ]
@@ -64,9 +65,10 @@ def test_key_value_tables_sentences_and_chinese_keys_name_their_values():
         ("final train loss", 2.453, 5),
         ("Final Training Loss", 0.4936, 6),
         ("best val loss", 1.7231, 7),
-        ("val loss", 1.93, 8),  # 最终 is not a key lossdoc translates; 验证损失 is "val loss"
-        ("test perplexity", 24.95, 9),
-        ("Final training loss", 1.1465217211914063, 10),
+        ("最终验证损失", 1.93, 8),  # matched as "val loss" (验证损失), shown as the line writes it
+        ("模型的训练损失", 0.87, 9),  # 为: "is"
+        ("test perplexity", 24.95, 10),
+        ("Final training loss", 1.1465217211914063, 11),
     ]
 
 
