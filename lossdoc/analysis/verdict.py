@@ -52,17 +52,21 @@ def _fails(*codes: Code) -> Callable[[Context, Findings], bool]:
     return lambda c, by: any(by[code].status == "fail" for code in codes)
 
 
+def _no_series_but(c: Context, *keys: str) -> bool:
+    """No series read, and the run's config holds one of ``keys`` (what the reader found instead of a curve)."""
+    cfg = c.run.config if isinstance(c.run.config, dict) else {}
+    return c.loss.size == 0 and c.val.size == 0 and any(k in cfg for k in keys)
+
+
 def no_curve(c: Context) -> bool:
     """A log that holds a run's figures but no series at all: a page of loss values (readers/values.py) or a closing
     summary alone (a Hugging Face state whose log_history holds only its summary)."""
-    cfg = c.run.config if isinstance(c.run.config, dict) else {}
-    return c.loss.size == 0 and c.val.size == 0 and ("values" in cfg or "summary" in cfg)
+    return _no_series_but(c, "values", "summary")
 
 
 def several_series(c: Context) -> bool:
     """A file of several runs' series side by side, none of them read as the run's curve (readers/values.py)."""
-    cfg = c.run.config if isinstance(c.run.config, dict) else {}
-    return c.loss.size == 0 and c.val.size == 0 and "series" in cfg
+    return _no_series_but(c, "series")
 
 
 def _too_little(c: Context, by: Findings) -> bool:

@@ -159,9 +159,7 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
                 if fmt is None and _gives_way(reader.name, exc) and values.detect(p, _head(p, LONG_HEAD_BYTES)[0]):
                     return sanitize(values.read(p, **options))
                 raise
-            if reader.name in NAMELESS_FORMATS and not (options.get("train_col") or options.get("val_col")):
-                _validation_file(run, p)
-            return sanitize(run)
+            return _finish(reader.name, run, p, options)
     if binary:
         raise LossdocError("error.log_binary", path=str(p))
     if fmt is None:
@@ -174,21 +172,24 @@ def read_run(path: str | Path, fmt: str | None = None, **options: Any) -> Run:
             for reader in candidates:
                 if reader.name not in LAST_TRY and reader.name not in BINARY_FORMATS and reader.detect(p, long_head):
                     check_size(p, size, reader.name)
-                    run = reader.read(p, **options)
-                    if reader.name in NAMELESS_FORMATS and not (options.get("train_col") or options.get("val_col")):
-                        _validation_file(run, p)
-                    return sanitize(run)
+                    return _finish(reader.name, reader.read(p, **options), p, options)
         if console.detect_sparse(long_head, LONG_HEAD_LINES):
             check_size(p, size, "console")
-            run = console.read(p, **options)
-            _validation_file(run, p)
-            return sanitize(run)
+            return _finish("console", console.read(p, **options), p, options)
         # or a page of loss values with no curve (a results page, a summary): read, so that explain says inconclusive
         # and shows them, where a refusal would say only that no reader knew the file
         if values.detect(p, long_head):
             check_size(p, size, "values")
             return sanitize(values.read(p, **options))
     raise LossdocError("error.unknown_format", path=str(p), allowed=", ".join(formats()))
+
+
+def _finish(reader: str, run: Run, path: Path, options: dict[str, Any]) -> Run:
+    """A run as read_run returns it: a nameless format's losses read as validation when the file is named for them
+    (and no column was named by a flag), then sanitized."""
+    if reader in NAMELESS_FORMATS and not (options.get("train_col") or options.get("val_col")):
+        _validation_file(run, path)
+    return sanitize(run)
 
 
 def _gives_way(reader: str, exc: LossdocError) -> bool:

@@ -259,7 +259,7 @@ def read(path: Path, **_: Any) -> Run:
     val_file = path.name if role == "val" else (partner.name if partner is not None and p_values else "")
     run.records_read = len(values) + len(p_values)
     run.records_skipped = len(bad)
-    _series(run, train, val)
+    series_from_lists(run, train, val)
     files = ", ".join(f for f in (train_file, val_file) if f)
     run.warnings.append(ReaderWarning("warn.numbers_steps", {"files": files}))
     if train and val:
@@ -268,8 +268,9 @@ def read(path: Path, **_: Any) -> Run:
     return finish(run, path, "error.numbers_no_values")
 
 
-def _series(run: Run, train: list[float], val: list[float]) -> None:
-    """The Run's series from the two lists (see the module's docstring)."""
+def series_from_lists(run: Run, train: list[float], val: list[float]) -> None:
+    """The Run's series from the two lists (see the module's docstring); also for one run's lists printed in one file
+    (readers/values.py)."""
     n, m = len(train), len(val)
     if n and m and n == m:
         run.epochs = epoch_series([(float(i), float(i), t, v, NAN) for i, (t, v) in enumerate(zip(train, val), 1)])

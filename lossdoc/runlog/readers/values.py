@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, NOT_A_LOSS, VAL_NAMES, TextLines, batch_series, epoch_series, pick, to_en, to_float
+from lossdoc.runlog.readers._common import NOT_A_LOSS, VAL_NAMES, TextLines, pick, to_en, to_float
 from lossdoc.runlog.run import ReaderWarning, Run
 
 MIN_VALUES = 1  # named loss values a file needs to be read as a page of values
@@ -374,15 +374,11 @@ def _one_run(path: Path, train: list[float], val: list[float], key: str, names: 
     """One run's losses from its lists: the training list (and the validation list: the same length, one evaluation
     per value with both losses, as a per-epoch history appends them; else spread evenly over the training values),
     the steps their positions (a warning says so: the file gives no step numbers)."""
+    from lossdoc.runlog.readers.numbers import series_from_lists
+
     run = Run(source=str(path), format="values")
     n, m = len(train), len(val)
-    if n and m and n == m:
-        run.epochs = epoch_series([(float(i), float(i), t, v, NAN) for i, (t, v) in enumerate(zip(train, val, strict=True), 1)])
-    else:
-        run.batches = batch_series({i: (NAN, t, NAN, NAN, NAN) for i, t in enumerate(train, 1)})
-        if m:
-            steps = [float(math.floor(k * n / m + 0.5)) for k in range(1, m + 1)]
-            run.epochs = epoch_series([(float(k), st, NAN, v, NAN) for k, (st, v) in enumerate(zip(steps, val, strict=True), 1)])
+    series_from_lists(run, train, val)
     run.warnings.append(ReaderWarning(key, {"file": path.name, "names": ", ".join(names), "n": n, "m": m}))
     run.records_read = n + m
     return run
