@@ -54,6 +54,10 @@ overfitting [overfitting]
     evaluations after the minimum (small-effect). 15-60 evaluations (10-20 for short logs). AR(1) noise, in
     that tier, is on the training records only. In a third of the easy cases (sub-shape ``noisier-rise``) the
     validation noise grows with the rise, to 3-7x its spread at the best (a classifier turning overconfident).
+    Step schedules (sub-shape ``step-decay``, in a quarter of the easy cases of still-learning, converged and
+    overfitting, and of overfitting's short and small-effect ones): at a milestone u_s the loss drops by 3-15% of
+    its level within 0.5-3% of the run, training and validation alike (a rate cut by 10x, as vision and classifier
+    recipes do); u_s in [0.2, 0.6] S, or for overfitting in [0.2, 0.8] of the way to the validation minimum.
 divergence [broken]
     A healthy fall until u_d in [0.4, 0.85] S, then one of: ``blowup`` (grows exponentially to a level
     P in [ln V + 0.5, 2.5 ln V] and stays there), ``jump`` (rises by 1.5-3 nats within two logging intervals and
@@ -244,6 +248,7 @@ class Case:
 
 NOISIER_RISE_STREAM = 7919  # the side generator of the overfitting family's noisier rises (see generate)
 SCHEDULE_STREAM = 7927  # the side generator of the learning-rate schedules (see generate)
+STEP_DECAY_STREAM = 7949  # the side generator of the step-decay sub-shape (see generate)
 
 
 def case_rng(seed: int, family: str, tier: str, fmt: str, index: int) -> np.random.Generator:
@@ -649,6 +654,26 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         facts = False
         meta["level"] = level
 
+    if (tier == "easy" and family in ("still-learning", "converged")) or (tier in ("easy", "short", "small-effect") and family == "overfitting"):
+        # a step schedule (MultiStepLR: the rate cut by 10x at a milestone, as vision and classifier recipes do): in a
+        # quarter of the easy cases (overfitting: also the short and small-effect ones) the loss drops by 3-15% of its level at a milestone u_s in [0.2, 0.6] S, within
+        # w = 0.5-3% of the run, training and validation alike (overfitting: u_s in [0.2, 0.8] of the way to the
+        # validation minimum, which stays where it was; converged: flat for the last 40% of the run or more).
+        # Drawn from a generator of its own, so every other case, and the rest of this one, keeps its numbers
+        side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, STEP_DECAY_STREAM])
+        if side.random() < 1 / 4:
+            u_s = float(side.uniform(0.2, 0.8)) * float(meta["val_min_step"]) if family == "overfitting" else float(side.uniform(0.2, 0.6)) * S
+            w_s = max(1.0, float(side.uniform(0.005, 0.03)) * S)
+            D = float(side.uniform(0.03, 0.15)) * float(fn(np.array([u_s]))[0])
+
+            def stepped(g, u_s=u_s, w_s=w_s, D=D):
+                return lambda u: g(u) - D * (1.0 - np.exp(-np.maximum(np.asarray(u, dtype=float) - u_s, 0.0) / w_s))
+
+            fn, val_fn = stepped(fn), stepped(val_fn)
+            if rise_fn is not None:
+                rise_fn = stepped(rise_fn)
+            sub = f"{sub}/step-decay" if sub else "step-decay"
+            meta["step_decay"] = {"step": round(u_s, 1), "drop": round(D, 4)}
     sigma_rec = sigma_b / math.sqrt(k)
     mean = _record_means(fn, rec_step, k)
     noise_sd: float | np.ndarray = sigma_rec

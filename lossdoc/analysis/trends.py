@@ -579,6 +579,9 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     if i_best == c.val.size - 1 or not (math.isfinite(train[i_best]) and math.isfinite(train[-1])):
         return None
     t_rise = float(train[-1] - train[i_best])
+    material = t_rise >= th.MIN_EFFECT_REL * abs(float(train[i_best]))
+    if not material:
+        return None  # (before its noise is measured: a series' noise costs curve fits)
     # the training level's own noise: an epoch mean (logged) or the median of up to SPIKE_WINDOW batches (read)
     logged = np.isfinite(c.run.epochs.train_loss[_after_start(c.run.epochs)]) if c.scaled is None else np.zeros(c.val.size, bool)
     if logged.size != c.val.size:
@@ -595,8 +598,7 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     # the strong evidence is the training level's rise (many batches, its own noise, and material); validation need
     # only agree in direction: risen from its best and not still improving (a handful of evaluations cannot show
     # a rise at 3 standard errors of their own noise)
-    material = t_rise >= th.MIN_EFFECT_REL * abs(float(train[i_best]))
-    if not (t_rise > band and material) or _progress_evals(c).status == "info" or not c.val[-1] > c.val[i_best]:
+    if not t_rise > band or _progress_evals(c).status == "info" or not c.val[-1] > c.val[i_best]:
         return None
     args = {
         "vbest": _r(float(c.val[i_best])),
@@ -670,7 +672,10 @@ def check_overfitting(c: Context) -> Finding:
         args["fit_rise"], args["fit_band"] = _r(fit_rise), _r(fit_band)
     fitted = fit_rise is not None and noise_known and fit_rise > fit_band
     if (rise > fail_band or fitted) and train_falling:
-        return Finding("overfitting", "fail", "f.overfit.val_rising", args, measured=vfinal, reference=vmin)
+        # the evidence that clears its band by the wider margin is the one shown: the one-point rise, or the line's end
+        one_point = rise > fail_band and (not fitted or rise / fail_band >= (fit_rise or 0.0) / fit_band)
+        key = "f.overfit.val_rising" if one_point else "f.overfit.val_rising_fit"
+        return Finding("overfitting", "fail", key, {**args, "fit_n": int(c.val.size - i_min - 1)}, measured=vfinal, reference=vmin)
     few = _few_rising_every(c, i_min, vmin, train_known, train_falling)
     if few is not None:
         return Finding("overfitting", "fail", "f.overfit.few_rising_every", {**args, **few}, measured=vfinal, reference=vmin)

@@ -220,3 +220,36 @@ def test_falling_pairs_p_beyond_40_values_is_the_normal_tail_and_errs_high(n):
     _, p = stats.falling_pairs_p(y)
     exact = _mahonian_tail(n, k)
     assert exact <= p <= 1.2 * exact, (p, exact)
+
+
+@pytest.mark.parametrize("past", [True, False])
+def test_a_level_shift_is_fitted_apart_from_step_jump_z_robust_sds_of_the_other_differences(past):
+    # the other differences alternate +a, -a: their median absolute deviation is a, their robust sd 1.4826 a
+    a = 0.01
+    other = np.resize([a, -a], 16)
+    jump = stats.STEP_JUMP_Z * stats.MAD_TO_SD * a * (1.05 if past else 0.95)
+    d = np.insert(other, 8, -jump)
+    v = 2.0 + np.concatenate(([0.0], np.cumsum(d)))
+    split = stats._step_split_noise(v)
+    assert (split is not None) is past
+    if past:
+        # each side (9 values) is the same zigzag: its residuals around its own fit, pooled, one df for the shift's place
+        left, right = v[:9], v[9:]
+        sd_l, df_l = stats.series_noise(left, split=False)
+        sd_r, df_r = stats.series_noise(right, split=False)
+        assert split == pytest.approx((math.sqrt((sd_l**2 * df_l + sd_r**2 * df_r) / (df_l + df_r - 1)), df_l + df_r - 1))
+
+
+def test_a_step_side_of_three_values_is_a_line_and_fewer_are_left_out():
+    rng = np.random.default_rng(0)
+    tail = 1.0 + rng.normal(0, 0.01, 12)
+    # two values before the shift: left out, the right side alone, one degree of freedom less for the shift's place
+    v = np.concatenate(([3.0, 3.01], tail))
+    sd, df = stats.series_noise(tail, split=False)
+    assert stats._step_split_noise(v) == pytest.approx((sd * math.sqrt(df / (df - 1)), df - 1))
+    # three before it: their residuals around a line (one degree of freedom) join the pool
+    head = np.array([3.0, 3.02, 3.01])
+    v3 = np.concatenate((head, tail))
+    r = head - np.polyval(np.polyfit(np.arange(3.0), head, 1), np.arange(3.0))
+    ss = float((r * r).sum()) + sd * sd * df
+    assert stats._step_split_noise(v3) == pytest.approx((math.sqrt(ss / df), df))
