@@ -1,4 +1,4 @@
-"""Loss curves of known truth, and writers that put them on disk in six real formats (used by benchmarks/calibration.py).
+"""Loss curves of known truth, and writers that put them on disk in seven real formats (used by benchmarks/calibration.py).
 
 A case is one curve: a family (what happened in the run), a tier (how hard it is to see), a format (which
 writer made the log) and a seed. ``generate(family, tier, fmt, seed)`` is pure numpy and deterministic for its
@@ -94,6 +94,13 @@ several-runs [inconclusive]
     (``run-3: [...]``), a headerless matrix one run a row, or a semicolon table one run a column under a header that
     names the measure. No flags. A file of several runs is no one curve; explain judges one run at a time.
 
+Epoch rows (format ``epochs``, for still-learning, converged, overfitting, divergence and fine-tune; every case there
+has 3-40 evaluations): one row per evaluation after the start, the mean of the training records since the one
+before (NaN when one of them is) and the validation loss, as a Keras History dumped by json.dump or as a script's
+``epoch,train_loss,val_loss`` CSV (half each). No learning rate, no batches: the annealed tier's schedule cannot be
+seen there (still-learning also right). The CSV writer (``csv``) writes ``nan`` for the missing cells in a quarter of
+its logs with evaluations (an f-string writer's placeholders), an empty cell in the rest.
+
 Tiers: ``easy`` (iid noise, N log-uniform in [40, 10000]); ``small-effect`` (the deciding effect is a few
 standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 40]); ``autocorrelated``
 (AR(1) record noise with phi in [0.5, 0.9], same marginal sigma); ``warmup-bump`` (the default run's rise of
@@ -160,8 +167,11 @@ FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "several-runs": ("easy",),
 }
 CURVE_FORMATS = ("lossdoc", "hf", "lightning", "csv", "nanogpt", "console")  # the writers of a curve, step by step
-FORMATS = (*CURVE_FORMATS, "page", "runs")  # and a page of a run's final figures (no-curve), several runs' series side by side (several-runs)
-FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: CURVE_FORMATS for f in FAMILIES} | {
+# and a page of a run's final figures (no-curve), several runs' series side by side (several-runs), a history of one row
+# per evaluation (epochs: a Keras History dumped as JSON, or a script's epoch,train_loss,val_loss CSV)
+FORMATS = (*CURVE_FORMATS, "page", "runs", "epochs")
+EPOCH_FAMILIES = ("still-learning", "converged", "overfitting", "divergence", "fine-tune")  # written as epoch rows too
+FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: CURVE_FORMATS + (("epochs",) if f in EPOCH_FAMILIES else ()) for f in FAMILIES} | {
     "short-flat": ("hf", "lightning", "csv", "nanogpt", "console"),
     "no-curve": ("page",),
     "several-runs": ("runs",),
@@ -231,8 +241,12 @@ class Case:
             base = base + ("converged",)
         if self.family in HEALTHY_TRUTH_FAMILIES and self.loss.size < WIDER_SHORT_RECORDS and self.eval_step.size == 0:
             return base + ("inconclusive",)  # WIDER (docstring)
-        if self.family == "converged" and self.tier == "annealed" and (self.fmt == "nanogpt" or (self.fmt == "console" and _stage_length(self))):
-            # WIDER: nanoGPT's console, and a console of stages, print no learning rate: the schedule's end cannot be seen
+        if (
+            self.family == "converged"
+            and self.tier == "annealed"
+            and (self.fmt in ("nanogpt", "epochs") or (self.fmt == "console" and _stage_length(self)))
+        ):
+            # WIDER: nanoGPT's console, a console of stages and epoch rows print no learning rate: the schedule's end cannot be seen
             return base + ("still-learning",)
         if (
             self.family == "stuck"
@@ -282,6 +296,7 @@ def _interval(rng: np.random.Generator, fmt: str, tier: str, n: int) -> int:
             "hf": (1, 5, 10, 25, 50),
             "lightning": (1, 10, 50),
             "csv": (1, 10, 100),
+            "epochs": (1, 10, 100),
             "nanogpt": (1, 10, 100),
             "console": (1, 10, 100),
         }[fmt]
@@ -417,7 +432,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
     # independent (documents, sequences): the batch sd is sigma_tok * c / sqrt(batch tokens), c in [1, 4]
     sigma_tok = float(rng.uniform(1.5, 3.0) * rng.uniform(1.0, 4.0))
     sigma_b = sigma_tok / math.sqrt(batch_tokens)
-    has_evals = rng.random() < 0.6 or tier == "few-evals"
+    has_evals = rng.random() < 0.6 or tier == "few-evals" or fmt == "epochs"  # (epoch rows are evaluations)
     n_evals = int(rng.integers(3, 7)) if tier == "few-evals" else int(rng.integers(3, 41)) if has_evals else 0
     val_gap = float(rng.uniform(0, 0.15))
     rise_fn = None
@@ -483,7 +498,8 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             sigma_b = sigma_rec * math.sqrt(k)
             meta.update({"end_fall": d, "z": z, "z_half": z})
             val_fn = base
-            has_evals, n_evals = False, 0
+            if fmt != "epochs":  # (epoch rows are evaluations: there, the validation follows the same straight fall)
+                has_evals, n_evals = False, 0
         elif family in ("still-learning", "converged"):  # converged: the annealed tier, a still-learning curve
             z = float(rng.uniform(4, 6)) if tier == "small-effect" else float(rng.uniform(6, 20)) if tier == "short" else float(rng.uniform(8, 30))
             sigma_rec = float(np.clip(d * math.sqrt(n_w) / (2 * z * _z_factor(phi)), 0.002, 0.5))
@@ -658,7 +674,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         # a step schedule (MultiStepLR: the rate cut by 10x at a milestone, as vision and classifier recipes do): in a
         # quarter of the easy cases (overfitting: also the short and small-effect ones) the loss drops by 3-15% of its level at a milestone u_s in [0.2, 0.6] S, within
         # w = 0.5-3% of the run, training and validation alike (overfitting: u_s in [0.2, 0.8] of the way to the
-        # validation minimum, which stays where it was; converged: flat for the last 40% of the run or more).
+        # validation minimum, which stays where it was; converged: flat for the last quarter of the run or more).
         # Drawn from a generator of its own, so every other case, and the rest of this one, keeps its numbers
         side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, STEP_DECAY_STREAM])
         if side.random() < 1 / 4:
@@ -818,7 +834,7 @@ def flags_for(case: Case) -> dict[str, Any]:
         flags.update({"random": True, "vocab_size": case.vocab})
         if case.low:
             flags["random_low"] = case.low
-    if case.fmt in ("csv", "console") and case.facts:
+    if case.fmt in ("csv", "console", "epochs") and case.facts:
         flags["vocab_size"] = case.vocab
         if case.pretrained:
             flags["pretrained"] = True
@@ -859,6 +875,7 @@ def write(case: Case, folder: Path) -> tuple[Path, dict[str, Any]]:
         "hf": _write_hf,
         "lightning": _write_lightning,
         "csv": _write_csv,
+        "epochs": _write_epochs,
         "nanogpt": _write_nanogpt,
         "console": _write_console,
         "page": _write_page,
@@ -962,16 +979,48 @@ def _write_lightning(case: Case, folder: Path) -> Path:
 
 def _write_csv(case: Case, folder: Path) -> Path:
     """step,loss,lr[,val_loss]: one row per training record, and one per evaluation with only its validation loss
-    (the generic reader takes a row holding a validation loss for an evaluation row, docs/formats.md)."""
+    (the generic reader takes a row holding a validation loss for an evaluation row, docs/formats.md). A quarter of
+    the logs with evaluations write ``nan`` where a row has no value (f"{step},{loss},{lr},{val}" with the missing
+    ones NaN), not an empty cell (a side generator, so every case keeps its numbers)."""
     has_val = case.eval_step.size > 0
+    side = np.random.default_rng(
+        [case.seed, FAMILIES.index(case.family), TIERS.index(case.tier), FORMATS.index(case.fmt), case.step.size, NAN_CELLS_STREAM]
+    )
+    empty = "nan" if has_val and side.random() < 1 / 4 else ""
     rows: list[str] = ["step,loss,lr" + (",val_loss" if has_val else "")]
     for kind, i in _events(case):
         if kind == "batch":
-            rows.append(f"{int(case.step[i])},{_num(case.loss[i])},{_num(case.lr[i])}" + ("," if has_val else ""))
+            rows.append(f"{int(case.step[i])},{_num(case.loss[i])},{_num(case.lr[i])}" + (f",{empty}" if has_val else ""))
         else:
-            rows.append(f"{int(case.eval_step[i])},,,{_num(case.eval_val[i])}")
+            rows.append(f"{int(case.eval_step[i])},{empty},{empty},{_num(case.eval_val[i])}")
     path = folder / "losses.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_epochs(case: Case, folder: Path) -> Path:
+    """One row per evaluation after training started (an epoch): the mean of the training records since the one before
+    (NaN when one of them is, as a running mean is) and the validation loss. Half as a Keras History dumped by
+    json.dump (``{"loss": [...], "val_loss": [...]}``, NaN as ``NaN``), half as a script's ``epoch,train_loss,val_loss``
+    CSV (NaN as ``nan``), chosen by a side generator."""
+    side = np.random.default_rng(
+        [case.seed, FAMILIES.index(case.family), TIERS.index(case.tier), FORMATS.index(case.fmt), case.step.size, EPOCHS_STREAM]
+    )
+    train, val, before = [], [], 0.0
+    for j, s in enumerate(case.eval_step):
+        if s <= 0:
+            continue  # a measurement before training: no epoch of its own
+        inside = (case.step > before) & (case.step <= s)
+        train.append(float(np.mean(case.loss[inside])) if inside.any() else float(case.eval_train[j]))
+        val.append(float(case.eval_val[j]))
+        before = float(s)
+    if side.random() < 0.5:
+        path = folder / "history.json"
+        path.write_text(json.dumps({"loss": [round(x, 6) for x in train], "val_loss": [round(x, 6) for x in val]}, indent=2), encoding="utf-8")
+    else:
+        path = folder / "training_log.csv"
+        rows = ["epoch,train_loss,val_loss"] + [f"{e},{_num(t)},{_num(v)}" for e, (t, v) in enumerate(zip(train, val), start=1)]
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
 
@@ -1045,6 +1094,8 @@ def _write_console(case: Case, folder: Path) -> Path:
     return path
 
 
+NAN_CELLS_STREAM = 7951  # the side generator of the CSV writer's nan cells (see _write_csv)
+EPOCHS_STREAM = 7963  # the side generator of the epoch-rows writer's layout (see _write_epochs)
 PREAMBLE_STREAM = 7933  # the side generator of the console writer's set-up output (see _setup_output)
 STAGES_STREAM = 7937  # the side generator of the console writer's staged layout (see _stage_length)
 

@@ -412,7 +412,14 @@ def check_divergence(c: Context) -> Finding:
     n = c.loss.size
     if n < th.MIN_BATCHES:
         final = float(c.val[-1]) if c.val.size else math.nan
-        if c.val.size >= 2 and c.ln_v is not None and final > c.ln_v + max(c.near_floor, th.DIVERGE_MIN_NATS):
+        # validation above ln V while the training level at the evaluations ends well below it is a model confidently
+        # wrong on unseen data (an overfit classifier's validation loss passes ln 2): the overfitting check's, not a blow-up
+        t_end = float(c.train_epoch_mean[-1]) if c.train_epoch_mean.size == c.val.size and c.val.size else math.nan
+        learned = c.ln_v is not None and math.isfinite(t_end) and t_end < c.ln_v - th.DIVERGE_MIN_NATS
+        # the last two evaluations both above every healthy initialisation's loss need no noise argument (a blow-up
+        # inflates the noise measured on the series that holds it)
+        above_init = c.vocab_size is not None and c.val.size >= 2 and float(c.val[-2:].min()) > c.init_band[1] + th.DIVERGE_MIN_NATS
+        if c.val.size >= 2 and c.ln_v is not None and not learned and (final > c.ln_v + max(c.near_floor, th.DIVERGE_MIN_NATS) or above_init):
             args = {"final": _r(final), "ln_v": _r(c.ln_v)}
             return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=final, reference=c.ln_v)
         # a log of epoch rows only (training mean and validation per epoch): the training means are its training curve

@@ -902,3 +902,32 @@ def test_the_overfitting_message_quotes_the_evidence_that_clears_its_band_by_mor
     for lang in ("en", "zh"):
         text = finding_sentence(f, lang)
         assert f"+{a['fit_rise']}" in text and f"±{a['fit_band']}" in text and str(a["fit_n"]) in text
+
+
+# ------------------------------------------------------------------ the nineteenth held-out set's classes (epoch rows)
+
+
+def _with_v(run, v):
+    return apply_overrides(run, vocab_size=v, floor=None, random=False, random_low=None, pretrained=False)
+
+
+def test_validation_above_ln_v_while_training_ends_far_below_it_is_overfitting_not_a_blow_up(tmp_path):
+    # epoch rows of a byte-level model (V = 256, ln V 5.55): validation bottoms at 5.20 and climbs to 5.95, past ln V,
+    # while the training means fall to 4.2: confidently wrong on unseen data, not a run worse than knowing nothing
+    x = np.arange(12.0)
+    train = 5.4 - 1.2 * x / 11
+    val = np.r_[5.5 - 0.1 * x[:4], 5.2 + 0.75 * (x[4:] - 3) / 8]
+    d = diagnose(_with_v(_epoch_rows(tmp_path, train, val), 256))
+    assert d.verdict == "overfitting" and d.finding("divergence").status != "fail"
+    # the same validation with training up there too is a blow-up
+    d2 = diagnose(_with_v(_epoch_rows(tmp_path, np.r_[train[:8], [5.7, 5.8, 5.9, 6.0]], val), 256))
+    assert d2.verdict == "broken" and d2.finding("divergence").key == "f.diverge.above_lnv"
+
+
+def test_the_last_two_evaluations_above_every_healthy_start_are_broken_however_noisy_the_series(tmp_path):
+    # 6 epoch rows of a character model (V = 65, ln V 4.17) that jumped to 5.2 at its fifth epoch: the series' own noise,
+    # measured around a trend the jump breaks, is ±1.4, but no healthy model scores above its initial band twice
+    train = [3.60, 3.00, 2.84, 2.79, 5.14, 5.16]
+    val = [3.27, 2.95, 2.88, 2.85, 5.22, 5.23]
+    d = diagnose(_with_v(_epoch_rows(tmp_path, train, val), 65))
+    assert d.verdict == "broken" and d.finding("divergence").key == "f.diverge.above_lnv"

@@ -49,7 +49,7 @@ from lossdoc.runlog.readers._common import (
     val_by_measure,
 )
 from lossdoc.runlog.readers.lossdoc_jsonl import MAX_BATCH_ROWS, _BatchColumns
-from lossdoc.runlog.run import BatchSeries, ReaderWarning, Run
+from lossdoc.runlog.run import BatchSeries, Event, ReaderWarning, Run
 
 LR_NAMES = ["lr", "learning_rate", "lr_0", "lr_abs", "learningrate"]
 GRAD_NAMES = ["grad_norm", "gradient_norm", "grad_norm_total", "total_grad_norm", "gradnorm"]
@@ -648,11 +648,20 @@ def table_to_run(
     seen_batch = False
     n_rows = 0
     nulls: list[tuple[int, dict[str, Any], int]] = []
+    # a validation cell that reads NaN: a placeholder where no evaluation ran (f"{step},{loss},{val}" with val = nan
+    # between evaluations), when a finite validation loss comes after one; else the validation loss gone NaN
+    nan_val: dict[str, Any] = {"tail": None, "rows": 0, "placeholder": False}
     for i, (row, lineno) in enumerate(table.records()):
         n_rows = i + 1
         row_train = next((c for c in train_cands if row.get(c) not in (None, "")), train_c)
         tr = _value(row, row_train, not_numbers, lineno)
         va = _value(row, val_c, not_numbers, lineno)
+        row_nan = va is not None and math.isnan(va)
+        if row_nan and tr is not None and math.isfinite(tr):
+            va = None  # a training row: its validation cell is a placeholder, or the NaN is told by an event
+        elif va is not None and not row_nan:
+            nan_val["placeholder"] = nan_val["placeholder"] or nan_val["tail"] is not None
+            nan_val["tail"] = None
         if tr is None and va is None:
             if len(nulls) < NULL_ROWS_KEPT and any(c is not None and c in row and row[c] is None for c in (row_train, val_c)):
                 nulls.append((i, row, lineno))  # a JSON null where the loss goes: kept in case every loss is one
@@ -665,6 +674,10 @@ def table_to_run(
                 no_step += 1
                 continue
             step = s
+        if row_nan:
+            if nan_val["tail"] is None:
+                nan_val["tail"], nan_val["rows"] = (step, lineno), 0
+            nan_val["rows"] += 1
         ep = _value(row, epoch_c, not_numbers, lineno) if epoch_c else None
         ep = NAN if ep is None else ep
         if va is None:
@@ -705,6 +718,10 @@ def table_to_run(
         run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": dup}))
 
     _epoch_numbers(run, batches, evals, has_epochs=epoch_c is not None)
+    if nan_val["tail"] is not None and not nan_val["placeholder"]:
+        # NaN from some row to the end, never before a finite value: the validation loss itself went NaN
+        step, lineno = nan_val["tail"]
+        run.events.append(Event("nonfinite_val", float(step), f"validation loss NaN at line {lineno} and the {nan_val['rows'] - 1} rows after it"))
     cols = ", ".join(c for c in (train_c, val_c) if c)
     return finish(run, path, "error.no_loss_values", columns=cols)
 
@@ -949,6 +966,34 @@ def _groups_to_table(doc: dict[str, Any]) -> Table | None:
     return Table(list(columns), rows, list(range(1, len(rows) + 1)))
 
 
+def _nested_arrays(doc: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, list]:
+    """The arrays of numbers inside a JSON object's objects (two levels at most), named by their path: {"train":
+    {"loss": [...]}, "val": {"loss": [...]}} gives "train/loss" and "val/loss"; {"epochs": [...], "metrics":
+    {"val_loss": [...]}} gives "metrics/val_loss" (a container's name, which column names see through)."""
+    out: dict[str, list] = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and depth < 2:
+            out.update(_nested_arrays(value, name + "/", depth + 1))
+        elif depth > 0 and isinstance(value, list) and value and not isinstance(value[0], (dict, list)):
+            out[name] = value
+    return out
+
+
+def _with_nested_losses(doc: dict[str, Any], arrays: dict[str, list]) -> dict[str, list]:
+    """A JSON object whose top-level arrays hold no loss, but whose objects do (per-split groups of per-epoch lists, or
+    a "metrics" object beside an "epochs" array): those arrays by their paths, with the top-level ones, every one as
+    long as the loss; else the top-level arrays as they were."""
+    if pick(arrays, TRAIN_NAMES) is not None or pick(arrays, VAL_NAMES) is not None:
+        return arrays
+    nested = _nested_arrays(doc)
+    loss = pick(nested, TRAIN_NAMES) or pick(nested, VAL_NAMES)
+    if loss is None:
+        return arrays
+    n = len(nested[loss])
+    return {k: v for k, v in {**arrays, **nested}.items() if len(v) == n}
+
+
 def _columns_to_table(doc: Any) -> Table | None:
     """{"step": [...], "loss": [...]} (equal lengths), {"train": [N], "val": [M]} (spread), [{...}, {...}] (or
     {"history": [...]}), or [[step, train, val], ...] (by position) -> Table."""
@@ -964,6 +1009,8 @@ def _columns_to_table(doc: Any) -> Table | None:
         lists_of_records = [v for v in arrays.values() if v and all(isinstance(x, dict) for x in v)]
         if lists_of_records and len(lists_of_records) == 1:
             return _columns_to_table(lists_of_records[0])
+        if not lists_of_records:
+            arrays = _with_nested_losses(doc, arrays)
         lengths = {len(v) for v in arrays.values() if v}
         if len(lengths) > 1:
             return _spread_columns(arrays)
