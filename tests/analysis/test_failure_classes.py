@@ -874,12 +874,14 @@ def test_a_step_schedules_drop_is_not_counted_as_validation_noise():
     assert 0.8 < float(np.median(ratios)) < 1.2
 
 
+@pytest.mark.slow  # 12 diagnoses of curve fits: the fast suite keeps the single-seed test below
 def test_validation_rising_after_a_step_schedules_drop_is_overfitting(tmp_path):
     # 0.11 above the best (11 of its noise) over the 7 evaluations since: landed main called 7 of 12 converged
     verdicts = [diagnose(_epoch_rows(tmp_path, *_stepped_epochs(s, 0.15))).verdict for s in range(12)]
     assert verdicts.count("overfitting") >= 11
 
 
+@pytest.mark.slow  # 12 diagnoses of curve fits: the fast suite keeps the single-seed test below
 def test_validation_flat_after_a_step_schedules_drop_is_not_overfitting(tmp_path):
     rng = np.random.default_rng(7)
     alarms = 0
