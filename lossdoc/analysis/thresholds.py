@@ -74,4 +74,5 @@ REAL_DATA_DROPOUT_FACTOR = 2.0  # real data: validation may sit below training b
 INIT_TIED_REL = 0.1  # a first loss below ln V by at most 10% of it: tied embeddings favour repeating the input (warn, not a leak)
 HF_SHIFT_MIN_T = 8  # a Hugging Face log below an exact floor by (T - 1)/T, T >= 8 (at most 1/8), is the Trainer's label count
 LOSS_CEILING_NATS = 12.48  # ln 2^18: a whole run's average above this is no per-token cross-entropy of any vocabulary that worked
+OVERCONFIDENT_LNV = 3.0  # epoch rows: validation past ln V, up to 3 ln V + 1 nat, with training well below ln V is overconfidence (overfitting)
 INIT_BAND_LOW_NATS = 0.05  # the healthy init band starts this far below ln V (floors.init_loss_band)

@@ -415,7 +415,10 @@ def check_divergence(c: Context) -> Finding:
         # validation above ln V while the training level at the evaluations ends well below it is a model confidently
         # wrong on unseen data (an overfit classifier's validation loss passes ln 2): the overfitting check's, not a blow-up
         t_end = float(c.train_epoch_mean[-1]) if c.train_epoch_mean.size == c.val.size and c.val.size else math.nan
-        learned = c.ln_v is not None and math.isfinite(t_end) and t_end < c.ln_v - th.DIVERGE_MIN_NATS
+        # (up to OVERCONFIDENT_LNV x ln V + 1 nat: beyond, no classifier's overconfidence, a blow-up)
+        learned = (
+            c.ln_v is not None and math.isfinite(t_end) and t_end < c.ln_v - th.DIVERGE_MIN_NATS and final <= th.OVERCONFIDENT_LNV * c.ln_v + 1.0
+        )
         # the last two evaluations both above every healthy initialisation's loss need no noise argument (a blow-up
         # inflates the noise measured on the series that holds it)
         above_init = c.vocab_size is not None and c.val.size >= 2 and float(c.val[-2:].min()) > c.init_band[1] + th.DIVERGE_MIN_NATS

@@ -867,7 +867,7 @@ def _stepped_epochs(seed: int, rise: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_a_step_schedules_drop_is_not_counted_as_validation_noise():
-    # each side of the drop fitted apart: the noise measured is the noise there is (landed main read it 1.8x too high)
+    # each side of the drop fitted apart: the noise measured is the noise there is (landed main read it 1.9x too high)
     from lossdoc.analysis import stats
 
     ratios = [stats.series_noise(_stepped_epochs(s, 0.15)[1])[0] / 0.01 for s in range(24)]
@@ -932,4 +932,13 @@ def test_the_last_two_evaluations_above_every_healthy_start_are_broken_however_n
     train = [3.60, 3.00, 2.84, 2.79, 5.14, 5.16]
     val = [3.27, 2.95, 2.88, 2.85, 5.22, 5.23]
     d = diagnose(_with_v(_epoch_rows(tmp_path, train, val), 65))
+    assert d.verdict == "broken" and d.finding("divergence").key == "f.diverge.above_lnv"
+
+
+def test_validation_blown_far_past_ln_v_is_broken_even_when_training_fell(tmp_path):
+    # epoch rows, V = 10 (ln V 2.30): training falls to 0.88 while validation jumps to 35 and 80 nats; no classifier's
+    # overconfidence goes past 3 ln V + 1 (OVERCONFIDENT_LNV)
+    train = [2.2, 1.9, 1.6, 1.4, 1.2, 1.0, 0.9, 0.88]
+    val = [2.1, 1.8, 1.6, 1.5, 1.45, 1.40, 35.0, 80.0]
+    d = diagnose(_with_v(_epoch_rows(tmp_path, train, val), 10))
     assert d.verdict == "broken" and d.finding("divergence").key == "f.diverge.above_lnv"

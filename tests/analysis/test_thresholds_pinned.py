@@ -742,6 +742,17 @@ def case_memorised_start(past):
     return checks.check_overfitting(context(run)).key == "f.overfit.train_memorised_no_epochs"
 
 
+@pins("OVERCONFIDENT_LNV")
+def case_overconfident(past):
+    # epoch rows only (no batches), training well below ln V: validation past ln V is overconfidence up to
+    # OVERCONFIDENT_LNV x ln V + 1 nat; beyond it, a blow-up
+    final = th.OVERCONFIDENT_LNV * LN_V + 1.0 + (0.05 if past else -0.05)
+    run = make_run([], [LN_V - 1.0, LN_V - 1.2, LN_V + 1.0, final])
+    run.epochs.train_loss[:] = [LN_V - 1.5, LN_V - 2.0, LN_V - 2.5, LN_V - 3.0]
+    run.epochs.step[:] = [1.0, 2.0, 3.0, 4.0]  # (no batches: the evaluations' own steps)
+    return checks.check_divergence(context(run)).key == "f.diverge.above_lnv"
+
+
 def case_few_falling():
     # ... or fell beyond noise: a short log of a run that is still learning (no threshold of its own)
     run = make_run(np.linspace(6.0, 3.0, 40) + wiggle(0.0, 40, amp=0.02), v=None)

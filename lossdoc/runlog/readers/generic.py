@@ -648,20 +648,24 @@ def table_to_run(
     seen_batch = False
     n_rows = 0
     nulls: list[tuple[int, dict[str, Any], int]] = []
-    # a validation cell that reads NaN: a placeholder where no evaluation ran (f"{step},{loss},{val}" with val = nan
-    # between evaluations), when a finite validation loss comes after one; else the validation loss gone NaN
-    nan_val: dict[str, Any] = {"tail": None, "rows": 0, "placeholder": False}
+    # a validation cell that reads NaN (docs/formats.md): in rows with steps, a training row's is a placeholder where no
+    # evaluation ran (f"{step},{loss},{val}" with val = nan between evaluations), and a row of a validation loss alone
+    # that reads NaN is one gone NaN; in rows of evaluations (no step column: epochs), NaN to the end is the validation
+    # loss gone NaN when that stretch is longer than every stretch of NaN between finite values (evaluations every k
+    # epochs leave k - 1 placeholders between them)
+    nan_val: dict[str, Any] = {"run": 0, "start": None, "gap": 0, "event": None}
+    per_step = step_c is not None
     for i, (row, lineno) in enumerate(table.records()):
         n_rows = i + 1
         row_train = next((c for c in train_cands if row.get(c) not in (None, "")), train_c)
         tr = _value(row, row_train, not_numbers, lineno)
         va = _value(row, val_c, not_numbers, lineno)
         row_nan = va is not None and math.isnan(va)
-        if row_nan and tr is not None and math.isfinite(tr):
-            va = None  # a training row: its validation cell is a placeholder, or the NaN is told by an event
+        if row_nan and per_step and tr is not None:
+            va = None  # a training row (its own loss, NaN or not, is a batch's): the NaN is a placeholder
+            row_nan = False
         elif va is not None and not row_nan:
-            nan_val["placeholder"] = nan_val["placeholder"] or nan_val["tail"] is not None
-            nan_val["tail"] = None
+            nan_val["gap"], nan_val["run"], nan_val["start"] = max(nan_val["gap"], nan_val["run"]), 0, None
         if tr is None and va is None:
             if len(nulls) < NULL_ROWS_KEPT and any(c is not None and c in row and row[c] is None for c in (row_train, val_c)):
                 nulls.append((i, row, lineno))  # a JSON null where the loss goes: kept in case every loss is one
@@ -675,9 +679,11 @@ def table_to_run(
                 continue
             step = s
         if row_nan:
-            if nan_val["tail"] is None:
-                nan_val["tail"], nan_val["rows"] = (step, lineno), 0
-            nan_val["rows"] += 1
+            if per_step:
+                nan_val["event"] = nan_val["event"] or (step, lineno, 1)
+            else:
+                nan_val["start"] = nan_val["start"] or (step, lineno)
+                nan_val["run"] += 1
         ep = _value(row, epoch_c, not_numbers, lineno) if epoch_c else None
         ep = NAN if ep is None else ep
         if va is None:
@@ -718,10 +724,11 @@ def table_to_run(
         run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": dup}))
 
     _epoch_numbers(run, batches, evals, has_epochs=epoch_c is not None)
-    if nan_val["tail"] is not None and not nan_val["placeholder"]:
-        # NaN from some row to the end, never before a finite value: the validation loss itself went NaN
-        step, lineno = nan_val["tail"]
-        run.events.append(Event("nonfinite_val", float(step), f"validation loss NaN at line {lineno} and the {nan_val['rows'] - 1} rows after it"))
+    if nan_val["start"] is not None and nan_val["run"] > nan_val["gap"]:
+        nan_val["event"] = (*nan_val["start"], nan_val["run"])  # NaN to the end, longer than any gap between evaluations
+    if nan_val["event"] is not None:
+        step, lineno, rows = nan_val["event"]
+        run.events.append(Event("nonfinite_val", float(step), f"validation loss NaN at line {lineno} ({rows} row(s) from there)"))
     cols = ", ".join(c for c in (train_c, val_c) if c)
     return finish(run, path, "error.no_loss_values", columns=cols)
 
@@ -946,13 +953,23 @@ def _groups_to_table(doc: dict[str, Any]) -> Table | None:
     for _, step, arrays in groups:
         for c in arrays:
             seen[c] = seen.get(c, 0) + (c != step)
+    # the training curve's column: the training loss of a group that holds no validation loss
+    train_name = next((t for _, _, a in groups if pick(list(a), VAL_NAMES) is None for t in [pick(list(a), TRAIN_NAMES)] if t), None)
     for name, step, arrays in groups:
         has_val = pick(list(arrays), VAL_NAMES) is not None
         # a column keeps its own name, unless another group has one of the same name, or it is a training loss
         # measured at the evaluations of a group that holds the validation loss (nanoGPT's "train loss" at each eval):
-        # the training curve is the other group's
+        # that one takes the training curve's name, so that its rows (which hold the validation loss) are evaluations
+        # with their training level, as nanoGPT's console reader keeps them; without a training curve, its group's
+        train_at_eval = {c for c in arrays if has_val and "loss" in c.lower() and pick([c], VAL_NAMES) is None}
         named = {
-            c: (f"{name}/{c}" if seen.get(c, 0) > 1 or (has_val and "loss" in c.lower() and pick([c], VAL_NAMES) is None) else c)
+            c: (
+                train_name
+                if c in train_at_eval and train_name is not None and len(train_at_eval) == 1
+                else f"{name}/{c}"
+                if seen.get(c, 0) > 1 or c in train_at_eval
+                else c
+            )
             for c in arrays
             if c != step
         }
@@ -983,15 +1000,17 @@ def _nested_arrays(doc: dict[str, Any], prefix: str = "", depth: int = 0) -> dic
 def _with_nested_losses(doc: dict[str, Any], arrays: dict[str, list]) -> dict[str, list]:
     """A JSON object whose top-level arrays hold no loss, but whose objects do (per-split groups of per-epoch lists, or
     a "metrics" object beside an "epochs" array): those arrays by their paths, with the top-level ones, every one as
-    long as the loss; else the top-level arrays as they were."""
+    long as the training or the validation loss; else the top-level arrays as they were."""
     if pick(arrays, TRAIN_NAMES) is not None or pick(arrays, VAL_NAMES) is not None:
         return arrays
     nested = _nested_arrays(doc)
-    loss = pick(nested, TRAIN_NAMES) or pick(nested, VAL_NAMES)
-    if loss is None:
+    losses = [c for c in (pick(nested, TRAIN_NAMES), pick(nested, VAL_NAMES)) if c is not None]
+    if not losses:
         return arrays
-    n = len(nested[loss])
-    return {k: v for k, v in {**arrays, **nested}.items() if len(v) == n}
+    # a training loss per batch and a validation loss per epoch differ in length: the arrays as long as either, which
+    # the caller spreads as it does {"train": [N], "val": [M]}
+    lengths = {len(nested[c]) for c in losses}
+    return {k: v for k, v in {**arrays, **nested}.items() if len(v) in lengths}
 
 
 def _columns_to_table(doc: Any) -> Table | None:

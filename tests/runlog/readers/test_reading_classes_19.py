@@ -91,3 +91,77 @@ def test_an_infinite_validation_loss_stays_an_evaluation(tmp_path):
     run = read_run(tmp_path / "log.csv")
     assert math.isinf(run.epochs.val_loss[-1])
     assert diagnose(run).verdict == "broken"
+
+
+def test_a_groups_dumps_training_loss_at_the_evaluations_is_their_training_level(tmp_path):
+    # the eighteenth set's 208M run: {"training": {"iters", "loss"}, "validation": {"steps", "train_loss", "val_loss"}}.
+    # The evaluations' train_loss (the model measured on training data at each evaluation) is each evaluation's
+    # training level, as nanoGPT's console reader keeps "step N: train loss X, val loss Y"; it was dropped
+    ev_train = [10.98, 8.22, 7.18, 7.03, 9.97, 10.60, 11.37, 10.06, 12.91, 9.80, 9.09]
+    ev_val = [10.98, 8.41, 7.31, 7.25, 9.71, 10.83, 11.50, 10.14, 12.89, 9.87, 9.24]
+    iters = list(range(0, 510, 10))
+    doc = {
+        "validation": {"steps": list(range(0, 550, 50)), "train_loss": ev_train, "val_loss": ev_val},
+        "training": {"iters": iters, "loss": [max(6.3, 10.9 - 0.1 * i) for i in range(len(iters))]},
+    }
+    f = tmp_path / "training_data.json"
+    f.write_text(json.dumps(doc))
+    run = read_run(f)
+    assert run.epochs.train_loss.tolist() == ev_train and run.epochs.val_loss.tolist() == ev_val
+    assert run.batches.loss.tolist() == doc["training"]["loss"]
+    # both measured on the same weights rose 2 nats from the best: the run got worse, not overfitting
+    d = diagnose(run)
+    assert d.verdict == "broken" and d.finding("divergence").key == "f.diverge.val_train_rise"
+
+
+# ------------------------------------------------------------------ a review of the NaN and nested readings
+
+
+def _placeholders(tmp_path, last_step: int, *, diverge_from: int | None = None, every: int = 50):
+    rows = ["step,loss,val_loss"]
+    for s in range(1, last_step + 1):
+        nan_now = diverge_from is not None and s >= diverge_from
+        loss = "nan" if nan_now else f"{3 * math.exp(-s / 80) + 1 + 0.02 * math.sin(s)}"
+        val = "nan" if nan_now or s % every else f"{3 * math.exp(-s / 80) + 1.1}"
+        rows.append(f"{s},{loss},{val}")
+    (tmp_path / "log.csv").write_text("\n".join(rows) + "\n")
+    return read_run(tmp_path / "log.csv")
+
+
+def test_placeholders_before_the_first_evaluation_are_no_nan_loss(tmp_path):
+    # a run watched (or explained) before its first evaluation: every validation cell a placeholder
+    run = _placeholders(tmp_path, 49)
+    assert len(run.batches) == 49 and len(run.epochs) == 0 and not run.events
+    assert diagnose(run).verdict != "broken"
+
+
+def test_training_gone_nan_in_the_placeholder_layout_is_a_nan_batch(tmp_path):
+    # rows "301,nan,nan" after the placeholders: training rows whose loss is NaN, not evaluations of NaN
+    run = _placeholders(tmp_path, 400, diverge_from=301)
+    assert len(run.epochs) == 6 and int(np.isnan(run.batches.loss).sum()) == 100
+    d = diagnose(run)
+    assert d.verdict == "broken" and d.finding("nonfinite-loss").key.startswith("f.nonfinite.batch")
+
+
+def test_epoch_rows_evaluated_every_other_epoch_keep_their_placeholders_and_a_longer_nan_end_is_a_nan_loss(tmp_path):
+    def rows(vals):
+        text = "epoch,train_loss,val_loss\n" + "".join(f"{e},{3.0 - 0.1 * e},{v}\n" for e, v in enumerate(vals, 1))
+        (tmp_path / "h.csv").write_text(text)
+        return read_run(tmp_path / "h.csv")
+
+    every_other = ["nan" if e % 2 else f"{3.1 - 0.1 * e}" for e in range(1, 13)]
+    assert not rows(every_other).events  # ends on a placeholder, one NaN: no longer than the gaps
+    gone = every_other[:8] + ["nan"] * 4
+    ev = rows(gone).events
+    assert [e.kind for e in ev] == ["nonfinite_val"] and ev[0].step == 9.0
+    d = diagnose(rows(gone))
+    assert d.verdict == "broken" and d.finding("nonfinite-loss").key == "f.nonfinite.val_event"
+
+
+def test_nested_lists_of_different_lengths_are_spread_as_top_level_ones_are(tmp_path):
+    # {"train": {"loss": [1000 batches]}, "val": {"loss": [10 epochs]}}: both read, as {"train_loss": [...1000], ...}
+    train = [3.0 - 0.001 * i for i in range(1000)]
+    val = [3.0 - 0.09 * i for i in range(10)]
+    (tmp_path / "h.json").write_text(json.dumps({"train": {"loss": train}, "val": {"loss": val}}))
+    run = read_run(tmp_path / "h.json")
+    assert len(run.batches) == 1000 and run.epochs.val_loss.tolist() == val
