@@ -102,7 +102,8 @@ seen there (still-learning also right). The CSV writer (``csv``) writes ``nan`` 
 its logs with evaluations (an f-string writer's placeholders), an empty cell in the rest.
 
 Tiers: ``easy`` (iid noise, N log-uniform in [40, 10000]); ``small-effect`` (the deciding effect is a few
-standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 40]); ``autocorrelated``
+standard errors: still-learning z 4-6, overfitting z 5-8); ``short`` (N in [10, 40]); ``handful`` (N in [5, 9], as
+short otherwise: still-learning, converged, fine-tune, and divergence's blowup and nan); ``autocorrelated``
 (AR(1) record noise with phi in [0.5, 0.9], same marginal sigma); ``warmup-bump`` (the default run's rise of
 0.12-0.25 nats over the first p = 10-30 steps, then back down with scale 0.2-0.5 p, added to the mean; logged
 every step, N in [200, 3000]); ``few-evals`` (3-6 evaluations, as a Trainer's epochs give: still-learning and converged
@@ -153,16 +154,16 @@ TRUTH: dict[str, tuple[str, ...]] = {
     "several-runs": ("inconclusive",),
 }
 HEALTHY_FAMILIES = ("random-plateau", "still-learning", "converged", "short-flat", "fine-tune", "no-curve", "several-runs")
-TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed", "steady")
+TIERS = ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed", "steady", "handful")
 FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "random-plateau": ("easy", "short", "autocorrelated", "warmup-bump"),
-    "still-learning": ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "steady"),
-    "converged": ("easy", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed"),
+    "still-learning": ("easy", "small-effect", "short", "autocorrelated", "warmup-bump", "few-evals", "steady", "handful"),
+    "converged": ("easy", "short", "autocorrelated", "warmup-bump", "few-evals", "annealed", "handful"),
     "overfitting": ("easy", "small-effect", "short", "autocorrelated", "few-evals"),
-    "divergence": ("easy", "short", "autocorrelated"),
+    "divergence": ("easy", "short", "autocorrelated", "handful"),
     "stuck": ("easy", "short", "autocorrelated"),
     "short-flat": ("short",),
-    "fine-tune": ("easy", "short", "autocorrelated"),
+    "fine-tune": ("easy", "short", "autocorrelated", "handful"),
     "no-curve": ("easy",),
     "several-runs": ("easy",),
 }
@@ -279,6 +280,8 @@ def _n_records(rng: np.random.Generator, tier: str) -> int:
         return int(rng.integers(45, 80))
     if tier == "short":
         return int(rng.integers(10, 41))
+    if tier == "handful":
+        return int(rng.integers(5, 10))
     if tier == "warmup-bump":
         return int(round(_loguniform(rng, 200, 3000)))
     return int(round(_loguniform(rng, 40, 10000)))
@@ -288,7 +291,7 @@ def _interval(rng: np.random.Generator, fmt: str, tier: str, n: int) -> int:
     """Steps between records: lossdoc logs every step; the others at a random interval (a bump needs every step)."""
     if tier == "warmup-bump":
         return 1
-    if tier == "short":  # a short log is a long run logged sparsely
+    if tier in ("short", "handful"):  # a short log is a long run logged sparsely
         choices: tuple[int, ...] = (10, 25, 50) if fmt == "hf" else (10, 50, 100)
     else:
         choices = {
@@ -501,7 +504,13 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             if fmt != "epochs":  # (epoch rows are evaluations: there, the validation follows the same straight fall)
                 has_evals, n_evals = False, 0
         elif family in ("still-learning", "converged"):  # converged: the annealed tier, a still-learning curve
-            z = float(rng.uniform(4, 6)) if tier == "small-effect" else float(rng.uniform(6, 20)) if tier == "short" else float(rng.uniform(8, 30))
+            z = (
+                float(rng.uniform(4, 6))
+                if tier == "small-effect"
+                else float(rng.uniform(6, 20))
+                if tier in ("short", "handful")
+                else float(rng.uniform(8, 30))
+            )
             sigma_rec = float(np.clip(d * math.sqrt(n_w) / (2 * z * _z_factor(phi)), 0.002, 0.5))
             sigma_b = sigma_rec * math.sqrt(k)
             meta["end_fall"] = d
@@ -575,6 +584,10 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         meta["start"] = start_ft
     elif family == "divergence":
         sub = DIVERGENCE_KINDS[int(rng.integers(0, 3))]
+        if tier == "handful" and sub == "jump":
+            # a jump that stays below every healthy start needs a noise estimate that 5-9 records cannot give: not
+            # simulated in a handful (docs/accuracy.md: explain missed 21 of 35 such cases, an open class)
+            sub = "blowup"
         E = float(rng.uniform(0.35, 0.7)) * ln_v
         tau = max(3.0, float(rng.uniform(0.05, 0.2)) * S)
         u_d = float(rng.uniform(0.4, 0.85)) * S

@@ -425,6 +425,17 @@ def check_divergence(c: Context) -> Finding:
         if c.val.size >= 2 and c.ln_v is not None and not learned and (final > c.ln_v + max(c.near_floor, th.DIVERGE_MIN_NATS) or above_init):
             args = {"final": _r(final), "ln_v": _r(c.ln_v)}
             return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=final, reference=c.ln_v)
+        # a handful of training records whose last two sit above every healthy start, after one below it: blown up
+        # (the same reading as the last w records of a longer log, no noise argument needed)
+        if (
+            c.vocab_size is not None
+            and n >= 3
+            and float(c.loss[-2:].min()) > c.init_band[1] + th.DIVERGE_MIN_NATS
+            and float(c.loss[:-2].min()) <= c.init_band[1]
+        ):
+            end = float(c.loss[-1])
+            args = {"final": _r(end), "ln_v": _r(c.ln_v)}
+            return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=end, reference=c.ln_v)
         # a log of epoch rows only (training mean and validation per epoch): the training means are its training curve
         return _val_and_train_rise(c) or Finding("divergence", "skipped", "f.progress.too_short", {"batches": n, "evals": int(c.val.size)})
     sd = c.sigma_b if math.isfinite(c.sigma_b) else 0.0

@@ -55,6 +55,7 @@ EN = {
     "warn.stages": "the log holds {count} stages of one run (the epoch count starts again at line(s) {lines}, the loss from where it was): read as one curve, each stage's epochs after the last",
     "warn.table_preamble": "the table starts after {count} line(s) of other text, which were not read",
     "warn.null_losses": "every loss value is null ({count} rows): JSON has no NaN, and JavaScript's JSON.stringify writes NaN as null, so they are read as non-finite losses",
+    "warn.nan_losses": "every loss value is NaN ({count} rows): read as a run of non-finite losses",
     "error.folder_many_logs": "{path} holds several logs ({files}): name the one to explain",
 }
 
@@ -111,5 +112,6 @@ ZH = {
     "warn.stages": "日志中记录了同一次训练的 {count} 个阶段（epoch 计数在第 {lines} 行重新开始，损失接着上一阶段）：作为一条曲线读取，每个阶段的 epoch 接在上一阶段之后",
     "warn.table_preamble": "表格前有 {count} 行其他文字，未读取",
     "warn.null_losses": "所有损失值都是 null（{count} 行）：JSON 没有 NaN，JavaScript 的 JSON.stringify 会把 NaN 写成 null，因此按非有限的损失读取",
+    "warn.nan_losses": "所有损失值都是 NaN（{count} 行）：按一段非有限的损失读取",
     "error.folder_many_logs": "{path} 中有多份日志（{files}）：请指明要诊断哪一份",
 }

@@ -70,6 +70,8 @@ def test_each_family_has_the_property_its_truth_claims(family):
         n = c.loss.size
         if tier == "short" or family in ("short-flat", "several-runs"):  # several-runs: its runs are short-tier curves
             assert 10 <= n <= 40
+        elif tier == "handful":
+            assert 5 <= n <= 9
         else:
             assert 40 <= n <= 10000 or family == "stuck"
         if family == "random-plateau":

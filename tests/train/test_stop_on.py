@@ -59,19 +59,37 @@ def test_without_stop_on_the_same_run_goes_to_the_end(tmp_path):
 
 def test_a_diverging_run_stops_within_steps_of_the_evidence_and_keeps_no_blown_up_checkpoint(tmp_path):
     """exploding-lr: the loss is 4.3 at step 1 and above 1000 from step 2. Before, --stop-on looked at epoch ends only
-    (here step 18; 45 in a user's run) and said best.pt was kept: the blown-up weights of epoch 1 (val loss 2578)."""
+    (here step 18; 45 in a user's run) and said best.pt was kept: the blown-up weights of epoch 1 (val loss 2578).
+    A handful of records whose last two sit above every healthy start is a blow-up: the run stops at step 3, before
+    the first checkpoint (step 9) is taken."""
     res = _train(tmp_path / "run", inject="exploding-lr", on_nonfinite="skip", epochs=4, stop_on="broken")
     assert res.status == "stopped"
     (ev,) = _events(tmp_path / "run", "stopped")
     batches = [r for r in read_records(tmp_path / "run") if r["type"] == "batch"]
     assert batches[0]["loss"] < 5 and batches[1]["loss"] > 100  # the evidence: step 2
-    assert "divergence" in ev["findings"] and ev["step"] < 2 * NB and ev["step"] % NB != 0  # mid-epoch, not at an epoch end
-    assert ev["step"] - ev["evidence_step"] <= NB  # as soon as the diagnosis agrees (here about 10 records)
+    assert "divergence" in ev["findings"] and ev["step"] == 3  # the record after the evidence, mid-epoch
     assert ev["evidence_step"] == 2 and ev["checkpoint"] is None and ev["key"] == "train.event.stopped_no_checkpoint"
+    ck = tmp_path / "run" / "checkpoints"
+    assert not any(ck.glob("*.pt")) and ev["moved"] == []  # no checkpoint was ever taken of the blown-up weights
+    assert "the evidence began at step 2, before any checkpoint was taken" in ev["message"]
+
+
+def test_checkpoints_taken_after_the_evidence_are_renamed(tmp_path, monkeypatch):
+    # the diagnosis agreeing only after the first epoch's checkpoints (a subtler evidence than the one above): those,
+    # taken of blown-up weights, are renamed NAME.after-evidence.pt, so checkpoints/best.pt is never a blown-up model
+    real = stop_on.judge
+
+    def late(run, level, plateau=None):
+        return real(run, level, plateau) if len(run.batches) > NB else None
+
+    monkeypatch.setattr(stop_on, "judge", late)
+    res = _train(tmp_path / "run", inject="exploding-lr", on_nonfinite="skip", epochs=4, stop_on="broken")
+    assert res.status == "stopped"
+    (ev,) = _events(tmp_path / "run", "stopped")
+    assert ev["evidence_step"] == 2 and ev["step"] > NB and ev["checkpoint"] is None
     ck = tmp_path / "run" / "checkpoints"
     assert not (ck / "best.pt").exists() and not (ck / "last.pt").exists()  # taken at step 9, after the evidence
     assert sorted(ev["moved"]) == ["best.after-evidence.pt", "last.after-evidence.pt"] and (ck / "best.after-evidence.pt").is_file()
-    assert "the evidence began at step 2, before any checkpoint was taken" in ev["message"]
 
 
 def test_a_loss_spike_that_recovers_does_not_stop_a_run(tmp_path, monkeypatch):

@@ -165,3 +165,16 @@ def test_nested_lists_of_different_lengths_are_spread_as_top_level_ones_are(tmp_
     (tmp_path / "h.json").write_text(json.dumps({"train": {"loss": train}, "val": {"loss": val}}))
     run = read_run(tmp_path / "h.json")
     assert len(run.batches) == 1000 and run.epochs.val_loss.tolist() == val
+
+
+def test_a_history_whose_every_loss_is_nan_is_a_run_of_non_finite_losses(tmp_path):
+    # the simulator's handful tier: a run NaN from its first epoch, as json.dump and a CSV write it; it was refused
+    # ("no loss values"), then read as a page of values and called inconclusive
+    (tmp_path / "history.json").write_text('{"loss": [NaN, NaN, NaN], "val_loss": [NaN, NaN, NaN]}')
+    (tmp_path / "log.csv").write_text("epoch,train_loss,val_loss\n1,nan,nan\n2,nan,nan\n3,nan,nan\n")
+    for name in ("history.json", "log.csv"):
+        run = read_run(tmp_path / name)
+        assert len(run.batches) == 3 and np.isnan(run.batches.loss).all(), name
+        assert [w.key for w in run.warnings if w.key == "warn.nan_losses"] == ["warn.nan_losses"], name
+        d = diagnose(run)
+        assert d.verdict == "broken" and d.finding("nonfinite-loss").status == "fail", name
