@@ -70,7 +70,8 @@ def check_nonfinite(c: Context) -> Finding:
         }
         key = "f.nonfinite.batch_grad" if args["grad_max"] is not None else "f.nonfinite.batch"
         return Finding("nonfinite-loss", "fail", key, args, measured=step)
-    step = nan_events[0].step if nan_events else math.nan
+    # the event's step; else the first infinite validation loss's
+    step = nan_events[0].step if nan_events else float(e.step[int(np.argmax(bad_val))]) if bad_val.any() else math.nan
     # a validation loss gone NaN (a reader's nonfinite_val event) is named as such
     key = "f.nonfinite.val_event" if nan_events and nan_events[0].kind == "nonfinite_val" else "f.nonfinite.event"
     return Finding("nonfinite-loss", "fail", key, {"step": None if math.isnan(step) else int(step)}, measured=step)

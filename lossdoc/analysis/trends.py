@@ -426,10 +426,12 @@ def check_divergence(c: Context) -> Finding:
             args = {"final": _r(final), "ln_v": _r(c.ln_v)}
             return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=final, reference=c.ln_v)
         # a handful of training records whose last two sit above every healthy start, after one below it: blown up
-        # (the same reading as the last w records of a longer log, no noise argument needed)
+        # (the same reading as the last w records of a longer log, no noise argument needed); not when an evaluation
+        # after them sits below the band: a healthy model whose logged training loss is on another scale
         if (
             c.vocab_size is not None
             and n >= 3
+            and not (c.val_step.size == c.val.size and bool(np.any((c.val_step >= c.step[-1]) & (c.val < c.init_band[0]))))
             and float(c.loss[-2:].min()) > c.init_band[1] + th.DIVERGE_MIN_NATS
             and float(c.loss[:-2].min()) <= c.init_band[1]
         ):

@@ -955,3 +955,14 @@ def test_a_handful_of_records_whose_last_two_sit_above_every_healthy_start_is_br
     # a start above the band that only falls is the loss at initialisation's finding, not a blow-up
     d2 = diagnose(make_run([13.0, 12.5, 11.0, 9.0, 7.5, 6.9], v=10000))
     assert d2.finding("divergence").status != "fail"
+
+
+def test_a_handful_above_the_band_followed_by_a_healthy_evaluation_is_no_blow_up(tmp_path):
+    # a fine-tune whose logged loss is 8x its per-token loss (gradient accumulation summed): 12.0 .. 11.1 over four
+    # records with V = 32,000, then an evaluation at 1.38 after them: the model is healthy, its training loss on another
+    # scale (one evaluation is too few for the scale check); a review found the handful rule calling it blown up
+    hist = [{"step": 10 * (i + 1), "loss": x, "learning_rate": 2e-5, "epoch": 0.2 * (i + 1)} for i, x in enumerate([12.0, 10.5, 11.2, 11.1])]
+    hist.append({"step": 50, "eval_loss": 1.38, "epoch": 1.0})
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 50}))
+    d = diagnose(_with_v(read_run(tmp_path), 32000))
+    assert d.finding("divergence").status != "fail"

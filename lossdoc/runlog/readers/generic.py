@@ -707,7 +707,7 @@ def table_to_run(
             ep = (_value(row, epoch_c, not_numbers, lineno) if epoch_c else None) or NAN
             chunk.append((float(lineno), float(int(s)), ep, NAN, NAN, NAN, NAN))
         run.warnings.append(ReaderWarning("warn.null_losses", {"count": len(nulls)}))
-    if not store.seen and not chunk and evals and not any(math.isfinite(e[2]) or math.isfinite(e[3]) for e in evals):
+    if not store.seen and not chunk and evals and all(math.isnan(e[2]) and math.isnan(e[3]) for e in evals):
         # rows of evaluations whose every loss is NaN (a history of a run that was NaN from its first epoch): a run of
         # non-finite losses, as every null is, not a file with no loss in it
         chunk = [(float(k + 1), float(int(e[1])), e[0], NAN, NAN, NAN, NAN) for k, e in enumerate(evals)]

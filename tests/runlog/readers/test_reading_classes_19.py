@@ -178,3 +178,12 @@ def test_a_history_whose_every_loss_is_nan_is_a_run_of_non_finite_losses(tmp_pat
         assert [w.key for w in run.warnings if w.key == "warn.nan_losses"] == ["warn.nan_losses"], name
         d = diagnose(run)
         assert d.verdict == "broken" and d.finding("nonfinite-loss").status == "fail", name
+
+
+def test_an_all_infinite_table_is_not_reported_as_nan(tmp_path):
+    # the all-NaN path takes NaN only: infinite validation losses stay evaluations, reported at their first step
+    (tmp_path / "log.csv").write_text("epoch,train_loss,val_loss\n1,inf,inf\n2,inf,inf\n3,inf,inf\n")
+    run = read_run(tmp_path / "log.csv")
+    assert not [w for w in run.warnings if w.key == "warn.nan_losses"] and np.isinf(run.epochs.val_loss).all()
+    f = diagnose(run).finding("nonfinite-loss")
+    assert f.status == "fail" and f.key == "f.nonfinite.event" and f.args["step"] == 1
