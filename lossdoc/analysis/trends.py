@@ -421,7 +421,7 @@ def check_divergence(c: Context) -> Finding:
         )
         # the last two evaluations both above every healthy initialisation's loss need no noise argument (a blow-up
         # inflates the noise measured on the series that holds it)
-        above_init = c.vocab_size is not None and c.val.size >= 2 and float(c.val[-2:].min()) > c.init_band[1] + th.DIVERGE_MIN_NATS
+        above_init = c.vocab_size is not None and c.val.size >= 2 and _last_two_above_init(c, c.val)
         if c.val.size >= 2 and c.ln_v is not None and not learned and (final > c.ln_v + max(c.near_floor, th.DIVERGE_MIN_NATS) or above_init):
             args = {"final": _r(final), "ln_v": _r(c.ln_v)}
             return Finding("divergence", "fail", "f.diverge.above_lnv", args, measured=final, reference=c.ln_v)
@@ -432,7 +432,7 @@ def check_divergence(c: Context) -> Finding:
             c.vocab_size is not None
             and n >= 3
             and not (c.val_step.size == c.val.size and bool(np.any((c.val_step >= c.step[-1]) & (c.val < c.init_band[0]))))
-            and float(c.loss[-2:].min()) > c.init_band[1] + th.DIVERGE_MIN_NATS
+            and _last_two_above_init(c, c.loss)
             and float(c.loss[:-2].min()) <= c.init_band[1]
         ):
             end = float(c.loss[-1])
@@ -478,6 +478,12 @@ def check_divergence(c: Context) -> Finding:
             return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
         return Finding("divergence", "fail", "f.diverge.rise", args, measured=end, reference=best)
     return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+
+
+def _last_two_above_init(c: Context, series: np.ndarray) -> bool:
+    """The last two values of a short series both above the top of a fresh model's initial band by DIVERGE_MIN_NATS
+    (V known): worse than knowing nothing twice, no noise argument needed."""
+    return float(series[-2:].min()) > c.init_band[1] + th.DIVERGE_MIN_NATS
 
 
 def _blown_up_stretch(c: Context, w: int) -> Finding | None:

@@ -653,7 +653,9 @@ def table_to_run(
     # that reads NaN is one gone NaN; in rows of evaluations (no step column: epochs), NaN to the end is the validation
     # loss gone NaN when that stretch is longer than every stretch of NaN between finite values (evaluations every k
     # epochs leave k - 1 placeholders between them)
-    nan_val: dict[str, Any] = {"run": 0, "start": None, "gap": 0, "event": None}
+    nan_run, nan_gap = 0, 0  # rows of evaluations: the NaN stretch going on, the longest one between finite values
+    nan_start: tuple[float, int] | None = None  # (step, line) where that stretch began
+    nan_event: tuple[float, int, int] | None = None  # (step, line, rows) of the validation loss gone NaN
     per_step = step_c is not None
     for i, (row, lineno) in enumerate(table.records()):
         n_rows = i + 1
@@ -665,7 +667,7 @@ def table_to_run(
             va = None  # a training row (its own loss, NaN or not, is a batch's): the NaN is a placeholder
             row_nan = False
         elif va is not None and not row_nan:
-            nan_val["gap"], nan_val["run"], nan_val["start"] = max(nan_val["gap"], nan_val["run"]), 0, None
+            nan_gap, nan_run, nan_start = max(nan_gap, nan_run), 0, None
         if tr is None and va is None:
             if len(nulls) < NULL_ROWS_KEPT and any(c is not None and c in row and row[c] is None for c in (row_train, val_c)):
                 nulls.append((i, row, lineno))  # a JSON null where the loss goes: kept in case every loss is one
@@ -680,10 +682,10 @@ def table_to_run(
             step = s
         if row_nan:
             if per_step:
-                nan_val["event"] = nan_val["event"] or (step, lineno, 1)
+                nan_event = nan_event or (step, lineno, 1)
             else:
-                nan_val["start"] = nan_val["start"] or (step, lineno)
-                nan_val["run"] += 1
+                nan_start = nan_start or (step, lineno)
+                nan_run += 1
         ep = _value(row, epoch_c, not_numbers, lineno) if epoch_c else None
         ep = NAN if ep is None else ep
         if va is None:
@@ -730,10 +732,10 @@ def table_to_run(
         run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": dup}))
 
     _epoch_numbers(run, batches, evals, has_epochs=epoch_c is not None)
-    if nan_val["start"] is not None and nan_val["run"] > nan_val["gap"]:
-        nan_val["event"] = (*nan_val["start"], nan_val["run"])  # NaN to the end, longer than any gap between evaluations
-    if nan_val["event"] is not None:
-        step, lineno, rows = nan_val["event"]
+    if nan_start is not None and nan_run > nan_gap:
+        nan_event = (*nan_start, nan_run)  # NaN to the end, longer than any gap between evaluations
+    if nan_event is not None:
+        step, lineno, rows = nan_event
         run.events.append(Event("nonfinite_val", float(step), f"validation loss NaN at line {lineno} ({rows} row(s) from there)"))
     cols = ", ".join(c for c in (train_c, val_c) if c)
     return finish(run, path, "error.no_loss_values", columns=cols)
@@ -989,27 +991,14 @@ def _groups_to_table(doc: dict[str, Any]) -> Table | None:
     return Table(list(columns), rows, list(range(1, len(rows) + 1)))
 
 
-def _nested_arrays(doc: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, list]:
-    """The arrays of numbers inside a JSON object's objects (two levels at most), named by their path: {"train":
-    {"loss": [...]}, "val": {"loss": [...]}} gives "train/loss" and "val/loss"; {"epochs": [...], "metrics":
-    {"val_loss": [...]}} gives "metrics/val_loss" (a container's name, which column names see through)."""
-    out: dict[str, list] = {}
-    for key, value in doc.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and depth < 2:
-            out.update(_nested_arrays(value, name + "/", depth + 1))
-        elif depth > 0 and isinstance(value, list) and value and not isinstance(value[0], (dict, list)):
-            out[name] = value
-    return out
-
-
 def _with_nested_losses(doc: dict[str, Any], arrays: dict[str, list]) -> dict[str, list]:
     """A JSON object whose top-level arrays hold no loss, but whose objects do (per-split groups of per-epoch lists, or
     a "metrics" object beside an "epochs" array): those arrays by their paths, with the top-level ones, every one as
     long as the training or the validation loss; else the top-level arrays as they were."""
     if pick(arrays, TRAIN_NAMES) is not None or pick(arrays, VAL_NAMES) is not None:
         return arrays
-    nested = _nested_arrays(doc)
+    # the arrays of numbers inside its objects (two levels at most), named by their path ("train/loss", "metrics/val_loss")
+    nested = {k: v for k, v in _flatten(doc).items() if "/" in k and isinstance(v, list) and v and not isinstance(v[0], (dict, list))}
     losses = [c for c in (pick(nested, TRAIN_NAMES), pick(nested, VAL_NAMES)) if c is not None]
     if not losses:
         return arrays
