@@ -93,69 +93,81 @@ def test_series_noise_of_a_curve_that_falls_then_rises_is_its_scatter_not_its_be
     assert 0.015 < float(np.median(sds)) < 0.025
 
 
-@pytest.mark.parametrize(
-    "model, jac, x, p",
-    [
-        (stats._power, stats._power_jac, np.arange(1.0, 23.0), (2.5, 0.7, 1.3)),
-        (stats._exp, stats._exp_jac, np.linspace(0.0, 1.0, 22), (2.5, -0.4, 7.0)),
-        (stats._power_line, stats._power_line_jac, np.arange(1.0, 23.0), (2.4, 0.5, 0.6, 0.08)),
-        (stats._exp_line, stats._exp_line_jac, np.linspace(0.0, 1.0, 22), (2.4, 0.5, 12.0, -0.1)),
-    ],
-)
-def test_each_decays_jacobian_is_its_derivative(model, jac, x, p):
-    """Every column of the analytic Jacobian against a central difference of the model in that parameter."""
-    got = jac(x, *p)
-    assert got.shape == (x.size, len(p))
-    for i in range(len(p)):
-        h = 1e-6 * max(1.0, abs(p[i]))
-        up, down = list(p), list(p)
-        up[i] += h
-        down[i] -= h
-        np.testing.assert_allclose(got[:, i], (model(x, *up) - model(x, *down)) / (2 * h), rtol=1e-6, atol=1e-8)
-
-
 def _fit_series():
     """Validation series of the shapes the fits meet: falling (power law, exponential), past its best and rising,
     flat noise (where the decay's rate is barely determined), short, and a smooth curve with no noise at all."""
     x = np.arange(22)
     k = np.arange(1.0, 31.0)
-    for seed in range(2):
+    for seed in range(3):
         rng = np.random.default_rng(seed)
         yield 2.5 + 0.5 * np.exp(-x / 3) + np.clip(x - 9, 0, None) / 12 * 0.12 + rng.normal(0, 0.02, 22)
         yield 2.5 + 0.5 * np.exp(-x / 3) + rng.normal(0, 0.02, 22)
         yield np.concatenate([[2.6], 2.5 + rng.normal(0, 0.05, 10)])
         yield 3.0 + 2.0 * k**-0.7 + rng.normal(0, 0.01, k.size)
         yield 1.9 + 0.4 * np.exp(-np.arange(8) / 2) + rng.normal(0, 0.01, 8)
+        yield 2.0 + rng.normal(0, 0.02, 15)
     yield 2.345 - 0.1 * np.log(np.arange(1.0, 7.0))
 
 
-def test_the_decay_fits_with_analytic_jacobians_are_the_numerically_differentiated_fits(monkeypatch):
-    """The analytic Jacobians change how fast curve_fit gets there, not where: against the same fits with scipy's
-    2-point numerical derivatives, the residual sum of squares and the noise series_noise reports agree to 1e-6
-    relative, and every fitted value to 1e-5 of the series' level (on flat noise, whose decay rate the data barely
-    determine, both fits stop up to ~8e-6 from the exact least-squares optimum, each within curve_fit's tolerances)."""
-    import scipy.optimize
+def _reference_sse(y: np.ndarray, line: bool) -> float:
+    """The least sum of squares scipy's curve_fit (trust-region reflective, numerical derivatives) reaches for the
+    same models and bounds, from several starting rates: an independent computation of the fits' optimum."""
+    from scipy.optimize import curve_fit
 
-    curve_fit = scipy.optimize.curve_fit
-
-    def numerical(*args, **kwargs):
-        assert callable(kwargs.pop("jac"))
-        return curve_fit(*args, **kwargs)
-
-    fits = (stats._decay_residuals, stats._decay_drift_residuals)
-    for y in _fit_series():
-        analytic = [f(y) for f in fits] + [stats.series_noise(y)]
-        monkeypatch.setattr(scipy.optimize, "curve_fit", numerical)
-        numeric = [f(y) for f in fits] + [stats.series_noise(y)]
-        monkeypatch.setattr(scipy.optimize, "curve_fit", curve_fit)
-        for a, n in zip(analytic[:2], numeric[:2]):
-            if y.size < 8 and a is None:  # the decay plus a line needs 8 values
-                assert n is None
+    n = y.size
+    k, t = np.arange(1.0, n + 1.0), np.linspace(0.0, 1.0, n)
+    span = float(y.max() - y.min()) or 1.0
+    best = math.inf
+    for g, x, c_hi, starts in ((lambda x, c: x ** (-c), k, 6.0, (0.3, 1.0, 3.0)), (lambda x, c: np.exp(-c * x), t, 50.0, (0.5, 3.0, 20.0))):
+        for c0 in starts:
+            if line:
+                f = lambda x, a, b, c, d, g=g: a + b * g(x, c) + d * (t if x is t else (x - 1.0) / (n - 1.0))  # noqa: E731
+                p0, lo, hi = (y.min(), y[0] - y.min(), c0, 0.0), [-np.inf, -10 * span, 0.0, -10 * span], [np.inf, 10 * span, c_hi, 10 * span]
+            else:
+                f = lambda x, a, b, c, g=g: a + b * g(x, c)  # noqa: E731
+                p0, lo, hi = (y[-1], y[0] - y[-1], c0), [-np.inf, -10 * span, 0.0], [np.inf, 10 * span, c_hi]
+            try:
+                p, _ = curve_fit(f, x, y, p0=p0, bounds=(lo, hi), maxfev=20000, xtol=1e-14, ftol=1e-14, gtol=1e-14)
+            except (RuntimeError, ValueError):
                 continue
-            assert a[1] == n[1]
-            assert float((a[0] ** 2).sum()) == pytest.approx(float((n[0] ** 2).sum()), rel=1e-6)
-            np.testing.assert_allclose(y - a[0], y - n[0], rtol=1e-5)
-        assert analytic[2][1] == numeric[2][1] and analytic[2][0] == pytest.approx(numeric[2][0], rel=1e-6)
+            best = min(best, float(((y - f(x, *p)) ** 2).sum()))
+    return best
+
+
+def test_the_decay_fits_reach_scipys_least_squares_optimum_or_below_it():
+    """The one-dimensional search over the rate (variable projection) against scipy's curve_fit from three starting
+    rates, same models and bounds: its sum of squares is never above curve_fit's best (to 1e-7 relative), and on the
+    falling curves, whose optimum is well determined, the two agree to 1e-5 relative."""
+    for y in _fit_series():
+        for fit, line in ((stats._decay_residuals, False), (stats._decay_drift_residuals, True)):
+            got = fit(y)
+            if y.size < (8 if line else 5):
+                assert got is None
+                continue
+            assert got is not None and got[1] == y.size - (4 if line else 3)
+            sse, ref = float((got[0] ** 2).sum()), _reference_sse(y, line)
+            assert sse <= ref * (1 + 1e-7) + 1e-20, (y.size, line, sse, ref)
+            if y.size in (22, 30) and not line:
+                assert sse == pytest.approx(ref, rel=1e-5, abs=1e-12)
+
+
+def test_a_fit_held_at_its_bounds_is_the_bounded_optimum():
+    """A straight fall in log k is a power law with c -> 0 and b -> infinity: with b held to 10 x the span, the fit
+    stops at the bound, and its sum of squares is the brute-force bounded optimum's over a fine grid of c."""
+    y = 2.0 - 0.3 * np.log(np.arange(1.0, 13.0))
+    r = stats._separable_fit(y, "power", line=False)
+    lim = 10 * float(y.max() - y.min())
+    best = math.inf
+    for c in np.linspace(0.0, 6.0, 60001):
+        g = np.arange(1.0, 13.0) ** -c
+        for b in (-lim, lim):
+            a = float((y - b * g).mean())
+            best = min(best, float(((y - a - b * g) ** 2).sum()))
+        gc = g - g.mean()
+        if gc @ gc > 0:
+            b = float(np.clip(gc @ (y - y.mean()) / (gc @ gc), -lim, lim))
+            best = min(best, float(((y - (y - b * g).mean() - b * g) ** 2).sum()))
+    assert float(r @ r) <= best * (1 + 1e-9) + 1e-20
 
 
 def test_t_equivalent_is_students_t_quantile_at_the_normal_confidence_of_z():

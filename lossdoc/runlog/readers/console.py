@@ -423,6 +423,10 @@ def read(path: Path, **_: Any) -> Run:
                 # ("  -> val 0.55"): it follows that batch (stepless evaluations after other evaluations, as final
                 # reports print them, stay unplaced)
                 step = float(last_batch)
+            elif step is None and ep is None and not batches and not facts.get("_report"):
+                # an evaluation printed before any training line, naming no step ("pre-training val NLL: 1.6079",
+                # "initial eval loss 2.31"): the model before its first update, step 0, not an evaluation after the end
+                step = 0.0
             last_was_batch = False
             key = (NAN if ep is None else ep, NAN if step is None else step)
             row = evals.setdefault(key, [NAN if ep is None else ep, NAN if step is None else step, NAN, NAN])

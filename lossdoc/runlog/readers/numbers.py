@@ -5,6 +5,8 @@
     loss                          -> an optional first line naming the column (a one-column CSV)
     [3.72, 3.59, null, ...]       -> a JSON array of numbers (json.dump(losses, f)), on one line or pretty-printed;
                                      null is a NaN (JavaScript's JSON.stringify and pandas' to_json write NaN so)
+    3.72, 3.59, 3.41, ...         -> one row of numbers, the file's only line, separated by commas, semicolons, tabs
+                                     or spaces (a C++ or shell loop's ``out << loss << ", "``, ``np.savetxt`` of one row)
 
 The steps are the line numbers: value *i* (counted from 1, over the values only) is step *i*. A warning says
 so, since the file does not tell how many updates lie between two values.
@@ -95,12 +97,50 @@ def _looks_like_json_list(text: str, complete: bool) -> bool:
     return any(not re.fullmatch(r"[-+]?\d+", t) for t in toks)
 
 
+_ROW_SEP = re.compile(r"[\s,;]+")
+
+
+def _row_tokens(line: str) -> list[str]:
+    return [t for t in _ROW_SEP.split(line) if t]
+
+
+_INTEGER = re.compile(r"[-+]?\d+")
+
+
+def _is_row(line: str) -> bool:
+    toks = _row_tokens(line)
+    return len(toks) > 1 and all(to_float(t) is not None for t in toks)
+
+
+def _looks_like_row(lines: list[str], complete: bool) -> bool:
+    """The file's only line (of those that are not blank or '#' comments) a row of at least MIN_VALUES numbers, one
+    of them not an integer, after at most one line holding one integer (a count or a data size a C++ program wrote
+    first, not read). From a head that ends inside the row, its last token may be cut: left out. Several such rows
+    are a matrix (several runs side by side, readers/values.py), not one list."""
+    if len(lines) == 2 and _INTEGER.fullmatch(lines[0]):
+        lines = lines[1:]
+    if len(lines) != 1:
+        return False
+    toks = _row_tokens(lines[0])
+    if not complete and toks:
+        toks = toks[:-1]
+    if len(toks) < MIN_VALUES or any(to_float(t) is None for t in toks):
+        return False
+    return any(not re.fullmatch(r"[-+]?\d+", t) for t in toks)
+
+
 def _looks_like_list(text: str, complete: bool) -> bool:
     """At least MIN_VALUES lines of one number each (one of them not an integer: token ids are not losses),
     after an optional one-word header naming a loss; blank lines and '#' comments are skipped. Or a JSON array of
-    numbers."""
+    numbers, or one row of numbers (``_looks_like_row``)."""
     if text.lstrip("\ufeff \t\r\n").startswith("["):
         return _looks_like_json_list(text, complete)
+    raw = [x.strip() for x in text.lstrip("\ufeff").splitlines()]
+    content = [x for x in raw if x and not x.startswith("#")]
+    if not complete and 1 <= len(content) <= 2 and raw and raw[-1] == content[-1]:
+        return _looks_like_row(content, complete=False)  # the head ends inside the file's first row
+    if complete and _looks_like_row(content, complete=True):
+        return True
     lines = [x.strip() for x in text.lstrip("\ufeff").splitlines()]
     if not complete and lines:
         lines = lines[:-1]  # the head may end inside a line
@@ -164,12 +204,34 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
     header: str | None = None
     seen = False
     json_list: bool | None = None
+    row: bool | None = None  # the file is one row of numbers (_looks_like_row): a second row is not read
+    lead: int | None = None  # the line of a lone integer first, decided by the line after it
+    lead_value = 0.0
     for lineno, raw in lines:
         s = raw.strip().lstrip("\ufeff")
         if not s or s.startswith("#"):
             continue
         if json_list is None:
             json_list = s.startswith("[")
+            row = not json_list and _is_row(s)
+            if not json_list and not row and _INTEGER.fullmatch(s) and lead is None:
+                lead, lead_value, json_list = lineno, float(s), None  # a lone integer first: a count before a row, or the first of a column
+                continue
+            if lead is not None:
+                if row:
+                    bad.append(lead)  # the integer before a row: a count or a size, not a loss
+                else:
+                    values.append(float(lead_value))  # the first value of a column of integers and floats
+                    linenos.append(lead)
+                    seen = True
+        elif row:
+            bad.append(lineno)  # a second row: the file is a matrix after all (detection saw one line); not read
+            continue
+        if row:
+            for tok in _row_tokens(s):
+                values.append(to_float(tok))  # type: ignore[arg-type]
+                linenos.append(lineno)
+            continue
         if json_list:
             for tok in _JSON_SEP.split(s):
                 if tok:
@@ -191,6 +253,9 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
             continue
         values.append(v)
         linenos.append(lineno)
+    if lead is not None and json_list is None:  # the lone integer was the file's only value
+        values.append(lead_value)
+        linenos.append(lead)
     return values, header, linenos, bad, lines
 
 
