@@ -98,7 +98,7 @@ def _fit_series():
     flat noise (where the decay's rate is barely determined), short, and a smooth curve with no noise at all."""
     x = np.arange(22)
     k = np.arange(1.0, 31.0)
-    for seed in range(3):
+    for seed in range(2):
         rng = np.random.default_rng(seed)
         yield 2.5 + 0.5 * np.exp(-x / 3) + np.clip(x - 9, 0, None) / 12 * 0.12 + rng.normal(0, 0.02, 22)
         yield 2.5 + 0.5 * np.exp(-x / 3) + rng.normal(0, 0.02, 22)
@@ -153,21 +153,22 @@ def test_the_decay_fits_reach_scipys_least_squares_optimum_or_below_it():
 
 def test_a_fit_held_at_its_bounds_is_the_bounded_optimum():
     """A straight fall in log k is a power law with c -> 0 and b -> infinity: with b held to 10 x the span, the fit
-    stops at the bound, and its sum of squares is the brute-force bounded optimum's over a fine grid of c."""
+    stops at the bound, and its sum of squares is the brute-force bounded optimum's over a fine grid of c (an unbounded
+    fit would be lower)."""
     y = 2.0 - 0.3 * np.log(np.arange(1.0, 13.0))
     r = stats._separable_fit(y, "power", line=False)
     lim = 10 * float(y.max() - y.min())
-    best = math.inf
-    for c in np.linspace(0.0, 6.0, 60001):
-        g = np.arange(1.0, 13.0) ** -c
-        for b in (-lim, lim):
-            a = float((y - b * g).mean())
-            best = min(best, float(((y - a - b * g) ** 2).sum()))
-        gc = g - g.mean()
-        if gc @ gc > 0:
-            b = float(np.clip(gc @ (y - y.mean()) / (gc @ gc), -lim, lim))
-            best = min(best, float(((y - (y - b * g).mean() - b * g) ** 2).sum()))
-    assert float(r @ r) <= best * (1 + 1e-9) + 1e-20
+    def brute(cs: np.ndarray) -> np.ndarray:  # the bounded optimum's SSE at each rate: b free (clipped) or at a bound
+        g = np.arange(1.0, 13.0)[None, :] ** -cs[:, None]
+        gc, yc = g - g.mean(axis=1, keepdims=True), y - y.mean()
+        gg = (gc * gc).sum(axis=1)
+        free = np.clip(np.divide(gc @ yc, gg, out=np.zeros_like(gg), where=gg > 0), -lim, lim)
+        return np.min([((yc[None, :] - b[:, None] * gc) ** 2).sum(axis=1) for b in (free, np.full_like(gg, -lim), np.full_like(gg, lim))], axis=0)
+
+    coarse = np.linspace(0.0, 6.0, 60001)
+    c0 = float(coarse[int(np.argmin(brute(coarse)))])
+    best = float(brute(np.linspace(max(0.0, c0 - 2e-4), c0 + 2e-4, 40001)).min())  # then a grid 1e-8 apart around it
+    assert float(r @ r) == pytest.approx(best, rel=1e-6)  # neither above the bounded optimum nor below it (unbounded)
 
 
 def test_t_equivalent_is_students_t_quantile_at_the_normal_confidence_of_z():
