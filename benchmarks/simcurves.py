@@ -82,7 +82,11 @@ fine-tune [converged | still-learning]
     A pretrained start: the loss at step 0 in [2.5, 3.5] nats with V in {32000, 50257}; it falls 0.1-0.8 nats with
     tau in [0.03, 0.3] S and settles (or nearly). The start is known from the log: config.json's _name_or_path
     (HF), the header's pretrained (lossdoc), hparams.yaml's model_name_or_path (Lightning), nanoGPT's
-    "Initializing from OpenAI GPT-2 weights"; a CSV user passes --pretrained.
+    "Initializing from OpenAI GPT-2 weights"; a CSV user passes --pretrained. Sub-shape ``adapter`` (half the Hugging
+    Face cases): an adapter's folder with no config.json (V unknown; the user passes --pretrained) and the Trainer's
+    warm-up and cosine schedule to 0-3% of its peak; half of those ``adapter/small-batch`` (a batch of a sequence or
+    two): the loss falls by 25-50% of its start and a record's noise sd is the fall / r, r in [2.5, 6], with an
+    evaluation set of 100-400 batches' worth.
 no-curve [inconclusive]
     A reading class: a healthy run (still-learning, converged, overfitting or fine-tune, as that family's easy tier
     makes it) of which only a page of final figures is kept, written by the ``page`` writer in one of PAGE_STYLES: a
@@ -264,6 +268,7 @@ class Case:
 NOISIER_RISE_STREAM = 7919  # the side generator of the overfitting family's noisier rises (see generate)
 SCHEDULE_STREAM = 7927  # the side generator of the learning-rate schedules (see generate)
 STEP_DECAY_STREAM = 7949  # the side generator of the step-decay sub-shape (see generate)
+ADAPTER_STREAM = 7951  # the side generator of the fine-tune family's adapter sub-shape (see generate)
 
 
 def case_rng(seed: int, family: str, tier: str, fmt: str, index: int) -> np.random.Generator:
@@ -324,6 +329,14 @@ def _eval_steps(fmt: str, rec_step: np.ndarray, n_evals: int) -> np.ndarray:
     if fmt == "lossdoc":  # lossdoc train measures before any update, then after the evaluation's last step
         return np.concatenate([[0], rec_step[ev_idx]])
     return rec_step[ev_idx]
+
+
+def _warmup_cosine(u: np.ndarray, S: float, w: float, end_rel: float, peak: float) -> np.ndarray:
+    """A learning rate that warms up linearly to ``peak`` over w steps, then decays by a cosine that reaches end_rel of
+    the peak at the last step S (the full half-period when end_rel is 0)."""
+    theta_end = math.acos(2 * end_rel - 1)
+    cosine = 0.5 * (1 + np.cos(theta_end * np.clip((u - w) / max(1.0, S - w), 0.0, 1.0)))
+    return peak * np.where(u < w, np.maximum(u, 1.0) / w, cosine)
 
 
 def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
@@ -716,11 +729,31 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         if family == "converged" or side.random() < 1 / 3:
             w = float(side.uniform(0.02, 0.05)) * S
             end_rel = float(side.uniform(0.0, 0.03)) if family == "converged" else float(side.uniform(0.15, 1.0))
-            # a cosine from the peak at w that reaches end_rel at the last record (the full half-period when end_rel is 0)
-            theta_end = math.acos(2 * end_rel - 1)
-            cosine = 0.5 * (1 + np.cos(theta_end * np.clip((u - w) / max(1.0, S - w), 0.0, 1.0)))
-            lr = lr_value * np.where(u < w, np.maximum(u, 1.0) / w, cosine)
+            lr = _warmup_cosine(u, S, w, end_rel, lr_value)
             meta["lr_end_rel"] = round(float(lr[-1] / lr_value), 4)
+    if family == "fine-tune" and fmt == "hf":
+        # an adapter's fine-tune (LoRA, QLoRA), in half the Hugging Face cases, from a generator of its own: the folder
+        # holds no config.json (the adapter's files name no vocabulary size; the user passes --pretrained), and the
+        # Trainer's default schedule warms up over 2-10% of the run and decays by a cosine to 0-3% of its peak
+        side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, ADAPTER_STREAM])
+        if side.random() < 0.5:
+            facts, sub = False, "adapter"
+            w = float(side.uniform(0.02, 0.1)) * S
+            lr = _warmup_cosine(rec_step.astype(float), S, w, float(side.uniform(0.0, 0.03)), lr_value)
+            meta["lr_end_rel"] = round(float(lr[-1] / lr_value), 4)
+            if side.random() < 0.5:
+                # half of them with small batches (a 14B model's QLoRA on one GPU: a sequence or two a step) on a
+                # narrow task: the loss falls by 25-50% of its start, and each record's noise sd is the whole fall / r,
+                # r in [2.5, 6] (10-40% of the end's level), so that a reader sees the fall in the curve but not its
+                # end's trend
+                drop = start_ft * float(side.uniform(0.25, 0.5))
+                mean = _record_means(fn, rec_step, k)  # base() reads drop when called
+                sigma_rec = drop / float(side.uniform(2.5, 6.0))
+                sigma_b = sigma_rec * math.sqrt(k)
+                noise_sd = sigma_rec
+                # an evaluation set of hundreds of sequences (a batch is one or two; a record averages k batches)
+                val_ratio = k * float(side.uniform(100, 400))
+                sub = "adapter/small-batch"
     if family in ("still-learning", "converged", "overfitting", "divergence"):
         # from scratch, the outputs start near uniform, where a token's loss varies little (sd about s): the noise
         # grows from s * c / sqrt(batch tokens) to sigma_rec as the loss falls (in proportion to its fall so far)
@@ -851,6 +884,8 @@ def flags_for(case: Case) -> dict[str, Any]:
         flags["vocab_size"] = case.vocab
         if case.pretrained:
             flags["pretrained"] = True
+    if case.sub.startswith("adapter"):  # an adapter's folder says nothing of the model; its user knows it is a fine-tune
+        flags["pretrained"] = True
     return flags
 
 

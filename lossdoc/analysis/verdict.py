@@ -21,6 +21,7 @@ import numpy as np
 from lossdoc.analysis import thresholds as th
 from lossdoc.analysis.context import Context
 from lossdoc.analysis.model import Code, Finding, Verdict
+from lossdoc.analysis.trends import _schedule_ended
 
 Findings = dict[Code, Finding]
 
@@ -215,7 +216,8 @@ RULES: tuple[Rule, ...] = (
         ("progress", "no-learning"),
         "no evaluation, no V, no floor and fewer than 100 batches, unless the end's trend was measured on its own",
         "a change beyond 3 standard errors, or a settle after the loss moved materially: the end's change and error within 5% "
-        "of the level, or within a quarter of the fall from the first record (2 standard errors)",
+        "of the level, or within a quarter of the fall from the first record (2 standard errors), or a learning-rate schedule "
+        "that has ended (5% of its peak or less)",
         _short_without_reference,
         headline="headline.inconclusive.nothing_to_compare",
     ),
@@ -303,6 +305,10 @@ def trend_measured(progress: Finding, c: Context, by: Findings | None = None) ->
     # fall so far (from the first record): "fell fast, then flat" has converged whatever the level means
     fall = float(c.loss[0]) - level
     moved = by is not None and by["no-learning"].status == "ok"
+    if moved and fall > 0 and _schedule_ended(c) is not None:
+        # or it moved beyond its noise and its learning-rate schedule has ended (a warm-up and a decay to 5% of the peak
+        # or less): however noisy its end, more steps at a rate of about zero would learn nothing more; it has settled
+        return True
     return moved and fall > 0 and abs(change) <= th.FEW_SETTLED_FALL * fall and th.Z_TREND * se <= th.FEW_SETTLED_FALL * fall
 
 

@@ -251,6 +251,42 @@ def test_a_fall_after_the_learning_rate_schedule_has_ended_is_converged(tmp_path
     assert d.verdict == "still-learning"
 
 
+def _small_batch_lora(tmp_path, name, *, end_rel, fall=0.78, seed=2):
+    # class (the twenty-second set's 30-step QLoRA): a per-step log of a small-batch fine-tune, 1.93 -> about 1.15 within
+    # the first 7 steps, then noise of sd 0.2 around its level while a warm-up and cosine schedule runs to end_rel of its
+    # peak; no config.json (an adapter's folder), V unknown, no evaluations
+    rng = np.random.default_rng(seed)
+    x = np.arange(1, 31, dtype=float)
+    loss = 1.93 - fall + fall * np.exp(-(x - 1) / 2.5) + rng.normal(0, 0.2, x.size)
+    theta = math.acos(2 * end_rel - 1)
+    lr = np.where(x <= 2, 2e-4 * x, 4e-4 * 0.5 * (1 + np.cos(theta * (x - 2) / 28)))
+    hist = [{"step": int(i), "loss": float(v), "learning_rate": float(r), "epoch": i / 30} for i, v, r in zip(x, loss, lr)]
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 30}), encoding="utf-8")
+    return apply_overrides(read_run(folder), pretrained=True)
+
+
+def test_a_noisy_short_fine_tune_that_moved_and_whose_schedule_ended_has_converged(tmp_path):
+    # its end's trend is lost in the noise (+-0.18 on a level of 1.15), but it moved beyond its noise and its rate is
+    # 0.3% of the peak: more steps at a rate of about zero learn nothing more. explain said inconclusive
+    moved = 0
+    for seed in range(2, 10):
+        d = diagnose(_small_batch_lora(tmp_path, f"ended-{seed}", end_rel=0.003, seed=seed))
+        if d.finding("no-learning").status == "ok":  # its move beyond noise is the noise draw's (4 of these 8)
+            moved += 1
+            assert d.verdict == "converged", (seed, d.rule)
+        else:
+            assert d.verdict == "inconclusive", seed
+    assert moved >= 3
+    # stopped mid-schedule (its rate at 40% of the peak), the same noise says nothing: inconclusive
+    d = diagnose(_small_batch_lora(tmp_path, "mid", end_rel=0.4))
+    assert d.verdict == "inconclusive"
+    # and a log that never moved is not settled by its schedule's end
+    d = diagnose(_small_batch_lora(tmp_path, "flat", end_rel=0.003, fall=0.0))
+    assert d.verdict == "inconclusive"
+
+
 # ------------------------------------------------------------------ false alarms
 
 
