@@ -251,7 +251,10 @@ class Case:
             and self.tier == "annealed"
             and (self.fmt in ("nanogpt", "epochs") or (self.fmt == "console" and _stage_length(self)))
         ):
-            # WIDER: nanoGPT's console, a console of stages and epoch rows print no learning rate: the schedule's end cannot be seen
+            # WIDER: nanoGPT's console, a console of stages and epoch rows print no learning rate: the schedule's end
+            # cannot be seen, only the curve's, which runs on the rate's area (_by_rate_area) and flattens within its
+            # last tenth or so, under noise that hides it (docs/accuracy.md: a quadratic's end slope shows it only in
+            # smooth logs)
             return base + ("still-learning",)
         if (
             self.family == "stuck"
@@ -339,6 +342,18 @@ def _warmup_cosine(u: np.ndarray, S: float, w: float, end_rel: float, peak: floa
     return peak * np.where(u < w, np.maximum(u, 1.0) / w, cosine)
 
 
+def _by_rate_area(g, S: float, w: float, end_rel: float):
+    """``g`` run on the learning rate's area instead of the step count: g(A(u)), A(u) = the integral of lr / peak from 0
+    to u under _warmup_cosine(S, w, end_rel) (by the trapezoid rule on a grid of 4096 intervals), scaled so that
+    A(S) = S: the same start and the same overall fall, reached sooner while the rate is high and hardly moving at all
+    as it nears 0 (the shape of every run annealed to a rate of about zero)."""
+    grid = np.linspace(0.0, S, 4097)
+    lr = _warmup_cosine(grid, S, w, end_rel, 1.0)
+    area = np.concatenate([[0.0], np.cumsum(0.5 * (lr[1:] + lr[:-1]) * np.diff(grid))])
+    area *= S / area[-1]
+    return lambda u: g(np.interp(np.asarray(u, dtype=float), grid, area))
+
+
 def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
     """Unit-variance AR(1) noise."""
     eta = rng.standard_normal(n)
@@ -375,10 +390,13 @@ def _end_fall(mean: np.ndarray) -> tuple[float, int]:
     return float(w[:h].mean() - w[h:].mean()), n_w
 
 
-def _end_rel(mean: np.ndarray, x: np.ndarray) -> float:
-    """The noise-free curve's rate of fall over its last quarter (least squares) as a share of its average rate from
-    the first record to the last (1.0 when it did not fall)."""
-    t = max(3, int(math.ceil(0.25 * mean.size)))
+LAST_SHARE = 0.1  # the very end of a curve: its last 10% of records (at least 3), where an annealed run flattens
+
+
+def _end_rel(mean: np.ndarray, x: np.ndarray, share: float = 0.25) -> float:
+    """The noise-free curve's rate of fall over its last ``share`` of records (a quarter; least squares, at least 3) as
+    a share of its average rate from the first record to the last (1.0 when it did not fall)."""
+    t = max(3, int(math.ceil(share * mean.size)))
     avg = (float(mean[0]) - float(mean[-1])) / float(x[-1] - x[0]) if x[-1] > x[0] else 0.0
     if not avg > 0:
         return 1.0
@@ -716,6 +734,12 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
                 rise_fn = stepped(rise_fn)
             sub = f"{sub}/step-decay" if sub else "step-decay"
             meta["step_decay"] = {"step": round(u_s, 1), "drop": round(D, 4)}
+    if family == "converged" and tier == "annealed":
+        # the loss moves with the learning rate's area, not the step count: the annealed schedule (drawn below from its
+        # own generator, the same draws) slows the curve as the rate decays, so that its end flattens as the rate nears 0
+        side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, SCHEDULE_STREAM])
+        w_a, end_a = float(side.uniform(0.02, 0.05)) * S, float(side.uniform(0.0, 0.03))
+        fn, val_fn = _by_rate_area(fn, S, w_a, end_a), _by_rate_area(val_fn, S, w_a, end_a)
     sigma_rec = sigma_b / math.sqrt(k)
     mean = _record_means(fn, rec_step, k)
     noise_sd: float | np.ndarray = sigma_rec
@@ -810,6 +834,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         d, n_w = _end_fall(mean)
         meta["z"] = d / (2 * sigma_rec * _z_factor(phi) / math.sqrt(n_w))
         meta["end_rel"] = round(_end_rel(mean, rec_step.astype(float)), 4)
+        meta["last_rel"] = round(_end_rel(mean, rec_step.astype(float), share=LAST_SHARE), 4)  # (recorded, not a truth)
     if family == "overfitting":
         meta["val_rise_z"] = meta["rise"] / sigma_v
     return Case(

@@ -126,6 +126,39 @@ def linear_trend(y: np.ndarray, x: np.ndarray | None = None) -> tuple[float, flo
     return slope, s / math.sqrt(sxx)
 
 
+def end_slope(y: np.ndarray, x: np.ndarray | None = None, sd: float | None = None) -> tuple[float, float, int, float]:
+    """(slope at the last point, its standard error, degrees of freedom, the bend's z) of a least-squares quadratic
+    through (x, y):
+    y = a + b (x - x_last) + c (x - x_last)^2, whose b is the curve's slope where it ends. A curve that bent flat
+    within its last few points has an end slope near 0 where a straight line through the same points still falls.
+    The error is sd sqrt([(X'X)^-1]_bb), sd the residuals' own (n - 3 degrees of freedom); where ``sd`` is given (a
+    noise measured elsewhere), the larger of the two, and the degrees of freedom are returned as 0, for the caller's.
+    The bend's z is the quadratic coefficient over its standard error (positive: the curve decelerates, as a fall that
+    flattens does). NaN for fewer than 5 points."""
+    y = np.asarray(y, dtype=np.float64)
+    x = np.arange(y.size, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
+    ok = np.isfinite(y) & np.isfinite(x)
+    y, x = y[ok], x[ok]
+    if y.size < 5:
+        return math.nan, math.nan, 0, math.nan
+    scale = float(x[-1] - x[0])
+    if not scale > 0:
+        return math.nan, math.nan, 0, math.nan
+    u = (x - x[-1]) / scale  # in [-1, 0]: a well-conditioned design
+    design = np.column_stack([np.ones_like(u), u, u * u])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    inv = np.linalg.inv(design.T @ design)
+    resid = y - design @ coef
+    own = math.sqrt(float(resid @ resid) / (y.size - 3))
+    if sd is None:
+        sd, df = own, y.size - 3
+    else:
+        sd, df = max(sd, own), 0  # a curve the quadratic does not describe (a step inside it) widens its own error
+    bend_se = sd * math.sqrt(float(inv[2, 2]))
+    bend_z = float(coef[2]) / bend_se if bend_se > 0 else math.copysign(math.inf, float(coef[2]))
+    return float(coef[1]) / scale, sd * math.sqrt(float(inv[1, 1])) / scale, df, bend_z
+
+
 def expected_min_of_normals(mean: float, sd: float, n: int) -> float:
     """Expected minimum of n i.i.d. N(mean, sd^2) draws, by Blom's approximation:
     mean - sd * Phi^-1((n - 0.375) / (n + 0.25)); within 1% of the exact value for n >= 2."""
