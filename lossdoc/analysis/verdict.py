@@ -291,7 +291,13 @@ def trend_measured(progress: Finding, c: Context, by: Findings | None = None) ->
     """Whether the end's trend says something without any other fact: a change beyond noise either way, or a
     settle whose change and uncertainty are both small beside the loss level (FEW_SETTLED_SE): a short Hugging Face
     log's records are averages over many steps, and a short log that fell fast and then stayed put has converged."""
-    if progress.status in ("info", "warn") or progress.key in ("f.progress.few_flattened", "f.progress.flattened", "f.progress.bent_flat", "f.progress.val_bent_flat", "f.progress.schedule_ended"):
+    if progress.status in ("info", "warn") or progress.key in (
+        "f.progress.few_flattened",
+        "f.progress.flattened",
+        "f.progress.bent_flat",
+        "f.progress.val_bent_flat",
+        "f.progress.schedule_ended",
+    ):
         return True
     if progress.status != "ok" or not c.tail.any():
         return False

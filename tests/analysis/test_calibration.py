@@ -102,10 +102,16 @@ def test_each_family_has_the_property_its_truth_claims(family):
             creeping = end_rate < sim.CREEP_REL * (c.mean[0] - c.mean[-1]) / (x[-1] - x[0])
             assert ("converged" in c.truth) == creeping
         elif family == "converged" and tier == "annealed":
-            # a still-learning curve whose learning-rate schedule has ended: warm-up to a peak, a cosine to 0-3% of it
+            # a still-learning curve run on its learning rate's area, whose schedule has ended: warm-up to a peak, a
+            # cosine to 0-3% of it; the curve still falls over its last fifth but far less at its very end
             d, _ = sim._end_fall(c.mean)
-            assert d >= 0.01 - 1e-12 and c.meta["z"] >= 8 - 1e-9  # still falling at the end ...
+            assert d > 0 and np.all(np.diff(c.mean) <= 1e-12)
             assert np.argmax(c.lr) < n - 1 and c.lr[-1] <= 0.03 * c.lr.max() + 1e-15  # ... after the schedule ended
+            x = c.step.astype(float)
+            last = max(3, math.ceil(sim.LAST_SHARE * n))
+            if n >= 40:  # the end's slope (its last tenth) under half its last quarter's: the curve flattens as the rate ends
+                q = max(3, math.ceil(0.25 * n))
+                assert -np.polyfit(x[-last:], c.mean[-last:], 1)[0] < 0.5 * -np.polyfit(x[-q:], c.mean[-q:], 1)[0]
         elif family == "converged":
             # flat for the last half; after a step schedule's drop (in [0.2, 0.6] S, within 3% of the run), the last quarter
             half = c.mean[(3 * n // 4 if "step-decay" in c.sub else n // 2) :]
@@ -187,7 +193,8 @@ def test_every_writers_log_reads_back_whole(tmp_path, fmt):
         assert len(run.batches) == c.loss.size
         np.testing.assert_allclose(run.batches.loss, c.loss, atol=6e-5 if fmt in ("nanogpt", "console") else 1e-9)
         assert len(run.epochs) == c.eval_step.size
-        assert run.vocab_size == (50257 if (fmt == "nanogpt" and c.pretrained) else c.vocab)  # GPT-2 weights: 'forcing vocab_size=50257'
+        if c.facts:  # (an adapter's folder names no vocabulary size: the fine-tune family's adapter sub-shape)
+            assert run.vocab_size == (50257 if (fmt == "nanogpt" and c.pretrained) else c.vocab)  # GPT-2 weights: 'forcing vocab_size=50257'
         if fam == "random-plateau":
             assert run.random_data and run.entropy_floor == pytest.approx(math.log(c.vocab - c.low))
         if fam == "fine-tune":

@@ -287,6 +287,47 @@ def test_a_noisy_short_fine_tune_that_moved_and_whose_schedule_ended_has_converg
     assert d.verdict == "inconclusive"
 
 
+def _epoch_means(bent: bool, n: int = 35, noise: float = 0.0015, seed: int = 0) -> list[float]:
+    # class (the twenty-second set's CIFAR-10 CNN, 35 epochs of per-epoch training means, no learning rate logged):
+    # a fall that goes on steadily, then bends flat as an unseen schedule anneals
+    rng = np.random.default_rng(seed)
+    x = np.arange(1, n + 1, dtype=float)
+    steady = 0.45 + 1.2 * np.exp(-(x - 1) / 25.0)  # at its end still falling at 47% of its average rate
+    if bent:  # the same curve on the learning rate's area, the rate annealed by a cosine to 0 over the last 14 epochs
+        t = np.clip(x - (n - 14), 0, 14)
+        area = np.where(x <= n - 14, x, n - 14 + t / 2 + 14 / (2 * np.pi) * np.sin(np.pi * t / 14))
+        steady = 0.45 + 1.2 * np.exp(-(area - 1) / 25.0)
+    return (steady + rng.normal(0, noise, n)).tolist()
+
+
+def test_a_smooth_curve_that_bent_flat_within_its_tail_has_flattened(tmp_path):
+    # the tail's straight line still falls (17 of 35 epochs, a quarter's minimum), but where the curve ends it is flat:
+    # explain said still learning. A quadratic through the tail shows the end's slope, with its error
+    for seed in range(4):
+        run = make_run(_epoch_means(bent=True, seed=seed), v=None)
+        d = diagnose(run)
+        assert d.verdict == "converged" and d.finding("progress").key == "f.progress.bent_flat", seed
+        # the same fall without the bend is still learning
+        assert diagnose(make_run(_epoch_means(bent=False, seed=seed), v=None)).verdict == "still-learning", seed
+    # noise never makes a fall that goes on look bent flat
+    noisy = [diagnose(make_run(_epoch_means(bent=False, noise=0.03, seed=s), v=None)).finding("progress").key for s in range(20)]
+    assert "f.progress.bent_flat" not in noisy
+
+
+def test_a_validation_series_that_bent_flat_has_flattened_and_a_power_law_has_not():
+    # 24 evaluations of small noise: one on the rate's area (flat over its last 4), one a power law still falling
+    x = np.arange(1, 25, dtype=float)
+    area = np.minimum(x, 20 + 4 * np.sin(np.pi / 2 * np.clip(x - 20, 0, 4) / 4) * 0.5)
+    rng = np.random.default_rng(1)
+    bent = 1.8 + 1.2 * np.exp(-area / 7.0) + rng.normal(0, 0.002, x.size)
+    power = 1.8 + 1.2 * x**-0.6 + rng.normal(0, 0.002, x.size)
+    train = np.linspace(3.2, 1.5, 2400)
+    d = diagnose(make_run(train, [3.1, *bent], v=None))
+    assert d.verdict == "converged" and d.finding("progress").key == "f.progress.val_bent_flat"
+    d = diagnose(make_run(train, [3.1, *power], v=None))
+    assert d.verdict == "still-learning"
+
+
 # ------------------------------------------------------------------ false alarms
 
 

@@ -158,6 +158,7 @@ def test_a_fit_held_at_its_bounds_is_the_bounded_optimum():
     y = 2.0 - 0.3 * np.log(np.arange(1.0, 13.0))
     r = stats._separable_fit(y, "power", line=False)
     lim = 10 * float(y.max() - y.min())
+
     def brute(cs: np.ndarray) -> np.ndarray:  # the bounded optimum's SSE at each rate: b free (clipped) or at a bound
         g = np.arange(1.0, 13.0)[None, :] ** -cs[:, None]
         gc, yc = g - g.mean(axis=1, keepdims=True), y - y.mean()
@@ -169,6 +170,26 @@ def test_a_fit_held_at_its_bounds_is_the_bounded_optimum():
     c0 = float(coarse[int(np.argmin(brute(coarse)))])
     best = float(brute(np.linspace(max(0.0, c0 - 2e-4), c0 + 2e-4, 40001)).min())  # then a grid 1e-8 apart around it
     assert float(r @ r) == pytest.approx(best, rel=1e-6)  # neither above the bounded optimum nor below it (unbounded)
+
+
+def test_end_slope_is_the_fitted_quadratics_derivative_at_the_last_point():
+    """Against numpy's polyfit of the same points (an independent least-squares fit): the derivative at the last x, its
+    standard error from the fit's own covariance (residuals over n - 3), and a given noise used where it is larger."""
+    rng = np.random.default_rng(4)
+    x = np.linspace(100.0, 900.0, 17)
+    y = 2.0 - 1e-3 * x + 4e-7 * x**2 + rng.normal(0, 0.01, x.size)
+    b, se, df, bend_z = stats.end_slope(y, x)
+    p, cov = np.polyfit(x, y, 2, cov="unscaled")
+    resid = y - np.polyval(p, x)
+    s2 = float(resid @ resid) / (x.size - 3)
+    g = np.array([2 * x[-1], 1.0, 0.0])  # d/dx of p0 x^2 + p1 x + p2 at the last x
+    assert df == x.size - 3
+    assert b == pytest.approx(float(g @ p), rel=1e-9)
+    assert se == pytest.approx(math.sqrt(s2 * float(g @ cov @ g)), rel=1e-7)
+    assert bend_z == pytest.approx(p[0] / math.sqrt(s2 * cov[0, 0]), rel=1e-7)
+    b2, se2, df2, _ = stats.end_slope(y, x, sd=1.0)  # a noise larger than the residuals' is the one used
+    assert b2 == b and df2 == 0 and se2 == pytest.approx(se / math.sqrt(s2), rel=1e-9)
+    assert math.isnan(stats.end_slope(y[:4], x[:4])[0])
 
 
 def test_t_equivalent_is_students_t_quantile_at_the_normal_confidence_of_z():

@@ -766,6 +766,20 @@ def test_a_short_log_with_a_falling_end_is_still_learning_without_other_facts():
     assert case_few_falling()
 
 
+@pins("BENT_FLAT_EVALS_MIN")
+def case_bent_flat_evals_min(past):
+    # a validation series on a learning rate's area annealed by a cosine over its last half (flat where it ends, tiny
+    # noise): bent flat from BENT_FLAT_EVALS_MIN evaluations; one fewer leaves the straight line's still falling
+    n = th.BENT_FLAT_EVALS_MIN if past else th.BENT_FLAT_EVALS_MIN - 1
+    x = np.arange(1, n + 1, dtype=float)
+    half = n / 2
+    t = np.clip(x - (n - half), 0, half)
+    area = np.where(x <= n - half, x, n - half + t / 2 + half / (2 * np.pi) * np.sin(np.pi * t / half))
+    val = 1.8 + 1.2 * np.exp(-area / half) + np.random.default_rng(0).normal(0, 0.0005, n)
+    d = diagnose(make_run(np.linspace(3.2, 1.5, 100 * n), [3.1, *val], v=None))
+    return d.finding("progress").key == "f.progress.val_bent_flat"
+
+
 def test_every_threshold_has_a_pair():
     names = {n for n, v in vars(th).items() if n.isupper() and isinstance(v, (int, float, tuple))}
     assert names == set(PAIRS), {"without a pair": sorted(names - set(PAIRS)), "not a threshold": sorted(set(PAIRS) - names)}
