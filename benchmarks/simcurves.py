@@ -777,6 +777,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
                 noise_sd = sigma_rec
                 # an evaluation set of hundreds of sequences (a batch is one or two; a record averages k batches)
                 val_ratio = k * float(side.uniform(100, 400))
+                val_tokens = int(batch_tokens * val_ratio)
                 sub = "adapter/small-batch"
     if family in ("still-learning", "converged", "overfitting", "divergence"):
         # from scratch, the outputs start near uniform, where a token's loss varies little (sd about s): the noise

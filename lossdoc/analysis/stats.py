@@ -260,14 +260,14 @@ def _erfc(x: np.ndarray) -> np.ndarray:
 # The decays the validation noise is measured around: a + b g(c) [+ d t], with g(c) a power law k^(-c) in the
 # evaluation's number k = 1..n or an exponential e^(-c t), t = 0..1. Each is linear in (a, b, d) once c is fixed, so
 # the least-squares fit is a one-dimensional search over c of a linear least-squares problem (variable projection,
-# Golub and Pereyra 1973): the profile SSE(c) on a grid over c's whole range, refined around its lowest point. The
-# global optimum up to 1e-10 in c, where a local iterative fit (scipy's curve_fit, tried first) stops at the nearest
-# of several minima in one series of twenty and costs ten times as long. b and d are held to +-10 x the series' span
+# Golub and Pereyra 1973): the profile SSE(c) on a grid over c's whole range, refined around its lowest point to 1e-10
+# in c. A local iterative fit (scipy's curve_fit, used before) stops at the nearest of several minima in about one
+# series of twenty and costs ten times as long for a validation series (for 10,000 values and more the grid costs more). b and d are held to +-10 x the series' span
 # (the bounds the fits have always had: a power law with c near 0 and a huge b is a straight line in log k).
 
-FIT_RATE_GRID = {
-    "power": np.linspace(0.0, 6.0, 49),
-    "exp": np.concatenate([[0.0], np.geomspace(0.05, 50.0, 48)]),
+FIT_RATE_GRID = {  # log-spaced near 0 too: with b at its bound, a narrow valley of the profile can lie at c ~ 1e-3
+    "power": np.unique(np.concatenate([np.linspace(0.0, 6.0, 49), np.geomspace(1e-4, 0.1, 13)])),
+    "exp": np.concatenate([[0.0], np.geomspace(1e-3, 0.05, 9)[:-1], np.geomspace(0.05, 50.0, 48)]),
 }
 FIT_REFINE_POINTS = 17  # points of each refinement of the bracket around the lowest grid point
 FIT_REFINE_ROUNDS = 12  # at most this many refinements (each shrinks the bracket 8x; stops at 1e-10 of c)
@@ -359,7 +359,9 @@ def _separable_fit(y: np.ndarray, kind: str, line: bool) -> np.ndarray:
 
 def _best_fit(y: np.ndarray, line: bool) -> np.ndarray | None:
     """The residuals of the better (smaller sum of squares) of the power-law and exponential fits; None when neither
-    leaves finite residuals."""
+    leaves finite residuals (or y holds a value that is not finite)."""
+    if not np.isfinite(y).all():
+        return None
     best: np.ndarray | None = None
     for kind in ("power", "exp"):
         with np.errstate(all="ignore"):

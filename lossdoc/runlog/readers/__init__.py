@@ -195,8 +195,11 @@ def _finish(reader: str, run: Run, path: Path, options: dict[str, Any]) -> Run:
 def _gives_way(reader: str, exc: LossdocError) -> bool:
     """Whether a reader that claimed a file and could not read it gives way to the last try (a page of loss values or
     several runs' series): a table the CSV reader found no loss value in; a Markdown page none of whose blocks is a
-    log after all (a JSON snippet that is not valid JSON, a table without values), its own text holding the values."""
-    return reader == "markdown" or (reader == "csv" and exc.key == "error.no_loss_values")
+    log after all (a JSON snippet that is not valid JSON, a table without values), its own text holding the values; a
+    row of numbers whose second row lay beyond the first look (a matrix of long rows)."""
+    return (
+        reader == "markdown" or (reader == "csv" and exc.key == "error.no_loss_values") or (reader == "numbers" and exc.key == "error.numbers_rows")
+    )
 
 
 # formats whose lines or columns may hold a loss without saying which one it is

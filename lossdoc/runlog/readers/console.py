@@ -334,6 +334,7 @@ def read(path: Path, **_: Any) -> Run:
     stage_offset = 0.0  # added to the epochs of later stages, so that they follow the earlier ones
     run_first: float | None = None  # the first training loss of the run being read (since the last appended run)
     last_batch, last_was_batch = 0, False
+    stepless_before = stepless_after = 0  # evaluations naming no step nor epoch, before and after the first batch line
     for lineno, line in lines:
         facts = _line_facts(line)
         if (
@@ -423,10 +424,13 @@ def read(path: Path, **_: Any) -> Run:
                 # ("  -> val 0.55"): it follows that batch (stepless evaluations after other evaluations, as final
                 # reports print them, stay unplaced)
                 step = float(last_batch)
-            elif step is None and ep is None and not batches and not facts.get("_report"):
-                # an evaluation printed before any training line, naming no step ("pre-training val NLL: 1.6079",
-                # "initial eval loss 2.31"): the model before its first update, step 0, not an evaluation after the end
-                step = 0.0
+            elif step is None and ep is None and not facts.get("_report"):
+                # an evaluation naming neither its step nor its epoch, not under a batch line: before any training
+                # line, it may be the model before its first update (placed after the loop); after one, unplaced
+                if batches:
+                    stepless_after += 1
+                else:
+                    stepless_before += 1
             last_was_batch = False
             key = (NAN if ep is None else ep, NAN if step is None else step)
             row = evals.setdefault(key, [NAN if ep is None else ep, NAN if step is None else step, NAN, NAN])
@@ -458,6 +462,15 @@ def read(path: Path, **_: Any) -> Run:
         last_batch, last_was_batch = int(step), True
         if run_first is None and math.isfinite(train):
             run_first = train
+    if stepless_before == 1 and not stepless_after and batches and (NAN, NAN) in evals:
+        # one evaluation printed before any training line, naming no step ("pre-training val NLL: 1.6079", "initial eval
+        # loss 2.31"), and a run after it: the model before its first update, step 0, not an evaluation after the end
+        # (a resumed run's, whose first logged step is far from the start: its checkpoint, just before that step)
+        first, *rest = sorted(batches)[:2]
+        at = 0.0 if first <= 2 * ((rest[0] - first) if rest else first) else float(first - 1)
+        row = evals.pop((NAN, NAN))
+        row[1] = at
+        evals[(NAN, at)] = row
     lines.warn_long(run)
     if not batches and not evals:
         if lines.empty:

@@ -112,11 +112,26 @@ def _is_row(line: str) -> bool:
     return len(toks) > 1 and all(to_float(t) is not None for t in toks)
 
 
+ROW_MIN_VALUES = 10  # a row of fewer numbers is a setting (Adam's betas, loss weights), not a run's losses
+ROW_LINE_CAP = 1 << 23  # characters: a row of losses (or a JSON array on one line) is read up to this long (~800,000 values)
+
+
+def _steps_and_losses(toks: list[str]) -> bool:
+    """Whether a row alternates rising integers with other numbers (``10 1.98 20 1.85 ...``): step and loss pairs, not a
+    list of losses."""
+    steps = toks[0::2]
+    if len(steps) < 2 or not all(_INTEGER.fullmatch(t) for t in steps):
+        return False
+    values = [int(t) for t in steps]
+    return all(b > a for a, b in zip(values, values[1:]))
+
+
 def _looks_like_row(lines: list[str], complete: bool) -> bool:
-    """The file's only line (of those that are not blank or '#' comments) a row of at least MIN_VALUES numbers, one
-    of them not an integer, after at most one line holding one integer (a count or a data size a C++ program wrote
-    first, not read). From a head that ends inside the row, its last token may be cut: left out. Several such rows
-    are a matrix (several runs side by side, readers/values.py), not one list."""
+    """The file's only line (of those that are not blank or '#' comments) a row of at least ROW_MIN_VALUES numbers,
+    one of them not an integer and not step and loss pairs, after at most one line holding one integer (a count or a
+    data size a C++ program wrote first, not read). From a head that ends inside the row, its last token may be cut:
+    left out. Several such rows are a matrix (several runs side by side, readers/values.py), not one list: a second
+    row found beyond the head gives way to that reader (``read``)."""
     if len(lines) == 2 and _INTEGER.fullmatch(lines[0]):
         lines = lines[1:]
     if len(lines) != 1:
@@ -124,22 +139,22 @@ def _looks_like_row(lines: list[str], complete: bool) -> bool:
     toks = _row_tokens(lines[0])
     if not complete and toks:
         toks = toks[:-1]
-    if len(toks) < MIN_VALUES or any(to_float(t) is None for t in toks):
+    if len(toks) < ROW_MIN_VALUES or any(to_float(t) is None for t in toks) or _steps_and_losses(toks):
         return False
     return any(not re.fullmatch(r"[-+]?\d+", t) for t in toks)
 
 
-def _looks_like_list(text: str, complete: bool) -> bool:
+def _looks_like_list(text: str, complete: bool, rows: bool = True) -> bool:
     """At least MIN_VALUES lines of one number each (one of them not an integer: token ids are not losses),
     after an optional one-word header naming a loss; blank lines and '#' comments are skipped. Or a JSON array of
-    numbers, or one row of numbers (``_looks_like_row``)."""
+    numbers, or (``rows``: a whole file, not a block of a page) one row of numbers (``_looks_like_row``)."""
     if text.lstrip("\ufeff \t\r\n").startswith("["):
         return _looks_like_json_list(text, complete)
     raw = [x.strip() for x in text.lstrip("\ufeff").splitlines()]
     content = [x for x in raw if x and not x.startswith("#")]
-    if not complete and 1 <= len(content) <= 2 and raw and raw[-1] == content[-1]:
+    if rows and not complete and 1 <= len(content) <= 2 and raw and raw[-1] == content[-1]:
         return _looks_like_row(content, complete=False)  # the head ends inside the file's first row
-    if complete and _looks_like_row(content, complete=True):
+    if rows and complete and _looks_like_row(content, complete=True):
         return True
     lines = [x.strip() for x in text.lstrip("\ufeff").splitlines()]
     if not complete and lines:
@@ -154,10 +169,10 @@ def _looks_like_list(text: str, complete: bool) -> bool:
 
 def detect(path: Path, head: str) -> bool:
     try:
-        complete = path.stat().st_size <= HEAD_BYTES
-    except OSError:
-        complete = False
-    return _looks_like_list(head, complete=complete)
+        complete, whole_file = path.stat().st_size <= HEAD_BYTES, True
+    except OSError:  # a block of a page (readers/markdown.py): a row of numbers there is a page's figures, not a log
+        complete, whole_file = False, False
+    return _looks_like_list(head, complete=complete, rows=whole_file)
 
 
 def _role(path: Path, header: str | None) -> str:
@@ -197,7 +212,7 @@ def _same_case(old: str, new: str) -> str:
 
 def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[int], TextLines]:
     """(values, header kind, line of each value, lines that are not numbers, the lines) of one list."""
-    lines = TextLines(path)
+    lines = TextLines(path, cap=ROW_LINE_CAP)
     values: list[float] = []
     linenos: list[int] = []
     bad: list[int] = []
@@ -205,8 +220,8 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
     seen = False
     json_list: bool | None = None
     row: bool | None = None  # the file is one row of numbers (_looks_like_row): a second row is not read
-    lead: int | None = None  # the line of a lone integer first, decided by the line after it
-    lead_value = 0.0
+    lead: int | None = None  # the line of a lone integer first, decided by the line after it (a file of that integer
+    lead_value = 0.0  # alone is no list: detection never claims it)
     for lineno, raw in lines:
         s = raw.strip().lstrip("\ufeff")
         if not s or s.startswith("#"):
@@ -224,8 +239,11 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
                     values.append(float(lead_value))  # the first value of a column of integers and floats
                     linenos.append(lead)
                     seen = True
+        elif row and _is_row(s):
+            # a second row: the file is a matrix after all (detection saw one line): several runs' series
+            raise LossdocError("error.numbers_rows", path=str(path), line=lineno)
         elif row:
-            bad.append(lineno)  # a second row: the file is a matrix after all (detection saw one line); not read
+            bad.append(lineno)
             continue
         if row:
             for tok in _row_tokens(s):
@@ -253,9 +271,6 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
             continue
         values.append(v)
         linenos.append(lineno)
-    if lead is not None and json_list is None:  # the lone integer was the file's only value
-        values.append(lead_value)
-        linenos.append(lead)
     return values, header, linenos, bad, lines
 
 

@@ -5,8 +5,10 @@ printed before any training line with no step, which is the model before its fir
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from lossdoc.analysis import diagnose
+from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers import numbers, read_run
 
 CURVE = [round(0.45 + 1.85 * float(np.exp(-i / 40)) + 0.01 * ((i * 7919) % 13 - 6) / 6, 5) for i in range(300)]
@@ -68,3 +70,51 @@ def test_a_stepless_evaluation_after_training_lines_is_not_moved_to_step_0(tmp_p
     (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
     e = read_run(tmp_path / "train.log").epochs
     assert 0.0 not in e.step.tolist()
+
+
+# -------------------------------------------------- what a row of numbers must not take over (the review of the class)
+
+
+def test_a_matrix_of_rows_longer_than_the_first_look_is_several_runs(tmp_path):
+    # three runs of 1,500 losses, a row each (12 KB a row): detection sees one row; the reader finds the second and gives
+    # way to the reader of several runs' series
+    rows = "\n".join(",".join(f"{2.0 + k * 0.1 - i / 1000:.6f}" for i in range(1500)) for k in range(3))
+    (tmp_path / "losses.csv").write_text(rows + "\n")
+    run = read_run(tmp_path / "losses.csv")
+    assert run.format == "values" and diagnose(run).verdict == "inconclusive"
+
+
+def test_a_fenced_row_of_settings_in_a_log_or_a_page_is_not_the_curve(tmp_path):
+    steps = [f"step {s} loss {2.0 - s / 10000:.4f}" for s in range(100, 5100, 100)]
+    (tmp_path / "fenced.log").write_text("Config:\n```\n0.9 0.999 1e-8\n```\n" + "\n".join(steps) + "\n")
+    run = read_run(tmp_path / "fenced.log")
+    assert run.format != "numbers" and len(run.batches) == 50
+    # a page whose only fence holds a row of final losses of several seeds: figures, not a curve
+    seeds = " ".join(f"{2.1 + 0.01 * (i % 5):.3f}" for i in range(16))
+    (tmp_path / "results.md").write_text(f"# Results\n\nFinal loss of 16 seeds:\n\n```\n{seeds}\n```\n")
+    try:
+        run = read_run(tmp_path / "results.md")
+    except LossdocError:
+        return  # refused, as landed main does
+    assert diagnose(run).verdict == "inconclusive"
+
+
+def test_step_and_loss_pairs_on_one_line_are_not_a_list_of_losses(tmp_path):
+    pairs = " ".join(f"{10 * i} {2.0 - i / 300:.4f}" for i in range(1, 201))
+    (tmp_path / "pairs.txt").write_text(pairs + "\n")
+    assert not numbers.detect(tmp_path / "pairs.txt", pairs[:8192])
+
+
+def test_a_row_longer_than_a_console_line_is_read_whole(tmp_path):
+    # 10,000 losses on one line (89 KB), after a count: longer than the 64 KB a console line may be
+    values = [round(0.4 + 2.0 * float(np.exp(-i / 3000)), 6) for i in range(10000)]
+    (tmp_path / "losses.txt").write_text("10000\n" + ", ".join(f"{v:g}" for v in values))
+    run = read_run(tmp_path / "losses.txt")
+    assert len(run.batches) == 10000 and run.batches.loss[0] == pytest.approx(2.4)
+
+
+def test_a_short_row_of_settings_beside_a_log_does_not_take_the_folder(tmp_path):
+    steps = [f"step {s} loss {2.0 - s / 10000:.4f}" for s in range(100, 3100, 100)]
+    (tmp_path / "train.log").write_text("\n".join(steps) + "\n")
+    (tmp_path / "loss_weights.txt").write_text("1.0 0.5 0.25\n")
+    assert len(read_run(tmp_path).batches) == 30
