@@ -67,6 +67,7 @@ def _cli(*args: str) -> tuple[int, str, str]:
     return rc, so.getvalue(), se.getvalue()
 
 
+@pytest.mark.slow  # a writer process in real time (seconds of wall clock)
 def test_watch_follows_a_log_another_process_writes_until_it_ends(tmp_path):
     run_dir = tmp_path / "run"
     watch = _watch(str(run_dir), "--wait", "--until-done")  # the folder does not exist yet
@@ -84,6 +85,7 @@ def test_watch_follows_a_log_another_process_writes_until_it_ends(tmp_path):
     assert len(lines) == len(set(lines)) and len(lines) <= 6  # piped: one line per verdict change, not one per poll
 
 
+@pytest.mark.slow  # a writer process in real time (seconds of wall clock)
 def test_fail_on_broken_exits_1_soon_after_the_first_nan_while_the_writer_goes_on(tmp_path):
     run_dir = tmp_path / "run"
     watch = _watch(str(run_dir), "--wait", "--fail-on", "broken")
@@ -318,12 +320,13 @@ def test_one_second_of_growth_costs_only_its_own_bytes(tmp_path, monkeypatch):
 def test_a_log_without_an_end_record_ends_after_idle_seconds_with_exit_3(tmp_path):
     csv = tmp_path / "metrics.csv"
     csv.write_text("step,loss,val_loss\n" + "".join(f"{s},{5 - s / 100},{5 - s / 100 if s % 10 == 0 else ''}\n" for s in range(1, 41)))
-    rc, out, err = _cli(str(csv), "--until-done", "--idle", "1")
+    rc, out, err = _cli(str(csv), "--until-done", "--idle", "0.3")
     assert rc == 3, err
     last = " ".join(out.split()).split("; verdict: ")[-1]  # the console wraps at 80 columns
-    assert "no new record for 1 s and no end record: the writer may have stopped (exit 3); verdict so far: " in last
+    assert "no new record for 0.3 s and no end record: the writer may have stopped (exit 3); verdict so far: " in last
 
 
+@pytest.mark.slow  # a writer process in real time (seconds of wall clock)
 def test_a_lossdoc_writer_killed_without_an_end_record_ends_the_watch_after_idle_seconds(tmp_path):
     """SIGKILL (or the out-of-memory killer) leaves no end record: --until-done --idle S returns, exit 3, one line."""
     run_dir = tmp_path / "run"
