@@ -52,7 +52,9 @@ overfitting [overfitting]
     above it, down to its minimum at u_m in [0.3, 0.6] S, and rises from there by R = (final - min of its mean):
     R in [0.2, 1.0] nats (easy, short, autocorrelated) or R = z sigma_val with z in [5, 8] and at least 10
     evaluations after the minimum (small-effect). 15-60 evaluations (10-20 for short logs). AR(1) noise, in
-    that tier, is on the training records only. In a third of the easy cases (sub-shape ``noisier-rise``) the
+    that tier, is on the training records only. Sub-shape ``from-pretrained`` (half the few-evals cases written by lossdoc
+    and nanoGPT, which evaluate at step 0): a fine-tune of GPT-2 (V = 50257) whose validation never beats the pretrained
+    model's own at step 0 and rises by 5-40% of it over 2-4 evaluations while training falls. In a third of the easy cases (sub-shape ``noisier-rise``) the
     validation noise grows with the rise, to 3-7x its spread at the best (a classifier turning overconfident).
     Step schedules (sub-shape ``step-decay``, in a quarter of the easy cases of still-learning, converged and
     overfitting, and of overfitting's short and small-effect ones): at a milestone u_s the loss drops by 3-15% of
@@ -272,6 +274,7 @@ NOISIER_RISE_STREAM = 7919  # the side generator of the overfitting family's noi
 SCHEDULE_STREAM = 7927  # the side generator of the learning-rate schedules (see generate)
 STEP_DECAY_STREAM = 7949  # the side generator of the step-decay sub-shape (see generate)
 ADAPTER_STREAM = 7951  # the side generator of the fine-tune family's adapter sub-shape (see generate)
+FROM_PRETRAINED_STREAM = 7963  # the side generator of the overfitting family's from-pretrained sub-shape (see generate)
 
 
 def case_rng(seed: int, family: str, tier: str, fmt: str, index: int) -> np.random.Generator:
@@ -734,6 +737,31 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
                 rise_fn = stepped(rise_fn)
             sub = f"{sub}/step-decay" if sub else "step-decay"
             meta["step_decay"] = {"step": round(u_s, 1), "drop": round(D, 4)}
+    if family == "overfitting" and tier == "few-evals" and fmt in ("lossdoc", "nanogpt"):
+        # a fine-tune that makes validation worse from its first evaluation (sub-shape ``from-pretrained``, half these
+        # cells, from a generator of its own): a pretrained start, its validation measured before training (both
+        # writers evaluate at step 0) and never beaten, rising by 5-40% over 2-4 evaluations while training falls from
+        # 2.5-3.5 nats
+        side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, FROM_PRETRAINED_STREAM])
+        if side.random() < 0.5:
+            pretrained, vocab, sub = True, 50257, "from-pretrained"
+            ln_v = math.log(vocab)
+            start_ft, drop = float(side.uniform(2.5, 3.5)), float(side.uniform(0.3, 1.5))
+            tau_ft = max(3.0, float(side.uniform(0.05, 0.3)) * S)
+            level = start_ft - float(side.uniform(0.0, 0.2))  # the pretrained model's validation loss
+            R = level * float(side.uniform(0.05, 0.4))
+            sigma_v = level * float(_loguniform(side, 0.002, 0.01))
+            q = float(side.uniform(0.2, 0.6))  # most of the rise by the first evaluation (a mismatch, not a slow drift)
+
+            def fn(u, start_ft=start_ft, drop=drop, tau_ft=tau_ft):
+                return start_ft - drop + drop * np.exp(-np.maximum(np.asarray(u, dtype=float), 0.0) / tau_ft)
+
+            def val_fn(u, level=level, R=R, q=q):
+                return level + R * np.clip(np.asarray(u, dtype=float) / (S - 1), 0.0, 1.0) ** q
+
+            rise_fn = val_fn
+            n_evals = int(side.integers(2, 5))  # 2-4 after the start: the one before training is the only better one
+            meta.update({"val_min_step": 0.0, "rise": R, "sigma_val": sigma_v, "start": start_ft})
     if family == "converged" and tier == "annealed":
         # the loss moves with the learning rate's area, not the step count: the annealed schedule (drawn below from its
         # own generator, the same draws) slows the curve as the rate decays, so that its end flattens as the rate nears 0

@@ -667,7 +667,9 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     if not material:
         return None  # (before its noise is measured: a series' noise costs curve fits)
     # the training level's own noise: an epoch mean (logged) or the median of up to SPIKE_WINDOW batches (read)
-    logged = np.isfinite(c.run.epochs.train_loss[_after_start(c.run.epochs)]) if c.scaled is None else np.zeros(c.val.size, bool)
+    logged = (
+        np.isfinite(c.run.epochs.train_loss[_after_start(c.run.epochs, c.run.pretrained is True)]) if c.scaled is None else np.zeros(c.val.size, bool)
+    )
     if logged.size != c.val.size:
         logged = np.zeros(c.val.size, bool)
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))

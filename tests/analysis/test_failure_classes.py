@@ -328,6 +328,34 @@ def test_a_validation_series_that_bent_flat_has_flattened_and_a_power_law_has_no
     assert d.verdict == "still-learning"
 
 
+def _midtrain_console(tmp_path, name, val):
+    # class (the twenty-second set's maths midtrain of a pretrained TinyStories model): the pretrained model's validation
+    # printed first with no step, then 47 steps of training falling 3.66 -> 1.0, an evaluation at steps 2000 and 4000
+    rng = np.random.default_rng(0)
+    lines = [f"  pre-midtrain val NLL: {val[0]:.4f}"]
+    for s in range(100, 4800, 100):
+        lines.append(f"  step {s:6d}  loss {1.0 + 2.6 * math.exp(-s / 250) + 0.1 * (1 - s / 4800) + rng.normal(0, 0.03):.4f}")
+        if s in (2000, 4000):
+            lines.append(f"  [replay check] step {s}: val NLL {val[1 if s == 2000 else 2]:.4f}")
+    (tmp_path / name).write_text("\n".join(lines) + "\n")
+    return read_run(tmp_path / name)
+
+
+def test_a_fine_tune_whose_validation_never_beat_the_pretrained_models_own_is_overfitting(tmp_path):
+    # validation 1.6079 before training, 1.6769 and 1.6923 after while training fell: the fine-tune made held-out loss
+    # worse from the start. The evaluation at step 0 was left out (a fresh model's initial loss), so only the last two
+    # counted (+0.9%): converged
+    run = apply_overrides(_midtrain_console(tmp_path, "ft.log", (1.6079, 1.6769, 1.6923)), pretrained=True)
+    d = diagnose(run)
+    assert d.verdict == "overfitting" and d.finding("overfitting").args["best"] == 1.6079
+    # the same numbers for a fresh model: its step-0 evaluation is its initial loss, not a level to beat
+    fresh = apply_overrides(_midtrain_console(tmp_path, "fresh.log", (1.6079, 1.6769, 1.6923)), pretrained=False)
+    assert diagnose(fresh).verdict != "overfitting"
+    # and a fine-tune whose validation fell below the pretrained model's is no overfitting
+    better = apply_overrides(_midtrain_console(tmp_path, "better.log", (1.6923, 1.6079, 1.6069)), pretrained=True)
+    assert diagnose(better).verdict in ("converged", "still-learning")
+
+
 # ------------------------------------------------------------------ false alarms
 
 
