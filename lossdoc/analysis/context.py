@@ -178,13 +178,13 @@ def build_context(run: Run) -> Context:
     lr, grad_norm = b.lr[ok], b.grad_norm[ok]
     val_epoch, val, val_tokens, val_step = _evaluations(run)
 
-    stale = _stale_evals(step, loss, val, val_step, run.epochs.train_loss[_after_start(run.epochs, run.pretrained is True)])
+    stale = _stale_evals(step, loss, val, val_step, run.epochs.train_loss[_after_start(run.epochs, _keeps_start(run))])
     keep = np.ones(val.size, dtype=bool)
     if stale is not None:  # a value logged again and again while training moved is no evaluation: left out
         keep = stale.pop("keep")
         val_epoch, val, val_tokens, val_step = val_epoch[keep], val[keep], val_tokens[keep], val_step[keep]
     train_at_eval = _level_before(step, loss, val_step)
-    if run.pretrained is True and val_step.size and val_step[0] == 0 and loss.size and not np.isfinite(train_at_eval[0]):
+    if _keeps_start(run) and val_step.size and val_step[0] == 0 and loss.size and not np.isfinite(train_at_eval[0]):
         train_at_eval[0] = loss[0]  # a fine-tune's evaluation before training: its training level is the first batch's
     scaled, eval_multiple = _not_mean_losses(train_at_eval, val)
     if scaled is not None:  # the batches say nothing about the curve: left out, validation leads
@@ -208,7 +208,7 @@ def build_context(run: Run) -> Context:
     z_b = stats.t_equivalent(th.Z, max(1, noise_from.size - 2))
     tok = stats.finite(b.tokens)
     tpb = float(np.median(tok)) if tok.size else run.batch_tokens
-    sel = _after_start(run.epochs, run.pretrained is True)
+    sel = _after_start(run.epochs, _keeps_start(run))
     train_epoch = run.epochs.train_loss[sel][keep] if scaled is None else np.full(val.size, np.nan)
     train_mean = np.where(np.isfinite(train_epoch), train_epoch, train_at_eval)
     sigma_val, noise_source, band_val, z_val, val_df = _val_noise(sigma_b, tpb, val, val_tokens)
@@ -306,6 +306,13 @@ def _hf_label_shift(run: Run, floor: float | None, loss: np.ndarray, val: np.nda
     return int(round(1.0 / (1.0 - r)))
 
 
+def _keeps_start(run: Run) -> bool:
+    """Whether the evaluation before training (epoch 0 / step 0) belongs in the validation series: a fine-tune's, as the
+    log, a file beside it or a flag states it (not as inferred from low losses, which a leak shows too): the pretrained
+    model's own score, not a fresh model's initial loss."""
+    return run.pretrained is True
+
+
 def _after_start(e, pretrained: bool = False) -> np.ndarray:
     """Evaluations after training started with a finite loss: everything but the measurement at epoch 0 /
     step 0 (HF logs fractional epochs like 0.5; Keras-style logs have no step at all), a fresh model's initial loss.
@@ -321,7 +328,7 @@ def _evaluations(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     """(epoch, loss, tokens, step) of the evaluations after the start; an evaluation without an epoch is
     numbered by its place."""
     e = run.epochs
-    sel = _after_start(e, run.pretrained is True)
+    sel = _after_start(e, _keeps_start(run))
     val_epoch, val, val_tokens, val_step = e.epoch[sel], e.val_loss[sel], e.val_tokens[sel], e.step[sel]
     if val.size and not np.isfinite(val_epoch).all():
         val_epoch = np.where(np.isfinite(val_epoch), val_epoch, np.arange(1, val.size + 1, dtype=np.float64))

@@ -11,7 +11,7 @@ import numpy as np
 
 from lossdoc.analysis import stats
 from lossdoc.analysis import thresholds as th
-from lossdoc.analysis.context import Context, _after_start, _epoch, _r
+from lossdoc.analysis.context import Context, _after_start, _epoch, _keeps_start, _r
 from lossdoc.analysis.impossible import _identical_evals
 from lossdoc.analysis.levels import _memorisation, _memorised_text, _stuck_at_unigram
 from lossdoc.analysis.model import Finding
@@ -667,9 +667,7 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     if not material:
         return None  # (before its noise is measured: a series' noise costs curve fits)
     # the training level's own noise: an epoch mean (logged) or the median of up to SPIKE_WINDOW batches (read)
-    logged = (
-        np.isfinite(c.run.epochs.train_loss[_after_start(c.run.epochs, c.run.pretrained is True)]) if c.scaled is None else np.zeros(c.val.size, bool)
-    )
+    logged = np.isfinite(c.run.epochs.train_loss[_after_start(c.run.epochs, _keeps_start(c.run))]) if c.scaled is None else np.zeros(c.val.size, bool)
     if logged.size != c.val.size:
         logged = np.zeros(c.val.size, bool)
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))

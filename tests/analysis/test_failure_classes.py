@@ -328,11 +328,12 @@ def test_a_validation_series_that_bent_flat_has_flattened_and_a_power_law_has_no
     assert d.verdict == "still-learning"
 
 
-def _midtrain_console(tmp_path, name, val):
+def _midtrain_console(tmp_path, name, val, header=""):
     # class (the twenty-second set's maths midtrain of a pretrained TinyStories model): the pretrained model's validation
     # printed first with no step, then 47 steps of training falling 3.66 -> 1.0, an evaluation at steps 2000 and 4000
     rng = np.random.default_rng(0)
-    lines = [f"  pre-midtrain val NLL: {val[0]:.4f}"]
+    lines = [header] if header else []
+    lines += [f"  pre-midtrain val NLL: {val[0]:.4f}"]
     for s in range(100, 4800, 100):
         lines.append(f"  step {s:6d}  loss {1.0 + 2.6 * math.exp(-s / 250) + 0.1 * (1 - s / 4800) + rng.normal(0, 0.03):.4f}")
         if s in (2000, 4000):
@@ -354,6 +355,9 @@ def test_a_fine_tune_whose_validation_never_beat_the_pretrained_models_own_is_ov
     # and a fine-tune whose validation fell below the pretrained model's is no overfitting
     better = apply_overrides(_midtrain_console(tmp_path, "better.log", (1.6923, 1.6079, 1.6069)), pretrained=True)
     assert diagnose(better).verdict in ("converged", "still-learning")
+    # its header names V ("vocab 71260"); a fine-tune is the one fact the log does not state: --pretrained
+    header = "== maths-only midtrain | base model_full.pt | vocab 71260 (native, no resize) =="
+    assert _midtrain_console(tmp_path, "noflag.log", (1.6079, 1.6769, 1.6923), header=header).vocab_size == 71260
 
 
 # ------------------------------------------------------------------ false alarms

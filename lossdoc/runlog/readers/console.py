@@ -42,6 +42,10 @@ from lossdoc.runlog.readers._common import NAN, NOT_A_LOSS, TextLines, as_float,
 from lossdoc.runlog.readers.seed_console import _VOCAB as VOCAB_LINE
 from lossdoc.runlog.run import ReaderWarning, Run
 
+# "| vocab 71260 (native, no resize) |", "vocab 50304, n_layer 12": the word and a number that ends the phrase (not
+# "vocab 3 files")
+_VOCAB_BARE = re.compile(r"(?<![\w-])vocab\s{1,3}(\d[\d,]{0,11})(?![\d.])(?=\s*(?:$|[(|,;)\]]))", re.IGNORECASE)
+
 MATCH_CAP = 4096  # characters of a line that are matched
 # a number: "1,234.5" (commas between every three digits: thousands) first, then the plain forms
 _NUM = r"[-+]?(?:\d{1,3}(?:,\d{3}){1,4}(?![\d,])(?:\.\d{1,15})?|\d{1,15}(?:\.\d{0,15})?(?:[eE][-+]?\d{1,3})?|\.\d{1,15}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
@@ -357,7 +361,8 @@ def read(path: Path, **_: Any) -> Run:
                 last_was_batch = False  # an evaluation is placed only when it comes right under a batch line
             if (head := _header_phase(line[:MATCH_CAP])) is not None:
                 heading = (*head, lineno)
-            if not recognised and (mv := VOCAB_LINE.search(line[:MATCH_CAP])) and (v := vocab_from(to_float(mv.group(1).replace(",", "")))):
+            mv = (VOCAB_LINE.search(line[:MATCH_CAP]) or _VOCAB_BARE.search(line[:MATCH_CAP])) if not recognised else None
+            if mv and (v := vocab_from(to_float(mv.group(1).replace(",", "")))):
                 run.set_fact("vocab_size", v, "log", "where.line", line=lineno)  # printed before training; the last one wins
             em = _EPOCH_ONLY.search(to_en(line[:MATCH_CAP]))
             if em:

@@ -118,3 +118,15 @@ def test_a_short_row_of_settings_beside_a_log_does_not_take_the_folder(tmp_path)
     (tmp_path / "train.log").write_text("\n".join(steps) + "\n")
     (tmp_path / "loss_weights.txt").write_text("1.0 0.5 0.25\n")
     assert len(read_run(tmp_path).batches) == 30
+
+
+def test_a_console_header_naming_vocab_n_gives_v(tmp_path):
+    # class: "== midtrain on mps | base model_full.pt | vocab 71260 (native, no resize) ==" before the first loss
+    steps = [f"step {s} loss {3.0 - s / 10000:.4f}" for s in range(100, 2100, 100)]
+    for header, v in (
+        ("== midtrain | vocab 71260 (native, no resize) ==", 71260),
+        ("vocab 50304, n_layer 12", 50304),
+        ("Loaded vocab 3 files", None),
+    ):
+        (tmp_path / "train.log").write_text(header + "\n" + "\n".join(steps) + "\n")
+        assert read_run(tmp_path / "train.log").vocab_size == v, header
