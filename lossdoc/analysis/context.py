@@ -77,6 +77,7 @@ class Context:
     val_step: np.ndarray = field(default_factory=lambda: np.empty(0))
     val_noise_source: str | None = None  # tokens | series | None
     first_loss: float | None = None  # the first logged loss (training, else validation after the start)
+    val_start: float | None = None  # a fine-tune's validation before training (``_start_val``)
     first_loss_step: float | None = None
     last_step: float | None = None
     facts: dict = field(default_factory=dict)
@@ -178,14 +179,12 @@ def build_context(run: Run) -> Context:
     lr, grad_norm = b.lr[ok], b.grad_norm[ok]
     val_epoch, val, val_tokens, val_step = _evaluations(run)
 
-    stale = _stale_evals(step, loss, val, val_step, run.epochs.train_loss[_after_start(run.epochs, _keeps_start(run))])
+    stale = _stale_evals(step, loss, val, val_step, run.epochs.train_loss[eval_rows(run.epochs)])
     keep = np.ones(val.size, dtype=bool)
     if stale is not None:  # a value logged again and again while training moved is no evaluation: left out
         keep = stale.pop("keep")
         val_epoch, val, val_tokens, val_step = val_epoch[keep], val[keep], val_tokens[keep], val_step[keep]
     train_at_eval = _level_before(step, loss, val_step)
-    if _keeps_start(run) and val_step.size and val_step[0] == 0 and loss.size and not np.isfinite(train_at_eval[0]):
-        train_at_eval[0] = loss[0]  # a fine-tune's evaluation before training: its training level is the first batch's
     scaled, eval_multiple = _not_mean_losses(train_at_eval, val)
     if scaled is not None:  # the batches say nothing about the curve: left out, validation leads
         step, loss, lr, grad_norm = step[:0], loss[:0], lr[:0], grad_norm[:0]
@@ -208,7 +207,7 @@ def build_context(run: Run) -> Context:
     z_b = stats.t_equivalent(th.Z, max(1, noise_from.size - 2))
     tok = stats.finite(b.tokens)
     tpb = float(np.median(tok)) if tok.size else run.batch_tokens
-    sel = _after_start(run.epochs, _keeps_start(run))
+    sel = eval_rows(run.epochs)
     train_epoch = run.epochs.train_loss[sel][keep] if scaled is None else np.full(val.size, np.nan)
     train_mean = np.where(np.isfinite(train_epoch), train_epoch, train_at_eval)
     sigma_val, noise_source, band_val, z_val, val_df = _val_noise(sigma_b, tpb, val, val_tokens)
@@ -276,6 +275,7 @@ def build_context(run: Run) -> Context:
         val_step=val_step,
         val_noise_source=noise_source,
         first_loss=first_loss,
+        val_start=_start_val(run),
         first_loss_step=first_loss_step,
         last_step=last_step,
         rho_b=rho_b,
@@ -306,29 +306,43 @@ def _hf_label_shift(run: Run, floor: float | None, loss: np.ndarray, val: np.nda
     return int(round(1.0 / (1.0 - r)))
 
 
-def _keeps_start(run: Run) -> bool:
-    """Whether the evaluation before training (epoch 0 / step 0) belongs in the validation series: a fine-tune's, as the
-    log, a file beside it or a flag states it (not as inferred from low losses, which a leak shows too): the pretrained
-    model's own score, not a fresh model's initial loss."""
-    return run.pretrained is True
+def _start_val(run: Run) -> float | None:
+    """A fine-tune's validation loss before training (epoch 0 / step 0; pretrained as the log, a file beside it or a flag
+    states it, not as inferred from low losses, which a leak shows too): the pretrained model's own score, the level its
+    fine-tune should beat. Not in the validation series, whose trend and noise it would bend (its first adaptation is a
+    drop of another kind); the overfitting check reads it (``trends._never_beat_start``). None otherwise."""
+    e = run.epochs
+    if run.pretrained is not True or not len(e):
+        return None
+    start = ((e.epoch == 0) | (e.step == 0)) & np.isfinite(e.val_loss)
+    return float(e.val_loss[start][-1]) if start.any() else None  # a relaunch's last
 
 
-def _after_start(e, pretrained: bool = False) -> np.ndarray:
+def eval_rows(e) -> np.ndarray:
+    """The rows of the evaluations after the start (``_after_start``), one per step: an evaluation repeated at the same
+    step (a closing trainer.evaluate() of the checkpoint just evaluated, or of the best one loaded at the end) is one
+    evaluation, the last; the weights had no chance to change between them."""
+    idx = np.flatnonzero(_after_start(e))
+    step = e.step[idx] if idx.size else np.empty(0)
+    if idx.size > 1 and np.isfinite(step).all():
+        idx = idx[np.r_[np.diff(step) != 0, True]]
+    return idx
+
+
+def _after_start(e) -> np.ndarray:
     """Evaluations after training started with a finite loss: everything but the measurement at epoch 0 /
-    step 0 (HF logs fractional epochs like 0.5; Keras-style logs have no step at all), a fresh model's initial loss.
-    A fine-tune's (``pretrained``, as the log or a flag states it) is kept: the pretrained model's own score on the
-    validation set, which its fine-tune should beat."""
+    step 0 (HF logs fractional epochs like 0.5; Keras-style logs have no step at all): a fresh model's initial loss,
+    a fine-tune's pretrained score (``_start_val``)."""
     if not len(e):
         return np.zeros(0, dtype=bool)
-    start = np.zeros(len(e), dtype=bool) if pretrained else (e.epoch == 0) | (e.step == 0)
-    return ~start & np.isfinite(e.val_loss)
+    return ~((e.epoch == 0) | (e.step == 0)) & np.isfinite(e.val_loss)
 
 
 def _evaluations(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(epoch, loss, tokens, step) of the evaluations after the start; an evaluation without an epoch is
-    numbered by its place."""
+    """(epoch, loss, tokens, step) of the evaluations after the start, one per step (``eval_rows``); an evaluation without
+    an epoch is numbered by its place."""
     e = run.epochs
-    sel = _after_start(e, _keeps_start(run))
+    sel = eval_rows(e)
     val_epoch, val, val_tokens, val_step = e.epoch[sel], e.val_loss[sel], e.val_tokens[sel], e.step[sel]
     if val.size and not np.isfinite(val_epoch).all():
         val_epoch = np.where(np.isfinite(val_epoch), val_epoch, np.arange(1, val.size + 1, dtype=np.float64))

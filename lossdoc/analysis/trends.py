@@ -11,7 +11,7 @@ import numpy as np
 
 from lossdoc.analysis import stats
 from lossdoc.analysis import thresholds as th
-from lossdoc.analysis.context import Context, _after_start, _epoch, _keeps_start, _r
+from lossdoc.analysis.context import Context, _epoch, _r, eval_rows
 from lossdoc.analysis.impossible import _identical_evals
 from lossdoc.analysis.levels import _memorisation, _memorised_text, _stuck_at_unigram
 from lossdoc.analysis.model import Finding
@@ -186,9 +186,6 @@ def _progress(c: Context) -> Finding:
             # from 0.64 to 0.2504 and moves 0.0007 over its last half), flattened as judges of real logs read it
             # the share printed rounded down: 9.96% shows as 9.9%, under the 10% it was held to
             return Finding("progress", "ok", "f.progress.flattened", {**args, "rel": math.floor(1000 * rel) / 10}, measured=change)
-        bent = _bent_flat(c) if source == "batches" else None
-        if bent is not None:
-            return Finding("progress", "ok", "f.progress.bent_flat", {**args, **bent}, measured=change)
         return Finding("progress", "info", "f.progress.improving" + suffix, args, measured=change)
     if z > z_crit and _material(change, c):
         return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
@@ -280,30 +277,16 @@ def _falling_run(val: np.ndarray) -> int:
     return k if k >= 2 else 0
 
 
-def _bent_flat(c: Context) -> dict[str, Any] | None:
-    """A tail whose straight line still falls, but whose curve bent flat within it (a schedule annealed to about zero
-    that the log does not show; 35 epochs of a CNN: 0.6864 -> 0.5720 over the last 17, the last 5 within 0.005): the
-    slope where the tail ends, from a quadratic through it (``stats.end_slope``, its error widened by the AR(1) factor),
-    is under FLAT_SLOPE_REL of the run's average rate even at its steepest plausible value (Z_TREND standard errors,
-    t quantile). Only a smooth tail can show that; a noisy one leaves the straight line's verdict. Its arguments (the
-    end slope's share and that bound, in %), or None."""
-    y, x = c.loss[c.tail], c.step[c.tail]
-    b, se, df, _bend = stats.end_slope(y, x)
-    if not (math.isfinite(b) and math.isfinite(se) and df >= 2):
-        return None
-    se *= stats.ar1_mean_factor(c.rho_b, int(y.size))
-    steep = b - stats.t_equivalent(th.Z_TREND, df) * se
-    avg = _average_rate(c)
-    if avg is None or -steep >= th.FLAT_SLOPE_REL * avg:
-        return None
-    return {"end_rel": f"{100 * max(0.0, -b) / avg:.1f}", "end_bound": f"{100 * max(0.0, -steep) / avg:.1f}"}
-
-
 def _val_bent_flat(c: Context, x: np.ndarray, avg_slope: float, z_fall: float) -> dict[str, Any] | None:
-    """The validation series' version of ``_bent_flat``, from BENT_FLAT_EVALS_MIN evaluations: over its last third (at
-    least 6 evaluations), the quadratic's slope at the last evaluation is under FLAT_SLOPE_REL of the series' average
-    slope even at its steepest plausible value (z_fall standard errors, with the series' own noise where measured, or
-    the quadratic's residuals' where larger). Its arguments, or None."""
+    """A validation series whose straight line over its end still falls, but whose curve bent flat within it (a schedule
+    annealed to about zero that the log does not show), from BENT_FLAT_EVALS_MIN evaluations: over its last third (at
+    least 6 evaluations), a quadratic's slope at the last evaluation (``stats.end_slope``) is under FLAT_SLOPE_REL of the
+    series' average slope even at its steepest plausible value (z_fall standard errors, with the series' own noise where
+    measured, or the quadratic's residuals' where larger), and the last evaluation is not above the window's lowest
+    beyond noise (an end that turned up). Training batches are not judged so:
+    over a tail of 17-60 records a quadratic's end slope runs flat on a smooth exponential still falling at 11% of its
+    average rate (a review's sweep), and their noise's autocorrelation, measured on 20 records, is too low to widen
+    its error enough. Its arguments, or None."""
     w = max(6, int(math.ceil(c.val.size / 3)))
     if c.val.size < th.BENT_FLAT_EVALS_MIN or not (math.isfinite(avg_slope) and avg_slope < 0):
         return None  # fewer: a quadratic through most of a short decay bends flat at its end wherever the decay goes
@@ -311,9 +294,12 @@ def _val_bent_flat(c: Context, x: np.ndarray, avg_slope: float, z_fall: float) -
     b, se, df, _bend = stats.end_slope(c.val[-w:], x[-w:], sd)
     if not (math.isfinite(b) and math.isfinite(se)):
         return None
-    steep = b - (z_fall if sd is not None else stats.t_equivalent(th.Z_TREND, df)) * se
+    t = z_fall if sd is not None else stats.t_equivalent(th.Z_TREND, df)
+    steep = b - t * se
     if steep / avg_slope >= th.FLAT_SLOPE_REL:
         return None
+    if sd is not None and float(c.val[-1]) - float(c.val[-w:].min()) > t * math.sqrt(2.0) * sd:
+        return None  # the end has turned up beyond noise: no flattened fall (the rising and overfitting checks' case)
     return {"end_rel": f"{100 * max(0.0, b / avg_slope):.1f}", "end_bound": f"{100 * max(0.0, steep / avg_slope):.1f}", "end_evals": w}
 
 
@@ -667,7 +653,7 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     if not material:
         return None  # (before its noise is measured: a series' noise costs curve fits)
     # the training level's own noise: an epoch mean (logged) or the median of up to SPIKE_WINDOW batches (read)
-    logged = np.isfinite(c.run.epochs.train_loss[_after_start(c.run.epochs, _keeps_start(c.run))]) if c.scaled is None else np.zeros(c.val.size, bool)
+    logged = np.isfinite(c.run.epochs.train_loss[eval_rows(c.run.epochs)]) if c.scaled is None else np.zeros(c.val.size, bool)
     if logged.size != c.val.size:
         logged = np.zeros(c.val.size, bool)
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
@@ -769,6 +755,9 @@ def check_overfitting(c: Context) -> Finding:
     ranked = _rising_ranks(c, i_min, vmin, train_known, train_falling)
     if ranked is not None:
         return Finding("overfitting", "fail", "f.overfit.rising_ranks", {**args, **ranked}, measured=vfinal, reference=vmin)
+    never = _never_beat_start(c)
+    if never is not None:
+        return Finding("overfitting", "fail", "f.overfit.never_beat_start", {**args, **never}, measured=vfinal, reference=c.val_start)
     memo = _memorisation(c)
     if memo is not None:
         return memo
@@ -803,6 +792,33 @@ def _few_rising_every(c: Context, i_min: int, vmin: float, train_known: bool, tr
         return None
     # the first of them is the lowest by construction: the other k in rising order, 1/k! among exchangeable noise
     return {"k": int(rises), "rel": _r(100 * (float(after[-1]) - vmin) / abs(vmin), 1), "p": f"{1.0 / math.factorial(rises):.3g}"}
+
+
+def _never_beat_start(c: Context) -> dict[str, Any] | None:
+    """A fine-tune whose validation never beat the pretrained model's own before training (``Context.val_start``):
+    every evaluation after the start above it by half of FEW_RISE_REL or more, the last by FEW_RISE_REL or more, the
+    evaluations after the start not falling back (a dip and recovery is not this), while training fell by FEW_RISE_REL
+    of its first loss or more; the noise veto of the few-evaluations rules applies. The fine-tune made held-out loss
+    worse from its first evaluation. Its arguments, or None."""
+    v0 = c.val_start
+    if v0 is None or not v0 > 0 or c.val.size < 1 or not c.loss.size:
+        return None
+    after = c.val
+    if float(after.min()) - v0 < th.FEW_RISE_REL / 2 * v0 or float(after[-1]) - v0 < th.FEW_RISE_REL * v0:
+        return None
+    if after.size >= 2 and float(after[-1]) < float(after[0]) and stats.linear_trend(after)[0] < 0:
+        return None  # falling back toward the start: recovering, not worsening
+    level = c.tail_level()
+    if level is None or float(c.loss[0]) - level < th.FEW_RISE_REL * float(c.loss[0]):
+        return None
+    if _noise_vetoes(c, float(after[-1]) - v0):
+        return None
+    return {
+        "start": _r(v0),
+        "k": int(after.size),
+        "low": f"{100 * (float(after.min()) - v0) / v0:.1f}",
+        "rel": f"{100 * (float(after[-1]) - v0) / v0:.1f}",
+    }
 
 
 def _train_fell_since(c: Context, i: int) -> bool:

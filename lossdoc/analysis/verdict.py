@@ -294,7 +294,6 @@ def trend_measured(progress: Finding, c: Context, by: Findings | None = None) ->
     if progress.status in ("info", "warn") or progress.key in (
         "f.progress.few_flattened",
         "f.progress.flattened",
-        "f.progress.bent_flat",
         "f.progress.val_bent_flat",
         "f.progress.schedule_ended",
     ):

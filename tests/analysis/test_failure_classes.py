@@ -287,33 +287,6 @@ def test_a_noisy_short_fine_tune_that_moved_and_whose_schedule_ended_has_converg
     assert d.verdict == "inconclusive"
 
 
-def _epoch_means(bent: bool, n: int = 35, noise: float = 0.0015, seed: int = 0) -> list[float]:
-    # class (the twenty-second set's CIFAR-10 CNN, 35 epochs of per-epoch training means, no learning rate logged):
-    # a fall that goes on steadily, then bends flat as an unseen schedule anneals
-    rng = np.random.default_rng(seed)
-    x = np.arange(1, n + 1, dtype=float)
-    steady = 0.45 + 1.2 * np.exp(-(x - 1) / 25.0)  # at its end still falling at 47% of its average rate
-    if bent:  # the same curve on the learning rate's area, the rate annealed by a cosine to 0 over the last 14 epochs
-        t = np.clip(x - (n - 14), 0, 14)
-        area = np.where(x <= n - 14, x, n - 14 + t / 2 + 14 / (2 * np.pi) * np.sin(np.pi * t / 14))
-        steady = 0.45 + 1.2 * np.exp(-(area - 1) / 25.0)
-    return (steady + rng.normal(0, noise, n)).tolist()
-
-
-def test_a_smooth_curve_that_bent_flat_within_its_tail_has_flattened(tmp_path):
-    # the tail's straight line still falls (17 of 35 epochs, a quarter's minimum), but where the curve ends it is flat:
-    # explain said still learning. A quadratic through the tail shows the end's slope, with its error
-    for seed in range(4):
-        run = make_run(_epoch_means(bent=True, seed=seed), v=None)
-        d = diagnose(run)
-        assert d.verdict == "converged" and d.finding("progress").key == "f.progress.bent_flat", seed
-        # the same fall without the bend is still learning
-        assert diagnose(make_run(_epoch_means(bent=False, seed=seed), v=None)).verdict == "still-learning", seed
-    # noise never makes a fall that goes on look bent flat
-    noisy = [diagnose(make_run(_epoch_means(bent=False, noise=0.03, seed=s), v=None)).finding("progress").key for s in range(20)]
-    assert "f.progress.bent_flat" not in noisy
-
-
 def test_a_validation_series_that_bent_flat_has_flattened_and_a_power_law_has_not():
     # 24 evaluations of small noise: one on the rate's area (flat over its last 4), one a power law still falling
     x = np.arange(1, 25, dtype=float)
@@ -348,7 +321,8 @@ def test_a_fine_tune_whose_validation_never_beat_the_pretrained_models_own_is_ov
     # counted (+0.9%): converged
     run = apply_overrides(_midtrain_console(tmp_path, "ft.log", (1.6079, 1.6769, 1.6923)), pretrained=True)
     d = diagnose(run)
-    assert d.verdict == "overfitting" and d.finding("overfitting").args["best"] == 1.6079
+    assert d.verdict == "overfitting" and d.finding("overfitting").key == "f.overfit.never_beat_start"
+    assert d.finding("overfitting").args["start"] == 1.6079
     # the same numbers for a fresh model: its step-0 evaluation is its initial loss, not a level to beat
     fresh = apply_overrides(_midtrain_console(tmp_path, "fresh.log", (1.6079, 1.6769, 1.6923)), pretrained=False)
     assert diagnose(fresh).verdict != "overfitting"

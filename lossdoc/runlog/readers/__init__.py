@@ -213,6 +213,8 @@ def _validation_file(run: Run, path: Path) -> None:
     the validation losses, as the bare-number reader reads such a file (lossdoc/runlog/readers/numbers.py); a warning
     says so. A log that also holds evaluations, or whose name also names training, is left as it is."""
     stem = path.stem
+    if "-tag-" in stem:  # TensorBoard's CSV download of one scalar, "run_<run>-tag-<tag>.csv": the tag names the series
+        stem = stem.split("-tag-", 1)[1]
     named_loss = any(w in ("loss", "losses") for w in stem.lower().replace("-", "_").split("_"))
     if not named_loss or pick([stem], TRAIN_NAMES) or not pick([stem], VAL_NAMES) or len(run.epochs) or not len(run.batches):
         return  # "val.log", "eval.jsonl": the name of a run's stage, not of its validation losses

@@ -265,6 +265,7 @@ TRAIN_NAMES = [
     "batch_loss",
     "epoch_loss",
     "train_losses",  # loss histories kept as JSON: {"train": [...], "val": [...]}
+    "training_losses",
     "losses",
     "train",
 ]
@@ -285,6 +286,8 @@ VAL_NAMES = [
     "val_losses",
     "valid_losses",
     "eval_losses",
+    "validation_losses",
+    "test_losses",
     "val",
     "valid",
     "validation",

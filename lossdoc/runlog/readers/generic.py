@@ -543,6 +543,10 @@ def _flatten(rec: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str,
 # ---------------------------------------------------------------- mapping
 
 
+# clocks, never a loss: TensorBoard's CSV download ("Wall time,Step,Value"), a tracker's timestamps, a step's duration
+TIME_NAMES = frozenset({"wall_time", "walltime", "time", "timestamp", "relative", "relative_time", "elapsed", "runtime", "duration", "time_s"})
+
+
 def _column(table: Table, path: Path, option: str | None, flag: str, names: list[str], exclude: set[str]) -> str | None:
     if option:
         col = find_exact(table.columns, option)
@@ -606,7 +610,8 @@ def table_to_run(
             # a file named for its losses whose columns name what each curve is of ("Epoch,Independent,Position,..."):
             # every column but the counters is a loss curve; the first is read, and a warning names the others
             counters = {c for c in table.columns if norm_name(c) in {*map(norm_name, STEP_NAMES), *map(norm_name, EPOCH_NAMES)}}
-            curves = [c for c in table.columns if c not in counters and norm_name(c) not in {*map(norm_name, LR_NAMES), *map(norm_name, GRAD_NAMES)}]
+            others = {*map(norm_name, LR_NAMES), *map(norm_name, GRAD_NAMES), *TIME_NAMES}
+            curves = [c for c in table.columns if c not in counters and norm_name(c) not in others]
             if curves and counters:
                 train_c = curves[0]
                 named_curves = curves

@@ -66,10 +66,17 @@ _STATE_KEYS = (
 )
 
 
+RESULTS_NAMES = ("all_results.json", "train_results.json", "eval_results.json")  # the Trainer's save_metrics files
+
+
 def detect(path: Path, head: str) -> bool:
     if path.name == "trainer_state.json":
         return True
-    return head.lstrip().startswith("{") and '"log_history"' in head
+    if not head.lstrip().startswith("{"):
+        return False
+    # the Trainer's closing metrics (trainer.save_metrics: all_results.json and its parts): one object of figures
+    results = path.name in RESULTS_NAMES or ('"train_runtime"' in head or '"eval_runtime"' in head) and '"log_history"' not in head
+    return '"log_history"' in head or (results and ('"train_loss"' in head or '"eval_loss"' in head))
 
 
 def resolve(folder: Path) -> Path | None:
@@ -191,6 +198,8 @@ def read(path: Path, **_: Any) -> Run:
         n_entries = len(state["log_history"])
     else:
         state = _load_json(path, raw)
+        if isinstance(state, dict) and "log_history" not in state and ("train_loss" in state or "eval_loss" in state):
+            return _results(path, state)
         if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
             raise LossdocError("error.hf_not_state", path=str(path))
         entries, n_entries = map(_from_dict, state["log_history"]), len(state["log_history"])
@@ -275,6 +284,22 @@ def _nothing_per_step(run: Run, path: Path, state: dict[str, Any]) -> None:
             },
         )
     )
+
+
+def _results(path: Path, metrics: dict[str, Any]) -> Run:
+    """The Trainer's closing metrics (``all_results.json``: the run's average training loss, the last evaluation's
+    loss, runtimes): a Run with no series, the figures in ``run.config["summary"]`` and the warning
+    warn.hf_results_only, as a state holding only its summary (explain: inconclusive, showing them)."""
+    keys = (*SUMMARY_KEYS, "eval_loss")
+    figures = {k: to_float(metrics.get(k)) for k in keys if not isinstance(metrics.get(k), bool)}
+    summary = {k: v for k, v in figures.items() if v is not None}
+    if "train_loss" not in summary and "eval_loss" not in summary:
+        raise LossdocError("error.hf_not_state", path=str(path))
+    run = Run(source=str(path), format="hf-trainer")
+    run.config["summary"] = summary
+    shown = {k: "?" if summary.get(k) is None else f"{summary[k]:.4f}" for k in ("train_loss", "eval_loss")}
+    run.warnings.append(ReaderWarning("warn.hf_results_only", {"file": path.name, **shown}))
+    return run  # no series: the rule no-curve reads the summary
 
 
 def _loads(raw: Any) -> Any:
