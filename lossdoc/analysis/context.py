@@ -314,18 +314,20 @@ def _start_val(run: Run) -> float | None:
     e = run.epochs
     if run.pretrained is not True or not len(e):
         return None
-    start = ((e.epoch == 0) | (e.step == 0)) & np.isfinite(e.val_loss)
-    return float(e.val_loss[start][-1]) if start.any() else None  # a relaunch's last
+    start = _at_start(e) & np.isfinite(e.val_loss)
+    return float(e.val_loss[start][0]) if start.any() else None
 
 
 def eval_rows(e) -> np.ndarray:
     """The rows of the evaluations after the start (``_after_start``), one per step: an evaluation repeated at the same
-    step (a closing trainer.evaluate() of the checkpoint just evaluated, or of the best one loaded at the end) is one
-    evaluation, the last; the weights had no chance to change between them."""
+    step and epoch is one evaluation, the first (a closing trainer.evaluate() repeats the checkpoint just evaluated, or
+    scores the best one that load_best_model_at_end loaded: not a point of the curve)."""
     idx = np.flatnonzero(_after_start(e))
-    step = e.step[idx] if idx.size else np.empty(0)
+    step, epoch = (e.step[idx], e.epoch[idx]) if idx.size else (np.empty(0), np.empty(0))
     if idx.size > 1 and np.isfinite(step).all():
-        idx = idx[np.r_[np.diff(step) != 0, True]]
+        # the same step and the same epoch (or none): a step counted within each epoch repeats across epochs
+        same_epoch = (np.diff(epoch) == 0) | (np.isnan(epoch[1:]) & np.isnan(epoch[:-1]))
+        idx = idx[np.r_[True, ~((np.diff(step) == 0) & same_epoch)]]
     return idx
 
 
@@ -335,7 +337,13 @@ def _after_start(e) -> np.ndarray:
     a fine-tune's pretrained score (``_start_val``)."""
     if not len(e):
         return np.zeros(0, dtype=bool)
-    return ~((e.epoch == 0) | (e.step == 0)) & np.isfinite(e.val_loss)
+    return ~_at_start(e) & np.isfinite(e.val_loss)
+
+
+def _at_start(e) -> np.ndarray:
+    """Rows measured before any update: step 0; epoch 0 only where the row has no step (a Keras-style history): a
+    Hugging Face log rounds the epoch to 2 decimals, so its first evaluations on a large dataset read epoch 0.0."""
+    return (e.step == 0) | (np.isnan(e.step) & (e.epoch == 0))
 
 
 def _evaluations(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

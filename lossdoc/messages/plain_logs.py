@@ -30,6 +30,14 @@ EN = {
         "the whole run and eval_loss {eval_loss} the last evaluation's; the curve is in trainer_state.json (in the output "
         "folder's checkpoints)"
     ),
+    "warn.hf_results_train_only": (
+        "{file} holds the Trainer's closing metrics (save_metrics), not its log: train_loss {train_loss} is the mean over "
+        "the whole run; the curve is in trainer_state.json (in the output folder's checkpoints)"
+    ),
+    "warn.hf_results_eval_only": (
+        "{file} holds the Trainer's closing metrics (save_metrics), not its log: eval_loss {eval_loss} is one evaluation's; "
+        "the curve is in trainer_state.json (in the output folder's checkpoints)"
+    ),
     "error.hf_nothing_logged": (
         "{path}: log_history is empty: the run took {global_step} step(s), fewer than logging_steps = {logging_steps}, "
         "so the Trainer logged no loss; set logging_steps to at most {global_step}"
@@ -67,6 +75,8 @@ ZH = {
         "（并开启评估）以记录曲线"
     ),
     "warn.hf_results_only": "{file} 是 Trainer 训练结束时保存的指标（save_metrics），不是训练日志：train_loss {train_loss} 是整个训练的平均值，eval_loss {eval_loss} 是最后一次评估的值；曲线在 trainer_state.json 中（位于输出目录的各个 checkpoint 里）",
+    "warn.hf_results_train_only": "{file} 是 Trainer 训练结束时保存的指标（save_metrics），不是训练日志：train_loss {train_loss} 是整个训练的平均值；曲线在 trainer_state.json 中（位于输出目录的各个 checkpoint 里）",
+    "warn.hf_results_eval_only": "{file} 是 Trainer 训练结束时保存的指标（save_metrics），不是训练日志：eval_loss {eval_loss} 只是一次评估的值；曲线在 trainer_state.json 中（位于输出目录的各个 checkpoint 里）",
     "error.hf_nothing_logged": "{path}：log_history 为空：训练只进行了 {global_step} 步，少于 logging_steps = {logging_steps}，因此 Trainer 没有记录任何损失；请把 logging_steps 设为不超过 {global_step}",
     "warn.values_only": (
         "{file} 中有 {n} 个损失数值，但没有 lossdoc 能读出的曲线（训练日志里按步或按轮记录的损失）：前 {k} 个（括号中为行号）：{shown}"

@@ -213,8 +213,12 @@ def _validation_file(run: Run, path: Path) -> None:
     the validation losses, as the bare-number reader reads such a file (lossdoc/runlog/readers/numbers.py); a warning
     says so. A log that also holds evaluations, or whose name also names training, is left as it is."""
     stem = path.stem
-    if "-tag-" in stem:  # TensorBoard's CSV download of one scalar, "run_<run>-tag-<tag>.csv": the tag names the series
-        stem = stem.split("-tag-", 1)[1]
+    if "-tag-" in stem:
+        # TensorBoard's CSV download of one scalar, "run_<run>-tag-<tag>.csv": the tag names the series, or (Keras names
+        # its runs train and validation, the tag epoch_loss) the run does
+        run_name, tag = stem.split("-tag-", 1)
+        run_name = run_name[4:] if run_name[:4] in ("run_", "run-") else run_name
+        stem = f"val_{tag}" if pick([run_name], VAL_NAMES) and not pick([tag], VAL_NAMES) else tag
     named_loss = any(w in ("loss", "losses") for w in stem.lower().replace("-", "_").split("_"))
     if not named_loss or pick([stem], TRAIN_NAMES) or not pick([stem], VAL_NAMES) or len(run.epochs) or not len(run.batches):
         return  # "val.log", "eval.jsonl": the name of a run's stage, not of its validation losses

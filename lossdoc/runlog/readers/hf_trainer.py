@@ -74,9 +74,9 @@ def detect(path: Path, head: str) -> bool:
         return True
     if not head.lstrip().startswith("{"):
         return False
-    # the Trainer's closing metrics (trainer.save_metrics: all_results.json and its parts): one object of figures
-    results = path.name in RESULTS_NAMES or ('"train_runtime"' in head or '"eval_runtime"' in head) and '"log_history"' not in head
-    return '"log_history"' in head or (results and ('"train_loss"' in head or '"eval_loss"' in head))
+    # the Trainer's closing metrics (trainer.save_metrics: all_results.json and its parts), by name: a file of other
+    # figures with the same keys (a W&B summary, a script's metrics.json of lists) is another reader's
+    return '"log_history"' in head or (path.name in RESULTS_NAMES and ('"train_loss"' in head or '"eval_loss"' in head))
 
 
 def resolve(folder: Path) -> Path | None:
@@ -291,14 +291,17 @@ def _results(path: Path, metrics: dict[str, Any]) -> Run:
     loss, runtimes): a Run with no series, the figures in ``run.config["summary"]`` and the warning
     warn.hf_results_only, as a state holding only its summary (explain: inconclusive, showing them)."""
     keys = (*SUMMARY_KEYS, "eval_loss")
+    if any(isinstance(metrics.get(k), (list, dict)) for k in ("train_loss", "eval_loss")):
+        raise LossdocError("error.hf_not_state", path=str(path))  # series, not the Trainer's closing figures
     figures = {k: to_float(metrics.get(k)) for k in keys if not isinstance(metrics.get(k), bool)}
     summary = {k: v for k, v in figures.items() if v is not None}
     if "train_loss" not in summary and "eval_loss" not in summary:
         raise LossdocError("error.hf_not_state", path=str(path))
     run = Run(source=str(path), format="hf-trainer")
     run.config["summary"] = summary
-    shown = {k: "?" if summary.get(k) is None else f"{summary[k]:.4f}" for k in ("train_loss", "eval_loss")}
-    run.warnings.append(ReaderWarning("warn.hf_results_only", {"file": path.name, **shown}))
+    shown: dict[str, str] = {k: f"{summary[k]:.4f}" for k in ("train_loss", "eval_loss") if k in summary}
+    key = "warn.hf_results_only" if len(shown) == 2 else "warn.hf_results_train_only" if "train_loss" in shown else "warn.hf_results_eval_only"
+    run.warnings.append(ReaderWarning(key, {"file": path.name, **shown}))
     return run  # no series: the rule no-curve reads the summary
 
 

@@ -57,3 +57,24 @@ def test_an_evaluation_repeated_at_the_same_step_is_one_evaluation(tmp_path):
     (tmp_path / "log_history.json").write_text(json.dumps(hist))
     d = diagnose(apply_overrides(read_run(tmp_path / "log_history.json"), pretrained=True))
     assert d.finding("no-learning").status != "fail" and d.verdict in ("converged", "still-learning")
+
+
+def test_files_with_the_trainers_keys_but_not_its_results_file_are_read_by_their_own_readers(tmp_path):
+    # a callback's JSON lines of the Trainer's log dicts, and a script's per-epoch lists beside a train_runtime: the
+    # Trainer's results files are known by name only
+    recs = [{"loss": 2.0 - 0.05 * i, "step": 10 * i, "eval_runtime": 1.0, "eval_loss": 2.1 - 0.04 * i} for i in range(1, 30)]
+    (tmp_path / "log_history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    run = read_run(tmp_path / "log_history.jsonl")
+    assert run.format == "jsonl" and len(run.epochs) == 29
+    doc = {"train_loss": [2.0, 1.6, 1.3, 1.1, 0.9, 0.8], "eval_loss": [2.0, 1.7, 1.6, 1.65, 1.72, 1.8], "train_runtime": 321}
+    (tmp_path / "metrics.json").write_text(json.dumps(doc))
+    assert read_run(tmp_path / "metrics.json").epochs.val_loss.tolist() == doc["eval_loss"]
+
+
+def test_a_keras_tensorboard_download_is_named_by_its_run(tmp_path):
+    # Keras's TensorBoard callback names its runs train and validation and the tag epoch_loss
+    body = "Wall time,Step,Value\n" + "".join(f"{1.6e9 + i},{i},{2.0 - 0.1 * i}\n" for i in range(12))
+    (tmp_path / "run_validation-tag-epoch_loss.csv").write_text(body)
+    (tmp_path / "run_train-tag-epoch_loss.csv").write_text(body)
+    assert len(read_run(tmp_path / "run_validation-tag-epoch_loss.csv").epochs) == 12
+    assert len(read_run(tmp_path / "run_train-tag-epoch_loss.csv").batches) == 12
