@@ -307,7 +307,7 @@ def _hf_label_shift(run: Run, floor: float | None, loss: np.ndarray, val: np.nda
 
 
 def _start_val(run: Run) -> float | None:
-    """A fine-tune's validation loss before training (epoch 0 / step 0; pretrained as the log, a file beside it or a flag
+    """A fine-tune's validation loss before training (``_at_start``; pretrained as the log, a file beside it or a flag
     states it, not as inferred from low losses, which a leak shows too): the pretrained model's own score, the level its
     fine-tune should beat. Not in the validation series, whose trend and noise it would bend (its first adaptation is a
     drop of another kind); the overfitting check reads it (``trends._never_beat_start``). None otherwise."""
@@ -332,9 +332,8 @@ def eval_rows(e) -> np.ndarray:
 
 
 def _after_start(e) -> np.ndarray:
-    """Evaluations after training started with a finite loss: everything but the measurement at epoch 0 /
-    step 0 (HF logs fractional epochs like 0.5; Keras-style logs have no step at all): a fresh model's initial loss,
-    a fine-tune's pretrained score (``_start_val``)."""
+    """Evaluations after training started with a finite loss: everything but the measurement before any update
+    (``_at_start``): a fresh model's initial loss, a fine-tune's pretrained score (``_start_val``)."""
     if not len(e):
         return np.zeros(0, dtype=bool)
     return ~_at_start(e) & np.isfinite(e.val_loss)

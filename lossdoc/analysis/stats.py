@@ -6,6 +6,7 @@ itself; these functions measure it. Derivations: docs/verdicts.md.
 
 from __future__ import annotations
 
+import itertools
 import math
 import weakref
 from statistics import NormalDist
@@ -126,24 +127,22 @@ def linear_trend(y: np.ndarray, x: np.ndarray | None = None) -> tuple[float, flo
     return slope, s / math.sqrt(sxx)
 
 
-def end_slope(y: np.ndarray, x: np.ndarray | None = None, sd: float | None = None) -> tuple[float, float, int, float]:
-    """(slope at the last point, its standard error, degrees of freedom, the bend's z) of a least-squares quadratic
-    through (x, y):
+def end_slope(y: np.ndarray, x: np.ndarray | None = None, sd: float | None = None) -> tuple[float, float, int]:
+    """(slope at the last point, its standard error, degrees of freedom) of a least-squares quadratic through (x, y),
     y = a + b (x - x_last) + c (x - x_last)^2, whose b is the curve's slope where it ends. A curve that bent flat
     within its last few points has an end slope near 0 where a straight line through the same points still falls.
     The error is sd sqrt([(X'X)^-1]_bb), sd the residuals' own (n - 3 degrees of freedom); where ``sd`` is given (a
     noise measured elsewhere), the larger of the two, and the degrees of freedom are returned as 0, for the caller's.
-    The bend's z is the quadratic coefficient over its standard error (positive: the curve decelerates, as a fall that
-    flattens does). NaN for fewer than 5 points."""
+    NaN for fewer than 5 points."""
     y = np.asarray(y, dtype=np.float64)
     x = np.arange(y.size, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
     ok = np.isfinite(y) & np.isfinite(x)
     y, x = y[ok], x[ok]
     if y.size < 5:
-        return math.nan, math.nan, 0, math.nan
+        return math.nan, math.nan, 0
     scale = float(x[-1] - x[0])
     if not scale > 0:
-        return math.nan, math.nan, 0, math.nan
+        return math.nan, math.nan, 0
     u = (x - x[-1]) / scale  # in [-1, 0]: a well-conditioned design
     design = np.column_stack([np.ones_like(u), u, u * u])
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
@@ -154,9 +153,7 @@ def end_slope(y: np.ndarray, x: np.ndarray | None = None, sd: float | None = Non
         sd, df = own, y.size - 3
     else:
         sd, df = max(sd, own), 0  # a curve the quadratic does not describe (a step inside it) widens its own error
-    bend_se = sd * math.sqrt(float(inv[2, 2]))
-    bend_z = float(coef[2]) / bend_se if bend_se > 0 else math.copysign(math.inf, float(coef[2]))
-    return float(coef[1]) / scale, sd * math.sqrt(float(inv[1, 1])) / scale, df, bend_z
+    return float(coef[1]) / scale, sd * math.sqrt(float(inv[1, 1])) / scale, df
 
 
 def expected_min_of_normals(mean: float, sd: float, n: int) -> float:
@@ -262,8 +259,9 @@ def _erfc(x: np.ndarray) -> np.ndarray:
 # the least-squares fit is a one-dimensional search over c of a linear least-squares problem (variable projection,
 # Golub and Pereyra 1973): the profile SSE(c) on a grid over c's whole range, refined around its lowest point to 1e-10
 # in c. A local iterative fit (scipy's curve_fit, used before) stops at the nearest of several minima in about one
-# series of twenty and costs ten times as long for a validation series (for 10,000 values and more the grid costs more). b and d are held to +-10 x the series' span
-# (the bounds the fits have always had: a power law with c near 0 and a huge b is a straight line in log k).
+# series of twenty and costs ten times as long for a validation series (for 10,000 values and more the grid costs
+# more). b and d are held to +-10 x the series' span (the bounds the fits have always had: a power law with c near 0
+# and a huge b is a straight line in log k).
 
 FIT_RATE_GRID = {  # log-spaced near 0 too: with b at its bound, a narrow valley of the profile can lie at c ~ 1e-3
     "power": np.unique(np.concatenate([np.linspace(0.0, 6.0, 49), np.geomspace(1e-4, 0.1, 13)])),
@@ -284,8 +282,6 @@ def _box_lstsq(cols: np.ndarray, y: np.ndarray, bounds: list[tuple[float, float]
     """The fitted values of min ||y - cols p|| with each bounded p_i in its interval (None: free): the unconstrained
     solution when it is feasible, else the best feasible solution with each bounded coefficient free or at one of its
     bounds (a convex problem's optimum lies on one of these faces; 3 coefficients at most, so 9 faces)."""
-    import itertools
-
     idx = [i for i, b in enumerate(bounds) if b is not None]
     best: tuple[float, np.ndarray] | None = None
     for choice in itertools.product((None, 0, 1), repeat=len(idx)):

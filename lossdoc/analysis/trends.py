@@ -291,7 +291,7 @@ def _val_bent_flat(c: Context, x: np.ndarray, avg_slope: float, z_fall: float) -
     if c.val.size < th.BENT_FLAT_EVALS_MIN or not (math.isfinite(avg_slope) and avg_slope < 0):
         return None  # fewer: a quadratic through most of a short decay bends flat at its end wherever the decay goes
     sd = c.sigma_val if math.isfinite(c.sigma_val) else None
-    b, se, df, _bend = stats.end_slope(c.val[-w:], x[-w:], sd)
+    b, se, df = stats.end_slope(c.val[-w:], x[-w:], sd)
     if not (math.isfinite(b) and math.isfinite(se)):
         return None
     t = z_fall if sd is not None else stats.t_equivalent(th.Z_TREND, df)

@@ -141,7 +141,7 @@ def _looks_like_row(lines: list[str], complete: bool) -> bool:
         toks = toks[:-1]
     if len(toks) < ROW_MIN_VALUES or any(to_float(t) is None for t in toks) or _steps_and_losses(toks):
         return False
-    return any(not re.fullmatch(r"[-+]?\d+", t) for t in toks)
+    return any(not _INTEGER.fullmatch(t) for t in toks)
 
 
 def _looks_like_list(text: str, complete: bool, rows: bool = True) -> bool:
