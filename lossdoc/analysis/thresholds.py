@@ -39,6 +39,7 @@ RANK_RISE_MIN = 7  # evaluations after the best that rise by their order alone (
 FEW_RISE_REL = 0.05  # ... by at least 5% of the best in all (a mean over 10,000+ tokens moves under 1% by chance): overfitting
 SCHEDULE_END_REL = 0.05  # a learning rate at the end at 5% of its peak or less: the schedule has ended (a still-falling end is its annealing)
 FLAT_SLOPE_REL = 0.1  # a curve has flattened when its slope at the end is under 10% of its average slope (judges of real logs: docs/accuracy.md)
+END_FALL_REL = 0.1  # ... unless its end window fell, beyond noise, by a tenth of its level or more (an initial collapse inflates the average)
 BENT_FLAT_EVALS_MIN = 12  # a validation series bent flat at its end is looked for from this many evaluations (its last third)
 STEADY_END_SHARE = 0.5  # a short log's last half falling beyond noise is still falling when its end window falls at least half as steeply
 STEADY_END_Z = 1.0  # ... and its end window leans down by at least this many of its own standard errors

@@ -181,7 +181,7 @@ def _progress(c: Context) -> Finding:
     suffix = "" if source == "batches" else "_evals"
     if z < -z_fall and _material(change, c):
         rel = _end_share(c, slope) if source == "batches" else None
-        if rel is not None and rel < th.FLAT_SLOPE_REL:
+        if rel is not None and rel < th.FLAT_SLOPE_REL and not _large_end_fall(change, c.tail_level()):
             # beyond its noise, but at a small share of the run's own average rate: a creeping end (a curve that fell
             # from 0.64 to 0.2504 and moves 0.0007 over its last half), flattened as judges of real logs read it
             # the share printed rounded down: 9.96% shows as 9.9%, under the 10% it was held to
@@ -277,7 +277,7 @@ def _falling_run(val: np.ndarray) -> int:
     return k if k >= 2 else 0
 
 
-def _val_bent_flat(c: Context, x: np.ndarray, avg_slope: float, z_fall: float) -> dict[str, Any] | None:
+def _val_bent_flat(c: Context, x: np.ndarray, avg_slope: float, z_fall: float, large_fall_level: float | None = None) -> dict[str, Any] | None:
     """A validation series whose straight line over its end still falls, but whose curve bent flat within it (a schedule
     annealed to about zero that the log does not show), from BENT_FLAT_EVALS_MIN evaluations: over its last third (at
     least 6 evaluations), a quadratic's slope at the last evaluation (``stats.end_slope``) is under FLAT_SLOPE_REL of the
@@ -298,6 +298,13 @@ def _val_bent_flat(c: Context, x: np.ndarray, avg_slope: float, z_fall: float) -
     steep = b - t * se
     if steep / avg_slope >= th.FLAT_SLOPE_REL:
         return None
+    if large_fall_level is not None:
+        # a window that fell by a tenth of its level or more (an average slope that an initial collapse inflated makes
+        # any end look flat beside it): bent flat only where the end's slope, at its steepest, is under FLAT_SLOPE_REL
+        # of the window's own average slope, a bend within the window
+        window_slope = (float(c.val[-1]) - float(c.val[-w])) / float(x[-1] - x[-w]) if x[-1] > x[-w] else math.nan
+        if not (math.isfinite(window_slope) and window_slope < 0 and steep / window_slope < th.FLAT_SLOPE_REL):
+            return None
     if sd is not None and float(c.val[-1]) - float(c.val[-w:].min()) > t * math.sqrt(2.0) * sd:
         return None  # the end has turned up beyond noise: no flattened fall (the rising and overfitting checks' case)
     return {"end_rel": f"{100 * max(0.0, b / avg_slope):.1f}", "end_bound": f"{100 * max(0.0, steep / avg_slope):.1f}", "end_evals": w}
@@ -326,6 +333,14 @@ def _end_share(c: Context, slope: float) -> float | None:
     if not (x1 > x0 and start > end and slope < 0):
         return None
     return -slope / ((start - end) / (x1 - x0))
+
+
+def _large_end_fall(change: float, level: float | None) -> bool:
+    """An end window whose fall (beyond noise: the caller's test) is END_FALL_REL of its level or more is still
+    learning, whatever its share of the average slope: a log whose first records hold an initial collapse (13.2 to 2.7
+    nats in three evaluations, then a steady fall of 0.125 nats, a tenth of the level, over the last third) has an
+    average slope that makes any later fall look flat, and where the average starts depends only on when logging began."""
+    return level is not None and math.isfinite(level) and level > 0 and -change >= th.END_FALL_REL * level
 
 
 def _material(change: float, c: Context) -> bool:
@@ -387,8 +402,9 @@ def _progress_evals(c: Context) -> Finding:
     }
     z_crit = c.z_val
     z_fall = z_crit * th.Z_TREND / th.Z if c.val_noise_source != "series" else stats.t_equivalent(th.Z_TREND, c.val_noise_df)
-    if z < -z_fall and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL):
-        bent = _val_bent_flat(c, x, avg_slope, z_fall)
+    end_level = float(ye.mean() + slope * (xe[-1] - xe.mean()))  # the end window's fitted level at its last evaluation
+    if z < -z_fall and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL or _large_end_fall(change, end_level)):
+        bent = _val_bent_flat(c, x, avg_slope, z_fall, end_level if _large_end_fall(change, end_level) else None)
         if bent is not None:
             return Finding("progress", "ok", "f.progress.val_bent_flat", {**args, **bent}, measured=change)
         return Finding("progress", "info", "f.progress.val_improving", args, measured=change)
@@ -412,8 +428,38 @@ def _progress_evals(c: Context) -> Finding:
         if corroborated is not None:
             key = "f.progress.val_train_falling_ranks" if "t_p" in corroborated else "f.progress.val_train_falling"
             return Finding("progress", "info", key, {**args, **corroborated}, measured=change)
+    both = _both_falling_every(c, run_len, p_chance) if steep_end else None
+    if both is not None:  # (the batches' own trend, where they can show one, is the stronger witness: above)
+        return Finding("progress", "info", "f.progress.val_train_falling_every", {**args, **both}, measured=change)
     key = "f.progress.val_flattened" if z < -z_fall else "f.progress.val_settled"
     return Finding("progress", "ok", key, args, measured=change)
+
+
+def _both_falling_every(c: Context, run_len: int, p_val: float) -> dict[str, Any] | None:
+    """A few epochs' rows (a Keras history of 4 epochs) whose validation fell at every one of its last k evaluations and
+    whose training loss at the same rows (the epoch means) fell at every one of them too: neither order alone is beyond
+    chance at Z_TREND one-sided (4 values in order: 1/24), both together are (1/24 x 1/24: the two series' noise is
+    independent, measured on different data). The orders hold the run's first fall too, which is no sign that its end
+    still falls: the validation's last fall must also be FEW_RISE_REL of its level or more, the effect the few-evaluation
+    overfitting rules ask of a rise (an evaluation mean moves under 1% by chance). Only where the training level is
+    known at each of those rows and no batches are logged (fewer than MIN_BATCHES: epoch rows). The arguments, or None."""
+    if run_len < 3 or c.train_epoch_mean.size != c.val.size or c.loss.size >= th.MIN_BATCHES:
+        return None  # (with batches enough for a noise estimate, their own trend is the witness: _train_still_falling)
+    t = c.train_epoch_mean[-run_len:]
+    if not (np.isfinite(t).all() and bool(np.all(np.diff(t) < 0))):
+        return None
+    p = p_val / math.factorial(run_len)
+    last_fall = float(c.val[-2]) - float(c.val[-1])
+    if p >= 1.0 - stats.normal_cdf(th.Z_TREND) or last_fall < th.FEW_RISE_REL * abs(float(c.val[-1])):
+        return None
+    return {
+        "k": run_len,
+        "first": _r(float(c.val[-run_len])),
+        "last": _r(float(c.val[-1])),
+        "t_first": _r(float(t[0])),
+        "t_last": _r(float(t[-1])),
+        "p": _r(p, 5),
+    }
 
 
 def _train_still_falling(c: Context, since: float | None) -> dict[str, Any] | None:

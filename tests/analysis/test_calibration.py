@@ -95,12 +95,18 @@ def test_each_family_has_the_property_its_truth_claims(family):
             assert np.all(np.diff(c.mean) <= 1e-12) or tier == "warmup-bump"
             assert c.lr[-1] >= 0.15 * c.lr.max() - 1e-15  # a schedule, where there is one, stopped mid-way
             # a creeping end (its last quarter at under CREEP_REL of its average rate, measured here independently)
-            # may also be called converged; any other still-learning curve only still-learning
+            # may also be called converged, unless that quarter still falls by STILL_FALLING_LEVEL of the end's level
+            # or more; any other still-learning curve only still-learning
             t = max(3, math.ceil(0.25 * n))
             x = c.step.astype(float)
             end_rate = -np.polyfit(x[-t:], c.mean[-t:], 1)[0]
             creeping = end_rate < sim.CREEP_REL * (c.mean[0] - c.mean[-1]) / (x[-1] - x[0])
-            assert ("converged" in c.truth) == creeping
+            still_falling = end_rate * (x[-1] - x[-t]) >= sim.STILL_FALLING_LEVEL * c.mean[-1]
+            assert ("converged" in c.truth) == (creeping and not still_falling)
+            if "after-collapse" in c.sub:  # the collapse: at least half of the whole fall, over by the end
+                col = c.meta["collapse"]
+                assert col["slow_fall"] <= 0.5 * (col["start"] - col["level"]) + 1e-9
+                assert abs(c.mean[-1] - col["level"]) < 0.05 * col["level"] + 0.01
         elif family == "converged" and tier == "annealed":
             # a still-learning curve run on its learning rate's area, whose schedule has ended: warm-up to a peak, a
             # cosine to 0-3% of it; the curve still falls over its last fifth but far less at its very end

@@ -1049,3 +1049,67 @@ def test_a_handful_above_the_band_followed_by_a_healthy_evaluation_is_no_blow_up
     (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 50}))
     d = diagnose(_with_v(read_run(tmp_path), 32000))
     assert d.finding("divergence").status != "fail"
+
+
+def _after_collapse(x: np.ndarray, slow: float, seed: int = 3, sd: float = 0.002) -> np.ndarray:
+    """A T5's evaluations as the twenty-fifth set's protein model logged them: a collapse from 13 nats within its first
+    evaluations, then a slow fall of ``slow`` e^(-x/500) towards 1.0, with a little noise."""
+    rng = np.random.default_rng(seed)
+    return 1.0 + slow * np.exp(-x / 500) + 11.0 * np.exp(-x / 10) + rng.normal(0, sd, x.size)
+
+
+def test_an_end_that_still_falls_by_a_tenth_of_its_level_is_still_learning_after_an_initial_collapse(tmp_path):
+    # the twenty-fifth set's protein T5 (eval_loss 13.2 -> 2.7 in three evaluations, then 1.38 -> 1.164 over its last
+    # third, a new best at every one: judged still learning alone) was "flattened": its end's slope is 3% of an average
+    # slope that the collapse makes. A fall beyond noise of END_FALL_REL of the level over the end window is still
+    # learning, whatever that share
+    x = 8.0 * np.arange(1, 101) - 1
+    log = tmp_path / "eval_loss.tsv"
+    log.write_text("step\teval_loss\n" + "".join(f"{int(s)}\t{v:.6f}\n" for s, v in zip(x, _after_collapse(x, 1.1))), encoding="utf-8")
+    d = diagnose(read_run(log))
+    f = d.finding("progress")
+    assert d.verdict == "still-learning" and f.key == "f.progress.val_improving", (d.verdict, f.key, f.args)
+    assert f.args["rel"] < 100 * th.FLAT_SLOPE_REL and f.args["drop"] >= th.END_FALL_REL * 1.2
+    # the same collapse with an end that falls by 5% of its level has flattened, as before
+    log.write_text("step\teval_loss\n" + "".join(f"{int(s)}\t{v:.6f}\n" for s, v in zip(x, _after_collapse(x, 0.4))), encoding="utf-8")
+    d2 = diagnose(read_run(log))
+    assert d2.verdict == "converged" and d2.finding("progress").key in ("f.progress.val_flattened", "f.progress.val_bent_flat")
+
+
+def test_training_batches_that_still_fall_by_a_tenth_of_their_level_after_a_steep_start_are_still_learning():
+    # the same class in the batch losses: a steep start (30 nats of power law) makes the average rate large, while the
+    # last quarter still falls by 16% of its level, far beyond noise
+    x = np.arange(1, 401, dtype=float)
+    rng = np.random.default_rng(4)
+    d = diagnose(make_run(1.2 + 0.0016 * (400 - x) + 30.0 / (1 + x / 5) + rng.normal(0, 0.01, x.size), v=None))
+    f = d.finding("progress")
+    assert d.verdict == "still-learning" and f.key == "f.progress.improving", (d.verdict, f.key, f.args)
+    # a last quarter that falls by 4% of its level at the same small share has flattened
+    d2 = diagnose(make_run(1.2 + 0.0002 * (400 - x) + 30.0 / (1 + x / 5) + rng.normal(0, 0.002, x.size), v=None))
+    assert d2.verdict == "converged" and d2.finding("progress").key == "f.progress.flattened", (d2.verdict, d2.finding("progress").args)
+
+
+def _keras_log(path, train, val):
+    path.write_text(
+        "epoch,accuracy,loss,val_accuracy,val_loss\n" + "".join(f"{i},0.5,{t},0.5,{v}\n" for i, (t, v) in enumerate(zip(train, val))),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_validation_and_training_falling_at_every_one_of_four_epochs_is_still_learning(tmp_path):
+    # the twenty-fourth set's speech model (a Keras CSVLogger of 4 epochs: loss 1.72 -> 0.76, val_loss 1.20 -> 0.66,
+    # both lower at every epoch: judged still learning) was "settled": 3 evaluations' noise cannot show the fall, and
+    # 4 values in order happen by chance 1/24 of the time. Both series in order together: 1/576, and the two series'
+    # noise is independent (different data)
+    log = _keras_log(tmp_path / "log.csv", [1.7199, 1.1085, 0.8785, 0.7576], [1.1984, 0.8499, 0.7034, 0.6585])
+    d = diagnose(read_run(log))
+    f = d.finding("progress")
+    assert d.verdict == "still-learning" and f.key == "f.progress.val_train_falling_every", (d.verdict, f.key)
+    assert f.args["p"] == pytest.approx(1 / 576, abs=1e-5)
+    # training that rose at one of those epochs corroborates nothing: the validation's order alone is 1/24
+    log = _keras_log(tmp_path / "log.csv", [1.7199, 1.1085, 1.1385, 1.0576], [1.1984, 0.8499, 0.7034, 0.6585])
+    assert diagnose(read_run(log)).finding("progress").key != "f.progress.val_train_falling_every"
+    # three epochs of each in order: 1/6 x 1/6 = 1/36, not beyond one-sided 2 sigma (0.023)
+    log = _keras_log(tmp_path / "log.csv", [1.1085, 0.8785, 0.7576], [0.8499, 0.7034, 0.6585])
+    assert diagnose(read_run(log)).finding("progress").key != "f.progress.val_train_falling_every"

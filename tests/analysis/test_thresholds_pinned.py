@@ -461,6 +461,21 @@ def case_flat_slope(past):
     return key == "f.progress.val_flattened"
 
 
+@pins("END_FALL_REL")
+def case_end_fall_rel(past):
+    # nine evaluations: a collapse from 8 nats at the first, then a straight fall whose last third falls by a share f of
+    # the end's level, at about 5% of the average slope (under FLAT_SLOPE_REL): still improving only from f on
+    f = th.END_FALL_REL * (1.1 if past else 0.9)
+    s = 2.0 * f / (20.0 + 70.0 * f)  # so that the last window's fall, 20 s, is f times the end's level, 2 - 70 s
+    x = np.arange(9) * 10.0
+    vals = np.where(np.arange(9) == 0, 8.0, 2.0 - s * (x - 10.0))
+    run = make_run(wiggle(1.0, 90, amp=1e-4), list(vals), init=8.5)
+    f_ = checks.check_progress(context(run))
+    assert f_.key in ("f.progress.val_improving", "f.progress.val_flattened"), f_.key
+    assert f_.args["rel"] < 100 * th.FLAT_SLOPE_REL, f_.args
+    return f_.key == "f.progress.val_improving"
+
+
 def _steady(r, a=0.1):
     """60 records: a fall, its last half (30 records) falling beyond its noise, the end window (20 records, too noisy on
     its own) falling at r times the half's least-squares slope (both measured on the noisy series, as the check does)."""
