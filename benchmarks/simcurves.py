@@ -58,7 +58,9 @@ overfitting [overfitting]
     evaluations after the minimum (small-effect). 15-60 evaluations (10-20 for short logs). AR(1) noise, in
     that tier, is on the training records only. Sub-shape ``from-pretrained`` (half the few-evals cases written by lossdoc
     and nanoGPT, which evaluate at step 0): a fine-tune of GPT-2 (V = 50257) whose validation never beats the pretrained
-    model's own at step 0 and rises by 5-40% of it over 2-4 evaluations while training falls. In a third of the easy cases (sub-shape ``noisier-rise``) the
+    model's own at step 0 and rises by 5-40% of it over 2-4 evaluations while training falls. In a quarter of the easy cases with 4 or more evaluations after the best (sub-shape
+    ``excursion``), one or two evaluations after the best leap by 3-20 times the best level and come back to the rising
+    curve. In a third of the easy cases (sub-shape ``noisier-rise``) the
     validation noise grows with the rise, to 3-7x its spread at the best (a classifier turning overconfident).
     Step schedules (sub-shape ``step-decay``, in a quarter of the easy cases of still-learning, converged and
     overfitting, and of overfitting's short and small-effect ones): at a milestone u_s the loss drops by 3-15% of
@@ -97,7 +99,8 @@ no-curve [inconclusive]
     A reading class: a healthy run (still-learning, converged, overfitting or fine-tune, as that family's easy tier
     makes it) of which only a page of final figures is kept, written by the ``page`` writer in one of PAGE_STYLES: a
     Markdown list of results, a Markdown key-value table, a sentence of notes, two summary numbers (the mean losses),
-    or a table of the final losses of several runs of a sweep. No flags. A page cannot show how the run ended.
+    a table of the final losses of several runs of a sweep, or a README's one-row table of baselines whose cell holds
+    both final losses joined by a slash. No flags. A page cannot show how the run ended.
 several-runs [inconclusive]
     A reading class: 2-8 healthy runs of a sweep (each of NO_CURVE_SHAPES, as its family's short tier makes it, cut to
     the shortest), their training losses side by side in one file by the ``runs`` writer: printed lists one a line
@@ -191,7 +194,7 @@ FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: CURVE_FORMATS + (("epochs",) if
     "several-runs": ("runs",),
 }
 RUNS_STYLES = ("named-lists", "matrix", "columns")
-PAGE_STYLES = ("markdown-list", "markdown-table", "prose", "two-numbers", "runs-table")
+PAGE_STYLES = ("markdown-list", "markdown-table", "prose", "two-numbers", "runs-table", "pair-table")
 NO_CURVE_SHAPES = ("still-learning", "converged", "overfitting", "fine-tune")
 STUCK_CAUSES = ("dead-output", "lr-0", "frozen", "tiny-lr", "unigram")
 CONVERGED_BELOW_UNIGRAM = 0.7  # a converged run's level is below this share of the unigram level (see converged)
@@ -289,6 +292,7 @@ SCHEDULE_STREAM = 7927  # the side generator of the learning-rate schedules (see
 STEP_DECAY_STREAM = 7949  # the side generator of the step-decay sub-shape (see generate)
 ADAPTER_STREAM = 7951  # the side generator of the fine-tune family's adapter sub-shape (see generate)
 FROM_PRETRAINED_STREAM = 7963  # the side generator of the overfitting family's from-pretrained sub-shape (see generate)
+EXCURSION_STREAM = 7883  # the side generator of the overfitting family's excursion sub-shape (see generate)
 COLLAPSE_STREAM = 7877  # the side generator of the still-learning family's after-collapse sub-shape (see generate)
 
 
@@ -904,6 +908,22 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             val_noise = val_noise * (1.0 + grow * after * np.clip((val_mean - float(np.min(val_mean))) / float(meta["rise"]), 0.0, None))
             sub = f"{sub}/noisier-rise"
     eval_val = val_mean + val_noise
+    if family == "overfitting" and tier == "easy" and eval_step.size:
+        # an excursion after the best (sub-shape ``excursion``, a quarter of the easy cases with 4 or more evaluations
+        # after the best before the last two, from a generator of its own): one or two evaluations leap by 3-20 times the
+        # best level and come back to the rising curve (a Keras classifier's validation: 0.33, 0.44, 5.03, 7.18, 1.68,
+        # 1.20), as an unstable evaluation or a bad epoch leaves them
+        side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, EXCURSION_STREAM])
+        after = np.flatnonzero(eval_step.astype(float) > float(meta["val_min_step"]))
+        after = after[after <= eval_step.size - 3]
+        if side.random() < 1 / 4 and after.size >= 4:
+            j = int(side.choice(after))
+            height = float(side.uniform(3.0, 20.0)) * float(np.min(val_mean))
+            eval_val[j] += height
+            if side.random() < 0.5:
+                eval_val[j + 1] += height * float(side.uniform(0.3, 1.0))
+            sub = f"{sub}/excursion"
+            meta["excursion"] = {"at": int(eval_step[j]), "height": round(height, 4)}
     if constant is not None:
         eval_val = np.where(np.isclose(val_mean, constant, rtol=0, atol=1e-9), constant, eval_val)
     eval_train = fn(eval_step.astype(float)) + sigma_v * rng.standard_normal(eval_step.size)
@@ -1301,7 +1321,8 @@ def _setup_output(case: Case) -> list[str]:
 
 def _write_page(case: Case, folder: Path) -> Path:
     """A results page of the run's final figures, no curve, in the case's style: a Markdown list or key-value table (a
-    README's results), a sentence (notes), two summary numbers, or a table of several runs' final losses (a sweep)."""
+    README's results), a sentence (notes), two summary numbers, a table of several runs' final losses (a sweep), or a
+    README's table of baselines whose one cell holds both final losses ("train/val loss" 3.6/8.8)."""
     style = case.meta["style"]
     first, last = float(case.loss[0]), float(np.mean(case.loss[-max(1, case.loss.size // 20) :]))
     val = float(np.min(case.eval_val)) if case.eval_val.size else None
@@ -1321,6 +1342,10 @@ def _write_page(case: Case, folder: Path) -> Path:
     elif style == "two-numbers":
         text = f"Train loss: {float(np.mean(case.loss)):.2f} (mean)\n" + (f"Val loss: {val:.2f} (mean)\n" if val is not None else "")
         name = "summary.txt"
+    elif style == "pair-table":  # a README's baselines: one row, the two final losses in one cell ("3.6/8.8")
+        both = ("train/val loss", f"{last:.2f}/{val:.2f}") if val is not None else ("train loss", f"{last:.2f}")
+        text = f"# Baselines\n\n| model | method | {both[0]} | script |\n|---|---|---|---|\n| base | LoRA | {both[1]} | train.py |\n"
+        name = "README.md"
     else:  # runs-table: the run beside others of its sweep, their final validation (or training) losses
         rng = np.random.default_rng([case.seed, int(case.meta["runs"])])
         finals = [val if val is not None else last] + [

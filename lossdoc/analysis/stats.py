@@ -453,6 +453,17 @@ def series_noise(val: np.ndarray, *, split: bool = True) -> tuple[float, int]:
     return min(candidates, key=lambda c: c[0] * t_equivalent(3.0, c[1]))
 
 
+def variance_ratio_p(larger: tuple[float, int], smaller: tuple[float, int]) -> float:
+    """One-sided p of two noise estimates (sd, degrees of freedom) as large a ratio as this under one common noise:
+    the F distribution's upper tail at (sd_1 / sd_2)^2 with (df_1, df_2) degrees of freedom (scipy, imported here)."""
+    from scipy.special import fdtrc
+
+    (s1, d1), (s2, d2) = larger, smaller
+    if not (s2 > 0 and d1 > 0 and d2 > 0):
+        return 1.0
+    return float(fdtrc(d1, d2, (s1 / s2) ** 2))
+
+
 EXACT_RANKS_MAX = 40  # falling_pairs_p counts permutations exactly up to this many values, then uses the normal tail
 
 

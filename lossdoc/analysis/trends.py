@@ -786,7 +786,10 @@ def check_overfitting(c: Context) -> Finding:
     fit_rise, fit_band = _fitted_rise(c, i_min, vmin, sd_val, m_k, v_k)
     if fit_rise is not None:
         args["fit_rise"], args["fit_band"] = _r(fit_rise), _r(fit_band)
-    fitted = fit_rise is not None and noise_known and fit_rise > fit_band
+    # ... where the line describes the end: its end not above the higher of the last two evaluations by more than one
+    # point's band (a leap after the best that came back pulls a line through it far above where the series ends)
+    end_high = float(np.max(c.val[-2:])) if c.val.size - i_min > 2 else vfinal
+    fitted = fit_rise is not None and noise_known and fit_rise > fit_band and vmin + fit_rise - end_high <= band
     if (rise > fail_band or fitted) and train_falling:
         # the evidence that clears its band by the wider margin is the one shown: the one-point rise, or the line's end
         one_point = rise > fail_band and (not fitted or rise / fail_band >= (fit_rise or 0.0) / fit_band)

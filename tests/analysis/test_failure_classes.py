@@ -1113,3 +1113,21 @@ def test_validation_and_training_falling_at_every_one_of_four_epochs_is_still_le
     # three epochs of each in order: 1/6 x 1/6 = 1/36, not beyond one-sided 2 sigma (0.023)
     log = _keras_log(tmp_path / "log.csv", [1.1085, 0.8785, 0.7576], [0.8499, 0.7034, 0.6585])
     assert diagnose(read_run(log)).finding("progress").key != "f.progress.val_train_falling_every"
+
+
+def test_an_excursion_after_the_best_is_not_the_noise_a_rise_is_judged_against(tmp_path):
+    # the class of the twenty-sixth set's Keras sentiment classifier: validation falls to its best, then leaps to 15-20x
+    # it and comes back well above it (0.44, 5.03, 7.18, 1.68, 1.20) while training falls: every fit of the whole
+    # series counts the leap as noise (sd 2.4), and the end is within it. Under "no rise after the best" the values up to
+    # the best carry the series' noise, where the two estimates differ beyond chance (an F test at 3 sd)
+    hist = {
+        "loss": [1.095, 0.82, 0.6646, 0.55, 0.4535, 0.3642, 0.2850, 0.2247, 0.2498, 0.1971, 0.1708, 0.1355],
+        "val_loss": [0.7286, 0.61, 0.4989, 0.45, 0.3873, 0.3813, 0.3333, 0.4409, 5.0336, 7.1756, 1.6807, 1.2049],
+    }
+    (tmp_path / "history.json").write_text(json.dumps(hist), encoding="utf-8")
+    d = diagnose(read_run(tmp_path / "history.json"))
+    assert d.verdict == "overfitting" and d.finding("overfitting").status == "fail", (d.verdict, d.finding("overfitting").args)
+    # the same excursion with validation back at its best level at the end is no rise
+    hist["val_loss"][-2:] = [0.36, 0.34]
+    (tmp_path / "history.json").write_text(json.dumps(hist), encoding="utf-8")
+    assert diagnose(read_run(tmp_path / "history.json")).verdict != "overfitting"

@@ -476,6 +476,21 @@ def case_end_fall_rel(past):
     return f_.key == "f.progress.val_improving"
 
 
+@pins("PRE_BEST_NOISE_MIN")
+def case_pre_best_noise_min(past):
+    # a fall to the best over PRE_BEST_NOISE_MIN evaluations (or one fewer), then a leap to 7 nats and back to 0.9 above
+    # the best while training falls: from that many, the noise up to the best judges the rise (overfitting); with
+    # fewer, the whole series' noise, the leap counted in it, hides it
+    k = th.PRE_BEST_NOISE_MIN if past else th.PRE_BEST_NOISE_MIN - 1
+    wobble = np.array([0.01, -0.01, 0.012, -0.008, 0.0, 0.01, -0.01, 0.005])
+    pre = list(0.35 + 0.4 * np.exp(-np.arange(k) / 1.2) + wobble[:k])
+    pre[-1] = min(pre) - 0.01
+    best = pre[-1]
+    vals = [0.9, *pre, best + 0.1, best + 5.0, best + 7.0, best + 1.4, best + 0.9]  # (the first: the start, step 0)
+    run = make_run(list(np.linspace(1.1, 0.13, 100)), vals, v=None, val_tokens=float("nan"))
+    return checks.check_overfitting(context(run)).status == "fail"
+
+
 def _steady(r, a=0.1):
     """60 records: a fall, its last half (30 records) falling beyond its noise, the end window (20 records, too noisy on
     its own) falling at r times the half's least-squares slope (both measured on the noisy series, as the check does)."""

@@ -110,6 +110,21 @@ def _loss_name(cell: str) -> str | None:
     return " ".join(w for w in re.split(r"[ \t_\-]+", m.group(1)) if w)
 
 
+_PAIR_NAME = re.compile(r"([A-Za-z]{1,12})[ \t]*/[ \t]*([A-Za-z]{1,12})[ \t_\-]{1,2}(" + _LOSS_WORDS + r")", re.IGNORECASE)
+
+
+def _loss_names(cell: str) -> list[str]:
+    """The losses a table header's cell names: one ("val loss"), or two joined by a slash ("train/val loss", whose
+    cells hold two numbers joined by a slash: 3.6/8.8), else none."""
+    one = _loss_name(cell)
+    if one is not None:
+        return [one]
+    m = _PAIR_NAME.fullmatch(to_en(cell).strip())
+    if m is None or any(w.lower() in _NOT_A_VALUE for w in m.group(1, 2)):
+        return []
+    return [f"{m.group(1)} {m.group(3)}", f"{m.group(2)} {m.group(3)}"]
+
+
 _POSITION_HEADER = re.compile(r"(?i)^(?:#|no\.?|n|idx|index|step|steps|iter|iteration|epoch|ep|checkpoint|ckpt|tokens?(?: seen)?|step \(k\)|round)$")
 
 
@@ -149,7 +164,7 @@ def values_in(lines: list[str], numbers: list[int] | None = None) -> list[dict[s
     after a loss's name on its line, and the numbers in a pipe table's columns whose header names a loss (a results
     table of several models or runs: each row's first cell joins the name)."""
     found: list[dict[str, Any]] = []
-    columns: dict[int, str] = {}  # the loss columns of the pipe table being read: index -> name
+    columns: dict[int, list[str]] = {}  # the loss columns of the pipe table being read: index -> its name(s)
     scope: str | None = None  # a Markdown heading that names a loss ("## Loss"), over the items below it
     for k, raw in enumerate(lines):
         i = k + 1  # the line's index in ``lines``, counted from 1 (a table's header is two above its rule)
@@ -170,17 +185,21 @@ def values_in(lines: list[str], numbers: list[int] | None = None) -> list[dict[s
         if line.count("|") >= 2:
             if _TABLE_RULE.match(line) and i >= 2:
                 header = _cells(lines[i - 2][:MATCH_CAP])
-                columns = {j: n for j, cell in enumerate(header) for n in [_loss_name(cell)] if n is not None}
+                columns = {j: n for j, cell in enumerate(header) for n in [_loss_names(cell)] if n}
                 if columns and _position_column(lines[i:], header):
                     columns = {}  # a table of a loss over positions (#, step, checkpoint): a curve, not final figures
                 continue
             if columns:
                 cells = _cells(line)
-                for j, name in columns.items():
-                    value = to_float(cells[j]) if j < len(cells) else None
-                    if value is not None:
-                        label = f"{cells[0]} {name}" if j > 0 and cells[0] else name
-                        found.append({"name": label, "value": value, "line": at})
+                for j, names in columns.items():
+                    parts = cells[j].split("/") if j < len(cells) and len(names) > 1 else cells[j : j + 1]
+                    if len(parts) != len(names):
+                        continue
+                    for name, part in zip(names, parts, strict=True):
+                        value = to_float(part.strip())
+                        if value is not None:
+                            label = f"{cells[0]} {name}" if j > 0 and cells[0] else name
+                            found.append({"name": label, "value": value, "line": at})
                 continue
         else:
             columns = {}
