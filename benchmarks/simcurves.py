@@ -1249,7 +1249,10 @@ CONSOLE_KEYS = (
 def _write_console(case: Case, folder: Path) -> Path:
     """``<step> N | <loss> X | lr Y | Ts`` a line per record, ``  -> <val> X`` under the batch an evaluation follows;
     the words are CONSOLE_KEYS[N mod 5] (N the number of records); no facts (the user passes them, as for CSV). A
-    quarter of the logs open with 9-40 KB of set-up output (_setup_output)."""
+    quarter of the logs open with 9-40 KB of set-up output (_setup_output). A quarter of those without evaluations are
+    a tqdm progress bar's output instead (_write_tqdm)."""
+    if _tqdm_layout(case):
+        return _write_tqdm(case, folder)
     step_w, loss_w, val_w = CONSOLE_KEYS[case.step.size % len(CONSOLE_KEYS)]
     lines: list[str] = _setup_output(case)
     setup = len(lines)
@@ -1271,6 +1274,49 @@ def _write_console(case: Case, folder: Path) -> Path:
     return path
 
 
+def _tqdm_layout(case: Case) -> str:
+    """The console writer's tqdm layout, for a quarter of its logs without evaluations (from a generator of its own):
+    "\\r" (a progress bar's updates as the terminal got them) or "" (the carriage returns lost, every update on one
+    line), else "" and no tqdm layout (see _write_tqdm)."""
+    if case.eval_step.size or _stage_length(case):
+        return ""
+    side = np.random.default_rng(
+        [case.seed, FAMILIES.index(case.family), TIERS.index(case.tier), FORMATS.index(case.fmt), case.step.size, TQDM_STREAM]
+    )
+    if side.random() >= 1 / 4:
+        return ""
+    return "\r" if side.random() < 0.5 else "joined"
+
+
+def _write_tqdm(case: Case, folder: Path) -> Path:
+    """A training loop under tqdm whose postfix is set to the loss at each record (``set_postfix(loss=...)``) and drawn
+    again 0-2 times before the next one (tqdm redraws every step): ``train: 42%|####  | 420/1000 [00:42<00:58,
+    9.98it/s, loss=3.1416]``, the updates separated by carriage returns, or with them lost (all on one line)."""
+    side = np.random.default_rng(
+        [case.seed, FAMILIES.index(case.family), TIERS.index(case.tier), FORMATS.index(case.fmt), case.step.size, TQDM_STREAM, 1]
+    )
+    total = int(case.step[-1])
+
+    def draw(u: int, loss: float | None) -> str:
+        pct = int(100 * u / total)
+        bar = "#" * (pct // 10) + " " * (10 - pct // 10)
+        post = f", loss={loss:.4f}" if loss is not None else ""
+        return f"train: {pct:3d}%|{bar}| {u}/{total} [{u // 600:02d}:{u // 10 % 60:02d}<{(total - u) // 600:02d}:{(total - u) // 10 % 60:02d}, 9.98it/s{post}]"
+
+    updates = [draw(0, None)]
+    for i in range(case.step.size):
+        u = int(case.step[i])
+        updates.append(draw(u, float(case.loss[i])))
+        nxt = int(case.step[i + 1]) if i + 1 < case.step.size else u
+        for r in sorted({int(x) for x in side.integers(u, nxt, size=int(side.integers(0, 3)))} - {u}) if nxt > u + 1 else []:
+            updates.append(draw(r, float(case.loss[i])))  # a redraw: the same postfix
+    sep = "\r" if _tqdm_layout(case) == "\r" else ""
+    path = folder / "train.log"
+    path.write_text(sep.join(updates) + "\n", encoding="utf-8")
+    return path
+
+
+TQDM_STREAM = 7907  # the side generator of the console writer's tqdm layout (see _tqdm_layout)
 NAN_CELLS_STREAM = 7951  # the side generator of the CSV writer's nan cells (see _write_csv)
 EPOCHS_STREAM = 7963  # the side generator of the epoch-rows writer's layout (see _write_epochs)
 PREAMBLE_STREAM = 7933  # the side generator of the console writer's set-up output (see _setup_output)

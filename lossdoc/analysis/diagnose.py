@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from lossdoc.analysis.checks import ALL_CHECKS, build_context
-from lossdoc.analysis.model import Code, Diagnosis, Facts, Finding, Verdict
+from lossdoc.analysis.model import MEMORISED_KEYS, Code, Diagnosis, Facts, Finding, Verdict
 from lossdoc.analysis.verdict import BROKEN_CODES, decide, no_curve, several_series
 from lossdoc.runlog.run import Run
 
@@ -102,9 +102,9 @@ def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
         steps.append("next.stuck_unigram")
     elif fail("uniform-lock") or fail("no-learning"):
         steps.append("next.check_optimizer")
-    if by["overfitting"].key == "f.overfit.epoch_steps":
-        steps.append("next.hold_out")
-    if by["overfitting"].status == "fail" or by["overfitting"].key == "f.overfit.val_up_train_flat":
+    if by["overfitting"].key in MEMORISED_KEYS and ctx.val.size < 2:
+        steps.append("next.hold_out")  # memorising with no validation: there is no best epoch to stop at
+    elif by["overfitting"].status == "fail" or by["overfitting"].key == "f.overfit.val_up_train_flat":
         steps.append("next.regularise")
     if verdict == "expected-plateau":
         steps.append("next.real_data" if ctx.random_data else "next.at_floor")

@@ -116,3 +116,8 @@ class Diagnosis:
 
     def finding(self, code: Code) -> RunFinding | None:
         return next((f for f in self.findings if f.code == code), None)
+
+
+# the overfitting findings that read memorising from the training loss alone (no validation rose): their verdict's
+# closing line and next step say so, not "validation is getting worse, stop at the best epoch"
+MEMORISED_KEYS = frozenset({"f.overfit.memorising", "f.overfit.train_memorised", "f.overfit.train_memorised_no_epochs", "f.overfit.epoch_steps"})

@@ -47,6 +47,9 @@ EN = {
         "training log has it): the first {k} (each with its line number): {shown}"
     ),
     "error.values_none": "{path} holds no loss values named as such (loss: 2.31, val loss = 2.40, perplexity 11.2)",
+    "warn.bar_redraws": (
+        "a progress bar's loss is set every {every} steps and drawn again between: {count} redraws of the same number are not read as records"
+    ),
     "warn.several_series": (
         "{file} holds {n} series of losses side by side (one a line, or one a column), not one curve: the first {k}, "
         "each with its count of values, first and last: {shown}"
@@ -82,6 +85,7 @@ ZH = {
         "{file} 中有 {n} 个损失数值，但没有 lossdoc 能读出的曲线（训练日志里按步或按轮记录的损失）：前 {k} 个（括号中为行号）：{shown}"
     ),
     "error.values_none": "{path} 中没有标明为损失的数值（例如 loss: 2.31、val loss = 2.40、perplexity 11.2）",
+    "warn.bar_redraws": "进度条上的损失每 {every} 步才更新一次，其间只是重绘：{count} 次重绘的同一个数没有当作新记录读入",
     "warn.several_series": "{file} 中并列着 {n} 组损失序列（每行一组或每列一组），而不是一条曲线：前 {k} 组（括号中为数值个数，随后是首个值和末个值）：{shown}",
     "warn.values_train_val": "{file} 中是同一次训练的列表（{names}）：{n} 个训练损失和 {m} 个验证损失，按顺序读取，以位置作为步数（文件中没有步数）",
     "warn.values_rows": "{file} 中有 {names} 行损失，每行都接着上一行的末尾：按顺序作为同一次训练读取，以位置作为步数（文件中没有步数）",

@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from lossdoc.analysis.model import Diagnosis, Finding
+from lossdoc.analysis.model import MEMORISED_KEYS, Diagnosis, Finding
 from lossdoc.i18n import catalogs, t
 from lossdoc.runlog.run import Run
 
@@ -207,6 +207,8 @@ def explanation(d: Diagnosis, lang: str, names: EvalNames | None = None) -> list
     close = f"expl.close.{d.verdict}"
     if d.verdict in ("converged", "still-learning") and any(f.status == "warn" for f in d.findings):
         close += ".warn"  # healthy on the whole, but a warning above deserves a look: no "without any sign of trouble"
+    elif d.verdict == "overfitting" and (f := d.finding("overfitting")) is not None and f.key in MEMORISED_KEYS and facts.evaluations < 2:
+        close = "expl.close.memorised"  # no validation got worse: the training loss alone says it
     elif d.rule == "no-curve":
         close = "expl.close.no_curve"  # more steps of the same page would not help: the log itself would
     elif d.rule == "several-runs":

@@ -60,6 +60,24 @@ def decode_head(raw: bytes) -> str:
     return raw.decode(enc, errors="replace")
 
 
+# a tqdm update's counter and bracket of times ("10/375 [02:09<1:13:19, 12.05s/it, loss 6.05]"): where a log lost the
+# carriage returns between updates, many of them sit on one line, each a record of its own
+_TQDM_UPDATE = re.compile(r"\d{1,12}/\d{1,12} \[[^\[\]\n]{0,400}?(?:it/s|s/it|\?it/s)[^\[\]\n]{0,400}?\]")
+
+
+def split_updates(line: str) -> list[str]:
+    """A line holding two or more tqdm updates, split after each update's bracket (a progress bar whose carriage returns
+    were lost, or a log of its \\r-joined output); any other line, as it is."""
+    if line.count("it/s") + line.count("s/it") < 2:
+        return [line]
+    ends = [m.end() for m in _TQDM_UPDATE.finditer(line)]
+    if len(ends) < 2:
+        return [line]
+    cuts = [0, *ends]
+    parts = [line[a:b] for a, b in itertools.pairwise(cuts)] + [line[ends[-1] :]]
+    return [p for p in parts if p.strip()]
+
+
 class TextLines:
     """Iterate (line number, line) over a text log; lines are split on \\n, \\r\\n and \\r.
 
@@ -94,6 +112,11 @@ class TextLines:
                     return
                 lineno += 1
                 if len(line) > self.cap and not line.endswith("\n"):
+                    if len(split_updates(line)) > 1:
+                        # a progress bar's updates with their carriage returns lost: one update at a time, however long
+                        # the line (each chunk's last, unfinished update goes on into the next)
+                        yield from self._updates(lineno, line, text)
+                        continue
                     self.long_lines.append(lineno)
                     while True:  # drop the rest of this line, a chunk at a time
                         rest = text.readline(self.cap)
@@ -102,7 +125,32 @@ class TextLines:
                     continue
                 if "\x00" in line:
                     raise LossdocError("error.log_binary", path=str(self.path))
-                yield lineno, line.rstrip("\n")
+                for part in split_updates(line.rstrip("\n")):
+                    yield lineno, part
+
+    def _updates(self, lineno: int, chunk: str, text: io.TextIOWrapper) -> Iterator[tuple[int, str]]:
+        """The tqdm updates of a line longer than the cap, read a chunk at a time: every complete update of a chunk is
+        yielded, the rest carried into the next chunk; a carry that grows past the cap with no update in it is dropped."""
+        carry = chunk
+        while True:
+            parts = split_updates(carry.rstrip("\n")) if carry.count("it/s") + carry.count("s/it") else [carry.rstrip("\n")]
+            done = carry.endswith("\n")
+            if done:
+                for part in parts:
+                    yield lineno, part
+                return
+            *complete, carry = parts if len(parts) > 1 else ["", carry]
+            for part in complete:
+                if part:
+                    yield lineno, part
+            if len(carry) > self.cap:
+                carry = ""  # no update in a cap's worth: not a progress bar's output any more
+            more = text.readline(self.cap)
+            if not more:
+                if carry.strip():
+                    yield lineno, carry
+                return
+            carry += more
 
     def warn_long(self, run: Run) -> None:
         if self.long_lines:

@@ -32,10 +32,14 @@ MATCH_CAP characters, with patterns that run in linear time.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, TypeGuard
+
+import numpy as np
 
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers._common import NAN, NOT_A_LOSS, TextLines, as_float, batch_series, epoch_series, finish, to_en, to_float, vocab_from
@@ -215,6 +219,7 @@ def _line_facts(line: str) -> dict[str, Any] | None:
         if cm and _has_loss(found) and _PROGRESS_BAR.search(line) and int(cm.group(1)) <= int(cm.group(2)):
             # the step, or the batch of the epoch this line or a heading above names (read() decides)
             found["batch" if "epoch" in found else "_counter"] = (float(cm.group(1)), float(cm.group(2)))
+            found["_bar"] = True
     if bare and not any(k in found for k in ("train", "val", "train_mean")):
         # a line that names no loss but gives its phases' values ("step 250 | train 2.225 | val 2.279"): those are the
         # losses (accuracies and counts have their own names, and an integer count is no loss)
@@ -338,6 +343,7 @@ def read(path: Path, **_: Any) -> Run:
     stage_offset = 0.0  # added to the epochs of later stages, so that they follow the earlier ones
     run_first: float | None = None  # the first training loss of the run being read (since the last appended run)
     last_batch, last_was_batch = 0, False
+    bar_steps: list[int] = []  # the steps of records read from a progress bar's postfix
     stepless_before = stepless_after = 0  # evaluations naming no step nor epoch, before and after the first batch line
     for lineno, line in lines:
         facts = _line_facts(line)
@@ -460,6 +466,8 @@ def read(path: Path, **_: Any) -> Run:
         if not math.isfinite(step):  # an epoch or batch number beyond the float range (1e400, inf) places nothing
             bad.append(lineno)
             continue
+        if facts.get("_bar"):
+            bar_steps.append(int(step))
         lr = facts.get("lr", (NAN,))[0]
         gn = facts.get("grad", (NAN,))[0]
         gn = math.inf if "grad" in facts and math.isnan(gn) else gn  # logged as nan: not finite (sanitize.py keeps it apart)
@@ -476,6 +484,16 @@ def read(path: Path, **_: Any) -> Run:
         row = evals.pop((NAN, NAN))
         row[1] = at
         evals[(NAN, at)] = row
+    postfix = _postfix_interval(batches, bar_steps)
+    if postfix is not None:
+        # a progress bar drawn at every step, its postfix set every k: the draws between are the same number again
+        every, at = postfix
+        ordered = [s for s in sorted(set(bar_steps)) if s in batches]
+        # off the postfix's residue and the same number as the record before it: a redraw (a changed number is a record)
+        redrawn = [b for a, b in itertools.pairwise(ordered) if b % every != at and batches[b][1] == batches[a][1]]
+        for s_ in redrawn:
+            del batches[s_]
+        run.warnings.append(ReaderWarning("warn.bar_redraws", {"count": len(redrawn), "every": every}))
     lines.warn_long(run)
     if not batches and not evals:
         if lines.empty:
@@ -498,6 +516,29 @@ def read(path: Path, **_: Any) -> Run:
 
 
 STAGE_MOVED_REL = 0.1  # a run whose loss moved less than this share of its first loss cannot show a fresh start
+
+
+BAR_RECORDS_MIN = 10  # progress-bar records needed to look for the postfix's own interval
+BAR_REGULAR_SHARE = 0.8  # ... where this share of the loss's changes fall on one residue of it
+
+
+def _postfix_interval(batches: dict[int, tuple[float, float, float, float, float]], bar_steps: list[int]) -> tuple[int, int] | None:
+    """(k, r): a progress bar whose postfix is set every k >= 2 steps (tqdm's set_postfix(loss=...) at steps r, r + k,
+    ...) and drawn again at the steps between, the loss unchanged: the steps where the loss changes are BAR_REGULAR_SHARE
+    or more on one residue r modulo k, k their median gap. None for fewer than BAR_RECORDS_MIN records, or a loss that
+    changes at irregular steps or never (a postfix set at every step, or a constant loss: every record is one)."""
+    steps = sorted(k for k in set(bar_steps) if k in batches)
+    if len(steps) < BAR_RECORDS_MIN:
+        return None
+    changes = [b for a, b in itertools.pairwise(steps) if batches[b][1] != batches[a][1]]
+    if len(changes) < 3:
+        return None
+    k = int(np.median(np.diff(changes)))
+    if k < 2:
+        return None
+    residues = Counter(c % k for c in changes)
+    r, hits = residues.most_common(1)[0]
+    return (k, r) if hits >= BAR_REGULAR_SHARE * len(changes) else None
 
 
 def _continues(facts: dict[str, Any], last: tuple[float, ...] | None, run_first: float | None) -> bool:
