@@ -85,7 +85,9 @@ short-flat [inconclusive]
     10-30 records of flat noise at a level in [1, 8] nats, sigma in [0.005, 0.1], and nothing else known: no
     vocabulary size, no evaluations, no facts (HF without config.json, Lightning with an empty hparams.yaml, CSV
     without flags, nanoGPT without its config lines). Not written in lossdoc's format, whose header always
-    holds V and the kind of data.
+    holds V and the kind of data. Tier ``easy``: the same flat noise over 40-10,000 records (a list of per-sample
+    scores, a finished model's evaluations, a run that never moved): however long, a series that never fell, with
+    nothing known, shows no learning to have settled from.
 fine-tune [converged | still-learning]
     A pretrained start: the loss at step 0 in [2.5, 3.5] nats with V in {32000, 50257}; it falls 0.1-0.8 nats with
     tau in [0.03, 0.3] S and settles (or nearly). The start is known from the log: config.json's _name_or_path
@@ -178,7 +180,7 @@ FAMILY_TIERS: dict[str, tuple[str, ...]] = {
     "overfitting": ("easy", "small-effect", "short", "autocorrelated", "few-evals"),
     "divergence": ("easy", "short", "autocorrelated", "handful"),
     "stuck": ("easy", "short", "autocorrelated"),
-    "short-flat": ("short",),
+    "short-flat": ("short", "easy"),
     "fine-tune": ("easy", "short", "autocorrelated", "handful"),
     "no-curve": ("easy",),
     "several-runs": ("easy",),
@@ -450,7 +452,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
     if family == "several-runs":
         return _several_runs(seed, index)
     rng = case_rng(seed, family, tier, fmt, index)
-    n = 10 + int(rng.integers(0, 21)) if family == "short-flat" else _n_records(rng, tier)
+    n = 10 + int(rng.integers(0, 21)) if family == "short-flat" and tier == "short" else _n_records(rng, tier)
     interval = _interval(rng, fmt, tier, n)
     k = interval if fmt == "hf" else 1
     rec_step = _record_steps(fmt, interval, n)

@@ -78,11 +78,16 @@ def _too_little(c: Context, by: Findings) -> bool:
 def _short_without_reference(c: Context, by: Findings) -> bool:
     """A short log with nothing to compare it with: judged only when its end's trend was measured on its own, a
     settle counting only after the loss moved (a short flat log shows no learning to have settled from)."""
-    few = c.val.size == 0 and c.vocab_size is None and c.floor is None and c.loss.size < th.FEW_BATCHES_NO_FACTS
-    if not few:
-        return False
     progress = by["progress"]
     moved = by["no-learning"].status == "ok" or progress.key in ("f.progress.few_falling", "f.progress.few_flattened")
+    nothing_known = c.val.size == 0 and c.vocab_size is None and c.floor is None
+    if nothing_known and not moved and progress.status == "ok" and not _pretrained_read(c):
+        # however long: a series that never moved from its first records, with nothing known about the run, shows no
+        # learning to have settled from (a list of per-sample perplexities, a stuck run, a finished model's scores)
+        return True
+    few = nothing_known and c.loss.size < th.FEW_BATCHES_NO_FACTS
+    if not few:
+        return False
     if progress.status == "ok" and not moved and not _pretrained_read(c):
         # a flat log shows no learning to have settled from. A fine-tune the log (or a file beside it, or a flag)
         # says is one learned before its log began: its settle counts. A pretrained start inferred only from a
@@ -214,7 +219,8 @@ RULES: tuple[Rule, ...] = (
         "nothing-to-compare",
         "inconclusive",
         ("progress", "no-learning"),
-        "no evaluation, no V, no floor and fewer than 100 batches, unless the end's trend was measured on its own",
+        "no evaluation, no V, no floor and fewer than 100 batches, unless the end's trend was measured on its own; or, however "
+        "many batches, a series that never moved materially from its first records (a fine-tune the log states excepted)",
         "a change beyond 3 standard errors, or a settle after the loss moved materially: the end's change and error within 5% "
         "of the level, or within a quarter of the fall from the first record (2 standard errors), or a learning-rate schedule "
         "that has ended (5% of its peak or less)",

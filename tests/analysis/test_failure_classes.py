@@ -1131,3 +1131,19 @@ def test_an_excursion_after_the_best_is_not_the_noise_a_rise_is_judged_against(t
     hist["val_loss"][-2:] = [0.36, 0.34]
     (tmp_path / "history.json").write_text(json.dumps(hist), encoding="utf-8")
     assert diagnose(read_run(tmp_path / "history.json")).verdict != "overfitting"
+
+
+def test_a_long_list_that_never_moved_with_nothing_known_is_inconclusive(tmp_path):
+    # the twenty-third set's watermark evaluation: 100 per-sample perplexities in a bare list (2.05, 2.05, 3.13, 3.71,
+    # ...; judged inconclusive or error) was "converged": a log of 100 records or more was judged whatever its shape. A
+    # series that never moved from its first records, with no evaluation, no V and no floor, shows no learning to have
+    # settled from, however long
+    rng = np.random.default_rng(8)
+    (tmp_path / "perplexity.txt").write_text("".join(f"{v:.6f}\n" for v in 2.4 + np.abs(rng.normal(0, 0.6, 100))), encoding="utf-8")
+    d = diagnose(read_run(tmp_path / "perplexity.txt"))
+    assert d.verdict == "inconclusive" and d.rule == "nothing-to-compare", (d.verdict, d.rule)
+    # the same list that fell first and then settled has converged
+    (tmp_path / "perplexity.txt").write_text(
+        "".join(f"{v:.6f}\n" for v in 2.4 + 3.0 * np.exp(-np.arange(100) / 8) + np.abs(rng.normal(0, 0.05, 100))), encoding="utf-8"
+    )
+    assert diagnose(read_run(tmp_path / "perplexity.txt")).verdict == "converged"

@@ -680,11 +680,14 @@ def case_val_below_train(past):
 
 @pins("FEW_BATCHES_NO_FACTS")
 def case_few_batches(past):
-    # no evaluations, no V, no floor, and an end that settles too loosely to say anything alone (its
-    # uncertainty is 40% of the level): fewer than FEW_BATCHES_NO_FACTS batches is inconclusive
+    # no evaluations, no V, no floor, a loss that moved (a slow fall of 6 nats under noise of 0.8), and an end that
+    # settles too loosely to say anything alone: fewer than FEW_BATCHES_NO_FACTS batches is inconclusive (a series that
+    # never moved is, however long: test_failure_classes)
     n = th.FEW_BATCHES_NO_FACTS if past else th.FEW_BATCHES_NO_FACTS - 1
-    run = make_run(wiggle(1.0, n, amp=0.8), v=None)
-    return diagnose(run).verdict != "inconclusive"
+    run = make_run(wiggle(1.0, n, amp=0.8) + 6.0 * np.exp(-np.arange(n) / 30), v=None)
+    d = diagnose(run)
+    assert d.finding("no-learning").status == "ok", d.finding("no-learning")
+    return d.verdict != "inconclusive"
 
 
 def _settled_run(n: int, se_over_level: float):
