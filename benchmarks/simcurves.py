@@ -922,7 +922,7 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
             j = int(side.choice(after))
             height = float(side.uniform(3.0, 20.0)) * float(np.min(val_mean))
             eval_val[j] += height
-            if side.random() < 0.5:
+            if side.random() < 0.5 and j + 1 <= eval_step.size - 3:  # a second leap, still before the last two
                 eval_val[j + 1] += height * float(side.uniform(0.3, 1.0))
             sub = f"{sub}/excursion"
             meta["excursion"] = {"at": int(eval_step[j]), "height": round(height, 4)}

@@ -162,21 +162,7 @@ def _val_series_noise(val: np.ndarray) -> tuple[float, int]:
     (``stats.series_noise``: the better of a decay a + b e^(-c t) over the whole series and second differences,
     a local quadratic, over its last two thirds). NaN for fewer than 4 evaluations. (The median absolute deviation
     of a handful of second differences, used before, put the noise of a flat 10-evaluation series 8x too low.)"""
-    whole = stats.series_noise(val)
-    v = stats.finite(val)
-    i_min = int(np.argmin(v)) if v.size else 0
-    if i_min + 1 < th.PRE_BEST_NOISE_MIN or i_min + 1 >= v.size:
-        return whole
-    # an excursion after the best (validation that leapt to 15x its best and came partly back) is counted as noise by
-    # every fit of the whole series; under "no rise after the best" the values up to the best carry the same noise
-    before = stats.series_noise(v[: i_min + 1])
-    if not math.isfinite(before[0]) or not math.isfinite(whole[0]):
-        return whole
-    # only where the whole series' noise exceeds it beyond chance (an F test at Z one-sided): on a flat series the
-    # stretch that ends at its lowest value is fitted a little too well, and would be a false alarm's noise
-    if before[1] < 2 or whole[0] <= before[0] or stats.variance_ratio_p(whole, before) >= 1.0 - stats.normal_cdf(th.Z):
-        return whole
-    return before
+    return stats.series_noise(val)
 
 
 def build_context(run: Run) -> Context:

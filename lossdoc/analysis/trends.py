@@ -181,11 +181,15 @@ def _progress(c: Context) -> Finding:
     suffix = "" if source == "batches" else "_evals"
     if z < -z_fall and _material(change, c):
         rel = _end_share(c, slope) if source == "batches" else None
-        if rel is not None and rel < th.FLAT_SLOPE_REL and not _large_end_fall(change, c.tail_level()):
+        large = _large_end_fall(change, c.tail_level(), c.floor)
+        if rel is not None and rel < th.FLAT_SLOPE_REL and not large:
             # beyond its noise, but at a small share of the run's own average rate: a creeping end (a curve that fell
             # from 0.64 to 0.2504 and moves 0.0007 over its last half), flattened as judges of real logs read it
             # the share printed rounded down: 9.96% shows as 9.9%, under the 10% it was held to
             return Finding("progress", "ok", "f.progress.flattened", {**args, "rel": math.floor(1000 * rel) / 10}, measured=change)
+        if rel is not None and rel < th.FLAT_SLOPE_REL:  # (still falling by its level alone: END_FALL_REL)
+            share = math.floor(1000 * rel) / 10
+            return Finding("progress", "info", "f.progress.improving_level", {**args, "rel": share, "fall_pct": _r(100 * large, 1)}, measured=change)
         return Finding("progress", "info", "f.progress.improving" + suffix, args, measured=change)
     if z > z_crit and _material(change, c):
         return Finding("progress", "warn", "f.progress.rising" + suffix, args, measured=change)
@@ -335,12 +339,20 @@ def _end_share(c: Context, slope: float) -> float | None:
     return -slope / ((start - end) / (x1 - x0))
 
 
-def _large_end_fall(change: float, level: float | None) -> bool:
-    """An end window whose fall (beyond noise: the caller's test) is END_FALL_REL of its level or more is still
-    learning, whatever its share of the average slope: a log whose first records hold an initial collapse (13.2 to 2.7
+def _large_end_fall(change: float, level: float | None, floor: float | None) -> float:
+    """The end window's fall (beyond noise: the caller's test) as a share of its level above the floor (the level
+    itself where the floor is unknown), where that share is END_FALL_REL or more, else 0.0: such an end is still
+    learning, whatever its share of the average slope. A log whose first records hold an initial collapse (13.2 to 2.7
     nats in three evaluations, then a steady fall of 0.125 nats, a tenth of the level, over the last third) has an
-    average slope that makes any later fall look flat, and where the average starts depends only on when logging began."""
-    return level is not None and math.isfinite(level) and level > 0 and -change >= th.END_FALL_REL * level
+    average slope that makes any later fall look flat, and where the average starts depends only on when logging began.
+    The level is the median of the batches' tail, or the fitted end of the validation's window."""
+    if level is None or not math.isfinite(level):
+        return 0.0
+    above = level - floor if floor is not None and math.isfinite(floor) and level > floor else level
+    if not above > 0:
+        return 0.0
+    share = -change / above
+    return share if share >= th.END_FALL_REL else 0.0
 
 
 def _material(change: float, c: Context) -> bool:
@@ -403,10 +415,13 @@ def _progress_evals(c: Context) -> Finding:
     z_crit = c.z_val
     z_fall = z_crit * th.Z_TREND / th.Z if c.val_noise_source != "series" else stats.t_equivalent(th.Z_TREND, c.val_noise_df)
     end_level = float(ye.mean() + slope * (xe[-1] - xe.mean()))  # the end window's fitted level at its last evaluation
-    if z < -z_fall and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL or _large_end_fall(change, end_level)):
-        bent = _val_bent_flat(c, x, avg_slope, z_fall, end_level if _large_end_fall(change, end_level) else None)
+    large = _large_end_fall(change, end_level, c.floor)
+    if z < -z_fall and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL or large):
+        bent = _val_bent_flat(c, x, avg_slope, z_fall, end_level if large else None)
         if bent is not None:
             return Finding("progress", "ok", "f.progress.val_bent_flat", {**args, **bent}, measured=change)
+        if math.isfinite(rel) and rel < th.FLAT_SLOPE_REL:  # (still falling by its level alone: END_FALL_REL)
+            return Finding("progress", "info", "f.progress.val_improving_level", {**args, "fall_pct": _r(100 * large, 1)}, measured=change)
         return Finding("progress", "info", "f.progress.val_improving", args, measured=change)
     run_len = _falling_run(c.val)
     p_chance = 1.0 / math.factorial(run_len) if run_len else 1.0
@@ -428,37 +443,37 @@ def _progress_evals(c: Context) -> Finding:
         if corroborated is not None:
             key = "f.progress.val_train_falling_ranks" if "t_p" in corroborated else "f.progress.val_train_falling"
             return Finding("progress", "info", key, {**args, **corroborated}, measured=change)
-    both = _both_falling_every(c, run_len, p_chance) if steep_end else None
+    both = _both_falling_every(c, run_len) if steep_end else None
     if both is not None:  # (the batches' own trend, where they can show one, is the stronger witness: above)
         return Finding("progress", "info", "f.progress.val_train_falling_every", {**args, **both}, measured=change)
     key = "f.progress.val_flattened" if z < -z_fall else "f.progress.val_settled"
     return Finding("progress", "ok", key, args, measured=change)
 
 
-def _both_falling_every(c: Context, run_len: int, p_val: float) -> dict[str, Any] | None:
-    """A few epochs' rows (a Keras history of 4 epochs) whose validation fell at every one of its last k evaluations and
-    whose training loss at the same rows (the epoch means) fell at every one of them too: neither order alone is beyond
-    chance at Z_TREND one-sided (4 values in order: 1/24), both together are (1/24 x 1/24: the two series' noise is
-    independent, measured on different data). The orders hold the run's first fall too, which is no sign that its end
-    still falls: the validation's last fall must also be FEW_RISE_REL of its level or more, the effect the few-evaluation
-    overfitting rules ask of a rise (an evaluation mean moves under 1% by chance). Only where the training level is
-    known at each of those rows and no batches are logged (fewer than MIN_BATCHES: epoch rows). The arguments, or None."""
-    if run_len < 3 or c.train_epoch_mean.size != c.val.size or c.loss.size >= th.MIN_BATCHES:
-        return None  # (with batches enough for a noise estimate, their own trend is the witness: _train_still_falling)
+def _both_falling_every(c: Context, run_len: int) -> dict[str, Any] | None:
+    """A few epochs' rows (a Keras history of 4 epochs) whose validation fell at every one of at least FEW_RISES_MIN
+    evaluations in a row to its last (4 values in order: 1/24 by chance, not beyond Z_TREND alone), its last fall by
+    FEW_RISE_REL of its level or more (the effect the few-evaluation overfitting rules ask of a rise: an evaluation's
+    mean moves under 1% by chance), while the training loss at the same rows (the epoch means) fell at every one of
+    them too. The training order is corroboration, not a second chance test: it falls at nearly every epoch of any run,
+    settled or not. Only where the training level is known at each of those rows and no batches are logged (fewer than
+    MIN_BATCHES: epoch rows); with batches, their own trend is the witness (_train_still_falling). The arguments, or None."""
+    if run_len - 1 < th.FEW_RISES_MIN or c.train_epoch_mean.size != c.val.size or c.loss.size >= th.MIN_BATCHES:
+        return None
     t = c.train_epoch_mean[-run_len:]
     if not (np.isfinite(t).all() and bool(np.all(np.diff(t) < 0))):
         return None
-    p = p_val / math.factorial(run_len)
+    level = abs(float(c.val[-1]))
     last_fall = float(c.val[-2]) - float(c.val[-1])
-    if p >= 1.0 - stats.normal_cdf(th.Z_TREND) or last_fall < th.FEW_RISE_REL * abs(float(c.val[-1])):
+    if not level > 0 or last_fall < th.FEW_RISE_REL * level:
         return None
     return {
         "k": run_len,
         "first": _r(float(c.val[-run_len])),
         "last": _r(float(c.val[-1])),
+        "last_pct": _r(100 * last_fall / level, 1),
         "t_first": _r(float(t[0])),
         "t_last": _r(float(t[-1])),
-        "p": _r(p, 5),
     }
 
 
@@ -758,10 +773,19 @@ def check_overfitting(c: Context) -> Finding:
     # evaluations that could have been the lowest (those within a two-point band of it), final - lowest on a flat
     # curve has mean -m_K sd and sd sqrt(1 + v_K) sd, (m_K, v_K) the mean and variance of the minimum of K standard
     # normals. The band is that mean plus z of that sd: z sqrt(2) sd for K = 1, as for any two points.
-    sd_val = c.band_val / c.z_val
-    k = max(1, int(np.sum(c.val[:-1] <= vmin + math.sqrt(2) * c.band_val))) if c.val.size > 1 else 1
+    sd_val, z_o, band_o = c.band_val / c.z_val, c.z_val, c.band_val
+    pre = (
+        stats.pre_best_noise(c.val, (c.sigma_val, int(min(c.val_noise_df, 10**6))), th.PRE_BEST_NOISE_MIN) if c.val_noise_source == "series" else None
+    )
+    if pre is not None:
+        # the rise judged against the noise up to the best (an excursion after it is no noise: stats.pre_best_noise);
+        # the trend and the other checks keep the whole series' noise
+        z_o = stats.t_equivalent(th.Z, pre[1])
+        sd_val = max(pre[0], th.MIN_BAND / z_o)
+        band_o = max(z_o * sd_val, th.MIN_BAND)
+    k = max(1, int(np.sum(c.val[:-1] <= vmin + math.sqrt(2) * band_o))) if c.val.size > 1 else 1
     m_k, v_k = stats.min_of_normals_moments(k)
-    band = max(sd_val * (-m_k + c.z_val * math.sqrt(1.0 + v_k)), th.MIN_BAND)
+    band = max(sd_val * (-m_k + z_o * math.sqrt(1.0 + v_k)), th.MIN_BAND)
     train = c.train_epoch_mean
     gaps = c.val - train
     args = {
@@ -783,13 +807,13 @@ def check_overfitting(c: Context) -> Finding:
     fail_band = band if noise_known else max(band, th.NEAR_FLOOR_REL * vmin)
     # the end's level fitted over the evaluations after the lowest (4 or more): a steady rise measured by its line's
     # end, whose error is sqrt(1/m + (x_end - mean x)^2 / Sxx) sd rather than one evaluation's sd
-    fit_rise, fit_band = _fitted_rise(c, i_min, vmin, sd_val, m_k, v_k)
+    fit_rise, fit_band = _fitted_rise(c, i_min, vmin, sd_val, m_k, v_k, z_o)
     if fit_rise is not None:
         args["fit_rise"], args["fit_band"] = _r(fit_rise), _r(fit_band)
-    # ... where the line describes the end: its end not above the higher of the last two evaluations by more than one
-    # point's band (a leap after the best that came back pulls a line through it far above where the series ends)
+    # ... where the line describes the end: its end not above the higher of the last two evaluations by more than the
+    # line's own band (a leap after the best that came back pulls a line through it far above where the series ends)
     end_high = float(np.max(c.val[-2:])) if c.val.size - i_min > 2 else vfinal
-    fitted = fit_rise is not None and noise_known and fit_rise > fit_band and vmin + fit_rise - end_high <= band
+    fitted = fit_rise is not None and noise_known and fit_rise > fit_band and vmin + fit_rise - end_high <= fit_band
     if (rise > fail_band or fitted) and train_falling:
         # the evidence that clears its band by the wider margin is the one shown: the one-point rise, or the line's end
         one_point = rise > fail_band and (not fitted or rise / fail_band >= (fit_rise or 0.0) / fit_band)
@@ -928,7 +952,7 @@ def _rising_ranks(c: Context, i_min: int, vmin: float, train_known: bool, train_
     }
 
 
-def _fitted_rise(c: Context, i_min: int, vmin: float, sd: float, m_k: float, v_k: float) -> tuple[float | None, float]:
+def _fitted_rise(c: Context, i_min: int, vmin: float, sd: float, m_k: float, v_k: float, z: float) -> tuple[float | None, float]:
     """(fitted end level - lowest, its band): the least-squares line through the evaluations after the lowest (at least
     4), read at the last one, against the lowest value with the same selection correction as the one-point rise."""
     y = c.val[i_min + 1 :]
@@ -940,7 +964,7 @@ def _fitted_rise(c: Context, i_min: int, vmin: float, sd: float, m_k: float, v_k
         return None, math.inf
     end = float(y.mean() + slope * (x[-1] - x.mean()))
     f2 = 1.0 / y.size + (x[-1] - x.mean()) ** 2 / float(((x - x.mean()) ** 2).sum())
-    return end - vmin, max(sd * (-m_k + c.z_val * math.sqrt(f2 + v_k)), th.MIN_BAND)
+    return end - vmin, max(sd * (-m_k + z * math.sqrt(f2 + v_k)), th.MIN_BAND)
 
 
 def _epoch_staircase(c: Context) -> Finding | None:

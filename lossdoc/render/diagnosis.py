@@ -46,8 +46,8 @@ def fmt(x: Any, nd: int = 4) -> str:
 def _digits(key: str) -> int:
     if key == "unigram":
         return 2  # an estimate: more digits would claim precision it does not have
-    if key in ("pct", "final_pct", "share", "expected_share", "captured", "z", "ratio", "rel"):
-        return 1 if key in ("share", "expected_share", "captured", "z", "rel") else 2
+    if key in ("pct", "final_pct", "share", "expected_share", "captured", "z", "ratio", "rel", "fall_pct", "last_pct"):
+        return 1 if key in ("share", "expected_share", "captured", "z", "rel", "fall_pct", "last_pct") else 2
     return 3 if key.endswith("std") else 4
 
 

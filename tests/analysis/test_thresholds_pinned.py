@@ -471,9 +471,9 @@ def case_end_fall_rel(past):
     vals = np.where(np.arange(9) == 0, 8.0, 2.0 - s * (x - 10.0))
     run = make_run(wiggle(1.0, 90, amp=1e-4), list(vals), init=8.5)
     f_ = checks.check_progress(context(run))
-    assert f_.key in ("f.progress.val_improving", "f.progress.val_flattened"), f_.key
+    assert f_.key in ("f.progress.val_improving_level", "f.progress.val_flattened"), f_.key
     assert f_.args["rel"] < 100 * th.FLAT_SLOPE_REL, f_.args
-    return f_.key == "f.progress.val_improving"
+    return f_.key == "f.progress.val_improving_level"
 
 
 @pins("PRE_BEST_NOISE_MIN")

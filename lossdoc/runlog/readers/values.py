@@ -110,17 +110,21 @@ def _loss_name(cell: str) -> str | None:
     return " ".join(w for w in re.split(r"[ \t_\-]+", m.group(1)) if w)
 
 
-_PAIR_NAME = re.compile(r"([A-Za-z]{1,12})[ \t]*/[ \t]*([A-Za-z]{1,12})[ \t_\-]{1,2}(" + _LOSS_WORDS + r")", re.IGNORECASE)
+_PHASE = r"(train|training|val|valid|validation|dev|eval|test|best|final)"
+# two phases' losses named in one header: "train/val loss", "train loss / val loss" (to_en's reading of 训练损失/验证损失)
+_PAIR_NAME = re.compile(
+    r"" + _PHASE + r"(?:[ \t_\-]{1,2}" + _LOSS_WORDS + r")?[ \t]*/[ \t]*" + _PHASE + r"[ \t_\-]{1,2}(" + _LOSS_WORDS + r")", re.IGNORECASE
+)
 
 
 def _loss_names(cell: str) -> list[str]:
-    """The losses a table header's cell names: one ("val loss"), or two joined by a slash ("train/val loss", whose
-    cells hold two numbers joined by a slash: 3.6/8.8), else none."""
+    """The losses a table header's cell names: one ("val loss"), or two phases' joined by a slash ("train/val loss",
+    "训练损失/验证损失", whose cells hold two numbers joined by a slash: 3.6/8.8), else none ("BLEU/val loss" is no pair)."""
     one = _loss_name(cell)
     if one is not None:
         return [one]
     m = _PAIR_NAME.fullmatch(to_en(cell).strip())
-    if m is None or any(w.lower() in _NOT_A_VALUE for w in m.group(1, 2)):
+    if m is None:
         return []
     return [f"{m.group(1)} {m.group(3)}", f"{m.group(2)} {m.group(3)}"]
 

@@ -29,3 +29,11 @@ def test_a_slash_pair_cell_whose_count_differs_from_the_header_is_not_read(tmp_p
     (tmp_path / "README.md").write_text(BASELINES.replace("3.6/8.8", "3.6/8.8/2.0") + "\nval loss: 2.5\n", encoding="utf-8")
     values = {v["name"]: v["value"] for v in read_run(tmp_path / "README.md").config["values"]}
     assert values == {"val loss": 2.5}
+
+
+def test_only_two_phases_losses_make_a_pair():
+    from lossdoc.runlog.readers.values import _loss_names
+
+    assert _loss_names("Train/Valid Loss") == ["Train Loss", "Valid Loss"]
+    assert _loss_names("训练损失/验证损失") == ["train loss", "val loss"]
+    assert _loss_names("BLEU/val loss") == [] and _loss_names("loss/val loss") == []
