@@ -8,7 +8,7 @@ import numpy as np
 
 from lossdoc.analysis.checks import ALL_CHECKS, build_context
 from lossdoc.analysis.model import MEMORISED_KEYS, Code, Diagnosis, Facts, Finding, Verdict
-from lossdoc.analysis.verdict import BROKEN_CODES, decide, no_curve, several_series
+from lossdoc.analysis.verdict import BROKEN_CODES, decide, never_moved, no_curve, several_series
 from lossdoc.runlog.run import Run
 
 __all__ = ["BROKEN_CODES", "diagnose"]
@@ -116,6 +116,8 @@ def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
         return ["next.one_run"]  # one run at a time
     elif verdict == "inconclusive" and no_curve(ctx):
         return ["next.give_log"]  # no flag makes final figures a curve
+    elif verdict == "inconclusive" and never_moved(ctx, by):
+        steps.append("next.never_moved")  # more steps of a series that never moved would not say more
     elif verdict == "inconclusive":
         steps.append("next.more_data_points")
     steps += _facts_to_give(verdict, by, ctx)

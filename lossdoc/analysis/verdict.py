@@ -79,12 +79,12 @@ def _short_without_reference(c: Context, by: Findings) -> bool:
     """A short log with nothing to compare it with: judged only when its end's trend was measured on its own, a
     settle counting only after the loss moved (a short flat log shows no learning to have settled from)."""
     progress = by["progress"]
-    moved = by["no-learning"].status == "ok" or progress.key in ("f.progress.few_falling", "f.progress.few_flattened")
+    moved = (
+        by["no-learning"].status == "ok"
+        or by["no-learning"].key == "f.nolearn.rose"  # (a loss that rose materially moved: a GRPO loss from 0, say)
+        or progress.key in ("f.progress.few_falling", "f.progress.few_flattened")
+    )
     nothing_known = c.val.size == 0 and c.vocab_size is None and c.floor is None
-    if nothing_known and not moved and progress.status == "ok" and not _pretrained_read(c):
-        # however long: a series that never moved from its first records, with nothing known about the run, shows no
-        # learning to have settled from (a list of per-sample perplexities, a stuck run, a finished model's scores)
-        return True
     few = nothing_known and c.loss.size < th.FEW_BATCHES_NO_FACTS
     if not few:
         return False
@@ -98,6 +98,18 @@ def _short_without_reference(c: Context, by: Findings) -> bool:
         # errors) is one flat log in 44 by chance; it needs the 3 of a change beyond noise
         return True
     return not trend_measured(progress, c, by)
+
+
+def never_moved(c: Context, by: Findings) -> bool:
+    """However long: a series that never moved materially from its first records (neither fell nor rose beyond noise)
+    and whose end settled, with nothing known about the run (no evaluation, no V, no floor, no fine-tune that a file
+    beside the log or a flag states), shows no learning to have settled from: a list of per-sample perplexities, a
+    stuck run, a finished model's scores read alike."""
+    if not (c.val.size == 0 and c.vocab_size is None and c.floor is None) or c.loss.size < th.FEW_BATCHES_NO_FACTS:
+        return False  # (a shorter log: nothing-to-compare's own tests)
+    nl = by["no-learning"]
+    moved = nl.status == "ok" or nl.key == "f.nolearn.rose"
+    return not moved and nl.status != "skipped" and by["progress"].status == "ok" and not _pretrained_read(c)
 
 
 def _pretrained_read(c: Context) -> bool:
@@ -216,11 +228,21 @@ RULES: tuple[Rule, ...] = (
         _too_little,
     ),
     Rule(
+        "never-moved",
+        "inconclusive",
+        ("no-learning", "progress"),
+        "no evaluation, no V, no floor, no stated fine-tune, 100 batches or more, and a loss that never moved materially "
+        "from its first records (neither fell nor rose beyond noise) and settled: stuck, finished or not a training curve "
+        "at all, the numbers alone cannot say",
+        "no change beyond 3 standard errors, or one under 1% of the level, from the first records to the end",
+        never_moved,
+        headline="headline.inconclusive.never_moved",
+    ),
+    Rule(
         "nothing-to-compare",
         "inconclusive",
         ("progress", "no-learning"),
-        "no evaluation, no V, no floor and fewer than 100 batches, unless the end's trend was measured on its own; or, however "
-        "many batches, a series that never moved materially from its first records (a fine-tune the log states excepted)",
+        "no evaluation, no V, no floor and fewer than 100 batches, unless the end's trend was measured on its own",
         "a change beyond 3 standard errors, or a settle after the loss moved materially: the end's change and error within 5% "
         "of the level, or within a quarter of the fall from the first record (2 standard errors), or a learning-rate schedule "
         "that has ended (5% of its peak or less)",

@@ -222,6 +222,8 @@ def headline_key(d: Diagnosis) -> str:
     the checks that ran allow."""
     if d.headline:
         return d.headline
+    if d.verdict == "overfitting" and (f := d.finding("overfitting")) is not None and f.key in MEMORISED_KEYS and d.facts.evaluations < 2:
+        return "headline.overfitting.memorised"  # no validation got worse: the training loss alone says it
     key = f"headline.{d.verdict}"
     if d.verdict in ("converged", "still-learning") and any(
         f.status == "skipped" and f.code in ("init-loss", "floor", "overfitting") for f in d.findings

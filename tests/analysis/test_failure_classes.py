@@ -1144,9 +1144,27 @@ def test_a_long_list_that_never_moved_with_nothing_known_is_inconclusive(tmp_pat
     rng = np.random.default_rng(8)
     (tmp_path / "perplexity.txt").write_text("".join(f"{v:.6f}\n" for v in 2.4 + np.abs(rng.normal(0, 0.6, 100))), encoding="utf-8")
     d = diagnose(read_run(tmp_path / "perplexity.txt"))
-    assert d.verdict == "inconclusive" and d.rule == "nothing-to-compare", (d.verdict, d.rule)
+    assert d.verdict == "inconclusive" and d.rule == "never-moved", (d.verdict, d.rule)
+    assert "next.never_moved" in d.next_steps and "next.more_data_points" not in d.next_steps
     # the same list that fell first and then settled has converged
     (tmp_path / "perplexity.txt").write_text(
         "".join(f"{v:.6f}\n" for v in 2.4 + 3.0 * np.exp(-np.arange(100) / 8) + np.abs(rng.normal(0, 0.05, 100))), encoding="utf-8"
     )
     assert diagnose(read_run(tmp_path / "perplexity.txt")).verdict == "converged"
+
+
+def test_a_loss_that_rose_and_settled_moved_and_a_memorised_run_says_so_in_its_headline(tmp_path):
+    from lossdoc.render.diagnosis import headline_key
+
+    # a review: a loss that rose 8% from its start and settled is no series that "never moved" (a GRPO loss from 0 rises)
+    rng = np.random.default_rng(9)
+    x = np.arange(400)
+    d = diagnose(make_run(2.0 + 0.16 * (1 - np.exp(-x / 30)) + rng.normal(0, 0.005, x.size), v=None))
+    assert d.rule != "never-moved", d.rule
+    # a memorised training loss with no validation (the twenty-third set's SFT run: 6.05 -> 0.0001): its headline,
+    # closing line and next step name memorising, not "validation is getting worse: stop at the best epoch"
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"step {10 * i} | loss {6.05 * np.exp(-i / 2) + 0.0001:.4f}\n" for i in range(1, 38)), encoding="utf-8")
+    d2 = diagnose(read_run(log))
+    assert d2.verdict == "overfitting" and headline_key(d2) == "headline.overfitting.memorised"
+    assert "next.hold_out" in d2.next_steps and "next.regularise" not in d2.next_steps

@@ -102,6 +102,10 @@ HF = textwrap.dedent("""
         trainer = Trainer(model=model, args=args, train_dataset=Rows(640, 1), callbacks=[cb])
         trainer.train()
         print(f"RANK {args.process_index} step {trainer.state.global_step} stopped {cb.stopped}", flush=True)
+        # as PyTorch asks of a script under torchrun (docs/distributed.md): the Trainer leaves its group, whose gloo
+        # threads, left to interpreter exit, can abort a rank while its peer exits too (SIGABRT, seen in CI under load)
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 """)
 
 

@@ -65,6 +65,9 @@ def decode_head(raw: bytes) -> str:
 _TQDM_UPDATE = re.compile(r"\d{1,12}/\d{1,12} \[[^\[\]\n]{0,400}?(?:it/s|s/it|\?it/s)[^\[\]\n]{0,400}?\]")
 
 
+_LOSS_WORD = re.compile(r"(?i)loss|损失")  # a bar's updates past the line cap are read only where their postfix names a loss
+
+
 def split_updates(line: str) -> list[str]:
     """A line holding two or more tqdm updates, split after each update's bracket (a progress bar whose carriage returns
     were lost, or a log of its \\r-joined output); any other line, as it is."""
@@ -112,7 +115,7 @@ class TextLines:
                     return
                 lineno += 1
                 if len(line) > self.cap and not line.endswith("\n"):
-                    if len(split_updates(line)) > 1:
+                    if len(split_updates(line)) > 1 and _LOSS_WORD.search(line):
                         # a progress bar's updates with their carriage returns lost: one update at a time, however long
                         # the line (each chunk's last, unfinished update goes on into the next)
                         yield from self._updates(lineno, line, text)

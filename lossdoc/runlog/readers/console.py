@@ -42,7 +42,19 @@ from typing import Any, TypeGuard
 import numpy as np
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, NOT_A_LOSS, TextLines, as_float, batch_series, epoch_series, finish, to_en, to_float, vocab_from
+from lossdoc.runlog.readers._common import (
+    NAN,
+    NOT_A_LOSS,
+    TextLines,
+    as_float,
+    batch_series,
+    epoch_series,
+    finish,
+    split_updates,
+    to_en,
+    to_float,
+    vocab_from,
+)
 from lossdoc.runlog.readers.seed_console import _VOCAB as VOCAB_LINE
 from lossdoc.runlog.run import ReaderWarning, Run
 
@@ -219,7 +231,7 @@ def _line_facts(line: str) -> dict[str, Any] | None:
         if cm and _has_loss(found) and _PROGRESS_BAR.search(line) and int(cm.group(1)) <= int(cm.group(2)):
             # the step, or the batch of the epoch this line or a heading above names (read() decides)
             found["batch" if "epoch" in found else "_counter"] = (float(cm.group(1)), float(cm.group(2)))
-            found["_bar"] = True
+            found["_bar"] = float(cm.group(1))  # the bar's own counter (it starts again with each epoch's bar)
     if bare and not any(k in found for k in ("train", "val", "train_mean")):
         # a line that names no loss but gives its phases' values ("step 250 | train 2.225 | val 2.279"): those are the
         # losses (accuracies and counts have their own names, and an integer count is no loss)
@@ -272,7 +284,7 @@ def detect(path: Path, head: str) -> bool:
     "Epoch N" line just above it, as loops that print a block per epoch have it), or every line of a log shorter than
     that (a run stopped after one or two logged lines is still a run)."""
     hits = 0
-    lines = head.splitlines()[:400]
+    lines = [part for raw in head.splitlines()[:400] for part in split_updates(raw)]  # a bar's updates, one each
     epoch_line = -HEADING_REACH - 1
     for i, line in enumerate(lines):
         facts = _line_facts(line)
@@ -298,7 +310,7 @@ def detect_sparse(head: str, max_lines: int) -> bool:
     read, and gets the verdict its few values allow (inconclusive, mostly), rather than a refusal. A sentence with a
     loss in it ("The final loss: 0.35 on CIFAR-10"), a setting ("loss: 1.0" in a config) is not a log."""
     shapes: list[tuple[tuple[str, ...], float, bool]] = []  # each loss line's names, its position (nan: none), finite
-    for line in head.splitlines()[:max_lines]:
+    for line in [part for raw in head.splitlines()[:max_lines] for part in split_updates(raw)]:
         facts = _line_facts(line) or {}
         if (_has_loss(facts) or facts.get("_bad")) and not facts.get("_report"):
             at = next((facts[k][0] for k in ("step", "epoch", "batch", "_counter") if k in facts), math.nan)
@@ -343,7 +355,7 @@ def read(path: Path, **_: Any) -> Run:
     stage_offset = 0.0  # added to the epochs of later stages, so that they follow the earlier ones
     run_first: float | None = None  # the first training loss of the run being read (since the last appended run)
     last_batch, last_was_batch = 0, False
-    bar_steps: list[int] = []  # the steps of records read from a progress bar's postfix
+    bar_steps: dict[int, int] = {}  # the steps of records read from a progress bar's postfix -> the bar's own counter
     stepless_before = stepless_after = 0  # evaluations naming no step nor epoch, before and after the first batch line
     for lineno, line in lines:
         facts = _line_facts(line)
@@ -466,8 +478,8 @@ def read(path: Path, **_: Any) -> Run:
         if not math.isfinite(step):  # an epoch or batch number beyond the float range (1e400, inf) places nothing
             bad.append(lineno)
             continue
-        if facts.get("_bar"):
-            bar_steps.append(int(step))
+        if "_bar" in facts:
+            bar_steps[int(step)] = int(facts["_bar"])
         lr = facts.get("lr", (NAN,))[0]
         gn = facts.get("grad", (NAN,))[0]
         gn = math.inf if "grad" in facts and math.isnan(gn) else gn  # logged as nan: not finite (sanitize.py keeps it apart)
@@ -488,12 +500,13 @@ def read(path: Path, **_: Any) -> Run:
     if postfix is not None:
         # a progress bar drawn at every step, its postfix set every k: the draws between are the same number again
         every, at = postfix
-        ordered = [s for s in sorted(set(bar_steps)) if s in batches]
+        ordered = [s for s in sorted(bar_steps) if s in batches]
         # off the postfix's residue and the same number as the record before it: a redraw (a changed number is a record)
-        redrawn = [b for a, b in itertools.pairwise(ordered) if b % every != at and batches[b][1] == batches[a][1]]
+        redrawn = [b for a, b in itertools.pairwise(ordered) if bar_steps[b] % every != at and batches[b][1] == batches[a][1]]
         for s_ in redrawn:
             del batches[s_]
-        run.warnings.append(ReaderWarning("warn.bar_redraws", {"count": len(redrawn), "every": every}))
+        if redrawn:
+            run.warnings.append(ReaderWarning("warn.bar_redraws", {"count": len(redrawn), "every": every}))
     lines.warn_long(run)
     if not batches and not evals:
         if lines.empty:
@@ -522,18 +535,20 @@ BAR_RECORDS_MIN = 10  # progress-bar records needed to look for the postfix's ow
 BAR_REGULAR_SHARE = 0.8  # ... where this share of the loss's changes fall on one residue of it
 
 
-def _postfix_interval(batches: dict[int, tuple[float, float, float, float, float]], bar_steps: list[int]) -> tuple[int, int] | None:
-    """(k, r): a progress bar whose postfix is set every k >= 2 steps (tqdm's set_postfix(loss=...) at steps r, r + k,
-    ...) and drawn again at the steps between, the loss unchanged: the steps where the loss changes are BAR_REGULAR_SHARE
-    or more on one residue r modulo k, k their median gap. None for fewer than BAR_RECORDS_MIN records, or a loss that
-    changes at irregular steps or never (a postfix set at every step, or a constant loss: every record is one)."""
-    steps = sorted(k for k in set(bar_steps) if k in batches)
+def _postfix_interval(batches: dict[int, tuple[float, float, float, float, float]], bar_steps: dict[int, int]) -> tuple[int, int] | None:
+    """(k, r): a progress bar whose postfix is set every k >= 2 of its own updates (tqdm's set_postfix(loss=...) at
+    counts r, r + k, ...) and drawn again at the counts between, the loss unchanged: the bar counts where the loss
+    changes are BAR_REGULAR_SHARE or more on one residue r modulo k, k their median gap within a bar. On the bar's own
+    counter, which starts again with each epoch's bar. None for fewer than BAR_RECORDS_MIN records, or a loss that
+    changes at irregular counts or never (a postfix set at every step, or a constant loss: every record is one)."""
+    steps = sorted(k for k in bar_steps if k in batches)
     if len(steps) < BAR_RECORDS_MIN:
         return None
-    changes = [b for a, b in itertools.pairwise(steps) if batches[b][1] != batches[a][1]]
-    if len(changes) < 3:
+    changes = [bar_steps[b] for a, b in itertools.pairwise(steps) if batches[b][1] != batches[a][1]]
+    gaps = [b - a for a, b in itertools.pairwise(changes) if b > a]  # (a new epoch's bar starts its count again)
+    if len(changes) < 3 or not gaps:
         return None
-    k = int(np.median(np.diff(changes)))
+    k = int(np.median(gaps))
     if k < 2:
         return None
     residues = Counter(c % k for c in changes)

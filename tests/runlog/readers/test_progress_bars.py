@@ -60,3 +60,32 @@ def test_a_loss_that_never_changes_on_a_bar_is_kept_record_by_record(tmp_path):
     (tmp_path / "train.log").write_text("\r".join(updates) + "\n", encoding="utf-8")
     run = read_run(tmp_path / "train.log")
     assert run.batches.step.size == 200 and not any(w.key == "warn.bar_redraws" for w in run.warnings)
+
+
+def test_redraws_are_found_on_each_epochs_own_bar(tmp_path):
+    # a bar per epoch (375 updates each, the loss set every 10 of them): the global step's residues differ from epoch to
+    # epoch, the bar's own counter's do not (a review: 1,098 records and "the model is dead" before)
+    lines = []
+    for e in range(3):
+        for u in range(1, 376):
+            loss = 2.0 + 4.0 * 0.995 ** (375 * e + u - u % 10)
+            lines.append(f"Epoch {e + 1}: {100 * u // 375:3d}%|#####     | {u}/375 [00:10<00:10, 9.98it/s, loss={loss:.4f}]")
+    (tmp_path / "train.log").write_text("\r".join(lines) + "\n", encoding="utf-8")
+    run = read_run(tmp_path / "train.log")
+    # each bar: its first update (a new number) and one every 10 after
+    assert run.batches.step.size == 3 * 38 and diagnose(run).verdict != "broken"
+
+
+def test_a_log_of_regular_records_gets_no_redraw_warning(tmp_path):
+    # Keras prints one bar a line at each epoch's end (938/938): regular, but nothing is redrawn, so nothing is said
+    lines = [f"Epoch {e}/12\n938/938 [==============================] - 10s 10ms/step - loss: {2.0 * 0.8**e:.4f}" for e in range(1, 13)]
+    (tmp_path / "keras.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = read_run(tmp_path / "keras.log")
+    assert run.batches.step.size == 12 and not any(w.key == "warn.bar_redraws" for w in run.warnings)
+
+
+def test_a_bar_on_one_line_beside_an_evaluation_is_recognised_as_a_log(tmp_path):
+    updates = _updates(200, 1, lambda u: 2.0 + 3.0 * 0.98**u)
+    (tmp_path / "train.log").write_text("".join(updates) + "\neval loss: 3.21\n", encoding="utf-8")
+    run = read_run(tmp_path / "train.log")
+    assert run.format == "console" and run.batches.step.size == 200
