@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -164,7 +165,15 @@ def test_hf_trainer_under_torchrun_two_processes_stop_together_and_exit_0(tmp_pa
     script = tmp_path / "train.py"
     script.write_text(HF)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port())]
-    proc = subprocess.run(
-        [*cmd, str(script), str(tmp_path / "run"), str(tmp_path / "out")], env=_env(), capture_output=True, text=True, timeout=240, cwd=tmp_path
-    )
+    argv = [*cmd, str(script), str(tmp_path / "run"), str(tmp_path / "out")]
+    proc = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    if proc.returncode != 0 and "terminate called without an active exception" in proc.stderr:
+        # gloo's threads torn down at a rank's exit while its peer exits too (docs/distributed.md): seen in three full
+        # serial suites in a row on 2026-12-07, never in this file alone (14 runs, some under load). Once more, on a port
+        # of its own and a fresh log: the stop itself must hold both times, and the second run must exit 0
+        run = tmp_path / "run"
+        assert [r["kind"] for r in _records(run / "run.jsonl") if r["type"] == "event"] == ["stopped"], proc.stderr[-3000:]
+        shutil.rmtree(run)
+        argv[argv.index("--master_port") + 1] = str(_free_port())
+        proc = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=240, cwd=tmp_path)
     _check_stopped_on_both(proc, tmp_path / "run" / "run.jsonl")
