@@ -453,10 +453,10 @@ def series_noise(val: np.ndarray, *, split: bool = True) -> tuple[float, int]:
     return min(candidates, key=lambda c: c[0] * t_equivalent(3.0, c[1]))
 
 
-def pre_best_noise(val: np.ndarray, whole: tuple[float, int], min_values: int) -> tuple[float, int] | None:
+def pre_best_noise(val: np.ndarray, whole: tuple[float, int], min_values: int, z: float) -> tuple[float, int] | None:
     """(sd, degrees of freedom) of a series' values up to and including its lowest (``series_noise`` of them), where they
     are ``min_values`` or more, some values follow, and the whole series' noise ``whole`` exceeds theirs beyond chance
-    (``variance_ratio_p`` at Z one-sided): an excursion after the best (validation that leapt to 15x its best and came
+    (``variance_ratio_p`` at ``z`` standard errors one-sided): an excursion after the best (validation that leapt to 15x its best and came
     partly back) is counted as noise by every fit of the whole series, and under "no rise after the best" the values up
     to it carry the series' noise. A flat series' stretch that ends at its lowest value is fitted a little too well:
     hence the test, not the smaller estimate alone. None otherwise."""
@@ -469,7 +469,7 @@ def pre_best_noise(val: np.ndarray, whole: tuple[float, int], min_values: int) -
     before = series_noise(v[: i_min + 1])
     if not (math.isfinite(before[0]) and math.isfinite(whole[0])) or before[1] < 2 or whole[0] <= before[0]:
         return None
-    return before if variance_ratio_p(whole, before) < 1.0 - normal_cdf(3.0) else None
+    return before if variance_ratio_p(whole, before) < 1.0 - normal_cdf(z) else None
 
 
 def variance_ratio_p(larger: tuple[float, int], smaller: tuple[float, int]) -> float:

@@ -774,9 +774,7 @@ def check_overfitting(c: Context) -> Finding:
     # curve has mean -m_K sd and sd sqrt(1 + v_K) sd, (m_K, v_K) the mean and variance of the minimum of K standard
     # normals. The band is that mean plus z of that sd: z sqrt(2) sd for K = 1, as for any two points.
     sd_val, z_o, band_o = c.band_val / c.z_val, c.z_val, c.band_val
-    pre = (
-        stats.pre_best_noise(c.val, (c.sigma_val, int(min(c.val_noise_df, 10**6))), th.PRE_BEST_NOISE_MIN) if c.val_noise_source == "series" else None
-    )
+    pre = stats.pre_best_noise(c.val, (c.sigma_val, int(c.val_noise_df)), th.PRE_BEST_NOISE_MIN, th.Z) if c.val_noise_source == "series" else None
     if pre is not None:
         # the rise judged against the noise up to the best (an excursion after it is no noise: stats.pre_best_noise);
         # the trend and the other checks keep the whole series' noise
