@@ -1181,7 +1181,9 @@ def _write_epochs(case: Case, folder: Path) -> Path:
     """One row per evaluation after training started (an epoch): the mean of the training records since the one before
     (NaN when one of them is, as a running mean is) and the validation loss. Half as a Keras History dumped by
     json.dump (``{"loss": [...], "val_loss": [...]}``, NaN as ``NaN``), half as a script's ``epoch,train_loss,val_loss``
-    CSV (NaN as ``nan``), chosen by a side generator."""
+    CSV (NaN as ``nan``), chosen by a side generator; half of the CSVs are printed instead as a script's table drawn
+    with bars (``Epoch | Train Loss | Val Loss`` under a line of set-up output, a rule of dashes under the header, a
+    closing line after it: an f-string table in a console log)."""
     side = np.random.default_rng(
         [case.seed, FAMILIES.index(case.family), TIERS.index(case.tier), FORMATS.index(case.fmt), case.step.size, EPOCHS_STREAM]
     )
@@ -1196,9 +1198,15 @@ def _write_epochs(case: Case, folder: Path) -> Path:
     if side.random() < 0.5:
         path = folder / "history.json"
         path.write_text(json.dumps({"loss": [round(x, 6) for x in train], "val_loss": [round(x, 6) for x in val]}, indent=2), encoding="utf-8")
-    else:
+    elif side.random() < 0.5:
         path = folder / "training_log.csv"
         rows = ["epoch,train_loss,val_loss"] + [f"{e},{_num(t)},{_num(v)}" for e, (t, v) in enumerate(zip(train, val), start=1)]
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    else:
+        path = folder / "train.log"
+        rows = ["Files already downloaded and verified", "Epoch  |  Train Loss  |  Val Loss  ", "-" * 36]
+        rows += [f"  {e:<4} |    {_num(t):<9} |   {_num(v):<9}" for e, (t, v) in enumerate(zip(train, val), start=1)]
+        rows += ["-" * 36, "Training complete."]
         path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 

@@ -102,15 +102,40 @@ def _first_line(head: str) -> str:
 WHITESPACE = " "  # the delimiter of whitespace-separated columns: any run of spaces and tabs
 
 
+PIPE = "|"  # the delimiter of a text table drawn with bars (an f-string table, tabulate's presto/psql/github formats)
+_RULE_CHARS = frozenset("-=|+: \t\r")
+RULE_MIN_DASHES = 3
+
+
+def is_rule(line: str) -> bool:
+    """Whether a line is a text table's rule, drawn under its header or around it, not a row: only dashes, equals
+    signs, bars, pluses, colons and spaces, with at least RULE_MIN_DASHES dashes or equals signs ("-----",
+    "|---|:--:|", "-------+------", "+=====+=====+")."""
+    return line.count("-") + line.count("=") >= RULE_MIN_DASHES and _RULE_CHARS.issuperset(line)
+
+
 def _delimiter(header: str) -> str:
-    best = max((",", "\t", ";"), key=lambda d: header.count(d))
+    """The delimiter of a table's line: the most frequent of comma, tab, semicolon and bar (in that order on a tie),
+    else runs of whitespace."""
+    best = max((",", "\t", ";", PIPE), key=lambda d: header.count(d))
     return best if header.count(best) else WHITESPACE
 
 
 def _cells(line: str, delim: str) -> list[str]:
     if delim == WHITESPACE:
         return line.split()
-    return next(csv.reader([line], delimiter=delim), [])
+    cells = next(csv.reader([line], delimiter=delim), [])
+    return _pipe_cells(cells) if delim == PIPE else cells
+
+
+def _pipe_cells(cells: list[str]) -> list[str]:
+    """A bar-drawn row's cells, stripped, without the empty cells its outer bars make (``| 1 | 2.3 |``)."""
+    cells = [c.strip() for c in cells]
+    if len(cells) > 1 and not cells[0]:
+        cells = cells[1:]
+    if len(cells) > 1 and not cells[-1]:
+        cells = cells[:-1]
+    return cells
 
 
 _INTEGER = re.compile(r"^[ \t]*[-+]?\d{1,15}[ \t]*$")
@@ -219,6 +244,15 @@ def _is_loss_header(cols: list[str]) -> bool:
     return any(norm_name(c) in _KNOWN or loss_kind(c) is not None for c in cols)
 
 
+_POSITIONS = set(STEP_NAMES) | set(EPOCH_NAMES) | {"ep", "iter", "iters", "it", "epoch_num", "step_num"}
+
+
+def _has_position(cols: list[str]) -> bool:
+    """Whether a header names a step, iteration or epoch column: a bar-drawn table without one is a table of final
+    figures (one row per model or setting), not a curve (as in readers/markdown.py)."""
+    return any(norm_name(c) in _POSITIONS for c in cols)
+
+
 def table_start(lines: list[str]) -> int | None:
     """The index of a table's header among the first PREAMBLE_LINES lines, when other lines come before it (an Unsloth
     or Trainer notebook's output: a banner, then ``Step<TAB>Training Loss`` and its rows): a tab-, comma- or
@@ -229,9 +263,9 @@ def table_start(lines: list[str]) -> int | None:
         if delim == WHITESPACE:
             continue  # "Step Training Loss": names with spaces in them cannot be told apart when spaces separate
         cols = _cells(line, delim)
-        if not _is_loss_header(cols):
+        if not _is_loss_header(cols) or (delim == PIPE and not _has_position(cols)):
             continue
-        nxt = next((x for x in lines[i + 1 : i + 3] if x.strip()), None)
+        nxt = next((x for x in lines[i + 1 : i + 3] if x.strip() and not is_rule(x)), None)
         row = _cells(nxt, delim) if nxt is not None else []
         if len(row) == len(cols) and all(to_float(c) is not None for c in row):
             if any(_LOSS_VALUE.search(x) for x in lines[:i]):
@@ -283,6 +317,8 @@ def detect_csv(path: Path, head: str) -> bool:
         return True
     if len(cols) < 2 or not all(_HEADER_CELL.match(c.strip()) for c in cols):
         return False
+    if delim == PIPE and not _has_position(cols):
+        return False  # a bar-drawn table of final figures, not a curve
     if delim == WHITESPACE and any(to_float(c) is not None for c in cols):
         return False  # "step 100 loss 3.2" is a console line, not a header
     names = {norm_name(c) for c in cols}
@@ -342,12 +378,12 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
                 break
         start = table_start([x for _, x in ahead]) if ahead else None
         if start is not None:
-            self.preamble = sum(1 for _, x in ahead[:start] if x.strip())
+            self.preamble = sum(1 for _, x in ahead[:start] if x.strip() and not is_rule(x))
             ahead = ahead[start:]
         self._it = itertools.chain(ahead, self._it)
         for lineno, line in self._it:
-            if not line.strip():
-                continue
+            if not line.strip() or is_rule(line):
+                continue  # a blank line, or the rule above a bar-drawn table's header
             self.delim = _delimiter(line)
             header = [c.strip().lstrip("\ufeff") for c in _split(line, self.delim, path, lineno)]
             numbers = sum(to_float(c) is not None for c in header)
@@ -359,7 +395,7 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
                 rows, raw = [(lineno, header)], []
                 for n, text in self._it:
                     raw.append((n, text))
-                    if text.strip():
+                    if text.strip() and not is_rule(text):
                         rows.append((n, _split(text, self.delim, path, n)))
                         if len(rows) >= BARE_LOOKAHEAD:
                             break
@@ -383,7 +419,7 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
         it, path = self._it, self.path
         if self.delim == WHITESPACE:  # columns separated by runs of spaces: no quoting to honour
             for n, text in it:
-                if text.strip():
+                if text.strip() and not is_rule(text):
                     yield n, text.split()
             return
         # One csv reader over the remaining lines (a reader per line costs several times more on big tables).
@@ -392,7 +428,7 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
 
         def feed():
             for n, text in it:
-                if text.strip():
+                if text.strip() and not is_rule(text):  # a rule under a header or between rows: drawn, not data
                     if not fed[1]:
                         fed[2] = n
                     fed[0] = n
@@ -412,7 +448,7 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
             if fed[1] > 1:
                 raise LossdocError("error.csv_bad", path=str(path), line=fed[2], detail="unexpected end of data")
             fed[1] = 0
-            yield fed[0], values
+            yield fed[0], (_pipe_cells(values) if self.delim == PIPE else values)
 
 
 def _split(line: str, delim: str, path: Path, lineno: int) -> list[str]:
@@ -422,7 +458,7 @@ def _split(line: str, delim: str, path: Path, lineno: int) -> list[str]:
         fields = next(csv.reader([line], delimiter=delim, strict=True), [])
     except csv.Error as exc:
         raise LossdocError("error.csv_bad", path=str(path), line=lineno, detail=str(exc)) from None
-    return fields
+    return _pipe_cells(fields) if delim == PIPE else fields
 
 
 class JsonlColumns(Table):
