@@ -296,6 +296,8 @@ ADAPTER_STREAM = 7951  # the side generator of the fine-tune family's adapter su
 FROM_PRETRAINED_STREAM = 7963  # the side generator of the overfitting family's from-pretrained sub-shape (see generate)
 EXCURSION_STREAM = 7883  # the side generator of the overfitting family's excursion sub-shape (see generate)
 COLLAPSE_STREAM = 7877  # the side generator of the still-learning family's after-collapse sub-shape (see generate)
+NEVER_FELL_STREAM = 7873  # the side generator of the overfitting family's never-generalised sub-shape (see generate)
+NEVER_FELL_TRAIN_FALL = 0.6  # ... applied where training falls by this share of its level from the evaluations' first third to their last (medians)
 
 
 def case_rng(seed: int, family: str, tier: str, fmt: str, index: int) -> np.random.Generator:
@@ -926,6 +928,52 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
                 eval_val[j + 1] += height * float(side.uniform(0.3, 1.0))
             sub = f"{sub}/excursion"
             meta["excursion"] = {"at": int(eval_step[j]), "height": round(height, 4)}
+    if family == "overfitting" and tier == "easy" and eval_step.size >= 6:
+        # validation that never improves (sub-shape ``never-generalised``, a quarter of the easy cases with 6 or more
+        # evaluations after training began, from a generator of its own): a small data set on a model that memorises
+        # from its first epoch, logging 6-20 evaluations. Training falls toward zero (an exponential to 1-8% of its start, the noise scaled with
+        # the level), and validation stays at its level at the first evaluation (1-1.5x training's there) or creeps up
+        # by up to half of it, with wild noise, 5-30% of its level (a Keras classifier's val_loss 2.34, 2.90, 3.18, 3.82,
+        # 3.03, 3.21, 2.83, 1.70, 7.71, ... while training falls 1.92 -> 0.23). Applied only where training, as a reader
+        # sees it (an epoch's mean), falls by NEVER_FELL_TRAIN_FALL or more from its evaluations' first third to their
+        # last (medians)
+        side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, NEVER_FELL_STREAM])
+        trained = np.flatnonzero(eval_step > 0)  # an evaluation before training keeps the fresh model's level
+        if side.random() < 1 / 4 and trained.size >= 6:
+            # as few evaluations as such runs log (an epoch each, 6-20 epochs): every j-th of those after training began
+            keep = trained[:: max(1, int(math.ceil(trained.size / int(side.integers(6, 21)))))]
+            keep = np.concatenate([np.flatnonzero(eval_step <= 0), keep]) if keep.size >= 6 else np.arange(eval_step.size)
+            ev_step = eval_step[keep]
+            first = int(np.flatnonzero(ev_step > 0)[0])
+            floor_m = init * float(side.uniform(0.01, 0.08))
+            tau_m = float(side.uniform(0.15, 0.4)) * S
+
+            def memorise(u, floor_m=floor_m, tau_m=tau_m):
+                return floor_m + (init - floor_m) * np.exp(-np.maximum(u, 0.0) / tau_m)
+
+            new_mean = _record_means(memorise, rec_step, k)
+            ends = ev_step[first:].astype(float)
+            starts = np.concatenate([[0.0], ends[:-1]])
+            t_ep = np.array(
+                [
+                    float(np.mean(new_mean[(rec_step > a) & (rec_step <= b)])) if np.any((rec_step > a) & (rec_step <= b)) else float(memorise(b))
+                    for a, b in zip(starts, ends)
+                ]
+            )
+            m3 = max(2, int(math.ceil(t_ep.size / 3)))
+            if float(np.median(t_ep[-m3:])) <= (1.0 - NEVER_FELL_TRAIN_FALL) * float(np.median(t_ep[:m3])):
+                loss = new_mean + (loss - mean) * new_mean / np.maximum(mean, 1e-9)
+                mean, fn = new_mean, memorise
+                eval_step, eval_val, val_mean = ev_step, eval_val[keep], val_mean[keep].copy()
+                # (below ln V: a validation loss above uniform guessing is a broken model's as much as an overfit one's)
+                level = min(float(memorise(float(eval_step[first]))) * float(side.uniform(1.0, 1.5)), 0.7 * ln_v)
+                val_mean[first:] = level * (1.0 + float(side.uniform(0.0, 0.5)) * np.linspace(0.0, 1.0, eval_step.size - first))
+                # wild and heavy-tailed: Student's t with 3 degrees of freedom, scaled to an sd of 5-30% of the level
+                wild = level * float(side.uniform(0.05, 0.3))
+                draws = side.standard_t(3, eval_step.size - first) / math.sqrt(3.0)
+                eval_val[first:] = np.maximum(val_mean[first:] + wild * draws, 0.05 * level)
+                sub = f"{sub}/never-generalised"
+                meta["never_generalised"] = {"level": round(level, 4), "sd": round(wild, 4), "train_floor": round(floor_m, 4)}
     if constant is not None:
         eval_val = np.where(np.isclose(val_mean, constant, rtol=0, atol=1e-9), constant, eval_val)
     eval_train = fn(eval_step.astype(float)) + sigma_v * rng.standard_normal(eval_step.size)

@@ -829,6 +829,9 @@ def check_overfitting(c: Context) -> Finding:
     never = _never_beat_start(c)
     if never is not None:
         return Finding("overfitting", "fail", "f.overfit.never_beat_start", {**args, **never}, measured=vfinal, reference=c.val_start)
+    flat = _val_never_fell(c)
+    if flat is not None:
+        return Finding("overfitting", "fail", "f.overfit.val_never_fell", {**args, **flat}, measured=flat["val_end"], reference=flat["val_start"])
     memo = _memorisation(c)
     if memo is not None:
         return memo
@@ -889,6 +892,38 @@ def _never_beat_start(c: Context) -> dict[str, Any] | None:
         "k": int(after.size),
         "low": f"{100 * (float(after.min()) - v0) / v0:.1f}",
         "rel": f"{100 * (float(after[-1]) - v0) / v0:.1f}",
+    }
+
+
+def _val_never_fell(c: Context) -> dict[str, Any] | None:
+    """Validation that did not improve over the run while training fell by most of its level: from NEVER_FELL_EVALS_MIN
+    evaluations, the median of validation's last third, and the mean of its last two, at or above the median of its
+    first third, while the training
+    level at the same evaluations (the epoch's mean) fell between those thirds by NEVER_FELL_TRAIN_REL of its level or
+    more and ends at that share of validation's end or below. Medians of thirds, not single values: such a validation
+    series is often wild (a small held-out set, an unstable model: 2.3, 2.9, 3.8, 1.7, 7.7, 2.9 ...), and its best is one
+    lucky evaluation that the rise-from-best rules judge against noise that the wild values make large. What the model
+    learned did not carry over to held-out data from the first evaluation on: the absence of any fall is the evidence,
+    beside a training fall far beyond noise. Its arguments, or None."""
+    v, t = c.val, c.train_epoch_mean
+    if v.size < th.NEVER_FELL_EVALS_MIN or t.size != v.size or not (np.isfinite(v).all() and np.isfinite(t).all()):
+        return None
+    m = max(2, int(math.ceil(v.size / 3)))
+    v0, v1 = float(np.median(v[:m])), float(np.median(v[-m:]))
+    t0, t1 = float(np.median(t[:m])), float(np.median(t[-m:]))
+    end = float(np.mean(v[-2:]))  # the end itself too: an excursion that came back to the best has improved
+    if not (v0 > 0 and t0 > 0 and t1 >= 0) or v1 < v0 or end < v0:
+        return None
+    if t0 - t1 < th.NEVER_FELL_TRAIN_REL * t0 or t1 > th.NEVER_FELL_TRAIN_REL * v1:
+        return None
+    return {
+        "m": m,
+        "val_start": _r(v0),
+        "val_end": _r(v1),
+        "val_last2": _r(end),
+        "train_start": _r(t0),
+        "train_end": _r(t1),
+        "train_pct": f"{100 * (t0 - t1) / t0:.0f}",
     }
 
 

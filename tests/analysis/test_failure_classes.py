@@ -1168,3 +1168,36 @@ def test_a_loss_that_rose_and_settled_moved_and_a_memorised_run_says_so_in_its_h
     d2 = diagnose(read_run(log))
     assert d2.verdict == "overfitting" and headline_key(d2) == "headline.overfitting.memorised"
     assert "next.hold_out" in d2.next_steps and "next.regularise" not in d2.next_steps
+
+
+# the thirty-third set's Thai-food CNN (and the twenty-sixth's groww sentiment model): a Keras history whose training
+# loss falls 1.92 -> 0.23 while validation never improves on its first epochs, wildly noisy, its one lucky low (1.70 at
+# epoch 8) the "best" that the rise rules measure from, against noise that the wild values make large: "converged"
+THAI_TRAIN = [1.923, 1.438, 1.14, 0.983, 0.837, 0.752, 0.651, 0.59, 0.452, 0.43, 0.451, 0.355, 0.3, 0.3, 0.271, 0.261, 0.24, 0.151, 0.182, 0.226]
+THAI_VAL = [2.343, 2.902, 3.18, 3.819, 3.026, 3.213, 2.827, 1.699, 7.708, 2.868, 4.072, 3.467, 4.124, 4.985, 3.785, 3.049, 1.715, 3.152, 3.362, 2.953]
+
+
+def test_validation_that_never_improved_while_training_fell_by_most_of_its_level_is_overfitting(tmp_path):
+    (tmp_path / "train_history.json").write_text(json.dumps({"loss": THAI_TRAIN, "val_loss": THAI_VAL}), encoding="utf-8")
+    d = diagnose(read_run(tmp_path / "train_history.json"))
+    f = d.finding("overfitting")
+    assert d.verdict == "overfitting" and f.key == "f.overfit.val_never_fell", (d.verdict, f.key)
+    # the medians of the first and last thirds (7 of 20), recomputed here
+    assert f.args["m"] == 7
+    assert f.args["val_start"] == pytest.approx(float(np.median(THAI_VAL[:7])), abs=1e-4)
+    assert f.args["val_end"] == pytest.approx(float(np.median(THAI_VAL[-7:])), abs=1e-4)
+    assert f.args["train_pct"] == f"{100 * (1 - np.median(THAI_TRAIN[-7:]) / np.median(THAI_TRAIN[:7])):.0f}"
+
+
+def test_validation_that_fell_a_little_while_training_fell_is_not_this_class(tmp_path):
+    # the same run whose validation's last third sits a little lower than its first: it did improve, and the rule
+    # does not apply (what the other rules make of it is theirs)
+    val = [x - 0.6 * i / 19 for i, x in enumerate(THAI_VAL)]
+    (tmp_path / "train_history.json").write_text(json.dumps({"loss": THAI_TRAIN, "val_loss": val}), encoding="utf-8")
+    assert diagnose(read_run(tmp_path / "train_history.json")).finding("overfitting").key != "f.overfit.val_never_fell"
+    # ... nor a run whose training, fallen by most of its level, ends above half of validation (a regularised model,
+    # its training above validation for most of the run: no gap opened)
+    val = [0.12 * x for x in THAI_VAL]
+    assert np.median(THAI_TRAIN[-7:]) > th.NEVER_FELL_TRAIN_REL * np.median(val[-7:])
+    (tmp_path / "train_history.json").write_text(json.dumps({"loss": THAI_TRAIN, "val_loss": val}), encoding="utf-8")
+    assert diagnose(read_run(tmp_path / "train_history.json")).finding("overfitting").key != "f.overfit.val_never_fell"

@@ -488,7 +488,39 @@ def case_pre_best_noise_min(past):
     best = pre[-1]
     vals = [0.9, *pre, best + 0.1, best + 5.0, best + 7.0, best + 1.4, best + 0.9]  # (the first: the start, step 0)
     run = make_run(list(np.linspace(1.1, 0.13, 100)), vals, v=None, val_tokens=float("nan"))
-    return checks.check_overfitting(context(run)).status == "fail"
+    f = checks.check_overfitting(context(run))
+    # (the rise rules' verdict: the series also ends above its start, which f.overfit.val_never_fell reads on its own)
+    return f.status == "fail" and f.key in ("f.overfit.val_rising", "f.overfit.val_rising_fit")
+
+
+def _never_fell_run(n_evals, fall):
+    """n_evals evaluations of 10 batches each: validation flat and noisy around 3.1 (the median of its last third
+    0.025 above its first's), training flat at 1.0 over the first third of the evaluations, then down to 1 - fall."""
+    pattern = [3.0, 3.2, 2.95, 3.15, 3.05, 3.1, 3.25, 2.9, 3.2, 3.0, 3.1, 3.05]
+    m = max(2, math.ceil(n_evals / 3))
+    # the last third: the first's values 0.025 higher, in reverse order (no rise from the best at the end for the rise
+    # rules to read)
+    vals = pattern[:m] + pattern[m : n_evals - m] + [x + 0.025 for x in reversed(pattern[:m])]
+    levels = np.concatenate([np.ones(m), np.linspace(1.0, 1.0 - fall, n_evals - m + 1)[1:]])
+    levels[-m:] = 1.0 - fall
+    losses = np.repeat(levels, 10) + np.tile([0.001, -0.001], 5 * n_evals)
+    return make_run(list(losses), [5.0, *vals], v=None, val_tokens=float("nan"))  # (the first: the start, step 0)
+
+
+@pins("NEVER_FELL_TRAIN_REL")
+def case_never_fell_train_rel(past):
+    # validation no lower over its last third than its first while training fell by a share just past (or short of)
+    # NEVER_FELL_TRAIN_REL of its level (ending far below half of validation either way): overfitting only past it
+    run = _never_fell_run(12, th.NEVER_FELL_TRAIN_REL * (1.1 if past else 0.9))
+    f = checks.check_overfitting(context(run))
+    return f.key == "f.overfit.val_never_fell"
+
+
+@pins("NEVER_FELL_EVALS_MIN")
+def case_never_fell_evals_min(past):
+    run = _never_fell_run(th.NEVER_FELL_EVALS_MIN if past else th.NEVER_FELL_EVALS_MIN - 1, 0.8)
+    f = checks.check_overfitting(context(run))
+    return f.key == "f.overfit.val_never_fell"
 
 
 def _steady(r, a=0.1):
