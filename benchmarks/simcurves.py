@@ -196,7 +196,7 @@ FAMILY_FORMATS: dict[str, tuple[str, ...]] = {f: CURVE_FORMATS + (("epochs",) if
     "several-runs": ("runs",),
 }
 RUNS_STYLES = ("named-lists", "matrix", "columns")
-PAGE_STYLES = ("markdown-list", "markdown-table", "prose", "two-numbers", "runs-table", "pair-table")
+PAGE_STYLES = ("markdown-list", "markdown-table", "prose", "two-numbers", "runs-table", "pair-table", "metrics-json")
 NO_CURVE_SHAPES = ("still-learning", "converged", "overfitting", "fine-tune")
 STUCK_CAUSES = ("dead-output", "lr-0", "frozen", "tiny-lr", "unigram")
 CONVERGED_BELOW_UNIGRAM = 0.7  # a converged run's level is below this share of the unigram level (see converged)
@@ -1426,7 +1426,8 @@ def _setup_output(case: Case) -> list[str]:
 def _write_page(case: Case, folder: Path) -> Path:
     """A results page of the run's final figures, no curve, in the case's style: a Markdown list or key-value table (a
     README's results), a sentence (notes), two summary numbers, a table of several runs' final losses (a sweep), or a
-    README's table of baselines whose one cell holds both final losses ("train/val loss" 3.6/8.8)."""
+    README's table of baselines whose one cell holds both final losses ("train/val loss" 3.6/8.8), or a ``metrics.json``
+    object of the final figures."""
     style = case.meta["style"]
     first, last = float(case.loss[0]), float(np.mean(case.loss[-max(1, case.loss.size // 20) :]))
     val = float(np.min(case.eval_val)) if case.eval_val.size else None
@@ -1450,6 +1451,12 @@ def _write_page(case: Case, folder: Path) -> Path:
         both = ("train/val loss", f"{last:.2f}/{val:.2f}") if val is not None else ("train loss", f"{last:.2f}")
         text = f"# Baselines\n\n| model | method | {both[0]} | script |\n|---|---|---|---|\n| base | LoRA | {both[1]} | train.py |\n"
         name = "README.md"
+    elif style == "metrics-json":  # one object a script dumps at the end of its run (json.dump(metrics, f, indent=2))
+        doc: dict[str, Any] = {"dataset": "text", "step": steps, "train_loss": last}
+        if val is not None:
+            doc.update({"val_loss": val, "val_perplexity": math.exp(val)})
+        doc["model_config"] = {"vocab_size": int(case.vocab), "n_layer": 4}
+        text, name = json.dumps(doc, indent=2) + "\n", "metrics.json"
     else:  # runs-table: the run beside others of its sweep, their final validation (or training) losses
         rng = np.random.default_rng([case.seed, int(case.meta["runs"])])
         finals = [val if val is not None else last] + [

@@ -1102,6 +1102,15 @@ def read_json(path: Path, *, step_col: str | None = None, train_col: str | None 
         raise LossdocError("error.json_invalid", path=str(path), line=1, col=1) from None
     table = _columns_to_table(doc)
     if table is None:
+        if isinstance(doc, dict) and not (step_col or train_col or val_col):
+            # one object of named figures (a metrics.json written at the end of a run: {"step": 999, "train_loss":
+            # 1.95, "val_loss": 2.03, ...}): a page of final figures, read as the values reader reads one
+            from lossdoc.runlog.readers import values
+
+            try:
+                return values.read(path)
+            except LossdocError:
+                pass
         raise LossdocError("error.json_shape", path=str(path))
     run = table_to_run(table, path, "json", step_col=step_col, train_col=train_col, val_col=val_col)
     if _rows_by_position(doc) is not None:

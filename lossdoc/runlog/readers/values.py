@@ -77,10 +77,11 @@ _NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,24})?(?:[eE][-+]?\d{1,3})?|\.\d{1,24}(?:[eE][
 # a value is a real number (a decimal point or an exponent) or nan/inf: an integer after a loss word is a count, a
 # status code or a setting ("loss: 1" in a config, "packet loss: 3", "GET /api/loss 404")
 _REAL = r"[-+]?(?:\d{1,15}\.\d{1,24}(?:[eE][-+]?\d{1,3})?|\d{1,15}[eE][-+]?\d{1,3}|\.\d{1,24}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
-# up to three words, then a loss word (whole, not the start of "loss_every"), then at most a separator, then a number
+# up to three words, then a loss word (whole, not the start of "loss_every"; "loss_mean" and "loss_avg" are the loss:
+# a batch's mean printed beside its per-sample losses), then at most a separator, then a number
 # that is not a share ("4.45%"), a range's start ("0.5-1.0") or the start of a longer token ("3.2.1", "2e")
 _VALUE = re.compile(
-    r"(?<![A-Za-z0-9_/.])((?:[A-Za-z][A-Za-z0-9]{0,20}[ \t_\-]{1,2}){0,3}" + _LOSS_WORDS + r")(?![A-Za-z0-9_])"
+    r"(?<![A-Za-z0-9_/.])((?:[A-Za-z][A-Za-z0-9]{0,20}[ \t_\-]{1,2}){0,3}" + _LOSS_WORDS + r"(?:_mean|_avg)?)(?![A-Za-z0-9_])"
     r"[ \t*_`'\"]{0,4}(?:[:=|][ \t*_`'\"|]{0,6}|[ \t]{1,3}(?:is|was)[ \t:]{1,3}|[ \t]{0,3}(?:为|是)[ \t:]{0,3})?(?:[~≈][ \t]?)?("
     + _REAL
     + r")(?![\w%\-/]|[.,]\w)",
