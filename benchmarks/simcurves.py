@@ -1229,9 +1229,10 @@ def _write_epochs(case: Case, folder: Path) -> Path:
     """One row per evaluation after training started (an epoch): the mean of the training records since the one before
     (NaN when one of them is, as a running mean is) and the validation loss. Half as a Keras History dumped by
     json.dump (``{"loss": [...], "val_loss": [...]}``, NaN as ``NaN``), half as a script's ``epoch,train_loss,val_loss``
-    CSV (NaN as ``nan``), chosen by a side generator; half of the CSVs are printed instead as a script's table drawn
+    CSV (NaN as ``nan``), chosen by a side generator; a quarter of the cases are printed instead as a script's table drawn
     with bars (``Epoch | Train Loss | Val Loss`` under a line of set-up output, a rule of dashes under the header, a
-    closing line after it: an f-string table in a console log)."""
+    closing line after it: an f-string table in a console log) and a quarter as two lists of each epoch's
+    loss after its number (``train_loss.txt`` and ``val_loss.txt``: ``Epoch 1: 2.0572`` or ``epoch1<TAB>0.2391``)."""
     side = np.random.default_rng(
         [case.seed, FAMILIES.index(case.family), TIERS.index(case.tier), FORMATS.index(case.fmt), case.step.size, EPOCHS_STREAM]
     )
@@ -1250,6 +1251,13 @@ def _write_epochs(case: Case, folder: Path) -> Path:
         path = folder / "training_log.csv"
         rows = ["epoch,train_loss,val_loss"] + [f"{e},{_num(t)},{_num(v)}" for e, (t, v) in enumerate(zip(train, val), start=1)]
         path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    elif side.random() < 0.5:
+        # each loss after its epoch's number, training and validation in two files (``Epoch 1: 2.0572``, or Chainer's
+        # ``epoch1<TAB>0.2391``), read as a pair by their names
+        fmt_line = "Epoch {e}: {x}\n" if side.random() < 0.5 else "epoch{e}\t{x}\n"
+        path = folder / "train_loss.txt"
+        path.write_text("".join(fmt_line.format(e=e, x=_num(t)) for e, t in enumerate(train, start=1)), encoding="utf-8")
+        (folder / "val_loss.txt").write_text("".join(fmt_line.format(e=e, x=_num(v)) for e, v in enumerate(val, start=1)), encoding="utf-8")
     else:
         path = folder / "train.log"
         rows = ["Files already downloaded and verified", "Epoch  |  Train Loss  |  Val Loss  ", "-" * 36]

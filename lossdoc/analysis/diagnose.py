@@ -104,6 +104,8 @@ def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
         steps.append("next.check_optimizer")
     if by["overfitting"].key in MEMORISED_KEYS and ctx.val.size < 2:
         steps.append("next.hold_out")  # memorising with no validation: there is no best epoch to stop at
+    elif by["overfitting"].key == "f.overfit.val_never_fell":
+        steps.append("next.generalise")  # validation never improved: no best epoch to stop at
     elif by["overfitting"].status == "fail" or by["overfitting"].key == "f.overfit.val_up_train_flat":
         steps.append("next.regularise")
     if verdict == "expected-plateau":

@@ -209,6 +209,8 @@ def explanation(d: Diagnosis, lang: str, names: EvalNames | None = None) -> list
         close += ".warn"  # healthy on the whole, but a warning above deserves a look: no "without any sign of trouble"
     elif d.verdict == "overfitting" and (f := d.finding("overfitting")) is not None and f.key in MEMORISED_KEYS and facts.evaluations < 2:
         close = "expl.close.memorised"  # no validation got worse: the training loss alone says it
+    elif d.verdict == "overfitting" and (f := d.finding("overfitting")) is not None and f.key == "f.overfit.val_never_fell":
+        close = "expl.close.never_generalised"  # no epoch was good: "stop at the best epoch" would mislead
     elif d.rule == "no-curve":
         close = "expl.close.no_curve"  # more steps of the same page would not help: the log itself would
     elif d.rule == "several-runs":

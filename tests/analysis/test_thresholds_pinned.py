@@ -493,14 +493,20 @@ def case_pre_best_noise_min(past):
     return f.status == "fail" and f.key in ("f.overfit.val_rising", "f.overfit.val_rising_fit")
 
 
-def _never_fell_run(n_evals, fall):
-    """n_evals evaluations of 10 batches each: validation flat and noisy around 3.1 (the median of its last third
-    0.025 above its first's), training flat at 1.0 over the first third of the evaluations, then down to 1 - fall."""
+def _never_fell_vals(n_evals, scale=1.0):
+    """Validation flat and noisy around 3.1 (times ``scale``), the median of its last third 0.025 above its first's."""
     pattern = [3.0, 3.2, 2.95, 3.15, 3.05, 3.1, 3.25, 2.9, 3.2, 3.0, 3.1, 3.05]
     m = max(2, math.ceil(n_evals / 3))
     # the last third: the first's values 0.025 higher, in reverse order (no rise from the best at the end for the rise
     # rules to read)
-    vals = pattern[:m] + pattern[m : n_evals - m] + [x + 0.025 for x in reversed(pattern[:m])]
+    return [scale * x for x in pattern[:m] + pattern[m : n_evals - m] + [x + 0.025 for x in reversed(pattern[:m])]]
+
+
+def _never_fell_run(n_evals, fall, scale=1.0):
+    """n_evals evaluations of 10 batches each: validation as ``_never_fell_vals``, training flat at 1.0 over the first
+    third of the evaluations, then down to 1 - fall."""
+    m = max(2, math.ceil(n_evals / 3))
+    vals = _never_fell_vals(n_evals, scale)
     levels = np.concatenate([np.ones(m), np.linspace(1.0, 1.0 - fall, n_evals - m + 1)[1:]])
     levels[-m:] = 1.0 - fall
     losses = np.repeat(levels, 10) + np.tile([0.001, -0.001], 5 * n_evals)
@@ -510,9 +516,20 @@ def _never_fell_run(n_evals, fall):
 @pins("NEVER_FELL_TRAIN_REL")
 def case_never_fell_train_rel(past):
     # validation no lower over its last third than its first while training fell by a share just past (or short of)
-    # NEVER_FELL_TRAIN_REL of its level (ending far below half of validation either way): overfitting only past it
+    # NEVER_FELL_TRAIN_REL of its level (ending far below a quarter of validation either way): overfitting only past it
     run = _never_fell_run(12, th.NEVER_FELL_TRAIN_REL * (1.1 if past else 0.9))
     f = checks.check_overfitting(context(run))
+    return f.key == "f.overfit.val_never_fell"
+
+
+@pins("NEVER_FELL_GAP_REL")
+def case_never_fell_gap_rel(past):
+    # training fallen to 0.2 (80%): validation scaled so that 0.2 is just under (or over) NEVER_FELL_GAP_REL of the
+    # lower of its last third's median and its last two's mean
+    v = _never_fell_vals(12)
+    low = min(float(np.median(v[-4:])), float(np.mean(v[-2:])))
+    scale = 0.2 / (th.NEVER_FELL_GAP_REL * low) * (1.1 if past else 0.9)
+    f = checks.check_overfitting(context(_never_fell_run(12, 0.8, scale)))
     return f.key == "f.overfit.val_never_fell"
 
 

@@ -124,18 +124,21 @@ def _delimiter(header: str) -> str:
 def _cells(line: str, delim: str) -> list[str]:
     if delim == WHITESPACE:
         return line.split()
-    cells = next(csv.reader([line], delimiter=delim), [])
-    return _pipe_cells(cells) if delim == PIPE else cells
+    if delim == PIPE:
+        return pipe_cells(line)
+    return next(csv.reader([line], delimiter=delim), [])
 
 
-def _pipe_cells(cells: list[str]) -> list[str]:
-    """A bar-drawn row's cells, stripped, without the empty cells its outer bars make (``| 1 | 2.3 |``)."""
-    cells = [c.strip() for c in cells]
-    if len(cells) > 1 and not cells[0]:
-        cells = cells[1:]
-    if len(cells) > 1 and not cells[-1]:
-        cells = cells[:-1]
-    return cells
+def pipe_cells(line: str) -> list[str]:
+    """A bar-drawn row's cells, stripped: the line split at its bars (no quoting: such a table quotes nothing), without
+    the empty cells its outer bars make (``| 1 | 2.3 |``), only where the line has them (a presto row's empty first
+    cell is a cell)."""
+    body = line.strip()
+    if body.startswith(PIPE):
+        body = body[1:]
+    if body.endswith(PIPE):
+        body = body[:-1]
+    return [c.strip() for c in body.split(PIPE)]
 
 
 _INTEGER = re.compile(r"^[ \t]*[-+]?\d{1,15}[ \t]*$")
@@ -248,9 +251,15 @@ _POSITIONS = set(STEP_NAMES) | set(EPOCH_NAMES) | {"ep", "iter", "iters", "it", 
 
 
 def _has_position(cols: list[str]) -> bool:
-    """Whether a header names a step, iteration or epoch column: a bar-drawn table without one is a table of final
-    figures (one row per model or setting), not a curve (as in readers/markdown.py)."""
-    return any(norm_name(c) in _POSITIONS for c in cols)
+    """Whether a header's first column is a step, iteration or epoch: a bar-drawn table without one first is a table of
+    final figures (one row per model or setting: ``| model | steps | loss |``), not a curve (as in readers/markdown.py)."""
+    return bool(cols) and norm_name(cols[0]) in _POSITIONS
+
+
+def _pipe_row(cells: list[str], n: int) -> bool:
+    """Whether a bar-drawn table's first row under a header of n columns is data: n cells, each a number or empty (an
+    evaluation not run at that step), the first a number."""
+    return len(cells) == n and to_float(cells[0]) is not None and all(not c or to_float(c) is not None for c in cells)
 
 
 def table_start(lines: list[str]) -> int | None:
@@ -267,7 +276,7 @@ def table_start(lines: list[str]) -> int | None:
             continue
         nxt = next((x for x in lines[i + 1 : i + 3] if x.strip() and not is_rule(x)), None)
         row = _cells(nxt, delim) if nxt is not None else []
-        if len(row) == len(cols) and all(to_float(c) is not None for c in row):
+        if _pipe_row(row, len(cols)) if delim == PIPE else len(row) == len(cols) and all(to_float(c) is not None for c in row):
             if any(_LOSS_VALUE.search(x) for x in lines[:i]):
                 return None  # the lines before it print losses themselves: a console log that ends with a table
             return i if any(x.strip() for x in lines[:i]) else None
@@ -317,8 +326,14 @@ def detect_csv(path: Path, head: str) -> bool:
         return True
     if len(cols) < 2 or not all(_HEADER_CELL.match(c.strip()) for c in cols):
         return False
-    if delim == PIPE and not _has_position(cols):
-        return False  # a bar-drawn table of final figures, not a curve
+    if delim == PIPE:
+        # a bar-drawn table of final figures is not a curve, nor a console whose lines hold bars under a header of
+        # the same names ("Epoch | Step | Loss" over "Epoch 0 | Step 10 | Loss 2.95"): its first row must be numbers
+        lines = head.lstrip("\ufeff").splitlines()
+        at = next(i for i, x in enumerate(lines) if x.strip())  # the header's line
+        nxt = next((x for x in lines[at + 1 : at + 3] if x.strip() and not is_rule(x)), None)
+        if not _has_position(cols) or nxt is None or not _pipe_row(pipe_cells(nxt), len(cols)):
+            return False
     if delim == WHITESPACE and any(to_float(c) is not None for c in cols):
         return False  # "step 100 loss 3.2" is a console line, not a header
     names = {norm_name(c) for c in cols}
@@ -422,6 +437,11 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
                 if text.strip() and not is_rule(text):
                     yield n, text.split()
             return
+        if self.delim == PIPE:  # a table drawn with bars quotes nothing: split each line at its bars
+            for n, text in it:
+                if text.strip() and not is_rule(text):
+                    yield n, pipe_cells(text)
+            return
         # One csv reader over the remaining lines (a reader per line costs several times more on big tables).
         # Each record must come from one line, as when every line was parsed on its own.
         fed = [0, 0, 0]  # the number of the last line fed, lines fed since the last record, the first of them
@@ -448,17 +468,19 @@ class csv_rows:  # noqa: N801 (used like a function that returns an iterator)
             if fed[1] > 1:
                 raise LossdocError("error.csv_bad", path=str(path), line=fed[2], detail="unexpected end of data")
             fed[1] = 0
-            yield fed[0], (_pipe_cells(values) if self.delim == PIPE else values)
+            yield fed[0], values
 
 
 def _split(line: str, delim: str, path: Path, lineno: int) -> list[str]:
     if delim == WHITESPACE:
         return line.split()
+    if delim == PIPE:
+        return pipe_cells(line)
     try:
         fields = next(csv.reader([line], delimiter=delim, strict=True), [])
     except csv.Error as exc:
         raise LossdocError("error.csv_bad", path=str(path), line=lineno, detail=str(exc)) from None
-    return _pipe_cells(fields) if delim == PIPE else fields
+    return fields
 
 
 class JsonlColumns(Table):
@@ -1086,6 +1108,26 @@ def _columns_to_table(doc: Any) -> Table | None:
     return None
 
 
+_LOSSY_KEY = re.compile(r"loss|nll|ppl|perplexity", re.IGNORECASE)
+
+
+def _figures_only(doc: Any, depth: int = 0) -> bool:
+    """Whether a JSON document is figures, not a curve in a shape no reader knows: no array of two numbers or more
+    anywhere, and no key naming a loss over anything but one number (``{"train_loss": {"0": 3.0, "100": 2.6}}`` is a
+    curve keyed by step). Nested objects are looked into (8 levels at most)."""
+    if depth > 8:
+        return False
+    if isinstance(doc, list):
+        return sum(isinstance(x, (int, float)) and not isinstance(x, bool) for x in doc) < 2 and all(_figures_only(x, depth + 1) for x in doc)
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            if isinstance(v, (dict, list)) and _LOSSY_KEY.search(str(k)):
+                return False
+            if not _figures_only(v, depth + 1):
+                return False
+    return True
+
+
 def read_json(path: Path, *, step_col: str | None = None, train_col: str | None = None, val_col: str | None = None, **_: Any) -> Run:
     from lossdoc.runlog.readers._common import file_size_ok
 
@@ -1102,7 +1144,7 @@ def read_json(path: Path, *, step_col: str | None = None, train_col: str | None 
         raise LossdocError("error.json_invalid", path=str(path), line=1, col=1) from None
     table = _columns_to_table(doc)
     if table is None:
-        if isinstance(doc, dict) and not (step_col or train_col or val_col):
+        if isinstance(doc, dict) and not (step_col or train_col or val_col) and _figures_only(doc):
             # one object of named figures (a metrics.json written at the end of a run: {"step": 999, "train_loss":
             # 1.95, "val_loss": 2.03, ...}): a page of final figures, read as the values reader reads one
             from lossdoc.runlog.readers import values

@@ -8,8 +8,13 @@
     3.72, 3.59, 3.41, ...         -> one row of numbers, the file's only line, separated by commas, semicolons, tabs
                                      or spaces (a C++ or shell loop's ``out << loss << ", "``, ``np.savetxt`` of one row)
 
+    Epoch 1: 2.0572               -> each value after its counter (epoch, ep, step, iter, iteration, it or batch, then
+    epoch2<TAB>1.9251                the number, ``/total`` optional, then ``:``, ``=``, ``,``, ``|`` or blanks): the same
+                                     word on every line, the counter read as the value's step (an epoch's loss log)
+
 The steps are the line numbers: value *i* (counted from 1, over the values only) is step *i*. A warning says
-so, since the file does not tell how many updates lie between two values.
+so, since the file does not tell how many updates lie between two values. Counters, where every line has one, are
+the steps instead (warning ``warn.numbers_counter``).
 
 Which series a file is comes from its name (or its one-word header): ``val``, ``valid``, ``validation``,
 ``eval``, ``dev`` or ``test`` as a word of the name makes it the evaluation series, anything else the
@@ -46,7 +51,7 @@ from lossdoc.runlog.readers._common import (
     sniff_encoding,
     to_float,
 )
-from lossdoc.runlog.run import ReaderWarning, Run
+from lossdoc.runlog.run import Event, ReaderWarning, Run
 
 _VAL_WORDS = ("val", "valid", "validation", "eval", "evaluation", "dev", "test")
 _TRAIN_WORDS = ("train", "training")
@@ -59,8 +64,32 @@ HEAD_BYTES = 8192  # as much of a file as detection looks at (readers.HEAD_BYTES
 PARTNER_SCAN = 200  # at most this many names are looked at for a folder's list of numbers
 
 
+# a counter before a value: "Epoch 1: 2.0572", "epoch1<TAB>0.2391", "step 100 = 2.31", "Iter 3/10 | 1.95"
+_COUNTER = re.compile(r"^(epoch|ep|step|iter|iteration|it|batch)[ \t_]?(\d{1,12})(?:/\d{1,12})?[ \t]*[:=,|\t ][ \t]*", re.IGNORECASE)
+
+
+def _counter(s: str) -> tuple[str | None, int, str]:
+    """(the counter's word, lower case, its number, the rest of the line) of a line that starts with a counter, else
+    (None, 0, the line)."""
+    m = _COUNTER.match(s)
+    if m is None:
+        return None, 0, s
+    return m.group(1).lower(), int(m.group(2)), s[m.end() :].strip()
+
+
 def _is_number_line(s: str) -> bool:
     return len(s.split()) == 1 and to_float(s) is not None
+
+
+def _counted(lines: list[str]) -> bool:
+    """Whether every line is one number after a counter of one word (``_COUNTER``): an epoch's loss log."""
+    words = set()
+    for x in lines:
+        word, _, rest = _counter(x)
+        if word is None or not _is_number_line(rest):
+            return False
+        words.add(word)
+    return len(words) == 1
 
 
 def _header_kind(s: str) -> str | None:
@@ -162,6 +191,8 @@ def _looks_like_list(text: str, complete: bool, rows: bool = True) -> bool:
     lines = [x for x in lines if x and not x.startswith("#")]
     if lines and _header_kind(lines[0]) is not None:
         lines = lines[1:]
+    if len(lines) >= MIN_VALUES and _counted(lines):
+        lines = [_counter(x)[2] for x in lines]
     if len(lines) < MIN_VALUES or not all(_is_number_line(x) for x in lines):
         return False
     return any(not re.fullmatch(r"[-+]?\d+", x) for x in lines)
@@ -210,9 +241,13 @@ def _same_case(old: str, new: str) -> str:
     return new.upper() if old.isupper() else new.capitalize() if old[:1].isupper() else new
 
 
-def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[int], TextLines]:
-    """(values, header kind, line of each value, lines that are not numbers, the lines) of one list."""
+def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[int], TextLines, list[int], str | None]:
+    """(values, header kind, line of each value, lines that are not numbers, the lines, the counter before each value,
+    the counter's word) of one list; no counters (an empty list, None) unless the first value has one, and then a line
+    without one, or with another word, is not a number."""
     lines = TextLines(path, cap=ROW_LINE_CAP)
+    counters: list[int] = []
+    counted: str | None = None
     values: list[float] = []
     linenos: list[int] = []
     bad: list[int] = []
@@ -265,13 +300,22 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
             header = _header_kind(s)
             if header is not None:
                 continue
+        word, count, rest = _counter(s)
+        if not values and not bad and word is not None and _is_number_line(rest):
+            counted = word  # the first value has a counter: every one must
+        if counted is not None:
+            if word != counted or not _is_number_line(rest):
+                bad.append(lineno)
+                continue
+            s = rest
+            counters.append(count)
         v = to_float(s) if len(s.split()) == 1 else None
         if v is None:
             bad.append(lineno)
             continue
         values.append(v)
         linenos.append(lineno)
-    return values, header, linenos, bad, lines
+    return values, header, linenos, bad, lines, counters, counted
 
 
 def _partner(path: Path, role: str) -> Path | None:
@@ -315,14 +359,15 @@ def resolve(folder: Path) -> Path | None:
 
 
 def read(path: Path, **_: Any) -> Run:
-    values, header, _linenos, bad, lines = _read_values(path)
+    values, header, _linenos, bad, lines, counters, counted = _read_values(path)
     role = _role(path, header)
     run = Run(source=str(path), format="numbers")
     lines.warn_long(run)
     partner = _partner(path, role)
     p_values: list[float] = []
+    p_counters: list[int] = []
     if partner is not None:
-        p_values, p_header, _pl, p_bad, p_lines = _read_values(partner)
+        p_values, p_header, _pl, p_bad, p_lines, p_counters, _pw = _read_values(partner)
         p_lines.warn_long(run)
         if p_bad:
             run.warnings.append(ReaderWarning("warn.numbers_partner_not_numbers", {"file": partner.name, "count": len(p_bad), "first": p_bad[0]}))
@@ -339,23 +384,53 @@ def read(path: Path, **_: Any) -> Run:
     val_file = path.name if role == "val" else (partner.name if partner is not None and p_values else "")
     run.records_read = len(values) + len(p_values)
     run.records_skipped = len(bad)
-    series_from_lists(run, train, val)
+    # counters as steps where this file has one before every value, rising, and its partner (if any) has the same ones
+    steps: list[int] | None = None
+    if counters and len(counters) == len(values) and all(b > a for a, b in zip(counters, counters[1:], strict=False)):
+        if not p_values or p_counters == counters:
+            steps = counters
+    series_from_lists(run, train, val, steps=steps, epochs=counted in ("epoch", "ep"))
+    _nonfinite_events(run, train, train_file, "nonfinite_loss")
+    _nonfinite_events(run, val, val_file, "nonfinite_val")
     files = ", ".join(f for f in (train_file, val_file) if f)
-    run.warnings.append(ReaderWarning("warn.numbers_steps", {"files": files}))
+    if steps is not None:
+        run.warnings.append(ReaderWarning("warn.numbers_counter", {"files": files, "word": counted}))
+    else:
+        run.warnings.append(ReaderWarning("warn.numbers_steps", {"files": files}))
     if train and val:
         key = "warn.numbers_paired" if len(train) == len(val) else "warn.numbers_spread"
         run.warnings.append(ReaderWarning(key, {"train_file": train_file, "val_file": val_file, "n_train": len(train), "n_val": len(val)}))
     return finish(run, path, "error.numbers_no_values")
 
 
-def series_from_lists(run: Run, train: list[float], val: list[float]) -> None:
-    """The Run's series from the two lists (see the module's docstring); also for one run's lists printed in one file
-    (readers/values.py)."""
-    n, m = len(train), len(val)
-    if n and m and n == m:
-        run.epochs = epoch_series([(float(i), float(i), t, v, NAN) for i, (t, v) in enumerate(zip(train, val), 1)])
+def _nonfinite_events(run: Run, values: list[float], file: str, kind: str) -> None:
+    """An event at the first value that is not finite: a list holds every value its loop computed, so a NaN in it
+    is a loss that went NaN, not a placeholder where nothing was measured (as an empty cell of a table may be)."""
+    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+    if not bad:
         return
-    run.batches = batch_series({i: (NAN, t, NAN, NAN, NAN) for i, t in enumerate(train, 1)})
+    i = bad[0]
+    steps = run.epochs.step if kind == "nonfinite_val" or not len(run.batches) else run.batches.step  # where the list went
+    step = float(steps[i]) if i < len(steps) else float(i + 1)
+    run.events.append(
+        Event(kind, step, f"{'NaN' if math.isnan(values[i]) else 'an infinite value'} at value {i + 1} of {file} ({len(bad)} of {len(values)})")
+    )
+
+
+def series_from_lists(run: Run, train: list[float], val: list[float], steps: list[int] | None = None, epochs: bool = False) -> None:
+    """The Run's series from the two lists (see the module's docstring); also for one run's lists printed in one file
+    (readers/values.py). ``steps``: the counter before each value (of the longer list, or of both when they are as
+    long), else their places 1..N; ``epochs``: the counter counts epochs (an evaluation row's epoch is its counter)."""
+    n, m = len(train), len(val)
+    at = [float(x) for x in steps] if steps is not None and len(steps) == max(n, m) else [float(i) for i in range(1, max(n, m) + 1)]
+    if n and m and n == m:
+        rows = [(at[i] if epochs or steps is None else float(i + 1), at[i], t, v, NAN) for i, (t, v) in enumerate(zip(train, val))]
+        run.epochs = epoch_series(rows)
+        return
+    if not n:
+        run.epochs = epoch_series([(at[k] if epochs else float(k + 1), at[k], NAN, v, NAN) for k, v in enumerate(val)])
+        return
+    run.batches = batch_series({int(at[i]): (NAN, t, NAN, NAN, NAN) for i, t in enumerate(train)})
     if m:
-        steps = [float(math.floor(k * n / m + 0.5)) if n else float(k) for k in range(1, m + 1)]
-        run.epochs = epoch_series([(float(k), s, NAN, v, NAN) for k, (s, v) in enumerate(zip(steps, val), 1)])
+        val_steps = [at[int(math.floor(k * n / m + 0.5)) - 1] for k in range(1, m + 1)]
+        run.epochs = epoch_series([(float(k), s, NAN, v, NAN) for k, (s, v) in enumerate(zip(val_steps, val), 1)])

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from lossdoc.analysis import diagnose
 from lossdoc.cli import run as lossdoc_cli
 from lossdoc.errors import LossdocError
 from lossdoc.runlog.readers import read_run
@@ -157,3 +158,54 @@ def test_a_json_array_of_losses_is_a_list_of_numbers(tmp_path):
         read_run(tmp_path / "ids.json")
     (tmp_path / "rec.json").write_text(json.dumps([{"step": 1, "loss": 3.0}, {"step": 2, "loss": 2.5}]))
     assert read_run(tmp_path / "rec.json").format == "json"
+
+
+# ---------------------------------------------------------------- each value after its counter
+# Class of the twenty-ninth and thirty-first held-out sets (docs/accuracy.md): a word2vec run's loss_log.txt
+# ("Epoch 1: 2.0572" a line) and a Chainer demo's train_loss.txt ("epoch1<TAB>0.2391") were refused as no log.
+
+
+def test_values_after_their_epoch_numbers_are_a_list_whose_steps_are_the_counters(tmp_path):
+    (tmp_path / "loss_log.txt").write_text("Epoch 1: 2.0572\nEpoch 2: 1.9251\nEpoch 3: 1.9113\nEpoch 4: 1.9000\nEpoch 5: 1.8912\n", encoding="utf-8")
+    run = read_run(tmp_path / "loss_log.txt")
+    assert run.format == "numbers"
+    np.testing.assert_allclose(run.batches.loss, [2.0572, 1.9251, 1.9113, 1.9000, 1.8912])
+    assert list(run.batches.step) == [1, 2, 3, 4, 5]
+    assert [w.key for w in run.warnings] == ["warn.numbers_counter"]
+    assert run.warnings[0].args == {"files": "loss_log.txt", "word": "epoch"}
+
+
+def test_counters_that_skip_are_the_steps_and_a_tab_separated_counter_is_one(tmp_path):
+    (tmp_path / "train_loss.txt").write_text("".join(f"step{100 * k}\t{3.0 - 0.1 * k:.4f}\n" for k in range(1, 8)), encoding="utf-8")
+    run = read_run(tmp_path / "train_loss.txt")
+    assert list(run.batches.step) == [100 * k for k in range(1, 8)]
+
+
+def test_two_counted_files_pair_as_epochs(tmp_path):
+    (tmp_path / "train_loss.txt").write_text("".join(f"epoch{e}\t{2.0 - 0.1 * e:.3f}\n" for e in range(1, 7)), encoding="utf-8")
+    (tmp_path / "val_loss.txt").write_text("".join(f"epoch{e}\t{2.1 - 0.05 * e:.3f}\n" for e in range(1, 7)), encoding="utf-8")
+    run = read_run(tmp_path / "train_loss.txt")
+    assert list(run.epochs.epoch) == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(run.epochs.val_loss, [2.1 - 0.05 * e for e in range(1, 7)], atol=1e-9)
+
+
+def test_lines_with_different_counters_or_no_counter_are_no_list(tmp_path):
+    (tmp_path / "a.txt").write_text("Epoch 1: 2.05\nStep 2: 1.92\nEpoch 3: 1.91\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Epoch 1: 2.05\n1.92\nEpoch 3: 1.91\n", encoding="utf-8")
+    (tmp_path / "c.txt").write_text("Epoch 1: loss 2.05\nEpoch 2: loss 1.92\n", encoding="utf-8")  # the console reader's
+    for name in ("a.txt", "b.txt", "c.txt"):
+        try:
+            assert read_run(tmp_path / name).format != "numbers", name
+        except LossdocError:
+            pass
+
+
+def test_a_nan_in_a_list_is_a_loss_gone_nan(tmp_path):
+    # a bare list holds every value its loop computed: a NaN in it is no placeholder (two paired lists with NaN at
+    # their ends were "converged", the NaN read as evaluations not run)
+    (tmp_path / "train_losses.txt").write_text("8.1\n6.5\n5.6\n17.3\nnan\nnan\n", encoding="utf-8")
+    (tmp_path / "val_losses.txt").write_text("8.0\n6.4\n5.5\n17.2\nnan\nnan\n", encoding="utf-8")
+    run = read_run(tmp_path / "train_losses.txt")
+    assert [(e.kind, e.step) for e in run.events] == [("nonfinite_loss", 5.0), ("nonfinite_val", 5.0)]
+    d = diagnose(run)
+    assert d.verdict == "broken" and d.finding("nonfinite-loss").status == "fail"

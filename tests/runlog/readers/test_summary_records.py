@@ -70,3 +70,20 @@ def test_a_dump_of_per_sample_losses_with_their_mean_is_one_value(tmp_path):
     run = read_run(path)
     assert [v["value"] for v in run.config["values"]] == [1.636504888534546]
     assert diagnose(run).verdict == "inconclusive"
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"train_loss": {"0": 3.0, "100": 2.6, "200": 2.4}, "val_loss": {"0": 3.1, "200": 2.5}, "best_val_loss": 2.4},
+        {"losses": {"train": [3.0, 2.6, 2.4], "val": [3.1, 2.5]}, "final_val_loss": 2.4},
+    ],
+    ids=["keyed-by-step", "arrays-beside-a-figure"],
+)
+def test_a_json_object_that_holds_a_curve_is_not_called_final_figures(tmp_path, doc):
+    # a curve in a shape no reader knows is refused (the user can say which format it is), not read as its figures
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    with pytest.raises(LossdocError) as err:
+        read_run(path)
+    assert err.value.key == "error.json_shape"

@@ -88,3 +88,54 @@ def test_rules():
         assert is_rule(line), line
     for line in ["--", "| 1 | 2.3 |", "---a---", "", "1 - 2 - 3 - 4"]:
         assert not is_rule(line), line
+
+
+def test_empty_cells_where_no_evaluation_ran_and_a_border_first(tmp_path):
+    # tabulate's psql output of a log evaluated every other step: its first row's validation cell is empty
+    table = (
+        "+--------+--------+------------+\n|   step |   loss |   val_loss |\n|--------+--------+------------|\n"
+        "|     10 |   2.5  |            |\n|     20 |   2.3  |        2.4 |\n|     30 |   2.1  |            |\n"
+        "|     40 |   2.0  |        2.2 |\n+--------+--------+------------+\n"
+    )
+    path = tmp_path / "log.txt"
+    path.write_text(table, encoding="utf-8")
+    run = read_run(path)
+    np.testing.assert_allclose(run.batches.loss, [2.5, 2.1])  # the rows without an evaluation
+    np.testing.assert_allclose(run.epochs.val_loss, [2.4, 2.2])
+
+
+def test_a_presto_row_keeps_its_empty_first_cell(tmp_path):
+    # no outer bars: an empty first cell is a cell (a missing evaluation), the columns do not shift
+    table = "   step |   val_loss |   loss\n--------+------------+--------\n     10 |            |   2.5\n     20 |        2.4 |   2.3\n     30 |            |   2.1\n"
+    path = tmp_path / "log.txt"
+    path.write_text(table, encoding="utf-8")
+    run = read_run(path)
+    assert list(run.epochs.step) == [20.0]
+    np.testing.assert_allclose(run.epochs.val_loss, [2.4])
+
+
+def test_a_position_column_that_is_not_first_is_a_table_of_figures(tmp_path):
+    # one row per model, its steps a setting (5000 in each): not a curve, whatever a cell says
+    path = tmp_path / "results.txt"
+    path.write_text(
+        "| model | steps | loss | val_loss |\n|---|---|---|---|\n| a | 5000 | 2.1 | 2.3 |\n| b | 5000 | 2.0 | 2.2 |\n| c | 5000 | 1.9 | 2.4 |\n"
+    )
+    try:
+        run = read_run(path)
+    except LossdocError:
+        return
+    assert run.format != "csv"
+
+
+def test_a_console_of_named_cells_under_a_header_of_the_same_names_is_the_consoles(tmp_path):
+    lines = ["Epoch | Step | Loss | LR"] + [f"Epoch 0 | Step {s} | Loss {3.0 - s / 1000:.3f} | LR 3e-4" for s in range(10, 300, 10)]
+    path = tmp_path / "train.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = read_run(path)
+    assert run.format == "console" and len(run.batches) == 29
+
+
+def test_a_quote_in_a_line_after_the_table_is_no_quoting(tmp_path):
+    path = tmp_path / "logs.txt"
+    path.write_text(_fstring_table() + '"done" said the script\n', encoding="utf-8")
+    np.testing.assert_allclose(read_run(path).epochs.train_loss, TRAIN)
