@@ -25,7 +25,9 @@ Hugging Face Trainer prints (``{'loss': 1.6282, 'learning_rate': 1.8e-05, 'epoch
 (the line with ``train_runtime``, whose ``train_loss`` is the mean of the whole run) is skipped.
 
 A batch line without a step is placed by its epoch and batch number (``Batch 7/250`` of
-epoch 2 is step 257), else counted in order (a warning says so). A line that names a loss
+epoch 2 is step 257), else counted in order (a warning says so). Evaluations that name no step nor epoch, in a log
+with no batch line and no other text (two lines at most), are blocks of an epoch's figures: the same figure again
+starts the next block, and the blocks are epochs 1, 2, ... in order (``warn.evals_counted``). A line that names a loss
 whose value is not a number is skipped and counted. Lines are matched only up to
 MATCH_CAP characters, with patterns that run in linear time.
 """
@@ -357,7 +359,11 @@ def read(path: Path, **_: Any) -> Run:
     last_batch, last_was_batch = 0, False
     bar_steps: dict[int, int] = {}  # the steps of records read from a progress bar's postfix -> the bar's own counter
     stepless_before = stepless_after = 0  # evaluations naming no step nor epoch, before and after the first batch line
+    seq = 0  # ... before any batch line: the block they are in (the same figure again starts the next one)
+    not_figures = 0  # lines that are neither blank nor one figure ("valid loss: 46.19"): a report, if many
     for lineno, line in lines:
+        if line.strip() and not _FIGURE_LINE.match(line[:MATCH_CAP]):
+            not_figures += 1
         facts = _line_facts(line)
         if (
             not _has_loss(facts)
@@ -454,6 +460,12 @@ def read(path: Path, **_: Any) -> Run:
                     stepless_after += 1
                 else:
                     stepless_before += 1
+                    # a loop that prints each epoch's figures as a block naming no epoch ("valid loss: 46.19" then,
+                    # next epoch, "valid loss: 45.83"): the same figure again starts the next block
+                    row0 = evals.get(_block_key(seq))
+                    if row0 is not None and ((val is not None and not math.isnan(row0[3])) or (mean is not None and not math.isnan(row0[2]))):
+                        seq += 1
+                    step = None if seq == 0 else -float(seq)  # (numbered after the loop: _number_blocks)
             last_was_batch = False
             key = (NAN if ep is None else ep, NAN if step is None else step)
             row = evals.setdefault(key, [NAN if ep is None else ep, NAN if step is None else step, NAN, NAN])
@@ -496,6 +508,8 @@ def read(path: Path, **_: Any) -> Run:
         row = evals.pop((NAN, NAN))
         row[1] = at
         evals[(NAN, at)] = row
+    if seq:
+        evals = _number_blocks(run, evals, seq, bool(batches) or not_figures > BLOCK_OTHER_LINES)
     postfix = _postfix_interval(batches, bar_steps)
     if postfix is not None:
         # a progress bar drawn at every step, its postfix set every k: the draws between are the same number again
@@ -526,6 +540,36 @@ def read(path: Path, **_: Any) -> Run:
     run.records_skipped = len(bad)
     _assemble(run, batches, evals)
     return finish(run, path, "error.console_no_lines")
+
+
+# a line that is one figure: a name (a few words), ':' or '=', a number ("valid loss: 46.19", "train accu = 0.41")
+_FIGURE_LINE = re.compile(r"^[ \t]*[A-Za-z][A-Za-z0-9_ ./\-]{0,40}[:=][ \t]*[-+]?(?:\d{1,15}(?:\.\d{0,20})?|\.\d{1,20})(?:[eE][-+]?\d{1,3})?[ \t]*$")
+BLOCK_OTHER_LINES = 2  # lines of other text (a title, a closing line) a log of blocks may hold; more, and it is a report
+
+
+def _block_key(k: int) -> tuple[float, float]:
+    """The key of the k-th block of evaluations that name no position (read before any batch line): the first keeps
+    the key of an unplaced evaluation, the others a negative step until ``_number_blocks``."""
+    return (NAN, NAN) if k == 0 else (NAN, -float(k))
+
+
+def _number_blocks(run: Run, evals: dict[tuple[float, float], list[float]], seq: int, unplaced: bool) -> dict[tuple[float, float], list[float]]:
+    """Blocks 0..seq of evaluations that name no position: in a log of nothing but blank lines and figures (at most
+    BLOCK_OTHER_LINES others), epochs 1..seq+1 in order (warning ``warn.evals_counted``). Beside batch lines (printed
+    before them, a report and then a run), or among other text (a report of several models, a block each: an n-gram
+    report's "dev perplexity" per order), they are no epochs: only the last block's figures are kept, unplaced, as before
+    there were blocks (``unplaced``)."""
+    blocks = [evals.pop(_block_key(k)) for k in range(seq + 1) if _block_key(k) in evals]
+    if unplaced:
+        last = blocks[-1]
+        last[0], last[1] = NAN, NAN
+        evals[(NAN, NAN)] = last
+        return evals
+    for k, row in enumerate(blocks, start=1):
+        row[0], row[1] = float(k), float(k)
+        evals[(float(k), float(k))] = row
+    run.warnings.append(ReaderWarning("warn.evals_counted", {"count": len(blocks)}))
+    return evals
 
 
 STAGE_MOVED_REL = 0.1  # a run whose loss moved less than this share of its first loss cannot show a fresh start

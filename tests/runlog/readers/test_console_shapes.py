@@ -110,3 +110,52 @@ def test_a_validation_value_printed_alone_under_its_heading(tmp_path):
         + "".join(f"Evaluating...\n0.{60 + e}\n" for e in range(1, 5))
     )
     assert not len(read_run(acc).epochs)
+
+
+# ---------------------------------------------------------------- blocks of an epoch's figures naming no epoch
+# Class of the thirty-third held-out set (docs/accuracy.md): a loop printing "train accu: X / valid loss: Y / valid accu:
+# Z" once an epoch, no epoch number anywhere, 29 times; every evaluation fell on one unplaced key and the last one won:
+# one evaluation, "too little in this log" (judged converged: 46.2 -> 16.6 by epoch 9, then flat).
+
+
+def _blocks(vals, train_word="train accu"):
+    return "".join(f"{train_word}: {40 - i:.4f}\nvalid loss: {v:.6f}\nvalid accu: {0.1 * (i % 7):.4f}\n\n" for i, v in enumerate(vals))
+
+
+def test_blocks_of_figures_naming_no_epoch_are_read_in_order(tmp_path):
+    vals = [46.19, 45.83, 45.01, 43.35, 39.75, 33.33, 25.77, 20.16, 16.61, 16.80, 16.5, 16.4, 16.6, 16.3]
+    (tmp_path / "val_loss.txt").write_text(_blocks(vals), encoding="utf-8")
+    run = read_run(tmp_path / "val_loss.txt")
+    assert list(run.epochs.epoch) == list(range(1, len(vals) + 1))
+    np.testing.assert_allclose(run.epochs.val_loss, vals)
+    assert [w.key for w in run.warnings] == ["warn.evals_counted"] and run.warnings[0].args == {"count": len(vals)}
+
+
+def test_one_stepless_evaluation_before_training_is_still_step_0(tmp_path):
+    # the rule the blocks leave alone: one evaluation before the first training line is the model before its first update
+    lines = ["initial val loss: 3.20"] + [f"step {s} loss {3.2 - s / 500:.3f}" for s in range(10, 210, 10)]
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = read_run(tmp_path / "train.log")
+    assert list(run.epochs.step) == [0.0] and not any(w.key == "warn.evals_counted" for w in run.warnings)
+
+
+def test_blocks_printed_before_a_run_keep_only_the_last_unplaced(tmp_path):
+    # a report of two blocks and then a run: the blocks cannot be placed on the run's steps
+    text = "valid loss: 3.30\nvalid loss: 3.10\n" + "".join(f"step {s} loss {3.0 - s / 1000:.3f}\n" for s in range(10, 210, 10))
+    (tmp_path / "train.log").write_text(text, encoding="utf-8")
+    run = read_run(tmp_path / "train.log")
+    assert not any(w.key == "warn.evals_counted" for w in run.warnings)
+    assert not np.any(run.epochs.step < 0) and list(run.epochs.val_loss) == [3.10]  # unplaced, as before blocks
+
+
+def test_a_report_of_several_models_a_block_each_is_no_epochs(tmp_path):
+    # an n-gram report: one dev perplexity per model order, among other text (the thirty-third set's Darija report,
+    # judged inconclusive): the blocks are models, not epochs
+    text = "".join(
+        f"  --- training {n}-gram model ---\n    fit time       : {3.0 * n:.1f} s\n    dev  perplexity: {p:.2f}\n    saved -> ar_{n}gram.pkl\n\n"
+        for n, p in ((1, 4672.09), (2, 794.57), (3, 470.2))
+    )
+    (tmp_path / "train_log.txt").write_text(text, encoding="utf-8")
+    run = read_run(tmp_path / "train_log.txt")
+    assert not any(w.key == "warn.evals_counted" for w in run.warnings) and len(run.epochs) <= 1
+    assert diagnose(run).verdict == "inconclusive"
