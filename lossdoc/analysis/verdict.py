@@ -70,9 +70,17 @@ def several_series(c: Context) -> bool:
     return _no_series_but(c, "series")
 
 
+_FEW_KEYS = ("f.progress.few_falling", "f.progress.few_flattened")
+
+
+def _few_shape(progress: Finding) -> bool:
+    """Whether a handful of records showed their shape by the exact rank test: the finding itself, or the one a
+    schedule that has ended wraps (``f.progress.schedule_ended`` keeps the fall it found under ``fell``)."""
+    return progress.key in _FEW_KEYS or progress.args.get("fell") in _FEW_KEYS
+
+
 def _too_little(c: Context, by: Findings) -> bool:
-    few_shape = by["progress"].key in ("f.progress.few_falling", "f.progress.few_flattened")
-    return c.loss.size < th.MIN_BATCHES and c.val.size < 2 and not few_shape
+    return c.loss.size < th.MIN_BATCHES and c.val.size < 2 and not _few_shape(by["progress"])
 
 
 def _short_without_reference(c: Context, by: Findings) -> bool:
@@ -82,7 +90,7 @@ def _short_without_reference(c: Context, by: Findings) -> bool:
     moved = (
         by["no-learning"].status == "ok"
         or by["no-learning"].key == "f.nolearn.rose"  # (a loss that rose materially moved: a GRPO loss from 0, say)
-        or progress.key in ("f.progress.few_falling", "f.progress.few_flattened")
+        or _few_shape(progress)
     )
     nothing_known = c.val.size == 0 and c.vocab_size is None and c.floor is None
     few = nothing_known and c.loss.size < th.FEW_BATCHES_NO_FACTS
@@ -223,7 +231,8 @@ RULES: tuple[Rule, ...] = (
         "too-little",
         "inconclusive",
         ("progress",),
-        "fewer than 10 usable batches and fewer than 2 evaluations, unless 5 or more records fall by an exact rank test",
+        "fewer than 10 usable batches and fewer than 2 evaluations, unless 5 or more records fall by an exact rank test "
+        "(a finding of a learning-rate schedule that has ended keeps that test's result)",
         "-",
         _too_little,
     ),

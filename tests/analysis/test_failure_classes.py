@@ -1221,3 +1221,25 @@ def test_validation_that_never_improved_says_there_is_no_best_epoch_and_spares_o
     val = [1.5, 1.45, 1.5, 1.55, 1.5, 1.6, 1.55, 1.6, 1.62, 1.6, 1.58, 2.6, 6.5]
     (tmp_path / "train_history.json").write_text(json.dumps({"loss": train, "val_loss": val}), encoding="utf-8")
     assert diagnose(read_run(tmp_path / "train_history.json")).finding("overfitting").key != "f.overfit.val_never_fell"
+
+
+def test_a_handful_of_records_falling_in_order_to_the_end_of_their_schedule_has_converged(tmp_path):
+    # the thirty-third set's DistilBERT fine-tune: one epoch, 5 records 0.452 -> 0.373 -> 0.344 -> 0.328 -> 0.299 as the
+    # linear schedule decays to 2e-08, one evaluation (judged still learning or converged). The exact rank test found the
+    # fall (5 in order), the schedule's end wrapped that finding, and the wrap lost the handful's exemption: "too little"
+    losses = [0.4518, 0.3726, 0.3443, 0.3284, 0.2990]
+    lrs = [4.002e-05, 3.002e-05, 2.002e-05, 1.002e-05, 2e-08]
+    hist = [{"epoch": 0.2 * (i + 1), "learning_rate": lr, "loss": x, "step": 500 * (i + 1)} for i, (x, lr) in enumerate(zip(losses, lrs))]
+    hist.append({"epoch": 1.0, "eval_loss": 0.28998, "step": 2500})
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 2500, "max_steps": 2500}), encoding="utf-8")
+    run = read_run(tmp_path / "trainer_state.json")
+    apply_overrides(run, pretrained=True)
+    d = diagnose(run)
+    assert d.finding("progress").key == "f.progress.schedule_ended" and d.finding("progress").args["fell"] == "f.progress.few_falling"
+    assert d.verdict == "converged", (d.verdict, d.rule)
+    # the same five records in no order stay too little
+    hist[1]["loss"], hist[3]["loss"] = 0.3284, 0.3726
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 2500, "max_steps": 2500}), encoding="utf-8")
+    run = read_run(tmp_path / "trainer_state.json")
+    apply_overrides(run, pretrained=True)
+    assert diagnose(run).verdict == "inconclusive"
