@@ -25,11 +25,14 @@ def _epoch(x: float) -> int | float | str:
 
 
 def _r(x: float | None, nd: int = 4) -> float | None:
-    """Round for display and JSON; None and non-finite pass through as None/str."""
+    """Round for display and JSON: nd decimals, or nd significant digits for a number (not 0) that nd decimals would
+    round to 0 (a loss on a tiny scale: 3.334e-05, not 0.0); None and non-finite pass through as None/str."""
     if x is None:
         return None
     if not math.isfinite(x):
         return x
+    if x != 0 and abs(x) < 0.5 * 10.0**-nd:
+        return float(f"{float(x):.{nd}g}")
     return round(float(x), nd)
 
 
@@ -61,7 +64,7 @@ class Context:
     train_epoch_mean: np.ndarray  # matching val rows: the epoch mean, else the batch level before the evaluation
     train_at_eval: np.ndarray  # median of the last batches before each evaluation (NaN when unknown)
     sigma_val: float  # standard error of one validation loss
-    band_val: float  # z_val * sigma_val, at least MIN_BAND
+    band_val: float  # z_val * sigma_val, at least min_band
     init: float | None
     init_source: str | None  # "epoch0" | "step1" | None
     first_step: float | None
@@ -83,6 +86,7 @@ class Context:
     facts: dict = field(default_factory=dict)
     rho_b: float = 0.0  # lag-1 autocorrelation of the batch losses around their trend at the end (0: independent)
     z_b: float = th.Z  # Z as a Student-t quantile for the degrees of freedom sigma_b was measured with
+    min_band: float = th.MIN_BAND  # the smallest noise band (min_band_for: smaller for a loss on a tiny scale)
     z_val: float = th.Z  # the same for sigma_val (from the series itself: few evaluations, few degrees of freedom)
     val_noise_df: float = math.inf  # the degrees of freedom of sigma_val when it comes from the series
 
@@ -210,7 +214,8 @@ def build_context(run: Run) -> Context:
     sel = eval_rows(run.epochs)
     train_epoch = run.epochs.train_loss[sel][keep] if scaled is None else np.full(val.size, np.nan)
     train_mean = np.where(np.isfinite(train_epoch), train_epoch, train_at_eval)
-    sigma_val, noise_source, band_val, z_val, val_df = _val_noise(sigma_b, tpb, val, val_tokens)
+    min_band = min_band_for(batch_loss, val)
+    sigma_val, noise_source, band_val, z_val, val_df = _val_noise(sigma_b, tpb, val, val_tokens, min_band)
 
     init, init_source, first_step = _init_loss(run, batch_loss, scaled, eval_multiple)
     first_loss, first_loss_step = (float(loss[0]), float(step[0])) if n else (None, None)
@@ -260,6 +265,7 @@ def build_context(run: Run) -> Context:
         train_at_eval=train_at_eval,
         sigma_val=sigma_val,
         band_val=band_val,
+        min_band=min_band,
         init=init,
         init_source=init_source,
         first_step=first_step,
@@ -449,7 +455,20 @@ def _not_mean_losses(train_at_eval: np.ndarray, val: np.ndarray) -> tuple[dict |
     return None, None
 
 
-def _val_noise(sigma_b: float, tpb: float | None, val: np.ndarray, val_tokens: np.ndarray) -> tuple[float, str | None, float, float, float]:
+def min_band_for(loss: np.ndarray, val: np.ndarray) -> float:
+    """The smallest noise band a finding uses: MIN_BAND (nats), for logs with (almost) no noise; for a loss on a tiny
+    scale, every finite logged value (training and validation) below TINY_SCALE and not all 0 (a regression's mean
+    squared error on normalised targets, 3e-5 falling to 1e-6), MIN_BAND_REL of its median level instead: an absolute
+    floor of 0.002 there is a hundred times the loss, and every change would read as noise."""
+    values = np.abs(np.concatenate([stats.finite(loss), stats.finite(val)]))
+    if not values.size or float(values.max()) >= th.TINY_SCALE or not float(values.max()) > 0:
+        return th.MIN_BAND
+    return min(th.MIN_BAND, th.MIN_BAND_REL * float(np.median(values)))
+
+
+def _val_noise(
+    sigma_b: float, tpb: float | None, val: np.ndarray, val_tokens: np.ndarray, min_band: float = th.MIN_BAND
+) -> tuple[float, str | None, float, float, float]:
     """(sigma_val, its source, band): the standard error of one validation loss, from the per-token sd (the
     batch noise) over sqrt(validation tokens); without token counts, from the validation series itself
     (never from one batch's noise)."""
@@ -461,8 +480,8 @@ def _val_noise(sigma_b: float, tpb: float | None, val: np.ndarray, val_tokens: n
         sv, df = _val_series_noise(val)
         if math.isfinite(sv):
             z_val, val_df = stats.t_equivalent(th.Z, df), float(df)
-            sigma_val, noise_source = max(sv, th.MIN_BAND / z_val), "series"
-    band_val = max(z_val * sigma_val, th.MIN_BAND) if math.isfinite(sigma_val) else th.MIN_BAND
+            sigma_val, noise_source = max(sv, min_band / z_val), "series"
+    band_val = max(z_val * sigma_val, min_band) if math.isfinite(sigma_val) else min_band
     return sigma_val, noise_source, band_val, z_val, val_df
 
 
@@ -509,6 +528,6 @@ def _pretrained_start(
         if early and first_loss < limit:
             pretrained = True
             p_source = FactSource(
-                "inferred", "where.first_loss", (("loss", round(first_loss, 4)), ("step", int(first_loss_step)), ("limit", round(limit, 2)))
+                "inferred", "where.first_loss", (("loss", _r(first_loss)), ("step", int(first_loss_step)), ("limit", round(limit, 2)))
             )
     return pretrained, p_source

@@ -233,7 +233,7 @@ def check_below_floor(c: Context) -> Finding:
     if tail is not None and math.isfinite(c.sigma_b):
         # training batches far below the floor with nothing evaluated: the same impossibility
         n_tail = int(c.tail.sum())
-        band_t = max(c.z_b * c.level_se(n_tail), th.MIN_BAND)
+        band_t = max(c.z_b * c.level_se(n_tail), c.min_band)
         if not vals.size and tail < c.floor - max(band_t, th.MEMORISE_REL * c.floor):
             args.update(best=_r(tail), gap=_r(c.floor - tail))
             return Finding("below-floor", "fail", "f.below.train", args, measured=tail, reference=c.floor)
@@ -249,22 +249,24 @@ def _padded_sizes(v: int) -> list[int]:
     return sorted(sizes)
 
 
-def _constant_end(loss: np.ndarray) -> tuple[float, int] | None:
-    """(level, length) of the run of identical losses that ends the log, if it is at least CONSTANT_RUN long."""
+def _constant_end(loss: np.ndarray, tol: float = th.CONSTANT_TOL) -> tuple[float, int] | None:
+    """(level, length) of the run of identical losses (to ``tol``) that ends the log, if it is at least CONSTANT_RUN
+    long."""
     if loss.size < th.CONSTANT_RUN:
         return None
     last = float(loss[-1])
     k = 0
     for x in loss[::-1]:
-        if abs(float(x) - last) > th.CONSTANT_TOL:
+        if abs(float(x) - last) > tol:
             break
         k += 1
     return (last, k) if k >= th.CONSTANT_RUN else None
 
 
 def check_uniform_lock(c: Context) -> Finding:
-    const = _constant_end(c.loss)
-    if const is not None and abs(const[0]) <= th.CONSTANT_TOL and const[1] == c.loss.size and const[1] >= th.ZERO_RUN:
+    tol = th.CONSTANT_TOL * c.min_band / th.MIN_BAND  # (a loss on a tiny scale: to its own scale)
+    const = _constant_end(c.loss, tol)
+    if const is not None and abs(const[0]) <= tol and const[1] == c.loss.size and const[1] >= th.ZERO_RUN:
         # exactly 0 at every record from the first: no loss is being computed (no tokens, every label masked, a loss
         # multiplied by 0). A model that memorised its data shows the fall into 0; this log never had a loss to fall
         args: dict[str, Any] = {"count": const[1], "step": int(c.step[-1])}

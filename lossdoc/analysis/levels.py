@@ -84,7 +84,7 @@ def check_batch_noise(c: Context) -> Finding:
         args["per_token_sd"] = _r(c.sigma_b * math.sqrt(c.tokens_per_batch), 3)
     se_mean = c.level_se(n, median=False)
     args["se_mean"] = _r(se_mean)
-    if mean < c.floor - max(c.z_b * se_mean, th.MIN_BAND):
+    if mean < c.floor - max(c.z_b * se_mean, c.min_band):
         # the average itself is below the floor: not noise, the model does better on rows it has seen
         return Finding("batch-noise", "info", "f.noise.mean_below", args, measured=mean, reference=c.floor)
     if below:
@@ -102,7 +102,7 @@ def _memorisation(c: Context) -> Finding | None:
         return None
     t_final = float(train[fin][-1])
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
-    band_t = max(c.z_b * c.level_se(per_epoch, median=False), th.MIN_BAND)
+    band_t = max(c.z_b * c.level_se(per_epoch, median=False), c.min_band)
     if t_final >= c.floor - band_t:
         return None
     if c.val.size and c.val.min() < (c.val_floor if c.val_floor is not None else c.floor) - c.band_val:
@@ -207,7 +207,7 @@ def _train_level_vs_floor(c: Context) -> Finding:
     if level is None or c.floor is None or not math.isfinite(c.sigma_b):
         return Finding("floor", "skipped", "f.floor.no_val", {})
     n = int(c.tail.sum())
-    band = max(c.z_b * c.level_se(n), th.MIN_BAND)
+    band = max(c.z_b * c.level_se(n), c.min_band)
     near = max(band, th.NEAR_FLOOR_REL * c.floor)
     d, pct = floors.excess(level, c.floor)
     args = {"level": _r(level), "floor": _r(c.floor), "excess": _r(d), "pct": _r(pct, 2), "band": _r(band), "near": _r(near), "n": n, "below": _r(-d)}
@@ -234,7 +234,7 @@ def _at_ln_v_unknown(c: Context) -> Finding | None:
         se, z = c.band_val / c.z_val, c.z_val
     if z * se > 5 * th.NEAR_FLOOR_REL * c.ln_v:
         return None  # too noisy to say the level is at ln V
-    near = max(z * se, th.NEAR_FLOOR_REL * c.ln_v, th.MIN_BAND)
+    near = max(z * se, th.NEAR_FLOOR_REL * c.ln_v, c.min_band)
     ref = math.log(c.vocab_size - 1) if c.vocab_size > 2 and abs(level - math.log(c.vocab_size - 1)) < abs(level - c.ln_v) else c.ln_v
     if abs(level - ref) > near:
         return None

@@ -8,7 +8,9 @@ on rounding.
 
 Z = 3.0  # a difference counts when it is more than Z standard errors (as a t quantile when its noise is measured on few points)
 Z_TREND = 2.0  # ... except "still falling" against "settled": both healthy, so a fall at 2 standard errors (one-sided 97.7%) decides
-MIN_BAND = 0.002  # nats: the smallest noise band, for logs with (almost) no noise
+MIN_BAND = 0.002  # nats: the smallest noise band, for logs with (almost) no noise ...
+TINY_SCALE = 0.02  # ... unless every logged loss is below this (ten such bands): a loss on another scale (a regression's MSE) ...
+MIN_BAND_REL = 0.001  # ... whose smallest band is this share of its median level (Context.min_band)
 NEAR_FLOOR_REL = 0.01  # "at the floor": within 1% of the floor (or within noise, if larger)
 MEMORISE_REL = 0.01  # training below an exact floor by more than 1% of it is material memorisation
 UNIFORM_LOCK_NATS = 1e-3  # a loss within this of ln V (or ln of a padded V) ...

@@ -30,18 +30,18 @@ def check_no_learning(c: Context) -> Finding:
     moves: list[tuple[float, float, float, float]] = []  # (start, end, change, band)
     if c.init is not None and c.init_source == "epoch0" and c.val.size:
         sd = c.band_val / c.z_val
-        moves.append((c.init, float(c.val[-1]), c.init - float(c.val[-1]), max(c.z_val * math.sqrt(2) * sd, th.MIN_BAND)))
+        moves.append((c.init, float(c.val[-1]), c.init - float(c.val[-1]), max(c.z_val * math.sqrt(2) * sd, c.min_band)))
     n = c.loss.size
     if n >= th.MIN_BATCHES and math.isfinite(c.sigma_b):
         k = max(3, min(10, n // 4))
         start, end = float(np.median(c.loss[:k])), float(np.median(c.loss[c.tail]))
         se = math.hypot(c.level_se(k), c.level_se(int(c.tail.sum())))  # two medians, each ~1.2533 sd/sqrt(n) (more if autocorrelated)
-        moves.append((start, end, start - end, max(c.z_b * se, th.MIN_BAND)))
+        moves.append((start, end, start - end, max(c.z_b * se, c.min_band)))
         # and the first logged loss alone, with the error of one record: a short log (a Hugging Face record is an
         # average over many steps) may have made its whole drop before the median of its first k records
         first = float(c.loss[0])
         se1 = math.hypot(_first_record_sd(c) / math.sqrt(1.0 - c.rho_b), c.level_se(int(c.tail.sum())))
-        moves.append((first, end, first - end, max(c.z_b * se1, th.MIN_BAND)))
+        moves.append((first, end, first - end, max(c.z_b * se1, c.min_band)))
     if not moves:
         return Finding("no-learning", "skipped", "f.nolearn.no_data", {})
     # a move counts when it is beyond noise AND material: at least MIN_EFFECT_REL of the level it started from (a
@@ -105,7 +105,7 @@ def _level_band(c: Context, change_band: float) -> float:
     n_tail = int(c.tail.sum())
     if c.loss.size < th.MIN_BATCHES or not math.isfinite(c.sigma_b) or n_tail < 1:
         return change_band
-    return max(c.z_b * c.level_se(n_tail), th.MIN_BAND)
+    return max(c.z_b * c.level_se(n_tail), c.min_band)
 
 
 def check_progress(c: Context) -> Finding:
@@ -383,7 +383,7 @@ def _progress_evals(c: Context) -> Finding:
     xc = xe - xe.mean()
     sxx = float((xc * xc).sum())
     se_change = (c.sigma_val * span / math.sqrt(sxx)) if math.isfinite(c.sigma_val) and sxx > 0 else (se * span if math.isfinite(se) else math.nan)
-    se_change = max(se_change, th.MIN_BAND) if math.isfinite(se_change) else th.MIN_BAND
+    se_change = max(se_change, c.min_band) if math.isfinite(se_change) else c.min_band
     z = change / se_change
     rel = slope / avg_slope if math.isfinite(avg_slope) and avg_slope < 0 else math.nan
     since, end_fall = float(xe[0]), change
@@ -396,7 +396,7 @@ def _progress_evals(c: Context) -> Finding:
         # sqrt(2) sigma) and its share of the average slope
         m, span, since = 2, float(x[-1] - x[-2]), float(x[-2])
         change = float(c.val[-1]) - float(c.val[-2])
-        se_change = max(math.sqrt(2.0) * c.sigma_val, th.MIN_BAND)
+        se_change = max(math.sqrt(2.0) * c.sigma_val, c.min_band)
         z = change / se_change
         if math.isfinite(rel):
             rel = min(rel, change / span / avg_slope)
@@ -655,7 +655,7 @@ def _path_moved(c: Context) -> tuple[float, float] | None:
     m_k, v_k = stats.min_of_normals_moments(k)
     se = c.level_se(w)
     # the range of K independent medians of pure noise: about 2 |m_K| se on average, with a spread of sqrt(2 v_K) se
-    need = max(se * (-2 * m_k + c.z_b * math.sqrt(2 * v_k)), th.MIN_EFFECT_REL * abs(hi), th.MIN_BAND)
+    need = max(se * (-2 * m_k + c.z_b * math.sqrt(2 * v_k)), th.MIN_EFFECT_REL * abs(hi), c.min_band)
     return (lo, hi) if hi - lo > need else None
 
 
@@ -720,12 +720,12 @@ def _val_and_train_rise(c: Context) -> Finding | None:
     per_epoch = max(1.0, c.loss.size / max(1, c.val.size))
     if math.isfinite(c.sigma_b):
         se = [c.level_se(per_epoch, median=False) if logged[i] else c.level_se(min(th.SPIKE_WINDOW, max(1, c.loss.size))) for i in (i_best, -1)]
-        band = max(c.z_b * math.hypot(*se), th.MIN_BAND)
+        band = max(c.z_b * math.hypot(*se), c.min_band)
     else:
         # no batches to measure the noise on (epoch rows only): the training means' own residuals around their trend,
         # as a validation series' noise is measured, with its t quantile
         sd, df = stats.series_noise(train[np.isfinite(train)])
-        band = max(stats.t_equivalent(th.Z, df) * sd * math.sqrt(2.0), th.MIN_BAND) if math.isfinite(sd) and df >= 2 else math.inf
+        band = max(stats.t_equivalent(th.Z, df) * sd * math.sqrt(2.0), c.min_band) if math.isfinite(sd) and df >= 2 else math.inf
     # the strong evidence is the training level's rise (many batches, its own noise, and material); validation need
     # only agree in direction: risen from its best and not still improving (a handful of evaluations cannot show
     # a rise at 3 standard errors of their own noise)
@@ -779,11 +779,11 @@ def check_overfitting(c: Context) -> Finding:
         # the rise judged against the noise up to the best (an excursion after it is no noise: stats.pre_best_noise);
         # the trend and the other checks keep the whole series' noise
         z_o = stats.t_equivalent(th.Z, pre[1])
-        sd_val = max(pre[0], th.MIN_BAND / z_o)
-        band_o = max(z_o * sd_val, th.MIN_BAND)
+        sd_val = max(pre[0], c.min_band / z_o)
+        band_o = max(z_o * sd_val, c.min_band)
     k = max(1, int(np.sum(c.val[:-1] <= vmin + math.sqrt(2) * band_o))) if c.val.size > 1 else 1
     m_k, v_k = stats.min_of_normals_moments(k)
-    band = max(sd_val * (-m_k + z_o * math.sqrt(1.0 + v_k)), th.MIN_BAND)
+    band = max(sd_val * (-m_k + z_o * math.sqrt(1.0 + v_k)), c.min_band)
     train = c.train_epoch_mean
     gaps = c.val - train
     args = {
@@ -1001,7 +1001,7 @@ def _fitted_rise(c: Context, i_min: int, vmin: float, sd: float, m_k: float, v_k
         return None, math.inf
     end = float(y.mean() + slope * (x[-1] - x.mean()))
     f2 = 1.0 / y.size + (x[-1] - x.mean()) ** 2 / float(((x - x.mean()) ** 2).sum())
-    return end - vmin, max(sd * (-m_k + z * math.sqrt(f2 + v_k)), th.MIN_BAND)
+    return end - vmin, max(sd * (-m_k + z * math.sqrt(f2 + v_k)), c.min_band)
 
 
 def _epoch_staircase(c: Context) -> Finding | None:
@@ -1034,7 +1034,7 @@ def _epoch_staircase(c: Context) -> Finding | None:
     drops, falls, steps = [], [], 0
     for (_, end, se1), (start, end_next, se2) in zip(epochs, epochs[1:]):
         drop, fall = end - start, max(start - end_next, 0.0)
-        band = max(th.Z * math.hypot(se1, se2), th.MIN_BAND) if math.isfinite(se1 + se2) else math.inf
+        band = max(th.Z * math.hypot(se1, se2), c.min_band) if math.isfinite(se1 + se2) else math.inf
         drops.append(drop)
         falls.append(fall)
         steps += drop > band and drop > th.STAIRCASE_RATIO * fall

@@ -39,6 +39,8 @@ def fmt(x: Any, nd: int = 4) -> str:
             return "NaN"
         if math.isinf(x):
             return "Infinity" if x > 0 else "-Infinity"
+        if x != 0 and abs(x) < 0.5 * 10.0**-nd:
+            return f"{x:.{nd}g}"  # nd decimals would print 0.0000: a loss on a tiny scale keeps its digits (3.334e-05)
         return f"{x:.{nd}f}"
     return str(x)
 

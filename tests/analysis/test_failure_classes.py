@@ -1243,3 +1243,32 @@ def test_a_handful_of_records_falling_in_order_to_the_end_of_their_schedule_has_
     run = read_run(tmp_path / "trainer_state.json")
     apply_overrides(run, pretrained=True)
     assert diagnose(run).verdict == "inconclusive"
+
+
+# a loss on a tiny scale: the thirty-first set's BERT-TCN regression, a mean squared error of normalised targets from
+# 3.3e-05 to 8e-07 over 50 epochs (judged converged), was "broken: the loss is exactly 0 at every one of its 50 records"
+# (every value within the absolute tolerance 1e-4 of 0), and every change within the absolute band floor of 0.002
+TINY_MSE = [3.334e-05, 8.654e-06, 7.048e-06, 4.563e-06, 3.951e-06, 2.151e-06, 5.274e-06, 1.836e-06, 2.659e-06, 1.703e-06]
+TINY_MSE += [1.24e-06, 2.577e-06, 2.221e-06, 1.926e-06, 1.217e-06, 2.455e-06, 1.891e-06, 2.049e-06, 1.971e-06, 1.93e-06]
+TINY_MSE += [1.268e-06, 1.023e-06, 1.172e-06, 8.033e-07, 1.1e-06, 9.5e-07, 1.3e-06, 8.7e-07, 1.05e-06, 9.9e-07] * 2
+
+
+def test_a_loss_on_a_tiny_scale_is_judged_on_its_own_scale(tmp_path):
+    (tmp_path / "train_loss.txt").write_text("".join(f"{v!r}\n" for v in TINY_MSE), encoding="utf-8")
+    d = diagnose(read_run(tmp_path / "train_loss.txt"))
+    assert d.finding("uniform-lock").key != "f.uniform.zero"
+    assert d.verdict == "converged", (d.verdict, d.rule)
+    # its numbers keep their digits: 4 significant, not 4 decimals of 0
+    assert d.finding("progress").args["change"] != 0.0
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e-5])
+@pytest.mark.parametrize("tau", [6, 60])
+def test_a_curve_and_the_same_curve_on_a_tiny_scale_get_one_verdict(tmp_path, scale, tau):
+    x = np.arange(60)
+    y = (2.0 + 3.0 * np.exp(-x / tau)) * (1 + 0.02 * np.random.default_rng(tau).standard_normal(60))
+    verdicts = []
+    for s in (1.0, scale):
+        (tmp_path / "train_loss.txt").write_text("".join(f"{float(v * s)!r}\n" for v in y), encoding="utf-8")
+        verdicts.append(diagnose(read_run(tmp_path / "train_loss.txt")).verdict)
+    assert verdicts[0] == verdicts[1] == ("converged" if tau == 6 else "still-learning"), verdicts

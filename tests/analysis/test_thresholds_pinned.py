@@ -72,6 +72,27 @@ def case_min_band(past):
     return checks.check_floor(context(run)).key != "f.floor.within_noise"
 
 
+def _tiny(top):
+    """A regression's mean squared error: 200 records falling from ``top`` to a third of it, with a small wiggle."""
+    return list(np.linspace(top, top / 3, 200) * (1 + 0.01 * np.tile([1.0, -1.0], 100)))
+
+
+@pins("TINY_SCALE")
+def case_tiny_scale(past):
+    # every value under TINY_SCALE (or one over it): the smallest band is then a share of the level, not MIN_BAND
+    run = make_run(_tiny(th.TINY_SCALE * (0.9 if past else 1.1)), v=None)
+    return context(run).min_band < th.MIN_BAND
+
+
+@pins("MIN_BAND_REL")
+def case_min_band_rel(past):
+    # a loss on a tiny scale: its smallest band is at least MIN_BAND_REL of its median level (a ruler just under it),
+    # and not at 1.1 of it
+    losses = _tiny(3e-5)
+    ruler = th.MIN_BAND_REL * float(np.median(np.abs(losses))) * (0.9 if past else 1.1)
+    return context(make_run(losses, v=None)).min_band >= ruler
+
+
 @pins("NEAR_FLOOR_REL")
 def case_near_floor(past):
     run = make_run(np.full(200, FLOOR + 0.3), [FLOOR + 1.0], floor=FLOOR, random_data=True, init=7.0)
