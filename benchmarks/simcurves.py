@@ -296,6 +296,7 @@ ADAPTER_STREAM = 7951  # the side generator of the fine-tune family's adapter su
 FROM_PRETRAINED_STREAM = 7963  # the side generator of the overfitting family's from-pretrained sub-shape (see generate)
 EXCURSION_STREAM = 7883  # the side generator of the overfitting family's excursion sub-shape (see generate)
 COLLAPSE_STREAM = 7877  # the side generator of the still-learning family's after-collapse sub-shape (see generate)
+TRAIN_SHIFT_STREAM = 7867  # the side generator of the still-learning family's train-shift sub-shape (see generate)
 NEVER_FELL_STREAM = 7873  # the side generator of the overfitting family's never-generalised sub-shape (see generate)
 NEVER_FELL_TRAIN_FALL = 0.6  # ... applied where training falls by this share of its level from the evaluations' first third to their last (medians)
 
@@ -884,6 +885,24 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         loss = mean + noise_sd * _ar1(rng, n, phi)
     if nan_tail:
         loss[-nan_tail:] = np.nan
+    if family == "still-learning" and tier == "easy" and has_evals and n_evals >= 8 and n >= 40:
+        # what the training loss measures shifts early (sub-shape ``train-shift``, a quarter of the easy cases with 8 or
+        # more evaluations, from a generator of its own): a resumed run's other data, a curriculum's next stage. From a
+        # record at 3-15% of the run on (and after half the curve's fall; in the first half of the records), every
+        # training record sits higher by the fall still to come and 0.1-0.3 nats (10 batch sds at least) more;
+        # validation, on its own data, goes on falling (a T5 summariser resumed at step 110k: 2.12 for three records,
+        # 2.49 from step 2,000, falling to 2.25 by the end, its evaluations 2.336 -> 2.193 all along)
+        side = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, TRAIN_SHIFT_STREAM])
+        # (where the curve has made half its fall: a shift near ln V would lift a fresh model above every healthy start)
+        half = np.flatnonzero(mean <= mean[0] - 0.5 * (mean[0] - float(np.min(mean))))
+        at = max(3, int(half[0]) if half.size else n, int(n * float(side.uniform(0.03, 0.15))))
+        # more than the fall still to come: training ends above its level before the shift, as the T5's did; and the
+        # shifted curve below its start by a tenth of its fall (no stretch above a fresh model's level)
+        shift = float(mean[min(at, n - 1)] - mean[-1]) + max(float(side.uniform(0.1, 0.3)), 10.0 * sigma_rec)
+        if side.random() < 1 / 4 and at < n // 2 and float(mean[at]) + shift < float(mean[0]) - 0.1 * float(mean[0] - np.min(mean)):
+            loss[at:] = loss[at:] + shift
+            sub = f"{sub}/train-shift"
+            meta["train_shift"] = {"at": int(rec_step[at]), "shift": round(shift, 4)}
     # evaluations
     if has_evals and n_evals > 0:
         eval_step = _eval_steps(fmt, rec_step, n_evals)

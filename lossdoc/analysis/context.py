@@ -458,12 +458,13 @@ def _not_mean_losses(train_at_eval: np.ndarray, val: np.ndarray) -> tuple[dict |
 def min_band_for(loss: np.ndarray, val: np.ndarray) -> float:
     """The smallest noise band a finding uses: MIN_BAND (nats), for logs with (almost) no noise; for a loss on a tiny
     scale, every finite logged value (training and validation) below TINY_SCALE and not all 0 (a regression's mean
-    squared error on normalised targets, 3e-5 falling to 1e-6), MIN_BAND_REL of its median level instead: an absolute
+    squared error on normalised targets, 3e-5 falling to 1e-6), MIN_BAND_REL of the median of its values that are
+    not 0 instead (positive: a band of 0 would divide by 0): an absolute
     floor of 0.002 there is a hundred times the loss, and every change would read as noise."""
     values = np.abs(np.concatenate([stats.finite(loss), stats.finite(val)]))
     if not values.size or float(values.max()) >= th.TINY_SCALE or not float(values.max()) > 0:
         return th.MIN_BAND
-    return min(th.MIN_BAND, th.MIN_BAND_REL * float(np.median(values)))
+    return min(th.MIN_BAND, th.MIN_BAND_REL * float(np.median(values[values > 0])))  # (of the values that are not 0)
 
 
 def _val_noise(

@@ -264,7 +264,8 @@ def _constant_end(loss: np.ndarray, tol: float = th.CONSTANT_TOL) -> tuple[float
 
 
 def check_uniform_lock(c: Context) -> Finding:
-    tol = th.CONSTANT_TOL * c.min_band / th.MIN_BAND  # (a loss on a tiny scale: to its own scale)
+    # (a loss on a tiny scale: to its own scale, and at least ZERO_TOL: a loss of 1e-9 at every record is 0 in float32)
+    tol = max(th.CONSTANT_TOL * c.min_band / th.MIN_BAND, th.ZERO_TOL)
     const = _constant_end(c.loss, tol)
     if const is not None and abs(const[0]) <= tol and const[1] == c.loss.size and const[1] >= th.ZERO_RUN:
         # exactly 0 at every record from the first: no loss is being computed (no tokens, every label masked, a loss

@@ -578,8 +578,32 @@ def check_divergence(c: Context) -> Finding:
             return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
         if c.ln_v is not None and end > c.ln_v - th.DIVERGE_MIN_NATS:
             return Finding("divergence", "fail", "f.diverge.back_to_lnv", args, measured=end, reference=best)
+        held_out = _val_fell_since(c, best, rise)
+        if held_out is not None:
+            return Finding("divergence", "warn", "f.diverge.val_falling", {**args, **held_out}, measured=end, reference=best)
         return Finding("divergence", "fail", "f.diverge.rise", args, measured=end, reference=best)
     return _val_and_train_rise(c) or Finding("divergence", "ok", "f.diverge.ok", args, measured=end, reference=best)
+
+
+def _val_fell_since(c: Context, best: float, rise: float) -> dict[str, Any] | None:
+    """Validation that kept falling after the training loss rose: the evaluations from the first record half-way up the
+    rise on (DIVERGE_VAL_EVALS_MIN or more) fall in more pairs than chance gives at Z (the Mann-Kendall test, exact),
+    their last below their first. A diverging model's held-out loss rises with its training loss; one that kept
+    improving on held-out data did not diverge: what its training loss measures shifted (a resumed run's other data, a
+    curriculum's next stage, a reweighted loss). Its arguments, or None."""
+    if c.val.size < th.DIVERGE_VAL_EVALS_MIN or c.val_step.size != c.val.size:
+        return None
+    up = np.flatnonzero(stats.rolling_median(c.loss, 3) > best + rise / 2)
+    if not up.size:
+        return None
+    since = c.val[c.val_step >= float(c.step[int(up[0])])]
+    since = since[np.isfinite(since)]
+    if since.size < th.DIVERGE_VAL_EVALS_MIN or not float(since[-1]) < float(since[0]):
+        return None
+    falls, p = stats.falling_pairs_p(since)
+    if p > 1.0 - stats.normal_cdf(th.Z):
+        return None
+    return {"k": int(since.size), "val_first": _r(float(since[0])), "val_last": _r(float(since[-1]))}
 
 
 def _last_two_above_init(c: Context, series: np.ndarray) -> bool:

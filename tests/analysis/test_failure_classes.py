@@ -1272,3 +1272,41 @@ def test_a_curve_and_the_same_curve_on_a_tiny_scale_get_one_verdict(tmp_path, sc
         (tmp_path / "train_loss.txt").write_text("".join(f"{float(v * s)!r}\n" for v in y), encoding="utf-8")
         verdicts.append(diagnose(read_run(tmp_path / "train_loss.txt")).verdict)
     assert verdicts[0] == verdicts[1] == ("converged" if tau == 6 else "still-learning"), verdicts
+
+
+def test_a_training_loss_that_rose_while_validation_kept_falling_did_not_diverge(tmp_path):
+    # the thirty-first set's T5 summariser resumed at step 110k: training 2.12 for three records, 2.49 from step 2,000,
+    # falling to 2.25-2.28 by the end (above its first records); validation 2.336 -> 2.193 at every 10,000 steps, never
+    # rising (judged still learning or converged): "the run is diverging"
+    rng = np.random.default_rng(5)
+    steps = np.arange(500, 110_001, 500)
+    train = np.where(steps <= 1500, 2.125, 2.49 - 0.24 * (1 - np.exp(-(steps - 2000) / 40_000))) + rng.normal(0, 0.012, steps.size)
+    evals = [2.336, 2.303, 2.287, 2.269, 2.249, 2.236, 2.216, 2.207, 2.203, 2.195, 2.193]
+    hist = [{"step": int(s), "loss": float(x), "epoch": float(s) / 110_000} for s, x in zip(steps, train)]
+    hist += [{"step": 10_000 * (k + 1), "eval_loss": v, "epoch": (k + 1) / 11} for k, v in enumerate(evals)]
+    hist.sort(key=lambda r: (r["step"], "eval_loss" in r))
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 110_000}), encoding="utf-8")
+    run = read_run(tmp_path / "trainer_state.json")
+    apply_overrides(run, pretrained=True)
+    d = diagnose(run)
+    assert d.finding("divergence").key == "f.diverge.val_falling" and d.finding("divergence").status == "warn"
+    assert d.verdict in ("still-learning", "converged"), (d.verdict, d.rule)
+    # the same training curve with validation rising after the rise is diverging
+    for r in hist:
+        if "eval_loss" in r:
+            r["eval_loss"] = 2.2 + 0.01 * r["step"] / 10_000
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 110_000}), encoding="utf-8")
+    run = read_run(tmp_path / "trainer_state.json")
+    apply_overrides(run, pretrained=True)
+    d = diagnose(run)
+    assert d.finding("divergence").key == "f.diverge.rise" and d.verdict == "broken", (d.verdict, d.finding("divergence").key)
+
+
+def test_a_tiny_scale_log_mostly_of_exact_zeros_does_not_crash(tmp_path):
+    # a band floor from the median of all values was 0 here, and a change divided by it
+    (tmp_path / "val_loss.txt").write_text("0.004\n0.002\n0.001\n" + "0.0\n" * 12, encoding="utf-8")
+    assert diagnose(read_run(tmp_path / "val_loss.txt")).verdict == "broken"  # identical evaluations: not learning
+    # a loss of 1e-9 at every record is a loss of 0: none is computed
+    (tmp_path / "train_loss.txt").write_text("1e-09\n" * 60, encoding="utf-8")
+    (tmp_path / "val_loss.txt").unlink()
+    assert diagnose(read_run(tmp_path / "train_loss.txt")).finding("uniform-lock").key == "f.uniform.zero"

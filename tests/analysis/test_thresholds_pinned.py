@@ -93,6 +93,26 @@ def case_min_band_rel(past):
     return context(make_run(losses, v=None)).min_band >= ruler
 
 
+@pins("DIVERGE_VAL_EVALS_MIN")
+def case_diverge_val_evals_min(past):
+    # training at 2.0 for 20 records, then up at 2.5 easing to 2.35 (a rise that stays); validation after the rise
+    # falling in order at DIVERGE_VAL_EVALS_MIN evaluations (or one fewer): no divergence only from that many
+    k = th.DIVERGE_VAL_EVALS_MIN if past else th.DIVERGE_VAL_EVALS_MIN - 1
+    t = np.arange(200)
+    losses = np.where(t < 20, 2.0, 2.5 - 0.15 * (t - 20) / 180) + 0.001 * np.tile([1.0, -1.0], 100)
+    vals = [2.6] + [2.4 - 0.01 * i for i in range(k)]  # (the first at step 0, before the rise)
+    f = checks.check_divergence(context(make_run(list(losses), vals, v=None)))
+    assert f.key in ("f.diverge.val_falling", "f.diverge.rise"), f.key
+    return f.key == "f.diverge.val_falling"
+
+
+@pins("ZERO_TOL")
+def case_zero_tol(past):
+    # 60 records of one tiny value just under (or over) ZERO_TOL: a loss of 0, none computed, only under it
+    run = make_run([th.ZERO_TOL * (0.9 if past else 1.1)] * 60, v=None)
+    return checks.check_uniform_lock(context(run)).key == "f.uniform.zero"
+
+
 @pins("NEAR_FLOOR_REL")
 def case_near_floor(past):
     run = make_run(np.full(200, FLOOR + 0.3), [FLOOR + 1.0], floor=FLOOR, random_data=True, init=7.0)

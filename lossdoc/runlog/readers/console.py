@@ -359,7 +359,8 @@ def read(path: Path, **_: Any) -> Run:
     last_batch, last_was_batch = 0, False
     bar_steps: dict[int, int] = {}  # the steps of records read from a progress bar's postfix -> the bar's own counter
     stepless_before = stepless_after = 0  # evaluations naming no step nor epoch, before and after the first batch line
-    seq = 0  # ... before any batch line: the block they are in (the same figure again starts the next one)
+    seq = 0  # ... before any batch line: the block they are in (the same figure again starts the next one) ...
+    in_block: set[str] = set()  # ... and the figures its block holds so far (a NaN is a figure too)
     not_figures = 0  # lines that are neither blank nor one figure ("valid loss: 46.19"): a report, if many
     for lineno, line in lines:
         if line.strip() and not _FIGURE_LINE.match(line[:MATCH_CAP]):
@@ -462,10 +463,12 @@ def read(path: Path, **_: Any) -> Run:
                     stepless_before += 1
                     # a loop that prints each epoch's figures as a block naming no epoch ("valid loss: 46.19" then,
                     # next epoch, "valid loss: 45.83"): the same figure again starts the next block
-                    row0 = evals.get(_block_key(seq))
-                    if row0 is not None and ((val is not None and not math.isnan(row0[3])) or (mean is not None and not math.isnan(row0[2]))):
-                        seq += 1
-                    step = None if seq == 0 else -float(seq)  # (numbered after the loop: _number_blocks)
+                    figures = {"val"} if val is not None else set()
+                    figures |= {"mean"} if mean is not None else set()
+                    if figures & in_block:
+                        seq, in_block = seq + 1, set()
+                    in_block |= figures
+                    step = _block_key(seq)[1]  # (numbered after the loop: _number_blocks)
             last_was_batch = False
             key = (NAN if ep is None else ep, NAN if step is None else step)
             row = evals.setdefault(key, [NAN if ep is None else ep, NAN if step is None else step, NAN, NAN])
@@ -499,6 +502,8 @@ def read(path: Path, **_: Any) -> Run:
         last_batch, last_was_batch = int(step), True
         if run_first is None and math.isfinite(train):
             run_first = train
+    if in_block:
+        evals = _number_blocks(run, evals, seq, bool(batches) or not_figures > BLOCK_OTHER_LINES or seq == 0)
     if stepless_before == 1 and not stepless_after and batches and (NAN, NAN) in evals:
         # one evaluation printed before any training line, naming no step ("pre-training val NLL: 1.6079", "initial eval
         # loss 2.31"), and a run after it: the model before its first update, step 0, not an evaluation after the end
@@ -508,8 +513,6 @@ def read(path: Path, **_: Any) -> Run:
         row = evals.pop((NAN, NAN))
         row[1] = at
         evals[(NAN, at)] = row
-    if seq:
-        evals = _number_blocks(run, evals, seq, bool(batches) or not_figures > BLOCK_OTHER_LINES)
     postfix = _postfix_interval(batches, bar_steps)
     if postfix is not None:
         # a progress bar drawn at every step, its postfix set every k: the draws between are the same number again
@@ -548,26 +551,39 @@ BLOCK_OTHER_LINES = 2  # lines of other text (a title, a closing line) a log of 
 
 
 def _block_key(k: int) -> tuple[float, float]:
-    """The key of the k-th block of evaluations that name no position (read before any batch line): the first keeps
-    the key of an unplaced evaluation, the others a negative step until ``_number_blocks``."""
-    return (NAN, NAN) if k == 0 else (NAN, -float(k))
+    """The key of the k-th block (from 0) of evaluations that name no position (read before any batch line): a
+    negative step until ``_number_blocks``, apart from the unplaced key (NaN, NaN) that a report's lines take ("test
+    loss", "final valid loss")."""
+    return (NAN, -float(k + 1))
 
 
 def _number_blocks(run: Run, evals: dict[tuple[float, float], list[float]], seq: int, unplaced: bool) -> dict[tuple[float, float], list[float]]:
     """Blocks 0..seq of evaluations that name no position: in a log of nothing but blank lines and figures (at most
-    BLOCK_OTHER_LINES others), epochs 1..seq+1 in order (warning ``warn.evals_counted``). Beside batch lines (printed
-    before them, a report and then a run), or among other text (a report of several models, a block each: an n-gram
-    report's "dev perplexity" per order), they are no epochs: only the last block's figures are kept, unplaced, as before
-    there were blocks (``unplaced``)."""
-    blocks = [evals.pop(_block_key(k)) for k in range(seq + 1) if _block_key(k) in evals]
+    BLOCK_OTHER_LINES others), two blocks or more are epochs 1..seq+1 in order (warning ``warn.evals_counted``). One
+    block, or blocks beside batch lines (printed before them, a report and then a run) or among other text (a report of
+    several models, a block each: an n-gram report's "dev perplexity" per order), are no epochs: only the last block's
+    figures are kept, unplaced, as before there were blocks (``unplaced``)."""
+    keys = {_block_key(k) for k in range(seq + 1)}
     if unplaced:
-        last = blocks[-1]
-        last[0], last[1] = NAN, NAN
-        evals[(NAN, NAN)] = last
-        return evals
-    for k, row in enumerate(blocks, start=1):
-        row[0], row[1] = float(k), float(k)
-        evals[(float(k), float(k))] = row
+        # the last block's figures, unplaced, where the first block was read (the rows keep their order), under a
+        # report's (a report's own figures win: as before there were blocks)
+        last = next(evals[k] for k in reversed(list(evals)) if k in keys)
+        report = evals.get((NAN, NAN))
+        if report is not None:
+            for i in (2, 3):
+                if math.isnan(report[i]):
+                    report[i] = last[i]
+        out: dict[tuple[float, float], list[float]] = {}
+        for k, row in evals.items():
+            if k in keys and report is None and (NAN, NAN) not in out:
+                out[(NAN, NAN)] = [NAN, NAN, last[2], last[3]]
+            elif k not in keys:
+                out[k] = row
+        return out
+    blocks = [evals.pop(k) for k in list(evals) if k in keys]
+    for j, row in enumerate(blocks, start=1):
+        row[0], row[1] = float(j), float(j)
+        evals[(float(j), float(j))] = row
     run.warnings.append(ReaderWarning("warn.evals_counted", {"count": len(blocks)}))
     return evals
 

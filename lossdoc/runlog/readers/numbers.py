@@ -389,6 +389,10 @@ def read(path: Path, **_: Any) -> Run:
     if counters and len(counters) == len(values) and all(b > a for a, b in zip(counters, counters[1:], strict=False)):
         if not p_values or p_counters == counters:
             steps = counters
+    if steps is not None and counted in ("epoch", "ep") and steps[0] == 0:
+        # epochs counted from 0 (``for epoch in range(n)``): epoch 0's loss is after its training, not before any update
+        steps = [s + 1 for s in steps]
+        run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))
     series_from_lists(run, train, val, steps=steps, epochs=counted in ("epoch", "ep"))
     _nonfinite_events(run, train, train_file, "nonfinite_loss")
     _nonfinite_events(run, val, val_file, "nonfinite_val")
@@ -432,5 +436,6 @@ def series_from_lists(run: Run, train: list[float], val: list[float], steps: lis
         return
     run.batches = batch_series({int(at[i]): (NAN, t, NAN, NAN, NAN) for i, t in enumerate(train)})
     if m:
-        val_steps = [at[int(math.floor(k * n / m + 0.5)) - 1] for k in range(1, m + 1)]
+        places = [int(math.floor(k * n / m + 0.5)) for k in range(1, m + 1)]  # (0: before the first training value)
+        val_steps = [at[j - 1] if j >= 1 else 0.0 for j in places]
         run.epochs = epoch_series([(float(k), s, NAN, v, NAN) for k, (s, v) in enumerate(zip(val_steps, val), 1)])

@@ -159,3 +159,19 @@ def test_a_report_of_several_models_a_block_each_is_no_epochs(tmp_path):
     run = read_run(tmp_path / "train_log.txt")
     assert not any(w.key == "warn.evals_counted" for w in run.warnings) and len(run.epochs) <= 1
     assert diagnose(run).verdict == "inconclusive"
+
+
+def test_a_test_line_after_the_blocks_does_not_overwrite_the_first_epoch(tmp_path):
+    vals = [2.40, 2.10, 1.95, 1.91, 1.88, 1.873, 1.868, 1.871, 1.866, 1.869]
+    (tmp_path / "log.txt").write_text("".join(f"valid loss: {v}\n" for v in vals) + "test loss: 1.2\n", encoding="utf-8")
+    run = read_run(tmp_path / "log.txt")
+    placed = run.epochs.val_loss[np.isfinite(run.epochs.step)]
+    np.testing.assert_allclose(placed, vals)  # the test figure stays unplaced, as a report's
+
+
+def test_a_nan_evaluation_in_the_blocks_is_an_epoch_of_its_own(tmp_path):
+    (tmp_path / "log.txt").write_text(
+        "".join(f"valid loss: {v}\n" for v in ["2.40", "2.10", "1.95", "1.91", "nan", "1.88", "1.86"]), encoding="utf-8"
+    )
+    run = read_run(tmp_path / "log.txt")
+    assert list(run.epochs.epoch) == [1, 2, 3, 4, 5, 6, 7] and np.isnan(run.epochs.val_loss[4])

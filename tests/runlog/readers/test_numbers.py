@@ -209,3 +209,20 @@ def test_a_nan_in_a_list_is_a_loss_gone_nan(tmp_path):
     assert [(e.kind, e.step) for e in run.events] == [("nonfinite_loss", 5.0), ("nonfinite_val", 5.0)]
     d = diagnose(run)
     assert d.verdict == "broken" and d.finding("nonfinite-loss").status == "fail"
+
+
+def test_epoch_counters_from_0_are_numbered_from_1(tmp_path):
+    # ``for epoch in range(n)``: epoch 0's loss is after its training, not the model before any update
+    (tmp_path / "train_loss.txt").write_text("".join(f"Epoch {e}: {3.0 - 0.1 * e:.3f}\n" for e in range(6)), encoding="utf-8")
+    (tmp_path / "val_loss.txt").write_text("".join(f"Epoch {e}: {3.1 - 0.09 * e:.3f}\n" for e in range(6)), encoding="utf-8")
+    run = read_run(tmp_path / "train_loss.txt")
+    assert list(run.epochs.epoch) == [1, 2, 3, 4, 5, 6] and "warn.epochs_from_zero" in {w.key for w in run.warnings}
+
+
+def test_a_validation_list_much_longer_than_training_starts_at_step_0(tmp_path):
+    # 25 evaluations spread over 10 training values: the first falls before the first training value, at step 0 (not
+    # at the last step, as an index of -1 placed it)
+    (tmp_path / "t.txt").write_text("".join(f"{3 - 0.2 * i}\n" for i in range(10)), encoding="utf-8")
+    (tmp_path / "val_t.txt").write_text("".join(f"{2.9 - 0.08 * i}\n" for i in range(25)), encoding="utf-8")
+    run = read_run(tmp_path / "t.txt")
+    assert run.epochs.step[0] == 0.0 and np.all(np.diff(run.epochs.step) >= 0)
