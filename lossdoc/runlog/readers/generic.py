@@ -1108,20 +1108,19 @@ def _columns_to_table(doc: Any) -> Table | None:
     return None
 
 
-_LOSSY_KEY = re.compile(r"loss|nll|ppl|perplexity", re.IGNORECASE)
-
-
 def _figures_only(doc: Any, depth: int = 0) -> bool:
     """Whether a JSON document is figures, not a curve in a shape no reader knows: no array of two numbers or more
     anywhere, and no key naming a loss over anything but one number (``{"train_loss": {"0": 3.0, "100": 2.6}}`` is a
     curve keyed by step). Nested objects are looked into (8 levels at most)."""
+    from lossdoc.runlog.readers.values import LOSS_WORD
+
     if depth > 8:
         return False
     if isinstance(doc, list):
         return sum(isinstance(x, (int, float)) and not isinstance(x, bool) for x in doc) < 2 and all(_figures_only(x, depth + 1) for x in doc)
     if isinstance(doc, dict):
         for k, v in doc.items():
-            if isinstance(v, (dict, list)) and _LOSSY_KEY.search(str(k)):
+            if isinstance(v, (dict, list)) and LOSS_WORD.search(str(k)):
                 return False
             if not _figures_only(v, depth + 1):
                 return False

@@ -73,6 +73,7 @@ _FILLER = frozenset(
     }
 )
 _LOSS_WORDS = r"(?:loss|losses|nll|ppl|perplexity)"
+LOSS_WORD = re.compile(_LOSS_WORDS, re.IGNORECASE)  # a name that holds a loss word anywhere (readers/generic.py's JSON figures)
 _NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,24})?(?:[eE][-+]?\d{1,3})?|\.\d{1,24}(?:[eE][-+]?\d{1,3})?|nan|NaN|inf|Inf)"
 # a value is a real number (a decimal point or an exponent) or nan/inf: an integer after a loss word is a count, a
 # status code or a setting ("loss: 1" in a config, "packet loss: 3", "GET /api/loss 404")
