@@ -1247,7 +1247,9 @@ def _write_csv(case: Case, folder: Path) -> Path:
 def _write_epochs(case: Case, folder: Path) -> Path:
     """One row per evaluation after training started (an epoch): the mean of the training records since the one before
     (NaN when one of them is, as a running mean is) and the validation loss, in a layout a side generator chooses. Half
-    as a Keras History dumped by json.dump (``{"loss": [...], "val_loss": [...]}``, NaN as ``NaN``), a quarter as a
+    as a Keras History dumped by json.dump (``{"loss": [...], "val_loss": [...]}``, NaN as ``NaN``; of those, a tenth
+    inside a results file beside settings and test scores, a tenth as pandas' ``to_json`` of its DataFrame, NaN as
+    null, and a tenth as one object per epoch keyed by its number), a quarter as a
     script's ``epoch,train_loss,val_loss`` CSV (NaN as ``nan``); or two lists of each epoch's loss after its number
     (``train_loss.txt`` and ``val_loss.txt``: ``Epoch 1: 2.0572`` or ``epoch1<TAB>0.2391``; an eighth), blocks of each
     epoch's figures naming no epoch, the validation loss the only loss (``train accu: 0.41`` / ``valid loss: 2.31`` /
@@ -1266,7 +1268,28 @@ def _write_epochs(case: Case, folder: Path) -> Path:
         before = float(s)
     if side.random() < 0.5:
         path = folder / "history.json"
-        path.write_text(json.dumps({"loss": [round(x, 6) for x in train], "val_loss": [round(x, 6) for x in val]}, indent=2), encoding="utf-8")
+        loss, val_loss = [round(x, 6) for x in train], [round(x, 6) for x in val]
+        shape = side.random()
+        if shape < 0.7:
+            doc: Any = {"loss": loss, "val_loss": val_loss}
+        elif shape < 0.8:
+            # a results file: the history inside it, beside the settings, the test scores and per-class records
+            doc = {
+                "model_config": {"vocab_size": case.vocab, "hidden_dim": 192, "learning_rate": 0.0005},
+                "training_history": {"train_loss": loss, "val_loss": val_loss, "train_acc": [0.5] * len(loss)},
+                "test_results": {"test_accuracy": 0.81, "best_epoch": int(np.argmin(val)) + 1},
+                "per_class_performance": [{"class": "a", "precision": 0.8, "f1": 0.79}, {"class": "b", "precision": 0.7, "f1": 0.71}],
+            }
+        elif shape < 0.9:
+            # pandas' DataFrame(history.history).to_json(): columns keyed by the row index, NaN written as null
+            def col(xs: list[float]) -> dict[str, float | None]:
+                return {str(i): (x if math.isfinite(x) else None) for i, x in enumerate(xs)}
+
+            doc = {"loss": col(loss), "val_loss": col(val_loss)}
+        else:
+            # json.dump({epoch: {...}}): one object per epoch, keyed by its number
+            doc = {str(e): {"train_loss": t, "val_loss": v} for e, (t, v) in enumerate(zip(loss, val_loss), start=1)}
+        path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     elif side.random() < 0.5:
         path = folder / "training_log.csv"
         rows = ["epoch,train_loss,val_loss"] + [f"{e},{_num(t)},{_num(v)}" for e, (t, v) in enumerate(zip(train, val), start=1)]

@@ -458,12 +458,21 @@ def pick(names: Iterable[str], wanted: list[str]) -> str | None:
         head, _, rest = norm.partition("_")
         if head in CONTAINER_NAMES and rest:
             inner.setdefault(rest, n)
+        elif "/" in n:
+            # a path into a JSON document whose container is named for what it holds ("training_history/train_loss",
+            # "train_metrics/loss"): its last word one of CONTAINER_NAMES and none of its words a split's but train's
+            container, _, leaf = n.rpartition("/")
+            words = norm_name(container).split("_")
+            if words[-1] in CONTAINER_NAMES and not (set(words) & _SPLIT_WORDS) and norm_name(leaf):
+                inner.setdefault(norm_name(leaf), n)
     for w in wanted:
         if w in inner and w not in by_norm:
             return inner[w]
     return None
 
 
+# the words that name a split other than training (a container "val_history" holds validation figures)
+_SPLIT_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluation", "dev", "test", "testing"})
 # the names of objects that only hold a record's values (a JSON row {"epoch": 3, "metrics": {"loss": ...}})
 CONTAINER_NAMES = frozenset({"metrics", "metric", "logs", "log", "stats", "scalars", "values", "results", "history", "data"})
 

@@ -573,7 +573,8 @@ def load_jsonl(path: Path, wanted: Any = None) -> tuple[JsonlColumns, list[int]]
             continue
         flat = _flatten(rec)
         if not table.count:
-            table.first_has_list = any(isinstance(v, list) for v in flat.values())
+            # a line holding arrays, or a pandas table (_keyed_table): one JSON document on one line, not a record
+            table.first_has_list = any(isinstance(v, list) for v in flat.values()) or _keyed_table(rec) is not None
         table.add(flat, lineno, keep)
     table.columns = list(table.names)
     if bad and bad[-1] == last_nonempty and table.count:
@@ -1071,12 +1072,77 @@ def _with_nested_losses(doc: dict[str, Any], arrays: dict[str, list]) -> dict[st
     return {k: v for k, v in {**arrays, **nested}.items() if len(v) in lengths}
 
 
+_INDEX_KEY = re.compile(r"-?\d{1,12}\Z")
+
+
+def _index_keys(d: Any) -> list[int] | None:
+    """The keys of an object keyed by row index ({"0": ..., "1": ...}: two keys or more, every one an integer), as
+    integers; else None."""
+    if not isinstance(d, dict) or len(d) < 2 or not all(isinstance(k, str) and _INDEX_KEY.match(k) for k in d):
+        return None
+    return [int(k) for k in d]
+
+
+def _names_a_loss(name: str) -> bool:
+    return pick([name], TRAIN_NAMES) is not None or pick([name], VAL_NAMES) is not None or loss_kind(name) is not None
+
+
+def _keyed_table(doc: Any) -> Table | None:
+    """A table written by pandas' ``DataFrame.to_json``: orient "columns" (its default: ``{"loss": {"0": 0.45, "1":
+    0.44, ...}, "val_loss": {...}}``), "index" (``{"0": {"loss": 0.45, "val_loss": 0.52}, "1": {...}}``, also what
+    ``json.dump({epoch: {...}})`` writes) or "split" (``{"columns": [...], "index": [...], "data": [[...], ...]}``).
+    Index keys that count the rows from 0 or 1 are their places (no step column, as a list of records has none);
+    other keys (``{"train_loss": {"100": 2.6, "200": 2.4}}``) are steps. None for any other document."""
+    if not isinstance(doc, dict):
+        return None
+    cols, data = doc.get("columns"), doc.get("data")
+    if isinstance(cols, list) and cols and isinstance(data, list) and data and all(isinstance(r, list) and len(r) == len(cols) for r in data):
+        names = [str(c) for c in cols]
+        if not any(_names_a_loss(c) for c in names):
+            return None
+        return Table(names, [dict(zip(names, r)) for r in data], list(range(1, len(data) + 1)))
+    rows: dict[int, dict[str, Any]] = {}
+    if _index_keys(doc) is not None and all(isinstance(v, dict) for v in doc.values()):
+        rows = {int(k): _flatten(v) for k, v in doc.items()}  # orient "index"
+        if not any(_names_a_loss(c) for r in list(rows.values())[:5] for c in r):
+            return None
+    else:
+        keyed = {str(k): v for k, v in doc.items() if _index_keys(v) is not None and not any(isinstance(x, (dict, list)) for x in v.values())}
+        if not any(_names_a_loss(c) for c in keyed):  # orient "columns": one column at least names a loss
+            return None
+        for c, v in keyed.items():
+            for k, x in v.items():
+                rows.setdefault(int(k), {})[c] = x
+    order = sorted(rows)
+    places = order in (list(range(len(order))), list(range(1, len(order) + 1)))
+    names = list(dict.fromkeys(["step"] * (not places) + [c for k in order for c in rows[k]]))
+    table_rows = [rows[k] if places else {"step": k, **rows[k]} for k in order]
+    return Table(names, table_rows, list(range(1, len(table_rows) + 1)))
+
+
+def _table_arrays(doc: dict[str, Any]) -> dict[str, list]:
+    """The arrays of numbers at a document's top level, or inside its objects where none at the top names a loss
+    (the columns ``_columns_to_table`` reads of a column-oriented document)."""
+    numbers = {str(k): v for k, v in doc.items() if isinstance(v, list) and v and any(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)}
+    return _with_nested_losses(doc, numbers)
+
+
+def _holds_a_loss(arrays: dict[str, list]) -> bool:
+    return any(_names_a_loss(c) for c in arrays)
+
+
 def _columns_to_table(doc: Any) -> Table | None:
     """{"step": [...], "loss": [...]} (equal lengths), {"train": [N], "val": [M]} (spread), [{...}, {...}] (or
-    {"history": [...]}), or [[step, train, val], ...] (by position) -> Table."""
+    {"history": [...]}), [[step, train, val], ...] (by position), or a pandas table (``_keyed_table``) -> Table. In a
+    larger document (a results file: the model's settings, a history, the test scores, a list of per-class records),
+    the history is the part that names a loss: a list of records with a loss in them, else the arrays of numbers (at
+    the top, or inside its objects: ``{"training_history": {"train_loss": [...], "val_loss": [...]}}``)."""
     by_position = _rows_by_position(doc)
     if by_position is not None:
         return by_position
+    keyed = _keyed_table(doc)
+    if keyed is not None:
+        return keyed
     if isinstance(doc, dict):
         arrays = {str(k): v for k, v in doc.items() if isinstance(v, list)}
         if not arrays:
@@ -1084,10 +1150,15 @@ def _columns_to_table(doc: Any) -> Table | None:
             if grouped is not None:
                 return grouped
         lists_of_records = [v for v in arrays.values() if v and all(isinstance(x, dict) for x in v)]
-        if lists_of_records and len(lists_of_records) == 1:
+        with_loss = [v for v in lists_of_records if any(_names_a_loss(c) for x in v[:5] for c in _flatten(x))]
+        if len(with_loss) == 1:
+            return _columns_to_table(with_loss[0])
+        # the arrays of numbers (a list of names, of class labels or of records is not a column of this history)
+        numbers = _table_arrays(doc)
+        if lists_of_records and len(lists_of_records) == 1 and not _holds_a_loss(numbers):
             return _columns_to_table(lists_of_records[0])
-        if not lists_of_records:
-            arrays = _with_nested_losses(doc, arrays)
+        if _holds_a_loss(numbers) or not lists_of_records:
+            arrays = numbers if _holds_a_loss(numbers) else _with_nested_losses(doc, arrays)
         lengths = {len(v) for v in arrays.values() if v}
         if len(lengths) > 1:
             return _spread_columns(arrays)
@@ -1156,6 +1227,6 @@ def read_json(path: Path, *, step_col: str | None = None, train_col: str | None 
     run = table_to_run(table, path, "json", step_col=step_col, train_col=train_col, val_col=val_col)
     if _rows_by_position(doc) is not None:
         run.warnings.append(ReaderWarning("warn.json_by_position", {"k": len(doc[0]), "columns": ", ".join(table.columns)}))
-    elif isinstance(doc, dict) and len({len(v) for v in doc.values() if isinstance(v, list) and v}) > 1:
+    elif isinstance(doc, dict) and _keyed_table(doc) is None and len({len(v) for v in _table_arrays(doc).values()}) > 1:
         run.warnings.append(ReaderWarning("warn.json_spread", {}))
     return run

@@ -72,13 +72,23 @@ def test_a_dump_of_per_sample_losses_with_their_mean_is_one_value(tmp_path):
     assert diagnose(run).verdict == "inconclusive"
 
 
+def test_a_curve_keyed_by_step_is_read_as_the_curve_not_as_final_figures(tmp_path):
+    # pandas' to_json orient "columns" with steps for its index (tests/runlog/readers/test_json_tables.py)
+    path = tmp_path / "metrics.json"
+    doc = {"train_loss": {"0": 3.0, "100": 2.6, "200": 2.4}, "val_loss": {"0": 3.1, "200": 2.5}, "best_val_loss": 2.4}
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    run = read_run(path)
+    assert run.format == "json"
+    # a row with both losses is an evaluation with its training level (step 0: before any update)
+    assert run.batches.step.tolist() == [100] and run.batches.loss.tolist() == [2.6]
+    assert run.epochs.step.tolist() == [0, 200] and run.epochs.val_loss.tolist() == [3.1, 2.5]
+    assert run.epochs.train_loss.tolist() == [3.0, 2.4]
+
+
 @pytest.mark.parametrize(
     "doc",
-    [
-        {"train_loss": {"0": 3.0, "100": 2.6, "200": 2.4}, "val_loss": {"0": 3.1, "200": 2.5}, "best_val_loss": 2.4},
-        {"losses": {"train": [3.0, 2.6, 2.4], "val": [3.1, 2.5]}, "final_val_loss": 2.4},
-    ],
-    ids=["keyed-by-step", "arrays-beside-a-figure"],
+    [{"losses": {"train": [3.0, 2.6, 2.4], "val": [3.1, 2.5]}, "final_val_loss": 2.4}],
+    ids=["arrays-beside-a-figure"],
 )
 def test_a_json_object_that_holds_a_curve_is_not_called_final_figures(tmp_path, doc):
     # a curve in a shape no reader knows is refused (the user can say which format it is), not read as its figures
