@@ -1250,7 +1250,8 @@ def _write_epochs(case: Case, folder: Path) -> Path:
     as a Keras History dumped by json.dump (``{"loss": [...], "val_loss": [...]}``, NaN as ``NaN``; of those, a tenth
     inside a results file beside settings and test scores, a tenth as pandas' ``to_json`` of its DataFrame, NaN as
     null, and a tenth as one object per epoch keyed by its number), a quarter as a
-    script's ``epoch,train_loss,val_loss`` CSV (NaN as ``nan``); or two lists of each epoch's loss after its number
+    script's ``epoch,train_loss,val_loss`` CSV (NaN as ``nan``; a quarter of them after an earlier attempt's rows, the
+    runs appended to one file); or two lists of each epoch's loss after its number
     (``train_loss.txt`` and ``val_loss.txt``: ``Epoch 1: 2.0572`` or ``epoch1<TAB>0.2391``; an eighth), blocks of each
     epoch's figures naming no epoch, the validation loss the only loss (``train accu: 0.41`` / ``valid loss: 2.31`` /
     ``valid accu: 0.39``; a sixteenth), or a script's table drawn with bars (``Epoch | Train Loss | Val Loss`` under a
@@ -1292,15 +1293,35 @@ def _write_epochs(case: Case, folder: Path) -> Path:
         path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     elif side.random() < 0.5:
         path = folder / "training_log.csv"
-        rows = ["epoch,train_loss,val_loss"] + [f"{e},{_num(t)},{_num(v)}" for e, (t, v) in enumerate(zip(train, val), start=1)]
+        rows = ["epoch,train_loss,val_loss"]
+        if side.random() < 0.25 and train:
+            # runs appended to one file (the script started again after an attempt that was stopped): 1-3 epochs of
+            # an earlier attempt, from its own start, before this run's rows (read: only the last run)
+            start = float(train[0]) * float(side.uniform(0.9, 1.3))
+            for e in range(1, int(side.integers(1, 4)) + 1):
+                level = start * float(side.uniform(0.6, 1.1)) ** (e - 1)
+                rows.append(f"{e},{_num(level)},{_num(level * float(side.uniform(0.95, 1.1)))}")
+        rows += [f"{e},{_num(t)},{_num(v)}" for e, (t, v) in enumerate(zip(train, val), start=1)]
         path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     elif side.random() < 0.5:
-        # each loss after its epoch's number, training and validation in two files (``Epoch 1: 2.0572``, or Chainer's
-        # ``epoch1<TAB>0.2391``), read as a pair by their names
-        fmt_line = "Epoch {e}: {x}\n" if side.random() < 0.5 else "epoch{e}\t{x}\n"
+        # each loss after its epoch's number, training and validation in two files (``Epoch 1: 2.0572``, Chainer's
+        # ``epoch1<TAB>0.2391``, a bare ``1: 2.0572``), read as a pair by their names; or the two lists printed whole
+        # as their framework's scalars (print(losses): TensorFlow's eager tensors, torch's tensors)
+        style = side.random()
+        if style < 0.8:
+            fmt_line = "Epoch {e}: {x}\n" if style < 0.3 else "epoch{e}\t{x}\n" if style < 0.6 else "{e}: {x}\n"
+
+            def listed(xs: list[float]) -> str:
+                return "".join(fmt_line.format(e=e, x=_num(x)) for e, x in enumerate(xs, start=1))
+        else:
+            wrap = "<tf.Tensor: shape=(), dtype=float32, numpy={x}>" if style < 0.9 else "tensor({x}, grad_fn=<MeanBackward0>)"
+
+            def listed(xs: list[float]) -> str:
+                return "[" + ", ".join(wrap.format(x=_num(x)) for x in xs) + "]\n"
+
         path = folder / "train_loss.txt"
-        path.write_text("".join(fmt_line.format(e=e, x=_num(t)) for e, t in enumerate(train, start=1)), encoding="utf-8")
-        (folder / "val_loss.txt").write_text("".join(fmt_line.format(e=e, x=_num(v)) for e, v in enumerate(val, start=1)), encoding="utf-8")
+        path.write_text(listed(train), encoding="utf-8")
+        (folder / "val_loss.txt").write_text(listed(val), encoding="utf-8")
     elif side.random() < 0.5:
         # a loop that prints each epoch's figures as a block naming no epoch, its training figure an accuracy (or a
         # loss under an accuracy's name): only the validation loss is read, in order

@@ -3,6 +3,7 @@
 EN = {
     "warn.numbers_steps": "{files}: a bare list of losses with no step numbers: the steps are their places in the list (value i is step i)",
     "warn.numbers_counter": "{files}: a list of losses, each after its {word} number: that number is read as its step",
+    "warn.numbers_counter_bare": "{files}: a list of losses, each after a number and a colon: that number is read as its step",
     "warn.numbers_paired": (
         "{train_file} and {val_file} hold {n_train} values each: read as one evaluation per line with both losses "
         "(a per-epoch history), epoch i at step i"
@@ -62,6 +63,7 @@ EN = {
 ZH = {
     "warn.numbers_steps": "{files}：只有一串损失值，没有步数：以它们在列表中的位置作为步数（第 i 个值即第 i 步）",
     "warn.numbers_counter": "{files}：一串损失值，每个值前面标有编号（日志里写作 {word}）：把这个编号当作它的步数",
+    "warn.numbers_counter_bare": "{files}：一串损失值，每个值前面是一个编号和冒号：把这个编号当作它的步数",
     "warn.numbers_paired": "{train_file} 和 {val_file} 各有 {n_train} 个值：按每行一次评估读取，同时含训练和验证损失（按轮记录的历史），第 i 轮在第 i 步",
     "warn.numbers_spread": "{train_file}（{n_train} 个值）旁边的 {val_file}（{n_val} 个值）：评估均匀分布在训练步数上，第 k 次评估在第 round(k × {n_train} / {n_val}) 步",
     "warn.numbers_partner_not_numbers": "{file}：忽略了 {count} 行不是数字的内容，第一处在第 {first} 行",

@@ -721,11 +721,34 @@ def table_to_run(
     nan_start: tuple[float, int] | None = None  # (step, line) where that stretch began
     nan_event: tuple[float, int, int] | None = None  # (step, line, rows) of the validation loss gone NaN
     per_step = step_c is not None
+    # runs appended to one file (a script run again: Keras' CSVLogger(append=True)): the epoch count (else the step
+    # count) going back to its first value or below starts a new run, and only the last one is read. A step count may
+    # start again each epoch: there the loss must also be nearer the stretch's first value than the one before it.
+    count_c, count_is_epoch = (epoch_c, True) if epoch_c else (step_c, False)
+    count_first = count_prev = NAN
+    stretch_first = value_prev = NAN
+    run_lines: list[int] = []
+    rows_before = 0
     for i, (row, lineno) in enumerate(table.records()):
         n_rows = i + 1
         row_train = next((c for c in train_cands if row.get(c) not in (None, "")), train_c)
         tr = _value(row, row_train, not_numbers, lineno)
         va = _value(row, val_c, not_numbers, lineno)
+        if count_c is not None and (tr is not None or va is not None):
+            count = to_float(row.get(count_c))
+            value = tr if tr is not None else va
+            if count is not None and math.isfinite(count):
+                if math.isnan(count_first):
+                    count_first, stretch_first = count, value
+                elif count < count_prev and count <= count_first and (
+                    count_is_epoch or abs(value - stretch_first) <= abs(value - value_prev)  # type: ignore[operator]
+                ):
+                    run_lines.append(lineno)
+                    rows_before = i
+                    store, chunk, evals, nulls = _BatchColumns(BATCH_CAP), [], [], []
+                    seen_batch, nan_run, nan_gap, nan_start, nan_event = False, 0, 0, None, None
+                    stretch_first = value
+                count_prev, value_prev = count, value
         row_nan = va is not None and math.isnan(va)
         if row_nan and per_step and tr is not None:
             va = None  # a training row (its own loss, NaN or not, is a batch's): the NaN is a placeholder
@@ -786,7 +809,9 @@ def table_to_run(
     if sample is not None:
         run.warnings.append(ReaderWarning("warn.batches_sampled", {"kept": len(batches), **sample}))
     run.records_read = n_rows
-    skipped = n_rows - store.seen - len(evals) + dup
+    skipped = n_rows - rows_before - store.seen - len(evals) + dup
+    if run_lines:
+        run.warnings.append(ReaderWarning("warn.runs_appended", {"runs": len(run_lines) + 1, "line": run_lines[-1]}))
     run.records_skipped = max(skipped, 0)
     if no_step:
         run.warnings.append(ReaderWarning("warn.rows_without_step", {"count": no_step}))

@@ -64,17 +64,48 @@ HEAD_BYTES = 8192  # as much of a file as detection looks at (readers.HEAD_BYTES
 PARTNER_SCAN = 200  # at most this many names are looked at for a folder's list of numbers
 
 
-# a counter before a value: "Epoch 1: 2.0572", "epoch1<TAB>0.2391", "step 100 = 2.31", "Iter 3/10 | 1.95"
-_COUNTER = re.compile(r"^(epoch|ep|step|iter|iteration|it|batch)[ \t_]?(\d{1,12})(?:/\d{1,12})?[ \t]*[:=,|\t ][ \t]*", re.IGNORECASE)
+# a counter before a value: "Epoch 1: 2.0572", "epoch1<TAB>0.2391", "step 100 = 2.31", "Iter 3/10 | 1.95", or a bare
+# number and a colon ("0: 0.2986", print(f"{epoch}: {loss}"))
+_COUNTER = re.compile(
+    r"^(?:(epoch|ep|step|iter|iteration|it|batch)[ \t_]?(\d{1,12})(?:/\d{1,12})?[ \t]*[:=,|\t ]|(\d{1,12})[ \t]*:)[ \t]*", re.IGNORECASE
+)
+BARE_COUNTER = "#"  # the counter word of a bare number before a colon
 
 
 def _counter(s: str) -> tuple[str | None, int, str]:
-    """(the counter's word, lower case, its number, the rest of the line) of a line that starts with a counter, else
-    (None, 0, the line)."""
+    """(the counter's word, lower case (BARE_COUNTER for a bare number), its number, the rest of the line) of a line
+    that starts with a counter, else (None, 0, the line)."""
     m = _COUNTER.match(s)
     if m is None:
         return None, 0, s
+    if m.group(1) is None:
+        return BARE_COUNTER, int(m.group(3)), s[m.end() :].strip()
     return m.group(1).lower(), int(m.group(2)), s[m.end() :].strip()
+
+
+# a scalar printed as its framework's object, as print(losses) shows a list of them: TensorFlow's eager tensor
+# (<tf.Tensor: shape=(), dtype=float32, numpy=1.3171446>), torch's tensor(2.31, grad_fn=<NllLossBackward0>), numpy's
+# array(2.31, dtype=float32) and numpy 2's np.float32(2.31)
+_REPR_NUM = r"[-+]?(?:\d{1,15}(?:\.\d{0,24})?(?:[eE][-+]?\d{1,3})?|\.\d{1,24}(?:[eE][-+]?\d{1,3})?|nan|inf)"
+_SCALAR_REPR = re.compile(
+    r"<tf\.Tensor:[^<>\n]{0,200}?numpy=(" + _REPR_NUM + r")>"
+    r"|\b(?:tf\.Tensor|tensor|array|np\.(?:float|int)(?:16|32|64)?|numpy\.(?:float|int)(?:16|32|64))\([ \t]{0,4}(" + _REPR_NUM + r")"
+    r"(?:,[^()\n]{0,200}?(?:\([^()\n]{0,40}\)[^()\n]{0,200}?){0,4})?\)"
+)
+_REPR_MARK = re.compile(r"tf\.Tensor|tensor\(|array\(|np\.(?:float|int)|numpy\.(?:float|int)")
+
+
+def _unwrap(text: str, complete: bool = True) -> str:
+    """Each framework scalar in ``text`` as its number (``_SCALAR_REPR``); from a head that may end inside one, the text
+    up to the last whole one."""
+    if _REPR_MARK.search(text[:4096]) is None:
+        return text
+    if not complete:
+        last = None
+        for last in _SCALAR_REPR.finditer(text):
+            pass
+        text = text[: last.end()] if last is not None else text
+    return _SCALAR_REPR.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 def _is_number_line(s: str) -> bool:
@@ -177,6 +208,7 @@ def _looks_like_list(text: str, complete: bool, rows: bool = True) -> bool:
     """At least MIN_VALUES lines of one number each (one of them not an integer: token ids are not losses),
     after an optional one-word header naming a loss; blank lines and '#' comments are skipped. Or a JSON array of
     numbers, or (``rows``: a whole file, not a block of a page) one row of numbers (``_looks_like_row``)."""
+    text = _unwrap(text, complete)
     if text.lstrip("\ufeff \t\r\n").startswith("["):
         return _looks_like_json_list(text, complete)
     raw = [x.strip() for x in text.lstrip("\ufeff").splitlines()]
@@ -258,7 +290,7 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
     lead: int | None = None  # the line of a lone integer first, decided by the line after it (a file of that integer
     lead_value = 0.0  # alone is no list: detection never claims it)
     for lineno, raw in lines:
-        s = raw.strip().lstrip("\ufeff")
+        s = _unwrap(raw.strip().lstrip("\ufeff"))
         if not s or s.startswith("#"):
             continue
         if json_list is None:
@@ -318,6 +350,20 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
     return values, header, linenos, bad, lines, counters, counted
 
 
+def run_starts(counters: list[int], values: list[float], epochs: bool) -> list[int]:
+    """Where each of the runs appended to one log starts (0 first): a counter back at the log's first counter or below
+    (a script run again, appending to the same file). An epoch count starts again only for a new run; a step or batch
+    count may start again each epoch, so there the value must also be nearer its stretch's first value than the value
+    before it (a fresh model's level, not the level the run had reached)."""
+    starts = [0]
+    for i in range(1, len(counters)):
+        if counters[i] > counters[0]:
+            continue
+        if epochs or abs(values[i] - values[starts[-1]]) <= abs(values[i] - values[i - 1]):
+            starts.append(i)
+    return starts
+
+
 def _partner(path: Path, role: str) -> Path | None:
     for name in _partner_names(path.name, role):
         p = path.with_name(name)
@@ -359,7 +405,7 @@ def resolve(folder: Path) -> Path | None:
 
 
 def read(path: Path, **_: Any) -> Run:
-    values, header, _linenos, bad, lines, counters, counted = _read_values(path)
+    values, header, linenos, bad, lines, counters, counted = _read_values(path)
     role = _role(path, header)
     run = Run(source=str(path), format="numbers")
     lines.warn_long(run)
@@ -384,6 +430,15 @@ def read(path: Path, **_: Any) -> Run:
     val_file = path.name if role == "val" else (partner.name if partner is not None and p_values else "")
     run.records_read = len(values) + len(p_values)
     run.records_skipped = len(bad)
+    starts = run_starts(counters, values, counted in ("epoch", "ep")) if counters and len(counters) == len(values) else [0]
+    start = starts[-1]
+    if start:
+        # several runs appended to one file: the last one is read (the others' values are not this run's)
+        run.warnings.append(ReaderWarning("warn.runs_appended", {"runs": len(starts), "line": linenos[start]}))
+        if p_counters == counters:
+            p_values, p_counters = p_values[start:], p_counters[start:]
+        values, counters = values[start:], counters[start:]
+        train, val = (values, p_values) if role == "train" else (p_values, values)
     # counters as steps where this file has one before every value, rising, and its partner (if any) has the same ones
     steps: list[int] | None = None
     if counters and len(counters) == len(values) and all(b > a for a, b in zip(counters, counters[1:], strict=False)):
@@ -398,7 +453,10 @@ def read(path: Path, **_: Any) -> Run:
     _nonfinite_events(run, val, val_file, "nonfinite_val")
     files = ", ".join(f for f in (train_file, val_file) if f)
     if steps is not None:
-        run.warnings.append(ReaderWarning("warn.numbers_counter", {"files": files, "word": counted}))
+        if counted == BARE_COUNTER:
+            run.warnings.append(ReaderWarning("warn.numbers_counter_bare", {"files": files}))
+        else:
+            run.warnings.append(ReaderWarning("warn.numbers_counter", {"files": files, "word": counted}))
     else:
         run.warnings.append(ReaderWarning("warn.numbers_steps", {"files": files}))
     if train and val:
