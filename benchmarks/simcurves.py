@@ -1247,7 +1247,8 @@ def _write_csv(case: Case, folder: Path) -> Path:
 def _write_epochs(case: Case, folder: Path) -> Path:
     """One row per evaluation after training started (an epoch): the mean of the training records since the one before
     (NaN when one of them is, as a running mean is) and the validation loss, in a layout a side generator chooses. Half
-    as a Keras History dumped by json.dump (``{"loss": [...], "val_loss": [...]}``, NaN as ``NaN``; of those, a tenth
+    as a Keras History dumped by json.dump (``{"loss": [...], "val_loss": [...]}``, NaN as ``NaN``; of those, a third
+    with ``val_accuracy`` (N = 30 to 5000 examples, exp(-loss) of them right, give or take a few flips), a tenth
     inside a results file beside settings and test scores, a tenth as pandas' ``to_json`` of its DataFrame, NaN as
     null, and a tenth as one object per epoch keyed by its number), a quarter as a
     script's ``epoch,train_loss,val_loss`` CSV (NaN as ``nan``; a quarter of them after an earlier attempt's rows, the
@@ -1273,6 +1274,16 @@ def _write_epochs(case: Case, folder: Path) -> Path:
         shape = side.random()
         if shape < 0.7:
             doc: Any = {"loss": loss, "val_loss": val_loss}
+            if side.random() < 0.5 and val:
+                # with its validation accuracy, as Keras logs it: the share of N held-out examples right, exp(-loss)
+                # on average, moving by a few examples from epoch to epoch (a fixed set: only the borderline ones flip)
+                n_val = int(_loguniform(side, 30.0, 5000.0))
+                acc = []
+                for v in val:
+                    p_right = math.exp(-v) if math.isfinite(v) else 0.0
+                    flips = side.normal(0.0, 0.3 * math.sqrt(n_val * p_right * (1.0 - p_right)) + 0.5)
+                    acc.append(min(n_val, max(0, round(n_val * p_right + flips))) / n_val)
+                doc["val_accuracy"] = acc
         elif shape < 0.8:
             # a results file: the history inside it, beside the settings, the test scores and per-class records
             doc = {

@@ -100,6 +100,8 @@ def _next_steps(verdict: Verdict, by: dict[Code, Finding], ctx) -> list[str]:
         steps.append("next.check_leak")
     if fail("no-learning") and by["no-learning"].key.startswith("f.nolearn.unigram"):
         steps.append("next.stuck_unigram")
+    elif fail("no-learning") and by["no-learning"].key == "f.nolearn.frozen_accuracy":
+        steps.append("next.one_class")
     elif fail("uniform-lock") or fail("no-learning"):
         steps.append("next.check_optimizer")
     if by["overfitting"].key in MEMORISED_KEYS and ctx.val.size < 2:

@@ -27,6 +27,9 @@ def check_no_learning(c: Context) -> Finding:
     stuck = _stuck_at_unigram(c)
     if stuck is not None:
         return stuck
+    frozen = _frozen_accuracy(c)
+    if frozen is not None:
+        return frozen
     moves: list[tuple[float, float, float, float]] = []  # (start, end, change, band)
     if c.init is not None and c.init_source == "epoch0" and c.val.size:
         sd = c.band_val / c.z_val
@@ -508,6 +511,25 @@ def _train_still_falling(c: Context, since: float | None) -> dict[str, Any] | No
     if t_change / t_se >= -stats.t_equivalent(th.Z_TREND, int(sel.sum()) - 2) or -t_change < th.MIN_EFFECT_REL * abs(level):
         return None
     return {"t_change": _r(t_change), "t_drop": _r(-t_change), "t_se": _r(t_se), "t_batches": int(sel.sum())}
+
+
+def _frozen_accuracy(c: Context) -> Finding | None:
+    """The validation accuracy the same, to its last digit, at every one of FROZEN_ACC_EVALS or more evaluations from the
+    first, and neither 0 nor perfect: the model's predicted classes never changed, whatever its loss did. A classifier
+    that predicts one class (the majority) for every input scores that class's share at every epoch; one that learns
+    moves its accuracy by at least one example now and then. Only a very small validation set (a few dozen examples)
+    lets a settled model repeat its accuracy this long: the message says so."""
+    acc = c.run.val_accuracy
+    # (an accuracy beside every evaluation: the reader keeps one only where each has one; an evaluation before training
+    # or one repeated at the same step has one too)
+    if len(acc) < th.FROZEN_ACC_EVALS or len(acc) < c.val.size or any(a != acc[0] for a in acc):
+        return None
+    value = float(acc[0])
+    top = 100.0 if value > 1.0 else 1.0
+    if not (0.0 < value < top):
+        return None
+    args = {"value": _r(value), "count": len(acc), "first": _r(float(c.val[0])), "last": _r(float(c.val[-1]))}
+    return Finding("no-learning", "fail", "f.nolearn.frozen_accuracy", args, measured=value)
 
 
 def check_divergence(c: Context) -> Finding:

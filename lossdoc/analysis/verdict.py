@@ -183,9 +183,10 @@ RULES: tuple[Rule, ...] = (
         "broken",
         ("no-learning",),
         "the loss did not move from where it started, on data with something to learn; or evaluations identical to the last digit; "
-        "or stuck at the unigram level",
+        "or stuck at the unigram level; or a validation accuracy that never changes",
         "no change beyond 3 standard errors, or a change smaller than the material effect (1% of the level), with the floor "
-        "(or the data's kind) saying there was something to learn",
+        "(or the data's kind) saying there was something to learn; the same accuracy, to its last digit, at 8 or more "
+        "evaluations from the first, neither 0 nor perfect",
         _fails("no-learning"),
     ),
     Rule(

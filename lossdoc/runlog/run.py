@@ -124,6 +124,10 @@ class Run:
     # RunLogger, other formats): then an evaluation's number is its epoch. Renderers name evaluations by it.
     trainer_epochs: dict[int, float] = field(default_factory=dict)
     trainer: str | None = None  # whose epochs trainer_epochs holds: "lightning" | "transformers" | None (not said)
+    # The validation accuracy logged beside each evaluation's loss, in the evaluations' order, where the log gives one
+    # at every evaluation (Keras' val_accuracy, the Trainer's eval_accuracy); empty otherwise. Read for one finding:
+    # an accuracy that never changes (analysis/trends.py, ``_frozen_accuracy``).
+    val_accuracy: list[float] = field(default_factory=list)
 
     @property
     def resumed(self) -> bool:

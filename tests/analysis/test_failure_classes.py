@@ -1310,3 +1310,32 @@ def test_a_tiny_scale_log_mostly_of_exact_zeros_does_not_crash(tmp_path):
     (tmp_path / "train_loss.txt").write_text("1e-09\n" * 60, encoding="utf-8")
     (tmp_path / "val_loss.txt").unlink()
     assert diagnose(read_run(tmp_path / "train_loss.txt")).finding("uniform-lock").key == "f.uniform.zero"
+
+
+def test_a_validation_accuracy_that_never_changes_is_a_model_predicting_one_class(tmp_path):
+    # the thirty-second set's whale-identification EfficientNet (Keras history: loss 8.637 -> 8.606 over 10 epochs,
+    # val_accuracy 0.29694323144104806 at every one: judged broken, "converged") and the thirty-fifth set's GAT (val_acc
+    # 0.72414 at all 31 epochs: judged broken or converged, "overfitting" on a 1% rise)
+    train = [8.637, 8.636, 8.626, 8.621, 8.618, 8.618, 8.614, 8.611, 8.608, 8.606]
+    val = [8.622, 8.573, 8.562, 8.550, 8.557, 8.549, 8.552, 8.546, 8.543, 8.544]
+    doc = {"loss": train, "val_loss": val, "accuracy": [0.0001, 0.0, 0.0, 0.0001] + [0.0] * 6, "val_accuracy": [0.29694323144104806] * 10}
+    (tmp_path / "training_history.json").write_text(json.dumps(doc))
+    d = diagnose(read_run(tmp_path / "training_history.json"))
+    assert d.finding("no-learning").key == "f.nolearn.frozen_accuracy" and d.verdict == "broken", (d.verdict, d.rule)
+    assert "next.one_class" in d.next_steps
+    # the same history whose accuracy moved by one example once: no finding of that kind
+    doc["val_accuracy"] = [0.29694323144104806] * 9 + [0.30131004366812225]
+    (tmp_path / "training_history.json").write_text(json.dumps(doc))
+    assert diagnose(read_run(tmp_path / "training_history.json")).finding("no-learning").key != "f.nolearn.frozen_accuracy"
+    # a perfect accuracy from the first evaluation is a settled easy task, not one class (and 0 is no share of a class)
+    for value in (1.0, 100.0, 0.0):
+        doc["val_accuracy"] = [value] * 10
+        (tmp_path / "training_history.json").write_text(json.dumps(doc))
+        assert diagnose(read_run(tmp_path / "training_history.json")).finding("no-learning").key != "f.nolearn.frozen_accuracy", value
+    # the Trainer's eval_accuracy
+    hist = [{"step": 10 * (k + 1), "loss": 0.7 - 0.01 * k, "epoch": k + 1.0} for k in range(10)]
+    hist += [{"step": 10 * (k + 1), "eval_loss": 0.69 - 0.005 * k, "eval_accuracy": 0.5, "epoch": k + 1.0} for k in range(10)]
+    hist.sort(key=lambda r: (r["step"], "eval_loss" in r))
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 100}))
+    d = diagnose(read_run(tmp_path / "trainer_state.json"))
+    assert d.finding("no-learning").key == "f.nolearn.frozen_accuracy" and d.verdict == "broken", (d.verdict, d.rule)

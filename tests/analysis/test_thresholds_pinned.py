@@ -106,6 +106,17 @@ def case_diverge_val_evals_min(past):
     return f.key == "f.diverge.val_falling"
 
 
+@pins("FROZEN_ACC_EVALS")
+def case_frozen_acc_evals(past):
+    # a validation accuracy of 0.2969 at FROZEN_ACC_EVALS evaluations (or one fewer) while the loss falls a little:
+    # a model that predicts one class, only from that many
+    k = th.FROZEN_ACC_EVALS if past else th.FROZEN_ACC_EVALS - 1
+    run = make_run(list(3.0 - 0.001 * np.arange(100)), [2.9 - 0.01 * i for i in range(k)], v=None)
+    run.val_accuracy = [0.2969432] * k
+    f = checks.check_no_learning(context(run))
+    return f.key == "f.nolearn.frozen_accuracy"
+
+
 @pins("ZERO_TOL")
 def case_zero_tol(past):
     # 60 records of one tiny value just under (or over) ZERO_TOL: a loss of 0, none computed, only under it

@@ -441,6 +441,31 @@ def val_by_measure(names: Iterable[str], train: str | None = None) -> str | None
     return next((found[m] for m in accepted if m in found), None)
 
 
+# the validation accuracy's names, in the order tried (read for one finding: an accuracy that never changes)
+VAL_ACC_NAMES = [
+    "val_accuracy",
+    "val_acc",
+    "valid_acc",
+    "valid_accuracy",
+    "validation_accuracy",
+    "validation_acc",
+    "eval_accuracy",
+    "eval_acc",
+    "val_accu",
+    "valid_accu",
+    "dev_acc",
+    "dev_accuracy",
+]
+
+
+def accuracy_series(values: list[float | None], evaluations: int) -> list[float]:
+    """The validation accuracy at each evaluation where every evaluation has a finite one, else [] (one missing is no
+    series to judge: which evaluation it belongs to is no longer certain)."""
+    if not values or len(values) != evaluations or any(v is None or not math.isfinite(v) for v in values):
+        return []
+    return [float(v) for v in values]  # type: ignore[arg-type]
+
+
 def pick(names: Iterable[str], wanted: list[str]) -> str | None:
     """The first of ``wanted`` (in order) that names one of ``names``, loosely compared."""
     by_norm: dict[str, str] = {}
@@ -460,11 +485,15 @@ def pick(names: Iterable[str], wanted: list[str]) -> str | None:
             inner.setdefault(rest, n)
         elif "/" in n:
             # a path into a JSON document whose container is named for what it holds ("training_history/train_loss",
-            # "train_metrics/loss"): its last word one of CONTAINER_NAMES and none of its words a split's but train's
+            # "train_metrics/loss", "val_metrics/loss"): its last word one of CONTAINER_NAMES; a leaf inside a split's
+            # container is that split's ("val_metrics/loss" is val_loss, "test_stats/loss" test_loss)
             container, _, leaf = n.rpartition("/")
             words = norm_name(container).split("_")
-            if words[-1] in CONTAINER_NAMES and not (set(words) & _SPLIT_WORDS) and norm_name(leaf):
-                inner.setdefault(norm_name(leaf), n)
+            if words[-1] in CONTAINER_NAMES and norm_name(leaf):
+                split = next((w for w in words if w in _SPLIT_WORDS), None)
+                key = norm_name(leaf) if split is None else f"{split}_{norm_name(leaf)}"
+                if key not in inner or ({"train", "training"} & set(words) and split is None):
+                    inner[key] = n  # (a training container's leaf before another's: "train_metrics" over "ema_metrics")
     for w in wanted:
         if w in inner and w not in by_norm:
             return inner[w]
@@ -472,7 +501,7 @@ def pick(names: Iterable[str], wanted: list[str]) -> str | None:
 
 
 # the words that name a split other than training (a container "val_history" holds validation figures)
-_SPLIT_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluation", "dev", "test", "testing"})
+_SPLIT_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluation", "dev", "test", "testing", "holdout"})
 # the names of objects that only hold a record's values (a JSON row {"epoch": 3, "metrics": {"loss": ...}})
 CONTAINER_NAMES = frozenset({"metrics", "metric", "logs", "log", "stats", "scalars", "values", "results", "history", "data"})
 

@@ -36,8 +36,10 @@ from lossdoc.runlog.readers._common import (
     NAN,
     STEP_NAMES,
     TRAIN_NAMES,
+    VAL_ACC_NAMES,
     VAL_NAMES,
     TextLines,
+    accuracy_series,
     epoch_series,
     find_exact,
     finish,
@@ -696,6 +698,8 @@ def table_to_run(
     train_cands.sort(key=lambda c: TRAIN_NAMES.index(norm_name(c)) if norm_name(c) in TRAIN_NAMES else len(TRAIN_NAMES))
     used = {c for c in (step_c, val_c, *train_cands) if c}
     epoch_c = pick([c for c in table.columns if c not in used], EPOCH_NAMES)
+    acc_c = pick([c for c in table.columns if c not in used], VAL_ACC_NAMES) if val_c is not None else None
+    accuracy: list[float | None] = []  # beside each evaluation
     lr_c = pick([c for c in table.columns if c not in used], LR_NAMES)
     gn_c = pick([c for c in table.columns if c not in used], GRAD_NAMES)
     if step_c is None:
@@ -721,11 +725,12 @@ def table_to_run(
     nan_start: tuple[float, int] | None = None  # (step, line) where that stretch began
     nan_event: tuple[float, int, int] | None = None  # (step, line, rows) of the validation loss gone NaN
     per_step = step_c is not None
-    # runs appended to one file (a script run again: Keras' CSVLogger(append=True)): the epoch count (else the step
-    # count) going back to its first value or below starts a new run, and only the last one is read. A step count may
-    # start again each epoch: there the loss must also be nearer the stretch's first value than the one before it.
-    count_c, count_is_epoch = (epoch_c, True) if epoch_c else (step_c, False)
-    count_first = count_prev = NAN
+    # runs appended to one file (a script run again: Keras' CSVLogger(append=True)): the step count (else the epoch
+    # count) going back, after it rose, to its first value or below, with the loss back nearer its stretch's first value
+    # than the value before it (a fresh model's level, not the level reached: a step count that starts again each
+    # epoch, a second fit() that goes on training), starts a new run, and only the last one is read
+    count_c = step_c if step_c is not None else epoch_c
+    count_first = count_prev = count_top = NAN
     stretch_first = value_prev = NAN
     run_lines: list[int] = []
     rows_before = 0
@@ -736,19 +741,17 @@ def table_to_run(
         va = _value(row, val_c, not_numbers, lineno)
         if count_c is not None and (tr is not None or va is not None):
             count = to_float(row.get(count_c))
-            value = tr if tr is not None else va
+            value = float(tr if tr is not None else va)  # type: ignore[arg-type]
             if count is not None and math.isfinite(count):
                 if math.isnan(count_first):
-                    count_first, stretch_first = count, value
-                elif count < count_prev and count <= count_first and (
-                    count_is_epoch or abs(value - stretch_first) <= abs(value - value_prev)  # type: ignore[operator]
-                ):
+                    count_first, count_top, stretch_first = count, count, value
+                elif count < count_prev and count <= count_first < count_top and abs(value - stretch_first) <= abs(value - value_prev):
                     run_lines.append(lineno)
                     rows_before = i
-                    store, chunk, evals, nulls = _BatchColumns(BATCH_CAP), [], [], []
+                    store, chunk, evals, nulls, accuracy = _BatchColumns(BATCH_CAP), [], [], [], []
                     seen_batch, nan_run, nan_gap, nan_start, nan_event = False, 0, 0, None, None
-                    stretch_first = value
-                count_prev, value_prev = count, value
+                    stretch_first, count_top = value, count
+                count_prev, value_prev, count_top = count, value, max(count_top, count)
         row_nan = va is not None and math.isnan(va)
         if row_nan and per_step and tr is not None:
             va = None  # a training row (its own loss, NaN or not, is a batch's): the NaN is a placeholder
@@ -760,7 +763,7 @@ def table_to_run(
                 nulls.append((i, row, lineno))  # a JSON null where the loss goes: kept in case every loss is one
             continue
         if step_c is None:
-            step = float(i + 1)
+            step = float(i + 1 - rows_before)  # (from the start of the last run, where runs were appended)
         else:
             s = _value(row, step_c, not_numbers, lineno)
             if s is None or not math.isfinite(s):
@@ -786,6 +789,8 @@ def table_to_run(
         else:
             pre = (step == 0) if step_c is not None else (tr is None and not seen_batch)
             evals.append([ep, step, NAN if tr is None else tr, va, 1.0 if pre else 0.0])
+            if acc_c is not None:
+                accuracy.append(_value(row, acc_c, not_numbers, lineno))
     if not store.seen and not chunk and not evals and nulls:
         # every loss is null: JSON has no NaN, and JavaScript's JSON.stringify (and other writers) turn NaN into
         # null, so a history whose every loss is null is read as a run of non-finite losses (warn.null_losses)
@@ -821,6 +826,7 @@ def table_to_run(
         run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": dup}))
 
     _epoch_numbers(run, batches, evals, has_epochs=epoch_c is not None)
+    run.val_accuracy = accuracy_series(accuracy, len(evals))
     if nan_start is not None and nan_run > nan_gap:
         nan_event = (*nan_start, nan_run)  # NaN to the end, longer than any gap between evaluations
     if nan_event is not None:
@@ -1125,7 +1131,14 @@ def _keyed_table(doc: Any) -> Table | None:
         names = [str(c) for c in cols]
         if not any(_names_a_loss(c) for c in names):
             return None
-        return Table(names, [dict(zip(names, r)) for r in data], list(range(1, len(data) + 1)))
+        index = doc.get("index")
+        if isinstance(index, list) and len(index) == len(data) and all(isinstance(k, int) and not isinstance(k, bool) for k in index):
+            split_rows = {int(k): dict(zip(names, r)) for k, r in zip(index, data)}
+            if len(split_rows) == len(data):
+                return _keyed_rows(split_rows)
+        return Table(names, [_null_is_nan(dict(zip(names, r))) for r in data], list(range(1, len(data) + 1)))
+    if any(isinstance(v, list) and _names_a_loss(str(k)) for k, v in doc.items()):
+        return None  # arrays named for a loss at the top: a column-oriented history, whatever else it holds
     rows: dict[int, dict[str, Any]] = {}
     if _index_keys(doc) is not None and all(isinstance(v, dict) for v in doc.values()):
         rows = {int(k): _flatten(v) for k, v in doc.items()}  # orient "index"
@@ -1138,17 +1151,30 @@ def _keyed_table(doc: Any) -> Table | None:
         for c, v in keyed.items():
             for k, x in v.items():
                 rows.setdefault(int(k), {})[c] = x
+    return _keyed_rows(rows)
+
+
+def _null_is_nan(row: dict[str, Any]) -> dict[str, Any]:
+    """pandas writes NaN as null: in its tables a null is a NaN (a loss gone NaN, or a placeholder where nothing was
+    measured, as a "nan" cell of a CSV is), not an absent key."""
+    return {k: (math.nan if v is None else v) for k, v in row.items()}
+
+
+def _keyed_rows(rows: dict[int, dict[str, Any]]) -> Table:
+    """Rows keyed by their index: keys counting from 0 or from 1 are their places, other keys steps."""
     order = sorted(rows)
     places = order in (list(range(len(order))), list(range(1, len(order) + 1)))
     names = list(dict.fromkeys(["step"] * (not places) + [c for k in order for c in rows[k]]))
-    table_rows = [rows[k] if places else {"step": k, **rows[k]} for k in order]
+    table_rows = [_null_is_nan(rows[k]) if places else {"step": k, **_null_is_nan(rows[k])} for k in order]
     return Table(names, table_rows, list(range(1, len(table_rows) + 1)))
 
 
 def _table_arrays(doc: dict[str, Any]) -> dict[str, list]:
     """The arrays of numbers at a document's top level, or inside its objects where none at the top names a loss
     (the columns ``_columns_to_table`` reads of a column-oriented document)."""
-    numbers = {str(k): v for k, v in doc.items() if isinstance(v, list) and v and any(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)}
+    numbers = {
+        str(k): v for k, v in doc.items() if isinstance(v, list) and v and any(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+    }
     return _with_nested_losses(doc, numbers)
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import msgspec
 
 from lossdoc.errors import LossdocError
-from lossdoc.runlog.readers._common import NAN, batch_columns, epoch_series, file_size_ok, finish, to_float
+from lossdoc.runlog.readers._common import NAN, accuracy_series, batch_columns, epoch_series, file_size_ok, finish, to_float
 from lossdoc.runlog.run import ReaderWarning, Run
 
 MAX_BYTES = 512 * 2**20
@@ -118,6 +118,7 @@ class _Entry(msgspec.Struct, gc=False):
     eval_loss: Any = msgspec.UNSET
     learning_rate: Any = msgspec.UNSET
     grad_norm: Any = msgspec.UNSET
+    eval_accuracy: Any = msgspec.UNSET
 
 
 _ENTRY_KEYS = tuple(_Entry.__struct_fields__)
@@ -207,13 +208,14 @@ def read(path: Path, **_: Any) -> Run:
     run = Run(source=str(path), format="hf-trainer")
     b_step, b_ep, b_loss, b_lr, b_gn = (array("d") for _ in range(5))  # batch rows in log order
     evals: list[tuple[float, float, float, float, float]] = []
+    accuracy: list[float | None] = []  # eval_accuracy beside each evaluation (None where absent)
     skipped = 0
     unset = msgspec.UNSET
     for entry in entries:
         if entry is None:
             skipped += 1
             continue
-        step_v, epoch_v, loss_v, eval_v, lr_v, gn_v = entry  # to_float(UNSET) is None, as for an absent key
+        step_v, epoch_v, loss_v, eval_v, lr_v, gn_v, acc_v = entry  # to_float(UNSET) is None, as for an absent key
         step = step_v if step_v.__class__ is float else to_float(step_v)
         epoch = epoch_v if epoch_v.__class__ is float else to_float(epoch_v)
         epoch = NAN if epoch is None else epoch
@@ -234,6 +236,7 @@ def read(path: Path, **_: Any) -> Run:
                 continue
             ep = 0.0 if step == 0 else epoch
             evals.append((ep, step, NAN, loss, NAN))
+            accuracy.append(to_float(acc_v))
     run.records_read = n_entries - skipped
     run.records_skipped = skipped
     if skipped:
@@ -242,6 +245,7 @@ def read(path: Path, **_: Any) -> Run:
     if dup:
         run.warnings.append(ReaderWarning("warn.duplicate_steps", {"count": dup}))
     run.epochs = epoch_series(evals)
+    run.val_accuracy = accuracy_series(accuracy, len(run.epochs))
     run.config = {k: state[k] for k in _STATE_KEYS if k in state}
     from lossdoc.runlog.neighbours import apply_hf_config  # (neighbours imports the readers' helpers)
 

@@ -67,7 +67,7 @@ PARTNER_SCAN = 200  # at most this many names are looked at for a folder's list 
 # a counter before a value: "Epoch 1: 2.0572", "epoch1<TAB>0.2391", "step 100 = 2.31", "Iter 3/10 | 1.95", or a bare
 # number and a colon ("0: 0.2986", print(f"{epoch}: {loss}"))
 _COUNTER = re.compile(
-    r"^(?:(epoch|ep|step|iter|iteration|it|batch)[ \t_]?(\d{1,12})(?:/\d{1,12})?[ \t]*[:=,|\t ]|(\d{1,12})[ \t]*:)[ \t]*", re.IGNORECASE
+    r"^(?:(epoch|ep|step|iter|iteration|it|batch)[ \t_]?(\d{1,12})(/\d{1,12})?[ \t]*[:=,|\t ]|(\d{1,12})[ \t]*:)[ \t]*", re.IGNORECASE
 )
 BARE_COUNTER = "#"  # the counter word of a bare number before a colon
 
@@ -79,7 +79,7 @@ def _counter(s: str) -> tuple[str | None, int, str]:
     if m is None:
         return None, 0, s
     if m.group(1) is None:
-        return BARE_COUNTER, int(m.group(3)), s[m.end() :].strip()
+        return BARE_COUNTER, int(m.group(4)), s[m.end() :].strip()
     return m.group(1).lower(), int(m.group(2)), s[m.end() :].strip()
 
 
@@ -101,10 +101,8 @@ def _unwrap(text: str, complete: bool = True) -> str:
     if _REPR_MARK.search(text[:4096]) is None:
         return text
     if not complete:
-        last = None
-        for last in _SCALAR_REPR.finditer(text):
-            pass
-        text = text[: last.end()] if last is not None else text
+        ends = [m.end() for m in _SCALAR_REPR.finditer(text)]
+        text = text[: ends[-1]] if ends else text
     return _SCALAR_REPR.sub(lambda m: m.group(1) or m.group(2), text)
 
 
@@ -230,7 +228,18 @@ def _looks_like_list(text: str, complete: bool, rows: bool = True) -> bool:
     return any(not re.fullmatch(r"[-+]?\d+", x) for x in lines)
 
 
+# a file named for a measure that is not a loss (per_class_accuracy.txt, val_f1.txt): its numbers are no losses
+_NOT_A_LOSS_FILE = frozenset({"acc", "accuracy", "accu", "f1", "precision", "recall", "auc", "bleu", "wer", "cer", "rouge", "iou", "dice"})
+
+
+def _named_for_a_metric(path: Path) -> bool:
+    words = {w.lower() for w in _WORD_SPLIT.split(path.stem) if w}
+    return bool(words & _NOT_A_LOSS_FILE) and not ({"loss", "losses"} & words)
+
+
 def detect(path: Path, head: str) -> bool:
+    if _named_for_a_metric(path):
+        return False
     try:
         complete, whole_file = path.stat().st_size <= HEAD_BYTES, True
     except OSError:  # a block of a page (readers/markdown.py): a row of numbers there is a page's figures, not a log
@@ -273,13 +282,14 @@ def _same_case(old: str, new: str) -> str:
     return new.upper() if old.isupper() else new.capitalize() if old[:1].isupper() else new
 
 
-def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[int], TextLines, list[int], str | None]:
+def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[int], TextLines, list[int], str | None, bool]:
     """(values, header kind, line of each value, lines that are not numbers, the lines, the counter before each value,
-    the counter's word) of one list; no counters (an empty list, None) unless the first value has one, and then a line
-    without one, or with another word, is not a number."""
+    the counter's word, whether a counter printed its total: ``Iter 3/20``) of one list; no counters (an empty list,
+    None) unless the first value has one, and then a line without one, or with another word, is not a number."""
     lines = TextLines(path, cap=ROW_LINE_CAP)
     counters: list[int] = []
     counted: str | None = None
+    total = False
     values: list[float] = []
     linenos: list[int] = []
     bad: list[int] = []
@@ -341,25 +351,37 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
                 continue
             s = rest
             counters.append(count)
+            if not total:
+                m = _COUNTER.match(raw.strip().lstrip("\ufeff"))
+                total = bool(m and m.group(3))
         v = to_float(s) if len(s.split()) == 1 else None
         if v is None:
             bad.append(lineno)
             continue
         values.append(v)
         linenos.append(lineno)
-    return values, header, linenos, bad, lines, counters, counted
+    return values, header, linenos, bad, lines, counters, counted, total
 
 
-def run_starts(counters: list[int], values: list[float], epochs: bool) -> list[int]:
-    """Where each of the runs appended to one log starts (0 first): a counter back at the log's first counter or below
-    (a script run again, appending to the same file). An epoch count starts again only for a new run; a step or batch
-    count may start again each epoch, so there the value must also be nearer its stretch's first value than the value
-    before it (a fresh model's level, not the level the run had reached)."""
-    starts = [0]
+def run_starts(counters: list[int], values: list[float], per_epoch: bool = False) -> list[int]:
+    """Where each of the runs appended to one log starts (0 first): a counter back, after it rose, at the log's first
+    counter or below (a script run again, appending to the same file), with the value there nearer its stretch's first
+    value than the value before it (a fresh model's level, not the level the run had reached). A step, iteration or
+    batch count that starts again every epoch is one run: ``per_epoch`` (its counters print their total, ``Iter 3/20``),
+    or stretches of one length, two or more of them, before the last."""
+    resets = []  # where the count comes back, after it rose, to its first value or below
+    top = counters[0] if counters else 0
     for i in range(1, len(counters)):
-        if counters[i] > counters[0]:
-            continue
-        if epochs or abs(values[i] - values[starts[-1]]) <= abs(values[i] - values[i - 1]):
+        if counters[i] <= counters[0] < top:
+            resets.append(i)
+            top = counters[i]
+        top = max(top, counters[i])
+    lengths = {b - a for a, b in zip([0, *resets], resets)}
+    if per_epoch or (len(resets) >= 2 and len(lengths) == 1 and min(lengths) >= 2):
+        return [0]
+    starts = [0]
+    for i in resets:
+        if abs(values[i] - values[starts[-1]]) <= abs(values[i] - values[i - 1]):
             starts.append(i)
     return starts
 
@@ -405,7 +427,7 @@ def resolve(folder: Path) -> Path | None:
 
 
 def read(path: Path, **_: Any) -> Run:
-    values, header, linenos, bad, lines, counters, counted = _read_values(path)
+    values, header, linenos, bad, lines, counters, counted, total = _read_values(path)
     role = _role(path, header)
     run = Run(source=str(path), format="numbers")
     lines.warn_long(run)
@@ -413,7 +435,7 @@ def read(path: Path, **_: Any) -> Run:
     p_values: list[float] = []
     p_counters: list[int] = []
     if partner is not None:
-        p_values, p_header, _pl, p_bad, p_lines, p_counters, _pw = _read_values(partner)
+        p_values, p_header, _pl, p_bad, p_lines, p_counters, _pw, _pt = _read_values(partner)
         p_lines.warn_long(run)
         if p_bad:
             run.warnings.append(ReaderWarning("warn.numbers_partner_not_numbers", {"file": partner.name, "count": len(p_bad), "first": p_bad[0]}))
@@ -430,21 +452,22 @@ def read(path: Path, **_: Any) -> Run:
     val_file = path.name if role == "val" else (partner.name if partner is not None and p_values else "")
     run.records_read = len(values) + len(p_values)
     run.records_skipped = len(bad)
-    starts = run_starts(counters, values, counted in ("epoch", "ep")) if counters and len(counters) == len(values) else [0]
-    start = starts[-1]
-    if start:
-        # several runs appended to one file: the last one is read (the others' values are not this run's)
-        run.warnings.append(ReaderWarning("warn.runs_appended", {"runs": len(starts), "line": linenos[start]}))
-        if p_counters == counters:
-            p_values, p_counters = p_values[start:], p_counters[start:]
-        values, counters = values[start:], counters[start:]
+    per_epoch = counted not in ("epoch", "ep") and total
+    starts = run_starts(counters, values, per_epoch) if counters and len(counters) == len(values) else [0]
+    p_starts = run_starts(p_counters, p_values, per_epoch) if p_counters and len(p_counters) == len(p_values) else [0]
+    if starts[-1] or p_starts[-1]:
+        # several runs appended to one file: the last one is read (the others' values are not this run's); each file
+        # by its own counters (a last run stopped before its last evaluation leaves the two of different lengths)
+        run.warnings.append(ReaderWarning("warn.runs_appended", {"runs": max(len(starts), len(p_starts)), "line": linenos[starts[-1]]}))
+        values, counters = values[starts[-1] :], counters[starts[-1] :]
+        p_values, p_counters = p_values[p_starts[-1] :], p_counters[p_starts[-1] :]
         train, val = (values, p_values) if role == "train" else (p_values, values)
     # counters as steps where this file has one before every value, rising, and its partner (if any) has the same ones
     steps: list[int] | None = None
     if counters and len(counters) == len(values) and all(b > a for a, b in zip(counters, counters[1:], strict=False)):
         if not p_values or p_counters == counters:
             steps = counters
-    if steps is not None and counted in ("epoch", "ep") and steps[0] == 0:
+    if steps is not None and counted in ("epoch", "ep", BARE_COUNTER) and steps[0] == 0:
         # epochs counted from 0 (``for epoch in range(n)``): epoch 0's loss is after its training, not before any update
         steps = [s + 1 for s in steps]
         run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))

@@ -43,12 +43,43 @@ def test_a_dataframe_written_by_pandas_to_json_is_its_history(tmp_path, orient):
     assert diagnose(run).verdict == "overfitting"
 
 
-def test_pandas_null_for_a_nan_is_not_a_value(tmp_path):
+def test_pandas_null_is_a_nan(tmp_path):
+    # pandas writes NaN as null: a history gone NaN at its seventh epoch is broken, as the same history through
+    # json.dump (NaN) is
     path = tmp_path / "h.json"
     pd.DataFrame({"loss": TRAIN[:6] + [math.nan] * 2, "val_loss": VAL[:6] + [math.nan] * 2}).to_json(path)
     assert '"6":null' in path.read_text()
-    val, _ = _eval_losses(read_run(path))
+    run = read_run(path)
+    val, _ = _eval_losses(run)
     assert val == pytest.approx(VAL[:6])
+    assert diagnose(run).verdict == "broken"
+    (tmp_path / "h2.json").write_text(json.dumps({"loss": TRAIN[:6] + [math.nan] * 2, "val_loss": VAL[:6] + [math.nan] * 2}))
+    assert diagnose(read_run(tmp_path / "h2.json")).verdict == "broken"
+
+
+def test_a_history_beside_a_per_class_object_keyed_by_index(tmp_path):
+    # arrays named for a loss at the top are the history; an object keyed "0", "1", ... beside them is not a table
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps({"loss": TRAIN, "val_loss": VAL, "per_class_loss": {"0": 0.2, "1": 0.3, "2": 0.4}}))
+    val, train = _eval_losses(read_run(path))
+    assert val == pytest.approx(VAL) and train == pytest.approx(TRAIN)
+
+
+def test_split_orient_with_an_index_of_steps(tmp_path):
+    path = tmp_path / "h.json"
+    pd.DataFrame({"train_loss": TRAIN}, index=[100 * (i + 1) for i in range(12)]).to_json(path, orient="split")
+    assert read_run(path).batches.step.tolist() == [100 * (i + 1) for i in range(12)]
+
+
+@pytest.mark.parametrize("prefix", ["val", "valid", "eval", "test"])
+def test_a_split_container_holds_that_splits_loss(tmp_path, prefix):
+    path = tmp_path / "metrics.csv"
+    rows = [f"epoch,train_metrics/loss,{prefix}_metrics/loss"] + [f"{e},{t},{v}" for e, (t, v) in enumerate(zip(TRAIN, VAL), start=1)]
+    path.write_text("\n".join(rows) + "\n")
+    run = read_run(path)
+    val, train = _eval_losses(run)
+    assert val == pytest.approx(VAL) and train == pytest.approx(TRAIN)
+    assert diagnose(run).verdict == "overfitting"
 
 
 def test_one_object_per_epoch_keyed_by_its_number_on_one_line(tmp_path):
@@ -74,7 +105,12 @@ def test_a_history_inside_a_results_file_beside_per_class_records(tmp_path):
     path = tmp_path / "training_results.json"
     doc = {
         "model_config": {"vocab_size": 20000, "num_classes": 4, "num_epochs": 12},
-        "training_history": {"train_loss": TRAIN, "val_loss": VAL, "train_acc": [0.5] * 12, "val_acc": [0.6] * 12},
+        "training_history": {
+            "train_loss": TRAIN,
+            "val_loss": VAL,
+            "train_acc": [0.5 + 0.03 * i for i in range(12)],
+            "val_acc": [0.6 + 0.01 * i for i in range(12)],
+        },
         "test_results": {"test_accuracy": 0.91, "best_epoch": 6},
         "per_class_performance": [{"class": "World", "precision": 0.93, "recall": 0.9}, {"class": "Sports", "precision": 0.97, "recall": 0.98}],
     }

@@ -72,3 +72,10 @@ def test_a_clock_is_not_a_counter(tmp_path):
     path.write_text("12:30\n12:45\n13:00\n13:15\n")
     with pytest.raises(LossdocError):
         read_run(path)
+
+
+def test_a_list_in_a_file_named_for_a_metric_is_no_loss(tmp_path):
+    path = tmp_path / "per_class_accuracy.txt"
+    path.write_text("".join(f"{i}: {0.95 - 0.01 * i:.4f}\n" for i in range(10)))
+    with pytest.raises(LossdocError):
+        read_run(path)
