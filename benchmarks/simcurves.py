@@ -1399,7 +1399,8 @@ def _write_console(case: Case, folder: Path) -> Path:
     """``<step> N | <loss> X | lr Y | Ts`` a line per record, ``  -> <val> X`` under the batch an evaluation follows;
     the words are CONSOLE_KEYS[N mod 5] (N the number of records); no facts (the user passes them, as for CSV). A
     quarter of the logs open with 9-40 KB of set-up output (_setup_output). A quarter of those without evaluations are
-    a tqdm progress bar's output instead (_write_tqdm)."""
+    a tqdm progress bar's output instead (_write_tqdm). A quarter print each line through Python's logging
+    (LOGGING_PREFIXES)."""
     if _tqdm_layout(case):
         return _write_tqdm(case, folder)
     step_w, loss_w, val_w = CONSOLE_KEYS[case.step.size % len(CONSOLE_KEYS)]
@@ -1418,9 +1419,26 @@ def _write_console(case: Case, folder: Path) -> Path:
             lines.append(f"{val_w} {case.eval_val[i]:.4f}")  # before any batch: the model as it starts
         else:
             lines.append(f"        -> {val_w} {case.eval_val[i]:.4f} nats")
+    side = np.random.default_rng(
+        [case.seed, FAMILIES.index(case.family), TIERS.index(case.tier), FORMATS.index(case.fmt), case.step.size, LOGGING_STREAM]
+    )
+    if side.random() < 1 / 4:
+        # printed through Python's logging (a quarter of the logs, from a generator of its own): its level and logger
+        # before each line, as logging.basicConfig's default format, a timestamped one, or loguru's
+        prefix = LOGGING_PREFIXES[int(side.integers(len(LOGGING_PREFIXES)))]
+        lines[setup:] = [prefix + line for line in lines[setup:]]
     path = folder / "train.log"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+LOGGING_PREFIXES = (
+    "INFO:root:",
+    "INFO:__main__:",
+    "2025-07-07 13:55:26.649 INFO: ",
+    "2025-07-07 13:55:26,649 - INFO - ",
+    "2025-07-07 13:55:26.649 | INFO     | __main__:train:42 - ",
+)
 
 
 def _tqdm_layout(case: Case) -> str:
@@ -1465,6 +1483,7 @@ def _write_tqdm(case: Case, folder: Path) -> Path:
     return path
 
 
+LOGGING_STREAM = 7919  # the side generator of the console writer's logging prefixes (see _write_console)
 TQDM_STREAM = 7907  # the side generator of the console writer's tqdm layout (see _tqdm_layout)
 NAN_CELLS_STREAM = 7951  # the side generator of the CSV writer's nan cells (see _write_csv)
 EPOCHS_STREAM = 7963  # the side generator of the epoch-rows writer's layout (see _write_epochs)
