@@ -19,7 +19,18 @@ from lossdoc.analysis.model import Finding
 
 def check_no_learning(c: Context) -> Finding:
     """Did the loss move beyond its noise? Validation is compared with validation (epoch 0 vs last),
-    training batches with training batches (the first ones vs the end of the run)."""
+    training batches with training batches (the first ones vs the end of the run). And does the validation accuracy,
+    where the log gives one, ever change (``_frozen_accuracy``)?"""
+    f = _no_learning(c)
+    if f.status == "fail":
+        return f
+    frozen = _frozen_accuracy(c)
+    if frozen is not None and (frozen.status == "fail" or f.status in ("ok", "skipped")):
+        return frozen
+    return f
+
+
+def _no_learning(c: Context) -> Finding:
     lrs = stats.finite(c.lr)
     same = _identical_evals(c.val)
     if same is not None:
@@ -27,9 +38,6 @@ def check_no_learning(c: Context) -> Finding:
     stuck = _stuck_at_unigram(c)
     if stuck is not None:
         return stuck
-    frozen = _frozen_accuracy(c)
-    if frozen is not None:
-        return frozen
     moves: list[tuple[float, float, float, float]] = []  # (start, end, change, band)
     if c.init is not None and c.init_source == "epoch0" and c.val.size:
         sd = c.band_val / c.z_val
@@ -526,10 +534,20 @@ def _frozen_accuracy(c: Context) -> Finding | None:
         return None
     value = float(acc[0])
     top = 100.0 if value > 1.0 else 1.0
-    if not (0.0 < value < top):
+    share = value / top
+    # a whole percent (0.93, 99) is printed too coarsely to say that nothing changed: an accuracy moving from 93.1% to
+    # 93.4% prints the same
+    if not (0.0 < share < 1.0) or abs(100.0 * share - round(100.0 * share)) < 1e-9:
         return None
-    args = {"value": _r(value), "count": len(acc), "first": _r(float(c.val[0])), "last": _r(float(c.val[-1]))}
-    return Finding("no-learning", "fail", "f.nolearn.frozen_accuracy", args, measured=value)
+    # a model whose outputs do not depend on the input scores at best the entropy of the labels, at least that of its
+    # class's share against the rest: a validation loss below it has scores that vary with the input, though its
+    # decisions never change (a small validation set, or the same few hard examples wrong at every evaluation)
+    bound = -share * math.log(share) - (1.0 - share) * math.log(1.0 - share)
+    last = float(c.val[-1])
+    args = {"value": _r(value), "count": len(acc), "first": _r(float(c.val[0])), "last": _r(last), "bound": _r(bound)}
+    if last < bound:
+        return Finding("no-learning", "warn", "f.nolearn.frozen_accuracy_informative", args, measured=value, reference=bound)
+    return Finding("no-learning", "fail", "f.nolearn.frozen_accuracy", args, measured=value, reference=bound)
 
 
 def check_divergence(c: Context) -> Finding:

@@ -186,7 +186,7 @@ RULES: tuple[Rule, ...] = (
         "or stuck at the unigram level; or a validation accuracy that never changes",
         "no change beyond 3 standard errors, or a change smaller than the material effect (1% of the level), with the floor "
         "(or the data's kind) saying there was something to learn; the same accuracy, to its last digit, at 8 or more "
-        "evaluations from the first, neither 0 nor perfect",
+        "evaluations from the first, neither 0 nor perfect nor a whole percent, the loss no better than that share's entropy",
         _fails("no-learning"),
     ),
     Rule(

@@ -1314,8 +1314,7 @@ def test_a_tiny_scale_log_mostly_of_exact_zeros_does_not_crash(tmp_path):
 
 def test_a_validation_accuracy_that_never_changes_is_a_model_predicting_one_class(tmp_path):
     # the thirty-second set's whale-identification EfficientNet (Keras history: loss 8.637 -> 8.606 over 10 epochs,
-    # val_accuracy 0.29694323144104806 at every one: judged broken, "converged") and the thirty-fifth set's GAT (val_acc
-    # 0.72414 at all 31 epochs: judged broken or converged, "overfitting" on a 1% rise)
+    # val_accuracy 0.29694323144104806 at every one: judged broken, "converged")
     train = [8.637, 8.636, 8.626, 8.621, 8.618, 8.618, 8.614, 8.611, 8.608, 8.606]
     val = [8.622, 8.573, 8.562, 8.550, 8.557, 8.549, 8.552, 8.546, 8.543, 8.544]
     doc = {"loss": train, "val_loss": val, "accuracy": [0.0001, 0.0, 0.0, 0.0001] + [0.0] * 6, "val_accuracy": [0.29694323144104806] * 10}
@@ -1332,10 +1331,24 @@ def test_a_validation_accuracy_that_never_changes_is_a_model_predicting_one_clas
         doc["val_accuracy"] = [value] * 10
         (tmp_path / "training_history.json").write_text(json.dumps(doc))
         assert diagnose(read_run(tmp_path / "training_history.json")).finding("no-learning").key != "f.nolearn.frozen_accuracy", value
-    # the Trainer's eval_accuracy
-    hist = [{"step": 10 * (k + 1), "loss": 0.7 - 0.01 * k, "epoch": k + 1.0} for k in range(10)]
-    hist += [{"step": 10 * (k + 1), "eval_loss": 0.69 - 0.005 * k, "eval_accuracy": 0.5, "epoch": k + 1.0} for k in range(10)]
-    hist.sort(key=lambda r: (r["step"], "eval_loss" in r))
-    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 100}))
-    d = diagnose(read_run(tmp_path / "trainer_state.json"))
+    # a whole percent is printed too coarsely to say nothing changed (93.1% and 93.4% print 0.93)
+    doc["val_accuracy"] = [0.93] * 10
+    (tmp_path / "training_history.json").write_text(json.dumps(doc))
+    assert diagnose(read_run(tmp_path / "training_history.json")).finding("no-learning").key != "f.nolearn.frozen_accuracy"
+
+    def hf(accuracy, eval_loss):
+        hist = [{"step": 10 * (k + 1), "loss": 0.9 - 0.01 * k, "epoch": k + 1.0} for k in range(10)]
+        hist += [{"step": 10 * (k + 1), "eval_loss": eval_loss(k), "eval_accuracy": accuracy, "epoch": k + 1.0} for k in range(10)]
+        hist.sort(key=lambda r: (r["step"], "eval_loss" in r))
+        (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": hist, "global_step": 100}))
+        return diagnose(read_run(tmp_path / "trainer_state.json"))
+
+    # the Trainer's eval_accuracy: 17 of 32 right at every evaluation, the loss no better than a one-class model's
+    # (the entropy of 17/32, 0.6912)
+    d = hf(0.53125, lambda k: 0.80 - 0.005 * k)
     assert d.finding("no-learning").key == "f.nolearn.frozen_accuracy" and d.verdict == "broken", (d.verdict, d.rule)
+    # the same two hard examples wrong out of 1000 at every evaluation, the loss far below a one-class model's (the
+    # entropy of 0.998, 0.0145): a saturated classifier, a warning that says so, not broken
+    d = hf(0.998, lambda k: 0.012 * math.exp(-k / 4) + 0.006)
+    assert d.finding("no-learning").key == "f.nolearn.frozen_accuracy_informative" and d.finding("no-learning").status == "warn"
+    assert d.verdict != "broken", d.rule

@@ -176,9 +176,10 @@ _TENSOR = re.compile(r"\b(?:tf\.Tensor|tensor|array)\([ \t]{0,4}(" + _NUM + r")(
 # __main__:train:42 - " (loguru), "WARNING " before a word. Read as a name, the level took the message's first word as
 # its value ("INFO: Epoch 3 - ...": the epoch was lost, every line one evaluation)
 _LEVEL = re.compile(
-    r"(?<![A-Za-z])(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)(?![A-Za-z])"
+    r"^([\d \t\-:.,T/\[\]|+]{0,48}?)"  # at the line's start, after a timestamp at most (a level inside a message is its text)
+    r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)(?![A-Za-z])"
     r"(?:[ \t]{0,8}\|[ \t]{0,4}[\w.<>\-]{1,80}(?::[\w.<>\-]{1,80}){0,2}[ \t]{0,4}-[ \t]"  # loguru's "| name:function:line - "
-    r"|(?::[\w.<>\-]{1,80}){0,2}[ \t]{0,4}[:\-|\]][ \t]{0,4}"  # "INFO:root:", "INFO: ", "INFO - ", "INFO]"
+    r"|(?::[\w.<>\-]{1,80})?[ \t]{0,4}[:\-|\]][ \t]{0,4}"  # "INFO:root:", "INFO: ", "INFO - ", "INFO]"
     r"|[ \t]{1,8}(?=[A-Za-z\[]))"  # "INFO Epoch ..."
 )
 _LEVEL_WORD = re.compile(r"DEBUG|INFO|WARN|ERROR|CRITICAL")
@@ -188,7 +189,7 @@ def _line_facts(line: str) -> dict[str, Any] | None:
     """The meaningful pairs of one line: {kind: (value, total)}; None when it holds no loss."""
     line = to_en(line[:MATCH_CAP])
     if _LEVEL_WORD.search(line, 0, 200):
-        line = _LEVEL.sub(" ", line, count=1)
+        line = _LEVEL.sub(r"\1 ", line, count=1)
     if "ensor(" in line or "array(" in line:
         line = _TENSOR.sub(r"\1", line)
     if "oss " in line or "OSS " in line:

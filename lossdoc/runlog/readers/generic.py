@@ -731,6 +731,7 @@ def table_to_run(
     # epoch, a second fit() that goes on training), starts a new run, and only the last one is read
     count_c = step_c if step_c is not None else epoch_c
     count_first = count_prev = count_top = NAN
+    ep_prev: float | None = None  # (the epoch at the row before: a step count that starts again as the epoch moves on is one run)
     stretch_first = value_prev = NAN
     run_lines: list[int] = []
     rows_before = 0
@@ -745,13 +746,20 @@ def table_to_run(
             if count is not None and math.isfinite(count):
                 if math.isnan(count_first):
                     count_first, count_top, stretch_first = count, count, value
-                elif count < count_prev and count <= count_first < count_top and abs(value - stretch_first) <= abs(value - value_prev):
+                elif (
+                    count < count_prev
+                    and count <= count_first < count_top
+                    and not (epoch_c is not None and count_c is not epoch_c and _rose(row.get(epoch_c), ep_prev))
+                    and (not math.isfinite(value_prev) or abs(value - stretch_first) <= abs(value - value_prev))
+                ):
                     run_lines.append(lineno)
                     rows_before = i
                     store, chunk, evals, nulls, accuracy = _BatchColumns(BATCH_CAP), [], [], [], []
                     seen_batch, nan_run, nan_gap, nan_start, nan_event = False, 0, 0, None, None
                     stretch_first, count_top = value, count
                 count_prev, value_prev, count_top = count, value, max(count_top, count)
+                if epoch_c is not None:
+                    ep_prev = to_float(row.get(epoch_c))
         row_nan = va is not None and math.isnan(va)
         if row_nan and per_step and tr is not None:
             va = None  # a training row (its own loss, NaN or not, is a batch's): the NaN is a placeholder
@@ -790,7 +798,7 @@ def table_to_run(
             pre = (step == 0) if step_c is not None else (tr is None and not seen_batch)
             evals.append([ep, step, NAN if tr is None else tr, va, 1.0 if pre else 0.0])
             if acc_c is not None:
-                accuracy.append(_value(row, acc_c, not_numbers, lineno))
+                accuracy.append(_value(row, acc_c, [], lineno))  # (a cell that is no number leaves no series: no warning)
     if not store.seen and not chunk and not evals and nulls:
         # every loss is null: JSON has no NaN, and JavaScript's JSON.stringify (and other writers) turn NaN into
         # null, so a history whose every loss is null is read as a run of non-finite losses (warn.null_losses)
@@ -834,6 +842,12 @@ def table_to_run(
         run.events.append(Event("nonfinite_val", float(step), f"validation loss NaN at line {lineno} ({rows} row(s) from there)"))
     cols = ", ".join(c for c in (train_c, val_c) if c)
     return finish(run, path, "error.no_loss_values", columns=cols)
+
+
+def _rose(cell: Any, before: float | None) -> bool:
+    """Whether a row's epoch is above the epoch of the row before it."""
+    now = to_float(cell)
+    return now is not None and before is not None and now > before
 
 
 def _value(row: dict[str, Any], col: str | None, bad: list[int], lineno: int) -> float | None:
@@ -1136,7 +1150,7 @@ def _keyed_table(doc: Any) -> Table | None:
             split_rows = {int(k): dict(zip(names, r)) for k, r in zip(index, data)}
             if len(split_rows) == len(data):
                 return _keyed_rows(split_rows)
-        return Table(names, [_null_is_nan(dict(zip(names, r))) for r in data], list(range(1, len(data) + 1)))
+        return Table(names, _nulls_to_nan([dict(zip(names, r)) for r in data]), list(range(1, len(data) + 1)))
     if any(isinstance(v, list) and _names_a_loss(str(k)) for k, v in doc.items()):
         return None  # arrays named for a loss at the top: a column-oriented history, whatever else it holds
     rows: dict[int, dict[str, Any]] = {}
@@ -1154,10 +1168,22 @@ def _keyed_table(doc: Any) -> Table | None:
     return _keyed_rows(rows)
 
 
-def _null_is_nan(row: dict[str, Any]) -> dict[str, Any]:
-    """pandas writes NaN as null: in its tables a null is a NaN (a loss gone NaN, or a placeholder where nothing was
-    measured, as a "nan" cell of a CSV is), not an absent key."""
-    return {k: (math.nan if v is None else v) for k, v in row.items()}
+def _nulls_to_nan(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pandas writes NaN as null, both for a loss gone NaN and for a cell where nothing was measured (a long table whose
+    training rows have no validation loss). A column's nulls to its end are a NaN where that stretch is longer than
+    every stretch of nulls between its values (a Keras history gone NaN); the others stay empty cells."""
+    columns = list(dict.fromkeys(c for r in rows for c in r))
+    for col in columns:
+        cells = [r.get(col) for r in rows]
+        filled = [i for i, v in enumerate(cells) if v is not None]
+        if not filled or filled[-1] == len(cells) - 1:
+            continue
+        gaps = [b - a - 1 for a, b in zip(filled, filled[1:])]
+        if len(cells) - 1 - filled[-1] > max(gaps, default=0):
+            for r in rows[filled[-1] + 1 :]:
+                if col in r:
+                    r[col] = math.nan
+    return rows
 
 
 def _keyed_rows(rows: dict[int, dict[str, Any]]) -> Table:
@@ -1165,7 +1191,7 @@ def _keyed_rows(rows: dict[int, dict[str, Any]]) -> Table:
     order = sorted(rows)
     places = order in (list(range(len(order))), list(range(1, len(order) + 1)))
     names = list(dict.fromkeys(["step"] * (not places) + [c for k in order for c in rows[k]]))
-    table_rows = [_null_is_nan(rows[k]) if places else {"step": k, **_null_is_nan(rows[k])} for k in order]
+    table_rows = _nulls_to_nan([rows[k] if places else {"step": k, **rows[k]} for k in order])
     return Table(names, table_rows, list(range(1, len(table_rows) + 1)))
 
 

@@ -363,12 +363,14 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
     return values, header, linenos, bad, lines, counters, counted, total
 
 
-def run_starts(counters: list[int], values: list[float], per_epoch: bool = False) -> list[int]:
+def run_starts(counters: list[int], values: list[float], per_epoch: bool = False, epochs: bool = False) -> list[int]:
     """Where each of the runs appended to one log starts (0 first): a counter back, after it rose, at the log's first
     counter or below (a script run again, appending to the same file), with the value there nearer its stretch's first
     value than the value before it (a fresh model's level, not the level the run had reached). A step, iteration or
     batch count that starts again every epoch is one run: ``per_epoch`` (its counters print their total, ``Iter 3/20``),
-    or stretches of one length, two or more of them, before the last."""
+    or stretches of one length, two or more of them, before the last (not an epoch count: ``epochs``, which never
+    starts again within a run). A run that ended in NaN or infinity and was started again is a new run whatever its
+    level."""
     resets = []  # where the count comes back, after it rose, to its first value or below
     top = counters[0] if counters else 0
     for i in range(1, len(counters)):
@@ -377,11 +379,11 @@ def run_starts(counters: list[int], values: list[float], per_epoch: bool = False
             top = counters[i]
         top = max(top, counters[i])
     lengths = {b - a for a, b in zip([0, *resets], resets)}
-    if per_epoch or (len(resets) >= 2 and len(lengths) == 1 and min(lengths) >= 2):
+    if per_epoch or (not epochs and len(resets) >= 2 and len(lengths) == 1 and min(lengths) >= 2):
         return [0]
     starts = [0]
     for i in resets:
-        if abs(values[i] - values[starts[-1]]) <= abs(values[i] - values[i - 1]):
+        if not math.isfinite(values[i - 1]) or abs(values[i] - values[starts[-1]]) <= abs(values[i] - values[i - 1]):
             starts.append(i)
     return starts
 
@@ -453,8 +455,9 @@ def read(path: Path, **_: Any) -> Run:
     run.records_read = len(values) + len(p_values)
     run.records_skipped = len(bad)
     per_epoch = counted not in ("epoch", "ep") and total
-    starts = run_starts(counters, values, per_epoch) if counters and len(counters) == len(values) else [0]
-    p_starts = run_starts(p_counters, p_values, per_epoch) if p_counters and len(p_counters) == len(p_values) else [0]
+    epochs = counted in ("epoch", "ep")
+    starts = run_starts(counters, values, per_epoch, epochs) if counters and len(counters) == len(values) else [0]
+    p_starts = run_starts(p_counters, p_values, per_epoch, epochs) if p_counters and len(p_counters) == len(p_values) else [0]
     if starts[-1] or p_starts[-1]:
         # several runs appended to one file: the last one is read (the others' values are not this run's); each file
         # by its own counters (a last run stopped before its last evaluation leaves the two of different lengths)
@@ -467,7 +470,8 @@ def read(path: Path, **_: Any) -> Run:
     if counters and len(counters) == len(values) and all(b > a for a, b in zip(counters, counters[1:], strict=False)):
         if not p_values or p_counters == counters:
             steps = counters
-    if steps is not None and counted in ("epoch", "ep", BARE_COUNTER) and steps[0] == 0:
+    bare_index = counted == BARE_COUNTER and steps is not None and len(steps) > 1 and steps[1] == 1  # (0, 1, 2, ...: an index)
+    if steps is not None and (counted in ("epoch", "ep") or bare_index) and steps[0] == 0:
         # epochs counted from 0 (``for epoch in range(n)``): epoch 0's loss is after its training, not before any update
         steps = [s + 1 for s in steps]
         run.warnings.append(ReaderWarning("warn.epochs_from_zero", {}))

@@ -144,3 +144,36 @@ def test_run_starts():
     assert run_starts([1, 2, 1, 2, 1, 2], [3.0, 2.0, 2.9, 1.8, 2.95, 1.7]) == [0]
     # counted from the top down (a file sorted newest first): the count never rose, no run ended
     assert run_starts([5, 4, 3, 2, 1], [1.0, 1.1, 1.2, 1.3, 1.4]) == [0]
+
+
+def test_a_run_that_ended_in_nan_and_was_started_again(tmp_path):
+    # Keras' TerminateOnNaN, then the script run again into the same file: the NaN is no level to be near
+    path = tmp_path / "train_loss.txt"
+    rows = [(1, 2.3), (2, 2.1), (3, 9.5), (4, "nan")] + [(e, 2.3 * 0.8**e + 0.4) for e in range(1, 13)]
+    path.write_text("".join(f"Epoch {e}: {x}\n" for e, x in rows))
+    run = read_run(path)
+    assert len(run.batches) == 12 and any(w.key == "warn.runs_appended" for w in run.warnings)
+    csv = tmp_path / "log.csv"
+    csv.write_text("\n".join(["epoch,loss,val_loss", "0,2.3,2.4", "1,2.1,2.2", "2,5.5,6.0", "3,nan,nan", *_rows(RUN)]) + "\n")
+    run = read_run(csv)
+    assert run.epochs.val_loss.tolist() == pytest.approx([v for _, v in RUN])
+
+
+def test_three_runs_of_one_length_counted_by_epoch_are_three_runs(tmp_path):
+    path = tmp_path / "train_loss.txt"
+    path.write_text("".join(f"Epoch {e}: {2.4 * 0.82**e:.4f}\n" for _ in range(3) for e in range(1, 11)))
+    run = read_run(path)
+    assert len(run.batches) == 10
+    assert next(w for w in run.warnings if w.key == "warn.runs_appended").args["runs"] == 3
+
+
+def test_a_step_count_that_starts_again_as_the_epoch_moves_on_is_one_run(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = ["epoch,step,loss,val_loss"]
+    for e in range(5):
+        rows += [f"{e},{s},{0.5 + rng.normal(0, 0.05) - 0.01 * e:.4f}," for s in range(0, 100, 10)]
+        rows.append(f"{e},99,,{0.55 - 0.01 * e}")
+    (tmp_path / "log.csv").write_text("\n".join(rows) + "\n")
+    run = read_run(tmp_path / "log.csv")
+    assert len(run.epochs) == 5
+    assert not any(w.key == "warn.runs_appended" for w in run.warnings)

@@ -147,3 +147,16 @@ def test_an_object_keyed_by_index_with_no_loss_is_still_refused(tmp_path):
     pd.DataFrame({"accuracy": [0.5, 0.6, 0.7], "f1": [0.4, 0.5, 0.6]}).to_json(path)
     with pytest.raises(LossdocError):
         read_run(path)
+
+
+def test_a_long_table_in_pandas_json_keeps_its_placeholders_empty(tmp_path):
+    # four training rows, then one validation row, every epoch: pandas' nulls between values are cells not measured
+    rows = []
+    for e in range(10):
+        rows += [{"epoch": e, "train_loss": 2.3 - 0.03 * (5 * e + k), "val_loss": None} for k in range(4)]
+        rows.append({"epoch": e, "train_loss": None, "val_loss": 2.2 - 0.1 * e})
+    path = tmp_path / "log.json"
+    pd.DataFrame(rows).to_json(path)
+    run = read_run(path)
+    assert len(run.batches) == 40 and len(run.epochs) == 10
+    assert not run.events

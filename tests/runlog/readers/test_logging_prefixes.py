@@ -40,3 +40,17 @@ def test_a_level_word_inside_a_message_is_left_alone(tmp_path):
     path.write_text("".join(f"step {s} | loss {3.0 - 0.01 * s:.4f} | INFOnce 3\n" for s in range(1, 61)))
     run = read_run(path)
     assert len(run.batches) == 60
+
+
+def test_a_level_word_after_a_split_is_not_a_prefix(tmp_path):
+    # "val ERROR: 0.49" is an error rate named in capitals, not a logging prefix: no validation loss
+    path = tmp_path / "train.log"
+    path.write_text("".join(f"Epoch {e} | train_loss {3 - 0.05 * e:.4f} | val ERROR: {0.5 - 0.01 * e:.4f}\n" for e in range(1, 21)))
+    run = read_run(path)
+    assert len(run.batches) == 20 and len(run.epochs) == 0
+
+
+def test_a_counter_joined_by_colons_after_the_logger(tmp_path):
+    path = tmp_path / "train.log"
+    path.write_text("".join(f"INFO:root:epoch:{e} loss:{3 - 0.05 * e:.4f} val_loss:{3.1 - 0.05 * e:.4f}\n" for e in range(1, 21)))
+    assert read_run(path).epochs.epoch.tolist() == [float(e) for e in range(1, 21)]
