@@ -15,6 +15,16 @@ from lossdoc.runlog.readers.numbers import run_starts
 RUN = [(1.21, 1.10), (1.03, 0.96), (0.89, 0.80), (0.70, 0.59), (0.53, 0.45), (0.42, 0.39), (0.37, 0.37), (0.35, 0.33)]
 
 
+def _read(tmp_path, name, rows):
+    path = tmp_path / name
+    path.write_text("\n".join(rows) + "\n")
+    return read_run(path)
+
+
+def _appended(run):
+    return any(w.key == "warn.runs_appended" for w in run.warnings)
+
+
 def _rows(pairs, first=0):
     return [f"{e},{t},{v}" for e, (t, v) in enumerate(pairs, start=first)]
 
@@ -33,12 +43,8 @@ def test_a_keras_csv_with_earlier_attempts_reads_the_last_run(tmp_path):
 
 def test_one_run_whose_epochs_repeat_in_batch_rows_is_one_run(tmp_path):
     # epoch 0 on many batch rows, then 1, ...: the count never goes back
-    path = tmp_path / "metrics.csv"
-    rows = ["epoch,step,train_loss"] + [f"{s // 10},{s},{3.0 - s * 0.01}" for s in range(1, 40)]
-    path.write_text("\n".join(rows) + "\n")
-    run = read_run(path)
-    assert len(run.batches) == 39
-    assert not any(w.key == "warn.runs_appended" for w in run.warnings)
+    run = _read(tmp_path, "metrics.csv", ["epoch,step,train_loss"] + [f"{s // 10},{s},{3.0 - s * 0.01}" for s in range(1, 40)])
+    assert len(run.batches) == 39 and not _appended(run)
 
 
 def test_a_step_count_that_starts_again_each_epoch_is_not_a_new_run(tmp_path):
@@ -117,12 +123,9 @@ def test_a_second_fit_that_goes_on_training_is_one_run(tmp_path):
 
 
 def test_a_rising_step_column_keeps_one_run_when_the_epoch_starts_again(tmp_path):
-    path = tmp_path / "log.csv"
     rows = ["step,epoch,train_loss,val_loss"] + [f"{100 * (i + 1)},{i % 6},{3.0 - 0.1 * i},{3.1 - 0.1 * i}" for i in range(12)]
-    path.write_text("\n".join(rows) + "\n")
-    run = read_run(path)
-    assert len(run.epochs) == 12
-    assert not any(w.key == "warn.runs_appended" for w in run.warnings)
+    run = _read(tmp_path, "log.csv", rows)
+    assert len(run.epochs) == 12 and not _appended(run)
 
 
 def test_the_last_runs_rows_are_numbered_from_its_start(tmp_path):

@@ -23,6 +23,12 @@ TRAIN = [1.36, 1.02, 0.81, 0.66, 0.55, 0.47, 0.41, 0.36, 0.32, 0.29, 0.26, 0.24]
 VAL = [1.30, 1.05, 0.90, 0.82, 0.78, 0.77, 0.79, 0.83, 0.88, 0.94, 1.01, 1.09]
 
 
+def _is_the_overfitting_history(run):
+    val, train = _eval_losses(run)
+    assert val == pytest.approx(VAL) and train == pytest.approx(TRAIN)
+    assert diagnose(run).verdict == "overfitting"
+
+
 def _eval_losses(run):
     from lossdoc.analysis.context import eval_rows
 
@@ -76,20 +82,14 @@ def test_a_split_container_holds_that_splits_loss(tmp_path, prefix):
     path = tmp_path / "metrics.csv"
     rows = [f"epoch,train_metrics/loss,{prefix}_metrics/loss"] + [f"{e},{t},{v}" for e, (t, v) in enumerate(zip(TRAIN, VAL), start=1)]
     path.write_text("\n".join(rows) + "\n")
-    run = read_run(path)
-    val, train = _eval_losses(run)
-    assert val == pytest.approx(VAL) and train == pytest.approx(TRAIN)
-    assert diagnose(run).verdict == "overfitting"
+    _is_the_overfitting_history(read_run(path))
 
 
 def test_one_object_per_epoch_keyed_by_its_number_on_one_line(tmp_path):
     # json.dump({epoch: {...}}) writes one line: not a JSON Lines file of one record
     path = tmp_path / "losses.json"
     path.write_text(json.dumps({str(e): {"train_loss": t, "val_loss": v} for e, (t, v) in enumerate(zip(TRAIN, VAL), start=1)}))
-    run = read_run(path)
-    val, train = _eval_losses(run)
-    assert val == pytest.approx(VAL) and train == pytest.approx(TRAIN)
-    assert diagnose(run).verdict == "overfitting"
+    _is_the_overfitting_history(read_run(path))
 
 
 def test_index_keys_that_are_not_places_are_steps(tmp_path):
@@ -115,10 +115,7 @@ def test_a_history_inside_a_results_file_beside_per_class_records(tmp_path):
         "per_class_performance": [{"class": "World", "precision": 0.93, "recall": 0.9}, {"class": "Sports", "precision": 0.97, "recall": 0.98}],
     }
     path.write_text(json.dumps(doc, indent=2))
-    run = read_run(path)
-    val, train = _eval_losses(run)
-    assert val == pytest.approx(VAL) and train == pytest.approx(TRAIN)
-    assert diagnose(run).verdict == "overfitting"
+    _is_the_overfitting_history(read_run(path))
 
 
 def test_a_validation_container_is_not_read_as_the_training_loss(tmp_path):
