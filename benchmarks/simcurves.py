@@ -69,7 +69,9 @@ overfitting [overfitting]
 divergence [broken]
     A healthy fall until u_d in [0.4, 0.85] S, then one of: ``blowup`` (grows exponentially to a level
     P in [ln V + 0.5, 2.5 ln V] and stays there), ``jump`` (rises by 1.5-3 nats within two logging intervals and
-    stays: no learning after u_d), ``nan`` (the blowup, then the last 1-5 records NaN). At least 3 records after u_d.
+    stays: no learning after u_d; a quarter of them in 12 records or more ``jump/late``: the last two records up,
+    within one interval, to 0.5-1.5 nats above the start), ``nan`` (the blowup, then the last 1-5 records NaN). At least 3
+    records after u_d (2 for jump/late).
 stuck [broken], one sub-family per cause, all on real text from scratch with V known to the reader:
     dead-output: every record is exactly ln V (half from the start, half after a short fall: the output
       collapsed to uniform), or exactly one constant c in [2, ln V - 0.5] after a short fall (a collapsed output);
@@ -296,6 +298,7 @@ ADAPTER_STREAM = 7951  # the side generator of the fine-tune family's adapter su
 FROM_PRETRAINED_STREAM = 7963  # the side generator of the overfitting family's from-pretrained sub-shape (see generate)
 EXCURSION_STREAM = 7883  # the side generator of the overfitting family's excursion sub-shape (see generate)
 COLLAPSE_STREAM = 7877  # the side generator of the still-learning family's after-collapse sub-shape (see generate)
+LATE_JUMP_STREAM = 7841  # the side generator of the divergence family's jump/late sub-shape (see generate)
 TRAIN_SHIFT_STREAM = 7867  # the side generator of the still-learning family's train-shift sub-shape (see generate)
 NEVER_FELL_STREAM = 7873  # the side generator of the overfitting family's never-generalised sub-shape (see generate)
 NEVER_FELL_TRAIN_FALL = 0.6  # ... applied where training falls by this share of its level from the evaluations' first third to their last (medians)
@@ -661,6 +664,14 @@ def generate(family: str, tier: str, fmt: str, seed: int, index: int = 0) -> Cas
         if sub == "jump":
             jump = float(rng.uniform(1.5, 3.0))
             width = 2.0 * interval
+            late = np.random.default_rng([seed, FAMILIES.index(family), TIERS.index(tier), FORMATS.index(fmt), index, LATE_JUMP_STREAM])
+            if n >= 12 and late.random() < 1 / 4:
+                # in the last two records (sub-shape ``jump/late``, a quarter of the jumps in 12 records or more, from a
+                # generator of its own): the run blew up as it ended, above its own start (a motion model's MSE 0.025
+                # for 27 epochs, then 0.258 and 0.219), too late for the end's median to show it
+                u_d, width = float(rec_step[-3]) - 1.0, float(interval)  # (record i is scored at step - 1)
+                jump = float(init - E) + float(late.uniform(0.5, 1.5))
+                sub = "jump/late"
 
             def fn(u):
                 healthy = E + (init - E) * np.exp(-np.clip(u, 0.0, u_d) / tau)  # no more learning after u_d

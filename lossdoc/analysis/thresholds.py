@@ -63,6 +63,7 @@ ZERO_TOL = 1e-8  # ... and at least this (a loss of 1e-9 at every record is 0 pr
 GRAD_NONFINITE_MIN = 2  # gradient norms logged, every one NaN or infinite: no update was ever finite (one alone may be fp16's first step)
 ZERO_RUN = 10  # a loss of exactly 0 (to CONSTANT_TOL) at this many records, every one from the first: none is computed
 IDENTICAL_EVALS = 3  # this many identical evaluation losses in a row: the weights are not changing
+END_JUMP_REL = 1.25  # the last records (2 or more) 25% above the level before them or more, above every earlier record: blown up at the end
 FROZEN_ACC_EVALS = 8  # the validation accuracy identical at this many evaluations or more, from the first: predictions never change class
 SCALE_RATIO = 3.0  # training loss more than 3x the validation loss at the same steps is not a mean per-token loss ...
 SCALE_MIN_NATS = 1.0  # ... when it is also more than 1 nat above it

@@ -604,7 +604,7 @@ def check_divergence(c: Context) -> Finding:
         # worse than any healthy initialisation, at the end of training: blown up, whatever the path (beyond the
         # noise of the end's median, or every one of the last w records above the band: no noise argument needed)
         return Finding("divergence", "fail", "f.diverge.above_lnv", {**args, "final": _r(end)}, measured=end, reference=c.ln_v)
-    stretch = _blown_up_stretch(c, w)
+    stretch = _blown_up_stretch(c, w) or _jump_at_the_end(c, w)
     if stretch is not None:
         return stretch
     if rise > th.DIVERGE_MIN_NATS and end - excess > best and _within_init_band(c, best, end):
@@ -650,6 +650,25 @@ def _last_two_above_init(c: Context, series: np.ndarray) -> bool:
     """The last two values of a short series both above the top of a fresh model's initial band by DIVERGE_MIN_NATS
     (V known): worse than knowing nothing twice, no noise argument needed."""
     return float(series[-2:].min()) > c.init_band[1] + th.DIVERGE_MIN_NATS
+
+
+def _jump_at_the_end(c: Context, w: int) -> Finding | None:
+    """The last records, two or more (fewer than w: too few for the end's median to show them), every one above every
+    record before them (by one record's noise, z batch sds) and at END_JUMP_REL times the level just before (the median
+    of the w records before) or more, by DIVERGE_MIN_NATS at least: the run blew up in its last records (and stopped there, or was stopped). One record
+    alone is a spike (the spikes check); a rise within the noise or a few percent is no blow-up."""
+    n = c.loss.size
+    for k in range(min(w - 1, n // 4), 1, -1):  # the longest such stretch at the end
+        end, before = c.loss[-k:], c.loss[: n - k]
+        if not (np.isfinite(end).all() and np.isfinite(before).any()):
+            continue
+        level = float(np.nanmedian(before[-w:]))
+        low = float(end.min())
+        margin = c.z_b * c.sigma_b if math.isfinite(c.sigma_b) else 0.0  # (above every earlier record beyond one record's noise)
+        if low > float(np.nanmax(before)) + margin and level > 0 and low >= th.END_JUMP_REL * level and low - level >= th.DIVERGE_MIN_NATS:
+            args = {"k": k, "level": _r(level), "low": _r(low), "last": _r(float(end[-1])), "ratio": _r(low / level, 1)}
+            return Finding("divergence", "fail", "f.diverge.end_jump", args, measured=float(end[-1]), reference=level)
+    return None
 
 
 def _blown_up_stretch(c: Context, w: int) -> Finding | None:

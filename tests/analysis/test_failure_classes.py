@@ -1352,3 +1352,16 @@ def test_a_validation_accuracy_that_never_changes_is_a_model_predicting_one_clas
     d = hf(0.998, lambda k: 0.012 * math.exp(-k / 4) + 0.006)
     assert d.finding("no-learning").key == "f.nolearn.frozen_accuracy_informative" and d.finding("no-learning").status == "warn"
     assert d.verdict != "broken", d.rule
+
+
+def test_a_blow_up_in_the_last_two_records_is_broken(tmp_path):
+    # the forty-first set's motion model (`epoch:6 loss: 0.0685` ... `epoch:32 loss: 0.0253`, then 0.2584 and 0.2195,
+    # judged broken): the end's median over 7 records held 5 of the healthy ones, and no vocabulary was known
+    losses = [0.0685 * 0.965**i + 0.001 * (-1) ** i for i in range(27)] + [0.2584, 0.2195]
+    (tmp_path / "loss.txt").write_text("".join(f"epoch:{e} loss: {x}\n" for e, x in zip(range(6, 35), losses)))
+    d = diagnose(read_run(tmp_path / "loss.txt"))
+    assert d.finding("divergence").key == "f.diverge.end_jump" and d.verdict == "broken", (d.verdict, d.rule)
+    # one record up is a spike, not a blow-up; two records up but below where the run started are no jump above it all
+    for tail in ([0.2584], [0.06, 0.061]):
+        (tmp_path / "loss.txt").write_text("".join(f"epoch:{e} loss: {x}\n" for e, x in zip(range(6, 60), losses[:27] + tail)))
+        assert diagnose(read_run(tmp_path / "loss.txt")).finding("divergence").key != "f.diverge.end_jump", tail

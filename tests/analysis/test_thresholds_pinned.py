@@ -117,6 +117,16 @@ def case_frozen_acc_evals(past):
     return f.key == "f.nolearn.frozen_accuracy"
 
 
+@pins("END_JUMP_REL")
+def case_end_jump_rel(past):
+    # 40 records falling to 1.0, then the last two just over (or under) END_JUMP_REL times that level, above every
+    # earlier record (the first is 1.2): blown up at the end only from that share
+    losses = list(1.0 + 0.2 * np.exp(-np.arange(40) / 5.0) + 0.001 * np.tile([1.0, -1.0], 20))
+    jump = 1.0 * th.END_JUMP_REL * (1.02 if past else 0.98)
+    f = checks.check_divergence(context(make_run([*losses, jump, jump], v=None)))
+    return f.key == "f.diverge.end_jump"
+
+
 @pins("ZERO_TOL")
 def case_zero_tol(past):
     # 60 records of one tiny value just under (or over) ZERO_TOL: a loss of 0, none computed, only under it
