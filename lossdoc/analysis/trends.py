@@ -656,7 +656,8 @@ def _jump_at_the_end(c: Context, w: int) -> Finding | None:
     """The last records, two or more (fewer than w: too few for the end's median to show them), every one above every
     record before them (by one record's noise, z batch sds) and at END_JUMP_REL times the level just before (the median
     of the w records before) or more, by DIVERGE_MIN_NATS at least: the run blew up in its last records (and stopped there, or was stopped). One record
-    alone is a spike (the spikes check); a rise within the noise or a few percent is no blow-up."""
+    alone is a spike (the spikes check); a rise within the noise or a few percent is no blow-up; nor one where the
+    logged learning rate rose by half or more at the jump (a warm restart the schedule planned)."""
     n = c.loss.size
     for k in range(min(w - 1, n // 4), 1, -1):  # the longest such stretch at the end
         end, before = c.loss[-k:], c.loss[: n - k]
@@ -664,6 +665,9 @@ def _jump_at_the_end(c: Context, w: int) -> Finding | None:
             continue
         level = float(np.nanmedian(before[-w:]))
         low = float(end.min())
+        if c.lr.size == n and np.isfinite(c.lr[n - k]) and np.isfinite(c.lr[: n - k]).any():
+            if float(np.nanmax(c.lr[n - k :])) > 1.5 * float(np.nanmax(c.lr[max(0, n - k - w) : n - k])):
+                return None  # the schedule raised the learning rate there (a warm restart): a planned rise, not a blow-up
         margin = c.z_b * c.sigma_b if math.isfinite(c.sigma_b) else 0.0  # (above every earlier record beyond one record's noise)
         if low > float(np.nanmax(before)) + margin and level > 0 and low >= th.END_JUMP_REL * level and low - level >= th.DIVERGE_MIN_NATS:
             args = {"k": k, "level": _r(level), "low": _r(low), "last": _r(float(end[-1])), "ratio": _r(low / level, 1)}

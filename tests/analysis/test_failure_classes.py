@@ -1365,3 +1365,18 @@ def test_a_blow_up_in_the_last_two_records_is_broken(tmp_path):
     for tail in ([0.2584], [0.06, 0.061]):
         (tmp_path / "loss.txt").write_text("".join(f"epoch:{e} loss: {x}\n" for e, x in zip(range(6, 60), losses[:27] + tail)))
         assert diagnose(read_run(tmp_path / "loss.txt")).finding("divergence").key != "f.diverge.end_jump", tail
+
+
+def test_a_jump_at_the_end_with_the_learning_rate_raised_there_is_a_warm_restart(tmp_path):
+    # a resumed run's log, flat at 0.40, whose last two records (0.66, 0.63) follow a warm restart its lr column shows
+    # (1e-5 -> 3e-4)
+    rng = np.random.default_rng(1)
+    losses = [*(0.40 + rng.normal(0, 0.01, 40)), 0.66, 0.63]
+    lrs = [1e-5] * 40 + [3e-4, 3e-4]
+    rows = ["step,loss,lr"] + [f"{1000 + 50 * i},{x:.4f},{lr}" for i, (x, lr) in enumerate(zip(losses, lrs))]
+    (tmp_path / "log.csv").write_text("\n".join(rows) + "\n")
+    assert diagnose(read_run(tmp_path / "log.csv")).finding("divergence").key != "f.diverge.end_jump"
+    # the same losses with the rate unchanged: blown up at the end
+    rows = ["step,loss,lr"] + [f"{1000 + 50 * i},{x:.4f},1e-05" for i, x in enumerate(losses)]
+    (tmp_path / "log.csv").write_text("\n".join(rows) + "\n")
+    assert diagnose(read_run(tmp_path / "log.csv")).finding("divergence").key == "f.diverge.end_jump"
