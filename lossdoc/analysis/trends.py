@@ -427,7 +427,10 @@ def _progress_evals(c: Context) -> Finding:
     z_fall = z_crit * th.Z_TREND / th.Z if c.val_noise_source != "series" else stats.t_equivalent(th.Z_TREND, c.val_noise_df)
     end_level = float(ye.mean() + slope * (xe[-1] - xe.mean()))  # the end window's fitted level at its last evaluation
     large = _large_end_fall(change, end_level, c.floor)
-    if z < -z_fall and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL or large):
+    # (a fall counts only when material: MIN_EFFECT_REL / 4 of the level, as the batches' trend must be; a drift of
+    # thousandths from a learning rate of 1e-8 is significant and means nothing)
+    material = -change >= th.MIN_EFFECT_REL / 4 * abs(end_level)
+    if z < -z_fall and material and (not math.isfinite(rel) or rel >= th.FLAT_SLOPE_REL or large):
         bent = _val_bent_flat(c, x, avg_slope, z_fall, end_level if large else None)
         if bent is not None:
             return Finding("progress", "ok", "f.progress.val_bent_flat", {**args, **bent}, measured=change)

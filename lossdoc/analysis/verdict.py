@@ -284,7 +284,7 @@ RULES: tuple[Rule, ...] = (
         ("progress",),
         "the end of the curve still falling",
         "a fall beyond 3 standard errors (t quantiles for short series) that is also material (at least 10% of the series' "
-        "average slope; for batches also 0.25% of the level), while the learning rate, where logged, has not decayed to 5% "
+        "average slope, and 0.25% of the level), while the learning rate, where logged, has not decayed to 5% "
         "of its peak or less",
         _improving,
     ),

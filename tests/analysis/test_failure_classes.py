@@ -1380,3 +1380,18 @@ def test_a_jump_at_the_end_with_the_learning_rate_raised_there_is_a_warm_restart
     rows = ["step,loss,lr"] + [f"{1000 + 50 * i},{x:.4f},1e-05" for i, x in enumerate(losses)]
     (tmp_path / "log.csv").write_text("\n".join(rows) + "\n")
     assert diagnose(read_run(tmp_path / "log.csv")).finding("divergence").key == "f.diverge.end_jump"
+
+
+def test_validation_drifting_by_thousandths_is_not_still_learning():
+    # a learning rate of 1e-8 (the simulator's stuck/tiny-lr): validation drifts 9.216 -> 9.205 over 20 evaluations,
+    # in order and beyond its tiny noise, 0.01% of its level over the end: significant, and it means nothing
+    rng = np.random.default_rng(4)
+    losses = list(9.21 - 0.01 * np.arange(600) / 600 + rng.normal(0, 0.02, 600))
+    vals = list(9.216 - 0.011 * np.arange(20) / 19 + rng.normal(0, 0.0002, 20))
+    run = make_run(losses, vals, lr=1e-8, val_tokens=400_000)
+    d = diagnose(run)
+    assert d.finding("progress").key not in ("f.progress.val_improving", "f.progress.val_improving_level"), d.finding("progress").key
+    assert d.verdict != "still-learning", (d.verdict, d.rule)
+    # the same series falling 2% of its level over the run is still learning
+    vals = list(9.4 - 0.19 * np.arange(20) / 19 + rng.normal(0, 0.0002, 20))
+    assert diagnose(make_run(losses, vals, lr=1e-8, val_tokens=400_000)).finding("progress").key == "f.progress.val_improving"
