@@ -658,9 +658,9 @@ def _last_two_above_init(c: Context, series: np.ndarray) -> bool:
 def _jump_at_the_end(c: Context, w: int) -> Finding | None:
     """The last records, two or more (fewer than w: too few for the end's median to show them), every one above every
     record before them (by one record's noise, z batch sds) and at END_JUMP_REL times the level just before (the median
-    of the w records before) or more, by DIVERGE_MIN_NATS at least: the run blew up in its last records (and stopped there, or was stopped). One record
-    alone is a spike (the spikes check); a rise within the noise or a few percent is no blow-up; nor one where the
-    logged learning rate rose by half or more at the jump (a warm restart the schedule planned)."""
+    of the w records before) or more, by DIVERGE_MIN_NATS at least: the run blew up in its last records (and stopped
+    there, or was stopped). One record alone is a spike (the spikes check); a rise within the noise or a few percent is
+    no blow-up; nor one where the logged learning rate rose by half or more at the jump (a warm restart)."""
     n = c.loss.size
     for k in range(min(w - 1, n // 4), 1, -1):  # the longest such stretch at the end
         end, before = c.loss[-k:], c.loss[: n - k]

@@ -69,6 +69,7 @@ class Table:
         self.columns = columns
         self.rows = rows
         self.lines = lines
+        self.spread = False  # a shorter validation array spread over the training steps (_spread_columns)
 
     def records(self) -> Iterator[tuple[dict[str, Any], int]]:
         """(row, line) in log order."""
@@ -1039,7 +1040,9 @@ def _spread_columns(arrays: dict[str, list]) -> Table | None:
     last = steps[-1]
     rows += [{"step": float(round((k + 1) * last / m)), "val_loss": v} for k, v in enumerate(arrays[val])]
     rows.sort(key=lambda r: (r["step"], "val_loss" in r))
-    return Table(["step", "train_loss", "val_loss"], rows, list(range(1, len(rows) + 1)))
+    table = Table(["step", "train_loss", "val_loss"], rows, list(range(1, len(rows) + 1)))
+    table.spread = True  # (read_json's warning says so)
+    return table
 
 
 def _step_key(row: dict[str, Any]) -> float:
@@ -1120,12 +1123,9 @@ def _with_nested_losses(doc: dict[str, Any], arrays: dict[str, list]) -> dict[st
 _INDEX_KEY = re.compile(r"-?\d{1,12}\Z")
 
 
-def _index_keys(d: Any) -> list[int] | None:
-    """The keys of an object keyed by row index ({"0": ..., "1": ...}: two keys or more, every one an integer), as
-    integers; else None."""
-    if not isinstance(d, dict) or len(d) < 2 or not all(isinstance(k, str) and _INDEX_KEY.match(k) for k in d):
-        return None
-    return [int(k) for k in d]
+def _keyed_by_index(d: Any) -> bool:
+    """Whether an object is keyed by row index ({"0": ..., "1": ...}: two keys or more, every one an integer)."""
+    return isinstance(d, dict) and len(d) >= 2 and all(isinstance(k, str) and _INDEX_KEY.match(k) for k in d)
 
 
 def _names_a_loss(name: str) -> bool:
@@ -1154,12 +1154,12 @@ def _keyed_table(doc: Any) -> Table | None:
     if any(isinstance(v, list) and _names_a_loss(str(k)) for k, v in doc.items()):
         return None  # arrays named for a loss at the top: a column-oriented history, whatever else it holds
     rows: dict[int, dict[str, Any]] = {}
-    if _index_keys(doc) is not None and all(isinstance(v, dict) for v in doc.values()):
+    if _keyed_by_index(doc) and all(isinstance(v, dict) for v in doc.values()):
         rows = {int(k): _flatten(v) for k, v in doc.items()}  # orient "index"
         if not any(_names_a_loss(c) for r in list(rows.values())[:5] for c in r):
             return None
     else:
-        keyed = {str(k): v for k, v in doc.items() if _index_keys(v) is not None and not any(isinstance(x, (dict, list)) for x in v.values())}
+        keyed = {str(k): v for k, v in doc.items() if _keyed_by_index(v) and not any(isinstance(x, (dict, list)) for x in v.values())}
         if not any(_names_a_loss(c) for c in keyed):  # orient "columns": one column at least names a loss
             return None
         for c, v in keyed.items():
@@ -1304,6 +1304,6 @@ def read_json(path: Path, *, step_col: str | None = None, train_col: str | None 
     run = table_to_run(table, path, "json", step_col=step_col, train_col=train_col, val_col=val_col)
     if _rows_by_position(doc) is not None:
         run.warnings.append(ReaderWarning("warn.json_by_position", {"k": len(doc[0]), "columns": ", ".join(table.columns)}))
-    elif isinstance(doc, dict) and _keyed_table(doc) is None and len({len(v) for v in _table_arrays(doc).values()}) > 1:
+    elif table.spread:
         run.warnings.append(ReaderWarning("warn.json_spread", {}))
     return run

@@ -351,7 +351,7 @@ def _read_values(path: Path) -> tuple[list[float], str | None, list[int], list[i
                 continue
             s = rest
             counters.append(count)
-            if not total:
+            if len(counters) == 1:  # (a log's counters print their total on every line or on none: the first says)
                 m = _COUNTER.match(raw.strip().lstrip("\ufeff"))
                 total = bool(m and m.group(3))
         v = to_float(s) if len(s.split()) == 1 else None
